@@ -1,0 +1,1 @@
+//! dirhash (in progress).

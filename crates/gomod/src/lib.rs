@@ -1,0 +1,19 @@
+//! Go module formats, exact to the byte, in the spirit of golang.org/x/mod.
+//!
+//! Pure and synchronous: no I/O beyond what a function is handed (a reader, a writer, or a
+//! directory it is asked to read), no async runtime. Each module is one concept:
+//!
+//! - [`semver`]: semantic versions as the go command orders them.
+//! - [`module`]: module, import and file path checks, `!` escaping, major-version suffixes,
+//!   `GOPRIVATE`-style pattern matching.
+//! - [`pseudo`]: pseudo-versions (build, parse, base, revision, time).
+//! - [`modfile`]: go.mod parsing with line/column errors.
+//! - [`zip`]: module zip creation, checking and safe extraction with every x/mod/zip rule.
+//! - [`dirhash`]: `h1:` hashes and `go.sum` lines.
+
+pub mod dirhash;
+pub mod modfile;
+pub mod module;
+pub mod pseudo;
+pub mod semver;
+pub mod zip;

@@ -1,0 +1,1 @@
+//! pseudo (in progress).
