@@ -1,0 +1,62 @@
+//! The command line as a user sees it.
+
+use std::process::Command;
+
+fn modgate(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_modgate"))
+        .args(args)
+        .output()
+        .expect("run modgate")
+}
+
+#[test]
+fn version_prints_name_and_version() {
+    let out = modgate(&["--version"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("modgate {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn help_lists_every_planned_subcommand() {
+    let out = modgate(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let commands: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        commands,
+        ["serve", "doctor", "trace", "cache", "prefetch", "bundle", "help"]
+    );
+}
+
+#[test]
+fn planned_subcommand_says_it_is_not_built_and_exits_2() {
+    let out = modgate(&["doctor"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "modgate {}: `doctor` is planned but not built yet in this version; see the issue tracker\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn unknown_subcommand_is_a_usage_error() {
+    let out = modgate(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand 'frobnicate'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
