@@ -1,1 +1,285 @@
-//! semver (in progress).
+//! Semantic versions as the go command orders them (golang.org/x/mod/semver).
+//!
+//! Versions carry a leading `v`: `vMAJOR[.MINOR[.PATCH[-PRERELEASE][+BUILD]]]`.
+//! `vMAJOR` and `vMAJOR.MINOR` (with neither prerelease nor build) are shorthands for
+//! `vMAJOR.0.0` and `vMAJOR.MINOR.0`. Numbers have no leading zeros; prerelease and
+//! build are dot-separated non-empty identifiers over `[0-9A-Za-z-]`, and numeric
+//! prerelease identifiers have no leading zeros either.
+//!
+//! Functions that return a string return `""` for an invalid version, as Go does.
+
+use std::cmp::Ordering;
+
+/// The pieces of a valid version, borrowed from the input.
+#[derive(Debug, Default, Clone, Copy)]
+struct Parsed<'a> {
+    major: &'a str,
+    minor: &'a str,
+    patch: &'a str,
+    /// What canonicalisation appends for a shorthand (`".0.0"`, `".0"` or `""`).
+    short: &'static str,
+    prerelease: &'a str,
+    build: &'a str,
+}
+
+fn parse(v: &str) -> Option<Parsed<'_>> {
+    let rest = v.strip_prefix('v')?;
+    let mut p = Parsed::default();
+    let (major, rest) = parse_int(rest)?;
+    p.major = major;
+    if rest.is_empty() {
+        p.minor = "0";
+        p.patch = "0";
+        p.short = ".0.0";
+        return Some(p);
+    }
+    let rest = rest.strip_prefix('.')?;
+    let (minor, rest) = parse_int(rest)?;
+    p.minor = minor;
+    if rest.is_empty() {
+        p.patch = "0";
+        p.short = ".0";
+        return Some(p);
+    }
+    let rest = rest.strip_prefix('.')?;
+    let (patch, mut rest) = parse_int(rest)?;
+    p.patch = patch;
+    if rest.starts_with('-') {
+        let (pre, r) = parse_prerelease(rest)?;
+        p.prerelease = pre;
+        rest = r;
+    }
+    if rest.starts_with('+') {
+        let (build, r) = parse_build(rest)?;
+        p.build = build;
+        rest = r;
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    Some(p)
+}
+
+/// Splits a leading decimal number (no extra leading zeros) off `v`.
+fn parse_int(v: &str) -> Option<(&str, &str)> {
+    let b = v.as_bytes();
+    let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || (b[0] == b'0' && n != 1) {
+        return None;
+    }
+    // The first n bytes are ASCII digits, so n is a char boundary.
+    Some(v.split_at(n))
+}
+
+/// Splits `-PRERELEASE` off `v` (up to a `+` or the end).
+fn parse_prerelease(v: &str) -> Option<(&str, &str)> {
+    let b = v.as_bytes();
+    if b.first() != Some(&b'-') {
+        return None;
+    }
+    let mut i = 1;
+    let mut start = 1;
+    while i < b.len() && b[i] != b'+' {
+        let c = b[i];
+        if !is_ident_char(c) && c != b'.' {
+            return None;
+        }
+        if c == b'.' {
+            if start == i || is_bad_num(&b[start..i]) {
+                return None;
+            }
+            start = i + 1;
+        }
+        i += 1;
+    }
+    if start == i || is_bad_num(&b[start..i]) {
+        return None;
+    }
+    // b[..i] is ASCII (or i stops at the ASCII '+'), so i is a char boundary.
+    Some(v.split_at(i))
+}
+
+/// Splits `+BUILD` off `v`; the build runs to the end of `v`.
+fn parse_build(v: &str) -> Option<(&str, &str)> {
+    let b = v.as_bytes();
+    if b.first() != Some(&b'+') {
+        return None;
+    }
+    let mut start = 1;
+    for (i, &c) in b.iter().enumerate().skip(1) {
+        if !is_ident_char(c) && c != b'.' {
+            return None;
+        }
+        if c == b'.' {
+            if start == i {
+                return None;
+            }
+            start = i + 1;
+        }
+    }
+    if start == b.len() {
+        return None;
+    }
+    Some((v, ""))
+}
+
+fn is_ident_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-'
+}
+
+/// An all-digit identifier with a leading zero (and more than one digit).
+fn is_bad_num(v: &[u8]) -> bool {
+    v.len() > 1 && v[0] == b'0' && v.iter().all(u8::is_ascii_digit)
+}
+
+fn is_num(v: &str) -> bool {
+    v.bytes().all(|c| c.is_ascii_digit())
+}
+
+/// Reports whether `v` is a valid semantic version string.
+pub fn is_valid(v: &str) -> bool {
+    parse(v).is_some()
+}
+
+/// Returns the canonical form of `v`: missing `.MINOR` / `.PATCH` filled in, build
+/// metadata dropped. Two versions compare equal exactly when their canonical forms are
+/// identical. Returns `""` for an invalid version.
+pub fn canonical(v: &str) -> String {
+    let Some(p) = parse(v) else {
+        return String::new();
+    };
+    if !p.build.is_empty() {
+        return v[..v.len() - p.build.len()].to_string();
+    }
+    let mut s = v.to_string();
+    s.push_str(p.short);
+    s
+}
+
+/// Returns the major version prefix of `v` (`"v2"` for `"v2.1.0"`), or `""` if `v` is
+/// invalid.
+pub fn major(v: &str) -> String {
+    match parse(v) {
+        Some(p) => v[..1 + p.major.len()].to_string(),
+        None => String::new(),
+    }
+}
+
+/// Returns the `vMAJOR.MINOR` prefix of `v` (`"v2.1"` for `"v2.1.0"`, `"v2.0"` for
+/// `"v2"`), or `""` if `v` is invalid.
+pub fn major_minor(v: &str) -> String {
+    let Some(p) = parse(v) else {
+        return String::new();
+    };
+    let i = 1 + p.major.len();
+    let j = i + 1 + p.minor.len();
+    if j <= v.len() && v.as_bytes().get(i) == Some(&b'.') && v.get(i + 1..j) == Some(p.minor) {
+        return v[..j].to_string();
+    }
+    format!("{}.{}", &v[..i], p.minor)
+}
+
+/// Returns the prerelease suffix of `v` including its `-` (`"-pre"` for
+/// `"v2.1.0-pre+meta"`), or `""` if there is none or `v` is invalid.
+pub fn prerelease(v: &str) -> String {
+    parse(v)
+        .map(|p| p.prerelease.to_string())
+        .unwrap_or_default()
+}
+
+/// Returns the build suffix of `v` including its `+` (`"+meta"` for `"v2.1.0+meta"`),
+/// or `""` if there is none or `v` is invalid.
+pub fn build(v: &str) -> String {
+    parse(v).map(|p| p.build.to_string()).unwrap_or_default()
+}
+
+/// Compares two versions by semantic version precedence.
+///
+/// An invalid version is less than any valid one, and all invalid versions are equal
+/// to each other. Build metadata is ignored.
+pub fn compare(v: &str, w: &str) -> Ordering {
+    match (parse(v), parse(w)) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(pv), Some(pw)) => compare_int(pv.major, pw.major)
+            .then_with(|| compare_int(pv.minor, pw.minor))
+            .then_with(|| compare_int(pv.patch, pw.patch))
+            .then_with(|| compare_prerelease(pv.prerelease, pw.prerelease)),
+    }
+}
+
+/// Returns whichever of `v` and `w` compares greater (`w` when they compare equal).
+///
+/// Deviation from Go's `semver.Max`: the argument is returned as given, not
+/// canonicalised (the signature borrows from the inputs). Use [`max_canonical`] for
+/// Go's exact result.
+pub fn max<'a>(v: &'a str, w: &'a str) -> &'a str {
+    if compare(v, w) == Ordering::Greater {
+        v
+    } else {
+        w
+    }
+}
+
+/// Exactly Go's `semver.Max`: canonicalises both arguments and returns the greater
+/// canonical form (`""` when both are invalid).
+pub fn max_canonical(v: &str, w: &str) -> String {
+    let v = canonical(v);
+    let w = canonical(w);
+    if compare(&v, &w) == Ordering::Greater {
+        v
+    } else {
+        w
+    }
+}
+
+/// Sorts versions as Go's `semver.Sort`: by [`compare`], ties (including all invalid
+/// versions, which come first) broken by plain string order.
+pub fn sort(list: &mut [String]) {
+    list.sort_by(|a, b| compare(a, b).then_with(|| a.cmp(b)));
+}
+
+/// Compares decimal strings without leading zeros.
+fn compare_int(x: &str, y: &str) -> Ordering {
+    x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+}
+
+fn compare_prerelease(x: &str, y: &str) -> Ordering {
+    if x == y {
+        return Ordering::Equal;
+    }
+    if x.is_empty() {
+        return Ordering::Greater;
+    }
+    if y.is_empty() {
+        return Ordering::Less;
+    }
+    // Both start with '-'; identifiers are separated by '.'.
+    let mut xs = x[1..].split('.');
+    let mut ys = y[1..].split('.');
+    loop {
+        match (xs.next(), ys.next()) {
+            (Some(dx), Some(dy)) => {
+                if dx == dy {
+                    continue;
+                }
+                let (ix, iy) = (is_num(dx), is_num(dy));
+                if ix != iy {
+                    return if ix {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    };
+                }
+                if ix {
+                    return compare_int(dx, dy);
+                }
+                return dx.cmp(dy);
+            }
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (None, None) => return Ordering::Equal,
+        }
+    }
+}
