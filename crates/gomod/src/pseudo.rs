@@ -1,1 +1,428 @@
-//! pseudo (in progress).
+//! Pseudo-versions (golang.org/x/mod/module pseudo.go): versions naming an untagged
+//! commit, ordered relative to tagged versions.
+//!
+//! The forms are:
+//!
+//! 1. `vX.0.0-yyyymmddhhmmss-abcdef123456` — no earlier tag with major version `vX`;
+//! 2. `vX.Y.(Z+1)-0.yyyymmddhhmmss-abcdef123456` — after release tag `vX.Y.Z`;
+//! 3. the same with `+incompatible` — after `vX.Y.Z+incompatible`;
+//! 4. `vX.Y.Z-pre.0.yyyymmddhhmmss-abcdef123456` — after prerelease tag `vX.Y.Z-pre`;
+//! 5. the same with `+incompatible` — after `vX.Y.Z-pre+incompatible`.
+//!
+//! Times are UTC with whole seconds, carried by [`Timestamp`].
+
+use crate::module::{Error, quote};
+use crate::semver;
+use std::fmt;
+
+/// A UTC instant with whole-second precision: seconds since the Unix epoch.
+///
+/// [`Default`] is Go's zero `time.Time`, 0001-01-01T00:00:00Z ([`Timestamp::ZERO`]),
+/// not the Unix epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timestamp {
+    /// Seconds since 1970-01-01T00:00:00Z (negative before it).
+    pub unix: i64,
+}
+
+/// Years beyond this (either side of year 0) are rejected by [`Timestamp::from_civil`]
+/// to keep the day arithmetic far from overflow.
+const MAX_YEAR: i64 = 1 << 40;
+
+/// Seconds from 0001-01-01T00:00:00Z to the Unix epoch.
+const ZERO_UNIX: i64 = -62_135_596_800;
+
+impl Default for Timestamp {
+    /// Go's zero time, 0001-01-01T00:00:00Z.
+    fn default() -> Self {
+        Timestamp::ZERO
+    }
+}
+
+/// Days since 1970-01-01 of the proleptic Gregorian date `y-m-d`.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian date `(y, m, d)` of `days` since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    // m is in 1..=12 and d in 1..=31 by construction.
+    let m = u32::try_from(m).unwrap_or(1);
+    let d = u32::try_from(d).unwrap_or(1);
+    (y, m, d)
+}
+
+fn is_leap(y: i64) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+fn days_in(m: u32, y: i64) -> u32 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Go's `appendInt(b, x, 4)` for a year: at least four digits, sign before padding.
+fn push_year(out: &mut String, y: i64) {
+    use std::fmt::Write as _;
+    if y < 0 {
+        out.push('-');
+    }
+    let _ = write!(out, "{:04}", y.unsigned_abs());
+}
+
+impl Timestamp {
+    /// Go's zero `time.Time`: 0001-01-01T00:00:00Z (used by zero pseudo-versions).
+    pub const ZERO: Timestamp = Timestamp { unix: ZERO_UNIX };
+
+    /// The instant `unix` seconds after 1970-01-01T00:00:00Z.
+    pub fn from_unix(unix: i64) -> Self {
+        Timestamp { unix }
+    }
+
+    /// The instant at the given UTC civil date and time, if every field is in range
+    /// (month 1–12, day within the month, hour 0–23, minute and second 0–59).
+    pub fn from_civil(
+        year: i64,
+        month: u32,
+        day: u32,
+        hour: u32,
+        min: u32,
+        sec: u32,
+    ) -> Option<Self> {
+        if !(1..=12).contains(&month)
+            || day < 1
+            || day > days_in(month, year)
+            || hour > 23
+            || min > 59
+            || sec > 59
+            || !(-MAX_YEAR..=MAX_YEAR).contains(&year)
+        {
+            return None;
+        }
+        let days = days_from_civil(year, month, day);
+        let secs = i64::from(hour * 3600 + min * 60 + sec);
+        days.checked_mul(86_400)?
+            .checked_add(secs)
+            .map(Timestamp::from_unix)
+    }
+
+    /// The UTC civil date and time: `(year, month, day, hour, minute, second)`.
+    pub fn to_civil(self) -> (i64, u32, u32, u32, u32, u32) {
+        let days = self.unix.div_euclid(86_400);
+        let secs = self.unix.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        // secs is in 0..86400, so these fit in u32.
+        let secs = u32::try_from(secs).unwrap_or(0);
+        (y, m, d, secs / 3600, secs / 60 % 60, secs % 60)
+    }
+
+    /// Parses the pseudo-version time form `yyyymmddhhmmss` (Go layout
+    /// `"20060102150405"`), accepting exactly what Go's `time.Parse` accepts for it.
+    pub fn parse_pseudo(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != 14 || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> u32 {
+            b[r].iter().fold(0, |n, &c| n * 10 + u32::from(c - b'0'))
+        };
+        Timestamp::from_civil(
+            i64::from(num(0..4)),
+            num(4..6),
+            num(6..8),
+            num(8..10),
+            num(10..12),
+            num(12..14),
+        )
+    }
+
+    /// Formats as `yyyymmddhhmmss` (Go layout `"20060102150405"`), as in pseudo-versions.
+    pub fn format_pseudo(self) -> String {
+        let (y, mo, d, h, mi, s) = self.to_civil();
+        let mut out = String::with_capacity(14);
+        push_year(&mut out, y);
+        out.push_str(&format!("{mo:02}{d:02}{h:02}{mi:02}{s:02}"));
+        out
+    }
+
+    /// Formats as RFC 3339 in UTC, `2006-01-02T15:04:05Z` (Go's `time.RFC3339` layout),
+    /// as in the `Time` field of a proxy `.info` file.
+    pub fn format_rfc3339(self) -> String {
+        let (y, mo, d, h, mi, s) = self.to_civil();
+        let mut out = String::with_capacity(20);
+        push_year(&mut out, y);
+        out.push_str(&format!("-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"));
+        out
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC, as [`Timestamp::format_rfc3339`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.format_rfc3339())
+    }
+}
+
+/// Go's `PseudoVersionTimestampFormat` layout.
+pub const PSEUDO_VERSION_TIMESTAMP_FORMAT: &str = "20060102150405";
+
+/// Returns the pseudo-version for major version `major` (`""` means `"v0"`), the most
+/// recent older tag `older` (`""` for none, or e.g. `"v1.2.3"`, `"v1.2.3-pre"`, with an
+/// optional build suffix such as `+incompatible` that is carried over), the commit
+/// time `time` and the revision `rev` (usually a 12-character commit hash prefix).
+pub fn pseudo_version(major: &str, older: &str, time: Timestamp, rev: &str) -> String {
+    let major = if major.is_empty() { "v0" } else { major };
+    let segment = format!("{}-{rev}", time.format_pseudo());
+    let build = semver::build(older);
+    let older = semver::canonical(older);
+    if older.is_empty() {
+        return format!("{major}.0.0-{segment}"); // form (1)
+    }
+    if !semver::prerelease(&older).is_empty() {
+        return format!("{older}.0.{segment}{build}"); // forms (4), (5)
+    }
+    // Forms (2), (3): bump the patch of vMAJOR.MINOR.PATCH.
+    let i = older.rfind('.').map_or(0, |i| i + 1);
+    let (v, patch) = older.split_at(i);
+    format!("{v}{}-0.{segment}{build}", inc_decimal(patch))
+}
+
+/// Returns the placeholder pseudo-version of major version `major` with zero base,
+/// time and revision: `vX.0.0-00010101000000-000000000000`.
+pub fn zero_pseudo_version(major: &str) -> String {
+    pseudo_version(major, "", Timestamp::ZERO, "000000000000")
+}
+
+/// The decimal string plus one (`"99"` → `"100"`).
+fn inc_decimal(decimal: &str) -> String {
+    let mut digits = decimal.as_bytes().to_vec();
+    let mut i = digits.len();
+    while i > 0 && digits[i - 1] == b'9' {
+        digits[i - 1] = b'0';
+        i -= 1;
+    }
+    if i > 0 {
+        digits[i - 1] += 1;
+    } else {
+        // All nines (now zeros), or empty.
+        digits.insert(0, b'1');
+    }
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+/// The decimal string minus one (`"100"` → `"99"`), or `""` if it is all zeros.
+fn dec_decimal(decimal: &str) -> String {
+    let mut digits = decimal.as_bytes().to_vec();
+    let mut i = digits.len();
+    while i > 0 && digits[i - 1] == b'0' {
+        digits[i - 1] = b'9';
+        i -= 1;
+    }
+    if i == 0 {
+        return String::new();
+    }
+    if i == 1 && digits[0] == b'1' && digits.len() > 1 {
+        digits.remove(0);
+    } else {
+        digits[i - 1] -= 1;
+    }
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+/// Matches Go's `pseudoVersionRE`:
+/// `^v[0-9]+\.(0\.0-|\d+\.\d+-([^+]*\.)?0\.)\d{14}-[A-Za-z0-9]+(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`
+fn matches_pseudo_re(v: &str) -> bool {
+    let b = v.as_bytes();
+    let Some(rest) = b.strip_prefix(b"v") else {
+        return false;
+    };
+    let Some(rest) = skip_digits(rest).and_then(|r| r.strip_prefix(b".")) else {
+        return false;
+    };
+    // First alternative: "0.0-".
+    if let Some(tail) = rest.strip_prefix(b"0.0-") {
+        if matches_time_rev_build(tail) {
+            return true;
+        }
+    }
+    // Second alternative: \d+\.\d+-([^+]*\.)?0\.
+    let Some(tail) = skip_digits(rest)
+        .and_then(|r| r.strip_prefix(b"."))
+        .and_then(skip_digits)
+        .and_then(|r| r.strip_prefix(b"-"))
+    else {
+        return false;
+    };
+    // The optional group is empty or ends in '.', and contains no '+'.
+    for k in 0..tail.len() {
+        if k > 0 {
+            if tail[k - 1] == b'+' {
+                break;
+            }
+            if tail[k - 1] != b'.' {
+                continue;
+            }
+        }
+        if let Some(after) = tail[k..].strip_prefix(b"0.") {
+            if matches_time_rev_build(after) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// One or more ASCII digits, then the rest.
+fn skip_digits(b: &[u8]) -> Option<&[u8]> {
+    let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 { None } else { Some(&b[n..]) }
+}
+
+/// `\d{14}-[A-Za-z0-9]+(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`
+fn matches_time_rev_build(b: &[u8]) -> bool {
+    if b.len() < 16 || !b[..14].iter().all(u8::is_ascii_digit) || b[14] != b'-' {
+        return false;
+    }
+    let rest = &b[15..];
+    let n = rest
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    if n == 0 {
+        return false;
+    }
+    let rest = &rest[n..];
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(build) = rest.strip_prefix(b"+") else {
+        return false;
+    };
+    build
+        .split(|&c| c == b'.')
+        .all(|id| !id.is_empty() && id.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-'))
+}
+
+/// Reports whether `v` is a pseudo-version.
+pub fn is_pseudo_version(v: &str) -> bool {
+    v.bytes().filter(|&c| c == b'-').count() >= 2 && semver::is_valid(v) && matches_pseudo_re(v)
+}
+
+/// Reports whether `v` is a zero pseudo-version, as returned by [`zero_pseudo_version`].
+pub fn is_zero_pseudo_version(v: &str) -> bool {
+    v == zero_pseudo_version(&semver::major(v))
+}
+
+fn pseudo_error(v: &str, msg: String) -> Error {
+    Error::invalid_version(v, true, Error::Msg(msg))
+}
+
+/// The parts of a pseudo-version.
+struct PseudoParts<'a> {
+    /// `vX.0.0`, `vX.Y.Z-pre.0` or `vX.Y.(Z+1)-0`.
+    base: &'a str,
+    timestamp: &'a str,
+    rev: &'a str,
+    build: String,
+}
+
+fn parse_pseudo_version(v: &str) -> Result<PseudoParts<'_>, Error> {
+    let syntax = || pseudo_error(v, "syntax error".into());
+    if !is_pseudo_version(v) {
+        return Err(syntax());
+    }
+    let build = semver::build(v);
+    let core = &v[..v.len() - build.len()];
+    let j = core.rfind('-').ok_or_else(syntax)?;
+    let (core, rev) = (&core[..j], &core[j + 1..]);
+    let i = core.rfind('-').ok_or_else(syntax)?;
+    let (base, timestamp) = match core.rfind('.') {
+        Some(d) if d > i => (&core[..d], &core[d + 1..]),
+        _ => (&core[..i], &core[i + 1..]),
+    };
+    Ok(PseudoParts {
+        base,
+        timestamp,
+        rev,
+        build,
+    })
+}
+
+/// Returns the commit time embedded in pseudo-version `v`; fails if `v` is not a
+/// pseudo-version or its time is not a valid date and time.
+pub fn pseudo_version_time(v: &str) -> Result<Timestamp, Error> {
+    let p = parse_pseudo_version(v)?;
+    Timestamp::parse_pseudo(p.timestamp)
+        .ok_or_else(|| pseudo_error(v, format!("malformed time {}", quote(p.timestamp))))
+}
+
+/// Returns the revision identifier of pseudo-version `v`; fails if `v` is not a
+/// pseudo-version.
+pub fn pseudo_version_rev(v: &str) -> Result<String, Error> {
+    parse_pseudo_version(v).map(|p| p.rev.to_string())
+}
+
+/// Returns the canonical tag a pseudo-version is based on (with its `+incompatible`
+/// or other build suffix), or `""` for the form `vX.0.0-yyyymmddhhmmss-abcdef123456`
+/// with no base. Fails if `v` is not a pseudo-version, if a base-less pseudo-version
+/// carries build metadata, or if the base would have a negative patch number.
+pub fn pseudo_version_base(v: &str) -> Result<String, Error> {
+    let p = parse_pseudo_version(v)?;
+    let pre = semver::prerelease(p.base);
+    match pre.as_str() {
+        "" => {
+            if !p.build.is_empty() {
+                return Err(pseudo_error(
+                    v,
+                    format!(
+                        "lacks base version, but has build metadata {}",
+                        quote(&p.build)
+                    ),
+                ));
+            }
+            Ok(String::new())
+        }
+        "-0" => {
+            // vX.Y.(Z+1)-0.yyyymmddhhmmss-rev → vX.Y.Z
+            let base = &p.base[..p.base.len() - pre.len()];
+            let Some(i) = base.rfind('.') else {
+                return Err(pseudo_error(v, "syntax error".into()));
+            };
+            let patch = dec_decimal(&base[i + 1..]);
+            if patch.is_empty() {
+                return Err(pseudo_error(
+                    v,
+                    format!("version before {base} would have negative patch number"),
+                ));
+            }
+            Ok(format!("{}{patch}{}", &base[..=i], p.build))
+        }
+        _ => {
+            // vX.Y.Z-pre.0.yyyymmddhhmmss-rev → vX.Y.Z-pre
+            match p.base.strip_suffix(".0") {
+                Some(b) => Ok(format!("{b}{}", p.build)),
+                None => Err(pseudo_error(v, "syntax error".into())),
+            }
+        }
+    }
+}
