@@ -426,3 +426,384 @@ pub fn pseudo_version_base(v: &str) -> Result<String, Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Outcome = Result<&'static str, &'static str>;
+
+    fn outcome<T: ToString>(r: Result<T, Error>) -> Result<String, String> {
+        r.map(|x| x.to_string()).map_err(|e| e.to_string())
+    }
+
+    fn owned(o: Outcome) -> Result<String, String> {
+        o.map(str::to_string).map_err(str::to_string)
+    }
+
+    /// 2006-01-02T15:04:05Z, the time of x/mod's `pseudoTests`.
+    const PSEUDO_TIME: Timestamp = Timestamp {
+        unix: 1_136_214_245,
+    };
+
+    /// `pseudoTests` from x/mod pseudo_test.go: (major, older, version), with time
+    /// [`PSEUDO_TIME`] and revision "hash".
+    #[rustfmt::skip]
+    const PSEUDO_TESTS: &[(&str, &str, &str)] = &[
+        ("", "", "v0.0.0-20060102150405-hash"),
+        ("v0", "", "v0.0.0-20060102150405-hash"),
+        ("v1", "", "v1.0.0-20060102150405-hash"),
+        ("v2", "", "v2.0.0-20060102150405-hash"),
+        ("unused", "v0.0.0", "v0.0.1-0.20060102150405-hash"),
+        ("unused", "v1.2.3", "v1.2.4-0.20060102150405-hash"),
+        ("unused", "v1.2.99999999999999999", "v1.2.100000000000000000-0.20060102150405-hash"),
+        ("unused", "v1.2.3-pre", "v1.2.3-pre.0.20060102150405-hash"),
+        ("unused", "v1.3.0-pre", "v1.3.0-pre.0.20060102150405-hash"),
+        ("unused", "v0.0.0--", "v0.0.0--.0.20060102150405-hash"),
+        ("unused", "v1.0.0+metadata", "v1.0.1-0.20060102150405-hash+metadata"),
+        ("unused", "v2.0.0+incompatible", "v2.0.1-0.20060102150405-hash+incompatible"),
+        ("unused", "v2.3.0-pre+incompatible", "v2.3.0-pre.0.20060102150405-hash+incompatible"),
+    ];
+
+    /// The inputs of x/mod's TestInvalidPseudoVersionBase, with go 1.23's error texts.
+    #[rustfmt::skip]
+    const INVALID_PSEUDO_BASE: &[(&str, Outcome)] = &[
+        ("v0.0.0", Err("pseudo-version \"v0.0.0\" invalid: syntax error")),
+        ("v0.0.0-", Err("pseudo-version \"v0.0.0-\" invalid: syntax error")),
+        ("v0.0.0-0.20060102150405-hash", Err("pseudo-version \"v0.0.0-0.20060102150405-hash\" invalid: version before v0.0.0 would have negative patch number")),
+        ("v0.1.0-0.20060102150405-hash", Err("pseudo-version \"v0.1.0-0.20060102150405-hash\" invalid: version before v0.1.0 would have negative patch number")),
+        ("v1.0.0-0.20060102150405-hash", Err("pseudo-version \"v1.0.0-0.20060102150405-hash\" invalid: version before v1.0.0 would have negative patch number")),
+        ("v0.0.0-20060102150405-hash+incompatible", Err("pseudo-version \"v0.0.0-20060102150405-hash+incompatible\" invalid: lacks base version, but has build metadata \"+incompatible\"")),
+        ("v0.0.0-20060102150405-hash+metadata", Err("pseudo-version \"v0.0.0-20060102150405-hash+metadata\" invalid: lacks base version, but has build metadata \"+metadata\"")),
+    ];
+
+    /// x/mod's TestIncDecimal.
+    const INC_DECIMAL: &[(&str, &str)] = &[
+        ("0", "1"),
+        ("1", "2"),
+        ("99", "100"),
+        ("100", "101"),
+        ("101", "102"),
+    ];
+
+    /// x/mod's TestDecDecimal.
+    const DEC_DECIMAL: &[(&str, &str)] = &[
+        ("", ""),
+        ("0", ""),
+        ("00", ""),
+        ("1", "0"),
+        ("2", "1"),
+        ("99", "98"),
+        ("100", "99"),
+        ("101", "100"),
+    ];
+
+    /// Pseudo-versions and near misses, with go 1.23's results:
+    /// (v, is_pseudo_version, is_zero_pseudo_version, time as RFC 3339, rev, base).
+    /// Includes the pseudo-versions and tags of cmd/go/internal/modfetch's
+    /// coderepo_test.go.
+    #[rustfmt::skip]
+    const PSEUDO_EXTRA: &[(&str, bool, bool, Outcome, Outcome, Outcome)] = &[
+        ("v0.0.0-20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("")),
+        ("v0.0.1-0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("v0.0.0")),
+        ("v1.2.3-pre.0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("v1.2.3-pre")),
+        ("v1.0.1-0.20060102150405-hash+metadata", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("v1.0.0+metadata")),
+        ("v2.0.1-0.20060102150405-hash+incompatible", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("v2.0.0+incompatible")),
+        ("v2.3.0-pre.0.20060102150405-hash+incompatible", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("v2.3.0-pre+incompatible")),
+        ("v0.0.0", false, false, Err("pseudo-version \"v0.0.0\" invalid: syntax error"), Err("pseudo-version \"v0.0.0\" invalid: syntax error"), Err("pseudo-version \"v0.0.0\" invalid: syntax error")),
+        ("v0.0.0-", false, false, Err("pseudo-version \"v0.0.0-\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-\" invalid: syntax error")),
+        ("v0.0.0-0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Err("pseudo-version \"v0.0.0-0.20060102150405-hash\" invalid: version before v0.0.0 would have negative patch number")),
+        ("v0.1.0-0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Err("pseudo-version \"v0.1.0-0.20060102150405-hash\" invalid: version before v0.1.0 would have negative patch number")),
+        ("v1.0.0-0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Err("pseudo-version \"v1.0.0-0.20060102150405-hash\" invalid: version before v1.0.0 would have negative patch number")),
+        ("v0.0.0-20060102150405-hash+incompatible", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Err("pseudo-version \"v0.0.0-20060102150405-hash+incompatible\" invalid: lacks base version, but has build metadata \"+incompatible\"")),
+        ("v0.0.0-20060102150405-hash+metadata", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Err("pseudo-version \"v0.0.0-20060102150405-hash+metadata\" invalid: lacks base version, but has build metadata \"+metadata\"")),
+        ("---", false, false, Err("pseudo-version \"---\" invalid: syntax error"), Err("pseudo-version \"---\" invalid: syntax error"), Err("pseudo-version \"---\" invalid: syntax error")),
+        ("v0.0.0-00010101000000-000000000000", true, true, Ok("0001-01-01T00:00:00Z"), Ok("000000000000"), Ok("")),
+        ("v2.0.0-00010101000000-000000000000", true, true, Ok("0001-01-01T00:00:00Z"), Ok("000000000000"), Ok("")),
+        ("v2.0.0-00010101000000-000000000000+incompatible", true, false, Ok("0001-01-01T00:00:00Z"), Ok("000000000000"), Err("pseudo-version \"v2.0.0-00010101000000-000000000000+incompatible\" invalid: lacks base version, but has build metadata \"+incompatible\"")),
+        ("v0.0.0-00010101000000-000000000001", true, false, Ok("0001-01-01T00:00:00Z"), Ok("000000000001"), Ok("")),
+        ("v0.0.0-20181313000000-abcdef123456", true, false, Err("pseudo-version \"v0.0.0-20181313000000-abcdef123456\" invalid: malformed time \"20181313000000\""), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-20180230000000-abcdef123456", true, false, Err("pseudo-version \"v0.0.0-20180230000000-abcdef123456\" invalid: malformed time \"20180230000000\""), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-20200229000000-abcdef123456", true, false, Ok("2020-02-29T00:00:00Z"), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-21000229000000-abcdef123456", true, false, Err("pseudo-version \"v0.0.0-21000229000000-abcdef123456\" invalid: malformed time \"21000229000000\""), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-20000229235959-abcdef123456", true, false, Ok("2000-02-29T23:59:59Z"), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-20000229240000-abcdef123456", true, false, Err("pseudo-version \"v0.0.0-20000229240000-abcdef123456\" invalid: malformed time \"20000229240000\""), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-20000229236000-abcdef123456", true, false, Err("pseudo-version \"v0.0.0-20000229236000-abcdef123456\" invalid: malformed time \"20000229236000\""), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-20000229235960-abcdef123456", true, false, Err("pseudo-version \"v0.0.0-20000229235960-abcdef123456\" invalid: malformed time \"20000229235960\""), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-00000101000000-abcdef123456", true, false, Ok("0000-01-01T00:00:00Z"), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-99991231235959-abcdef123456", true, false, Ok("9999-12-31T23:59:59Z"), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-20000000000000-abcdef123456", true, false, Err("pseudo-version \"v0.0.0-20000000000000-abcdef123456\" invalid: malformed time \"20000000000000\""), Ok("abcdef123456"), Ok("")),
+        ("v0.0.0-2006010215040-hash", false, false, Err("pseudo-version \"v0.0.0-2006010215040-hash\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-2006010215040-hash\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-2006010215040-hash\" invalid: syntax error")),
+        ("v0.0.0-200601021504055-hash", false, false, Err("pseudo-version \"v0.0.0-200601021504055-hash\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-200601021504055-hash\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-200601021504055-hash\" invalid: syntax error")),
+        ("v0.0.0-20060102150405-", false, false, Err("pseudo-version \"v0.0.0-20060102150405-\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-20060102150405-\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-20060102150405-\" invalid: syntax error")),
+        ("v0.0.0-20060102150405-ab_c", false, false, Err("pseudo-version \"v0.0.0-20060102150405-ab_c\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-20060102150405-ab_c\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-20060102150405-ab_c\" invalid: syntax error")),
+        ("v0.0.0-20060102150405-abc-def", false, false, Err("pseudo-version \"v0.0.0-20060102150405-abc-def\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-20060102150405-abc-def\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-20060102150405-abc-def\" invalid: syntax error")),
+        ("v1.2.3-pre.1.0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("v1.2.3-pre.1")),
+        ("v1.2.3-0.0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("v1.2.3-0")),
+        ("v1.2.3-pre.00.20060102150405-hash", false, false, Err("pseudo-version \"v1.2.3-pre.00.20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.2.3-pre.00.20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.2.3-pre.00.20060102150405-hash\" invalid: syntax error")),
+        ("v1.2.3-20060102150405-hash", false, false, Err("pseudo-version \"v1.2.3-20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.2.3-20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.2.3-20060102150405-hash\" invalid: syntax error")),
+        ("v1.2.3-x.20060102150405-hash", false, false, Err("pseudo-version \"v1.2.3-x.20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.2.3-x.20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.2.3-x.20060102150405-hash\" invalid: syntax error")),
+        ("v1.10.0-0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Err("pseudo-version \"v1.10.0-0.20060102150405-hash\" invalid: version before v1.10.0 would have negative patch number")),
+        ("v1.2.10-0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("v1.2.9")),
+        ("v1.2.100-0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("v1.2.99")),
+        ("v1.0.0-20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("")),
+        ("v1.1.0-20060102150405-hash", false, false, Err("pseudo-version \"v1.1.0-20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.1.0-20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.1.0-20060102150405-hash\" invalid: syntax error")),
+        ("v0.0.0-20180219231006-80d85c5d4d17", true, false, Ok("2018-02-19T23:10:06Z"), Ok("80d85c5d4d17"), Ok("")),
+        ("v0.0.1-0.20180219231006-80d85c5d4d17", true, false, Ok("2018-02-19T23:10:06Z"), Ok("80d85c5d4d17"), Ok("v0.0.0")),
+        ("v0.1.1-0.20220223184835-9d863d525bbf", true, false, Ok("2022-02-23T18:48:35Z"), Ok("9d863d525bbf"), Ok("v0.1.0")),
+        ("v0.3.1-0.20180208041248-4e4a3210bb54", true, false, Ok("2018-02-08T04:12:48Z"), Ok("4e4a3210bb54"), Ok("v0.3.0")),
+        ("v1.0.0-20161208181325-20d25e280405", true, false, Ok("2016-12-08T18:13:25Z"), Ok("20d25e280405"), Ok("")),
+        ("v1.0.1-0.20190715211727-b325d8217783", true, false, Ok("2019-07-15T21:17:27Z"), Ok("b325d8217783"), Ok("v1.0.0")),
+        ("v2.0.0-20170531160350-a96e63847dc3", true, false, Ok("2017-05-31T16:03:50Z"), Ok("a96e63847dc3"), Ok("")),
+        ("v2.0.1-0.20220222205507-80beb17a1603+incompatible", true, false, Ok("2022-02-22T20:55:07Z"), Ok("80beb17a1603"), Ok("v2.0.0+incompatible")),
+        ("v2.0.1-0.20220223184802-12d19af20458+incompatible", true, false, Ok("2022-02-23T18:48:02Z"), Ok("12d19af20458"), Ok("v2.0.0+incompatible")),
+        ("v3.0.0-20220223184802-12d19af20458", true, false, Ok("2022-02-23T18:48:02Z"), Ok("12d19af20458"), Ok("")),
+        ("v3.0.0-20220223184802-12d19af20458+incompatible", true, false, Ok("2022-02-23T18:48:02Z"), Ok("12d19af20458"), Err("pseudo-version \"v3.0.0-20220223184802-12d19af20458+incompatible\" invalid: lacks base version, but has build metadata \"+incompatible\"")),
+        ("v54321.0.0-20180219231006-80d85c5d4d17", true, false, Ok("2018-02-19T23:10:06Z"), Ok("80d85c5d4d17"), Ok("")),
+        ("v3.0.0-devel", false, false, Err("pseudo-version \"v3.0.0-devel\" invalid: syntax error"), Err("pseudo-version \"v3.0.0-devel\" invalid: syntax error"), Err("pseudo-version \"v3.0.0-devel\" invalid: syntax error")),
+        ("v1.2.4-annotated", false, false, Err("pseudo-version \"v1.2.4-annotated\" invalid: syntax error"), Err("pseudo-version \"v1.2.4-annotated\" invalid: syntax error"), Err("pseudo-version \"v1.2.4-annotated\" invalid: syntax error")),
+        ("v0.1.0+build-metadata", false, false, Err("pseudo-version \"v0.1.0+build-metadata\" invalid: syntax error"), Err("pseudo-version \"v0.1.0+build-metadata\" invalid: syntax error"), Err("pseudo-version \"v0.1.0+build-metadata\" invalid: syntax error")),
+        ("v1.0.0-20060102150405-hash+a.b-c", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Err("pseudo-version \"v1.0.0-20060102150405-hash+a.b-c\" invalid: lacks base version, but has build metadata \"+a.b-c\"")),
+        ("v1.0.0-20060102150405-hash+a..b", false, false, Err("pseudo-version \"v1.0.0-20060102150405-hash+a..b\" invalid: syntax error"), Err("pseudo-version \"v1.0.0-20060102150405-hash+a..b\" invalid: syntax error"), Err("pseudo-version \"v1.0.0-20060102150405-hash+a..b\" invalid: syntax error")),
+        ("v1.0.0-20060102150405-hash+", false, false, Err("pseudo-version \"v1.0.0-20060102150405-hash+\" invalid: syntax error"), Err("pseudo-version \"v1.0.0-20060102150405-hash+\" invalid: syntax error"), Err("pseudo-version \"v1.0.0-20060102150405-hash+\" invalid: syntax error")),
+        ("v1.0.0-rc+1.0.20060102150405-hash", false, false, Err("pseudo-version \"v1.0.0-rc+1.0.20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.0.0-rc+1.0.20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.0.0-rc+1.0.20060102150405-hash\" invalid: syntax error")),
+        ("v1.0.0-a.b+c.0.20060102150405-hash", false, false, Err("pseudo-version \"v1.0.0-a.b+c.0.20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.0.0-a.b+c.0.20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.0.0-a.b+c.0.20060102150405-hash\" invalid: syntax error")),
+        ("v01.0.0-20060102150405-hash", false, false, Err("pseudo-version \"v01.0.0-20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v01.0.0-20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v01.0.0-20060102150405-hash\" invalid: syntax error")),
+        ("v1.0-20060102150405-hash", false, false, Err("pseudo-version \"v1.0-20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.0-20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"v1.0-20060102150405-hash\" invalid: syntax error")),
+        ("V1.0.0-20060102150405-hash", false, false, Err("pseudo-version \"V1.0.0-20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"V1.0.0-20060102150405-hash\" invalid: syntax error"), Err("pseudo-version \"V1.0.0-20060102150405-hash\" invalid: syntax error")),
+        ("v1.0.0-x.y.0.20060102150405-hash", true, false, Ok("2006-01-02T15:04:05Z"), Ok("hash"), Ok("v1.0.0-x.y")),
+        ("v1.0.0-0.20060102150405-HASH", true, false, Ok("2006-01-02T15:04:05Z"), Ok("HASH"), Err("pseudo-version \"v1.0.0-0.20060102150405-HASH\" invalid: version before v1.0.0 would have negative patch number")),
+        ("v0.0.0-20060102150405-hash-more", false, false, Err("pseudo-version \"v0.0.0-20060102150405-hash-more\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-20060102150405-hash-more\" invalid: syntax error"), Err("pseudo-version \"v0.0.0-20060102150405-hash-more\" invalid: syntax error")),
+        ("", false, false, Err("pseudo-version \"\" invalid: syntax error"), Err("pseudo-version \"\" invalid: syntax error"), Err("pseudo-version \"\" invalid: syntax error")),
+    ];
+
+    /// More `pseudo_version` cases: (major, older, time "yyyymmddhhmmss", rev, want).
+    #[rustfmt::skip]
+    const PSEUDO_VERSION_EXTRA: &[(&str, &str, &str, &str, &str)] = &[
+        ("v3", "bad", "20220223184802", "12d19af20458", "v3.0.0-20220223184802-12d19af20458"),
+        ("v1", "v1.2", "20180219231006", "80d85c5d4d17", "v1.2.1-0.20180219231006-80d85c5d4d17"),
+        ("v1", "v1", "20180219231006", "80d85c5d4d17", "v1.0.1-0.20180219231006-80d85c5d4d17"),
+        ("v1", "v1.2.9", "20180219231006", "80d85c5d4d17", "v1.2.10-0.20180219231006-80d85c5d4d17"),
+        ("v1", "v1.2.19", "20180219231006", "80d85c5d4d17", "v1.2.20-0.20180219231006-80d85c5d4d17"),
+        ("v1", "v1.2.3+incompatible.x", "20180219231006", "80d85c5d4d17", "v1.2.4-0.20180219231006-80d85c5d4d17+incompatible.x"),
+        ("v1", "v1.2.3-rc.1+meta", "20180219231006", "80d85c5d4d17", "v1.2.3-rc.1.0.20180219231006-80d85c5d4d17+meta"),
+        ("v0", "", "00010101000000", "000000000000", "v0.0.0-00010101000000-000000000000"),
+        ("v0", "", "00000101000000", "000000000000", "v0.0.0-00000101000000-000000000000"),
+        ("v0", "", "99991231235959", "abc", "v0.0.0-99991231235959-abc"),
+        ("v2", "", "20000229120000", "abcdef123456", "v2.0.0-20000229120000-abcdef123456"),
+    ];
+
+    #[test]
+    fn pseudo_version_table() {
+        for &(major, older, want) in PSEUDO_TESTS {
+            assert_eq!(
+                pseudo_version(major, older, PSEUDO_TIME, "hash"),
+                want,
+                "{major:?} {older:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn is_pseudo_version_table() {
+        for &(_, older, version) in PSEUDO_TESTS {
+            assert!(is_pseudo_version(version), "{version:?}");
+            assert!(!is_pseudo_version(older), "{older:?}");
+        }
+    }
+
+    #[test]
+    fn pseudo_version_time_table() {
+        for &(_, older, version) in PSEUDO_TESTS {
+            assert_eq!(pseudo_version_time(version), Ok(PSEUDO_TIME), "{version:?}");
+            assert_eq!(
+                outcome(pseudo_version_time(older)),
+                Err(format!(
+                    "pseudo-version {} invalid: syntax error",
+                    quote(older)
+                )),
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_pseudo_version_time() {
+        assert_eq!(
+            outcome(pseudo_version_time("---")),
+            Err("pseudo-version \"---\" invalid: syntax error".to_string())
+        );
+    }
+
+    #[test]
+    fn pseudo_version_rev_table() {
+        for &(_, older, version) in PSEUDO_TESTS {
+            assert_eq!(
+                pseudo_version_rev(version),
+                Ok("hash".to_string()),
+                "{version:?}"
+            );
+            assert_eq!(
+                outcome(pseudo_version_rev(older)),
+                Err(format!(
+                    "pseudo-version {} invalid: syntax error",
+                    quote(older)
+                )),
+            );
+        }
+    }
+
+    #[test]
+    fn pseudo_version_base_table() {
+        for &(_, older, version) in PSEUDO_TESTS {
+            assert_eq!(
+                pseudo_version_base(version),
+                Ok(older.to_string()),
+                "{version:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_pseudo_version_base() {
+        for &(v, want) in INVALID_PSEUDO_BASE {
+            assert_eq!(outcome(pseudo_version_base(v)), owned(want), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn inc_decimal_table() {
+        for &(input, want) in INC_DECIMAL {
+            assert_eq!(inc_decimal(input), want, "inc_decimal({input:?})");
+        }
+    }
+
+    #[test]
+    fn dec_decimal_table() {
+        for &(input, want) in DEC_DECIMAL {
+            assert_eq!(dec_decimal(input), want, "dec_decimal({input:?})");
+        }
+    }
+
+    #[test]
+    fn pseudo_extra_table() {
+        for &(v, is_pseudo, is_zero, time, rev, base) in PSEUDO_EXTRA {
+            assert_eq!(is_pseudo_version(v), is_pseudo, "is_pseudo_version({v:?})");
+            assert_eq!(
+                is_zero_pseudo_version(v),
+                is_zero,
+                "is_zero_pseudo_version({v:?})"
+            );
+            let got = pseudo_version_time(v).map(Timestamp::format_rfc3339);
+            assert_eq!(outcome(got), owned(time), "pseudo_version_time({v:?})");
+            assert_eq!(
+                outcome(pseudo_version_rev(v)),
+                owned(rev),
+                "pseudo_version_rev({v:?})"
+            );
+            assert_eq!(
+                outcome(pseudo_version_base(v)),
+                owned(base),
+                "pseudo_version_base({v:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn pseudo_version_extra() {
+        for &(major, older, time, rev, want) in PSEUDO_VERSION_EXTRA {
+            let Some(t) = Timestamp::parse_pseudo(time) else {
+                panic!("bad time {time:?} in table");
+            };
+            assert_eq!(
+                pseudo_version(major, older, t, rev),
+                want,
+                "{major:?} {older:?} {time:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_pseudo_versions() {
+        let cases: &[(&str, &str)] = &[
+            ("", "v0.0.0-00010101000000-000000000000"),
+            ("v0", "v0.0.0-00010101000000-000000000000"),
+            ("v1", "v1.0.0-00010101000000-000000000000"),
+            ("v2", "v2.0.0-00010101000000-000000000000"),
+        ];
+        for &(major, want) in cases {
+            assert_eq!(zero_pseudo_version(major), want);
+            assert!(is_zero_pseudo_version(want));
+        }
+        assert!(!is_zero_pseudo_version(""));
+        assert!(!is_zero_pseudo_version("v1.0.0"));
+    }
+
+    #[test]
+    fn timestamp_conversions() {
+        // (unix seconds, "yyyymmddhhmmss", RFC 3339), values from Go's time package.
+        let cases: &[(i64, &str, &str)] = &[
+            (0, "19700101000000", "1970-01-01T00:00:00Z"),
+            (1_136_214_245, "20060102150405", "2006-01-02T15:04:05Z"),
+            (-62_135_596_800, "00010101000000", "0001-01-01T00:00:00Z"),
+            (-62_167_219_200, "00000101000000", "0000-01-01T00:00:00Z"),
+            (253_402_300_799, "99991231235959", "9999-12-31T23:59:59Z"),
+            (951_868_799, "20000229235959", "2000-02-29T23:59:59Z"),
+            (1_582_934_400, "20200229000000", "2020-02-29T00:00:00Z"),
+            (-1, "19691231235959", "1969-12-31T23:59:59Z"),
+            (4_107_542_400, "21000301000000", "2100-03-01T00:00:00Z"),
+        ];
+        for &(unix, pseudo, rfc) in cases {
+            let t = Timestamp::from_unix(unix);
+            assert_eq!(t.format_pseudo(), pseudo, "{unix}");
+            assert_eq!(t.format_rfc3339(), rfc, "{unix}");
+            assert_eq!(t.to_string(), rfc, "{unix}");
+            assert_eq!(Timestamp::parse_pseudo(pseudo), Some(t), "{pseudo}");
+        }
+        // Years outside 0..=9999 format as Go's appendInt(year, 4) does.
+        assert_eq!(
+            Timestamp::from_unix(-62_167_219_201).format_rfc3339(),
+            "-0001-12-31T23:59:59Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix(253_402_300_800).format_pseudo(),
+            "100000101000000"
+        );
+        assert_eq!(Timestamp::default(), Timestamp::ZERO);
+        assert_eq!(Timestamp::ZERO.format_rfc3339(), "0001-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn timestamp_parse_rejects() {
+        for s in [
+            "",
+            "2006010215040",
+            "200601021504050",
+            "2006-1-02150405",
+            "20061302150405",
+            "20060002150405",
+            "20060100150405",
+            "20060132150405",
+            "20060230150405",
+            "21000229000000",
+            "20060102240000",
+            "20060102156000",
+            "20060102150460",
+            "+0060102150405",
+            "2006010215040\u{0665}",
+        ] {
+            assert_eq!(Timestamp::parse_pseudo(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn timestamp_civil() {
+        assert_eq!(
+            Timestamp::from_civil(2006, 1, 2, 15, 4, 5),
+            Some(PSEUDO_TIME)
+        );
+        assert_eq!(PSEUDO_TIME.to_civil(), (2006, 1, 2, 15, 4, 5));
+        assert_eq!(Timestamp::from_civil(2006, 2, 29, 0, 0, 0), None);
+        assert_eq!(Timestamp::from_civil(i64::MAX, 1, 1, 0, 0, 0), None);
+        assert_eq!(Timestamp::from_civil(i64::MIN, 1, 1, 0, 0, 0), None);
+    }
+}
