@@ -728,11 +728,7 @@ fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
     let mut i = 0;
     while i < pattern.len() {
         match pattern[i] {
-            b'\\' => {
-                if i + 1 < pattern.len() {
-                    i += 1;
-                }
-            }
+            b'\\' if i + 1 < pattern.len() => i += 1,
             b'[' => in_range = true,
             b']' => in_range = false,
             b'*' if !in_range => break,
@@ -1861,5 +1857,74 @@ mod tests {
                 "rsc.io/quote@v1.10.0",
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Module-path-like strings, many of them valid, with upper case to escape.
+    fn module_path() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9-]{1,5}\\.[a-z]{1,3}(/[A-Za-z0-9._~-]{1,6}){0,3}(/v[0-9]{1,2})?",
+            "gopkg\\.in/[A-Za-z]{1,5}\\.v[0-9]{1,2}(-unstable)?",
+            "[ -~]{0,12}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn escape_path_round_trip(p in module_path()) {
+            match escape_path(&p) {
+                Ok(e) => {
+                    prop_assert!(check_path(&p).is_ok());
+                    prop_assert!(!e.bytes().any(|b| b.is_ascii_uppercase()));
+                    prop_assert_eq!(unescape_path(&e), Ok(p.clone()));
+                }
+                Err(e) => prop_assert_eq!(Some(e), check_path(&p).err()),
+            }
+        }
+
+        #[test]
+        fn unescape_path_round_trip(e in "[a-z0-9.!/~_-]{1,16}") {
+            if let Ok(p) = unescape_path(&e) {
+                prop_assert_eq!(escape_path(&p), Ok(e.clone()));
+            }
+        }
+
+        #[test]
+        fn escape_version_round_trip(v in "[ -~]{0,10}") {
+            if let Ok(e) = escape_version(&v) {
+                prop_assert_eq!(unescape_version(&e), Ok(v.clone()));
+            }
+        }
+
+        #[test]
+        fn never_panics(s in any::<String>(), t in module_path()) {
+            let _ = (check(&s, &t), check(&t, &s), check_path(&s), check_import_path(&s));
+            let _ = (check_file_path(&s), check_path_major(&s, &t), check_path_major(&t, &s));
+            let _ = (match_path_major(&s, &t), path_major_prefix(&s), split_path_version(&s));
+            let _ = (canonical_version(&s), escape_path(&s), escape_version(&s));
+            let _ = (unescape_path(&s), unescape_version(&s));
+            let _ = (match_prefix_patterns(&s, &t), match_prefix_patterns(&t, &s));
+            let _ = match_prefix_patterns(&s, &s);
+            let mut list = vec![Version::new(&*s, &*t), Version::new(&*t, &*s), Version::new(&*s, &*s)];
+            sort(&mut list);
+        }
+
+        #[test]
+        fn glob_never_panics(g in "[*?\\[\\]^\\\\a-c/,é-]{0,10}", t in "[a-cé/\\]*?-]{0,8}") {
+            let _ = match_prefix_patterns(&g, &t);
+        }
+
+        #[test]
+        fn literal_glob_matches_itself(p in "[a-z0-9.-]{1,6}(/[a-z0-9.-]{1,6}){0,3}") {
+            prop_assert!(match_prefix_patterns(&p, &p));
+            let longer = format!("{p}/x");
+            prop_assert!(match_prefix_patterns(&p, &longer));
+        }
     }
 }

@@ -807,3 +807,58 @@ mod tests {
         assert_eq!(Timestamp::from_civil(i64::MIN, 1, 1, 0, 0, 0), None);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::module::canonical_version;
+    use proptest::prelude::*;
+
+    /// Instants in years 0000 through 9999, the range the pseudo-version form holds.
+    fn instant() -> impl Strategy<Value = Timestamp> {
+        (-62_167_219_200i64..=253_402_300_799).prop_map(Timestamp::from_unix)
+    }
+
+    proptest! {
+        #[test]
+        fn timestamp_round_trip(t in instant()) {
+            prop_assert_eq!(Timestamp::parse_pseudo(&t.format_pseudo()), Some(t));
+            let (y, mo, d, h, mi, s) = t.to_civil();
+            prop_assert_eq!(Timestamp::from_civil(y, mo, d, h, mi, s), Some(t));
+        }
+
+        #[test]
+        fn pseudo_version_parts(
+            major in "v(0|[1-9][0-9]?)",
+            older in "|v(0|[1-9][0-9]?)\\.(0|[1-9][0-9]?)\\.(0|[1-9]9?)(-[a-z0-9]{1,3})?(\\+incompatible|\\+meta)?",
+            t in instant(),
+            rev in "[0-9a-f]{12}",
+        ) {
+            let v = pseudo_version(&major, &older, t, &rev);
+            prop_assert!(is_pseudo_version(&v), "{}", v);
+            prop_assert_eq!(pseudo_version_time(&v), Ok(t));
+            prop_assert_eq!(pseudo_version_rev(&v), Ok(rev));
+            if semver::is_valid(&older) {
+                prop_assert_eq!(pseudo_version_base(&v), Ok(format!("{}{}", semver::canonical(&older), semver::build(&older))));
+                prop_assert_eq!(semver::compare(&v, &older), std::cmp::Ordering::Greater);
+                prop_assert_eq!(canonical_version(&v), format!("{}{}", semver::canonical(&v), if semver::build(&older) == "+incompatible" { "+incompatible" } else { "" }));
+            } else {
+                prop_assert_eq!(pseudo_version_base(&v), Ok(String::new()));
+            }
+        }
+
+        #[test]
+        fn never_panics(s in any::<String>(), n in any::<i64>()) {
+            let _ = (is_pseudo_version(&s), is_zero_pseudo_version(&s), zero_pseudo_version(&s));
+            let _ = (pseudo_version_time(&s), pseudo_version_rev(&s), pseudo_version_base(&s));
+            let t = Timestamp::from_unix(n);
+            let _ = (t.format_pseudo(), t.format_rfc3339(), t.to_civil(), Timestamp::parse_pseudo(&s));
+            let _ = pseudo_version(&s, &s, t, &s);
+        }
+
+        #[test]
+        fn pseudo_like_never_panics(s in "v[0-9]\\.[0-9]\\.[0-9]-[0-9a-z.+-]{0,30}") {
+            let _ = (pseudo_version_time(&s), pseudo_version_rev(&s), pseudo_version_base(&s));
+        }
+    }
+}

@@ -548,3 +548,61 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Mostly valid versions, with some near misses.
+    fn version() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "v(0|[1-9][0-9]{0,2})(\\.(0|[1-9][0-9]{0,2})(\\.(0|[1-9][0-9]{0,2})(-[0-9A-Za-z-]{1,3}(\\.[0-9A-Za-z-]{1,3}){0,2})?(\\+[0-9A-Za-z.-]{1,4})?)?)?",
+            "v[0-9.+a-z-]{0,8}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_is_idempotent(v in version()) {
+            let c = canonical(&v);
+            prop_assert_eq!(canonical(&c), c.clone());
+            prop_assert_eq!(is_valid(&v), !c.is_empty());
+            prop_assert_eq!(is_valid(&c), is_valid(&v));
+        }
+
+        #[test]
+        fn compare_agrees_with_canonical(v in version(), w in version()) {
+            let c = compare(&v, &w);
+            prop_assert_eq!(c == Ordering::Equal, canonical(&v) == canonical(&w));
+            prop_assert_eq!(compare(&w, &v), c.reverse());
+            prop_assert_eq!(compare(&canonical(&v), &canonical(&w)), c);
+        }
+
+        #[test]
+        fn compare_is_transitive(a in version(), b in version(), c in version()) {
+            let mut l = [a, b, c];
+            l.sort_by(|x, y| compare(x, y));
+            prop_assert_ne!(compare(&l[0], &l[2]), Ordering::Greater);
+            prop_assert_ne!(compare(&l[0], &l[1]), Ordering::Greater);
+            prop_assert_ne!(compare(&l[1], &l[2]), Ordering::Greater);
+        }
+
+        #[test]
+        fn sort_orders(mut list in proptest::collection::vec(version(), 0..12)) {
+            sort(&mut list);
+            for w in list.windows(2) {
+                let c = compare(&w[0], &w[1]);
+                prop_assert!(c == Ordering::Less || (c == Ordering::Equal && w[0] <= w[1]));
+            }
+        }
+
+        #[test]
+        fn never_panics(v in any::<String>(), w in version()) {
+            let _ = (is_valid(&v), canonical(&v), major(&v), major_minor(&v));
+            let _ = (prerelease(&v), build(&v), compare(&v, &w), max(&v, &w));
+            let _ = max_canonical(&v, &w);
+        }
+    }
+}
