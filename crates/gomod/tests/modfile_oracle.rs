@@ -19,7 +19,10 @@ fn same_results_as_x_mod_v0_19_0() {
             other => panic!("unknown mode {other}"),
         };
         let (got_verdict, got_text) = match got {
-            Ok(b) => ("OK", String::from_utf8(b).expect("formatted output is UTF-8")),
+            Ok(b) => (
+                "OK",
+                String::from_utf8(b).expect("formatted output is UTF-8"),
+            ),
             Err(e) => ("ERR", e.to_string()),
         };
         if (got_verdict, got_text.as_str()) != (verdict, want) {

@@ -43,7 +43,8 @@ struct Input<'a> {
     comments: Vec<Comment>,
 }
 
-type Res<T> = Result<T, Error>;
+/// Go's parser panics on its first error; here it is returned (boxed: it is large).
+type Res<T> = Result<T, Box<Error>>;
 
 /// Go's `isIdent`: most printable runes, except space and `()[]{},`.
 fn is_ident(c: Option<char>) -> bool {
@@ -75,8 +76,8 @@ impl<'a> Input<'a> {
         }
     }
 
-    fn error(&self, msg: impl Into<String>) -> Error {
-        Error::at(self.filename, self.pos, msg)
+    fn error(&self, msg: impl Into<String>) -> Box<Error> {
+        Box::new(Error::at(self.filename, self.pos, msg))
     }
 
     fn remaining(&self) -> &'a str {
@@ -386,7 +387,9 @@ impl<'a> Input<'a> {
                     x.rparen.comments.before = std::mem::take(&mut comments);
                     x.rparen.pos = rparen.pos;
                     if !self.peek().is_eol() {
-                        return Err(self.error("syntax error (expected newline after closing paren)"));
+                        return Err(
+                            self.error("syntax error (expected newline after closing paren)")
+                        );
                     }
                     self.lex()?;
                     return Ok(x);
@@ -461,12 +464,12 @@ fn assign_comments(f: &mut FileSyntax, comments: Vec<Comment>) {
     for (i, stmt) in f.stmt.iter().enumerate() {
         if let Expr::LineBlock(b) = stmt {
             let p = b.lparen.pos;
-            post.push((Node::LParen(i), p, p.add(")")));
+            post.push((Node::LParen(i), p, p.advance(")")));
             for (j, l) in b.line.iter().enumerate() {
                 post.push((Node::BlockLine(i, j), l.start, l.end));
             }
             let p = b.rparen.pos;
-            post.push((Node::RParen(i), p, p.add(")")));
+            post.push((Node::RParen(i), p, p.advance(")")));
         }
         let (s, e) = stmt.span();
         post.push((Node::Stmt(i), s, e));
@@ -509,7 +512,7 @@ pub fn parse_syntax(file: &str, data: &[u8]) -> Result<FileSyntax, Errors> {
         input.read_token()?;
         input.parse_file()
     };
-    let mut fs = run(&mut input).map_err(|e| Errors(vec![e]))?;
+    let mut fs = run(&mut input).map_err(|e| Errors(vec![*e]))?;
     fs.name = file.to_string();
     let comments = std::mem::take(&mut input.comments);
     assign_comments(&mut fs, comments);

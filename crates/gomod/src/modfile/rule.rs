@@ -185,7 +185,10 @@ fn parse_to_file(
             Expr::CommentBlock(_) => {}
             Expr::Line(x) => {
                 let verb = x.token.first().cloned().unwrap_or_default();
-                let at = LineRef { stmt: i, line: None };
+                let at = LineRef {
+                    stmt: i,
+                    line: None,
+                };
                 f.add(file, &mut errs, None, x, at, &verb, 1, fx, strict);
             }
             Expr::LineBlock(x) => {
@@ -203,7 +206,17 @@ fn parse_to_file(
                                 stmt: i,
                                 line: Some(j),
                             };
-                            f.add(file, &mut errs, Some(&x.comments), l, at, &verb, 0, fx, strict);
+                            f.add(
+                                file,
+                                &mut errs,
+                                Some(&x.comments),
+                                l,
+                                at,
+                                &verb,
+                                0,
+                                fx,
+                                strict,
+                            );
                         }
                     }
                     _ => {
@@ -249,7 +262,10 @@ pub fn is_go_version(s: &str) -> bool {
         return true;
     }
     let letters = rest.iter().take_while(|c| c.is_ascii_lowercase()).count();
-    let digits = rest[letters..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let digits = rest[letters..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
     letters > 0 && digits > 0 && letters + digits == rest.len()
 }
 
@@ -472,30 +488,39 @@ pub(crate) fn parse_replace(
     args: &mut [String],
     fix: Fix<'_>,
     at: LineRef,
-) -> Result<Replace, Error> {
-    let wrap = |err: Cause| Error {
-        filename: filename.to_string(),
-        pos: start,
-        verb: String::new(),
-        mod_path: String::new(),
-        err,
+) -> Result<Replace, Box<Error>> {
+    let wrap = |err: Cause| {
+        Box::new(Error {
+            filename: filename.to_string(),
+            pos: start,
+            verb: String::new(),
+            mod_path: String::new(),
+            err,
+        })
     };
-    let wrap_mod = |path: &str, err: Cause| Error {
-        filename: filename.to_string(),
-        pos: start,
-        verb: verb.to_string(),
-        mod_path: path.to_string(),
-        err,
+    let wrap_mod = |path: &str, err: Cause| {
+        Box::new(Error {
+            filename: filename.to_string(),
+            pos: start,
+            verb: verb.to_string(),
+            mod_path: path.to_string(),
+            err,
+        })
     };
     let errorf = |m: String| wrap(Cause::Msg(m));
 
-    let arrow = if args.len() >= 2 && args[1] == "=>" { 1 } else { 2 };
+    let arrow = if args.len() >= 2 && args[1] == "=>" {
+        1
+    } else {
+        2
+    };
     if args.len() < arrow + 2 || args.len() > arrow + 3 || args[arrow] != "=>" {
         return Err(errorf(format!(
             "usage: {verb} module/path [v1.2.3] => other/module v1.4\n\t or {verb} module/path [v1.2.3] => ../local/directory"
         )));
     }
-    let s = parse_string(&mut args[0]).map_err(|e| errorf(format!("invalid quoted string: {e}")))?;
+    let s =
+        parse_string(&mut args[0]).map_err(|e| errorf(format!("invalid quoted string: {e}")))?;
     let path_major = module_path_major(&s).map_err(|e| wrap_mod(&s, Cause::Msg(e)))?;
     let mut v = String::new();
     if arrow == 2 {
@@ -629,7 +654,12 @@ impl File {
                     return errorf(errs, "repeated go statement".to_string());
                 }
                 match check_go(args, strict) {
-                    Ok(version) => self.go = Some(Go { version, syntax: at }),
+                    Ok(version) => {
+                        self.go = Some(Go {
+                            version,
+                            syntax: at,
+                        })
+                    }
                     Err(e) => errorf(errs, e),
                 }
             }
@@ -706,11 +736,10 @@ impl File {
             }
             "replace" => match parse_replace(filename, start, verb, args, fix, at) {
                 Ok(r) => self.replace.push(r),
-                Err(e) => errs.push(e),
+                Err(e) => errs.push(*e),
             },
             "retract" => {
-                let (interval, used) = match parse_version_interval(verb, "", args, Fix::Identity)
-                {
+                let (interval, used) = match parse_version_interval(verb, "", args, Fix::Identity) {
                     Ok(x) => x,
                     // Only the main module reports unparseable intervals; later syntax
                     // (open intervals, say) must not break dependencies.
@@ -740,7 +769,12 @@ impl File {
     }
 
     /// Go's `fixRetract`: applies `fix` to retract versions once the module path is known.
-    fn fix_retract(&mut self, filename: &str, fix: Option<VersionFixer<'_>>, errs: &mut Vec<Error>) {
+    fn fix_retract(
+        &mut self,
+        filename: &str,
+        fix: Option<VersionFixer<'_>>,
+        errs: &mut Vec<Error>,
+    ) {
         let Some(fix) = fix else { return };
         let path = self
             .module
@@ -785,7 +819,14 @@ mod tests {
 
     #[test]
     fn go_version_re() {
-        for ok in ["1.21", "1.21.0", "1.21rc1", "1.0", "10.100.1000beta22", "1.2.0rc1"] {
+        for ok in [
+            "1.21",
+            "1.21.0",
+            "1.21rc1",
+            "1.0",
+            "10.100.1000beta22",
+            "1.2.0rc1",
+        ] {
             assert!(is_go_version(ok), "{ok}");
         }
         for bad in [
@@ -810,7 +851,14 @@ mod tests {
 
     #[test]
     fn toolchain_re() {
-        for ok in ["default", "go1", "go1.21", "go1.21rc1", "go1.", "go1.x-gccgo"] {
+        for ok in [
+            "default",
+            "go1",
+            "go1.21",
+            "go1.21rc1",
+            "go1.",
+            "go1.x-gccgo",
+        ] {
             assert!(is_toolchain_name(ok), "{ok}");
         }
         for bad in ["", "go1x", "go2", "go1-x", "Default", "default1", "1.21"] {

@@ -33,7 +33,10 @@ pub(crate) fn is_print(c: char) -> bool {
     // leaves exactly the printable runes unescaped.
     let q = quote_rune(c);
     let mut it = q.chars();
-    it.next() == Some('\'') && it.next() == Some(c) && it.next() == Some('\'') && it.next().is_none()
+    it.next() == Some('\'')
+        && it.next() == Some(c)
+        && it.next() == Some('\'')
+        && it.next().is_none()
 }
 
 /// Go's `unicode.IsSpace`.
@@ -200,7 +203,11 @@ pub fn must_quote(s: &str) -> bool {
 
 /// Returns `s`, or its Go quotation if [`must_quote`] says so (Go's `AutoQuote`).
 pub fn auto_quote(s: &str) -> String {
-    if must_quote(s) { quote(s) } else { s.to_string() }
+    if must_quote(s) {
+        quote(s)
+    } else {
+        s.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -217,7 +224,10 @@ mod tests {
     #[test]
     fn unquote_matches_go() {
         assert_eq!(unquote(r#""abc""#), Ok("abc".to_string()));
-        assert_eq!(unquote(r#""a\tb\u263a\x41\101\"""#), Ok("a\tb☺AA\"".to_string()));
+        assert_eq!(
+            unquote(r#""a\tb\u263a\x41\101\"""#),
+            Ok("a\tb☺AA\"".to_string())
+        );
         assert_eq!(unquote("`a\\n\rb`"), Ok("a\\nb".to_string()));
         assert_eq!(unquote("'x'"), Ok("x".to_string()));
         assert_eq!(unquote(r#""\xff""#), Ok("\u{FFFD}".to_string()));

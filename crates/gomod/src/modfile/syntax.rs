@@ -15,7 +15,7 @@ pub struct Position {
 
 impl Position {
     /// The position at the end of `s`, assuming `s` starts at `self` (Go's `add`).
-    pub fn add(self, s: &str) -> Position {
+    pub fn advance(self, s: &str) -> Position {
         let mut p = self;
         p.byte += s.len();
         let mut rest = s;
@@ -148,7 +148,7 @@ pub struct LineBlock {
 impl LineBlock {
     /// Start of the block and end of its closing parenthesis.
     pub fn span(&self) -> (Position, Position) {
-        (self.start, self.rparen.pos.add(")"))
+        (self.start, self.rparen.pos.advance(")"))
     }
 }
 

@@ -2,8 +2,8 @@
 
 use super::read::parse_syntax;
 use super::rule::{
-    Fix, Go, Godebug, Replace, Toolchain, check_go, check_toolchain, parse_godebug,
-    parse_replace, parse_string,
+    Fix, Go, Godebug, Replace, Toolchain, check_go, check_toolchain, parse_godebug, parse_replace,
+    parse_string,
 };
 use super::syntax::{Expr, FileSyntax, Line, LineRef};
 use super::{Error, Errors, VersionFixer, print};
@@ -67,7 +67,10 @@ pub fn parse_work(
             Expr::CommentBlock(_) => {}
             Expr::Line(x) => {
                 let verb = x.token.first().cloned().unwrap_or_default();
-                let at = LineRef { stmt: i, line: None };
+                let at = LineRef {
+                    stmt: i,
+                    line: None,
+                };
                 f.add(file, &mut errs, x, at, &verb, 1, fx);
             }
             Expr::LineBlock(x) => {
@@ -118,7 +121,12 @@ impl WorkFile {
                     return errorf(errs, "repeated go statement".to_string());
                 }
                 match check_go(args, true) {
-                    Ok(version) => self.go = Some(Go { version, syntax: at }),
+                    Ok(version) => {
+                        self.go = Some(Go {
+                            version,
+                            syntax: at,
+                        })
+                    }
                     Err(e) => errorf(errs, e),
                 }
             }
@@ -154,7 +162,7 @@ impl WorkFile {
             }
             "replace" => match parse_replace(filename, start, verb, args, fix, at) {
                 Ok(r) => self.replace.push(r),
-                Err(e) => errs.push(e),
+                Err(e) => errs.push(*e),
             },
             _ => errorf(errs, format!("unknown directive: {verb}")),
         }

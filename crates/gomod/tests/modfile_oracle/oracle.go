@@ -16,6 +16,22 @@ func main() {
 		name = os.Args[3]
 	}
 	switch mode {
+	case "fixv":
+		f, err := modfile.Parse(name, data, func(path, version string) (string, error) {
+			if path != "example.com/m" {
+				return "", fmt.Errorf("module path must be example.com/m")
+			}
+			return "v" + version, nil
+		})
+		if err != nil {
+			fmt.Printf("ERR %s\n", err)
+			return
+		}
+		out, _ := f.Format()
+		fmt.Printf("OK\n%s", out)
+		for _, r := range f.Retract {
+			fmt.Printf("retract %s %s %q\n", r.Low, r.High, r.Rationale)
+		}
 	case "strict", "lax":
 		p := modfile.Parse
 		if mode == "lax" {
