@@ -62,11 +62,7 @@ fn shape(f: &FileSyntax) -> FileSyntax {
             .stmt
             .iter()
             .map(|x| match x {
-                Expr::CommentBlock(c) => Expr::CommentBlock(modfile::CommentBlock {
-                    comments: Comments::default(),
-                    start: Position::default(),
-                    ..c.clone()
-                }),
+                Expr::CommentBlock(_) => Expr::CommentBlock(modfile::CommentBlock::default()),
                 Expr::Line(l) => Expr::Line(line(l)),
                 Expr::LineBlock(b) => Expr::LineBlock(LineBlock {
                     comments: Comments::default(),

@@ -842,7 +842,10 @@ mod tests {
         assert_eq!(lax_go_version("1.2beta1").as_deref(), Some("1.2"));
         assert_eq!(lax_go_version("v1.2.3").as_deref(), Some("1.2"));
         assert_eq!(lax_go_version("1.2.x").as_deref(), Some("1.2"));
-        assert_eq!(lax_go_version("1.21-pre\n"), Some("1.21".to_string()));
+        // Checked with Go's regexp: `[^0-9]` matches a newline, `.` does not.
+        assert_eq!(lax_go_version("1.21\n").as_deref(), Some("1.21"));
+        assert_eq!(lax_go_version("1.21-pre\n"), None);
+        assert_eq!(lax_go_version("1.2é").as_deref(), Some("1.2"));
         assert_eq!(lax_go_version("1.2-a\nb"), None);
         assert_eq!(lax_go_version("v1.2"), None);
         assert_eq!(lax_go_version("1.02x"), None);
