@@ -1,1 +1,0 @@
-//! modfile (in progress).
