@@ -212,3 +212,164 @@ pub fn go_sum_lines(path: &str, version: &str, zip_h1: &str, mod_h1: &str) -> [S
         format!("{path} {version}/go.mod {mod_h1}"),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn h(s: &str) -> String {
+        Sha256::digest(s.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn htop(k: &str, s: &str) -> String {
+        format!(
+            "{k}:{}",
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))
+        )
+    }
+
+    struct TempDir(PathBuf);
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let p = std::env::temp_dir().join(format!("gomod-dirhash-{tag}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&p);
+            fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn open_data(name: &str) -> io::Result<io::Cursor<Vec<u8>>> {
+        Ok(io::Cursor::new(format!("data for {name}").into_bytes()))
+    }
+
+    /// hash_test.go TestHash1.
+    #[test]
+    fn hash1_sorts_and_formats() {
+        let want = htop(
+            "h1",
+            &format!(
+                "{}  {}\n{}  {}\n",
+                h("data for abc"),
+                "abc",
+                h("data for xyz"),
+                "xyz"
+            ),
+        );
+        assert_eq!(hash1(&["xyz", "abc"], open_data).unwrap(), want);
+        let err = hash1(&["xyz", "a\nbc"], open_data).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "dirhash: filenames with newlines are not supported"
+        );
+    }
+
+    #[test]
+    fn hash1_empty_and_open_error() {
+        let none: [&str; 0] = [];
+        assert_eq!(
+            hash1(&none, open_data).unwrap(),
+            "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+        let err = hash1(&["a"], |_| -> io::Result<&[u8]> {
+            Err(io::Error::other("boom"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "boom");
+    }
+
+    /// hash_test.go TestHashDir and TestDirFiles.
+    #[test]
+    fn hash_dir_and_dir_files() {
+        let dir = TempDir::new("hashdir");
+        fs::write(dir.0.join("xyz"), "data for xyz").unwrap();
+        fs::write(dir.0.join("abc"), "data for abc").unwrap();
+        let want = htop(
+            "h1",
+            &format!(
+                "{}  {}\n{}  {}\n",
+                h("data for abc"),
+                "prefix/abc",
+                h("data for xyz"),
+                "prefix/xyz"
+            ),
+        );
+        assert_eq!(hash_dir(&dir.0, "prefix").unwrap(), want);
+        // A trailing slash on the prefix is cleaned away, as filepath.Join does.
+        assert_eq!(hash_dir(&dir.0, "prefix/").unwrap(), want);
+
+        fs::create_dir(dir.0.join("subdir")).unwrap();
+        fs::write(dir.0.join("subdir/xyz"), "data for subdir xyz").unwrap();
+        assert_eq!(
+            dir_files(&dir.0, "foo/bar@v2.3.4").unwrap(),
+            [
+                "foo/bar@v2.3.4/abc",
+                "foo/bar@v2.3.4/subdir/xyz",
+                "foo/bar@v2.3.4/xyz"
+            ]
+        );
+        let file = dir.0.join("abc");
+        assert_eq!(
+            dir_files(&file, "p").unwrap_err().to_string(),
+            format!("{} is not a directory", file.display())
+        );
+    }
+
+    /// hash_test.go TestHashZip, with the zip written by the zip crate.
+    #[test]
+    fn hash_zip_of_written_zip() {
+        let mut zw = ::zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        let opts = ::zip::write::SimpleFileOptions::default();
+        zw.start_file("prefix/xyz", opts).unwrap();
+        zw.write_all(b"data for xyz").unwrap();
+        zw.start_file("prefix/abc", opts).unwrap();
+        zw.write_all(b"data for abc").unwrap();
+        let data = zw.finish().unwrap().into_inner();
+        let want = htop(
+            "h1",
+            &format!(
+                "{}  {}\n{}  {}\n",
+                h("data for abc"),
+                "prefix/abc",
+                h("data for xyz"),
+                "prefix/xyz"
+            ),
+        );
+        assert_eq!(hash_zip(io::Cursor::new(&data)).unwrap(), want);
+        assert_eq!(
+            hash_zip(io::Cursor::new(b"not a zip")).unwrap_err().to_string(),
+            "zip: not a valid zip file"
+        );
+    }
+
+    #[test]
+    fn go_mod_hash_and_go_sum_lines() {
+        // rsc.io/quote v1.5.2's go.mod and its line in every go.sum.
+        let m = hash_go_mod(b"module \"rsc.io/quote\"\n\nrequire \"rsc.io/sampler\" v1.3.0\n");
+        assert_eq!(m, "h1:LzX7hefJvL54yjefDEDHNONDjII0t9xZLPXsUe+TKr0=");
+        assert_eq!(
+            hash1(&["go.mod"], |_| Ok(&b"module \"rsc.io/quote\"\n\nrequire \"rsc.io/sampler\" v1.3.0\n"[..])).unwrap(),
+            m
+        );
+        assert_eq!(
+            go_sum_lines(
+                "rsc.io/quote",
+                "v1.5.2",
+                "h1:w5fcysjrx7yqtD/aO+QwRjYZOKnaM9Uh2b40tElTs3Y=",
+                &m
+            ),
+            [
+                "rsc.io/quote v1.5.2 h1:w5fcysjrx7yqtD/aO+QwRjYZOKnaM9Uh2b40tElTs3Y=",
+                "rsc.io/quote v1.5.2/go.mod h1:LzX7hefJvL54yjefDEDHNONDjII0t9xZLPXsUe+TKr0="
+            ]
+        );
+    }
+}

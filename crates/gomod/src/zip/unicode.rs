@@ -104,8 +104,10 @@ mod tests {
         // ß and ẞ: minimum is ß.
         assert_eq!(str_to_fold("\u{1E9E}"), "\u{DF}");
         assert_eq!(str_to_fold("\u{DF}"), "\u{DF}");
-        // Orbits Rust's to_upper/to_lower cannot find: ΐ (U+0390) and U+1FD3.
-        assert_eq!(str_to_fold("\u{1FD3}"), "\u{390}");
+        // Go 1.23 (Unicode 15.0) does not fold ΐ (U+0390) with U+1FD3, whatever newer
+        // Unicode versions say.
+        assert_eq!(str_to_fold("\u{1FD3}"), "\u{1FD3}");
+        assert_eq!(str_to_fold("\u{390}"), "\u{390}");
         // Greek: σ, ς and Σ share an orbit with minimum Σ.
         assert_eq!(str_to_fold("\u{3C2}"), "\u{3A3}");
         assert_eq!(str_to_fold("\u{3C3}"), "\u{3A3}");
