@@ -283,3 +283,326 @@ fn compare_prerelease(x: &str, y: &str) -> Ordering {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering::{Equal, Greater, Less};
+
+    /// `tests` from x/mod semver_test.go: (input, canonical form or "" if invalid),
+    /// listed in increasing order (entries with equal canonical forms are equal).
+    #[rustfmt::skip]
+    const TESTS: &[(&str, &str)] = &[
+        ("bad", ""),
+        ("v1-alpha.beta.gamma", ""),
+        ("v1-pre", ""),
+        ("v1+meta", ""),
+        ("v1-pre+meta", ""),
+        ("v1.2-pre", ""),
+        ("v1.2+meta", ""),
+        ("v1.2-pre+meta", ""),
+        ("v1.0.0-alpha", "v1.0.0-alpha"),
+        ("v1.0.0-alpha.1", "v1.0.0-alpha.1"),
+        ("v1.0.0-alpha.beta", "v1.0.0-alpha.beta"),
+        ("v1.0.0-beta", "v1.0.0-beta"),
+        ("v1.0.0-beta.2", "v1.0.0-beta.2"),
+        ("v1.0.0-beta.11", "v1.0.0-beta.11"),
+        ("v1.0.0-rc.1", "v1.0.0-rc.1"),
+        ("v1", "v1.0.0"),
+        ("v1.0", "v1.0.0"),
+        ("v1.0.0", "v1.0.0"),
+        ("v1.2", "v1.2.0"),
+        ("v1.2.0", "v1.2.0"),
+        ("v1.2.3-456", "v1.2.3-456"),
+        ("v1.2.3-456.789", "v1.2.3-456.789"),
+        ("v1.2.3-456-789", "v1.2.3-456-789"),
+        ("v1.2.3-456a", "v1.2.3-456a"),
+        ("v1.2.3-pre", "v1.2.3-pre"),
+        ("v1.2.3-pre+meta", "v1.2.3-pre"),
+        ("v1.2.3-pre.1", "v1.2.3-pre.1"),
+        ("v1.2.3-zzz", "v1.2.3-zzz"),
+        ("v1.2.3", "v1.2.3"),
+        ("v1.2.3+meta", "v1.2.3"),
+        ("v1.2.3+meta-pre", "v1.2.3"),
+        ("v1.2.3+meta-pre.sha.256a", "v1.2.3"),
+    ];
+
+    /// Extra cases, expected values printed by x/mod (go 1.23):
+    /// (input, is_valid, canonical, major, major_minor, prerelease, build).
+    #[rustfmt::skip]
+    const EXTRA: &[(&str, bool, &str, &str, &str, &str, &str)] = &[
+        ("v01", false, "", "", "", "", ""),
+        ("v1.02", false, "", "", "", "", ""),
+        ("v1.2.03", false, "", "", "", "", ""),
+        ("v1.2.3-01", false, "", "", "", "", ""),
+        ("v1.2.3-", false, "", "", "", "", ""),
+        ("v1.2.3+", false, "", "", "", "", ""),
+        ("v1.2.3-a..b", false, "", "", "", "", ""),
+        ("v1.2.3+a..b", false, "", "", "", "", ""),
+        ("v1.2.3-.a", false, "", "", "", "", ""),
+        ("v1.2.3-a.", false, "", "", "", "", ""),
+        ("1.2.3", false, "", "", "", "", ""),
+        ("", false, "", "", "", "", ""),
+        ("v", false, "", "", "", "", ""),
+        ("v1.", false, "", "", "", "", ""),
+        ("v1.2.", false, "", "", "", "", ""),
+        ("v1.2.3.4", false, "", "", "", "", ""),
+        ("v1.2.3-a_b", false, "", "", "", "", ""),
+        ("V1.2.3", false, "", "", "", "", ""),
+        ("v1.2.3-0", true, "v1.2.3-0", "v1", "v1.2", "-0", ""),
+        ("v1.2.3-00", false, "", "", "", "", ""),
+        ("v1.2.3+00", true, "v1.2.3", "v1", "v1.2", "", "+00"),
+        ("v1.2.3-0a", true, "v1.2.3-0a", "v1", "v1.2", "-0a", ""),
+        ("v1.2.3-01a", true, "v1.2.3-01a", "v1", "v1.2", "-01a", ""),
+        ("v1.2.3-a-", true, "v1.2.3-a-", "v1", "v1.2", "-a-", ""),
+        ("v1.2.3--", true, "v1.2.3--", "v1", "v1.2", "--", ""),
+        ("v1.2.3+-", true, "v1.2.3", "v1", "v1.2", "", "+-"),
+        ("v0", true, "v0.0.0", "v0", "v0.0", "", ""),
+        ("v0.0", true, "v0.0.0", "v0", "v0.0", "", ""),
+        ("v10.20.30", true, "v10.20.30", "v10", "v10.20", "", ""),
+        ("v18446744073709551616.0.0", true, "v18446744073709551616.0.0", "v18446744073709551616", "v18446744073709551616.0", "", ""),
+        ("v1.2.3-rc.1+build.5", true, "v1.2.3-rc.1", "v1", "v1.2", "-rc.1", "+build.5"),
+        ("v1.2.3+build+more", false, "", "", "", "", ""),
+        ("v1.2.3-é", false, "", "", "", "", ""),
+        ("v1.2.3 ", false, "", "", "", "", ""),
+        (" v1.2.3", false, "", "", "", "", ""),
+        ("v2.0.0+incompatible", true, "v2.0.0", "v2", "v2.0", "", "+incompatible"),
+        ("v1-0", false, "", "", "", "", ""),
+        ("v1.2+incompatible", false, "", "", "", "", ""),
+    ];
+
+    /// Extra comparisons: (v, w, compare(v, w), Go's Max(v, w)).
+    #[rustfmt::skip]
+    const COMPARE_EXTRA: &[(&str, &str, Ordering, &str)] = &[
+        ("v1.0.0-alpha", "v1.0.0-alpha.1", Less, "v1.0.0-alpha.1"),
+        ("v1.0.0-alpha.1", "v1.0.0-alpha.beta", Less, "v1.0.0-alpha.beta"),
+        ("v1.0.0-alpha.beta", "v1.0.0-beta", Less, "v1.0.0-beta"),
+        ("v1.0.0-beta.2", "v1.0.0-beta.11", Less, "v1.0.0-beta.11"),
+        ("v1.0.0-rc.1", "v1.0.0", Less, "v1.0.0"),
+        ("v1.0.0-1", "v1.0.0-a", Less, "v1.0.0-a"),
+        ("v1.0.0-a", "v1.0.0-1", Greater, "v1.0.0-a"),
+        ("v1.0.0-9", "v1.0.0-10", Less, "v1.0.0-10"),
+        ("v1.0.0-A", "v1.0.0-a", Less, "v1.0.0-a"),
+        ("v1.0.0-a-b", "v1.0.0-a.b", Greater, "v1.0.0-a-b"),
+        ("v1.0.0-0", "v1.0.0-0.0", Less, "v1.0.0-0.0"),
+        ("v1", "v1.0.0", Equal, "v1.0.0"),
+        ("v1.0.0+a", "v1.0.0+b", Equal, "v1.0.0"),
+        ("v1.0.0+a", "v1", Equal, "v1.0.0"),
+        ("v2", "v10", Less, "v10.0.0"),
+        ("v1.10.0", "v1.9.0", Greater, "v1.10.0"),
+        ("v1.0.10", "v1.0.9", Greater, "v1.0.10"),
+        ("bad", "v0.0.0", Less, "v0.0.0"),
+        ("v0.0.0", "bad", Greater, "v0.0.0"),
+        ("bad", "worse", Equal, ""),
+        ("", "", Equal, ""),
+        ("v18446744073709551616.0.0", "v18446744073709551615.0.0", Greater, "v18446744073709551616.0.0"),
+        ("v1.0.0-x.7.z.92", "v1.0.0-x.7.z.100", Less, "v1.0.0-x.7.z.100"),
+        ("v1.2.3-pre", "v1.2.3-pre+meta", Equal, "v1.2.3-pre"),
+        ("v1.2", "v1.2.0+x", Equal, "v1.2.0"),
+    ];
+
+    #[test]
+    fn is_valid_table() {
+        for &(input, out) in TESTS {
+            assert_eq!(is_valid(input), !out.is_empty(), "is_valid({input:?})");
+        }
+    }
+
+    #[test]
+    fn canonical_table() {
+        for &(input, out) in TESTS {
+            assert_eq!(canonical(input), out, "canonical({input:?})");
+        }
+    }
+
+    #[test]
+    fn major_table() {
+        for &(input, out) in TESTS {
+            let want = out.find('.').map_or("", |i| &out[..i]);
+            assert_eq!(major(input), want, "major({input:?})");
+        }
+    }
+
+    #[test]
+    fn major_minor_table() {
+        for &(input, out) in TESTS {
+            let mut want = String::new();
+            if !out.is_empty() {
+                let mut w = input;
+                if let Some(i) = w.find('+') {
+                    w = &w[..i];
+                }
+                if let Some(i) = w.find('-') {
+                    w = &w[..i];
+                }
+                want = match w.matches('.').count() {
+                    0 => format!("{w}.0"),
+                    1 => w.to_string(),
+                    _ => w[..w.rfind('.').unwrap_or(w.len())].to_string(),
+                };
+            }
+            assert_eq!(major_minor(input), want, "major_minor({input:?})");
+        }
+    }
+
+    #[test]
+    fn prerelease_table() {
+        for &(input, out) in TESTS {
+            let want = out.find('-').map_or("", |i| &out[i..]);
+            assert_eq!(prerelease(input), want, "prerelease({input:?})");
+        }
+    }
+
+    #[test]
+    fn build_table() {
+        for &(input, out) in TESTS {
+            let want = if out.is_empty() {
+                ""
+            } else {
+                input.find('+').map_or("", |i| &input[i..])
+            };
+            assert_eq!(build(input), want, "build({input:?})");
+        }
+    }
+
+    #[test]
+    fn compare_table() {
+        for (i, &(vi, oi)) in TESTS.iter().enumerate() {
+            for (j, &(vj, oj)) in TESTS.iter().enumerate() {
+                let want = if oi == oj { Equal } else { i.cmp(&j) };
+                assert_eq!(compare(vi, vj), want, "compare({vi:?}, {vj:?})");
+            }
+        }
+    }
+
+    #[test]
+    fn max_table() {
+        for (i, &(vi, oi)) in TESTS.iter().enumerate() {
+            for (j, &(vj, oj)) in TESTS.iter().enumerate() {
+                // Go's TestMax, for max_canonical.
+                let want = if i < j { canonical(vj) } else { canonical(vi) };
+                assert_eq!(max_canonical(vi, vj), want, "max_canonical({vi:?}, {vj:?})");
+                // max returns the argument itself: v only when strictly greater.
+                let want = if oi != oj && i > j { vi } else { vj };
+                assert_eq!(max(vi, vj), want, "max({vi:?}, {vj:?})");
+            }
+        }
+    }
+
+    #[test]
+    fn sort_table() {
+        let mut versions: Vec<String> = TESTS.iter().map(|(v, _)| v.to_string()).collect();
+        // A fixed shuffle instead of Go's rand.Shuffle.
+        versions.reverse();
+        versions.rotate_left(7);
+        sort(&mut versions);
+        for w in versions.windows(2) {
+            let c = compare(&w[0], &w[1]);
+            assert!(
+                c == Less || (c == Equal && w[0] <= w[1]),
+                "not sorted: {w:?}"
+            );
+        }
+        // The invalid ones come first, by string order.
+        let want_head = [
+            "bad",
+            "v1+meta",
+            "v1-alpha.beta.gamma",
+            "v1-pre",
+            "v1-pre+meta",
+            "v1.2+meta",
+            "v1.2-pre",
+            "v1.2-pre+meta",
+            "v1.0.0-alpha",
+        ];
+        assert_eq!(versions[..want_head.len()], want_head);
+        // Equal versions are ordered by string.
+        let want_tail = [
+            "v1.2.3-zzz",
+            "v1.2.3",
+            "v1.2.3+meta",
+            "v1.2.3+meta-pre",
+            "v1.2.3+meta-pre.sha.256a",
+        ];
+        assert_eq!(versions[versions.len() - want_tail.len()..], want_tail);
+    }
+
+    #[test]
+    fn extra_table() {
+        for &(v, valid, canon, maj, mm, pre, bld) in EXTRA {
+            assert_eq!(is_valid(v), valid, "is_valid({v:?})");
+            assert_eq!(canonical(v), canon, "canonical({v:?})");
+            assert_eq!(major(v), maj, "major({v:?})");
+            assert_eq!(major_minor(v), mm, "major_minor({v:?})");
+            assert_eq!(prerelease(v), pre, "prerelease({v:?})");
+            assert_eq!(build(v), bld, "build({v:?})");
+        }
+    }
+
+    #[test]
+    fn compare_extra_table() {
+        for &(v, w, want, go_max) in COMPARE_EXTRA {
+            assert_eq!(compare(v, w), want, "compare({v:?}, {w:?})");
+            assert_eq!(compare(w, v), want.reverse(), "compare({w:?}, {v:?})");
+            assert_eq!(max_canonical(v, w), go_max, "max_canonical({v:?}, {w:?})");
+        }
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Mostly valid versions, with some near misses.
+    fn version() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "v(0|[1-9][0-9]{0,2})(\\.(0|[1-9][0-9]{0,2})(\\.(0|[1-9][0-9]{0,2})(-[0-9A-Za-z-]{1,3}(\\.[0-9A-Za-z-]{1,3}){0,2})?(\\+[0-9A-Za-z.-]{1,4})?)?)?",
+            "v[0-9.+a-z-]{0,8}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_is_idempotent(v in version()) {
+            let c = canonical(&v);
+            prop_assert_eq!(canonical(&c), c.clone());
+            prop_assert_eq!(is_valid(&v), !c.is_empty());
+            prop_assert_eq!(is_valid(&c), is_valid(&v));
+        }
+
+        #[test]
+        fn compare_agrees_with_canonical(v in version(), w in version()) {
+            let c = compare(&v, &w);
+            prop_assert_eq!(c == Ordering::Equal, canonical(&v) == canonical(&w));
+            prop_assert_eq!(compare(&w, &v), c.reverse());
+            prop_assert_eq!(compare(&canonical(&v), &canonical(&w)), c);
+        }
+
+        #[test]
+        fn compare_is_transitive(a in version(), b in version(), c in version()) {
+            let mut l = [a, b, c];
+            l.sort_by(|x, y| compare(x, y));
+            prop_assert_ne!(compare(&l[0], &l[2]), Ordering::Greater);
+            prop_assert_ne!(compare(&l[0], &l[1]), Ordering::Greater);
+            prop_assert_ne!(compare(&l[1], &l[2]), Ordering::Greater);
+        }
+
+        #[test]
+        fn sort_orders(mut list in proptest::collection::vec(version(), 0..12)) {
+            sort(&mut list);
+            for w in list.windows(2) {
+                let c = compare(&w[0], &w[1]);
+                prop_assert!(c == Ordering::Less || (c == Ordering::Equal && w[0] <= w[1]));
+            }
+        }
+
+        #[test]
+        fn never_panics(v in any::<String>(), w in version()) {
+            let _ = (is_valid(&v), canonical(&v), major(&v), major_minor(&v));
+            let _ = (prerelease(&v), build(&v), compare(&v, &w), max(&v, &w));
+            let _ = max_canonical(&v, &w);
+        }
+    }
+}
