@@ -111,7 +111,10 @@ impl io::Write for HashWriter<'_> {
 /// hashed (Go's `dirhash.HashDir`). See [`dir_files`].
 pub fn hash_dir(dir: &Path, prefix: &str) -> Result<String, Error> {
     let files = walk_files(dir, prefix)?;
-    let by_name: HashMap<&str, &Path> = files.iter().map(|(n, p)| (n.as_str(), p.as_path())).collect();
+    let by_name: HashMap<&str, &Path> = files
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.as_path()))
+        .collect();
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     hash1(&names, |name| match by_name.get(name) {
         Some(p) => fs::File::open(p),
@@ -124,7 +127,10 @@ pub fn hash_dir(dir: &Path, prefix: &str) -> Result<String, Error> {
 /// `prefix/relative/path` with forward slashes (Go's `dirhash.DirFiles`, which joins and
 /// cleans with `filepath.Join`). `dir` itself must be a directory.
 pub fn dir_files(dir: &Path, prefix: &str) -> Result<Vec<String>, Error> {
-    Ok(walk_files(dir, prefix)?.into_iter().map(|(n, _)| n).collect())
+    Ok(walk_files(dir, prefix)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect())
 }
 
 fn walk_files(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, Error> {
@@ -137,7 +143,12 @@ fn walk_files(dir: &Path, prefix: &str) -> Result<Vec<(String, PathBuf)>, Error>
     Ok(out)
 }
 
-fn walk(dir: &Path, rel: &str, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<(), Error> {
+fn walk(
+    dir: &Path,
+    rel: &str,
+    prefix: &str,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), Error> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir)? {
         names.push(entry?.file_name());
@@ -235,7 +246,8 @@ mod tests {
     struct TempDir(PathBuf);
     impl TempDir {
         fn new(tag: &str) -> TempDir {
-            let p = std::env::temp_dir().join(format!("gomod-dirhash-{tag}-{}", std::process::id()));
+            let p =
+                std::env::temp_dir().join(format!("gomod-dirhash-{tag}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&p);
             fs::create_dir_all(&p).unwrap();
             TempDir(p)
@@ -345,7 +357,9 @@ mod tests {
         );
         assert_eq!(hash_zip(io::Cursor::new(&data)).unwrap(), want);
         assert_eq!(
-            hash_zip(io::Cursor::new(b"not a zip")).unwrap_err().to_string(),
+            hash_zip(io::Cursor::new(b"not a zip"))
+                .unwrap_err()
+                .to_string(),
             "zip: not a valid zip file"
         );
     }
@@ -356,7 +370,10 @@ mod tests {
         let m = hash_go_mod(b"module \"rsc.io/quote\"\n\nrequire \"rsc.io/sampler\" v1.3.0\n");
         assert_eq!(m, "h1:LzX7hefJvL54yjefDEDHNONDjII0t9xZLPXsUe+TKr0=");
         assert_eq!(
-            hash1(&["go.mod"], |_| Ok(&b"module \"rsc.io/quote\"\n\nrequire \"rsc.io/sampler\" v1.3.0\n"[..])).unwrap(),
+            hash1(&["go.mod"], |_| Ok(
+                &b"module \"rsc.io/quote\"\n\nrequire \"rsc.io/sampler\" v1.3.0\n"[..]
+            ))
+            .unwrap(),
             m
         );
         assert_eq!(

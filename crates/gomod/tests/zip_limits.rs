@@ -54,19 +54,27 @@ impl SizeLimitTest {
             "create zip: module source tree too large (max size is 524288000 bytes)";
         self.want_check_zip_err =
             "total uncompressed size of module contents too large (max size is 524288000 bytes)";
-        self.want_unzip_err = "total uncompressed size of module contents too large (max size is 524288000 bytes)";
+        self.want_unzip_err =
+            "total uncompressed size of module contents too large (max size is 524288000 bytes)";
         self
     }
     fn pick(&self, specific: &'static str) -> &'static str {
-        if specific.is_empty() { self.want_err } else { specific }
+        if specific.is_empty() {
+            self.want_err
+        } else {
+            specific
+        }
     }
 }
 
 fn size_limit_tests() -> Vec<SizeLimitTest> {
     vec![
         SizeLimitTest::new("one_large", vec![FakeFile::zeros("large.go", MAX_ZIP_FILE)]),
-        SizeLimitTest::new("one_too_large", vec![FakeFile::zeros("large.go", MAX_ZIP_FILE + 1)])
-            .too_large_tree(),
+        SizeLimitTest::new(
+            "one_too_large",
+            vec![FakeFile::zeros("large.go", MAX_ZIP_FILE + 1)],
+        )
+        .too_large_tree(),
         SizeLimitTest::new(
             "total_large",
             vec![
@@ -83,20 +91,36 @@ fn size_limit_tests() -> Vec<SizeLimitTest> {
         )
         .too_large_tree(),
         SizeLimitTest::new("large_gomod", vec![FakeFile::zeros("go.mod", MAX_GO_MOD)]),
-        SizeLimitTest::new("too_large_gomod", vec![FakeFile::zeros("go.mod", MAX_GO_MOD + 1)])
-            .all("go.mod file too large (max size is 16777216 bytes)"),
-        SizeLimitTest::new("large_license", vec![FakeFile::zeros("LICENSE", MAX_LICENSE)]),
-        SizeLimitTest::new("too_large_license", vec![FakeFile::zeros("LICENSE", MAX_LICENSE + 1)])
-            .all("LICENSE file too large (max size is 16777216 bytes)"),
+        SizeLimitTest::new(
+            "too_large_gomod",
+            vec![FakeFile::zeros("go.mod", MAX_GO_MOD + 1)],
+        )
+        .all("go.mod file too large (max size is 16777216 bytes)"),
+        SizeLimitTest::new(
+            "large_license",
+            vec![FakeFile::zeros("LICENSE", MAX_LICENSE)],
+        ),
+        SizeLimitTest::new(
+            "too_large_license",
+            vec![FakeFile::zeros("LICENSE", MAX_LICENSE + 1)],
+        )
+        .all("LICENSE file too large (max size is 16777216 bytes)"),
     ]
 }
 
 /// Checks `got` is Ok if `want` is empty, else an error whose text contains `want`.
 fn expect(what: &str, desc: &str, got: Result<(), zip::Error>, want: &str) {
     match got {
-        Ok(()) => assert!(want.is_empty(), "{desc}: {what}: unexpected success; want {want:?}"),
+        Ok(()) => assert!(
+            want.is_empty(),
+            "{desc}: {what}: unexpected success; want {want:?}"
+        ),
         Err(e) => {
-            assert!(!want.is_empty(), "{desc}: {what}: got error {:?}; want success", e.to_string());
+            assert!(
+                !want.is_empty(),
+                "{desc}: {what}: got error {:?}; want success",
+                e.to_string()
+            );
             assert!(
                 e.to_string().contains(want),
                 "{desc}: {what}: got error {:?}; want error containing {want:?}",
@@ -111,8 +135,11 @@ fn create_size_limits() {
     let mut tests = size_limit_tests();
     // A size that is negative as Go's int64.
     tests.push(
-        SizeLimitTest::new("negative", vec![FakeFile::zeros("neg.go", 0x8000_0000_0000_0000)])
-            .all("module source tree too large"),
+        SizeLimitTest::new(
+            "negative",
+            vec![FakeFile::zeros("neg.go", 0x8000_0000_0000_0000)],
+        )
+        .all("module source tree too large"),
     );
     let mut lie = SizeLimitTest::new(
         "size_is_a_lie",
@@ -128,7 +155,12 @@ fn create_size_limits() {
     let m = size_limit_version();
     for t in &tests {
         let cf = zip::check_files(&t.files);
-        expect("check_files", t.desc, cf.err(), t.pick(t.want_check_files_err));
+        expect(
+            "check_files",
+            t.desc,
+            cf.err(),
+            t.pick(t.want_check_files_err),
+        );
         let created = zip::create(Discard::default(), &m, &t.files);
         expect("create", t.desc, created, t.pick(t.want_create_err));
     }
@@ -140,7 +172,12 @@ fn size_limit_zip(t: &SizeLimitTest) -> Vec<u8> {
     let entries: Vec<RawEntry> = t
         .files
         .iter()
-        .map(|f| RawEntry::deflated_zeros(format!("{}@{}/{}", m.path, m.version, f.name).as_bytes(), f.size))
+        .map(|f| {
+            RawEntry::deflated_zeros(
+                format!("{}@{}/{}", m.path, m.version, f.name).as_bytes(),
+                f.size,
+            )
+        })
         .collect();
     raw_zip(&entries)
 }
@@ -186,7 +223,10 @@ fn unzip_size_limits_special() {
     // large_zip: a zip of exactly MAX_ZIP_FILE bytes (all zeros, sparse) is read, and is
     // not a zip.
     let large = tmp.path().join("large.zip");
-    fs::File::create(&large).unwrap().set_len(MAX_ZIP_FILE).unwrap();
+    fs::File::create(&large)
+        .unwrap()
+        .set_len(MAX_ZIP_FILE)
+        .unwrap();
     let err = zip::unzip(&tmp.path().join("a"), &m, &large).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -195,7 +235,10 @@ fn unzip_size_limits_special() {
 
     // too_large_zip: one byte more is refused before reading.
     let too_large = tmp.path().join("too_large.zip");
-    fs::File::create(&too_large).unwrap().set_len(MAX_ZIP_FILE + 1).unwrap();
+    fs::File::create(&too_large)
+        .unwrap()
+        .set_len(MAX_ZIP_FILE + 1)
+        .unwrap();
     let err = zip::unzip(&tmp.path().join("b"), &m, &too_large).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -250,20 +293,32 @@ fn create_from_dir_special() {
     let cf = zip::check_dir(symlink.path()).unwrap();
     assert_eq!(
         cf.omitted.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
-        [format!("{}/link: not a regular file", symlink.path().display())]
+        [format!(
+            "{}/link: not a regular file",
+            symlink.path().display()
+        )]
     );
 
     let vendor = TempDir::new("dir-is-vendor");
     let vendor_dir = vendor.path().join("vendor");
     fs::create_dir(&vendor_dir).unwrap();
-    fs::write(vendor_dir.join("go.mod"), "module example.com/m\n\ngo 1.13\n").unwrap();
-    assert_eq!(hash_of(&vendor_dir), "h1:XduFAgX/GaspZa8Jv4pfzoGEzNaU/r88PiCunijw5ok=");
+    fs::write(
+        vendor_dir.join("go.mod"),
+        "module example.com/m\n\ngo 1.13\n",
+    )
+    .unwrap();
+    assert_eq!(
+        hash_of(&vendor_dir),
+        "h1:XduFAgX/GaspZa8Jv4pfzoGEzNaU/r88PiCunijw5ok="
+    );
 
     let missing = vendor.path().join("missing");
     let err = zip::create_from_dir(Discard::default(), &m, &missing).unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with(&format!("create zip from directory {}: ", missing.display())),
+        err.to_string().starts_with(&format!(
+            "create zip from directory {}: ",
+            missing.display()
+        )),
         "{err}"
     );
 }
@@ -431,7 +486,10 @@ fn unzip_refuses_non_empty_dir() {
     let err = zip::unzip_reader(tmp.path(), &m(), Cursor::new(raw_zip(&[ok]))).unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("unzip: target directory {} exists and is not empty", tmp.path().display())
+        format!(
+            "unzip: target directory {} exists and is not empty",
+            tmp.path().display()
+        )
     );
     assert_eq!(tree(tmp.path()), ["x"]);
 }
@@ -462,7 +520,10 @@ fn create_then_unzip_round_trip() {
     let tmp = TempDir::new("round-trip");
     let dir = tmp.path().join("out");
     zip::unzip_reader(&dir, &m(), Cursor::new(&data)).unwrap();
-    assert_eq!(tree(&dir), ["a", "a/b.go", "go.mod", "vendor", "vendor/modules.txt"]);
+    assert_eq!(
+        tree(&dir),
+        ["a", "a/b.go", "go.mod", "vendor", "vendor/modules.txt"]
+    );
     assert_eq!(
         dirhash::hash_dir(&dir, "example.com/m@v1.0.0").unwrap(),
         dirhash::hash_zip(Cursor::new(&data)).unwrap()
@@ -525,4 +586,45 @@ mod never_panic {
             let _ = cf.err();
         }
     }
+}
+
+/// A zip written by Go's archive/zip (tests/testdata/go-writer.go): data descriptors, a
+/// directory entry, a non-ASCII name. Hash as printed by x/mod's dirhash.HashZip.
+#[test]
+fn go_written_zip() {
+    let data = fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/testdata/go-writer.zip"
+    ))
+    .unwrap();
+    assert_eq!(
+        dirhash::hash_zip(Cursor::new(&data)).unwrap(),
+        "h1:0Hg7gMRm8NFQ7Y495Eb6cP8gFuphir0ZujVQtz//nxk="
+    );
+    let cf = zip::check_zip(&m(), Cursor::new(&data)).unwrap();
+    cf.err().unwrap();
+    assert_eq!(
+        cf.valid,
+        [
+            "example.com/m@v1.0.0/go.mod",
+            "example.com/m@v1.0.0/dir/é.go"
+        ]
+    );
+    let tmp = TempDir::new("go-written");
+    let dir = tmp.path().join("out");
+    zip::unzip_reader(&dir, &m(), Cursor::new(&data)).unwrap();
+    assert_eq!(tree(&dir), ["dir", "dir/é.go", "go.mod"]);
+    assert_eq!(
+        fs::read(dir.join("dir/é.go")).unwrap(),
+        "package dir\n".repeat(50).into_bytes()
+    );
+    // A flipped CRC in the data descriptor is a checksum error, as in Go.
+    let mut bad = data.clone();
+    let dd = bad
+        .windows(4)
+        .position(|w| w == [0x50, 0x4b, 0x07, 0x08])
+        .unwrap();
+    bad[dd + 4] ^= 0xff;
+    let err = dirhash::hash_zip(Cursor::new(&bad)).unwrap_err();
+    assert_eq!(err.to_string(), "zip: checksum error");
 }

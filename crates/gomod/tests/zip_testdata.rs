@@ -181,8 +181,8 @@ fn check_dir_testdata() {
         let result = match zip::check_dir(tmp.path()) {
             Err(e) => Err(format!("I/O error: {e}")),
             Ok(cf) => {
-                let got = format_checked_files(&cf)
-                    .replace(&tmp.path().display().to_string(), "$work");
+                let got =
+                    format_checked_files(&cf).replace(&tmp.path().display().to_string(), "$work");
                 if got != want {
                     Err(format!("got:\n{got}\nwant:\n{want}"))
                 } else {
@@ -233,10 +233,18 @@ fn create_testdata() {
         }
         let tmp = TempDir::new("create");
         let zip_path = tmp.path().join("out.zip");
-        let files: Vec<FakeFile> = arc.files.iter().map(|(n, d)| FakeFile::data(n, d)).collect();
+        let files: Vec<FakeFile> = arc
+            .files
+            .iter()
+            .map(|(n, d)| FakeFile::data(n, d))
+            .collect();
         let out = fs::File::create(&zip_path).unwrap();
         let result = check_err(zip::create(out, &version(&p), &files), &p).and_then(|failed| {
-            if failed { Ok(()) } else { want_hash(&zip_path, &p) }
+            if failed {
+                Ok(())
+            } else {
+                want_hash(&zip_path, &p)
+            }
         });
         t.record(&name, result);
     }
@@ -259,8 +267,14 @@ fn create_from_dir_testdata() {
         extract_txtar_to_dir(&src, &arc.files);
         let zip_path = tmp.path().join("out.zip");
         let out = fs::File::create(&zip_path).unwrap();
-        let result = check_err(zip::create_from_dir(out, &version(&p), &src), &p)
-            .and_then(|failed| if failed { Ok(()) } else { want_hash(&zip_path, &p) });
+        let result =
+            check_err(zip::create_from_dir(out, &version(&p), &src), &p).and_then(|failed| {
+                if failed {
+                    Ok(())
+                } else {
+                    want_hash(&zip_path, &p)
+                }
+            });
         t.record(&name, result);
     }
     t.finish(11, 1);

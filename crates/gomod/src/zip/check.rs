@@ -8,8 +8,8 @@ use super::dir::{join_os, list_files_in_dir};
 use super::reader::ZipReader;
 use super::unicode::str_to_fold;
 use super::{
-    CheckedFiles, Error, File, FileError, FileKind, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE,
-    gopath, is_vendored_package,
+    CheckedFiles, Error, File, FileError, FileKind, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE, gopath,
+    is_vendored_package,
 };
 use crate::module::{self, Version};
 

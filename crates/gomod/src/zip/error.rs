@@ -60,7 +60,11 @@ pub enum Error {
         prefix: String,
     },
     /// Two paths equal under Unicode case folding.
-    #[error("case-insensitive file name collision: {} and {}", quote(first), quote(second))]
+    #[error(
+        "case-insensitive file name collision: {} and {}",
+        quote(first),
+        quote(second)
+    )]
     CaseCollision {
         /// The path seen first.
         first: String,
@@ -98,10 +102,16 @@ pub enum Error {
         size: u64,
     },
     /// The declared uncompressed sizes in a zip exceed [`MAX_ZIP_FILE`].
-    #[error("total uncompressed size of module contents too large (max size is {MAX_ZIP_FILE} bytes)")]
+    #[error(
+        "total uncompressed size of module contents too large (max size is {MAX_ZIP_FILE} bytes)"
+    )]
     ContentsTooLarge,
     /// A version that is not in canonical form.
-    #[error("version {} is not canonical (should be {})", quote(version), quote(canonical))]
+    #[error(
+        "version {} is not canonical (should be {})",
+        quote(version),
+        quote(canonical)
+    )]
     NotCanonical {
         /// The version given.
         version: String,

@@ -19,8 +19,8 @@
 //! the `zip` crate, deflating every file as Go does. File contents are streamed.
 
 mod check;
-mod dir;
 mod create;
+mod dir;
 mod error;
 mod gopath;
 pub(crate) mod reader;

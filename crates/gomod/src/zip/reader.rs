@@ -111,7 +111,13 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<(), Error> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
-            Ok(0) => return Err(if n == 0 { Error::Eof } else { Error::UnexpectedEof }),
+            Ok(0) => {
+                return Err(if n == 0 {
+                    Error::Eof
+                } else {
+                    Error::UnexpectedEof
+                });
+            }
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e.into()),
@@ -463,7 +469,11 @@ impl<R: Read + Seek> EntryReader<'_, R> {
                 Error::Eof => Error::UnexpectedEof,
                 e => e,
             })?;
-            let off = if Buf(&buf[..4]).u32() == DATA_DESCRIPTOR_SIGNATURE { 0 } else { 4 };
+            let off = if Buf(&buf[..4]).u32() == DATA_DESCRIPTOR_SIGNATURE {
+                0
+            } else {
+                4
+            };
             read_full(&mut section, &mut buf[off..12]).map_err(|e| match e {
                 Error::Eof => Error::UnexpectedEof,
                 e => e,

@@ -74,7 +74,9 @@ fn is_marker(data: &[u8]) -> Option<(String, &[u8])> {
     if !(line.ends_with(b" --") && line.len() >= 6) {
         return None;
     }
-    let name = String::from_utf8_lossy(&line[3..line.len() - 3]).trim().to_owned();
+    let name = String::from_utf8_lossy(&line[3..line.len() - 3])
+        .trim()
+        .to_owned();
     Some((name, after))
 }
 
@@ -272,7 +274,8 @@ impl RawEntry {
     /// An honest deflated entry.
     pub fn deflated(name: &[u8], data: &[u8]) -> RawEntry {
         let mut e = RawEntry::stored(name, data);
-        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(data).unwrap();
         e.stored = enc.finish().unwrap();
         e.method = 8;
@@ -321,7 +324,10 @@ pub fn deflate_zeros(n: u64) -> Vec<u8> {
     for _ in 0..n / MIB {
         out.extend_from_slice(&chunk);
     }
-    out.extend_from_slice(&compress(&zeros[..(n % MIB) as usize], FlushCompress::Finish));
+    out.extend_from_slice(&compress(
+        &zeros[..(n % MIB) as usize],
+        FlushCompress::Finish,
+    ));
     out
 }
 
