@@ -1,1 +1,0 @@
-//! zip (in progress).

@@ -1,0 +1,334 @@
+//! Checking sets of files, directories and zip files against the module zip rules.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use super::dir::{join_os, list_files_in_dir};
+use super::reader::ZipReader;
+use super::unicode::str_to_fold;
+use super::{
+    CheckedFiles, Error, File, FileError, FileKind, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE, gopath,
+    is_vendored_package,
+};
+use crate::module::{self, Version};
+
+/// Reports which of `files` belong in a module zip, which are left out on purpose and which
+/// make it invalid (Go's `CheckFiles`). Files are not opened, only `lstat`ed, so
+/// [`create`](super::create) may still fail on I/O errors or files larger than they claim.
+pub fn check_files<F: File>(files: &[F]) -> CheckedFiles {
+    check_files_sized(files).0
+}
+
+/// [`check_files`], also returning the index and declared size of every valid file.
+pub(super) fn check_files_sized<F: File>(files: &[F]) -> (CheckedFiles, Vec<(usize, u64)>) {
+    let mut cf = CheckedFiles::default();
+    let mut valid = Vec::new();
+    let mut err_paths: HashSet<String> = HashSet::new();
+    let mut add_error = |cf: &mut CheckedFiles, path: &str, omitted: bool, err: Error| {
+        if !err_paths.insert(path.to_owned()) {
+            return;
+        }
+        let fe = FileError {
+            path: path.to_owned(),
+            err,
+        };
+        if omitted {
+            cf.omitted.push(fe);
+        } else {
+            cf.invalid.push(fe);
+        }
+    };
+
+    // Directories holding a go.mod (in any case) other than the root: their files are
+    // another module's.
+    let mut have_go_mod: HashSet<String> = HashSet::new();
+    for f in files {
+        let p = f.path();
+        let (dir, base) = gopath::split(p);
+        if eq_fold(base, "go.mod") {
+            match f.lstat() {
+                Ok(info) if info.kind == FileKind::Regular => {
+                    have_go_mod.insert(dir.to_owned());
+                }
+                Ok(_) => {}
+                Err(e) => add_error(&mut cf, p, false, e.into()),
+            }
+        }
+    }
+    let in_submodule = |mut p: &str| loop {
+        let (dir, _) = gopath::split(p);
+        if dir.is_empty() {
+            return false;
+        }
+        if have_go_mod.contains(dir) {
+            return true;
+        }
+        p = &dir[..dir.len() - 1];
+    };
+
+    let mut collisions = CollisionChecker::default();
+    let mut max_size = MAX_ZIP_FILE;
+    for (i, f) in files.iter().enumerate() {
+        let p = f.path();
+        if p != gopath::clean(p) {
+            add_error(&mut cf, p, false, Error::PathNotClean);
+            continue;
+        }
+        if p.starts_with('/') {
+            add_error(&mut cf, p, false, Error::PathNotRelative);
+            continue;
+        }
+        if is_vendored_package(p) {
+            add_error(&mut cf, p, true, Error::Vendored);
+            continue;
+        }
+        if in_submodule(p) {
+            add_error(&mut cf, p, true, Error::SubmoduleFile);
+            continue;
+        }
+        if p == ".hg_archival.txt" {
+            // Inserted by hg archive; the go command drops it whatever the VCS.
+            add_error(&mut cf, p, true, Error::HgArchivalTxt);
+            continue;
+        }
+        if let Err(e) = module::check_file_path(p) {
+            add_error(&mut cf, p, false, e.into());
+            continue;
+        }
+        if p.to_lowercase() == "go.mod" && p != "go.mod" {
+            add_error(&mut cf, p, false, Error::GoModCase);
+            continue;
+        }
+        let info = match f.lstat() {
+            Ok(info) => info,
+            Err(e) => {
+                add_error(&mut cf, p, false, e.into());
+                continue;
+            }
+        };
+        if let Err(e) = collisions.check(p, info.kind == FileKind::Dir) {
+            add_error(&mut cf, p, false, e);
+            continue;
+        }
+        if info.kind == FileKind::Symlink {
+            // golang.org/issue/27093.
+            add_error(&mut cf, p, true, Error::Symlink);
+            continue;
+        }
+        if info.kind != FileKind::Regular {
+            add_error(&mut cf, p, true, Error::NotRegular);
+            continue;
+        }
+        let size = info.size;
+        if size <= max_size {
+            max_size -= size;
+        } else if cf.size_error.is_none() {
+            cf.size_error = Some(Error::SourceTreeTooLarge);
+        }
+        if p == "go.mod" && size > MAX_GO_MOD {
+            add_error(&mut cf, p, false, Error::GoModSize);
+            continue;
+        }
+        if p == "LICENSE" && size > MAX_LICENSE {
+            add_error(&mut cf, p, false, Error::LicenseSize);
+            continue;
+        }
+        cf.valid.push(p.to_owned());
+        valid.push((i, size));
+    }
+    (cf, valid)
+}
+
+/// Go's `strings.EqualFold`.
+fn eq_fold(a: &str, b: &str) -> bool {
+    str_to_fold(a) == str_to_fold(b)
+}
+
+/// Checks the files in `dir` as [`create_from_dir`](super::create_from_dir) would list them
+/// (Go's `CheckDir`). Paths in the result are OS paths under `dir`; an omitted directory
+/// (nested module, VCS directory, vendored package) is listed without its files.
+///
+/// `Err` only for I/O errors while listing `dir`; check [`CheckedFiles::err`] too.
+pub fn check_dir(dir: &Path) -> Result<CheckedFiles, Error> {
+    let (files, omitted) = list_files_in_dir(dir)?;
+    let mut cf = check_files(&files);
+    for p in &mut cf.valid {
+        *p = join_os(dir, p);
+    }
+    cf.omitted.extend(omitted);
+    for fe in cf.omitted.iter_mut().chain(cf.invalid.iter_mut()) {
+        fe.path = join_os(dir, &fe.path);
+    }
+    Ok(cf)
+}
+
+/// Checks the entries of the module zip read from `zip` for module `m` (Go's `CheckZip`).
+/// Entry contents are not read, so [`unzip`](super::unzip) may still fail (on entries whose
+/// content does not match their declared size, for one).
+///
+/// `Err` if the module path or version is invalid, or the zip cannot be read; otherwise
+/// check [`CheckedFiles::err`], which includes a zip file over [`MAX_ZIP_FILE`].
+pub fn check_zip<R: Read + Seek>(m: &Version, zip: R) -> Result<CheckedFiles, Error> {
+    match check_zip_reader(m, zip)? {
+        Checked::TooLarge(cf) => Ok(cf),
+        Checked::Read(_, cf) => Ok(cf),
+    }
+}
+
+/// [`check_zip`] on the zip file at `path`.
+pub fn check_zip_file(m: &Version, path: &Path) -> Result<CheckedFiles, Error> {
+    let f = std::fs::File::open(path)?;
+    check_zip(m, f)
+}
+
+pub(super) enum Checked<R> {
+    /// The zip file itself is too large to be read.
+    TooLarge(CheckedFiles),
+    Read(ZipReader<R>, CheckedFiles),
+}
+
+/// Checks the module version, then the zip.
+pub(super) fn check_version(m: &Version) -> Result<(), Error> {
+    let canonical = module::canonical_version(&m.version);
+    if canonical != m.version {
+        return Err(Error::NotCanonical {
+            version: m.version.clone(),
+            canonical,
+        });
+    }
+    module::check(&m.path, &m.version)?;
+    Ok(())
+}
+
+pub(super) fn check_zip_reader<R: Read + Seek>(
+    m: &Version,
+    mut zip: R,
+) -> Result<Checked<R>, Error> {
+    check_version(m)?;
+    let zip_size = zip.seek(SeekFrom::End(0))?;
+    if zip_size > MAX_ZIP_FILE {
+        return Ok(Checked::TooLarge(CheckedFiles {
+            size_error: Some(Error::ZipFileTooLarge { size: zip_size }),
+            ..CheckedFiles::default()
+        }));
+    }
+    let z = ZipReader::new(zip, zip_size)?;
+    let mut cf = CheckedFiles::default();
+    let prefix = format!("{}@{}/", m.path, m.version);
+    let mut collisions = CollisionChecker::default();
+    let mut size: u64 = 0;
+    for zf in z.entries() {
+        let add_error = |cf: &mut CheckedFiles, err: Error| {
+            cf.invalid.push(FileError {
+                path: zf.display_name(),
+                err,
+            });
+        };
+        let Some(name) = zf.name.strip_prefix(prefix.as_bytes()) else {
+            add_error(
+                &mut cf,
+                Error::MissingPrefix {
+                    prefix: prefix.clone(),
+                },
+            );
+            continue;
+        };
+        if name.is_empty() {
+            continue;
+        }
+        let (name, is_dir) = match name.strip_suffix(b"/") {
+            Some(n) => (n, true),
+            None => (name, false),
+        };
+        if gopath::clean_bytes(name) != name {
+            add_error(&mut cf, Error::PathNotClean);
+            continue;
+        }
+        let Ok(name) = std::str::from_utf8(name) else {
+            add_error(
+                &mut cf,
+                Error::FilePathNotUtf8 {
+                    name: name.to_vec(),
+                },
+            );
+            continue;
+        };
+        if let Err(e) = module::check_file_path(name) {
+            add_error(&mut cf, e.into());
+            continue;
+        }
+        if let Err(e) = collisions.check(name, is_dir) {
+            add_error(&mut cf, e);
+            continue;
+        }
+        if is_dir {
+            continue;
+        }
+        let base = gopath::base(name);
+        if eq_fold(base, "go.mod") {
+            if base != name {
+                add_error(&mut cf, Error::GoModNotInRoot);
+                continue;
+            }
+            if name != "go.mod" {
+                add_error(&mut cf, Error::GoModCase);
+                continue;
+            }
+        }
+        let sz = zf.uncompressed_size;
+        if sz <= MAX_ZIP_FILE - size {
+            size += sz;
+        } else if cf.size_error.is_none() {
+            cf.size_error = Some(Error::ContentsTooLarge);
+        }
+        if name == "go.mod" && sz > MAX_GO_MOD {
+            add_error(&mut cf, Error::GoModSize);
+            continue;
+        }
+        if name == "LICENSE" && sz > MAX_LICENSE {
+            add_error(&mut cf, Error::LicenseSize);
+            continue;
+        }
+        cf.valid.push(zf.display_name());
+    }
+    Ok(Checked::Read(z, cf))
+}
+
+/// Finds case-insensitive name collisions and paths listed as both files and directories
+/// (Go's `collisionChecker`): folded path -> (original path, is directory).
+#[derive(Default)]
+struct CollisionChecker(HashMap<String, (String, bool)>);
+
+impl CollisionChecker {
+    fn check(&mut self, p: &str, is_dir: bool) -> Result<(), Error> {
+        let mut p = p.to_owned();
+        let mut is_dir = is_dir;
+        loop {
+            let fold = str_to_fold(&p);
+            if let Some((other, other_is_dir)) = self.0.get(&fold) {
+                if p != *other {
+                    return Err(Error::CaseCollision {
+                        first: other.clone(),
+                        second: p,
+                    });
+                }
+                if is_dir != *other_is_dir {
+                    return Err(Error::FileAndDir { path: p });
+                }
+                if !is_dir {
+                    return Err(Error::MultipleEntries { path: p });
+                }
+                // The same directory again: parents are checked for every file in them.
+            } else {
+                self.0.insert(fold, (p.clone(), is_dir));
+            }
+            let parent = gopath::dir(&p);
+            if parent == "." {
+                return Ok(());
+            }
+            p = parent;
+            is_dir = true;
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Listing a module directory as x/mod's `listFilesInDir` does.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use super::{Error, File, FileError, FileInfo, FileKind, gopath, is_vendored_package};
+
+/// A file found in a directory: its path relative to the module root, its location on disk
+/// and what `lstat` said when it was listed.
+#[derive(Debug, Clone)]
+pub(super) struct DirFile {
+    os_path: PathBuf,
+    slash_path: String,
+    info: FileInfo,
+}
+
+impl File for DirFile {
+    fn path(&self) -> &str {
+        &self.slash_path
+    }
+    fn lstat(&self) -> io::Result<FileInfo> {
+        Ok(self.info)
+    }
+    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(fs::File::open(&self.os_path)?))
+    }
+}
+
+pub(super) fn file_info(md: &fs::Metadata) -> FileInfo {
+    let ft = md.file_type();
+    let kind = if ft.is_symlink() {
+        FileKind::Symlink
+    } else if ft.is_dir() {
+        FileKind::Dir
+    } else if ft.is_file() {
+        FileKind::Regular
+    } else {
+        FileKind::Other
+    };
+    FileInfo {
+        size: md.len(),
+        kind,
+    }
+}
+
+/// Go's `filepath.Join(dir, p)` for display: the cleaned slash-joined path.
+pub(super) fn join_os(dir: &Path, p: &str) -> String {
+    gopath::clean(&format!("{}/{}", dir.to_string_lossy(), p))
+}
+
+/// Walks `dir` in lexical order without following links (Go's `filepath.Walk`) and returns
+/// the files to zip, and the files and directories left out: VCS directories, nested
+/// modules (directories with a go.mod), vendored packages (kept as x/mod keeps them, see
+/// [`is_vendored_package`]) and irregular files.
+pub(super) fn list_files_in_dir(dir: &Path) -> Result<(Vec<DirFile>, Vec<FileError>), Error> {
+    let mut files = Vec::new();
+    let mut omitted = Vec::new();
+    let md = fs::symlink_metadata(dir)?;
+    walk(dir, ".", true, &md, &mut files, &mut omitted)?;
+    Ok((files, omitted))
+}
+
+fn walk(
+    os_path: &Path,
+    slash_path: &str,
+    is_root: bool,
+    md: &fs::Metadata,
+    files: &mut Vec<DirFile>,
+    omitted: &mut Vec<FileError>,
+) -> Result<(), Error> {
+    let info = file_info(md);
+    if info.kind == FileKind::Dir {
+        // Go reads the names before calling the walk function on the directory.
+        let mut names = Vec::new();
+        for entry in fs::read_dir(os_path)? {
+            names.push(entry?.file_name());
+        }
+        names.sort();
+        if !visit(os_path, slash_path, is_root, info, files, omitted)? {
+            return Ok(());
+        }
+        for name in names {
+            let child_os = os_path.join(&name);
+            let name = name.to_string_lossy();
+            let child_slash = if is_root {
+                name.into_owned()
+            } else {
+                format!("{slash_path}/{name}")
+            };
+            let md = fs::symlink_metadata(&child_os)?;
+            walk(&child_os, &child_slash, false, &md, files, omitted)?;
+        }
+        return Ok(());
+    }
+    visit(os_path, slash_path, is_root, info, files, omitted)?;
+    Ok(())
+}
+
+/// The walk function of x/mod's `listFilesInDir`; false means skip this directory.
+fn visit(
+    os_path: &Path,
+    slash_path: &str,
+    is_root: bool,
+    info: FileInfo,
+    files: &mut Vec<DirFile>,
+    omitted: &mut Vec<FileError>,
+) -> Result<bool, Error> {
+    // Vendored packages are left out file by file (directories are still walked), to
+    // match what Create does with the same files.
+    if is_vendored_package(slash_path) {
+        omitted.push(FileError {
+            path: slash_path.to_owned(),
+            err: Error::Vendored,
+        });
+        return Ok(true);
+    }
+    if info.kind == FileKind::Dir {
+        if is_root {
+            return Ok(true);
+        }
+        if matches!(gopath::base(slash_path), ".bzr" | ".git" | ".hg" | ".svn") {
+            omitted.push(FileError {
+                path: slash_path.to_owned(),
+                err: Error::Vcs,
+            });
+            return Ok(false);
+        }
+        if let Ok(md) = fs::symlink_metadata(os_path.join("go.mod")) {
+            if !md.is_dir() {
+                omitted.push(FileError {
+                    path: slash_path.to_owned(),
+                    err: Error::SubmoduleDir,
+                });
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    if info.kind != FileKind::Regular {
+        omitted.push(FileError {
+            path: slash_path.to_owned(),
+            err: Error::NotRegular,
+        });
+        return Ok(true);
+    }
+    files.push(DirFile {
+        os_path: os_path.to_path_buf(),
+        slash_path: slash_path.to_owned(),
+        info,
+    });
+    Ok(true)
+}
