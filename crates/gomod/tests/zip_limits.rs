@@ -323,6 +323,34 @@ fn create_from_dir_special() {
     );
 }
 
+/// A directory entry whose name is not UTF-8 is invalid, with Go's text (the go command
+/// prints the name lossily where it is not quoted, and byte-escaped where it is).
+#[test]
+fn create_from_dir_non_utf8_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new("non-utf8");
+    fs::write(dir.path().join("a.go"), "package a\n").unwrap();
+    fs::create_dir(dir.path().join(std::ffi::OsStr::from_bytes(b"d\xfe"))).unwrap();
+    fs::write(
+        dir.path()
+            .join(std::ffi::OsStr::from_bytes(b"d\xfe"))
+            .join("x.go"),
+        "package d\n",
+    )
+    .unwrap();
+    let err = zip::create_from_dir(Discard::default(), &m(), dir.path()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "create zip {}: d\u{fffd}/x.go: malformed file path \"d\\xfe/x.go\": invalid UTF-8",
+            dir.path().display()
+        )
+    );
+    let cf = zip::check_dir(dir.path()).unwrap();
+    assert_eq!(cf.valid.len(), 1);
+    assert_eq!(cf.invalid.len(), 1);
+}
+
 fn m() -> Version {
     Version {
         path: "example.com/m".into(),

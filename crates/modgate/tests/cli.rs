@@ -33,7 +33,9 @@ fn help_lists_every_planned_subcommand() {
         .collect();
     assert_eq!(
         commands,
-        ["serve", "doctor", "trace", "cache", "prefetch", "bundle", "help"]
+        [
+            "serve", "doctor", "trace", "cache", "prefetch", "bundle", "help"
+        ]
     );
 }
 

@@ -92,6 +92,15 @@ pub(super) fn check_files_sized<F: File>(files: &[F]) -> (CheckedFiles, Vec<(usi
             add_error(&mut cf, p, true, Error::HgArchivalTxt);
             continue;
         }
+        if let Some(raw) = f.raw_path() {
+            add_error(
+                &mut cf,
+                p,
+                false,
+                Error::FilePathNotUtf8 { name: raw.to_vec() },
+            );
+            continue;
+        }
         if let Err(e) = module::check_file_path(p) {
             add_error(&mut cf, p, false, e.into());
             continue;

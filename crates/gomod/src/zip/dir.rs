@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::{Error, File, FileError, FileInfo, FileKind, gopath, is_vendored_package};
@@ -12,12 +13,17 @@ use super::{Error, File, FileError, FileInfo, FileKind, gopath, is_vendored_pack
 pub(super) struct DirFile {
     os_path: PathBuf,
     slash_path: String,
+    /// The path as bytes, when it is not UTF-8 (`slash_path` is then its lossy form).
+    raw_path: Option<Vec<u8>>,
     info: FileInfo,
 }
 
 impl File for DirFile {
     fn path(&self) -> &str {
         &self.slash_path
+    }
+    fn raw_path(&self) -> Option<&[u8]> {
+        self.raw_path.as_deref()
     }
     fn lstat(&self) -> io::Result<FileInfo> {
         Ok(self.info)
@@ -57,13 +63,13 @@ pub(super) fn list_files_in_dir(dir: &Path) -> Result<(Vec<DirFile>, Vec<FileErr
     let mut files = Vec::new();
     let mut omitted = Vec::new();
     let md = fs::symlink_metadata(dir)?;
-    walk(dir, ".", true, &md, &mut files, &mut omitted)?;
+    walk(dir, b".", true, &md, &mut files, &mut omitted)?;
     Ok((files, omitted))
 }
 
 fn walk(
     os_path: &Path,
-    slash_path: &str,
+    slash_raw: &[u8],
     is_root: bool,
     md: &fs::Metadata,
     files: &mut Vec<DirFile>,
@@ -77,35 +83,36 @@ fn walk(
             names.push(entry?.file_name());
         }
         names.sort();
-        if !visit(os_path, slash_path, is_root, info, files, omitted)? {
+        if !visit(os_path, slash_raw, is_root, info, files, omitted)? {
             return Ok(());
         }
         for name in names {
             let child_os = os_path.join(&name);
-            let name = name.to_string_lossy();
             let child_slash = if is_root {
-                name.into_owned()
+                name.as_bytes().to_vec()
             } else {
-                format!("{slash_path}/{name}")
+                [slash_raw, b"/", name.as_bytes()].concat()
             };
             let md = fs::symlink_metadata(&child_os)?;
             walk(&child_os, &child_slash, false, &md, files, omitted)?;
         }
         return Ok(());
     }
-    visit(os_path, slash_path, is_root, info, files, omitted)?;
+    visit(os_path, slash_raw, is_root, info, files, omitted)?;
     Ok(())
 }
 
 /// The walk function of x/mod's `listFilesInDir`; false means skip this directory.
 fn visit(
     os_path: &Path,
-    slash_path: &str,
+    slash_raw: &[u8],
     is_root: bool,
     info: FileInfo,
     files: &mut Vec<DirFile>,
     omitted: &mut Vec<FileError>,
 ) -> Result<bool, Error> {
+    let slash_path = String::from_utf8_lossy(slash_raw);
+    let slash_path = slash_path.as_ref();
     // Vendored packages are left out file by file (directories are still walked), to
     // match what Create does with the same files.
     if is_vendored_package(slash_path) {
@@ -147,6 +154,9 @@ fn visit(
     files.push(DirFile {
         os_path: os_path.to_path_buf(),
         slash_path: slash_path.to_owned(),
+        raw_path: std::str::from_utf8(slash_raw)
+            .is_err()
+            .then(|| slash_raw.to_vec()),
         info,
     });
     Ok(true)

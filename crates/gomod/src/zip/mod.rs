@@ -75,6 +75,12 @@ pub trait File {
     /// A clean slash-separated path relative to the module root.
     fn path(&self) -> &str;
 
+    /// The path as bytes when it is not UTF-8 (a name read from a directory or archive);
+    /// [`File::path`] is then its lossy form. Such a file is invalid, as in Go.
+    fn raw_path(&self) -> Option<&[u8]> {
+        None
+    }
+
     /// Information about the file itself (a symbolic link is not followed).
     fn lstat(&self) -> io::Result<FileInfo>;
 
@@ -85,6 +91,9 @@ pub trait File {
 impl<T: File + ?Sized> File for &T {
     fn path(&self) -> &str {
         (**self).path()
+    }
+    fn raw_path(&self) -> Option<&[u8]> {
+        (**self).raw_path()
     }
     fn lstat(&self) -> io::Result<FileInfo> {
         (**self).lstat()
@@ -97,6 +106,9 @@ impl<T: File + ?Sized> File for &T {
 impl<T: File + ?Sized> File for Box<T> {
     fn path(&self) -> &str {
         (**self).path()
+    }
+    fn raw_path(&self) -> Option<&[u8]> {
+        (**self).raw_path()
     }
     fn lstat(&self) -> io::Result<FileInfo> {
         (**self).lstat()
