@@ -1,0 +1,1 @@
+//! The cache over a source: single-flight, validation, negative and stale entries (in progress).

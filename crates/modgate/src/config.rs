@@ -1,0 +1,1 @@
+//! Settings for `modgate serve`: flags, environment, TOML file (in progress).

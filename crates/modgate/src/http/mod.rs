@@ -1,0 +1,1 @@
+//! The GOPROXY protocol over HTTP (in progress).

@@ -1,0 +1,1 @@
+//! The go command's `,` / `|` chains over sources, `direct` and `off` (in progress).

@@ -1,0 +1,1 @@
+//! The `direct` source: modules fetched from git (in progress).

@@ -1,0 +1,1 @@
+//! An upstream GOPROXY as a source (in progress).

@@ -1,0 +1,1 @@
+//! The on-disk store in the GOMODCACHE/cache/download layout (in progress).
