@@ -4,5 +4,6 @@
 pub mod cache;
 pub mod config;
 pub mod http;
+pub mod serve;
 pub mod source;
 pub mod store;

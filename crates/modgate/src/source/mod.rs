@@ -7,6 +7,7 @@
 //! bounded in time by its implementation.
 
 pub mod chain;
+pub mod file;
 pub mod git;
 pub mod proxy;
 

@@ -1,0 +1,1 @@
+//! `modgate serve`: builds the chain from the settings and runs the HTTP server (in progress).

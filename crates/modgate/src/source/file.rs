@@ -1,0 +1,1 @@
+//! A GOPROXY tree on local disk (`file://` upstreams) as a source (in progress).
