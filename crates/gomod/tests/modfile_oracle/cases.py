@@ -316,4 +316,8 @@ CASES = [
     '\ncomments before "// a"\nline before "// b"\nline suffix "// c"\ncomments before "// d"\ncomments before "// e"\n',
     '\n// a\n\n// b\nblock ( // c\n\t// d\n\n\t// e\n\tx // f\n\t// g\n\n\t// h\n) // i\n// j\n\n// k\n',
     '\ncomments before "// a"\nblock before "// b"\nlparen suffix "// c"\nblockline before "// d"\nblockline before ""\nblockline before "// e"\nblockline suffix "// f"\nrparen before "// g"\nrparen before ""\nrparen before "// h"\nrparen suffix "// i"\ncomments before "// j"\ncomments before "// k"\n',
+    # Found by the modfile fuzz target: quoted versions holding control characters format
+    # unquoted (Go does the same; the output then no longer parses).
+    'module abc\nretract [ "v1.2.3" , "v1\x07" ]\n',
+    'module abc\nretract "v1\\a"\nrequire "x.y/z" "v1\\u0007"\n',
 ]
