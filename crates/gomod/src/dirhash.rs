@@ -298,13 +298,10 @@ mod tests {
         assert_eq!(err.to_string(), "boom");
     }
 
-    /// hash_test.go TestHashDir and TestDirFiles.
-    #[test]
-    fn hash_dir_and_dir_files() {
-        let dir = TempDir::new("hashdir");
-        fs::write(dir.0.join("xyz"), "data for xyz").unwrap();
-        fs::write(dir.0.join("abc"), "data for abc").unwrap();
-        let want = htop(
+    /// The h1 hash of `prefix/abc` and `prefix/xyz` holding "data for abc" and "data
+    /// for xyz", the tree of hash_test.go's TestHashDir and TestHashZip.
+    fn prefix_abc_xyz_hash() -> String {
+        htop(
             "h1",
             &format!(
                 "{}  {}\n{}  {}\n",
@@ -313,7 +310,16 @@ mod tests {
                 h("data for xyz"),
                 "prefix/xyz"
             ),
-        );
+        )
+    }
+
+    /// hash_test.go TestHashDir and TestDirFiles.
+    #[test]
+    fn hash_dir_and_dir_files() {
+        let dir = TempDir::new("hashdir");
+        fs::write(dir.0.join("xyz"), "data for xyz").unwrap();
+        fs::write(dir.0.join("abc"), "data for abc").unwrap();
+        let want = prefix_abc_xyz_hash();
         assert_eq!(hash_dir(&dir.0, "prefix").unwrap(), want);
         // A trailing slash on the prefix is cleaned away, as filepath.Join does.
         assert_eq!(hash_dir(&dir.0, "prefix/").unwrap(), want);
@@ -345,16 +351,7 @@ mod tests {
         zw.start_file("prefix/abc", opts).unwrap();
         zw.write_all(b"data for abc").unwrap();
         let data = zw.finish().unwrap().into_inner();
-        let want = htop(
-            "h1",
-            &format!(
-                "{}  {}\n{}  {}\n",
-                h("data for abc"),
-                "prefix/abc",
-                h("data for xyz"),
-                "prefix/xyz"
-            ),
-        );
+        let want = prefix_abc_xyz_hash();
         assert_eq!(hash_zip(io::Cursor::new(&data)).unwrap(), want);
         assert_eq!(
             hash_zip(io::Cursor::new(b"not a zip"))

@@ -12,6 +12,7 @@
 //! - [`dirhash`]: `h1:` hashes and `go.sum` lines.
 
 pub mod dirhash;
+mod gostr;
 pub mod modfile;
 pub mod module;
 pub mod pseudo;

@@ -4,12 +4,7 @@
 //! Error texts are those of the go command (`ModuleError`, `InvalidVersionError`,
 //! `InvalidPathError`), including Go's `%q` quoting.
 
-mod isprint;
-mod letters;
-mod quote;
-
-pub(crate) use quote::{quote, quote_rune};
-
+use crate::gostr::{self, quote, quote_rune};
 use crate::semver;
 use std::fmt;
 
@@ -236,7 +231,7 @@ fn file_name_ok(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric() || "!#$%&()+,-.=@[]^_{}~ ".contains(c)
     } else {
-        quote::is_letter(c)
+        gostr::is_letter(c)
     }
 }
 

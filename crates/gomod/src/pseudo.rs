@@ -11,7 +11,8 @@
 //!
 //! Times are UTC with whole seconds, carried by [`Timestamp`].
 
-use crate::module::{Error, quote};
+use crate::gostr::quote;
+use crate::module::Error;
 use crate::semver;
 use std::fmt;
 

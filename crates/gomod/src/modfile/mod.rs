@@ -17,19 +17,19 @@
 //! is printed back as U+FFFD.
 
 mod print;
+mod quote;
 mod read;
 mod rule;
-mod strconv;
 mod syntax;
 mod work;
 
 pub use print::format;
+pub use quote::{auto_quote, must_quote};
 pub use read::{module_path, parse_syntax};
 pub use rule::{
     Exclude, File, Go, Godebug, Module, Replace, Require, Retract, Toolchain, VersionInterval,
     is_directory_path, is_go_version, is_toolchain_name, parse, parse_lax,
 };
-pub use strconv::{auto_quote, must_quote};
 pub use syntax::{
     Comment, CommentBlock, Comments, Expr, FileSyntax, LParen, Line, LineBlock, LineRef, Position,
     RParen,

@@ -1,12 +1,11 @@
 //! The go.mod lexer and parser (read.go): bytes to [`FileSyntax`], with comments
 //! attached to the nearest syntax, and `ModulePath`.
 
-use super::strconv::{go_decode, is_print, is_space, unquote};
 use super::syntax::{
     Comment, CommentBlock, Comments, Expr, FileSyntax, LParen, Line, LineBlock, Position, RParen,
 };
 use super::{Error, Errors};
-use crate::module::quote_rune;
+use crate::gostr::{decode, is_print, is_space, quote_rune, unquote};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -506,7 +505,7 @@ fn assign_comments(f: &mut FileSyntax, comments: Vec<Comment>) {
 ///
 /// Invalid UTF-8 bytes are read as U+FFFD, as Go's decoder sees them.
 pub fn parse_syntax(file: &str, data: &[u8]) -> Result<FileSyntax, Errors> {
-    let text = go_decode(data);
+    let text = decode(data);
     let mut input = Input::new(file, &text);
     let run = |input: &mut Input<'_>| -> Res<FileSyntax> {
         input.read_token()?;
@@ -533,7 +532,7 @@ pub fn module_path(data: &[u8]) -> String {
         if let Some(i) = line.windows(2).position(|w| w == b"//") {
             line = &line[..i];
         }
-        let line = go_decode(line);
+        let line = decode(line);
         let line = line.trim();
         let Some(after) = line.strip_prefix("module") else {
             continue;

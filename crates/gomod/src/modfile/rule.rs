@@ -1,9 +1,10 @@
 //! The typed go.mod file (rule.go): directives interpreted from the syntax tree.
 
+use super::quote::auto_quote;
 use super::read::parse_syntax;
-use super::strconv::{auto_quote, unquote};
 use super::syntax::{Comments, Expr, FileSyntax, Line, LineRef, Position};
 use super::{Cause, Error, Errors, VersionFixer, print};
+use crate::gostr::{quote, unquote};
 use crate::module::{self, Version};
 
 /// A parsed, interpreted go.mod file (Go's `modfile.File`).
@@ -556,7 +557,7 @@ pub(crate) fn parse_replace(
         if is_directory_path(&ns) {
             return Err(errorf(format!(
                 "replacement module directory path {} cannot have version",
-                module::quote(&ns)
+                quote(&ns)
             )));
         }
     }
@@ -568,7 +569,7 @@ pub(crate) fn parse_replace(
 }
 
 /// Go's `godebug` argument check: `key=value`, no quotes or commas.
-pub(crate) fn parse_godebug(args: &[String]) -> Option<(String, String)> {
+fn parse_godebug(args: &[String]) -> Option<(String, String)> {
     if args.len() != 1 || args[0].contains(['"', '`', '\'', ',']) {
         return None;
     }
@@ -578,7 +579,7 @@ pub(crate) fn parse_godebug(args: &[String]) -> Option<(String, String)> {
 
 /// The checks of the `go` directive shared by go.mod and go.work: the version to
 /// record (rewritten in the token when lax parsing fixed it), or the error message.
-pub(crate) fn check_go(args: &mut [String], strict: bool) -> Result<String, String> {
+fn check_go(args: &mut [String], strict: bool) -> Result<String, String> {
     if args.len() != 1 {
         return Err("go directive expects exactly one argument".to_string());
     }
@@ -602,7 +603,7 @@ pub(crate) fn check_go(args: &mut [String], strict: bool) -> Result<String, Stri
 }
 
 /// The checks of the `toolchain` directive shared by go.mod and go.work.
-pub(crate) fn check_toolchain(args: &[String]) -> Result<String, String> {
+fn check_toolchain(args: &[String]) -> Result<String, String> {
     if args.len() != 1 {
         return Err("toolchain directive expects exactly one argument".to_string());
     }
@@ -613,6 +614,57 @@ pub(crate) fn check_toolchain(args: &[String]) -> Result<String, String> {
         ));
     }
     Ok(args[0].clone())
+}
+
+/// The directives go.mod and go.work share (`go`, `toolchain`, `godebug`): the fields
+/// of a [`File`] or [`super::WorkFile`] that record them.
+pub(crate) struct SharedDirectives<'a> {
+    /// The `go` directive.
+    pub(crate) go: &'a mut Option<Go>,
+    /// The `toolchain` directive.
+    pub(crate) toolchain: &'a mut Option<Toolchain>,
+    /// The `godebug` directives.
+    pub(crate) godebug: &'a mut Vec<Godebug>,
+}
+
+impl SharedDirectives<'_> {
+    /// Records a `go`, `toolchain` or `godebug` line with arguments `args` (`strict` as
+    /// in [`check_go`]): `None` for any other verb, else `Ok` or the error message.
+    pub(crate) fn add(
+        self,
+        verb: &str,
+        args: &mut [String],
+        at: LineRef,
+        strict: bool,
+    ) -> Option<Result<(), String>> {
+        Some(match verb {
+            "go" if self.go.is_some() => Err("repeated go statement".to_string()),
+            "go" => check_go(args, strict).map(|version| {
+                *self.go = Some(Go {
+                    version,
+                    syntax: at,
+                });
+            }),
+            "toolchain" if self.toolchain.is_some() => {
+                Err("repeated toolchain statement".to_string())
+            }
+            "toolchain" => check_toolchain(args).map(|name| {
+                *self.toolchain = Some(Toolchain { name, syntax: at });
+            }),
+            "godebug" => match parse_godebug(args) {
+                Some((key, value)) => {
+                    self.godebug.push(Godebug {
+                        key,
+                        value,
+                        syntax: at,
+                    });
+                    Ok(())
+                }
+                None => Err("usage: godebug key=value".to_string()),
+            },
+            _ => return None,
+        })
+    }
 }
 
 impl File {
@@ -648,30 +700,17 @@ impl File {
         let indirect = is_indirect(line);
         let args: &mut [String] = line.token.get_mut(first_arg..).unwrap_or_default();
 
+        let shared = SharedDirectives {
+            go: &mut self.go,
+            toolchain: &mut self.toolchain,
+            godebug: &mut self.godebug,
+        };
+        match shared.add(verb, args, at, strict) {
+            Some(Ok(())) => return,
+            Some(Err(e)) => return errorf(errs, e),
+            None => {}
+        }
         match verb {
-            "go" => {
-                if self.go.is_some() {
-                    return errorf(errs, "repeated go statement".to_string());
-                }
-                match check_go(args, strict) {
-                    Ok(version) => {
-                        self.go = Some(Go {
-                            version,
-                            syntax: at,
-                        })
-                    }
-                    Err(e) => errorf(errs, e),
-                }
-            }
-            "toolchain" => {
-                if self.toolchain.is_some() {
-                    return errorf(errs, "repeated toolchain statement".to_string());
-                }
-                match check_toolchain(args) {
-                    Ok(name) => self.toolchain = Some(Toolchain { name, syntax: at }),
-                    Err(e) => errorf(errs, e),
-                }
-            }
             "module" => {
                 if self.module.is_some() {
                     return errorf(errs, "repeated module statement".to_string());
@@ -689,14 +728,6 @@ impl File {
                     Err(e) => errorf(errs, format!("invalid quoted string: {e}")),
                 }
             }
-            "godebug" => match parse_godebug(args) {
-                Some((key, value)) => self.godebug.push(Godebug {
-                    key,
-                    value,
-                    syntax: at,
-                }),
-                None => errorf(errs, "usage: godebug key=value".to_string()),
-            },
             "require" | "exclude" => {
                 if args.len() != 2 {
                     return errorf(errs, format!("usage: {verb} module/path v1.2.3"));
@@ -755,7 +786,7 @@ impl File {
                 {
                     return errorf(
                         errs,
-                        format!("unexpected token after version: {}", module::quote(extra)),
+                        format!("unexpected token after version: {}", quote(extra)),
                     );
                 }
                 self.retract.push(Retract {

@@ -2,8 +2,7 @@
 
 use super::read::parse_syntax;
 use super::rule::{
-    Fix, Go, Godebug, Replace, Toolchain, check_go, check_toolchain, parse_godebug, parse_replace,
-    parse_string,
+    Fix, Go, Godebug, Replace, SharedDirectives, Toolchain, parse_replace, parse_string,
 };
 use super::syntax::{Expr, FileSyntax, Line, LineRef};
 use super::{Error, Errors, VersionFixer, print};
@@ -115,38 +114,18 @@ impl WorkFile {
         let start = line.start;
         let errorf = |errs: &mut Vec<Error>, m: String| errs.push(Error::at(filename, start, m));
         let args: &mut [String] = line.token.get_mut(first_arg..).unwrap_or_default();
+        let shared = SharedDirectives {
+            go: &mut self.go,
+            toolchain: &mut self.toolchain,
+            godebug: &mut self.godebug,
+        };
+        // The `go` version is always checked strictly.
+        match shared.add(verb, args, at, true) {
+            Some(Ok(())) => return,
+            Some(Err(e)) => return errorf(errs, e),
+            None => {}
+        }
         match verb {
-            "go" => {
-                if self.go.is_some() {
-                    return errorf(errs, "repeated go statement".to_string());
-                }
-                match check_go(args, true) {
-                    Ok(version) => {
-                        self.go = Some(Go {
-                            version,
-                            syntax: at,
-                        })
-                    }
-                    Err(e) => errorf(errs, e),
-                }
-            }
-            "toolchain" => {
-                if self.toolchain.is_some() {
-                    return errorf(errs, "repeated toolchain statement".to_string());
-                }
-                match check_toolchain(args) {
-                    Ok(name) => self.toolchain = Some(Toolchain { name, syntax: at }),
-                    Err(e) => errorf(errs, e),
-                }
-            }
-            "godebug" => match parse_godebug(args) {
-                Some((key, value)) => self.godebug.push(Godebug {
-                    key,
-                    value,
-                    syntax: at,
-                }),
-                None => errorf(errs, "usage: godebug key=value".to_string()),
-            },
             "use" => {
                 if args.len() != 1 {
                     return errorf(errs, format!("usage: {verb} local/dir"));

@@ -6,11 +6,11 @@ use std::path::Path;
 
 use super::dir::{join_os, list_files_in_dir};
 use super::reader::ZipReader;
-use super::unicode::str_to_fold;
 use super::{
     CheckedFiles, Error, File, FileError, FileKind, MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE, gopath,
     is_vendored_package,
 };
+use crate::gostr::str_to_fold;
 use crate::module::{self, Version};
 
 /// Reports which of `files` belong in a module zip, which are left out on purpose and which

@@ -5,8 +5,8 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::unicode::{quote, quote_bytes};
 use super::{MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE};
+use crate::gostr::{quote, quote_bytes};
 use crate::module;
 
 /// An error from this module. `Display` gives the text x/mod/zip (and Go's `archive/zip`)

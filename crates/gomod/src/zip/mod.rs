@@ -24,7 +24,6 @@ mod dir;
 mod error;
 mod gopath;
 pub(crate) mod reader;
-mod unicode;
 mod unzip;
 
 use std::io::{self, Read};
@@ -88,35 +87,27 @@ pub trait File {
     fn open(&self) -> io::Result<Box<dyn Read + '_>>;
 }
 
-impl<T: File + ?Sized> File for &T {
-    fn path(&self) -> &str {
-        (**self).path()
-    }
-    fn raw_path(&self) -> Option<&[u8]> {
-        (**self).raw_path()
-    }
-    fn lstat(&self) -> io::Result<FileInfo> {
-        (**self).lstat()
-    }
-    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
-        (**self).open()
-    }
+/// Forwards every [`File`] method (the defaulted ones too, so that none silently falls
+/// back to its default) through a pointer type.
+macro_rules! forward_file {
+    ($($ptr:ty),*) => {$(
+        impl<T: File + ?Sized> File for $ptr {
+            fn path(&self) -> &str {
+                (**self).path()
+            }
+            fn raw_path(&self) -> Option<&[u8]> {
+                (**self).raw_path()
+            }
+            fn lstat(&self) -> io::Result<FileInfo> {
+                (**self).lstat()
+            }
+            fn open(&self) -> io::Result<Box<dyn Read + '_>> {
+                (**self).open()
+            }
+        }
+    )*};
 }
-
-impl<T: File + ?Sized> File for Box<T> {
-    fn path(&self) -> &str {
-        (**self).path()
-    }
-    fn raw_path(&self) -> Option<&[u8]> {
-        (**self).raw_path()
-    }
-    fn lstat(&self) -> io::Result<FileInfo> {
-        (**self).lstat()
-    }
-    fn open(&self) -> io::Result<Box<dyn Read + '_>> {
-        (**self).open()
-    }
-}
+forward_file!(&T, Box<T>);
 
 /// A regular file held in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,55 +1,13 @@
-//! The pieces of Go's `strconv`, `unicode` and `utf8` that the go.mod reader needs.
+//! Go's `strconv.Unquote`.
 
-use crate::module::{quote, quote_rune};
-
-/// Decodes `data` as Go's `utf8.DecodeRune` walks it: every byte that does not start a
-/// valid UTF-8 sequence becomes one U+FFFD (Rust's lossy decoding can merge several).
-pub(crate) fn go_decode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len());
-    let mut rest = data;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(s) => {
-                out.push_str(s);
-                return out;
-            }
-            Err(e) => {
-                let (good, bad) = rest.split_at(e.valid_up_to());
-                // `good` is valid UTF-8 by construction.
-                out.push_str(std::str::from_utf8(good).unwrap_or_default());
-                out.push('\u{FFFD}');
-                rest = bad.get(1..).unwrap_or_default();
-            }
-        }
-    }
-}
-
-/// Go's `unicode.IsPrint` (equal to `strconv.IsPrint`).
-pub(crate) fn is_print(c: char) -> bool {
-    if c.is_ascii() {
-        return (' '..='~').contains(&c);
-    }
-    // crate::module keeps Go's printability table private; `strconv.QuoteRune`
-    // leaves exactly the printable runes unescaped.
-    let q = quote_rune(c);
-    let mut it = q.chars();
-    it.next() == Some('\'')
-        && it.next() == Some(c)
-        && it.next() == Some('\'')
-        && it.next().is_none()
-}
-
-/// Go's `unicode.IsSpace`.
-pub(crate) fn is_space(c: char) -> bool {
-    c.is_whitespace()
-}
+use super::decode;
 
 /// The error of a failed [`unquote`]: Go's `strconv.ErrSyntax`.
-pub(crate) const ERR_SYNTAX: &str = "invalid syntax";
+const ERR_SYNTAX: &str = "invalid syntax";
 
 /// Go's `strconv.Unquote` for `"…"`, `` `…` `` and `'…'` literals. Escapes such as
 /// `\xff` can produce bytes that are not UTF-8; like every other input byte, they
-/// are decoded as U+FFFD (see [`go_decode`]).
+/// are decoded as U+FFFD (see [`decode`]).
 pub(crate) fn unquote(s: &str) -> Result<String, &'static str> {
     let b = s.as_bytes();
     if b.len() < 2 {
@@ -91,7 +49,7 @@ pub(crate) fn unquote(s: &str) -> Result<String, &'static str> {
             if !(i < b.len() && b[i] == q) || i + 1 != b.len() {
                 return Err(ERR_SYNTAX);
             }
-            Ok(go_decode(&out))
+            Ok(decode(&out))
         }
         _ => Err(ERR_SYNTAX),
     }
@@ -180,46 +138,9 @@ fn unquote_char(s: &[u8], quote: u8) -> Result<(u32, bool, usize), &'static str>
     }
 }
 
-/// Reports whether `s` must be quoted to appear as a single token in a go.mod line
-/// (Go's `modfile.MustQuote`).
-pub fn must_quote(s: &str) -> bool {
-    for c in s.chars() {
-        match c {
-            ' ' | '"' | '\'' | '`' => return true,
-            '(' | ')' | '[' | ']' | '{' | '}' | ',' => {
-                if s.len() > 1 {
-                    return true;
-                }
-            }
-            _ => {
-                if !is_print(c) {
-                    return true;
-                }
-            }
-        }
-    }
-    s.is_empty() || s.contains("//") || s.contains("/*")
-}
-
-/// Returns `s`, or its Go quotation if [`must_quote`] says so (Go's `AutoQuote`).
-pub fn auto_quote(s: &str) -> String {
-    if must_quote(s) {
-        quote(s)
-    } else {
-        s.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_decode_replaces_each_bad_byte() {
-        assert_eq!(go_decode(b"a\xe2\x82b\xffc"), "a\u{FFFD}\u{FFFD}b\u{FFFD}c");
-        assert_eq!(go_decode("é☺".as_bytes()), "é☺");
-        assert_eq!(go_decode(b"\xed\xa0\x80"), "\u{FFFD}\u{FFFD}\u{FFFD}");
-    }
 
     #[test]
     fn unquote_matches_go() {
@@ -247,35 +168,5 @@ mod tests {
         ] {
             assert_eq!(unquote(bad), Err(ERR_SYNTAX), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn must_quote_matches_go() {
-        for (s, want) in [
-            ("", true),
-            ("a b", true),
-            ("a\"b", true),
-            ("(", false),
-            ("((", true),
-            ("a//b", true),
-            ("a/*b", true),
-            ("example.com/m", false),
-            ("\u{200b}", true),
-            ("é", false),
-        ] {
-            assert_eq!(must_quote(s), want, "{s:?}");
-        }
-        assert_eq!(auto_quote("a b"), "\"a b\"");
-        assert_eq!(auto_quote("ab"), "ab");
-    }
-
-    #[test]
-    fn is_print_matches_go() {
-        assert!(is_print('a'));
-        assert!(is_print('☺'));
-        assert!(!is_print('\u{a0}'));
-        assert!(!is_print('\u{feff}'));
-        assert!(!is_print('\t'));
-        assert!(is_print('\u{FFFD}'));
     }
 }
