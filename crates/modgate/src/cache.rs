@@ -207,8 +207,7 @@ impl Cache {
         match tokio::time::timeout(limit, fut).await {
             Ok(r) => r.map_err(CacheError::Source),
             Err(_) => Err(CacheError::Timeout(format!(
-                "{what}: no answer from the upstream within {}s",
-                limit.as_secs()
+                "{what}: no answer from the upstream within {limit:?}"
             ))),
         }
     }
