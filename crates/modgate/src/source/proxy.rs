@@ -126,7 +126,17 @@ impl ProxySource {
     }
 }
 
-/// Go's `proxyRepo.versionError`, as text.
+/// `url` as logs and errors may show it: any password replaced by `xxxxx` (Go's
+/// `url.URL.Redacted`), also for strings that do not parse as URLs.
+pub fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.password().is_some() => http::redact(&u).to_string(),
+        _ => http::redact_str(url),
+    }
+}
+
+/// Go's `proxyRepo.versionError`, as text: `module M: err`, `M@v: err`, or
+/// `M@q: invalid version: err` for a non-canonical query `q`.
 fn version_error(module_path: &str, version: &str, err: &str) -> String {
     let err = module::Error::msg(err);
     let e = if !version.is_empty() && version != module::canonical_version(version) {
