@@ -1,1 +1,633 @@
-//! The cache over a source: single-flight, validation, negative and stale entries (in progress).
+//! The cache over a source: single-flight, validation, negative and stale entries.
+//!
+//! - info/mod/zip of canonical versions are immutable once stored: they are served from
+//!   the store without asking the source again.
+//! - Concurrent requests for the same entry share one source call (single-flight); the
+//!   call runs in its own task, so it completes (and is stored) even if the clients leave.
+//! - What comes from the source is checked before it is stored: `.info` must carry a
+//!   canonical version (the requested one, for canonical requests), `.mod` must parse
+//!   with the go command's lax parser, a zip must pass the module zip checks; its `h1:`
+//!   hash goes to `.ziphash` only after that. Bad bodies are never stored.
+//! - "Not found" answers are remembered for a short time (negative cache).
+//! - `@v/list`, `@latest` and non-canonical queries (`master`, `v1.2`, commit hashes) are
+//!   fresh for a short time, then asked again; when the source fails they are served
+//!   stale, flagged with the reason.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use gomod::module;
+
+use crate::source::{Info, Source, SourceError};
+use crate::store::{Ext, Store};
+
+/// Lifetimes and bounds of the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// How long a "not found" from the source is remembered.
+    pub negative_ttl: Duration,
+    /// How long `@v/list`, `@latest` and non-canonical queries are fresh.
+    pub list_ttl: Duration,
+    /// Bound on one metadata call to the source.
+    pub request_timeout: Duration,
+    /// Bound on one zip transfer from the source.
+    pub transfer_timeout: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            negative_ttl: Duration::from_secs(60),
+            list_ttl: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(120),
+            transfer_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Why the cache could not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CacheError {
+    /// The source's answer (not found, failed, invalid, refused).
+    #[error("{0}")]
+    Source(SourceError),
+    /// The source did not answer in time.
+    #[error("{0}")]
+    Timeout(String),
+    /// Our own failure (disk, task).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<SourceError> for CacheError {
+    fn from(e: SourceError) -> Self {
+        CacheError::Source(e)
+    }
+}
+
+impl CacheError {
+    fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            CacheError::Source(
+                SourceError::NotFound(_) | SourceError::Invalid(_) | SourceError::Refused(_)
+            )
+        )
+    }
+}
+
+/// A metadata answer, maybe stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meta<T> {
+    /// The answer.
+    pub value: T,
+    /// Set when the answer is a stale copy served because the source failed: why.
+    pub stale: Option<String>,
+}
+
+/// A stored, checked module zip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZipEntry {
+    /// Where it is on disk.
+    pub path: PathBuf,
+    /// Its `h1:` hash (from `.ziphash`).
+    pub hash: String,
+}
+
+type Flight<T> = Shared<BoxFuture<'static, Result<T, CacheError>>>;
+
+struct Inner {
+    source: Arc<dyn Source>,
+    store: Arc<Store>,
+    settings: CacheSettings,
+    flights: Mutex<HashMap<String, Box<dyn Any + Send + Sync>>>,
+    negative: Mutex<HashMap<String, (Instant, CacheError)>>,
+    queries: Mutex<HashMap<String, (Instant, Info)>>,
+}
+
+/// The cache: the store in front of a source. Cheap to clone.
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn internal(e: impl std::fmt::Display) -> CacheError {
+    CacheError::Internal(e.to_string())
+}
+
+/// Is `v` a canonical semantic version (what `@v/<v>.mod` and `.zip` require)?
+pub fn is_canonical(v: &str) -> bool {
+    !v.is_empty() && module::canonical_version(v) == v
+}
+
+impl Cache {
+    /// A cache storing in `store` what it gets from `source`.
+    pub fn new(source: Arc<dyn Source>, store: Arc<Store>, settings: CacheSettings) -> Cache {
+        Cache {
+            inner: Arc::new(Inner {
+                source,
+                store,
+                settings,
+                flights: Mutex::new(HashMap::new()),
+                negative: Mutex::new(HashMap::new()),
+                queries: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
+    /// Runs `work` once for all concurrent callers with the same `key`, in its own task,
+    /// remembering a not-found answer for the negative-cache lifetime.
+    async fn single_flight<T, F>(&self, key: String, work: F) -> Result<T, CacheError>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: Future<Output = Result<T, CacheError>> + Send + 'static,
+    {
+        if let Some((at, e)) = lock(&self.inner.negative).get(&key) {
+            if at.elapsed() < self.inner.settings.negative_ttl {
+                return Err(e.clone());
+            }
+        }
+        let flight: Flight<T> = {
+            let mut flights = lock(&self.inner.flights);
+            match flights
+                .get(&key)
+                .and_then(|f| f.downcast_ref::<Flight<T>>())
+            {
+                Some(f) => f.clone(),
+                None => {
+                    let inner = Arc::clone(&self.inner);
+                    let k = key.clone();
+                    // The task removes its own entry; it cannot do so before the entry is
+                    // inserted, because that needs the lock held here.
+                    let task = tokio::spawn(async move {
+                        let r = work.await;
+                        if let Err(e) = &r {
+                            if e.is_not_found() {
+                                lock(&inner.negative)
+                                    .insert(k.clone(), (Instant::now(), e.clone()));
+                            }
+                        }
+                        lock(&inner.flights).remove(&k);
+                        r
+                    });
+                    let f: Flight<T> = async move {
+                        task.await
+                            .unwrap_or_else(|e| Err(internal(format!("fetch task failed: {e}"))))
+                    }
+                    .boxed()
+                    .shared();
+                    flights.insert(key, Box::new(f.clone()));
+                    f
+                }
+            }
+        };
+        flight.await
+    }
+
+    async fn bounded<T>(
+        limit: Duration,
+        what: String,
+        fut: impl Future<Output = Result<T, SourceError>>,
+    ) -> Result<T, CacheError> {
+        match tokio::time::timeout(limit, fut).await {
+            Ok(r) => r.map_err(CacheError::Source),
+            Err(_) => Err(CacheError::Timeout(format!(
+                "{what}: no answer from the upstream within {}s",
+                limit.as_secs()
+            ))),
+        }
+    }
+
+    /// `@v/list`: the version list, one per line.
+    pub async fn list(&self, module: &str) -> Result<Meta<Vec<u8>>, CacheError> {
+        let path = self.inner.store.list_path(module).map_err(internal)?;
+        let cached = self
+            .inner
+            .store
+            .read_with_age(&path)
+            .await
+            .map_err(internal)?;
+        if let Some((data, age)) = &cached {
+            if *age < self.inner.settings.list_ttl {
+                return Ok(Meta {
+                    value: data.clone(),
+                    stale: None,
+                });
+            }
+        }
+        let inner = Arc::clone(&self.inner);
+        let m = module.to_string();
+        let r = self
+            .single_flight(format!("list {module}"), async move {
+                let list = Self::bounded(
+                    inner.settings.request_timeout,
+                    format!("{m}/@v/list"),
+                    inner.source.list(&m),
+                )
+                .await?;
+                let mut data = Vec::new();
+                for v in &list {
+                    if !gomod::semver::is_valid(v) || v.contains(char::is_whitespace) {
+                        return Err(CacheError::Source(SourceError::Failed(format!(
+                            "{}: {m}/@v/list: invalid version {v:?} in the answer",
+                            inner.source.describe()
+                        ))));
+                    }
+                    data.extend_from_slice(v.as_bytes());
+                    data.push(b'\n');
+                }
+                let store = Arc::clone(&inner.store);
+                let d = data.clone();
+                tokio::task::spawn_blocking(move || store.write(&path, &d))
+                    .await
+                    .map_err(internal)?
+                    .map_err(internal)?;
+                Ok(data)
+            })
+            .await;
+        Self::fresh_or_stale(module, "@v/list", r, cached.map(|(d, _)| d))
+    }
+
+    fn fresh_or_stale<T>(
+        module: &str,
+        what: &str,
+        r: Result<T, CacheError>,
+        cached: Option<T>,
+    ) -> Result<Meta<T>, CacheError> {
+        match (r, cached) {
+            (Ok(value), _) => Ok(Meta { value, stale: None }),
+            (Err(e), Some(value)) if !e.is_not_found() => {
+                let reason = e.to_string().replace(['\r', '\n'], " ");
+                tracing::warn!(
+                    module,
+                    what,
+                    reason,
+                    "serving a stale copy: the upstream failed"
+                );
+                Ok(Meta {
+                    value,
+                    stale: Some(reason),
+                })
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    /// `@latest`: the version the go command would pick for `module@latest`.
+    pub async fn latest(&self, module: &str) -> Result<Meta<Info>, CacheError> {
+        let path = self.inner.store.latest_path(module).map_err(internal)?;
+        let cached = self
+            .inner
+            .store
+            .read_with_age(&path)
+            .await
+            .map_err(internal)?;
+        let cached =
+            cached.and_then(|(d, age)| Some((serde_json::from_slice::<Info>(&d).ok()?, age)));
+        if let Some((info, age)) = &cached {
+            if *age < self.inner.settings.list_ttl {
+                return Ok(Meta {
+                    value: info.clone(),
+                    stale: None,
+                });
+            }
+        }
+        let inner = Arc::clone(&self.inner);
+        let m = module.to_string();
+        let r = self
+            .single_flight(format!("latest {module}"), async move {
+                let info = Self::bounded(
+                    inner.settings.request_timeout,
+                    format!("{m}/@latest"),
+                    inner.source.latest(&m),
+                )
+                .await?;
+                check_info(&inner, &m, None, &info)?;
+                store_info(&inner, &m, &info).await?;
+                let data = serde_json::to_vec(&info).map_err(internal)?;
+                let store = Arc::clone(&inner.store);
+                tokio::task::spawn_blocking(move || store.write(&path, &data))
+                    .await
+                    .map_err(internal)?
+                    .map_err(internal)?;
+                Ok(info)
+            })
+            .await;
+        Self::fresh_or_stale(module, "@latest", r, cached.map(|(i, _)| i))
+    }
+
+    /// `@v/<query>.info`. For a canonical version, the stored (immutable) entry; for any
+    /// other query, the source's answer (fresh for the list lifetime), whose canonical
+    /// version is stored too.
+    pub async fn info(&self, module: &str, query: &str) -> Result<Meta<Info>, CacheError> {
+        if is_canonical(query) {
+            let path = self
+                .inner
+                .store
+                .version_path(module, query, Ext::Info)
+                .map_err(internal)?;
+            if let Some(data) = self.inner.store.read(&path).await.map_err(internal)? {
+                if let Ok(info) = serde_json::from_slice::<Info>(&data) {
+                    return Ok(Meta {
+                        value: info,
+                        stale: None,
+                    });
+                }
+            }
+            let inner = Arc::clone(&self.inner);
+            let (m, q) = (module.to_string(), query.to_string());
+            let info = self
+                .single_flight(format!("info {module}@{query}"), async move {
+                    let info = Self::bounded(
+                        inner.settings.request_timeout,
+                        format!("{m}@{q}"),
+                        inner.source.stat(&m, &q),
+                    )
+                    .await?;
+                    check_info(&inner, &m, Some(&q), &info)?;
+                    store_info(&inner, &m, &info).await?;
+                    Ok(info)
+                })
+                .await?;
+            return Ok(Meta {
+                value: info,
+                stale: None,
+            });
+        }
+        let key = format!("query {module}@{query}");
+        let cached = lock(&self.inner.queries).get(&key).cloned();
+        if let Some((at, info)) = &cached {
+            if at.elapsed() < self.inner.settings.list_ttl {
+                return Ok(Meta {
+                    value: info.clone(),
+                    stale: None,
+                });
+            }
+        }
+        let inner = Arc::clone(&self.inner);
+        let (m, q, k) = (module.to_string(), query.to_string(), key.clone());
+        let r = self
+            .single_flight(key, async move {
+                let info = Self::bounded(
+                    inner.settings.request_timeout,
+                    format!("{m}@{q}"),
+                    inner.source.stat(&m, &q),
+                )
+                .await?;
+                check_info(&inner, &m, Some(&q), &info)?;
+                store_info(&inner, &m, &info).await?;
+                lock(&inner.queries).insert(k, (Instant::now(), info.clone()));
+                Ok(info)
+            })
+            .await;
+        Self::fresh_or_stale(module, query, r, cached.map(|(_, i)| i))
+    }
+
+    /// `@v/<version>.mod` of a canonical version.
+    pub async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, CacheError> {
+        let path = self
+            .inner
+            .store
+            .version_path(module, version, Ext::Mod)
+            .map_err(internal)?;
+        if let Some(data) = self.inner.store.read(&path).await.map_err(internal)? {
+            return Ok(data);
+        }
+        let inner = Arc::clone(&self.inner);
+        let (m, v) = (module.to_string(), version.to_string());
+        self.single_flight(format!("mod {module}@{version}"), async move {
+            let data = Self::bounded(
+                inner.settings.request_timeout,
+                format!("{m}@{v}: go.mod"),
+                inner.source.go_mod(&m, &v),
+            )
+            .await?;
+            if let Err(e) = gomod::modfile::parse_lax("go.mod", &data, None) {
+                return Err(CacheError::Source(SourceError::Failed(format!(
+                    "{}: {m}@{v}: the go.mod does not parse ({}); not stored",
+                    inner.source.describe(),
+                    e.to_string().replace('\n', "; ")
+                ))));
+            }
+            let store = Arc::clone(&inner.store);
+            let d = data.clone();
+            tokio::task::spawn_blocking(move || store.write(&path, &d))
+                .await
+                .map_err(internal)?
+                .map_err(internal)?;
+            Ok(data)
+        })
+        .await
+    }
+
+    /// `@v/<version>.zip` of a canonical version: fetched to a temp file, checked, hashed,
+    /// then stored (zip first, then `.ziphash`).
+    pub async fn zip(&self, module: &str, version: &str) -> Result<ZipEntry, CacheError> {
+        let store = &self.inner.store;
+        let zip_path = store
+            .version_path(module, version, Ext::Zip)
+            .map_err(internal)?;
+        let hash_path = store
+            .version_path(module, version, Ext::ZipHash)
+            .map_err(internal)?;
+        if let Some(hash) = store.read(&hash_path).await.map_err(internal)? {
+            if tokio::fs::metadata(&zip_path).await.is_ok() {
+                return Ok(ZipEntry {
+                    path: zip_path,
+                    hash: String::from_utf8_lossy(&hash).trim().to_string(),
+                });
+            }
+        }
+        let inner = Arc::clone(&self.inner);
+        let (m, v) = (module.to_string(), version.to_string());
+        self.single_flight(format!("zip {module}@{version}"), async move {
+            let store = Arc::clone(&inner.store);
+            let have_zip = tokio::fs::metadata(&zip_path).await.is_ok();
+            if !have_zip {
+                let tmp = store.temp_path(&format!("{v}.zip"));
+                let fetched = Self::bounded(
+                    inner.settings.transfer_timeout,
+                    format!("{m}@{v}: zip"),
+                    inner.source.zip(&m, &v, &tmp),
+                )
+                .await;
+                if let Err(e) = fetched {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(e);
+                }
+                let (st, t, mv, zp, desc) = (
+                    Arc::clone(&store),
+                    tmp.clone(),
+                    gomod::module::Version::new(m.clone(), v.clone()),
+                    zip_path.clone(),
+                    inner.source.describe(),
+                );
+                let checked = tokio::task::spawn_blocking(move || -> Result<(), CacheError> {
+                    let bad = |e: String| {
+                        CacheError::Source(SourceError::Failed(format!(
+                            "{desc}: {mv}: the zip is not a valid module zip ({e}); not stored"
+                        )))
+                    };
+                    let cf = gomod::zip::check_zip_file(&mv, &t).map_err(|e| bad(e.to_string()))?;
+                    cf.err()
+                        .map_err(|e| bad(e.to_string().replace('\n', "; ")))?;
+                    st.commit(&t, &zp).map_err(internal)
+                })
+                .await
+                .map_err(internal)
+                .and_then(|r| r);
+                if let Err(e) = checked {
+                    let _ = tokio::fs::remove_file(&tmp).await;
+                    return Err(e);
+                }
+            }
+            let (st, zp, hp) = (Arc::clone(&store), zip_path.clone(), hash_path.clone());
+            let hash = tokio::task::spawn_blocking(move || -> Result<String, CacheError> {
+                let h = gomod::dirhash::hash_zip_file(&zp)
+                    .map_err(|e| internal(format!("hashing {}: {e}", zp.display())))?;
+                st.write(&hp, h.as_bytes()).map_err(internal)?;
+                Ok(h)
+            })
+            .await
+            .map_err(internal)??;
+            Ok(ZipEntry {
+                path: zip_path,
+                hash,
+            })
+        })
+        .await
+    }
+}
+
+/// Checks an `.info` answer: a canonical version (equal to `query` when that is a
+/// canonical version valid for the module) and an RFC 3339 time.
+fn check_info(
+    inner: &Inner,
+    module: &str,
+    query: Option<&str>,
+    info: &Info,
+) -> Result<(), CacheError> {
+    let bad = |why: String| {
+        CacheError::Source(SourceError::Failed(format!(
+            "{}: {module}@{}: invalid .info ({why}); not stored",
+            inner.source.describe(),
+            query.unwrap_or("latest")
+        )))
+    };
+    if !is_canonical(&info.version) {
+        return Err(bad(format!("version {:?} is not canonical", info.version)));
+    }
+    if let Some(q) = query {
+        if is_canonical(q) && info.version != q && module::check(module, q).is_ok() {
+            return Err(bad(format!(
+                "the upstream returned version {} instead of the requested {q}",
+                info.version
+            )));
+        }
+    }
+    if module::check(module, &info.version).is_err() {
+        return Err(bad(format!(
+            "version {} is not valid for module {module}",
+            info.version
+        )));
+    }
+    if !looks_rfc3339(&info.time) {
+        return Err(bad(format!("time {:?} is not RFC 3339", info.time)));
+    }
+    Ok(())
+}
+
+/// `2006-01-02T15:04:05` followed by optional fraction and a zone (`Z` or `±hh:mm`).
+fn looks_rfc3339(t: &str) -> bool {
+    let b = t.as_bytes();
+    if b.len() < 20 {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if !(digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19))
+    {
+        return false;
+    }
+    let mut rest = &t[19..];
+    if let Some(r) = rest.strip_prefix('.') {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &r[n..];
+    }
+    rest == "Z"
+        || (rest.len() == 6
+            && (rest.starts_with('+') || rest.starts_with('-'))
+            && rest.as_bytes()[3] == b':'
+            && rest[1..3].bytes().all(|c| c.is_ascii_digit())
+            && rest[4..6].bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// Stores `<version>.info` unless it is there already (immutable once stored).
+async fn store_info(inner: &Inner, module: &str, info: &Info) -> Result<(), CacheError> {
+    let path = inner
+        .store
+        .version_path(module, &info.version, Ext::Info)
+        .map_err(internal)?;
+    if tokio::fs::metadata(&path).await.is_ok() {
+        return Ok(());
+    }
+    let data = serde_json::to_vec(info).map_err(internal)?;
+    let store = Arc::clone(&inner.store);
+    tokio::task::spawn_blocking(move || store.write(&path, &data))
+        .await
+        .map_err(internal)?
+        .map_err(internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_times() {
+        assert!(looks_rfc3339("2019-01-02T03:04:05Z"));
+        assert!(looks_rfc3339("2019-01-02T03:04:05.123Z"));
+        assert!(looks_rfc3339("2019-01-02T03:04:05+01:00"));
+        assert!(!looks_rfc3339("2019-01-02 03:04:05Z"));
+        assert!(!looks_rfc3339("2019-01-02T03:04:05"));
+        assert!(!looks_rfc3339(""));
+    }
+
+    #[test]
+    fn canonical_versions() {
+        assert!(is_canonical("v1.2.3"));
+        assert!(is_canonical("v2.0.0+incompatible"));
+        assert!(is_canonical("v0.0.0-20190101000000-abcdefabcdef"));
+        assert!(!is_canonical("v1.2"));
+        assert!(!is_canonical("master"));
+        assert!(!is_canonical("v1.2.3+meta"));
+        assert!(!is_canonical(""));
+    }
+}

@@ -1,1 +1,434 @@
-//! Settings for `modgate serve`: flags, environment, TOML file (in progress).
+//! Settings for `modgate serve`: flags, environment, TOML file.
+//!
+//! Precedence: flags over environment (`MODGATE_LISTEN`, `MODGATE_DATA_DIR`,
+//! `MODGATE_UPSTREAM`, `MODGATE_PRIVATE`, `MODGATE_CONFIG`) over the TOML file (`--config`)
+//! over the defaults. Some settings are only in the file: `private_upstreams`, the
+//! `[timeouts]`, the `[cache]` lifetimes and `upstream_concurrency`.
+//!
+//! ```toml
+//! listen = "127.0.0.1:3000"
+//! data_dir = "/var/lib/modgate"
+//! upstream = "https://proxy.golang.org,direct"
+//! private = "*.corp.example.com"
+//! private_upstreams = ["https://goproxy.corp.example.com"]
+//! upstream_concurrency = 16
+//!
+//! [timeouts]          # seconds
+//! connect = 10
+//! first_byte = 30
+//! transfer = 600
+//! request = 120
+//!
+//! [cache]             # seconds
+//! negative_ttl = 60
+//! list_ttl = 60
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+/// The default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+/// The default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./modgate-data";
+/// The default upstream chain (GOPROXY syntax), as the go command's default.
+pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The flags of `modgate serve`.
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServeArgs {
+    /// TOML settings file [env: MODGATE_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [env: MODGATE_LISTEN] [default: 127.0.0.1:3000]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Data directory: the module cache, in the GOMODCACHE/cache/download layout
+    /// [env: MODGATE_DATA_DIR] [default: ./modgate-data]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Upstream chain in GOPROXY syntax [env: MODGATE_UPSTREAM]
+    /// [default: https://proxy.golang.org,direct]
+    #[arg(long, value_name = "LIST")]
+    pub upstream: Option<String>,
+    /// Private module patterns in GOPRIVATE syntax [env: MODGATE_PRIVATE]
+    #[arg(long, value_name = "PATTERNS")]
+    pub private: Option<String>,
+    /// Log format (the level comes from RUST_LOG, default info)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// Timeouts for upstream requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Connecting to an upstream.
+    pub connect: Duration,
+    /// From the request to the first byte of the answer.
+    pub first_byte: Duration,
+    /// A whole transfer (zips).
+    pub transfer: Duration,
+    /// A whole metadata request (list, info, mod, latest) through the chain.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(30),
+            transfer: Duration::from_secs(600),
+            request: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Every setting of `modgate serve`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The listen address (`host:port`).
+    pub listen: String,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The upstream chain, GOPROXY syntax.
+    pub upstream: String,
+    /// GOPRIVATE-style patterns.
+    pub private: String,
+    /// Upstream URLs allowed to serve private modules (file only).
+    pub private_upstreams: Vec<String>,
+    /// Upstream timeouts (file only).
+    pub timeouts: Timeouts,
+    /// How long a "not found" is remembered (file only).
+    pub negative_ttl: Duration,
+    /// How long `@v/list`, `@latest` and non-canonical queries are fresh (file only).
+    pub list_ttl: Duration,
+    /// Concurrent requests per upstream (file only).
+    pub upstream_concurrency: usize,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The settings file read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: DEFAULT_LISTEN.to_string(),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            upstream: DEFAULT_UPSTREAM.to_string(),
+            private: String::new(),
+            private_upstreams: Vec::new(),
+            timeouts: Timeouts::default(),
+            negative_ttl: Duration::from_secs(60),
+            list_ttl: Duration::from_secs(60),
+            upstream_concurrency: 16,
+            log_format: LogFormat::Human,
+            config_file: None,
+        }
+    }
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileTimeouts {
+    connect: Option<u64>,
+    first_byte: Option<u64>,
+    transfer: Option<u64>,
+    request: Option<u64>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileCache {
+    negative_ttl: Option<u64>,
+    list_ttl: Option<u64>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    upstream: Option<String>,
+    private: Option<String>,
+    private_upstreams: Option<Vec<String>>,
+    upstream_concurrency: Option<usize>,
+    #[serde(default)]
+    timeouts: FileTimeouts,
+    #[serde(default)]
+    cache: FileCache,
+}
+
+/// Why the settings could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Resolves the settings from the flags, the environment (`env` returns a variable's
+    /// value; pass `|k| std::env::var(k).ok()`) and the settings file they name.
+    pub fn resolve(
+        args: &ServeArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let env = |k: &str| env(k).filter(|v| !v.is_empty());
+        let config_file = args
+            .config
+            .clone()
+            .or_else(|| env("MODGATE_CONFIG").map(PathBuf::from));
+        let file = match &config_file {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let mut s = Settings::default();
+        let pick = |flag: &Option<String>, var: &str, file: &Option<String>, default: String| {
+            flag.clone()
+                .or_else(|| env(var))
+                .or_else(|| file.clone())
+                .unwrap_or(default)
+        };
+        s.listen = pick(&args.listen, "MODGATE_LISTEN", &file.listen, s.listen);
+        s.upstream = pick(
+            &args.upstream,
+            "MODGATE_UPSTREAM",
+            &file.upstream,
+            s.upstream,
+        );
+        s.private = pick(&args.private, "MODGATE_PRIVATE", &file.private, s.private);
+        s.data_dir = args
+            .data_dir
+            .clone()
+            .or_else(|| env("MODGATE_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or(s.data_dir);
+        if let Some(p) = file.private_upstreams {
+            s.private_upstreams = p;
+        }
+        if let Some(n) = file.upstream_concurrency {
+            if n == 0 {
+                return Err(ConfigError(format!(
+                    "{}: upstream_concurrency must be at least 1",
+                    config_file.as_deref().unwrap_or(Path::new("")).display()
+                )));
+            }
+            s.upstream_concurrency = n;
+        }
+        let secs = |v: Option<u64>, d: Duration| v.map(Duration::from_secs).unwrap_or(d);
+        s.timeouts = Timeouts {
+            connect: secs(file.timeouts.connect, s.timeouts.connect),
+            first_byte: secs(file.timeouts.first_byte, s.timeouts.first_byte),
+            transfer: secs(file.timeouts.transfer, s.timeouts.transfer),
+            request: secs(file.timeouts.request, s.timeouts.request),
+        };
+        s.negative_ttl = secs(file.cache.negative_ttl, s.negative_ttl);
+        s.list_ttl = secs(file.cache.list_ttl, s.list_ttl);
+        s.log_format = args.log_format;
+        s.config_file = config_file;
+        Ok(s)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError(format!(
+            "reading settings file {}: {e} (check --config / MODGATE_CONFIG)",
+            path.display()
+        ))
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        // toml's message names the unknown key and where it is.
+        let msg = e.message().to_string();
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        match line {
+            Some(l) => ConfigError(format!("{}:{l}: {msg}", path.display())),
+            None => ConfigError(format!("{}: {msg}", path.display())),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("modgate.toml");
+        std::fs::write(&p, text).unwrap();
+        (d, p)
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::resolve(&ServeArgs::default(), &env_of(&[])).unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.listen, "127.0.0.1:3000");
+        assert_eq!(s.data_dir, PathBuf::from("./modgate-data"));
+        assert_eq!(s.upstream, "https://proxy.golang.org,direct");
+        assert_eq!(s.private, "");
+        assert_eq!(s.negative_ttl, Duration::from_secs(60));
+    }
+
+    const FULL: &str = r#"
+listen = "127.0.0.1:1001"
+data_dir = "/file/data"
+upstream = "file:///file/up"
+private = "file.example.com"
+private_upstreams = ["https://private.example.com"]
+upstream_concurrency = 3
+[timeouts]
+connect = 1
+first_byte = 2
+transfer = 3
+request = 4
+[cache]
+negative_ttl = 5
+list_ttl = 6
+"#;
+
+    #[test]
+    fn file_over_defaults() {
+        let (_d, p) = file(FULL);
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &env_of(&[])).unwrap();
+        assert_eq!(
+            s,
+            Settings {
+                listen: "127.0.0.1:1001".into(),
+                data_dir: "/file/data".into(),
+                upstream: "file:///file/up".into(),
+                private: "file.example.com".into(),
+                private_upstreams: vec!["https://private.example.com".into()],
+                timeouts: Timeouts {
+                    connect: Duration::from_secs(1),
+                    first_byte: Duration::from_secs(2),
+                    transfer: Duration::from_secs(3),
+                    request: Duration::from_secs(4),
+                },
+                negative_ttl: Duration::from_secs(5),
+                list_ttl: Duration::from_secs(6),
+                upstream_concurrency: 3,
+                log_format: LogFormat::Human,
+                config_file: Some(p),
+            }
+        );
+    }
+
+    #[test]
+    fn env_over_file_and_flags_over_env() {
+        let (_d, p) = file(FULL);
+        let env = env_of(&[
+            ("MODGATE_CONFIG", p.to_str().unwrap()),
+            ("MODGATE_LISTEN", "127.0.0.1:2002"),
+            ("MODGATE_DATA_DIR", "/env/data"),
+            ("MODGATE_UPSTREAM", "file:///env/up"),
+            ("MODGATE_PRIVATE", "env.example.com"),
+        ]);
+        // Env over file (the file named by MODGATE_CONFIG).
+        let s = Settings::resolve(&ServeArgs::default(), &env).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:2002");
+        assert_eq!(s.data_dir, PathBuf::from("/env/data"));
+        assert_eq!(s.upstream, "file:///env/up");
+        assert_eq!(s.private, "env.example.com");
+        assert_eq!(s.upstream_concurrency, 3);
+        assert_eq!(s.config_file, Some(p.clone()));
+        // Flags over env; one flag given leaves the others to env.
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:3003".into()),
+            private: Some("flag.example.com".into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &env).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:3003");
+        assert_eq!(s.private, "flag.example.com");
+        assert_eq!(s.data_dir, PathBuf::from("/env/data"));
+        assert_eq!(s.upstream, "file:///env/up");
+        let args = ServeArgs {
+            data_dir: Some("/flag/data".into()),
+            upstream: Some("off".into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &env).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/flag/data"));
+        assert_eq!(s.upstream, "off");
+        assert_eq!(s.listen, "127.0.0.1:2002");
+    }
+
+    #[test]
+    fn config_flag_over_config_env() {
+        let (_d1, p1) = file("listen = \"127.0.0.1:1111\"\n");
+        let (_d2, p2) = file("listen = \"127.0.0.1:2222\"\n");
+        let env = env_of(&[("MODGATE_CONFIG", p2.to_str().unwrap())]);
+        let args = ServeArgs {
+            config: Some(p1),
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::resolve(&args, &env).unwrap().listen,
+            "127.0.0.1:1111"
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_file() {
+        let (_d, p) = file("listen = \"127.0.0.1:1\"\nupstreams = \"x\"\n");
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        let e = Settings::resolve(&args, &env_of(&[])).unwrap_err();
+        assert!(
+            e.0.starts_with(&format!("{}:2: unknown field `upstreams`", p.display())),
+            "{e}"
+        );
+        let (_d, p) = file("[timeouts]\nconect = 1\n");
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        let e = Settings::resolve(&args, &env_of(&[])).unwrap_err();
+        assert!(
+            e.0.starts_with(&format!("{}:2: unknown field `conect`", p.display())),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_file_says_so() {
+        let args = ServeArgs {
+            config: Some("/nonexistent/modgate.toml".into()),
+            ..Default::default()
+        };
+        let e = Settings::resolve(&args, &env_of(&[])).unwrap_err();
+        assert_eq!(
+            e.0,
+            "reading settings file /nonexistent/modgate.toml: No such file or directory (os error 2) (check --config / MODGATE_CONFIG)"
+        );
+    }
+}

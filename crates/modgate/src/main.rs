@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use modgate::config::{LogFormat, ServeArgs, Settings};
 
 /// A caching Go module proxy that speaks the GOPROXY protocol as the go command expects,
 /// and a doctor that says why `go mod download` hangs or fails.
@@ -17,7 +18,7 @@ struct Cli {
 enum Command {
     /// Run the caching Go module proxy (GOPROXY protocol, upstream chains, private modules
     /// from git, checksum database).
-    Serve,
+    Serve(ServeArgs),
     /// Measure why Go module downloads hang or fail on this machine, and print the fix.
     Doctor,
     /// Run a go command through a recording proxy and show where the time went.
@@ -34,7 +35,7 @@ enum Command {
 impl Command {
     fn name(&self) -> &'static str {
         match self {
-            Command::Serve => "serve",
+            Command::Serve(_) => "serve",
             Command::Doctor => "doctor",
             Command::Trace => "trace",
             Command::Cache => "cache",
@@ -46,10 +47,52 @@ impl Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Serve(args) = &cli.command {
+        return serve(args);
+    }
     eprintln!(
         "modgate {}: `{}` is planned but not built yet in this version; see the issue tracker",
         env!("CARGO_PKG_VERSION"),
         cli.command.name()
     );
     ExitCode::from(2)
+}
+
+fn serve(args: &ServeArgs) -> ExitCode {
+    let settings = match Settings::resolve(args, &|k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("modgate serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(settings.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("modgate serve: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(modgate::serve::run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("modgate serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, filtered by RUST_LOG (default `info`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }

@@ -1,1 +1,174 @@
-//! `modgate serve`: builds the chain from the settings and runs the HTTP server (in progress).
+//! `modgate serve`: builds the chain from the settings and runs the HTTP server.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
+
+use crate::cache::{Cache, CacheSettings};
+use crate::config::Settings;
+use crate::http::{AppState, router};
+use crate::source::file::FileSource;
+use crate::source::{Info, Source, SourceError};
+use crate::store::Store;
+
+/// A source with a bound on its concurrent calls (the per-upstream concurrency limit).
+pub struct Limited {
+    inner: Arc<dyn Source>,
+    permits: Arc<Semaphore>,
+}
+
+impl Limited {
+    /// `inner`, with at most `n` calls at a time.
+    pub fn new(inner: Arc<dyn Source>, n: usize) -> Limited {
+        Limited {
+            inner,
+            permits: Arc::new(Semaphore::new(n.max(1))),
+        }
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, SourceError> {
+        self.permits
+            .acquire()
+            .await
+            .map_err(|e| SourceError::Failed(format!("{}: {e}", self.inner.describe())))
+    }
+}
+
+#[async_trait]
+impl Source for Limited {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    async fn list(&self, module: &str) -> Result<Vec<String>, SourceError> {
+        let _p = self.permit().await?;
+        self.inner.list(module).await
+    }
+    async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
+        let _p = self.permit().await?;
+        self.inner.stat(module, query).await
+    }
+    async fn latest(&self, module: &str) -> Result<Info, SourceError> {
+        let _p = self.permit().await?;
+        self.inner.latest(module).await
+    }
+    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+        let _p = self.permit().await?;
+        self.inner.go_mod(module, version).await
+    }
+    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+        let _p = self.permit().await?;
+        self.inner.zip(module, version, dest).await
+    }
+}
+
+/// The local directory of a `file://` URL (`file:///srv/proxy` -> `/srv/proxy`).
+pub fn file_url_path(url: &str) -> Result<PathBuf, String> {
+    let rest = url
+        .strip_prefix("file://")
+        .ok_or_else(|| format!("{url:?} is not a file:// URL"))?;
+    let path = rest.strip_prefix("localhost").unwrap_or(rest);
+    if !path.starts_with('/') {
+        return Err(format!(
+            "upstream {url:?}: a file:// URL needs an absolute path, like file:///srv/goproxy"
+        ));
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// Builds the source for one upstream URL entry.
+pub fn make_url_source(url: &str, settings: &Settings) -> Result<Arc<dyn Source>, String> {
+    let source: Arc<dyn Source> = if url.starts_with("file://") {
+        Arc::new(FileSource::new(file_url_path(url)?))
+    } else {
+        return Err(format!(
+            "upstream {url:?}: only file:// upstreams are built in this version (http(s) proxies, direct and off come with the chain)"
+        ));
+    };
+    Ok(Arc::new(Limited::new(
+        source,
+        settings.upstream_concurrency,
+    )))
+}
+
+/// Builds the upstream source from the settings.
+///
+/// Until the chain (`source::chain`) lands, the upstream must be a single `file://` entry.
+pub fn build_source(settings: &Settings) -> Result<Arc<dyn Source>, String> {
+    let list = settings.upstream.trim();
+    if list.contains([',', '|']) {
+        return Err(format!(
+            "upstream {list:?}: chains are not built in this version; give one file:// upstream"
+        ));
+    }
+    make_url_source(list, settings)
+}
+
+/// Runs the server until interrupted (Ctrl-C or SIGTERM).
+pub async fn run(settings: Settings) -> Result<(), String> {
+    let store = Store::open(&settings.data_dir).map_err(|e| {
+        format!(
+            "cannot open the data dir {}: {e} (check --data-dir / MODGATE_DATA_DIR)",
+            settings.data_dir.display()
+        )
+    })?;
+    let store = Arc::new(store);
+    let source = build_source(&settings)?;
+    let cache = Cache::new(
+        source,
+        Arc::clone(&store),
+        CacheSettings {
+            negative_ttl: settings.negative_ttl,
+            list_ttl: settings.list_ttl,
+            request_timeout: settings.timeouts.request,
+            transfer_timeout: settings.timeouts.transfer,
+        },
+    );
+    let state = Arc::new(AppState {
+        cache,
+        short_max_age: settings.list_ttl,
+    });
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}: {e} (check --listen / MODGATE_LISTEN)",
+                settings.listen
+            )
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    tracing::info!(
+        "modgate serve listening on http://{addr} (data dir {}, upstream {})",
+        settings.data_dir.display(),
+        settings.upstream
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|e| format!("serving on {addr}: {e}"))
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("modgate serve: shutting down");
+}

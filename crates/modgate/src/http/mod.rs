@@ -1,1 +1,89 @@
-//! The GOPROXY protocol over HTTP (in progress).
+//! The GOPROXY protocol over HTTP (axum).
+//!
+//! `GET|HEAD /<module>/@v/list`, `/@v/<version>.info|.mod|.zip`, `/<module>/@latest` and
+//! `GET /healthz`. Each request gets an id (`X-Request-Id`), and every log line of the
+//! request carries it (a tracing span).
+
+mod path;
+mod respond;
+
+pub use path::{MAX_PATH, Reject, Request, parse};
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Request as HttpRequest, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tracing::Instrument;
+
+use crate::cache::Cache;
+
+/// What the handlers share.
+pub struct AppState {
+    /// The cache in front of the upstream chain.
+    pub cache: Cache,
+    /// `max-age` for list, @latest and non-canonical .info answers.
+    pub short_max_age: Duration,
+}
+
+/// The router for the GOPROXY protocol and `/healthz`.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .fallback(handle)
+        .with_state(state)
+        .layer(middleware::from_fn(request_id))
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Gives the request an id, runs it in a span carrying the id, logs its outcome and sets
+/// `X-Request-Id`.
+async fn request_id(req: HttpRequest, next: Next) -> Response {
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let id = format!("{:08x}-{n}", std::process::id());
+    let span = tracing::info_span!("request", id = %id);
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let start = Instant::now();
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            path = %path.chars().take(300).collect::<String>(),
+            status = resp.status().as_u16(),
+            ms = start.elapsed().as_millis() as u64,
+            "request"
+        )
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    let head = req.method() == Method::HEAD;
+    if req.method() != Method::GET && !head {
+        let mut r = respond::text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed: the GOPROXY protocol is GET and HEAD only",
+            false,
+        );
+        r.headers_mut()
+            .insert("allow", HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let parsed = parse(req.uri().path());
+    match parsed {
+        Err(reject) => {
+            tracing::info!(reason = %reject.reason, "rejected");
+            let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::BAD_REQUEST);
+            respond::text(status, &reject.reason, head)
+        }
+        Ok(r) => respond::answer(&state, r, req.headers(), head).await,
+    }
+}

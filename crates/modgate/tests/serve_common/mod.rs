@@ -1,0 +1,403 @@
+//! Helpers for the `modgate serve` tests: upstream GOPROXY trees built with gomod, the real
+//! `modgate serve` binary on a free loopback port, the real go command, and a raw HTTP
+//! client for requests that reqwest would normalize.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use gomod::module;
+use gomod::zip::DataFile;
+
+/// The reference go command: `$MODGATE_GO`, else /usr/lib/go-1.23/bin/go.
+pub fn go_binary() -> PathBuf {
+    let go = std::env::var_os("MODGATE_GO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/go-1.23/bin/go"));
+    assert!(
+        go.is_file(),
+        "the go command {} is missing: run scripts/install-deps or set MODGATE_GO",
+        go.display()
+    );
+    go
+}
+
+/// Runs `cmd` to completion, killing it after `limit`.
+pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for child") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+/// A go command environment of its own: temp GOMODCACHE, GOPATH, GOCACHE; no network.
+pub struct GoEnv {
+    pub dir: tempfile::TempDir,
+}
+
+impl GoEnv {
+    pub fn new() -> GoEnv {
+        GoEnv {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn modcache(&self) -> PathBuf {
+        self.dir.path().join("modcache")
+    }
+
+    /// `go ARGS` in `cwd` with `GOPROXY=proxy`.
+    pub fn go(&self, cwd: &Path, proxy: &str, args: &[&str]) -> Output {
+        let d = self.dir.path();
+        run_bounded(
+            Command::new(go_binary())
+                .args(args)
+                .current_dir(cwd)
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env("HOME", d)
+                .env("GOPROXY", proxy)
+                .env("GOSUMDB", "off")
+                .env("GONOSUMDB", "")
+                .env("GOPRIVATE", "")
+                .env("GOFLAGS", "-modcacherw")
+                .env("GOTOOLCHAIN", "local")
+                .env("GO111MODULE", "on")
+                .env("GOENV", "off")
+                .env("GOMODCACHE", self.modcache())
+                .env("GOPATH", d.join("gopath"))
+                .env("GOCACHE", d.join("gocache"))
+                .env("CGO_ENABLED", "0"),
+            Duration::from_secs(300),
+        )
+    }
+
+    /// `go mod download -json MODS...` outside any module: each module's JSON object.
+    pub fn download(&self, proxy: &str, mods: &[&str]) -> Vec<serde_json::Value> {
+        let cwd = self.dir.path().join("work");
+        std::fs::create_dir_all(&cwd).unwrap();
+        let mut args = vec!["mod", "download", "-json"];
+        args.extend_from_slice(mods);
+        let out = self.go(&cwd, proxy, &args);
+        assert!(
+            out.status.success(),
+            "go mod download via {proxy} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::Deserializer::from_slice(&out.stdout)
+            .into_iter::<serde_json::Value>()
+            .map(|v| v.unwrap())
+            .collect()
+    }
+}
+
+/// The fields of a `go mod download -json` object that do not depend on the cache dir.
+pub fn summary(v: &serde_json::Value) -> (String, String, String, String) {
+    let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    (s("Path"), s("Version"), s("Sum"), s("GoModSum"))
+}
+
+/// A GOPROXY tree on disk, written with gomod.
+pub struct Tree {
+    pub root: PathBuf,
+}
+
+/// One module version of a [`Tree`].
+pub struct Sums {
+    pub zip_h1: String,
+    pub mod_h1: String,
+    pub zip: Vec<u8>,
+}
+
+impl Tree {
+    pub fn new(root: PathBuf) -> Tree {
+        std::fs::create_dir_all(&root).unwrap();
+        Tree { root }
+    }
+
+    pub fn url(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    pub fn vdir(&self, module: &str) -> PathBuf {
+        self.root
+            .join(module::escape_path(module).unwrap())
+            .join("@v")
+    }
+
+    pub fn vfile(&self, module: &str, version: &str, ext: &str) -> PathBuf {
+        self.vdir(module).join(format!(
+            "{}.{ext}",
+            module::escape_version(version).unwrap()
+        ))
+    }
+
+    /// Adds `module@version` with `files` (a `go.mod` among them, or one is made), with
+    /// the given commit time, and appends it to `@v/list`.
+    pub fn add(&self, module: &str, version: &str, time: &str, files: &[(&str, &str)]) -> Sums {
+        let mut files: Vec<DataFile> = files
+            .iter()
+            .map(|(p, d)| DataFile {
+                path: p.to_string(),
+                data: d.as_bytes().to_vec(),
+            })
+            .collect();
+        if !files.iter().any(|f| f.path == "go.mod") {
+            files.push(DataFile {
+                path: "go.mod".into(),
+                data: format!("module {module}\n\ngo 1.21\n").into_bytes(),
+            });
+        }
+        let go_mod = files
+            .iter()
+            .find(|f| f.path == "go.mod")
+            .unwrap()
+            .data
+            .clone();
+        let mut zip = std::io::Cursor::new(Vec::new());
+        gomod::zip::create(&mut zip, &module::Version::new(module, version), &files).unwrap();
+        let zip = zip.into_inner();
+        std::fs::create_dir_all(self.vdir(module)).unwrap();
+        std::fs::write(self.vfile(module, version, "zip"), &zip).unwrap();
+        std::fs::write(self.vfile(module, version, "mod"), &go_mod).unwrap();
+        std::fs::write(
+            self.vfile(module, version, "info"),
+            format!("{{\"Version\":\"{version}\",\"Time\":\"{time}\"}}"),
+        )
+        .unwrap();
+        let list = self.vdir(module).join("list");
+        let mut l = std::fs::read_to_string(&list).unwrap_or_default();
+        l.push_str(version);
+        l.push('\n');
+        std::fs::write(&list, l).unwrap();
+        Sums {
+            zip_h1: gomod::dirhash::hash_zip(std::io::Cursor::new(&zip)).unwrap(),
+            mod_h1: gomod::dirhash::hash_go_mod(&go_mod),
+            zip,
+        }
+    }
+}
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `modgate serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
+    pub log: PathBuf,
+    _logdir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts `modgate serve ARGS --listen 127.0.0.1:<free port>` and waits for /healthz.
+    pub fn start(args: &[&str]) -> Server {
+        Self::start_env(args, &[])
+    }
+
+    pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let logdir = tempfile::tempdir().unwrap();
+        let log = logdir.path().join("serve.log");
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_modgate"));
+        cmd.arg("serve")
+            .args(args)
+            .arg("--listen")
+            .arg(&addr)
+            .env_remove("MODGATE_LISTEN")
+            .env_remove("MODGATE_DATA_DIR")
+            .env_remove("MODGATE_UPSTREAM")
+            .env_remove("MODGATE_PRIVATE")
+            .env_remove("MODGATE_CONFIG")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start modgate serve");
+        let mut s = Server {
+            child,
+            addr,
+            log,
+            _logdir: logdir,
+        };
+        let start = Instant::now();
+        loop {
+            if let Ok(r) = raw_get(&s.addr, "GET", "/healthz") {
+                if r.status == 200 {
+                    break;
+                }
+            }
+            if let Ok(Some(st)) = s.child.try_wait() {
+                panic!("modgate serve exited with {st}:\n{}", s.log_text());
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                panic!(
+                    "modgate serve did not answer /healthz within 30s:\n{}",
+                    s.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw HTTP/1.1 answer.
+#[derive(Debug)]
+pub struct Raw {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Raw {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends `METHOD PATH HTTP/1.1` exactly as given (no normalization) and reads the answer.
+pub fn raw_get(addr: &str, method: &str, path: &str) -> std::io::Result<Raw> {
+    raw_request(
+        addr,
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+}
+
+/// Sends `request` bytes as they are and reads the answer until the server closes.
+pub fn raw_request(addr: &str, request: &[u8]) -> std::io::Result<Raw> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    s.write_all(request)?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no header end"))?;
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("bad status line"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = buf[end + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    Ok(Raw {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let n = usize::from_str_radix(String::from_utf8_lossy(&b[..i]).trim(), 16).unwrap_or(0);
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[i + 2..i + 2 + n]);
+        b = &b[i + 2 + n + 2..];
+    }
+}
+
+/// Every file under `dir` (relative paths, sorted).
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, d: &Path, out: &mut Vec<String>) {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(base, &p, out);
+                } else {
+                    out.push(p.strip_prefix(base).unwrap().display().to_string());
+                }
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}

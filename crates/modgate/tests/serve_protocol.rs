@@ -1,0 +1,412 @@
+//! The GOPROXY protocol details of `modgate serve`, with exact values: status codes,
+//! headers, bodies, Range, ETag/304, HEAD, request ids, and trick inputs that must get a
+//! clear 400/404 and touch nothing on disk.
+
+mod serve_common;
+
+use serve_common::*;
+
+const T1: &str = "2024-01-02T03:04:05Z";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    tree: Tree,
+    data: std::path::PathBuf,
+    server: Server,
+    a: Sums,
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("upstream"));
+    tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    let a = tree.add(
+        "example.com/a",
+        "v1.1.0",
+        T1,
+        &[("a.go", "package a\n\n// v1.1.0\n"), ("LICENSE", "MIT\n")],
+    );
+    std::fs::copy(
+        tree.vfile("example.com/a", "v1.1.0", "info"),
+        tree.vdir("example.com/a").join("master.info"),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let server = Server::start(&[
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &tree.url(),
+    ]);
+    Fixture {
+        _tmp: tmp,
+        tree,
+        data,
+        server,
+        a,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn h<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("<none>")
+}
+
+#[test]
+fn metadata_answers_have_exact_types_lengths_and_cache_headers() {
+    let f = fixture();
+    let base = f.server.url();
+    rt().block_on(async {
+        let c = client();
+        let r = c
+            .get(format!("{base}/example.com/a/@v/list"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(h(&r, "content-type"), "text/plain; charset=UTF-8");
+        assert_eq!(h(&r, "cache-control"), "public, max-age=60");
+        assert_eq!(h(&r, "content-length"), "14");
+        assert_eq!(h(&r, "x-modgate-stale"), "<none>");
+        assert_eq!(r.text().await.unwrap(), "v1.0.0\nv1.1.0\n");
+
+        let info = "{\"Version\":\"v1.1.0\",\"Time\":\"2024-01-02T03:04:05Z\"}";
+        let r = c
+            .get(format!("{base}/example.com/a/@v/v1.1.0.info"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(h(&r, "content-type"), "application/json");
+        assert_eq!(h(&r, "cache-control"), IMMUTABLE);
+        assert_eq!(h(&r, "content-length"), info.len().to_string());
+        assert_eq!(r.text().await.unwrap(), info);
+
+        // A branch name resolves to the canonical version, cached briefly.
+        let r = c
+            .get(format!("{base}/example.com/a/@v/master.info"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(h(&r, "cache-control"), "public, max-age=60");
+        assert_eq!(r.text().await.unwrap(), info);
+
+        let r = c
+            .get(format!("{base}/example.com/a/@latest"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(h(&r, "content-type"), "application/json");
+        assert_eq!(h(&r, "cache-control"), "public, max-age=60");
+        assert_eq!(r.text().await.unwrap(), info);
+
+        let r = c
+            .get(format!("{base}/example.com/a/@v/v1.1.0.mod"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(h(&r, "content-type"), "text/plain; charset=UTF-8");
+        assert_eq!(h(&r, "cache-control"), IMMUTABLE);
+        assert_eq!(h(&r, "content-length"), "30");
+        assert_eq!(r.text().await.unwrap(), "module example.com/a\n\ngo 1.21\n");
+
+        let r = c
+            .get(format!("{base}/example.com/a/@v/v1.9.9.info"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        assert_eq!(h(&r, "content-type"), "text/plain; charset=UTF-8");
+        assert_eq!(r.text().await.unwrap(), "not found: example.com/a@v1.9.9\n");
+
+        let r = c
+            .get(format!("{base}/example.com/nope/@v/list"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        assert_eq!(
+            r.text().await.unwrap(),
+            "not found: example.com/nope@v/list\n"
+        );
+
+        let r = c.get(format!("{base}/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), "ok\n");
+
+        let r = c
+            .post(format!("{base}/example.com/a/@v/list"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        assert_eq!(h(&r, "allow"), "GET, HEAD");
+    });
+}
+
+#[test]
+fn zips_have_etag_range_304_and_head() {
+    let f = fixture();
+    let base = f.server.url();
+    let url = format!("{base}/example.com/a/@v/v1.1.0.zip");
+    let size = f.a.zip.len();
+    let etag = format!("\"{}\"", f.a.zip_h1);
+    rt().block_on(async {
+        let c = client();
+        let r = c.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(h(&r, "content-type"), "application/zip");
+        assert_eq!(h(&r, "cache-control"), IMMUTABLE);
+        assert_eq!(h(&r, "etag"), etag);
+        assert_eq!(h(&r, "accept-ranges"), "bytes");
+        assert_eq!(h(&r, "content-length"), size.to_string());
+        assert_eq!(r.bytes().await.unwrap().to_vec(), f.a.zip);
+
+        let r = c.head(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(h(&r, "content-length"), size.to_string());
+        assert_eq!(h(&r, "etag"), etag);
+        assert_eq!(r.bytes().await.unwrap().len(), 0);
+
+        let r = c
+            .get(&url)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304);
+        assert_eq!(h(&r, "etag"), etag);
+        assert_eq!(r.bytes().await.unwrap().len(), 0);
+        let r = c
+            .get(&url)
+            .header("if-none-match", "\"h1:other\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+
+        let r = c
+            .get(&url)
+            .header("range", "bytes=0-9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 206);
+        assert_eq!(h(&r, "content-range"), format!("bytes 0-9/{size}"));
+        assert_eq!(h(&r, "content-length"), "10");
+        assert_eq!(r.bytes().await.unwrap().to_vec(), f.a.zip[..10]);
+
+        let r = c
+            .get(&url)
+            .header("range", "bytes=-5")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 206);
+        assert_eq!(
+            h(&r, "content-range"),
+            format!("bytes {}-{}/{size}", size - 5, size - 1)
+        );
+        assert_eq!(r.bytes().await.unwrap().to_vec(), f.a.zip[size - 5..]);
+
+        let r = c
+            .get(&url)
+            .header("range", "bytes=100-")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 206);
+        assert_eq!(
+            h(&r, "content-range"),
+            format!("bytes 100-{}/{size}", size - 1)
+        );
+        assert_eq!(r.bytes().await.unwrap().to_vec(), f.a.zip[100..]);
+
+        let r = c
+            .get(&url)
+            .header("range", format!("bytes={size}-"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 416);
+        assert_eq!(h(&r, "content-range"), format!("bytes */{size}"));
+        assert_eq!(
+            r.text().await.unwrap(),
+            format!("range not satisfiable: the zip is {size} bytes\n")
+        );
+
+        // If-Range with another ETag: the whole zip.
+        let r = c
+            .get(&url)
+            .header("range", "bytes=0-9")
+            .header("if-range", "\"h1:other\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap().len(), size);
+    });
+    // The stored entry is the zip, and its hash.
+    assert_eq!(
+        std::fs::read(f.data.join("cache/download/example.com/a/@v/v1.1.0.zip")).unwrap(),
+        f.a.zip
+    );
+    assert_eq!(
+        std::fs::read_to_string(
+            f.data
+                .join("cache/download/example.com/a/@v/v1.1.0.ziphash")
+        )
+        .unwrap(),
+        f.a.zip_h1
+    );
+}
+
+#[test]
+fn every_request_has_its_own_id_in_the_header_and_the_log() {
+    let f = fixture();
+    let r1 = raw_get(&f.server.addr, "GET", "/example.com/a/@v/list").unwrap();
+    let r2 = raw_get(&f.server.addr, "GET", "/example.com/a/@v/v1.0.0.info").unwrap();
+    let (id1, id2) = (
+        r1.header("x-request-id").unwrap(),
+        r2.header("x-request-id").unwrap(),
+    );
+    assert_ne!(id1, id2);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let log = f.server.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains(&format!("id={id2}")))
+        .unwrap_or_else(|| panic!("no log line with id={id2}:\n{log}"));
+    assert!(
+        line.contains("path=/example.com/a/@v/v1.0.0.info"),
+        "{line}"
+    );
+    assert!(line.contains("status=200"), "{line}");
+}
+
+#[test]
+fn trick_inputs_get_a_clear_400_or_404_and_touch_nothing() {
+    let f = fixture();
+    let before_data = files_under(&f.data);
+    let before_tree = files_under(&f.tree.root);
+    let long = format!("/example.com/{}/@v/list", "a".repeat(3000));
+    let cases: &[(&str, u16, &str)] = &[
+        (
+            "/example.com/../../etc/@v/list",
+            400,
+            "bad request: invalid escaped module path \"example.com/../../etc\": malformed module path \"example.com/../../etc\": invalid path element \"..\"\n",
+        ),
+        (
+            "/example.com/%2e%2e/%2e%2e/etc/@v/list",
+            400,
+            "bad request: invalid escaped module path \"example.com/../../etc\": malformed module path \"example.com/../../etc\": invalid path element \"..\"\n",
+        ),
+        (
+            "/example.com/a/@v/..%2f..%2f..%2fetc%2fpasswd.info",
+            400,
+            "bad request: invalid escaped version \"../../../etc/passwd\": invalid char '/'\n",
+        ),
+        (
+            "/example.com/a/@v/v1.0.0%00.info",
+            400,
+            "bad request: the path contains a control character\n",
+        ),
+        (
+            "/example.com/a%00/@v/list",
+            400,
+            "bad request: the path contains a control character\n",
+        ),
+        (
+            "/example.com/a/@v/%zz.info",
+            400,
+            "bad request: malformed percent escape in the path\n",
+        ),
+        (
+            "/github.com/Foo/bar/@v/list",
+            400,
+            "bad request: invalid escaped module path \"github.com/Foo/bar\"\n",
+        ),
+        (
+            "/github.com/!!foo/bar/@v/list",
+            400,
+            "bad request: invalid escaped module path \"github.com/!!foo/bar\"\n",
+        ),
+        (
+            "/example.com/a/@v/v1.0.0-!!r.info",
+            400,
+            "bad request: invalid escaped version \"v1.0.0-!!r\"\n",
+        ),
+        (
+            "/example.com/a/@v/V1.0.0.info",
+            400,
+            "bad request: invalid escaped version \"V1.0.0\"\n",
+        ),
+        (
+            &long,
+            400,
+            "bad request: the path is 3021 bytes long, over the limit of 2048\n",
+        ),
+        (
+            "/example.com/a/@v/master.zip",
+            404,
+            "not found: example.com/a@master: .zip needs a canonical version; resolve master with @v/master.info first\n",
+        ),
+        (
+            "/example.com/a/@v/v2.0.0.mod",
+            404,
+            "not found: example.com/a@v2.0.0: invalid version: should be v0 or v1, not v2\n",
+        ),
+        (
+            "/example.com/a/@v/",
+            404,
+            "not found: unknown path \"/example.com/a/@v/\": the GOPROXY protocol serves /<module>/@v/list, /<module>/@v/<version>.info, .mod, .zip and /<module>/@latest\n",
+        ),
+        (
+            "/etc/passwd",
+            404,
+            "not found: unknown path \"/etc/passwd\": the GOPROXY protocol serves /<module>/@v/list, /<module>/@v/<version>.info, .mod, .zip and /<module>/@latest\n",
+        ),
+    ];
+    for (path, status, body) in cases {
+        let r = raw_get(&f.server.addr, "GET", path).unwrap();
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (*status, *body),
+            "GET {path}"
+        );
+        assert_eq!(
+            r.header("content-type"),
+            Some("text/plain; charset=UTF-8"),
+            "{path}"
+        );
+    }
+    // A raw NUL byte in the request line: hyper refuses the request itself.
+    let r = raw_request(
+        &f.server.addr,
+        b"GET /example.com/a\0/@v/list HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!(files_under(&f.data), before_data);
+    assert_eq!(files_under(&f.tree.root), before_tree);
+}
