@@ -1,1 +1,351 @@
-//! An upstream GOPROXY as a source (in progress).
+//! An upstream GOPROXY (http or https) as a [`Source`], read exactly as the go command's
+//! `proxyRepo` reads one (cmd/go/internal/modfetch/proxy.go): `!`-escaped paths and
+//! versions, `@v/list`, `@v/<query>.info`, `@latest` with its fallback to the list,
+//! `.mod` and `.zip`; 404 and 410 mean "not found" (with the server's text/plain detail,
+//! as cmd/go/internal/web reads it), anything else is a failure.
+//!
+//! Unlike the go command it checks every body before handing it on: `.info` must be JSON
+//! with a canonical `Version` valid for the module and an RFC 3339 `Time`, a `.mod` must
+//! parse with the lax go.mod parser, a list must hold versions, a zip must be a valid
+//! module zip for exactly that module version and at most [`gomod::zip::MAX_ZIP_FILE`].
+//! Credentials in the URL's userinfo are sent as basic auth and never shown: logs and
+//! errors use the redacted URL (`https://user:xxxxx@host/`).
+
+mod body;
+mod http;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use gomod::module;
+use gomod::pseudo::is_pseudo_version;
+
+use self::http::{FetchError, Upstream, path_escape};
+use super::{Info, Source, SourceError};
+
+/// Largest `.info` / `@latest` body accepted.
+const MAX_INFO: u64 = 1 << 20;
+/// Largest `@v/list` body accepted.
+const MAX_LIST: u64 = 16 << 20;
+
+/// How an upstream is used: timeouts, concurrency and the User-Agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxySettings {
+    /// Bound on establishing a connection (TCP and TLS).
+    pub connect_timeout: Duration,
+    /// Bound on the wait for the response headers after the request starts, and on any
+    /// stall while the body arrives (no data for this long fails the transfer).
+    pub first_byte_timeout: Duration,
+    /// Bound on a whole request: waiting for a connection slot, the headers and the body.
+    pub total_timeout: Duration,
+    /// Most requests in flight to this upstream at once.
+    pub max_concurrency: usize,
+    /// The User-Agent header sent.
+    pub user_agent: String,
+}
+
+impl Default for ProxySettings {
+    /// 10 s to connect, 30 s to the first byte (and per stall), 10 min in all, 16 at once.
+    fn default() -> Self {
+        ProxySettings {
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(30),
+            total_timeout: Duration::from_secs(600),
+            max_concurrency: 16,
+            user_agent: format!("modgate/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// An HTTP(S) module proxy upstream (one entry of `--upstream`).
+pub struct ProxySource {
+    upstream: Upstream,
+}
+
+impl ProxySource {
+    /// A source for the proxy at `base_url` (`http://` or `https://`; userinfo becomes
+    /// basic auth, refused over plain http except to loopback). Fails with a message
+    /// naming the (redacted) URL if it is not usable.
+    pub fn new(base_url: &str, settings: &ProxySettings) -> Result<ProxySource, String> {
+        Ok(ProxySource {
+            upstream: Upstream::new(base_url, settings)?,
+        })
+    }
+
+    /// The base URL with any password replaced by `xxxxx`.
+    pub fn redacted_url(&self) -> String {
+        self.upstream.redacted_base()
+    }
+
+    fn escaped_path(&self, module_path: &str) -> Result<String, SourceError> {
+        module::escape_path(module_path)
+            .map(|e| path_escape(&e))
+            .map_err(|e| SourceError::Invalid(e.to_string()))
+    }
+
+    /// The escaped form of a version the go command would accept to ask for: canonical,
+    /// and valid for the module path.
+    fn escaped_canonical(&self, module_path: &str, version: &str) -> Result<String, SourceError> {
+        if version.is_empty() || version != module::canonical_version(version) {
+            return Err(SourceError::Invalid(version_error(
+                module_path,
+                version,
+                "internal error: version passed to the proxy source is not canonical",
+            )));
+        }
+        module::check(module_path, version).map_err(|e| SourceError::Invalid(e.to_string()))?;
+        let enc = module::escape_version(version).map_err(|e| {
+            SourceError::Invalid(version_error(module_path, version, &e.to_string()))
+        })?;
+        Ok(path_escape(&enc))
+    }
+
+    /// `reason` for an answer that came back but is unusable.
+    fn garbage(&self, module_path: &str, version: &str, reason: &str) -> SourceError {
+        SourceError::Failed(version_error(
+            module_path,
+            version,
+            &format!(
+                "{reason} (the upstream is broken or is not a Go module proxy; check --upstream, or add a fallback after `|`)"
+            ),
+        ))
+    }
+
+    async fn get(
+        &self,
+        rel: &str,
+        limit: u64,
+        module_path: &str,
+        version: &str,
+    ) -> Result<Vec<u8>, SourceError> {
+        self.upstream
+            .get_bytes(rel, limit)
+            .await
+            .map_err(|e| fetch_error(e, module_path, version))
+    }
+}
+
+/// `url` as logs and errors may show it: any password replaced by `xxxxx` (Go's
+/// `url.URL.Redacted`), also for strings that do not parse as URLs.
+pub fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.password().is_some() => http::redact(&u).to_string(),
+        _ => http::redact_str(url),
+    }
+}
+
+/// Go's `proxyRepo.versionError`, as text: `module M: err`, `M@v: err`, or
+/// `M@q: invalid version: err` for a non-canonical query `q`.
+fn version_error(module_path: &str, version: &str, err: &str) -> String {
+    let err = module::Error::msg(err);
+    let e = if !version.is_empty() && version != module::canonical_version(version) {
+        module::Error::module(
+            module_path,
+            "",
+            module::Error::invalid_version(version, is_pseudo_version(version), err),
+        )
+    } else {
+        module::Error::module(module_path, version, err)
+    };
+    e.to_string()
+}
+
+fn fetch_error(e: FetchError, module_path: &str, version: &str) -> SourceError {
+    let msg = version_error(module_path, version, e.message());
+    if e.is_not_found() {
+        SourceError::NotFound(msg)
+    } else {
+        SourceError::Failed(msg)
+    }
+}
+
+#[async_trait]
+impl Source for ProxySource {
+    fn describe(&self) -> String {
+        format!("proxy {}", self.upstream.redacted_base())
+    }
+
+    async fn list(&self, module_path: &str) -> Result<Vec<String>, SourceError> {
+        let rel = format!("{}/@v/list", self.escaped_path(module_path)?);
+        let data = self.get(&rel, MAX_LIST, module_path, "").await?;
+        body::parse_list(&data, &self.upstream.redacted_base())
+            .map_err(|e| self.garbage(module_path, "", &e))
+    }
+
+    async fn stat(&self, module_path: &str, query: &str) -> Result<Info, SourceError> {
+        let enc_path = self.escaped_path(module_path)?;
+        let canonical = !query.is_empty() && query == module::canonical_version(query);
+        if canonical {
+            module::check(module_path, query).map_err(|e| SourceError::Invalid(e.to_string()))?;
+        }
+        let enc_rev = module::escape_version(query)
+            .map_err(|e| SourceError::Invalid(version_error(module_path, query, &e.to_string())))?;
+        let rel = format!("{enc_path}/@v/{}.info", path_escape(&enc_rev));
+        let data = self.get(&rel, MAX_INFO, module_path, query).await?;
+        let info = body::parse_info(&data, module_path, &self.upstream.redacted_base())
+            .map_err(|e| self.garbage(module_path, query, &e))?;
+        if canonical && info.version != query {
+            // proxy.go: a correct, appropriate version asked for must come back exactly.
+            return Err(self.garbage(
+                module_path,
+                query,
+                &format!(
+                    "proxy returned info for version {} instead of requested version",
+                    info.version
+                ),
+            ));
+        }
+        Ok(info)
+    }
+
+    async fn latest(&self, module_path: &str) -> Result<Info, SourceError> {
+        let enc_path = self.escaped_path(module_path)?;
+        let base = self.upstream.redacted_base();
+        match self
+            .upstream
+            .get_bytes(&format!("{enc_path}/@latest"), MAX_INFO)
+            .await
+        {
+            Ok(data) => {
+                return body::parse_info(&data, module_path, &base)
+                    .map_err(|e| self.garbage(module_path, "", &e));
+            }
+            Err(e) if !e.is_not_found() => return Err(fetch_error(e, module_path, "")),
+            Err(e) => {
+                tracing::debug!(upstream = %base, module = module_path, error = e.message(), "no @latest; reading @v/list");
+            }
+        }
+        let data = self
+            .get(&format!("{enc_path}/@v/list"), MAX_LIST, module_path, "")
+            .await?;
+        body::parse_list(&data, &base).map_err(|e| self.garbage(module_path, "", &e))?;
+        match body::latest_from_list(&data) {
+            Some(v) => self.stat(module_path, &v).await,
+            // codehost.ErrNoCommits, which is fs.ErrNotExist.
+            None => Err(SourceError::NotFound(version_error(
+                module_path,
+                "",
+                "no commits",
+            ))),
+        }
+    }
+
+    async fn go_mod(&self, module_path: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+        let enc_path = self.escaped_path(module_path)?;
+        let enc_ver = self.escaped_canonical(module_path, version)?;
+        let rel = format!("{enc_path}/@v/{enc_ver}.mod");
+        let data = self
+            .get(&rel, gomod::zip::MAX_GO_MOD, module_path, version)
+            .await?;
+        body::check_go_mod(&data, module_path, version)
+            .map_err(|e| self.garbage(module_path, version, &e))?;
+        Ok(data)
+    }
+
+    async fn zip(&self, module_path: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+        let enc_path = self.escaped_path(module_path)?;
+        let enc_ver = self.escaped_canonical(module_path, version)?;
+        let rel = format!("{enc_path}/@v/{enc_ver}.zip");
+        let result = self.download_zip(&rel, module_path, version, dest).await;
+        if result.is_err() {
+            match tokio::fs::remove_file(dest).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(path = %dest.display(), error = %e, "cannot remove a failed zip download")
+                }
+            }
+        }
+        result
+    }
+}
+
+impl ProxySource {
+    async fn download_zip(
+        &self,
+        rel: &str,
+        module_path: &str,
+        version: &str,
+        dest: &Path,
+    ) -> Result<u64, SourceError> {
+        let size = self
+            .upstream
+            .get_to_file(rel, dest, gomod::zip::MAX_ZIP_FILE)
+            .await
+            .map_err(|e| fetch_error(e, module_path, version))?;
+        let m = module::Version::new(module_path, version);
+        let path = dest.to_path_buf();
+        let checked = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let f = std::fs::File::open(&path)
+                .map_err(|e| format!("reopening {}: {e}", path.display()))?;
+            let files =
+                gomod::zip::check_zip(&m, std::io::BufReader::new(f)).map_err(|e| e.to_string())?;
+            files.err().map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| {
+            SourceError::Failed(version_error(
+                module_path,
+                version,
+                &format!("checking the zip: {e}"),
+            ))
+        })?;
+        if let Err(e) = checked {
+            return Err(self.garbage(
+                module_path,
+                version,
+                &format!(
+                    "invalid module zip from proxy {}: {e}",
+                    self.upstream.redacted_base()
+                ),
+            ));
+        }
+        Ok(size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_errors_like_go() {
+        assert_eq!(
+            version_error("rsc.io/quote", "", "x"),
+            "module rsc.io/quote: x"
+        );
+        assert_eq!(
+            version_error("rsc.io/quote", "v1.5.2", "x"),
+            "rsc.io/quote@v1.5.2: x"
+        );
+        assert_eq!(
+            version_error("rsc.io/quote", "master", "x"),
+            "rsc.io/quote@master: invalid version: x"
+        );
+    }
+
+    #[test]
+    fn new_checks_urls() {
+        let s = ProxySettings::default();
+        let err = |u: &str| ProxySource::new(u, &s).err().unwrap();
+        assert_eq!(err("noproxy"), "invalid proxy URL missing scheme: noproxy");
+        assert_eq!(
+            err("ftp://u:pw@host/x"),
+            "invalid proxy URL scheme (must be https, http, file): ftp://u:xxxxx@host/x"
+        );
+        assert_eq!(
+            err("http://u:pw@example.com/x"),
+            "refusing to pass credentials to insecure URL: http://u:xxxxx@example.com/x; use https"
+        );
+        assert!(err("file:///tmp/x").contains("file://"));
+        let p = ProxySource::new("https://u:pw@example.com/base/", &s).unwrap();
+        assert_eq!(p.describe(), "proxy https://u:xxxxx@example.com/base/");
+        assert!(ProxySource::new("http://u:pw@127.0.0.1:1/", &s).is_ok());
+        let zero = ProxySettings {
+            max_concurrency: 0,
+            ..ProxySettings::default()
+        };
+        assert!(ProxySource::new("https://example.com", &zero).is_err());
+    }
+}

@@ -1,1 +1,0 @@
-//! The `direct` source: modules fetched from git (in progress).

@@ -1,0 +1,245 @@
+//! The `direct` source: modules fetched from git, as the go command does with
+//! `GOPROXY=direct`, with no go toolchain.
+//!
+//! - [`resolve`]: module path -> repository root and URL (static host table, `.git`
+//!   paths, `?go-get=1` discovery);
+//! - [`cmd`]: running `git` without prompts, bounded in time and output;
+//! - [`repo`]: one bare clone per repository under `<cache>/git/<sha256 of URL>`;
+//! - [`versions`]: tags and commits -> module versions (coderepo.go);
+//! - [`zip`]: `git archive` -> module zip.
+//!
+//! git runs with the environment of the process (so the user's `GIT_CONFIG_GLOBAL`,
+//! credential helpers, `insteadOf` rules and ssh keys apply), minus anything that could
+//! prompt.
+
+pub mod cmd;
+pub mod repo;
+pub mod resolve;
+pub mod versions;
+pub mod zip;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use gomod::pseudo::Timestamp;
+
+use super::{Info, Source, SourceError};
+use cmd::Runner;
+use repo::GitRepo;
+use resolve::{RepoRoot, ResolveError, Resolver};
+use versions::{CodeError, CodeRepo, Resolved};
+
+/// Settings of the git source.
+#[derive(Debug, Clone)]
+pub struct GitSettings {
+    /// Where bare clones live (`<cache_dir>/git/...`).
+    pub cache_dir: PathBuf,
+    /// Bound on each git command and each discovery request.
+    pub command_timeout: Duration,
+    /// GOINSECURE patterns: paths whose discovery may fall back to plain http (and whose
+    /// `.git` paths may use the git:// and http:// schemes).
+    pub insecure: String,
+    /// Host -> address pins for go-get discovery (split-horizon DNS, tests).
+    pub resolve: Vec<(String, SocketAddr)>,
+    /// The largest a bare clone may grow; a bigger one is removed and the request fails.
+    pub max_repo_bytes: u64,
+    /// How long the remote's ref listing is reused before `git ls-remote` runs again.
+    pub refs_ttl: Duration,
+    /// How long a path -> repository resolution is reused.
+    pub resolve_ttl: Duration,
+}
+
+impl GitSettings {
+    /// Defaults: 120 s per git command, no GOINSECURE, no pins, 2 GiB per repository,
+    /// refs reused for 2 s, resolutions for 10 min.
+    pub fn new(cache_dir: PathBuf) -> GitSettings {
+        GitSettings {
+            cache_dir,
+            command_timeout: Duration::from_secs(120),
+            insecure: String::new(),
+            resolve: Vec::new(),
+            max_repo_bytes: 2 << 30,
+            refs_ttl: Duration::from_secs(2),
+            resolve_ttl: Duration::from_secs(600),
+        }
+    }
+}
+
+type RootMemo = HashMap<String, (Instant, Result<RepoRoot, ResolveError>)>;
+
+/// The `direct` source.
+pub struct GitSource {
+    settings: GitSettings,
+    resolver: Resolver,
+    runner: Runner,
+    repos: std::sync::Mutex<HashMap<String, Arc<GitRepo>>>,
+    roots: tokio::sync::Mutex<RootMemo>,
+    tmp_seq: AtomicU64,
+}
+
+impl GitSource {
+    /// A git source keeping its clones under `settings.cache_dir/git`.
+    pub fn new(settings: GitSettings) -> Result<GitSource, String> {
+        let dir = settings.cache_dir.join("git");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("creating the git cache directory {}: {e}", dir.display()))?;
+        let runner = Runner {
+            timeout: settings.command_timeout,
+        };
+        let resolver = Resolver {
+            insecure: settings.insecure.clone(),
+            pins: settings.resolve.clone(),
+            timeout: settings.command_timeout,
+            runner: runner.clone(),
+        };
+        Ok(GitSource {
+            settings,
+            resolver,
+            runner,
+            repos: std::sync::Mutex::new(HashMap::new()),
+            roots: tokio::sync::Mutex::new(HashMap::new()),
+            tmp_seq: AtomicU64::new(0),
+        })
+    }
+
+    async fn root(&self, module: &str) -> Result<RepoRoot, SourceError> {
+        let mut memo = self.roots.lock().await;
+        let r = match memo.get(module) {
+            Some((at, r)) if at.elapsed() < self.settings.resolve_ttl => r.clone(),
+            _ => {
+                let r = self.resolver.resolve(module).await;
+                memo.insert(module.to_string(), (Instant::now(), r.clone()));
+                r
+            }
+        };
+        drop(memo);
+        r.map_err(|e| match e {
+            ResolveError::NotFound(m) => SourceError::NotFound(m),
+            ResolveError::Unsupported(m) => SourceError::NotFound(m),
+        })
+    }
+
+    async fn code(&self, module: &str) -> Result<CodeRepo, SourceError> {
+        gomod::module::check_path(module)
+            .map_err(|e| SourceError::Invalid(format!("malformed module path {module:?}: {e}")))?;
+        let root = self.root(module).await?;
+        let repo = {
+            let mut repos = self
+                .repos
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            repos
+                .entry(root.url.clone())
+                .or_insert_with(|| {
+                    Arc::new(GitRepo::new(
+                        &self.settings.cache_dir,
+                        &root.url,
+                        self.runner.clone(),
+                        self.settings.refs_ttl,
+                        self.settings.max_repo_bytes,
+                    ))
+                })
+                .clone()
+        };
+        CodeRepo::new(repo, &root.root, module).map_err(source_error)
+    }
+
+    fn info(&self, code: &CodeRepo, r: Resolved) -> Info {
+        Info {
+            version: r.version,
+            time: Timestamp::from_unix(r.time).format_rfc3339(),
+            origin: Some(serde_json::json!({
+                "VCS": "git",
+                "URL": code.repo.url(),
+                "Hash": r.hash,
+            })),
+        }
+    }
+}
+
+fn source_error(e: CodeError) -> SourceError {
+    match e {
+        CodeError::NotFound(m) => SourceError::NotFound(m),
+        CodeError::Invalid(m) => SourceError::Invalid(m),
+        CodeError::Failed(m) => SourceError::Failed(m),
+    }
+}
+
+#[async_trait]
+impl Source for GitSource {
+    fn describe(&self) -> String {
+        "direct".to_string()
+    }
+
+    async fn list(&self, module: &str) -> Result<Vec<String>, SourceError> {
+        let code = self.code(module).await?;
+        code.versions().await.map_err(source_error)
+    }
+
+    async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
+        let code = self.code(module).await?;
+        let r = code.stat(query).await.map_err(source_error)?;
+        Ok(self.info(&code, r))
+    }
+
+    async fn latest(&self, module: &str) -> Result<Info, SourceError> {
+        let code = self.code(module).await?;
+        let r = code.latest().await.map_err(source_error)?;
+        Ok(self.info(&code, r))
+    }
+
+    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+        let code = self.code(module).await?;
+        code.go_mod(version).await.map_err(source_error)
+    }
+
+    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+        let code = self.code(module).await?;
+        let (hash, dir) = code.zip_source(version).await.map_err(source_error)?;
+        let tmp_dir = self.settings.cache_dir.join("git").join("tmp");
+        tokio::fs::create_dir_all(&tmp_dir)
+            .await
+            .map_err(|e| SourceError::Failed(format!("creating {}: {e}", tmp_dir.display())))?;
+        let tar = tmp_dir.join(format!(
+            "{}-{}.tar",
+            std::process::id(),
+            self.tmp_seq.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = async {
+            code.repo
+                .archive_tar(&hash, &dir, &tar, 2 * gomod::zip::MAX_ZIP_FILE)
+                .await
+                .map_err(|e| SourceError::Failed(format!("{module}@{version}: {e}")))?;
+            let license = if dir.is_empty() {
+                None
+            } else {
+                code.repo
+                    .read_file(&hash, "LICENSE", gomod::zip::MAX_LICENSE)
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            let (tar2, dir2, module2, version2, dest2) = (
+                tar.clone(),
+                dir.clone(),
+                module.to_string(),
+                version.to_string(),
+                dest.to_path_buf(),
+            );
+            tokio::task::spawn_blocking(move || {
+                zip::zip_from_tar(&tar2, &dir2, license, &module2, &version2, &dest2)
+            })
+            .await
+            .map_err(|e| SourceError::Failed(format!("{module}@{version}: zip task: {e}")))?
+            .map_err(|e| SourceError::Failed(format!("{module}@{version}: {e}")))
+        }
+        .await;
+        let _ = tokio::fs::remove_file(&tar).await;
+        result
+    }
+}

@@ -1,0 +1,824 @@
+//! Tags and commits -> module versions, as the go command's modfetch/coderepo.go does: the
+//! module at the repository root or in a subdirectory (tags `sub/v1.2.3`), `/vN` major
+//! suffixes (as a subdirectory `vN/` or in the module root), `+incompatible`,
+//! pseudo-versions from the nearest ancestor tag, and the go.mod of each version.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gomod::module;
+use gomod::pseudo::{self, Timestamp};
+use gomod::semver;
+
+use super::repo::{GitError, GitRepo, RevInfo};
+
+/// Why a module-level operation failed (mapped onto `SourceError` by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeError {
+    /// The version or module does not exist.
+    NotFound(String),
+    /// The version is invalid for this module.
+    Invalid(String),
+    /// Anything else.
+    Failed(String),
+}
+
+impl CodeError {
+    fn from_git(e: GitError) -> CodeError {
+        match e {
+            GitError::NotFound(m) => CodeError::NotFound(m),
+            GitError::Failed(m) => CodeError::Failed(m),
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        match self {
+            CodeError::NotFound(m) | CodeError::Invalid(m) | CodeError::Failed(m) => m,
+        }
+    }
+
+    fn map(self, f: impl FnOnce(&str) -> String) -> CodeError {
+        match self {
+            CodeError::NotFound(m) => CodeError::NotFound(f(&m)),
+            CodeError::Invalid(m) => CodeError::Invalid(f(&m)),
+            CodeError::Failed(m) => CodeError::Failed(f(&m)),
+        }
+    }
+}
+
+/// The version and commit a query resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The canonical module version.
+    pub version: String,
+    /// The commit hash.
+    pub hash: String,
+    /// The commit time, Unix seconds.
+    pub time: i64,
+}
+
+/// The largest go.mod read from a repository.
+const MAX_GO_MOD: u64 = gomod::zip::MAX_GO_MOD;
+
+/// One module in one repository (the go command's `codeRepo`).
+pub struct CodeRepo {
+    /// The module path.
+    pub mod_path: String,
+    /// The repository.
+    pub repo: Arc<GitRepo>,
+    /// The import path of the repository root.
+    pub code_root: String,
+    /// The module's directory in the repository ("" for the root).
+    pub code_dir: String,
+    /// The module path without its major version suffix.
+    pub path_prefix: String,
+    /// The major version suffix (`/v2`, `.v2` or "").
+    pub path_major: String,
+    /// The major version for pseudo-versions (`v2` or "").
+    pub pseudo_major: String,
+}
+
+fn has_path_prefix(s: &str, prefix: &str) -> bool {
+    s == prefix
+        || (s.len() > prefix.len()
+            && s.starts_with(prefix)
+            && (prefix.ends_with('/') || s.as_bytes()[prefix.len()] == b'/'))
+}
+
+fn path_join(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}/{b}")
+    }
+}
+
+/// Go's `isMajor`.
+fn is_major(mpath: &str, path_major: &str) -> bool {
+    if mpath.is_empty() {
+        return false;
+    }
+    let Some((_, mpath_major)) = module::split_path_version(mpath) else {
+        return false;
+    };
+    if path_major.is_empty() {
+        return matches!(
+            module::path_major_prefix(&mpath_major).as_str(),
+            "" | "v0" | "v1"
+        );
+    }
+    if mpath_major.is_empty() {
+        return false;
+    }
+    path_major[1..] == mpath_major[1..]
+}
+
+/// `module <path>\n`, the go.mod of a version without one.
+pub fn legacy_go_mod(path: &str) -> Vec<u8> {
+    format!("module {}\n", gomod::modfile::auto_quote(path)).into_bytes()
+}
+
+impl CodeRepo {
+    /// The module `path` in the repository rooted at import path `code_root`.
+    pub fn new(repo: Arc<GitRepo>, code_root: &str, path: &str) -> Result<CodeRepo, CodeError> {
+        if !has_path_prefix(path, code_root) {
+            return Err(CodeError::NotFound(format!(
+                "mismatched repo: found {code_root} for {path}"
+            )));
+        }
+        let Some((mut path_prefix, path_major)) = module::split_path_version(path) else {
+            return Err(CodeError::Invalid(format!("invalid module path {path:?}")));
+        };
+        if code_root == path {
+            path_prefix = path.to_string();
+        }
+        let pseudo_major = module::path_major_prefix(&path_major);
+        let mut code_dir = String::new();
+        if code_root != path {
+            if !has_path_prefix(&path_prefix, code_root) {
+                return Err(CodeError::NotFound(format!(
+                    "repository rooted at {code_root} cannot contain module {path}"
+                )));
+            }
+            code_dir = path_prefix[code_root.len()..].trim_matches('/').to_string();
+        }
+        Ok(CodeRepo {
+            mod_path: path.to_string(),
+            repo,
+            code_root: code_root.to_string(),
+            code_dir,
+            path_prefix,
+            path_major,
+            pseudo_major,
+        })
+    }
+
+    fn tag_prefix(&self) -> String {
+        if self.code_dir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.code_dir)
+        }
+    }
+
+    fn invalid_version(&self, v: &str, msg: impl std::fmt::Display) -> String {
+        format!("{}@{v}: invalid version: {msg}", self.mod_path)
+    }
+
+    /// A file at a revision: `Ok(None)` when the revision has no such file.
+    async fn read_file(&self, rev: &str, file: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let info = self.repo.stat(rev).await?;
+        self.repo.read_file(&info.name, file, MAX_GO_MOD).await
+    }
+
+    /// The tagged versions (`@v/list`), sorted.
+    pub async fn versions(&self) -> Result<Vec<String>, CodeError> {
+        if self.mod_path.starts_with("gopkg.in/") && self.mod_path.ends_with("-unstable") {
+            return Ok(Vec::new());
+        }
+        let p = self.tag_prefix();
+        let tags = self.repo.tags(&p).await.map_err(CodeError::from_git)?;
+        let mut list = Vec::new();
+        let mut incompatible = Vec::new();
+        for (name, _) in tags {
+            let v = &name[p.len()..];
+            if v.is_empty() || v != semver::canonical(v) || pseudo::is_pseudo_version(v) {
+                continue;
+            }
+            if module::check_path_major(v, &self.path_major).is_err() {
+                if self.code_dir.is_empty()
+                    && self.path_major.is_empty()
+                    && semver::compare(&semver::major(v), "v1") == std::cmp::Ordering::Greater
+                {
+                    incompatible.push(v.to_string());
+                }
+                continue;
+            }
+            list.push(v.to_string());
+        }
+        semver::sort(&mut list);
+        semver::sort(&mut incompatible);
+        if incompatible.is_empty() || !self.path_major.is_empty() {
+            return Ok(list);
+        }
+        let has_go_mod = async |v: &str| -> Result<bool, CodeError> {
+            match self.read_file(v, "go.mod").await {
+                Ok(Some(_)) => Ok(true),
+                Ok(None) => Ok(false),
+                Err(GitError::NotFound(_)) => Ok(false),
+                Err(e) => Err(CodeError::from_git(e)),
+            }
+        };
+        if let Some(last) = list.last()
+            && has_go_mod(last).await?
+        {
+            return Ok(list);
+        }
+        let mut last_major = String::new();
+        let mut last_major_has_go_mod = false;
+        for (i, v) in incompatible.iter().enumerate() {
+            let major = semver::major(v);
+            if major != last_major {
+                let rem = &incompatible[i..];
+                let j = rem
+                    .iter()
+                    .position(|x| semver::major(x) != major)
+                    .unwrap_or(rem.len());
+                let latest_at_major = &rem[j - 1];
+                last_major = major;
+                last_major_has_go_mod = has_go_mod(latest_at_major).await?;
+            }
+            if last_major_has_go_mod {
+                continue;
+            }
+            list.push(format!("{v}+incompatible"));
+        }
+        Ok(list)
+    }
+
+    fn rev_to_rev(&self, rev: &str) -> String {
+        if semver::is_valid(rev) {
+            if pseudo::is_pseudo_version(rev) {
+                return pseudo::pseudo_version_rev(rev).unwrap_or_default();
+            }
+            let rev = if semver::build(rev) == "+incompatible" {
+                &rev[..rev.len() - "+incompatible".len()]
+            } else {
+                rev
+            };
+            return path_join(&self.code_dir, rev);
+        }
+        rev.to_string()
+    }
+
+    /// Resolves a query (`@v/<query>.info`).
+    pub async fn stat(&self, rev: &str) -> Result<Resolved, CodeError> {
+        if rev == "latest" {
+            return self.head_latest().await;
+        }
+        let code_rev = self.rev_to_rev(rev);
+        let info = self
+            .repo
+            .stat(&code_rev)
+            .await
+            .map_err(|e| CodeError::from_git(e).map(|m| self.invalid_version(rev, m)))?;
+        Box::pin(self.convert(&info, rev)).await
+    }
+
+    /// The HEAD commit as a version (the go command's `codeRepo.Latest`).
+    pub async fn head_latest(&self) -> Result<Resolved, CodeError> {
+        let refs = self.repo.refs().await.map_err(CodeError::from_git)?;
+        let Some(head) = refs.get("HEAD").cloned() else {
+            return Err(CodeError::NotFound(format!(
+                "{}: no commits in {}",
+                self.mod_path,
+                self.repo.url()
+            )));
+        };
+        let info = self.repo.stat(&head).await.map_err(CodeError::from_git)?;
+        Box::pin(self.convert(&info, "")).await
+    }
+
+    async fn can_use_incompatible(
+        &self,
+        memo: &mut HashMap<String, bool>,
+        info: &RevInfo,
+        v: &str,
+        stat_vers: &str,
+    ) -> bool {
+        if !self.code_dir.is_empty() || !self.path_major.is_empty() {
+            return false;
+        }
+        let ok = match memo.get("") {
+            Some(ok) => *ok,
+            None => {
+                let ok = !matches!(
+                    self.repo.read_file(&info.name, "go.mod", MAX_GO_MOD).await,
+                    Ok(Some(_))
+                );
+                memo.insert(String::new(), ok);
+                ok
+            }
+        };
+        if !ok {
+            return false;
+        }
+        if !v.is_empty() && !stat_vers.ends_with("+incompatible") {
+            let major = semver::major(v);
+            let ok = match memo.get(&major) {
+                Some(ok) => *ok,
+                None => {
+                    let ok = !matches!(
+                        self.repo
+                            .read_file(&info.name, &format!("{major}/go.mod"), MAX_GO_MOD)
+                            .await,
+                        Ok(Some(_))
+                    );
+                    memo.insert(major, ok);
+                    ok
+                }
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn check_canonical(
+        &self,
+        memo: &mut HashMap<String, bool>,
+        info: &RevInfo,
+        v: &str,
+        stat_vers: &str,
+    ) -> Result<Resolved, CodeError> {
+        if let Err(e) = Box::pin(self.find_dir(v)).await {
+            return Err(CodeError::NotFound(self.invalid_version(v, e.message())));
+        }
+        let mut v = v.to_string();
+        if v == stat_vers.strip_suffix("+incompatible").unwrap_or(stat_vers) {
+            v = stat_vers.to_string();
+        }
+        let base = v.strip_suffix("+incompatible").unwrap_or(&v).to_string();
+        let mut err_incompatible = None;
+        if !module::match_path_major(&base, &self.path_major) {
+            if self
+                .can_use_incompatible(memo, info, &base, stat_vers)
+                .await
+            {
+                v = format!("{base}+incompatible");
+            } else if !self.path_major.is_empty() {
+                err_incompatible = Some(self.invalid_version(
+                    &v,
+                    "module path includes a major version suffix, so major version must match",
+                ));
+            } else {
+                err_incompatible = Some(self.invalid_version(
+                    &v,
+                    format!(
+                        "module contains a go.mod file, so module path must match major version (\"{}/{}\")",
+                        self.path_prefix,
+                        semver::major(&v)
+                    ),
+                ));
+            }
+        } else if v.ends_with("+incompatible") {
+            err_incompatible = Some(self.invalid_version(
+                &v,
+                format!(
+                    "+incompatible suffix not allowed: major version {} is compatible",
+                    semver::major(&v)
+                ),
+            ));
+        }
+        if !stat_vers.is_empty() && stat_vers == module::canonical_version(stat_vers) {
+            let stat_base = stat_vers.strip_suffix("+incompatible").unwrap_or(stat_vers);
+            if stat_base != base {
+                return Err(CodeError::NotFound(self.invalid_version(
+                    stat_vers,
+                    format!("resolves to version {v} ({stat_base} is not a tag)"),
+                )));
+            }
+        }
+        if let Some(e) = err_incompatible {
+            return Err(CodeError::Invalid(e));
+        }
+        Ok(Resolved {
+            version: v,
+            hash: info.name.clone(),
+            time: info.time,
+        })
+    }
+
+    /// `tagToVersion`: the canonical version of a tag, and whether the tag is canonical.
+    fn tag_to_version(&self, tag: &str) -> (String, bool) {
+        let prefix = self.tag_prefix();
+        let Some(trimmed) = tag.strip_prefix(&prefix) else {
+            return (String::new(), false);
+        };
+        if pseudo::is_pseudo_version(tag) {
+            return (String::new(), false);
+        }
+        let v = semver::canonical(trimmed);
+        if v.is_empty() || !trimmed.starts_with(&v) {
+            return (String::new(), false);
+        }
+        let canonical = v == trimmed;
+        (v, canonical)
+    }
+
+    async fn convert(&self, info: &RevInfo, stat_vers: &str) -> Result<Resolved, CodeError> {
+        let mut memo = HashMap::new();
+        if pseudo::is_pseudo_version(stat_vers) {
+            let r = self
+                .check_canonical(&mut memo, info, stat_vers, stat_vers)
+                .await?;
+            self.validate_pseudo_version(info, stat_vers)
+                .await
+                .map_err(|m| {
+                    CodeError::Invalid(format!(
+                        "{}@{stat_vers}: invalid pseudo-version: {m}",
+                        self.mod_path
+                    ))
+                })?;
+            return Ok(r);
+        }
+        let retracted = self.retracted().await;
+        let is_retracted = |v: &str| {
+            retracted.iter().any(|(lo, hi)| {
+                semver::compare(lo, v) != std::cmp::Ordering::Greater
+                    && semver::compare(v, hi) != std::cmp::Ordering::Greater
+            })
+        };
+        let (v, canonical) = self.tag_to_version(&info.version);
+        if canonical && let Ok(r) = self.check_canonical(&mut memo, info, &v, stat_vers).await {
+            return Ok(r);
+        }
+        let mut highest = String::new();
+        let mut pseudo_base = String::new();
+        for tag in &info.tags {
+            let (v, canonical) = self.tag_to_version(tag);
+            if !stat_vers.is_empty() && semver::compare(&v, stat_vers) == std::cmp::Ordering::Equal
+            {
+                if canonical {
+                    return self.check_canonical(&mut memo, info, &v, stat_vers).await;
+                }
+                pseudo_base = v.clone();
+            }
+            if canonical
+                && semver::compare(&highest, &v) == std::cmp::Ordering::Less
+                && !is_retracted(&v)
+                && (module::match_path_major(&v, &self.path_major)
+                    || self
+                        .can_use_incompatible(&mut memo, info, &v, stat_vers)
+                        .await)
+            {
+                highest = v;
+            }
+        }
+        if !highest.is_empty() {
+            return self
+                .check_canonical(&mut memo, info, &highest, stat_vers)
+                .await;
+        }
+        if pseudo_base.is_empty() {
+            // tagAllowed needs can_use_incompatible, which is async: precompute it for
+            // every major version among the merged tags.
+            let prefix = self.tag_prefix();
+            let all_tags = self.repo.tags(&prefix).await.map_err(CodeError::from_git)?;
+            let mut allowed_majors: HashMap<String, bool> = HashMap::new();
+            for (t, _) in &all_tags {
+                let (v, _) = self.tag_to_version(t);
+                if v.is_empty() {
+                    continue;
+                }
+                let major = semver::major(&v);
+                if let std::collections::hash_map::Entry::Vacant(slot) = allowed_majors.entry(major)
+                {
+                    let ok = self
+                        .can_use_incompatible(&mut memo, info, &v, stat_vers)
+                        .await;
+                    slot.insert(ok);
+                }
+            }
+            let tag = self
+                .repo
+                .recent_tag(&info.name, &prefix, |tag| {
+                    let (v, _) = self.tag_to_version(tag);
+                    if v.is_empty() {
+                        return false;
+                    }
+                    if !module::match_path_major(&v, &self.path_major)
+                        && !allowed_majors
+                            .get(&semver::major(&v))
+                            .copied()
+                            .unwrap_or(false)
+                    {
+                        return false;
+                    }
+                    !is_retracted(&v)
+                })
+                .await
+                .map_err(CodeError::from_git)?;
+            if !tag.is_empty() {
+                pseudo_base = self.tag_to_version(&tag).0;
+            }
+        }
+        let pv = pseudo::pseudo_version(
+            &self.pseudo_major,
+            &pseudo_base,
+            Timestamp::from_unix(info.time),
+            &info.short,
+        );
+        self.check_canonical(&mut memo, info, &pv, stat_vers).await
+    }
+
+    async fn validate_pseudo_version(&self, info: &RevInfo, version: &str) -> Result<(), String> {
+        let rev = pseudo::pseudo_version_rev(version).map_err(|e| e.to_string())?;
+        if rev != info.short {
+            return Err(if rev.starts_with(&info.short) {
+                format!(
+                    "revision is longer than canonical (expected {})",
+                    info.short
+                )
+            } else if info.short.starts_with(&rev) {
+                format!(
+                    "revision is shorter than canonical (expected {})",
+                    info.short
+                )
+            } else {
+                format!(
+                    "does not match short name of revision (expected {})",
+                    info.short
+                )
+            });
+        }
+        let t = pseudo::pseudo_version_time(version).map_err(|e| e.to_string())?;
+        if t.unix != info.time {
+            return Err(format!(
+                "does not match version-control timestamp (expected {})",
+                Timestamp::from_unix(info.time).format_pseudo()
+            ));
+        }
+        let tag_prefix = self.tag_prefix();
+        let base =
+            pseudo::pseudo_version_base(version.strip_suffix("+incompatible").unwrap_or(version))
+                .map_err(|e| e.to_string())?;
+        if base.is_empty() {
+            if self.pseudo_major.is_empty() && semver::major(version) == "v1" {
+                return Err("major version without preceding tag must be v0, not v1".into());
+            }
+            return Ok(());
+        }
+        for tag in &info.tags {
+            if tag.strip_prefix(&tag_prefix).unwrap_or(tag) == base {
+                return Err(format!(
+                    "tag ({tag}) found on revision {rev} is already canonical, so should not be replaced with a pseudo-version derived from that tag"
+                ));
+            }
+        }
+        let tags = self
+            .repo
+            .tags(&format!("{tag_prefix}{base}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut last_tag = String::new();
+        let mut found = false;
+        for (name, _) in &tags {
+            let version_only = name.strip_prefix(&tag_prefix).unwrap_or(name);
+            if semver::compare(version_only, &base) == std::cmp::Ordering::Equal {
+                last_tag = name.clone();
+                found = self
+                    .repo
+                    .descends_from(&info.name, name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if found {
+                    break;
+                }
+            }
+        }
+        if last_tag.is_empty() {
+            return Err(format!("preceding tag ({base}) not found"));
+        }
+        if !found {
+            return Err(format!(
+                "revision {rev} is not a descendent of preceding tag ({last_tag})"
+            ));
+        }
+        Ok(())
+    }
+
+    /// `findDir`: the revision, module directory and go.mod (when read) of `version`.
+    pub async fn find_dir(
+        &self,
+        version: &str,
+    ) -> Result<(String, String, Option<Vec<u8>>), CodeError> {
+        if !semver::is_valid(version) {
+            return Err(CodeError::Invalid(
+                self.invalid_version(version, "syntax error"),
+            ));
+        }
+        let rev = self.rev_to_rev(version);
+        let file1 = path_join(&self.code_dir, "go.mod");
+        let gomod1 = self.read_file(&rev, &file1).await.map_err(|e| {
+            CodeError::from_git(e)
+                .map(|m| format!("reading {}/{file1} at revision {rev}: {m}", self.code_root))
+        })?;
+        let mpath1 = gomod1
+            .as_deref()
+            .map(gomod::modfile::module_path)
+            .unwrap_or_default();
+        let found1 = gomod1.is_some()
+            && (is_major(&mpath1, &self.path_major)
+                || (self.path_major.is_empty() && mpath1.starts_with("gopkg.in/")));
+        let mut file2 = String::new();
+        if !self.path_major.is_empty()
+            && self.code_root != self.mod_path
+            && !self.path_major.starts_with('.')
+        {
+            let dir2 = path_join(&self.code_dir, &self.path_major[1..]);
+            file2 = path_join(&dir2, "go.mod");
+            let gomod2 = self.read_file(&rev, &file2).await.map_err(|e| {
+                CodeError::from_git(e)
+                    .map(|m| format!("reading {}/{file2} at revision {rev}: {m}", self.code_root))
+            })?;
+            let mpath2 = gomod2
+                .as_deref()
+                .map(gomod::modfile::module_path)
+                .unwrap_or_default();
+            let found2 = gomod2.is_some() && is_major(&mpath2, &self.path_major);
+            if found1 && found2 {
+                return Err(CodeError::Failed(format!(
+                    "{}/{file1} and ...{}/go.mod both have ...{} module paths at revision {rev}",
+                    self.path_prefix, self.path_major, self.path_major
+                )));
+            }
+            if found2 {
+                return Ok((rev, dir2, gomod2));
+            }
+            if gomod2.is_some() {
+                if mpath2.is_empty() {
+                    return Err(CodeError::Failed(format!(
+                        "{}/{file2} is missing module path at revision {rev}",
+                        self.code_root
+                    )));
+                }
+                return Err(CodeError::Failed(format!(
+                    "{}/{file2} has non-...{} module path \"{mpath2}\" at revision {rev}",
+                    self.code_root, self.path_major
+                )));
+            }
+        }
+        if found1 {
+            return Ok((rev, self.code_dir.clone(), gomod1));
+        }
+        if gomod1.is_some() {
+            let suffix = if file2.is_empty() {
+                String::new()
+            } else {
+                format!(" (and ...{}/go.mod does not exist)", self.path_major)
+            };
+            if mpath1.is_empty() {
+                return Err(CodeError::Failed(format!(
+                    "{file1} is missing module path{suffix} at revision {rev}"
+                )));
+            }
+            if !self.path_major.is_empty() {
+                return Err(CodeError::Failed(format!(
+                    "{file1} has non-...{} module path \"{mpath1}\"{suffix} at revision {rev}",
+                    self.path_major
+                )));
+            }
+            if module::split_path_version(&mpath1).is_none() {
+                return Err(CodeError::Failed(format!(
+                    "{file1} has malformed module path \"{mpath1}\"{suffix} at revision {rev}"
+                )));
+            }
+            return Err(CodeError::Failed(format!(
+                "{file1} has post-{} module path \"{mpath1}\"{suffix} at revision {rev}",
+                semver::major(version)
+            )));
+        }
+        if self.code_dir.is_empty()
+            && (self.path_major.is_empty() || self.path_major.starts_with('.'))
+        {
+            return Ok((rev, String::new(), None));
+        }
+        if !file2.is_empty() {
+            return Err(CodeError::Failed(format!(
+                "missing {}/go.mod and ...{}/go.mod at revision {rev}",
+                self.path_prefix, self.path_major
+            )));
+        }
+        Err(CodeError::Failed(format!(
+            "missing {}/go.mod at revision {rev}",
+            self.path_prefix
+        )))
+    }
+
+    fn check_canonical_arg(&self, version: &str) -> Result<(), CodeError> {
+        if version != module::canonical_version(version) {
+            return Err(CodeError::Invalid(format!(
+                "version {version} is not canonical"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The go.mod of `version` (canonical).
+    pub async fn go_mod(&self, version: &str) -> Result<Vec<u8>, CodeError> {
+        self.check_canonical_arg(version)?;
+        if pseudo::is_pseudo_version(version) {
+            self.stat(version).await?;
+        }
+        let (rev, dir, gomod) = self
+            .find_dir(version)
+            .await
+            .map_err(|e| self.wrap(version, e))?;
+        if let Some(g) = gomod {
+            return Ok(g);
+        }
+        match self.read_file(&rev, &path_join(&dir, "go.mod")).await {
+            Ok(Some(g)) => Ok(g),
+            Ok(None) => Ok(legacy_go_mod(&self.mod_path)),
+            Err(e) => Err(CodeError::from_git(e)),
+        }
+    }
+
+    fn wrap(&self, version: &str, e: CodeError) -> CodeError {
+        if e.message().starts_with(&format!("{}@", self.mod_path)) {
+            return e;
+        }
+        e.map(|m| format!("{}@{version}: {m}", self.mod_path))
+    }
+
+    /// Resolves `version` (canonical) for a zip: (commit hash, module directory).
+    pub async fn zip_source(&self, version: &str) -> Result<(String, String), CodeError> {
+        self.check_canonical_arg(version)?;
+        if pseudo::is_pseudo_version(version) {
+            self.stat(version).await?;
+        }
+        let (rev, dir, _) = self
+            .find_dir(version)
+            .await
+            .map_err(|e| self.wrap(version, e))?;
+        let info = self.repo.stat(&rev).await.map_err(CodeError::from_git)?;
+        Ok((info.name, dir))
+    }
+
+    /// The retracted intervals declared by the go.mod of the highest tagged version.
+    async fn retracted(&self) -> Vec<(String, String)> {
+        let Ok(mut versions) = Box::pin(self.versions()).await else {
+            return Vec::new();
+        };
+        if let Some(i) = versions.iter().position(|v| v.ends_with("+incompatible")) {
+            versions.truncate(i);
+        }
+        let Some(highest) = versions
+            .iter()
+            .rev()
+            .find(|v| semver::prerelease(v).is_empty())
+            .or(versions.last())
+            .cloned()
+        else {
+            return Vec::new();
+        };
+        let Ok(data) = Box::pin(self.go_mod(&highest)).await else {
+            return Vec::new();
+        };
+        let Ok(f) = gomod::modfile::parse_lax("go.mod", &data, None) else {
+            return Vec::new();
+        };
+        f.retract
+            .iter()
+            .map(|r| (r.interval.low.clone(), r.interval.high.clone()))
+            .collect()
+    }
+
+    /// The version `module@latest` means to the go command: the highest non-retracted
+    /// release, else prerelease, of the tagged versions (leaving out `+incompatible` ones
+    /// once a compatible version has a go.mod), else the HEAD commit.
+    pub async fn latest(&self) -> Result<Resolved, CodeError> {
+        let versions = self.versions().await?;
+        let retracted = self.retracted().await;
+        let mut releases = Vec::new();
+        let mut prereleases = Vec::new();
+        let mut last_compatible = String::new();
+        for v in &versions {
+            if retracted.iter().any(|(lo, hi)| {
+                semver::compare(lo, v) != std::cmp::Ordering::Greater
+                    && semver::compare(v, hi) != std::cmp::Ordering::Greater
+            }) {
+                continue;
+            }
+            if !v.ends_with("+incompatible") {
+                last_compatible = v.clone();
+            } else if !last_compatible.is_empty() {
+                let has = match self.find_dir(&last_compatible).await {
+                    Ok((rev, dir, g)) => {
+                        g.is_some()
+                            || matches!(
+                                self.read_file(&rev, &path_join(&dir, "go.mod")).await,
+                                Ok(Some(_))
+                            )
+                    }
+                    Err(_) => false,
+                };
+                if has {
+                    break;
+                }
+            }
+            if semver::prerelease(v).is_empty() {
+                releases.push(v.clone());
+            } else {
+                prereleases.push(v.clone());
+            }
+        }
+        if let Some(v) = releases.last().or(prereleases.last()) {
+            return self.stat(v).await;
+        }
+        self.head_latest().await
+    }
+}
