@@ -9,7 +9,10 @@ use tokio::sync::Semaphore;
 use crate::cache::{Cache, CacheSettings};
 use crate::config::Settings;
 use crate::http::{AppState, router};
+use crate::source::chain::{Chain, Entry};
 use crate::source::file::FileSource;
+use crate::source::git::{GitSettings, GitSource};
+use crate::source::proxy::{ProxySettings, ProxySource};
 use crate::source::{Info, Source, SourceError};
 use crate::store::Store;
 
@@ -77,32 +80,45 @@ pub fn file_url_path(url: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(path))
 }
 
-/// Builds the source for one upstream URL entry.
-pub fn make_url_source(url: &str, settings: &Settings) -> Result<Arc<dyn Source>, String> {
-    let source: Arc<dyn Source> = if url.starts_with("file://") {
-        Arc::new(FileSource::new(file_url_path(url)?))
-    } else {
-        return Err(format!(
-            "upstream {url:?}: only file:// upstreams are built in this version (http(s) proxies, direct and off come with the chain)"
-        ));
-    };
-    Ok(Arc::new(Limited::new(
-        source,
-        settings.upstream_concurrency,
-    )))
+/// Builds the source of one chain entry: `file://` -> [`FileSource`], `http(s)://` ->
+/// [`ProxySource`] (with the settings' timeouts and concurrency), `direct` ->
+/// [`GitSource`] (bare clones under `<data-dir>/git`). `off` needs no source.
+pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>, String> {
+    let limit = settings.upstream_concurrency;
+    match entry {
+        Entry::Url(url) if url.starts_with("file://") => Ok(Arc::new(Limited::new(
+            Arc::new(FileSource::new(file_url_path(url)?)),
+            limit,
+        ))),
+        Entry::Url(url) => {
+            let t = &settings.timeouts;
+            let ps = ProxySettings {
+                connect_timeout: t.connect,
+                first_byte_timeout: t.first_byte,
+                total_timeout: t.transfer,
+                max_concurrency: limit,
+                ..ProxySettings::default()
+            };
+            Ok(Arc::new(ProxySource::new(url, &ps)?))
+        }
+        Entry::Direct => {
+            let git = GitSource::new(GitSettings::new(settings.data_dir.clone()))?;
+            Ok(Arc::new(Limited::new(Arc::new(git), limit)))
+        }
+        Entry::Off => Err("internal error: no source is built for `off`".to_string()),
+    }
 }
 
-/// Builds the upstream source from the settings.
-///
-/// Until the chain (`source::chain`) lands, the upstream must be a single `file://` entry.
+/// Builds the upstream chain from the settings (`--upstream`, `--private`,
+/// `private_upstreams`).
 pub fn build_source(settings: &Settings) -> Result<Arc<dyn Source>, String> {
-    let list = settings.upstream.trim();
-    if list.contains([',', '|']) {
-        return Err(format!(
-            "upstream {list:?}: chains are not built in this version; give one file:// upstream"
-        ));
-    }
-    make_url_source(list, settings)
+    let chain = Chain::parse(
+        &settings.upstream,
+        &settings.private,
+        &settings.private_upstreams,
+        &|e: &Entry| make_source(e, settings),
+    )?;
+    Ok(Arc::new(chain))
 }
 
 /// Runs the server until interrupted (Ctrl-C or SIGTERM).
