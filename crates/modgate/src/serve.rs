@@ -12,7 +12,7 @@ use crate::http::{AppState, router};
 use crate::source::chain::{Chain, Entry};
 use crate::source::file::FileSource;
 use crate::source::git::{GitSettings, GitSource};
-use crate::source::proxy::{ProxySettings, ProxySource};
+use crate::source::proxy::{ProxySettings, ProxySource, redact_url};
 use crate::source::{Info, Source, SourceError};
 use crate::store::Store;
 
@@ -121,6 +121,30 @@ pub fn build_source(settings: &Settings) -> Result<Arc<dyn Source>, String> {
     Ok(Arc::new(chain))
 }
 
+/// The upstream list with any password in its URLs replaced (for logs).
+pub fn redact_list(list: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains("://") {
+            out.push_str(&redact_url(word.trim()));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in list.chars() {
+        if c == ',' || c == '|' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// Runs the server until interrupted (Ctrl-C or SIGTERM).
 pub async fn run(settings: Settings) -> Result<(), String> {
     let store = Store::open(&settings.data_dir).map_err(|e| {
@@ -159,7 +183,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     tracing::info!(
         "modgate serve listening on http://{addr} (data dir {}, upstream {})",
         settings.data_dir.display(),
-        settings.upstream
+        redact_list(&settings.upstream)
     );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
@@ -187,4 +211,34 @@ async fn shutdown() {
         _ = term => {},
     }
     tracing::info!("modgate serve: shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_passwords_are_not_logged() {
+        assert_eq!(
+            redact_list("https://u:secret@goproxy.corp|https://proxy.golang.org,direct"),
+            "https://u:xxxxx@goproxy.corp/|https://proxy.golang.org,direct"
+        );
+        assert_eq!(redact_list("file:///srv/up,off"), "file:///srv/up,off");
+    }
+
+    #[test]
+    fn file_urls() {
+        assert_eq!(
+            file_url_path("file:///srv/up"),
+            Ok(PathBuf::from("/srv/up"))
+        );
+        assert_eq!(
+            file_url_path("file://localhost/srv/up"),
+            Ok(PathBuf::from("/srv/up"))
+        );
+        assert_eq!(
+            file_url_path("file://srv/up"),
+            Err("upstream \"file://srv/up\": a file:// URL needs an absolute path, like file:///srv/goproxy".to_string())
+        );
+    }
 }

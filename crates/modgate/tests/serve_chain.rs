@@ -203,3 +203,81 @@ fn startup_errors_say_what_to_fix() {
         "{err}"
     );
 }
+
+/// A fault-injecting upstream on loopback: every request gets `status` (with a one-line
+/// body), or no answer at all when `status` is 0. Runs until the test process ends.
+fn fault_server(status: u16) -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                if status == 0 {
+                    std::thread::sleep(std::time::Duration::from_secs(20));
+                    return;
+                }
+                let body = "upstream broke\n";
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn upstream_failures_are_502_hangs_are_504_and_pipe_falls_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    let broken = fault_server(500);
+    let hang = fault_server(0);
+    let config = tmp.path().join("modgate.toml");
+    std::fs::write(&config, "[timeouts]\nfirst_byte = 1\ntransfer = 2\n").unwrap();
+    let start = |n: &str, upstream: &str| {
+        Server::start(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            tmp.path().join(n).to_str().unwrap(),
+            "--upstream",
+            upstream,
+        ])
+    };
+    let comma = start("d1", &format!("{broken},{}", tree.url()));
+    let r = raw_get(&comma.addr, "GET", "/example.com/a/@v/v1.0.0.info").unwrap();
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(
+        r.text(),
+        format!(
+            "example.com/a@v1.0.0: reading {broken}/example.com/a/@v/v1.0.0.info: 500 Internal Server Error (the upstream failed; try again later, or add a fallback after `|` in --upstream)\n"
+        )
+    );
+    let pipe = start("d2", &format!("{broken}|{}", tree.url()));
+    let r = raw_get(&pipe.addr, "GET", "/example.com/a/@v/v1.0.0.info").unwrap();
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (
+            200,
+            "{\"Version\":\"v1.0.0\",\"Time\":\"2024-01-02T03:04:05Z\"}"
+        )
+    );
+    let hung = start("d3", &hang);
+    let t = std::time::Instant::now();
+    let r = raw_get(&hung.addr, "GET", "/example.com/a/@v/v1.0.0.mod").unwrap();
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert_eq!(
+        r.text(),
+        format!(
+            "example.com/a@v1.0.0: reading {hang}/example.com/a/@v/v1.0.0.mod: timed out: no response headers within 1s (first-byte timeout) (the upstream is slow or stalled; try again later, raise the timeout, or add a fallback after `|` in --upstream)\n"
+        )
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(10));
+}
