@@ -281,3 +281,39 @@ fn upstream_failures_are_502_hangs_are_504_and_pipe_falls_through() {
     );
     assert!(t.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn json_logs_carry_the_start_line_and_request_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let server = Server::start(&[
+        "--log-format",
+        "json",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        "off",
+    ]);
+    let r = raw_get(&server.addr, "GET", "/example.com/a/@v/list").unwrap();
+    let id = r.header("x-request-id").unwrap().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let lines: Vec<serde_json::Value> = server
+        .log_text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(
+        lines[0]["fields"]["message"],
+        format!(
+            "modgate serve listening on http://{} (data dir {}, upstream off)",
+            server.addr,
+            data.display()
+        )
+    );
+    let req = lines
+        .iter()
+        .find(|l| l["span"]["id"] == id.as_str() && l["fields"]["message"] == "request")
+        .unwrap_or_else(|| panic!("no line for request {id}: {lines:?}"));
+    assert_eq!(req["fields"]["status"], 404);
+    assert_eq!(req["fields"]["path"], "/example.com/a/@v/list");
+}
