@@ -219,7 +219,7 @@ pub fn corpus_file(archive: &str, name: &str) -> Vec<u8> {
     let start = text.find(&marker).expect("file in archive") + marker.len();
     let rest = &text[start..];
     let end = rest.find("\n-- ").map_or(rest.len(), |i| i + 1);
-    rest[..end].as_bytes().to_vec()
+    rest.as_bytes()[..end].to_vec()
 }
 
 // ---------------------------------------------------------------------------------------
