@@ -583,3 +583,43 @@ async fn concurrency_is_bounded_per_upstream() {
     assert_eq!(srv.paths().len(), 6);
     assert_eq!(srv.max_in_flight(), 2);
 }
+
+#[tokio::test]
+async fn bodies_cut_short_fail() {
+    let srv = FaultServer::start(|_| Reply::ShortBody {
+        announced: 1000,
+        sent: b"v1.0.0\nv1.1".to_vec(),
+    })
+    .await;
+    let o = &srv.origin;
+    let err = source(o).list(M).await.unwrap_err();
+    let SourceError::Failed(msg) = &err else {
+        panic!("{err:?}")
+    };
+    let head = format!("module {M}: reading {o}/{M}/@v/list: reading the body after 11 bytes: ");
+    assert!(msg.starts_with(&head), "{msg}");
+    assert!(
+        msg.ends_with("(try again later, or add a fallback after `|` in --upstream)"),
+        "{msg}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("z.zip");
+    assert!(matches!(
+        source(o).zip(M, "v1.0.0", &dest).await.unwrap_err(),
+        SourceError::Failed(_)
+    ));
+    assert!(!dest.exists());
+}
+
+#[test]
+fn default_settings() {
+    let s = ProxySettings::default();
+    assert_eq!(s.connect_timeout, Duration::from_secs(10));
+    assert_eq!(s.first_byte_timeout, Duration::from_secs(30));
+    assert_eq!(s.total_timeout, Duration::from_secs(600));
+    assert_eq!(s.max_concurrency, 16);
+    assert_eq!(
+        s.user_agent,
+        format!("modgate/{}", env!("CARGO_PKG_VERSION"))
+    );
+}

@@ -238,6 +238,8 @@ pub enum Reply {
     Hang,
     /// Send the headers announcing `announced` bytes, then `sent`, then stall.
     HangMidBody { announced: u64, sent: Vec<u8> },
+    /// Announce `announced` bytes, send `sent`, close the connection.
+    ShortBody { announced: u64, sent: Vec<u8> },
     /// A chunked body of `count` copies of `chunk` (no Content-Length).
     Chunked { chunk: Vec<u8>, count: usize },
     /// A Content-Length header of `announced` bytes and whatever the client reads until
@@ -443,6 +445,13 @@ async fn serve_conn(
             conn.write_all(&sent).await?;
             conn.flush().await?;
             tokio::time::sleep(Duration::from_secs(300)).await;
+        }
+        Reply::ShortBody { announced, sent } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {announced}\r\nConnection: close\r\n\r\n"
+            );
+            conn.write_all(head.as_bytes()).await?;
+            conn.write_all(&sent).await?;
         }
         Reply::Chunked { chunk, count } => {
             conn.write_all(
