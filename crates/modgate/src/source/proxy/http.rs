@@ -340,6 +340,9 @@ impl Request {
             .and_then(|v| v.to_str().ok())
             .is_some_and(is_plain_text_utf8);
         let mut body = Vec::new();
+        // The detail is a courtesy: wait for it at most 5 s.
+        self.idle = self.idle.min(Duration::from_secs(5));
+        self.deadline = self.deadline.min(Instant::now() + Duration::from_secs(5));
         if text_plain {
             // Best effort: a slow or broken error body just has no detail.
             while body.len() < MAX_ERROR_BODY {
