@@ -151,12 +151,21 @@ fn max_version<'a>(versions: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     })
 }
 
-/// Checks a `.mod` body with the lax parser the go command uses for dependencies.
+/// Checks a `.mod` body with the lax parser the go command uses for dependencies, and
+/// that it has a `module` directive (every go.mod the go command serves or synthesizes
+/// for a dependency has one; a body without one is not a go.mod: an error page, say).
+/// The path in it is not compared with `module_path`: a mismatch is a real answer that
+/// the go command reports to its user itself.
 pub(super) fn check_go_mod(data: &[u8], module_path: &str, version: &str) -> Result<(), String> {
     let name = format!("{module_path}@{version}/go.mod");
-    gomod::modfile::parse_lax(&name, data, None)
-        .map(|_| ())
-        .map_err(|e| format!("invalid go.mod from proxy: {e}"))
+    let file = gomod::modfile::parse_lax(&name, data, None)
+        .map_err(|e| format!("invalid go.mod from proxy: {e}"))?;
+    if file.module.is_none() {
+        return Err(format!(
+            "invalid go.mod from proxy: {name}: no module directive"
+        ));
+    }
+    Ok(())
 }
 
 /// Parses an RFC 3339 time (`2006-01-02T15:04:05[.999999999](Z|±hh:mm)`, what Go's JSON
@@ -398,7 +407,12 @@ mod tests {
             )
             .is_ok()
         );
-        assert!(check_go_mod(b"", "m", "v1.0.0").is_ok());
+        assert_eq!(
+            check_go_mod(b"", "m", "v1.0.0").unwrap_err(),
+            "invalid go.mod from proxy: m@v1.0.0/go.mod: no module directive"
+        );
+        assert!(check_go_mod(b"<html>\n", "m", "v1.0.0").is_err());
+        assert!(check_go_mod(b"module other/path\n", "m", "v1.0.0").is_ok());
         assert_eq!(
             check_go_mod(b"module x\nrequire (\n", "m", "v1.0.0").unwrap_err(),
             "invalid go.mod from proxy: m@v1.0.0/go.mod:3: syntax error (unterminated block started at m@v1.0.0/go.mod:2:1)"

@@ -155,6 +155,7 @@ impl Upstream {
     /// GETs `rel` and returns its body, at most `limit` bytes.
     pub(super) async fn get_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
         let mut req = self.start(rel).await?;
+        req.check_length(limit)?;
         let mut out = Vec::new();
         while let Some(chunk) = req.chunk().await? {
             if out.len() as u64 + chunk.len() as u64 > limit {
@@ -174,6 +175,7 @@ impl Upstream {
         limit: u64,
     ) -> Result<u64, FetchError> {
         let mut req = self.start(rel).await?;
+        req.check_length(limit)?;
         let write_err = |url: &str, e: std::io::Error| FetchError::Failed {
             message: format!(
                 "writing {} (downloading {url}): {e}; check the data directory's disk space and permissions",
@@ -312,6 +314,14 @@ impl Request {
         }
     }
 
+    /// Fails at once when the announced Content-Length is over `limit`.
+    fn check_length(&self, limit: u64) -> Result<(), FetchError> {
+        match self.resp.content_length() {
+            Some(n) if n > limit => Err(self.too_large(limit)),
+            _ => Ok(()),
+        }
+    }
+
     fn too_large(&self, limit: u64) -> FetchError {
         failed(
             &self.url,
@@ -330,6 +340,9 @@ impl Request {
             .and_then(|v| v.to_str().ok())
             .is_some_and(is_plain_text_utf8);
         let mut body = Vec::new();
+        // The detail is a courtesy: wait for it at most 5 s.
+        self.idle = self.idle.min(Duration::from_secs(5));
+        self.deadline = self.deadline.min(Instant::now() + Duration::from_secs(5));
         if text_plain {
             // Best effort: a slow or broken error body just has no detail.
             while body.len() < MAX_ERROR_BODY {
