@@ -293,15 +293,25 @@ fn every_request_has_its_own_id_in_the_header_and_the_log() {
     assert_ne!(id1, id2);
     std::thread::sleep(std::time::Duration::from_millis(200));
     let log = f.server.log_text();
-    let line = log
+    let lines: Vec<&str> = log
         .lines()
-        .find(|l| l.contains(&format!("id={id2}")))
-        .unwrap_or_else(|| panic!("no log line with id={id2}:\n{log}"));
+        .filter(|l| l.contains(&format!("request{{id={id2}}}")))
+        .collect();
+    // The upstream fetch (in the chain) and the request's outcome, both under its id.
     assert!(
-        line.contains("path=/example.com/a/@v/v1.0.0.info"),
+        lines.iter().any(|l| l.contains("modgate::source::chain")
+            && l.contains("op=\"info\" version=\"v1.0.0\"")),
+        "{log}"
+    );
+    let line = lines
+        .iter()
+        .find(|l| l.contains("modgate::http: request "))
+        .unwrap_or_else(|| panic!("no request line with id={id2}:\n{log}"));
+    assert!(
+        line.contains("method=GET path=/example.com/a/@v/v1.0.0.info status=200"),
         "{line}"
     );
-    assert!(line.contains("status=200"), "{line}");
+    assert!(!log.contains(&format!("request{{id={id1}}}: modgate::source::chain: answered module=\"example.com/a\" op=\"info\"")), "{log}");
 }
 
 #[test]
