@@ -68,13 +68,25 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
 /// A go command environment of its own: temp GOMODCACHE, GOPATH, GOCACHE; no network.
 pub struct GoEnv {
     pub dir: tempfile::TempDir,
+    /// More environment for the go command (GIT_CONFIG_GLOBAL, ...).
+    pub extra: Vec<(String, String)>,
 }
 
 impl GoEnv {
     pub fn new() -> GoEnv {
         GoEnv {
             dir: tempfile::tempdir().unwrap(),
+            extra: Vec::new(),
         }
+    }
+
+    pub fn with_env(pairs: &[(&str, &str)]) -> GoEnv {
+        let mut g = GoEnv::new();
+        g.extra = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        g
     }
 
     pub fn modcache(&self) -> PathBuf {
@@ -102,7 +114,8 @@ impl GoEnv {
                 .env("GOMODCACHE", self.modcache())
                 .env("GOPATH", d.join("gopath"))
                 .env("GOCACHE", d.join("gocache"))
-                .env("CGO_ENABLED", "0"),
+                .env("CGO_ENABLED", "0")
+                .envs(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             Duration::from_secs(300),
         )
     }

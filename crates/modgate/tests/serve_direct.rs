@@ -1,0 +1,111 @@
+//! `modgate serve --upstream direct`: modules straight from git (a local repository
+//! reached through the user's git config, `url.<file>.insteadOf`), compared with what the
+//! go command itself gets with GOPROXY=direct and the same git config.
+
+mod serve_common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serve_common::*;
+
+fn git(dir: &Path, config: &Path, args: &[&str], date: &str) {
+    let out = run_bounded(
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", config)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_DATE", date),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn direct_through_modgate_equals_go_direct() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repos = tmp.path().join("repos");
+    let repo = repos.join("acme/hello");
+    std::fs::create_dir_all(&repo).unwrap();
+    let config = tmp.path().join("gitconfig");
+    std::fs::write(
+        &config,
+        format!(
+            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n[init]\n\tdefaultBranch = master\n[protocol \"file\"]\n\tallow = always\n",
+            repos.display()
+        ),
+    )
+    .unwrap();
+    git(&repo, &config, &["init", "-q"], "2024-01-02T03:04:05Z");
+    std::fs::write(
+        repo.join("go.mod"),
+        "module github.com/acme/hello\n\ngo 1.21\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("hello.go"),
+        "package hello\n\nconst Hello = \"v1\"\n",
+    )
+    .unwrap();
+    git(&repo, &config, &["add", "."], "2024-01-02T03:04:05Z");
+    git(
+        &repo,
+        &config,
+        &["commit", "-qm", "one"],
+        "2024-01-02T03:04:05Z",
+    );
+    git(&repo, &config, &["tag", "v1.0.0"], "2024-01-02T03:04:05Z");
+    std::fs::write(
+        repo.join("hello.go"),
+        "package hello\n\nconst Hello = \"v1+\"\n",
+    )
+    .unwrap();
+    git(
+        &repo,
+        &config,
+        &["commit", "-qam", "two"],
+        "2024-02-03T04:05:06Z",
+    );
+
+    let cfg = config.to_str().unwrap();
+    let env = [("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")];
+    let data = tmp.path().join("data");
+    let server = Server::start_env(
+        &["--data-dir", data.to_str().unwrap(), "--upstream", "direct"],
+        &env,
+    );
+    let mods = [
+        "github.com/acme/hello@v1.0.0",
+        "github.com/acme/hello@master",
+        "github.com/acme/hello@latest",
+    ];
+    let direct: Vec<_> = GoEnv::with_env(&env)
+        .download("direct", &mods)
+        .iter()
+        .map(summary)
+        .collect();
+    let through: Vec<_> = GoEnv::with_env(&env)
+        .download(&server.url(), &mods)
+        .iter()
+        .map(summary)
+        .collect();
+    assert_eq!(through, direct);
+    assert_eq!(direct[0].1, "v1.0.0");
+    assert!(
+        direct[1].1.starts_with("v1.0.1-0.20240203040506-"),
+        "{direct:?}"
+    );
+    // The clone lives under <data-dir>/git.
+    assert!(data.join("git").is_dir());
+}
