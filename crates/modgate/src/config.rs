@@ -22,6 +22,10 @@
 //! [cache]             # seconds
 //! negative_ttl = 60
 //! list_ttl = 60
+//!
+//! [direct]            # the git source
+//! insecure = "git.lan.example.com"   # GOINSECURE syntax: plain http allowed
+//! git_timeout = 120                  # seconds, per git command
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -117,6 +121,11 @@ pub struct Settings {
     pub list_ttl: Duration,
     /// Concurrent requests per upstream (file only).
     pub upstream_concurrency: usize,
+    /// GOINSECURE-style patterns: module paths whose `direct` discovery and git remotes
+    /// may use plain http (file only).
+    pub insecure: String,
+    /// Bound on each git command of the `direct` source (file only).
+    pub git_timeout: Duration,
     /// Log format.
     pub log_format: LogFormat,
     /// The settings file read, if any.
@@ -135,6 +144,8 @@ impl Default for Settings {
             negative_ttl: Duration::from_secs(60),
             list_ttl: Duration::from_secs(60),
             upstream_concurrency: 16,
+            insecure: String::new(),
+            git_timeout: Duration::from_secs(120),
             log_format: LogFormat::Human,
             config_file: None,
         }
@@ -159,6 +170,13 @@ struct FileCache {
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields)]
+struct FileDirect {
+    insecure: Option<String>,
+    git_timeout: Option<u64>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
 struct FileSettings {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
@@ -170,6 +188,8 @@ struct FileSettings {
     timeouts: FileTimeouts,
     #[serde(default)]
     cache: FileCache,
+    #[serde(default)]
+    direct: FileDirect,
 }
 
 /// Why the settings could not be read.
@@ -235,6 +255,10 @@ impl Settings {
         };
         s.negative_ttl = secs(file.cache.negative_ttl, s.negative_ttl);
         s.list_ttl = secs(file.cache.list_ttl, s.list_ttl);
+        if let Some(i) = file.direct.insecure {
+            s.insecure = i;
+        }
+        s.git_timeout = secs(file.direct.git_timeout, s.git_timeout);
         s.log_format = args.log_format;
         s.config_file = config_file;
         Ok(s)
@@ -307,6 +331,9 @@ request = 4
 [cache]
 negative_ttl = 5
 list_ttl = 6
+[direct]
+insecure = "git.lan.example.com"
+git_timeout = 7
 "#;
 
     #[test]
@@ -334,6 +361,8 @@ list_ttl = 6
                 negative_ttl: Duration::from_secs(5),
                 list_ttl: Duration::from_secs(6),
                 upstream_concurrency: 3,
+                insecure: "git.lan.example.com".into(),
+                git_timeout: Duration::from_secs(7),
                 log_format: LogFormat::Human,
                 config_file: Some(p),
             }

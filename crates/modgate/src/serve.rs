@@ -102,7 +102,10 @@ pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>
             Ok(Arc::new(ProxySource::new(url, &ps)?))
         }
         Entry::Direct => {
-            let git = GitSource::new(GitSettings::new(settings.data_dir.clone()))?;
+            let mut gs = GitSettings::new(settings.data_dir.clone());
+            gs.insecure = settings.insecure.clone();
+            gs.command_timeout = settings.git_timeout;
+            let git = GitSource::new(gs)?;
             Ok(Arc::new(Limited::new(Arc::new(git), limit)))
         }
         Entry::Off => Err("internal error: no source is built for `off`".to_string()),
