@@ -6,6 +6,7 @@
 
 mod path;
 mod respond;
+mod zip;
 
 pub use path::{MAX_PATH, Reject, Request, parse};
 

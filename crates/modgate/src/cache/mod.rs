@@ -13,6 +13,11 @@
 //!   fresh for a short time, then asked again; when the source fails they are served
 //!   stale, flagged with the reason.
 
+mod check;
+mod flight;
+
+pub use check::is_canonical;
+
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,10 +25,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
-use gomod::module;
-use tracing::Instrument;
+
+use check::check_info;
 
 use crate::source::{Info, Source, SourceError};
 use crate::store::{Ext, Store};
@@ -126,11 +130,6 @@ fn internal(e: impl std::fmt::Display) -> CacheError {
     CacheError::Internal(e.to_string())
 }
 
-/// Is `v` a canonical semantic version (what `@v/<v>.mod` and `.zip` require)?
-pub fn is_canonical(v: &str) -> bool {
-    !v.is_empty() && module::canonical_version(v) == v
-}
-
 impl Cache {
     /// A cache storing in `store` what it gets from `source`.
     pub fn new(source: Arc<dyn Source>, store: Arc<Store>, settings: CacheSettings) -> Cache {
@@ -149,60 +148,6 @@ impl Cache {
     /// The store.
     pub fn store(&self) -> &Arc<Store> {
         &self.inner.store
-    }
-
-    /// Runs `work` once for all concurrent callers with the same `key`, in its own task,
-    /// remembering a not-found answer for the negative-cache lifetime.
-    async fn single_flight<T, F>(&self, key: String, work: F) -> Result<T, CacheError>
-    where
-        T: Clone + Send + Sync + 'static,
-        F: Future<Output = Result<T, CacheError>> + Send + 'static,
-    {
-        if let Some((at, e)) = lock(&self.inner.negative).get(&key) {
-            if at.elapsed() < self.inner.settings.negative_ttl {
-                return Err(e.clone());
-            }
-        }
-        let flight: Flight<T> = {
-            let mut flights = lock(&self.inner.flights);
-            match flights
-                .get(&key)
-                .and_then(|f| f.downcast_ref::<Flight<T>>())
-            {
-                Some(f) => f.clone(),
-                None => {
-                    let inner = Arc::clone(&self.inner);
-                    let k = key.clone();
-                    // The task removes its own entry; it cannot do so before the entry is
-                    // inserted, because that needs the lock held here.
-                    let task = tokio::spawn(
-                        async move {
-                            let r = work.await;
-                            if let Err(e) = &r {
-                                if e.is_not_found() {
-                                    lock(&inner.negative)
-                                        .insert(k.clone(), (Instant::now(), e.clone()));
-                                }
-                            }
-                            lock(&inner.flights).remove(&k);
-                            r
-                        }
-                        // The fetch logs under the span (request id) of the request that
-                        // started it.
-                        .instrument(tracing::Span::current()),
-                    );
-                    let f: Flight<T> = async move {
-                        task.await
-                            .unwrap_or_else(|e| Err(internal(format!("fetch task failed: {e}"))))
-                    }
-                    .boxed()
-                    .shared();
-                    flights.insert(key, Box::new(f.clone()));
-                    f
-                }
-            }
-        };
-        flight.await
     }
 
     async fn bounded<T>(
@@ -519,81 +464,6 @@ impl Cache {
     }
 }
 
-/// Checks an `.info` answer: a canonical version (equal to `query` when that is a
-/// canonical version valid for the module) and an RFC 3339 time.
-fn check_info(
-    inner: &Inner,
-    module: &str,
-    query: Option<&str>,
-    info: &Info,
-) -> Result<(), CacheError> {
-    let bad = |why: String| {
-        CacheError::Source(SourceError::Failed(format!(
-            "{}: {module}@{}: invalid .info ({why}); not stored",
-            inner.source.describe(),
-            query.unwrap_or("latest")
-        )))
-    };
-    if !is_canonical(&info.version) {
-        return Err(bad(format!("version {:?} is not canonical", info.version)));
-    }
-    if let Some(q) = query {
-        if is_canonical(q) && info.version != q && module::check(module, q).is_ok() {
-            return Err(bad(format!(
-                "the upstream returned version {} instead of the requested {q}",
-                info.version
-            )));
-        }
-    }
-    if module::check(module, &info.version).is_err() {
-        return Err(bad(format!(
-            "version {} is not valid for module {module}",
-            info.version
-        )));
-    }
-    if !looks_rfc3339(&info.time) {
-        return Err(bad(format!("time {:?} is not RFC 3339", info.time)));
-    }
-    Ok(())
-}
-
-/// `2006-01-02T15:04:05` followed by optional fraction and a zone (`Z` or `±hh:mm`).
-fn looks_rfc3339(t: &str) -> bool {
-    let b = t.as_bytes();
-    if b.len() < 20 {
-        return false;
-    }
-    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    if !(digits(0..4)
-        && b[4] == b'-'
-        && digits(5..7)
-        && b[7] == b'-'
-        && digits(8..10)
-        && b[10] == b'T'
-        && digits(11..13)
-        && b[13] == b':'
-        && digits(14..16)
-        && b[16] == b':'
-        && digits(17..19))
-    {
-        return false;
-    }
-    let mut rest = &t[19..];
-    if let Some(r) = rest.strip_prefix('.') {
-        let n = r.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return false;
-        }
-        rest = &r[n..];
-    }
-    rest == "Z"
-        || (rest.len() == 6
-            && (rest.starts_with('+') || rest.starts_with('-'))
-            && rest.as_bytes()[3] == b':'
-            && rest[1..3].bytes().all(|c| c.is_ascii_digit())
-            && rest[4..6].bytes().all(|c| c.is_ascii_digit()))
-}
-
 /// Stores `<version>.info` unless it is there already (immutable once stored).
 async fn store_info(inner: &Inner, module: &str, info: &Info) -> Result<(), CacheError> {
     let path = inner
@@ -609,30 +479,4 @@ async fn store_info(inner: &Inner, module: &str, info: &Info) -> Result<(), Cach
         .await
         .map_err(internal)?
         .map_err(internal)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_times() {
-        assert!(looks_rfc3339("2019-01-02T03:04:05Z"));
-        assert!(looks_rfc3339("2019-01-02T03:04:05.123Z"));
-        assert!(looks_rfc3339("2019-01-02T03:04:05+01:00"));
-        assert!(!looks_rfc3339("2019-01-02 03:04:05Z"));
-        assert!(!looks_rfc3339("2019-01-02T03:04:05"));
-        assert!(!looks_rfc3339(""));
-    }
-
-    #[test]
-    fn canonical_versions() {
-        assert!(is_canonical("v1.2.3"));
-        assert!(is_canonical("v2.0.0+incompatible"));
-        assert!(is_canonical("v0.0.0-20190101000000-abcdefabcdef"));
-        assert!(!is_canonical("v1.2"));
-        assert!(!is_canonical("master"));
-        assert!(!is_canonical("v1.2.3+meta"));
-        assert!(!is_canonical(""));
-    }
 }

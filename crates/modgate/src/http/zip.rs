@@ -1,0 +1,147 @@
+//! Zips streamed from disk (never read whole), with ETag / If-None-Match and Range.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use super::respond::{IMMUTABLE, TEXT, build, error};
+use crate::cache::CacheError;
+
+/// `Some(true)` if `If-None-Match` matches `etag`.
+fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+}
+
+/// A single byte range of a `size`-byte body: `Ok(None)` for no (usable) Range header,
+/// `Err(())` when unsatisfiable.
+fn range(headers: &HeaderMap, etag: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    if let Some(ir) = headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
+        if ir.trim() != etag {
+            return Ok(None);
+        }
+    }
+    let Some(spec) = v.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        // Multiple ranges: answer with the whole body, as RFC 9110 allows.
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let parse = |s: &str| s.parse::<u64>().ok();
+    let (start, end) = if a.is_empty() {
+        let Some(n) = parse(b) else { return Ok(None) };
+        if n == 0 {
+            return Err(());
+        }
+        (size.saturating_sub(n), size.saturating_sub(1))
+    } else {
+        let Some(start) = parse(a) else {
+            return Ok(None);
+        };
+        let end = if b.is_empty() {
+            size.saturating_sub(1)
+        } else {
+            match parse(b) {
+                Some(e) if e >= start => e.min(size.saturating_sub(1)),
+                _ => return Ok(None),
+            }
+        };
+        (start, end)
+    };
+    if size == 0 || start >= size {
+        return Err(());
+    }
+    Ok(Some((start, end)))
+}
+
+/// A stored zip, streamed from disk: ETag from its hash, If-None-Match -> 304, a single
+/// Range -> 206 (unsatisfiable -> 416), HEAD without the body.
+pub(super) async fn serve(
+    path: &std::path::Path,
+    hash: &str,
+    headers: &HeaderMap,
+    head: bool,
+) -> Response {
+    let etag = format!("\"{hash}\"");
+    let mut file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(e) => {
+            return error(
+                &CacheError::Internal(format!("opening {}: {e}", path.display())),
+                head,
+            );
+        }
+    };
+    let size = match file.metadata().await {
+        Ok(m) => m.len(),
+        Err(e) => {
+            return error(
+                &CacheError::Internal(format!("reading {}: {e}", path.display())),
+                head,
+            );
+        }
+    };
+    let mut h = vec![
+        ("etag", etag.clone()),
+        ("cache-control", IMMUTABLE.to_string()),
+        ("accept-ranges", "bytes".to_string()),
+    ];
+    if none_match(headers, &etag) {
+        return build(StatusCode::NOT_MODIFIED, &h, Body::empty());
+    }
+    h.push(("content-type", "application/zip".to_string()));
+    let (status, start, len) = match range(headers, &etag, size) {
+        Ok(None) => (StatusCode::OK, 0, size),
+        Ok(Some((start, end))) => {
+            h.push(("content-range", format!("bytes {start}-{end}/{size}")));
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        Err(()) => {
+            let body = format!("range not satisfiable: the zip is {size} bytes\n");
+            let h = [
+                ("content-range", format!("bytes */{size}")),
+                ("content-type", TEXT.to_string()),
+                ("content-length", body.len().to_string()),
+                ("cache-control", "no-store".to_string()),
+            ];
+            return build(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                &h,
+                if head {
+                    Body::empty()
+                } else {
+                    Body::from(body)
+                },
+            );
+        }
+    };
+    h.push(("content-length", len.to_string()));
+    if head {
+        return build(status, &h, Body::empty());
+    }
+    if start > 0 {
+        if let Err(e) = file.seek(std::io::SeekFrom::Start(start)).await {
+            return error(
+                &CacheError::Internal(format!("seeking in {}: {e}", path.display())),
+                head,
+            );
+        }
+    }
+    let stream = ReaderStream::new(file.take(len));
+    build(status, &h, Body::from_stream(stream))
+}
