@@ -80,6 +80,8 @@ impl std::fmt::Display for CmdError {
 pub struct Runner {
     /// The bound on each call's wall-clock time.
     pub timeout: Duration,
+    /// Extra environment for every call, applied over the inherited one.
+    pub env: Vec<(String, String)>,
 }
 
 impl Runner {
@@ -89,6 +91,10 @@ impl Runner {
         if let Some(dir) = dir {
             cmd.current_dir(dir);
         }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        // Applied last: nothing in the extra environment may turn prompting back on.
         cmd.env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_ASKPASS", "")
             .env_remove("SSH_ASKPASS")
@@ -97,7 +103,8 @@ impl Runner {
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
             .env_remove("GIT_INDEX_FILE");
-        if std::env::var_os("GIT_SSH").is_none() && std::env::var_os("GIT_SSH_COMMAND").is_none() {
+        let set = |k: &str| std::env::var_os(k).is_some() || self.env.iter().any(|(n, _)| n == k);
+        if !set("GIT_SSH") && !set("GIT_SSH_COMMAND") {
             cmd.env(
                 "GIT_SSH_COMMAND",
                 "ssh -o ControlMaster=no -o BatchMode=yes",
@@ -231,4 +238,65 @@ async fn kill_group(pid: Option<u32>, child: &mut Child) {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
     let _ = child.kill().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runner(secs: u64) -> Runner {
+        Runner {
+            timeout: Duration::from_secs(secs),
+            env: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn output_is_bounded() {
+        let out = runner(30)
+            .output(None, &["version"], 1 << 20)
+            .await
+            .unwrap();
+        assert!(out.starts_with(b"git version "));
+        let err = runner(30).output(None, &["version"], 4).await.unwrap_err();
+        assert_eq!(err, CmdError::TooLarge(4));
+        assert_eq!(
+            err.to_string(),
+            "git output exceeded 4 bytes and was stopped"
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_carry_status_and_stderr() {
+        let err = runner(30)
+            .output(None, &["no-such-subcommand"], 1 << 20)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(1));
+        assert!(err.stderr().contains("no-such-subcommand"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn prompting_is_disabled() {
+        let r = Runner {
+            timeout: Duration::from_secs(30),
+            env: vec![("GIT_TERMINAL_PROMPT".into(), "1".into())],
+        };
+        let out = r
+            .output(None, &["var", "GIT_EDITOR"], 1 << 20)
+            .await
+            .map(|_| ());
+        assert_eq!(out, Ok(()));
+        // The guard wins over the extra environment.
+        let cmd = r.command(None, &["version"]);
+        let envs: Vec<_> = cmd.as_std().get_envs().collect();
+        assert!(envs.contains(&(
+            std::ffi::OsStr::new("GIT_TERMINAL_PROMPT"),
+            Some(std::ffi::OsStr::new("0"))
+        )));
+        assert!(envs.contains(&(
+            std::ffi::OsStr::new("GIT_ASKPASS"),
+            Some(std::ffi::OsStr::new(""))
+        )));
+    }
 }

@@ -52,6 +52,9 @@ pub struct GitSettings {
     pub refs_ttl: Duration,
     /// How long a path -> repository resolution is reused.
     pub resolve_ttl: Duration,
+    /// Extra environment for every git command, over the process's own (for example
+    /// `GIT_CONFIG_GLOBAL` for a dedicated git configuration). Empty by default.
+    pub git_env: Vec<(String, String)>,
 }
 
 impl GitSettings {
@@ -66,6 +69,7 @@ impl GitSettings {
             max_repo_bytes: 2 << 30,
             refs_ttl: Duration::from_secs(2),
             resolve_ttl: Duration::from_secs(600),
+            git_env: Vec::new(),
         }
     }
 }
@@ -90,6 +94,7 @@ impl GitSource {
             .map_err(|e| format!("creating the git cache directory {}: {e}", dir.display()))?;
         let runner = Runner {
             timeout: settings.command_timeout,
+            env: settings.git_env.clone(),
         };
         let resolver = Resolver {
             insecure: settings.insecure.clone(),
