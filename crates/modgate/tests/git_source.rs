@@ -949,3 +949,136 @@ async fn a_repository_over_the_size_bound_is_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn semver_prefix_and_non_canonical_queries_and_retractions() {
+    let w = World::new();
+    let src = w.source();
+    w.init("ret");
+    w.commit("ret", &[("go.mod", "module github.com/gen/ret\n")]);
+    w.git("ret", &["tag", "v1.0.0"]);
+    w.commit("ret", &[("a.go", "package ret\n")]);
+    w.git("ret", &["tag", "v1.1.0"]);
+    w.commit("ret", &[("b.go", "package ret\n")]);
+    w.git("ret", &["tag", "v1.2.0-pre"]);
+    w.commit(
+        "ret",
+        &[(
+            "go.mod",
+            "module github.com/gen/ret\n\nretract v1.1.0 // broken\n",
+        )],
+    );
+    w.git("ret", &["tag", "v1.1.1"]);
+    w.git("ret", &["tag", "v1.3.0"]);
+    w.commit(
+        "ret",
+        &[(
+            "go.mod",
+            "module github.com/gen/ret\n\nretract (\n\tv1.1.0 // broken\n\tv1.3.0 // also\n)\n",
+        )],
+    );
+    w.git("ret", &["tag", "v1.3.1"]);
+    w.git("ret", &["tag", "v1.4.0"]);
+    w.git("ret", &["tag", "-d", "v1.4.0"]);
+    let (c, tc) = w.commit("ret", &[("c.go", "package ret\n")]);
+    let p = "github.com/gen/ret";
+    assert_eq!(
+        src.list(p).await.unwrap(),
+        [
+            "v1.0.0",
+            "v1.1.0",
+            "v1.1.1",
+            "v1.2.0-pre",
+            "v1.3.0",
+            "v1.3.1"
+        ]
+    );
+    assert_eq!(w.same_as_go(&src, p, "latest").await.version, "v1.3.1");
+    assert_eq!(w.same_as_go(&src, p, "v1").await.version, "v1.3.1");
+    assert_eq!(w.same_as_go(&src, p, "v1.1").await.version, "v1.1.1");
+    // A prefix query wants versions at or above it: v1.2.0-pre is below v1.2.
+    let err = src.stat(p, "v1.2").await.unwrap_err();
+    assert_eq!(
+        err,
+        SourceError::NotFound(
+            "module github.com/gen/ret: no matching versions for query \"v1.2\"".into()
+        )
+    );
+    assert_eq!(w.go_error(p, "v1.2"), err.to_string());
+    assert_eq!(w.same_as_go(&src, p, "v1.0").await.version, "v1.0.0");
+    assert_eq!(w.same_as_go(&src, p, "v1.1.1+meta").await.version, "v1.1.1");
+    // A retracted version is still served when asked for.
+    assert_eq!(w.same_as_go(&src, p, "v1.1.0").await.version, "v1.1.0");
+    let pseudo = format!("v1.3.2-0.{}-{}", stamp(tc), &c[..12]);
+    assert_eq!(w.same_as_go(&src, p, "master").await.version, pseudo);
+    let err = src.stat(p, "v1.9").await.unwrap_err();
+    assert_eq!(w.go_error(p, "v1.9"), err.to_string());
+}
+
+#[tokio::test]
+async fn zips_follow_git_archive_and_module_zip_rules() {
+    let w = World::new();
+    let src = w.source();
+    w.init("tree");
+    w.commit(
+        "tree",
+        &[
+            ("go.mod", "module github.com/gen/tree\n"),
+            (
+                ".gitattributes",
+                "*.txt text eol=crlf\nignored.go export-ignore\nsubst.go export-subst\n",
+            ),
+            ("lf.txt", "one\ntwo\n"),
+            ("crlf.go", "package tree\r\n\r\nvar X = 1\r\n"),
+            ("ignored.go", "package tree\n"),
+            ("subst.go", "package tree\n\n// $Format:%H$\n"),
+            ("vendor/modules.txt", "# vendored\n"),
+            ("vendor/example.com/v/v.go", "package v\n"),
+            ("inner/vendor/x/x.go", "package x\n"),
+            ("nested/go.mod", "module github.com/gen/tree/nested\n"),
+            ("nested/n.go", "package nested\n"),
+            ("deep/dir/with space/ünïcode.go", "package dir\n"),
+            (".hidden/h.go", "package hidden\n"),
+            ("bin.dat", "\u{0}\u{1}\u{2}binary\u{0}"),
+        ],
+    );
+    std::os::unix::fs::symlink("lf.txt", w.path("repos/tree/link.txt")).unwrap();
+    w.commit("tree", &[]);
+    w.git("tree", &["tag", "v0.5.0"]);
+    assert_eq!(
+        w.same_as_go(&src, "github.com/gen/tree", "v0.5.0")
+            .await
+            .version,
+        "v0.5.0"
+    );
+    // Our zip has the files the go command's has, and they read back as module files.
+    let dest = w.path("zips").join("tree.zip");
+    src.zip("github.com/gen/tree", "v0.5.0", &dest)
+        .await
+        .unwrap();
+    let v = gomod::module::Version::new("github.com/gen/tree", "v0.5.0");
+    let checked = gomod::zip::check_zip(&v, std::fs::File::open(&dest).unwrap()).unwrap();
+    checked.err().unwrap();
+    let prefix = "github.com/gen/tree@v0.5.0/";
+    let mut valid: Vec<&str> = checked
+        .valid
+        .iter()
+        .map(|p| p.strip_prefix(prefix).unwrap())
+        .collect();
+    valid.sort();
+    assert_eq!(
+        valid,
+        [
+            ".gitattributes",
+            ".hidden/h.go",
+            "bin.dat",
+            "crlf.go",
+            "deep/dir/with space/ünïcode.go",
+            "go.mod",
+            "ignored.go",
+            "lf.txt",
+            "subst.go",
+            "vendor/modules.txt",
+        ]
+    );
+}

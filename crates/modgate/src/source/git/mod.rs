@@ -74,7 +74,7 @@ impl GitSettings {
     }
 }
 
-type RootMemo = HashMap<String, (Instant, Result<RepoRoot, ResolveError>)>;
+type RootMemo = HashMap<String, (Instant, RepoRoot)>;
 
 /// The `direct` source.
 pub struct GitSource {
@@ -112,21 +112,26 @@ impl GitSource {
         })
     }
 
+    /// The repository of `module`. Successful resolutions are reused for `resolve_ttl`;
+    /// failures are not remembered. The memo's lock is not held while resolving, so a
+    /// slow discovery delays no other module.
     async fn root(&self, module: &str) -> Result<RepoRoot, SourceError> {
-        let mut memo = self.roots.lock().await;
-        let r = match memo.get(module) {
-            Some((at, r)) if at.elapsed() < self.settings.resolve_ttl => r.clone(),
-            _ => {
-                let r = self.resolver.resolve(module).await;
-                memo.insert(module.to_string(), (Instant::now(), r.clone()));
-                r
+        {
+            let memo = self.roots.lock().await;
+            if let Some((at, r)) = memo.get(module)
+                && at.elapsed() < self.settings.resolve_ttl
+            {
+                return Ok(r.clone());
             }
-        };
-        drop(memo);
-        r.map_err(|e| match e {
-            ResolveError::NotFound(m) => SourceError::NotFound(m),
-            ResolveError::Unsupported(m) => SourceError::NotFound(m),
-        })
+        }
+        let r = self.resolver.resolve(module).await.map_err(|e| match e {
+            ResolveError::NotFound(m) | ResolveError::Unsupported(m) => SourceError::NotFound(m),
+        })?;
+        self.roots
+            .lock()
+            .await
+            .insert(module.to_string(), (Instant::now(), r.clone()));
+        Ok(r)
     }
 
     async fn code(&self, module: &str) -> Result<CodeRepo, SourceError> {
@@ -188,7 +193,7 @@ impl Source for GitSource {
 
     async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
         let code = self.code(module).await?;
-        let r = code.stat(query).await.map_err(source_error)?;
+        let r = code.query(query).await.map_err(source_error)?;
         Ok(self.info(&code, r))
     }
 

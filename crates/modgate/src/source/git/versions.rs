@@ -777,37 +777,48 @@ impl CodeRepo {
             .collect()
     }
 
-    /// The version `module@latest` means to the go command: the highest non-retracted
-    /// release, else prerelease, of the tagged versions (leaving out `+incompatible` ones
-    /// once a compatible version has a go.mod), else the HEAD commit.
-    pub async fn latest(&self) -> Result<Resolved, CodeError> {
+    /// The highest allowed tagged version starting with `prefix` (release, else
+    /// prerelease), as the go command's `queryProxy` picks it: retracted versions are left
+    /// out, and `+incompatible` ones too once a compatible version has a go.mod (unless
+    /// `need_incompatible`).
+    async fn pick(
+        &self,
+        prefix: &str,
+        need_incompatible: bool,
+        matches: impl Fn(&str) -> bool,
+    ) -> Result<Option<String>, CodeError> {
         let versions = self.versions().await?;
         let retracted = self.retracted().await;
         let mut releases = Vec::new();
         let mut prereleases = Vec::new();
         let mut last_compatible = String::new();
         for v in &versions {
+            if !v.starts_with(prefix) || !matches(v) {
+                continue;
+            }
             if retracted.iter().any(|(lo, hi)| {
                 semver::compare(lo, v) != std::cmp::Ordering::Greater
                     && semver::compare(v, hi) != std::cmp::Ordering::Greater
             }) {
                 continue;
             }
-            if !v.ends_with("+incompatible") {
-                last_compatible = v.clone();
-            } else if !last_compatible.is_empty() {
-                let has = match self.find_dir(&last_compatible).await {
-                    Ok((rev, dir, g)) => {
-                        g.is_some()
-                            || matches!(
-                                self.read_file(&rev, &path_join(&dir, "go.mod")).await,
-                                Ok(Some(_))
-                            )
+            if !need_incompatible {
+                if !v.ends_with("+incompatible") {
+                    last_compatible = v.clone();
+                } else if !last_compatible.is_empty() {
+                    let has = match self.find_dir(&last_compatible).await {
+                        Ok((rev, dir, g)) => {
+                            g.is_some()
+                                || matches!(
+                                    self.read_file(&rev, &path_join(&dir, "go.mod")).await,
+                                    Ok(Some(_))
+                                )
+                        }
+                        Err(_) => false,
+                    };
+                    if has {
+                        break;
                     }
-                    Err(_) => false,
-                };
-                if has {
-                    break;
                 }
             }
             if semver::prerelease(v).is_empty() {
@@ -816,9 +827,57 @@ impl CodeRepo {
                 prereleases.push(v.clone());
             }
         }
-        if let Some(v) = releases.last().or(prereleases.last()) {
-            return self.stat(v).await;
+        Ok(releases.last().or(prereleases.last()).cloned())
+    }
+
+    /// The version `module@latest` means to the go command: the highest non-retracted
+    /// release, else prerelease, of the tagged versions (leaving out `+incompatible` ones
+    /// once a compatible version has a go.mod), else the HEAD commit.
+    pub async fn latest(&self) -> Result<Resolved, CodeError> {
+        match self.pick("", false, |_| true).await? {
+            Some(v) => self.stat(&v).await,
+            None => self.head_latest().await,
         }
-        self.head_latest().await
+    }
+
+    /// Resolves any query the go command accepts for one version, as its `modload.Query`
+    /// does: `latest`; a semver prefix (`v1`, `v1.2`) is the highest matching tagged
+    /// version; another semantic version is a tag (or a listed version equal to it); a
+    /// branch, tag or commit hash is resolved in the repository.
+    pub async fn query(&self, q: &str) -> Result<Resolved, CodeError> {
+        if q == "latest" {
+            return self.latest().await;
+        }
+        if !semver::is_valid(q) {
+            return self.stat(q).await;
+        }
+        let need_incompatible = !module::match_path_major(q, &self.path_major);
+        let is_prefix = !q.contains(['-', '+']) && q.matches('.').count() < 2;
+        if is_prefix {
+            let prefix = format!("{q}.");
+            let at_least = |v: &str| semver::compare(v, q) != std::cmp::Ordering::Less;
+            return match self.pick(&prefix, need_incompatible, at_least).await? {
+                Some(v) => self.stat(&v).await,
+                None => Err(CodeError::NotFound(format!(
+                    "module {}: no matching versions for query \"{q}\"",
+                    self.mod_path
+                ))),
+            };
+        }
+        match self.stat(q).await {
+            Err(CodeError::NotFound(m)) => {
+                let prefix = semver::canonical(q);
+                let found = self
+                    .pick(&prefix, need_incompatible, |v| {
+                        semver::compare(v, q) == std::cmp::Ordering::Equal
+                    })
+                    .await?;
+                match found {
+                    Some(v) if v != q => self.stat(&v).await,
+                    _ => Err(CodeError::NotFound(m)),
+                }
+            }
+            other => other,
+        }
     }
 }
