@@ -1082,3 +1082,47 @@ async fn zips_follow_git_archive_and_module_zip_rules() {
         ]
     );
 }
+
+#[tokio::test]
+async fn paths_with_a_dot_git_element() {
+    let w = World::new();
+    w.add_config(&format!(
+        "[url \"file://{}/\"]\n\tinsteadOf = https://example.org/gen/\n\tinsteadOf = ssh://example.org/gen/\n\tinsteadOf = git+ssh://example.org/gen/\n",
+        w.path("repos").display()
+    ));
+    w.init("r");
+    w.commit(
+        "r",
+        &[
+            ("go.mod", "module example.org/gen/r.git\n"),
+            ("r.go", "package r\n"),
+            ("sub/go.mod", "module example.org/gen/r.git/sub\n"),
+            ("sub/s.go", "package sub\n"),
+        ],
+    );
+    w.git("r", &["tag", "v1.0.0"]);
+    w.git("r", &["tag", "sub/v1.0.1"]);
+    let src = w.source();
+    assert_eq!(src.list("example.org/gen/r.git").await.unwrap(), ["v1.0.0"]);
+    assert_eq!(
+        w.same_as_go(&src, "example.org/gen/r.git", "v1.0.0")
+            .await
+            .version,
+        "v1.0.0"
+    );
+    assert_eq!(
+        w.same_as_go(&src, "example.org/gen/r.git/sub", "v1.0.1")
+            .await
+            .version,
+        "v1.0.1"
+    );
+    // No secure scheme reaches a repository that does not exist (every scheme's URL is
+    // rewritten to a local path, so nothing leaves the machine).
+    let err = src.list("example.org/gen/none.git").await.unwrap_err();
+    assert_eq!(
+        err,
+        SourceError::NotFound(
+            "example.org/gen/none.git: no secure protocol found for repository".into()
+        )
+    );
+}

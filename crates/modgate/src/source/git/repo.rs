@@ -124,9 +124,11 @@ impl GitRepo {
                 parent.display()
             ))
         })?;
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let tmp = parent.join(format!(
-            ".tmp-{}-{}",
+            ".tmp-{}-{}-{}",
             std::process::id(),
+            SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             self.dir
                 .file_name()
                 .and_then(|n| n.to_str())
