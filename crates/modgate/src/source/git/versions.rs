@@ -881,3 +881,91 @@ impl CodeRepo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::git::cmd::Runner;
+    use std::time::Duration;
+
+    fn code(root: &str, path: &str) -> Result<CodeRepo, CodeError> {
+        let runner = Runner {
+            timeout: Duration::from_secs(1),
+            env: Vec::new(),
+        };
+        let repo = Arc::new(GitRepo::new(
+            Path::new("/nonexistent"),
+            "https://example.com/r",
+            runner,
+            Duration::ZERO,
+            1,
+        ));
+        CodeRepo::new(repo, root, path)
+    }
+
+    use std::path::Path;
+
+    #[test]
+    fn module_directories_and_majors() {
+        let c = code("github.com/a/b", "github.com/a/b/sub/v2").unwrap();
+        assert_eq!(
+            (
+                c.code_dir.as_str(),
+                c.path_prefix.as_str(),
+                c.path_major.as_str()
+            ),
+            ("sub", "github.com/a/b/sub", "/v2")
+        );
+        assert_eq!(c.pseudo_major, "v2");
+        assert_eq!(c.rev_to_rev("v2.1.0"), "sub/v2.1.0");
+        assert_eq!(c.rev_to_rev("master"), "master");
+        assert_eq!(
+            c.rev_to_rev("v2.0.1-0.20200101000000-abcdefabcdef"),
+            "abcdefabcdef"
+        );
+        assert_eq!(c.tag_to_version("sub/v2.1.0"), ("v2.1.0".into(), true));
+        assert_eq!(c.tag_to_version("sub/v2.1"), (String::new(), false));
+        assert_eq!(c.tag_to_version("v2.1.0"), (String::new(), false));
+
+        let c = code("github.com/a/b", "github.com/a/b").unwrap();
+        assert_eq!((c.code_dir.as_str(), c.path_major.as_str()), ("", ""));
+        assert_eq!(c.rev_to_rev("v2.0.0+incompatible"), "v2.0.0");
+
+        let c = code("nanomsg.org/go/mangos/v2", "nanomsg.org/go/mangos/v2").unwrap();
+        assert_eq!(
+            (
+                c.code_dir.as_str(),
+                c.path_prefix.as_str(),
+                c.path_major.as_str()
+            ),
+            ("", "nanomsg.org/go/mangos/v2", "/v2")
+        );
+        let c = code("gopkg.in/yaml.v2", "gopkg.in/yaml.v2").unwrap();
+        assert_eq!((c.code_dir.as_str(), c.pseudo_major.as_str()), ("", "v2"));
+
+        assert_eq!(
+            code("github.com/a/b", "github.com/x/y").err(),
+            Some(CodeError::NotFound(
+                "mismatched repo: found github.com/a/b for github.com/x/y".into()
+            ))
+        );
+        let c = code("github.com/a/b/v2", "github.com/a/b/v2/c/v3").unwrap();
+        assert_eq!((c.code_dir.as_str(), c.path_major.as_str()), ("c", "/v3"));
+    }
+
+    #[test]
+    fn is_major_matches_go() {
+        assert!(is_major("github.com/a/b", ""));
+        assert!(!is_major("github.com/a/b/v2", ""));
+        assert!(is_major("github.com/a/b/v2", "/v2"));
+        assert!(!is_major("github.com/a/b/v3", "/v2"));
+        assert!(!is_major("github.com/a/b", "/v2"));
+        assert!(is_major("gopkg.in/yaml.v2", ".v2"));
+        assert!(!is_major("", ""));
+        assert_eq!(legacy_go_mod("example.com/x"), b"module example.com/x\n");
+        assert_eq!(
+            legacy_go_mod("example.com/x y"),
+            b"module \"example.com/x y\"\n"
+        );
+    }
+}
