@@ -1126,3 +1126,33 @@ async fn paths_with_a_dot_git_element() {
         )
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_remote_is_a_failure_not_a_missing_module() {
+    let w = World::new();
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    w.add_config(&format!(
+        "[url \"http://127.0.0.1:{port}/\"]\n\tinsteadOf = https://github.com/down/\n"
+    ));
+    let src = w.source();
+    let err = src
+        .stat("github.com/down/repo", "v1.0.0")
+        .await
+        .unwrap_err();
+    match &err {
+        SourceError::Failed(m) => {
+            assert!(
+                m.starts_with(
+                    "github.com/down/repo@v1.0.0: invalid version: git ls-remote https://github.com/down/repo: git exited with status 128: "
+                ),
+                "{m}"
+            );
+            assert!(m.contains(&format!("127.0.0.1 port {port}")), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!err.is_not_found());
+}

@@ -340,7 +340,10 @@ impl GitRepo {
                 MAX_SMALL_OUTPUT,
             )
             .await
-            .map_err(|_| GitError::NotFound(format!("unknown revision {rev}")))?;
+            .map_err(|e| match e {
+                CmdError::Exit(..) => GitError::NotFound(format!("unknown revision {rev}")),
+                other => self.fail("git log in the clone of", other),
+            })?;
         let text = String::from_utf8_lossy(&out);
         let f: Vec<&str> = text.split_whitespace().collect();
         if f.len() < 2 {
