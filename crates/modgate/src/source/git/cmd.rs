@@ -27,6 +27,8 @@ pub enum CmdError {
     Timeout(Duration),
     /// git wrote more than the output bound and was killed.
     TooLarge(u64),
+    /// The watched directory grew over its bound while git ran; git was killed.
+    DiskLimit(u64),
     /// git exited unsuccessfully: its exit code (None when killed by a signal) and stderr.
     Exit(Option<i32>, String),
     /// Reading git's output or writing it to a file failed.
@@ -59,6 +61,12 @@ impl std::fmt::Display for CmdError {
                 write!(f, "git timed out after {}s and was killed", d.as_secs())
             }
             CmdError::TooLarge(n) => write!(f, "git output exceeded {n} bytes and was stopped"),
+            CmdError::DiskLimit(n) => {
+                write!(
+                    f,
+                    "the clone grew over {n} bytes while git ran; git was stopped"
+                )
+            }
             CmdError::Exit(code, stderr) => {
                 let stderr = stderr.trim();
                 match code {
@@ -139,13 +147,57 @@ impl Runner {
         max_out: u64,
         sink: &mut W,
     ) -> Result<u64, CmdError> {
+        self.run_watched(dir, args, max_out, sink, None).await
+    }
+
+    /// Runs `git args...` in `dir` like [`Runner::output`], and also stops it when the
+    /// directory `watch.0` grows over `watch.1` bytes (checked twice a second): the bound
+    /// on what a fetch may write to disk.
+    pub async fn output_watched(
+        &self,
+        dir: Option<&Path>,
+        args: &[&str],
+        max_out: u64,
+        watch: (&Path, u64),
+    ) -> Result<Vec<u8>, CmdError> {
+        let mut out = Vec::new();
+        self.run_watched(dir, args, max_out, &mut out, Some(watch))
+            .await?;
+        Ok(out)
+    }
+
+    async fn run_watched<W: tokio::io::AsyncWrite + Unpin>(
+        &self,
+        dir: Option<&Path>,
+        args: &[&str],
+        max_out: u64,
+        sink: &mut W,
+        watch: Option<(&Path, u64)>,
+    ) -> Result<u64, CmdError> {
         let mut child = self
             .command(dir, args)
             .spawn()
             .map_err(|e| CmdError::Spawn(e.to_string()))?;
         let pid = child.id();
-        let result = tokio::time::timeout(self.timeout, drive(&mut child, max_out, sink)).await;
-        let result = match result {
+        let watcher = async {
+            match watch {
+                Some((path, max)) => loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let size = dir_size(path).await;
+                    if size > max {
+                        return CmdError::DiskLimit(max);
+                    }
+                },
+                None => std::future::pending().await,
+            }
+        };
+        let work = async {
+            tokio::select! {
+                r = drive(&mut child, max_out, sink) => r,
+                e = watcher => Err(e),
+            }
+        };
+        let result = match tokio::time::timeout(self.timeout, work).await {
             Ok(r) => r,
             Err(_) => Err(CmdError::Timeout(self.timeout)),
         };
@@ -154,6 +206,26 @@ impl Runner {
         }
         result
     }
+}
+
+/// The total size of the files under `dir` (0 for what cannot be read).
+pub async fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(mut rd) = tokio::fs::read_dir(&d).await else {
+            continue;
+        };
+        while let Ok(Some(e)) = rd.next_entry().await {
+            let Ok(md) = e.metadata().await else { continue };
+            if md.is_dir() {
+                stack.push(e.path());
+            } else {
+                total += md.len();
+            }
+        }
+    }
+    total
 }
 
 async fn drive<W: tokio::io::AsyncWrite + Unpin>(
@@ -298,5 +370,65 @@ mod tests {
             std::ffi::OsStr::new("GIT_ASKPASS"),
             Some(std::ffi::OsStr::new(""))
         )));
+    }
+
+    #[tokio::test]
+    async fn a_growing_directory_stops_git() {
+        // A remote that never answers keeps git running; the watched directory is
+        // already over its bound, so the watcher stops git within a second.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hold = std::thread::spawn(move || {
+            let s = listener.accept();
+            std::thread::sleep(Duration::from_secs(3));
+            drop(s);
+        });
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("big"), vec![0u8; 4096]).unwrap();
+        let start = std::time::Instant::now();
+        let err = runner(30)
+            .output_watched(
+                None,
+                &["ls-remote", &format!("http://127.0.0.1:{port}/r")],
+                1 << 20,
+                (dir.path(), 1024),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err, CmdError::DiskLimit(1024));
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        hold.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_slow_git_is_killed_at_its_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hold = std::thread::spawn(move || {
+            let s = listener.accept();
+            std::thread::sleep(Duration::from_secs(3));
+            drop(s);
+        });
+        let start = std::time::Instant::now();
+        let err = runner(1)
+            .output(
+                None,
+                &["ls-remote", &format!("http://127.0.0.1:{port}/r")],
+                1 << 20,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err, CmdError::Timeout(Duration::from_secs(1)));
+        assert_eq!(err.to_string(), "git timed out after 1s and was killed");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        hold.join().unwrap();
     }
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::cmd::{CmdError, Runner};
+use super::cmd::{CmdError, Runner, dir_size};
 
 /// Why a repository operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,8 +304,23 @@ impl GitRepo {
         if with_head {
             args.push("+HEAD:refs/modgate/remote-head");
         }
-        self.git(&args, MAX_SMALL_OUTPUT)
-            .await
+        let fetched = self
+            .runner
+            .output_watched(
+                Some(&self.dir),
+                &args,
+                MAX_SMALL_OUTPUT,
+                (&self.dir, self.max_bytes),
+            )
+            .await;
+        if let Err(CmdError::DiskLimit(_)) = fetched {
+            let _ = tokio::fs::remove_dir_all(&self.dir).await;
+            return Err(GitError::Failed(format!(
+                "git fetch {}: the repository takes more than the limit of {} bytes; the fetch was stopped and the clone removed (raise max_repo_bytes to serve it)",
+                self.url, self.max_bytes
+            )));
+        }
+        fetched
             .map_err(|e| self.classify_remote_error(e))
             .map_err(|e| match e {
                 GitError::Failed(m) | GitError::NotFound(m) => {
@@ -559,23 +574,4 @@ impl GitRepo {
                 }
             })
     }
-}
-
-async fn dir_size(dir: &Path) -> u64 {
-    let mut total = 0u64;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(mut rd) = tokio::fs::read_dir(&d).await else {
-            continue;
-        };
-        while let Ok(Some(e)) = rd.next_entry().await {
-            let Ok(md) = e.metadata().await else { continue };
-            if md.is_dir() {
-                stack.push(e.path());
-            } else {
-                total += md.len();
-            }
-        }
-    }
-    total
 }
