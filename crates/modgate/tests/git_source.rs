@@ -1156,3 +1156,38 @@ async fn an_unreachable_remote_is_a_failure_not_a_missing_module() {
     }
     assert!(!err.is_not_found());
 }
+
+#[tokio::test]
+async fn an_unreachable_remote_is_answered_from_the_clone() {
+    let w = World::new();
+    w.init("kept");
+    let (_, t) = w.commit("kept", &[("go.mod", "module github.com/gen/kept\n")]);
+    w.git("kept", &["tag", "v1.0.0"]);
+    let src = w.source();
+    let p = "github.com/gen/kept";
+    assert_eq!(src.stat(p, "v1.0.0").await.unwrap().time, rfc(t));
+    // Now the remote cannot be reached at all.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    std::fs::write(
+        w.gitconfig(),
+        format!("[url \"http://127.0.0.1:{port}/\"]\n\tinsteadOf = https://github.com/gen/\n"),
+    )
+    .unwrap();
+    assert_eq!(src.stat(p, "v1.0.0").await.unwrap().time, rfc(t));
+    assert_eq!(src.list(p).await.unwrap(), ["v1.0.0"]);
+    assert_eq!(
+        src.go_mod(p, "v1.0.0").await.unwrap(),
+        b"module github.com/gen/kept\n"
+    );
+    let dest = w.path("zips").join("kept.zip");
+    src.zip(p, "v1.0.0", &dest).await.unwrap();
+    // A repository never cloned still fails.
+    let err = src
+        .stat("github.com/gen/other", "v1.0.0")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SourceError::Failed(_)), "{err:?}");
+}

@@ -6,6 +6,11 @@
 //! clone's, the clone is fetched (`+refs/heads/*`, `+refs/tags/*`, pruned, plus the remote
 //! HEAD). One lock per repository makes concurrent requests share one listing and one
 //! fetch. Everything else (log, cat-file, archive) reads the clone without the lock.
+//! When the remote cannot be reached (a failure, not "no such repository"), a clone that
+//! has refs answers from them, with a warning in the log.
+//!
+//! The lock is per process: two modgate processes sharing one data directory rely on
+//! git's own ref locking.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -272,7 +277,36 @@ impl GitRepo {
             return Ok(refs.clone());
         }
         self.ensure_init().await?;
-        let remote = self.ls_remote().await?;
+        let remote = match self.ls_remote().await {
+            Ok(r) => r,
+            Err(GitError::Failed(m)) => {
+                // The remote is unreachable (not gone): answer from the clone when it has
+                // anything, as the go command answers from its cache.
+                let mut local = self.local_refs().await?;
+                if local.is_empty() {
+                    return Err(GitError::Failed(m));
+                }
+                if let Ok(out) = self
+                    .git(
+                        &["rev-parse", "--verify", "-q", "refs/modgate/remote-head"],
+                        MAX_SMALL_OUTPUT,
+                    )
+                    .await
+                {
+                    let h = String::from_utf8_lossy(&out).trim().to_string();
+                    if !h.is_empty() {
+                        local.insert("HEAD".into(), h);
+                    }
+                }
+                tracing::warn!(
+                    url = %self.url,
+                    error = %m,
+                    "git remote unreachable; answering from the local clone"
+                );
+                return Ok(Arc::new(local));
+            }
+            Err(e) => return Err(e),
+        };
         let local = self.local_refs().await?;
         let mut want: Refs = remote.clone();
         let head = want.remove("HEAD");
