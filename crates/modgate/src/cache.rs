@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use gomod::module;
+use tracing::Instrument;
 
 use crate::source::{Info, Source, SourceError};
 use crate::store::{Ext, Store};
@@ -174,17 +175,22 @@ impl Cache {
                     let k = key.clone();
                     // The task removes its own entry; it cannot do so before the entry is
                     // inserted, because that needs the lock held here.
-                    let task = tokio::spawn(async move {
-                        let r = work.await;
-                        if let Err(e) = &r {
-                            if e.is_not_found() {
-                                lock(&inner.negative)
-                                    .insert(k.clone(), (Instant::now(), e.clone()));
+                    let task = tokio::spawn(
+                        async move {
+                            let r = work.await;
+                            if let Err(e) = &r {
+                                if e.is_not_found() {
+                                    lock(&inner.negative)
+                                        .insert(k.clone(), (Instant::now(), e.clone()));
+                                }
                             }
+                            lock(&inner.flights).remove(&k);
+                            r
                         }
-                        lock(&inner.flights).remove(&k);
-                        r
-                    });
+                        // The fetch logs under the span (request id) of the request that
+                        // started it.
+                        .instrument(tracing::Span::current()),
+                    );
                     let f: Flight<T> = async move {
                         task.await
                             .unwrap_or_else(|e| Err(internal(format!("fetch task failed: {e}"))))
@@ -207,8 +213,7 @@ impl Cache {
         match tokio::time::timeout(limit, fut).await {
             Ok(r) => r.map_err(CacheError::Source),
             Err(_) => Err(CacheError::Timeout(format!(
-                "{what}: no answer from the upstream within {}s",
-                limit.as_secs()
+                "{what}: no answer from the upstream within {limit:?}"
             ))),
         }
     }

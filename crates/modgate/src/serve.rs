@@ -9,7 +9,10 @@ use tokio::sync::Semaphore;
 use crate::cache::{Cache, CacheSettings};
 use crate::config::Settings;
 use crate::http::{AppState, router};
+use crate::source::chain::{Chain, Entry};
 use crate::source::file::FileSource;
+use crate::source::git::{GitSettings, GitSource};
+use crate::source::proxy::{ProxySettings, ProxySource, redact_url};
 use crate::source::{Info, Source, SourceError};
 use crate::store::Store;
 
@@ -77,32 +80,69 @@ pub fn file_url_path(url: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(path))
 }
 
-/// Builds the source for one upstream URL entry.
-pub fn make_url_source(url: &str, settings: &Settings) -> Result<Arc<dyn Source>, String> {
-    let source: Arc<dyn Source> = if url.starts_with("file://") {
-        Arc::new(FileSource::new(file_url_path(url)?))
-    } else {
-        return Err(format!(
-            "upstream {url:?}: only file:// upstreams are built in this version (http(s) proxies, direct and off come with the chain)"
-        ));
-    };
-    Ok(Arc::new(Limited::new(
-        source,
-        settings.upstream_concurrency,
-    )))
+/// Builds the source of one chain entry: `file://` -> [`FileSource`], `http(s)://` ->
+/// [`ProxySource`] (with the settings' timeouts and concurrency), `direct` ->
+/// [`GitSource`] (bare clones under `<data-dir>/git`). `off` needs no source.
+pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>, String> {
+    let limit = settings.upstream_concurrency;
+    match entry {
+        Entry::Url(url) if url.starts_with("file://") => Ok(Arc::new(Limited::new(
+            Arc::new(FileSource::new(file_url_path(url)?)),
+            limit,
+        ))),
+        Entry::Url(url) => {
+            let t = &settings.timeouts;
+            let ps = ProxySettings {
+                connect_timeout: t.connect,
+                first_byte_timeout: t.first_byte,
+                total_timeout: t.transfer,
+                max_concurrency: limit,
+                ..ProxySettings::default()
+            };
+            Ok(Arc::new(ProxySource::new(url, &ps)?))
+        }
+        Entry::Direct => {
+            let git = GitSource::new(GitSettings::new(settings.data_dir.clone()))?;
+            Ok(Arc::new(Limited::new(Arc::new(git), limit)))
+        }
+        Entry::Off => Err("internal error: no source is built for `off`".to_string()),
+    }
 }
 
-/// Builds the upstream source from the settings.
-///
-/// Until the chain (`source::chain`) lands, the upstream must be a single `file://` entry.
+/// Builds the upstream chain from the settings (`--upstream`, `--private`,
+/// `private_upstreams`).
 pub fn build_source(settings: &Settings) -> Result<Arc<dyn Source>, String> {
-    let list = settings.upstream.trim();
-    if list.contains([',', '|']) {
-        return Err(format!(
-            "upstream {list:?}: chains are not built in this version; give one file:// upstream"
-        ));
+    let chain = Chain::parse(
+        &settings.upstream,
+        &settings.private,
+        &settings.private_upstreams,
+        &|e: &Entry| make_source(e, settings),
+    )?;
+    Ok(Arc::new(chain))
+}
+
+/// The upstream list with any password in its URLs replaced (for logs).
+pub fn redact_list(list: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains("://") {
+            out.push_str(&redact_url(word.trim()));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in list.chars() {
+        if c == ',' || c == '|' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
     }
-    make_url_source(list, settings)
+    flush(&mut word, &mut out);
+    out
 }
 
 /// Runs the server until interrupted (Ctrl-C or SIGTERM).
@@ -143,7 +183,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     tracing::info!(
         "modgate serve listening on http://{addr} (data dir {}, upstream {})",
         settings.data_dir.display(),
-        settings.upstream
+        redact_list(&settings.upstream)
     );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
@@ -171,4 +211,34 @@ async fn shutdown() {
         _ = term => {},
     }
     tracing::info!("modgate serve: shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_passwords_are_not_logged() {
+        assert_eq!(
+            redact_list("https://u:secret@goproxy.corp|https://proxy.golang.org,direct"),
+            "https://u:xxxxx@goproxy.corp/|https://proxy.golang.org,direct"
+        );
+        assert_eq!(redact_list("file:///srv/up,off"), "file:///srv/up,off");
+    }
+
+    #[test]
+    fn file_urls() {
+        assert_eq!(
+            file_url_path("file:///srv/up"),
+            Ok(PathBuf::from("/srv/up"))
+        );
+        assert_eq!(
+            file_url_path("file://localhost/srv/up"),
+            Ok(PathBuf::from("/srv/up"))
+        );
+        assert_eq!(
+            file_url_path("file://srv/up"),
+            Err("upstream \"file://srv/up\": a file:// URL needs an absolute path, like file:///srv/goproxy".to_string())
+        );
+    }
 }

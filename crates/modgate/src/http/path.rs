@@ -175,6 +175,13 @@ mod tests {
                 module: "github.com/Foo/bar".into()
             }
         );
+        // Some clients percent-encode the `!`.
+        assert_eq!(
+            ok("/github.com/%21foo/bar/@v/list"),
+            Request::List {
+                module: "github.com/Foo/bar".into()
+            }
+        );
         assert_eq!(
             ok("/example.com/m/@latest"),
             Request::Latest {

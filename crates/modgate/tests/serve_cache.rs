@@ -1,0 +1,361 @@
+//! The cache behind `modgate serve`: single-flight (50 concurrent requests, one upstream
+//! call), bad upstream bodies never stored, the negative cache, timeouts, stale lists
+//! when the upstream disappears, and temp files cleaned at start.
+
+mod serve_common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use modgate::cache::{Cache, CacheSettings};
+use modgate::http::{AppState, router};
+use modgate::source::file::FileSource;
+use modgate::source::{Info, Source, SourceError};
+use modgate::store::Store;
+use serve_common::*;
+
+const T1: &str = "2024-01-02T03:04:05Z";
+
+/// A file source that counts its calls and takes `delay` over each (so that concurrent
+/// requests overlap), or hangs when `hang` is set.
+struct Counting {
+    inner: FileSource,
+    delay: Duration,
+    calls: Mutex<HashMap<String, usize>>,
+}
+
+impl Counting {
+    fn new(root: &Path, delay: Duration) -> Arc<Counting> {
+        Arc::new(Counting {
+            inner: FileSource::new(root.to_path_buf()),
+            delay,
+            calls: Mutex::new(HashMap::new()),
+        })
+    }
+    async fn count(&self, what: String) {
+        *self.calls.lock().unwrap().entry(what).or_default() += 1;
+        tokio::time::sleep(self.delay).await;
+    }
+    fn calls(&self) -> Vec<(String, usize)> {
+        let mut v: Vec<_> = self.calls.lock().unwrap().clone().into_iter().collect();
+        v.sort();
+        v
+    }
+}
+
+#[async_trait]
+impl Source for Counting {
+    fn describe(&self) -> String {
+        "counting".into()
+    }
+    async fn list(&self, module: &str) -> Result<Vec<String>, SourceError> {
+        self.count(format!("list {module}")).await;
+        self.inner.list(module).await
+    }
+    async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
+        self.count(format!("stat {module}@{query}")).await;
+        self.inner.stat(module, query).await
+    }
+    async fn latest(&self, module: &str) -> Result<Info, SourceError> {
+        self.count(format!("latest {module}")).await;
+        self.inner.latest(module).await
+    }
+    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+        self.count(format!("mod {module}@{version}")).await;
+        self.inner.go_mod(module, version).await
+    }
+    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+        self.count(format!("zip {module}@{version}")).await;
+        self.inner.zip(module, version, dest).await
+    }
+}
+
+/// Serves `source` in this process on a loopback port; returns the base URL.
+async fn serve_in_process(source: Arc<dyn Source>, data: &Path, settings: CacheSettings) -> String {
+    let store = Arc::new(Store::open(data).unwrap());
+    let state = Arc::new(AppState {
+        cache: Cache::new(source, store, settings),
+        short_max_age: settings.list_ttl,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router(state)).await;
+    });
+    format!("http://{addr}")
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn fifty_concurrent_requests_share_one_upstream_fetch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    let sums = tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    let source = Counting::new(&tree.root, Duration::from_millis(300));
+    rt().block_on(async {
+        let base = serve_in_process(
+            source.clone(),
+            &tmp.path().join("data"),
+            CacheSettings::default(),
+        )
+        .await;
+        let c = client();
+        for (ext, want) in [
+            ("zip", sums.zip.clone()),
+            ("mod", b"module example.com/a\n\ngo 1.21\n".to_vec()),
+            (
+                "info",
+                format!("{{\"Version\":\"v1.0.0\",\"Time\":\"{T1}\"}}").into_bytes(),
+            ),
+        ] {
+            let url = format!("{base}/example.com/a/@v/v1.0.0.{ext}");
+            let tasks: Vec<_> = (0..50)
+                .map(|_| {
+                    let (c, url) = (c.clone(), url.clone());
+                    tokio::spawn(async move {
+                        let r = c.get(url).send().await.unwrap();
+                        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+                    })
+                })
+                .collect();
+            for t in tasks {
+                assert_eq!(t.await.unwrap(), (200, want.clone()), "{ext}");
+            }
+        }
+        // And 50 more for the list: one call while it is fresh.
+        let url = format!("{base}/example.com/a/@v/list");
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let (c, url) = (c.clone(), url.clone());
+                tokio::spawn(async move { c.get(url).send().await.unwrap().text().await.unwrap() })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), "v1.0.0\n");
+        }
+    });
+    assert_eq!(
+        source.calls(),
+        [
+            ("list example.com/a".to_string(), 1),
+            ("mod example.com/a@v1.0.0".to_string(), 1),
+            ("stat example.com/a@v1.0.0".to_string(), 1),
+            ("zip example.com/a@v1.0.0".to_string(), 1),
+        ]
+    );
+}
+
+#[test]
+fn bad_upstream_bodies_are_refused_and_never_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    let m = "example.com/bad";
+    tree.add(m, "v1.0.0", T1, &[("a.go", "package a\n")]);
+    // .info naming another version, .mod that does not parse, a zip that is not a zip.
+    std::fs::write(
+        tree.vfile(m, "v1.0.0", "info"),
+        format!("{{\"Version\":\"v1.0.1\",\"Time\":\"{T1}\"}}"),
+    )
+    .unwrap();
+    std::fs::write(
+        tree.vfile(m, "v1.0.0", "mod"),
+        "module example.com/bad\nrequire (\n",
+    )
+    .unwrap();
+    std::fs::write(tree.vfile(m, "v1.0.0", "zip"), "not a zip").unwrap();
+    // A real zip, but of another module.
+    let other = Tree::new(tmp.path().join("other"));
+    other.add(
+        "example.com/other",
+        "v1.1.0",
+        T1,
+        &[("a.go", "package a\n")],
+    );
+    tree.add(m, "v1.1.0", T1, &[("a.go", "package a\n")]);
+    std::fs::copy(
+        other.vfile("example.com/other", "v1.1.0", "zip"),
+        tree.vfile(m, "v1.1.0", "zip"),
+    )
+    .unwrap();
+    // .info with a time that is not RFC 3339 and a non-canonical version.
+    tree.add(m, "v1.2.0", T1, &[("a.go", "package a\n")]);
+    std::fs::write(
+        tree.vfile(m, "v1.2.0", "info"),
+        "{\"Version\":\"v1.2.0\",\"Time\":\"yesterday\"}",
+    )
+    .unwrap();
+    std::fs::write(
+        tree.vdir(m).join("main.info"),
+        format!("{{\"Version\":\"v1.2\",\"Time\":\"{T1}\"}}"),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let up = format!("file://{}", tree.root.display());
+    rt().block_on(async {
+        let base = serve_in_process(
+            Arc::new(FileSource::new(tree.root.clone())),
+            &data,
+            CacheSettings::default(),
+        )
+        .await;
+        let c = client();
+        let get = |p: &str| {
+            let (c, url) = (c.clone(), format!("{base}/{m}/@v/{p}"));
+            async move {
+                let r = c.get(url).send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        assert_eq!(
+            get("v1.0.0.info").await,
+            (502, format!("{up}: {m}@v1.0.0: invalid .info (the upstream returned version v1.0.1 instead of the requested v1.0.0); not stored\n"))
+        );
+        assert_eq!(
+            get("v1.0.0.mod").await,
+            (502, format!("{up}: {m}@v1.0.0: the go.mod does not parse (go.mod:3: syntax error (unterminated block started at go.mod:2:1)); not stored\n"))
+        );
+        assert_eq!(
+            get("v1.0.0.zip").await,
+            (502, format!("{up}: {m}@v1.0.0: the zip is not a valid module zip (zip: not a valid zip file); not stored\n"))
+        );
+        assert_eq!(
+            get("v1.1.0.zip").await,
+            (502, format!("{up}: {m}@v1.1.0: the zip is not a valid module zip (example.com/other@v1.1.0/a.go: path does not have prefix \"{m}@v1.1.0/\"; example.com/other@v1.1.0/go.mod: path does not have prefix \"{m}@v1.1.0/\"); not stored\n"))
+        );
+        assert_eq!(
+            get("v1.2.0.info").await,
+            (502, format!("{up}: {m}@v1.2.0: invalid .info (time \"yesterday\" is not RFC 3339); not stored\n"))
+        );
+        assert_eq!(
+            get("main.info").await,
+            (502, format!("{up}: {m}@main: invalid .info (version \"v1.2\" is not canonical); not stored\n"))
+        );
+    });
+    let stored: Vec<String> = files_under(&data)
+        .into_iter()
+        .filter(|f| !f.ends_with("/list"))
+        .collect();
+    assert_eq!(stored, Vec::<String>::new());
+}
+
+#[test]
+fn not_found_is_remembered_briefly_and_timeouts_are_504() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    let source = Counting::new(&tree.root, Duration::from_millis(0));
+    let slow = Counting::new(&tree.root, Duration::from_secs(5));
+    rt().block_on(async {
+        let base = serve_in_process(
+            source.clone(),
+            &tmp.path().join("d1"),
+            CacheSettings::default(),
+        )
+        .await;
+        let c = client();
+        for _ in 0..3 {
+            let r = c
+                .get(format!("{base}/example.com/a/@v/v1.0.1.info"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 404);
+            assert_eq!(r.text().await.unwrap(), "not found: example.com/a@v1.0.1\n");
+        }
+        let settings = CacheSettings {
+            request_timeout: Duration::from_millis(200),
+            ..CacheSettings::default()
+        };
+        let base = serve_in_process(slow.clone(), &tmp.path().join("d2"), settings).await;
+        let r = c
+            .get(format!("{base}/example.com/a/@v/v1.0.0.mod"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 504);
+        assert_eq!(
+            r.text().await.unwrap(),
+            "example.com/a@v1.0.0: go.mod: no answer from the upstream within 200ms\n"
+        );
+    });
+    assert_eq!(
+        source.calls(),
+        [("stat example.com/a@v1.0.1".to_string(), 1)]
+    );
+}
+
+#[test]
+fn stale_list_and_latest_are_served_with_a_header_when_the_upstream_disappears() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    let config = tmp.path().join("modgate.toml");
+    std::fs::write(&config, "[cache]\nlist_ttl = 0\n").unwrap();
+    let data = tmp.path().join("data");
+    // A temp file left by a killed run: removed at start, never served.
+    std::fs::create_dir_all(data.join("tmp")).unwrap();
+    std::fs::write(data.join("tmp/1-0-v1.0.0.zip.tmp"), "half").unwrap();
+    let server = Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &tree.url(),
+    ]);
+    assert_eq!(files_under(&data.join("tmp")), Vec::<String>::new());
+    let list = raw_get(&server.addr, "GET", "/example.com/a/@v/list").unwrap();
+    assert_eq!((list.status, list.text().as_str()), (200, "v1.0.0\n"));
+    assert_eq!(list.header("x-modgate-stale"), None);
+    let latest = raw_get(&server.addr, "GET", "/example.com/a/@latest").unwrap();
+    assert_eq!(latest.status, 200);
+    let zip = raw_get(&server.addr, "GET", "/example.com/a/@v/v1.0.0.zip").unwrap();
+    assert_eq!(zip.status, 200);
+
+    let gone = tmp.path().join("gone");
+    std::fs::rename(&tree.root, &gone).unwrap();
+    let reason = format!(
+        "{}: the directory {} does not exist; check the upstream setting",
+        tree.url(),
+        tree.root.display()
+    );
+    let list = raw_get(&server.addr, "GET", "/example.com/a/@v/list").unwrap();
+    assert_eq!((list.status, list.text().as_str()), (200, "v1.0.0\n"));
+    assert_eq!(list.header("x-modgate-stale"), Some(reason.as_str()));
+    let l2 = raw_get(&server.addr, "GET", "/example.com/a/@latest").unwrap();
+    assert_eq!((l2.status, l2.body.clone()), (200, latest.body.clone()));
+    assert_eq!(l2.header("x-modgate-stale"), Some(reason.as_str()));
+    // Stored immutable entries are still served; what was never stored is a 502.
+    let z2 = raw_get(&server.addr, "GET", "/example.com/a/@v/v1.0.0.zip").unwrap();
+    assert_eq!((z2.status, z2.body == zip.body), (200, true));
+    let mod_ = raw_get(&server.addr, "GET", "/example.com/a/@v/v1.0.0.mod").unwrap();
+    assert_eq!((mod_.status, mod_.text()), (502, format!("{reason}\n")));
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.log_text();
+    assert!(
+        log.contains("serving a stale copy: the upstream failed")
+            && log.contains("what=\"@v/list\""),
+        "{log}"
+    );
+    // Back again: fresh answers, no header.
+    std::fs::rename(&gone, &tree.root).unwrap();
+    let list = raw_get(&server.addr, "GET", "/example.com/a/@v/list").unwrap();
+    assert_eq!(list.header("x-modgate-stale"), None);
+}
