@@ -52,6 +52,9 @@ pub struct GitSettings {
     pub refs_ttl: Duration,
     /// How long a path -> repository resolution is reused.
     pub resolve_ttl: Duration,
+    /// Extra environment for every git command, over the process's own (for example
+    /// `GIT_CONFIG_GLOBAL` for a dedicated git configuration). Empty by default.
+    pub git_env: Vec<(String, String)>,
 }
 
 impl GitSettings {
@@ -66,11 +69,12 @@ impl GitSettings {
             max_repo_bytes: 2 << 30,
             refs_ttl: Duration::from_secs(2),
             resolve_ttl: Duration::from_secs(600),
+            git_env: Vec::new(),
         }
     }
 }
 
-type RootMemo = HashMap<String, (Instant, Result<RepoRoot, ResolveError>)>;
+type RootMemo = HashMap<String, (Instant, RepoRoot)>;
 
 /// The `direct` source.
 pub struct GitSource {
@@ -90,6 +94,7 @@ impl GitSource {
             .map_err(|e| format!("creating the git cache directory {}: {e}", dir.display()))?;
         let runner = Runner {
             timeout: settings.command_timeout,
+            env: settings.git_env.clone(),
         };
         let resolver = Resolver {
             insecure: settings.insecure.clone(),
@@ -107,21 +112,26 @@ impl GitSource {
         })
     }
 
+    /// The repository of `module`. Successful resolutions are reused for `resolve_ttl`;
+    /// failures are not remembered. The memo's lock is not held while resolving, so a
+    /// slow discovery delays no other module.
     async fn root(&self, module: &str) -> Result<RepoRoot, SourceError> {
-        let mut memo = self.roots.lock().await;
-        let r = match memo.get(module) {
-            Some((at, r)) if at.elapsed() < self.settings.resolve_ttl => r.clone(),
-            _ => {
-                let r = self.resolver.resolve(module).await;
-                memo.insert(module.to_string(), (Instant::now(), r.clone()));
-                r
+        {
+            let memo = self.roots.lock().await;
+            if let Some((at, r)) = memo.get(module)
+                && at.elapsed() < self.settings.resolve_ttl
+            {
+                return Ok(r.clone());
             }
-        };
-        drop(memo);
-        r.map_err(|e| match e {
-            ResolveError::NotFound(m) => SourceError::NotFound(m),
-            ResolveError::Unsupported(m) => SourceError::NotFound(m),
-        })
+        }
+        let r = self.resolver.resolve(module).await.map_err(|e| match e {
+            ResolveError::NotFound(m) | ResolveError::Unsupported(m) => SourceError::NotFound(m),
+        })?;
+        self.roots
+            .lock()
+            .await
+            .insert(module.to_string(), (Instant::now(), r.clone()));
+        Ok(r)
     }
 
     async fn code(&self, module: &str) -> Result<CodeRepo, SourceError> {
@@ -183,7 +193,7 @@ impl Source for GitSource {
 
     async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
         let code = self.code(module).await?;
-        let r = code.stat(query).await.map_err(source_error)?;
+        let r = code.query(query).await.map_err(source_error)?;
         Ok(self.info(&code, r))
     }
 

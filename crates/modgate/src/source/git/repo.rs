@@ -6,6 +6,11 @@
 //! clone's, the clone is fetched (`+refs/heads/*`, `+refs/tags/*`, pruned, plus the remote
 //! HEAD). One lock per repository makes concurrent requests share one listing and one
 //! fetch. Everything else (log, cat-file, archive) reads the clone without the lock.
+//! When the remote cannot be reached (a failure, not "no such repository"), a clone that
+//! has refs answers from them, with a warning in the log.
+//!
+//! The lock is per process: two modgate processes sharing one data directory rely on
+//! git's own ref locking.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::cmd::{CmdError, Runner};
+use super::cmd::{CmdError, Runner, dir_size};
 
 /// Why a repository operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,9 +129,11 @@ impl GitRepo {
                 parent.display()
             ))
         })?;
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let tmp = parent.join(format!(
-            ".tmp-{}-{}",
+            ".tmp-{}-{}-{}",
             std::process::id(),
+            SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             self.dir
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -270,7 +277,36 @@ impl GitRepo {
             return Ok(refs.clone());
         }
         self.ensure_init().await?;
-        let remote = self.ls_remote().await?;
+        let remote = match self.ls_remote().await {
+            Ok(r) => r,
+            Err(GitError::Failed(m)) => {
+                // The remote is unreachable (not gone): answer from the clone when it has
+                // anything, as the go command answers from its cache.
+                let mut local = self.local_refs().await?;
+                if local.is_empty() {
+                    return Err(GitError::Failed(m));
+                }
+                if let Ok(out) = self
+                    .git(
+                        &["rev-parse", "--verify", "-q", "refs/modgate/remote-head"],
+                        MAX_SMALL_OUTPUT,
+                    )
+                    .await
+                {
+                    let h = String::from_utf8_lossy(&out).trim().to_string();
+                    if !h.is_empty() {
+                        local.insert("HEAD".into(), h);
+                    }
+                }
+                tracing::warn!(
+                    url = %self.url,
+                    error = %m,
+                    "git remote unreachable; answering from the local clone"
+                );
+                return Ok(Arc::new(local));
+            }
+            Err(e) => return Err(e),
+        };
         let local = self.local_refs().await?;
         let mut want: Refs = remote.clone();
         let head = want.remove("HEAD");
@@ -302,8 +338,23 @@ impl GitRepo {
         if with_head {
             args.push("+HEAD:refs/modgate/remote-head");
         }
-        self.git(&args, MAX_SMALL_OUTPUT)
-            .await
+        let fetched = self
+            .runner
+            .output_watched(
+                Some(&self.dir),
+                &args,
+                MAX_SMALL_OUTPUT,
+                (&self.dir, self.max_bytes),
+            )
+            .await;
+        if let Err(CmdError::DiskLimit(_)) = fetched {
+            let _ = tokio::fs::remove_dir_all(&self.dir).await;
+            return Err(GitError::Failed(format!(
+                "git fetch {}: the repository takes more than the limit of {} bytes; the fetch was stopped and the clone removed (raise max_repo_bytes to serve it)",
+                self.url, self.max_bytes
+            )));
+        }
+        fetched
             .map_err(|e| self.classify_remote_error(e))
             .map_err(|e| match e {
                 GitError::Failed(m) | GitError::NotFound(m) => {
@@ -338,7 +389,10 @@ impl GitRepo {
                 MAX_SMALL_OUTPUT,
             )
             .await
-            .map_err(|_| GitError::NotFound(format!("unknown revision {rev}")))?;
+            .map_err(|e| match e {
+                CmdError::Exit(..) => GitError::NotFound(format!("unknown revision {rev}")),
+                other => self.fail("git log in the clone of", other),
+            })?;
         let text = String::from_utf8_lossy(&out);
         let f: Vec<&str> = text.split_whitespace().collect();
         if f.len() < 2 {
@@ -554,23 +608,4 @@ impl GitRepo {
                 }
             })
     }
-}
-
-async fn dir_size(dir: &Path) -> u64 {
-    let mut total = 0u64;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(mut rd) = tokio::fs::read_dir(&d).await else {
-            continue;
-        };
-        while let Ok(Some(e)) = rd.next_entry().await {
-            let Ok(md) = e.metadata().await else { continue };
-            if md.is_dir() {
-                stack.push(e.path());
-            } else {
-                total += md.len();
-            }
-        }
-    }
-    total
 }

@@ -293,6 +293,15 @@ impl Resolver {
                 )));
             }
         }
+        let scheme = mmi.repo_root.split("://").next().unwrap_or("");
+        let secure = matches!(scheme, "https" | "ssh" | "git+ssh");
+        let allowed = secure || (self.is_insecure(path) && matches!(scheme, "http" | "git"));
+        if !allowed {
+            return Err(ResolveError::NotFound(format!(
+                "{url}: repo root \"{}\" uses the {scheme} scheme, allowed only for paths matching GOINSECURE (https, ssh and git+ssh are always allowed)",
+                mmi.repo_root
+            )));
+        }
         if mmi.vcs != "git" {
             return Err(ResolveError::Unsupported(format!(
                 "{path}: go-import meta tag at {url} names vcs \"{}\"; the direct source serves git repositories only",

@@ -777,37 +777,48 @@ impl CodeRepo {
             .collect()
     }
 
-    /// The version `module@latest` means to the go command: the highest non-retracted
-    /// release, else prerelease, of the tagged versions (leaving out `+incompatible` ones
-    /// once a compatible version has a go.mod), else the HEAD commit.
-    pub async fn latest(&self) -> Result<Resolved, CodeError> {
+    /// The highest allowed tagged version starting with `prefix` (release, else
+    /// prerelease), as the go command's `queryProxy` picks it: retracted versions are left
+    /// out, and `+incompatible` ones too once a compatible version has a go.mod (unless
+    /// `need_incompatible`).
+    async fn pick(
+        &self,
+        prefix: &str,
+        need_incompatible: bool,
+        matches: impl Fn(&str) -> bool,
+    ) -> Result<Option<String>, CodeError> {
         let versions = self.versions().await?;
         let retracted = self.retracted().await;
         let mut releases = Vec::new();
         let mut prereleases = Vec::new();
         let mut last_compatible = String::new();
         for v in &versions {
+            if !v.starts_with(prefix) || !matches(v) {
+                continue;
+            }
             if retracted.iter().any(|(lo, hi)| {
                 semver::compare(lo, v) != std::cmp::Ordering::Greater
                     && semver::compare(v, hi) != std::cmp::Ordering::Greater
             }) {
                 continue;
             }
-            if !v.ends_with("+incompatible") {
-                last_compatible = v.clone();
-            } else if !last_compatible.is_empty() {
-                let has = match self.find_dir(&last_compatible).await {
-                    Ok((rev, dir, g)) => {
-                        g.is_some()
-                            || matches!(
-                                self.read_file(&rev, &path_join(&dir, "go.mod")).await,
-                                Ok(Some(_))
-                            )
+            if !need_incompatible {
+                if !v.ends_with("+incompatible") {
+                    last_compatible = v.clone();
+                } else if !last_compatible.is_empty() {
+                    let has = match self.find_dir(&last_compatible).await {
+                        Ok((rev, dir, g)) => {
+                            g.is_some()
+                                || matches!(
+                                    self.read_file(&rev, &path_join(&dir, "go.mod")).await,
+                                    Ok(Some(_))
+                                )
+                        }
+                        Err(_) => false,
+                    };
+                    if has {
+                        break;
                     }
-                    Err(_) => false,
-                };
-                if has {
-                    break;
                 }
             }
             if semver::prerelease(v).is_empty() {
@@ -816,9 +827,145 @@ impl CodeRepo {
                 prereleases.push(v.clone());
             }
         }
-        if let Some(v) = releases.last().or(prereleases.last()) {
-            return self.stat(v).await;
+        Ok(releases.last().or(prereleases.last()).cloned())
+    }
+
+    /// The version `module@latest` means to the go command: the highest non-retracted
+    /// release, else prerelease, of the tagged versions (leaving out `+incompatible` ones
+    /// once a compatible version has a go.mod), else the HEAD commit.
+    pub async fn latest(&self) -> Result<Resolved, CodeError> {
+        match self.pick("", false, |_| true).await? {
+            Some(v) => self.stat(&v).await,
+            None => self.head_latest().await,
         }
-        self.head_latest().await
+    }
+
+    /// Resolves any query the go command accepts for one version, as its `modload.Query`
+    /// does: `latest`; a semver prefix (`v1`, `v1.2`) is the highest matching tagged
+    /// version; another semantic version is a tag (or a listed version equal to it); a
+    /// branch, tag or commit hash is resolved in the repository.
+    pub async fn query(&self, q: &str) -> Result<Resolved, CodeError> {
+        if q == "latest" {
+            return self.latest().await;
+        }
+        if !semver::is_valid(q) {
+            return self.stat(q).await;
+        }
+        let need_incompatible = !module::match_path_major(q, &self.path_major);
+        let is_prefix = !q.contains(['-', '+']) && q.matches('.').count() < 2;
+        if is_prefix {
+            let prefix = format!("{q}.");
+            let at_least = |v: &str| semver::compare(v, q) != std::cmp::Ordering::Less;
+            return match self.pick(&prefix, need_incompatible, at_least).await? {
+                Some(v) => self.stat(&v).await,
+                None => Err(CodeError::NotFound(format!(
+                    "module {}: no matching versions for query \"{q}\"",
+                    self.mod_path
+                ))),
+            };
+        }
+        match self.stat(q).await {
+            Err(CodeError::NotFound(m)) => {
+                let prefix = semver::canonical(q);
+                let found = self
+                    .pick(&prefix, need_incompatible, |v| {
+                        semver::compare(v, q) == std::cmp::Ordering::Equal
+                    })
+                    .await?;
+                match found {
+                    Some(v) if v != q => self.stat(&v).await,
+                    _ => Err(CodeError::NotFound(m)),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::git::cmd::Runner;
+    use std::time::Duration;
+
+    fn code(root: &str, path: &str) -> Result<CodeRepo, CodeError> {
+        let runner = Runner {
+            timeout: Duration::from_secs(1),
+            env: Vec::new(),
+        };
+        let repo = Arc::new(GitRepo::new(
+            Path::new("/nonexistent"),
+            "https://example.com/r",
+            runner,
+            Duration::ZERO,
+            1,
+        ));
+        CodeRepo::new(repo, root, path)
+    }
+
+    use std::path::Path;
+
+    #[test]
+    fn module_directories_and_majors() {
+        let c = code("github.com/a/b", "github.com/a/b/sub/v2").unwrap();
+        assert_eq!(
+            (
+                c.code_dir.as_str(),
+                c.path_prefix.as_str(),
+                c.path_major.as_str()
+            ),
+            ("sub", "github.com/a/b/sub", "/v2")
+        );
+        assert_eq!(c.pseudo_major, "v2");
+        assert_eq!(c.rev_to_rev("v2.1.0"), "sub/v2.1.0");
+        assert_eq!(c.rev_to_rev("master"), "master");
+        assert_eq!(
+            c.rev_to_rev("v2.0.1-0.20200101000000-abcdefabcdef"),
+            "abcdefabcdef"
+        );
+        assert_eq!(c.tag_to_version("sub/v2.1.0"), ("v2.1.0".into(), true));
+        assert_eq!(c.tag_to_version("sub/v2.1"), (String::new(), false));
+        assert_eq!(c.tag_to_version("v2.1.0"), (String::new(), false));
+
+        let c = code("github.com/a/b", "github.com/a/b").unwrap();
+        assert_eq!((c.code_dir.as_str(), c.path_major.as_str()), ("", ""));
+        assert_eq!(c.rev_to_rev("v2.0.0+incompatible"), "v2.0.0");
+
+        let c = code("nanomsg.org/go/mangos/v2", "nanomsg.org/go/mangos/v2").unwrap();
+        assert_eq!(
+            (
+                c.code_dir.as_str(),
+                c.path_prefix.as_str(),
+                c.path_major.as_str()
+            ),
+            ("", "nanomsg.org/go/mangos/v2", "/v2")
+        );
+        let c = code("gopkg.in/yaml.v2", "gopkg.in/yaml.v2").unwrap();
+        assert_eq!((c.code_dir.as_str(), c.pseudo_major.as_str()), ("", "v2"));
+
+        assert_eq!(
+            code("github.com/a/b", "github.com/x/y").err(),
+            Some(CodeError::NotFound(
+                "mismatched repo: found github.com/a/b for github.com/x/y".into()
+            ))
+        );
+        let c = code("github.com/a/b/v2", "github.com/a/b/v2/c/v3").unwrap();
+        assert_eq!((c.code_dir.as_str(), c.path_major.as_str()), ("c", "/v3"));
+    }
+
+    #[test]
+    fn is_major_matches_go() {
+        assert!(is_major("github.com/a/b", ""));
+        assert!(!is_major("github.com/a/b/v2", ""));
+        assert!(is_major("github.com/a/b/v2", "/v2"));
+        assert!(!is_major("github.com/a/b/v3", "/v2"));
+        assert!(!is_major("github.com/a/b", "/v2"));
+        assert!(is_major("gopkg.in/yaml.v2", ".v2"));
+        assert!(!is_major("", ""));
+        assert_eq!(legacy_go_mod("example.com/x"), b"module example.com/x\n");
+        assert_eq!(
+            legacy_go_mod("example.com/x y"),
+            b"module \"example.com/x y\"\n"
+        );
     }
 }

@@ -253,7 +253,8 @@ pub fn zip_from_tar(
     }
     let out = fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(true)
         .open(dest)
         .map_err(|e| format!("creating {}: {e}", dest.display()))?;
     let mut w = io::BufWriter::new(out);
