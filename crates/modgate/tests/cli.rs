@@ -62,3 +62,43 @@ fn unknown_subcommand_is_a_usage_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn serve_help_lists_its_flags() {
+    let out = modgate(&["serve", "--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let flags: Vec<&str> = text
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("--") || l.starts_with("-h,"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            "--config",
+            "--listen",
+            "--data-dir",
+            "--upstream",
+            "--private",
+            "--log-format",
+            "-h,"
+        ]
+    );
+    assert!(
+        text.contains("[env: MODGATE_LISTEN] [default: 127.0.0.1:3000]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn serve_rejects_an_unknown_flag() {
+    let out = modgate(&["serve", "--listen-addr", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unexpected argument '--listen-addr'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

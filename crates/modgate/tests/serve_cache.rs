@@ -359,3 +359,60 @@ fn stale_list_and_latest_are_served_with_a_header_when_the_upstream_disappears()
     let list = raw_get(&server.addr, "GET", "/example.com/a/@v/list").unwrap();
     assert_eq!(list.header("x-modgate-stale"), None);
 }
+
+#[test]
+fn a_fetch_completes_and_is_stored_when_the_client_leaves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    let sums = tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    let source = Counting::new(&tree.root, Duration::from_millis(600));
+    let data = tmp.path().join("data");
+    rt().block_on(async {
+        let base = serve_in_process(source.clone(), &data, CacheSettings::default()).await;
+        let url = format!("{base}/example.com/a/@v/v1.0.0.zip");
+        let impatient = reqwest::Client::builder()
+            .timeout(Duration::from_millis(100))
+            .build()
+            .unwrap();
+        assert!(impatient.get(&url).send().await.unwrap_err().is_timeout());
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            std::fs::read(data.join("cache/download/example.com/a/@v/v1.0.0.zip")).unwrap(),
+            sums.zip
+        );
+        let r = client().get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.bytes().await.unwrap().to_vec(), sums.zip);
+    });
+    assert_eq!(
+        source.calls(),
+        [("zip example.com/a@v1.0.0".to_string(), 1)]
+    );
+}
+
+#[test]
+fn the_negative_cache_expires() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    let source = Counting::new(&tree.root, Duration::from_millis(0));
+    rt().block_on(async {
+        let settings = CacheSettings {
+            negative_ttl: Duration::from_millis(300),
+            ..CacheSettings::default()
+        };
+        let base = serve_in_process(source.clone(), &tmp.path().join("d"), settings).await;
+        let url = format!("{base}/example.com/a/@v/v1.0.1.info");
+        for _ in 0..2 {
+            assert_eq!(client().get(&url).send().await.unwrap().status(), 404);
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Published meanwhile: found once the "not found" has expired.
+        tree.add("example.com/a", "v1.0.1", T1, &[("a.go", "package a\n")]);
+        assert_eq!(client().get(&url).send().await.unwrap().status(), 200);
+    });
+    assert_eq!(
+        source.calls(),
+        [("stat example.com/a@v1.0.1".to_string(), 2)]
+    );
+}
