@@ -416,3 +416,62 @@ fn the_negative_cache_expires() {
         [("stat example.com/a@v1.0.1".to_string(), 2)]
     );
 }
+
+#[test]
+fn stored_versions_are_immutable_and_queries_store_their_canonical_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    std::fs::copy(
+        tree.vfile("example.com/a", "v1.0.0", "info"),
+        tree.vdir("example.com/a").join("main.info"),
+    )
+    .unwrap();
+    let source = Counting::new(&tree.root, Duration::from_millis(0));
+    let data = tmp.path().join("data");
+    let info = format!("{{\"Version\":\"v1.0.0\",\"Time\":\"{T1}\"}}");
+    rt().block_on(async {
+        let settings = CacheSettings {
+            list_ttl: Duration::from_millis(0),
+            ..CacheSettings::default()
+        };
+        let base = serve_in_process(source.clone(), &data, settings).await;
+        let get = |p: &str| {
+            let url = format!("{base}/example.com/a/@v/{p}");
+            async move {
+                client()
+                    .get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        // A branch name: asked of the source each time (list_ttl 0), the canonical .info stored.
+        assert_eq!(get("main.info").await, info);
+        assert_eq!(
+            std::fs::read_to_string(data.join("cache/download/example.com/a/@v/v1.0.0.info"))
+                .unwrap(),
+            info
+        );
+        assert_eq!(get("main.info").await, info);
+        assert_eq!(get("v1.0.0.mod").await, "module example.com/a\n\ngo 1.21\n");
+        // The upstream changes its mind: what is stored stays.
+        std::fs::write(
+            tree.vfile("example.com/a", "v1.0.0", "mod"),
+            "module example.com/a\n\ngo 1.22\n",
+        )
+        .unwrap();
+        assert_eq!(get("v1.0.0.mod").await, "module example.com/a\n\ngo 1.21\n");
+        assert_eq!(get("v1.0.0.info").await, info);
+    });
+    assert_eq!(
+        source.calls(),
+        [
+            ("mod example.com/a@v1.0.0".to_string(), 1),
+            ("stat example.com/a@main".to_string(), 2),
+        ]
+    );
+}
