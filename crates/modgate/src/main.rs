@@ -66,7 +66,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(settings.log_format);
+    let _log_flush = init_logging(settings.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -83,16 +83,23 @@ fn serve(args: &ServeArgs) -> ExitCode {
     }
 }
 
-/// Logs to stderr, filtered by RUST_LOG (default `info`).
-fn init_logging(format: LogFormat) {
+/// Logs to stderr, filtered by RUST_LOG (default `info`). Lines are written by a
+/// background thread so a request never waits on the terminal or a pipe; the returned
+/// guard flushes what is queued when it is dropped.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    // Not lossy: when the queue is full a request waits rather than a line being lost.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+    guard
 }

@@ -14,6 +14,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -56,6 +57,22 @@ pub struct Store {
     download: PathBuf,
     tmp: PathBuf,
     counter: AtomicU64,
+    /// Immutable small entries (`.info`, `.mod`, `.ziphash` of canonical versions) kept in
+    /// memory after their first read, so that hot requests touch no disk.
+    hot: quick_cache::sync::Cache<PathBuf, Arc<[u8]>, ByteWeight>,
+}
+
+/// Total bytes of the in-memory copies of immutable entries.
+const HOT_BYTES: u64 = 64 << 20;
+
+/// Weighs an in-memory entry by its size (and a little for the key and bookkeeping).
+#[derive(Clone)]
+struct ByteWeight;
+
+impl quick_cache::Weighter<PathBuf, Arc<[u8]>> for ByteWeight {
+    fn weight(&self, key: &PathBuf, val: &Arc<[u8]>) -> u64 {
+        (val.len() + key.as_os_str().len() + 64) as u64
+    }
 }
 
 impl Store {
@@ -87,6 +104,7 @@ impl Store {
             download,
             tmp,
             counter: AtomicU64::new(0),
+            hot: quick_cache::sync::Cache::with_weighter(16_384, HOT_BYTES, ByteWeight),
         })
     }
 
@@ -191,6 +209,20 @@ impl Store {
             Err(e) if is_missing(&e) => Ok(None),
             Err(e) => Err(annotate(e, "reading", path)),
         }
+    }
+
+    /// The content of a stored entry that never changes once written (the `.info`, `.mod`
+    /// and `.ziphash` of a canonical version), served from memory after the first read.
+    pub async fn read_immutable(&self, path: &Path) -> io::Result<Option<Arc<[u8]>>> {
+        if let Some(data) = self.hot.get(path) {
+            return Ok(Some(data));
+        }
+        let Some(data) = self.read(path).await? else {
+            return Ok(None);
+        };
+        let data: Arc<[u8]> = data.into();
+        self.hot.insert(path.to_path_buf(), Arc::clone(&data));
+        Ok(Some(data))
     }
 
     /// The content of a stored entry and how long ago it was written, or `None`.

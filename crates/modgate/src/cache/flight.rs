@@ -19,7 +19,7 @@ impl Cache {
         T: Clone + Send + Sync + 'static,
         F: Future<Output = Result<T, CacheError>> + Send + 'static,
     {
-        if let Some((at, e)) = lock(&self.inner.negative).get(&key) {
+        if let Some((at, e)) = self.inner.negative.get(&key) {
             if at.elapsed() < self.inner.settings.negative_ttl {
                 return Err(e.clone());
             }
@@ -41,7 +41,8 @@ impl Cache {
                             let r = work.await;
                             if let Err(e) = &r {
                                 if e.is_not_found() {
-                                    lock(&inner.negative)
+                                    inner
+                                        .negative
                                         .insert(k.clone(), (Instant::now(), e.clone()));
                                 }
                             }

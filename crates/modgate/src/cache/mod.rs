@@ -112,9 +112,19 @@ struct Inner {
     store: Arc<Store>,
     settings: CacheSettings,
     flights: Mutex<HashMap<String, Box<dyn Any + Send + Sync>>>,
-    negative: Mutex<HashMap<String, (Instant, CacheError)>>,
-    queries: Mutex<HashMap<String, (Instant, Info)>>,
+    // The three memories below are bounded in entries, so that a flood of distinct
+    // requests cannot grow the process without limit.
+    negative: Memo<CacheError>,
+    queries: Memo<Info>,
+    /// Fresh `@v/list` answers, so that a hot list touches no disk within its lifetime.
+    lists: Memo<Arc<[u8]>>,
 }
+
+/// A bounded memory of recent answers with the time each was made.
+type Memo<T> = quick_cache::sync::Cache<String, (Instant, T)>;
+
+/// How many entries each memory keeps.
+const MEMO_ENTRIES: usize = 100_000;
 
 /// The cache: the store in front of a source. Cheap to clone.
 #[derive(Clone)]
@@ -139,8 +149,9 @@ impl Cache {
                 store,
                 settings,
                 flights: Mutex::new(HashMap::new()),
-                negative: Mutex::new(HashMap::new()),
-                queries: Mutex::new(HashMap::new()),
+                negative: Memo::new(MEMO_ENTRIES),
+                queries: Memo::new(MEMO_ENTRIES),
+                lists: Memo::new(MEMO_ENTRIES),
             }),
         }
     }
@@ -165,6 +176,15 @@ impl Cache {
 
     /// `@v/list`: the version list, one per line.
     pub async fn list(&self, module: &str) -> Result<Meta<Vec<u8>>, CacheError> {
+        let ttl = self.inner.settings.list_ttl;
+        if let Some((at, data)) = self.inner.lists.get(module) {
+            if at.elapsed() < ttl {
+                return Ok(Meta {
+                    value: data.to_vec(),
+                    stale: None,
+                });
+            }
+        }
         let path = self.inner.store.list_path(module).map_err(internal)?;
         let cached = self
             .inner
@@ -173,7 +193,12 @@ impl Cache {
             .await
             .map_err(internal)?;
         if let Some((data, age)) = &cached {
-            if *age < self.inner.settings.list_ttl {
+            if *age < ttl {
+                if let Some(at) = Instant::now().checked_sub(*age) {
+                    self.inner
+                        .lists
+                        .insert(module.to_string(), (at, data.as_slice().into()));
+                }
                 return Ok(Meta {
                     value: data.clone(),
                     stale: None,
@@ -207,6 +232,9 @@ impl Cache {
                     .await
                     .map_err(internal)?
                     .map_err(internal)?;
+                inner
+                    .lists
+                    .insert(m, (Instant::now(), data.as_slice().into()));
                 Ok(data)
             })
             .await;
@@ -291,7 +319,13 @@ impl Cache {
                 .store
                 .version_path(module, query, Ext::Info)
                 .map_err(internal)?;
-            if let Some(data) = self.inner.store.read(&path).await.map_err(internal)? {
+            if let Some(data) = self
+                .inner
+                .store
+                .read_immutable(&path)
+                .await
+                .map_err(internal)?
+            {
                 if let Ok(info) = serde_json::from_slice::<Info>(&data) {
                     return Ok(Meta {
                         value: info,
@@ -320,7 +354,7 @@ impl Cache {
             });
         }
         let key = format!("query {module}@{query}");
-        let cached = lock(&self.inner.queries).get(&key).cloned();
+        let cached = self.inner.queries.get(&key);
         if let Some((at, info)) = &cached {
             if at.elapsed() < self.inner.settings.list_ttl {
                 return Ok(Meta {
@@ -341,7 +375,7 @@ impl Cache {
                 .await?;
                 check_info(&inner, &m, Some(&q), &info)?;
                 store_info(&inner, &m, &info).await?;
-                lock(&inner.queries).insert(k, (Instant::now(), info.clone()));
+                inner.queries.insert(k, (Instant::now(), info.clone()));
                 Ok(info)
             })
             .await;
@@ -355,8 +389,14 @@ impl Cache {
             .store
             .version_path(module, version, Ext::Mod)
             .map_err(internal)?;
-        if let Some(data) = self.inner.store.read(&path).await.map_err(internal)? {
-            return Ok(data);
+        if let Some(data) = self
+            .inner
+            .store
+            .read_immutable(&path)
+            .await
+            .map_err(internal)?
+        {
+            return Ok(data.to_vec());
         }
         let inner = Arc::clone(&self.inner);
         let (m, v) = (module.to_string(), version.to_string());
@@ -395,7 +435,7 @@ impl Cache {
         let hash_path = store
             .version_path(module, version, Ext::ZipHash)
             .map_err(internal)?;
-        if let Some(hash) = store.read(&hash_path).await.map_err(internal)? {
+        if let Some(hash) = store.read_immutable(&hash_path).await.map_err(internal)? {
             if tokio::fs::metadata(&zip_path).await.is_ok() {
                 return Ok(ZipEntry {
                     path: zip_path,
