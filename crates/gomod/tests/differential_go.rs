@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::go;
 use common::rng::Rng;
+use testkit as go;
 
 const SEED: u64 = 0x6d6f_6467_6174_6531;
 const CASES: usize = 300;

@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use modgate::source::git::{GitSettings, GitSource};
@@ -20,50 +20,12 @@ use serde_json::Value;
 const T0: i64 = 1_700_000_000;
 
 fn go_bin() -> PathBuf {
-    let go = std::env::var("MODGATE_GO").unwrap_or_else(|_| "/usr/lib/go-1.23/bin/go".into());
-    let p = PathBuf::from(go);
-    assert!(
-        p.exists(),
-        "the go command is missing at {}: run scripts/install-deps",
-        p.display()
-    );
-    p
+    testkit::go_binary()
 }
 
 /// Runs a command with a deadline; kills it when it overruns.
 fn run_bounded(mut cmd: Command, limit: Duration) -> std::process::Output {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let t_out = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = out.read_to_end(&mut b);
-        b
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = err.read_to_end(&mut b);
-        b
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("{cmd:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    std::process::Output {
-        status,
-        stdout: t_out.join().unwrap_or_default(),
-        stderr: t_err.join().unwrap_or_default(),
-    }
+    testkit::run_bounded(&mut cmd, limit)
 }
 
 struct World {

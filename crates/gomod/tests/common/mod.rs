@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gomod::zip::{File, FileInfo, FileKind};
 
-pub mod go;
 pub mod rng;
 
 /// Where Debian installs x/mod's test data.

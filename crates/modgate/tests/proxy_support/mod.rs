@@ -20,15 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// The go binary: `$MODGATE_GO`, default /usr/lib/go-1.23/bin/go.
 pub fn go_bin() -> PathBuf {
-    let go = std::env::var_os("MODGATE_GO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/go-1.23/bin/go"));
-    assert!(
-        go.is_file(),
-        "go not found at {} (set MODGATE_GO): run scripts/install-deps",
-        go.display()
-    );
-    go
+    testkit::go_binary()
 }
 
 /// A go command that never touches the network or the user's caches.

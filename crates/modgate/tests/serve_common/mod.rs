@@ -13,57 +13,7 @@ use std::time::{Duration, Instant};
 use gomod::module;
 use gomod::zip::DataFile;
 
-/// The reference go command: `$MODGATE_GO`, else /usr/lib/go-1.23/bin/go.
-pub fn go_binary() -> PathBuf {
-    let go = std::env::var_os("MODGATE_GO")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/go-1.23/bin/go"));
-    assert!(
-        go.is_file(),
-        "the go command {} is missing: run scripts/install-deps or set MODGATE_GO",
-        go.display()
-    );
-    go
-}
-
-/// Runs `cmd` to completion, killing it after `limit`.
-pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for child") {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{cmd:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
-    }
-}
+pub use testkit::{go_binary, run_bounded};
 
 /// A go command environment of its own: temp GOMODCACHE, GOPATH, GOCACHE; no network.
 pub struct GoEnv {

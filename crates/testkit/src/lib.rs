@@ -1,4 +1,5 @@
-//! The reference go command and git, run with a time bound.
+//! Test support shared by the integration tests of every crate: the reference go command,
+//! processes run with a time bound, and git with a fixed identity.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
