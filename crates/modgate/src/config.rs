@@ -22,6 +22,7 @@
 //! [cache]             # seconds
 //! negative_ttl = 60
 //! list_ttl = 60
+//! prefetch = "mod"    # "off" | "mod" | "all": what to fetch ahead of the go command
 //!
 //! [direct]            # the git source
 //! insecure = "git.lan.example.com"   # GOINSECURE syntax: plain http allowed
@@ -33,6 +34,8 @@ use std::time::Duration;
 
 use clap::Args;
 use serde::Deserialize;
+
+use crate::cache::Prefetch;
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -121,6 +124,8 @@ pub struct Settings {
     pub list_ttl: Duration,
     /// Concurrent requests per upstream (file only).
     pub upstream_concurrency: usize,
+    /// What is fetched ahead when a go.mod had to be fetched (file only).
+    pub prefetch: Prefetch,
     /// GOINSECURE-style patterns: module paths whose `direct` discovery and git remotes
     /// may use plain http (file only).
     pub insecure: String,
@@ -144,6 +149,7 @@ impl Default for Settings {
             negative_ttl: Duration::from_secs(60),
             list_ttl: Duration::from_secs(60),
             upstream_concurrency: 16,
+            prefetch: Prefetch::Mod,
             insecure: String::new(),
             git_timeout: Duration::from_secs(120),
             log_format: LogFormat::Human,
@@ -166,6 +172,7 @@ struct FileTimeouts {
 struct FileCache {
     negative_ttl: Option<u64>,
     list_ttl: Option<u64>,
+    prefetch: Option<Prefetch>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -255,6 +262,9 @@ impl Settings {
         };
         s.negative_ttl = secs(file.cache.negative_ttl, s.negative_ttl);
         s.list_ttl = secs(file.cache.list_ttl, s.list_ttl);
+        if let Some(p) = file.cache.prefetch {
+            s.prefetch = p;
+        }
         if let Some(i) = file.direct.insecure {
             s.insecure = i;
         }
@@ -314,6 +324,7 @@ mod tests {
         assert_eq!(s.upstream, "https://proxy.golang.org,direct");
         assert_eq!(s.private, "");
         assert_eq!(s.negative_ttl, Duration::from_secs(60));
+        assert_eq!(s.prefetch, Prefetch::Mod);
     }
 
     const FULL: &str = r#"
@@ -331,6 +342,7 @@ request = 4
 [cache]
 negative_ttl = 5
 list_ttl = 6
+prefetch = "all"
 [direct]
 insecure = "git.lan.example.com"
 git_timeout = 7
@@ -361,6 +373,7 @@ git_timeout = 7
                 negative_ttl: Duration::from_secs(5),
                 list_ttl: Duration::from_secs(6),
                 upstream_concurrency: 3,
+                prefetch: Prefetch::All,
                 insecure: "git.lan.example.com".into(),
                 git_timeout: Duration::from_secs(7),
                 log_format: LogFormat::Human,

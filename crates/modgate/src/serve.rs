@@ -166,6 +166,11 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             list_ttl: settings.list_ttl,
             request_timeout: settings.timeouts.request,
             transfer_timeout: settings.timeouts.transfer,
+            prefetch: settings.prefetch,
+            // At most half of each upstream's permits go to prefetches, so that client
+            // requests always find room.
+            prefetch_concurrency: (settings.upstream_concurrency / 2).clamp(1, 8),
+            ..CacheSettings::default()
         },
     );
     let state = Arc::new(AppState {

@@ -12,11 +12,15 @@
 //! - `@v/list`, `@latest` and non-canonical queries (`master`, `v1.2`, commit hashes) are
 //!   fresh for a short time, then asked again; when the source fails they are served
 //!   stale, flagged with the reason.
+//! - When a go.mod had to be fetched, the `.mod` and `.info` of its requirements are
+//!   fetched ahead in the background, bounded (see [`Prefetch`] and `prefetch.rs`).
 
 mod check;
 mod flight;
+mod prefetch;
 
 pub use check::is_canonical;
+pub use prefetch::{MAX_PENDING, Prefetch};
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -43,6 +47,15 @@ pub struct CacheSettings {
     pub request_timeout: Duration,
     /// Bound on one zip transfer from the source.
     pub transfer_timeout: Duration,
+    /// What is fetched ahead when a go.mod had to be fetched.
+    pub prefetch: Prefetch,
+    /// How many prefetches run at once.
+    pub prefetch_concurrency: usize,
+    /// How many levels below a client's request prefetches go (1: only the requirements
+    /// of the go.mod the client asked for).
+    pub prefetch_depth: u32,
+    /// How many requirements of one go.mod are prefetched at most.
+    pub prefetch_fanout: usize,
 }
 
 impl Default for CacheSettings {
@@ -52,6 +65,10 @@ impl Default for CacheSettings {
             list_ttl: Duration::from_secs(60),
             request_timeout: Duration::from_secs(120),
             transfer_timeout: Duration::from_secs(600),
+            prefetch: Prefetch::Mod,
+            prefetch_concurrency: 8,
+            prefetch_depth: 2,
+            prefetch_fanout: 200,
         }
     }
 }
@@ -118,6 +135,7 @@ struct Inner {
     queries: Memo<Info>,
     /// Fresh `@v/list` answers, so that a hot list touches no disk within its lifetime.
     lists: Memo<Arc<[u8]>>,
+    prefetch: prefetch::Prefetcher,
 }
 
 /// A bounded memory of recent answers with the time each was made.
@@ -152,6 +170,7 @@ impl Cache {
                 negative: Memo::new(MEMO_ENTRIES),
                 queries: Memo::new(MEMO_ENTRIES),
                 lists: Memo::new(MEMO_ENTRIES),
+                prefetch: prefetch::Prefetcher::new(settings.prefetch_concurrency),
             }),
         }
     }
@@ -382,8 +401,19 @@ impl Cache {
         Self::fresh_or_stale(module, query, r, cached.map(|(_, i)| i))
     }
 
-    /// `@v/<version>.mod` of a canonical version.
+    /// `@v/<version>.mod` of a canonical version. When it had to be fetched, its
+    /// requirements are prefetched (per the settings).
     pub async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, CacheError> {
+        self.go_mod_at(module, version, 0).await
+    }
+
+    /// [`Cache::go_mod`] for a request `depth` levels of prefetch below a client's.
+    async fn go_mod_at(
+        &self,
+        module: &str,
+        version: &str,
+        depth: u32,
+    ) -> Result<Vec<u8>, CacheError> {
         let path = self
             .inner
             .store
@@ -400,29 +430,32 @@ impl Cache {
         }
         let inner = Arc::clone(&self.inner);
         let (m, v) = (module.to_string(), version.to_string());
-        self.single_flight(format!("mod {module}@{version}"), async move {
-            let data = Self::bounded(
-                inner.settings.request_timeout,
-                format!("{m}@{v}: go.mod"),
-                inner.source.go_mod(&m, &v),
-            )
+        let data = self
+            .single_flight(format!("mod {module}@{version}"), async move {
+                let data = Self::bounded(
+                    inner.settings.request_timeout,
+                    format!("{m}@{v}: go.mod"),
+                    inner.source.go_mod(&m, &v),
+                )
+                .await?;
+                if let Err(e) = gomod::modfile::parse_lax("go.mod", &data, None) {
+                    return Err(CacheError::Source(SourceError::Failed(format!(
+                        "{}: {m}@{v}: the go.mod does not parse ({}); not stored",
+                        inner.source.describe(),
+                        e.to_string().replace('\n', "; ")
+                    ))));
+                }
+                let store = Arc::clone(&inner.store);
+                let d = data.clone();
+                tokio::task::spawn_blocking(move || store.write(&path, &d))
+                    .await
+                    .map_err(internal)?
+                    .map_err(internal)?;
+                Ok(data)
+            })
             .await?;
-            if let Err(e) = gomod::modfile::parse_lax("go.mod", &data, None) {
-                return Err(CacheError::Source(SourceError::Failed(format!(
-                    "{}: {m}@{v}: the go.mod does not parse ({}); not stored",
-                    inner.source.describe(),
-                    e.to_string().replace('\n', "; ")
-                ))));
-            }
-            let store = Arc::clone(&inner.store);
-            let d = data.clone();
-            tokio::task::spawn_blocking(move || store.write(&path, &d))
-                .await
-                .map_err(internal)?
-                .map_err(internal)?;
-            Ok(data)
-        })
-        .await
+        self.prefetch_requirements(module, version, &data, depth);
+        Ok(data)
     }
 
     /// `@v/<version>.zip` of a canonical version: fetched to a temp file, checked, hashed,

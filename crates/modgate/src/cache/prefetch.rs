@@ -1,0 +1,150 @@
+//! Prefetch: when the cache had to fetch a module's go.mod, it warms the cache, in the
+//! background, with the `.mod` and `.info` (and, with [`Prefetch::All`], the `.zip`) of
+//! every module version that go.mod `require`s, because the go command asks for them next
+//! (it reads the graph's go.mod files level by level, so without this the upstream work
+//! is serialized along the graph's depth).
+//!
+//! - Requirements are taken as written: the go command reads a dependency's go.mod
+//!   without its `replace` lines. Only canonical versions are prefetched.
+//! - Prefetches go through the same single-flight paths as client requests (a client
+//!   asking meanwhile joins the prefetch's fetch) and through the same chain (private
+//!   modules still never reach a public upstream).
+//! - Bounded: at most `prefetch_concurrency` prefetches run at once (the rest wait on
+//!   their own semaphore, which client requests never touch), at most `prefetch_fanout`
+//!   requirements per go.mod, at most `prefetch_depth` levels below a client request, at
+//!   most [`MAX_PENDING`] prefetches queued; beyond that they are dropped.
+//! - Errors of prefetches are only logged at debug level: a client asking for the same
+//!   entry gets the real answer (a not-found is in the negative cache either way).
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use super::{Cache, CacheError, is_canonical, lock};
+
+/// What the cache fetches ahead of the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefetch {
+    /// Nothing.
+    Off,
+    /// The `.mod` and `.info` of the requirements of a fetched go.mod.
+    #[default]
+    Mod,
+    /// As `Mod`, and their `.zip` too.
+    All,
+}
+
+/// How many prefetches may be queued or running at once; more are dropped.
+pub const MAX_PENDING: usize = 4096;
+
+/// The prefetch state of a cache.
+pub(super) struct Prefetcher {
+    permits: Semaphore,
+    /// `module@version` of every queued or running prefetch.
+    pending: Mutex<HashSet<String>>,
+}
+
+impl Prefetcher {
+    pub(super) fn new(concurrency: usize) -> Prefetcher {
+        Prefetcher {
+            permits: Semaphore::new(concurrency.max(1)),
+            pending: Mutex::new(HashSet::new()),
+        }
+    }
+}
+
+impl Cache {
+    /// Called after the go.mod `data` of `module@version` was fetched (not read from the
+    /// store) for a request `depth` levels below a client's: queues the prefetch of its
+    /// requirements.
+    pub(super) fn prefetch_requirements(
+        &self,
+        module: &str,
+        version: &str,
+        data: &[u8],
+        depth: u32,
+    ) {
+        let s = &self.inner.settings;
+        if s.prefetch == Prefetch::Off || depth >= s.prefetch_depth {
+            return;
+        }
+        let file = match gomod::modfile::parse_lax("go.mod", data, None) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(module, version, error = %e, "prefetch: go.mod does not parse");
+                return;
+            }
+        };
+        let mut queued = 0;
+        for r in &file.require {
+            let (m, v) = (r.mod_.path.as_str(), r.mod_.version.as_str());
+            if !is_canonical(v) || gomod::module::check(m, v).is_err() {
+                continue;
+            }
+            if queued >= s.prefetch_fanout {
+                tracing::debug!(
+                    module,
+                    version,
+                    limit = s.prefetch_fanout,
+                    "prefetch: fan-out limit reached, the other requirements are not prefetched"
+                );
+                break;
+            }
+            queued += 1;
+            self.spawn_prefetch(m, v, depth + 1);
+        }
+    }
+
+    fn spawn_prefetch(&self, module: &str, version: &str, depth: u32) {
+        let key = format!("{module}@{version}");
+        {
+            let mut pending = lock(&self.inner.prefetch.pending);
+            if pending.contains(&key) {
+                return;
+            }
+            if pending.len() >= MAX_PENDING {
+                tracing::debug!(module, version, "prefetch: queue full, dropped");
+                return;
+            }
+            pending.insert(key.clone());
+        }
+        let cache = self.clone();
+        let (m, v) = (module.to_string(), version.to_string());
+        tokio::spawn(
+            async move {
+                if let Ok(_permit) = cache.inner.prefetch.permits.acquire().await {
+                    match cache.prefetch_one(&m, &v, depth).await {
+                        Ok(()) => tracing::debug!(module = m, version = v, depth, "prefetched"),
+                        Err(e) => tracing::debug!(
+                            module = m,
+                            version = v,
+                            depth,
+                            error = %e,
+                            "prefetch failed"
+                        ),
+                    }
+                }
+                lock(&cache.inner.prefetch.pending).remove(&key);
+            }
+            .instrument(tracing::debug_span!("prefetch")),
+        );
+    }
+
+    async fn prefetch_one(
+        &self,
+        module: &str,
+        version: &str,
+        depth: u32,
+    ) -> Result<(), CacheError> {
+        self.go_mod_at(module, version, depth).await?;
+        self.info(module, version).await?;
+        if self.inner.settings.prefetch == Prefetch::All {
+            self.zip(module, version).await?;
+        }
+        Ok(())
+    }
+}
