@@ -211,7 +211,7 @@ fn make_repo(repos: &Path, config: &Path, lib: &Lib) -> (Option<String>, String)
 
 /// A loopback HTTP proxy standing in for gopkg.in's `?go-get=1` pages: CONNECT (https) is
 /// refused; `GET http://gopkg.in/NAME?go-get=1` answers the go-import meta tag gopkg.in
-/// serves. Records the request lines.
+/// serves. Records each request line with its User-Agent.
 fn start_discovery_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();
@@ -233,7 +233,15 @@ fn start_discovery_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
                 }
                 let head = String::from_utf8_lossy(&buf).into_owned();
                 let line = head.lines().next().unwrap_or("").to_string();
-                seen.lock().unwrap().push(line.clone());
+                let agent = head
+                    .lines()
+                    .find_map(|l| {
+                        l.split_once(':')
+                            .filter(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+                            .map(|(_, v)| v.trim().to_string())
+                    })
+                    .unwrap_or_default();
+                seen.lock().unwrap().push(format!("{line} | {agent}"));
                 let mut parts = line.split(' ');
                 let method = parts.next().unwrap_or("");
                 let target = parts.next().unwrap_or("");
@@ -497,11 +505,21 @@ fn debian_libraries_through_modgate_equal_go_direct() {
         ]
     );
     assert_eq!(direct.go_sum.lines().count(), 32, "{}", direct.go_sum);
-    // Both sides discovered gopkg.in/yaml.v3 through the loopback proxy.
+    // Both the go command and modgate discovered the gopkg.in modules through the loopback
+    // proxy, after https (CONNECT) failed.
     let seen = seen.lock().unwrap().clone();
+    for name in ["yaml.v3", "check.v1"] {
+        for agent in ["Go-http-client/", "modgate/"] {
+            assert!(
+                seen.iter().any(|l| l
+                    .starts_with(&format!("GET http://gopkg.in/{name}?go-get=1 HTTP/1.1 | "))
+                    && l.contains(agent)),
+                "no discovery of gopkg.in/{name} by {agent}: {seen:?}"
+            );
+        }
+    }
     assert!(
-        seen.iter()
-            .any(|l| l.starts_with("GET http://gopkg.in/yaml.v3?go-get=1 ")),
+        seen.iter().any(|l| l.starts_with("CONNECT gopkg.in:443 ")),
         "{seen:?}"
     );
     assert!(data.join("git").is_dir());
