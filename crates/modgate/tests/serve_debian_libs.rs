@@ -333,6 +333,8 @@ struct Run {
     go_sum: String,
     /// Path, Version, Sum, GoModSum, Time of every module of `go mod download -json all`.
     downloads: Vec<[String; 5]>,
+    /// Path, Version, Versions, Time, Indirect of `go list -m -versions -json` of them.
+    listed: Vec<String>,
     times: Vec<(String, Duration)>,
 }
 
@@ -374,6 +376,21 @@ fn run_go(env: &[(&str, &str)], proxy: &str, base: &Path, build: bool) -> Run {
         })
         .collect();
     downloads.sort();
+    // Lists (`@v/list`) and .info of every module of the build list but the main one.
+    let mut args = vec!["list", "-m", "-versions", "-json"];
+    args.extend(downloads.iter().map(|d| d[0].as_str()));
+    let out = goenv.go(&main, proxy, &args);
+    ok(&out, &format!("go list -m -versions -json via {proxy}"));
+    let listed: Vec<String> = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<serde_json::Value>()
+        .map(|v| {
+            let v = v.unwrap();
+            format!(
+                "{} {} {} {} {}",
+                v["Path"], v["Version"], v["Versions"], v["Time"], v["Indirect"]
+            )
+        })
+        .collect();
     if build {
         let t = Instant::now();
         ok(
@@ -386,6 +403,7 @@ fn run_go(env: &[(&str, &str)], proxy: &str, base: &Path, build: bool) -> Run {
         go_mod: std::fs::read_to_string(main.join("go.mod")).unwrap(),
         go_sum: std::fs::read_to_string(main.join("go.sum")).unwrap(),
         downloads,
+        listed,
         times,
     }
 }
@@ -466,10 +484,25 @@ fn debian_libraries_through_modgate_equal_go_direct() {
         server.log_text()
     );
     assert_eq!(through.downloads, direct.downloads);
+    assert_eq!(through.listed, direct.listed);
+    assert_eq!(direct.listed.len(), 16, "{:#?}", direct.listed);
+    let rev12 = |root: &str| revs.iter().find(|(r, _)| *r == root).unwrap().1.1[..12].to_string();
+    // +incompatible in the list; Time from the tagged commit; imported directly.
+    assert_eq!(
+        direct.listed[3],
+        r#""github.com/gofrs/uuid" "v4.3.1+incompatible" ["v4.3.1+incompatible"] "2022-10-05T17:00:00Z" null"#
+    );
+    // An untagged gopkg.in .v1 snapshot: no versions listed, a pseudo-version, indirect.
+    assert_eq!(
+        direct.listed[14],
+        format!(
+            r#""gopkg.in/check.v1" "v1.0.0-20200902030405-{}" null "2020-09-02T03:04:05Z" true"#,
+            rev12("gopkg.in/check.v1")
+        )
+    );
 
     // The graph really was fetched: exact versions, including the pseudo-version of the
     // untagged pflag snapshot, /vN at the repository root and +incompatible.
-    let rev12 = |root: &str| revs.iter().find(|(r, _)| *r == root).unwrap().1.1[..12].to_string();
     let versions: Vec<(String, String)> = direct
         .downloads
         .iter()
