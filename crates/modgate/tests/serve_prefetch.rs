@@ -6,16 +6,13 @@
 
 mod serve_common;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use modgate::cache::{Cache, CacheSettings};
-use modgate::source::file::FileSource;
-use modgate::source::{Info, Source, SourceError};
 use modgate::store::Store;
+use serve_common::counting::Counting;
 use serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
@@ -168,58 +165,8 @@ fn prefetch_all_fetches_the_zips_too() {
     );
 }
 
-/// A file source that counts its calls and takes `delay` over each.
-struct Counting {
-    inner: FileSource,
-    delay: Duration,
-    calls: Mutex<HashMap<String, usize>>,
-}
-
-impl Counting {
-    async fn count(&self, what: String) {
-        *self.calls.lock().unwrap().entry(what).or_default() += 1;
-        tokio::time::sleep(self.delay).await;
-    }
-    fn calls(&self) -> Vec<(String, usize)> {
-        let mut v: Vec<_> = self.calls.lock().unwrap().clone().into_iter().collect();
-        v.sort();
-        v
-    }
-}
-
-#[async_trait]
-impl Source for Counting {
-    fn describe(&self) -> String {
-        "counting".into()
-    }
-    async fn list(&self, module: &str) -> Result<Vec<String>, SourceError> {
-        self.count(format!("list {module}")).await;
-        self.inner.list(module).await
-    }
-    async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
-        self.count(format!("stat {module}@{query}")).await;
-        self.inner.stat(module, query).await
-    }
-    async fn latest(&self, module: &str) -> Result<Info, SourceError> {
-        self.count(format!("latest {module}")).await;
-        self.inner.latest(module).await
-    }
-    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, SourceError> {
-        self.count(format!("mod {module}@{version}")).await;
-        self.inner.go_mod(module, version).await
-    }
-    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
-        self.count(format!("zip {module}@{version}")).await;
-        self.inner.zip(module, version, dest).await
-    }
-}
-
 fn counting_cache(root: &Path, data: &Path, delay: Duration) -> (Arc<Counting>, Cache) {
-    let source = Arc::new(Counting {
-        inner: FileSource::new(root.to_path_buf()),
-        delay,
-        calls: Mutex::new(HashMap::new()),
-    });
+    let source = Counting::new(root, delay);
     let store = Arc::new(Store::open(data).unwrap());
     let settings = CacheSettings {
         prefetch_depth: 1,
