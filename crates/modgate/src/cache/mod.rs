@@ -245,12 +245,7 @@ impl Cache {
                     data.extend_from_slice(v.as_bytes());
                     data.push(b'\n');
                 }
-                let store = Arc::clone(&inner.store);
-                let d = data.clone();
-                tokio::task::spawn_blocking(move || store.write(&path, &d))
-                    .await
-                    .map_err(internal)?
-                    .map_err(internal)?;
+                write_entry(&inner, path, data.clone()).await?;
                 inner
                     .lists
                     .insert(m, (Instant::now(), data.as_slice().into()));
@@ -317,11 +312,7 @@ impl Cache {
                 check_info(&inner, &m, None, &info)?;
                 store_info(&inner, &m, &info).await?;
                 let data = serde_json::to_vec(&info).map_err(internal)?;
-                let store = Arc::clone(&inner.store);
-                tokio::task::spawn_blocking(move || store.write(&path, &data))
-                    .await
-                    .map_err(internal)?
-                    .map_err(internal)?;
+                write_entry(&inner, path, data).await?;
                 Ok(info)
             })
             .await;
@@ -445,12 +436,7 @@ impl Cache {
                         e.to_string().replace('\n', "; ")
                     ))));
                 }
-                let store = Arc::clone(&inner.store);
-                let d = data.clone();
-                tokio::task::spawn_blocking(move || store.write(&path, &d))
-                    .await
-                    .map_err(internal)?
-                    .map_err(internal)?;
+                write_entry(&inner, path, data.clone()).await?;
                 Ok(data)
             })
             .await?;
@@ -547,6 +533,11 @@ async fn store_info(inner: &Inner, module: &str, info: &Info) -> Result<(), Cach
         return Ok(());
     }
     let data = serde_json::to_vec(info).map_err(internal)?;
+    write_entry(inner, path, data).await
+}
+
+/// Writes a stored entry atomically (temp, fsync, rename) off the async threads.
+async fn write_entry(inner: &Inner, path: PathBuf, data: Vec<u8>) -> Result<(), CacheError> {
     let store = Arc::clone(&inner.store);
     tokio::task::spawn_blocking(move || store.write(&path, &data))
         .await
