@@ -1153,3 +1153,106 @@ async fn an_unreachable_remote_is_answered_from_the_clone() {
         .unwrap_err();
     assert!(matches!(err, SourceError::Failed(_)), "{err:?}");
 }
+
+/// Counts the git commands the source runs: a `git` on PATH (through `git_env`) that logs
+/// its arguments and runs the real one.
+fn counting_git(w: &World) -> (Vec<(String, String)>, PathBuf) {
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let bin = w.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = w.path("git.log");
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+        log.display(),
+        real.trim()
+    );
+    let wrapper = bin.join("git");
+    std::fs::write(&wrapper, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let mut env = w.git_env();
+    env.push(("PATH".into(), path));
+    (env, log)
+}
+
+fn git_commands(log: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            // The subcommand: the first word after the `-c name=value` pairs.
+            let words: Vec<&str> = l.split(' ').collect();
+            let mut i = 0;
+            while words.get(i) == Some(&"-c") {
+                i += 2;
+            }
+            words.get(i).unwrap_or(&"").to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cold_module_costs_five_git_commands_and_a_second_version_two() {
+    let w = World::new();
+    w.init("cheap");
+    let (a, ta) = w.commit("cheap", &[("go.mod", "module github.com/gen/cheap\n")]);
+    w.git("cheap", &["tag", "-a", "-m", "release", "v1.0.0"]);
+    let (b, tb) = w.commit("cheap", &[("x.go", "package cheap\n")]);
+    w.git("cheap", &["tag", "v1.1.0"]);
+    // A tag of an annotated tag: listed peeled to its commit, as git ls-remote shows it.
+    w.commit("cheap", &[("y.go", "package cheap\n")]);
+    w.git("cheap", &["tag", "-a", "-m", "inner", "inner"]);
+    w.git("cheap", &["tag", "-a", "-m", "outer", "v1.2.0", "inner"]);
+    let (env, log) = counting_git(&w);
+    let mut s = w.settings();
+    s.refs_ttl = Duration::from_secs(600);
+    s.git_env = env;
+    let src = GitSource::new(s).unwrap();
+    let p = "github.com/gen/cheap";
+
+    let i = src.stat(p, "v1.0.0").await.unwrap();
+    assert_eq!((i.version.as_str(), i.time), ("v1.0.0", rfc(ta)));
+    assert_eq!(i.origin.unwrap()["Hash"], a.as_str());
+    assert_eq!(
+        src.go_mod(p, "v1.0.0").await.unwrap(),
+        b"module github.com/gen/cheap\n"
+    );
+    src.zip(p, "v1.0.0", &w.path("zips").join("a.zip"))
+        .await
+        .unwrap();
+    // Older gits peel a tag of a tag only one level in for-each-ref (2.47 peels it fully);
+    // then one rev-parse peels it.
+    let cmds: Vec<String> = git_commands(&log)
+        .into_iter()
+        .filter(|c| c != "rev-parse")
+        .collect();
+    assert_eq!(
+        cmds,
+        ["init", "fetch", "for-each-ref", "cat-file", "archive"],
+        "init, fetch, the refs, go.mod, archive"
+    );
+
+    std::fs::remove_file(&log).unwrap();
+    let i = src.stat(p, "v1.1.0").await.unwrap();
+    assert_eq!((i.version.as_str(), i.time), ("v1.1.0", rfc(tb)));
+    assert_eq!(i.origin.unwrap()["Hash"], b.as_str());
+    src.go_mod(p, "v1.1.0").await.unwrap();
+    src.zip(p, "v1.1.0", &w.path("zips").join("b.zip"))
+        .await
+        .unwrap();
+    assert_eq!(git_commands(&log), ["cat-file", "archive"]);
+
+    // Everything answered agrees with the go command, the tag of a tag included.
+    let src = w.source();
+    w.same_as_go(&src, p, "v1.0.0").await;
+    w.same_as_go(&src, p, "v1.1.0").await;
+    w.same_as_go(&src, p, "v1.2.0").await;
+    assert_eq!(src.list(p).await.unwrap(), ["v1.0.0", "v1.1.0", "v1.2.0"]);
+}

@@ -5,6 +5,7 @@
 //!   paths, `?go-get=1` discovery);
 //! - [`cmd`]: running `git` without prompts, bounded in time and output;
 //! - [`repo`]: one bare clone per repository under `<cache>/git/<sha256 of URL>`;
+//! - [`objects`]: commit times and file contents, asked of git once;
 //! - [`versions`]: tags and commits -> module versions (coderepo.go);
 //! - [`zip`]: `git archive` -> module zip.
 //!
@@ -13,6 +14,7 @@
 //! prompt.
 
 pub mod cmd;
+pub mod objects;
 pub mod repo;
 pub mod resolve;
 pub mod versions;
@@ -30,6 +32,7 @@ use gomod::pseudo::Timestamp;
 
 use super::{Info, Source, SourceError};
 use cmd::Runner;
+use objects::Objects;
 use repo::GitRepo;
 use resolve::{RepoRoot, ResolveError, Resolver};
 use versions::{CodeError, CodeRepo, Resolved};
@@ -82,6 +85,7 @@ pub struct GitSource {
     resolver: Resolver,
     runner: Runner,
     repos: std::sync::Mutex<HashMap<String, Arc<GitRepo>>>,
+    objects: Arc<Objects>,
     roots: tokio::sync::Mutex<RootMemo>,
     tmp_seq: AtomicU64,
 }
@@ -107,6 +111,7 @@ impl GitSource {
             resolver,
             runner,
             repos: std::sync::Mutex::new(HashMap::new()),
+            objects: Arc::default(),
             roots: tokio::sync::Mutex::new(HashMap::new()),
             tmp_seq: AtomicU64::new(0),
         })
@@ -152,6 +157,7 @@ impl GitSource {
                         self.runner.clone(),
                         self.settings.refs_ttl,
                         self.settings.max_repo_bytes,
+                        self.objects.clone(),
                     ))
                 })
                 .clone()

@@ -1,11 +1,15 @@
 //! One bare clone per repository, kept up to date on demand (the go command's
 //! codehost/git.go `gitRepo`, with whole-repository fetches).
 //!
-//! The clone lives in `<cache>/git/<sha256 of the URL>`. Before answering, the remote's refs
-//! are listed with `git ls-remote` (remembered for `refs_ttl`); when they differ from the
-//! clone's, the clone is fetched (`+refs/heads/*`, `+refs/tags/*`, pruned, plus the remote
-//! HEAD). One lock per repository makes concurrent requests share one listing and one
+//! The clone lives in `<cache>/git/<sha256 of the URL>`. A new clone is fetched straight
+//! away (`+refs/heads/*`, `+refs/tags/*`, pruned, plus the remote HEAD) and its refs are the
+//! remote's. After that, before answering, the remote's refs are listed with `git ls-remote`
+//! (remembered for `refs_ttl`); when they differ from the clone's, the clone is fetched
+//! again. One lock per repository makes concurrent requests share one listing and one
 //! fetch. Everything else (log, cat-file, archive) reads the clone without the lock.
+//! Commit times and file contents are immutable per commit and asked of git once
+//! ([`Objects`]): serving a module's first `.info`, `.mod` and `.zip` takes one `git init`,
+//! one fetch, one `for-each-ref`, one `log`, one `cat-file` and one `archive`.
 //! When the remote cannot be reached (a failure, not "no such repository"), a clone that
 //! has refs answers from them, with a warning in the log.
 //!
@@ -20,6 +24,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::cmd::{CmdError, Runner, dir_size};
+use super::objects::Objects;
 
 /// Why a repository operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +63,10 @@ pub struct RevInfo {
 pub type Refs = BTreeMap<String, String>;
 
 struct State {
+    /// The remote's refs as last listed, and when.
     refs: Option<(Instant, Arc<Refs>)>,
+    /// The clone's refs as last read or fetched (`HEAD`: the remote HEAD it fetched).
+    local: Option<Refs>,
 }
 
 /// A bare clone of one remote repository.
@@ -68,10 +76,14 @@ pub struct GitRepo {
     runner: Runner,
     refs_ttl: Duration,
     max_bytes: u64,
+    objects: Arc<Objects>,
     state: tokio::sync::Mutex<State>,
 }
 
 const MAX_REFS_OUTPUT: u64 = 64 << 20;
+/// Where the clone keeps the remote's HEAD commit.
+const REMOTE_HEAD: &str = "refs/modgate/remote-head";
+const REMOTE_HEAD_REFSPEC: &str = "+HEAD:refs/modgate/remote-head";
 const MAX_SMALL_OUTPUT: u64 = 16 << 20;
 
 fn all_hex(s: &str) -> bool {
@@ -84,13 +96,15 @@ fn is_hash_like(rev: &str) -> bool {
 }
 
 impl GitRepo {
-    /// A handle on the clone of `url` under `cache_dir/git`; nothing is run yet.
+    /// A handle on the clone of `url` under `cache_dir/git`; nothing is run yet. `objects`
+    /// is the memo of commit times and file contents, shared by all repositories.
     pub fn new(
         cache_dir: &Path,
         url: &str,
         runner: Runner,
         refs_ttl: Duration,
         max_bytes: u64,
+        objects: Arc<Objects>,
     ) -> GitRepo {
         let hash = Sha256::digest(url.as_bytes());
         let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
@@ -100,7 +114,11 @@ impl GitRepo {
             runner,
             refs_ttl,
             max_bytes,
-            state: tokio::sync::Mutex::new(State { refs: None }),
+            objects,
+            state: tokio::sync::Mutex::new(State {
+                refs: None,
+                local: None,
+            }),
         }
     }
 
@@ -117,10 +135,18 @@ impl GitRepo {
         self.runner.output(Some(&self.dir), args, max).await
     }
 
-    /// Creates the bare clone if it is missing (atomically: built aside, then renamed).
-    async fn ensure_init(&self) -> Result<(), GitError> {
+    /// Creates the bare clone if it is missing (atomically: built aside, then renamed);
+    /// true when it was created now. The remote is named by its URL on every call, so the
+    /// clone needs no remote configured.
+    async fn ensure_init(&self) -> Result<bool, GitError> {
         if self.dir.join("HEAD").exists() {
-            return Ok(());
+            return Ok(false);
+        }
+        if self.url.starts_with('-') {
+            return Err(GitError::Failed(format!(
+                "refusing git URL {:?}: it would be read as an option",
+                self.url
+            )));
         }
         let parent = self.dir.parent().unwrap_or(Path::new("."));
         tokio::fs::create_dir_all(parent).await.map_err(|e| {
@@ -144,19 +170,12 @@ impl GitRepo {
         self.runner
             .output(
                 None,
-                &["init", "--bare", "--quiet", &tmp_s],
+                // No template: a clone needs no sample hooks, description or excludes.
+                &["init", "--bare", "--quiet", "--template=", &tmp_s],
                 MAX_SMALL_OUTPUT,
             )
             .await
             .map_err(|e| self.fail("initializing the clone of", e))?;
-        self.runner
-            .output(
-                Some(&tmp),
-                &["remote", "add", "origin", "--", &self.url],
-                MAX_SMALL_OUTPUT,
-            )
-            .await
-            .map_err(|e| self.fail("configuring the clone of", e))?;
         // As the go command does: archives must not expand or drop anything.
         let info = tmp.join("info");
         let _ = tokio::fs::create_dir_all(&info).await;
@@ -167,10 +186,10 @@ impl GitRepo {
         .await
         .map_err(|e| GitError::Failed(format!("writing {}: {e}", info.display())))?;
         match tokio::fs::rename(&tmp, &self.dir).await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             Err(_) if self.dir.join("HEAD").exists() => {
                 let _ = tokio::fs::remove_dir_all(&tmp).await;
-                Ok(())
+                Ok(false)
             }
             Err(e) => Err(GitError::Failed(format!(
                 "creating the clone {}: {e}",
@@ -207,7 +226,7 @@ impl GitRepo {
 
     async fn ls_remote(&self) -> Result<Refs, GitError> {
         let out = self
-            .git(&["ls-remote", "-q", "origin"], MAX_REFS_OUTPUT)
+            .git(&["ls-remote", "-q", &self.url], MAX_REFS_OUTPUT)
             .await
             .map_err(|e| self.classify_remote_error(e))?;
         let text = String::from_utf8_lossy(&out);
@@ -235,25 +254,56 @@ impl GitRepo {
         Ok(refs)
     }
 
+    /// The clone's refs: heads and tags (annotated tags peeled), and as `HEAD` the remote
+    /// HEAD it last fetched. The commit times of the commits they name go to the memo on
+    /// the way, so that stating a tag or branch needs no `git log`.
     async fn local_refs(&self) -> Result<Refs, GitError> {
         let out = self
             .git(
                 &[
                     "for-each-ref",
-                    "--format=%(objectname) %(*objectname) %(refname)",
+                    "--format=%(objectname) %(objecttype) %(committerdate:unix) %(*objectname) %(*objecttype) %(*committerdate:unix) %(refname)",
                     "refs/heads",
                     "refs/tags",
+                    REMOTE_HEAD,
                 ],
                 MAX_REFS_OUTPUT,
             )
             .await
             .map_err(|e| self.fail("listing the refs of the clone of", e))?;
         let mut refs = Refs::new();
+        let mut nested = Vec::new();
         for line in String::from_utf8_lossy(&out).lines() {
             let f: Vec<&str> = line.split(' ').collect();
-            if f.len() == 3 {
-                let hash = if f[1].is_empty() { f[0] } else { f[1] };
-                refs.insert(f[2].to_string(), hash.to_string());
+            let [obj, kind, time, peeled, peeled_kind, peeled_time, name] = f[..] else {
+                continue;
+            };
+            let name = if name == REMOTE_HEAD { "HEAD" } else { name };
+            let (hash, kind, time) = if peeled.is_empty() {
+                (obj, kind, time)
+            } else {
+                (peeled, peeled_kind, peeled_time)
+            };
+            if kind == "tag" {
+                // A tag of a tag: peeled fully below, as `git ls-remote` shows it.
+                nested.push(name.to_string());
+            } else if kind == "commit"
+                && let Ok(t) = time.parse::<i64>()
+            {
+                self.objects.set_commit_time(hash, t);
+            }
+            refs.insert(name.to_string(), hash.to_string());
+        }
+        if !nested.is_empty() {
+            let mut args = vec!["rev-parse".to_string()];
+            args.extend(nested.iter().map(|n| format!("{n}^{{}}")));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = self
+                .git(&args, MAX_REFS_OUTPUT)
+                .await
+                .map_err(|e| self.fail("peeling the tags of the clone of", e))?;
+            for (name, hash) in nested.iter().zip(String::from_utf8_lossy(&out).lines()) {
+                refs.insert(name.clone(), hash.trim().to_string());
             }
         }
         Ok(refs)
@@ -276,67 +326,92 @@ impl GitRepo {
         {
             return Ok(refs.clone());
         }
-        self.ensure_init().await?;
+        let created = self.ensure_init().await?;
+        if created {
+            // Nothing to compare a listing with: fetch everything straight away, and the
+            // clone's refs are then the remote's. When that fails (an empty repository has
+            // no HEAD to fetch; an unreachable or missing one), the listing below says why,
+            // unless the clone was removed for its size.
+            match self.fetch(true, true).await {
+                Ok(()) => {
+                    let local = self.local_refs().await?;
+                    let refs = Arc::new(local.clone());
+                    st.local = Some(local);
+                    st.refs = Some((Instant::now(), refs.clone()));
+                    return Ok(refs);
+                }
+                Err(e) if !self.dir.join("HEAD").exists() => return Err(e),
+                Err(_) => {}
+            }
+        }
         let remote = match self.ls_remote().await {
             Ok(r) => r,
             Err(GitError::Failed(m)) => {
                 // The remote is unreachable (not gone): answer from the clone when it has
                 // anything, as the go command answers from its cache.
-                let mut local = self.local_refs().await?;
-                if local.is_empty() {
+                let local = self.local_refs().await?;
+                if local.keys().all(|k| k == "HEAD") {
                     return Err(GitError::Failed(m));
-                }
-                if let Ok(out) = self
-                    .git(
-                        &["rev-parse", "--verify", "-q", "refs/modgate/remote-head"],
-                        MAX_SMALL_OUTPUT,
-                    )
-                    .await
-                {
-                    let h = String::from_utf8_lossy(&out).trim().to_string();
-                    if !h.is_empty() {
-                        local.insert("HEAD".into(), h);
-                    }
                 }
                 tracing::warn!(
                     url = %self.url,
                     error = %m,
                     "git remote unreachable; answering from the local clone"
                 );
-                return Ok(Arc::new(local));
+                let refs = Arc::new(local.clone());
+                st.local = Some(local);
+                return Ok(refs);
             }
             Err(e) => return Err(e),
         };
-        let local = self.local_refs().await?;
-        let mut want: Refs = remote.clone();
-        let head = want.remove("HEAD");
-        let head_missing = match &head {
-            Some(h) => !self.has_commit(h).await,
+        let local = match st.local.take() {
+            Some(l) => l,
+            None => self.local_refs().await?,
+        };
+        let same_refs = remote
+            .iter()
+            .filter(|(k, _)| *k != "HEAD")
+            .eq(local.iter().filter(|(k, _)| *k != "HEAD"));
+        let head = remote.get("HEAD");
+        let head_missing = match head {
+            Some(h) => !local.values().any(|v| v == h) && !self.has_commit(h).await,
             None => false,
         };
-        if want != local || head_missing {
-            self.fetch(head.is_some()).await?;
-        }
+        st.local = if !same_refs || head_missing {
+            self.fetch(head.is_some(), false).await?;
+            Some(self.local_refs().await?)
+        } else {
+            Some(local)
+        };
         let refs = Arc::new(remote);
         st.refs = Some((Instant::now(), refs.clone()));
         Ok(refs)
     }
 
-    async fn fetch(&self, with_head: bool) -> Result<(), GitError> {
-        let mut args = vec![
-            "-c",
-            "protocol.version=2",
+    /// Fetches the remote's heads and tags (and HEAD) into the clone; `first` for the
+    /// fetch into a new, empty clone.
+    async fn fetch(&self, with_head: bool, first: bool) -> Result<(), GitError> {
+        // What arrives is kept as one pack (not an object file per object: on a busy file
+        // system creating files is what a small fetch spends its time on), and no
+        // FETCH_HEAD is written. A first fetch leaves one pack: nothing for git's automatic
+        // maintenance to do, so it is not started; later fetches let it pack up.
+        let mut args = vec!["-c", "protocol.version=2", "-c", "fetch.unpackLimit=1"];
+        if first {
+            args.extend(["-c", "maintenance.auto=false"]);
+        }
+        args.extend([
             "fetch",
             "-f",
             "--prune",
             "--no-tags",
+            "--no-write-fetch-head",
             "--quiet",
-            "origin",
+            &self.url,
             "+refs/heads/*:refs/heads/*",
             "+refs/tags/*:refs/tags/*",
-        ];
+        ]);
         if with_head {
-            args.push("+HEAD:refs/modgate/remote-head");
+            args.push(REMOTE_HEAD_REFSPEC);
         }
         let fetched = self
             .runner
@@ -372,50 +447,29 @@ impl GitRepo {
         Ok(())
     }
 
-    /// `git log -1` of `rev` in the clone (the go command's `statLocal`).
-    async fn stat_local(&self, version: &str, rev: &str) -> Result<RevInfo, GitError> {
-        let out = self
-            .git(
-                &[
-                    "-c",
-                    "log.showsignature=false",
-                    "log",
-                    "--no-decorate",
-                    "-n1",
-                    "--format=format:%H %ct %D",
-                    rev,
-                    "--",
-                ],
-                MAX_SMALL_OUTPUT,
-            )
-            .await
-            .map_err(|e| match e {
-                CmdError::Exit(..) => GitError::NotFound(format!("unknown revision {rev}")),
-                other => self.fail("git log in the clone of", other),
-            })?;
-        let text = String::from_utf8_lossy(&out);
-        let f: Vec<&str> = text.split_whitespace().collect();
-        if f.len() < 2 {
-            return Err(GitError::Failed(format!(
-                "unexpected response from git log: {text:?}"
-            )));
-        }
-        let hash = f[0].to_string();
-        let time: i64 = f[1]
-            .parse()
-            .map_err(|_| GitError::Failed(format!("invalid time from git log: {text:?}")))?;
-        let mut tags = Vec::new();
-        let mut i = 2;
-        while i < f.len() {
-            if f[i] == "tag:" {
-                i += 1;
-                if i < f.len() {
-                    tags.push(f[i].trim_end_matches(',').to_string());
-                }
+    /// The commit `rev` names in the clone (the go command's `statLocal`): its hash and
+    /// time from the memo when `rev` is a full hash or a ref in `refs`, else from `git log`;
+    /// its tags from `refs` (the clone's tags are the remote's).
+    async fn stat_local(&self, version: &str, rev: &str, refs: &Refs) -> Result<RevInfo, GitError> {
+        let known = if rev.len() == 40 && all_hex(rev) {
+            Some(rev)
+        } else {
+            refs.get(rev).map(String::as_str)
+        };
+        let memo = known.and_then(|h| Some((h.to_string(), self.objects.commit_time(h)?)));
+        let (hash, time) = match memo {
+            Some(ht) => ht,
+            None => {
+                let ht = self.log_commit(rev).await?;
+                self.objects.set_commit_time(&ht.0, ht.1);
+                ht
             }
-            i += 1;
-        }
-        tags.sort();
+        };
+        let tags: Vec<String> = refs
+            .iter()
+            .filter(|(_, h)| **h == hash)
+            .filter_map(|(r, _)| r.strip_prefix("refs/tags/").map(str::to_string))
+            .collect();
         let version = if hash.starts_with(version) {
             hash.clone()
         } else {
@@ -435,6 +489,40 @@ impl GitRepo {
         })
     }
 
+    /// `git log -1` of `rev`: its full hash and commit time.
+    async fn log_commit(&self, rev: &str) -> Result<(String, i64), GitError> {
+        let out = self
+            .git(
+                &[
+                    "-c",
+                    "log.showsignature=false",
+                    "log",
+                    "--no-decorate",
+                    "-n1",
+                    "--format=format:%H %ct",
+                    rev,
+                    "--",
+                ],
+                MAX_SMALL_OUTPUT,
+            )
+            .await
+            .map_err(|e| match e {
+                CmdError::Exit(..) => GitError::NotFound(format!("unknown revision {rev}")),
+                other => self.fail("git log in the clone of", other),
+            })?;
+        let text = String::from_utf8_lossy(&out);
+        let f: Vec<&str> = text.split_whitespace().collect();
+        if f.len() != 2 || f[0].len() != 40 || !all_hex(f[0]) {
+            return Err(GitError::Failed(format!(
+                "unexpected response from git log: {text:?}"
+            )));
+        }
+        let time: i64 = f[1]
+            .parse()
+            .map_err(|_| GitError::Failed(format!("invalid time from git log: {text:?}")))?;
+        Ok((f[0].to_string(), time))
+    }
+
     /// Resolves `rev` (tag, branch, `HEAD`, hash or hash prefix) to a commit of the clone,
     /// as the go command's `gitRepo.stat` does.
     pub async fn stat(&self, rev: &str) -> Result<RevInfo, GitError> {
@@ -443,22 +531,22 @@ impl GitRepo {
             return Err(GitError::NotFound(format!("unknown revision {rev}")));
         }
         if is_hash_like(rev)
-            && let Ok(info) = self.stat_local(rev, rev).await
+            && let Ok(info) = self.stat_local(rev, rev, &refs).await
         {
             return Ok(info);
         }
         let tag_ref = format!("refs/tags/{rev}");
         let head_ref = format!("refs/heads/{rev}");
         if refs.contains_key(&tag_ref) {
-            return self.stat_local(rev, &tag_ref).await;
+            return self.stat_local(rev, &tag_ref, &refs).await;
         }
         if let Some(h) = refs.get(&head_ref) {
-            return self.stat_local(h, h).await;
+            return self.stat_local(h, h, &refs).await;
         }
         if rev == "HEAD"
             && let Some(h) = refs.get("HEAD")
         {
-            return self.stat_local(h, h).await;
+            return self.stat_local(h, h, &refs).await;
         }
         if is_hash_like(rev) {
             let mut hash: Option<&String> = None;
@@ -471,9 +559,9 @@ impl GitRepo {
                 }
             }
             if let Some(h) = hash {
-                return self.stat_local(h, h).await;
+                return self.stat_local(h, h, &refs).await;
             }
-            return self.stat_local(rev, rev).await;
+            return self.stat_local(rev, rev, &refs).await;
         }
         Err(GitError::NotFound(format!("unknown revision {rev}")))
     }
@@ -497,20 +585,41 @@ impl GitRepo {
         file: &str,
         max: u64,
     ) -> Result<Option<Vec<u8>>, GitError> {
+        let too_large = |n: u64| {
+            GitError::Failed(format!(
+                "{} at {hash}: {file} is larger than {n} bytes",
+                self.url
+            ))
+        };
+        let memo = hash.len() == 40 && all_hex(hash);
+        if memo && let Some(known) = self.objects.file(hash, file) {
+            return match known {
+                Some(b) if b.len() as u64 > max => Err(too_large(max)),
+                other => Ok(other.map(|b| b.to_vec())),
+            };
+        }
         match self
             .git(&["cat-file", "blob", &format!("{hash}:{file}")], max)
             .await
         {
-            Ok(b) => Ok(Some(b)),
-            Err(CmdError::TooLarge(n)) => Err(GitError::Failed(format!(
-                "{} at {hash}: {file} is larger than {n} bytes",
-                self.url
-            ))),
+            Ok(b) => {
+                if memo {
+                    self.objects.set_file(hash, file, Some(Arc::from(&b[..])));
+                }
+                Ok(Some(b))
+            }
+            Err(CmdError::TooLarge(n)) => Err(too_large(n)),
             Err(CmdError::Timeout(d)) => Err(GitError::Failed(format!(
                 "git cat-file in the clone of {} timed out after {}s",
                 self.url,
                 d.as_secs()
             ))),
+            Err(CmdError::Exit(..)) => {
+                if memo {
+                    self.objects.set_file(hash, file, None);
+                }
+                Ok(None)
+            }
             Err(_) => Ok(None),
         }
     }

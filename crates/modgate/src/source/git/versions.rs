@@ -424,6 +424,11 @@ impl CodeRepo {
                 })?;
             return Ok(r);
         }
+        let (v, canonical) = self.tag_to_version(&info.version);
+        if canonical && let Ok(r) = self.check_canonical(&mut memo, info, &v, stat_vers).await {
+            return Ok(r);
+        }
+        // Read only now: a canonical tag (the common case) needs no retractions.
         let retracted = self.retracted().await;
         let is_retracted = |v: &str| {
             retracted.iter().any(|(lo, hi)| {
@@ -431,10 +436,6 @@ impl CodeRepo {
                     && semver::compare(v, hi) != std::cmp::Ordering::Greater
             })
         };
-        let (v, canonical) = self.tag_to_version(&info.version);
-        if canonical && let Ok(r) = self.check_canonical(&mut memo, info, &v, stat_vers).await {
-            return Ok(r);
-        }
         let mut highest = String::new();
         let mut pseudo_base = String::new();
         for tag in &info.tags {
@@ -899,6 +900,7 @@ mod tests {
             runner,
             Duration::ZERO,
             1,
+            Arc::default(),
         ));
         CodeRepo::new(repo, root, path)
     }
