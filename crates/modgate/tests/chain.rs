@@ -194,17 +194,18 @@ async fn comma_and_pipe_over_every_fault() {
     let o = srv.origin.clone();
     let refused = format!("http://127.0.0.1:{}/refused", closed_port());
     let direct = Recorder::new("direct", Outcome::Answer);
-    let faults: Vec<(String, bool)> = vec![
-        (format!("{o}/404"), true),
-        (format!("{o}/410"), true),
-        (format!("{o}/500"), false),
-        (format!("{o}/garbage"), false),
-        (format!("{o}/hang"), false),
-        (format!("{o}/midbody"), false),
-        (refused, false),
+    // (fault, falls through after `,`, the error kind when it does not)
+    let faults: Vec<(String, bool, &str)> = vec![
+        (format!("{o}/404"), true, ""),
+        (format!("{o}/410"), true, ""),
+        (format!("{o}/500"), false, "Failed"),
+        (format!("{o}/garbage"), false, "Failed"),
+        (format!("{o}/hang"), false, "Timeout"),
+        (format!("{o}/midbody"), false, "Timeout"),
+        (refused, false, "Failed"),
     ];
     let good = format!("{o}/good");
-    for (fault, not_found) in &faults {
+    for (fault, not_found, kind) in &faults {
         for sep in [',', '|'] {
             let c = chain(&format!("{fault}{sep}{good}"), &direct);
             let good_before = srv
@@ -224,10 +225,12 @@ async fn comma_and_pipe_over_every_fault() {
                 assert_eq!(good_asked, 1, "{fault}{sep}good");
             } else {
                 let err = got.unwrap_err();
-                assert!(
-                    matches!(err, SourceError::Failed(_)),
-                    "{fault}{sep}good: {err:?}"
-                );
+                let got_kind = match err {
+                    SourceError::Failed(_) => "Failed",
+                    SourceError::Timeout(_) => "Timeout",
+                    _ => "other",
+                };
+                assert_eq!(got_kind, *kind, "{fault}{sep}good: {err:?}");
                 assert!(err.to_string().contains(fault.as_str()), "{err}");
                 assert_eq!(good_asked, 0, "{fault}{sep}good asked the next entry");
             }
@@ -235,7 +238,7 @@ async fn comma_and_pipe_over_every_fault() {
     }
     // The same for list, latest, go_mod and zip through `|`.
     let dir = tempfile::tempdir().unwrap();
-    for (fault, _) in &faults {
+    for (fault, _, _) in &faults {
         let c = chain(&format!("{fault}|{good}"), &direct);
         assert_eq!(c.list(M).await.unwrap(), vec!["v1.0.0"]);
         assert_eq!(c.latest(M).await.unwrap(), info("v1.0.0"));

@@ -688,7 +688,7 @@ async fn a_hanging_remote_fails_within_the_timeout() {
         "{took:?}"
     );
     match &err {
-        SourceError::Failed(m) => {
+        SourceError::Timeout(m) => {
             assert!(m.contains("timed out after 3s"), "{m}");
             assert!(
                 m.contains(&format!("http://127.0.0.1:{port}/repo"))

@@ -360,7 +360,7 @@ async fn hangs_and_trickles_time_out() {
     let started = Instant::now();
     assert_eq!(
         p("hang").list(M).await.unwrap_err(),
-        SourceError::Failed(format!(
+        SourceError::Timeout(format!(
             "module {M}: reading {o}/hang/{M}/@v/list: timed out: no response headers within 500ms (first-byte timeout) {SLOW_HINT}"
         ))
     );
@@ -373,7 +373,7 @@ async fn hangs_and_trickles_time_out() {
     let started = Instant::now();
     assert_eq!(
         p("midbody").list(M).await.unwrap_err(),
-        SourceError::Failed(format!(
+        SourceError::Timeout(format!(
             "module {M}: reading {o}/midbody/{M}/@v/list: timed out: the body stalled, no data for 500ms after 7 bytes {SLOW_HINT}"
         ))
     );
@@ -383,7 +383,7 @@ async fn hangs_and_trickles_time_out() {
     let dest = dir.path().join("z.zip");
     assert_eq!(
         p("midbody").zip(M, "v1.0.0", &dest).await.unwrap_err(),
-        SourceError::Failed(format!(
+        SourceError::Timeout(format!(
             "{M}@v1.0.0: reading {o}/midbody/{M}/@v/v1.0.0.zip: timed out: the body stalled, no data for 500ms after 7 bytes {SLOW_HINT}"
         ))
     );
@@ -393,7 +393,7 @@ async fn hangs_and_trickles_time_out() {
     let started = Instant::now();
     let err = p("trickle").go_mod(M, "v1.0.0").await.unwrap_err();
     let t = started.elapsed();
-    let SourceError::Failed(msg) = &err else {
+    let SourceError::Timeout(msg) = &err else {
         panic!("{err:?}")
     };
     let want = format!(

@@ -88,10 +88,7 @@ pub(super) fn error(e: &CacheError, head: bool) -> Response {
         CacheError::Source(
             SourceError::NotFound(_) | SourceError::Invalid(_) | SourceError::Refused(_),
         ) => StatusCode::NOT_FOUND,
-        // The seam has no timeout variant: the sources say "timed out" in the message.
-        CacheError::Source(SourceError::Failed(m)) if m.contains("timed out") => {
-            StatusCode::GATEWAY_TIMEOUT
-        }
+        CacheError::Source(SourceError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
         CacheError::Source(SourceError::Failed(_)) => StatusCode::BAD_GATEWAY,
         CacheError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
         CacheError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -39,10 +39,15 @@ pub enum SourceError {
     /// answers 404 with the message as the body.
     #[error("{0}")]
     NotFound(String),
-    /// The source failed (timeout, refused connection, 5xx, garbage, git error). A `,` chain
-    /// stops here; a `|` chain moves on. The HTTP layer answers 502 (or 504 on timeouts).
+    /// The source failed (refused connection, 5xx, garbage, git error). A `,` chain stops
+    /// here; a `|` chain moves on. The HTTP layer answers 502.
     #[error("{0}")]
     Failed(String),
+    /// The source did not answer in time (connect, first byte, stalled or overlong
+    /// transfer, a git command over its bound). A failure like `Failed` for the chain
+    /// rules; the HTTP layer answers 504.
+    #[error("{0}")]
+    Timeout(String),
     /// The request itself is invalid for this module (bad version for the path's major
     /// version, and the like): 404 with the message, as the go command expects.
     #[error("{0}")]

@@ -153,10 +153,10 @@ fn version_error(module_path: &str, version: &str, err: &str) -> String {
 
 fn fetch_error(e: FetchError, module_path: &str, version: &str) -> SourceError {
     let msg = version_error(module_path, version, e.message());
-    if e.is_not_found() {
-        SourceError::NotFound(msg)
-    } else {
-        SourceError::Failed(msg)
+    match e {
+        FetchError::NotFound { .. } => SourceError::NotFound(msg),
+        FetchError::Failed { .. } => SourceError::Failed(msg),
+        FetchError::Timeout { .. } => SourceError::Timeout(msg),
     }
 }
 

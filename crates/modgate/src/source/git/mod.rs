@@ -183,6 +183,7 @@ fn source_error(e: CodeError) -> SourceError {
         CodeError::NotFound(m) => SourceError::NotFound(m),
         CodeError::Invalid(m) => SourceError::Invalid(m),
         CodeError::Failed(m) => SourceError::Failed(m),
+        CodeError::Timeout(m) => SourceError::Timeout(m),
     }
 }
 

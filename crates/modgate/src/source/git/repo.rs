@@ -31,14 +31,16 @@ use super::objects::Objects;
 pub enum GitError {
     /// The repository, revision or file does not exist.
     NotFound(String),
-    /// Anything else (network, timeout, bounds, git errors).
+    /// Anything else (network, bounds, git errors).
     Failed(String),
+    /// A git command ran over its time bound and was killed.
+    Timeout(String),
 }
 
 impl std::fmt::Display for GitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            GitError::NotFound(m) | GitError::Failed(m) => f.write_str(m),
+            GitError::NotFound(m) | GitError::Failed(m) | GitError::Timeout(m) => f.write_str(m),
         }
     }
 }
@@ -128,7 +130,11 @@ impl GitRepo {
     }
 
     fn fail(&self, what: &str, e: CmdError) -> GitError {
-        GitError::Failed(format!("{what} {}: {e}", self.url))
+        let m = format!("{what} {}: {e}", self.url);
+        match e {
+            CmdError::Timeout(_) => GitError::Timeout(m),
+            _ => GitError::Failed(m),
+        }
     }
 
     async fn git(&self, args: &[&str], max: u64) -> Result<Vec<u8>, CmdError> {
@@ -340,22 +346,24 @@ impl GitRepo {
                     st.refs = Some((Instant::now(), refs.clone()));
                     return Ok(refs);
                 }
+                // Removed for its size, or the remote hangs: listing would not do better.
                 Err(e) if !self.dir.join("HEAD").exists() => return Err(e),
+                Err(e @ GitError::Timeout(_)) => return Err(e),
                 Err(_) => {}
             }
         }
         let remote = match self.ls_remote().await {
             Ok(r) => r,
-            Err(GitError::Failed(m)) => {
+            Err(e @ (GitError::Failed(_) | GitError::Timeout(_))) => {
                 // The remote is unreachable (not gone): answer from the clone when it has
                 // anything, as the go command answers from its cache.
                 let local = self.local_refs().await?;
                 if local.keys().all(|k| k == "HEAD") {
-                    return Err(GitError::Failed(m));
+                    return Err(e);
                 }
                 tracing::warn!(
                     url = %self.url,
-                    error = %m,
+                    error = %e,
                     "git remote unreachable; answering from the local clone"
                 );
                 let refs = Arc::new(local.clone());
@@ -434,6 +442,9 @@ impl GitRepo {
             .map_err(|e| match e {
                 GitError::Failed(m) | GitError::NotFound(m) => {
                     GitError::Failed(m.replacen("git ls-remote", "git fetch", 1))
+                }
+                GitError::Timeout(m) => {
+                    GitError::Timeout(m.replacen("git ls-remote", "git fetch", 1))
                 }
             })?;
         let size = dir_size(&self.dir).await;
@@ -609,7 +620,7 @@ impl GitRepo {
                 Ok(Some(b))
             }
             Err(CmdError::TooLarge(n)) => Err(too_large(n)),
-            Err(CmdError::Timeout(d)) => Err(GitError::Failed(format!(
+            Err(CmdError::Timeout(d)) => Err(GitError::Timeout(format!(
                 "git cat-file in the clone of {} timed out after {}s",
                 self.url,
                 d.as_secs()

@@ -21,6 +21,8 @@ pub enum CodeError {
     Invalid(String),
     /// Anything else.
     Failed(String),
+    /// git ran over its time bound.
+    Timeout(String),
 }
 
 impl CodeError {
@@ -28,13 +30,17 @@ impl CodeError {
         match e {
             GitError::NotFound(m) => CodeError::NotFound(m),
             GitError::Failed(m) => CodeError::Failed(m),
+            GitError::Timeout(m) => CodeError::Timeout(m),
         }
     }
 
     /// The message.
     pub fn message(&self) -> &str {
         match self {
-            CodeError::NotFound(m) | CodeError::Invalid(m) | CodeError::Failed(m) => m,
+            CodeError::NotFound(m)
+            | CodeError::Invalid(m)
+            | CodeError::Failed(m)
+            | CodeError::Timeout(m) => m,
         }
     }
 
@@ -43,6 +49,7 @@ impl CodeError {
             CodeError::NotFound(m) => CodeError::NotFound(f(&m)),
             CodeError::Invalid(m) => CodeError::Invalid(f(&m)),
             CodeError::Failed(m) => CodeError::Failed(f(&m)),
+            CodeError::Timeout(m) => CodeError::Timeout(f(&m)),
         }
     }
 }

@@ -30,15 +30,20 @@ const REDACTED_PASSWORD: &str = "xxxxx";
 pub(super) enum FetchError {
     /// 404 or 410: the go command's `fs.ErrNotExist`. `message` is Go's `HTTPError` text.
     NotFound { message: String },
-    /// Anything else: another status, a timeout, a transport error, an oversized body,
-    /// a local write error. `message` says what, where, and what to do.
+    /// Anything else: another status, a transport error, an oversized body, a local
+    /// write error. `message` says what, where, and what to do.
     Failed { message: String },
+    /// No answer in time: connect, first byte, a stalled or overlong transfer, or no
+    /// free connection slot.
+    Timeout { message: String },
 }
 
 impl FetchError {
     pub(super) fn message(&self) -> &str {
         match self {
-            FetchError::NotFound { message } | FetchError::Failed { message } => message,
+            FetchError::NotFound { message }
+            | FetchError::Failed { message }
+            | FetchError::Timeout { message } => message,
         }
     }
 
@@ -216,7 +221,7 @@ impl Upstream {
                 ));
             }
             Err(_) => {
-                return Err(failed(
+                return Err(timed_out(
                     &shown,
                     &format!(
                         "timed out after {} waiting for one of the upstream's connection slots (max_concurrency)",
@@ -244,7 +249,7 @@ impl Upstream {
                         fmt_duration(self.first_byte_timeout)
                     )
                 };
-                return Err(failed(&shown, &what, HINT_SLOW));
+                return Err(timed_out(&shown, &what, HINT_SLOW));
             }
             Ok(Err(e)) => return Err(transport_error(&shown, e)),
             Ok(Ok(resp)) => resp,
@@ -296,7 +301,7 @@ impl Request {
                         self.received
                     )
                 };
-                Err(failed(&self.url, &what, HINT_SLOW))
+                Err(timed_out(&self.url, &what, HINT_SLOW))
             }
             Ok(Err(e)) => Err(FetchError::Failed {
                 message: format!(
@@ -400,20 +405,24 @@ fn failed(url: &str, what: &str, hint: &str) -> FetchError {
     }
 }
 
+fn timed_out(url: &str, what: &str, hint: &str) -> FetchError {
+    FetchError::Timeout {
+        message: format!("reading {url}: {what} ({hint})"),
+    }
+}
+
 /// A request that got no response: connection refused, DNS, TLS, connect timeout, a
 /// refused redirect.
 fn transport_error(url: &str, e: reqwest::Error) -> FetchError {
     let chain = error_chain(&e);
     if e.is_connect() {
-        let what = if e.is_timeout() {
-            format!("timed out connecting: {chain}")
-        } else {
-            format!("cannot connect: {chain}")
-        };
-        return failed(url, &what, HINT_CONNECT);
+        if e.is_timeout() {
+            return timed_out(url, &format!("timed out connecting: {chain}"), HINT_CONNECT);
+        }
+        return failed(url, &format!("cannot connect: {chain}"), HINT_CONNECT);
     }
     if e.is_timeout() {
-        return failed(url, &format!("timed out: {chain}"), HINT_SLOW);
+        return timed_out(url, &format!("timed out: {chain}"), HINT_SLOW);
     }
     if e.is_redirect() {
         return failed(
