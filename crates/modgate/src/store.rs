@@ -214,12 +214,26 @@ impl Store {
     /// The content of a stored entry that never changes once written (the `.info`, `.mod`
     /// and `.ziphash` of a canonical version), served from memory after the first read.
     pub async fn read_immutable(&self, path: &Path) -> io::Result<Option<Arc<[u8]>>> {
+        self.read_immutable_checked(path, |_| true).await
+    }
+
+    /// Like [`Store::read_immutable`], but what is read from disk is kept (and returned)
+    /// only when `valid` accepts it: what is in memory has been checked once, and is
+    /// served without checking again.
+    pub async fn read_immutable_checked(
+        &self,
+        path: &Path,
+        valid: impl FnOnce(&[u8]) -> bool,
+    ) -> io::Result<Option<Arc<[u8]>>> {
         if let Some(data) = self.hot.get(path) {
             return Ok(Some(data));
         }
         let Some(data) = self.read(path).await? else {
             return Ok(None);
         };
+        if !valid(&data) {
+            return Ok(None);
+        }
         let data: Arc<[u8]> = data.into();
         self.hot.insert(path.to_path_buf(), Arc::clone(&data));
         Ok(Some(data))
@@ -268,6 +282,33 @@ fn annotate(e: io::Error, what: &str, path: &Path) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn only_checked_entries_are_kept_in_memory() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::open(d.path()).unwrap();
+        let p = s
+            .version_path("example.com/m", "v1.0.0", Ext::Info)
+            .unwrap();
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, b"garbage").unwrap();
+        let json = |d: &[u8]| d.starts_with(b"{");
+        assert_eq!(s.read_immutable_checked(&p, json).await.unwrap(), None);
+        std::fs::write(&p, b"{}").unwrap();
+        assert_eq!(
+            s.read_immutable_checked(&p, json).await.unwrap().as_deref(),
+            Some(&b"{}"[..])
+        );
+        // Served from memory from now on, unchecked.
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(
+            s.read_immutable_checked(&p, |_| false)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(&b"{}"[..])
+        );
+    }
 
     #[test]
     fn layout_is_the_gomodcache_download_layout() {

@@ -113,6 +113,24 @@ pub struct Meta<T> {
     pub stale: Option<String>,
 }
 
+/// An `.info` answer as served: its canonical version and its JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InfoJson {
+    /// The canonical version.
+    pub version: String,
+    /// The JSON body.
+    pub json: bytes::Bytes,
+}
+
+impl InfoJson {
+    fn of(info: &Info) -> Result<InfoJson, CacheError> {
+        Ok(InfoJson {
+            version: info.version.clone(),
+            json: serde_json::to_vec(info).map_err(internal)?.into(),
+        })
+    }
+}
+
 /// A stored, checked module zip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZipEntry {
@@ -319,29 +337,38 @@ impl Cache {
         Self::fresh_or_stale(module, "@latest", r, cached.map(|(i, _)| i))
     }
 
-    /// `@v/<query>.info`. For a canonical version, the stored (immutable) entry; for any
-    /// other query, the source's answer (fresh for the list lifetime), whose canonical
-    /// version is stored too.
-    pub async fn info(&self, module: &str, query: &str) -> Result<Meta<Info>, CacheError> {
+    /// `@v/<query>.info`. For a canonical version, the stored (immutable) entry, served as
+    /// stored (its JSON was checked when it was first read); for any other query, the
+    /// source's answer (fresh for the list lifetime), whose canonical version is stored too.
+    pub async fn info(&self, module: &str, query: &str) -> Result<Meta<InfoJson>, CacheError> {
+        let answer = |info: Info| -> Result<Meta<InfoJson>, CacheError> {
+            Ok(Meta {
+                value: InfoJson::of(&info)?,
+                stale: None,
+            })
+        };
         if is_canonical(query) {
             let path = self
                 .inner
                 .store
                 .version_path(module, query, Ext::Info)
                 .map_err(internal)?;
+            let valid =
+                |d: &[u8]| serde_json::from_slice::<Info>(d).is_ok_and(|i| i.version == query);
             if let Some(data) = self
                 .inner
                 .store
-                .read_immutable(&path)
+                .read_immutable_checked(&path, valid)
                 .await
                 .map_err(internal)?
             {
-                if let Ok(info) = serde_json::from_slice::<Info>(&data) {
-                    return Ok(Meta {
-                        value: info,
-                        stale: None,
-                    });
-                }
+                return Ok(Meta {
+                    value: InfoJson {
+                        version: query.to_string(),
+                        json: bytes::Bytes::from_owner(data),
+                    },
+                    stale: None,
+                });
             }
             let inner = Arc::clone(&self.inner);
             let (m, q) = (module.to_string(), query.to_string());
@@ -358,19 +385,13 @@ impl Cache {
                     Ok(info)
                 })
                 .await?;
-            return Ok(Meta {
-                value: info,
-                stale: None,
-            });
+            return answer(info);
         }
         let key = format!("query {module}@{query}");
         let cached = self.inner.queries.get(&key);
         if let Some((at, info)) = &cached {
             if at.elapsed() < self.inner.settings.list_ttl {
-                return Ok(Meta {
-                    value: info.clone(),
-                    stale: None,
-                });
+                return answer(info.clone());
             }
         }
         let inner = Arc::clone(&self.inner);
@@ -389,7 +410,11 @@ impl Cache {
                 Ok(info)
             })
             .await;
-        Self::fresh_or_stale(module, query, r, cached.map(|(_, i)| i))
+        let Meta { value, stale } = Self::fresh_or_stale(module, query, r, cached.map(|(_, i)| i))?;
+        Ok(Meta {
+            value: InfoJson::of(&value)?,
+            stale,
+        })
     }
 
     /// `@v/<version>.mod` of a canonical version. When it had to be fetched, its

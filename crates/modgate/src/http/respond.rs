@@ -52,10 +52,11 @@ fn bytes(
     status: StatusCode,
     ctype: &str,
     cache: &str,
-    data: Vec<u8>,
+    data: impl Into<bytes::Bytes>,
     head: bool,
     stale: Option<&str>,
 ) -> Response {
+    let data: bytes::Bytes = data.into();
     let mut headers = vec![
         ("content-type", ctype.to_string()),
         ("content-length", data.len().to_string()),
@@ -144,7 +145,7 @@ pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: b
                     StatusCode::OK,
                     JSON,
                     cache,
-                    json_of(&value),
+                    value.json,
                     head,
                     stale.as_deref(),
                 )
