@@ -14,6 +14,8 @@ use async_trait::async_trait;
 use gomod::module;
 use gomod::semver;
 
+use super::git::versions::legacy_go_mod;
+use super::retract::{self, Retractions};
 use super::{Info, Source, SourceError};
 
 /// A GOPROXY tree on local disk, served like the go command's `file://` GOPROXY.
@@ -131,7 +133,9 @@ impl Source for FileSource {
             other => return other,
         }
         // No @latest file: pick from the list as the go command's query does: the highest
-        // release, else the highest prerelease, else the newest pseudo-version.
+        // release, else the highest prerelease, that is not retracted (leaving out
+        // `+incompatible` versions once a compatible one has a go.mod of its own), else the
+        // newest pseudo-version.
         let list_path = self.module_dir(module)?.join("@v").join("list");
         let data = self
             .read(
@@ -140,19 +144,47 @@ impl Source for FileSource {
             )
             .await?;
         let lines = list_lines(&data);
-        let tagged: Vec<&String> = lines
+        let mut tagged: Vec<String> = lines
             .iter()
-            .map(|(v, _)| v)
+            .map(|(v, _)| v.clone())
             .filter(|v| !gomod::pseudo::is_pseudo_version(v))
             .collect();
-        let pick = |pre: bool| {
-            tagged
-                .iter()
-                .filter(|v| semver::prerelease(v).is_empty() != pre)
-                .max_by(|a, b| semver::compare(a, b))
-                .map(|v| v.to_string())
+        semver::sort(&mut tagged);
+        let retracted = match retract::authority(&tagged) {
+            Some(v) => match self.go_mod(module, v).await {
+                Ok(d) => Retractions::of_go_mod(&d),
+                Err(_) => Retractions::default(),
+            },
+            None => Retractions::default(),
         };
-        let best = pick(false).or_else(|| pick(true)).or_else(|| {
+        let mut releases = Vec::new();
+        let mut prereleases = Vec::new();
+        let mut last_compatible: Option<&String> = None;
+        for v in &tagged {
+            if retracted.covers(v) {
+                continue;
+            }
+            if !v.ends_with("+incompatible") {
+                last_compatible = Some(v);
+            } else if let Some(c) = last_compatible
+                && self
+                    .go_mod(module, c)
+                    .await
+                    .is_ok_and(|d| d != legacy_go_mod(module))
+            {
+                break;
+            }
+            if semver::prerelease(v).is_empty() {
+                releases.push(v);
+            } else {
+                prereleases.push(v);
+            }
+        }
+        let tagged_best = releases
+            .last()
+            .or(prereleases.last())
+            .map(|v| v.to_string());
+        let best = tagged_best.or_else(|| {
             lines
                 .iter()
                 .filter(|(v, _)| gomod::pseudo::is_pseudo_version(v))

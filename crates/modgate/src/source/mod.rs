@@ -10,6 +10,7 @@ pub mod chain;
 pub mod file;
 pub mod git;
 pub mod proxy;
+pub mod retract;
 
 use std::path::Path;
 

@@ -11,6 +11,7 @@ use gomod::pseudo::{self, Timestamp};
 use gomod::semver;
 
 use super::repo::{GitError, GitRepo, RevInfo};
+use crate::source::retract::{self, Retractions};
 
 /// Why a module-level operation failed (mapped onto `SourceError` by the caller).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -437,12 +438,7 @@ impl CodeRepo {
         }
         // Read only now: a canonical tag (the common case) needs no retractions.
         let retracted = self.retracted().await;
-        let is_retracted = |v: &str| {
-            retracted.iter().any(|(lo, hi)| {
-                semver::compare(lo, v) != std::cmp::Ordering::Greater
-                    && semver::compare(v, hi) != std::cmp::Ordering::Greater
-            })
-        };
+        let is_retracted = |v: &str| retracted.covers(v);
         let mut highest = String::new();
         let mut pseudo_base = String::new();
         for tag in &info.tags {
@@ -756,33 +752,18 @@ impl CodeRepo {
         Ok((info.name, dir))
     }
 
-    /// The retracted intervals declared by the go.mod of the highest tagged version.
-    async fn retracted(&self) -> Vec<(String, String)> {
-        let Ok(mut versions) = Box::pin(self.versions()).await else {
-            return Vec::new();
+    /// The retractions declared by the go.mod of the highest tagged version.
+    async fn retracted(&self) -> Retractions {
+        let Ok(versions) = Box::pin(self.versions()).await else {
+            return Retractions::default();
         };
-        if let Some(i) = versions.iter().position(|v| v.ends_with("+incompatible")) {
-            versions.truncate(i);
+        let Some(highest) = retract::authority(&versions) else {
+            return Retractions::default();
+        };
+        match Box::pin(self.go_mod(highest)).await {
+            Ok(data) => Retractions::of_go_mod(&data),
+            Err(_) => Retractions::default(),
         }
-        let Some(highest) = versions
-            .iter()
-            .rev()
-            .find(|v| semver::prerelease(v).is_empty())
-            .or(versions.last())
-            .cloned()
-        else {
-            return Vec::new();
-        };
-        let Ok(data) = Box::pin(self.go_mod(&highest)).await else {
-            return Vec::new();
-        };
-        let Ok(f) = gomod::modfile::parse_lax("go.mod", &data, None) else {
-            return Vec::new();
-        };
-        f.retract
-            .iter()
-            .map(|r| (r.interval.low.clone(), r.interval.high.clone()))
-            .collect()
     }
 
     /// The highest allowed tagged version starting with `prefix` (release, else
@@ -804,10 +785,7 @@ impl CodeRepo {
             if !v.starts_with(prefix) || !matches(v) {
                 continue;
             }
-            if retracted.iter().any(|(lo, hi)| {
-                semver::compare(lo, v) != std::cmp::Ordering::Greater
-                    && semver::compare(v, hi) != std::cmp::Ordering::Greater
-            }) {
+            if retracted.covers(v) {
                 continue;
             }
             if !need_incompatible {
