@@ -54,6 +54,14 @@ fn go_latest(root: &Path, work: &Path, m: &str) -> Result<String, String> {
     }
 }
 
+/// A module, its versions with their go.mod additions, and the latest version (`None`:
+/// there is none).
+type Case = (
+    &'static str,
+    Vec<(&'static str, Option<String>)>,
+    Option<&'static str>,
+);
+
 #[tokio::test]
 async fn latest_without_an_at_latest_file_is_what_the_go_command_picks() {
     let tmp = tempfile::tempdir().unwrap();
@@ -61,7 +69,7 @@ async fn latest_without_an_at_latest_file_is_what_the_go_command_picks() {
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     let retract = |r: &str| Some(format!("retract {r}\n"));
-    let cases: Vec<(&str, Vec<(&str, Option<String>)>, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "example.com/plain",
             vec![
