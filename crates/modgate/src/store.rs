@@ -10,6 +10,11 @@
 //! sees the old entry or the new one, never part of one, whenever the process dies.
 //! Temp files left by a killed process are never served (they are not in the tree) and
 //! are removed by [`Store::open`].
+//!
+//! One process owns a data directory: [`Store::open`] takes an exclusive lock on
+//! `<dir>/modgate.lock` (released by the kernel however the process ends) and refuses a
+//! directory another process holds, whose temp files and clones it would otherwise
+//! disturb.
 
 use std::fs;
 use std::io::{self, Write};
@@ -57,6 +62,8 @@ pub struct Store {
     download: PathBuf,
     tmp: PathBuf,
     counter: AtomicU64,
+    /// Holds the lock on `<dir>/modgate.lock` while the store lives.
+    _lock: fs::File,
     /// Immutable small entries (`.info`, `.mod`, `.ziphash` of canonical versions) kept in
     /// memory after their first read, so that hot requests touch no disk.
     hot: quick_cache::sync::Cache<PathBuf, Arc<[u8]>, ByteWeight>,
@@ -81,6 +88,8 @@ impl Store {
     pub fn open(dir: &Path) -> io::Result<Store> {
         let download = dir.join("cache").join("download");
         let tmp = dir.join("tmp");
+        fs::create_dir_all(dir).map_err(|e| annotate(e, "creating", dir))?;
+        let lock = lock_dir(dir)?;
         fs::create_dir_all(&download).map_err(|e| annotate(e, "creating", &download))?;
         fs::create_dir_all(&tmp).map_err(|e| annotate(e, "creating", &tmp))?;
         for entry in fs::read_dir(&tmp).map_err(|e| annotate(e, "reading", &tmp))? {
@@ -104,6 +113,7 @@ impl Store {
             download,
             tmp,
             counter: AtomicU64::new(0),
+            _lock: lock,
             hot: quick_cache::sync::Cache::with_weighter(16_384, HOT_BYTES, ByteWeight),
         })
     }
@@ -256,6 +266,40 @@ impl Store {
     }
 }
 
+/// Takes the exclusive lock on `<dir>/modgate.lock` and writes this process's id into it.
+fn lock_dir(dir: &Path) -> io::Result<fs::File> {
+    let path = dir.join("modgate.lock");
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| annotate(e, "opening", &path))?;
+    if let Err(e) = rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        if e != rustix::io::Errno::WOULDBLOCK {
+            return Err(annotate(e.into(), "locking", &path));
+        }
+        let holder = fs::read_to_string(&path).unwrap_or_default();
+        let holder = holder.trim();
+        let who = if holder.is_empty() {
+            String::new()
+        } else {
+            format!(" (pid {holder})")
+        };
+        return Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!(
+                "{} is in use by another modgate process{who}: one process per data directory; stop that one or give this one another --data-dir",
+                dir.display()
+            ),
+        ));
+    }
+    f.set_len(0).map_err(|e| annotate(e, "writing", &path))?;
+    writeln!(f, "{}", std::process::id()).map_err(|e| annotate(e, "writing", &path))?;
+    Ok(f)
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -282,6 +326,24 @@ fn annotate(e: io::Error, what: &str, path: &Path) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_store_per_data_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::open(d.path()).unwrap();
+        let err = Store::open(d.path()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} is in use by another modgate process (pid {}): one process per data directory; stop that one or give this one another --data-dir",
+                d.path().display(),
+                std::process::id()
+            )
+        );
+        drop(s);
+        Store::open(d.path()).unwrap();
+    }
 
     #[tokio::test]
     async fn only_checked_entries_are_kept_in_memory() {

@@ -165,3 +165,33 @@ fn kill_9_during_fetches_never_leaves_a_served_half_entry() {
     );
     assert_eq!(kills, ROUNDS);
 }
+
+/// One process per data directory: a second `modgate serve` on it exits at once saying
+/// which process holds it; once that one is killed (SIGKILL: no clean-up), the directory
+/// is free again.
+#[test]
+fn a_second_server_on_one_data_dir_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let mut first = Server::start(&["--data-dir", d, "--upstream", "off"]);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_modgate"));
+    cmd.args(["serve", "--data-dir", d, "--upstream", "off", "--listen"])
+        .arg(format!("127.0.0.1:{}", serve_common::free_port()))
+        .env_remove("MODGATE_DATA_DIR")
+        .env_remove("MODGATE_CONFIG");
+    let out = testkit::run_bounded(&mut cmd, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let want = format!(
+        "cannot open the data dir {d}: {d} is in use by another modgate process (pid {}): one process per data directory; stop that one or give this one another --data-dir",
+        first.child.id()
+    );
+    assert!(stderr.contains(&want), "{stderr}");
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let second = Server::start(&["--data-dir", d, "--upstream", "off"]);
+    assert_eq!(
+        raw_get(&second.addr, "GET", "/healthz").unwrap().status,
+        200
+    );
+}
