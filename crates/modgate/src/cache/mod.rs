@@ -419,7 +419,7 @@ impl Cache {
 
     /// `@v/<version>.mod` of a canonical version. When it had to be fetched, its
     /// requirements are prefetched (per the settings).
-    pub async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, CacheError> {
+    pub async fn go_mod(&self, module: &str, version: &str) -> Result<bytes::Bytes, CacheError> {
         self.go_mod_at(module, version, 0).await
     }
 
@@ -429,7 +429,7 @@ impl Cache {
         module: &str,
         version: &str,
         depth: u32,
-    ) -> Result<Vec<u8>, CacheError> {
+    ) -> Result<bytes::Bytes, CacheError> {
         let path = self
             .inner
             .store
@@ -442,7 +442,7 @@ impl Cache {
             .await
             .map_err(internal)?
         {
-            return Ok(data.to_vec());
+            return Ok(bytes::Bytes::from_owner(data));
         }
         let inner = Arc::clone(&self.inner);
         let (m, v) = (module.to_string(), version.to_string());
@@ -466,7 +466,7 @@ impl Cache {
             })
             .await?;
         self.prefetch_requirements(module, version, &data, depth);
-        Ok(data)
+        Ok(data.into())
     }
 
     /// `@v/<version>.zip` of a canonical version: fetched to a temp file, checked, hashed,
