@@ -10,6 +10,7 @@
 //! - [`modfile`]: go.mod parsing with line/column errors.
 //! - [`zip`]: module zip creation, checking and safe extraction with every x/mod/zip rule.
 //! - [`dirhash`]: `h1:` hashes and `go.sum` lines.
+//! - [`sumdb`]: the checksum database's formats (verifier keys so far).
 
 pub mod dirhash;
 mod gostr;
@@ -17,4 +18,5 @@ pub mod modfile;
 pub mod module;
 pub mod pseudo;
 pub mod semver;
+pub mod sumdb;
 pub mod zip;

@@ -7,3 +7,4 @@ pub mod http;
 pub mod serve;
 pub mod source;
 pub mod store;
+pub mod sumdb;
