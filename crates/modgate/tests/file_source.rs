@@ -3,8 +3,9 @@
 //! `+incompatible` ones left out once a compatible version has a go.mod, prereleases only
 //! when there is no release, else the newest pseudo-version. Each tree is asked of both.
 
+mod proxy_support;
+
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use modgate::source::Source;
@@ -35,17 +36,11 @@ fn tree(root: &Path, m: &str, versions: &[(&str, Option<&str>)]) {
 
 /// What `go list -m M@latest` says through `GOPROXY=file://root`: the version or the error.
 fn go_latest(root: &Path, work: &Path, m: &str) -> Result<String, String> {
-    let mut cmd = Command::new(testkit::go_binary());
+    let mut cmd = proxy_support::go_command(work);
     cmd.args(["list", "-m", "-f", "{{.Version}}", &format!("{m}@latest")])
         .current_dir(work)
         .env("GOPROXY", format!("file://{}", root.display()))
-        .env("GOSUMDB", "off")
-        .env("GOFLAGS", "-mod=mod")
-        .env("GO111MODULE", "on")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPATH", work.join("gopath"))
-        .env("GOMODCACHE", work.join("modcache"))
-        .env("GOCACHE", work.join("gocache"));
+        .env("GO111MODULE", "on");
     let out = testkit::run_bounded(&mut cmd, Duration::from_secs(60));
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
