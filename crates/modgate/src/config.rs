@@ -1,7 +1,8 @@
 //! Settings for `modgate serve`: flags, environment, TOML file.
 //!
 //! Precedence: flags over environment (`MODGATE_LISTEN`, `MODGATE_DATA_DIR`,
-//! `MODGATE_UPSTREAM`, `MODGATE_PRIVATE`, `MODGATE_CONFIG`) over the TOML file (`--config`)
+//! `MODGATE_UPSTREAM`, `MODGATE_PRIVATE`, `MODGATE_SUMDB`, `MODGATE_NOSUMDB`,
+//! `MODGATE_CONFIG`) over the TOML file (`--config`)
 //! over the defaults. Some settings are only in the file: `private_upstreams`, the
 //! `[timeouts]`, the `[cache]` lifetimes and `upstream_concurrency`.
 //!
@@ -11,6 +12,8 @@
 //! upstream = "https://proxy.golang.org,direct"
 //! private = "*.corp.example.com"
 //! private_upstreams = ["https://goproxy.corp.example.com"]
+//! sumdb = "sum.golang.org"           # GOSUMDB syntax, or "off"
+//! nosumdb = "github.com/corp"        # GONOSUMDB syntax (private modules are never asked)
 //! upstream_concurrency = 16
 //!
 //! [timeouts]          # seconds
@@ -43,6 +46,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./modgate-data";
 /// The default upstream chain (GOPROXY syntax), as the go command's default.
 pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
+/// The default checksum database, as the go command's.
+pub const DEFAULT_SUMDB: &str = "sum.golang.org";
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -74,6 +79,14 @@ pub struct ServeArgs {
     /// Private module patterns in GOPRIVATE syntax [env: MODGATE_PRIVATE]
     #[arg(long, value_name = "PATTERNS")]
     pub private: Option<String>,
+    /// Checksum database in GOSUMDB syntax, proxied at /sumdb/<name>/ [env: MODGATE_SUMDB]
+    /// [default: sum.golang.org]
+    #[arg(long, value_name = "SPEC")]
+    pub sumdb: Option<String>,
+    /// Modules never looked up in the checksum database, GONOSUMDB syntax (--private
+    /// modules never are either) [env: MODGATE_NOSUMDB]
+    #[arg(long, value_name = "PATTERNS")]
+    pub nosumdb: Option<String>,
     /// Log format (the level comes from RUST_LOG, default info)
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -116,6 +129,10 @@ pub struct Settings {
     pub private: String,
     /// Upstream URLs allowed to serve private modules (file only).
     pub private_upstreams: Vec<String>,
+    /// The checksum database, GOSUMDB syntax (`off`: none).
+    pub sumdb: String,
+    /// GONOSUMDB-style patterns.
+    pub nosumdb: String,
     /// Upstream timeouts (file only).
     pub timeouts: Timeouts,
     /// How long a "not found" is remembered (file only).
@@ -145,6 +162,8 @@ impl Default for Settings {
             upstream: DEFAULT_UPSTREAM.to_string(),
             private: String::new(),
             private_upstreams: Vec::new(),
+            sumdb: DEFAULT_SUMDB.to_string(),
+            nosumdb: String::new(),
             timeouts: Timeouts::default(),
             negative_ttl: Duration::from_secs(60),
             list_ttl: Duration::from_secs(60),
@@ -190,6 +209,8 @@ struct FileSettings {
     upstream: Option<String>,
     private: Option<String>,
     private_upstreams: Option<Vec<String>>,
+    sumdb: Option<String>,
+    nosumdb: Option<String>,
     upstream_concurrency: Option<usize>,
     #[serde(default)]
     timeouts: FileTimeouts,
@@ -235,6 +256,9 @@ impl Settings {
             s.upstream,
         );
         s.private = pick(&args.private, "MODGATE_PRIVATE", &file.private, s.private);
+        s.sumdb = pick(&args.sumdb, "MODGATE_SUMDB", &file.sumdb, s.sumdb);
+        s.nosumdb = pick(&args.nosumdb, "MODGATE_NOSUMDB", &file.nosumdb, s.nosumdb);
+        crate::sumdb::spec::parse(&s.sumdb).map_err(ConfigError)?;
         s.data_dir = args
             .data_dir
             .clone()
@@ -325,6 +349,24 @@ mod tests {
         assert_eq!(s.private, "");
         assert_eq!(s.negative_ttl, Duration::from_secs(60));
         assert_eq!(s.prefetch, Prefetch::Mod);
+        assert_eq!(
+            (s.sumdb.as_str(), s.nosumdb.as_str()),
+            ("sum.golang.org", "")
+        );
+    }
+
+    #[test]
+    fn a_bad_sumdb_spec_is_refused_at_start() {
+        let args = ServeArgs {
+            sumdb: Some("sum.example.com".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::resolve(&args, &env_of(&[]))
+                .unwrap_err()
+                .to_string(),
+            "invalid GOSUMDB (--sumdb \"sum.example.com\"): malformed verifier id (a known name such as sum.golang.org, or a verifier key name+hash+key)"
+        );
     }
 
     const FULL: &str = r#"
@@ -333,6 +375,8 @@ data_dir = "/file/data"
 upstream = "file:///file/up"
 private = "file.example.com"
 private_upstreams = ["https://private.example.com"]
+sumdb = "off"
+nosumdb = "file.example.org"
 upstream_concurrency = 3
 [timeouts]
 connect = 1
@@ -364,6 +408,8 @@ git_timeout = 7
                 upstream: "file:///file/up".into(),
                 private: "file.example.com".into(),
                 private_upstreams: vec!["https://private.example.com".into()],
+                sumdb: "off".into(),
+                nosumdb: "file.example.org".into(),
                 timeouts: Timeouts {
                     connect: Duration::from_secs(1),
                     first_byte: Duration::from_secs(2),
@@ -391,6 +437,8 @@ git_timeout = 7
             ("MODGATE_DATA_DIR", "/env/data"),
             ("MODGATE_UPSTREAM", "file:///env/up"),
             ("MODGATE_PRIVATE", "env.example.com"),
+            ("MODGATE_SUMDB", "sum.golang.org"),
+            ("MODGATE_NOSUMDB", "env.example.org"),
         ]);
         // Env over file (the file named by MODGATE_CONFIG).
         let s = Settings::resolve(&ServeArgs::default(), &env).unwrap();
@@ -398,6 +446,10 @@ git_timeout = 7
         assert_eq!(s.data_dir, PathBuf::from("/env/data"));
         assert_eq!(s.upstream, "file:///env/up");
         assert_eq!(s.private, "env.example.com");
+        assert_eq!(
+            (s.sumdb.as_str(), s.nosumdb.as_str()),
+            ("sum.golang.org", "env.example.org")
+        );
         assert_eq!(s.upstream_concurrency, 3);
         assert_eq!(s.config_file, Some(p.clone()));
         // Flags over env; one flag given leaves the others to env.

@@ -15,6 +15,7 @@ use crate::source::git::{GitSettings, GitSource};
 use crate::source::proxy::{ProxySettings, ProxySource, redact_url};
 use crate::source::{Info, Source, SourceError};
 use crate::store::Store;
+use crate::sumdb::proxy::SumdbProxy;
 
 /// A source with a bound on its concurrent calls (the per-upstream concurrency limit).
 pub struct Limited {
@@ -90,17 +91,7 @@ pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>
             Arc::new(FileSource::new(file_url_path(url)?)),
             limit,
         ))),
-        Entry::Url(url) => {
-            let t = &settings.timeouts;
-            let ps = ProxySettings {
-                connect_timeout: t.connect,
-                first_byte_timeout: t.first_byte,
-                total_timeout: t.transfer,
-                max_concurrency: limit,
-                ..ProxySettings::default()
-            };
-            Ok(Arc::new(ProxySource::new(url, &ps)?))
-        }
+        Entry::Url(url) => Ok(Arc::new(ProxySource::new(url, &proxy_settings(settings))?)),
         Entry::Direct => {
             let mut gs = GitSettings::new(settings.data_dir.clone());
             gs.insecure = settings.insecure.clone();
@@ -114,7 +105,7 @@ pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>
 
 /// Builds the upstream chain from the settings (`--upstream`, `--private`,
 /// `private_upstreams`).
-pub fn build_source(settings: &Settings) -> Result<Arc<dyn Source>, String> {
+pub fn build_source(settings: &Settings) -> Result<Arc<Chain>, String> {
     let chain = Chain::parse(
         &settings.upstream,
         &settings.private,
@@ -122,6 +113,50 @@ pub fn build_source(settings: &Settings) -> Result<Arc<dyn Source>, String> {
         &|e: &Entry| make_source(e, settings),
     )?;
     Ok(Arc::new(chain))
+}
+
+/// The settings of upstream HTTP requests.
+fn proxy_settings(settings: &Settings) -> ProxySettings {
+    let t = &settings.timeouts;
+    ProxySettings {
+        connect_timeout: t.connect,
+        first_byte_timeout: t.first_byte,
+        total_timeout: t.transfer,
+        max_concurrency: settings.upstream_concurrency,
+        ..ProxySettings::default()
+    }
+}
+
+/// The checksum database proxy of `--sumdb` (`None` for `off`), reached through `chain`'s
+/// upstreams, never asked about `--private` or `--nosumdb` modules.
+pub fn build_sumdb(
+    settings: &Settings,
+    chain: &Chain,
+    cache: &Cache,
+    store: &Arc<Store>,
+) -> Result<Option<Arc<SumdbProxy>>, String> {
+    let Some(db) = crate::sumdb::spec::parse(&settings.sumdb)? else {
+        return Ok(None);
+    };
+    let entries: Vec<(Entry, bool)> = chain
+        .entries_with_fallback()
+        .map(|(e, pipe)| (e.clone(), pipe))
+        .collect();
+    let excluded = [settings.private.as_str(), settings.nosumdb.as_str()]
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(Some(Arc::new(SumdbProxy::new(
+        db,
+        &entries,
+        excluded,
+        proxy_settings(settings),
+        cache.clone(),
+        Arc::clone(store),
+        settings.list_ttl,
+    ))))
 }
 
 /// The upstream list with any password in its URLs replaced (for logs).
@@ -157,9 +192,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         )
     })?;
     let store = Arc::new(store);
-    let source = build_source(&settings)?;
+    let chain = build_source(&settings)?;
     let cache = Cache::new(
-        source,
+        Arc::clone(&chain) as Arc<dyn Source>,
         Arc::clone(&store),
         CacheSettings {
             negative_ttl: settings.negative_ttl,
@@ -173,9 +208,11 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             ..CacheSettings::default()
         },
     );
+    let sumdb = build_sumdb(&settings, &chain, &cache, &store)?;
     let state = Arc::new(AppState {
         cache,
         short_max_age: settings.list_ttl,
+        sumdb,
     });
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -189,9 +226,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     tracing::info!(
-        "modgate serve listening on http://{addr} (data dir {}, upstream {})",
+        "modgate serve listening on http://{addr} (data dir {}, upstream {}, checksum database {})",
         settings.data_dir.display(),
-        redact_list(&settings.upstream)
+        redact_list(&settings.upstream),
+        settings.sumdb
     );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())

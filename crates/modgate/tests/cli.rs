@@ -82,6 +82,8 @@ fn serve_help_lists_its_flags() {
             "--data-dir",
             "--upstream",
             "--private",
+            "--sumdb",
+            "--nosumdb",
             "--log-format",
             "-h,"
         ]

@@ -22,6 +22,7 @@ const T1: &str = "2024-01-02T03:04:05Z";
 async fn serve_in_process(source: Arc<dyn Source>, data: &Path, settings: CacheSettings) -> String {
     let store = Arc::new(Store::open(data).unwrap());
     let state = Arc::new(AppState {
+        sumdb: None,
         cache: Cache::new(source, store, settings),
         short_max_age: settings.list_ttl,
     });

@@ -14,7 +14,7 @@ use super::{Cache, CacheError, Flight, internal, lock};
 impl Cache {
     /// Runs `work` once for all concurrent callers with the same `key`, in its own task,
     /// remembering a not-found answer for the negative-cache lifetime.
-    pub(super) async fn single_flight<T, F>(&self, key: String, work: F) -> Result<T, CacheError>
+    pub(crate) async fn single_flight<T, F>(&self, key: String, work: F) -> Result<T, CacheError>
     where
         T: Clone + Send + Sync + 'static,
         F: Future<Output = Result<T, CacheError>> + Send + 'static,

@@ -29,6 +29,8 @@ pub struct AppState {
     pub cache: Cache,
     /// `max-age` for list, @latest and non-canonical .info answers.
     pub short_max_age: Duration,
+    /// The checksum database proxy (`None`: `--sumdb off`).
+    pub sumdb: Option<Arc<crate::sumdb::proxy::SumdbProxy>>,
 }
 
 /// The router for the GOPROXY protocol and `/healthz`.

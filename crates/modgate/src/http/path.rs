@@ -31,6 +31,9 @@ pub enum Request {
     Mod { module: String, version: String },
     /// `@v/<version>.zip` (canonical).
     Zip { module: String, version: String },
+    /// `/sumdb/<name>/<file>`: the checksum database proxy (`path` is `<name>/<file>`;
+    /// no module path starts with `sumdb/`, its first element has no dot).
+    Sumdb { path: String },
 }
 
 /// A request path that is not answered: the status (400 or 404) and a one-line reason.
@@ -98,6 +101,11 @@ pub fn parse(raw: &str) -> Result<Request, Reject> {
     }
     if path == "/healthz" {
         return Ok(Request::Health);
+    }
+    if let Some(rest) = path.strip_prefix("/sumdb/") {
+        return Ok(Request::Sumdb {
+            path: rest.to_string(),
+        });
     }
     let Some(path) = path.strip_prefix('/') else {
         return Err(bad(format!("the path {} does not start with /", q(&path))));

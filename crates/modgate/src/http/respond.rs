@@ -112,11 +112,59 @@ fn json_of(info: &crate::source::Info) -> Vec<u8> {
     serde_json::to_vec(info).unwrap_or_default()
 }
 
+/// Answers `/sumdb/<path>`.
+async fn sumdb(state: &AppState, path: &str, head: bool) -> Response {
+    let Some(db) = &state.sumdb else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "not found: this modgate proxies no checksum database (--sumdb off)",
+            head,
+        );
+    };
+    let Some(rel) = path
+        .strip_prefix(db.name())
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return text(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "not found: this modgate proxies the checksum database {}, not /sumdb/{path}",
+                db.name()
+            ),
+            head,
+        );
+    };
+    match db.answer_shared(rel).await {
+        Ok(a) => {
+            let cache = if a.immutable {
+                IMMUTABLE.to_string()
+            } else {
+                short(state.short_max_age)
+            };
+            let ctype = if rel.starts_with("tile/") {
+                "application/octet-stream"
+            } else {
+                TEXT
+            };
+            bytes(
+                StatusCode::OK,
+                ctype,
+                &cache,
+                a.body,
+                head,
+                a.stale.as_deref(),
+            )
+        }
+        Err(e) => error(&e, head),
+    }
+}
+
 /// Answers a parsed protocol request.
 pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: bool) -> Response {
     let short = short(state.short_max_age);
     match req {
         Request::Health => text(StatusCode::OK, "ok", head),
+        Request::Sumdb { path } => sumdb(state, &path, head).await,
         Request::List { module } => match state.cache.list(&module).await {
             Ok(Meta { value, stale }) => {
                 bytes(StatusCode::OK, TEXT, &short, value, head, stale.as_deref())

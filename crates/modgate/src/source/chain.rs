@@ -159,6 +159,11 @@ impl Chain {
         self.links.iter().map(|l| &l.entry)
     }
 
+    /// The entries, in order, each with whether an error falls through to the next (`|`).
+    pub fn entries_with_fallback(&self) -> impl Iterator<Item = (&Entry, bool)> {
+        self.links.iter().map(|l| (&l.entry, l.fall_back_on_error))
+    }
+
     /// Whether `module_path` is private (matches the `private` patterns).
     pub fn is_private(&self, module_path: &str) -> bool {
         gomod::module::match_prefix_patterns(&self.private, module_path)

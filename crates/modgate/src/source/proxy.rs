@@ -12,7 +12,7 @@
 //! errors use the redacted URL (`https://user:xxxxx@host/`).
 
 mod body;
-mod http;
+pub(crate) mod http;
 
 use std::path::Path;
 use std::time::Duration;

@@ -27,7 +27,7 @@ const REDACTED_PASSWORD: &str = "xxxxx";
 
 /// Why a request to the upstream did not produce a usable body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum FetchError {
+pub(crate) enum FetchError {
     /// 404 or 410: the go command's `fs.ErrNotExist`. `message` is Go's `HTTPError` text.
     NotFound { message: String },
     /// Anything else: another status, a transport error, an oversized body, a local
@@ -39,7 +39,7 @@ pub(super) enum FetchError {
 }
 
 impl FetchError {
-    pub(super) fn message(&self) -> &str {
+    pub(crate) fn message(&self) -> &str {
         match self {
             FetchError::NotFound { message }
             | FetchError::Failed { message }
@@ -47,13 +47,13 @@ impl FetchError {
         }
     }
 
-    pub(super) fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, FetchError::NotFound { .. })
     }
 }
 
 /// An HTTP(S) upstream: where it is, how to reach it, how much of it we may use at once.
-pub(super) struct Upstream {
+pub(crate) struct Upstream {
     client: reqwest::Client,
     /// The base URL without credentials.
     base: Url,
@@ -69,7 +69,7 @@ pub(super) struct Upstream {
 impl Upstream {
     /// Parses and checks `base_url` as the go command's `newProxyRepo` does (http and
     /// https only here; file:// upstreams are the file source's), and builds the client.
-    pub(super) fn new(base_url: &str, settings: &ProxySettings) -> Result<Upstream, String> {
+    pub(crate) fn new(base_url: &str, settings: &ProxySettings) -> Result<Upstream, String> {
         let base_url = base_url.trim();
         let parsed = Url::parse(base_url).map_err(|e| {
             if has_scheme(base_url) {
@@ -142,7 +142,7 @@ impl Upstream {
     }
 
     /// The base URL as logs and errors may show it (Go's `redactedBase`).
-    pub(super) fn redacted_base(&self) -> String {
+    pub(crate) fn redacted_base(&self) -> String {
         self.redacted.to_string()
     }
 
@@ -158,7 +158,7 @@ impl Upstream {
     }
 
     /// GETs `rel` and returns its body, at most `limit` bytes.
-    pub(super) async fn get_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+    pub(crate) async fn get_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
         let mut req = self.start(rel).await?;
         req.check_length(limit)?;
         let mut out = Vec::new();

@@ -1,0 +1,467 @@
+//! `/sumdb/<name>/...`: the checksum database proxied for modgate's clients, as the go
+//! command expects of a GOPROXY that answers `/sumdb/<name>/supported` (design 25530,
+//! "proxying a checksum database"), so that `GOSUMDB` stays on behind a firewall that only
+//! reaches modgate.
+//!
+//! - `supported`: 200 for the configured database, 404 for any other name;
+//! - `lookup/<module>@<version>`: refused (404, with why) for modules matching `--private`
+//!   or `--nosumdb`, which never reach the database; else fetched and kept on disk;
+//! - `tile/...`: full tiles never change and are kept on disk; partial tiles are kept in
+//!   memory for the short lifetime;
+//! - `latest`: kept in memory for the short lifetime, and served stale (with
+//!   `X-Modgate-Stale`) when the database cannot be reached.
+//!
+//! What is kept on disk lives under `<data>/cache/download/sumdb/<name>/`, where the go
+//! command keeps its own copy. The database is reached as the go command reaches it
+//! (`dbClient.initBase`): through the first upstream proxy that answers its `supported`
+//! with 200 (404/410, or any error after `|`, moves on; another error stops), else at the
+//! database's own URL once `direct` or `off` is reached or the list ends. A URL in
+//! `--sumdb` bypasses the proxies. `file://` upstreams are passed over.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use gomod::sumdb::tile::Tile;
+
+use super::spec::SumDb;
+use crate::cache::{Cache, CacheError};
+use crate::source::SourceError;
+use crate::source::chain::Entry;
+use crate::source::proxy::ProxySettings;
+use crate::source::proxy::http::{FetchError, Upstream};
+use crate::store::Store;
+
+/// The largest lookup answer accepted (a record and a signed tree head: a few hundred bytes).
+const MAX_LOOKUP: u64 = 1 << 20;
+/// The largest `latest` accepted.
+const MAX_LATEST: u64 = 64 << 10;
+/// The largest data tile accepted (records of up to `2^h` modules).
+const MAX_DATA_TILE: u64 = 64 << 20;
+
+/// One file of the database's protocol, parsed from the path after `/sumdb/<name>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbFile {
+    /// `supported`.
+    Supported,
+    /// `latest`: the signed tree head.
+    Latest,
+    /// `lookup/<escaped module>@<escaped version>`.
+    Lookup {
+        /// The module path (decoded).
+        module: String,
+        /// The version (decoded).
+        version: String,
+        /// The path as asked (escaped).
+        rel: String,
+    },
+    /// `tile/...`.
+    Tile(Tile),
+}
+
+impl DbFile {
+    /// Parses `rel`, the path after `/sumdb/<name>/`.
+    pub fn parse(rel: &str) -> Result<DbFile, String> {
+        match rel {
+            "supported" => return Ok(DbFile::Supported),
+            "latest" => return Ok(DbFile::Latest),
+            _ => {}
+        }
+        if let Some(mv) = rel.strip_prefix("lookup/") {
+            let (m, v) = mv
+                .rsplit_once('@')
+                .ok_or_else(|| format!("malformed lookup {mv:?}: want <module>@<version>"))?;
+            let module = gomod::module::unescape_path(m)
+                .map_err(|e| format!("malformed lookup {mv:?}: {e}"))?;
+            let version = gomod::module::unescape_version(v)
+                .map_err(|e| format!("malformed lookup {mv:?}: {e}"))?;
+            gomod::module::check(&module, &version)
+                .map_err(|e| format!("malformed lookup {mv:?}: {e}"))?;
+            if gomod::module::canonical_version(&version) != version {
+                return Err(format!(
+                    "malformed lookup {mv:?}: the database records canonical versions only"
+                ));
+            }
+            return Ok(DbFile::Lookup {
+                module,
+                version,
+                rel: rel.to_string(),
+            });
+        }
+        if rel.starts_with("tile/") {
+            return Tile::parse_path(rel)
+                .map(DbFile::Tile)
+                .map_err(|e| e.to_string());
+        }
+        Err(format!(
+            "unknown checksum database path {rel:?}: the protocol serves supported, latest, lookup/<module>@<version> and tile/..."
+        ))
+    }
+}
+
+/// How the database is reached: where to ask, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    /// An upstream proxy (`<url>/sumdb/<name>`), and whether any error moves on (`|`).
+    Proxy(String, bool),
+    /// The database's own URL.
+    Direct(String),
+}
+
+/// The checksum database proxy.
+pub struct SumdbProxy {
+    db: SumDb,
+    /// `--private` and `--nosumdb` patterns: never looked up.
+    excluded: String,
+    routes: Vec<Route>,
+    settings: ProxySettings,
+    base: tokio::sync::Mutex<Option<Arc<Upstream>>>,
+    cache: Cache,
+    store: Arc<Store>,
+    short: quick_cache::sync::Cache<String, (Instant, Bytes)>,
+    ttl: Duration,
+}
+
+/// An answer: the body, whether it is immutable, and why it is stale (if it is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbAnswer {
+    /// The body.
+    pub body: Bytes,
+    /// Whether it never changes (full tiles and lookups).
+    pub immutable: bool,
+    /// Set when a stale copy is served because the database could not be reached: why.
+    pub stale: Option<String>,
+}
+
+impl SumdbProxy {
+    /// A proxy for `db`, reached through the upstream `entries` (the `--upstream` list, each
+    /// with whether `|` follows it), never looking up modules matching `excluded`. Answers
+    /// share `cache`'s single-flight and negative cache, and `store`'s data directory;
+    /// `ttl` is the lifetime of `latest` and partial tiles.
+    pub fn new(
+        db: SumDb,
+        entries: &[(Entry, bool)],
+        excluded: String,
+        settings: ProxySettings,
+        cache: Cache,
+        store: Arc<Store>,
+        ttl: Duration,
+    ) -> SumdbProxy {
+        let mut routes = Vec::new();
+        if db.url.is_none() {
+            for (entry, pipe) in entries {
+                match entry {
+                    Entry::Url(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                        routes.push(Route::Proxy(
+                            format!("{}/sumdb/{}", u.trim_end_matches('/'), db.name),
+                            *pipe,
+                        ));
+                    }
+                    Entry::Url(_) => {}
+                    Entry::Direct | Entry::Off => break,
+                }
+            }
+        }
+        routes.push(Route::Direct(db.direct_url()));
+        SumdbProxy {
+            db,
+            excluded,
+            routes,
+            settings,
+            base: tokio::sync::Mutex::new(None),
+            cache,
+            store,
+            short: quick_cache::sync::Cache::new(4096),
+            ttl,
+        }
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.db.name
+    }
+
+    fn failed(&self, m: String) -> CacheError {
+        CacheError::Source(SourceError::Failed(m))
+    }
+
+    fn fetch_error(&self, e: FetchError) -> CacheError {
+        let m = format!("checksum database {}: {}", self.db.name, e.message());
+        CacheError::Source(match e {
+            FetchError::NotFound { .. } => SourceError::NotFound(m),
+            FetchError::Failed { .. } => SourceError::Failed(m),
+            FetchError::Timeout { .. } => SourceError::Timeout(m),
+        })
+    }
+
+    /// Where the database is reached, found once (and again after a failure).
+    async fn base(&self) -> Result<Arc<Upstream>, CacheError> {
+        let mut base = self.base.lock().await;
+        if let Some(b) = &*base {
+            return Ok(Arc::clone(b));
+        }
+        let mut last_err = None;
+        for route in &self.routes {
+            match route {
+                Route::Proxy(url, pipe) => {
+                    let up = Upstream::new(url, &self.settings).map_err(|e| self.failed(e))?;
+                    match up.get_bytes("supported", MAX_LATEST).await {
+                        Ok(_) => {
+                            tracing::info!(db = %self.db.name, via = %up.redacted_base(), "checksum database reached through an upstream proxy");
+                            let up = Arc::new(up);
+                            *base = Some(Arc::clone(&up));
+                            return Ok(up);
+                        }
+                        Err(e) if e.is_not_found() || *pipe => last_err = Some(e),
+                        Err(e) => return Err(self.fetch_error(e)),
+                    }
+                }
+                Route::Direct(url) => {
+                    let up = Arc::new(Upstream::new(url, &self.settings).map_err(|e| {
+                        self.failed(format!("checksum database {}: {e}", self.db.name))
+                    })?);
+                    if let Some(e) = last_err {
+                        tracing::info!(db = %self.db.name, url = %up.redacted_base(), last = %e.message(), "no upstream proxies the checksum database; reaching it directly");
+                    }
+                    *base = Some(Arc::clone(&up));
+                    return Ok(up);
+                }
+            }
+        }
+        Err(self.failed(format!(
+            "checksum database {}: no way to reach it",
+            self.db.name
+        )))
+    }
+
+    /// Answers `rel`, the path after `/sumdb/<name>/`.
+    pub async fn answer(&self, rel: &str) -> Result<DbAnswer, CacheError> {
+        let file = DbFile::parse(rel).map_err(|m| CacheError::Source(SourceError::Invalid(m)))?;
+        match file {
+            DbFile::Supported => Ok(DbAnswer {
+                body: Bytes::new(),
+                immutable: false,
+                stale: None,
+            }),
+            DbFile::Latest => self.short_lived(rel, MAX_LATEST, |_| Ok(())).await,
+            DbFile::Lookup {
+                module, version, ..
+            } => {
+                if gomod::module::match_prefix_patterns(&self.excluded, &module) {
+                    tracing::warn!(module = %module, version = %version, "checksum database lookup of a private module refused");
+                    return Err(CacheError::Source(SourceError::Refused(format!(
+                        "modgate does not look up {module}@{version} in the checksum database {}: it matches --private or --nosumdb, and asking would leak its name; set GONOSUMDB (or GOPRIVATE) for it on the client",
+                        self.db.name
+                    ))));
+                }
+                self.kept(rel, MAX_LOOKUP, |_| Ok(())).await
+            }
+            DbFile::Tile(t) => {
+                let check = move |b: &[u8]| check_tile(&t, b);
+                let max = if t.is_data() {
+                    MAX_DATA_TILE
+                } else {
+                    32 * u64::from(t.w)
+                };
+                if t.is_full() {
+                    self.kept(rel, max, check).await
+                } else {
+                    self.short_lived(rel, max, check).await
+                }
+            }
+        }
+    }
+
+    /// Fetches `rel` from the database, at most `max` bytes, checked by `check`.
+    async fn fetch(
+        &self,
+        rel: &str,
+        max: u64,
+        check: impl Fn(&[u8]) -> Result<(), String>,
+    ) -> Result<Bytes, CacheError> {
+        let base = self.base().await?;
+        let body = base.get_bytes(rel, max).await.map_err(|e| {
+            if !e.is_not_found() {
+                // Look for the database again next time: the proxy may have gone.
+                if let Ok(mut b) = self.base.try_lock() {
+                    *b = None;
+                }
+            }
+            self.fetch_error(e)
+        })?;
+        check(&body).map_err(|m| {
+            self.failed(format!(
+                "checksum database {}: {rel}: {m}; not kept",
+                self.db.name
+            ))
+        })?;
+        Ok(Bytes::from(body))
+    }
+
+    /// An immutable file: from disk, else fetched once (single-flight) and stored.
+    async fn kept(
+        &self,
+        rel: &str,
+        max: u64,
+        check: impl Fn(&[u8]) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Result<DbAnswer, CacheError> {
+        let path = self
+            .store
+            .download_dir()
+            .join("sumdb")
+            .join(&self.db.name)
+            .join(rel);
+        let answer = |body: Bytes| DbAnswer {
+            body,
+            immutable: true,
+            stale: None,
+        };
+        if let Some(data) = self
+            .store
+            .read_immutable(&path)
+            .await
+            .map_err(|e| CacheError::Internal(e.to_string()))?
+        {
+            return Ok(answer(Bytes::from_owner(data)));
+        }
+        let body = self.fetch(rel, max, &check).await?;
+        let store = Arc::clone(&self.store);
+        let data = body.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            store.write(&path, &data)
+        })
+        .await
+        .map_err(|e| CacheError::Internal(format!("store task: {e}")))?
+        .map_err(|e| CacheError::Internal(e.to_string()))?;
+        Ok(answer(body))
+    }
+
+    /// A file that changes (`latest`, partial tiles): fresh for the lifetime, then fetched
+    /// again; a stale copy is served when the database cannot be reached.
+    async fn short_lived(
+        &self,
+        rel: &str,
+        max: u64,
+        check: impl Fn(&[u8]) -> Result<(), String>,
+    ) -> Result<DbAnswer, CacheError> {
+        let cached = self.short.get(rel);
+        if let Some((at, body)) = &cached
+            && at.elapsed() < self.ttl
+        {
+            return Ok(DbAnswer {
+                body: body.clone(),
+                immutable: false,
+                stale: None,
+            });
+        }
+        match self.fetch(rel, max, check).await {
+            Ok(body) => {
+                self.short
+                    .insert(rel.to_string(), (Instant::now(), body.clone()));
+                Ok(DbAnswer {
+                    body,
+                    immutable: false,
+                    stale: None,
+                })
+            }
+            Err(e) => match cached {
+                Some((at, body)) if !matches!(e, CacheError::Source(SourceError::NotFound(_))) => {
+                    let why = format!(
+                        "the checksum database could not be reached ({e}); this copy is {}s old",
+                        at.elapsed().as_secs()
+                    );
+                    tracing::warn!(db = %self.db.name, file = rel, "{why}");
+                    Ok(DbAnswer {
+                        body,
+                        immutable: false,
+                        stale: Some(why),
+                    })
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Shares `cache`'s single-flight for `rel`.
+    pub async fn answer_shared(self: &Arc<Self>, rel: &str) -> Result<DbAnswer, CacheError> {
+        let me = Arc::clone(self);
+        let r = rel.to_string();
+        self.cache
+            .single_flight(format!("sumdb {} {rel}", self.db.name), async move {
+                me.answer(&r).await
+            })
+            .await
+    }
+}
+
+/// A hash tile holds exactly `w` hashes of 32 bytes; a data tile, `w` records separated
+/// by blank lines (not checked further here).
+fn check_tile(t: &Tile, body: &[u8]) -> Result<(), String> {
+    if t.is_data() {
+        return if body.is_empty() {
+            Err("empty data tile".into())
+        } else {
+            Ok(())
+        };
+    }
+    let want = 32 * t.w as usize;
+    if body.len() != want {
+        return Err(format!(
+            "a tile of width {} must be {want} bytes, got {}",
+            t.w,
+            body.len()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_paths() {
+        assert_eq!(DbFile::parse("supported"), Ok(DbFile::Supported));
+        assert_eq!(DbFile::parse("latest"), Ok(DbFile::Latest));
+        assert_eq!(
+            DbFile::parse("lookup/github.com/!azure/x@v1.0.0"),
+            Ok(DbFile::Lookup {
+                module: "github.com/Azure/x".into(),
+                version: "v1.0.0".into(),
+                rel: "lookup/github.com/!azure/x@v1.0.0".into()
+            })
+        );
+        assert!(matches!(
+            DbFile::parse("tile/8/0/x001/234.p/5"),
+            Ok(DbFile::Tile(Tile {
+                h: 8,
+                l: 0,
+                n: 1234,
+                w: 5
+            }))
+        ));
+        assert_eq!(
+            DbFile::parse("tile/8/0/1"),
+            Err("malformed tile path \"tile/8/0/1\"".into())
+        );
+        assert!(DbFile::parse("lookup/github.com/Azure/x@v1.0.0").is_err());
+        assert!(DbFile::parse("lookup/example.com/m").is_err());
+        assert!(DbFile::parse("lookup/example.com/m@v1").is_err());
+        assert!(DbFile::parse("../latest").is_err());
+    }
+
+    #[test]
+    fn tiles_are_checked_by_size() {
+        let t = Tile::parse_path("tile/8/0/000.p/2").unwrap();
+        assert_eq!(check_tile(&t, &[0u8; 64]), Ok(()));
+        assert_eq!(
+            check_tile(&t, &[0u8; 63]),
+            Err("a tile of width 2 must be 64 bytes, got 63".into())
+        );
+        let d = Tile::parse_path("tile/8/data/000.p/2").unwrap();
+        assert!(check_tile(&d, b"").is_err());
+    }
+}
