@@ -25,7 +25,7 @@ pub use prefetch::{MAX_PENDING, Prefetch};
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -154,6 +154,36 @@ struct Inner {
     /// Fresh `@v/list` answers, so that a hot list touches no disk within its lifetime.
     lists: Memo<Arc<[u8]>>,
     prefetch: prefetch::Prefetcher,
+    /// Checks hashes against the checksum database before anything is stored.
+    sum_check: std::sync::OnceLock<Arc<dyn SumCheck>>,
+}
+
+/// A check of a module's `h1:` hashes before its go.mod or zip is stored: the checksum
+/// database (`crate::sumdb::verify`). An error refuses the entry.
+#[async_trait::async_trait]
+pub trait SumCheck: Send + Sync {
+    /// Checks the hash `h1` of `module@version`'s go.mod (`go_mod`) or zip.
+    async fn check(
+        &self,
+        module: &str,
+        version: &str,
+        go_mod: bool,
+        h1: &str,
+    ) -> Result<(), CacheError>;
+}
+
+/// Runs the cache's hash check, when it has one.
+async fn check_sum(
+    inner: &Inner,
+    module: &str,
+    version: &str,
+    go_mod: bool,
+    h1: &str,
+) -> Result<(), CacheError> {
+    match inner.sum_check.get() {
+        Some(c) => c.check(module, version, go_mod, h1).await,
+        None => Ok(()),
+    }
 }
 
 /// A bounded memory of recent answers with the time each was made.
@@ -189,8 +219,14 @@ impl Cache {
                 queries: Memo::new(MEMO_ENTRIES),
                 lists: Memo::new(MEMO_ENTRIES),
                 prefetch: prefetch::Prefetcher::new(settings.prefetch_concurrency),
+                sum_check: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Sets the check every go.mod and zip passes before it is stored (once).
+    pub fn set_sum_check(&self, check: Arc<dyn SumCheck>) {
+        let _ = self.inner.sum_check.set(check);
     }
 
     /// The store.
@@ -461,6 +497,7 @@ impl Cache {
                         e.to_string().replace('\n', "; ")
                     ))));
                 }
+                check_sum(&inner, &m, &v, true, &gomod::dirhash::hash_go_mod(&data)).await?;
                 write_entry(&inner, path, data.clone()).await?;
                 Ok(data)
             })
@@ -491,60 +528,83 @@ impl Cache {
         let (m, v) = (module.to_string(), version.to_string());
         self.single_flight(format!("zip {module}@{version}"), async move {
             let store = Arc::clone(&inner.store);
-            let have_zip = tokio::fs::metadata(&zip_path).await.is_ok();
-            if !have_zip {
-                let tmp = store.temp_path(&format!("{v}.zip"));
-                let fetched = Self::bounded(
-                    inner.settings.transfer_timeout,
-                    format!("{m}@{v}: zip"),
-                    inner.source.zip(&m, &v, &tmp),
-                )
-                .await;
-                if let Err(e) = fetched {
-                    let _ = tokio::fs::remove_file(&tmp).await;
-                    return Err(e);
-                }
-                let (st, t, mv, zp, desc) = (
-                    Arc::clone(&store),
-                    tmp.clone(),
-                    gomod::module::Version::new(m.clone(), v.clone()),
-                    zip_path.clone(),
-                    inner.source.describe(),
-                );
-                let checked = tokio::task::spawn_blocking(move || -> Result<(), CacheError> {
-                    let bad = |e: String| {
-                        CacheError::Source(SourceError::Failed(format!(
-                            "{desc}: {mv}: the zip is not a valid module zip ({e}); not stored"
-                        )))
-                    };
-                    let cf = gomod::zip::check_zip_file(&mv, &t).map_err(|e| bad(e.to_string()))?;
-                    cf.err()
-                        .map_err(|e| bad(e.to_string().replace('\n', "; ")))?;
-                    st.commit(&t, &zp).map_err(internal)
+            // A zip on disk without its .ziphash (a crash between the two) is hashed again;
+            // it was checked before it was committed.
+            let hash = if tokio::fs::metadata(&zip_path).await.is_ok() {
+                let zp = zip_path.clone();
+                tokio::task::spawn_blocking(move || {
+                    gomod::dirhash::hash_zip_file(&zp)
+                        .map_err(|e| internal(format!("hashing {}: {e}", zp.display())))
                 })
                 .await
-                .map_err(internal)
-                .and_then(|r| r);
-                if let Err(e) = checked {
+                .map_err(internal)??
+            } else {
+                let tmp = store.temp_path(&format!("{v}.zip"));
+                let stored = Self::fetch_zip(&inner, &m, &v, &tmp, &zip_path).await;
+                if stored.is_err() {
                     let _ = tokio::fs::remove_file(&tmp).await;
-                    return Err(e);
                 }
-            }
-            let (st, zp, hp) = (Arc::clone(&store), zip_path.clone(), hash_path.clone());
-            let hash = tokio::task::spawn_blocking(move || -> Result<String, CacheError> {
-                let h = gomod::dirhash::hash_zip_file(&zp)
-                    .map_err(|e| internal(format!("hashing {}: {e}", zp.display())))?;
-                st.write(&hp, h.as_bytes()).map_err(internal)?;
-                Ok(h)
-            })
-            .await
-            .map_err(internal)??;
+                stored?
+            };
+            let (h, hp) = (hash.clone(), hash_path.clone());
+            tokio::task::spawn_blocking(move || store.write(&hp, h.as_bytes()).map_err(internal))
+                .await
+                .map_err(internal)??;
             Ok(ZipEntry {
                 path: zip_path,
                 hash,
             })
         })
         .await
+    }
+}
+
+impl Cache {
+    /// Fetches the zip of `m@v` to `tmp`, checks it, hashes it, has the hash checked
+    /// (checksum database), and commits it to `zip_path`; returns its hash. The caller
+    /// removes `tmp` on error.
+    async fn fetch_zip(
+        inner: &Arc<Inner>,
+        m: &str,
+        v: &str,
+        tmp: &Path,
+        zip_path: &Path,
+    ) -> Result<String, CacheError> {
+        Self::bounded(
+            inner.settings.transfer_timeout,
+            format!("{m}@{v}: zip"),
+            inner.source.zip(m, v, tmp),
+        )
+        .await?;
+        let (t, mv, desc) = (
+            tmp.to_path_buf(),
+            gomod::module::Version::new(m.to_string(), v.to_string()),
+            inner.source.describe(),
+        );
+        let h1 = tokio::task::spawn_blocking(move || -> Result<String, CacheError> {
+            let bad = |e: String| {
+                CacheError::Source(SourceError::Failed(format!(
+                    "{desc}: {mv}: the zip is not a valid module zip ({e}); not stored"
+                )))
+            };
+            let cf = gomod::zip::check_zip_file(&mv, &t).map_err(|e| bad(e.to_string()))?;
+            cf.err()
+                .map_err(|e| bad(e.to_string().replace('\n', "; ")))?;
+            gomod::dirhash::hash_zip_file(&t)
+                .map_err(|e| internal(format!("hashing {}: {e}", t.display())))
+        })
+        .await
+        .map_err(internal)??;
+        check_sum(inner, m, v, false, &h1).await?;
+        let (st, t, zp) = (
+            Arc::clone(&inner.store),
+            tmp.to_path_buf(),
+            zip_path.to_path_buf(),
+        );
+        tokio::task::spawn_blocking(move || st.commit(&t, &zp).map_err(internal))
+            .await
+            .map_err(internal)??;
+        Ok(h1)
     }
 }
 
