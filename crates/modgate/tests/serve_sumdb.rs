@@ -198,3 +198,193 @@ fn private_modules_are_never_looked_up() {
         )
     );
 }
+
+/// A file:// upstream holding `rsc.io/quote@v1.5.2` with its real go.mod but a changed
+/// file in its zip, and `rsc.io/sampler@v1.3.0` with a changed go.mod: the test
+/// database knows both.
+fn tampered_tree(root: std::path::PathBuf) -> serve_common::Tree {
+    let tree = serve_common::Tree::new(root);
+    let quote_mod = String::from_utf8(proxy_support::corpus_file(
+        "rsc.io_quote_v1.5.2.txt",
+        ".mod",
+    ))
+    .unwrap();
+    tree.add(
+        "rsc.io/quote",
+        "v1.5.2",
+        "2018-02-14T15:44:20Z",
+        &[
+            ("go.mod", &quote_mod),
+            ("quote.go", "package quote // planted\n"),
+        ],
+    );
+    tree.add(
+        "rsc.io/sampler",
+        "v1.3.0",
+        "2018-02-13T19:05:03Z",
+        &[
+            ("go.mod", "module rsc.io/sampler // planted\n"),
+            ("s.go", "package sampler\n"),
+        ],
+    );
+    tree
+}
+
+#[test]
+fn tampered_modules_are_refused_and_never_stored() {
+    let proxy = GoTestProxy::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tampered_tree(tmp.path().join("up"));
+    let data = tmp.path().join("data");
+    let db = format!("{KEY} {}/sumdb-direct", proxy.url());
+    let mg = Server::start(&[
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &tree.url(),
+        "--sumdb",
+        &db,
+    ]);
+    // The go.mod is the real one: verified and served.
+    let m = raw_get(&mg.addr, "GET", "/rsc.io/quote/@v/v1.5.2.mod").unwrap();
+    assert_eq!(m.status, 200, "{}", m.text());
+    // The zip is not.
+    let z = raw_get(&mg.addr, "GET", "/rsc.io/quote/@v/v1.5.2.zip").unwrap();
+    assert_eq!(z.status, 502);
+    let text = z.text();
+    assert!(
+        text.starts_with("verifying rsc.io/quote@v1.5.2: checksum mismatch: the upstream served h1:")
+            && text.contains(&format!("the checksum database {NAME} has h1:"))
+            && text.contains("SECURITY ERROR: this zip differs from the one everyone else gets; it was not stored"),
+        "{text}"
+    );
+    let s = raw_get(&mg.addr, "GET", "/rsc.io/sampler/@v/v1.3.0.mod").unwrap();
+    assert_eq!(s.status, 502);
+    assert!(
+        s.text()
+            .starts_with("verifying rsc.io/sampler@v1.3.0/go.mod: checksum mismatch"),
+        "{}",
+        s.text()
+    );
+    // Nothing of either was stored (the .info is not a hash-checked file).
+    let stored = files_under(&data.join("cache/download/rsc.io"));
+    assert_eq!(stored, ["quote/@v/v1.5.2.mod"], "stored: {stored:?}");
+    let log = mg.log_text();
+    assert!(log.contains("refused_total=2"), "{log}");
+    // And the go command gets the refusal, with GOSUMDB off on its side.
+    let go = GoEnv::new();
+    let cwd = go.dir.path().join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let out = go.go(&cwd, &mg.url(), &["mod", "download", "rsc.io/quote@v1.5.2"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The trusted tree head is kept, signed.
+    let latest = std::fs::read_to_string(data.join("sumdb").join(NAME).join("latest")).unwrap();
+    assert!(latest.starts_with("go.sum database tree\n"), "{latest}");
+}
+
+#[test]
+fn a_database_that_forks_is_refused() {
+    let proxy = GoTestProxy::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    // First the real database: rsc.io/quote verifies, its tree head is trusted.
+    let good = format!("{KEY} {}/sumdb-direct", proxy.url());
+    let mg = Server::start(&[
+        "--data-dir",
+        d,
+        "--upstream",
+        &proxy.url(),
+        "--sumdb",
+        &good,
+    ]);
+    assert_eq!(
+        raw_get(&mg.addr, "GET", "/rsc.io/quote/@v/v1.5.2.mod")
+            .unwrap()
+            .status,
+        200
+    );
+    drop(mg);
+    // Then a database signed with the same key whose log differs: a fork.
+    let wrong = format!("{KEY} {}/sumdb-wrong", proxy.url());
+    let mg = Server::start(&[
+        "--data-dir",
+        d,
+        "--upstream",
+        &proxy.url(),
+        "--sumdb",
+        &wrong,
+    ]);
+    let r = raw_get(&mg.addr, "GET", "/rsc.io/sampler/@v/v1.3.0.mod").unwrap();
+    assert_eq!(r.status, 502);
+    assert!(
+        r.text().starts_with(&format!(
+            "verifying rsc.io/sampler@v1.3.0/go.mod: SECURITY ERROR: the checksum database {NAME} misbehaves"
+        )),
+        "{}",
+        r.text()
+    );
+    let log = mg.log_text();
+    assert!(
+        log.contains("go.sum database server misbehavior detected!"),
+        "{log}"
+    );
+    assert!(!data.join("cache/download/rsc.io/sampler").exists());
+}
+
+#[test]
+fn private_modules_are_stored_without_a_lookup() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(FaultServer::start(|_| Reply::status(500)));
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = serve_common::Tree::new(tmp.path().join("up"));
+    tree.add(
+        "corp.example.com/lib",
+        "v1.0.0",
+        "2024-01-01T00:00:00Z",
+        &[],
+    );
+    tree.add("example.com/public", "v1.0.0", "2024-01-01T00:00:00Z", &[]);
+    let data = tmp.path().join("data");
+    let spec = format!("{KEY} {}/db", db.origin);
+    let mg = Server::start(&[
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &tree.url(),
+        "--sumdb",
+        &spec,
+        "--private",
+        "corp.example.com",
+    ]);
+    for ext in ["mod", "zip"] {
+        let r = raw_get(
+            &mg.addr,
+            "GET",
+            &format!("/corp.example.com/lib/@v/v1.0.0.{ext}"),
+        )
+        .unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert_eq!(db.paths(), Vec::<String>::new());
+    // A public module needs the database, which fails here: nothing is stored.
+    let r = raw_get(&mg.addr, "GET", "/example.com/public/@v/v1.0.0.mod").unwrap();
+    assert_eq!(r.status, 502);
+    assert!(
+        r.text()
+            .starts_with("verifying example.com/public@v1.0.0/go.mod: "),
+        "{}",
+        r.text()
+    );
+    assert_eq!(db.paths(), ["/db/lookup/example.com/public@v1.0.0"]);
+    assert!(
+        !data
+            .join("cache/download/example.com/public/@v/v1.0.0.mod")
+            .exists()
+    );
+}

@@ -149,7 +149,7 @@ impl<O: ClientOps> Client<O> {
             None => (self.ops.read_remote(&remote).map_err(wrap)?, false),
         };
         let (id, text, tree_msg) =
-            parse_record(&data).map_err(|e| wrap(ClientError::Other(e)))?;
+            tlog::parse_record(&data).map_err(|e| wrap(ClientError::Other(e.to_string())))?;
         self.merge_latest(tree_msg).map_err(wrap)?;
         self.check_record(id, text).map_err(wrap)?;
         if !cached {
@@ -175,7 +175,10 @@ impl<O: ClientOps> Client<O> {
             if self.merge_latest_mem(&on_disk)? != When::Past {
                 return Ok(());
             }
-            match self.ops.write_config(&file, &on_disk, &self.latest_msg.clone()) {
+            match self
+                .ops
+                .write_config(&file, &on_disk, &self.latest_msg.clone())
+            {
                 Err(ClientError::WriteConflict) => continue,
                 other => return other,
             }
@@ -196,10 +199,9 @@ impl<O: ClientOps> Client<O> {
                 String::from_utf8_lossy(msg)
             ))
         })?;
-        let tree = tlog::parse_tree(n.text.as_bytes()).map_err(|e| {
-            ClientError::Other(format!("reading tree: {e}\ntree:\n{}", n.text))
-        })?;
-        let (latest, latest_msg) = (self.latest.clone(), self.latest_msg.clone());
+        let tree = tlog::parse_tree(n.text.as_bytes())
+            .map_err(|e| ClientError::Other(format!("reading tree: {e}\ntree:\n{}", n.text)))?;
+        let (latest, latest_msg) = (self.latest, self.latest_msg.clone());
         if tree.n <= latest.n {
             self.check_trees(&tree, msg, &latest, &latest_msg)?;
             return Ok(if tree.n < latest.n {
@@ -222,7 +224,7 @@ impl<O: ClientOps> Client<O> {
         newer: &Tree,
         newer_note: &[u8],
     ) -> Result<(), ClientError> {
-        let thr = TileHashReader::new(newer.clone(), self);
+        let thr = TileHashReader::new(*newer, self);
         let h = tlog::tree_hash(older.n, &thr).map_err(|e| {
             ClientError::Other(if older.n == newer.n {
                 format!("checking tree#{}: {e}", older.n)
@@ -262,7 +264,7 @@ impl<O: ClientOps> Client<O> {
                 self.latest.n
             )));
         }
-        let thr = TileHashReader::new(self.latest.clone(), self);
+        let thr = TileHashReader::new(self.latest, self);
         let hashes = thr
             .read_hashes(&[tlog::stored_hash_index(0, id)])
             .map_err(|e| ClientError::Other(e.to_string()))?;
@@ -318,7 +320,7 @@ impl<O: ClientOps> Client<O> {
     }
 }
 
-impl<O: ClientOps> TileReader for &Client<O> {
+impl<O: ClientOps> TileReader for Client<O> {
     fn height(&self) -> u32 {
         self.tile_height
     }
@@ -328,7 +330,7 @@ impl<O: ClientOps> TileReader for &Client<O> {
             .iter()
             .map(|t| {
                 self.read_tile(t)
-                    .map_err(|e| tlog::TlogError::Read(e.to_string()))
+                    .map_err(|e| tlog::TlogError::Other(e.to_string()))
             })
             .collect()
     }
@@ -342,21 +344,218 @@ impl<O: ClientOps> TileReader for &Client<O> {
     }
 }
 
-/// Splits a lookup answer into the record id, its text and the signed tree head, as
-/// x/mod's `tlog.ParseRecord`.
-pub fn parse_record(msg: &[u8]) -> Result<(i64, &[u8], &[u8]), String> {
-    let bad = || "malformed record data".to_string();
-    let i = msg.iter().position(|&b| b == b'\n').ok_or_else(bad)?;
-    let id: i64 = std::str::from_utf8(&msg[..i])
-        .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b'+'))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    let rest = &msg[i + 1..];
-    let j = rest.windows(2).position(|w| w == b"\n\n").ok_or_else(bad)?;
-    let (text, tree) = (&rest[..j + 1], &rest[j + 2..]);
-    if !tlog::is_valid_record_text(text) {
-        return Err(bad());
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::sumdb::note::Signer;
+    use crate::sumdb::server::TestServer;
+
+    fn gosum(path: &str, vers: &str) -> Option<String> {
+        (path != "missing.example.com").then(|| {
+            format!(
+                "{path} {vers} h1:zip-{path}-{vers}=\n{path} {vers}/go.mod h1:mod-{path}-{vers}=\n"
+            )
+        })
     }
-    Ok((id, text, tree))
+
+    fn server(seed: u8, planted: bool) -> (Rc<TestServer>, String) {
+        let (signer, vkey) = Signer::from_seed("sum.example.com", [seed; 32]).unwrap();
+        let gosum: crate::sumdb::server::GoSum = if planted {
+            Box::new(|p: &str, v: &str| Some(format!("{p} {v} h1:planted=\n")))
+        } else {
+            Box::new(gosum)
+        };
+        (Rc::new(TestServer::new(signer, gosum)), vkey)
+    }
+
+    /// Ops over a server in memory: config and cache in maps, calls counted.
+    #[derive(Clone)]
+    struct Ops {
+        db: Rc<RefCell<Rc<TestServer>>>,
+        key: String,
+        config: Rc<RefCell<HashMap<String, Vec<u8>>>>,
+        cache: Rc<RefCell<HashMap<String, Vec<u8>>>>,
+        remote: Rc<RefCell<Vec<String>>>,
+        security: Rc<RefCell<Vec<String>>>,
+        tamper: Rc<Cell<bool>>,
+    }
+
+    impl Ops {
+        fn new(db: Rc<TestServer>, key: &str) -> Ops {
+            Ops {
+                db: Rc::new(RefCell::new(db)),
+                key: key.into(),
+                config: Default::default(),
+                cache: Default::default(),
+                remote: Default::default(),
+                security: Default::default(),
+                tamper: Default::default(),
+            }
+        }
+    }
+
+    impl ClientOps for Ops {
+        fn read_remote(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+            self.remote.borrow_mut().push(path.to_string());
+            let mut data = self
+                .db
+                .borrow()
+                .handle(path)
+                .map_err(|e| ClientError::Other(e.message))?;
+            if self.tamper.get() && path.starts_with("/lookup/") {
+                // The record text changed after the fact: its hash is not in the log.
+                let i = data.iter().position(|&b| b == b'h').unwrap();
+                data[i + 3] ^= 1;
+            }
+            Ok(data)
+        }
+        fn read_config(&self, file: &str) -> Result<Vec<u8>, ClientError> {
+            if file == "key" {
+                return Ok(self.key.clone().into_bytes());
+            }
+            Ok(self.config.borrow().get(file).cloned().unwrap_or_default())
+        }
+        fn write_config(&self, file: &str, old: &[u8], new: &[u8]) -> Result<(), ClientError> {
+            let mut c = self.config.borrow_mut();
+            if c.get(file).map(Vec::as_slice).unwrap_or_default() != old {
+                return Err(ClientError::WriteConflict);
+            }
+            c.insert(file.into(), new.to_vec());
+            Ok(())
+        }
+        fn read_cache(&self, file: &str) -> Option<Vec<u8>> {
+            self.cache.borrow().get(file).cloned()
+        }
+        fn write_cache(&self, file: &str, data: &[u8]) {
+            self.cache.borrow_mut().insert(file.into(), data.to_vec());
+        }
+        fn security_error(&self, msg: &str) {
+            self.security.borrow_mut().push(msg.into());
+        }
+    }
+
+    // The cases of x/mod's client_test.go (lookups, GONOSUMDB, data that does not prove,
+    // forks), over the in-memory test server.
+    #[test]
+    fn lookups_are_proven_and_cached() {
+        let (db, vkey) = server(1, false);
+        for (p, v) in [("a.example.com/x", "v1.0.0"), ("b.example.com/y", "v1.2.3")] {
+            db.lookup(p, v).unwrap();
+        }
+        let ops = Ops::new(db, &vkey);
+        let mut c = Client::new(ops.clone()).unwrap();
+        assert_eq!(
+            c.lookup("rsc.io/quote", "v1.5.2").unwrap(),
+            ["rsc.io/quote v1.5.2 h1:zip-rsc.io/quote-v1.5.2="]
+        );
+        assert_eq!(
+            c.lookup("rsc.io/quote", "v1.5.2/go.mod").unwrap(),
+            ["rsc.io/quote v1.5.2/go.mod h1:mod-rsc.io/quote-v1.5.2="]
+        );
+        assert_eq!(c.latest().n, 3);
+        // The trusted tree head went to the config file, signed.
+        let latest = ops.config.borrow()["sum.example.com/latest"].clone();
+        assert!(latest.starts_with(b"go.sum database tree\n3\n"));
+        // The lookup and its tiles were cached once verified; a new client over the same
+        // cache and config asks the database nothing for it.
+        assert!(
+            ops.cache
+                .borrow()
+                .contains_key("sum.example.com/lookup/rsc.io/quote@v1.5.2")
+        );
+        assert!(
+            ops.cache
+                .borrow()
+                .keys()
+                .any(|k| k.starts_with("sum.example.com/tile/8/0/"))
+        );
+        let remote_before = ops.remote.borrow().len();
+        let mut c2 = Client::new(ops.clone()).unwrap();
+        c2.lookup("rsc.io/quote", "v1.5.2").unwrap();
+        assert_eq!(ops.remote.borrow().len(), remote_before);
+        // Not found.
+        let e = c.lookup("missing.example.com", "v1.0.0").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "missing.example.com@v1.0.0: missing.example.com@v1.0.0: not found"
+        );
+    }
+
+    #[test]
+    fn gonosumdb_asks_nothing() {
+        let (db, vkey) = server(2, false);
+        let ops = Ops::new(db, &vkey);
+        let mut c = Client::new(ops.clone()).unwrap();
+        c.set_gonosumdb("corp.example.com,*.private");
+        assert_eq!(
+            c.lookup("corp.example.com/x", "v1.0.0"),
+            Err(ClientError::Gonosumdb)
+        );
+        assert_eq!(
+            c.lookup("a.private/x", "v1.0.0"),
+            Err(ClientError::Gonosumdb)
+        );
+        assert!(ops.remote.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_record_that_is_not_in_the_log_is_refused() {
+        let (db, vkey) = server(3, false);
+        let ops = Ops::new(db, &vkey);
+        ops.tamper.set(true);
+        let mut c = Client::new(ops.clone()).unwrap();
+        let e = c.lookup("rsc.io/quote", "v1.5.2").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "rsc.io/quote@v1.5.2: cannot authenticate record data in server response"
+        );
+        assert!(!ops.cache.borrow().keys().any(|k| k.contains("/lookup/")));
+    }
+
+    #[test]
+    fn another_key_is_refused() {
+        let (db, _) = server(4, false);
+        let (_, other_key) = server(5, false);
+        let mut c = Client::new(Ops::new(db, &other_key)).unwrap();
+        let e = c.lookup("rsc.io/quote", "v1.5.2").unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "rsc.io/quote@v1.5.2: reading tree note: note has no verifiable signatures"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_fork_is_a_security_error() {
+        // Two databases with the same key but different records.
+        let (signer, vkey) = Signer::from_seed("sum.example.com", [6; 32]).unwrap();
+        let a = Rc::new(TestServer::new(signer.clone(), Box::new(gosum)));
+        let b = Rc::new(TestServer::new(
+            signer,
+            Box::new(|p: &str, v: &str| Some(format!("{p} {v} h1:other=\n"))),
+        ));
+        for s in [&a, &b] {
+            s.lookup("a.example.com/x", "v1.0.0").unwrap();
+        }
+        let ops = Ops::new(Rc::clone(&a), &vkey);
+        let mut c = Client::new(ops.clone()).unwrap();
+        c.lookup("rsc.io/quote", "v1.5.2").unwrap();
+        *ops.db.borrow_mut() = b;
+        let mut c = Client::new(ops.clone()).unwrap();
+        assert_eq!(
+            c.lookup("rsc.io/sampler", "v1.3.0"),
+            Err(ClientError::Security)
+        );
+        let report = ops.security.borrow().join("\n");
+        assert!(
+            report.starts_with("SECURITY ERROR\ngo.sum database server misbehavior detected!\n\nold database:\n\tgo.sum database tree\n"),
+            "{report}"
+        );
+        assert!(report.contains("proof of misbehavior:"), "{report}");
+    }
 }

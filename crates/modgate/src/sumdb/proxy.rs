@@ -295,6 +295,7 @@ impl SumdbProxy {
                 self.db.name
             ))
         })?;
+        tracing::info!(db = %self.db.name, file = rel, bytes = body.len(), "checksum database fetched");
         Ok(Bytes::from(body))
     }
 
