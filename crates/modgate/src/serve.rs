@@ -16,6 +16,7 @@ use crate::source::proxy::{ProxySettings, ProxySource, redact_url};
 use crate::source::{Info, Source, SourceError};
 use crate::store::Store;
 use crate::sumdb::proxy::SumdbProxy;
+use crate::sumdb::verify::SumVerifier;
 
 /// A source with a bound on its concurrent calls (the per-upstream concurrency limit).
 pub struct Limited {
@@ -128,7 +129,8 @@ fn proxy_settings(settings: &Settings) -> ProxySettings {
 }
 
 /// The checksum database proxy of `--sumdb` (`None` for `off`), reached through `chain`'s
-/// upstreams, never asked about `--private` or `--nosumdb` modules.
+/// upstreams, never asked about `--private` or `--nosumdb` modules; it also becomes the
+/// check `cache` runs on every public go.mod and zip before storing it.
 pub fn build_sumdb(
     settings: &Settings,
     chain: &Chain,
@@ -138,6 +140,7 @@ pub fn build_sumdb(
     let Some(db) = crate::sumdb::spec::parse(&settings.sumdb)? else {
         return Ok(None);
     };
+    let key = db.key.clone();
     let entries: Vec<(Entry, bool)> = chain
         .entries_with_fallback()
         .map(|(e, pipe)| (e.clone(), pipe))
@@ -148,15 +151,24 @@ pub fn build_sumdb(
         .copied()
         .collect::<Vec<_>>()
         .join(",");
-    Ok(Some(Arc::new(SumdbProxy::new(
+    let proxy = Arc::new(SumdbProxy::new(
         db,
         &entries,
-        excluded,
+        excluded.clone(),
         proxy_settings(settings),
         cache.clone(),
         Arc::clone(store),
         settings.list_ttl,
-    ))))
+    ));
+    let verifier = SumVerifier::new(
+        &proxy,
+        &key,
+        &excluded,
+        Arc::clone(store),
+        settings.data_dir.clone(),
+    )?;
+    cache.set_sum_check(Arc::new(verifier));
+    Ok(Some(proxy))
 }
 
 /// The upstream list with any password in its URLs replaced (for logs).

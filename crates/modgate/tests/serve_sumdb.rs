@@ -97,8 +97,10 @@ fn the_go_command_verifies_through_modgate() {
     );
 }
 
+/// modgate checks against the database it is given: one that records other hashes makes
+/// it refuse what the upstream serves, and the go command gets that refusal.
 #[test]
-fn a_database_with_other_hashes_makes_the_go_command_refuse() {
+fn a_database_with_other_hashes_makes_modgate_refuse() {
     let proxy = GoTestProxy::start();
     let data = tempfile::tempdir().unwrap();
     let d = data.path().to_str().unwrap();
@@ -119,9 +121,20 @@ fn a_database_with_other_hashes_makes_the_go_command_refuse() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("rsc.io/quote@v1.5.2: verifying go.mod: checksum mismatch")
-            && stderr.contains(&format!("{NAME}: h1:wrong")),
+        stderr.contains("502 Bad Gateway")
+            && stderr.contains(
+                "verifying rsc.io/quote@v1.5.2/go.mod: checksum mismatch: the upstream served h1:"
+            )
+            && stderr.contains(&format!(
+                "the checksum database {NAME} has h1:wrong: SECURITY ERROR"
+            )),
         "{stderr}"
+    );
+    assert!(
+        !data
+            .path()
+            .join("cache/download/rsc.io/quote/@v/v1.5.2.mod")
+            .exists()
     );
 }
 
@@ -338,7 +351,7 @@ fn a_database_that_forks_is_refused() {
 }
 
 #[test]
-fn private_modules_are_stored_without_a_lookup() {
+fn private_and_nosumdb_modules_are_stored_without_a_lookup() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let db = rt.block_on(FaultServer::start(|_| Reply::status(500)));
     let tmp = tempfile::tempdir().unwrap();
@@ -349,10 +362,25 @@ fn private_modules_are_stored_without_a_lookup() {
         "2024-01-01T00:00:00Z",
         &[],
     );
+    tree.add(
+        "example.org/internal",
+        "v1.0.0",
+        "2024-01-01T00:00:00Z",
+        &[],
+    );
     tree.add("example.com/public", "v1.0.0", "2024-01-01T00:00:00Z", &[]);
     let data = tmp.path().join("data");
+    // The tree may serve private modules (private_upstreams, in the settings file).
+    let config = tmp.path().join("modgate.toml");
+    std::fs::write(
+        &config,
+        format!("private_upstreams = [\"{}\"]\n", tree.url()),
+    )
+    .unwrap();
     let spec = format!("{KEY} {}/db", db.origin);
     let mg = Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
         "--data-dir",
         data.to_str().unwrap(),
         "--upstream",
@@ -361,15 +389,14 @@ fn private_modules_are_stored_without_a_lookup() {
         &spec,
         "--private",
         "corp.example.com",
+        "--nosumdb",
+        "example.org",
     ]);
-    for ext in ["mod", "zip"] {
-        let r = raw_get(
-            &mg.addr,
-            "GET",
-            &format!("/corp.example.com/lib/@v/v1.0.0.{ext}"),
-        )
-        .unwrap();
-        assert_eq!(r.status, 200, "{}", r.text());
+    for m in ["corp.example.com/lib", "example.org/internal"] {
+        for ext in ["mod", "zip"] {
+            let r = raw_get(&mg.addr, "GET", &format!("/{m}/@v/v1.0.0.{ext}")).unwrap();
+            assert_eq!(r.status, 200, "{m} {ext}: {}", r.text());
+        }
     }
     assert_eq!(db.paths(), Vec::<String>::new());
     // A public module needs the database, which fails here: nothing is stored.

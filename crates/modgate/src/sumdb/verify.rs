@@ -6,9 +6,11 @@
 //!
 //! Modules matching `--private` or `--nosumdb` are not looked up at all. The database is
 //! read through [`SumdbProxy`] (the same route and on-disk copies as modgate's clients
-//! use; what the client trusts it checks itself); the tree head it trusts is kept in
-//! `<data>/sumdb/<name>/latest`, as the go command keeps `$GOPATH/pkg/sumdb/<name>/latest`.
-//! A database that cannot be reached fails the fetch, as it fails the go command.
+//! use; the client checks all it reads). What the client has verified is kept apart, in
+//! `<data>/sumdb/<name>/`: the tree head it trusts (`latest`, as the go command keeps
+//! `$GOPATH/pkg/sumdb/<name>/latest`) and the lookups and tiles it proved, so that after a
+//! restart a database that forked is measured against what was proven before. A database
+//! that cannot be reached fails the fetch, as it fails the go command.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,9 +27,24 @@ use crate::store::Store;
 /// Verified lookups and tiles kept in memory, at most this many.
 const MAX_CACHED: usize = 8192;
 
+/// Whether `file` (as the client names cache files) is `<name>/lookup/...` or
+/// `<name>/tile/...` with no `..` or empty element: safe to join to a directory.
+fn safe_cache_name(name: &str, file: &str) -> bool {
+    let Some(rest) = file.strip_prefix(name).and_then(|r| r.strip_prefix('/')) else {
+        return false;
+    };
+    (rest.starts_with("lookup/") || rest.starts_with("tile/"))
+        && rest
+            .split('/')
+            .all(|e| !e.is_empty() && e != "." && e != "..")
+}
+
 /// The host side of the client: the database through the proxy, the trusted tree head on
-/// disk, a memory of what was verified.
-struct Ops {
+/// disk, a memory of what was verified. Cheap to clone.
+#[derive(Clone)]
+struct Ops(Arc<OpsInner>);
+
+struct OpsInner {
     proxy: Weak<SumdbProxy>,
     handle: tokio::runtime::Handle,
     key: String,
@@ -38,11 +55,20 @@ struct Ops {
     verified: Mutex<HashMap<String, Vec<u8>>>,
 }
 
+impl std::ops::Deref for Ops {
+    type Target = OpsInner;
+    fn deref(&self) -> &OpsInner {
+        &self.0
+    }
+}
+
 impl Ops {
     fn config_path(&self, file: &str) -> Result<PathBuf, ClientError> {
         // The client only ever names `<name>/latest`.
         if file != format!("{}/latest", self.name) {
-            return Err(ClientError::Other(format!("unexpected config file {file:?}")));
+            return Err(ClientError::Other(format!(
+                "unexpected config file {file:?}"
+            )));
         }
         Ok(self.config_dir.join(file))
     }
@@ -92,19 +118,40 @@ impl ClientOps for Ops {
     }
 
     fn read_cache(&self, file: &str) -> Option<Vec<u8>> {
-        self.verified
+        if let Some(d) = self
+            .verified
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(file)
-            .cloned()
+        {
+            return Some(d.clone());
+        }
+        if !safe_cache_name(&self.name, file) {
+            return None;
+        }
+        std::fs::read(self.config_dir.join(file)).ok()
     }
 
     fn write_cache(&self, file: &str, data: &[u8]) {
-        let mut m = self.verified.lock().unwrap_or_else(|e| e.into_inner());
-        if m.len() >= MAX_CACHED {
-            m.clear();
+        {
+            let mut m = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+            if m.len() >= MAX_CACHED {
+                m.clear();
+            }
+            m.insert(file.to_string(), data.to_vec());
         }
-        m.insert(file.to_string(), data.to_vec());
+        if !safe_cache_name(&self.name, file) {
+            return;
+        }
+        let path = self.config_dir.join(file);
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| self.store.write(&path, data));
+        if let Err(e) = written {
+            // Kept in memory still; proven again after a restart.
+            tracing::warn!(file = %path.display(), error = %e, "cannot keep a verified checksum database file");
+        }
     }
 
     fn security_error(&self, msg: &str) {
@@ -116,14 +163,17 @@ impl ClientOps for Ops {
 pub struct SumVerifier {
     name: String,
     excluded: String,
-    client: Arc<Mutex<Client<Ops>>>,
+    ops: Ops,
+    /// Started on the first check (it may read the database, which must not hold up
+    /// start-up), and again after a failed start.
+    client: Arc<Mutex<Option<Client<Ops>>>>,
     refused: AtomicU64,
 }
 
 impl SumVerifier {
     /// A verifier for the database `proxy` serves, with verifier key `key`, skipping
-    /// modules matching `excluded`, trusting the tree head kept under `data_dir/sumdb`
-    /// (read now: a damaged one is an error at start). Call within the runtime.
+    /// modules matching `excluded`, trusting the tree head kept under `data_dir/sumdb`.
+    /// Call within the runtime.
     pub fn new(
         proxy: &Arc<SumdbProxy>,
         key: &str,
@@ -132,27 +182,23 @@ impl SumVerifier {
         data_dir: PathBuf,
     ) -> Result<SumVerifier, String> {
         let name = proxy.name().to_string();
-        let config_dir = data_dir.join("sumdb");
-        let ops = Ops {
+        gomod::sumdb::note::Verifier::new(key)
+            .map_err(|e| format!("checksum database {name}: {e}"))?;
+        let ops = Ops(Arc::new(OpsInner {
             proxy: Arc::downgrade(proxy),
             handle: tokio::runtime::Handle::current(),
             key: key.to_string(),
             name: name.clone(),
             store,
-            config_dir: config_dir.clone(),
+            config_dir: data_dir.join("sumdb"),
             config_lock: Mutex::new(()),
             verified: Mutex::new(HashMap::new()),
-        };
-        let client = Client::new(ops).map_err(|e| {
-            format!(
-                "checksum database {name}: {e} (the trusted tree head is kept in {}; remove it only if you trust the database again)",
-                config_dir.join(&name).join("latest").display()
-            )
-        })?;
+        }));
         Ok(SumVerifier {
             name,
             excluded: excluded.to_string(),
-            client: Arc::new(Mutex::new(client)),
+            ops,
+            client: Arc::new(Mutex::new(None)),
             refused: AtomicU64::new(0),
         })
     }
@@ -187,11 +233,23 @@ impl SumCheck for SumVerifier {
             version.to_string()
         };
         let (client, m, v) = (Arc::clone(&self.client), module.to_string(), vers.clone());
+        let ops = self.ops.clone();
+        let latest = ops.config_dir.join(&self.name).join("latest");
         let looked = tokio::task::spawn_blocking(move || {
-            client
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .lookup(&m, &v)
+            let mut c = client.lock().unwrap_or_else(|e| e.into_inner());
+            if c.is_none() {
+                *c = Some(Client::new(ops).map_err(|e| match e {
+                    ClientError::Other(m) => ClientError::Other(format!(
+                        "{m} (the tree head modgate trusts is kept in {})",
+                        latest.display()
+                    )),
+                    other => other,
+                })?);
+            }
+            match c.as_mut() {
+                Some(c) => c.lookup(&m, &v),
+                None => Err(ClientError::Other("no checksum database client".into())),
+            }
         })
         .await
         .map_err(|e| CacheError::Internal(format!("checksum database task: {e}")))?;
@@ -236,5 +294,29 @@ impl SumCheck for SumVerifier {
         }
         // As the go command: a record without a line for this hash accepts it.
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_names_stay_inside() {
+        let n = "sum.golang.org";
+        assert!(safe_cache_name(n, "sum.golang.org/tile/8/0/x001/234.p/7"));
+        assert!(safe_cache_name(
+            n,
+            "sum.golang.org/lookup/rsc.io/quote@v1.5.2"
+        ));
+        for bad in [
+            "sum.golang.org/latest",
+            "sum.golang.org/lookup/../../etc",
+            "sum.golang.org/tile//x",
+            "other.example/tile/8/0/000",
+            "sum.golang.orgx/tile/8/0/000",
+        ] {
+            assert!(!safe_cache_name(n, bad), "{bad}");
+        }
     }
 }

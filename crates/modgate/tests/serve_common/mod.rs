@@ -197,7 +197,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `modgate serve ARGS --listen 127.0.0.1:<free port>` and waits for /healthz.
+    /// Starts `modgate serve ARGS --listen 127.0.0.1:<free port>` (and `--sumdb off` unless
+    /// ARGS name one) and waits for /healthz.
     pub fn start(args: &[&str]) -> Server {
         Self::start_env(args, &[])
     }
@@ -208,11 +209,15 @@ impl Server {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_modgate"));
-        cmd.arg("serve")
-            .args(args)
-            .arg("--listen")
-            .arg(&addr)
-            .env_remove("MODGATE_LISTEN")
+        cmd.arg("serve").args(args).arg("--listen").arg(&addr);
+        // The tests' modules are in no public checksum database, and sum.golang.org is out
+        // of reach: the checksum database is off unless a test names one.
+        if !args.contains(&"--sumdb") {
+            cmd.args(["--sumdb", "off"]);
+        }
+        cmd.env_remove("MODGATE_LISTEN")
+            .env_remove("MODGATE_SUMDB")
+            .env_remove("MODGATE_NOSUMDB")
             .env_remove("MODGATE_DATA_DIR")
             .env_remove("MODGATE_UPSTREAM")
             .env_remove("MODGATE_PRIVATE")
