@@ -34,7 +34,7 @@ fn the_go_command_verifies_through_modgate() {
     }
     // The go command asked modgate's database, and modgate kept the immutable answers
     // where the go command keeps its own.
-    let log = mg.log_text();
+    let log = mg.log_with(&format!("path=/sumdb/{NAME}/tile/8/0/000.p/"));
     assert!(
         log.contains(&format!("path=/sumdb/{NAME}/supported status=200")),
         "{log}"
@@ -282,7 +282,7 @@ fn tampered_modules_are_refused_and_never_stored() {
     // Nothing of either was stored (the .info is not a hash-checked file).
     let stored = files_under(&data.join("cache/download/rsc.io"));
     assert_eq!(stored, ["quote/@v/v1.5.2.mod"], "stored: {stored:?}");
-    let log = mg.log_text();
+    let log = mg.log_with("refused_total=2");
     assert!(log.contains("refused_total=2"), "{log}");
     // And the go command gets the refusal, with GOSUMDB off on its side.
     let go = GoEnv::new();
@@ -342,7 +342,7 @@ fn a_database_that_forks_is_refused() {
         "{}",
         r.text()
     );
-    let log = mg.log_text();
+    let log = mg.log_with("go.sum database server misbehavior detected!");
     assert!(
         log.contains("go.sum database server misbehavior detected!"),
         "{log}"
@@ -414,4 +414,32 @@ fn private_and_nosumdb_modules_are_stored_without_a_lookup() {
             .join("cache/download/example.com/public/@v/v1.0.0.mod")
             .exists()
     );
+}
+
+/// A database whose tree heads are signed by another key than the one modgate was given
+/// is not trusted: nothing is stored.
+#[test]
+fn a_database_signing_with_another_key_is_refused() {
+    let proxy = GoTestProxy::start();
+    let data = tempfile::tempdir().unwrap();
+    let (_, other_key) = gomod::sumdb::note::Signer::from_seed(NAME, [42u8; 32]).unwrap();
+    let spec = format!("{other_key} {}/sumdb-direct", proxy.url());
+    let mg = Server::start(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--upstream",
+        &proxy.url(),
+        "--sumdb",
+        &spec,
+    ]);
+    let r = raw_get(&mg.addr, "GET", "/rsc.io/quote/@v/v1.5.2.mod").unwrap();
+    assert_eq!(r.status, 502);
+    assert!(
+        r.text().starts_with(
+            "verifying rsc.io/quote@v1.5.2/go.mod: reading tree note: note has no verifiable signatures"
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(!data.path().join("cache/download/rsc.io").exists());
 }

@@ -108,6 +108,28 @@ enum Route {
     Direct(String),
 }
 
+/// Where to ask for `db`, in order, given the upstream list: each http(s) upstream before
+/// `direct`/`off` (unless the spec named a URL), then the database itself.
+fn routes(db: &SumDb, entries: &[(Entry, bool)]) -> Vec<Route> {
+    let mut routes = Vec::new();
+    if db.url.is_none() {
+        for (entry, pipe) in entries {
+            match entry {
+                Entry::Url(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                    routes.push(Route::Proxy(
+                        format!("{}/sumdb/{}", u.trim_end_matches('/'), db.name),
+                        *pipe,
+                    ));
+                }
+                Entry::Url(_) => {}
+                Entry::Direct | Entry::Off => break,
+            }
+        }
+    }
+    routes.push(Route::Direct(db.direct_url()));
+    routes
+}
+
 /// The checksum database proxy.
 pub struct SumdbProxy {
     db: SumDb,
@@ -147,22 +169,7 @@ impl SumdbProxy {
         store: Arc<Store>,
         ttl: Duration,
     ) -> SumdbProxy {
-        let mut routes = Vec::new();
-        if db.url.is_none() {
-            for (entry, pipe) in entries {
-                match entry {
-                    Entry::Url(u) if u.starts_with("http://") || u.starts_with("https://") => {
-                        routes.push(Route::Proxy(
-                            format!("{}/sumdb/{}", u.trim_end_matches('/'), db.name),
-                            *pipe,
-                        ));
-                    }
-                    Entry::Url(_) => {}
-                    Entry::Direct | Entry::Off => break,
-                }
-            }
-        }
-        routes.push(Route::Direct(db.direct_url()));
+        let routes = routes(&db, entries);
         SumdbProxy {
             db,
             excluded,
@@ -452,6 +459,36 @@ mod tests {
         assert!(DbFile::parse("lookup/example.com/m").is_err());
         assert!(DbFile::parse("lookup/example.com/m@v1").is_err());
         assert!(DbFile::parse("../latest").is_err());
+    }
+
+    #[test]
+    fn routes_as_the_go_command_tries_them() {
+        let db = crate::sumdb::spec::parse("sum.golang.org")
+            .unwrap()
+            .unwrap();
+        let url = |u: &str| Entry::Url(u.to_string());
+        let entries = [
+            (url("https://a.example/p/"), false),
+            (url("file:///srv/goproxy"), false),
+            (url("http://b.example"), true),
+            (Entry::Direct, false),
+            (url("https://never.example"), false),
+        ];
+        assert_eq!(
+            routes(&db, &entries),
+            [
+                Route::Proxy("https://a.example/p/sumdb/sum.golang.org".into(), false),
+                Route::Proxy("http://b.example/sumdb/sum.golang.org".into(), true),
+                Route::Direct("https://sum.golang.org".into()),
+            ]
+        );
+        let own = crate::sumdb::spec::parse("sum.golang.org https://mirror.example/db")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            routes(&own, &entries),
+            [Route::Direct("https://mirror.example/db".into())]
+        );
     }
 
     #[test]

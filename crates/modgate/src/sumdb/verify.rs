@@ -267,6 +267,9 @@ impl SumCheck for SumVerifier {
                 ));
             }
             Err(e) => {
+                // The client's errors already name the module and version.
+                let e = e.to_string();
+                let e = e.strip_prefix(&format!("{module}@{vers}: ")).unwrap_or(&e);
                 return Err(CacheError::Source(SourceError::Failed(format!(
                     "verifying {module}@{vers}: {e} (the checksum database {} must confirm every public module before modgate stores it; add the module to --nosumdb to skip it)",
                     self.name
