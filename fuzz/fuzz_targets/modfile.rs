@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
     let strict = modfile::parse("go.mod", data, None);
     let lax = modfile::parse_lax("go.mod", data, None);
     if strict.is_ok() {
-        assert!(lax.is_ok(), "strict accepts what lax rejects: {:?}", lax.err());
+        assert!(
+            lax.is_ok(),
+            "strict accepts what lax rejects: {:?}",
+            lax.err()
+        );
     }
     if let Ok(f) = strict {
         let _ = modfile::parse("go.mod", &f.format(), None);

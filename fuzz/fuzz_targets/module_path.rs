@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
     let import_ok = module::check_import_path(s).is_ok();
     let _ = module::check_file_path(s);
     if path_ok {
-        assert!(import_ok, "a valid module path {s:?} must be a valid import path");
+        assert!(
+            import_ok,
+            "a valid module path {s:?} must be a valid import path"
+        );
     }
     if let Ok(escaped) = module::escape_path(s) {
         assert_eq!(module::unescape_path(&escaped).as_deref(), Ok(s));

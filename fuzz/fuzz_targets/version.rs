@@ -20,7 +20,12 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(c, "");
     }
     assert_eq!(semver::compare(v, w), semver::compare(w, v).reverse());
-    let _ = (semver::major(v), semver::major_minor(v), semver::prerelease(v), semver::build(v));
+    let _ = (
+        semver::major(v),
+        semver::major_minor(v),
+        semver::prerelease(v),
+        semver::build(v),
+    );
     let _ = module::canonical_version(v);
     let _ = module::escape_version(v);
     let _ = module::unescape_version(v);

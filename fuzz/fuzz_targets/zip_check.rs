@@ -25,7 +25,9 @@ fuzz_target!(|data: &[u8]| {
     if unzipped.is_ok() {
         assert!(clean, "unzip extracted a zip that check_zip refuses");
     } else {
-        let left = std::fs::read_dir(&out).expect("read fuzz output dir").count();
+        let left = std::fs::read_dir(&out)
+            .expect("read fuzz output dir")
+            .count();
         assert_eq!(left, 0, "a failed unzip left {left} entries behind");
     }
     // Nothing may land beside the target directory.
