@@ -19,12 +19,17 @@ fn files_under(dir: &std::path::Path) -> Vec<String> {
     serve_common::files_under(dir)
 }
 
+/// `modgate serve --data-dir DATA --upstream UPSTREAM --sumdb SUMDB`.
+fn serve(data: &str, upstream: &str, sumdb: &str) -> Server {
+    Server::start(&["--data-dir", data, "--upstream", upstream, "--sumdb", sumdb])
+}
+
 #[test]
 fn the_go_command_verifies_through_modgate() {
     let proxy = GoTestProxy::start();
     let data = tempfile::tempdir().unwrap();
     let d = data.path().to_str().unwrap();
-    let mg = Server::start(&["--data-dir", d, "--upstream", &proxy.url(), "--sumdb", KEY]);
+    let mg = serve(d, &proxy.url(), KEY);
 
     let go = GoEnv::with_env(&[("GOSUMDB", KEY)]);
     let got = go.download(&mg.url(), &["rsc.io/quote@v1.5.2", "rsc.io/sampler@v1.3.0"]);
@@ -106,14 +111,7 @@ fn a_database_with_other_hashes_makes_modgate_refuse() {
     let d = data.path().to_str().unwrap();
     // The test proxy's second database signs, with the same key, wrong hashes.
     let wrong = format!("{KEY} {}/sumdb-wrong", proxy.url());
-    let mg = Server::start(&[
-        "--data-dir",
-        d,
-        "--upstream",
-        &proxy.url(),
-        "--sumdb",
-        &wrong,
-    ]);
+    let mg = serve(d, &proxy.url(), &wrong);
     let go = GoEnv::with_env(&[("GOSUMDB", KEY)]);
     let cwd = go.dir.path().join("work");
     std::fs::create_dir_all(&cwd).unwrap();
@@ -194,14 +192,7 @@ fn private_modules_are_never_looked_up() {
 
     // With --sumdb off there is no database at all.
     let data2 = tempfile::tempdir().unwrap();
-    let off = Server::start(&[
-        "--data-dir",
-        data2.path().to_str().unwrap(),
-        "--upstream",
-        "off",
-        "--sumdb",
-        "off",
-    ]);
+    let off = serve(data2.path().to_str().unwrap(), "off", "off");
     let r = raw_get(&off.addr, "GET", &format!("/sumdb/{NAME}/supported")).unwrap();
     assert_eq!(
         (r.status, r.text()),
@@ -250,14 +241,7 @@ fn tampered_modules_are_refused_and_never_stored() {
     let tree = tampered_tree(tmp.path().join("up"));
     let data = tmp.path().join("data");
     let db = format!("{KEY} {}/sumdb-direct", proxy.url());
-    let mg = Server::start(&[
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-        "--sumdb",
-        &db,
-    ]);
+    let mg = serve(data.to_str().unwrap(), &tree.url(), &db);
     // The go.mod is the real one: verified and served.
     let m = raw_get(&mg.addr, "GET", "/rsc.io/quote/@v/v1.5.2.mod").unwrap();
     assert_eq!(m.status, 200, "{}", m.text());
@@ -308,14 +292,7 @@ fn a_database_that_forks_is_refused() {
     let d = data.to_str().unwrap();
     // First the real database: rsc.io/quote verifies, its tree head is trusted.
     let good = format!("{KEY} {}/sumdb-direct", proxy.url());
-    let mg = Server::start(&[
-        "--data-dir",
-        d,
-        "--upstream",
-        &proxy.url(),
-        "--sumdb",
-        &good,
-    ]);
+    let mg = serve(d, &proxy.url(), &good);
     assert_eq!(
         raw_get(&mg.addr, "GET", "/rsc.io/quote/@v/v1.5.2.mod")
             .unwrap()
@@ -325,14 +302,7 @@ fn a_database_that_forks_is_refused() {
     drop(mg);
     // Then a database signed with the same key whose log differs: a fork.
     let wrong = format!("{KEY} {}/sumdb-wrong", proxy.url());
-    let mg = Server::start(&[
-        "--data-dir",
-        d,
-        "--upstream",
-        &proxy.url(),
-        "--sumdb",
-        &wrong,
-    ]);
+    let mg = serve(d, &proxy.url(), &wrong);
     let r = raw_get(&mg.addr, "GET", "/rsc.io/sampler/@v/v1.3.0.mod").unwrap();
     assert_eq!(r.status, 502);
     assert!(
@@ -424,14 +394,7 @@ fn a_database_signing_with_another_key_is_refused() {
     let data = tempfile::tempdir().unwrap();
     let (_, other_key) = gomod::sumdb::note::Signer::from_seed(NAME, [42u8; 32]).unwrap();
     let spec = format!("{other_key} {}/sumdb-direct", proxy.url());
-    let mg = Server::start(&[
-        "--data-dir",
-        data.path().to_str().unwrap(),
-        "--upstream",
-        &proxy.url(),
-        "--sumdb",
-        &spec,
-    ]);
+    let mg = serve(data.path().to_str().unwrap(), &proxy.url(), &spec);
     let r = raw_get(&mg.addr, "GET", "/rsc.io/quote/@v/v1.5.2.mod").unwrap();
     assert_eq!(r.status, 502);
     assert!(

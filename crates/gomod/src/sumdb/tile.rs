@@ -109,8 +109,8 @@ impl Tile {
     }
 }
 
-/// Go's `strconv.Atoi` for the digits the paths use: an optional sign and decimal digits.
-fn go_atoi(s: &str) -> Option<i64> {
+/// Go's `strconv.Atoi` (and `ParseInt(s, 10, 64)`): an optional sign and decimal digits.
+pub(super) fn go_atoi(s: &str) -> Option<i64> {
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;

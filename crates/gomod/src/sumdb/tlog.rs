@@ -808,7 +808,7 @@ pub fn parse_record(msg: &[u8]) -> Result<(i64, &[u8], &[u8]), TlogError> {
         .ok_or(TlogError::MalformedRecord)?;
     let id: i64 = std::str::from_utf8(&msg[..i])
         .ok()
-        .and_then(go_parse_int)
+        .and_then(super::tile::go_atoi)
         .ok_or(TlogError::MalformedRecord)?;
     let rest = &msg[i + 1..];
     let j = rest
@@ -820,15 +820,6 @@ pub fn parse_record(msg: &[u8]) -> Result<(i64, &[u8], &[u8]), TlogError> {
         return Err(TlogError::MalformedRecord);
     }
     Ok((id, text, tree))
-}
-
-/// Go's `strconv.ParseInt(s, 10, 64)`: an optional sign and decimal digits.
-fn go_parse_int(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
 }
 
 #[cfg(test)]
