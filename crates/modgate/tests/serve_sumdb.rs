@@ -406,3 +406,43 @@ fn a_database_signing_with_another_key_is_refused() {
     );
     assert!(!data.path().join("cache/download/rsc.io").exists());
 }
+
+/// `latest` is kept for the short lifetime, and served stale, saying so, when the
+/// database cannot be reached.
+#[test]
+fn latest_is_short_lived_and_served_stale_when_the_database_is_down() {
+    let proxy = GoTestProxy::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("modgate.toml");
+    std::fs::write(&config, "[cache]\nlist_ttl = 1\n").unwrap();
+    let spec = format!("{KEY} {}/sumdb-direct", proxy.url());
+    let mg = Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        tmp.path().join("data").to_str().unwrap(),
+        "--upstream",
+        "off",
+        "--sumdb",
+        &spec,
+    ]);
+    let path = format!("/sumdb/{NAME}/latest");
+    let fresh = raw_get(&mg.addr, "GET", &path).unwrap();
+    assert_eq!(fresh.status, 200);
+    assert!(
+        fresh.text().starts_with("go.sum database tree\n"),
+        "{}",
+        fresh.text()
+    );
+    assert_eq!(fresh.header("cache-control"), Some("public, max-age=1"));
+    assert_eq!(fresh.header("x-modgate-stale"), None);
+    drop(proxy);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let stale = raw_get(&mg.addr, "GET", &path).unwrap();
+    assert_eq!((stale.status, &stale.body), (200, &fresh.body));
+    let why = stale.header("x-modgate-stale").unwrap_or_default();
+    assert!(
+        why.starts_with("the checksum database could not be reached"),
+        "{why}"
+    );
+}
