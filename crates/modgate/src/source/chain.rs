@@ -83,36 +83,7 @@ impl Chain {
             .map(|u| url_key(&complete_url(u.trim())))
             .collect();
         let mut links = Vec::new();
-        let mut rest = goproxy;
-        while !rest.is_empty() {
-            let (word, fall_back_on_error) = match rest.find([',', '|']) {
-                Some(i) => {
-                    let sep = rest.as_bytes()[i];
-                    let word = &rest[..i];
-                    rest = &rest[i + 1..];
-                    (word, sep == b'|')
-                }
-                None => {
-                    let word = rest;
-                    rest = "";
-                    (word, false)
-                }
-            };
-            let word = word.trim();
-            if word.is_empty() {
-                continue;
-            }
-            let entry = match word {
-                // Both end the list: "off" always fails hard, and the go command ignores
-                // whatever follows "direct" (for forward compatibility).
-                "off" => Entry::Off,
-                "direct" => Entry::Direct,
-                _ => {
-                    let url = complete_url(word);
-                    check_url(&url)?;
-                    Entry::Url(url)
-                }
-            };
+        for (entry, fall_back_on_error) in parse_list(goproxy)? {
             let source = match entry {
                 Entry::Off => None,
                 _ => Some(make(&entry)?),
@@ -121,16 +92,12 @@ impl Chain {
                 Entry::Direct | Entry::Off => true,
                 Entry::Url(u) => private_keys.contains(&url_key(u)),
             };
-            let last = matches!(entry, Entry::Off | Entry::Direct);
             links.push(Link {
                 entry,
                 source,
                 fall_back_on_error,
                 private_ok,
             });
-            if last {
-                break;
-            }
         }
         if links.is_empty() {
             return Err(format!(
@@ -386,6 +353,51 @@ async fn remove_partial(dest: &Path) {
 
 /// proxy.go: single-word tokens are reserved; anything containing `:/` or that is an
 /// absolute path must be a complete URL; other words with `.`, `:` or `/` get `https://`.
+/// Parses a GOPROXY list as the go command's `proxyList` does: entries split at `,` and
+/// `|` (each with whether `|` follows it: any error falls through), trimmed, empty ones
+/// skipped, the list ending at `direct` or `off`, URLs completed with `https://` and
+/// checked. An empty result is not an error here.
+pub fn parse_list(goproxy: &str) -> Result<Vec<(Entry, bool)>, String> {
+    let mut out = Vec::new();
+    let mut rest = goproxy;
+    while !rest.is_empty() {
+        let (word, fall_back_on_error) = match rest.find([',', '|']) {
+            Some(i) => {
+                let sep = rest.as_bytes()[i];
+                let word = &rest[..i];
+                rest = &rest[i + 1..];
+                (word, sep == b'|')
+            }
+            None => {
+                let word = rest;
+                rest = "";
+                (word, false)
+            }
+        };
+        let word = word.trim();
+        if word.is_empty() {
+            continue;
+        }
+        let entry = match word {
+            // Both end the list: "off" always fails hard, and the go command ignores
+            // whatever follows "direct" (for forward compatibility).
+            "off" => Entry::Off,
+            "direct" => Entry::Direct,
+            _ => {
+                let url = complete_url(word);
+                check_url(&url)?;
+                Entry::Url(url)
+            }
+        };
+        let last = matches!(entry, Entry::Off | Entry::Direct);
+        out.push((entry, fall_back_on_error));
+        if last {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 fn complete_url(word: &str) -> String {
     let is_abs = word.starts_with('/') || word.starts_with('\\');
     if word.contains(['.', ':', '/']) && !word.contains(":/") && !is_abs {
