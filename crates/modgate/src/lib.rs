@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod doctor;
 pub mod http;
 pub mod serve;
 pub mod source;

@@ -1,0 +1,248 @@
+//! The go command's effective module settings, read as it reads them: `go env -json` when a
+//! go command is on PATH; else the process environment over the `$GOENV` file (default
+//! `$XDG_CONFIG_HOME/go/env`, else `$HOME/.config/go/env`, lines `NAME=VALUE`) over the go
+//! command's defaults, with GONOPROXY and GONOSUMDB defaulting to GOPRIVATE.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The settings the doctor looks at.
+pub const NAMES: [&str; 13] = [
+    "GOPROXY",
+    "GOPRIVATE",
+    "GONOPROXY",
+    "GONOSUMDB",
+    "GOSUMDB",
+    "GOINSECURE",
+    "GOFLAGS",
+    "GOMODCACHE",
+    "GOTOOLCHAIN",
+    "GO111MODULE",
+    "GOAUTH",
+    "GOPATH",
+    "GOVERSION",
+];
+
+/// Where the values came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `go env -json` of this go command.
+    GoEnv(PathBuf),
+    /// The environment, the GOENV file and the defaults (no go command found).
+    Environment,
+}
+
+/// The effective settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoSettings {
+    /// NAME -> value (empty when unset), for every name in [`NAMES`].
+    pub values: BTreeMap<String, String>,
+    /// How they were read.
+    pub origin: Origin,
+}
+
+impl GoSettings {
+    /// The value of `name` (empty when unset).
+    pub fn get(&self, name: &str) -> &str {
+        self.values.get(name).map_or("", String::as_str)
+    }
+
+    /// Reads the settings: through `go` when given, else from `env` (a variable's value)
+    /// and the GOENV file it names.
+    pub fn read(
+        go: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<GoSettings, String> {
+        match go {
+            Some(go) => Self::from_go(go),
+            None => Ok(Self::from_environment(env)),
+        }
+    }
+
+    fn from_go(go: &Path) -> Result<GoSettings, String> {
+        let out = run_bounded(go, &["env", "-json"], Duration::from_secs(10))?;
+        let all: BTreeMap<String, String> = serde_json::from_slice(&out).map_err(|e| {
+            format!(
+                "{} env -json printed something else than JSON: {e}",
+                go.display()
+            )
+        })?;
+        let values = NAMES
+            .iter()
+            .map(|n| (n.to_string(), all.get(*n).cloned().unwrap_or_default()))
+            .collect();
+        Ok(GoSettings {
+            values,
+            origin: Origin::GoEnv(go.to_path_buf()),
+        })
+    }
+
+    /// The settings without a go command, as cmd/go/internal/cfg computes them.
+    pub fn from_environment(env: &dyn Fn(&str) -> Option<String>) -> GoSettings {
+        let file = goenv_file(env).and_then(|p| std::fs::read_to_string(p).ok());
+        let from_file: BTreeMap<String, String> =
+            file.as_deref().map(parse_env_file).unwrap_or_default();
+        let raw = |n: &str| -> Option<String> {
+            env(n)
+                .filter(|v| !v.is_empty())
+                .or_else(|| from_file.get(n).cloned().filter(|v| !v.is_empty()))
+        };
+        let home = env("HOME").unwrap_or_default();
+        let gopath = raw("GOPATH").unwrap_or_else(|| format!("{home}/go"));
+        let first_gopath = gopath.split(':').next().unwrap_or_default().to_string();
+        let private = raw("GOPRIVATE").unwrap_or_default();
+        let mut values = BTreeMap::new();
+        for n in NAMES {
+            let v = match n {
+                "GOPROXY" => raw(n).unwrap_or_else(|| "https://proxy.golang.org,direct".into()),
+                "GOSUMDB" => raw(n).unwrap_or_else(|| "sum.golang.org".into()),
+                "GONOPROXY" | "GONOSUMDB" => raw(n).unwrap_or_else(|| private.clone()),
+                "GOMODCACHE" => raw(n).unwrap_or_else(|| format!("{first_gopath}/pkg/mod")),
+                "GOPATH" => gopath.clone(),
+                "GOTOOLCHAIN" => raw(n).unwrap_or_else(|| "auto".into()),
+                _ => raw(n).unwrap_or_default(),
+            };
+            values.insert(n.to_string(), v);
+        }
+        GoSettings {
+            values,
+            origin: Origin::Environment,
+        }
+    }
+}
+
+/// The GOENV file: `$GOENV`, else `$XDG_CONFIG_HOME/go/env`, else `$HOME/.config/go/env`
+/// (`GOENV=off`: none).
+fn goenv_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    match env("GOENV").filter(|v| !v.is_empty()) {
+        Some(v) if v == "off" => None,
+        Some(v) => Some(PathBuf::from(v)),
+        None => match env("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+            Some(x) => Some(Path::new(&x).join("go/env")),
+            None => env("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| Path::new(&h).join(".config/go/env")),
+        },
+    }
+}
+
+/// The lines `NAME=VALUE` of a GOENV file (`go env -w` writes them); others are skipped.
+pub fn parse_env_file(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            let k = k.trim();
+            (!k.is_empty() && !k.starts_with('#')).then(|| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Runs `prog args` with a deadline; its stdout, or why not.
+fn run_bounded(prog: &Path, args: &[&str], limit: Duration) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut child = std::process::Command::new(prog)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", prog.display()))?;
+    let mut stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = s.read_to_end(&mut out);
+        }
+        out
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            break s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "{} {} did not finish within {}s",
+                prog.display(),
+                args.join(" "),
+                limit.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        return Err(format!(
+            "{} {} failed ({status}): {}",
+            prog.display(),
+            args.join(" "),
+            err.trim()
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_without_go_are_the_go_commands() {
+        let s = GoSettings::from_environment(&env_of(&[("HOME", "/home/u"), ("GOENV", "off")]));
+        assert_eq!(s.get("GOPROXY"), "https://proxy.golang.org,direct");
+        assert_eq!(s.get("GOSUMDB"), "sum.golang.org");
+        assert_eq!(s.get("GOMODCACHE"), "/home/u/go/pkg/mod");
+        assert_eq!(s.get("GOTOOLCHAIN"), "auto");
+        assert_eq!((s.get("GONOPROXY"), s.get("GONOSUMDB")), ("", ""));
+        assert_eq!(s.origin, Origin::Environment);
+    }
+
+    #[test]
+    fn environment_over_the_goenv_file_and_goprivate_as_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("env");
+        std::fs::write(
+            &file,
+            "GOPRIVATE=corp.example.com\nGOPROXY=https://file.example\nGOSUMDB=off\n",
+        )
+        .unwrap();
+        let f = file.to_str().unwrap().to_string();
+        let env = move |k: &str| match k {
+            "GOENV" => Some(f.clone()),
+            "GOPROXY" => Some("https://env.example,direct".to_string()),
+            "GOPATH" => Some("/gp1:/gp2".to_string()),
+            _ => None,
+        };
+        let s = GoSettings::from_environment(&env);
+        assert_eq!(s.get("GOPROXY"), "https://env.example,direct");
+        assert_eq!(s.get("GOSUMDB"), "off");
+        assert_eq!(s.get("GONOPROXY"), "corp.example.com");
+        assert_eq!(s.get("GONOSUMDB"), "corp.example.com");
+        assert_eq!(s.get("GOMODCACHE"), "/gp1/pkg/mod");
+    }
+
+    #[test]
+    fn go_env_json_of_the_real_go_command() {
+        let go = testkit::go_binary();
+        let s = GoSettings::read(Some(&go), &|_| None).unwrap();
+        assert!(s.get("GOVERSION").starts_with("go1."), "{s:?}");
+        assert!(!s.get("GOMODCACHE").is_empty());
+        assert_eq!(s.origin, Origin::GoEnv(go));
+    }
+}
