@@ -134,23 +134,10 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::settings::Origin;
+    use crate::doctor::settings::test_settings;
 
     fn settings(pairs: &[(&str, &str)]) -> GoSettings {
-        let mut values: std::collections::BTreeMap<String, String> = [
-            ("GOPROXY", "https://proxy.golang.org,direct"),
-            ("GOSUMDB", "sum.golang.org"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        for (k, v) in pairs {
-            values.insert(k.to_string(), v.to_string());
-        }
-        GoSettings {
-            values,
-            origin: Origin::Environment,
-        }
+        test_settings(pairs)
     }
 
     fn mods(m: &[&str]) -> Vec<String> {

@@ -112,6 +112,25 @@ impl GoSettings {
     }
 }
 
+/// Settings for tests: the go command's GOPROXY and GOSUMDB defaults, then `pairs`.
+#[cfg(test)]
+pub(crate) fn test_settings(pairs: &[(&str, &str)]) -> GoSettings {
+    let mut values: BTreeMap<String, String> = [
+        ("GOPROXY", "https://proxy.golang.org,direct"),
+        ("GOSUMDB", "sum.golang.org"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in pairs {
+        values.insert(k.to_string(), v.to_string());
+    }
+    GoSettings {
+        values,
+        origin: Origin::Environment,
+    }
+}
+
 /// The GOENV file: `$GOENV`, else `$XDG_CONFIG_HOME/go/env`, else `$HOME/.config/go/env`
 /// (`GOENV=off`: none).
 fn goenv_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
