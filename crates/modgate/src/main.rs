@@ -14,13 +14,35 @@ struct Cli {
     command: Command,
 }
 
+/// `modgate doctor`'s arguments.
+#[derive(clap::Args, Debug)]
+struct DoctorArgs {
+    /// The project directory (its go.mod, go.sum and vendor directory are read).
+    #[arg(default_value = ".")]
+    dir: std::path::PathBuf,
+    /// Check this module (PATH or PATH@VERSION) instead of the project's requirements;
+    /// repeatable.
+    #[arg(long = "module", value_name = "PATH[@VERSION]")]
+    modules: Vec<String>,
+    /// Print the report as JSON, for CI.
+    #[arg(long)]
+    json: bool,
+    /// The longest any one measurement may take (10s, 500ms, 2m).
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    timeout: String,
+    /// An error text pasted from a failed build, to explain for this machine.
+    #[arg(long, value_name = "ERROR TEXT")]
+    explain: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the caching Go module proxy (GOPROXY protocol, upstream chains, private modules
     /// from git, checksum database).
     Serve(ServeArgs),
     /// Measure why Go module downloads hang or fail on this machine, and print the fix.
-    Doctor,
+    /// Exit status: 0 healthy, 1 problems found, 2 could not run.
+    Doctor(DoctorArgs),
     /// Run a go command through a recording proxy and show where the time went.
     Trace,
     /// Inspect the proxy's cache: `cache verify` checks every entry against its hash,
@@ -36,7 +58,7 @@ impl Command {
     fn name(&self) -> &'static str {
         match self {
             Command::Serve(_) => "serve",
-            Command::Doctor => "doctor",
+            Command::Doctor(_) => "doctor",
             Command::Trace => "trace",
             Command::Cache => "cache",
             Command::Prefetch => "prefetch",
@@ -47,8 +69,10 @@ impl Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Serve(args) = &cli.command {
-        return serve(args);
+    match &cli.command {
+        Command::Serve(args) => return serve(args),
+        Command::Doctor(args) => return doctor(args),
+        _ => {}
     }
     eprintln!(
         "modgate {}: `{}` is planned but not built yet in this version; see the issue tracker",
@@ -56,6 +80,49 @@ fn main() -> ExitCode {
         cli.command.name()
     );
     ExitCode::from(2)
+}
+
+fn doctor(args: &DoctorArgs) -> ExitCode {
+    use modgate::doctor::run;
+    let timeout = match run::parse_timeout(&args.timeout) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("modgate doctor: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = run::Options {
+        dir: args.dir.clone(),
+        modules: args.modules.clone(),
+        timeout,
+        explain: args.explain.clone(),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("modgate doctor: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = match runtime.block_on(run::run(&opts)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("modgate doctor: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("modgate doctor: cannot print the report as JSON: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        print!("{}", modgate::doctor::report::render(&report));
+    }
+    ExitCode::from(report.exit_code())
 }
 
 fn serve(args: &ServeArgs) -> ExitCode {

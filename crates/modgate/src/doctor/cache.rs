@@ -1,7 +1,8 @@
 //! The module cache (GOMODCACHE) and its disk: writable, free space and inodes, downloads
 //! cut short (`.partial` files), and entries that do not agree with their hashes or with
 //! the project's go.sum (a `.ziphash` against the zip it names, a go.sum line against the
-//! cached `.ziphash` and `.mod`).
+//! cached `.ziphash` and `.mod`), and `.lock` files another process holds right now (a
+//! go command stuck holding one makes every other wait: "go mod download hangs").
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -85,6 +86,7 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
     let start = Instant::now();
     let mut partial = Vec::new();
     let mut bad_zips = Vec::new();
+    let mut held = Vec::new();
     let mut stack = vec![download.clone()];
     while let Some(d) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&d) else {
@@ -96,6 +98,10 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "partial") {
                 partial.push(p);
+            } else if p.extension().is_some_and(|x| x == "lock") {
+                if let Some(holder) = lock_holder(&p) {
+                    held.push((p, holder));
+                }
             } else if p.extension().is_some_and(|x| x == "ziphash") && start.elapsed() < deadline {
                 let zip = p.with_extension("zip");
                 let want = std::fs::read_to_string(&p).unwrap_or_default();
@@ -129,6 +135,14 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
+        ));
+    }
+    for (lock, (pid, cmd)) in &held {
+        out.push(finding(
+            Severity::Problem,
+            format!("{} is held by pid {pid} ({cmd})", lock.display()),
+            "every go command that needs this module waits for that process: downloads look hung",
+            format!("kill {pid}  (if that process is stuck; its lock goes with it)"),
         ));
     }
     for zip in &bad_zips {
@@ -174,6 +188,50 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
         }
     }
     out
+}
+
+/// The process holding a lock on `path` now (pid and command line), from `/proc/locks`.
+pub fn lock_holder(path: &Path) -> Option<(u32, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let f = std::fs::File::open(path).ok()?;
+    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockShared) {
+        Ok(()) => {
+            let _ = rustix::fs::flock(&f, rustix::fs::FlockOperation::Unlock);
+            return None;
+        }
+        Err(e) if e != rustix::io::Errno::WOULDBLOCK => return None,
+        Err(_) => {}
+    }
+    let m = f.metadata().ok()?;
+    let ino = m.ino();
+    let (maj, min) = (rustix::fs::major(m.dev()), rustix::fs::minor(m.dev()));
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+    let pid = locks.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let id = f
+            .iter()
+            .position(|x| x.matches(':').count() == 2 && !x.ends_with(':'))?;
+        let parts: Vec<&str> = f[id].split(':').collect();
+        let same = u32::from_str_radix(parts[0], 16).ok()? == maj
+            && u32::from_str_radix(parts[1], 16).ok()? == min
+            && parts[2].parse::<u64>().ok()? == ino;
+        if same {
+            f[id - 1].parse::<u32>().ok()
+        } else {
+            None
+        }
+    })?;
+    let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| {
+            String::from_utf8_lossy(&c)
+                .split('\0')
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    Some((pid, cmd))
 }
 
 #[cfg(test)]

@@ -1,15 +1,22 @@
-//! `modgate doctor` (issue 6, in progress): why `go mod download` hangs or fails on this
-//! machine, measured. Built so far: the go command's effective settings ([`settings`]), the
-//! route each module takes ([`routing`]), the configuration findings ([`config`]), the
-//! project's go.mod, go.sum and vendor directory ([`project`]), the module cache and its
-//! disk ([`cache`]), and the first network checks per proxy ([`network`]). The rest of the
-//! network checks, the git and CPU checks, `--explain` and the command line follow; the
-//! `doctor` subcommand says it is not built until they do.
+//! `modgate doctor`: why `go mod download` hangs or fails on this machine, measured, with
+//! the fix to paste. [`run`] reads the go command's effective settings ([`settings`]) and
+//! the project ([`project`]), works out each module's route ([`routing`]), and runs the
+//! checks, each bounded in time: configuration ([`config`]), the requirements as a proxy
+//! answers for them ([`requirements`]), the network per proxy and the checksum database
+//! ([`network`]), git for modules fetched direct ([`git`]), the module cache and its disk
+//! ([`cache`]), and the CPU ([`cpu`]). [`explain`] reads a pasted error; [`report`] prints.
 
 pub mod cache;
+pub mod command;
 pub mod config;
+pub mod cpu;
+pub mod explain;
 pub mod finding;
+pub mod git;
 pub mod network;
 pub mod project;
+pub mod report;
+pub mod requirements;
 pub mod routing;
+pub mod run;
 pub mod settings;

@@ -1,8 +1,11 @@
-//! Network checks, per GOPROXY entry: name resolution, TCP connect, and a real request of
-//! the protocol (`<proxy>/golang.org/x/mod/@v/list`), each bounded in time and measured:
-//! names that do not resolve, refused connections, proxies that accept and never answer,
-//! 403, 407, 429 and 5xx answers, TLS failures. (TLS details, throughput, the checksum
-//! database and HTTP_PROXY are to come.)
+//! Network checks, per GOPROXY entry: name resolution, TCP connect (to the HTTP proxy of
+//! the environment when HTTPS_PROXY / HTTP_PROXY apply and NO_PROXY does not exclude the
+//! host, as the go command connects), the TLS handshake (unknown issuer or self-signed,
+//! expired, another name, with the clock checked against the server's), a real request of
+//! the protocol (`<proxy>/golang.org/x/mod/@v/list`) and the throughput of a real zip;
+//! each bounded in time and measured. Then the checksum database: whether the proxy
+//! serves `/sumdb/<name>/supported`, and whether the database's signed tree head can be
+//! fetched and verifies against GOSUMDB's key.
 
 use std::time::{Duration, Instant};
 
@@ -23,116 +26,277 @@ fn problem(measured: String, cause: &str, fix: &str) -> Finding {
     }
 }
 
-/// The findings for every http(s) entry of GOPROXY.
-pub async fn check(settings: &GoSettings, limit: Duration) -> Vec<Finding> {
-    let mut out = Vec::new();
+/// The findings for every http(s) entry of GOPROXY, run at once, and for the checksum
+/// database when `sumdb` (some module will be looked up in it); with what was measured.
+pub async fn check(
+    settings: &GoSettings,
+    limit: Duration,
+    sumdb: bool,
+) -> (Vec<Finding>, Vec<String>) {
+    let mut findings = Vec::new();
+    let mut measured = Vec::new();
     let Ok(entries) = parse_list(settings.get("GOPROXY")) else {
-        return out;
+        return (findings, measured);
     };
-    for (entry, _) in entries {
-        if let Entry::Url(u) = entry
-            && (u.starts_with("https://") || u.starts_with("http://"))
-        {
-            out.extend(check_proxy(&u, limit).await);
-        }
+    let urls: Vec<String> = entries
+        .iter()
+        .filter_map(|(e, _)| match e {
+            Entry::Url(u) if u.starts_with("https://") || u.starts_with("http://") => {
+                Some(u.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let via: Vec<Option<String>> = urls.iter().map(|u| http_proxy_for(u, settings)).collect();
+    let probes = urls
+        .iter()
+        .zip(&via)
+        .map(|(u, v)| probe_proxy(u, v.as_deref(), limit));
+    for (f, m) in futures_util::future::join_all(probes).await {
+        findings.extend(f);
+        measured.extend(m);
     }
-    out
+    if sumdb {
+        let (f, m) = check_sumdb(settings, &entries, limit).await;
+        findings.extend(f);
+        measured.extend(m);
+    }
+    (findings, measured)
+}
+
+/// The HTTP proxy the go command goes through for `url`: HTTPS_PROXY for https, HTTP_PROXY
+/// for http, unless NO_PROXY names the host (a domain suffix, `*`, or the exact host; as
+/// Go's golang.org/x/net/http/httpproxy, loopback hosts never use a proxy).
+pub fn http_proxy_for(url: &str, settings: &GoSettings) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    let host = u.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase();
+    if host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
+    {
+        return None;
+    }
+    let proxy = match u.scheme() {
+        "https" => settings.get("HTTPS_PROXY"),
+        _ => settings.get("HTTP_PROXY"),
+    };
+    if proxy.is_empty() {
+        return None;
+    }
+    let excluded = settings.get("NO_PROXY").split(',').map(str::trim).any(|n| {
+        let n = n.split(':').next().unwrap_or(n).to_ascii_lowercase();
+        n == "*"
+            || (!n.is_empty()
+                && (host == n.trim_start_matches('.')
+                    || host.ends_with(&format!(".{}", n.trim_start_matches('.')))))
+    });
+    (!excluded).then(|| proxy.to_string())
 }
 
 fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
 
-/// The findings for one proxy URL.
+/// The findings for one proxy URL, reached without an HTTP proxy.
 pub async fn check_proxy(url: &str, limit: Duration) -> Vec<Finding> {
-    let Ok(parsed) = reqwest::Url::parse(url) else {
-        return vec![problem(
-            format!("GOPROXY entry {url} is not a URL"),
-            "the go command cannot use it",
-            "go env -w GOPROXY=https://proxy.golang.org,direct",
-        )];
-    };
-    let host = parsed.host_str().unwrap_or_default().to_string();
-    let port = parsed.port_or_known_default().unwrap_or(443);
-    let fix_other =
-        format!("check the URL, or go env -w GOPROXY=<another proxy>,direct (now {url})");
-    // Name resolution.
+    probe_proxy(url, None, limit).await.0
+}
+
+/// What the TLS failure in `chain` (an error and its sources) means, and its fix.
+fn tls_failure(chain: &str, host: &str) -> Option<(&'static str, String)> {
+    let c = chain.to_ascii_lowercase();
+    if c.contains("unknownissuer")
+        || c.contains("unknown issuer")
+        || c.contains("self-signed")
+        || c.contains("self signed")
+    {
+        Some((
+            "the proxy's certificate is self-signed or from a CA this machine does not trust: the go command fails with \"x509: certificate signed by unknown authority\"",
+            "install the CA certificate: cp <ca>.crt /usr/local/share/ca-certificates/ && update-ca-certificates (or SSL_CERT_FILE=<bundle>)".to_string(),
+        ))
+    } else if c.contains("expired") {
+        Some((
+            "the proxy's certificate has expired (or this machine's clock is ahead): \"x509: certificate has expired or is not yet valid\"",
+            format!("renew the certificate of {host}; check the clock with: date -u"),
+        ))
+    } else if c.contains("notvalidyet") || c.contains("not valid yet") {
+        Some((
+            "the proxy's certificate is not valid yet: this machine's clock is probably behind",
+            "fix the clock: timedatectl set-ntp true (then date -u)".to_string(),
+        ))
+    } else if c.contains("notvalidforname")
+        || c.contains("not valid for name")
+        || c.contains("certificate is not valid for")
+    {
+        Some((
+            "the proxy's certificate is for another name: \"x509: certificate is valid for ..., not ...\"",
+            format!("use the host name the certificate names in GOPROXY, or reissue it for {host}"),
+        ))
+    } else if c.contains("certificate") || c.contains("tls") || c.contains("handshake") {
+        Some((
+            "the TLS handshake failed: the go command refuses this proxy",
+            format!("openssl s_client -connect {host}:443 -servername {host}  (to see the chain)"),
+        ))
+    } else {
+        None
+    }
+}
+
+/// The findings for one proxy URL reached through `via` (an HTTP proxy) when given; and a
+/// line of what was measured when it answered.
+pub async fn probe_proxy(
+    url: &str,
+    via: Option<&str>,
+    limit: Duration,
+) -> (Vec<Finding>, Option<String>) {
+    match probe(url, via, limit).await {
+        Ok(m) => (Vec::new(), Some(m)),
+        Err(f) => (vec![f], None),
+    }
+}
+
+/// Resolves and connects to `host:port`: the address and the two times, or the finding.
+async fn connect(
+    host: &str,
+    port: u16,
+    what: &str,
+    fix: &str,
+    limit: Duration,
+) -> Result<(std::net::SocketAddr, Duration, Duration), Finding> {
     let t0 = Instant::now();
-    let addrs =
-        match tokio::time::timeout(limit, tokio::net::lookup_host((host.as_str(), port))).await {
-            Err(_) => {
-                return vec![problem(
-                    format!("resolving {host} took over {}", ms(limit)),
-                    "name resolution hangs: every download through this proxy waits for it",
-                    "check the DNS servers in /etc/resolv.conf",
-                )];
-            }
-            Ok(Err(e)) => {
-                return vec![problem(
-                    format!("{host} does not resolve: {e}"),
-                    "no download through this proxy can start",
-                    &fix_other,
-                )];
-            }
-            Ok(Ok(a)) => a.collect::<Vec<_>>(),
-        };
-    let Some(addr) = addrs.first().copied() else {
-        return vec![problem(
-            format!("{host} resolves to no address"),
-            "no download through this proxy can start",
-            &fix_other,
-        )];
-    };
-    let dns = t0.elapsed();
-    // TCP.
-    let t1 = Instant::now();
-    match tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await {
+    let addrs = match tokio::time::timeout(limit, tokio::net::lookup_host((host, port))).await {
         Err(_) => {
-            return vec![problem(
-                format!("connecting to {addr} ({host}) took over {}", ms(limit)),
-                "the proxy is unreachable (a firewall dropping packets looks like this): downloads hang until the go command gives up",
-                &fix_other,
-            )];
-        }
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            return vec![problem(
-                format!("connection to {addr} ({host}) refused"),
-                "nothing listens there: the proxy is down or the port is wrong",
-                &fix_other,
-            )];
+            return Err(problem(
+                format!("resolving {host} took over {}", ms(limit)),
+                &format!("name resolution hangs: every download through {what} waits for it"),
+                "check the DNS servers in /etc/resolv.conf",
+            ));
         }
         Ok(Err(e)) => {
-            return vec![problem(
-                format!("connecting to {addr} ({host}): {e}"),
-                "the proxy cannot be reached",
-                &fix_other,
-            )];
+            return Err(problem(
+                format!("{host} does not resolve: {e}"),
+                &format!(
+                    "no download through {what} can start (\"dial tcp: lookup {host}: no such host\")"
+                ),
+                fix,
+            ));
         }
-        Ok(Ok(_)) => {}
+        Ok(Ok(a)) => a.collect::<Vec<_>>(),
+    };
+    let Some(addr) = addrs.first().copied() else {
+        return Err(problem(
+            format!("{host} resolves to no address"),
+            &format!("no download through {what} can start"),
+            fix,
+        ));
+    };
+    let dns = t0.elapsed();
+    let t1 = Instant::now();
+    match tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await {
+        Err(_) => Err(problem(
+            format!("connecting to {addr} ({host}) took over {}", ms(limit)),
+            &format!(
+                "{what} is unreachable (a firewall dropping packets looks like this): downloads hang until the go command gives up (\"dial tcp {addr}: i/o timeout\")"
+            ),
+            fix,
+        )),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Err(problem(
+            format!("connection to {addr} ({host}) refused"),
+            &format!("nothing listens there: {what} is down or the port is wrong"),
+            fix,
+        )),
+        Ok(Err(e)) => Err(problem(
+            format!("connecting to {addr} ({host}): {e}"),
+            &format!("{what} cannot be reached"),
+            fix,
+        )),
+        Ok(Ok(_)) => Ok((addr, dns, t1.elapsed())),
     }
-    let tcp = t1.elapsed();
-    // The protocol.
-    let client = match reqwest::Client::builder()
+}
+
+/// An HTTP client as the go command's: its deadline, redirects followed, the HTTP proxy
+/// `via` or none.
+fn client(via: Option<&str>, limit: Duration) -> Result<reqwest::Client, Finding> {
+    let mut b = reqwest::Client::builder()
         .connect_timeout(limit)
         .timeout(limit)
         .redirect(reqwest::redirect::Policy::limited(10))
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            return vec![problem(
-                format!("cannot set up an HTTP client: {e}"),
-                "the doctor cannot measure this proxy",
-                "report this",
-            )];
+        .no_proxy();
+    if let Some(v) = via {
+        let p = reqwest::Proxy::all(v).map_err(|e| {
+            problem(
+                format!("the HTTP proxy {v} is not a URL: {e}"),
+                "the go command cannot use it",
+                "export HTTPS_PROXY=http://<host>:<port>",
+            )
+        })?;
+        b = b.proxy(p);
+    }
+    b.build().map_err(|e| {
+        problem(
+            format!("cannot set up an HTTP client: {e}"),
+            "the doctor cannot measure this",
+            "report this",
+        )
+    })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    std::iter::successors(Some(e), |e| e.source())
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+async fn probe(url: &str, via: Option<&str>, limit: Duration) -> Result<String, Finding> {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Err(problem(
+            format!("GOPROXY entry {url} is not a URL"),
+            "the go command cannot use it",
+            "go env -w GOPROXY=https://proxy.golang.org,direct",
+        ));
+    };
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    let fix_other =
+        format!("check the URL, or go env -w GOPROXY=<another proxy>,direct (now {url})");
+    // Name resolution and TCP: to the HTTP proxy when the request goes through one.
+    let (addr, dns, tcp) = match via.and_then(|v| reqwest::Url::parse(v).ok()) {
+        Some(v) => {
+            let vh = v.host_str().unwrap_or_default().to_string();
+            let what = format!(
+                "the HTTP proxy {} (HTTPS_PROXY/HTTP_PROXY)",
+                via.unwrap_or("")
+            );
+            connect(
+                &vh,
+                v.port_or_known_default().unwrap_or(80),
+                &what,
+                &format!("fix or unset HTTPS_PROXY/HTTP_PROXY, or add {host} to NO_PROXY"),
+                limit,
+            )
+            .await?
+        }
+        None => {
+            connect(
+                &host,
+                parsed.port_or_known_default().unwrap_or(443),
+                "this proxy",
+                &fix_other,
+                limit,
+            )
+            .await?
         }
     };
-    let probe = format!("{}/{PROBE}", url.trim_end_matches('/'));
+    let _ = addr;
+    let client = client(via, limit)?;
+    let base = url.trim_end_matches('/');
+    let probe = format!("{base}/{PROBE}");
     let t2 = Instant::now();
     let resp = match client.get(&probe).send().await {
         Ok(r) => r,
         Err(e) if e.is_timeout() => {
-            return vec![problem(
+            return Err(problem(
                 format!(
                     "{host} accepted the connection (DNS {}, TCP {}) but sent no answer to GET {probe} within {}",
                     ms(dns),
@@ -143,24 +307,13 @@ pub async fn check_proxy(url: &str, limit: Duration) -> Vec<Finding> {
                 &format!(
                     "go env -w GOPROXY=<another proxy>|{url},direct (| falls through on errors)"
                 ),
-            )];
+            ));
         }
         Err(e) => {
-            let chain = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join(": ");
-            let tls =
-                chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS");
-            return vec![problem(
-                format!("GET {probe}: {chain}"),
-                if tls {
-                    "the TLS handshake failed: the go command refuses the proxy's certificate"
-                } else {
-                    "the request failed"
-                },
-                &fix_other,
-            )];
+            let chain = error_chain(&e);
+            let (cause, fix) =
+                tls_failure(&chain, &host).unwrap_or(("the request failed", fix_other.clone()));
+            return Err(problem(format!("GET {probe}: {chain}"), cause, &fix));
         }
     };
     let first_byte = t2.elapsed();
@@ -171,18 +324,33 @@ pub async fn check_proxy(url: &str, limit: Duration) -> Vec<Finding> {
         ms(tcp),
         ms(first_byte)
     );
+    let skew = resp
+        .headers()
+        .get("date")
+        .and_then(|d| d.to_str().ok())
+        .and_then(httpdate_seconds)
+        .map(|server| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            now - server
+        });
     match status {
-        200..=299 | 404 | 410 => Vec::new(),
-        403 => vec![problem(
-            format!("GET {probe}: 403 Forbidden ({timing})"),
-            "the proxy refuses this machine or these credentials",
-            "check the credentials for it (~/.netrc, GOAUTH) and the proxy's access rules",
-        )],
-        407 => vec![problem(
-            format!("GET {probe}: 407 Proxy Authentication Required ({timing})"),
-            "an HTTP proxy between here and the module proxy wants credentials",
-            "set credentials in HTTPS_PROXY (https://user:password@host:port), or NO_PROXY for this host",
-        )],
+        200..=299 | 404 | 410 => {}
+        403 => {
+            return Err(problem(
+                format!("GET {probe}: 403 Forbidden ({timing})"),
+                "the proxy refuses this machine or these credentials",
+                "check the credentials for it (~/.netrc, GOAUTH) and the proxy's access rules",
+            ));
+        }
+        407 => {
+            return Err(problem(
+                format!("GET {probe}: 407 Proxy Authentication Required ({timing})"),
+                "an HTTP proxy between here and the module proxy wants credentials",
+                "set credentials in HTTPS_PROXY (https://user:password@host:port), or NO_PROXY for this host",
+            ));
+        }
         429 => {
             let retry = resp
                 .headers()
@@ -190,20 +358,215 @@ pub async fn check_proxy(url: &str, limit: Duration) -> Vec<Finding> {
                 .and_then(|v| v.to_str().ok())
                 .map(|v| format!(", Retry-After: {v}"))
                 .unwrap_or_default();
-            vec![problem(
+            return Err(problem(
                 format!("GET {probe}: 429 Too Many Requests{retry} ({timing})"),
                 "the proxy rate-limits this machine: downloads fail until it lets up",
                 &format!("wait and retry, or go env -w GOPROXY=<another proxy>|{url},direct"),
-            )]
+            ));
         }
-        s => vec![problem(
-            format!("GET {probe}: {s} ({timing})"),
-            if s >= 500 {
-                "the proxy fails: with `,` after it the go command stops there"
-            } else {
-                "the proxy answers the protocol with an unexpected status"
-            },
-            &format!("go env -w GOPROXY={url}|<another proxy>,direct (| falls through on errors)"),
-        )],
+        s => {
+            return Err(problem(
+                format!("GET {probe}: {s} ({timing})"),
+                if s >= 500 {
+                    "the proxy fails: with `,` after it the go command stops there"
+                } else {
+                    "the proxy answers the protocol with an unexpected status"
+                },
+                &format!(
+                    "go env -w GOPROXY={url}|<another proxy>,direct (| falls through on errors)"
+                ),
+            ));
+        }
+    }
+    if let Some(skew) = skew.filter(|s| s.abs() > 300) {
+        return Err(Finding {
+            group: Group::Network,
+            severity: Severity::Warning,
+            measured: format!("this machine's clock is {skew} s off the proxy's ({host})"),
+            cause: "certificates are judged by this clock: a skewed clock makes valid ones look expired or not yet valid".into(),
+            fix: Some("timedatectl set-ntp true  (then date -u)".into()),
+        });
+    }
+    let versions = if status == 200 {
+        resp.text().await.unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let mut line = format!("{url}: {status} for {PROBE} ({timing})");
+    if let Some(via) = via {
+        line.push_str(&format!(", through {via}"));
+    }
+    // Throughput on a real zip: the newest version the list names.
+    if let Some(v) = versions
+        .lines()
+        .filter(|v| gomod::semver::is_valid(v))
+        .max_by(|a, b| gomod::semver::compare(a, b))
+    {
+        let zip = format!("{base}/golang.org/x/mod/@v/{v}.zip");
+        let t = Instant::now();
+        if let Ok(r) = client.get(&zip).send().await
+            && r.status().is_success()
+            && let Ok(body) = r.bytes().await
+        {
+            let secs = t.elapsed().as_secs_f64().max(1e-6);
+            let rate = body.len() as f64 / secs;
+            line.push_str(&format!(
+                "; golang.org/x/mod@{v}.zip: {} bytes in {}, {:.1} MB/s",
+                body.len(),
+                ms(t.elapsed()),
+                rate / 1e6
+            ));
+            if rate < 100_000.0 && body.len() > 50_000 {
+                return Err(Finding {
+                    group: Group::Network,
+                    severity: Severity::Warning,
+                    measured: line,
+                    cause: "downloads from this proxy are slow (under 100 KB/s)".into(),
+                    fix: Some(format!("go env -w GOPROXY=<a nearer proxy>|{url},direct")),
+                });
+            }
+        }
+    }
+    Ok(line)
+}
+
+/// Seconds since the epoch of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+fn httpdate_seconds(d: &str) -> Option<i64> {
+    let f: Vec<&str> = d.split_whitespace().collect();
+    let [_, day, mon, year, time, "GMT"] = f[..] else {
+        return None;
+    };
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == mon)? as i64
+        + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let t: Vec<i64> = time.split(':').filter_map(|x| x.parse().ok()).collect();
+    let [h, mi, s] = t[..] else { return None };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// The checksum database: through the first GOPROXY entry that serves
+/// `/sumdb/<name>/supported` (404/410 move on; `direct` means the database itself), its
+/// `latest` signed tree head, verified against GOSUMDB's key.
+pub async fn check_sumdb(
+    settings: &GoSettings,
+    entries: &[(Entry, bool)],
+    limit: Duration,
+) -> (Vec<Finding>, Vec<String>) {
+    let gosumdb = settings.get("GOSUMDB");
+    let db = match crate::sumdb::spec::parse(gosumdb) {
+        Ok(Some(db)) => db,
+        Ok(None) => return (Vec::new(), Vec::new()),
+        Err(e) => {
+            return (
+                vec![problem(
+                    format!("GOSUMDB={gosumdb}: {e}"),
+                    "the go command cannot verify any module",
+                    "go env -u GOSUMDB",
+                )],
+                Vec::new(),
+            );
+        }
+    };
+    let name = &db.name;
+    let mut base = db.direct_url();
+    let mut how = "the database itself".to_string();
+    let mut measured = Vec::new();
+    if db.url.is_none() {
+        for (e, _) in entries {
+            let Entry::Url(u) = e else { break };
+            let via = http_proxy_for(u, settings);
+            let Ok(c) = client(via.as_deref(), limit) else {
+                break;
+            };
+            let sup = format!("{}/sumdb/{name}/supported", u.trim_end_matches('/'));
+            match c.get(&sup).send().await {
+                Ok(r) if r.status().is_success() => {
+                    base = format!("{}/sumdb/{name}", u.trim_end_matches('/'));
+                    how = format!("proxied by {u}");
+                    measured.push(format!("GET {sup}: {}", r.status().as_u16()));
+                    break;
+                }
+                Ok(r) if matches!(r.status().as_u16(), 404 | 410) => {
+                    measured.push(format!(
+                        "GET {sup}: {} (the go command goes on)",
+                        r.status().as_u16()
+                    ));
+                }
+                // The proxy's own failure is its check's finding.
+                _ => break,
+            }
+        }
+    }
+    let via = http_proxy_for(&base, settings);
+    let c = match client(via.as_deref(), limit) {
+        Ok(c) => c,
+        Err(f) => return (vec![f], measured),
+    };
+    let latest = format!("{base}/latest");
+    let t = Instant::now();
+    let fail = |measured: String, cause: &str| {
+        problem(
+            measured,
+            cause,
+            &format!(
+                "if {name} is blocked here, go env -w GOPROXY=<a proxy that serves /sumdb/{name}/>; for private modules, go env -w GONOSUMDB=<their patterns>"
+            ),
+        )
+    };
+    let body = match c.get(&latest).send().await {
+        Ok(r) if r.status().is_success() => r.bytes().await.unwrap_or_default(),
+        Ok(r) => {
+            return (
+                vec![fail(
+                    format!("GET {latest} ({how}): {}", r.status().as_u16()),
+                    "the checksum database cannot be read: every module not in go.sum fails to verify",
+                )],
+                measured,
+            );
+        }
+        Err(e) => {
+            let chain = error_chain(&e);
+            return (
+                vec![fail(
+                    format!("GET {latest} ({how}): {chain}"),
+                    "the checksum database cannot be reached: every module not in go.sum fails to verify (\"verifying module: ... dial tcp\")",
+                )],
+                measured,
+            );
+        }
+    };
+    let verified = gomod::sumdb::note::Verifier::new(&db.key)
+        .map_err(|e| e.to_string())
+        .and_then(|v| {
+            gomod::sumdb::note::open(&body, std::slice::from_ref(&v)).map_err(|e| e.to_string())
+        });
+    match verified {
+        Ok(_) => {
+            measured.push(format!(
+                "{latest} ({how}): signed tree head verified with {name}'s key in {}",
+                ms(t.elapsed())
+            ));
+            (Vec::new(), measured)
+        }
+        Err(e) => (
+            vec![problem(
+                format!("{latest} ({how}) does not verify with the key of GOSUMDB: {e}"),
+                "something between here and the database answers in its place, or GOSUMDB names the wrong key: the go command refuses it",
+                "check GOSUMDB's key (go env GOSUMDB) and what answers at that URL",
+            )],
+            measured,
+        ),
     }
 }

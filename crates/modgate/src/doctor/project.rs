@@ -87,6 +87,9 @@ pub fn check(project: &Project, settings: &GoSettings) -> Vec<Finding> {
             fix: Some(format!("cd {} && go mod tidy", project.dir.display())),
         });
     }
+    if let Some(f) = toolchain_finding(project, settings) {
+        out.push(f);
+    }
     let vendor_flag = settings
         .get("GOFLAGS")
         .split_whitespace()
@@ -113,6 +116,60 @@ pub fn check(project: &Project, settings: &GoSettings) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// A Go version (`1.23.4`, `1.24rc1`, `go1.22`) as numbers, a pre-release below its
+/// release.
+fn go_version_key(v: &str) -> Vec<i64> {
+    let v = v.trim_start_matches("go");
+    let end = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let mut key: Vec<i64> = v[..end].split('.').filter_map(|x| x.parse().ok()).collect();
+    while key.len() < 3 {
+        key.push(if end < v.len() && key.len() == 2 {
+            -1
+        } else {
+            0
+        });
+    }
+    key
+}
+
+/// go.mod asks for a newer Go than this one, and GOTOOLCHAIN or GOPROXY stop the go
+/// command from fetching it.
+fn toolchain_finding(project: &Project, settings: &GoSettings) -> Option<Finding> {
+    let local = settings.get("GOVERSION");
+    if local.is_empty() {
+        return None;
+    }
+    // The go line is the requirement; the toolchain line only a preference.
+    let want = project.go.clone()?;
+    if go_version_key(&want) <= go_version_key(local) {
+        return None;
+    }
+    let gotoolchain = settings.get("GOTOOLCHAIN");
+    let goproxy = settings.get("GOPROXY");
+    let want_name = format!("go{}", want.trim_start_matches("go"));
+    if gotoolchain.split('+').next() == Some("local") {
+        Some(Finding {
+            group: Group::Configuration,
+            severity: Severity::Problem,
+            measured: format!("go.mod asks for {want_name}; this go is {local} and GOTOOLCHAIN={gotoolchain}"),
+            cause: "the go command may not fetch the newer toolchain: \"go.mod requires go >= ...; running go ...; GOTOOLCHAIN=local\"".into(),
+            fix: Some("go env -w GOTOOLCHAIN=auto  (or install the newer Go)".into()),
+        })
+    } else if goproxy.trim() == "off" || goproxy.trim() == "direct" {
+        Some(Finding {
+            group: Group::Configuration,
+            severity: Severity::Problem,
+            measured: format!("go.mod asks for {want_name}; this go is {local} and GOPROXY={goproxy}"),
+            cause: "the newer toolchain is downloaded as the module golang.org/toolchain through GOPROXY: \"toolchain not available\"".into(),
+            fix: Some(format!("go env -w GOPROXY=https://proxy.golang.org,direct  (or install {want_name})")),
+        })
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -177,5 +234,28 @@ mod tests {
             "GOFLAGS=-mod=vendor; golang.org/x/text@v0.14.0 is not in vendor/modules.txt"
         );
         assert_eq!(Project::read(&d.path().join("nothing")).unwrap(), None);
+
+        // A newer toolchain than this go, which GOTOOLCHAIN=local forbids fetching.
+        let mut s = settings("");
+        for (k, v) in [
+            ("GOVERSION", "go1.23.4"),
+            ("GOTOOLCHAIN", "local"),
+            ("GOPROXY", "https://proxy.golang.org"),
+        ] {
+            s.values.insert(k.into(), v.into());
+        }
+        assert_eq!(toolchain_finding(&p, &s), None);
+        let mut newer = p.clone();
+        newer.toolchain = Some("go1.25.0".into());
+        assert_eq!(toolchain_finding(&newer, &s), None);
+        newer.go = Some("1.24rc1".into());
+        assert_eq!(
+            toolchain_finding(&newer, &s).unwrap().measured,
+            "go.mod asks for go1.24rc1; this go is go1.23.4 and GOTOOLCHAIN=local"
+        );
+        s.values.insert("GOTOOLCHAIN".into(), "auto".into());
+        assert_eq!(toolchain_finding(&newer, &s), None);
+        assert!(go_version_key("1.24rc1") < go_version_key("1.24.0"));
+        assert!(go_version_key("1.23.4") < go_version_key("1.24rc1"));
     }
 }

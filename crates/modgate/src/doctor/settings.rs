@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::command::{RunError, run};
+
 /// The settings the doctor looks at.
 pub const NAMES: [&str; 13] = [
     "GOPROXY",
@@ -22,6 +24,16 @@ pub const NAMES: [&str; 13] = [
     "GOAUTH",
     "GOPATH",
     "GOVERSION",
+];
+
+/// Settings of the environment only (not `go env`): git's prompt, the HTTP proxy in the
+/// way, and the go command's parallelism.
+pub const ENV_NAMES: [&str; 5] = [
+    "GIT_TERMINAL_PROMPT",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "GOMAXPROCS",
 ];
 
 /// Where the values came from.
@@ -54,15 +66,39 @@ impl GoSettings {
         go: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<GoSettings, String> {
-        match go {
-            Some(go) => Self::from_go(go),
-            None => Ok(Self::from_environment(env)),
+        let mut s = match go {
+            Some(go) => Self::from_go(go)?,
+            None => Self::from_environment(env),
+        };
+        for n in ENV_NAMES {
+            // The lower-case spellings count too (curl's and Go's net/http rule).
+            let v = env(n)
+                .filter(|v| !v.is_empty())
+                .or_else(|| env(&n.to_ascii_lowercase()).filter(|v| !v.is_empty()))
+                .unwrap_or_default();
+            s.values.insert(n.to_string(), v);
         }
+        Ok(s)
     }
 
     fn from_go(go: &Path) -> Result<GoSettings, String> {
-        let out = run_bounded(go, &["env", "-json"], Duration::from_secs(10))?;
-        let all: BTreeMap<String, String> = serde_json::from_slice(&out).map_err(|e| {
+        let ran = run(
+            std::process::Command::new(go).args(["env", "-json"]),
+            Duration::from_secs(10),
+        )
+        .map_err(|e| match e {
+            RunError::Spawn(e) => e,
+            RunError::Timeout(_) => format!("{} env -json did not finish within 10s", go.display()),
+        })?;
+        if !ran.status.success() {
+            return Err(format!(
+                "{} env -json failed ({}): {}",
+                go.display(),
+                ran.status,
+                ran.stderr.trim()
+            ));
+        }
+        let all: BTreeMap<String, String> = serde_json::from_slice(&ran.stdout).map_err(|e| {
             format!(
                 "{} env -json printed something else than JSON: {e}",
                 go.display()
@@ -157,57 +193,6 @@ pub fn parse_env_file(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Runs `prog args` with a deadline; its stdout, or why not.
-fn run_bounded(prog: &Path, args: &[&str], limit: Duration) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let mut child = std::process::Command::new(prog)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", prog.display()))?;
-    let mut stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        if let Some(s) = stdout.as_mut() {
-            let _ = s.read_to_end(&mut out);
-        }
-        out
-    });
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
-            break s;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!(
-                "{} {} did not finish within {}s",
-                prog.display(),
-                args.join(" "),
-                limit.as_secs()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out = reader.join().unwrap_or_default();
-    if !status.success() {
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        return Err(format!(
-            "{} {} failed ({status}): {}",
-            prog.display(),
-            args.join(" "),
-            err.trim()
-        ));
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,7 +244,12 @@ mod tests {
     #[test]
     fn go_env_json_of_the_real_go_command() {
         let go = testkit::go_binary();
-        let s = GoSettings::read(Some(&go), &|_| None).unwrap();
+        let s = GoSettings::read(Some(&go), &|k| {
+            (k == "https_proxy").then(|| "http://127.0.0.1:3128".to_string())
+        })
+        .unwrap();
+        assert_eq!(s.get("HTTPS_PROXY"), "http://127.0.0.1:3128");
+        assert_eq!(s.get("GIT_TERMINAL_PROMPT"), "");
         assert!(s.get("GOVERSION").starts_with("go1."), "{s:?}");
         assert!(!s.get("GOMODCACHE").is_empty());
         assert_eq!(s.origin, Origin::GoEnv(go));

@@ -1,0 +1,155 @@
+//! CPU and concurrency: the cores this process may use, the load, how busy the CPUs are
+//! right now (sampled from `/proc/stat`), and the settings that limit the go command's
+//! parallel work (GOMAXPROCS, GOFLAGS `-p`). Hashing and extracting zips is CPU work: a
+//! saturated machine makes downloads slow however fast the network is.
+
+use std::time::Duration;
+
+use super::finding::{Finding, Group, Severity};
+use super::settings::GoSettings;
+
+/// What was measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Cores this process may run on.
+    pub cores: usize,
+    /// The one-minute load average.
+    pub load: Option<f64>,
+    /// The share of CPU time spent busy over the sample, 0..=1.
+    pub busy: Option<f64>,
+}
+
+impl Sample {
+    /// Measures for `window`.
+    pub fn take(window: Duration) -> Sample {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let load = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok());
+        let a = cpu_times();
+        std::thread::sleep(window);
+        let b = cpu_times();
+        let busy = match (a, b) {
+            (Some((ib, ta)), Some((jb, tb))) if tb > ta => {
+                Some(1.0 - (jb - ib) as f64 / (tb - ta) as f64)
+            }
+            _ => None,
+        };
+        Sample { cores, load, busy }
+    }
+
+    /// The sample as one line.
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} cores", self.cores);
+        if let Some(l) = self.load {
+            s.push_str(&format!(", load {l:.2}"));
+        }
+        if let Some(b) = self.busy {
+            s.push_str(&format!(", CPU {:.0}% busy", b * 100.0));
+        }
+        s
+    }
+}
+
+/// (idle+iowait, total) jiffies of all CPUs.
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    Some((idle, v.iter().take(8).sum()))
+}
+
+fn warning(measured: String, cause: &str, fix: String) -> Finding {
+    Finding {
+        group: Group::Cpu,
+        severity: Severity::Warning,
+        measured,
+        cause: cause.to_string(),
+        fix: Some(fix),
+    }
+}
+
+/// The findings for `sample` under `settings`.
+pub fn check(sample: &Sample, settings: &GoSettings) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let cores = sample.cores;
+    if let Ok(n) = settings.get("GOMAXPROCS").trim().parse::<usize>()
+        && n < cores
+    {
+        out.push(warning(
+            format!("GOMAXPROCS={n} on {cores} cores"),
+            "the go command uses fewer cores than the machine has for hashing and extracting modules",
+            "unset GOMAXPROCS".into(),
+        ));
+    }
+    let goflags = settings.get("GOFLAGS");
+    let p = goflags
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("-p=").or_else(|| f.strip_prefix("--p=")))
+        .and_then(|n| n.parse::<usize>().ok());
+    if let Some(p) = p
+        && p < cores
+    {
+        let rest: Vec<&str> = goflags
+            .split_whitespace()
+            .filter(|f| !f.starts_with("-p=") && !f.starts_with("--p="))
+            .collect();
+        out.push(warning(
+            format!("GOFLAGS={goflags}: -p={p} on {cores} cores"),
+            "the go command runs fewer jobs at once than there are cores",
+            if rest.is_empty() {
+                "go env -u GOFLAGS".into()
+            } else {
+                format!("go env -w GOFLAGS=\"{}\"", rest.join(" "))
+            },
+        ));
+    }
+    let overloaded = sample.load.is_some_and(|l| l > 2.0 * cores as f64);
+    let saturated = sample.busy.is_some_and(|b| b > 0.9);
+    if overloaded || saturated {
+        out.push(warning(
+            sample.describe(),
+            "the machine is busy: downloads wait for CPU (hashing, extracting) as much as for the network",
+            "ps -eo pid,pcpu,comm --sort=-pcpu | head  (find what is using the CPU)".into(),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::settings::test_settings;
+
+    fn sample(load: f64, busy: f64) -> Sample {
+        Sample {
+            cores: 4,
+            load: Some(load),
+            busy: Some(busy),
+        }
+    }
+
+    #[test]
+    fn limits_and_a_busy_machine() {
+        assert_eq!(check(&sample(0.5, 0.1), &test_settings(&[])), []);
+        let s = test_settings(&[("GOMAXPROCS", "1"), ("GOFLAGS", "-mod=mod -p=2")]);
+        let f = check(&sample(0.5, 0.1), &s);
+        assert_eq!(
+            f.iter().map(|f| f.measured.as_str()).collect::<Vec<_>>(),
+            [
+                "GOMAXPROCS=1 on 4 cores",
+                "GOFLAGS=-mod=mod -p=2: -p=2 on 4 cores"
+            ]
+        );
+        assert_eq!(f[1].fix.as_deref(), Some("go env -w GOFLAGS=\"-mod=mod\""));
+        let f = check(&sample(9.0, 0.95), &test_settings(&[]));
+        assert_eq!(f[0].measured, "4 cores, load 9.00, CPU 95% busy");
+        let live = Sample::take(Duration::from_millis(50));
+        assert!(live.cores >= 1 && live.busy.is_some_and(|b| (0.0..=1.0).contains(&b)));
+    }
+}

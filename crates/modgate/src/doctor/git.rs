@@ -1,0 +1,507 @@
+//! Git, for the modules the go command fetches `direct`: the repository URL it would use
+//! (cmd/go/internal/vcs: the known hosts, the `.git` qualifier, else the `?go-get=1` page),
+//! what git's `insteadOf` rules turn it into, whether `git ls-remote` answers with prompts
+//! disabled and a deadline (as the go command runs git: `GIT_TERMINAL_PROMPT=0`,
+//! `GCM_INTERACTIVE=never`, ssh in batch mode), where credentials would come from (a
+//! credential helper, netrc, an ssh agent), and whether the requested version's tag
+//! exists, naming near misses (`v1.0` for `v1.0.0`).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use super::command::{RunError, run};
+use super::finding::{Finding, Group, Severity};
+
+/// Where a module's repository is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRoot {
+    /// The URL the go command hands to git.
+    pub url: String,
+    /// The module path prefix the repository holds.
+    pub root: String,
+}
+
+fn problem(measured: String, cause: &str, fix: String) -> Finding {
+    Finding {
+        group: Group::Git,
+        severity: Severity::Problem,
+        measured,
+        cause: cause.to_string(),
+        fix: Some(fix),
+    }
+}
+
+/// The repository of `module` from its path alone (the go command's static rules), or
+/// `None` when only its `?go-get=1` page can say.
+pub fn static_root(module: &str) -> Option<RepoRoot> {
+    let elems: Vec<&str> = module.split('/').collect();
+    let host = elems[0];
+    if matches!(host, "github.com" | "bitbucket.org") && elems.len() >= 3 {
+        let root = elems[..3].join("/");
+        return Some(RepoRoot {
+            url: format!("https://{root}"),
+            root,
+        });
+    }
+    // foo.com/repo.git/dir: the repository is foo.com/repo, reached over https (http too
+    // when GOINSECURE covers the module, but https is tried first).
+    if host.contains('.') {
+        for (i, e) in elems.iter().enumerate().skip(1) {
+            if let Some(name) = e.strip_suffix(".git")
+                && !name.is_empty()
+            {
+                let repo = format!("{}/{name}", elems[..i].join("/"));
+                return Some(RepoRoot {
+                    url: format!("https://{repo}"),
+                    root: elems[..=i].join("/"),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// The `<meta name="go-import" content="prefix vcs url">` of a `?go-get=1` page that
+/// covers `module`.
+pub fn go_import(html: &str, module: &str) -> Option<(String, String, String)> {
+    let mut rest = html;
+    while let Some(i) = rest.find("<meta") {
+        rest = &rest[i + 5..];
+        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
+        if !tag.contains("go-import") {
+            continue;
+        }
+        let Some(c) = tag.find("content=") else {
+            continue;
+        };
+        let v = &tag[c + 8..];
+        let q = v.chars().next()?;
+        let v = &v[1..];
+        let content = &v[..v.find(q).unwrap_or(v.len())];
+        let f: Vec<&str> = content.split_whitespace().collect();
+        if let [prefix, vcs, url] = f[..]
+            && (module == prefix || module.starts_with(&format!("{prefix}/")))
+        {
+            return Some((prefix.to_string(), vcs.to_string(), url.to_string()));
+        }
+    }
+    None
+}
+
+/// The repository of `module`, as the go command finds it.
+pub async fn repo_root(module: &str, limit: Duration) -> Result<RepoRoot, String> {
+    if let Some(r) = static_root(module) {
+        return Ok(r);
+    }
+    let url = format!("https://{module}?go-get=1");
+    let client = reqwest::Client::builder()
+        .timeout(limit)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let body = match client.get(&url).send().await {
+        Ok(r) if r.status().is_success() => {
+            r.text().await.map_err(|e| format!("GET {url}: {e}"))?
+        }
+        Ok(r) => return Err(format!("GET {url}: {}", r.status())),
+        Err(e) if e.is_timeout() => {
+            return Err(format!("GET {url}: no answer within {}s", limit.as_secs()));
+        }
+        Err(e) => return Err(format!("GET {url}: {}", error_chain(&e))),
+    };
+    match go_import(&body, module) {
+        Some((prefix, vcs, repo)) if vcs == "git" => Ok(RepoRoot {
+            url: repo,
+            root: prefix,
+        }),
+        Some((_, vcs, _)) => Err(format!(
+            "{url} names a {vcs} repository; only git is checked"
+        )),
+        None => Err(format!(
+            "{url} has no <meta name=\"go-import\"> for {module}"
+        )),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    std::iter::successors(Some(e), |e| e.source())
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// A `git` command as the go command runs it: no terminal prompts (unless the user set
+/// GIT_TERMINAL_PROMPT), no credential manager dialogs, ssh in batch mode.
+fn git(args: &[&str]) -> Command {
+    let mut c = Command::new("git");
+    c.args(args);
+    if std::env::var_os("GIT_TERMINAL_PROMPT").is_none() {
+        c.env("GIT_TERMINAL_PROMPT", "0");
+    }
+    if std::env::var_os("GIT_SSH").is_none() && std::env::var_os("GIT_SSH_COMMAND").is_none() {
+        c.env(
+            "GIT_SSH_COMMAND",
+            "ssh -o ControlMaster=no -o BatchMode=yes",
+        );
+    }
+    if std::env::var_os("GCM_INTERACTIVE").is_none() {
+        c.env("GCM_INTERACTIVE", "never");
+    }
+    c
+}
+
+/// What git's `url.<base>.insteadOf` rules make of `url` (the longest match wins).
+pub fn rewrite(url: &str, rules: &str) -> Option<String> {
+    rules
+        .lines()
+        .filter_map(|l| {
+            let (key, from) = l.split_once(' ')?;
+            let base = key.strip_prefix("url.")?.strip_suffix(".insteadof")?;
+            url.starts_with(from)
+                .then(|| (from.len(), format!("{base}{}", &url[from.len()..])))
+        })
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, u)| u)
+}
+
+fn git_config(args: &[&str]) -> String {
+    let mut all = vec!["config"];
+    all.extend_from_slice(args);
+    run(&mut git(&all), Duration::from_secs(5))
+        .map(|r| String::from_utf8_lossy(&r.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Where git would find credentials for `url`: helpers, a netrc entry, an ssh agent.
+pub fn credential_sources(url: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let helpers = git_config(&["--get-urlmatch", "credential.helper", url]);
+    if !helpers.is_empty() {
+        out.push(format!("credential helper {helpers}"));
+    }
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let netrc = std::env::var_os("NETRC")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netrc")));
+    if let Some(n) = netrc
+        && let Ok(text) = std::fs::read_to_string(&n)
+        && text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .any(|w| w[0] == "machine" && w[1] == host)
+    {
+        out.push(format!("{} (machine {host})", n.display()));
+    }
+    let ssh = url.starts_with("ssh://") || url.contains('@') && !url.contains("://");
+    if ssh && std::env::var_os("SSH_AUTH_SOCK").is_some() {
+        out.push("ssh agent (SSH_AUTH_SOCK)".into());
+    }
+    out
+}
+
+/// The tag the go command looks for: `v1.2.3` for the module at the repository root,
+/// `dir/v1.2.3` for one in a subdirectory (a `/vN` major suffix is not a directory).
+pub fn tag_for(module: &str, root: &str, version: &str) -> String {
+    let v = version.trim_end_matches("+incompatible");
+    let dir = module
+        .strip_prefix(root)
+        .unwrap_or("")
+        .trim_start_matches('/');
+    let (parent, last) = dir.rsplit_once('/').unwrap_or(("", dir));
+    let major =
+        last.len() > 1 && last.starts_with('v') && last[1..].bytes().all(|c| c.is_ascii_digit());
+    let dir = if major { parent } else { dir };
+    if dir.is_empty() {
+        v.to_string()
+    } else {
+        format!("{dir}/{v}")
+    }
+}
+
+/// Tags close to `want` that the go command will not take for it.
+pub fn near_misses(want: &str, tags: &[String]) -> Vec<String> {
+    let norm = |t: &str| {
+        let (dir, v) = t.rsplit_once('/').unwrap_or(("", t));
+        let v = v.trim_start_matches(['v', 'V']);
+        let mut parts: Vec<&str> = v.split('.').collect();
+        while parts.len() < 3 {
+            parts.push("0");
+        }
+        (dir.to_string(), parts.join("."))
+    };
+    let (_, wv) = norm(want);
+    tags.iter()
+        .filter(|t| t.as_str() != want && norm(t).1 == wv)
+        .cloned()
+        .collect()
+}
+
+/// The findings for one module fetched direct, at `version` when given.
+pub async fn check_module(
+    module: &str,
+    version: Option<&str>,
+    limit: Duration,
+    measured: &mut Vec<String>,
+) -> Vec<Finding> {
+    let root = match repo_root(module, limit).await {
+        Ok(r) => r,
+        Err(e) => {
+            return vec![problem(
+                format!("cannot find the repository of {module}: {e}"),
+                "the go command fails with \"unrecognized import path\" for it",
+                format!(
+                    "serve a go-import <meta> tag at https://{module}?go-get=1, or use a module path ending in .git, or fetch it through a proxy that has it"
+                ),
+            )];
+        }
+    };
+    let rules = git_config(&["--get-regexp", r"^url\..*\.insteadof$"]);
+    let actual = rewrite(&root.url, &rules);
+    let shown = match &actual {
+        Some(a) => format!("{} (insteadOf: {a})", root.url),
+        None => root.url.clone(),
+    };
+    let target = actual.clone().unwrap_or_else(|| root.url.clone());
+    let url = root.url.clone();
+    let ran = tokio::task::spawn_blocking(move || run(&mut git(&["ls-remote", "-q", &url]), limit))
+        .await
+        .unwrap_or_else(|e| Err(RunError::Spawn(e.to_string())));
+    let creds = {
+        let t = target.clone();
+        tokio::task::spawn_blocking(move || credential_sources(&t))
+            .await
+            .unwrap_or_default()
+    };
+    let cred_text = if creds.is_empty() {
+        "no credential helper, netrc entry or ssh agent".to_string()
+    } else {
+        creds.join(", ")
+    };
+    let host = reqwest::Url::parse(&target)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| target.clone());
+    let ran = match ran {
+        Err(RunError::Spawn(e)) => {
+            return vec![problem(
+                format!("cannot run git for {module}: {e}"),
+                "the go command needs git to fetch modules direct",
+                "apt-get install git (or fetch the module through a proxy)".into(),
+            )];
+        }
+        Err(RunError::Timeout(err)) => {
+            return vec![problem(
+                format!(
+                    "git ls-remote {shown} did not finish within {}s{}",
+                    limit.as_secs(),
+                    if err.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", err.trim())
+                    }
+                ),
+                "git hangs on this repository (a firewall dropping packets, an ssh host key or passphrase prompt): go mod download hangs with it",
+                format!(
+                    "run GIT_TERMINAL_PROMPT=0 git ls-remote {} by hand and fix what it waits for",
+                    root.url
+                ),
+            )];
+        }
+        Ok(r) => r,
+    };
+    let err = ran.stderr.trim().to_string();
+    if !ran.status.success() {
+        let lower = err.to_lowercase();
+        let (cause, fix): (&str, String) = if lower.contains("terminal prompts disabled")
+            || lower.contains("could not read username")
+            || lower.contains("could not read password")
+        {
+            (
+                "the server wants credentials and git has none to give (the go command disables prompts): \"terminal prompts disabled\"",
+                format!(
+                    "printf 'machine {host} login <user> password <token>\\n' >> ~/.netrc  (or git config --global credential.helper store, then git ls-remote {target} once by hand)"
+                ),
+            )
+        } else if lower.contains("authentication failed") || lower.contains("403") {
+            (
+                "the credentials git sends are refused",
+                format!("renew the token for {host} in {cred_text}"),
+            )
+        } else if lower.contains("permission denied (publickey)") {
+            (
+                "the ssh key is refused, or no key is loaded",
+                "ssh-add <your key>, and add its public half to the git server".into(),
+            )
+        } else if lower.contains("host key verification failed") {
+            (
+                "ssh does not know the server's host key (batch mode cannot ask)",
+                format!("ssh-keyscan {host} >> ~/.ssh/known_hosts  (after checking the key)"),
+            )
+        } else if lower.contains("could not resolve host") {
+            (
+                "the repository's host name does not resolve",
+                format!(
+                    "check the name, or map it: git config --global url.\"<reachable URL>/\".insteadOf \"{}/\"",
+                    root.url
+                        .rsplit_once('/')
+                        .map_or(root.url.as_str(), |(a, _)| a)
+                ),
+            )
+        } else if lower.contains("not found")
+            || lower.contains("does not appear to be a git repository")
+        {
+            (
+                "there is no repository at that URL (or it is hidden from these credentials)",
+                format!(
+                    "check that {} exists and that these credentials can read it",
+                    root.url
+                ),
+            )
+        } else if lower.contains("ssl") || lower.contains("certificate") {
+            (
+                "the TLS handshake with the git server failed",
+                format!("install the server's CA certificate, or check the name {host}"),
+            )
+        } else {
+            (
+                "git cannot list the repository",
+                format!(
+                    "run GIT_TERMINAL_PROMPT=0 git ls-remote {} by hand",
+                    root.url
+                ),
+            )
+        };
+        return vec![problem(
+            format!(
+                "git ls-remote {shown} failed after {} ms ({cred_text}): {err}",
+                ran.elapsed.as_millis()
+            ),
+            cause,
+            fix,
+        )];
+    }
+    measured.push(format!(
+        "{module}: {shown}, git ls-remote {} ms, credentials: {cred_text}",
+        ran.elapsed.as_millis()
+    ));
+    let Some(version) = version else {
+        return Vec::new();
+    };
+    if gomod::semver::canonical(version) != version.trim_end_matches("+incompatible")
+        && gomod::semver::canonical(version) != version
+        || gomod::pseudo::is_pseudo_version(version)
+    {
+        return Vec::new();
+    }
+    let tags: Vec<String> = String::from_utf8_lossy(&ran.stdout)
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1)?.strip_prefix("refs/tags/"))
+        .map(|t| t.trim_end_matches("^{}").to_string())
+        .collect();
+    let want = tag_for(module, &root.root, version);
+    if tags.contains(&want) {
+        return Vec::new();
+    }
+    let near = near_misses(&want, &tags);
+    let (measured, fix) = match near.first() {
+        Some(n) => (
+            format!(
+                "{shown} has no tag {want} for {module}@{version}; it has {}",
+                near.join(", ")
+            ),
+            format!(
+                "git tag {want} {n}^{{commit}} && git push origin {want}  (in the repository; Go versions are full vMAJOR.MINOR.PATCH tags)"
+            ),
+        ),
+        None => (
+            format!("{shown} has no tag {want} for {module}@{version}"),
+            format!("go list -m -versions {module}  (then require a version that exists)"),
+        ),
+    };
+    vec![problem(
+        measured,
+        "the go command fails with \"unknown revision\" for this version",
+        fix,
+    )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_urls_as_the_go_command_derives_them() {
+        assert_eq!(
+            static_root("github.com/pkg/errors/sub"),
+            Some(RepoRoot {
+                url: "https://github.com/pkg/errors".into(),
+                root: "github.com/pkg/errors".into()
+            })
+        );
+        assert_eq!(
+            static_root("corp.example.com/team/lib.git/v2"),
+            Some(RepoRoot {
+                url: "https://corp.example.com/team/lib".into(),
+                root: "corp.example.com/team/lib.git".into()
+            })
+        );
+        assert_eq!(static_root("golang.org/x/mod"), None);
+        assert_eq!(
+            go_import(
+                "<html><head><meta name=\"go-import\" content=\"golang.org/x/mod git https://go.googlesource.com/mod\"></head>",
+                "golang.org/x/mod/sumdb"
+            ),
+            Some((
+                "golang.org/x/mod".into(),
+                "git".into(),
+                "https://go.googlesource.com/mod".into()
+            ))
+        );
+        assert_eq!(
+            go_import(
+                "<meta name='go-import' content='a.b/c git https://x'>",
+                "a.b/cd"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn insteadof_rules_the_longest_wins() {
+        let rules = "url.ssh://git@corp.example.com/.insteadof https://corp.example.com/\nurl.http://127.0.0.1:9/t/.insteadof https://corp.example.com/team/\n";
+        assert_eq!(
+            rewrite("https://corp.example.com/team/lib", rules).as_deref(),
+            Some("http://127.0.0.1:9/t/lib")
+        );
+        assert_eq!(
+            rewrite("https://corp.example.com/x", rules).as_deref(),
+            Some("ssh://git@corp.example.com/x")
+        );
+        assert_eq!(rewrite("https://github.com/x/y", rules), None);
+    }
+
+    #[test]
+    fn tags_and_near_misses() {
+        assert_eq!(tag_for("a.b/r.git", "a.b/r.git", "v1.0.0"), "v1.0.0");
+        assert_eq!(tag_for("a.b/r.git/v2", "a.b/r.git", "v2.1.0"), "v2.1.0");
+        assert_eq!(
+            tag_for("a.b/r.git/sub", "a.b/r.git", "v0.1.0"),
+            "sub/v0.1.0"
+        );
+        assert_eq!(
+            tag_for("a.b/r.git/sub/v3", "a.b/r.git", "v3.0.0"),
+            "sub/v3.0.0"
+        );
+        assert_eq!(
+            tag_for("github.com/o/r", "github.com/o/r", "v2.0.0+incompatible"),
+            "v2.0.0"
+        );
+        let tags = ["v1.0", "1.0.0", "v1.1.0", "V1.0.0"].map(String::from);
+        assert_eq!(near_misses("v1.0.0", &tags), ["v1.0", "1.0.0", "V1.0.0"]);
+        assert_eq!(near_misses("v2.0.0", &tags), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,139 @@
+//! Each required module, asked for as the go command asks: its `.mod` from the first proxy
+//! of its route (or, for modules fetched direct, the copy in the module cache). Finds
+//! modules a proxy does not know while GOPRIVATE does not cover them (their names went to
+//! that proxy, and the go command falls back to the next entry or fails), and go.mod files
+//! that declare another module path than the one required.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::finding::{Finding, Group, Severity};
+use super::routing::route;
+use super::settings::GoSettings;
+use crate::source::chain::Entry;
+
+/// What the requirements check gives.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The findings.
+    pub findings: Vec<Finding>,
+    /// Modules a proxy did not know and the go command will fetch direct.
+    pub to_direct: Vec<String>,
+}
+
+fn declared_path_finding(module: &str, version: &str, declared: &str, from: &str) -> Finding {
+    Finding {
+        group: Group::Configuration,
+        severity: Severity::Problem,
+        measured: format!("the go.mod of {module}@{version} ({from}) declares module {declared}"),
+        cause: "the go command stops with \"module declares its path as ... but was required as ...\": the module moved or is required by the wrong name".into(),
+        fix: Some(format!(
+            "go mod edit -droprequire {module} && go get {declared}@{version}  (and import {declared})"
+        )),
+    }
+}
+
+/// Checks `targets` (module, version) under `settings`; `modcache` is GOMODCACHE.
+pub async fn check(
+    settings: &GoSettings,
+    targets: &[(String, Option<String>)],
+    modcache: &Path,
+    limit: Duration,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let Ok(client) = reqwest::Client::builder()
+        .connect_timeout(limit)
+        .timeout(limit)
+        .build()
+    else {
+        return out;
+    };
+    let mut asks = Vec::new();
+    for (module, version) in targets {
+        let Some(version) = version
+            .as_deref()
+            .filter(|v| gomod::semver::is_valid(v) && gomod::semver::canonical(v) == **v)
+        else {
+            continue;
+        };
+        let Ok(r) = route(settings, module) else {
+            continue;
+        };
+        let (Ok(ep), Ok(ev)) = (
+            gomod::module::escape_path(module),
+            gomod::module::escape_version(version),
+        ) else {
+            continue;
+        };
+        match r.entries.first() {
+            Some((Entry::Url(proxy), _)) => {
+                let url = format!("{}/{ep}/@v/{ev}.mod", proxy.trim_end_matches('/'));
+                let next = r.entries.get(1).map(|(e, _)| e.clone());
+                let client = client.clone();
+                let (module, version, proxy) = (module.clone(), version.to_string(), proxy.clone());
+                asks.push(tokio::spawn(async move {
+                    let resp = client.get(&url).send().await;
+                    (module, version, proxy, next, url, resp)
+                }));
+            }
+            Some((Entry::Direct, _)) => {
+                let cached = modcache.join(format!("cache/download/{ep}/@v/{ev}.mod"));
+                if let Ok(data) = std::fs::read(&cached) {
+                    let declared = gomod::modfile::module_path(&data);
+                    if !declared.is_empty() && declared != *module {
+                        out.findings.push(declared_path_finding(
+                            module,
+                            version,
+                            &declared,
+                            &cached.display().to_string(),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for ask in asks {
+        let Ok((module, version, proxy, next, url, resp)) = ask.await else {
+            continue;
+        };
+        // Failures of the proxy itself are the network check's.
+        let Ok(resp) = resp else { continue };
+        let status = resp.status().as_u16();
+        if status == 404 || status == 410 {
+            let host = module.split('/').next().unwrap_or(&module).to_string();
+            let then = match &next {
+                Some(Entry::Direct) => {
+                    out.to_direct.push(module.clone());
+                    "then fetches it direct with git".to_string()
+                }
+                Some(Entry::Url(u)) => format!("then asks {u}"),
+                _ => "then fails: there is no next entry".to_string(),
+            };
+            out.findings.push(Finding {
+                group: Group::Configuration,
+                severity: Severity::Problem,
+                measured: format!(
+                    "GET {url}: {status}; {module} is not covered by GOPRIVATE or GONOPROXY"
+                ),
+                cause: format!(
+                    "{proxy} does not know {module}: the go command sent it the name, {then}. A private module's name leaks this way, on every download"
+                ),
+                fix: Some(match settings.get("GOPRIVATE") {
+                    "" => format!("go env -w GOPRIVATE={host}"),
+                    p => format!("go env -w GOPRIVATE={p},{host}"),
+                }),
+            });
+        } else if resp.status().is_success() {
+            let Ok(data) = resp.bytes().await else {
+                continue;
+            };
+            let declared = gomod::modfile::module_path(&data);
+            if !declared.is_empty() && declared != module {
+                out.findings
+                    .push(declared_path_finding(&module, &version, &declared, &proxy));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,344 @@
+//! One run of the doctor: read the settings and the project, run every check (those that
+//! wait on the network at once, each bounded by the timeout), and gather the report.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::explain::{Explanation, explain, modules_named};
+use super::finding::{Finding, Group, Severity};
+use super::project::Project;
+use super::routing::route;
+use super::settings::{GoSettings, Origin};
+use super::{cache, config, cpu, git, network, project, requirements};
+use crate::source::chain::Entry;
+
+/// What to examine.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The project directory.
+    pub dir: PathBuf,
+    /// `--module PATH[@VERSION]`: these instead of the project's requirements.
+    pub modules: Vec<String>,
+    /// The bound of each measurement.
+    pub timeout: Duration,
+    /// `--explain`: an error text to explain.
+    pub explain: Option<String>,
+}
+
+/// A line of what was measured, for the report (not a finding).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Measured {
+    /// Which part.
+    pub group: Group,
+    /// What.
+    pub text: String,
+}
+
+/// The doctor's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The project directory.
+    pub dir: PathBuf,
+    /// The module in it, when it has a go.mod.
+    pub module: Option<String>,
+    /// Where the settings came from.
+    pub settings_from: String,
+    /// The settings read.
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// The modules checked (`path` or `path@version`).
+    pub modules: Vec<String>,
+    /// What was found.
+    pub findings: Vec<Finding>,
+    /// What was measured.
+    pub measured: Vec<Measured>,
+    /// The explanation asked for with `--explain`.
+    pub explanation: Option<Explanation>,
+}
+
+impl Report {
+    /// How many findings of `severity`.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+
+    /// The exit status: 0 healthy (warnings at most), 1 problems found.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.count(Severity::Problem) > 0)
+    }
+}
+
+/// Parses `--timeout`: `10s`, `500ms`, `2m`, or a number of seconds.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("--timeout {s}: want a duration such as 10s, 500ms or 2m"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        _ => return Err(format!("--timeout {s}: unknown unit {unit:?} (ms, s or m)")),
+    };
+    if !(0.01..=3600.0).contains(&secs) {
+        return Err(format!("--timeout {s}: between 10ms and 1h"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The go command on PATH, if any.
+pub fn find_go(path: Option<&str>) -> Option<PathBuf> {
+    std::env::split_paths(path?)
+        .map(|d| d.join("go"))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Parses `PATH[@VERSION]`.
+fn target(arg: &str) -> Result<(String, Option<String>), String> {
+    let (path, version) = match arg.split_once('@') {
+        Some((p, v)) => (p, Some(v.to_string())),
+        None => (arg, None),
+    };
+    gomod::module::check_path(path).map_err(|e| format!("--module {arg}: {e}"))?;
+    // Any query the go command takes (v1.2.3, v1.2, latest, a branch or commit) goes; the
+    // tag check looks only at canonical versions.
+    if version
+        .as_deref()
+        .is_some_and(|v| v.is_empty() || v.contains(char::is_whitespace))
+    {
+        return Err(format!(
+            "--module {arg}: no version after @ (want PATH@vMAJOR.MINOR.PATCH, or PATH alone)"
+        ));
+    }
+    Ok((path.to_string(), version))
+}
+
+/// Runs the doctor: `Err` when it cannot run at all.
+pub async fn run(opts: &Options) -> Result<Report, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let go = find_go(std::env::var("PATH").ok().as_deref());
+    let settings = {
+        let go = go.clone();
+        tokio::task::spawn_blocking(move || GoSettings::read(go.as_deref(), &env))
+            .await
+            .map_err(|e| e.to_string())??
+    };
+    let dir = std::fs::canonicalize(&opts.dir)
+        .ok()
+        .filter(|d| d.is_dir())
+        .ok_or_else(|| format!("{} is not a directory", opts.dir.display()))?;
+    let opts = &Options {
+        dir,
+        ..opts.clone()
+    };
+    let mut findings = Vec::new();
+    let project = match Project::read(&opts.dir) {
+        Ok(p) => p,
+        Err(e) => {
+            findings.push(Finding {
+                group: Group::Configuration,
+                severity: Severity::Problem,
+                measured: format!("go.mod does not parse: {e}"),
+                cause: "the go command stops at the same error".into(),
+                fix: Some(format!(
+                    "edit {}/go.mod at the line named",
+                    opts.dir.display()
+                )),
+            });
+            None
+        }
+    };
+    let mut targets: Vec<(String, Option<String>)> = Vec::new();
+    for m in &opts.modules {
+        targets.push(target(m)?);
+    }
+    if targets.is_empty()
+        && let Some(p) = &project
+    {
+        targets = p
+            .requires
+            .iter()
+            .map(|(m, v)| (m.clone(), Some(v.clone())))
+            .collect();
+    }
+    if let Some(text) = &opts.explain {
+        for m in modules_named(text) {
+            if let Ok(t) = target(&m)
+                && !targets.contains(&t)
+            {
+                targets.push(t);
+            }
+        }
+    }
+    let module_paths: Vec<String> = targets.iter().map(|(m, _)| m.clone()).collect();
+    findings.extend(config::check(&settings, &module_paths));
+    if let Some(p) = &project {
+        findings.extend(project::check(p, &settings));
+    }
+    let limit = opts.timeout;
+    let uses_db = targets
+        .iter()
+        .any(|(m, _)| route(&settings, m).is_ok_and(|r| r.sumdb.is_some()))
+        || targets.is_empty();
+    let modcache = PathBuf::from(settings.get("GOMODCACHE"));
+    let go_sum: Vec<String> = project
+        .as_ref()
+        .map(|p| p.go_sum.iter().cloned().collect())
+        .unwrap_or_default();
+    let cache_task = {
+        let modcache = modcache.clone();
+        tokio::task::spawn_blocking(move || {
+            if modcache.as_os_str().is_empty() {
+                Vec::new()
+            } else {
+                cache::check(&modcache, &go_sum, limit)
+            }
+        })
+    };
+    let cpu_task = tokio::task::spawn_blocking(|| cpu::Sample::take(Duration::from_millis(250)));
+    let ((net, net_measured), reqs) = tokio::join!(
+        network::check(&settings, limit, uses_db),
+        requirements::check(&settings, &targets, &modcache, limit),
+    );
+    findings.extend(net);
+    findings.extend(reqs.findings);
+    let mut measured: Vec<Measured> = net_measured
+        .into_iter()
+        .map(|text| Measured {
+            group: Group::Network,
+            text,
+        })
+        .collect();
+    // Git, for the modules that go direct first, and those a proxy did not know.
+    let direct: Vec<(String, Option<String>)> = targets
+        .iter()
+        .filter(|(m, _)| {
+            reqs.to_direct.contains(m)
+                || route(&settings, m)
+                    .is_ok_and(|r| matches!(r.entries.first(), Some((Entry::Direct, _))))
+        })
+        .cloned()
+        .collect();
+    let git_runs = direct.iter().map(|(m, v)| async move {
+        let mut lines = Vec::new();
+        let f = git::check_module(m, v.as_deref(), limit, &mut lines).await;
+        (f, lines)
+    });
+    for (f, lines) in futures_util::future::join_all(git_runs).await {
+        findings.extend(f);
+        measured.extend(lines.into_iter().map(|text| Measured {
+            group: Group::Git,
+            text,
+        }));
+    }
+    findings.extend(cache_task.await.unwrap_or_default());
+    let sample = cpu_task.await.map_err(|e| e.to_string())?;
+    findings.extend(cpu::check(&sample, &settings));
+    measured.push(Measured {
+        group: Group::Cpu,
+        text: sample.describe(),
+    });
+    if !modcache.as_os_str().is_empty() {
+        measured.push(Measured {
+            group: Group::Cache,
+            text: describe_disk(&modcache),
+        });
+    }
+    findings.sort_by_key(|f| (f.group, std::cmp::Reverse(f.severity)));
+    let explanation = opts.explain.as_deref().map(|t| explain(t, &findings));
+    Ok(Report {
+        dir: opts.dir.clone(),
+        module: project.map(|p| p.module),
+        settings_from: match &settings.origin {
+            Origin::GoEnv(go) => format!("{} env -json", go.display()),
+            Origin::Environment => {
+                "the environment and the GOENV file (no go command on PATH)".into()
+            }
+        },
+        settings: settings.values.clone(),
+        modules: targets
+            .iter()
+            .map(|(m, v)| match v {
+                Some(v) => format!("{m}@{v}"),
+                None => m.clone(),
+            })
+            .collect(),
+        findings,
+        measured,
+        explanation,
+    })
+}
+
+/// Free space and inodes of the disk of `modcache`, and its write throughput.
+fn describe_disk(modcache: &Path) -> String {
+    let mut dir = modcache.to_path_buf();
+    while !dir.is_dir() && dir.pop() {}
+    let mut s = format!("GOMODCACHE={}", modcache.display());
+    if let Ok(st) = rustix::fs::statvfs(&dir) {
+        s.push_str(&format!(
+            ": {} MB and {} inodes free",
+            st.f_bavail.saturating_mul(st.f_frsize) / 1_000_000,
+            st.f_favail
+        ));
+    }
+    // Write throughput: 8 MB written and synced where the cache is.
+    let probe = dir.join(format!(".modgate-doctor-write-{}", std::process::id()));
+    let t = std::time::Instant::now();
+    let wrote = (|| -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&probe)?;
+        let block = vec![0x5au8; 1 << 20];
+        for _ in 0..8 {
+            f.write_all(&block)?;
+        }
+        f.sync_all()
+    })();
+    let _ = std::fs::remove_file(&probe);
+    if wrote.is_ok() {
+        let secs = t.elapsed().as_secs_f64().max(1e-6);
+        s.push_str(&format!("; writes {:.0} MB/s", 8.0 * 1.048_576 / secs));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_and_module_arguments() {
+        assert_eq!(parse_timeout("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_timeout("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(
+            parse_timeout("10h"),
+            Err("--timeout 10h: unknown unit \"h\" (ms, s or m)".into())
+        );
+        assert_eq!(
+            target("github.com/pkg/errors@v0.9.1"),
+            Ok(("github.com/pkg/errors".into(), Some("v0.9.1".into())))
+        );
+        assert_eq!(
+            target("github.com/pkg/errors@"),
+            Err("--module github.com/pkg/errors@: no version after @ (want PATH@vMAJOR.MINOR.PATCH, or PATH alone)".into())
+        );
+        assert!(
+            target("../etc/passwd")
+                .unwrap_err()
+                .starts_with("--module ../etc/passwd: ")
+        );
+    }
+}
