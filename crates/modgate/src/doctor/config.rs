@@ -94,6 +94,21 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
     }
     for m in modules {
         let Ok(r) = route(settings, m) else { continue };
+        if let (Some(noproxy), Some(db)) = (&r.direct_because, &r.sumdb) {
+            let host = m.split('/').next().unwrap_or(m);
+            out.push(cfg(
+                Severity::Problem,
+                format!("{m} matches GONOPROXY={noproxy} but not GONOSUMDB"),
+                &format!(
+                    "it is fetched direct as a private module, yet looked up in {db}: its name leaks there, and the go command fails with \"verifying module: ... 404 Not Found\" (or 410 Gone)"
+                ),
+                Some(match settings.get("GONOSUMDB") {
+                    "" => format!("go env -w GONOSUMDB={host}  (or set GOPRIVATE, which covers both)"),
+                    n => format!("go env -w GONOSUMDB={n},{host}  (or set GOPRIVATE, which covers both)"),
+                }),
+            ));
+            continue;
+        }
         if looks_private(m) {
             let host = m.split('/').next().unwrap_or(m);
             let proxies: Vec<&str> = r.proxies().collect();

@@ -484,7 +484,7 @@ pub async fn check_sumdb(
     let mut how = "the database itself".to_string();
     let mut measured = Vec::new();
     if db.url.is_none() {
-        for (e, _) in entries {
+        for (e, fallback) in entries {
             let Entry::Url(u) = e else { break };
             let via = http_proxy_for(u, settings);
             let Ok(c) = client(via.as_deref(), limit) else {
@@ -504,8 +504,10 @@ pub async fn check_sumdb(
                         r.status().as_u16()
                     ));
                 }
-                // The proxy's own failure is its check's finding.
-                _ => break,
+                // `|` falls through on any error; after `,` the go command stops at the
+                // error (the proxy's own check reports it) and never asks the database.
+                _ if *fallback => continue,
+                _ => return (Vec::new(), measured),
             }
         }
     }

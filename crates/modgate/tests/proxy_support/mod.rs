@@ -243,6 +243,8 @@ pub enum Reply {
     Trickle { interval: Duration, count: usize },
     /// Wait, then reply.
     Delay(Duration, Box<Reply>),
+    /// These bytes as the whole answer (status line, headers and body), then close.
+    Raw(Vec<u8>),
 }
 
 impl Reply {
@@ -409,6 +411,9 @@ async fn serve_conn(
     }
     match reply {
         Reply::Delay(..) => {}
+        Reply::Raw(bytes) => {
+            conn.write_all(&bytes).await?;
+        }
         Reply::Status {
             status,
             content_type,

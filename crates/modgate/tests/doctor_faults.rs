@@ -1,0 +1,546 @@
+//! The doctor's fault matrix: the real `modgate doctor` against a healthy set-up made of
+//! real servers on loopback (a module proxy that records what it is asked and proxies a
+//! checksum database with a real signed tree head, `git http-backend` behind basic auth
+//! reached through an insteadOf rule, a module cache, a project), which gives no finding;
+//! then each fault injected for real, one at a time, and the finding the doctor must give.
+//! Runs as root (CI does): read-only and full disks are real mounts, the name that does not
+//! resolve is looked up inside a network namespace with its own DNS responder.
+//!
+//! | fault                                          | the doctor's finding (group: measured) | fix |
+//! |------------------------------------------------|----------------------------------------|-----|
+//! | proxy accepts and never answers                | network: accepted the connection … but sent no answer | `GOPROXY=<another>\|proxy,direct` |
+//! | proxy refuses connections                      | network: connection to … refused       | check the URL, or another proxy |
+//! | proxy answers 403                              | network: 403 Forbidden                 | check the credentials (~/.netrc, GOAUTH) |
+//! | proxy answers 429 with Retry-After             | network: 429 Too Many Requests, Retry-After: 120 | wait and retry, or another proxy |
+//! | proxy answers 500                              | network: 500                           | `GOPROXY=proxy\|<another>,direct` |
+//! | proxy's host name does not resolve             | network: … does not resolve            | check the URL, or another proxy |
+//! | private module not covered by GOPRIVATE        | configuration: GET …/corp.example.com/lib.git/@v/v1.0.0.mod: 404; not covered | `go env -w GOPRIVATE=corp.example.com` |
+//! | GONOSUMDB missing for a private module         | configuration: fetched direct but looked up in sum.test | `go env -w GONOSUMDB=corp.example.com` |
+//! | git server wants credentials, none configured  | git: git ls-remote … failed … terminal prompts disabled | `~/.netrc` line |
+//! | tag v1.0 where v1.0.0 is required              | git: no tag v1.0.0 …; it has v1.0      | `git tag v1.0.0 v1.0^{commit}` |
+//! | module cache read-only                         | cache: cannot create a file in …       | `chmod -R u+w` or another GOMODCACHE |
+//! | module cache's disk full                       | cache: … bytes free on the disk of …   | `go clean -modcache` |
+//! | corrupted cache entry                          | cache: … does not hash to its .ziphash | `go clean -modcache` |
+//! | lock held by a stuck process                   | cache: ….lock is held by pid …         | `kill <pid>` |
+//! | go.sum line that disagrees                     | cache: go.sum says …, the module cache has … | `go clean -modcache`, download again |
+//! | go.mod that declares another module path       | configuration: the go.mod of example.com/pub@v1.0.0 … declares module example.com/other | require the declared path |
+
+mod doctor_support;
+mod proxy_support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use doctor_support::{GitHttp, Mount, NetNs};
+use gomod::sumdb::note::{Note, Signer, sign};
+use proxy_support::{FaultServer, Reply, closed_port};
+use serde_json::Value;
+
+const PUB_MOD: &str = "module example.com/pub\n\ngo 1.21\n";
+const LIB_MOD: &str = "module corp.example.com/lib.git\n\ngo 1.21\n";
+
+/// The healthy set-up.
+struct World {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    home: PathBuf,
+    modcache: PathBuf,
+    project: PathBuf,
+    proxy: FaultServer,
+    overrides: Arc<Mutex<HashMap<String, Reply>>>,
+    _git: GitHttp,
+    env: Vec<(String, String)>,
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    testkit::git(dir, args);
+}
+
+impl World {
+    async fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let home = root.join("home");
+        let modcache = root.join("gopath/pkg/mod");
+        let project = root.join("app");
+        for d in [&home, &modcache, &project] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        // The private module's repository, tagged v1.0.0, served by git http-backend.
+        let work = root.join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::write(work.join("go.mod"), LIB_MOD).unwrap();
+        std::fs::write(work.join("lib.go"), "package lib\n").unwrap();
+        git(&work, &["init", "-q", "-b", "main"]);
+        git(&work, &["add", "."]);
+        git(&work, &["commit", "-q", "-m", "lib"]);
+        git(&work, &["tag", "v1.0.0"]);
+        let repos = root.join("repos");
+        std::fs::create_dir_all(&repos).unwrap();
+        git(
+            &root,
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                work.to_str().unwrap(),
+                repos.join("lib").to_str().unwrap(),
+            ],
+        );
+        let git_srv = GitHttp::start(&repos, "alice", "s3cret");
+        let p = git_srv.port;
+        std::fs::write(
+            home.join(".gitconfig"),
+            format!(
+                "[url \"http://127.0.0.1:{p}/\"]\n\tinsteadOf = https://corp.example.com/\n[credential]\n\thelper = store\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            home.join(".git-credentials"),
+            format!("http://alice:s3cret@127.0.0.1:{p}\n"),
+        )
+        .unwrap();
+        // The public proxy, with a checksum database whose signed tree head it proxies.
+        let (signer, vkey) = Signer::from_seed("sum.test", [7; 32]).unwrap();
+        let latest = sign(
+            &Note {
+                text: "go.sum database tree\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+                    .into(),
+                sigs: vec![],
+                unverified_sigs: vec![],
+            },
+            &[signer],
+        )
+        .unwrap();
+        let overrides: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
+        let o = overrides.clone();
+        let proxy = FaultServer::start(move |path| {
+            if let Some(r) = o.lock().unwrap().get(path) {
+                return r.clone();
+            }
+            match path {
+                "/golang.org/x/mod/@v/list" => Reply::ok(""),
+                "/sumdb/sum.test/supported" => Reply::ok(""),
+                "/sumdb/sum.test/latest" => Reply::ok(latest.clone()),
+                "/example.com/pub/@v/v1.0.0.mod" => Reply::ok(PUB_MOD),
+                _ => Reply::status(404),
+            }
+        })
+        .await;
+        // The module cache holds example.com/pub v1.0.0, as the go command leaves it.
+        let zip = pub_zip("package pub\n");
+        let h1 = gomod::dirhash::hash_zip(std::io::Cursor::new(&zip)).unwrap();
+        let vdir = modcache.join("cache/download/example.com/pub/@v");
+        std::fs::create_dir_all(&vdir).unwrap();
+        std::fs::write(vdir.join("v1.0.0.zip"), &zip).unwrap();
+        std::fs::write(vdir.join("v1.0.0.ziphash"), &h1).unwrap();
+        std::fs::write(vdir.join("v1.0.0.mod"), PUB_MOD).unwrap();
+        std::fs::write(vdir.join("v1.0.0.lock"), "").unwrap();
+        std::fs::write(vdir.join("list"), "v1.0.0\n").unwrap();
+        // The project.
+        std::fs::write(
+            project.join("go.mod"),
+            "module example.com/app\n\ngo 1.22\n\nrequire (\n\tcorp.example.com/lib.git v1.0.0\n\texample.com/pub v1.0.0\n)\n",
+        )
+        .unwrap();
+        std::fs::write(
+            project.join("go.sum"),
+            format!(
+                "corp.example.com/lib.git v1.0.0/go.mod {}\nexample.com/pub v1.0.0 {h1}\nexample.com/pub v1.0.0/go.mod {}\n",
+                gomod::dirhash::hash_go_mod(LIB_MOD.as_bytes()),
+                gomod::dirhash::hash_go_mod(PUB_MOD.as_bytes())
+            ),
+        )
+        .unwrap();
+        let go_dir = testkit::go_binary().parent().unwrap().to_path_buf();
+        let env = [
+            ("HOME", home.display().to_string()),
+            (
+                "PATH",
+                format!(
+                    "{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+                    go_dir.display()
+                ),
+            ),
+            ("GOPATH", root.join("gopath").display().to_string()),
+            ("GOMODCACHE", modcache.display().to_string()),
+            ("GOPROXY", proxy.origin.clone()),
+            ("GOSUMDB", vkey),
+            ("GOPRIVATE", "corp.example.com".into()),
+            ("GOTOOLCHAIN", "local".into()),
+            ("GOENV", "off".into()),
+            ("GIT_CONFIG_NOSYSTEM", "1".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        World {
+            _tmp: tmp,
+            root,
+            home,
+            modcache,
+            project,
+            proxy,
+            overrides,
+            _git: git_srv,
+            env,
+        }
+    }
+
+    fn set(&mut self, k: &str, v: &str) {
+        self.env.retain(|(n, _)| n != k);
+        self.env.push((k.into(), v.into()));
+    }
+
+    fn unset(&mut self, k: &str) {
+        self.env.retain(|(n, _)| n != k);
+    }
+
+    fn answer(&self, path: &str, r: Reply) {
+        self.overrides.lock().unwrap().insert(path.into(), r);
+    }
+
+    /// `modgate doctor --json --timeout 2s` on the project, through `wrap` (a network
+    /// namespace) when given: the exit status and the findings other than the CPU's (those
+    /// depend on how busy the machine running the tests is).
+    async fn doctor(&self, ns: Option<&NetNs>, args: &[&str]) -> (i32, Vec<Value>) {
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_modgate"));
+        let mut c = match ns {
+            Some(ns) => ns.command(&bin),
+            None => Command::new(&bin),
+        };
+        c.args(["doctor", "--json", "--timeout", "2s"])
+            .args(args)
+            .arg(&self.project)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        let out = tokio::task::spawn_blocking(move || {
+            testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
+        })
+        .await
+        .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "doctor printed no JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        if std::env::var_os("DOCTOR_FAULTS_SHOW").is_some() {
+            eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+        }
+        let findings = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["group"] != "cpu")
+            .cloned()
+            .collect();
+        (out.status.code().unwrap_or(-1), findings)
+    }
+}
+
+/// The zip of example.com/pub v1.0.0 with `code` as its one Go file.
+fn pub_zip(code: &str) -> Vec<u8> {
+    let v = gomod::module::Version::new("example.com/pub", "v1.0.0");
+    let mut zip = std::io::Cursor::new(Vec::new());
+    gomod::zip::create(
+        &mut zip,
+        &v,
+        &[
+            gomod::zip::DataFile {
+                path: "go.mod".into(),
+                data: PUB_MOD.into(),
+            },
+            gomod::zip::DataFile {
+                path: "pub.go".into(),
+                data: code.as_bytes().to_vec(),
+            },
+        ],
+    )
+    .unwrap();
+    zip.into_inner()
+}
+
+/// The one finding of a row: its group, and fragments of what was measured and of the fix.
+#[track_caller]
+fn expect(row: &str, (code, f): (i32, Vec<Value>), group: &str, measured: &[&str], fix: &str) {
+    assert_eq!(f.len(), 1, "{row}: want one finding, got {f:#?}");
+    let m = f[0]["measured"].as_str().unwrap();
+    assert_eq!(f[0]["group"], group, "{row}: {f:#?}");
+    for part in measured {
+        assert!(m.contains(part), "{row}: measured {m:?} lacks {part:?}");
+    }
+    let got_fix = f[0]["fix"].as_str().unwrap_or("");
+    assert!(
+        got_fix.contains(fix),
+        "{row}: fix {got_fix:?} lacks {fix:?}"
+    );
+    assert_eq!(
+        code,
+        i32::from(f[0]["severity"] == "problem"),
+        "{row}: exit status"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_is_named_with_its_fix() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "the fault matrix mounts file systems and makes network namespaces: run it as root (CI does)"
+    );
+    let mut w = World::new().await;
+    let origin = w.proxy.origin.clone();
+
+    // Healthy: no finding, exit 0; git was reached through insteadOf with credentials, and
+    // the database's signed tree head verified through the proxy.
+    let (code, f) = w.doctor(None, &[]).await;
+    assert_eq!((code, f.len()), (0, 0), "healthy: {f:#?}");
+
+    // The proxy accepts and never answers.
+    w.answer("/golang.org/x/mod/@v/list", Reply::Hang);
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "hang",
+        r,
+        "network",
+        &[
+            "accepted the connection",
+            "sent no answer",
+            "within 2000 ms",
+        ],
+        "|",
+    );
+    // 403, 429 with Retry-After, 500.
+    w.answer("/golang.org/x/mod/@v/list", Reply::status(403));
+    let r = w.doctor(None, &[]).await;
+    expect("403", r, "network", &["403 Forbidden"], "~/.netrc, GOAUTH");
+    w.answer(
+        "/golang.org/x/mod/@v/list",
+        Reply::Raw(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()),
+    );
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "429",
+        r,
+        "network",
+        &["429 Too Many Requests, Retry-After: 120"],
+        "wait and retry",
+    );
+    w.answer("/golang.org/x/mod/@v/list", Reply::status(500));
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "500",
+        r,
+        "network",
+        &[": 500 ("],
+        &format!("GOPROXY={origin}|"),
+    );
+    w.overrides.lock().unwrap().clear();
+
+    // Refused.
+    let port = closed_port();
+    w.set("GOPROXY", &format!("http://127.0.0.1:{port}"));
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "refused",
+        r,
+        "network",
+        &[&format!(
+            "connection to 127.0.0.1:{port} (127.0.0.1) refused"
+        )],
+        "check the URL",
+    );
+
+    // A name that does not resolve: inside a namespace whose DNS responder says NXDOMAIN.
+    {
+        let ns = NetNs::create("dns");
+        w.set("GOPROXY", "https://proxy.corp.invalid");
+        let r = w
+            .doctor(Some(&ns), &["--module", "example.com/pub@v1.0.0"])
+            .await;
+        expect(
+            "no such name",
+            r,
+            "network",
+            &["proxy.corp.invalid does not resolve"],
+            "check the URL",
+        );
+        assert!(ns.queries() > 0, "the namespace's own responder was asked");
+    }
+    w.set("GOPROXY", &origin);
+
+    // A private module not covered by GOPRIVATE: its name reaches the public proxy.
+    w.unset("GOPRIVATE");
+    let before = w.proxy.paths().len();
+    let r = w.doctor(None, &[]).await;
+    let asked: Vec<String> = w.proxy.paths()[before..].to_vec();
+    assert!(
+        asked.contains(&"/corp.example.com/lib.git/@v/v1.0.0.mod".to_string()),
+        "{asked:?}"
+    );
+    expect(
+        "not in GOPRIVATE",
+        r,
+        "configuration",
+        &[
+            "/corp.example.com/lib.git/@v/v1.0.0.mod: 404; corp.example.com/lib.git is not covered by GOPRIVATE",
+        ],
+        "go env -w GOPRIVATE=corp.example.com",
+    );
+    // Fetched direct (GONOPROXY) but still looked up in the checksum database.
+    w.set("GONOPROXY", "corp.example.com");
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "GONOSUMDB missing",
+        r,
+        "configuration",
+        &["corp.example.com/lib.git matches GONOPROXY=corp.example.com but not GONOSUMDB"],
+        "go env -w GONOSUMDB=corp.example.com",
+    );
+    w.unset("GONOPROXY");
+    w.set("GOPRIVATE", "corp.example.com");
+
+    // The git server wants credentials and none are configured.
+    let creds = w.home.join(".git-credentials");
+    std::fs::rename(&creds, w.root.join("creds.away")).unwrap();
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "no credentials",
+        r,
+        "git",
+        &[
+            "git ls-remote https://corp.example.com/lib (insteadOf: http://127.0.0.1:",
+            "terminal prompts disabled",
+        ],
+        "machine 127.0.0.1 login <user> password <token>",
+    );
+    std::fs::rename(w.root.join("creds.away"), &creds).unwrap();
+
+    // A tag v1.0 where v1.0.0 is required.
+    let bare = w.root.join("repos/lib");
+    git(&bare, &["tag", "v1.0", "v1.0.0"]);
+    git(&bare, &["tag", "-d", "v1.0.0"]);
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "near-miss tag",
+        r,
+        "git",
+        &["has no tag v1.0.0 for corp.example.com/lib.git@v1.0.0; it has v1.0"],
+        "git tag v1.0.0 v1.0^{commit}",
+    );
+    git(&bare, &["tag", "v1.0.0", "v1.0"]);
+
+    // A read-only module cache.
+    {
+        let _ro = Mount::read_only(&w.modcache);
+        let r = w.doctor(None, &[]).await;
+        expect(
+            "read-only",
+            r,
+            "cache",
+            &["cannot create a file in", "Read-only file system"],
+            "GOMODCACHE=",
+        );
+    }
+    // A full disk under the module cache.
+    {
+        let full = w.root.join("full");
+        let _fs = Mount::tmpfs(&full, "4m");
+        std::fs::create_dir_all(full.join("mod")).unwrap();
+        let _ = std::fs::write(full.join("filler"), vec![0u8; 8 << 20]);
+        w.set("GOMODCACHE", &full.join("mod").display().to_string());
+        let r = w
+            .doctor(None, &["--module", "corp.example.com/lib.git@v1.0.0"])
+            .await;
+        expect(
+            "disk full",
+            r,
+            "cache",
+            &["0 bytes free on the disk of"],
+            "go clean -modcache",
+        );
+        w.set("GOMODCACHE", &w.modcache.display().to_string());
+    }
+
+    // A corrupted cache entry: the zip's content changed under its .ziphash.
+    let zip = w
+        .modcache
+        .join("cache/download/example.com/pub/@v/v1.0.0.zip");
+    let good = std::fs::read(&zip).unwrap();
+    std::fs::write(&zip, pub_zip("package pub // changed\n")).unwrap();
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "corrupt zip",
+        r,
+        "cache",
+        &["v1.0.0.zip does not hash to its .ziphash"],
+        "go clean -modcache",
+    );
+    std::fs::write(&zip, &good).unwrap();
+
+    // A lock another process holds (here: this test).
+    {
+        let lock = std::fs::File::open(
+            w.modcache
+                .join("cache/download/example.com/pub/@v/v1.0.0.lock"),
+        )
+        .unwrap();
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+        let r = w.doctor(None, &[]).await;
+        let pid = std::process::id();
+        expect(
+            "held lock",
+            r,
+            "cache",
+            &[&format!("v1.0.0.lock is held by pid {pid}")],
+            &format!("kill {pid}"),
+        );
+    }
+
+    // A go.sum line that disagrees with the cache.
+    let sum = w.project.join("go.sum");
+    let good_sum = std::fs::read_to_string(&sum).unwrap();
+    let h = gomod::dirhash::hash_go_mod(PUB_MOD.as_bytes());
+    std::fs::write(
+        &sum,
+        good_sum.replace(&h, "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+    )
+    .unwrap();
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "go.sum mismatch",
+        r,
+        "cache",
+        &[&format!(
+            "go.sum says example.com/pub v1.0.0/go.mod h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=, the module cache has {h}"
+        )],
+        "go clean -modcache",
+    );
+    std::fs::write(&sum, &good_sum).unwrap();
+
+    // A go.mod that declares another module path.
+    w.answer(
+        "/example.com/pub/@v/v1.0.0.mod",
+        Reply::ok("module example.com/other\n"),
+    );
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "declared path",
+        r,
+        "configuration",
+        &[
+            "the go.mod of example.com/pub@v1.0.0 (",
+            "declares module example.com/other",
+        ],
+        "go get example.com/other@v1.0.0",
+    );
+    w.overrides.lock().unwrap().clear();
+
+    // And healthy again.
+    let (code, f) = w.doctor(None, &[]).await;
+    assert_eq!((code, f.len()), (0, 0), "healthy again: {f:#?}");
+}

@@ -1,0 +1,288 @@
+//! Real servers for the doctor's fault matrix: git's own `git http-backend` behind HTTP basic
+//! auth on loopback, and a network namespace whose resolv.conf names a DNS responder on
+//! that namespace's own loopback (every query is answered there, NXDOMAIN; none leaves the
+//! machine).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use base64::Engine;
+
+/// `git http-backend` serving the bare repositories under `root` at
+/// `http://127.0.0.1:<port>/<name>`, to clients that send `user:password`.
+pub struct GitHttp {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl GitHttp {
+    pub fn start(root: &Path, user: &str, password: &str) -> GitHttp {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let want = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        );
+        let (root, stop2) = (root.to_path_buf(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(conn) = conn {
+                    let (root, want) = (root.clone(), want.clone());
+                    std::thread::spawn(move || {
+                        let _ = serve(conn, &root, &want);
+                    });
+                }
+            }
+        });
+        GitHttp {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for GitHttp {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One request: basic auth, then the CGI.
+fn serve(conn: TcpStream, root: &Path, want_auth: &str) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut r = BufReader::new(conn.try_clone()?);
+    let mut line = String::new();
+    r.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("GET").to_string();
+    let target = parts.next().unwrap_or("/").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h)?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let header = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let mut w = conn;
+    if header("authorization").as_deref() != Some(want_auth) {
+        w.write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return Ok(());
+    }
+    let len: usize = header("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body)?;
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let mut cgi = Command::new("git")
+        .arg("http-backend")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("REQUEST_METHOD", &method)
+        .env("CONTENT_TYPE", header("content-type").unwrap_or_default())
+        .env("CONTENT_LENGTH", len.to_string())
+        .env(
+            "HTTP_GIT_PROTOCOL",
+            header("git-protocol").unwrap_or_default(),
+        )
+        .env("REMOTE_USER", "git")
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    cgi.stdin.take().unwrap().write_all(&body)?;
+    let out = cgi.wait_with_output()?.stdout;
+    let split = out
+        .windows(4)
+        .position(|x| x == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| out.windows(2).position(|x| x == b"\n\n").map(|i| (i, 2)))
+        .unwrap_or((out.len(), 0));
+    let head = String::from_utf8_lossy(&out[..split.0]).into_owned();
+    let body = &out[(split.0 + split.1).min(out.len())..];
+    let mut status = "200 OK".to_string();
+    let mut resp = String::new();
+    for h in head.lines() {
+        match h.split_once(':') {
+            Some((k, v)) if k.eq_ignore_ascii_case("status") => status = v.trim().to_string(),
+            Some(_) => resp.push_str(&format!("{h}\r\n")),
+            None => {}
+        }
+    }
+    w.write_all(
+        format!(
+            "HTTP/1.1 {status}\r\n{resp}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )?;
+    w.write_all(body)
+}
+
+/// A network namespace with only loopback, whose resolv.conf names a DNS responder
+/// running on that loopback; every name it is asked for does not exist.
+pub struct NetNs {
+    pub name: String,
+    queries: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run ip {args:?} ({e}): scripts/install-deps installs iproute2")
+    });
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl NetNs {
+    pub fn create(tag: &str) -> NetNs {
+        let name = format!("mgdoc-{tag}-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        ip(&["netns", "add", &name]);
+        ip(&["-n", &name, "link", "set", "lo", "up"]);
+        let etc = PathBuf::from("/etc/netns").join(&name);
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("resolv.conf"),
+            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+        )
+        .unwrap();
+        let queries = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (q, s, n) = (queries.clone(), stop.clone(), name.clone());
+        let thread = std::thread::spawn(move || {
+            // This thread alone enters the namespace; its socket stays there.
+            let ns = std::fs::File::open(format!("/run/netns/{n}")).unwrap();
+            rustix::thread::move_into_link_name_space(
+                std::os::fd::AsFd::as_fd(&ns),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .unwrap();
+            let sock = UdpSocket::bind("127.0.0.1:53").unwrap();
+            sock.set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            ready_tx.send(()).unwrap();
+            let mut buf = [0u8; 512];
+            while !s.load(Ordering::SeqCst) {
+                let Ok((len, from)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                if len < 12 {
+                    continue;
+                }
+                q.fetch_add(1, Ordering::SeqCst);
+                // The question back, with QR, RD and RA set and RCODE 3 (NXDOMAIN).
+                let mut resp = buf[..len].to_vec();
+                resp[2] = 0x80 | (buf[2] & 0x79);
+                resp[3] = 0x83;
+                resp[6..12].fill(0);
+                let _ = sock.send_to(&resp, from);
+            }
+        });
+        ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        NetNs {
+            name,
+            queries,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// How many queries the responder answered.
+    pub fn queries(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
+    }
+
+    /// `cmd` run inside the namespace.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name]).arg(program);
+        c
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+        let _ = std::fs::remove_dir_all(PathBuf::from("/etc/netns").join(&self.name));
+    }
+}
+
+/// A mount made for one row of the matrix, undone when dropped.
+pub struct Mount(pub PathBuf);
+
+impl Mount {
+    /// `dir` bound onto itself read-only (root ignores mode bits; a read-only mount it
+    /// cannot).
+    pub fn read_only(dir: &Path) -> Mount {
+        run(Command::new("mount").args(["--bind"]).arg(dir).arg(dir));
+        let m = Mount(dir.to_path_buf());
+        run(Command::new("mount")
+            .args(["-o", "remount,bind,ro"])
+            .arg(dir));
+        m
+    }
+
+    /// A tmpfs of `size` at `dir`.
+    pub fn tmpfs(dir: &Path, size: &str) -> Mount {
+        std::fs::create_dir_all(dir).unwrap();
+        run(Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir));
+        Mount(dir.to_path_buf())
+    }
+}
+
+fn run(c: &mut Command) {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{c:?}: {} (the fault matrix runs as root, as CI does)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).output();
+    }
+}
