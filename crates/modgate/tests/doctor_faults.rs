@@ -13,6 +13,9 @@
 //! | proxy answers 403                              | network: 403 Forbidden                 | check the credentials (~/.netrc, GOAUTH) |
 //! | proxy answers 429 with Retry-After             | network: 429 Too Many Requests, Retry-After: 120 | wait and retry, or another proxy |
 //! | proxy answers 500                              | network: 500                           | `GOPROXY=proxy\|<another>,direct` |
+//! | TLS certificate self-signed                    | network: … invalid peer certificate: UnknownIssuer | install the CA (update-ca-certificates) |
+//! | TLS certificate expired                        | network: … invalid peer certificate: certificate expired … | renew it; check the clock (date -u) |
+//! | TLS certificate for another name               | network: … certificate not valid for name … | the name the certificate names, or reissue |
 //! | proxy's host name does not resolve             | network: … does not resolve            | check the URL, or another proxy |
 //! | private module not covered by GOPRIVATE        | configuration: GET …/corp.example.com/lib.git/@v/v1.0.0.mod: 404; not covered | `go env -w GOPRIVATE=corp.example.com` |
 //! | GONOSUMDB missing for a private module         | configuration: fetched direct but looked up in sum.test | `go env -w GONOSUMDB=corp.example.com` |
@@ -39,6 +42,7 @@ use proxy_support::{FaultServer, Reply, closed_port};
 use serde_json::Value;
 
 const PUB_MOD: &str = "module example.com/pub\n\ngo 1.21\n";
+const PUB_ANSWER: &[(&str, &str)] = &[("/example.com/pub/@v/v1.0.0.mod", PUB_MOD)];
 const LIB_MOD: &str = "module corp.example.com/lib.git\n\ngo 1.21\n";
 
 /// The healthy set-up.
@@ -340,6 +344,54 @@ async fn each_fault_is_named_with_its_fix() {
         &format!("GOPROXY={origin}|"),
     );
     w.overrides.lock().unwrap().clear();
+
+    // TLS: a CA-signed certificate this machine trusts (SSL_CERT_FILE, as for the go
+    // command) is healthy; self-signed, expired, or for another name each are named.
+    {
+        use doctor_support::{TlsServer, certs};
+        let ca = certs::Ca::new();
+        let ca_file = w.root.join("ca.pem");
+        std::fs::write(&ca_file, &ca.pem).unwrap();
+        w.set("SSL_CERT_FILE", &ca_file.display().to_string());
+        // This server serves no checksum database: keep the doctor from going to sum.test
+        // itself (a name outside the machine).
+        w.set("GONOSUMDB", "example.com");
+        let good = TlsServer::start(&ca.leaf("127.0.0.1"), PUB_ANSWER).await;
+        w.set("GOPROXY", &good.origin);
+        let (code, f) = w
+            .doctor(None, &["--module", "example.com/pub@v1.0.0"])
+            .await;
+        assert_eq!((code, f.len()), (0, 0), "trusted TLS: {f:#?}");
+        for (row, leaf, measured, fix) in [
+            (
+                "self-signed",
+                certs::self_signed("127.0.0.1", false),
+                "UnknownIssuer",
+                "update-ca-certificates",
+            ),
+            (
+                "expired",
+                certs::self_signed("127.0.0.1", true),
+                "certificate expired",
+                "date -u",
+            ),
+            (
+                "another name",
+                ca.leaf("proxy.other.example"),
+                "not valid for name",
+                "reissue it for 127.0.0.1",
+            ),
+        ] {
+            let srv = TlsServer::start(&leaf, PUB_ANSWER).await;
+            w.set("GOPROXY", &srv.origin);
+            let r = w
+                .doctor(None, &["--module", "example.com/pub@v1.0.0"])
+                .await;
+            expect(row, r, "network", &[measured], fix);
+        }
+        w.unset("SSL_CERT_FILE");
+        w.unset("GONOSUMDB");
+    }
 
     // Refused.
     let port = closed_port();

@@ -286,3 +286,123 @@ impl Drop for Mount {
         let _ = Command::new("umount").arg("-l").arg(&self.0).output();
     }
 }
+
+/// Certificates for the TLS rows: a CA, and leaf certificates it or nobody signs.
+pub mod certs {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+    /// A certificate (DER) and its key (PKCS#8 DER).
+    pub struct Leaf {
+        pub cert: Vec<u8>,
+        pub key: Vec<u8>,
+    }
+
+    /// A CA: its PEM (for SSL_CERT_FILE) and what signs with it.
+    pub struct Ca {
+        pub pem: String,
+        issuer: Issuer<'static, KeyPair>,
+    }
+
+    impl Ca {
+        pub fn new() -> Ca {
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.distinguished_name
+                .push(rcgen::DnType::CommonName, "modgate test CA");
+            let key = KeyPair::generate().unwrap();
+            let pem = p.self_signed(&key).unwrap().pem();
+            Ca {
+                pem,
+                issuer: Issuer::new(p, key),
+            }
+        }
+
+        /// A certificate for `name`, signed by this CA.
+        pub fn leaf(&self, name: &str) -> Leaf {
+            let key = KeyPair::generate().unwrap();
+            let cert = CertificateParams::new(vec![name.to_string()])
+                .unwrap()
+                .signed_by(&key, &self.issuer)
+                .unwrap();
+            Leaf {
+                cert: cert.der().to_vec(),
+                key: key.serialize_der(),
+            }
+        }
+    }
+
+    /// A self-signed certificate for `name`; expired when `expired`.
+    pub fn self_signed(name: &str, expired: bool) -> Leaf {
+        let mut p = CertificateParams::new(vec![name.to_string()]).unwrap();
+        if expired {
+            p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = p.self_signed(&key).unwrap();
+        Leaf {
+            cert: cert.der().to_vec(),
+            key: key.serialize_der(),
+        }
+    }
+}
+
+/// An HTTPS server on 127.0.0.1 presenting `leaf`, answering the paths of `answers` 200
+/// with their bodies and every other request 404.
+pub struct TlsServer {
+    pub origin: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TlsServer {
+    pub async fn start(leaf: &certs::Leaf, answers: &[(&'static str, &'static str)]) -> TlsServer {
+        let answers: Arc<Vec<(&'static str, &'static str)>> = Arc::new(answers.to_vec());
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![rustls::pki_types::CertificateDer::from(leaf.cert.clone())],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key.clone().into()),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!(
+            "https://127.0.0.1:{}",
+            listener.local_addr().unwrap().port()
+        );
+        let task = tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let (acceptor, answers) = (acceptor.clone(), answers.clone());
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(conn).await else {
+                        return;
+                    };
+                    let mut buf = [0u8; 4096];
+                    let n = tls.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    let path = head.split(' ').nth(1).unwrap_or("");
+                    let answer = match answers.iter().find(|(p, _)| *p == path) {
+                        Some((_, body)) => format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        ),
+                        None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+                    };
+                    let _ = tls.write_all(answer.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        TlsServer { origin, task }
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
