@@ -211,6 +211,19 @@ impl World {
     /// namespace) when given: the exit status and the findings other than the CPU's (those
     /// depend on how busy the machine running the tests is).
     async fn doctor(&self, ns: Option<&NetNs>, args: &[&str]) -> (i32, Vec<Value>) {
+        let (code, report) = self.report(ns, args).await;
+        let findings = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["group"] != "cpu")
+            .cloned()
+            .collect();
+        (code, findings)
+    }
+
+    /// The whole JSON report, and the exit status.
+    async fn report(&self, ns: Option<&NetNs>, args: &[&str]) -> (i32, Value) {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_modgate"));
         let mut c = match ns {
             Some(ns) => ns.command(&bin),
@@ -236,14 +249,7 @@ impl World {
         if std::env::var_os("DOCTOR_FAULTS_SHOW").is_some() {
             eprintln!("{}", String::from_utf8_lossy(&out.stdout));
         }
-        let findings = report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["group"] != "cpu")
-            .cloned()
-            .collect();
-        (out.status.code().unwrap_or(-1), findings)
+        (out.status.code().unwrap_or(-1), report)
     }
 }
 
@@ -470,6 +476,25 @@ async fn each_fault_is_named_with_its_fix() {
         ],
         "machine 127.0.0.1 login <user> password <token>",
     );
+    // --explain with the go command's own words for it: the kinds named, the module it
+    // names checked, and the git finding confirming the cause.
+    let text = "go: corp.example.com/lib.git@v1.0.0: invalid version: git ls-remote -q origin in /x: exit status 128:\n\tfatal: could not read Username for 'https://corp.example.com': terminal prompts disabled";
+    let (code, report) = w.report(None, &["--explain", text]).await;
+    assert_eq!(code, 1);
+    let e = &report["explanation"];
+    assert_eq!(
+        e["modules"],
+        serde_json::json!(["corp.example.com/lib.git@v1.0.0"])
+    );
+    let kinds: Vec<&str> = e["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["unknown revision", "git wants credentials"]);
+    let i = e["kinds"][1]["confirmed_by"][0].as_u64().unwrap() as usize;
+    assert_eq!(report["findings"][i]["group"], "git");
     std::fs::rename(w.root.join("creds.away"), &creds).unwrap();
 
     // A tag v1.0 where v1.0.0 is required.
