@@ -189,15 +189,33 @@ mod tests {
             }]
         );
         // Covered for the proxy but not for the database: still leaks to the database.
-        let s = settings(&[("GOPRIVATE", "x.example"), ("GONOPROXY", "git.corp.local")]);
+        let s = settings(&[
+            ("GOPRIVATE", "x.example"),
+            ("GONOPROXY", "git.corp.local"),
+            ("GONOSUMDB", "x.example"),
+        ]);
         let f = check(&s, &mods(&["git.corp.local/team/lib"]));
+        assert_eq!(f.len(), 1);
         assert_eq!(
-            f[0].cause,
-            "it looks private, and its name will be sent to sum.golang.org"
+            f[0].measured,
+            "git.corp.local/team/lib matches GONOPROXY=git.corp.local but not GONOSUMDB"
         );
         assert_eq!(
             f[0].fix.as_deref(),
-            Some("go env -w GOPRIVATE=x.example,git.corp.local")
+            Some(
+                "go env -w GONOSUMDB=x.example,git.corp.local  (or set GOPRIVATE, which covers both)"
+            )
+        );
+        // Covered by neither list but GOPROXY is direct: it still leaks to the database.
+        let s = settings(&[("GOPROXY", "direct")]);
+        let f = check(&s, &mods(&["git.corp.local/team/lib"]));
+        assert_eq!(
+            f[1].cause,
+            "it looks private, and its name will be sent to sum.golang.org"
+        );
+        assert_eq!(
+            f[1].fix.as_deref(),
+            Some("go env -w GOPRIVATE=git.corp.local")
         );
     }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::command::{RunError, run};
 use super::finding::{Finding, Group, Severity};
+use super::network::error_chain;
 
 /// Where a module's repository is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,13 +122,6 @@ pub async fn repo_root(module: &str, limit: Duration) -> Result<RepoRoot, String
             "{url} has no <meta name=\"go-import\"> for {module}"
         )),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    std::iter::successors(Some(e), |e| e.source())
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
 }
 
 /// A `git` command as the go command runs it: no terminal prompts (unless the user set

@@ -242,7 +242,8 @@ fn client(via: Option<&str>, limit: Duration) -> Result<reqwest::Client, Finding
     })
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its sources, joined by `: `.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     std::iter::successors(Some(e), |e| e.source())
         .map(|e| e.to_string())
         .collect::<Vec<_>>()
