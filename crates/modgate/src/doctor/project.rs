@@ -1,5 +1,6 @@
 //! The project in DIR: its go.mod (module, go and toolchain lines, requirements, replaces),
-//! go.sum and vendor directory, and what they say before anything is fetched: requirements
+//! the go.work in effect (its modules' requirements and go.sum files, go.work.sum, its
+//! replaces), go.sum and vendor directory, and what they say before anything is fetched: requirements
 //! with no go.sum line (the go command's "missing go.sum entry"), and a vendor directory
 //! that no longer matches go.mod while GOFLAGS asks for `-mod=vendor`.
 
@@ -20,38 +21,118 @@ pub struct Project {
     pub go: Option<String>,
     /// The `toolchain` line.
     pub toolchain: Option<String>,
-    /// The requirements: (path, version).
+    /// The requirements: (path, version), of every module of the workspace when there is
+    /// one, less the workspace's own modules.
     pub requires: Vec<(String, String)>,
-    /// The lines of go.sum.
+    /// The replacements: (old path, old version or "" for all, new path, new version or ""
+    /// for a directory); go.work's win over go.mod's.
+    pub replace: Vec<(String, String, String, String)>,
+    /// The go.work in effect, if any.
+    pub work: Option<PathBuf>,
+    /// The lines of go.sum (and of the workspace's go.sum and go.work.sum files).
     pub go_sum: BTreeSet<String>,
 }
 
+/// The go.work the go command uses for `dir`: GOWORK (`off`: none), else the first
+/// go.work in `dir` or a parent.
+pub fn find_work(dir: &Path, gowork: &str) -> Option<PathBuf> {
+    match gowork {
+        "off" => None,
+        "" => dir
+            .ancestors()
+            .map(|d| d.join("go.work"))
+            .find(|p| p.is_file()),
+        p => Some(PathBuf::from(p)),
+    }
+}
+
+fn read_sum(path: &Path, into: &mut BTreeSet<String>) {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        into.extend(text.lines().map(str::to_string));
+    }
+}
+
+fn parse_mod(path: &Path) -> Result<Option<gomod::modfile::File>, String> {
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("reading {}: {e}", path.display())),
+    };
+    gomod::modfile::parse(&path.display().to_string(), &data, None)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+fn replaces(r: &[gomod::modfile::Replace]) -> Vec<(String, String, String, String)> {
+    r.iter()
+        .map(|r| {
+            (
+                r.old.path.clone(),
+                r.old.version.clone(),
+                r.new.path.clone(),
+                r.new.version.clone(),
+            )
+        })
+        .collect()
+}
+
 impl Project {
-    /// Reads `dir/go.mod` (`None` when there is none) and `dir/go.sum`.
-    pub fn read(dir: &Path) -> Result<Option<Project>, String> {
-        let path = dir.join("go.mod");
-        let data = match std::fs::read(&path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("reading {}: {e}", path.display())),
+    /// Reads `dir/go.mod` (`None` when there is none) and `dir/go.sum`, and the go.work in
+    /// effect (`gowork`: the GOWORK setting) with its modules' go.mod and go.sum files.
+    pub fn read(dir: &Path, gowork: &str) -> Result<Option<Project>, String> {
+        let Some(f) = parse_mod(&dir.join("go.mod"))? else {
+            return Ok(None);
         };
-        let f = gomod::modfile::parse(&path.display().to_string(), &data, None)
-            .map_err(|e| e.to_string())?;
-        let go_sum = std::fs::read_to_string(dir.join("go.sum"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
+        let mut go_sum = BTreeSet::new();
+        read_sum(&dir.join("go.sum"), &mut go_sum);
+        let module = f
+            .module
+            .as_ref()
+            .map(|m| m.mod_.path.clone())
+            .unwrap_or_default();
+        let mut requires: Vec<(String, String)> = f
+            .require
+            .iter()
+            .map(|r| (r.mod_.path.clone(), r.mod_.version.clone()))
             .collect();
+        let mut replace = replaces(&f.replace);
+        let work = find_work(dir, gowork);
+        if let Some(w) = &work {
+            let data = std::fs::read(w).map_err(|e| format!("reading {}: {e}", w.display()))?;
+            let wf = gomod::modfile::parse_work(&w.display().to_string(), &data, None)
+                .map_err(|e| e.to_string())?;
+            let wdir = w.parent().unwrap_or(Path::new("."));
+            read_sum(&w.with_extension("work.sum"), &mut go_sum);
+            let mut members = vec![module.clone()];
+            for u in &wf.use_ {
+                let d = wdir.join(&u.path);
+                let Some(m) = parse_mod(&d.join("go.mod"))? else {
+                    return Err(format!("{}: use {}: no go.mod there", w.display(), u.path));
+                };
+                read_sum(&d.join("go.sum"), &mut go_sum);
+                members.extend(m.module.as_ref().map(|x| x.mod_.path.clone()));
+                for r in &m.require {
+                    let req = (r.mod_.path.clone(), r.mod_.version.clone());
+                    if !requires.contains(&req) {
+                        requires.push(req);
+                    }
+                }
+                replace.extend(replaces(&m.replace));
+            }
+            requires.retain(|(p, _)| !members.contains(p));
+            // go.work's replacements win: put them first.
+            let mut all = replaces(&wf.replace);
+            all.extend(replace);
+            replace = all;
+        }
         Ok(Some(Project {
             dir: dir.to_path_buf(),
-            module: f.module.map(|m| m.mod_.path).unwrap_or_default(),
+            module,
             go: f.go.map(|g| g.version),
             toolchain: f.toolchain.map(|t| t.name),
-            requires: f
-                .require
-                .into_iter()
-                .map(|r| (r.mod_.path, r.mod_.version))
-                .collect(),
+            requires,
+            replace,
+            work,
             go_sum,
         }))
     }
@@ -60,13 +141,32 @@ impl Project {
     pub fn modules(&self) -> Vec<String> {
         self.requires.iter().map(|(p, _)| p.clone()).collect()
     }
+
+    /// What is fetched for each requirement: (path, version) after the replacements; a
+    /// requirement replaced by a directory is not fetched and left out.
+    pub fn fetched(&self) -> Vec<(String, String)> {
+        self.requires
+            .iter()
+            .filter_map(|(p, v)| {
+                let r = self
+                    .replace
+                    .iter()
+                    .find(|(op, ov, _, _)| op == p && (ov.is_empty() || ov == v));
+                match r {
+                    None => Some((p.clone(), v.clone())),
+                    Some((_, _, _, nv)) if nv.is_empty() => None,
+                    Some((_, _, np, nv)) => Some((np.clone(), nv.clone())),
+                }
+            })
+            .collect()
+    }
 }
 
 /// The findings about `project` under `settings`.
 pub fn check(project: &Project, settings: &GoSettings) -> Vec<Finding> {
     let mut out = Vec::new();
     let missing: Vec<String> = project
-        .requires
+        .fetched()
         .iter()
         .filter(|(p, v)| {
             let prefix = format!("{p} {v}/go.mod h1:");
@@ -101,7 +201,12 @@ pub fn check(project: &Project, settings: &GoSettings) -> Vec<Finding> {
             Some(text) => project
                 .requires
                 .iter()
-                .filter(|(p, v)| !text.lines().any(|l| l == format!("# {p} {v}")))
+                .filter(|(p, v)| {
+                    !text.lines().any(|l| {
+                        let head = format!("# {p} {v}");
+                        l == head || l.starts_with(&format!("{head} => "))
+                    })
+                })
                 .map(|(p, v)| format!("{p}@{v} is not in vendor/modules.txt"))
                 .collect(),
         };
@@ -199,7 +304,7 @@ mod tests {
             "github.com/pkg/errors v0.9.1 h1:FEBLx1zS214owpjy7qsBeixbURkuhQAwrK5UwLGTwt4=\ngithub.com/pkg/errors v0.9.1/go.mod h1:bwawxfHBFNV+L2hUp1rHADufV3IMtnDRdf1r5NINEl0=\n",
         )
         .unwrap();
-        let p = Project::read(d.path()).unwrap().unwrap();
+        let p = Project::read(d.path(), "off").unwrap().unwrap();
         assert_eq!(p.module, "example.com/app");
         assert_eq!(
             (p.go.as_deref(), p.toolchain.as_deref()),
@@ -233,7 +338,10 @@ mod tests {
             f[1].measured,
             "GOFLAGS=-mod=vendor; golang.org/x/text@v0.14.0 is not in vendor/modules.txt"
         );
-        assert_eq!(Project::read(&d.path().join("nothing")).unwrap(), None);
+        assert_eq!(
+            Project::read(&d.path().join("nothing"), "off").unwrap(),
+            None
+        );
 
         // A newer toolchain than this go, which GOTOOLCHAIN=local forbids fetching.
         let mut s = settings("");
@@ -257,5 +365,59 @@ mod tests {
         assert_eq!(toolchain_finding(&newer, &s), None);
         assert!(go_version_key("1.24rc1") < go_version_key("1.24.0"));
         assert!(go_version_key("1.23.4") < go_version_key("1.24rc1"));
+    }
+
+    #[test]
+    fn a_workspace_and_replacements() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |p: &str, t: &str| {
+            let p = d.path().join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, t).unwrap();
+        };
+        w(
+            "app/go.mod",
+            "module example.com/app\n\ngo 1.22\n\nrequire (\n\texample.com/lib v0.1.0\n\tgithub.com/pkg/errors v0.9.1\n\tgolang.org/x/text v0.14.0\n)\n\nreplace golang.org/x/text => ../text\n",
+        );
+        w(
+            "lib/go.mod",
+            "module example.com/lib\n\ngo 1.22\n\nrequire example.com/old v1.0.0\n",
+        );
+        w("lib/go.sum", "example.com/new v1.2.0/go.mod h1:x=\n");
+        w(
+            "go.work",
+            "go 1.22\n\nuse (\n\t./app\n\t./lib\n)\n\nreplace example.com/old v1.0.0 => example.com/new v1.2.0\n",
+        );
+        w("go.work.sum", "github.com/pkg/errors v0.9.1/go.mod h1:y=\n");
+        let app = d.path().join("app");
+        let p = Project::read(&app, "").unwrap().unwrap();
+        assert_eq!(p.work, Some(d.path().join("go.work")));
+        assert_eq!(
+            p.modules(),
+            [
+                "github.com/pkg/errors",
+                "golang.org/x/text",
+                "example.com/old"
+            ]
+        );
+        assert_eq!(
+            p.fetched(),
+            [
+                ("github.com/pkg/errors".to_string(), "v0.9.1".to_string()),
+                ("example.com/new".to_string(), "v1.2.0".to_string())
+            ]
+        );
+        // Both sums are found (go.work.sum and lib/go.sum): nothing is missing.
+        assert_eq!(check(&p, &settings("")), []);
+        // GOWORK=off: go.mod alone.
+        let p = Project::read(&app, "off").unwrap().unwrap();
+        assert_eq!(p.work, None);
+        assert_eq!(
+            p.fetched(),
+            [
+                ("example.com/lib".to_string(), "v0.1.0".to_string()),
+                ("github.com/pkg/errors".to_string(), "v0.9.1".to_string())
+            ]
+        );
     }
 }

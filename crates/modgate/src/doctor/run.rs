@@ -144,7 +144,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         ..opts.clone()
     };
     let mut findings = Vec::new();
-    let project = match Project::read(&opts.dir) {
+    let project = match Project::read(&opts.dir, &std::env::var("GOWORK").unwrap_or_default()) {
         Ok(p) => p,
         Err(e) => {
             findings.push(Finding {
@@ -167,11 +167,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     if targets.is_empty()
         && let Some(p) = &project
     {
-        targets = p
-            .requires
-            .iter()
-            .map(|(m, v)| (m.clone(), Some(v.clone())))
-            .collect();
+        targets = p.fetched().into_iter().map(|(m, v)| (m, Some(v))).collect();
     }
     if let Some(text) = &opts.explain {
         for m in modules_named(text) {
