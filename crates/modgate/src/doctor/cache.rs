@@ -1,7 +1,7 @@
 //! The module cache (GOMODCACHE) and its disk: writable, free space and inodes, downloads
 //! cut short (`.partial` files), and entries that do not agree with their hashes or with
 //! the project's go.sum (a `.ziphash` against the zip it names, a go.sum line against the
-//! cached `.ziphash` and `.mod`), and `.lock` files another process holds right now (a
+//! cached `.ziphash` and `.mod`, the extracted tree against its module's hash), and `.lock` files another process holds right now (a
 //! go command stuck holding one makes every other wait: "go mod download hangs").
 
 use std::path::{Path, PathBuf};
@@ -163,7 +163,7 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
         ) else {
             continue;
         };
-        let vdir = download.join(ep).join("@v");
+        let vdir = download.join(&ep).join("@v");
         let have = if vers.ends_with("/go.mod") {
             std::fs::read(vdir.join(format!("{ev}.mod")))
                 .ok()
@@ -173,6 +173,28 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
                 .ok()
                 .map(|s| s.trim().to_string())
         };
+        // The extracted tree the go command builds from: it must hash as its zip did.
+        if !vers.ends_with("/go.mod") && start.elapsed() < deadline {
+            let tree = modcache.join(format!("{ep}@{ev}"));
+            let want = have.clone().unwrap_or_else(|| h.to_string());
+            if tree.is_dir()
+                && let Ok(got) = gomod::dirhash::hash_dir(&tree, &format!("{path}@{vers}"))
+                && got != want
+            {
+                out.push(finding(
+                    Severity::Problem,
+                    format!(
+                        "the extracted tree {} hashes to {got}, its module {want}",
+                        tree.display()
+                    ),
+                    "files in the module cache were changed after extraction: builds use the changed code and go mod verify fails",
+                    format!(
+                        "chmod -R u+w {0} && rm -rf {0}  (the go command extracts it again), or go clean -modcache",
+                        tree.display()
+                    ),
+                ));
+            }
+        }
         if let Some(have) = have
             && have != h
         {
@@ -352,5 +374,33 @@ mod tests {
                     .starts_with(&format!("cannot create a file in {}", dl.display()))
             );
         }
+    }
+
+    #[test]
+    fn an_extracted_tree_changed_after_extraction() {
+        let d = tempfile::tempdir().unwrap();
+        let files = [
+            ("go.mod", "module example.com/a\n"),
+            ("a.go", "package a\n"),
+        ];
+        let (zh, _) = entry(d.path(), "example.com/a", "v1.0.0", &files);
+        let tree = d.path().join("example.com/a@v1.0.0");
+        std::fs::create_dir_all(&tree).unwrap();
+        for (n, t) in files {
+            std::fs::write(tree.join(n), t).unwrap();
+        }
+        let sum = vec![format!("example.com/a v1.0.0 {zh}")];
+        assert_eq!(check(d.path(), &sum, Duration::from_secs(10)), []);
+        std::fs::write(tree.join("a.go"), "package a // edited\n").unwrap();
+        let f = check(d.path(), &sum, Duration::from_secs(10));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].measured.starts_with(&format!(
+                "the extracted tree {} hashes to h1:",
+                tree.display()
+            )) && f[0].measured.ends_with(&format!(", its module {zh}")),
+            "{}",
+            f[0].measured
+        );
     }
 }
