@@ -41,12 +41,12 @@ fn help_lists_every_planned_subcommand() {
 
 #[test]
 fn planned_subcommand_says_it_is_not_built_and_exits_2() {
-    let out = modgate(&["doctor"]);
+    let out = modgate(&["trace"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
-            "modgate {}: `doctor` is planned but not built yet in this version; see the issue tracker\n",
+            "modgate {}: `trace` is planned but not built yet in this version; see the issue tracker\n",
             env!("CARGO_PKG_VERSION")
         )
     );
@@ -103,4 +103,31 @@ fn serve_rejects_an_unknown_flag() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn doctor_says_why_it_cannot_run_and_exits_2() {
+    for (args, err) in [
+        (
+            &["doctor", "--timeout", "10h", "."][..],
+            "modgate doctor: --timeout 10h: unknown unit \"h\" (ms, s or m)\n",
+        ),
+        (
+            &["doctor", "/nonexistent/project"][..],
+            "modgate doctor: /nonexistent/project is not a directory\n",
+        ),
+        (
+            &["doctor", "--module", "example.com/m@", "."][..],
+            "modgate doctor: --module example.com/m@: no version after @ (want PATH@vMAJOR.MINOR.PATCH, or PATH alone)\n",
+        ),
+        (
+            &["doctor", "--module", "foo", "."][..],
+            "modgate doctor: --module foo: malformed module path \"foo\": missing dot in first path element\n",
+        ),
+    ] {
+        let out = modgate(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), err, "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
 }

@@ -21,6 +21,7 @@ async fn each_fault_is_named() {
         "forbidden" => Reply::status(403),
         "limited" => Reply::status(429),
         "broken" => Reply::status(500),
+        "unauthorized" => Reply::status(401),
         _ => Reply::status(404),
     })
     .await;
@@ -55,6 +56,7 @@ async fn each_fault_is_named() {
     );
     assert!(started.elapsed() < Duration::from_secs(3));
     for (name, status) in [
+        ("unauthorized", "401 Unauthorized"),
         ("forbidden", "403 Forbidden"),
         ("limited", "429 Too Many Requests"),
         ("broken", "500"),
@@ -70,5 +72,12 @@ async fn each_fault_is_named() {
     assert_eq!(
         f[0].fix.as_deref(),
         Some("check the credentials for it (~/.netrc, GOAUTH) and the proxy's access rules")
+    );
+    let f = check_proxy(&format!("{o}/unauthorized"), limit).await;
+    assert_eq!(
+        f[0].fix.as_deref(),
+        Some(
+            "printf 'machine 127.0.0.1 login <user> password <token>\\n' >> ~/.netrc  (the go command sends ~/.netrc credentials to proxies)"
+        )
     );
 }

@@ -51,7 +51,7 @@ pub async fn check(
     let probes = urls
         .iter()
         .zip(&via)
-        .map(|(u, v)| probe_proxy(u, v.as_deref(), limit));
+        .map(|(u, v)| probe_proxy(u, v.as_deref(), settings.get("GOAUTH"), limit));
     for (f, m) in futures_util::future::join_all(probes).await {
         findings.extend(f);
         measured.extend(m);
@@ -100,7 +100,7 @@ fn ms(d: Duration) -> String {
 
 /// The findings for one proxy URL, reached without an HTTP proxy.
 pub async fn check_proxy(url: &str, limit: Duration) -> Vec<Finding> {
-    probe_proxy(url, None, limit).await.0
+    probe_proxy(url, None, "", limit).await.0
 }
 
 /// What the TLS failure in `chain` (an error and its sources) means, and its fix.
@@ -148,9 +148,10 @@ fn tls_failure(chain: &str, host: &str) -> Option<(&'static str, String)> {
 pub async fn probe_proxy(
     url: &str,
     via: Option<&str>,
+    goauth: &str,
     limit: Duration,
 ) -> (Vec<Finding>, Option<String>) {
-    match probe(url, via, limit).await {
+    match probe(url, via, goauth, limit).await {
         Ok(m) => (Vec::new(), Some(m)),
         Err(f) => (vec![f], None),
     }
@@ -250,7 +251,12 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         .join(": ")
 }
 
-async fn probe(url: &str, via: Option<&str>, limit: Duration) -> Result<String, Finding> {
+async fn probe(
+    url: &str,
+    via: Option<&str>,
+    goauth: &str,
+    limit: Duration,
+) -> Result<String, Finding> {
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return Err(problem(
             format!("GOPROXY entry {url} is not a URL"),
@@ -338,6 +344,20 @@ async fn probe(url: &str, via: Option<&str>, limit: Duration) -> Result<String, 
         });
     match status {
         200..=299 | 404 | 410 => {}
+        401 => {
+            let fix = if goauth.split(';').any(|a| a.trim() == "off") {
+                "GOAUTH=off sends no credentials: go env -w GOAUTH=netrc".to_string()
+            } else {
+                format!(
+                    "printf 'machine {host} login <user> password <token>\\n' >> ~/.netrc  (the go command sends ~/.netrc credentials to proxies)"
+                )
+            };
+            return Err(problem(
+                format!("GET {probe}: 401 Unauthorized ({timing})"),
+                "the proxy wants credentials and the go command has none for it",
+                &fix,
+            ));
+        }
         403 => {
             return Err(problem(
                 format!("GET {probe}: 403 Forbidden ({timing})"),

@@ -14,6 +14,9 @@ use super::settings::{GoSettings, Origin};
 use super::{cache, config, cpu, git, network, project, requirements};
 use crate::source::chain::Entry;
 
+/// How many `git ls-remote` run at once.
+const GIT_AT_ONCE: usize = 8;
+
 /// What to examine.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -227,12 +230,17 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         })
         .cloned()
         .collect();
-    let git_runs = direct.iter().map(|(m, v)| async move {
+    // At most GIT_AT_ONCE git processes at a time, the results in the modules' order.
+    use futures_util::StreamExt;
+    let git_runs: Vec<_> = futures_util::stream::iter(direct.iter().map(|(m, v)| async move {
         let mut lines = Vec::new();
         let f = git::check_module(m, v.as_deref(), limit, &mut lines).await;
         (f, lines)
-    });
-    for (f, lines) in futures_util::future::join_all(git_runs).await {
+    }))
+    .buffered(GIT_AT_ONCE)
+    .collect()
+    .await;
+    for (f, lines) in git_runs {
         findings.extend(f);
         measured.extend(lines.into_iter().map(|text| Measured {
             group: Group::Git,
