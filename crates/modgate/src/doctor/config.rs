@@ -9,6 +9,8 @@
 //! - A public module (on a known public host) covered by GONOSUMDB or GOPRIVATE: its
 //!   downloads are not verified.
 
+use gomod::module::match_prefix_patterns;
+
 use super::finding::{Finding, Group, Severity};
 use super::routing::route;
 use super::settings::GoSettings;
@@ -84,6 +86,14 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
         )),
         _ => {}
     }
+    if settings.get("GO111MODULE").trim() == "off" {
+        out.push(cfg(
+            Severity::Problem,
+            "GO111MODULE=off".into(),
+            "module mode is off: the go command ignores go.mod and GOPROXY and builds from GOPATH",
+            Some("go env -u GO111MODULE".into()),
+        ));
+    }
     if settings.get("GOSUMDB").trim() == "off" {
         out.push(cfg(
             Severity::Warning,
@@ -133,6 +143,13 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
                     Some(fix),
                 ));
             }
+        } else if looks_public(m) && match_prefix_patterns(settings.get("GOINSECURE"), m) {
+            out.push(cfg(
+                Severity::Warning,
+                format!("{m} matches GOINSECURE={}", settings.get("GOINSECURE")),
+                "a public module may be fetched over plain HTTP or from a server whose certificate is not checked",
+                Some("go env -w GOINSECURE=<only the hosts that need it>".into()),
+            ));
         } else if looks_public(m) && r.sumdb.is_none() && settings.get("GOSUMDB").trim() != "off" {
             let pattern = settings.get("GONOSUMDB");
             out.push(cfg(
@@ -243,6 +260,19 @@ mod tests {
                 Severity::Warning,
                 "github.com/pkg/errors matches GONOSUMDB=github.com"
             )
+        );
+        let f = check(&settings(&[("GO111MODULE", "off")]), &[]);
+        assert_eq!(
+            (f[0].severity, f[0].fix.as_deref()),
+            (Severity::Problem, Some("go env -u GO111MODULE"))
+        );
+        let f = check(
+            &settings(&[("GOINSECURE", "github.com")]),
+            &mods(&["github.com/pkg/errors"]),
+        );
+        assert_eq!(
+            f[0].measured,
+            "github.com/pkg/errors matches GOINSECURE=github.com"
         );
         let f = check(&settings(&[("GOPROXY", "ftp://x")]), &[]);
         assert_eq!(
