@@ -78,7 +78,7 @@ pub fn go_import(html: &str, module: &str) -> Option<(String, String, String)> {
         };
         let v = &tag[c + 8..];
         let q = v.chars().next()?;
-        let v = &v[1..];
+        let v = &v[q.len_utf8()..];
         let content = &v[..v.find(q).unwrap_or(v.len())];
         let f: Vec<&str> = content.split_whitespace().collect();
         if let [prefix, vcs, url] = f[..]
@@ -462,6 +462,8 @@ mod tests {
             ),
             None
         );
+        // An opening quote of more than one byte.
+        assert_eq!(go_import("<meta go-import content=é", "a.b/c"), None);
     }
 
     #[test]
