@@ -86,6 +86,14 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
         )),
         _ => {}
     }
+    if settings.get("GIT_TERMINAL_PROMPT").trim() == "1" {
+        out.push(cfg(
+            Severity::Warning,
+            "GIT_TERMINAL_PROMPT=1".into(),
+            "the go command then lets git ask for a user name and password at the terminal: without one (CI, an editor) the download hangs there",
+            Some("unset GIT_TERMINAL_PROMPT  (and give git credentials: a helper or ~/.netrc)".into()),
+        ));
+    }
     if settings.get("GO111MODULE").trim() == "off" {
         out.push(cfg(
             Severity::Problem,
@@ -260,6 +268,11 @@ mod tests {
                 Severity::Warning,
                 "github.com/pkg/errors matches GONOSUMDB=github.com"
             )
+        );
+        let f = check(&settings(&[("GIT_TERMINAL_PROMPT", "1")]), &[]);
+        assert_eq!(
+            (f[0].severity, f[0].measured.as_str()),
+            (Severity::Warning, "GIT_TERMINAL_PROMPT=1")
         );
         let f = check(&settings(&[("GO111MODULE", "off")]), &[]);
         assert_eq!(

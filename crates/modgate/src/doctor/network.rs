@@ -164,7 +164,7 @@ async fn connect(
     what: &str,
     fix: &str,
     limit: Duration,
-) -> Result<(std::net::SocketAddr, Duration, Duration), Finding> {
+) -> Result<(Vec<std::net::SocketAddr>, Duration, Duration), Finding> {
     let t0 = Instant::now();
     let addrs = match tokio::time::timeout(limit, tokio::net::lookup_host((host, port))).await {
         Err(_) => {
@@ -212,7 +212,7 @@ async fn connect(
             &format!("{what} cannot be reached"),
             fix,
         )),
-        Ok(Ok(_)) => Ok((addr, dns, t1.elapsed())),
+        Ok(Ok(_)) => Ok((addrs, dns, t1.elapsed())),
     }
 }
 
@@ -268,7 +268,7 @@ async fn probe(
     let fix_other =
         format!("check the URL, or go env -w GOPROXY=<another proxy>,direct (now {url})");
     // Name resolution and TCP: to the HTTP proxy when the request goes through one.
-    let (addr, dns, tcp) = match via.and_then(|v| reqwest::Url::parse(v).ok()) {
+    let (addrs, dns, tcp) = match via.and_then(|v| reqwest::Url::parse(v).ok()) {
         Some(v) => {
             let vh = v.host_str().unwrap_or_default().to_string();
             let what = format!(
@@ -295,7 +295,6 @@ async fn probe(
             .await?
         }
     };
-    let _ = addr;
     let client = client(via, limit)?;
     let base = url.trim_end_matches('/');
     let probe = format!("{base}/{PROBE}");
@@ -413,7 +412,12 @@ async fn probe(
     } else {
         String::new()
     };
-    let mut line = format!("{url}: {status} for {PROBE} ({timing})");
+    let answers = addrs
+        .iter()
+        .map(|a| a.ip().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut line = format!("{url}: {status} for {PROBE} ({timing}); resolved to {answers}");
     if let Some(via) = via {
         line.push_str(&format!(", through {via}"));
     }

@@ -49,6 +49,22 @@ pub fn render(r: &Report) -> String {
     if !r.modules.is_empty() {
         let _ = writeln!(s, "modules checked: {}", r.modules.len());
     }
+    // Routes, modules with the same route together.
+    let mut by_route: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (m, route) in &r.routes {
+        match by_route.iter_mut().find(|(x, _)| x == route) {
+            Some((_, ms)) => ms.push(m),
+            None => by_route.push((route, vec![m])),
+        }
+    }
+    for (route, ms) in by_route {
+        let who = if ms.len() <= 3 {
+            ms.join(", ")
+        } else {
+            format!("{} and {} more", ms[..2].join(", "), ms.len() - 2)
+        };
+        let _ = writeln!(s, "  route of {who}: {route}");
+    }
     for (g, t) in GROUPS {
         let found: Vec<_> = r.findings.iter().filter(|f| f.group == g).collect();
         let seen: Vec<_> = r.measured.iter().filter(|m| m.group == g).collect();

@@ -32,6 +32,33 @@ impl Route {
     }
 }
 
+impl Route {
+    /// The route in words: the entries in order, how the go command moves from each to
+    /// the next, and whether the checksum database is asked.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        for (i, (e, _)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                let (_, prev_any) = self.entries[i - 1];
+                s.push_str(if prev_any {
+                    ", on any error "
+                } else {
+                    ", on 404/410 "
+                });
+            }
+            s.push_str(&e.to_string());
+        }
+        if let Some(why) = &self.direct_because {
+            s.push_str(&format!(" (GONOPROXY={why})"));
+        }
+        match &self.sumdb {
+            Some(db) => s.push_str(&format!("; checked in {db}")),
+            None => s.push_str("; not checked in a checksum database"),
+        }
+        s
+    }
+}
+
 /// The route of `module` under `settings`.
 pub fn route(settings: &GoSettings, module: &str) -> Result<Route, String> {
     let noproxy = settings.get("GONOPROXY");
@@ -87,12 +114,20 @@ mod tests {
         );
         assert_eq!(r.sumdb.as_deref(), Some("sum.golang.org"));
         assert_eq!(
+            r.describe(),
+            "https://a.example, on any error https://b.example, on 404/410 direct; checked in sum.golang.org"
+        );
+        assert_eq!(
             r.proxies().collect::<Vec<_>>(),
             ["https://a.example", "https://b.example"]
         );
         let r = route(&s, "corp.example.com/team/lib").unwrap();
         assert_eq!(r.entries, [(Entry::Direct, false)]);
         assert_eq!(r.direct_because.as_deref(), Some("corp.example.com"));
+        assert_eq!(
+            r.describe(),
+            "direct (GONOPROXY=corp.example.com); not checked in a checksum database"
+        );
         assert_eq!(r.sumdb, None);
         assert_eq!(route(&s, "git.lan/x").unwrap().sumdb, None);
         let off = settings(&[("GOSUMDB", "off")]);

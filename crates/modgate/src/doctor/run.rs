@@ -52,6 +52,8 @@ pub struct Report {
     pub settings: std::collections::BTreeMap<String, String>,
     /// The modules checked (`path` or `path@version`).
     pub modules: Vec<String>,
+    /// Each module's route: (module, the route in words).
+    pub routes: Vec<(String, String)>,
     /// What was found.
     pub findings: Vec<Finding>,
     /// What was measured.
@@ -255,12 +257,31 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         text: sample.describe(),
     });
     if !modcache.as_os_str().is_empty() {
+        let (text, mb_s) = describe_disk(&modcache);
+        if let Some(rate) = mb_s.filter(|r| *r < SLOW_DISK_MB_S) {
+            findings.push(Finding {
+                group: Group::Cache,
+                severity: Severity::Warning,
+                measured: text.clone(),
+                cause: format!(
+                    "the module cache's disk writes {rate:.1} MB/s: extracting modules is slow there"
+                ),
+                fix: Some("go env -w GOMODCACHE=<a directory on a faster local disk>".into()),
+            });
+        }
         measured.push(Measured {
             group: Group::Cache,
-            text: describe_disk(&modcache),
+            text,
         });
     }
     findings.sort_by_key(|f| (f.group, std::cmp::Reverse(f.severity)));
+    let routes = targets
+        .iter()
+        .map(|(m, _)| {
+            let r = route(&settings, m).map_or_else(|e| e, |r| r.describe());
+            (m.clone(), r)
+        })
+        .collect();
     let explanation = opts.explain.as_deref().map(|t| explain(t, &findings));
     Ok(Report {
         dir: opts.dir.clone(),
@@ -279,14 +300,18 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
                 None => m.clone(),
             })
             .collect(),
+        routes,
         findings,
         measured,
         explanation,
     })
 }
 
-/// Free space and inodes of the disk of `modcache`, and its write throughput.
-fn describe_disk(modcache: &Path) -> String {
+/// Below this write throughput (MB/s) the module cache's disk is a warning.
+const SLOW_DISK_MB_S: f64 = 5.0;
+
+/// Free space and inodes of the disk of `modcache`, and its write throughput (MB/s).
+fn describe_disk(modcache: &Path) -> (String, Option<f64>) {
     let mut dir = modcache.to_path_buf();
     while !dir.is_dir() && dir.pop() {}
     let mut s = format!("GOMODCACHE={}", modcache.display());
@@ -310,11 +335,14 @@ fn describe_disk(modcache: &Path) -> String {
         f.sync_all()
     })();
     let _ = std::fs::remove_file(&probe);
+    let mut rate = None;
     if wrote.is_ok() {
         let secs = t.elapsed().as_secs_f64().max(1e-6);
-        s.push_str(&format!("; writes {:.0} MB/s", 8.0 * 1.048_576 / secs));
+        let r = 8.0 * 1.048_576 / secs;
+        s.push_str(&format!("; writes {r:.0} MB/s"));
+        rate = Some(r);
     }
-    s
+    (s, rate)
 }
 
 #[cfg(test)]
