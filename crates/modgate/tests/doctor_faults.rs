@@ -16,6 +16,7 @@
 //! | TLS certificate self-signed                    | network: … invalid peer certificate: UnknownIssuer | install the CA (update-ca-certificates) |
 //! | TLS certificate expired                        | network: … invalid peer certificate: certificate expired … | renew it; check the clock (date -u) |
 //! | TLS certificate for another name               | network: … certificate not valid for name … | the name the certificate names, or reissue |
+//! | TLS certificate expiring in 3.5 days (a warning) | network: the certificate of 127.0.0.1 expires in 3 day(s) | renew it now |
 //! | proxy's host name does not resolve             | network: … does not resolve            | check the URL, or another proxy |
 //! | private module not covered by GOPRIVATE        | configuration: GET …/corp.example.com/lib.git/@v/v1.0.0.mod: 404; not covered | `go env -w GOPRIVATE=corp.example.com` |
 //! | GONOSUMDB missing for a private module         | configuration: fetched direct but looked up in sum.test | `go env -w GONOSUMDB=corp.example.com` |
@@ -395,6 +396,19 @@ async fn each_fault_is_named_with_its_fix() {
                 .await;
             expect(row, r, "network", &[measured], fix);
         }
+        // Valid, but not for long.
+        let soon = TlsServer::start(&ca.leaf_for_days("127.0.0.1", Some(3)), PUB_ANSWER).await;
+        w.set("GOPROXY", &soon.origin);
+        let r = w
+            .doctor(None, &["--module", "example.com/pub@v1.0.0"])
+            .await;
+        expect(
+            "expiring soon",
+            r,
+            "network",
+            &["the certificate of 127.0.0.1 expires in 3 day(s)"],
+            "renew the certificate of 127.0.0.1 now",
+        );
         w.unset("SSL_CERT_FILE");
         w.unset("GONOSUMDB");
     }

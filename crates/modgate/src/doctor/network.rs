@@ -13,6 +13,9 @@ use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
 use crate::source::chain::{Entry, parse_list};
 
+/// A proxy's certificate expiring sooner than this (days) is a warning.
+const CERT_WARN_DAYS: i64 = 14;
+
 /// The probe request: a module every public proxy serves, and every proxy answers for.
 const PROBE: &str = "golang.org/x/mod/@v/list";
 
@@ -220,6 +223,7 @@ async fn connect(
 /// `via` or none.
 fn client(via: Option<&str>, limit: Duration) -> Result<reqwest::Client, Finding> {
     let mut b = reqwest::Client::builder()
+        .tls_info(true)
         .connect_timeout(limit)
         .timeout(limit)
         .redirect(reqwest::redirect::Policy::limited(10))
@@ -323,6 +327,12 @@ async fn probe(
         }
     };
     let first_byte = t2.elapsed();
+    let expires = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|t| t.peer_certificate())
+        .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
+        .map(|(_, c)| c.validity().not_after.timestamp());
     let status = resp.status().as_u16();
     let timing = format!(
         "DNS {}, TCP {}, first byte {}",
@@ -406,6 +416,21 @@ async fn probe(
             cause: "certificates are judged by this clock: a skewed clock makes valid ones look expired or not yet valid".into(),
             fix: Some("timedatectl set-ntp true  (then date -u)".into()),
         });
+    }
+    if let Some(not_after) = expires {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let days = (not_after - now) / 86_400;
+        if days < CERT_WARN_DAYS {
+            return Err(Finding {
+                group: Group::Network,
+                severity: Severity::Warning,
+                measured: format!("the certificate of {host} expires in {days} day(s)"),
+                cause: "when it expires every download through this proxy fails (\"x509: certificate has expired\")".into(),
+                fix: Some(format!("renew the certificate of {host} now")),
+            });
+        }
     }
     let versions = if status == 200 {
         resp.text().await.unwrap_or_default()
