@@ -1,16 +1,30 @@
 //! The doctor's network checks against real servers on loopback, one fault at a time: a
 //! healthy proxy gives no finding; a refused connection, a proxy that accepts and never
-//! answers, 403, 429 and 500 each give one finding naming what was measured.
+//! answers, 401, 403, 429 and 500 each give one finding naming what was measured; the
+//! throughput of a real zip; an HTTP proxy in the way (healthy, 407, down); the checksum
+//! database's signed tree head (verified, another key, unreachable).
 
 mod proxy_support;
 
 use std::time::Duration;
 
 use modgate::doctor::finding::{Group, Severity};
-use modgate::doctor::network::check_proxy;
+use modgate::doctor::network::{check_proxy, check_sumdb, probe_proxy};
+use modgate::doctor::settings::{GoSettings, Origin};
+use modgate::source::chain::Entry;
 use proxy_support::{FaultServer, Reply, closed_port};
 
 const PROBE: &str = "golang.org/x/mod/@v/list";
+
+fn settings(pairs: &[(&str, &str)]) -> GoSettings {
+    GoSettings {
+        values: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        origin: Origin::Environment,
+    }
+}
 
 #[tokio::test]
 async fn each_fault_is_named() {
@@ -79,5 +93,120 @@ async fn each_fault_is_named() {
         Some(
             "printf 'machine 127.0.0.1 login <user> password <token>\\n' >> ~/.netrc  (the go command sends ~/.netrc credentials to proxies)"
         )
+    );
+}
+
+#[tokio::test]
+async fn throughput_on_a_real_zip() {
+    let zip = vec![0x5au8; 200_000];
+    let srv = FaultServer::start(move |path| match path {
+        "/golang.org/x/mod/@v/list" => Reply::ok("v0.1.0\nv0.2.0\n"),
+        "/golang.org/x/mod/@v/v0.2.0.zip" => Reply::ok(zip.clone()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let (f, m) = probe_proxy(&srv.origin, None, "", Duration::from_secs(5)).await;
+    assert_eq!(f, []);
+    let m = m.unwrap();
+    assert!(
+        m.starts_with(&format!("{}: 200 for {PROBE} (DNS ", srv.origin))
+            && m.contains("; resolved to 127.0.0.1; golang.org/x/mod@v0.2.0.zip: 200000 bytes in "),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn through_the_http_proxy_of_the_environment() {
+    // The HTTP proxy gets the absolute URL; the module proxy's name is never resolved here.
+    let fwd = FaultServer::start(|path| match path {
+        "http://proxy.corp.invalid/golang.org/x/mod/@v/list" => Reply::ok(""),
+        _ => Reply::status(407),
+    })
+    .await;
+    let via = fwd.origin.clone();
+    let limit = Duration::from_secs(5);
+    let (f, m) = probe_proxy("http://proxy.corp.invalid", Some(&via), "", limit).await;
+    assert_eq!(f, []);
+    let m = m.unwrap();
+    assert!(m.ends_with(&format!(", through {via}")), "{m}");
+    let (f, _) = probe_proxy("http://other.corp.invalid", Some(&via), "", limit).await;
+    assert!(
+        f[0].measured
+            .starts_with("GET http://other.corp.invalid/golang.org/x/mod/@v/list: 407 Proxy Authentication Required"),
+        "{f:?}"
+    );
+    // A proxy that is down is named as the HTTP proxy, with the NO_PROXY way out.
+    let port = closed_port();
+    let (f, _) = probe_proxy(
+        "http://proxy.corp.invalid",
+        Some(&format!("http://127.0.0.1:{port}")),
+        "",
+        limit,
+    )
+    .await;
+    assert_eq!(
+        f[0].measured,
+        format!("connection to 127.0.0.1:{port} (127.0.0.1) refused")
+    );
+    assert_eq!(
+        f[0].fix.as_deref(),
+        Some("fix or unset HTTPS_PROXY/HTTP_PROXY, or add proxy.corp.invalid to NO_PROXY")
+    );
+    assert_eq!(fwd.paths().len(), 2);
+}
+
+#[tokio::test]
+async fn the_checksum_database_signed_tree_head() {
+    use gomod::sumdb::note::{Note, Signer, sign};
+    let (signer, vkey) = Signer::from_seed("sum.test", [7; 32]).unwrap();
+    let (other, _) = Signer::from_seed("sum.test", [8; 32]).unwrap();
+    let note = |s: Signer| {
+        sign(
+            &Note {
+                text: "go.sum database tree\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+                    .into(),
+                sigs: vec![],
+                unverified_sigs: vec![],
+            },
+            &[s],
+        )
+        .unwrap()
+    };
+    let (good, bad) = (note(signer), note(other));
+    let srv = FaultServer::start(move |path| match path {
+        "/good/latest" => Reply::ok(good.clone()),
+        "/bad/latest" => Reply::ok(bad.clone()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let limit = Duration::from_secs(5);
+    let check = |db: String| {
+        let s = settings(&[("GOSUMDB", &db), ("GOPROXY", "direct")]);
+        async move { check_sumdb(&s, &[(Entry::Direct, false)], limit).await }
+    };
+    let (f, m) = check(format!("{vkey} {}/good", srv.origin)).await;
+    assert_eq!(f, []);
+    assert!(
+        m[0].starts_with(&format!(
+            "{}/good/latest (the database itself): signed tree head verified with sum.test's key in ",
+            srv.origin
+        )),
+        "{m:?}"
+    );
+    let (f, _) = check(format!("{vkey} {}/bad", srv.origin)).await;
+    assert!(
+        f[0].measured.starts_with(&format!(
+            "{}/bad/latest (the database itself) does not verify with the key of GOSUMDB: ",
+            srv.origin
+        )),
+        "{f:?}"
+    );
+    let port = closed_port();
+    let (f, _) = check(format!("{vkey} http://127.0.0.1:{port}")).await;
+    assert!(
+        f[0].measured.starts_with(&format!(
+            "GET http://127.0.0.1:{port}/latest (the database itself): "
+        )),
+        "{f:?}"
     );
 }

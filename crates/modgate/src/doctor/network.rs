@@ -622,3 +622,77 @@ pub async fn check_sumdb(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::settings::test_settings;
+
+    #[test]
+    fn which_http_proxy_the_go_command_goes_through() {
+        let s = test_settings(&[
+            ("HTTPS_PROXY", "http://squid.corp:3128"),
+            ("HTTP_PROXY", "http://plain.corp:8080"),
+            ("NO_PROXY", "internal.corp, .lan:8443"),
+        ]);
+        let via = |u: &str| http_proxy_for(u, &s);
+        assert_eq!(
+            via("https://proxy.golang.org").as_deref(),
+            Some("http://squid.corp:3128")
+        );
+        assert_eq!(
+            via("http://goproxy.example").as_deref(),
+            Some("http://plain.corp:8080")
+        );
+        assert_eq!(via("https://internal.corp/x"), None);
+        assert_eq!(via("https://goproxy.internal.corp"), None);
+        assert_eq!(via("https://git.lan"), None);
+        assert_eq!(
+            via("https://xinternal.corp"),
+            Some("http://squid.corp:3128".into())
+        );
+        assert_eq!(via("http://127.0.0.1:3000"), None);
+        assert_eq!(via("http://[::1]:3000"), None);
+        assert_eq!(via("http://localhost:3000"), None);
+        let all = test_settings(&[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", "*")]);
+        assert_eq!(http_proxy_for("https://a.example", &all), None);
+        assert_eq!(
+            http_proxy_for("https://a.example", &test_settings(&[])),
+            None
+        );
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            httpdate_seconds("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            httpdate_seconds("Sun, 22 Nov 2026 15:38:00 GMT"),
+            Some(1_795_361_880)
+        );
+        assert_eq!(httpdate_seconds("yesterday"), None);
+    }
+
+    #[test]
+    fn tls_failures_by_kind() {
+        let kind = |c: &str| tls_failure(c, "p.example").map(|(cause, _)| cause);
+        assert!(
+            kind("invalid peer certificate: UnknownIssuer")
+                .unwrap()
+                .contains("self-signed")
+        );
+        assert!(
+            kind("invalid peer certificate: certificate expired: verification time")
+                .unwrap()
+                .contains("expired")
+        );
+        assert!(
+            kind("certificate not valid for name \"x\"")
+                .unwrap()
+                .contains("another name")
+        );
+        assert_eq!(kind("connection reset by peer"), None);
+    }
+}
