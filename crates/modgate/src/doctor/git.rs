@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use super::command::{RunError, run};
 use super::finding::{Finding, Group, Severity};
-use super::network::error_chain;
+use super::network::{client, error_chain, http_proxy_for};
+use super::settings::GoSettings;
 
 /// Where a module's repository is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,15 +92,17 @@ pub fn go_import(html: &str, module: &str) -> Option<(String, String, String)> {
 }
 
 /// The repository of `module`, as the go command finds it.
-pub async fn repo_root(module: &str, limit: Duration) -> Result<RepoRoot, String> {
+pub async fn repo_root(
+    module: &str,
+    settings: &GoSettings,
+    limit: Duration,
+) -> Result<RepoRoot, String> {
     if let Some(r) = static_root(module) {
         return Ok(r);
     }
     let url = format!("https://{module}?go-get=1");
-    let client = reqwest::Client::builder()
-        .timeout(limit)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client =
+        client(http_proxy_for(&url, settings).as_deref(), limit).map_err(|f| f.measured)?;
     let body = match client.get(&url).send().await {
         Ok(r) if r.status().is_success() => {
             r.text().await.map_err(|e| format!("GET {url}: {e}"))?
@@ -236,12 +239,13 @@ pub fn near_misses(want: &str, tags: &[String]) -> Vec<String> {
 
 /// The findings for one module fetched direct, at `version` when given.
 pub async fn check_module(
+    settings: &GoSettings,
     module: &str,
     version: Option<&str>,
     limit: Duration,
     measured: &mut Vec<String>,
 ) -> Vec<Finding> {
-    let root = match repo_root(module, limit).await {
+    let root = match repo_root(module, settings, limit).await {
         Ok(r) => r,
         Err(e) => {
             return vec![problem(

@@ -221,7 +221,7 @@ async fn connect(
 
 /// An HTTP client as the go command's: its deadline, redirects followed, the HTTP proxy
 /// `via` or none.
-fn client(via: Option<&str>, limit: Duration) -> Result<reqwest::Client, Finding> {
+pub(crate) fn client(via: Option<&str>, limit: Duration) -> Result<reqwest::Client, Finding> {
     let mut b = reqwest::Client::builder()
         .tls_info(true)
         .connect_timeout(limit)

@@ -4,10 +4,12 @@
 //! that proxy, and the go command falls back to the next entry or fails), and go.mod files
 //! that declare another module path than the one required.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
 use super::finding::{Finding, Group, Severity};
+use super::network::{client, http_proxy_for};
 use super::routing::route;
 use super::settings::GoSettings;
 use crate::source::chain::Entry;
@@ -41,13 +43,8 @@ pub async fn check(
     limit: Duration,
 ) -> Outcome {
     let mut out = Outcome::default();
-    let Ok(client) = reqwest::Client::builder()
-        .connect_timeout(limit)
-        .timeout(limit)
-        .build()
-    else {
-        return out;
-    };
+    // One client per proxy, through the HTTP proxy the go command would use for it.
+    let mut clients: HashMap<String, reqwest::Client> = HashMap::new();
     let mut asks = Vec::new();
     for (module, version) in targets {
         let Some(version) = version
@@ -69,7 +66,17 @@ pub async fn check(
             Some((Entry::Url(proxy), _)) => {
                 let url = format!("{}/{ep}/@v/{ev}.mod", proxy.trim_end_matches('/'));
                 let next = r.entries.get(1).map(|(e, _)| e.clone());
-                let client = client.clone();
+                let client = match clients.get(proxy) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let Ok(c) = client(http_proxy_for(proxy, settings).as_deref(), limit)
+                        else {
+                            continue;
+                        };
+                        clients.insert(proxy.clone(), c.clone());
+                        c
+                    }
+                };
                 let (module, version, proxy) = (module.clone(), version.to_string(), proxy.clone());
                 asks.push(tokio::spawn(async move {
                     let resp = client.get(&url).send().await;

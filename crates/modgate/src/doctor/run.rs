@@ -234,9 +234,10 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         .collect();
     // At most GIT_AT_ONCE git processes at a time, the results in the modules' order.
     use futures_util::StreamExt;
+    let settings_ref = &settings;
     let git_runs: Vec<_> = futures_util::stream::iter(direct.iter().map(|(m, v)| async move {
         let mut lines = Vec::new();
-        let f = git::check_module(m, v.as_deref(), limit, &mut lines).await;
+        let f = git::check_module(settings_ref, m, v.as_deref(), limit, &mut lines).await;
         (f, lines)
     }))
     .buffered(GIT_AT_ONCE)
