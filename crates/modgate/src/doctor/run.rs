@@ -155,12 +155,12 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
             findings.push(Finding {
                 group: Group::Configuration,
                 severity: Severity::Problem,
-                measured: format!("go.mod does not parse: {e}"),
+                measured: format!("the project cannot be read: {e}"),
                 cause: "the go command stops at the same error".into(),
-                fix: Some(format!(
-                    "edit {}/go.mod at the line named",
-                    opts.dir.display()
-                )),
+                fix: Some(
+                    "edit the file at the line named (go mod edit -fmt shows the first error)"
+                        .into(),
+                ),
             });
             None
         }
