@@ -1,7 +1,8 @@
 //! CPU and concurrency: the cores this process may use, the load, how busy the CPUs are
 //! right now (sampled from `/proc/stat`), and the settings that limit the go command's
-//! parallel work (GOMAXPROCS, GOFLAGS `-p`). Hashing and extracting zips is CPU work: a
-//! saturated machine makes downloads slow however fast the network is.
+//! parallel work (GOMAXPROCS, GOFLAGS `-p`), and how fast a core hashes next to how fast a
+//! real zip came down. Hashing and extracting zips is CPU work: a saturated or slow
+//! machine makes downloads slow however fast the network is.
 
 use std::time::Duration;
 
@@ -17,6 +18,9 @@ pub struct Sample {
     pub load: Option<f64>,
     /// The share of CPU time spent busy over the sample, 0..=1.
     pub busy: Option<f64>,
+    /// How fast one core hashes (SHA-256, what the go command does to every zip), bytes
+    /// per second.
+    pub hash_rate: f64,
 }
 
 impl Sample {
@@ -27,7 +31,9 @@ impl Sample {
             .ok()
             .and_then(|s| s.split_whitespace().next()?.parse().ok());
         let a = cpu_times();
-        std::thread::sleep(window);
+        let start = std::time::Instant::now();
+        let hash_rate = hash_rate();
+        std::thread::sleep(window.saturating_sub(start.elapsed()));
         let b = cpu_times();
         let busy = match (a, b) {
             (Some((ib, ta)), Some((jb, tb))) if tb > ta => {
@@ -35,7 +41,12 @@ impl Sample {
             }
             _ => None,
         };
-        Sample { cores, load, busy }
+        Sample {
+            cores,
+            load,
+            busy,
+            hash_rate,
+        }
     }
 
     /// The sample as one line.
@@ -47,8 +58,20 @@ impl Sample {
         if let Some(b) = self.busy {
             s.push_str(&format!(", CPU {:.0}% busy", b * 100.0));
         }
+        s.push_str(&format!(", SHA-256 {:.0} MB/s", self.hash_rate / 1e6));
         s
     }
+}
+
+/// SHA-256 over 8 MB on this thread: bytes per second.
+fn hash_rate() -> f64 {
+    use sha2::Digest;
+    let data = vec![0xa5u8; 8 << 20];
+    let t = std::time::Instant::now();
+    let mut h = sha2::Sha256::new();
+    h.update(&data);
+    std::hint::black_box(h.finalize());
+    data.len() as f64 / t.elapsed().as_secs_f64().max(1e-9)
 }
 
 /// (idle+iowait, total) jiffies of all CPUs.
@@ -74,8 +97,9 @@ fn warning(measured: String, cause: &str, fix: String) -> Finding {
     }
 }
 
-/// The findings for `sample` under `settings`.
-pub fn check(sample: &Sample, settings: &GoSettings) -> Vec<Finding> {
+/// The findings for `sample` under `settings`; `zip_rate` is the best download rate of a
+/// real zip the network checks measured (bytes per second).
+pub fn check(sample: &Sample, settings: &GoSettings, zip_rate: Option<f64>) -> Vec<Finding> {
     let mut out = Vec::new();
     let cores = sample.cores;
     if let Ok(n) = settings.get("GOMAXPROCS").trim().parse::<usize>()
@@ -109,6 +133,17 @@ pub fn check(sample: &Sample, settings: &GoSettings) -> Vec<Finding> {
             },
         ));
     }
+    if let Some(net) = zip_rate.filter(|n| *n > sample.hash_rate) {
+        out.push(warning(
+            format!(
+                "this machine hashes {:.0} MB/s on one core; a zip downloaded at {:.0} MB/s",
+                sample.hash_rate / 1e6,
+                net / 1e6
+            ),
+            "the CPU, not the network, limits downloads: every zip is hashed (and extracted) after it arrives",
+            "run downloads on a less busy or faster machine, or keep a warm module cache (GOFLAGS=-modcacherw, a shared GOMODCACHE)".into(),
+        ));
+    }
     let overloaded = sample.load.is_some_and(|l| l > 2.0 * cores as f64);
     let saturated = sample.busy.is_some_and(|b| b > 0.9);
     if overloaded || saturated {
@@ -131,14 +166,18 @@ mod tests {
             cores: 4,
             load: Some(load),
             busy: Some(busy),
+            hash_rate: 500e6,
         }
     }
 
     #[test]
     fn limits_and_a_busy_machine() {
-        assert_eq!(check(&sample(0.5, 0.1), &test_settings(&[])), []);
+        assert_eq!(
+            check(&sample(0.5, 0.1), &test_settings(&[]), Some(50e6)),
+            []
+        );
         let s = test_settings(&[("GOMAXPROCS", "1"), ("GOFLAGS", "-mod=mod -p=2")]);
-        let f = check(&sample(0.5, 0.1), &s);
+        let f = check(&sample(0.5, 0.1), &s, None);
         assert_eq!(
             f.iter().map(|f| f.measured.as_str()).collect::<Vec<_>>(),
             [
@@ -147,9 +186,18 @@ mod tests {
             ]
         );
         assert_eq!(f[1].fix.as_deref(), Some("go env -w GOFLAGS=\"-mod=mod\""));
-        let f = check(&sample(9.0, 0.95), &test_settings(&[]));
-        assert_eq!(f[0].measured, "4 cores, load 9.00, CPU 95% busy");
+        let f = check(&sample(9.0, 0.95), &test_settings(&[]), None);
+        assert_eq!(
+            f[0].measured,
+            "4 cores, load 9.00, CPU 95% busy, SHA-256 500 MB/s"
+        );
+        let f = check(&sample(0.5, 0.1), &test_settings(&[]), Some(800e6));
+        assert_eq!(
+            f[0].measured,
+            "this machine hashes 500 MB/s on one core; a zip downloaded at 800 MB/s"
+        );
         let live = Sample::take(Duration::from_millis(50));
         assert!(live.cores >= 1 && live.busy.is_some_and(|b| (0.0..=1.0).contains(&b)));
+        assert!(live.hash_rate > 1e6, "{live:?}");
     }
 }

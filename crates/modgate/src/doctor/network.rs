@@ -29,17 +29,23 @@ fn problem(measured: String, cause: &str, fix: &str) -> Finding {
     }
 }
 
+/// What the network checks give.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The findings.
+    pub findings: Vec<Finding>,
+    /// What was measured.
+    pub measured: Vec<String>,
+    /// The best download rate of a real zip (bytes per second), when one was measured.
+    pub zip_rate: Option<f64>,
+}
+
 /// The findings for every http(s) entry of GOPROXY, run at once, and for the checksum
 /// database when `sumdb` (some module will be looked up in it); with what was measured.
-pub async fn check(
-    settings: &GoSettings,
-    limit: Duration,
-    sumdb: bool,
-) -> (Vec<Finding>, Vec<String>) {
-    let mut findings = Vec::new();
-    let mut measured = Vec::new();
+pub async fn check(settings: &GoSettings, limit: Duration, sumdb: bool) -> Outcome {
+    let mut out = Outcome::default();
     let Ok(entries) = parse_list(settings.get("GOPROXY")) else {
-        return (findings, measured);
+        return out;
     };
     let urls: Vec<String> = entries
         .iter()
@@ -54,17 +60,25 @@ pub async fn check(
     let probes = urls
         .iter()
         .zip(&via)
-        .map(|(u, v)| probe_proxy(u, v.as_deref(), settings.get("GOAUTH"), limit));
-    for (f, m) in futures_util::future::join_all(probes).await {
-        findings.extend(f);
-        measured.extend(m);
+        .map(|(u, v)| probe(u, v.as_deref(), settings.get("GOAUTH"), limit));
+    for r in futures_util::future::join_all(probes).await {
+        match r {
+            Ok((m, rate)) => {
+                out.measured.push(m);
+                out.zip_rate = match (out.zip_rate, rate) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            Err(f) => out.findings.push(f),
+        }
     }
     if sumdb {
         let (f, m) = check_sumdb(settings, &entries, limit).await;
-        findings.extend(f);
-        measured.extend(m);
+        out.findings.extend(f);
+        out.measured.extend(m);
     }
-    (findings, measured)
+    out
 }
 
 /// The HTTP proxy the go command goes through for `url`: HTTPS_PROXY for https, HTTP_PROXY
@@ -155,7 +169,7 @@ pub async fn probe_proxy(
     limit: Duration,
 ) -> (Vec<Finding>, Option<String>) {
     match probe(url, via, goauth, limit).await {
-        Ok(m) => (Vec::new(), Some(m)),
+        Ok((m, _)) => (Vec::new(), Some(m)),
         Err(f) => (vec![f], None),
     }
 }
@@ -260,7 +274,7 @@ async fn probe(
     via: Option<&str>,
     goauth: &str,
     limit: Duration,
-) -> Result<String, Finding> {
+) -> Result<(String, Option<f64>), Finding> {
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return Err(problem(
             format!("GOPROXY entry {url} is not a URL"),
@@ -447,6 +461,7 @@ async fn probe(
         line.push_str(&format!(", through {via}"));
     }
     // Throughput on a real zip: the newest version the list names.
+    let mut zip_rate = None;
     if let Some(v) = versions
         .lines()
         .filter(|v| gomod::semver::is_valid(v))
@@ -460,6 +475,7 @@ async fn probe(
         {
             let secs = t.elapsed().as_secs_f64().max(1e-6);
             let rate = body.len() as f64 / secs;
+            zip_rate = Some(rate);
             line.push_str(&format!(
                 "; golang.org/x/mod@{v}.zip: {} bytes in {}, {:.1} MB/s",
                 body.len(),
@@ -477,7 +493,7 @@ async fn probe(
             }
         }
     }
-    Ok(line)
+    Ok((line, zip_rate))
 }
 
 /// Seconds since the epoch of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).

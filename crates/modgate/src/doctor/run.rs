@@ -209,13 +209,14 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         })
     };
     let cpu_task = tokio::task::spawn_blocking(|| cpu::Sample::take(Duration::from_millis(250)));
-    let ((net, net_measured), reqs) = tokio::join!(
+    let (net, reqs) = tokio::join!(
         network::check(&settings, limit, uses_db),
         requirements::check(&settings, &targets, &modcache, limit),
     );
-    findings.extend(net);
+    findings.extend(net.findings);
     findings.extend(reqs.findings);
-    let mut measured: Vec<Measured> = net_measured
+    let mut measured: Vec<Measured> = net
+        .measured
         .into_iter()
         .map(|text| Measured {
             group: Group::Network,
@@ -252,7 +253,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     }
     findings.extend(cache_task.await.unwrap_or_default());
     let sample = cpu_task.await.map_err(|e| e.to_string())?;
-    findings.extend(cpu::check(&sample, &settings));
+    findings.extend(cpu::check(&sample, &settings, net.zip_rate));
     measured.push(Measured {
         group: Group::Cpu,
         text: sample.describe(),
