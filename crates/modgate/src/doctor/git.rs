@@ -221,18 +221,19 @@ pub fn tag_for(module: &str, root: &str, version: &str) -> String {
 
 /// Tags close to `want` that the go command will not take for it.
 pub fn near_misses(want: &str, tags: &[String]) -> Vec<String> {
+    // The version part, without a leading v or V, padded to three numbers; a tag in
+    // another directory (`sub/v1.0.0` for `v1.0.0`) is a near miss too.
     let norm = |t: &str| {
-        let (dir, v) = t.rsplit_once('/').unwrap_or(("", t));
-        let v = v.trim_start_matches(['v', 'V']);
-        let mut parts: Vec<&str> = v.split('.').collect();
+        let v = t.rsplit_once('/').map_or(t, |(_, v)| v);
+        let mut parts: Vec<&str> = v.trim_start_matches(['v', 'V']).split('.').collect();
         while parts.len() < 3 {
             parts.push("0");
         }
-        (dir.to_string(), parts.join("."))
+        parts.join(".")
     };
-    let (_, wv) = norm(want);
+    let wv = norm(want);
     tags.iter()
-        .filter(|t| t.as_str() != want && norm(t).1 == wv)
+        .filter(|t| t.as_str() != want && norm(t) == wv)
         .cloned()
         .collect()
 }
@@ -257,23 +258,22 @@ pub async fn check_module(
             )];
         }
     };
-    let rules = git_config(&["--get-regexp", r"^url\..*\.insteadof$"]);
-    let actual = rewrite(&root.url, &rules);
+    // git itself, on a blocking thread: the insteadOf rules, ls-remote, the credentials.
+    let url = root.url.clone();
+    let (actual, ran, creds) = tokio::task::spawn_blocking(move || {
+        let rules = git_config(&["--get-regexp", r"^url\..*\.insteadof$"]);
+        let actual = rewrite(&url, &rules);
+        let ran = run(&mut git(&["ls-remote", "-q", &url]), limit);
+        let creds = credential_sources(actual.as_deref().unwrap_or(&url));
+        (actual, ran, creds)
+    })
+    .await
+    .unwrap_or_else(|e| (None, Err(RunError::Spawn(e.to_string())), Vec::new()));
     let shown = match &actual {
         Some(a) => format!("{} (insteadOf: {a})", root.url),
         None => root.url.clone(),
     };
-    let target = actual.clone().unwrap_or_else(|| root.url.clone());
-    let url = root.url.clone();
-    let ran = tokio::task::spawn_blocking(move || run(&mut git(&["ls-remote", "-q", &url]), limit))
-        .await
-        .unwrap_or_else(|e| Err(RunError::Spawn(e.to_string())));
-    let creds = {
-        let t = target.clone();
-        tokio::task::spawn_blocking(move || credential_sources(&t))
-            .await
-            .unwrap_or_default()
-    };
+    let target = actual.unwrap_or_else(|| root.url.clone());
     let cred_text = if creds.is_empty() {
         "no credential helper, netrc entry or ssh agent".to_string()
     } else {
