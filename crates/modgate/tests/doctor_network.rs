@@ -8,8 +8,9 @@ mod proxy_support;
 
 use std::time::Duration;
 
+use modgate::doctor::checksum_db;
 use modgate::doctor::finding::{Group, Severity};
-use modgate::doctor::network::{check_proxy, check_sumdb, probe_proxy};
+use modgate::doctor::network::{check_proxy, probe_proxy};
 use modgate::doctor::settings::{GoSettings, Origin};
 use modgate::source::chain::Entry;
 use proxy_support::{FaultServer, Reply, closed_port};
@@ -182,7 +183,7 @@ async fn the_checksum_database_signed_tree_head() {
     let limit = Duration::from_secs(5);
     let check = |db: String| {
         let s = settings(&[("GOSUMDB", &db), ("GOPROXY", "direct")]);
-        async move { check_sumdb(&s, &[(Entry::Direct, false)], limit).await }
+        async move { checksum_db::check(&s, &[(Entry::Direct, false)], limit).await }
     };
     let (f, m) = check(format!("{vkey} {}/good", srv.origin)).await;
     assert_eq!(f, []);

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use super::command::{RunError, run};
 use super::finding::{Finding, Group, Severity};
-use super::network::{client, error_chain, http_proxy_for};
+use super::network::{client, http_proxy_for};
 use super::settings::GoSettings;
+use crate::source::error_chain;
 
 /// Where a module's repository is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,9 +239,16 @@ pub fn near_misses(want: &str, tags: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The findings for one module fetched direct, at `version` when given.
+/// git's `url.<base>.insteadOf` rules (`git config --get-regexp` lines), read once per run.
+pub fn insteadof_rules() -> String {
+    git_config(&["--get-regexp", r"^url\..*\.insteadof$"])
+}
+
+/// The findings for one module fetched direct, at `version` when given; `rules` are
+/// [`insteadof_rules`].
 pub async fn check_module(
     settings: &GoSettings,
+    rules: &str,
     module: &str,
     version: Option<&str>,
     limit: Duration,
@@ -258,10 +266,10 @@ pub async fn check_module(
             )];
         }
     };
-    // git itself, on a blocking thread: the insteadOf rules, ls-remote, the credentials.
+    // git itself, on a blocking thread: ls-remote, the credentials.
     let url = root.url.clone();
+    let rules = rules.to_string();
     let (actual, ran, creds) = tokio::task::spawn_blocking(move || {
-        let rules = git_config(&["--get-regexp", r"^url\..*\.insteadof$"]);
         let actual = rewrite(&url, &rules);
         let ran = run(&mut git(&["ls-remote", "-q", &url]), limit);
         let creds = credential_sources(actual.as_deref().unwrap_or(&url));

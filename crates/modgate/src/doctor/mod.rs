@@ -2,11 +2,13 @@
 //! the fix to paste. [`run`] reads the go command's effective settings ([`settings`]) and
 //! the project ([`project`]), works out each module's route ([`routing`]), and runs the
 //! checks, each bounded in time: configuration ([`config`]), the requirements as a proxy
-//! answers for them ([`requirements`]), the network per proxy and the checksum database
-//! ([`network`]), git for modules fetched direct ([`git`]), the module cache and its disk
-//! ([`cache`]), and the CPU ([`cpu`]). [`explain`] reads a pasted error; [`report`] prints.
+//! answers for them ([`requirements`]), the network per proxy ([`network`]) and the
+//! checksum database ([`checksum_db`]), git for modules fetched direct ([`git`]), the
+//! module cache and its disk ([`cache`]), and the CPU ([`cpu`]). [`explain`] reads a
+//! pasted error; [`report`] prints.
 
 pub mod cache;
+pub mod checksum_db;
 pub mod command;
 pub mod config;
 pub mod cpu;

@@ -3,15 +3,14 @@
 //! host, as the go command connects), the TLS handshake (unknown issuer or self-signed,
 //! expired, another name, with the clock checked against the server's), a real request of
 //! the protocol (`<proxy>/golang.org/x/mod/@v/list`) and the throughput of a real zip;
-//! each bounded in time and measured. Then the checksum database: whether the proxy
-//! serves `/sumdb/<name>/supported`, and whether the database's signed tree head can be
-//! fetched and verifies against GOSUMDB's key.
+//! each bounded in time and measured; then the checksum database ([`super::checksum_db`]).
 
 use std::time::{Duration, Instant};
 
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
 use crate::source::chain::{Entry, parse_list};
+use crate::source::error_chain;
 
 /// A proxy's certificate expiring sooner than this (days) is a warning.
 const CERT_WARN_DAYS: i64 = 14;
@@ -19,7 +18,7 @@ const CERT_WARN_DAYS: i64 = 14;
 /// The probe request: a module every public proxy serves, and every proxy answers for.
 const PROBE: &str = "golang.org/x/mod/@v/list";
 
-fn problem(measured: String, cause: &str, fix: &str) -> Finding {
+pub(super) fn problem(measured: String, cause: &str, fix: &str) -> Finding {
     Finding {
         group: Group::Network,
         severity: Severity::Problem,
@@ -74,7 +73,7 @@ pub async fn check(settings: &GoSettings, limit: Duration, sumdb: bool) -> Outco
         }
     }
     if sumdb {
-        let (f, m) = check_sumdb(settings, &entries, limit).await;
+        let (f, m) = super::checksum_db::check(settings, &entries, limit).await;
         out.findings.extend(f);
         out.measured.extend(m);
     }
@@ -111,7 +110,7 @@ pub fn http_proxy_for(url: &str, settings: &GoSettings) -> Option<String> {
     (!excluded).then(|| proxy.to_string())
 }
 
-fn ms(d: Duration) -> String {
+pub(super) fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
 
@@ -259,14 +258,6 @@ pub(crate) fn client(via: Option<&str>, limit: Duration) -> Result<reqwest::Clie
             "report this",
         )
     })
-}
-
-/// An error and its sources, joined by `: `.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    std::iter::successors(Some(e), |e| e.source())
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
 }
 
 async fn probe(
@@ -502,123 +493,6 @@ fn httpdate_seconds(d: &str) -> Option<i64> {
     t.duration_since(std::time::UNIX_EPOCH)
         .ok()
         .map(|d| d.as_secs() as i64)
-}
-
-/// The checksum database: through the first GOPROXY entry that serves
-/// `/sumdb/<name>/supported` (404/410 move on; `direct` means the database itself), its
-/// `latest` signed tree head, verified against GOSUMDB's key.
-pub async fn check_sumdb(
-    settings: &GoSettings,
-    entries: &[(Entry, bool)],
-    limit: Duration,
-) -> (Vec<Finding>, Vec<String>) {
-    let gosumdb = settings.get("GOSUMDB");
-    let db = match crate::sumdb::spec::parse(gosumdb) {
-        Ok(Some(db)) => db,
-        Ok(None) => return (Vec::new(), Vec::new()),
-        Err(e) => {
-            return (
-                vec![problem(
-                    format!("GOSUMDB={gosumdb}: {e}"),
-                    "the go command cannot verify any module",
-                    "go env -u GOSUMDB",
-                )],
-                Vec::new(),
-            );
-        }
-    };
-    let name = &db.name;
-    let mut base = db.direct_url();
-    let mut how = "the database itself".to_string();
-    let mut measured = Vec::new();
-    if db.url.is_none() {
-        for (e, fallback) in entries {
-            let Entry::Url(u) = e else { break };
-            let via = http_proxy_for(u, settings);
-            let Ok(c) = client(via.as_deref(), limit) else {
-                break;
-            };
-            let sup = format!("{}/sumdb/{name}/supported", u.trim_end_matches('/'));
-            match c.get(&sup).send().await {
-                Ok(r) if r.status().is_success() => {
-                    base = format!("{}/sumdb/{name}", u.trim_end_matches('/'));
-                    how = format!("proxied by {u}");
-                    measured.push(format!("GET {sup}: {}", r.status().as_u16()));
-                    break;
-                }
-                Ok(r) if matches!(r.status().as_u16(), 404 | 410) => {
-                    measured.push(format!(
-                        "GET {sup}: {} (the go command goes on)",
-                        r.status().as_u16()
-                    ));
-                }
-                // `|` falls through on any error; after `,` the go command stops at the
-                // error (the proxy's own check reports it) and never asks the database.
-                _ if *fallback => continue,
-                _ => return (Vec::new(), measured),
-            }
-        }
-    }
-    let via = http_proxy_for(&base, settings);
-    let c = match client(via.as_deref(), limit) {
-        Ok(c) => c,
-        Err(f) => return (vec![f], measured),
-    };
-    let latest = format!("{base}/latest");
-    let t = Instant::now();
-    let fail = |measured: String, cause: &str| {
-        problem(
-            measured,
-            cause,
-            &format!(
-                "if {name} is blocked here, go env -w GOPROXY=<a proxy that serves /sumdb/{name}/>; for private modules, go env -w GONOSUMDB=<their patterns>"
-            ),
-        )
-    };
-    let body = match c.get(&latest).send().await {
-        Ok(r) if r.status().is_success() => r.bytes().await.unwrap_or_default(),
-        Ok(r) => {
-            return (
-                vec![fail(
-                    format!("GET {latest} ({how}): {}", r.status().as_u16()),
-                    "the checksum database cannot be read: every module not in go.sum fails to verify",
-                )],
-                measured,
-            );
-        }
-        Err(e) => {
-            let chain = error_chain(&e);
-            return (
-                vec![fail(
-                    format!("GET {latest} ({how}): {chain}"),
-                    "the checksum database cannot be reached: every module not in go.sum fails to verify (\"verifying module: ... dial tcp\")",
-                )],
-                measured,
-            );
-        }
-    };
-    let verified = gomod::sumdb::note::Verifier::new(&db.key)
-        .map_err(|e| e.to_string())
-        .and_then(|v| {
-            gomod::sumdb::note::open(&body, std::slice::from_ref(&v)).map_err(|e| e.to_string())
-        });
-    match verified {
-        Ok(_) => {
-            measured.push(format!(
-                "{latest} ({how}): signed tree head verified with {name}'s key in {}",
-                ms(t.elapsed())
-            ));
-            (Vec::new(), measured)
-        }
-        Err(e) => (
-            vec![problem(
-                format!("{latest} ({how}) does not verify with the key of GOSUMDB: {e}"),
-                "something between here and the database answers in its place, or GOSUMDB names the wrong key: the go command refuses it",
-                "check GOSUMDB's key (go env GOSUMDB) and what answers at that URL",
-            )],
-            measured,
-        ),
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::explain::{Explanation, explain, modules_named};
 use super::finding::{Finding, Group, Severity};
 use super::project::Project;
-use super::routing::route;
+use super::routing::{Route, route};
 use super::settings::{GoSettings, Origin};
 use super::{cache, config, cpu, git, network, project, requirements};
 use crate::source::chain::Entry;
@@ -189,9 +189,12 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         findings.extend(project::check(p, &settings));
     }
     let limit = opts.timeout;
-    let uses_db = targets
+    // Each target's route, worked out once.
+    let routes: Vec<Result<Route, String>> =
+        targets.iter().map(|(m, _)| route(&settings, m)).collect();
+    let uses_db = routes
         .iter()
-        .any(|(m, _)| route(&settings, m).is_ok_and(|r| r.sumdb.is_some()))
+        .any(|r| r.as_ref().is_ok_and(|r| r.sumdb.is_some()))
         || targets.is_empty();
     let modcache = PathBuf::from(settings.get("GOMODCACHE"));
     let go_sum: Vec<String> = project
@@ -226,19 +229,28 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     // Git, for the modules that go direct first, and those a proxy did not know.
     let direct: Vec<(String, Option<String>)> = targets
         .iter()
-        .filter(|(m, _)| {
+        .zip(&routes)
+        .filter(|((m, _), r)| {
             reqs.to_direct.contains(m)
-                || route(&settings, m)
+                || r.as_ref()
                     .is_ok_and(|r| matches!(r.entries.first(), Some((Entry::Direct, _))))
         })
-        .cloned()
+        .map(|(t, _)| t.clone())
         .collect();
     // At most GIT_AT_ONCE git processes at a time, the results in the modules' order.
     use futures_util::StreamExt;
     let settings_ref = &settings;
+    let rules = if direct.is_empty() {
+        String::new()
+    } else {
+        tokio::task::spawn_blocking(git::insteadof_rules)
+            .await
+            .unwrap_or_default()
+    };
+    let rules = rules.as_str();
     let git_runs: Vec<_> = futures_util::stream::iter(direct.iter().map(|(m, v)| async move {
         let mut lines = Vec::new();
-        let f = git::check_module(settings_ref, m, v.as_deref(), limit, &mut lines).await;
+        let f = git::check_module(settings_ref, rules, m, v.as_deref(), limit, &mut lines).await;
         (f, lines)
     }))
     .buffered(GIT_AT_ONCE)
@@ -279,10 +291,8 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     findings.sort_by_key(|f| (f.group, std::cmp::Reverse(f.severity)));
     let routes = targets
         .iter()
-        .map(|(m, _)| {
-            let r = route(&settings, m).map_or_else(|e| e, |r| r.describe());
-            (m.clone(), r)
-        })
+        .zip(routes)
+        .map(|((m, _), r)| (m.clone(), r.map_or_else(|e| e, |r| r.describe())))
         .collect();
     let explanation = opts.explain.as_deref().map(|t| explain(t, &findings));
     Ok(Report {

@@ -93,3 +93,16 @@ pub trait Source: Send + Sync {
     /// canonical. The caller validates the file before it stores it, and removes it on error.
     async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError>;
 }
+
+/// An error and its sources, joined by `: ` (what a user needs from a failure several
+/// layers deep: `error sending request: client error (Connect): dns error: ...`).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}

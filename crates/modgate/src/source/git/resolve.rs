@@ -322,14 +322,14 @@ async fn get_body(client: &reqwest::Client, url: &str) -> Result<(String, u16, S
         .get(url)
         .send()
         .await
-        .map_err(|e| format!("Get \"{url}\": {}", error_chain(&e)))?;
+        .map_err(|e| format!("Get \"{url}\": {}", crate::source::error_chain(&e)))?;
     let status = resp.status().as_u16();
     let final_url = resp.url().to_string();
     let mut body = Vec::new();
     while let Some(chunk) = resp
         .chunk()
         .await
-        .map_err(|e| format!("reading {url}: {}", error_chain(&e)))?
+        .map_err(|e| format!("reading {url}: {}", crate::source::error_chain(&e)))?
     {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_DISCOVERY_BODY {
@@ -341,17 +341,6 @@ async fn get_body(client: &reqwest::Client, url: &str) -> Result<(String, u16, S
         status,
         String::from_utf8_lossy(&body).into_owned(),
     ))
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }
 
 /// One `<meta name="go-import" content="prefix vcs repo">`.
