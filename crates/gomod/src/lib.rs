@@ -10,13 +10,21 @@
 //! - [`modfile`]: go.mod parsing with line/column errors.
 //! - [`zip`]: module zip creation, checking and safe extraction with every x/mod/zip rule.
 //! - [`dirhash`]: `h1:` hashes and `go.sum` lines.
-//! - [`sumdb`]: the checksum database's formats (verifier keys so far).
+//! - [`sumdb`]: the checksum database: signed notes, the transparency log, the client.
+//! - [`info`]: the `.info` JSON of the GOPROXY protocol, read as the go command reads it.
+//! - [`timestamp`]: UTC instants and Go's RFC 3339 parsing.
+//! - [`quote`]: Go's `%q`.
 
 pub mod dirhash;
 mod gostr;
+pub mod info;
 pub mod modfile;
 pub mod module;
 pub mod pseudo;
 pub mod semver;
 pub mod sumdb;
+pub mod timestamp;
 pub mod zip;
+
+/// Go's `strconv.Quote` (`%q` in error texts), exact for every string.
+pub use gostr::quote;

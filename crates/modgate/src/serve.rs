@@ -46,7 +46,7 @@ impl Source for Limited {
     fn describe(&self) -> String {
         self.inner.describe()
     }
-    async fn list(&self, module: &str) -> Result<Vec<String>, SourceError> {
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError> {
         let _p = self.permit().await?;
         self.inner.list(module).await
     }

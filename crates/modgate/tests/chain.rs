@@ -49,12 +49,12 @@ fn chain(goproxy: &str, direct: &Arc<Recorder>) -> Chain {
     chain_with(goproxy, "", &[], direct).expect("chain")
 }
 
+/// The `.info` the good proxy serves, as it serves it.
 fn info(version: &str) -> Info {
-    Info {
-        version: version.to_string(),
-        time: "2021-03-04T05:06:07Z".to_string(),
-        origin: None,
-    }
+    Info::parse(format!(
+        r#"{{"Version":"{version}","Time":"2021-03-04T05:06:07Z"}}"#
+    ))
+    .unwrap()
 }
 
 /// A working proxy for any module: every version is v1.0.0.
@@ -240,7 +240,7 @@ async fn comma_and_pipe_over_every_fault() {
     let dir = tempfile::tempdir().unwrap();
     for (fault, _, _) in &faults {
         let c = chain(&format!("{fault}|{good}"), &direct);
-        assert_eq!(c.list(M).await.unwrap(), vec!["v1.0.0"]);
+        assert_eq!(c.list(M).await.unwrap(), "v1.0.0\n");
         assert_eq!(c.latest(M).await.unwrap(), info("v1.0.0"));
         assert_eq!(
             c.go_mod(M, "v1.0.0").await.unwrap(),
@@ -327,7 +327,7 @@ async fn direct_and_off() {
     let direct = Recorder::new("direct", Outcome::Answer);
 
     let c = chain(&format!("{o}/404,direct"), &direct);
-    assert_eq!(c.list(M).await.unwrap(), vec!["v1.0.0-direct"]);
+    assert_eq!(c.list(M).await.unwrap(), "v1.0.0-direct\n");
     assert_eq!(
         c.go_mod(M, "v1.0.0").await.unwrap(),
         format!("module {M} // direct\n").into_bytes()
@@ -341,8 +341,8 @@ async fn direct_and_off() {
     let before = srv.paths().len();
     let c = chain(&format!("direct,{o}/good"), &direct);
     assert_eq!(
-        c.latest(M).await.unwrap().origin,
-        Some(serde_json::json!({"by": "direct"}))
+        c.latest(M).await.unwrap().json,
+        r#"{"Version":"v1.0.0","Time":"2020-01-02T03:04:05Z","Origin":{"by":"direct"}}"#
     );
     assert_eq!(srv.paths().len(), before);
 

@@ -211,14 +211,14 @@ impl World {
         );
         let info: Value =
             serde_json::from_slice(&std::fs::read(dl["Info"].as_str().unwrap()).unwrap()).unwrap();
-        assert_eq!(ours.time, info["Time"].as_str().unwrap(), "time of {pq}");
+        assert_eq!(time(&ours), info["Time"].as_str().unwrap(), "time of {pq}");
         let list = self.go_json(&["list", "-m", "-json", &pq], extra);
         assert_eq!(
             ours.version,
             list["Version"].as_str().unwrap(),
             "go list {pq}"
         );
-        assert_eq!(ours.time, list["Time"].as_str().unwrap(), "go list {pq}");
+        assert_eq!(time(&ours), list["Time"].as_str().unwrap(), "go list {pq}");
 
         let gomod = src
             .go_mod(path, &ours.version)
@@ -283,7 +283,7 @@ async fn semver_tags_branches_hashes_and_latest() {
     let path = "github.com/gen/basic";
 
     assert_eq!(src.describe(), "direct");
-    assert_eq!(src.list(path).await.unwrap(), ["v1.0.0", "v1.1.0"]);
+    assert_eq!(lines(src.list(path).await.unwrap()), ["v1.0.0", "v1.1.0"]);
     let versions = w.go_json(&["list", "-m", "-versions", "-json", path], &[]);
     assert_eq!(
         versions["Versions"],
@@ -291,9 +291,9 @@ async fn semver_tags_branches_hashes_and_latest() {
     );
 
     let i = w.same_as_go(&src, path, "v1.0.0").await;
-    assert_eq!((i.version.as_str(), i.time.clone()), ("v1.0.0", rfc(ta)));
+    assert_eq!((i.version.as_str(), time(&i)), ("v1.0.0", rfc(ta)));
     let i = w.same_as_go(&src, path, "v1.1.0").await;
-    assert_eq!((i.version.as_str(), i.time.clone()), ("v1.1.0", rfc(tb)));
+    assert_eq!((i.version.as_str(), time(&i)), ("v1.1.0", rfc(tb)));
     assert_eq!(w.same_as_go(&src, path, "v1.1").await.version, "v1.1.0");
     assert_eq!(
         w.same_as_go(&src, path, "release-1").await.version,
@@ -303,10 +303,7 @@ async fn semver_tags_branches_hashes_and_latest() {
     assert_eq!(w.same_as_go(&src, path, &a[..7]).await.version, "v1.0.0");
     let pseudo = format!("v1.1.1-0.{}-{}", stamp(tc), &c[..12]);
     let i = w.same_as_go(&src, path, "master").await;
-    assert_eq!(
-        (i.version.clone(), i.time.clone()),
-        (pseudo.clone(), rfc(tc))
-    );
+    assert_eq!((i.version.clone(), time(&i)), (pseudo.clone(), rfc(tc)));
     assert_eq!(w.same_as_go(&src, path, &c[..12]).await.version, pseudo);
     assert_eq!(w.same_as_go(&src, path, &c).await.version, pseudo);
     assert_eq!(w.same_as_go(&src, path, &pseudo).await.version, pseudo);
@@ -340,7 +337,7 @@ async fn pseudo_versions_in_all_three_forms() {
         p1
     );
     assert_eq!(
-        src.list("github.com/gen/notag").await.unwrap(),
+        lines(src.list("github.com/gen/notag").await.unwrap()),
         Vec::<String>::new()
     );
     // @latest with no tags is the HEAD commit.
@@ -416,7 +413,7 @@ async fn major_version_two_in_root_and_in_subdirectory() {
     w.git("majroot", &["tag", "v1.9.0"]);
     let (c, tc) = w.commit("majroot", &[("n.go", "package m\n")]);
     let p = "github.com/gen/majroot/v2";
-    assert_eq!(src.list(p).await.unwrap(), ["v2.0.0"]);
+    assert_eq!(lines(src.list(p).await.unwrap()), ["v2.0.0"]);
     assert_eq!(w.same_as_go(&src, p, "v2.0.0").await.version, "v2.0.0");
     let pseudo = format!("v2.0.1-0.{}-{}", stamp(tc), &c[..12]);
     assert_eq!(w.same_as_go(&src, p, "master").await.version, pseudo);
@@ -449,8 +446,11 @@ async fn major_version_two_in_root_and_in_subdirectory() {
     );
     w.git("majsub", &["tag", "v2.0.0"]);
     let p = "github.com/gen/majsub/v2";
-    assert_eq!(src.list(p).await.unwrap(), ["v2.0.0"]);
-    assert_eq!(src.list("github.com/gen/majsub").await.unwrap(), ["v1.0.0"]);
+    assert_eq!(lines(src.list(p).await.unwrap()), ["v2.0.0"]);
+    assert_eq!(
+        lines(src.list("github.com/gen/majsub").await.unwrap()),
+        ["v1.0.0"]
+    );
     assert_eq!(w.same_as_go(&src, p, "v2.0.0").await.version, "v2.0.0");
     assert_eq!(
         w.same_as_go(&src, "github.com/gen/majsub", "v1.0.0")
@@ -478,7 +478,7 @@ async fn incompatible_versions_without_go_mod() {
     let (c, tc) = w.commit("incompat", &[("d.go", "package a\n")]);
     let p = "github.com/gen/incompat";
     assert_eq!(
-        src.list(p).await.unwrap(),
+        lines(src.list(p).await.unwrap()),
         ["v1.0.0", "v2.0.0+incompatible", "v3.1.0+incompatible"]
     );
     assert_eq!(w.same_as_go(&src, p, "v1.0.0").await.version, "v1.0.0");
@@ -524,8 +524,11 @@ async fn subdirectory_module_with_prefixed_tags_gets_the_root_license() {
     w.git("mono", &["tag", "sub/v1.3"]);
     let (c, tc) = w.commit("mono", &[("sub/t.go", "package sub\n")]);
     let p = "github.com/gen/mono/sub";
-    assert_eq!(src.list(p).await.unwrap(), ["v1.2.3"]);
-    assert_eq!(src.list("github.com/gen/mono").await.unwrap(), ["v1.0.0"]);
+    assert_eq!(lines(src.list(p).await.unwrap()), ["v1.2.3"]);
+    assert_eq!(
+        lines(src.list("github.com/gen/mono").await.unwrap()),
+        ["v1.0.0"]
+    );
     assert_eq!(w.same_as_go(&src, p, "v1.2.3").await.version, "v1.2.3");
     let pseudo = format!("v1.2.4-0.{}-{}", stamp(tc), &c[..12]);
     assert_eq!(w.same_as_go(&src, p, "master").await.version, pseudo);
@@ -553,13 +556,13 @@ async fn a_moved_tag_is_followed() {
     w.git("moved", &["tag", "v1.0.0"]);
     let p = "github.com/gen/moved";
     let i = w.same_as_go(&src, p, "v1.0.0").await;
-    assert_eq!(i.time, rfc(ta));
-    assert_eq!(i.origin.unwrap()["Hash"], a.as_str());
+    assert_eq!(time(&i), rfc(ta));
+    assert_eq!(origin_hash(&i), a.as_str());
     let (b, tb) = w.commit("moved", &[("x.go", "package moved\n")]);
     w.git("moved", &["tag", "-f", "v1.0.0", &b]);
     let i = w.same_as_go(&src, p, "v1.0.0").await;
-    assert_eq!(i.time, rfc(tb));
-    assert_eq!(i.origin.unwrap()["Hash"], b.as_str());
+    assert_eq!(time(&i), rfc(tb));
+    assert_eq!(origin_hash(&i), b.as_str());
 }
 
 #[tokio::test]
@@ -820,7 +823,7 @@ async fn go_get_discovery_over_insecure_http() {
         ("HTTP_PROXY", proxy.as_str()),
         ("HTTPS_PROXY", proxy.as_str()),
     ];
-    assert_eq!(src.list("example.com/x").await.unwrap(), ["v1.4.0"]);
+    assert_eq!(lines(src.list("example.com/x").await.unwrap()), ["v1.4.0"]);
     let i = w
         .same_as_go_env(&src, "example.com/x", "v1.4.0", &env)
         .await;
@@ -945,7 +948,7 @@ async fn semver_prefix_and_non_canonical_queries_and_retractions() {
     let (c, tc) = w.commit("ret", &[("c.go", "package ret\n")]);
     let p = "github.com/gen/ret";
     assert_eq!(
-        src.list(p).await.unwrap(),
+        lines(src.list(p).await.unwrap()),
         [
             "v1.0.0",
             "v1.1.0",
@@ -1065,7 +1068,10 @@ async fn paths_with_a_dot_git_element() {
     w.git("r", &["tag", "v1.0.0"]);
     w.git("r", &["tag", "sub/v1.0.1"]);
     let src = w.source();
-    assert_eq!(src.list("example.org/gen/r.git").await.unwrap(), ["v1.0.0"]);
+    assert_eq!(
+        lines(src.list("example.org/gen/r.git").await.unwrap()),
+        ["v1.0.0"]
+    );
     assert_eq!(
         w.same_as_go(&src, "example.org/gen/r.git", "v1.0.0")
             .await
@@ -1127,7 +1133,7 @@ async fn an_unreachable_remote_is_answered_from_the_clone() {
     w.git("kept", &["tag", "v1.0.0"]);
     let src = w.source();
     let p = "github.com/gen/kept";
-    assert_eq!(src.stat(p, "v1.0.0").await.unwrap().time, rfc(t));
+    assert_eq!(time(&src.stat(p, "v1.0.0").await.unwrap()), rfc(t));
     // Now the remote cannot be reached at all.
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1138,8 +1144,8 @@ async fn an_unreachable_remote_is_answered_from_the_clone() {
         format!("[url \"http://127.0.0.1:{port}/\"]\n\tinsteadOf = https://github.com/gen/\n"),
     )
     .unwrap();
-    assert_eq!(src.stat(p, "v1.0.0").await.unwrap().time, rfc(t));
-    assert_eq!(src.list(p).await.unwrap(), ["v1.0.0"]);
+    assert_eq!(time(&src.stat(p, "v1.0.0").await.unwrap()), rfc(t));
+    assert_eq!(lines(src.list(p).await.unwrap()), ["v1.0.0"]);
     assert_eq!(
         src.go_mod(p, "v1.0.0").await.unwrap(),
         b"module github.com/gen/kept\n"
@@ -1218,8 +1224,8 @@ async fn a_cold_module_costs_five_git_commands_and_a_second_version_two() {
     let p = "github.com/gen/cheap";
 
     let i = src.stat(p, "v1.0.0").await.unwrap();
-    assert_eq!((i.version.as_str(), i.time), ("v1.0.0", rfc(ta)));
-    assert_eq!(i.origin.unwrap()["Hash"], a.as_str());
+    assert_eq!((i.version.as_str(), time(&i)), ("v1.0.0", rfc(ta)));
+    assert_eq!(origin_hash(&i), a.as_str());
     assert_eq!(
         src.go_mod(p, "v1.0.0").await.unwrap(),
         b"module github.com/gen/cheap\n"
@@ -1241,8 +1247,8 @@ async fn a_cold_module_costs_five_git_commands_and_a_second_version_two() {
 
     std::fs::remove_file(&log).unwrap();
     let i = src.stat(p, "v1.1.0").await.unwrap();
-    assert_eq!((i.version.as_str(), i.time), ("v1.1.0", rfc(tb)));
-    assert_eq!(i.origin.unwrap()["Hash"], b.as_str());
+    assert_eq!((i.version.as_str(), time(&i)), ("v1.1.0", rfc(tb)));
+    assert_eq!(origin_hash(&i), b.as_str());
     src.go_mod(p, "v1.1.0").await.unwrap();
     src.zip(p, "v1.1.0", &w.path("zips").join("b.zip"))
         .await
@@ -1254,5 +1260,35 @@ async fn a_cold_module_costs_five_git_commands_and_a_second_version_two() {
     w.same_as_go(&src, p, "v1.0.0").await;
     w.same_as_go(&src, p, "v1.1.0").await;
     w.same_as_go(&src, p, "v1.2.0").await;
-    assert_eq!(src.list(p).await.unwrap(), ["v1.0.0", "v1.1.0", "v1.2.0"]);
+    assert_eq!(
+        lines(src.list(p).await.unwrap()),
+        ["v1.0.0", "v1.1.0", "v1.2.0"]
+    );
+}
+
+/// The versions of an `@v/list` body, a line each.
+fn lines(body: bytes::Bytes) -> Vec<String> {
+    String::from_utf8(body.to_vec())
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// The `Time` of an `.info` body, as RFC 3339 in UTC.
+fn time(i: &Info) -> String {
+    gomod::info::parse(&i.json)
+        .unwrap()
+        .time
+        .map(gomod::timestamp::Instant::format_rfc3339_nano)
+        .unwrap_or_default()
+}
+
+/// The `Origin.Hash` of an `.info` body.
+fn origin_hash(i: &Info) -> String {
+    gomod::info::parse(&i.json)
+        .unwrap()
+        .origin
+        .map(|o| o.hash)
+        .unwrap_or_default()
 }

@@ -23,12 +23,14 @@ fn source(url: &str) -> ProxySource {
     ProxySource::new(url, &settings()).expect("proxy source")
 }
 
-fn info(version: &str, time: &str) -> Info {
-    Info {
-        version: version.to_string(),
-        time: time.to_string(),
-        origin: None,
-    }
+/// The `.info` the test proxy serves for the corpus file `archive`: its bytes, as served.
+fn served_info(archive: &str) -> Info {
+    Info::parse(corpus_file(archive, ".info")).unwrap()
+}
+
+/// An `@v/list` body of `versions`.
+fn list_of(versions: &[&str]) -> String {
+    versions.iter().map(|v| format!("{v}\n")).collect()
 }
 
 const QUOTE_VERSIONS: &[&str] = &[
@@ -50,26 +52,29 @@ async fn list_stat_latest_and_go_mod() {
     let p = source(&proxy.url());
     assert_eq!(p.describe(), format!("proxy {}", proxy.url()));
 
-    assert_eq!(p.list("rsc.io/quote").await.unwrap(), QUOTE_VERSIONS);
+    assert_eq!(
+        p.list("rsc.io/quote").await.unwrap(),
+        list_of(QUOTE_VERSIONS)
+    );
     assert_eq!(
         p.stat("rsc.io/quote", "v1.5.2").await.unwrap(),
-        info("v1.5.2", "2018-02-14T15:44:20Z")
+        served_info("rsc.io_quote_v1.5.2.txt")
     );
     // A commit hash is forwarded and resolved by the upstream.
     assert_eq!(
         p.stat("rsc.io/quote", "c4d4236f9242").await.unwrap(),
-        info("v1.5.2", "2018-02-14T15:44:20Z")
+        served_info("rsc.io_quote_v1.5.2.txt")
     );
     assert_eq!(
         p.stat("rsc.io/quote", "v0.0.0-20180628003336-dd9747d19b04")
             .await
             .unwrap(),
-        info("v0.0.0-20180628003336-dd9747d19b04", "2018-06-28T00:33:36Z")
+        served_info("rsc.io_quote_v0.0.0-20180628003336-dd9747d19b04.txt")
     );
     // The test proxy's @latest (it prefers what it prefers; we pass its answer on).
     assert_eq!(
         p.latest("rsc.io/quote").await.unwrap(),
-        info("v0.0.0-20180628003336-dd9747d19b04", "2018-06-28T00:33:36Z")
+        served_info("rsc.io_quote_v0.0.0-20180628003336-dd9747d19b04.txt")
     );
     assert_eq!(
         p.go_mod("rsc.io/quote", "v1.5.2").await.unwrap(),
@@ -91,7 +96,7 @@ async fn upper_case_paths_and_versions_are_escaped() {
     let p = source(&proxy.url());
     assert_eq!(
         p.stat("rsc.io/QUOTE", "v1.5.3-PRE").await.unwrap(),
-        info("v1.5.3-PRE", "2018-07-15T16:25:34Z")
+        served_info("rsc.io_!q!u!o!t!e_v1.5.3-!p!r!e.txt")
     );
     assert_eq!(
         p.go_mod("rsc.io/QUOTE", "v1.5.3-PRE").await.unwrap(),
@@ -99,7 +104,7 @@ async fn upper_case_paths_and_versions_are_escaped() {
     );
     assert_eq!(
         p.list("rsc.io/QUOTE").await.unwrap(),
-        vec!["v1.5.2", "v1.5.3-PRE"]
+        list_of(&["v1.5.2", "v1.5.3-PRE"])
     );
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("z.zip");
@@ -253,9 +258,11 @@ async fn same_bytes_as_go_mod_download() {
         gomod::dirhash::hash_go_mod(&ours_mod),
         j["GoModSum"].as_str().unwrap()
     );
-    let go_info: Info =
-        serde_json::from_slice(&std::fs::read(j["Info"].as_str().unwrap()).unwrap()).unwrap();
-    assert_eq!(p.stat("rsc.io/quote", "v1.5.2").await.unwrap(), go_info);
+    // The go command writes its own .info (json.Marshal of what it read): the same
+    // version and time as what we relay.
+    let go_info = gomod::info::parse(&std::fs::read(j["Info"].as_str().unwrap()).unwrap()).unwrap();
+    let ours = gomod::info::parse(&p.stat("rsc.io/quote", "v1.5.2").await.unwrap().json).unwrap();
+    assert_eq!((ours.version, ours.time), (go_info.version, go_info.time));
 }
 
 #[tokio::test]
@@ -356,10 +363,13 @@ async fn garbage_from_the_test_proxys_invalid_mode() {
 async fn redirects_are_followed() {
     let proxy = GoTestProxy::start();
     let p = source(&format!("{}/redirect/3", proxy.url()));
-    assert_eq!(p.list("rsc.io/quote").await.unwrap(), QUOTE_VERSIONS);
+    assert_eq!(
+        p.list("rsc.io/quote").await.unwrap(),
+        list_of(QUOTE_VERSIONS)
+    );
     assert_eq!(
         p.stat("rsc.io/quote", "v1.5.2").await.unwrap(),
-        info("v1.5.2", "2018-02-14T15:44:20Z")
+        served_info("rsc.io_quote_v1.5.2.txt")
     );
 }
 

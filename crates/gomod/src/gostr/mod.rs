@@ -15,7 +15,8 @@ mod tables;
 mod unquote;
 
 pub(crate) use fold::str_to_fold;
-pub(crate) use quote::{quote, quote_bytes, quote_rune};
+pub use quote::quote;
+pub(crate) use quote::{quote_bytes, quote_rune};
 pub(crate) use unquote::unquote;
 
 /// Go's `unicode.IsPrint`, which is also `strconv.IsPrint`: letters, marks, numbers,

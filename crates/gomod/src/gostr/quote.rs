@@ -4,7 +4,7 @@ use super::is_print;
 use std::fmt::Write as _;
 
 /// Go's `strconv.Quote` for a string (what `%q` prints).
-pub(crate) fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     quote_bytes(s.as_bytes())
 }
 

@@ -179,6 +179,7 @@ pub fn check_dir(dir: &Path) -> Result<CheckedFiles, Error> {
 /// `Err` if the module path or version is invalid, or the zip cannot be read; otherwise
 /// check [`CheckedFiles::err`], which includes a zip file over [`MAX_ZIP_FILE`].
 pub fn check_zip<R: Read + Seek>(m: &Version, zip: R) -> Result<CheckedFiles, Error> {
+    check_version(m)?;
     match check_zip_reader(m, zip)? {
         Checked::TooLarge(cf) => Ok(cf),
         Checked::Read(_, cf) => Ok(cf),
@@ -191,13 +192,37 @@ pub fn check_zip_file(m: &Version, path: &Path) -> Result<CheckedFiles, Error> {
     check_zip(m, f)
 }
 
+/// The checks a module proxy applies to a zip it serves for `m`: [`check_zip_file`];
+/// except that a zip served under a canonical version that is not valid for the module
+/// path (`rsc.io/quote` at `v2.0.0`, where the go command would ask for
+/// `v2.0.0+incompatible` or `rsc.io/quote/v2`, but which an upstream may serve) gets every
+/// rule on its entries (prefix, names, sizes, case-fold collisions, the zip's size)
+/// without the one on the version. The version must be canonical.
+pub fn check_served_zip_file(m: &Version, path: &Path) -> Result<CheckedFiles, Error> {
+    if module::check(&m.path, &m.version).is_ok() {
+        return check_zip_file(m, path);
+    }
+    let canonical = module::canonical_version(&m.version);
+    if canonical != m.version {
+        return Err(Error::NotCanonical {
+            version: m.version.clone(),
+            canonical,
+        });
+    }
+    let f = std::io::BufReader::new(std::fs::File::open(path)?);
+    match check_zip_reader(m, f)? {
+        Checked::TooLarge(cf) => Ok(cf),
+        Checked::Read(_, cf) => Ok(cf),
+    }
+}
+
 pub(super) enum Checked<R> {
     /// The zip file itself is too large to be read.
     TooLarge(CheckedFiles),
     Read(ZipReader<R>, CheckedFiles),
 }
 
-/// Checks the module version, then the zip.
+/// Checks the module version: canonical and valid for the path.
 pub(super) fn check_version(m: &Version) -> Result<(), Error> {
     let canonical = module::canonical_version(&m.version);
     if canonical != m.version {
@@ -214,7 +239,6 @@ pub(super) fn check_zip_reader<R: Read + Seek>(
     m: &Version,
     mut zip: R,
 ) -> Result<Checked<R>, Error> {
-    check_version(m)?;
     let zip_size = zip.seek(SeekFrom::End(0))?;
     if zip_size > MAX_ZIP_FILE {
         return Ok(Checked::TooLarge(CheckedFiles {

@@ -28,7 +28,7 @@ mod unzip;
 
 use std::io::{self, Read};
 
-pub use check::{check_dir, check_files, check_zip, check_zip_file};
+pub use check::{check_dir, check_files, check_served_zip_file, check_zip, check_zip_file};
 pub use create::{create, create_from_dir};
 pub use error::{Error, FileError, FileErrorList};
 pub use unzip::{unzip, unzip_reader};

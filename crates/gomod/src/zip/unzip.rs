@@ -5,7 +5,7 @@ use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use super::check::{Checked, check_zip_reader};
+use super::check::{Checked, check_version, check_zip_reader};
 use crate::module::Version;
 
 /// Extracts the module zip file at `zipfile` of module `m` into `dir` (Go's `Unzip`).
@@ -46,6 +46,7 @@ fn ensure_empty(dir: &Path) -> Result<(), Error> {
 }
 
 fn unzip_inner<R: Read + Seek>(dir: &Path, m: &Version, zip: R) -> Result<(), Error> {
+    check_version(m)?;
     let (mut z, cf) = match check_zip_reader(m, zip)? {
         Checked::TooLarge(cf) => {
             cf.err()?;

@@ -113,24 +113,6 @@ pub struct Meta<T> {
     pub stale: Option<String>,
 }
 
-/// An `.info` answer as served: its canonical version and its JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InfoJson {
-    /// The canonical version.
-    pub version: String,
-    /// The JSON body.
-    pub json: bytes::Bytes,
-}
-
-impl InfoJson {
-    fn of(info: &Info) -> Result<InfoJson, CacheError> {
-        Ok(InfoJson {
-            version: info.version.clone(),
-            json: serde_json::to_vec(info).map_err(internal)?.into(),
-        })
-    }
-}
-
 /// A stored, checked module zip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZipEntry {
@@ -282,23 +264,13 @@ impl Cache {
         let m = module.to_string();
         let r = self
             .single_flight(format!("list {module}"), async move {
-                let list = Self::bounded(
+                let data = Self::bounded(
                     inner.settings.request_timeout,
                     format!("{m}/@v/list"),
                     inner.source.list(&m),
                 )
-                .await?;
-                let mut data = Vec::new();
-                for v in &list {
-                    if !gomod::semver::is_valid(v) || v.contains(char::is_whitespace) {
-                        return Err(CacheError::Source(SourceError::Failed(format!(
-                            "{}: {m}/@v/list: invalid version {v:?} in the answer",
-                            inner.source.describe()
-                        ))));
-                    }
-                    data.extend_from_slice(v.as_bytes());
-                    data.push(b'\n');
-                }
+                .await?
+                .to_vec();
                 write_entry(&inner, path, data.clone()).await?;
                 inner
                     .lists
@@ -343,8 +315,7 @@ impl Cache {
             .read_with_age(&path)
             .await
             .map_err(internal)?;
-        let cached =
-            cached.and_then(|(d, age)| Some((serde_json::from_slice::<Info>(&d).ok()?, age)));
+        let cached = cached.and_then(|(d, age)| Some((Info::parse(d).ok()?, age)));
         if let Some((info, age)) = &cached {
             if *age < self.inner.settings.list_ttl {
                 return Ok(Meta {
@@ -363,10 +334,7 @@ impl Cache {
                     inner.source.latest(&m),
                 )
                 .await?;
-                check_info(&inner, &m, None, &info)?;
-                store_info(&inner, &m, &info).await?;
-                let data = serde_json::to_vec(&info).map_err(internal)?;
-                write_entry(&inner, path, data).await?;
+                write_entry(&inner, path, info.json.to_vec()).await?;
                 Ok(info)
             })
             .await;
@@ -374,33 +342,34 @@ impl Cache {
     }
 
     /// `@v/<query>.info`. For a canonical version, the stored (immutable) entry, served as
-    /// stored (its JSON was checked when it was first read); for any other query, the
-    /// source's answer (fresh for the list lifetime), whose canonical version is stored too.
-    pub async fn info(&self, module: &str, query: &str) -> Result<Meta<InfoJson>, CacheError> {
-        let answer = |info: Info| -> Result<Meta<InfoJson>, CacheError> {
-            Ok(Meta {
-                value: InfoJson::of(&info)?,
-                stale: None,
-            })
-        };
+    /// stored (read as the go command reads it once, when first read from disk); for any
+    /// other query, the source's answer, fresh for the list lifetime and not stored (an
+    /// upstream's answer for `master` need not be the bytes it serves for the version
+    /// `master` names).
+    pub async fn info(&self, module: &str, query: &str) -> Result<Meta<Info>, CacheError> {
         if is_canonical(query) {
             let path = self
                 .inner
                 .store
                 .version_path(module, query, Ext::Info)
                 .map_err(internal)?;
-            let valid =
-                |d: &[u8]| serde_json::from_slice::<Info>(d).is_ok_and(|i| i.version == query);
+            let mut version = String::new();
             if let Some(data) = self
                 .inner
                 .store
-                .read_immutable_checked(&path, valid)
+                .read_immutable_checked(&path, |d| match gomod::info::parse(d) {
+                    Ok(i) => {
+                        version = i.version;
+                        true
+                    }
+                    Err(_) => false,
+                })
                 .await
                 .map_err(internal)?
             {
                 return Ok(Meta {
-                    value: InfoJson {
-                        version: query.to_string(),
+                    value: Info {
+                        version,
                         json: bytes::Bytes::from_owner(data),
                     },
                     stale: None,
@@ -416,18 +385,24 @@ impl Cache {
                         inner.source.stat(&m, &q),
                     )
                     .await?;
-                    check_info(&inner, &m, Some(&q), &info)?;
-                    store_info(&inner, &m, &info).await?;
+                    check_info(&inner, &m, &q, &info)?;
+                    write_entry(&inner, path, info.json.to_vec()).await?;
                     Ok(info)
                 })
                 .await?;
-            return answer(info);
+            return Ok(Meta {
+                value: info,
+                stale: None,
+            });
         }
         let key = format!("query {module}@{query}");
         let cached = self.inner.queries.get(&key);
         if let Some((at, info)) = &cached {
             if at.elapsed() < self.inner.settings.list_ttl {
-                return answer(info.clone());
+                return Ok(Meta {
+                    value: info.clone(),
+                    stale: None,
+                });
             }
         }
         let inner = Arc::clone(&self.inner);
@@ -440,17 +415,11 @@ impl Cache {
                     inner.source.stat(&m, &q),
                 )
                 .await?;
-                check_info(&inner, &m, Some(&q), &info)?;
-                store_info(&inner, &m, &info).await?;
                 inner.queries.insert(k, (Instant::now(), info.clone()));
                 Ok(info)
             })
             .await;
-        let Meta { value, stale } = Self::fresh_or_stale(module, query, r, cached.map(|(_, i)| i))?;
-        Ok(Meta {
-            value: InfoJson::of(&value)?,
-            stale,
-        })
+        Self::fresh_or_stale(module, query, r, cached.map(|(_, i)| i))
     }
 
     /// `@v/<version>.mod` of a canonical version. When it had to be fetched, its
@@ -587,7 +556,7 @@ impl Cache {
                     "{desc}: {mv}: the zip is not a valid module zip ({e}); not stored"
                 )))
             };
-            let cf = gomod::zip::check_zip_file(&mv, &t).map_err(|e| bad(e.to_string()))?;
+            let cf = gomod::zip::check_served_zip_file(&mv, &t).map_err(|e| bad(e.to_string()))?;
             cf.err()
                 .map_err(|e| bad(e.to_string().replace('\n', "; ")))?;
             gomod::dirhash::hash_zip_file(&t)
@@ -606,19 +575,6 @@ impl Cache {
             .map_err(internal)??;
         Ok(h1)
     }
-}
-
-/// Stores `<version>.info` unless it is there already (immutable once stored).
-async fn store_info(inner: &Inner, module: &str, info: &Info) -> Result<(), CacheError> {
-    let path = inner
-        .store
-        .version_path(module, &info.version, Ext::Info)
-        .map_err(internal)?;
-    if tokio::fs::metadata(&path).await.is_ok() {
-        return Ok(());
-    }
-    let data = serde_json::to_vec(info).map_err(internal)?;
-    write_entry(inner, path, data).await
 }
 
 /// Writes a stored entry atomically (temp, fsync, rename) off the async threads.

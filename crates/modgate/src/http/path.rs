@@ -7,7 +7,9 @@
 //! command never sends a malformed request itself, so those are `400 Bad Request`; a
 //! well-formed request for something that cannot exist (a version not valid for the
 //! module path, a non-canonical `.mod`/`.zip`) is `404 Not Found`, which keeps the go
-//! command's `,` fallback working.
+//! command's `,` fallback working. A canonical version that is not valid for the module
+//! path (`v2.0.0` of a path without `/v2`) is asked of the source all the same: proxy.go
+//! asks it too, and an upstream may answer it (its `.info` naming `v2.0.0+incompatible`).
 
 use gomod::module;
 
@@ -148,9 +150,6 @@ pub fn parse(raw: &str) -> Result<Request, Reject> {
             "{module}@{version}: .{ext} needs a canonical version; resolve {version} with @v/{escaped_version}.info first"
         )));
     }
-    if let Err(e) = module::check(&module, &version) {
-        return Err(not_found(e.to_string()));
-    }
     Ok(match ext {
         "info" => Request::Info {
             module,
@@ -265,13 +264,14 @@ mod tests {
             err("/example.com/m/@v/master.zip"),
             (404, "not found: example.com/m@master: .zip needs a canonical version; resolve master with @v/master.info first".into())
         );
+        // A canonical version not valid for the path is asked of the upstream, which
+        // may serve it (the go command's test proxy serves rsc.io/quote/@v/v2.0.0.mod).
         assert_eq!(
-            err("/example.com/m/@v/v2.0.0.mod"),
-            (
-                404,
-                "not found: example.com/m@v2.0.0: invalid version: should be v0 or v1, not v2"
-                    .into()
-            )
+            ok("/example.com/m/@v/v2.0.0.mod"),
+            Request::Mod {
+                module: "example.com/m".into(),
+                version: "v2.0.0".into()
+            }
         );
         assert_eq!(err("/example.com/m/@v/v1.0.0.tar").0, 404);
         assert_eq!(err("/").0, 404);

@@ -108,10 +108,6 @@ fn short(max_age: Duration) -> String {
     format!("public, max-age={}", max_age.as_secs())
 }
 
-fn json_of(info: &crate::source::Info) -> Vec<u8> {
-    serde_json::to_vec(info).unwrap_or_default()
-}
-
 /// Answers `/sumdb/<path>`.
 async fn sumdb(state: &AppState, path: &str, head: bool) -> Response {
     let Some(db) = &state.sumdb else {
@@ -176,7 +172,7 @@ pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: b
                 StatusCode::OK,
                 JSON,
                 &short,
-                json_of(&value),
+                value.json,
                 head,
                 stale.as_deref(),
             ),
@@ -184,7 +180,7 @@ pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: b
         },
         Request::Info { module, query } => match state.cache.info(&module, &query).await {
             Ok(Meta { value, stale }) => {
-                let cache = if value.version == query {
+                let cache = if crate::cache::is_canonical(&query) {
                     IMMUTABLE
                 } else {
                     short.as_str()

@@ -249,7 +249,7 @@ impl Source for Chain {
         s
     }
 
-    async fn list(&self, module_path: &str) -> Result<Vec<String>, SourceError> {
+    async fn list(&self, module_path: &str) -> Result<bytes::Bytes, SourceError> {
         match self.try_entries(module_path, Op::List).await? {
             Answer::List(l) => Ok(l),
             other => Err(other.mismatch()),
@@ -299,7 +299,7 @@ enum Op<'a> {
 }
 
 enum Answer {
-    List(Vec<String>),
+    List(bytes::Bytes),
     Info(Info),
     Bytes(Vec<u8>),
     Size(u64),

@@ -79,7 +79,7 @@ impl FileSource {
 
     async fn read_info(&self, path: &Path, what: &str) -> Result<Info, SourceError> {
         let data = self.read(path, what).await?;
-        serde_json::from_slice(&data).map_err(|e| {
+        Info::parse(data).map_err(|e| {
             SourceError::Failed(format!(
                 "{}: {} is not valid .info JSON: {e}",
                 self.describe(),
@@ -108,17 +108,10 @@ impl Source for FileSource {
         format!("file://{}", self.root.display())
     }
 
-    async fn list(&self, module: &str) -> Result<Vec<String>, SourceError> {
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError> {
         let path = self.module_dir(module)?.join("@v").join("list");
-        let data = self.read(&path, &format!("{module}@v/list")).await?;
-        let mut list: Vec<String> = list_lines(&data)
-            .into_iter()
-            .map(|(v, _)| v)
-            .filter(|v| !gomod::pseudo::is_pseudo_version(v))
-            .collect();
-        semver::sort(&mut list);
-        list.dedup();
-        Ok(list)
+        // Served as it is, as the go command's file:// proxy reads it.
+        Ok(self.read(&path, &format!("{module}@v/list")).await?.into())
     }
 
     async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {

@@ -15,21 +15,60 @@ pub mod retract;
 use std::path::Path;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// What `@v/<version>.info` and `@latest` carry (the go command's `RevInfo` as a proxy
-/// serves it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An `.info` or `@latest` answer: the body to serve, and the version it names.
+///
+/// From an upstream proxy or a `file://` tree the body is the bytes as served, checked
+/// with the go command's own reading of them ([`Info::parse`]) and never re-serialized;
+/// from git it is the JSON the go command writes for a revision ([`Info::made`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Info {
-    /// The canonical version (a semver tag or a pseudo-version).
-    #[serde(rename = "Version")]
+    /// The version the body names (`Version`; empty when it names none).
     pub version: String,
-    /// The commit time, RFC 3339 in UTC (`2006-01-02T15:04:05Z`).
-    #[serde(rename = "Time")]
-    pub time: String,
-    /// Provenance (VCS, URL, hash, ref) as the go command writes it, when known.
-    #[serde(rename = "Origin", default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<serde_json::Value>,
+    /// The JSON body, as it is served.
+    pub json: bytes::Bytes,
+}
+
+impl Info {
+    /// Reads an `.info` body as the go command does (`json.Unmarshal` into `RevInfo`:
+    /// [`gomod::info::parse`]); the body is kept as it is.
+    pub fn parse(json: impl Into<bytes::Bytes>) -> Result<Info, gomod::info::InfoError> {
+        let json = json.into();
+        let info = gomod::info::parse(&json)?;
+        Ok(Info {
+            version: info.version,
+            json,
+        })
+    }
+
+    /// The `.info` of a revision found in version control: `Version`, `Time` (RFC 3339,
+    /// UTC) and `Origin`, in the go command's field order.
+    pub fn made(
+        version: String,
+        time: gomod::timestamp::Timestamp,
+        origin: serde_json::Value,
+    ) -> Info {
+        #[derive(Serialize)]
+        struct Made<'a> {
+            #[serde(rename = "Version")]
+            version: &'a str,
+            #[serde(rename = "Time")]
+            time: String,
+            #[serde(rename = "Origin")]
+            origin: serde_json::Value,
+        }
+        let json = serde_json::to_vec(&Made {
+            version: &version,
+            time: time.format_rfc3339(),
+            origin,
+        })
+        .unwrap_or_default();
+        Info {
+            version,
+            json: json.into(),
+        }
+    }
 }
 
 /// Why a source could not answer.
@@ -73,9 +112,11 @@ pub trait Source: Send + Sync {
     /// A short description for logs and errors: `proxy https://proxy.golang.org`, `direct`.
     fn describe(&self) -> String;
 
-    /// The tagged versions of `module` (no pseudo-versions), sorted in semver order
-    /// (`@v/list`). An empty list is an answer, not an error.
-    async fn list(&self, module: &str) -> Result<Vec<String>, SourceError>;
+    /// The `@v/list` body: for an upstream proxy or a `file://` tree the bytes as served
+    /// (the go command reads the first field of each line that is a valid version);
+    /// from git the tagged versions (no pseudo-versions) in semver order, one a line. An
+    /// empty list is an answer, not an error.
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError>;
 
     /// Resolves `query` (a canonical version, or anything the go command accepts in its
     /// place: a non-canonical semver, a branch, a tag, a commit hash) to its canonical
@@ -92,6 +133,16 @@ pub trait Source: Send + Sync {
     /// held whole in memory) and returns its size (`@v/<version>.zip`). `version` is
     /// canonical. The caller validates the file before it stores it, and removes it on error.
     async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError>;
+}
+
+/// An `@v/list` body of `versions`: one a line, each ended by a newline.
+pub fn list_body(versions: &[String]) -> bytes::Bytes {
+    let mut out = Vec::with_capacity(versions.iter().map(|v| v.len() + 1).sum());
+    for v in versions {
+        out.extend_from_slice(v.as_bytes());
+        out.push(b'\n');
+    }
+    out.into()
 }
 
 /// An error and its sources, joined by `: ` (what a user needs from a failure several

@@ -4,10 +4,13 @@
 //! `.mod` and `.zip`; 404 and 410 mean "not found" (with the server's text/plain detail,
 //! as cmd/go/internal/web reads it), anything else is a failure.
 //!
-//! Unlike the go command it checks every body before handing it on: `.info` must be JSON
-//! with a canonical `Version` valid for the module and an RFC 3339 `Time`, a `.mod` must
-//! parse with the lax go.mod parser, a list must hold versions, a zip must be a valid
-//! module zip for exactly that module version and at most [`gomod::zip::MAX_ZIP_FILE`].
+//! Every body is checked as the go command checks it, and handed on as it was served
+//! (never re-serialized): `.info` and `@latest` must be what Go's JSON decoding of a
+//! `RevInfo` takes (no `Time`, extra fields and any spacing are fine), and the `.info` of
+//! a canonical version valid for the path must name that version; a `.mod` must parse
+//! with the lax go.mod parser; a list is any body (the go command takes the versions it
+//! finds on its lines); a zip at most [`gomod::zip::MAX_ZIP_FILE`] (the cache checks it
+//! as a module zip).
 //! Credentials in the URL's userinfo are sent as basic auth and never shown: logs and
 //! errors use the redacted URL (`https://user:xxxxx@host/`).
 
@@ -84,8 +87,9 @@ impl ProxySource {
             .map_err(|e| SourceError::Invalid(e.to_string()))
     }
 
-    /// The escaped form of a version the go command would accept to ask for: canonical,
-    /// and valid for the module path.
+    /// The escaped form of a version for `.mod` and `.zip`: canonical, as proxy.go's
+    /// `GoMod` and `Zip` require (not necessarily valid for the module path: an upstream
+    /// may serve `rsc.io/quote/@v/v2.0.0.mod`, and it is relayed as served).
     fn escaped_canonical(&self, module_path: &str, version: &str) -> Result<String, SourceError> {
         if version.is_empty() || version != module::canonical_version(version) {
             return Err(SourceError::Invalid(version_error(
@@ -94,7 +98,6 @@ impl ProxySource {
                 "internal error: version passed to the proxy source is not canonical",
             )));
         }
-        module::check(module_path, version).map_err(|e| SourceError::Invalid(e.to_string()))?;
         let enc = module::escape_version(version).map_err(|e| {
             SourceError::Invalid(version_error(module_path, version, &e.to_string()))
         })?;
@@ -110,6 +113,25 @@ impl ProxySource {
                 "{reason} (the upstream is broken or is not a Go module proxy; check --upstream, or add a fallback after `|`)"
             ),
         ))
+    }
+
+    /// An `.info` or `@latest` body as proxy.go reads it.
+    fn parse_info(
+        &self,
+        data: Vec<u8>,
+        module_path: &str,
+        query: &str,
+    ) -> Result<Info, SourceError> {
+        Info::parse(data).map_err(|e| {
+            self.garbage(
+                module_path,
+                query,
+                &format!(
+                    "invalid response from proxy {}: {e}",
+                    gomod::quote(&self.upstream.redacted_base())
+                ),
+            )
+        })
     }
 
     async fn get(
@@ -166,26 +188,22 @@ impl Source for ProxySource {
         format!("proxy {}", self.upstream.redacted_base())
     }
 
-    async fn list(&self, module_path: &str) -> Result<Vec<String>, SourceError> {
+    async fn list(&self, module_path: &str) -> Result<bytes::Bytes, SourceError> {
         let rel = format!("{}/@v/list", self.escaped_path(module_path)?);
-        let data = self.get(&rel, MAX_LIST, module_path, "").await?;
-        body::parse_list(&data, &self.upstream.redacted_base())
-            .map_err(|e| self.garbage(module_path, "", &e))
+        Ok(self.get(&rel, MAX_LIST, module_path, "").await?.into())
     }
 
     async fn stat(&self, module_path: &str, query: &str) -> Result<Info, SourceError> {
         let enc_path = self.escaped_path(module_path)?;
-        let canonical = !query.is_empty() && query == module::canonical_version(query);
-        if canonical {
-            module::check(module_path, query).map_err(|e| SourceError::Invalid(e.to_string()))?;
-        }
         let enc_rev = module::escape_version(query)
             .map_err(|e| SourceError::Invalid(version_error(module_path, query, &e.to_string())))?;
         let rel = format!("{enc_path}/@v/{}.info", path_escape(&enc_rev));
         let data = self.get(&rel, MAX_INFO, module_path, query).await?;
-        let info = body::parse_info(&data, module_path, &self.upstream.redacted_base())
-            .map_err(|e| self.garbage(module_path, query, &e))?;
-        if canonical && info.version != query {
+        let info = self.parse_info(data, module_path, query)?;
+        if info.version != query
+            && query == module::canonical_version(query)
+            && module::check(module_path, query).is_ok()
+        {
             // proxy.go: a correct, appropriate version asked for must come back exactly.
             return Err(self.garbage(
                 module_path,
@@ -207,10 +225,7 @@ impl Source for ProxySource {
             .get_bytes(&format!("{enc_path}/@latest"), MAX_INFO)
             .await
         {
-            Ok(data) => {
-                return body::parse_info(&data, module_path, &base)
-                    .map_err(|e| self.garbage(module_path, "", &e));
-            }
+            Ok(data) => return self.parse_info(data, module_path, ""),
             Err(e) if !e.is_not_found() => return Err(fetch_error(e, module_path, "")),
             Err(e) => {
                 tracing::debug!(upstream = %base, module = module_path, error = e.message(), "no @latest; reading @v/list");
@@ -219,7 +234,6 @@ impl Source for ProxySource {
         let data = self
             .get(&format!("{enc_path}/@v/list"), MAX_LIST, module_path, "")
             .await?;
-        body::parse_list(&data, &base).map_err(|e| self.garbage(module_path, "", &e))?;
         match body::latest_from_list(&data) {
             Some(v) => self.stat(module_path, &v).await,
             // codehost.ErrNoCommits, which is fs.ErrNotExist.
@@ -277,10 +291,7 @@ impl ProxySource {
         let m = module::Version::new(module_path, version);
         let path = dest.to_path_buf();
         let checked = tokio::task::spawn_blocking(move || -> Result<(), String> {
-            let f = std::fs::File::open(&path)
-                .map_err(|e| format!("reopening {}: {e}", path.display()))?;
-            let files =
-                gomod::zip::check_zip(&m, std::io::BufReader::new(f)).map_err(|e| e.to_string())?;
+            let files = gomod::zip::check_served_zip_file(&m, &path).map_err(|e| e.to_string())?;
             files.err().map_err(|e| e.to_string())
         })
         .await

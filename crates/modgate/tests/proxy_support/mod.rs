@@ -591,11 +591,11 @@ impl Recorder {
     }
 
     fn info(&self, version: &str) -> Info {
-        Info {
-            version: version.to_string(),
-            time: "2020-01-02T03:04:05Z".to_string(),
-            origin: Some(serde_json::json!({ "by": self.name })),
-        }
+        Info::made(
+            version.to_string(),
+            gomod::timestamp::Timestamp::from_unix(1_577_934_245),
+            serde_json::json!({ "by": self.name }),
+        )
     }
 }
 
@@ -605,9 +605,9 @@ impl Source for Recorder {
         self.name.clone()
     }
 
-    async fn list(&self, module: &str) -> Result<Vec<String>, SourceError> {
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError> {
         self.record(format!("list {module}"))?;
-        Ok(vec![format!("v1.0.0-{}", self.name)])
+        Ok(format!("v1.0.0-{}\n", self.name).into())
     }
 
     async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {

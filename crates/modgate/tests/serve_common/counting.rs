@@ -42,7 +42,7 @@ impl Source for Counting {
     fn describe(&self) -> String {
         "counting".into()
     }
-    async fn list(&self, module: &str) -> Result<Vec<String>, SourceError> {
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError> {
         self.count(format!("list {module}")).await;
         self.inner.list(module).await
     }

@@ -166,15 +166,15 @@ impl GitSource {
     }
 
     fn info(&self, code: &CodeRepo, r: Resolved) -> Info {
-        Info {
-            version: r.version,
-            time: Timestamp::from_unix(r.time).format_rfc3339(),
-            origin: Some(serde_json::json!({
+        Info::made(
+            r.version,
+            Timestamp::from_unix(r.time),
+            serde_json::json!({
                 "VCS": "git",
                 "URL": code.repo.url(),
                 "Hash": r.hash,
-            })),
-        }
+            }),
+        )
     }
 }
 
@@ -193,9 +193,10 @@ impl Source for GitSource {
         "direct".to_string()
     }
 
-    async fn list(&self, module: &str) -> Result<Vec<String>, SourceError> {
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError> {
         let code = self.code(module).await?;
-        code.versions().await.map_err(source_error)
+        let versions = code.versions().await.map_err(source_error)?;
+        Ok(super::list_body(&versions))
     }
 
     async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
