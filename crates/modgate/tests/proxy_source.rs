@@ -331,22 +331,17 @@ async fn garbage_from_the_test_proxys_invalid_mode() {
     let base = format!("{}/invalid", proxy.url());
     let p = source(&base);
     let hint = "(the upstream is broken or is not a Go module proxy; check --upstream, or add a fallback after `|`)";
+    // As a list and as a go.mod (lax parsing skips the unknown directive `invalid`), the
+    // go command takes the body: relayed as served.
+    assert_eq!(p.list("rsc.io/quote").await.unwrap(), "invalid");
     assert_eq!(
-        p.list("rsc.io/quote").await.unwrap_err(),
-        SourceError::Failed(format!(
-            "module rsc.io/quote: invalid response from proxy \"{base}\": @v/list has no valid version on any line {hint}"
-        ))
+        p.go_mod("rsc.io/quote", "v1.5.2").await.unwrap(),
+        b"invalid"
     );
     assert_eq!(
         p.stat("rsc.io/quote", "v1.5.2").await.unwrap_err(),
         SourceError::Failed(format!(
             "rsc.io/quote@v1.5.2: invalid response from proxy \"{base}\": expected value at line 1 column 1 {hint}"
-        ))
-    );
-    assert_eq!(
-        p.go_mod("rsc.io/quote", "v1.5.2").await.unwrap_err(),
-        SourceError::Failed(format!(
-            "rsc.io/quote@v1.5.2: invalid go.mod from proxy: rsc.io/quote@v1.5.2/go.mod: no module directive {hint}"
         ))
     );
     let dir = tempfile::tempdir().unwrap();
@@ -380,12 +375,12 @@ async fn requests_outside_the_module_rules_are_invalid_without_a_request() {
         "http://127.0.0.1:{}/",
         proxy_support::closed_port()
     ));
-    assert_eq!(
+    // A canonical version not valid for the path is asked (proxy.go asks it too: an
+    // upstream may answer `v2.0.0+incompatible`); here nothing answers.
+    assert!(matches!(
         p.stat("rsc.io/quote", "v2.0.0").await.unwrap_err(),
-        SourceError::Invalid(
-            "rsc.io/quote@v2.0.0: invalid version: should be v0 or v1, not v2".to_string()
-        )
-    );
+        SourceError::Failed(m) if m.starts_with("rsc.io/quote@v2.0.0: ")
+    ));
     assert_eq!(
         p.go_mod("rsc.io/quote", "v1.5").await.unwrap_err(),
         SourceError::Invalid(

@@ -187,11 +187,13 @@ fn bad_upstream_bodies_are_refused_and_never_stored() {
         );
         assert_eq!(
             get("v1.2.0.info").await,
-            (502, format!("{up}: {m}@v1.2.0: invalid .info (time \"yesterday\" is not RFC 3339); not stored\n"))
+            (502, format!("{up}: {}/example.com/bad/@v/v1.2.0.info is not valid .info JSON: parsing time \"yesterday\" as \"2006-01-02T15:04:05Z07:00\": not an RFC 3339 time at line 1 column 39\n", tree.root.display()))
         );
+        // The go command reads a non-canonical Version in a query's answer without
+        // complaint (and refuses to use it later): relayed as served, never stored.
         assert_eq!(
             get("main.info").await,
-            (502, format!("{up}: {m}@main: invalid .info (version \"v1.2\" is not canonical); not stored\n"))
+            (200, format!("{{\"Version\":\"v1.2\",\"Time\":\"{T1}\"}}"))
         );
     });
     let stored: Vec<String> = files_under(&data)
@@ -364,7 +366,7 @@ fn the_negative_cache_expires() {
 }
 
 #[test]
-fn stored_versions_are_immutable_and_queries_store_their_canonical_answer() {
+fn stored_versions_are_immutable_and_queries_are_not_stored() {
     let tmp = tempfile::tempdir().unwrap();
     let tree = Tree::new(tmp.path().join("up"));
     tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
@@ -395,19 +397,24 @@ fn stored_versions_are_immutable_and_queries_store_their_canonical_answer() {
                     .unwrap()
             }
         };
-        // A branch name: asked of the source each time (list_ttl 0), the canonical .info stored.
+        // A branch name: asked of the source each time (list_ttl 0), and not stored (an
+        // upstream's answer for `main` need not be what it serves for the version).
         assert_eq!(get("main.info").await, info);
-        assert_eq!(
-            std::fs::read_to_string(data.join("cache/download/example.com/a/@v/v1.0.0.info"))
-                .unwrap(),
-            info
-        );
         assert_eq!(get("main.info").await, info);
+        let stored_info = data.join("cache/download/example.com/a/@v/v1.0.0.info");
+        assert!(!stored_info.exists());
         assert_eq!(get("v1.0.0.mod").await, "module example.com/a\n\ngo 1.21\n");
+        assert_eq!(get("v1.0.0.info").await, info);
+        assert_eq!(std::fs::read_to_string(&stored_info).unwrap(), info);
         // The upstream changes its mind: what is stored stays.
         std::fs::write(
             tree.vfile("example.com/a", "v1.0.0", "mod"),
             "module example.com/a\n\ngo 1.22\n",
+        )
+        .unwrap();
+        std::fs::write(
+            tree.vfile("example.com/a", "v1.0.0", "info"),
+            format!("{{\"Version\":\"v1.0.0\",\"Time\":\"{T1}\",\"Name\":\"x\"}}"),
         )
         .unwrap();
         assert_eq!(get("v1.0.0.mod").await, "module example.com/a\n\ngo 1.21\n");
@@ -418,6 +425,7 @@ fn stored_versions_are_immutable_and_queries_store_their_canonical_answer() {
         [
             ("mod example.com/a@v1.0.0".to_string(), 1),
             ("stat example.com/a@main".to_string(), 2),
+            ("stat example.com/a@v1.0.0".to_string(), 1),
         ]
     );
 }

@@ -289,10 +289,6 @@ fn download_all(proxy: &str, args: &[&str]) -> Vec<Downloaded> {
     got
 }
 fn short(b: &[u8]) -> String {
-    let s = String::from_utf8_lossy(b);
-    if s.len() > 120 {
-        format!("{}…", &s[..s.floor_char_boundary(120)])
-    } else {
-        s.into_owned()
-    }
+    let s: String = String::from_utf8_lossy(b).chars().take(120).collect();
+    s
 }

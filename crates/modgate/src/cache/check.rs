@@ -22,7 +22,7 @@ pub(super) fn check_info(
 ) -> Result<(), CacheError> {
     if info.version != query && module::check(module, query).is_ok() {
         return Err(CacheError::Source(SourceError::Failed(format!(
-            "{}: {module}@{query}: invalid .info (the upstream returned version {:?} instead of the requested {query}); not stored",
+            "{}: {module}@{query}: invalid .info (the upstream returned version {} instead of the requested {query}); not stored",
             inner.source.describe(),
             info.version
         ))));
