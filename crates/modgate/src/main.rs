@@ -155,9 +155,14 @@ fn serve(args: &ServeArgs) -> ExitCode {
 /// guard flushes what is queued when it is dropped.
 fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     // Not lossy: when the queue is full a request waits rather than a line being lost.
+    // Buffered: under load the writer thread sends many lines per write(2), and it
+    // flushes whenever the queue runs empty, so an idle log is always complete.
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(
+            64 << 10,
+            std::io::stderr(),
+        ));
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

@@ -133,8 +133,10 @@ struct Inner {
     // requests cannot grow the process without limit.
     negative: Memo<CacheError>,
     queries: Memo<Info>,
-    /// Fresh `@v/list` answers, so that a hot list touches no disk within its lifetime.
-    lists: Memo<Arc<[u8]>>,
+    /// Fresh `@v/list` and `@latest` answers, so that a hot one touches no disk (nor
+    /// parser) within its lifetime.
+    lists: Memo<bytes::Bytes>,
+    latests: Memo<Info>,
     prefetch: prefetch::Prefetcher,
     /// Checks hashes against the checksum database before anything is stored.
     sum_check: std::sync::OnceLock<Arc<dyn SumCheck>>,
@@ -165,6 +167,32 @@ async fn check_sum(
     match inner.sum_check.get() {
         Some(c) => c.check(module, version, go_mod, h1).await,
         None => Ok(()),
+    }
+}
+
+/// What a short-lived entry is in memory, and on disk.
+trait ShortLived: Clone + Send + Sync + 'static {
+    /// The entry read back from its file (`None`: not usable, as if absent).
+    fn decode(data: Vec<u8>) -> Option<Self>;
+    /// What is written to its file and served.
+    fn body(&self) -> &[u8];
+}
+
+impl ShortLived for bytes::Bytes {
+    fn decode(data: Vec<u8>) -> Option<Self> {
+        Some(data.into())
+    }
+    fn body(&self) -> &[u8] {
+        self
+    }
+}
+
+impl ShortLived for Info {
+    fn decode(data: Vec<u8>) -> Option<Self> {
+        Info::parse(data).ok()
+    }
+    fn body(&self) -> &[u8] {
+        &self.json
     }
 }
 
@@ -200,6 +228,7 @@ impl Cache {
                 negative: Memo::new(MEMO_ENTRIES),
                 queries: Memo::new(MEMO_ENTRIES),
                 lists: Memo::new(MEMO_ENTRIES),
+                latests: Memo::new(MEMO_ENTRIES),
                 prefetch: prefetch::Prefetcher::new(settings.prefetch_concurrency),
                 sum_check: std::sync::OnceLock::new(),
             }),
@@ -229,33 +258,63 @@ impl Cache {
         }
     }
 
-    /// `@v/list`: the version list, one per line.
-    pub async fn list(&self, module: &str) -> Result<Meta<Vec<u8>>, CacheError> {
+    /// `@v/list`: the body as the source gave it.
+    pub async fn list(&self, module: &str) -> Result<Meta<bytes::Bytes>, CacheError> {
+        let path = self.inner.store.list_path(module).map_err(internal)?;
+        self.short_lived(
+            module,
+            "@v/list",
+            path,
+            |i| &i.lists,
+            |inner, m| async move {
+                Self::bounded(
+                    inner.settings.request_timeout,
+                    format!("{m}/@v/list"),
+                    inner.source.list(&m),
+                )
+                .await
+            },
+        )
+        .await
+    }
+
+    /// A short-lived entry of `module` (`@v/list`, `@latest`) kept at `path`: from memory
+    /// while it is fresh (no disk, no parse: what a busy proxy answers most), else from
+    /// disk while fresh, else from the source (stored and remembered), else the stale
+    /// copy when the source fails.
+    async fn short_lived<T, F, Fut>(
+        &self,
+        module: &str,
+        what: &'static str,
+        path: PathBuf,
+        memo: fn(&Inner) -> &Memo<T>,
+        fetch: F,
+    ) -> Result<Meta<T>, CacheError>
+    where
+        T: ShortLived,
+        F: FnOnce(Arc<Inner>, String) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, CacheError>> + Send + 'static,
+    {
         let ttl = self.inner.settings.list_ttl;
-        if let Some((at, data)) = self.inner.lists.get(module) {
+        if let Some((at, value)) = memo(&self.inner).get(module) {
             if at.elapsed() < ttl {
-                return Ok(Meta {
-                    value: data.to_vec(),
-                    stale: None,
-                });
+                return Ok(Meta { value, stale: None });
             }
         }
-        let path = self.inner.store.list_path(module).map_err(internal)?;
         let cached = self
             .inner
             .store
             .read_with_age(&path)
             .await
-            .map_err(internal)?;
-        if let Some((data, age)) = &cached {
+            .map_err(internal)?
+            .and_then(|(d, age)| Some((T::decode(d)?, age)));
+        if let Some((value, age)) = &cached {
             if *age < ttl {
                 if let Some(at) = Instant::now().checked_sub(*age) {
-                    self.inner
-                        .lists
-                        .insert(module.to_string(), (at, data.as_slice().into()));
+                    memo(&self.inner).insert(module.to_string(), (at, value.clone()));
                 }
                 return Ok(Meta {
-                    value: data.clone(),
+                    value: value.clone(),
                     stale: None,
                 });
             }
@@ -263,22 +322,14 @@ impl Cache {
         let inner = Arc::clone(&self.inner);
         let m = module.to_string();
         let r = self
-            .single_flight(format!("list {module}"), async move {
-                let data = Self::bounded(
-                    inner.settings.request_timeout,
-                    format!("{m}/@v/list"),
-                    inner.source.list(&m),
-                )
-                .await?
-                .to_vec();
-                write_entry(&inner, path, data.clone()).await?;
-                inner
-                    .lists
-                    .insert(m, (Instant::now(), data.as_slice().into()));
-                Ok(data)
+            .single_flight(format!("{what} {module}"), async move {
+                let value = fetch(Arc::clone(&inner), m.clone()).await?;
+                write_entry(&inner, path, value.body().to_vec()).await?;
+                memo(&inner).insert(m, (Instant::now(), value.clone()));
+                Ok(value)
             })
             .await;
-        Self::fresh_or_stale(module, "@v/list", r, cached.map(|(d, _)| d))
+        Self::fresh_or_stale(module, what, r, cached.map(|(v, _)| v))
     }
 
     fn fresh_or_stale<T>(
@@ -306,39 +357,25 @@ impl Cache {
         }
     }
 
-    /// `@latest`: the version the go command would pick for `module@latest`.
+    /// `@latest`: the version the go command would pick for `module@latest`, the body as
+    /// the source gave it.
     pub async fn latest(&self, module: &str) -> Result<Meta<Info>, CacheError> {
         let path = self.inner.store.latest_path(module).map_err(internal)?;
-        let cached = self
-            .inner
-            .store
-            .read_with_age(&path)
-            .await
-            .map_err(internal)?;
-        let cached = cached.and_then(|(d, age)| Some((Info::parse(d).ok()?, age)));
-        if let Some((info, age)) = &cached {
-            if *age < self.inner.settings.list_ttl {
-                return Ok(Meta {
-                    value: info.clone(),
-                    stale: None,
-                });
-            }
-        }
-        let inner = Arc::clone(&self.inner);
-        let m = module.to_string();
-        let r = self
-            .single_flight(format!("latest {module}"), async move {
-                let info = Self::bounded(
+        self.short_lived(
+            module,
+            "@latest",
+            path,
+            |i| &i.latests,
+            |inner, m| async move {
+                Self::bounded(
                     inner.settings.request_timeout,
                     format!("{m}/@latest"),
                     inner.source.latest(&m),
                 )
-                .await?;
-                write_entry(&inner, path, info.json.to_vec()).await?;
-                Ok(info)
-            })
-            .await;
-        Self::fresh_or_stale(module, "@latest", r, cached.map(|(i, _)| i))
+                .await
+            },
+        )
+        .await
     }
 
     /// `@v/<query>.info`. For a canonical version, the stored (immutable) entry, served as

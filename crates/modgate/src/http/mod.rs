@@ -43,20 +43,28 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// This process's id, the first part of every request id (read once, not per request).
+static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
+
 /// Gives the request an id, runs it in a span carrying the id, logs its outcome and sets
 /// `X-Request-Id`.
 async fn request_id(req: HttpRequest, next: Next) -> Response {
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let id = format!("{:08x}-{n}", std::process::id());
+    let id = format!("{:08x}-{n}", *PID);
     let span = tracing::info_span!("request", id = %id);
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let path = req.uri().path();
+    // At most 300 characters of the path in the log line.
+    let path = match path.char_indices().nth(300) {
+        Some((i, _)) => path[..i].to_string(),
+        None => path.to_string(),
+    };
     let start = Instant::now();
     let mut resp = next.run(req).instrument(span.clone()).await;
     span.in_scope(|| {
         tracing::info!(
             method = %method,
-            path = %path.chars().take(300).collect::<String>(),
+            path = %path,
             status = resp.status().as_u16(),
             ms = start.elapsed().as_millis() as u64,
             "request"

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::{AppState, Request};
@@ -48,32 +48,35 @@ pub fn text(status: StatusCode, line: &str, head: bool) -> Response {
     )
 }
 
+/// A body answer. The headers are made without formatting or copying: static values for
+/// the type and caching, the length from the integer (this is the hot path of a busy
+/// proxy: cached `.info`, `.mod`, lists).
 fn bytes(
     status: StatusCode,
-    ctype: &str,
-    cache: &str,
+    ctype: &'static str,
+    cache: HeaderValue,
     data: impl Into<bytes::Bytes>,
     head: bool,
     stale: Option<&str>,
 ) -> Response {
     let data: bytes::Bytes = data.into();
-    let mut headers = vec![
-        ("content-type", ctype.to_string()),
-        ("content-length", data.len().to_string()),
-        ("cache-control", cache.to_string()),
-    ];
+    let len = data.len();
+    let mut r = Response::new(if head {
+        Body::empty()
+    } else {
+        Body::from(data)
+    });
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::CACHE_CONTROL, cache);
     if let Some(reason) = stale {
-        headers.push(("x-modgate-stale", header_safe(reason)));
+        if let Ok(v) = HeaderValue::from_str(&header_safe(reason)) {
+            h.insert("x-modgate-stale", v);
+        }
     }
-    build(
-        status,
-        &headers,
-        if head {
-            Body::empty()
-        } else {
-            Body::from(data)
-        },
-    )
+    r
 }
 
 /// Printable ASCII only, at most 300 characters.
@@ -104,8 +107,14 @@ pub(super) fn error(e: &CacheError, head: bool) -> Response {
     text(status, &msg, head)
 }
 
-fn short(max_age: Duration) -> String {
-    format!("public, max-age={}", max_age.as_secs())
+/// `Cache-Control` of the short-lived answers (lists, `@latest`, queries).
+fn short(max_age: Duration) -> HeaderValue {
+    HeaderValue::from_str(&format!("public, max-age={}", max_age.as_secs()))
+        .unwrap_or(HeaderValue::from_static("no-cache"))
+}
+
+fn immutable() -> HeaderValue {
+    HeaderValue::from_static(IMMUTABLE)
 }
 
 /// Answers `/sumdb/<path>`.
@@ -133,7 +142,7 @@ async fn sumdb(state: &AppState, path: &str, head: bool) -> Response {
     match db.answer_shared(rel).await {
         Ok(a) => {
             let cache = if a.immutable {
-                IMMUTABLE.to_string()
+                immutable()
             } else {
                 short(state.short_max_age)
             };
@@ -145,7 +154,7 @@ async fn sumdb(state: &AppState, path: &str, head: bool) -> Response {
             bytes(
                 StatusCode::OK,
                 ctype,
-                &cache,
+                cache,
                 a.body,
                 head,
                 a.stale.as_deref(),
@@ -157,13 +166,13 @@ async fn sumdb(state: &AppState, path: &str, head: bool) -> Response {
 
 /// Answers a parsed protocol request.
 pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: bool) -> Response {
-    let short = short(state.short_max_age);
+    let short = || short(state.short_max_age);
     match req {
         Request::Health => text(StatusCode::OK, "ok", head),
         Request::Sumdb { path } => sumdb(state, &path, head).await,
         Request::List { module } => match state.cache.list(&module).await {
             Ok(Meta { value, stale }) => {
-                bytes(StatusCode::OK, TEXT, &short, value, head, stale.as_deref())
+                bytes(StatusCode::OK, TEXT, short(), value, head, stale.as_deref())
             }
             Err(e) => error(&e, head),
         },
@@ -171,7 +180,7 @@ pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: b
             Ok(Meta { value, stale }) => bytes(
                 StatusCode::OK,
                 JSON,
-                &short,
+                short(),
                 value.json,
                 head,
                 stale.as_deref(),
@@ -181,9 +190,9 @@ pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: b
         Request::Info { module, query } => match state.cache.info(&module, &query).await {
             Ok(Meta { value, stale }) => {
                 let cache = if crate::cache::is_canonical(&query) {
-                    IMMUTABLE
+                    immutable()
                 } else {
-                    short.as_str()
+                    short()
                 };
                 bytes(
                     StatusCode::OK,
@@ -197,7 +206,7 @@ pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: b
             Err(e) => error(&e, head),
         },
         Request::Mod { module, version } => match state.cache.go_mod(&module, &version).await {
-            Ok(data) => bytes(StatusCode::OK, TEXT, IMMUTABLE, data, head, None),
+            Ok(data) => bytes(StatusCode::OK, TEXT, immutable(), data, head, None),
             Err(e) => error(&e, head),
         },
         Request::Zip { module, version } => match state.cache.zip(&module, &version).await {
