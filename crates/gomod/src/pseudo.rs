@@ -94,10 +94,10 @@ fn matches_pseudo_re(v: &str) -> bool {
         return false;
     };
     // First alternative: "0.0-".
-    if let Some(tail) = rest.strip_prefix(b"0.0-") {
-        if matches_time_rev_build(tail) {
-            return true;
-        }
+    if let Some(tail) = rest.strip_prefix(b"0.0-")
+        && matches_time_rev_build(tail)
+    {
+        return true;
     }
     // Second alternative: \d+\.\d+-([^+]*\.)?0\.
     let Some(tail) = skip_digits(rest)
@@ -117,10 +117,10 @@ fn matches_pseudo_re(v: &str) -> bool {
                 continue;
             }
         }
-        if let Some(after) = tail[k..].strip_prefix(b"0.") {
-            if matches_time_rev_build(after) {
-                return true;
-            }
+        if let Some(after) = tail[k..].strip_prefix(b"0.")
+            && matches_time_rev_build(after)
+        {
+            return true;
         }
     }
     false

@@ -80,7 +80,7 @@ fn check(data: &[u8]) {
     let _ = parse_lax("go.mod", data, None);
     let _ = parse_work("go.work", data, None);
     let fixer = |_: &str, v: &str| -> Result<String, String> {
-        if v.len() % 2 == 0 {
+        if v.len().is_multiple_of(2) {
             Ok(format!("v{v}"))
         } else {
             Err("bad".into())

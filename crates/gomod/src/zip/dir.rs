@@ -133,14 +133,14 @@ fn visit(
             });
             return Ok(false);
         }
-        if let Ok(md) = fs::symlink_metadata(os_path.join("go.mod")) {
-            if !md.is_dir() {
-                omitted.push(FileError {
-                    path: slash_path.to_owned(),
-                    err: Error::SubmoduleDir,
-                });
-                return Ok(false);
-            }
+        if let Ok(md) = fs::symlink_metadata(os_path.join("go.mod"))
+            && !md.is_dir()
+        {
+            omitted.push(FileError {
+                path: slash_path.to_owned(),
+                err: Error::SubmoduleDir,
+            });
+            return Ok(false);
         }
         return Ok(true);
     }

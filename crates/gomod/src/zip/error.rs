@@ -209,10 +209,10 @@ impl From<io::Error> for Error {
     /// Unwraps errors of this module carried through `io::Read`, maps `UnexpectedEof`.
     fn from(e: io::Error) -> Self {
         if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            if let Some(inner) = e.into_inner() {
-                if let Ok(err) = inner.downcast::<Error>() {
-                    return *err;
-                }
+            if let Some(inner) = e.into_inner()
+                && let Ok(err) = inner.downcast::<Error>()
+            {
+                return *err;
             }
             return Error::Format;
         }

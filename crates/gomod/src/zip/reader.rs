@@ -261,14 +261,13 @@ fn read_directory_end<R: Read + Seek>(r: &mut R, size: u64) -> Result<(Directory
         return Err(Error::CommentLength);
     }
     // Go compares directorySize with 0xffff (sic), so do we.
-    if d.directory_records == 0xffff
+    if (d.directory_records == 0xffff
         || d.directory_size == 0xffff
-        || d.directory_offset == 0xffff_ffff
+        || d.directory_offset == 0xffff_ffff)
+        && let Some(p) = find_directory64_end(r, directory_end_offset)?
     {
-        if let Some(p) = find_directory64_end(r, directory_end_offset)? {
-            directory_end_offset = p;
-            read_directory64_end(r, p, &mut d)?;
-        }
+        directory_end_offset = p;
+        read_directory64_end(r, p, &mut d)?;
     }
     let max = i64::MAX as u64;
     if d.directory_size > max || d.directory_offset > max {

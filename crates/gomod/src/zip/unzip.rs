@@ -35,12 +35,12 @@ pub fn unzip_reader<R: Read + Seek>(dir: &Path, m: &Version, zip: R) -> Result<(
 /// Go checks only that reading the directory yields no entries (a missing or unreadable
 /// directory passes; creating it later reports the problem).
 fn ensure_empty(dir: &Path) -> Result<(), Error> {
-    if let Ok(mut entries) = fs::read_dir(dir) {
-        if entries.next().is_some() {
-            return Err(Error::TargetNotEmpty {
-                dir: dir.to_path_buf(),
-            });
-        }
+    if let Ok(mut entries) = fs::read_dir(dir)
+        && entries.next().is_some()
+    {
+        return Err(Error::TargetNotEmpty {
+            dir: dir.to_path_buf(),
+        });
     }
     Ok(())
 }

@@ -85,10 +85,10 @@ fn is_marker(data: &[u8]) -> Option<(String, &[u8])> {
 fn find_file_marker(data: &[u8]) -> (Vec<u8>, Option<String>, &[u8]) {
     let mut i = 0;
     loop {
-        if let Some((name, after)) = is_marker(&data[i..]) {
-            if !name.is_empty() {
-                return (data[..i].to_vec(), Some(name), after);
-            }
+        if let Some((name, after)) = is_marker(&data[i..])
+            && !name.is_empty()
+        {
+            return (data[..i].to_vec(), Some(name), after);
         }
         match data[i..].windows(4).position(|w| w == b"\n-- ") {
             Some(j) => i += j + 1,

@@ -19,10 +19,10 @@ impl Cache {
         T: Clone + Send + Sync + 'static,
         F: Future<Output = Result<T, CacheError>> + Send + 'static,
     {
-        if let Some((at, e)) = self.inner.negative.get(&key) {
-            if at.elapsed() < self.inner.settings.negative_ttl {
-                return Err(e.clone());
-            }
+        if let Some((at, e)) = self.inner.negative.get(&key)
+            && at.elapsed() < self.inner.settings.negative_ttl
+        {
+            return Err(e.clone());
         }
         let flight: Flight<T> = {
             let mut flights = lock(&self.inner.flights);
@@ -39,12 +39,12 @@ impl Cache {
                     let task = tokio::spawn(
                         async move {
                             let r = work.await;
-                            if let Err(e) = &r {
-                                if e.is_not_found() {
-                                    inner
-                                        .negative
-                                        .insert(k.clone(), (Instant::now(), e.clone()));
-                                }
+                            if let Err(e) = &r
+                                && e.is_not_found()
+                            {
+                                inner
+                                    .negative
+                                    .insert(k.clone(), (Instant::now(), e.clone()));
                             }
                             lock(&inner.flights).remove(&k);
                             r

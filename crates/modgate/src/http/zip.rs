@@ -26,10 +26,10 @@ fn range(headers: &HeaderMap, etag: &str, size: u64) -> Result<Option<(u64, u64)
     let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
-    if let Some(ir) = headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
-        if ir.trim() != etag {
-            return Ok(None);
-        }
+    if let Some(ir) = headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok())
+        && ir.trim() != etag
+    {
+        return Ok(None);
     }
     let Some(spec) = v.trim().strip_prefix("bytes=") else {
         return Ok(None);
@@ -134,13 +134,13 @@ pub(super) async fn serve(
     if head {
         return build(status, &h, Body::empty());
     }
-    if start > 0 {
-        if let Err(e) = file.seek(std::io::SeekFrom::Start(start)).await {
-            return error(
-                &CacheError::Internal(format!("seeking in {}: {e}", path.display())),
-                head,
-            );
-        }
+    if start > 0
+        && let Err(e) = file.seek(std::io::SeekFrom::Start(start)).await
+    {
+        return error(
+            &CacheError::Internal(format!("seeking in {}: {e}", path.display())),
+            head,
+        );
     }
     // Large reads: a 4 KiB default costs a task wake-up and a body frame per page.
     let stream = ReaderStream::with_capacity(file.take(len), 256 * 1024);

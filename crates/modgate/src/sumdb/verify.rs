@@ -282,9 +282,10 @@ impl SumCheck for SumVerifier {
             if *line == have {
                 return Ok(());
             }
-            if let Some(theirs) = line.strip_prefix(&format!("{module} {vers} ")) {
-                if line.starts_with(&prefix) {
-                    return Err(self.refuse(
+            if let Some(theirs) = line.strip_prefix(&format!("{module} {vers} "))
+                && line.starts_with(&prefix)
+            {
+                return Err(self.refuse(
                         module,
                         version,
                         format!(
@@ -292,7 +293,6 @@ impl SumCheck for SumVerifier {
                             self.name
                         ),
                     ));
-                }
             }
         }
         // As the go command: a record without a line for this hash accepts it.

@@ -238,10 +238,10 @@ impl Server {
         };
         let start = Instant::now();
         loop {
-            if let Ok(r) = raw_get(&s.addr, "GET", "/healthz") {
-                if r.status == 200 {
-                    break;
-                }
+            if let Ok(r) = raw_get(&s.addr, "GET", "/healthz")
+                && r.status == 200
+            {
+                break;
             }
             if let Ok(Some(st)) = s.child.try_wait() {
                 panic!("modgate serve exited with {st}:\n{}", s.log_text());

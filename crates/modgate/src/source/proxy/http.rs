@@ -650,7 +650,7 @@ pub(super) fn path_escape(s: &str) -> String {
 /// A duration as Go prints it for whole seconds and minutes (`30s`, `10m0s`), else ms.
 pub(super) fn fmt_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let s = d.as_secs();
