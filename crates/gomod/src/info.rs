@@ -4,9 +4,10 @@
 //!
 //! Go's decoder is lenient where a stricter reader would refuse real answers: keys match
 //! field names case-insensitively (with Go's folding: `ſ` is `S`, `K` is `K`), the last
-//! of duplicate keys wins, unknown keys (`Name` and `Short` among them: they are
-//! `json:"-"` in `RevInfo`) are skipped whatever their value, `null` leaves a field
-//! as it is, and `Time` may be missing. It is strict where this module is too: `Version`
+//! of duplicate keys wins (a second `Origin` object is merged into the first, as Go decodes
+//! into what a pointer already points to), unknown keys (`Name` and `Short` among them:
+//! they are `json:"-"` in `RevInfo`) are skipped whatever their value, `null` leaves a
+//! string or the time as it is and clears `Origin`, and `Time` may be missing. It is strict where this module is too: `Version`
 //! must be a string, `Time` a JSON string holding an RFC 3339 time as Go's
 //! `time.Parse(time.RFC3339, …)` reads it (the raw bytes between the quotes: an escape
 //! inside makes it fail, as in Go), `Origin` an object of string fields, and nothing but
@@ -18,7 +19,7 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::timestamp::Instant;
@@ -142,10 +143,11 @@ impl<'de> Visitor<'de> for RevInfoVisitor {
                     })?;
                     info.time = Some(t);
                 }
+                // A pointer field: `null` clears it; an object is decoded into the
+                // Origin already there (a second "Origin" key merges into the first).
                 "ORIGIN" => {
-                    if let Some(o) = map.next_value::<Option<OriginField>>()? {
-                        info.origin = Some(o.0);
-                    }
+                    let base = info.origin.take().unwrap_or_default();
+                    info.origin = map.next_value_seed(OriginSeed(base))?;
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -156,25 +158,39 @@ impl<'de> Visitor<'de> for RevInfoVisitor {
     }
 }
 
-struct OriginField(Origin);
+/// Decodes an `Origin` value (`null` or an object) onto `.0`, as Go decodes into the
+/// struct a pointer already points to.
+struct OriginSeed(Origin);
 
-impl<'de> serde::Deserialize<'de> for OriginField {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(OriginVisitor)
+impl<'de> DeserializeSeed<'de> for OriginSeed {
+    type Value = Option<Origin>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Origin>, D::Error> {
+        d.deserialize_option(self)
     }
 }
 
-struct OriginVisitor;
-
-impl<'de> Visitor<'de> for OriginVisitor {
-    type Value = OriginField;
+impl<'de> Visitor<'de> for OriginSeed {
+    type Value = Option<Origin>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object (Go's codehost.Origin)")
+        f.write_str("a JSON object (Go's codehost.Origin) or null")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OriginField, A::Error> {
-        let mut o = Origin::default();
+    fn visit_none<E: de::Error>(self) -> Result<Option<Origin>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Option<Origin>, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<Origin>, D::Error> {
+        d.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Origin>, A::Error> {
+        let mut o = self.0;
         while let Some(key) = map.next_key::<String>()? {
             let field = match fold(&key).as_str() {
                 "VCS" => &mut o.vcs,
@@ -192,7 +208,7 @@ impl<'de> Visitor<'de> for OriginVisitor {
             };
             string_field(&mut map, field)?;
         }
-        Ok(OriginField(o))
+        Ok(Some(o))
     }
 }
 

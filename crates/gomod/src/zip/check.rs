@@ -365,3 +365,74 @@ impl CollisionChecker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A zip of `files` (name, content), written with the `zip` crate, not by our checker's
+    /// own writer (which refuses versions not valid for the path).
+    fn zip_file(dir: &Path, files: &[(&str, &str)]) -> std::path::PathBuf {
+        let path = dir.join("m.zip");
+        let mut w = ::zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        for (name, data) in files {
+            w.start_file(*name, ::zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(data.as_bytes()).unwrap();
+        }
+        w.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn served_zips_under_a_version_not_valid_for_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = Version::new("rsc.io/quote", "v2.0.0");
+        let good = zip_file(
+            dir.path(),
+            &[
+                ("rsc.io/quote@v2.0.0/go.mod", "module rsc.io/quote\n"),
+                ("rsc.io/quote@v2.0.0/quote.go", "package quote\n"),
+            ],
+        );
+        // The go command's own check refuses the version; as a served zip it passes.
+        assert_eq!(
+            check_zip_file(&m, &good).unwrap_err().to_string(),
+            "rsc.io/quote@v2.0.0: invalid version: should be v0 or v1, not v2"
+        );
+        let cf = check_served_zip_file(&m, &good).unwrap();
+        assert!(cf.err().is_ok());
+        assert_eq!(
+            cf.valid,
+            ["rsc.io/quote@v2.0.0/go.mod", "rsc.io/quote@v2.0.0/quote.go"]
+        );
+        // Every rule on the files still holds.
+        let bad = zip_file(
+            dir.path(),
+            &[
+                ("rsc.io/quote@v2.0.0/x/Y.go", "package x\n"),
+                ("rsc.io/quote@v2.0.0/x/y.go", "package x\n"),
+                ("rsc.io/other@v2.0.0/a.go", "package a\n"),
+            ],
+        );
+        assert_eq!(
+            check_served_zip_file(&m, &bad)
+                .unwrap()
+                .err()
+                .unwrap_err()
+                .to_string(),
+            "rsc.io/quote@v2.0.0/x/y.go: case-insensitive file name collision: \"x/Y.go\" and \"x/y.go\"\nrsc.io/other@v2.0.0/a.go: path does not have prefix \"rsc.io/quote@v2.0.0/\""
+        );
+        // A version valid for the path gets the go command's whole check; a
+        // non-canonical one is refused either way.
+        let v1 = Version::new("rsc.io/quote", "v1.5.2");
+        assert!(check_served_zip_file(&v1, &good).unwrap().err().is_err());
+        assert_eq!(
+            check_served_zip_file(&Version::new("rsc.io/quote", "v2.0"), &good)
+                .unwrap_err()
+                .to_string(),
+            "version \"v2.0\" is not canonical (should be \"v2.0.0\")"
+        );
+    }
+}

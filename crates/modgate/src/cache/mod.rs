@@ -296,10 +296,10 @@ impl Cache {
         Fut: Future<Output = Result<T, CacheError>> + Send + 'static,
     {
         let ttl = self.inner.settings.list_ttl;
-        if let Some((at, value)) = memo(&self.inner).get(module) {
-            if at.elapsed() < ttl {
-                return Ok(Meta { value, stale: None });
-            }
+        if let Some((at, value)) = memo(&self.inner).get(module)
+            && at.elapsed() < ttl
+        {
+            return Ok(Meta { value, stale: None });
         }
         let cached = self
             .inner
@@ -308,16 +308,16 @@ impl Cache {
             .await
             .map_err(internal)?
             .and_then(|(d, age)| Some((T::decode(d)?, age)));
-        if let Some((value, age)) = &cached {
-            if *age < ttl {
-                if let Some(at) = Instant::now().checked_sub(*age) {
-                    memo(&self.inner).insert(module.to_string(), (at, value.clone()));
-                }
-                return Ok(Meta {
-                    value: value.clone(),
-                    stale: None,
-                });
+        if let Some((value, age)) = &cached
+            && *age < ttl
+        {
+            if let Some(at) = Instant::now().checked_sub(*age) {
+                memo(&self.inner).insert(module.to_string(), (at, value.clone()));
             }
+            return Ok(Meta {
+                value: value.clone(),
+                stale: None,
+            });
         }
         let inner = Arc::clone(&self.inner);
         let m = module.to_string();
@@ -434,13 +434,13 @@ impl Cache {
         }
         let key = format!("query {module}@{query}");
         let cached = self.inner.queries.get(&key);
-        if let Some((at, info)) = &cached {
-            if at.elapsed() < self.inner.settings.list_ttl {
-                return Ok(Meta {
-                    value: info.clone(),
-                    stale: None,
-                });
-            }
+        if let Some((at, info)) = &cached
+            && at.elapsed() < self.inner.settings.list_ttl
+        {
+            return Ok(Meta {
+                value: info.clone(),
+                stale: None,
+            });
         }
         let inner = Arc::clone(&self.inner);
         let (m, q, k) = (module.to_string(), query.to_string(), key.clone());
@@ -522,13 +522,13 @@ impl Cache {
         let hash_path = store
             .version_path(module, version, Ext::ZipHash)
             .map_err(internal)?;
-        if let Some(hash) = store.read_immutable(&hash_path).await.map_err(internal)? {
-            if tokio::fs::metadata(&zip_path).await.is_ok() {
-                return Ok(ZipEntry {
-                    path: zip_path,
-                    hash: String::from_utf8_lossy(&hash).trim().to_string(),
-                });
-            }
+        if let Some(hash) = store.read_immutable(&hash_path).await.map_err(internal)?
+            && tokio::fs::metadata(&zip_path).await.is_ok()
+        {
+            return Ok(ZipEntry {
+                path: zip_path,
+                hash: String::from_utf8_lossy(&hash).trim().to_string(),
+            });
         }
         let inner = Arc::clone(&self.inner);
         let (m, v) = (module.to_string(), version.to_string());

@@ -71,10 +71,10 @@ fn bytes(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::CACHE_CONTROL, cache);
-    if let Some(reason) = stale {
-        if let Ok(v) = HeaderValue::from_str(&header_safe(reason)) {
-            h.insert("x-modgate-stale", v);
-        }
+    if let Some(reason) = stale
+        && let Ok(v) = HeaderValue::from_str(&header_safe(reason))
+    {
+        h.insert("x-modgate-stale", v);
     }
     r
 }
