@@ -164,6 +164,56 @@ fn metadata_answers_have_exact_types_lengths_and_cache_headers() {
     });
 }
 
+/// Immutable answers given again (from the HTTP layer's memory of them) are the first
+/// answer to the byte: status, type, length, caching, body; HEAD the same without body.
+#[test]
+fn repeated_immutable_answers_are_the_same() {
+    let f = fixture();
+    let answer = |method: &str, path: &str| {
+        let r = raw_get(&f.server.addr, method, path).unwrap();
+        let keep = ["content-type", "content-length", "cache-control"];
+        let headers: Vec<(String, String)> = r
+            .headers
+            .iter()
+            .filter(|(k, _)| keep.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        (r.status, headers, r.body)
+    };
+    for path in [
+        "/example.com/a/@v/v1.1.0.info",
+        "/example.com/a/@v/v1.1.0.mod",
+        "/example.com/a/@v/v1.0.0.info",
+    ] {
+        let first = answer("GET", path);
+        assert_eq!(first.0, 200, "{path}");
+        assert!(!first.2.is_empty());
+        for _ in 0..3 {
+            assert_eq!(answer("GET", path), first, "{path}");
+        }
+        let head = answer("HEAD", path);
+        assert_eq!((head.0, &head.1), (first.0, &first.1), "HEAD {path}");
+        assert!(head.2.is_empty(), "HEAD {path}");
+    }
+    // Each request still has its own id and its own log line.
+    let ids: std::collections::BTreeSet<String> = (0..3)
+        .map(|_| {
+            raw_get(&f.server.addr, "GET", "/example.com/a/@v/v1.1.0.mod")
+                .unwrap()
+                .header("x-request-id")
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 3);
+    let last = ids.iter().next_back().unwrap();
+    assert!(
+        f.server
+            .log_with(last)
+            .contains(&format!("request{{id={last}}}"))
+    );
+}
+
 #[test]
 fn zips_have_etag_range_304_and_head() {
     let f = fixture();

@@ -35,10 +35,20 @@ pub struct AppState {
 
 /// The router for the GOPROXY protocol and `/healthz`.
 pub fn router(state: Arc<AppState>) -> Router {
+    let served = Arc::new(Served {
+        state,
+        hot: respond::HotAnswers::new(),
+    });
     Router::new()
         .fallback(handle)
-        .with_state(state)
+        .with_state(served)
         .layer(middleware::from_fn(request_id))
+}
+
+/// What the handler holds: the shared state, and the immutable answers it gave lately.
+struct Served {
+    state: Arc<AppState>,
+    hot: respond::HotAnswers,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -76,7 +86,7 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
     resp
 }
 
-async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+async fn handle(State(served): State<Arc<Served>>, req: HttpRequest) -> Response {
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
         let mut r = respond::text(
@@ -88,13 +98,18 @@ async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
             .insert("allow", HeaderValue::from_static("GET, HEAD"));
         return r;
     }
-    let parsed = parse(req.uri().path());
+    let raw = req.uri().path();
+    // An immutable answer given before for this very path: nothing to parse or look up.
+    if let Some(hot) = served.hot.get(raw) {
+        return hot.respond(head);
+    }
+    let parsed = parse(raw);
     match parsed {
         Err(reject) => {
             tracing::info!(reason = %reject.reason, "rejected");
             let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::BAD_REQUEST);
             respond::text(status, &reject.reason, head)
         }
-        Ok(r) => respond::answer(&state, r, req.headers(), head).await,
+        Ok(r) => respond::answer(&served.state, r, req.headers(), head, (&served.hot, raw)).await,
     }
 }

@@ -164,8 +164,77 @@ async fn sumdb(state: &AppState, path: &str, head: bool) -> Response {
     }
 }
 
-/// Answers a parsed protocol request.
-pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: bool) -> Response {
+/// Immutable answers (the `.info` of a canonical version, `.mod`) by the request path
+/// that got them, so that a hot one is answered without parsing the path, building the
+/// store's file name or consulting the cache. Bounded by bytes; the bodies are shared
+/// with the store's memory, not copied.
+pub(super) struct HotAnswers(quick_cache::sync::Cache<String, HotAnswer, HotWeight>);
+
+/// One immutable answer.
+#[derive(Clone)]
+pub(super) struct HotAnswer {
+    ctype: &'static str,
+    body: bytes::Bytes,
+}
+
+#[derive(Clone)]
+pub(super) struct HotWeight;
+
+impl quick_cache::Weighter<String, HotAnswer> for HotWeight {
+    fn weight(&self, key: &String, val: &HotAnswer) -> u64 {
+        (key.len() + val.body.len() + 64) as u64
+    }
+}
+
+/// How much the hot answers may hold.
+const HOT_ANSWER_BYTES: u64 = 16 << 20;
+
+impl HotAnswers {
+    pub(super) fn new() -> HotAnswers {
+        HotAnswers(quick_cache::sync::Cache::with_weighter(
+            16_384,
+            HOT_ANSWER_BYTES,
+            HotWeight,
+        ))
+    }
+
+    pub(super) fn get(&self, path: &str) -> Option<HotAnswer> {
+        self.0.get(path)
+    }
+
+    fn remember(&self, path: &str, ctype: &'static str, body: &bytes::Bytes) {
+        self.0.insert(
+            path.to_string(),
+            HotAnswer {
+                ctype,
+                body: body.clone(),
+            },
+        );
+    }
+}
+
+impl HotAnswer {
+    pub(super) fn respond(self, head: bool) -> Response {
+        bytes(
+            StatusCode::OK,
+            self.ctype,
+            immutable(),
+            self.body,
+            head,
+            None,
+        )
+    }
+}
+
+/// Answers a parsed protocol request; immutable answers are remembered in `hot` under the
+/// request's raw path.
+pub async fn answer(
+    state: &AppState,
+    req: Request,
+    headers: &HeaderMap,
+    head: bool,
+    (hot, raw): (&HotAnswers, &str),
+) -> Response {
     let short = || short(state.short_max_age);
     match req {
         Request::Health => text(StatusCode::OK, "ok", head),
@@ -190,6 +259,7 @@ pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: b
         Request::Info { module, query } => match state.cache.info(&module, &query).await {
             Ok(Meta { value, stale }) => {
                 let cache = if crate::cache::is_canonical(&query) {
+                    hot.remember(raw, JSON, &value.json);
                     immutable()
                 } else {
                     short()
@@ -206,7 +276,10 @@ pub async fn answer(state: &AppState, req: Request, headers: &HeaderMap, head: b
             Err(e) => error(&e, head),
         },
         Request::Mod { module, version } => match state.cache.go_mod(&module, &version).await {
-            Ok(data) => bytes(StatusCode::OK, TEXT, immutable(), data, head, None),
+            Ok(data) => {
+                hot.remember(raw, TEXT, &data);
+                bytes(StatusCode::OK, TEXT, immutable(), data, head, None)
+            }
             Err(e) => error(&e, head),
         },
         Request::Zip { module, version } => match state.cache.zip(&module, &version).await {
