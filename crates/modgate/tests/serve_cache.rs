@@ -429,3 +429,44 @@ fn stored_versions_are_immutable_and_queries_are_not_stored() {
         ]
     );
 }
+
+/// A list and `@latest` are given again from memory only while fresh: once their lifetime
+/// is over, what the upstream published meanwhile is there.
+#[test]
+fn lists_and_latest_are_asked_again_when_their_lifetime_ends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    let config = tmp.path().join("modgate.toml");
+    std::fs::write(&config, "[cache]\nlist_ttl = 1\n").unwrap();
+    let data = tmp.path().join("data");
+    let server = Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &tree.url(),
+    ]);
+    let get = |p: &str| {
+        let r = raw_get(&server.addr, "GET", p).unwrap();
+        (r.status, r.text())
+    };
+    let latest_of = |v: &str| (200, format!("{{\"Version\":\"{v}\",\"Time\":\"{T1}\"}}"));
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        assert_eq!(get("/example.com/a/@v/list"), (200, "v1.0.0\n".to_string()));
+        assert_eq!(get("/example.com/a/@latest"), latest_of("v1.0.0"));
+    }
+    tree.add("example.com/a", "v1.1.0", T1, &[("a.go", "package a\n")]);
+    if started.elapsed() < Duration::from_millis(900) {
+        // Still fresh: the answer given before.
+        assert_eq!(get("/example.com/a/@v/list"), (200, "v1.0.0\n".to_string()));
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(
+        get("/example.com/a/@v/list"),
+        (200, "v1.0.0\nv1.1.0\n".to_string())
+    );
+    assert_eq!(get("/example.com/a/@latest"), latest_of("v1.1.0"));
+}

@@ -111,6 +111,9 @@ pub struct Meta<T> {
     pub value: T,
     /// Set when the answer is a stale copy served because the source failed: why.
     pub stale: Option<String>,
+    /// Until when a short-lived answer (`@v/list`, `@latest`) stays fresh: it may be
+    /// given again until then without asking the cache. `None` where not tracked.
+    pub fresh_until: Option<Instant>,
 }
 
 /// A stored, checked module zip.
@@ -299,7 +302,11 @@ impl Cache {
         if let Some((at, value)) = memo(&self.inner).get(module)
             && at.elapsed() < ttl
         {
-            return Ok(Meta { value, stale: None });
+            return Ok(Meta {
+                value,
+                stale: None,
+                fresh_until: Some(at + ttl),
+            });
         }
         let cached = self
             .inner
@@ -311,12 +318,14 @@ impl Cache {
         if let Some((value, age)) = &cached
             && *age < ttl
         {
-            if let Some(at) = Instant::now().checked_sub(*age) {
+            let at = Instant::now().checked_sub(*age);
+            if let Some(at) = at {
                 memo(&self.inner).insert(module.to_string(), (at, value.clone()));
             }
             return Ok(Meta {
                 value: value.clone(),
                 stale: None,
+                fresh_until: at.map(|at| at + ttl),
             });
         }
         let inner = Arc::clone(&self.inner);
@@ -329,7 +338,11 @@ impl Cache {
                 Ok(value)
             })
             .await;
-        Self::fresh_or_stale(module, what, r, cached.map(|(v, _)| v))
+        let mut meta = Self::fresh_or_stale(module, what, r, cached.map(|(v, _)| v))?;
+        if meta.stale.is_none() {
+            meta.fresh_until = Some(Instant::now() + ttl);
+        }
+        Ok(meta)
     }
 
     fn fresh_or_stale<T>(
@@ -339,7 +352,11 @@ impl Cache {
         cached: Option<T>,
     ) -> Result<Meta<T>, CacheError> {
         match (r, cached) {
-            (Ok(value), _) => Ok(Meta { value, stale: None }),
+            (Ok(value), _) => Ok(Meta {
+                value,
+                stale: None,
+                fresh_until: None,
+            }),
             (Err(e), Some(value)) if !e.is_not_found() => {
                 let reason = e.to_string().replace(['\r', '\n'], " ");
                 tracing::warn!(
@@ -351,6 +368,7 @@ impl Cache {
                 Ok(Meta {
                     value,
                     stale: Some(reason),
+                    fresh_until: None,
                 })
             }
             (Err(e), _) => Err(e),
@@ -410,6 +428,7 @@ impl Cache {
                         json: bytes::Bytes::from_owner(data),
                     },
                     stale: None,
+                    fresh_until: None,
                 });
             }
             let inner = Arc::clone(&self.inner);
@@ -430,6 +449,7 @@ impl Cache {
             return Ok(Meta {
                 value: info,
                 stale: None,
+                fresh_until: None,
             });
         }
         let key = format!("query {module}@{query}");
@@ -440,6 +460,7 @@ impl Cache {
             return Ok(Meta {
                 value: info.clone(),
                 stale: None,
+                fresh_until: None,
             });
         }
         let inner = Arc::clone(&self.inner);

@@ -164,17 +164,21 @@ async fn sumdb(state: &AppState, path: &str, head: bool) -> Response {
     }
 }
 
-/// Immutable answers (the `.info` of a canonical version, `.mod`) by the request path
-/// that got them, so that a hot one is answered without parsing the path, building the
-/// store's file name or consulting the cache. Bounded by bytes; the bodies are shared
-/// with the store's memory, not copied.
+/// Answers by the request path that got them, so that a hot one is answered without
+/// parsing the path, building the store's file name or consulting the cache: immutable
+/// ones (the `.info` of a canonical version, `.mod`) for good, fresh short-lived ones
+/// (`@v/list`, `@latest`) until the cache's lifetime for them ends. Bounded by bytes; the
+/// bodies are shared with the cache's memory, not copied.
 pub(super) struct HotAnswers(quick_cache::sync::Cache<String, HotAnswer, HotWeight>);
 
-/// One immutable answer.
+/// One answer to give again.
 #[derive(Clone)]
 pub(super) struct HotAnswer {
     ctype: &'static str,
+    cache: HeaderValue,
     body: bytes::Bytes,
+    /// When a short-lived answer stops being fresh.
+    until: Option<std::time::Instant>,
 }
 
 #[derive(Clone)]
@@ -199,17 +203,45 @@ impl HotAnswers {
     }
 
     pub(super) fn get(&self, path: &str) -> Option<HotAnswer> {
-        self.0.get(path)
+        let a = self.0.get(path)?;
+        if a.until.is_some_and(|t| t <= std::time::Instant::now()) {
+            self.0.remove(path);
+            return None;
+        }
+        Some(a)
     }
 
-    fn remember(&self, path: &str, ctype: &'static str, body: &bytes::Bytes) {
+    fn remember(
+        &self,
+        path: &str,
+        ctype: &'static str,
+        cache: HeaderValue,
+        body: &bytes::Bytes,
+        until: Option<std::time::Instant>,
+    ) {
         self.0.insert(
             path.to_string(),
             HotAnswer {
                 ctype,
+                cache,
                 body: body.clone(),
+                until,
             },
         );
+    }
+
+    /// A fresh short-lived answer, until it is no longer fresh (stale ones never).
+    fn remember_fresh<T>(
+        &self,
+        path: &str,
+        ctype: &'static str,
+        cache: &HeaderValue,
+        body: &bytes::Bytes,
+        meta: &Meta<T>,
+    ) {
+        if let (None, Some(until)) = (&meta.stale, meta.fresh_until) {
+            self.remember(path, ctype, cache.clone(), body, Some(until));
+        }
     }
 }
 
@@ -218,7 +250,7 @@ impl HotAnswer {
         bytes(
             StatusCode::OK,
             self.ctype,
-            immutable(),
+            self.cache,
             self.body,
             head,
             None,
@@ -226,8 +258,8 @@ impl HotAnswer {
     }
 }
 
-/// Answers a parsed protocol request; immutable answers are remembered in `hot` under the
-/// request's raw path.
+/// Answers a parsed protocol request; immutable and fresh short-lived answers are
+/// remembered in `hot` under the request's raw path.
 pub async fn answer(
     state: &AppState,
     req: Request,
@@ -240,26 +272,39 @@ pub async fn answer(
         Request::Health => text(StatusCode::OK, "ok", head),
         Request::Sumdb { path } => sumdb(state, &path, head).await,
         Request::List { module } => match state.cache.list(&module).await {
-            Ok(Meta { value, stale }) => {
-                bytes(StatusCode::OK, TEXT, short(), value, head, stale.as_deref())
+            Ok(meta) => {
+                let cache = short();
+                hot.remember_fresh(raw, TEXT, &cache, &meta.value, &meta);
+                bytes(
+                    StatusCode::OK,
+                    TEXT,
+                    cache,
+                    meta.value,
+                    head,
+                    meta.stale.as_deref(),
+                )
             }
             Err(e) => error(&e, head),
         },
         Request::Latest { module } => match state.cache.latest(&module).await {
-            Ok(Meta { value, stale }) => bytes(
-                StatusCode::OK,
-                JSON,
-                short(),
-                value.json,
-                head,
-                stale.as_deref(),
-            ),
+            Ok(meta) => {
+                let cache = short();
+                hot.remember_fresh(raw, JSON, &cache, &meta.value.json, &meta);
+                bytes(
+                    StatusCode::OK,
+                    JSON,
+                    cache,
+                    meta.value.json,
+                    head,
+                    meta.stale.as_deref(),
+                )
+            }
             Err(e) => error(&e, head),
         },
         Request::Info { module, query } => match state.cache.info(&module, &query).await {
-            Ok(Meta { value, stale }) => {
+            Ok(Meta { value, stale, .. }) => {
                 let cache = if crate::cache::is_canonical(&query) {
-                    hot.remember(raw, JSON, &value.json);
+                    hot.remember(raw, JSON, immutable(), &value.json, None);
                     immutable()
                 } else {
                     short()
@@ -277,7 +322,7 @@ pub async fn answer(
         },
         Request::Mod { module, version } => match state.cache.go_mod(&module, &version).await {
             Ok(data) => {
-                hot.remember(raw, TEXT, &data);
+                hot.remember(raw, TEXT, immutable(), &data, None);
                 bytes(StatusCode::OK, TEXT, immutable(), data, head, None)
             }
             Err(e) => error(&e, head),
