@@ -61,29 +61,21 @@ fn not_found(reason: String) -> Reject {
     }
 }
 
-/// Decodes `%XX` escapes; `None` if one is malformed.
+/// Decodes `%XX` escapes (the `percent-encoding` crate); `None` if one is malformed (a
+/// `%` not followed by two hex digits), which that crate would leave as it is.
 fn percent_decode(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = |c: u8| (c as char).to_digit(16);
-            let hi = hex(*b.get(i + 1)?)?;
-            let lo = hex(*b.get(i + 2)?)?;
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    Some(out)
+    let well_formed = b.iter().enumerate().all(|(i, &c)| {
+        c != b'%'
+            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    well_formed.then(|| percent_encoding::percent_decode(b).collect())
 }
 
-/// Quotes `s` for a one-line message, the way Go's `%q` would for printable text.
+/// Go's `%q` of `s`, for messages.
 fn q(s: &str) -> String {
-    format!("{s:?}")
+    gomod::quote(s)
 }
 
 /// Parses the path of a request (as sent, percent escapes and all).
