@@ -465,6 +465,12 @@ pub fn path_major_prefix(path_major: &str) -> String {
     m.to_string()
 }
 
+/// Is `v` a canonical version: not empty and its own [`canonical_version`] (what the
+/// go command requires of the versions it asks `.mod` and `.zip` files for, and stores).
+pub fn is_canonical(v: &str) -> bool {
+    !v.is_empty() && canonical_version(v) == v
+}
+
 /// Like [`semver::canonical`], but keeps a `+incompatible` build suffix.
 pub fn canonical_version(v: &str) -> String {
     let mut cv = semver::canonical(v);
@@ -1921,5 +1927,16 @@ mod props {
             let longer = format!("{p}/x");
             prop_assert!(match_prefix_patterns(&p, &longer));
         }
+    }
+
+    #[test]
+    fn canonical_versions() {
+        assert!(is_canonical("v1.2.3"));
+        assert!(is_canonical("v2.0.0+incompatible"));
+        assert!(is_canonical("v0.0.0-20190101000000-abcdefabcdef"));
+        assert!(!is_canonical("v1.2"));
+        assert!(!is_canonical("master"));
+        assert!(!is_canonical("v1.2.3+meta"));
+        assert!(!is_canonical(""));
     }
 }

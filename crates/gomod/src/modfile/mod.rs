@@ -25,6 +25,12 @@ mod work;
 
 pub use print::format;
 pub use quote::{auto_quote, must_quote};
+
+/// The go.mod the go command gives a module version that has none: `module <path>\n`
+/// (cmd/go's `modfetch.LegacyGoMod`).
+pub fn legacy_go_mod(path: &str) -> Vec<u8> {
+    format!("module {}\n", auto_quote(path)).into_bytes()
+}
 pub use read::{module_path, parse_syntax};
 pub use rule::{
     Exclude, File, Go, Godebug, Module, Replace, Require, Retract, Toolchain, VersionInterval,
@@ -133,3 +139,18 @@ impl fmt::Display for Errors {
 }
 
 impl std::error::Error for Errors {}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn legacy_go_mod_quotes_as_the_go_command() {
+        assert_eq!(
+            super::legacy_go_mod("example.com/x"),
+            b"module example.com/x\n"
+        );
+        assert_eq!(
+            super::legacy_go_mod("example.com/x y"),
+            b"module \"example.com/x y\"\n"
+        );
+    }
+}

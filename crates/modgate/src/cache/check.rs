@@ -5,11 +5,6 @@ use gomod::module;
 use super::{CacheError, Inner};
 use crate::source::{Info, SourceError};
 
-/// Is `v` a canonical semantic version (what `@v/<v>.mod` and `.zip` require)?
-pub fn is_canonical(v: &str) -> bool {
-    !v.is_empty() && module::canonical_version(v) == v
-}
-
 /// Checks the `.info` answer for a canonical `query` before it is stored under that
 /// name: proxy.go's rule, that a proxy asked for a correct, appropriate version (canonical
 /// and valid for the module path) answers exactly that version. Asked `v2.0.0` of a path
@@ -28,20 +23,4 @@ pub(super) fn check_info(
         ))));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_versions() {
-        assert!(is_canonical("v1.2.3"));
-        assert!(is_canonical("v2.0.0+incompatible"));
-        assert!(is_canonical("v0.0.0-20190101000000-abcdefabcdef"));
-        assert!(!is_canonical("v1.2"));
-        assert!(!is_canonical("master"));
-        assert!(!is_canonical("v1.2.3+meta"));
-        assert!(!is_canonical(""));
-    }
 }

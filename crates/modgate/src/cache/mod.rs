@@ -19,7 +19,6 @@ mod check;
 mod flight;
 mod prefetch;
 
-pub use check::is_canonical;
 pub use prefetch::{MAX_PENDING, Prefetch};
 
 use std::any::Any;
@@ -402,7 +401,7 @@ impl Cache {
     /// upstream's answer for `master` need not be the bytes it serves for the version
     /// `master` names).
     pub async fn info(&self, module: &str, query: &str) -> Result<Meta<Info>, CacheError> {
-        if is_canonical(query) {
+        if gomod::module::is_canonical(query) {
             let path = self
                 .inner
                 .store

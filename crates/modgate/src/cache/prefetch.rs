@@ -23,7 +23,8 @@ use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use super::{Cache, CacheError, is_canonical, lock};
+use super::{Cache, CacheError, lock};
+use gomod::module::is_canonical;
 
 /// What the cache fetches ahead of the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

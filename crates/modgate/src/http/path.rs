@@ -13,7 +13,7 @@
 
 use gomod::module;
 
-use crate::cache::is_canonical;
+use gomod::module::is_canonical;
 
 /// The longest request path accepted (module paths are far shorter in practice).
 pub const MAX_PATH: usize = 2048;

@@ -303,7 +303,7 @@ pub async fn answer(
         },
         Request::Info { module, query } => match state.cache.info(&module, &query).await {
             Ok(Meta { value, stale, .. }) => {
-                let cache = if crate::cache::is_canonical(&query) {
+                let cache = if gomod::module::is_canonical(&query) {
                     hot.remember(raw, JSON, immutable(), &value.json, None);
                     immutable()
                 } else {

@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use gomod::module;
 use gomod::semver;
 
-use super::git::versions::legacy_go_mod;
 use super::retract::{self, Retractions};
 use super::{Info, Source, SourceError};
+use gomod::modfile::legacy_go_mod;
 
 /// A GOPROXY tree on local disk, served like the go command's `file://` GOPROXY.
 #[derive(Debug, Clone)]

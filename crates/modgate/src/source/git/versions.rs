@@ -122,11 +122,6 @@ fn is_major(mpath: &str, path_major: &str) -> bool {
     path_major[1..] == mpath_major[1..]
 }
 
-/// `module <path>\n`, the go.mod of a version without one.
-pub fn legacy_go_mod(path: &str) -> Vec<u8> {
-    format!("module {}\n", gomod::modfile::auto_quote(path)).into_bytes()
-}
-
 impl CodeRepo {
     /// The module `path` in the repository rooted at import path `code_root`.
     pub fn new(repo: Arc<GitRepo>, code_root: &str, path: &str) -> Result<CodeRepo, CodeError> {
@@ -726,7 +721,7 @@ impl CodeRepo {
         }
         match self.read_file(&rev, &path_join(&dir, "go.mod")).await {
             Ok(Some(g)) => Ok(g),
-            Ok(None) => Ok(legacy_go_mod(&self.mod_path)),
+            Ok(None) => Ok(gomod::modfile::legacy_go_mod(&self.mod_path)),
             Err(e) => Err(CodeError::from_git(e)),
         }
     }
@@ -949,10 +944,5 @@ mod tests {
         assert!(!is_major("github.com/a/b", "/v2"));
         assert!(is_major("gopkg.in/yaml.v2", ".v2"));
         assert!(!is_major("", ""));
-        assert_eq!(legacy_go_mod("example.com/x"), b"module example.com/x\n");
-        assert_eq!(
-            legacy_go_mod("example.com/x y"),
-            b"module \"example.com/x y\"\n"
-        );
     }
 }
