@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::client::{client, http_proxy_for, ms, problem};
 use super::finding::Finding;
-use super::network::{client, http_proxy_for, ms, problem};
 use super::settings::GoSettings;
 use crate::source::chain::Entry;
 use crate::source::error_chain;

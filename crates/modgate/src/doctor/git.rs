@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use super::client::{client, http_proxy_for};
 use super::command::{RunError, run};
 use super::finding::{Finding, Group, Severity};
-use super::network::{client, http_proxy_for};
 use super::settings::GoSettings;
 use crate::source::error_chain;
 

@@ -9,6 +9,7 @@
 
 pub mod cache;
 pub mod checksum_db;
+pub mod client;
 pub mod command;
 pub mod config;
 pub mod cpu;

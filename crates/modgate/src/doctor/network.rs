@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::client::{client, http_proxy_for, ms, problem};
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
 use crate::source::chain::{Entry, parse_list};
@@ -17,16 +18,6 @@ const CERT_WARN_DAYS: i64 = 14;
 
 /// The probe request: a module every public proxy serves, and every proxy answers for.
 const PROBE: &str = "golang.org/x/mod/@v/list";
-
-pub(super) fn problem(measured: String, cause: &str, fix: &str) -> Finding {
-    Finding {
-        group: Group::Network,
-        severity: Severity::Problem,
-        measured,
-        cause: cause.to_string(),
-        fix: Some(fix.to_string()),
-    }
-}
 
 /// What the network checks give.
 #[derive(Debug, Default)]
@@ -78,40 +69,6 @@ pub async fn check(settings: &GoSettings, limit: Duration, sumdb: bool) -> Outco
         out.measured.extend(m);
     }
     out
-}
-
-/// The HTTP proxy the go command goes through for `url`: HTTPS_PROXY for https, HTTP_PROXY
-/// for http, unless NO_PROXY names the host (a domain suffix, `*`, or the exact host; as
-/// Go's golang.org/x/net/http/httpproxy, loopback hosts never use a proxy).
-pub fn http_proxy_for(url: &str, settings: &GoSettings) -> Option<String> {
-    let u = reqwest::Url::parse(url).ok()?;
-    let host = u.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase();
-    if host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|a| a.is_loopback())
-    {
-        return None;
-    }
-    let proxy = match u.scheme() {
-        "https" => settings.get("HTTPS_PROXY"),
-        _ => settings.get("HTTP_PROXY"),
-    };
-    if proxy.is_empty() {
-        return None;
-    }
-    let excluded = settings.get("NO_PROXY").split(',').map(str::trim).any(|n| {
-        let n = n.split(':').next().unwrap_or(n).to_ascii_lowercase();
-        n == "*"
-            || (!n.is_empty()
-                && (host == n.trim_start_matches('.')
-                    || host.ends_with(&format!(".{}", n.trim_start_matches('.')))))
-    });
-    (!excluded).then(|| proxy.to_string())
-}
-
-pub(super) fn ms(d: Duration) -> String {
-    format!("{} ms", d.as_millis())
 }
 
 /// The findings for one proxy URL, reached without an HTTP proxy.
@@ -230,34 +187,6 @@ async fn connect(
         )),
         Ok(Ok(_)) => Ok((addrs, dns, t1.elapsed())),
     }
-}
-
-/// An HTTP client as the go command's: its deadline, redirects followed, the HTTP proxy
-/// `via` or none.
-pub(crate) fn client(via: Option<&str>, limit: Duration) -> Result<reqwest::Client, Finding> {
-    let mut b = reqwest::Client::builder()
-        .tls_info(true)
-        .connect_timeout(limit)
-        .timeout(limit)
-        .redirect(reqwest::redirect::Policy::limited(10))
-        .no_proxy();
-    if let Some(v) = via {
-        let p = reqwest::Proxy::all(v).map_err(|e| {
-            problem(
-                format!("the HTTP proxy {v} is not a URL: {e}"),
-                "the go command cannot use it",
-                "export HTTPS_PROXY=http://<host>:<port>",
-            )
-        })?;
-        b = b.proxy(p);
-    }
-    b.build().map_err(|e| {
-        problem(
-            format!("cannot set up an HTTP client: {e}"),
-            "the doctor cannot measure this",
-            "report this",
-        )
-    })
 }
 
 async fn probe(

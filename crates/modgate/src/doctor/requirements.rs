@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::client::{client, http_proxy_for};
 use super::finding::{Finding, Group, Severity};
-use super::network::{client, http_proxy_for};
 use super::routing::route;
 use super::settings::GoSettings;
 use crate::source::chain::Entry;

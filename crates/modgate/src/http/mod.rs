@@ -4,7 +4,9 @@
 //! `GET /healthz`. Each request gets an id (`X-Request-Id`), and every log line of the
 //! request carries it (a tracing span).
 
+mod hot;
 mod path;
+mod reply;
 mod respond;
 mod zip;
 
@@ -37,7 +39,7 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     let served = Arc::new(Served {
         state,
-        hot: respond::HotAnswers::new(),
+        hot: hot::HotAnswers::new(),
     });
     Router::new()
         .fallback(handle)
@@ -48,7 +50,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// What the handler holds: the shared state, and the immutable answers it gave lately.
 struct Served {
     state: Arc<AppState>,
-    hot: respond::HotAnswers,
+    hot: hot::HotAnswers,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -89,7 +91,7 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
 async fn handle(State(served): State<Arc<Served>>, req: HttpRequest) -> Response {
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
-        let mut r = respond::text(
+        let mut r = reply::text(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed: the GOPROXY protocol is GET and HEAD only",
             false,
@@ -108,7 +110,7 @@ async fn handle(State(served): State<Arc<Served>>, req: HttpRequest) -> Response
         Err(reject) => {
             tracing::info!(reason = %reject.reason, "rejected");
             let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::BAD_REQUEST);
-            respond::text(status, &reject.reason, head)
+            reply::text(status, &reject.reason, head)
         }
         Ok(r) => respond::answer(&served.state, r, req.headers(), head, (&served.hot, raw)).await,
     }

@@ -6,7 +6,7 @@ use axum::response::Response;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::respond::{IMMUTABLE, TEXT, build, error};
+use super::reply::{IMMUTABLE, TEXT, build, error};
 use crate::cache::CacheError;
 
 /// `Some(true)` if `If-None-Match` matches `etag`.

@@ -1,0 +1,101 @@
+//! Answers given again by the request path that got them.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+
+use super::reply::bytes;
+use crate::cache::Meta;
+
+/// Answers by the request path that got them, so that a hot one is answered without
+/// parsing the path, building the store's file name or consulting the cache: immutable
+/// ones (the `.info` of a canonical version, `.mod`) for good, fresh short-lived ones
+/// (`@v/list`, `@latest`) until the cache's lifetime for them ends. Bounded by bytes; the
+/// bodies are shared with the cache's memory, not copied.
+pub(super) struct HotAnswers(quick_cache::sync::Cache<String, HotAnswer, HotWeight>);
+
+/// One answer to give again.
+#[derive(Clone)]
+pub(super) struct HotAnswer {
+    ctype: &'static str,
+    cache: HeaderValue,
+    body: bytes::Bytes,
+    /// When a short-lived answer stops being fresh.
+    until: Option<std::time::Instant>,
+}
+
+#[derive(Clone)]
+pub(super) struct HotWeight;
+
+impl quick_cache::Weighter<String, HotAnswer> for HotWeight {
+    fn weight(&self, key: &String, val: &HotAnswer) -> u64 {
+        (key.len() + val.body.len() + 64) as u64
+    }
+}
+
+/// How much the hot answers may hold.
+const HOT_ANSWER_BYTES: u64 = 16 << 20;
+
+impl HotAnswers {
+    pub(super) fn new() -> HotAnswers {
+        HotAnswers(quick_cache::sync::Cache::with_weighter(
+            16_384,
+            HOT_ANSWER_BYTES,
+            HotWeight,
+        ))
+    }
+
+    pub(super) fn get(&self, path: &str) -> Option<HotAnswer> {
+        let a = self.0.get(path)?;
+        if a.until.is_some_and(|t| t <= std::time::Instant::now()) {
+            self.0.remove(path);
+            return None;
+        }
+        Some(a)
+    }
+
+    pub(super) fn remember(
+        &self,
+        path: &str,
+        ctype: &'static str,
+        cache: HeaderValue,
+        body: &bytes::Bytes,
+        until: Option<std::time::Instant>,
+    ) {
+        self.0.insert(
+            path.to_string(),
+            HotAnswer {
+                ctype,
+                cache,
+                body: body.clone(),
+                until,
+            },
+        );
+    }
+
+    /// A fresh short-lived answer, until it is no longer fresh (stale ones never).
+    pub(super) fn remember_fresh<T>(
+        &self,
+        path: &str,
+        ctype: &'static str,
+        cache: &HeaderValue,
+        body: &bytes::Bytes,
+        meta: &Meta<T>,
+    ) {
+        if let (None, Some(until)) = (&meta.stale, meta.fresh_until) {
+            self.remember(path, ctype, cache.clone(), body, Some(until));
+        }
+    }
+}
+
+impl HotAnswer {
+    pub(super) fn respond(self, head: bool) -> Response {
+        bytes(
+            StatusCode::OK,
+            self.ctype,
+            self.cache,
+            self.body,
+            head,
+            None,
+        )
+    }
+}
