@@ -116,6 +116,37 @@ async fn throughput_on_a_real_zip() {
     );
 }
 
+/// A warning never ends the probe: with the clock two hours off the proxy's, the skew is
+/// reported and the zip's throughput is still measured.
+#[tokio::test]
+async fn a_skewed_clock_is_a_warning_and_the_probe_goes_on() {
+    let zip = vec![0x5au8; 200_000];
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() - Duration::from_secs(7200));
+    let list = format!(
+        "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Length: 7\r\nConnection: close\r\n\r\nv0.2.0\n"
+    );
+    let srv = FaultServer::start(move |path| match path {
+        "/golang.org/x/mod/@v/list" => Reply::Raw(list.clone().into_bytes()),
+        "/golang.org/x/mod/@v/v0.2.0.zip" => Reply::ok(zip.clone()),
+        _ => Reply::status(404),
+    })
+    .await;
+    let (f, m) = probe_proxy(&srv.origin, None, "", Duration::from_secs(5)).await;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert!(
+        f[0].measured.starts_with("this machine's clock is 72")
+            && f[0].measured.ends_with(" s off the proxy's (127.0.0.1)"),
+        "{}",
+        f[0].measured
+    );
+    let m = m.expect("measured despite the warning");
+    assert!(
+        m.contains("; golang.org/x/mod@v0.2.0.zip: 200000 bytes in "),
+        "{m}"
+    );
+}
+
 #[tokio::test]
 async fn through_the_http_proxy_of_the_environment() {
     // The HTTP proxy gets the absolute URL; the module proxy's name is never resolved here.

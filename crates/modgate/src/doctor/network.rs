@@ -53,9 +53,10 @@ pub async fn check(settings: &GoSettings, limit: Duration, sumdb: bool) -> Outco
         .map(|(u, v)| probe(u, v.as_deref(), settings.get("GOAUTH"), limit));
     for r in futures_util::future::join_all(probes).await {
         match r {
-            Ok((m, rate)) => {
-                out.measured.push(m);
-                out.zip_rate = match (out.zip_rate, rate) {
+            Ok(p) => {
+                out.measured.push(p.line);
+                out.findings.extend(p.warnings);
+                out.zip_rate = match (out.zip_rate, p.zip_rate) {
                     (Some(a), Some(b)) => Some(a.max(b)),
                     (a, b) => a.or(b),
                 };
@@ -125,9 +126,18 @@ pub async fn probe_proxy(
     limit: Duration,
 ) -> (Vec<Finding>, Option<String>) {
     match probe(url, via, goauth, limit).await {
-        Ok((m, _)) => (Vec::new(), Some(m)),
+        Ok(p) => (p.warnings, Some(p.line)),
         Err(f) => (vec![f], None),
     }
+}
+
+/// What one proxy's probe measured: the report's line, the warnings found on the way
+/// (each a finding; no warning stops the probe: a skewed clock still lets the
+/// certificate's expiry and the throughput be measured), the zip download rate.
+struct Probed {
+    line: String,
+    warnings: Vec<Finding>,
+    zip_rate: Option<f64>,
 }
 
 /// Resolves and connects to `host:port`: the address and the two times, or the finding.
@@ -194,7 +204,7 @@ async fn probe(
     via: Option<&str>,
     goauth: &str,
     limit: Duration,
-) -> Result<(String, Option<f64>), Finding> {
+) -> Result<Probed, Finding> {
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return Err(problem(
             format!("GOPROXY entry {url} is not a URL"),
@@ -342,8 +352,9 @@ async fn probe(
             ));
         }
     }
+    let mut warnings = Vec::new();
     if let Some(skew) = skew.filter(|s| s.abs() > 300) {
-        return Err(Finding {
+        warnings.push(Finding {
             group: Group::Network,
             severity: Severity::Warning,
             measured: format!("this machine's clock is {skew} s off the proxy's ({host})"),
@@ -357,7 +368,7 @@ async fn probe(
             .map_or(0, |d| d.as_secs() as i64);
         let days = (not_after - now) / 86_400;
         if days < CERT_WARN_DAYS {
-            return Err(Finding {
+            warnings.push(Finding {
                 group: Group::Network,
                 severity: Severity::Warning,
                 measured: format!("the certificate of {host} expires in {days} day(s)"),
@@ -403,17 +414,21 @@ async fn probe(
                 rate / 1e6
             ));
             if rate < 100_000.0 && body.len() > 50_000 {
-                return Err(Finding {
+                warnings.push(Finding {
                     group: Group::Network,
                     severity: Severity::Warning,
-                    measured: line,
+                    measured: line.clone(),
                     cause: "downloads from this proxy are slow (under 100 KB/s)".into(),
                     fix: Some(format!("go env -w GOPROXY=<a nearer proxy>|{url},direct")),
                 });
             }
         }
     }
-    Ok((line, zip_rate))
+    Ok(Probed {
+        line,
+        warnings,
+        zip_rate,
+    })
 }
 
 /// Seconds since the epoch of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
