@@ -15,6 +15,8 @@
 //! - [`timestamp`]: UTC instants and Go's RFC 3339 parsing.
 //! - [`quote`]: Go's `%q`.
 
+#![warn(missing_docs)]
+
 pub mod dirhash;
 mod gostr;
 pub mod info;

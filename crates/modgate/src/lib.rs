@@ -1,6 +1,8 @@
 //! modgate: a caching Go module proxy and download doctor. The binary's command line is in
 //! `main.rs`; everything it runs is here, so that integration tests can reach it.
 
+#![warn(missing_docs)]
+
 pub mod cache;
 pub mod config;
 pub mod doctor;

@@ -18,24 +18,48 @@ use gomod::module::is_canonical;
 /// The longest request path accepted (module paths are far shorter in practice).
 pub const MAX_PATH: usize = 2048;
 
-/// What a request asks for.
+/// What a request asks for. Module paths and versions are decoded (no `!` escapes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// `GET /healthz`.
     Health,
     /// `@v/list`.
-    List { module: String },
+    List {
+        /// The module path.
+        module: String,
+    },
     /// `@latest`.
-    Latest { module: String },
-    /// `@v/<query>.info` (`query` may be non-canonical).
-    Info { module: String, query: String },
-    /// `@v/<version>.mod` (canonical).
-    Mod { module: String, version: String },
-    /// `@v/<version>.zip` (canonical).
-    Zip { module: String, version: String },
-    /// `/sumdb/<name>/<file>`: the checksum database proxy (`path` is `<name>/<file>`;
-    /// no module path starts with `sumdb/`, its first element has no dot).
-    Sumdb { path: String },
+    Latest {
+        /// The module path.
+        module: String,
+    },
+    /// `@v/<query>.info`.
+    Info {
+        /// The module path.
+        module: String,
+        /// The version asked for; may be non-canonical (`master`, `v1.2`, a commit).
+        query: String,
+    },
+    /// `@v/<version>.mod`.
+    Mod {
+        /// The module path.
+        module: String,
+        /// The version: canonical.
+        version: String,
+    },
+    /// `@v/<version>.zip`.
+    Zip {
+        /// The module path.
+        module: String,
+        /// The version: canonical.
+        version: String,
+    },
+    /// `/sumdb/<name>/<file>`: the checksum database proxy (no module path starts with
+    /// `sumdb/`, its first element has no dot).
+    Sumdb {
+        /// `<name>/<file>`.
+        path: String,
+    },
 }
 
 /// A request path that is not answered: the status (400 or 404) and a one-line reason.
