@@ -12,7 +12,8 @@ use std::time::Duration;
 use modgate::source::chain::{Chain, Entry};
 use modgate::source::proxy::{ProxySettings, ProxySource};
 use modgate::source::{Info, Source, SourceError};
-use proxy_support::{FaultServer, Outcome, Recorder, Reply, closed_port, module_zip};
+use proxy_support::{FaultServer, Outcome, Recorder, Reply, module_zip};
+use testkit::free_port;
 
 const M: &str = "example.com/m";
 
@@ -192,7 +193,7 @@ fn parses_goproxy_like_the_go_command() {
 async fn comma_and_pipe_over_every_fault() {
     let srv = upstreams().await;
     let o = srv.origin.clone();
-    let refused = format!("http://127.0.0.1:{}/refused", closed_port());
+    let refused = format!("http://127.0.0.1:{}/refused", free_port());
     let direct = Recorder::new("direct", Outcome::Answer);
     // (fault, falls through after `,`, the error kind when it does not)
     let faults: Vec<(String, bool, &str)> = vec![

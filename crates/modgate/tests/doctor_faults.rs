@@ -39,8 +39,9 @@ use std::sync::{Arc, Mutex};
 
 use doctor_support::{GitHttp, Mount, NetNs};
 use gomod::sumdb::note::{Note, Signer, sign};
-use proxy_support::{FaultServer, Reply, closed_port};
+use proxy_support::{FaultServer, Reply};
 use serde_json::Value;
+use testkit::free_port;
 
 const PUB_MOD: &str = "module example.com/pub\n\ngo 1.21\n";
 const PUB_ANSWER: &[(&str, &str)] = &[("/example.com/pub/@v/v1.0.0.mod", PUB_MOD)];
@@ -414,7 +415,7 @@ async fn each_fault_is_named_with_its_fix() {
     }
 
     // Refused.
-    let port = closed_port();
+    let port = free_port();
     w.set("GOPROXY", &format!("http://127.0.0.1:{port}"));
     let r = w.doctor(None, &[]).await;
     expect(

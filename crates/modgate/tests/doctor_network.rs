@@ -13,7 +13,8 @@ use modgate::doctor::finding::{Group, Severity};
 use modgate::doctor::network::{check_proxy, probe_proxy};
 use modgate::doctor::settings::{GoSettings, Origin};
 use modgate::source::chain::Entry;
-use proxy_support::{FaultServer, Reply, closed_port};
+use proxy_support::{FaultServer, Reply};
+use testkit::free_port;
 
 const PROBE: &str = "golang.org/x/mod/@v/list";
 
@@ -53,7 +54,7 @@ async fn each_fault_is_named() {
         );
         f[0].measured.clone()
     };
-    let port = closed_port();
+    let port = free_port();
     let f = check_proxy(&format!("http://127.0.0.1:{port}/p"), limit).await;
     assert_eq!(
         measured(&f),
@@ -168,7 +169,7 @@ async fn through_the_http_proxy_of_the_environment() {
         "{f:?}"
     );
     // A proxy that is down is named as the HTTP proxy, with the NO_PROXY way out.
-    let port = closed_port();
+    let port = free_port();
     let (f, _) = probe_proxy(
         "http://proxy.corp.invalid",
         Some(&format!("http://127.0.0.1:{port}")),
@@ -233,7 +234,7 @@ async fn the_checksum_database_signed_tree_head() {
         )),
         "{f:?}"
     );
-    let port = closed_port();
+    let port = free_port();
     let (f, _) = check(format!("{vkey} http://127.0.0.1:{port}")).await;
     assert!(
         f[0].measured.starts_with(&format!(

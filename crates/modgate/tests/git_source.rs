@@ -79,22 +79,11 @@ impl World {
     }
 
     fn git(&self, repo: &str, args: &[&str]) -> String {
-        let t = self.clock.get();
-        let mut cmd = Command::new("git");
-        cmd.args(args)
-            .current_dir(self.path("repos").join(repo))
-            .env("GIT_AUTHOR_DATE", format!("@{t} +0000"))
-            .env("GIT_COMMITTER_DATE", format!("@{t} +0000"));
-        for (k, v) in self.git_env() {
-            cmd.env(k, v);
-        }
-        let out = run_bounded(cmd, Duration::from_secs(30));
-        assert!(
-            out.status.success(),
-            "git {args:?} in {repo}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        let date = format!("@{} +0000", self.clock.get());
+        let dir = self.path("repos").join(repo);
+        testkit::git_with(&dir, args, Some(&self.gitconfig()), &date)
+            .trim()
+            .to_string()
     }
 
     fn init(&self, repo: &str) {

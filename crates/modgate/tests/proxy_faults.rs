@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use modgate::source::proxy::{ProxySettings, ProxySource};
 use modgate::source::{Info, Source, SourceError};
-use proxy_support::{FaultServer, Reply, closed_port, module_zip};
+use proxy_support::{FaultServer, Reply, module_zip};
+use testkit::free_port;
 
 const M: &str = "example.com/m";
 const GARBAGE_HINT: &str = "(the upstream is broken or is not a Go module proxy; check --upstream, or add a fallback after `|`)";
@@ -408,7 +409,7 @@ async fn hangs_and_trickles_time_out() {
 
 #[tokio::test]
 async fn refused_connections_fail_naming_the_upstream() {
-    let port = closed_port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}/base");
     let p = source(&base);
     let err = p.list(M).await.unwrap_err();

@@ -371,10 +371,7 @@ async fn redirects_are_followed() {
 #[tokio::test]
 async fn requests_outside_the_module_rules_are_invalid_without_a_request() {
     // Nothing listens here: any request would fail with a connection error.
-    let p = source(&format!(
-        "http://127.0.0.1:{}/",
-        proxy_support::closed_port()
-    ));
+    let p = source(&format!("http://127.0.0.1:{}/", testkit::free_port()));
     // A canonical version not valid for the path is asked (proxy.go asks it too: an
     // upstream may answer `v2.0.0+incompatible`); here nothing answers.
     assert!(matches!(

@@ -153,27 +153,7 @@ fn deb_version(package: &str) -> String {
 }
 
 fn git(dir: &Path, config: &Path, args: &[&str], date: &str) -> String {
-    let out = run_bounded(
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", config)
-            .env("GIT_AUTHOR_NAME", "Debian source")
-            .env("GIT_AUTHOR_EMAIL", "debian@example.com")
-            .env("GIT_COMMITTER_NAME", "Debian source")
-            .env("GIT_COMMITTER_EMAIL", "debian@example.com")
-            .env("GIT_AUTHOR_DATE", date)
-            .env("GIT_COMMITTER_DATE", date),
-        Duration::from_secs(60),
-    );
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    testkit::git_with(dir, args, Some(config), date)
 }
 
 /// Copies the Debian tree of `lib` into `repos/<root>`, commits it with `lib.date` and tags it.

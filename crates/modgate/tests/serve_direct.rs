@@ -5,31 +5,11 @@
 mod serve_common;
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
 use serve_common::*;
 
 fn git(dir: &Path, config: &Path, args: &[&str], date: &str) {
-    let out = run_bounded(
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", config)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .env("GIT_AUTHOR_DATE", date)
-            .env("GIT_COMMITTER_DATE", date),
-        Duration::from_secs(60),
-    );
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    testkit::git_with(dir, args, Some(config), date);
 }
 
 #[test]

@@ -62,20 +62,31 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
     }
 }
 
-/// Runs git in `dir` with a fixed identity and no user or system configuration.
+/// Runs git in `dir` with a fixed identity and commit date, and no user or system
+/// configuration.
 pub fn git(dir: &Path, args: &[&str]) {
+    git_with(dir, args, None, "2024-01-02T03:04:05Z");
+}
+
+/// Runs git in `dir` with a fixed identity, the commit date `date`, no system
+/// configuration and `config` as the user's (none when `None`); bounded to 60 s. Its
+/// standard output, or a panic naming the command and git's error.
+pub fn git_with(dir: &Path, args: &[&str], config: Option<&Path>, date: &str) -> String {
     let out = run_bounded(
         Command::new("git")
             .args(args)
             .current_dir(dir)
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env(
+                "GIT_CONFIG_GLOBAL",
+                config.unwrap_or(Path::new("/dev/null")),
+            )
             .env("GIT_AUTHOR_NAME", "gen")
             .env("GIT_AUTHOR_EMAIL", "gen@example.com")
             .env("GIT_COMMITTER_NAME", "gen")
             .env("GIT_COMMITTER_EMAIL", "gen@example.com")
-            .env("GIT_AUTHOR_DATE", "2024-01-02T03:04:05Z")
-            .env("GIT_COMMITTER_DATE", "2024-01-02T03:04:05Z"),
+            .env("GIT_AUTHOR_DATE", date)
+            .env("GIT_COMMITTER_DATE", date),
         Duration::from_secs(60),
     );
     assert!(
@@ -84,4 +95,14 @@ pub fn git(dir: &Path, args: &[&str]) {
         dir.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A port on 127.0.0.1 that was free a moment ago (bound, then released): for a server a
+/// test is about to start, or as a port nothing listens on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a loopback port")
+        .port()
 }

@@ -513,12 +513,6 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// A port on 127.0.0.1 with nothing listening (bound, then released).
-pub fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 // ---------------------------------------------------------------------------------------
 // Module zips and a recording source.
 
