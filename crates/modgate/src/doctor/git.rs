@@ -10,20 +10,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::client::{client, http_proxy_for};
 use super::command::{RunError, run};
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
-use crate::source::error_chain;
-
-/// Where a module's repository is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoRoot {
-    /// The URL the go command hands to git.
-    pub url: String,
-    /// The module path prefix the repository holds.
-    pub root: String,
-}
+use crate::source::git::cmd::Runner;
+use crate::source::git::resolve::{RepoRoot, ResolveError, Resolver, vcs_suffix_path};
 
 fn problem(measured: String, cause: &str, fix: String) -> Finding {
     Finding {
@@ -35,96 +26,37 @@ fn problem(measured: String, cause: &str, fix: String) -> Finding {
     }
 }
 
-/// The repository of `module` from its path alone (the go command's static rules), or
-/// `None` when only its `?go-get=1` page can say.
-pub fn static_root(module: &str) -> Option<RepoRoot> {
-    let elems: Vec<&str> = module.split('/').collect();
-    let host = elems[0];
-    if matches!(host, "github.com" | "bitbucket.org") && elems.len() >= 3 {
-        let root = elems[..3].join("/");
-        return Some(RepoRoot {
-            url: format!("https://{root}"),
-            root,
-        });
-    }
-    // foo.com/repo.git/dir: the repository is foo.com/repo, reached over https (http too
-    // when GOINSECURE covers the module, but https is tried first).
-    if host.contains('.') {
-        for (i, e) in elems.iter().enumerate().skip(1) {
-            if let Some(name) = e.strip_suffix(".git")
-                && !name.is_empty()
-            {
-                let repo = format!("{}/{name}", elems[..i].join("/"));
-                return Some(RepoRoot {
-                    url: format!("https://{repo}"),
-                    root: elems[..=i].join("/"),
-                });
-            }
-        }
-    }
-    None
-}
-
-/// The `<meta name="go-import" content="prefix vcs url">` of a `?go-get=1` page that
-/// covers `module`.
-pub fn go_import(html: &str, module: &str) -> Option<(String, String, String)> {
-    let mut rest = html;
-    while let Some(i) = rest.find("<meta") {
-        rest = &rest[i + 5..];
-        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
-        if !tag.contains("go-import") {
-            continue;
-        }
-        let Some(c) = tag.find("content=") else {
-            continue;
-        };
-        let v = &tag[c + 8..];
-        let q = v.chars().next()?;
-        let v = &v[q.len_utf8()..];
-        let content = &v[..v.find(q).unwrap_or(v.len())];
-        let f: Vec<&str> = content.split_whitespace().collect();
-        if let [prefix, vcs, url] = f[..]
-            && (module == prefix || module.starts_with(&format!("{prefix}/")))
-        {
-            return Some((prefix.to_string(), vcs.to_string(), url.to_string()));
-        }
-    }
-    None
-}
-
-/// The repository of `module`, as the go command finds it.
+/// The repository of `module`, found exactly as the proxy's `direct` source finds it
+/// ([`Resolver`]: the go command's host table, `.git` paths pinged with `git ls-remote`,
+/// else the `?go-get=1` page), so that the doctor never names another repository than
+/// modgate or the go command would fetch.
 pub async fn repo_root(
     module: &str,
     settings: &GoSettings,
     limit: Duration,
 ) -> Result<RepoRoot, String> {
-    if let Some(r) = static_root(module) {
-        return Ok(r);
-    }
-    let url = format!("https://{module}?go-get=1");
-    let client =
-        client(http_proxy_for(&url, settings).as_deref(), limit).map_err(|f| f.measured)?;
-    let body = match client.get(&url).send().await {
-        Ok(r) if r.status().is_success() => {
-            r.text().await.map_err(|e| format!("GET {url}: {e}"))?
-        }
-        Ok(r) => return Err(format!("GET {url}: {}", r.status())),
-        Err(e) if e.is_timeout() => {
-            return Err(format!("GET {url}: no answer within {}s", limit.as_secs()));
-        }
-        Err(e) => return Err(format!("GET {url}: {}", error_chain(&e))),
+    let resolver = Resolver {
+        insecure: settings.get("GOINSECURE").to_string(),
+        pins: Vec::new(),
+        timeout: limit,
+        runner: Runner {
+            timeout: limit,
+            env: Vec::new(),
+        },
     };
-    match go_import(&body, module) {
-        Some((prefix, vcs, repo)) if vcs == "git" => Ok(RepoRoot {
-            url: repo,
-            root: prefix,
-        }),
-        Some((_, vcs, _)) => Err(format!(
-            "{url} names a {vcs} repository; only git is checked"
-        )),
-        None => Err(format!(
-            "{url} has no <meta name=\"go-import\"> for {module}"
-        )),
+    match resolver.resolve(module).await {
+        Ok(r) => Ok(r),
+        // A `.git` path whose every secure scheme failed git's ping (the go command's "no
+        // secure protocol found"): go on with https, the first the go command tries, so
+        // that the ls-remote check below says why (credentials, a prompt, the network).
+        Err(ResolveError::NotFound(m)) => match vcs_suffix_path(module) {
+            Some((root, repo, vcs)) if vcs == "git" => Ok(RepoRoot {
+                root,
+                url: format!("https://{repo}"),
+            }),
+            _ => Err(m),
+        },
+        Err(ResolveError::Unsupported(m)) => Err(m),
     }
 }
 
@@ -438,45 +370,6 @@ pub async fn check_module(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn repository_urls_as_the_go_command_derives_them() {
-        assert_eq!(
-            static_root("github.com/pkg/errors/sub"),
-            Some(RepoRoot {
-                url: "https://github.com/pkg/errors".into(),
-                root: "github.com/pkg/errors".into()
-            })
-        );
-        assert_eq!(
-            static_root("corp.example.com/team/lib.git/v2"),
-            Some(RepoRoot {
-                url: "https://corp.example.com/team/lib".into(),
-                root: "corp.example.com/team/lib.git".into()
-            })
-        );
-        assert_eq!(static_root("golang.org/x/mod"), None);
-        assert_eq!(
-            go_import(
-                "<html><head><meta name=\"go-import\" content=\"golang.org/x/mod git https://go.googlesource.com/mod\"></head>",
-                "golang.org/x/mod/sumdb"
-            ),
-            Some((
-                "golang.org/x/mod".into(),
-                "git".into(),
-                "https://go.googlesource.com/mod".into()
-            ))
-        );
-        assert_eq!(
-            go_import(
-                "<meta name='go-import' content='a.b/c git https://x'>",
-                "a.b/cd"
-            ),
-            None
-        );
-        // An opening quote of more than one byte.
-        assert_eq!(go_import("<meta go-import content=é", "a.b/c"), None);
-    }
 
     #[test]
     fn insteadof_rules_the_longest_wins() {

@@ -129,7 +129,7 @@ fn static_table(path: &str) -> Option<Result<(RepoRoot, &'static str), ResolveEr
 }
 
 /// The generic `host/path/repo.vcs(/sub)*` rule: returns (root, repo without suffix, vcs).
-fn vcs_suffix_path(path: &str) -> Option<(String, String, String)> {
+pub fn vcs_suffix_path(path: &str) -> Option<(String, String, String)> {
     let elems: Vec<&str> = path.split('/').collect();
     let host = elems.first()?;
     // ([a-z0-9.\-]+\.)+[a-z0-9.\-]+(:[0-9]+)?
