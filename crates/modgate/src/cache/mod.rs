@@ -304,7 +304,7 @@ impl Cache {
             return Ok(Meta {
                 value,
                 stale: None,
-                fresh_until: Some(at + ttl),
+                fresh_until: at.checked_add(ttl),
             });
         }
         let cached = self
@@ -324,7 +324,7 @@ impl Cache {
             return Ok(Meta {
                 value: value.clone(),
                 stale: None,
-                fresh_until: at.map(|at| at + ttl),
+                fresh_until: at.and_then(|at| at.checked_add(ttl)),
             });
         }
         let inner = Arc::clone(&self.inner);
@@ -339,7 +339,7 @@ impl Cache {
             .await;
         let mut meta = Self::fresh_or_stale(module, what, r, cached.map(|(v, _)| v))?;
         if meta.stale.is_none() {
-            meta.fresh_until = Some(Instant::now() + ttl);
+            meta.fresh_until = Instant::now().checked_add(ttl);
         }
         Ok(meta)
     }
