@@ -249,25 +249,31 @@ fn not_found_is_remembered_briefly_and_timeouts_are_504() {
     );
 }
 
+/// `modgate serve` of `tree`, data in `<dir>/data`, lists and `@latest` fresh for
+/// `list_ttl` seconds (set in a config file, as a user would).
+fn serve_with_list_ttl(dir: &Path, tree: &Tree, list_ttl: u64) -> Server {
+    let config = dir.join("modgate.toml");
+    std::fs::write(&config, format!("[cache]\nlist_ttl = {list_ttl}\n")).unwrap();
+    Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        dir.join("data").to_str().unwrap(),
+        "--upstream",
+        &tree.url(),
+    ])
+}
+
 #[test]
 fn stale_list_and_latest_are_served_with_a_header_when_the_upstream_disappears() {
     let tmp = tempfile::tempdir().unwrap();
     let tree = Tree::new(tmp.path().join("up"));
     tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
-    let config = tmp.path().join("modgate.toml");
-    std::fs::write(&config, "[cache]\nlist_ttl = 0\n").unwrap();
     let data = tmp.path().join("data");
     // A temp file left by a killed run: removed at start, never served.
     std::fs::create_dir_all(data.join("tmp")).unwrap();
     std::fs::write(data.join("tmp/1-0-v1.0.0.zip.tmp"), "half").unwrap();
-    let server = Server::start(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
+    let server = serve_with_list_ttl(tmp.path(), &tree, 0);
     assert_eq!(files_under(&data.join("tmp")), Vec::<String>::new());
     let list = raw_get(&server.addr, "GET", "/example.com/a/@v/list").unwrap();
     assert_eq!((list.status, list.text().as_str()), (200, "v1.0.0\n"));
@@ -437,17 +443,7 @@ fn lists_and_latest_are_asked_again_when_their_lifetime_ends() {
     let tmp = tempfile::tempdir().unwrap();
     let tree = Tree::new(tmp.path().join("up"));
     tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
-    let config = tmp.path().join("modgate.toml");
-    std::fs::write(&config, "[cache]\nlist_ttl = 1\n").unwrap();
-    let data = tmp.path().join("data");
-    let server = Server::start(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
+    let server = serve_with_list_ttl(tmp.path(), &tree, 1);
     let get = |p: &str| {
         let r = raw_get(&server.addr, "GET", p).unwrap();
         (r.status, r.text())
