@@ -218,7 +218,7 @@ fn a_client_joins_the_prefetch_in_flight() {
         }
         // Then the prefetch asks for the .info; a client meanwhile joins that too.
         let info = cache.info("example.com/m1", "v1.0.0").await.unwrap();
-        assert_eq!(info.value.version, "v1.0.0");
+        assert_eq!(gomod::info::parse(&info.value).unwrap().version, "v1.0.0");
         // The clients' m1 was not a cache hit (they joined a fetch), so its requirement m2
         // is prefetched, one level (the limit here) below them; m3 is not.
         wait_calls(

@@ -134,7 +134,7 @@ struct Inner {
     // The three memories below are bounded in entries, so that a flood of distinct
     // requests cannot grow the process without limit.
     negative: Memo<CacheError>,
-    queries: Memo<Info>,
+    queries: Memo<bytes::Bytes>,
     /// Fresh `@v/list` and `@latest` answers, so that a hot one touches no disk (nor
     /// parser) within its lifetime.
     lists: Memo<bytes::Bytes>,
@@ -400,32 +400,23 @@ impl Cache {
     /// other query, the source's answer, fresh for the list lifetime and not stored (an
     /// upstream's answer for `master` need not be the bytes it serves for the version
     /// `master` names).
-    pub async fn info(&self, module: &str, query: &str) -> Result<Meta<Info>, CacheError> {
+    pub async fn info(&self, module: &str, query: &str) -> Result<Meta<bytes::Bytes>, CacheError> {
         if gomod::module::is_canonical(query) {
             let path = self
                 .inner
                 .store
                 .version_path(module, query, Ext::Info)
                 .map_err(internal)?;
-            let mut version = String::new();
+            // Read as the go command reads it once, when first read from disk.
             if let Some(data) = self
                 .inner
                 .store
-                .read_immutable_checked(&path, |d| match gomod::info::parse(d) {
-                    Ok(i) => {
-                        version = i.version;
-                        true
-                    }
-                    Err(_) => false,
-                })
+                .read_immutable_checked(&path, |d| gomod::info::parse(d).is_ok())
                 .await
                 .map_err(internal)?
             {
                 return Ok(Meta {
-                    value: Info {
-                        version,
-                        json: bytes::Bytes::from_owner(data),
-                    },
+                    value: bytes::Bytes::from_owner(data),
                     stale: None,
                     fresh_until: None,
                 });
@@ -446,18 +437,18 @@ impl Cache {
                 })
                 .await?;
             return Ok(Meta {
-                value: info,
+                value: info.json,
                 stale: None,
                 fresh_until: None,
             });
         }
         let key = format!("query {module}@{query}");
         let cached = self.inner.queries.get(&key);
-        if let Some((at, info)) = &cached
+        if let Some((at, json)) = &cached
             && at.elapsed() < self.inner.settings.list_ttl
         {
             return Ok(Meta {
-                value: info.clone(),
+                value: json.clone(),
                 stale: None,
                 fresh_until: None,
             });
@@ -466,14 +457,15 @@ impl Cache {
         let (m, q, k) = (module.to_string(), query.to_string(), key.clone());
         let r = self
             .single_flight(key, async move {
-                let info = Self::bounded(
+                let json = Self::bounded(
                     inner.settings.request_timeout,
                     format!("{m}@{q}"),
                     inner.source.stat(&m, &q),
                 )
-                .await?;
-                inner.queries.insert(k, (Instant::now(), info.clone()));
-                Ok(info)
+                .await?
+                .json;
+                inner.queries.insert(k, (Instant::now(), json.clone()));
+                Ok(json)
             })
             .await;
         Self::fresh_or_stale(module, query, r, cached.map(|(_, i)| i))

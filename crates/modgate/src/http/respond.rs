@@ -102,19 +102,12 @@ pub async fn answer(
         Request::Info { module, query } => match state.cache.info(&module, &query).await {
             Ok(Meta { value, stale, .. }) => {
                 let cache = if gomod::module::is_canonical(&query) {
-                    hot.remember(raw, JSON, immutable(), &value.json, None);
+                    hot.remember(raw, JSON, immutable(), &value, None);
                     immutable()
                 } else {
                     short()
                 };
-                bytes(
-                    StatusCode::OK,
-                    JSON,
-                    cache,
-                    value.json,
-                    head,
-                    stale.as_deref(),
-                )
+                bytes(StatusCode::OK, JSON, cache, value, head, stale.as_deref())
             }
             Err(e) => error(&e, head),
         },

@@ -9,8 +9,9 @@
 //! `RevInfo` takes (no `Time`, extra fields and any spacing are fine), and the `.info` of
 //! a canonical version valid for the path must name that version; a `.mod` must parse
 //! with the lax go.mod parser; a list is any body (the go command takes the versions it
-//! finds on its lines); a zip at most [`gomod::zip::MAX_ZIP_FILE`] (the cache checks it
-//! as a module zip).
+//! finds on its lines); a zip must be a valid module zip for that module version
+//! ([`gomod::zip::check_served_zip_file`]) and at most [`gomod::zip::MAX_ZIP_FILE`],
+//! checked here so that a `|` chain falls through past an upstream that serves garbage.
 //! Credentials in the URL's userinfo are sent as basic auth and never shown: logs and
 //! errors use the redacted URL (`https://user:xxxxx@host/`).
 
