@@ -165,7 +165,6 @@ pub fn build_sumdb(
         &key,
         &excluded,
         Arc::clone(store),
-        settings.data_dir.clone(),
     )?;
     cache.set_sum_check(Arc::new(verifier));
     Ok(Some(proxy))
@@ -197,7 +196,7 @@ pub fn redact_list(list: &str) -> String {
 
 /// Runs the server until interrupted (Ctrl-C or SIGTERM).
 pub async fn run(settings: Settings) -> Result<(), String> {
-    let store = Store::open(&settings.data_dir).map_err(|e| {
+    let store = Store::open_dir(&settings.data_dir).map_err(|e| {
         format!(
             "cannot open the data dir {}: {e} (check --data-dir / MODGATE_DATA_DIR)",
             settings.data_dir.display()

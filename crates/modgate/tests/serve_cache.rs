@@ -20,7 +20,7 @@ const T1: &str = "2024-01-02T03:04:05Z";
 
 /// Serves `source` in this process on a loopback port; returns the base URL.
 async fn serve_in_process(source: Arc<dyn Source>, data: &Path, settings: CacheSettings) -> String {
-    let store = Arc::new(Store::open(data).unwrap());
+    let store = Arc::new(Store::open_dir(data).unwrap());
     let state = Arc::new(AppState {
         sumdb: None,
         cache: Cache::new(source, store, settings),

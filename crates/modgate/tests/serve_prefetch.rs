@@ -167,7 +167,7 @@ fn prefetch_all_fetches_the_zips_too() {
 
 fn counting_cache(root: &Path, data: &Path, delay: Duration) -> (Arc<Counting>, Cache) {
     let source = Counting::new(root, delay);
-    let store = Arc::new(Store::open(data).unwrap());
+    let store = Arc::new(Store::open_dir(data).unwrap());
     let settings = CacheSettings {
         prefetch_depth: 1,
         ..CacheSettings::default()

@@ -1,5 +1,5 @@
 //! Single-flight: concurrent requests for the same entry share one source call, which
-//! runs in its own task (so it completes, and is stored, even if every client leaves), and
+//! runs in its own task under the store's lock for that entry (so it completes, and is stored, even if every client leaves), and
 //! a "not found" answer is remembered for the negative-cache lifetime.
 
 use std::future::Future;
@@ -38,7 +38,12 @@ impl Cache {
                     // inserted, because that needs the lock held here.
                     let task = tokio::spawn(
                         async move {
-                            let r = work.await;
+                            // The store's lock for this entry: with a shared store, one
+                            // holder fetches; the others then find it stored.
+                            let r = match inner.store.lock(&k).await {
+                                Ok(_held) => work.await,
+                                Err(e) => Err(internal(format!("single-flight lock {k}: {e}"))),
+                            };
                             if let Err(e) = &r
                                 && e.is_not_found()
                             {

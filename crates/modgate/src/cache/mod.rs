@@ -24,7 +24,6 @@ pub use prefetch::{MAX_PENDING, Prefetch};
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -33,7 +32,7 @@ use futures_util::future::{BoxFuture, Shared};
 use check::check_info;
 
 use crate::source::{Info, Source, SourceError};
-use crate::store::{Ext, Store};
+use crate::store::{Key, Staged, Store};
 
 /// Lifetimes and bounds of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,8 +117,10 @@ pub struct Meta<T> {
 /// A stored, checked module zip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZipEntry {
-    /// Where it is on disk.
-    pub path: PathBuf,
+    /// Its name in the store.
+    pub key: Key,
+    /// Its size in bytes.
+    pub size: u64,
     /// Its `h1:` hash (from `.ziphash`).
     pub hash: String,
 }
@@ -174,15 +175,15 @@ async fn check_sum(
 
 /// What a short-lived entry is in memory, and on disk.
 trait ShortLived: Clone + Send + Sync + 'static {
-    /// The entry read back from its file (`None`: not usable, as if absent).
-    fn decode(data: Vec<u8>) -> Option<Self>;
+    /// The entry read back from the store (`None`: not usable, as if absent).
+    fn decode(data: bytes::Bytes) -> Option<Self>;
     /// What is written to its file and served.
     fn body(&self) -> &[u8];
 }
 
 impl ShortLived for bytes::Bytes {
-    fn decode(data: Vec<u8>) -> Option<Self> {
-        Some(data.into())
+    fn decode(data: bytes::Bytes) -> Option<Self> {
+        Some(data)
     }
     fn body(&self) -> &[u8] {
         self
@@ -190,7 +191,7 @@ impl ShortLived for bytes::Bytes {
 }
 
 impl ShortLived for Info {
-    fn decode(data: Vec<u8>) -> Option<Self> {
+    fn decode(data: bytes::Bytes) -> Option<Self> {
         Info::parse(data).ok()
     }
     fn body(&self) -> &[u8] {
@@ -262,11 +263,11 @@ impl Cache {
 
     /// `@v/list`: the body as the source gave it.
     pub async fn list(&self, module: &str) -> Result<Meta<bytes::Bytes>, CacheError> {
-        let path = self.inner.store.list_path(module).map_err(internal)?;
+        let key = Key::list(module).map_err(internal)?;
         self.short_lived(
             module,
             "@v/list",
-            path,
+            key,
             |i| &i.lists,
             |inner, m| async move {
                 Self::bounded(
@@ -280,15 +281,15 @@ impl Cache {
         .await
     }
 
-    /// A short-lived entry of `module` (`@v/list`, `@latest`) kept at `path`: from memory
-    /// while it is fresh (no disk, no parse: what a busy proxy answers most), else from
-    /// disk while fresh, else from the source (stored and remembered), else the stale
+    /// A short-lived entry of `module` (`@v/list`, `@latest`) stored as `key`: from memory
+    /// while it is fresh (no storage, no parse: what a busy proxy answers most), else from
+    /// the store while fresh, else from the source (stored and remembered), else the stale
     /// copy when the source fails.
     async fn short_lived<T, F, Fut>(
         &self,
         module: &str,
         what: &'static str,
-        path: PathBuf,
+        key: Key,
         memo: fn(&Inner) -> &Memo<T>,
         fetch: F,
     ) -> Result<Meta<T>, CacheError>
@@ -310,10 +311,10 @@ impl Cache {
         let cached = self
             .inner
             .store
-            .read_with_age(&path)
+            .get(&key)
             .await
             .map_err(internal)?
-            .and_then(|(d, age)| Some((T::decode(d)?, age)));
+            .and_then(|b| Some((T::decode(b.data.clone())?, b.age())));
         if let Some((value, age)) = &cached
             && *age < ttl
         {
@@ -332,7 +333,7 @@ impl Cache {
         let r = self
             .single_flight(format!("{what} {module}"), async move {
                 let value = fetch(Arc::clone(&inner), m.clone()).await?;
-                write_entry(&inner, path, value.body().to_vec()).await?;
+                write_entry(&inner, &key, bytes::Bytes::copy_from_slice(value.body())).await?;
                 memo(&inner).insert(m, (Instant::now(), value.clone()));
                 Ok(value)
             })
@@ -377,11 +378,11 @@ impl Cache {
     /// `@latest`: the version the go command would pick for `module@latest`, the body as
     /// the source gave it.
     pub async fn latest(&self, module: &str) -> Result<Meta<Info>, CacheError> {
-        let path = self.inner.store.latest_path(module).map_err(internal)?;
+        let key = Key::latest(module).map_err(internal)?;
         self.short_lived(
             module,
             "@latest",
-            path,
+            key,
             |i| &i.latests,
             |inner, m| async move {
                 Self::bounded(
@@ -402,21 +403,18 @@ impl Cache {
     /// `master` names).
     pub async fn info(&self, module: &str, query: &str) -> Result<Meta<bytes::Bytes>, CacheError> {
         if gomod::module::is_canonical(query) {
-            let path = self
+            let key = Key::info(module, query).map_err(internal)?;
+            let valid = |d: &[u8]| gomod::info::parse(d).is_ok();
+            // Read as the go command reads it once, when first read from the store.
+            if let Some(b) = self
                 .inner
                 .store
-                .version_path(module, query, Ext::Info)
-                .map_err(internal)?;
-            // Read as the go command reads it once, when first read from disk.
-            if let Some(data) = self
-                .inner
-                .store
-                .read_immutable_checked(&path, |d| gomod::info::parse(d).is_ok())
+                .get_checked(&key, valid)
                 .await
                 .map_err(internal)?
             {
                 return Ok(Meta {
-                    value: bytes::Bytes::from_owner(data),
+                    value: b.data,
                     stale: None,
                     fresh_until: None,
                 });
@@ -425,6 +423,10 @@ impl Cache {
             let (m, q) = (module.to_string(), query.to_string());
             let info = self
                 .single_flight(format!("info {module}@{query}"), async move {
+                    if let Some(b) = inner.store.get_checked(&key, valid).await.map_err(internal)? {
+                        // Stored by the lock's previous holder.
+                        return Info::parse(b.data).map_err(internal);
+                    }
                     let info = Self::bounded(
                         inner.settings.request_timeout,
                         format!("{m}@{q}"),
@@ -432,7 +434,7 @@ impl Cache {
                     )
                     .await?;
                     check_info(&inner, &m, &q, &info)?;
-                    write_entry(&inner, path, info.json.to_vec()).await?;
+                    write_entry(&inner, &key, info.json.clone()).await?;
                     Ok(info)
                 })
                 .await?;
@@ -484,30 +486,24 @@ impl Cache {
         version: &str,
         depth: u32,
     ) -> Result<bytes::Bytes, CacheError> {
-        let path = self
-            .inner
-            .store
-            .version_path(module, version, Ext::Mod)
-            .map_err(internal)?;
-        if let Some(data) = self
-            .inner
-            .store
-            .read_immutable(&path)
-            .await
-            .map_err(internal)?
-        {
-            return Ok(bytes::Bytes::from_owner(data));
+        let key = Key::go_mod(module, version).map_err(internal)?;
+        if let Some(b) = self.inner.store.get(&key).await.map_err(internal)? {
+            return Ok(b.data);
         }
         let inner = Arc::clone(&self.inner);
         let (m, v) = (module.to_string(), version.to_string());
         let data = self
             .single_flight(format!("mod {module}@{version}"), async move {
-                let data = Self::bounded(
+                if let Some(b) = inner.store.get(&key).await.map_err(internal)? {
+                    // Stored by the lock's previous holder.
+                    return Ok(b.data);
+                }
+                let data = bytes::Bytes::from(Self::bounded(
                     inner.settings.request_timeout,
                     format!("{m}@{v}: go.mod"),
                     inner.source.go_mod(&m, &v),
                 )
-                .await?;
+                .await?);
                 if let Err(e) = gomod::modfile::parse_lax("go.mod", &data, None) {
                     return Err(CacheError::Source(SourceError::Failed(format!(
                         "{}: {m}@{v}: the go.mod does not parse ({}); not stored",
@@ -516,121 +512,129 @@ impl Cache {
                     ))));
                 }
                 check_sum(&inner, &m, &v, true, &gomod::dirhash::hash_go_mod(&data)).await?;
-                write_entry(&inner, path, data.clone()).await?;
+                write_entry(&inner, &key, data.clone()).await?;
                 Ok(data)
             })
             .await?;
         self.prefetch_requirements(module, version, &data, depth);
-        Ok(data.into())
+        Ok(data)
     }
 
-    /// `@v/<version>.zip` of a canonical version: fetched to a temp file, checked, hashed,
-    /// then stored (zip first, then `.ziphash`).
+    /// `@v/<version>.zip` of a canonical version: fetched to the staging area, checked,
+    /// hashed, then stored (zip first, then `.ziphash`).
     pub async fn zip(&self, module: &str, version: &str) -> Result<ZipEntry, CacheError> {
-        let store = &self.inner.store;
-        let zip_path = store
-            .version_path(module, version, Ext::Zip)
-            .map_err(internal)?;
-        let hash_path = store
-            .version_path(module, version, Ext::ZipHash)
-            .map_err(internal)?;
-        if let Some(hash) = store.read_immutable(&hash_path).await.map_err(internal)?
-            && tokio::fs::metadata(&zip_path).await.is_ok()
-        {
-            return Ok(ZipEntry {
-                path: zip_path,
-                hash: String::from_utf8_lossy(&hash).trim().to_string(),
-            });
+        let zip_key = Key::zip(module, version).map_err(internal)?;
+        let hash_key = Key::ziphash(module, version).map_err(internal)?;
+        if let Some(z) = Self::stored_zip(&self.inner, &zip_key, &hash_key).await? {
+            return Ok(z);
         }
         let inner = Arc::clone(&self.inner);
         let (m, v) = (module.to_string(), version.to_string());
         self.single_flight(format!("zip {module}@{version}"), async move {
-            let store = Arc::clone(&inner.store);
-            // A zip on disk without its .ziphash (a crash between the two) is hashed again;
-            // it was checked before it was committed.
-            let hash = if tokio::fs::metadata(&zip_path).await.is_ok() {
-                let zp = zip_path.clone();
-                tokio::task::spawn_blocking(move || {
-                    gomod::dirhash::hash_zip_file(&zp)
-                        .map_err(|e| internal(format!("hashing {}: {e}", zp.display())))
-                })
-                .await
-                .map_err(internal)??
-            } else {
-                let tmp = store.temp_path(&format!("{v}.zip"));
-                let stored = Self::fetch_zip(&inner, &m, &v, &tmp, &zip_path).await;
-                if stored.is_err() {
-                    let _ = tokio::fs::remove_file(&tmp).await;
-                }
-                stored?
+            if let Some(z) = Self::stored_zip(&inner, &zip_key, &hash_key).await? {
+                // Stored by the lock's previous holder.
+                return Ok(z);
+            }
+            let store = &inner.store;
+            // A zip stored without its .ziphash (a crash between the two) is hashed again;
+            // it was checked before it was stored.
+            let (hash, size) = match store.stat(&zip_key).await.map_err(internal)? {
+                Some(stat) => match store.stage_copy(&zip_key).await.map_err(internal)? {
+                    Some(copy) => (hash_staged(copy).await?, stat.size),
+                    None => Self::fetch_zip(&inner, &m, &v, &zip_key).await?,
+                },
+                None => Self::fetch_zip(&inner, &m, &v, &zip_key).await?,
             };
-            let (h, hp) = (hash.clone(), hash_path.clone());
-            tokio::task::spawn_blocking(move || store.write(&hp, h.as_bytes()).map_err(internal))
-                .await
-                .map_err(internal)??;
+            write_entry(&inner, &hash_key, hash.clone().into()).await?;
             Ok(ZipEntry {
-                path: zip_path,
+                key: zip_key,
+                size,
                 hash,
             })
         })
         .await
     }
+
+    /// The stored zip `zip_key`, when both it and its `.ziphash` are stored.
+    async fn stored_zip(
+        inner: &Inner,
+        zip_key: &Key,
+        hash_key: &Key,
+    ) -> Result<Option<ZipEntry>, CacheError> {
+        let store = &inner.store;
+        let Some(hash) = store.get(hash_key).await.map_err(internal)? else {
+            return Ok(None);
+        };
+        let Some(stat) = store.stat(zip_key).await.map_err(internal)? else {
+            return Ok(None);
+        };
+        Ok(Some(ZipEntry {
+            key: zip_key.clone(),
+            size: stat.size,
+            hash: String::from_utf8_lossy(&hash.data).trim().to_string(),
+        }))
+    }
+}
+
+/// The `h1:` hash of a staged zip.
+async fn hash_staged(file: Staged) -> Result<String, CacheError> {
+    tokio::task::spawn_blocking(move || {
+        gomod::dirhash::hash_zip_file(file.path())
+            .map_err(|e| internal(format!("hashing {}: {e}", file.path().display())))
+    })
+    .await
+    .map_err(internal)?
 }
 
 impl Cache {
-    /// Fetches the zip of `m@v` to `tmp`, checks it, hashes it, has the hash checked
-    /// (checksum database), and commits it to `zip_path`; returns its hash. The caller
-    /// removes `tmp` on error.
+    /// Fetches the zip of `m@v` to the staging area, checks it, hashes it, has the hash
+    /// checked (checksum database), and stores it as `zip_key`; returns its hash and size.
     async fn fetch_zip(
         inner: &Arc<Inner>,
         m: &str,
         v: &str,
-        tmp: &Path,
-        zip_path: &Path,
-    ) -> Result<String, CacheError> {
-        Self::bounded(
+        zip_key: &Key,
+    ) -> Result<(String, u64), CacheError> {
+        let staged = inner.store.stage(zip_key.file_name());
+        let size = Self::bounded(
             inner.settings.transfer_timeout,
             format!("{m}@{v}: zip"),
-            inner.source.zip(m, v, tmp),
+            inner.source.zip(m, v, staged.path()),
         )
         .await?;
-        let (t, mv, desc) = (
-            tmp.to_path_buf(),
+        let (mv, desc) = (
             gomod::module::Version::new(m.to_string(), v.to_string()),
             inner.source.describe(),
         );
-        let h1 = tokio::task::spawn_blocking(move || -> Result<String, CacheError> {
-            let bad = |e: String| {
-                CacheError::Source(SourceError::Failed(format!(
-                    "{desc}: {mv}: the zip is not a valid module zip ({e}); not stored"
-                )))
-            };
-            let cf = gomod::zip::check_served_zip_file(&mv, &t).map_err(|e| bad(e.to_string()))?;
-            cf.err()
-                .map_err(|e| bad(e.to_string().replace('\n', "; ")))?;
-            gomod::dirhash::hash_zip_file(&t)
-                .map_err(|e| internal(format!("hashing {}: {e}", t.display())))
-        })
-        .await
-        .map_err(internal)??;
-        check_sum(inner, m, v, false, &h1).await?;
-        let (st, t, zp) = (
-            Arc::clone(&inner.store),
-            tmp.to_path_buf(),
-            zip_path.to_path_buf(),
-        );
-        tokio::task::spawn_blocking(move || st.commit(&t, &zp).map_err(internal))
+        let (h1, staged) =
+            tokio::task::spawn_blocking(move || -> Result<(String, Staged), CacheError> {
+                let t = staged.path();
+                let bad = |e: String| {
+                    CacheError::Source(SourceError::Failed(format!(
+                        "{desc}: {mv}: the zip is not a valid module zip ({e}); not stored"
+                    )))
+                };
+                let cf =
+                    gomod::zip::check_served_zip_file(&mv, t).map_err(|e| bad(e.to_string()))?;
+                cf.err()
+                    .map_err(|e| bad(e.to_string().replace('\n', "; ")))?;
+                let h1 = gomod::dirhash::hash_zip_file(t)
+                    .map_err(|e| internal(format!("hashing {}: {e}", t.display())))?;
+                Ok((h1, staged))
+            })
             .await
             .map_err(internal)??;
-        Ok(h1)
+        check_sum(inner, m, v, false, &h1).await?;
+        inner
+            .store
+            .put_staged(zip_key, staged)
+            .await
+            .map_err(internal)?;
+        Ok((h1, size))
     }
 }
 
-/// Writes a stored entry atomically (temp, fsync, rename) off the async threads.
-async fn write_entry(inner: &Inner, path: PathBuf, data: Vec<u8>) -> Result<(), CacheError> {
-    let store = Arc::clone(&inner.store);
-    tokio::task::spawn_blocking(move || store.write(&path, &data))
-        .await
-        .map_err(internal)?
-        .map_err(internal)
+/// Stores an entry, whole or not at all.
+async fn write_entry(inner: &Inner, key: &Key, data: bytes::Bytes) -> Result<(), CacheError> {
+    inner.store.put(key, data).await.map_err(internal)
 }

@@ -119,7 +119,7 @@ pub async fn answer(
             Err(e) => error(&e, head),
         },
         Request::Zip { module, version } => match state.cache.zip(&module, &version).await {
-            Ok(z) => super::zip::serve(&z.path, &z.hash, headers, head).await,
+            Ok(z) => super::zip::serve(state.cache.store(), &z, headers, head).await,
             Err(e) => error(&e, head),
         },
     }

@@ -1,13 +1,11 @@
-//! Zips streamed from disk (never read whole), with ETag / If-None-Match and Range.
+//! Zips streamed from the store (never read whole), with ETag / If-None-Match and Range.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
-
 use super::reply::{IMMUTABLE, TEXT, build, error};
-use crate::cache::CacheError;
+use crate::cache::{CacheError, ZipEntry};
+use crate::store::Store;
 
 /// `Some(true)` if `If-None-Match` matches `etag`.
 fn none_match(headers: &HeaderMap, etag: &str) -> bool {
@@ -69,33 +67,15 @@ fn range(headers: &HeaderMap, etag: &str, size: u64) -> Result<Option<(u64, u64)
     Ok(Some((start, end)))
 }
 
-/// A stored zip, streamed from disk: ETag from its hash, If-None-Match -> 304, a single
-/// Range -> 206 (unsatisfiable -> 416), HEAD without the body.
+/// A stored zip, streamed from the store: ETag from its hash, If-None-Match -> 304, a
+/// single Range -> 206 (unsatisfiable -> 416), HEAD without the body.
 pub(super) async fn serve(
-    path: &std::path::Path,
-    hash: &str,
+    store: &Store,
+    zip: &ZipEntry,
     headers: &HeaderMap,
     head: bool,
 ) -> Response {
-    let etag = format!("\"{hash}\"");
-    let mut file = match tokio::fs::File::open(path).await {
-        Ok(f) => f,
-        Err(e) => {
-            return error(
-                &CacheError::Internal(format!("opening {}: {e}", path.display())),
-                head,
-            );
-        }
-    };
-    let size = match file.metadata().await {
-        Ok(m) => m.len(),
-        Err(e) => {
-            return error(
-                &CacheError::Internal(format!("reading {}: {e}", path.display())),
-                head,
-            );
-        }
-    };
+    let (size, etag) = (zip.size, format!("\"{}\"", zip.hash));
     let mut h = vec![
         ("etag", etag.clone()),
         ("cache-control", IMMUTABLE.to_string()),
@@ -134,15 +114,16 @@ pub(super) async fn serve(
     if head {
         return build(status, &h, Body::empty());
     }
-    if start > 0
-        && let Err(e) = file.seek(std::io::SeekFrom::Start(start)).await
-    {
-        return error(
-            &CacheError::Internal(format!("seeking in {}: {e}", path.display())),
+    match store.read_range(&zip.key, start, len).await {
+        Ok(Some(stream)) => build(status, &h, Body::from_stream(stream)),
+        Ok(None) => error(
+            &CacheError::Internal(format!(
+                "{}: the zip went missing from {} while being served",
+                zip.key,
+                store.describe()
+            )),
             head,
-        );
+        ),
+        Err(e) => error(&CacheError::Internal(e.to_string()), head),
     }
-    // Large reads: a 4 KiB default costs a task wake-up and a body frame per page.
-    let stream = ReaderStream::with_capacity(file.take(len), 256 * 1024);
-    build(status, &h, Body::from_stream(stream))
 }

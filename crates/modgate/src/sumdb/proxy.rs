@@ -30,7 +30,7 @@ use crate::source::SourceError;
 use crate::source::chain::Entry;
 use crate::source::proxy::ProxySettings;
 use crate::source::proxy::http::{FetchError, Upstream};
-use crate::store::Store;
+use crate::store::{Key, Store};
 
 /// The largest lookup answer accepted (a record and a signed tree head: a few hundred bytes).
 const MAX_LOOKUP: u64 = 1 << 20;
@@ -313,37 +313,26 @@ impl SumdbProxy {
         max: u64,
         check: impl Fn(&[u8]) -> Result<(), String> + Send + Sync + 'static,
     ) -> Result<DbAnswer, CacheError> {
-        let path = self
-            .store
-            .download_dir()
-            .join("sumdb")
-            .join(&self.db.name)
-            .join(rel);
+        let key = Key::sumdb(&self.db.name, rel)
+            .map_err(|e| CacheError::Source(SourceError::Invalid(e.to_string())))?;
         let answer = |body: Bytes| DbAnswer {
             body,
             immutable: true,
             stale: None,
         };
-        if let Some(data) = self
+        if let Some(b) = self
             .store
-            .read_immutable(&path)
+            .get(&key)
             .await
             .map_err(|e| CacheError::Internal(e.to_string()))?
         {
-            return Ok(answer(Bytes::from_owner(data)));
+            return Ok(answer(b.data));
         }
         let body = self.fetch(rel, max, &check).await?;
-        let store = Arc::clone(&self.store);
-        let data = body.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            store.write(&path, &data)
-        })
-        .await
-        .map_err(|e| CacheError::Internal(format!("store task: {e}")))?
-        .map_err(|e| CacheError::Internal(e.to_string()))?;
+        self.store
+            .put(&key, body.clone())
+            .await
+            .map_err(|e| CacheError::Internal(e.to_string()))?;
         Ok(answer(body))
     }
 

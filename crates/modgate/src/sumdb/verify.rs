@@ -13,7 +13,6 @@
 //! that cannot be reached fails the fetch, as it fails the go command.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -22,7 +21,7 @@ use gomod::sumdb::client::{Client, ClientError, ClientOps};
 use super::proxy::SumdbProxy;
 use crate::cache::{CacheError, SumCheck};
 use crate::source::SourceError;
-use crate::store::Store;
+use crate::store::{Key, Store};
 
 /// Verified lookups and tiles kept in memory, at most this many.
 const MAX_CACHED: usize = 8192;
@@ -50,7 +49,6 @@ struct OpsInner {
     key: String,
     name: String,
     store: Arc<Store>,
-    config_dir: PathBuf,
     config_lock: Mutex<()>,
     verified: Mutex<HashMap<String, Vec<u8>>>,
 }
@@ -63,14 +61,25 @@ impl std::ops::Deref for Ops {
 }
 
 impl Ops {
-    fn config_path(&self, file: &str) -> Result<PathBuf, ClientError> {
+    fn config_key(&self, file: &str) -> Result<Key, ClientError> {
         // The client only ever names `<name>/latest`.
         if file != format!("{}/latest", self.name) {
             return Err(ClientError::Other(format!(
                 "unexpected config file {file:?}"
             )));
         }
-        Ok(self.config_dir.join(file))
+        Key::sumdb_state(file).map_err(|e| ClientError::Other(e.to_string()))
+    }
+
+    /// The verifier's stored file `key` (called on a blocking thread).
+    fn get(&self, key: &Key) -> std::io::Result<Option<bytes::Bytes>> {
+        let b = self.handle.block_on(self.store.get(key))?;
+        Ok(b.map(|b| b.data))
+    }
+
+    fn put(&self, key: &Key, data: &[u8]) -> std::io::Result<()> {
+        self.handle
+            .block_on(self.store.put(key, bytes::Bytes::copy_from_slice(data)))
     }
 }
 
@@ -91,14 +100,10 @@ impl ClientOps for Ops {
         if file == "key" {
             return Ok(self.key.clone().into_bytes());
         }
-        let path = self.config_path(file)?;
-        match std::fs::read(&path) {
-            Ok(d) => Ok(d),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(ClientError::Other(format!(
-                "reading {}: {e}",
-                path.display()
-            ))),
+        let key = self.config_key(file)?;
+        match self.get(&key) {
+            Ok(d) => Ok(d.map(|d| d.to_vec()).unwrap_or_default()),
+            Err(e) => Err(ClientError::Other(e.to_string())),
         }
     }
 
@@ -107,13 +112,8 @@ impl ClientOps for Ops {
         if self.read_config(file)? != old {
             return Err(ClientError::WriteConflict);
         }
-        let path = self.config_path(file)?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| ClientError::Other(format!("creating {}: {e}", dir.display())))?;
-        }
-        self.store
-            .write(&path, new)
+        let key = self.config_key(file)?;
+        self.put(&key, new)
             .map_err(|e| ClientError::Other(e.to_string()))
     }
 
@@ -129,7 +129,8 @@ impl ClientOps for Ops {
         if !safe_cache_name(&self.name, file) {
             return None;
         }
-        std::fs::read(self.config_dir.join(file)).ok()
+        let key = Key::sumdb_state(file).ok()?;
+        self.get(&key).ok().flatten().map(|d| d.to_vec())
     }
 
     fn write_cache(&self, file: &str, data: &[u8]) {
@@ -143,14 +144,12 @@ impl ClientOps for Ops {
         if !safe_cache_name(&self.name, file) {
             return;
         }
-        let path = self.config_dir.join(file);
-        let written = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| self.store.write(&path, data));
+        let written = Key::sumdb_state(file)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|key| self.put(&key, data));
         if let Err(e) = written {
             // Kept in memory still; proven again after a restart.
-            tracing::warn!(file = %path.display(), error = %e, "cannot keep a verified checksum database file");
+            tracing::warn!(file, error = %e, "cannot keep a verified checksum database file");
         }
     }
 
@@ -172,14 +171,14 @@ pub struct SumVerifier {
 
 impl SumVerifier {
     /// A verifier for the database `proxy` serves, with verifier key `key`, skipping
-    /// modules matching `excluded`, trusting the tree head kept under `data_dir/sumdb`.
+    /// modules matching `excluded`, trusting the tree head kept in `store`
+    /// (`sumdb/<name>/latest`).
     /// Call within the runtime.
     pub fn new(
         proxy: &Arc<SumdbProxy>,
         key: &str,
         excluded: &str,
         store: Arc<Store>,
-        data_dir: PathBuf,
     ) -> Result<SumVerifier, String> {
         let name = proxy.name().to_string();
         gomod::sumdb::note::Verifier::new(key)
@@ -190,7 +189,6 @@ impl SumVerifier {
             key: key.to_string(),
             name: name.clone(),
             store,
-            config_dir: data_dir.join("sumdb"),
             config_lock: Mutex::new(()),
             verified: Mutex::new(HashMap::new()),
         }));
@@ -234,14 +232,13 @@ impl SumCheck for SumVerifier {
         };
         let (client, m, v) = (Arc::clone(&self.client), module.to_string(), vers.clone());
         let ops = self.ops.clone();
-        let latest = ops.config_dir.join(&self.name).join("latest");
+        let latest = format!("{} as sumdb/{}/latest", ops.store.describe(), self.name);
         let looked = tokio::task::spawn_blocking(move || {
             let mut c = client.lock().unwrap_or_else(|e| e.into_inner());
             if c.is_none() {
                 *c = Some(Client::new(ops).map_err(|e| match e {
                     ClientError::Other(m) => ClientError::Other(format!(
-                        "{m} (the tree head modgate trusts is kept in {})",
-                        latest.display()
+                        "{m} (the tree head modgate trusts is kept in {latest})"
                     )),
                     other => other,
                 })?);

@@ -1,0 +1,327 @@
+//! The directory backend: objects are files under the data directory in the GOMODCACHE
+//! layout (`<dir>/cache/download/...`, see `key.rs`), so the data directory is itself a
+//! valid `GOPROXY=file://<dir>/cache/download` tree.
+//!
+//! Every object is written whole to a file in the staging area (`<dir>/tmp`, same file
+//! system), fsynced, renamed into place and its directory fsynced, so that a reader (or
+//! the go command on a `file://` proxy) sees the old object or the new one, never part of
+//! one, whenever the process dies.
+//!
+//! One process owns a directory: [`DiskBlobs::open`] takes an exclusive lock on
+//! `<dir>/modgate.lock` (released by the kernel however the process ends) and refuses a
+//! directory another process holds, whose staged files and clones it would otherwise
+//! disturb.
+
+use std::fs;
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::annotate;
+use super::blob::{Blob, Blobs, ByteStream, Stat};
+use super::key::Key;
+use super::staging::{Staged, Staging};
+
+/// A data directory.
+#[derive(Debug)]
+pub struct DiskBlobs {
+    dir: PathBuf,
+    staging: Arc<Staging>,
+    /// Holds the lock on `<dir>/modgate.lock` while this lives.
+    _lock: fs::File,
+}
+
+impl DiskBlobs {
+    /// Opens (creating if needed) the data directory `dir`, locks it, and opens its
+    /// staging area `<dir>/tmp` (removing what a killed process left there).
+    pub fn open(dir: &Path) -> io::Result<DiskBlobs> {
+        fs::create_dir_all(dir).map_err(|e| annotate(e, "creating", dir))?;
+        let lock = lock_dir(dir)?;
+        let download = dir.join("cache").join("download");
+        fs::create_dir_all(&download).map_err(|e| annotate(e, "creating", &download))?;
+        let staging = Staging::open(&dir.join("tmp"))?;
+        Ok(DiskBlobs {
+            dir: dir.to_path_buf(),
+            staging: Arc::new(staging),
+            _lock: lock,
+        })
+    }
+
+    /// The staging area on this directory's file system.
+    pub fn staging(&self) -> &Arc<Staging> {
+        &self.staging
+    }
+
+    fn path(&self, key: &Key) -> PathBuf {
+        self.dir.join(key.name())
+    }
+
+}
+
+/// Moves the complete file `tmp` to `dest` (a path under the data directory): fsync of
+/// the file, rename, fsync of the directory.
+fn commit(tmp: &Path, dest: &Path) -> io::Result<()> {
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(tmp)
+        .map_err(|e| annotate(e, "opening", tmp))?;
+    f.sync_all().map_err(|e| annotate(e, "syncing", tmp))?;
+    drop(f);
+    let parent = dest.parent().unwrap_or(Path::new("/"));
+    fs::create_dir_all(parent).map_err(|e| annotate(e, "creating", parent))?;
+    fs::rename(tmp, dest).map_err(|e| annotate(e, "renaming into", dest))?;
+    sync_dir(parent)
+}
+
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| io::Error::other(format!("storage task failed: {e}")))?
+}
+
+#[async_trait]
+impl Blobs for DiskBlobs {
+    fn describe(&self) -> String {
+        format!("directory {}", self.dir.display())
+    }
+
+    async fn get(&self, key: &Key) -> io::Result<Option<Blob>> {
+        let path = self.path(key);
+        blocking(move || {
+            let mut f = match fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if is_missing(&e) => return Ok(None),
+                Err(e) => return Err(annotate(e, "reading", &path)),
+            };
+            let meta = f.metadata().map_err(|e| annotate(e, "reading", &path))?;
+            let mut data = Vec::with_capacity(meta.len() as usize);
+            f.read_to_end(&mut data)
+                .map_err(|e| annotate(e, "reading", &path))?;
+            Ok(Some(Blob {
+                data: data.into(),
+                modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+            }))
+        })
+        .await
+    }
+
+    async fn stat(&self, key: &Key) -> io::Result<Option<Stat>> {
+        let path = self.path(key);
+        match tokio::fs::metadata(&path).await {
+            Ok(m) => Ok(Some(Stat {
+                size: m.len(),
+                modified: m.modified().unwrap_or(std::time::UNIX_EPOCH),
+            })),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(annotate(e, "reading", &path)),
+        }
+    }
+
+    async fn put(&self, key: &Key, data: Bytes) -> io::Result<()> {
+        let dest = self.path(key);
+        let staged = self.staging.file(key.file_name());
+        blocking(move || {
+            let tmp = staged.path();
+            let mut f = fs::File::create_new(tmp).map_err(|e| annotate(e, "creating", tmp))?;
+            f.write_all(&data)
+                .map_err(|e| annotate(e, "writing", tmp))?;
+            drop(f);
+            commit(tmp, &dest)?;
+            staged.into_path();
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_staged(&self, key: &Key, file: Staged) -> io::Result<()> {
+        let dest = self.path(key);
+        blocking(move || {
+            commit(file.path(), &dest)?;
+            file.into_path();
+            Ok(())
+        })
+        .await
+    }
+
+    async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
+        use tokio::io::AsyncReadExt;
+        let path = self.path(key);
+        let file = blocking(move || {
+            let mut f = match fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if is_missing(&e) => return Ok(None),
+                Err(e) => return Err(annotate(e, "opening", &path)),
+            };
+            if start > 0 {
+                f.seek(io::SeekFrom::Start(start))
+                    .map_err(|e| annotate(e, "seeking in", &path))?;
+            }
+            Ok(Some(f))
+        })
+        .await?;
+        Ok(file.map(|f| {
+            // Large reads: a 4 KiB default costs a task wake-up and a body frame per page.
+            let stream = tokio_util::io::ReaderStream::with_capacity(
+                tokio::fs::File::from_std(f).take(len),
+                256 * 1024,
+            );
+            Box::pin(stream) as ByteStream
+        }))
+    }
+}
+
+/// Takes the exclusive lock on `<dir>/modgate.lock` and writes this process's id into it.
+fn lock_dir(dir: &Path) -> io::Result<fs::File> {
+    let path = dir.join("modgate.lock");
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| annotate(e, "opening", &path))?;
+    if let Err(e) = rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        if e != rustix::io::Errno::WOULDBLOCK {
+            return Err(annotate(e.into(), "locking", &path));
+        }
+        let holder = fs::read_to_string(&path).unwrap_or_default();
+        let holder = holder.trim();
+        let who = if holder.is_empty() {
+            String::new()
+        } else {
+            format!(" (pid {holder})")
+        };
+        return Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!(
+                "{} is in use by another modgate process{who}: one process per data directory; stop that one or give this one another --data-dir",
+                dir.display()
+            ),
+        ));
+    }
+    f.set_len(0).map_err(|e| annotate(e, "writing", &path))?;
+    writeln!(f, "{}", std::process::id()).map_err(|e| annotate(e, "writing", &path))?;
+    Ok(f)
+}
+
+/// Is `e` "no such file" (including a path component that is a file)?
+pub fn is_missing(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    let d = fs::File::open(dir).map_err(|e| annotate(e, "opening", dir))?;
+    d.sync_all().map_err(|e| annotate(e, "syncing", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::TryStreamExt;
+
+    fn open(d: &Path) -> DiskBlobs {
+        DiskBlobs::open(d).unwrap()
+    }
+
+    #[test]
+    fn one_process_per_data_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let s = DiskBlobs::open(d.path()).unwrap();
+        let err = DiskBlobs::open(d.path()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} is in use by another modgate process (pid {}): one process per data directory; stop that one or give this one another --data-dir",
+                d.path().display(),
+                std::process::id()
+            )
+        );
+        drop(s);
+        DiskBlobs::open(d.path()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn objects_are_files_in_the_gomodcache_layout_written_atomically() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path());
+        let k = Key::go_mod("github.com/Foo/bar", "v1.0.0").unwrap();
+        assert_eq!(s.get(&k).await.unwrap(), None);
+        assert_eq!(s.stat(&k).await.unwrap(), None);
+        s.put(&k, Bytes::from_static(b"module a\n")).await.unwrap();
+        s.put(&k, Bytes::from_static(b"module github.com/Foo/bar\n"))
+            .await
+            .unwrap();
+        let file = d.path().join("cache/download/github.com/!foo/bar/@v/v1.0.0.mod");
+        assert_eq!(fs::read(&file).unwrap(), b"module github.com/Foo/bar\n");
+        let got = s.get(&k).await.unwrap().unwrap();
+        assert_eq!(&got.data[..], b"module github.com/Foo/bar\n");
+        assert!(got.age() < std::time::Duration::from_secs(60));
+        assert_eq!(s.stat(&k).await.unwrap().unwrap().size, 26);
+        assert_eq!(fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn staged_files_are_committed_and_read_by_range() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path());
+        let k = Key::zip("example.com/m", "v1.0.0").unwrap();
+        let f = s.staging().file("v1.0.0.zip");
+        fs::write(f.path(), b"0123456789").unwrap();
+        s.put_staged(&k, f).await.unwrap();
+        assert_eq!(fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
+        let part: Vec<Bytes> = s
+            .read_range(&k, 3, 4)
+            .await
+            .unwrap()
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(part.concat(), b"3456");
+        let missing = Key::zip("example.com/m", "v2.0.0").unwrap();
+        assert!(s.read_range(&missing, 0, 1).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_leaves_no_staged_file() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path());
+        // A file where the module's directory would go: the rename cannot happen.
+        fs::create_dir_all(d.path().join("cache/download/example.com")).unwrap();
+        fs::write(d.path().join("cache/download/example.com/m"), b"").unwrap();
+        let k = Key::go_mod("example.com/m", "v1.0.0").unwrap();
+        let err = s.put(&k, Bytes::from_static(b"x")).await.unwrap_err();
+        assert!(err.to_string().starts_with("creating "), "{err}");
+        assert_eq!(fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn files_left_by_a_killed_write_are_never_served_and_removed_at_open() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path());
+        // A write killed after the staged file was written but before the rename.
+        let kept = s.staging().file("v1.0.0.zip").into_path();
+        fs::write(&kept, b"half a zip").unwrap();
+        let k = Key::zip("example.com/m", "v1.0.0").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(s.get(&k)).unwrap(), None);
+        drop(s);
+        let s = open(d.path());
+        assert!(!kept.exists());
+        assert_eq!(fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
+        assert_eq!(rt.block_on(s.get(&k)).unwrap(), None);
+    }
+}

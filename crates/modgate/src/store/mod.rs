@@ -1,0 +1,157 @@
+//! The store: where what the sources gave is kept, behind one seam.
+//!
+//! - [`Key`] (`key.rs`): what is stored, typed (info / mod / zip / ziphash / list /
+//!   latest / checksum database file), with the escaping inside. No caller builds a
+//!   storage path.
+//! - [`Blobs`] (`blob.rs`): the backend's interface: get, stat, put of a complete object,
+//!   put of a staged file, read of a range. [`DiskBlobs`] (`disk.rs`) is the data
+//!   directory in the GOMODCACHE layout, locked by `modgate.lock`.
+//! - [`Staging`] (`staging.rs`): the local area where files are fetched and checked
+//!   before they are stored.
+//! - [`Hot`] (`hot.rs`): the in-memory copy of small immutable objects, wrapping any
+//!   backend.
+//! - [`Locks`] (`lock.rs`): single-flight locks; [`LocalLocks`] within one process.
+//!
+//! [`Store`] puts them together; the cache, the checksum database proxy and verifier, and
+//! the HTTP layer use only it.
+
+mod blob;
+mod disk;
+mod hot;
+mod key;
+mod lock;
+mod staging;
+
+pub use blob::{Blob, Blobs, ByteStream, Stat};
+pub use disk::{DiskBlobs, is_missing};
+pub use hot::Hot;
+pub use key::{Key, KeyError, Kind};
+pub use lock::{Held, LocalLocks, Locks};
+pub use staging::{Staged, Staging};
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use tokio::io::AsyncWriteExt;
+
+/// The store: a backend with its memory, a staging area and single-flight locks.
+pub struct Store {
+    blobs: Hot,
+    staging: Arc<Staging>,
+    locks: Arc<dyn Locks>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.blobs.describe())
+    }
+}
+
+impl Store {
+    /// The data directory `dir` (created if needed, locked for this process; what a killed
+    /// process left in its staging area is removed).
+    pub fn open_dir(dir: &Path) -> io::Result<Store> {
+        let disk = DiskBlobs::open(dir)?;
+        let staging = Arc::clone(disk.staging());
+        Ok(Store::new(
+            Box::new(disk),
+            staging,
+            Arc::new(LocalLocks::default()),
+        ))
+    }
+
+    /// A store on `blobs`, staging files in `staging`, locking with `locks`.
+    pub fn new(blobs: Box<dyn Blobs>, staging: Arc<Staging>, locks: Arc<dyn Locks>) -> Store {
+        Store {
+            blobs: Hot::new(blobs),
+            staging,
+            locks,
+        }
+    }
+
+    /// Where the objects are, for logs and errors.
+    pub fn describe(&self) -> String {
+        self.blobs.describe()
+    }
+
+    /// The object `key`, or `None`.
+    pub async fn get(&self, key: &Key) -> io::Result<Option<Blob>> {
+        self.blobs.get(key).await
+    }
+
+    /// The object `key` if `valid` accepts it when first read (see [`Hot::get_checked`]).
+    pub async fn get_checked(
+        &self,
+        key: &Key,
+        valid: impl FnOnce(&[u8]) -> bool + Send,
+    ) -> io::Result<Option<Blob>> {
+        self.blobs.get_checked(key, valid).await
+    }
+
+    /// The size and time of the object `key`, or `None`.
+    pub async fn stat(&self, key: &Key) -> io::Result<Option<Stat>> {
+        self.blobs.stat(key).await
+    }
+
+    /// Stores `data` as the object `key`, whole or not at all.
+    pub async fn put(&self, key: &Key, data: Bytes) -> io::Result<()> {
+        self.blobs.put(key, data).await
+    }
+
+    /// A new file in the staging area, for a fetch to write to.
+    pub fn stage(&self, hint: &str) -> Staged {
+        self.staging.file(hint)
+    }
+
+    /// Stores the complete staged file as the object `key`.
+    pub async fn put_staged(&self, key: &Key, file: Staged) -> io::Result<()> {
+        self.blobs.put_staged(key, file).await
+    }
+
+    /// `len` bytes of the object `key` from `start` on, or `None`.
+    pub async fn read_range(
+        &self,
+        key: &Key,
+        start: u64,
+        len: u64,
+    ) -> io::Result<Option<ByteStream>> {
+        self.blobs.read_range(key, start, len).await
+    }
+
+    /// A copy of the object `key` in the staging area (for work that needs a local file,
+    /// such as hashing a zip), or `None`.
+    pub async fn stage_copy(&self, key: &Key) -> io::Result<Option<Staged>> {
+        let Some(stat) = self.stat(key).await? else {
+            return Ok(None);
+        };
+        let Some(mut stream) = self.read_range(key, 0, stat.size).await? else {
+            return Ok(None);
+        };
+        let staged = self.stage(key.file_name());
+        let mut f = tokio::fs::File::create_new(staged.path())
+            .await
+            .map_err(|e| annotate(e, "creating", staged.path()))?;
+        while let Some(chunk) = stream.try_next().await? {
+            f.write_all(&chunk)
+                .await
+                .map_err(|e| annotate(e, "writing", staged.path()))?;
+        }
+        f.flush()
+            .await
+            .map_err(|e| annotate(e, "writing", staged.path()))?;
+        Ok(Some(staged))
+    }
+
+    /// Waits until this caller holds the single-flight lock `name`.
+    pub async fn lock(&self, name: &str) -> io::Result<Held> {
+        self.locks.lock(name).await
+    }
+}
+
+/// `e` with what was done and on which file.
+pub(crate) fn annotate(e: io::Error, what: &str, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+}
