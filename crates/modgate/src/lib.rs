@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod config;
 pub mod doctor;
+pub mod error;
 pub mod http;
 pub mod serve;
 pub mod source;

@@ -8,12 +8,13 @@ use tokio::sync::Semaphore;
 
 use crate::cache::{Cache, CacheSettings};
 use crate::config::Settings;
+use crate::error::Error;
 use crate::http::{AppState, router};
 use crate::source::chain::{Chain, Entry};
 use crate::source::file::FileSource;
 use crate::source::git::{GitSettings, GitSource};
 use crate::source::proxy::{ProxySettings, ProxySource, redact_url};
-use crate::source::{Info, Source, SourceError};
+use crate::source::{Info, Source};
 use crate::store::Store;
 use crate::sumdb::proxy::SumdbProxy;
 use crate::sumdb::verify::SumVerifier;
@@ -33,11 +34,11 @@ impl Limited {
         }
     }
 
-    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, SourceError> {
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
         self.permits
             .acquire()
             .await
-            .map_err(|e| SourceError::Failed(format!("{}: {e}", self.inner.describe())))
+            .map_err(|e| Error::failed(format!("{}: {e}", self.inner.describe())))
     }
 }
 
@@ -46,23 +47,23 @@ impl Source for Limited {
     fn describe(&self) -> String {
         self.inner.describe()
     }
-    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError> {
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         let _p = self.permit().await?;
         self.inner.list(module).await
     }
-    async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
+    async fn stat(&self, module: &str, query: &str) -> Result<Info, Error> {
         let _p = self.permit().await?;
         self.inner.stat(module, query).await
     }
-    async fn latest(&self, module: &str) -> Result<Info, SourceError> {
+    async fn latest(&self, module: &str) -> Result<Info, Error> {
         let _p = self.permit().await?;
         self.inner.latest(module).await
     }
-    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, Error> {
         let _p = self.permit().await?;
         self.inner.go_mod(module, version).await
     }
-    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, Error> {
         let _p = self.permit().await?;
         self.inner.zip(module, version, dest).await
     }
@@ -160,12 +161,7 @@ pub fn build_sumdb(
         Arc::clone(store),
         settings.list_ttl,
     ));
-    let verifier = SumVerifier::new(
-        &proxy,
-        &key,
-        &excluded,
-        Arc::clone(store),
-    )?;
+    let verifier = SumVerifier::new(&proxy, &key, &excluded, Arc::clone(store))?;
     cache.set_sum_check(Arc::new(verifier));
     Ok(Some(proxy))
 }

@@ -9,9 +9,10 @@ mod proxy_support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use modgate::error::{Error, Kind};
 use modgate::source::chain::{Chain, Entry};
 use modgate::source::proxy::{ProxySettings, ProxySource};
-use modgate::source::{Info, Source, SourceError};
+use modgate::source::{Info, Source};
 use proxy_support::{FaultServer, Outcome, Recorder, Reply, module_zip};
 use testkit::free_port;
 
@@ -226,9 +227,9 @@ async fn comma_and_pipe_over_every_fault() {
                 assert_eq!(good_asked, 1, "{fault}{sep}good");
             } else {
                 let err = got.unwrap_err();
-                let got_kind = match err {
-                    SourceError::Failed(_) => "Failed",
-                    SourceError::Timeout(_) => "Timeout",
+                let got_kind = match err.clone().into_parts() {
+                    (Kind::Failed, _) => "Failed",
+                    (Kind::Timeout, _) => "Timeout",
                     _ => "other",
                 };
                 assert_eq!(got_kind, *kind, "{fault}{sep}good: {err:?}");
@@ -288,44 +289,44 @@ async fn the_error_the_go_command_would_report() {
     };
     assert_eq!(
         stat(format!("{o}/404,{o}/410"), &nf).await,
-        SourceError::NotFound(msg410.clone())
+        Error::not_found(msg410.clone())
     );
     assert_eq!(
         stat(format!("{o}/410,{o}/404"), &nf).await,
-        SourceError::NotFound(msg404.clone())
+        Error::not_found(msg404.clone())
     );
     assert_eq!(
         stat(format!("{o}/500|{o}/404"), &nf).await,
-        SourceError::Failed(msg500.clone())
+        Error::failed(msg500.clone())
     );
     assert_eq!(
         stat(format!("{o}/404,{o}/500"), &nf).await,
-        SourceError::Failed(msg500.clone())
+        Error::failed(msg500.clone())
     );
     let garbage = stat(format!("{o}/500|{o}/garbage|{o}/404"), &nf).await;
     assert!(
-        matches!(&garbage, SourceError::Failed(m) if m.contains("/garbage\"")),
+        matches!(garbage.clone().into_parts(), (Kind::Failed, m) if m.contains("/garbage\"")),
         "{garbage:?}"
     );
     assert_eq!(
         stat(format!("{o}/500|direct"), &nf).await,
-        SourceError::NotFound("direct: stat example.com/m v1.0.0: NotFound".to_string())
+        Error::not_found("direct: stat example.com/m v1.0.0: NotFound".to_string())
     );
     assert_eq!(
         stat(format!("{o}/404,direct"), &failed).await,
-        SourceError::Failed("direct: stat example.com/m v1.0.0: Failed".to_string())
+        Error::failed("direct: stat example.com/m v1.0.0: Failed".to_string())
     );
     assert_eq!(
         stat(format!("{o}/500|direct"), &invalid).await,
-        SourceError::Invalid("direct: stat example.com/m v1.0.0: Invalid".to_string())
+        Error::invalid("direct: stat example.com/m v1.0.0: Invalid".to_string())
     );
     assert_eq!(
         stat(format!("{o}/404,off"), &nf).await,
-        SourceError::NotFound(format!("{M}@v1.0.0: module lookup disabled by GOPROXY=off"))
+        Error::not_found(format!("{M}@v1.0.0: module lookup disabled by GOPROXY=off"))
     );
     assert_eq!(
         stat(format!("{o}/500|off"), &nf).await,
-        SourceError::Failed(msg500)
+        Error::failed(msg500)
     );
 }
 
@@ -358,11 +359,11 @@ async fn direct_and_off() {
     let c = chain("off", &direct);
     assert_eq!(
         c.list(M).await.unwrap_err(),
-        SourceError::NotFound(format!("module {M}: module lookup disabled by GOPROXY=off"))
+        Error::not_found(format!("module {M}: module lookup disabled by GOPROXY=off"))
     );
     assert_eq!(
         c.stat(M, "master").await.unwrap_err(),
-        SourceError::NotFound(format!("{M}@master: module lookup disabled by GOPROXY=off"))
+        Error::not_found(format!("{M}@master: module lookup disabled by GOPROXY=off"))
     );
     let c = chain(&format!("{o}/good,off"), &direct);
     assert_eq!(c.stat(M, "v1.0.0").await.unwrap(), info("v1.0.0"));
@@ -379,7 +380,7 @@ async fn failed_zip_attempts_leave_nothing_behind() {
     let c = chain(&format!("{o}/garbage|{o}/midbody|{o}/404,direct"), &direct);
     assert_eq!(
         c.zip(M, "v1.0.0", &dest).await.unwrap_err(),
-        SourceError::Failed(format!("direct: zip {M} v1.0.0: Failed"))
+        Error::failed(format!("direct: zip {M} v1.0.0: Failed"))
     );
     assert!(!dest.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -437,7 +438,7 @@ async fn private_modules_never_reach_public_upstreams() {
                 if only_public {
                     assert_eq!(
                         r,
-                        Err(SourceError::NotFound(format!(
+                        Err(Error::not_found(format!(
                             "{m} is private (--private) and no private source serves it; add `direct` to --upstream or list a private upstream"
                         )))
                     );

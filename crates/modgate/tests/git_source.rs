@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use modgate::error::{Error, Kind};
 use modgate::source::git::{GitSettings, GitSource};
-use modgate::source::{Info, Source, SourceError};
+use modgate::source::{Info, Source};
 use serde_json::Value;
 
 const T0: i64 = 1_700_000_000;
@@ -378,7 +379,7 @@ async fn pseudo_versions_in_all_three_forms() {
     let err = src.stat("github.com/gen/pre", &bad).await.unwrap_err();
     assert_eq!(
         err,
-        SourceError::Invalid(format!(
+        Error::invalid(format!(
             "github.com/gen/pre@{bad}: invalid pseudo-version: does not match version-control timestamp (expected {})",
             stamp(tc)
         ))
@@ -410,8 +411,8 @@ async fn major_version_two_in_root_and_in_subdirectory() {
     let err = src.stat(p, "v1.9.0").await.unwrap_err();
     assert_eq!(
         err,
-        SourceError::Invalid(
-            "github.com/gen/majroot/v2@v1.9.0: invalid version: module path includes a major version suffix, so major version must match".into()
+        Error::invalid(
+            "github.com/gen/majroot/v2@v1.9.0: invalid version: module path includes a major version suffix, so major version must match"
         )
     );
     assert_eq!(w.go_error(p, "v1.9.0"), err.to_string());
@@ -580,9 +581,7 @@ async fn unknown_revisions_missing_repositories_and_wrong_module_paths() {
         .unwrap_err();
     assert_eq!(
         err,
-        SourceError::NotFound(
-            "github.com/gen/wrong@nosuch: invalid version: unknown revision nosuch".into()
-        )
+        Error::not_found("github.com/gen/wrong@nosuch: invalid version: unknown revision nosuch")
     );
     assert_eq!(
         w.go_error("github.com/gen/wrong", "nosuch"),
@@ -623,8 +622,8 @@ async fn unknown_revisions_missing_repositories_and_wrong_module_paths() {
         .unwrap_err();
     assert_eq!(
         err,
-        SourceError::NotFound(
-            "github.com/gen/wrong/v2@v2.0.0: invalid version: github.com/gen/wrong/v2/go.mod has non-.../v2 module path \"github.com/gen/wrong/v3\" at revision v2.0.0".into()
+        Error::not_found(
+            "github.com/gen/wrong/v2@v2.0.0: invalid version: github.com/gen/wrong/v2/go.mod has non-.../v2 module path \"github.com/gen/wrong/v3\" at revision v2.0.0"
         )
     );
     assert_eq!(
@@ -643,11 +642,11 @@ async fn unknown_revisions_missing_repositories_and_wrong_module_paths() {
     // Malformed requests.
     assert!(matches!(
         src.go_mod("github.com/gen/wrong", "master").await,
-        Err(SourceError::Invalid(_))
+        Err(e) if e.kind() == Kind::Invalid
     ));
     assert!(matches!(
         src.stat("github.com/gen/../x", "v1.0.0").await,
-        Err(SourceError::Invalid(_))
+        Err(e) if e.kind() == Kind::Invalid
     ));
 }
 
@@ -679,8 +678,8 @@ async fn a_hanging_remote_fails_within_the_timeout() {
         took >= Duration::from_secs(3) && took < Duration::from_secs(8),
         "{took:?}"
     );
-    match &err {
-        SourceError::Timeout(m) => {
+    match err.clone().into_parts() {
+        (Kind::Timeout, m) => {
             assert!(m.contains("timed out after 3s"), "{m}");
             assert!(
                 m.contains(&format!("http://127.0.0.1:{port}/repo"))
@@ -730,8 +729,8 @@ async fn a_remote_asking_for_credentials_fails_fast_without_prompting() {
         "{:?}",
         start.elapsed()
     );
-    match &err {
-        SourceError::Failed(m) => {
+    match err.clone().into_parts() {
+        (Kind::Failed, m) => {
             assert!(m.contains("asks for credentials"), "{m}");
             assert!(m.contains("terminal prompts disabled"), "{m}");
         }
@@ -896,8 +895,8 @@ async fn a_repository_over_the_size_bound_is_refused() {
     s.max_repo_bytes = 64 << 10;
     let src = GitSource::new(s).unwrap();
     let err = src.stat("github.com/gen/big", "v1.0.0").await.unwrap_err();
-    match err {
-        SourceError::Failed(m) => {
+    match err.clone().into_parts() {
+        (Kind::Failed, m) => {
             assert!(m.contains("more than the limit of 65536 bytes"), "{m}")
         }
         other => panic!("{other:?}"),
@@ -954,9 +953,7 @@ async fn semver_prefix_and_non_canonical_queries_and_retractions() {
     let err = src.stat(p, "v1.2").await.unwrap_err();
     assert_eq!(
         err,
-        SourceError::NotFound(
-            "module github.com/gen/ret: no matching versions for query \"v1.2\"".into()
-        )
+        Error::not_found("module github.com/gen/ret: no matching versions for query \"v1.2\"")
     );
     assert_eq!(w.go_error(p, "v1.2"), err.to_string());
     assert_eq!(w.same_as_go(&src, p, "v1.0").await.version, "v1.0.0");
@@ -1078,9 +1075,7 @@ async fn paths_with_a_dot_git_element() {
     let err = src.list("example.org/gen/none.git").await.unwrap_err();
     assert_eq!(
         err,
-        SourceError::NotFound(
-            "example.org/gen/none.git: no secure protocol found for repository".into()
-        )
+        Error::not_found("example.org/gen/none.git: no secure protocol found for repository")
     );
 }
 
@@ -1099,8 +1094,8 @@ async fn an_unreachable_remote_is_a_failure_not_a_missing_module() {
         .stat("github.com/down/repo", "v1.0.0")
         .await
         .unwrap_err();
-    match &err {
-        SourceError::Failed(m) => {
+    match err.clone().into_parts() {
+        (Kind::Failed, m) => {
             assert!(
                 m.starts_with(
                     "github.com/down/repo@v1.0.0: invalid version: git ls-remote https://github.com/down/repo: git exited with status 128: "
@@ -1146,7 +1141,7 @@ async fn an_unreachable_remote_is_answered_from_the_clone() {
         .stat("github.com/gen/other", "v1.0.0")
         .await
         .unwrap_err();
-    assert!(matches!(err, SourceError::Failed(_)), "{err:?}");
+    assert!(err.kind() == Kind::Failed, "{err:?}");
 }
 
 /// Counts the git commands the source runs: a `git` on PATH (through `git_env`) that logs

@@ -8,8 +8,9 @@ mod proxy_support;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use modgate::error::{Error, Kind};
 use modgate::source::proxy::{ProxySettings, ProxySource};
-use modgate::source::{Info, Source, SourceError};
+use modgate::source::{Info, Source};
 use proxy_support::{FaultServer, Reply, module_zip};
 use testkit::free_port;
 
@@ -66,32 +67,32 @@ async fn not_found_carries_the_servers_text_as_go_reads_it() {
     };
     assert_eq!(
         list_err("text").await,
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "module {M}: reading {o}/text/{M}/@v/list: 404 Not Found\n\tserver response: not found: example.com/m: no such module"
         ))
     );
     assert_eq!(
         list_err("html").await,
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "module {M}: reading {o}/html/{M}/@v/list: 404 Not Found"
         ))
     );
     assert_eq!(
         list_err("gone").await,
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "module {M}: reading {o}/gone/{M}/@v/list: 410 Gone\n\tserver response:\n\tgone: line one\n\tline two"
         ))
     );
     assert_eq!(
         list_err("ctrl").await,
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "module {M}: reading {o}/ctrl/{M}/@v/list: 404 Not Found"
         ))
     );
     let p = source(&format!("{o}/plain"));
     assert_eq!(
         p.stat(M, "v1.0.0").await.unwrap_err(),
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "{M}@v1.0.0: reading {o}/plain/{M}/@v/v1.0.0.info: 404 Not Found"
         ))
     );
@@ -99,7 +100,7 @@ async fn not_found_carries_the_servers_text_as_go_reads_it() {
     let dest = dir.path().join("z.zip");
     assert_eq!(
         p.zip(M, "v1.0.0", &dest).await.unwrap_err(),
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "{M}@v1.0.0: reading {o}/plain/{M}/@v/v1.0.0.zip: 404 Not Found"
         ))
     );
@@ -124,28 +125,28 @@ async fn other_statuses_fail_with_a_hint() {
     let at = |prefix: &str| format!("{M}@v1.0.0: reading {o}/{prefix}/{M}/@v/v1.0.0.mod");
     assert_eq!(
         err("500").await,
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "{}: 500 Internal Server Error (the upstream failed; try again later, or add a fallback after `|` in --upstream)\n\tserver response: database on fire",
             at("500")
         ))
     );
     assert_eq!(
         err("502").await,
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "{}: 502 Bad Gateway (the upstream failed; try again later, or add a fallback after `|` in --upstream)",
             at("502")
         ))
     );
     assert_eq!(
         err("403").await,
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "{}: 403 Forbidden (the upstream refused access; check the credentials in the --upstream URL)\n\tserver response: forbidden",
             at("403")
         ))
     );
     assert_eq!(
         err("302").await,
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "{}: 302 Found (the upstream redirected without a usable Location; check the URL in --upstream)",
             at("302")
         ))
@@ -176,25 +177,25 @@ async fn garbage_bodies_are_rejected() {
         |prefix: &str, what: &str| format!("invalid response from proxy \"{o}/{prefix}\": {what}");
     assert_eq!(
         p("notjson").stat(M, "v1.0.0").await.unwrap_err(),
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "{M}@v1.0.0: {} {GARBAGE_HINT}",
             inv("notjson", "expected value at line 1 column 1")
         ))
     );
     assert_eq!(
         p("notjson").latest(M).await.unwrap_err(),
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "module {M}: {} {GARBAGE_HINT}",
             inv("notjson", "expected value at line 1 column 1")
         ))
     );
     assert_eq!(
         p("other").stat(M, "v1.0.0").await.unwrap_err(),
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "{M}@v1.0.0: proxy returned info for version v1.0.1 instead of requested version {GARBAGE_HINT}"
         ))
     );
-    let served = |r: Result<Info, SourceError>| r.map(|i| (i.version, i.json));
+    let served = |r: Result<Info, Error>| r.map(|i| (i.version, i.json));
     // A non-canonical query may resolve to any version, even one the go command will
     // refuse later (it reads such an answer without complaint, and so relays modgate).
     assert_eq!(p("other").stat(M, "v1.0").await.unwrap(), info("v1.0.1"));
@@ -222,7 +223,12 @@ async fn garbage_bodies_are_rejected() {
         served(p("notime").stat(M, "v1.0.0").await),
         Ok(("v1.0.0".to_string(), r#"{"Version":"v1.0.0"}"#.into()))
     );
-    let SourceError::Failed(msg) = p("badtime").stat(M, "v1.0.0").await.unwrap_err() else {
+    let (Kind::Failed, msg) = p("badtime")
+        .stat(M, "v1.0.0")
+        .await
+        .unwrap_err()
+        .into_parts()
+    else {
         panic!("badtime")
     };
     assert!(
@@ -237,7 +243,7 @@ async fn garbage_bodies_are_rejected() {
     );
     assert_eq!(
         p("badmod").go_mod(M, "v1.0.0").await.unwrap_err(),
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "{M}@v1.0.0: invalid go.mod from proxy: {M}@v1.0.0/go.mod:3: syntax error (unterminated block started at {M}@v1.0.0/go.mod:2:1) {GARBAGE_HINT}"
         ))
     );
@@ -280,7 +286,7 @@ async fn zips_are_checked_and_removed_when_bad() {
     let err = p("random").zip(M, "v1.0.0", &dest).await.unwrap_err();
     let prefix = format!("{M}@v1.0.0: invalid module zip from proxy {o}/random: ");
     assert!(
-        matches!(&err, SourceError::Failed(m) if m.starts_with(&prefix) && m.ends_with(GARBAGE_HINT)),
+        matches!(err.clone().into_parts(), (Kind::Failed, m) if m.starts_with(&prefix) && m.ends_with(GARBAGE_HINT)),
         "{err:?}"
     );
     assert!(!dest.exists());
@@ -288,7 +294,7 @@ async fn zips_are_checked_and_removed_when_bad() {
     let err = p("other").zip(M, "v1.0.0", &dest).await.unwrap_err();
     assert_eq!(
         err,
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "{M}@v1.0.0: invalid module zip from proxy {o}/other: example.com/other@v1.0.0/go.mod: path does not have prefix \"example.com/m@v1.0.0/\"\nexample.com/other@v1.0.0/x.go: path does not have prefix \"example.com/m@v1.0.0/\" {GARBAGE_HINT}"
         ))
     );
@@ -298,7 +304,7 @@ async fn zips_are_checked_and_removed_when_bad() {
     let err = p("announced").zip(M, "v1.0.0", &dest).await.unwrap_err();
     assert_eq!(
         err,
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "{M}@v1.0.0: reading {o}/announced/{M}/@v/v1.0.0.zip: response larger than the 524288000-byte limit (the upstream is broken or not a Go module proxy; check --upstream)"
         ))
     );
@@ -332,7 +338,7 @@ async fn streamed_zip_over_the_limit_is_cut_off() {
     eprintln!("streamed 500 MiB in {:?}", started.elapsed());
     assert_eq!(
         err,
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "{M}@v1.0.0: reading {}/{M}/@v/v1.0.0.zip: response larger than the 524288000-byte limit (the upstream is broken or not a Go module proxy; check --upstream)",
             srv.origin
         ))
@@ -361,7 +367,7 @@ async fn hangs_and_trickles_time_out() {
     let started = Instant::now();
     assert_eq!(
         p("hang").list(M).await.unwrap_err(),
-        SourceError::Timeout(format!(
+        Error::timeout(format!(
             "module {M}: reading {o}/hang/{M}/@v/list: timed out: no response headers within 500ms (first-byte timeout) {SLOW_HINT}"
         ))
     );
@@ -374,7 +380,7 @@ async fn hangs_and_trickles_time_out() {
     let started = Instant::now();
     assert_eq!(
         p("midbody").list(M).await.unwrap_err(),
-        SourceError::Timeout(format!(
+        Error::timeout(format!(
             "module {M}: reading {o}/midbody/{M}/@v/list: timed out: the body stalled, no data for 500ms after 7 bytes {SLOW_HINT}"
         ))
     );
@@ -384,7 +390,7 @@ async fn hangs_and_trickles_time_out() {
     let dest = dir.path().join("z.zip");
     assert_eq!(
         p("midbody").zip(M, "v1.0.0", &dest).await.unwrap_err(),
-        SourceError::Timeout(format!(
+        Error::timeout(format!(
             "{M}@v1.0.0: reading {o}/midbody/{M}/@v/v1.0.0.zip: timed out: the body stalled, no data for 500ms after 7 bytes {SLOW_HINT}"
         ))
     );
@@ -394,7 +400,7 @@ async fn hangs_and_trickles_time_out() {
     let started = Instant::now();
     let err = p("trickle").go_mod(M, "v1.0.0").await.unwrap_err();
     let t = started.elapsed();
-    let SourceError::Timeout(msg) = &err else {
+    let (Kind::Timeout, msg) = err.clone().into_parts() else {
         panic!("{err:?}")
     };
     let want = format!(
@@ -413,7 +419,7 @@ async fn refused_connections_fail_naming_the_upstream() {
     let base = format!("http://127.0.0.1:{port}/base");
     let p = source(&base);
     let err = p.list(M).await.unwrap_err();
-    let SourceError::Failed(msg) = &err else {
+    let (Kind::Failed, msg) = err.clone().into_parts() else {
         panic!("{err:?}")
     };
     let head = format!("module {M}: reading {base}/{M}/@v/list: cannot connect: ");
@@ -436,7 +442,7 @@ async fn redirect_loops_stop() {
     .await;
     let err = source(&srv.origin).list(M).await.unwrap_err();
     assert!(
-        matches!(&err, SourceError::Failed(m) if m.contains("stopped after 10 redirects")),
+        matches!(err.clone().into_parts(), (Kind::Failed, m) if m.contains("stopped after 10 redirects")),
         "{err:?}"
     );
     assert_eq!(srv.paths().len(), 11);
@@ -493,12 +499,12 @@ async fn latest_falls_back_to_the_list_on_404_only() {
     );
     assert_eq!(
         p("empty").latest(M).await.unwrap_err(),
-        SourceError::NotFound(format!("module {M}: no commits"))
+        Error::not_found(format!("module {M}: no commits"))
     );
     let before = srv.paths().len();
     assert_eq!(
         p("fails").latest(M).await.unwrap_err(),
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "module {M}: reading {o}/fails/{M}/@latest: 500 Internal Server Error (the upstream failed; try again later, or add a fallback after `|` in --upstream)"
         ))
     );
@@ -517,7 +523,7 @@ async fn credentials_are_sent_and_never_shown() {
     let err = p.list(M).await.unwrap_err();
     assert_eq!(
         err,
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "module {M}: reading {shown}/{M}/@v/list: 404 Not Found\n\tserver response: who are you"
         ))
     );
@@ -594,7 +600,7 @@ async fn bodies_cut_short_fail() {
     .await;
     let o = &srv.origin;
     let err = source(o).list(M).await.unwrap_err();
-    let SourceError::Failed(msg) = &err else {
+    let (Kind::Failed, msg) = err.clone().into_parts() else {
         panic!("{err:?}")
     };
     let head = format!("module {M}: reading {o}/{M}/@v/list: reading the body after 11 bytes: ");
@@ -606,8 +612,8 @@ async fn bodies_cut_short_fail() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("z.zip");
     assert!(matches!(
-        source(o).zip(M, "v1.0.0", &dest).await.unwrap_err(),
-        SourceError::Failed(_)
+        source(o).zip(M, "v1.0.0", &dest).await.unwrap_err().kind(),
+        Kind::Failed
     ));
     assert!(!dest.exists());
 }

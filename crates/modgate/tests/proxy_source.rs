@@ -6,8 +6,9 @@ mod proxy_support;
 
 use std::time::Duration;
 
+use modgate::error::{Error, Kind};
 use modgate::source::proxy::{ProxySettings, ProxySource};
-use modgate::source::{Info, Source, SourceError};
+use modgate::source::{Info, Source};
 use proxy_support::{GoTestProxy, corpus_file, go_command};
 
 fn settings() -> ProxySettings {
@@ -273,19 +274,19 @@ async fn not_found_and_status_answers() {
     // Go's http.NotFound: text/plain "404 page not found".
     assert_eq!(
         p.list("rsc.io/nonexistent").await.unwrap_err(),
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "module rsc.io/nonexistent: reading {base}/rsc.io/nonexistent/@v/list: 404 Not Found\n\tserver response: 404 page not found"
         ))
     );
     assert_eq!(
         p.stat("rsc.io/quote", "v1.9.9").await.unwrap_err(),
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "rsc.io/quote@v1.9.9: reading {base}/rsc.io/quote/@v/v1.9.9.info: 404 Not Found\n\tserver response: 404 page not found"
         ))
     );
     assert_eq!(
         p.stat("rsc.io/quote", "master").await.unwrap_err(),
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "rsc.io/quote@master: invalid version: reading {base}/rsc.io/quote/@v/master.info: 404 Not Found\n\tserver response: 404 page not found"
         ))
     );
@@ -293,33 +294,33 @@ async fn not_found_and_status_answers() {
     let p404 = source(&format!("{base}/404"));
     assert_eq!(
         p404.go_mod("rsc.io/quote", "v1.5.2").await.unwrap_err(),
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "rsc.io/quote@v1.5.2: reading {base}/404/rsc.io/quote/@v/v1.5.2.mod: 404 Not Found"
         ))
     );
     let p410 = source(&format!("{base}/410"));
     assert_eq!(
         p410.list("rsc.io/quote").await.unwrap_err(),
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "module rsc.io/quote: reading {base}/410/rsc.io/quote/@v/list: 410 Gone"
         ))
     );
     let p500 = source(&format!("{base}/500"));
     assert_eq!(
         p500.list("rsc.io/quote").await.unwrap_err(),
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "module rsc.io/quote: reading {base}/500/rsc.io/quote/@v/list: 500 Internal Server Error (the upstream failed; try again later, or add a fallback after `|` in --upstream)"
         ))
     );
     // @latest: a 500 is an error, no fallback to the list.
     assert!(matches!(
-        p500.latest("rsc.io/quote").await.unwrap_err(),
-        SourceError::Failed(_)
+        p500.latest("rsc.io/quote").await.unwrap_err().into_parts(),
+        (Kind::Failed, _)
     ));
     // A 404 on @latest and on the list: the list's error.
     assert_eq!(
         p.latest("rsc.io/nonexistent").await.unwrap_err(),
-        SourceError::NotFound(format!(
+        Error::not_found(format!(
             "module rsc.io/nonexistent: reading {base}/rsc.io/nonexistent/@v/list: 404 Not Found\n\tserver response: 404 page not found"
         ))
     );
@@ -340,7 +341,7 @@ async fn garbage_from_the_test_proxys_invalid_mode() {
     );
     assert_eq!(
         p.stat("rsc.io/quote", "v1.5.2").await.unwrap_err(),
-        SourceError::Failed(format!(
+        Error::failed(format!(
             "rsc.io/quote@v1.5.2: invalid response from proxy \"{base}\": expected value at line 1 column 1 {hint}"
         ))
     );
@@ -348,7 +349,9 @@ async fn garbage_from_the_test_proxys_invalid_mode() {
     let dest = dir.path().join("z.zip");
     let err = p.zip("rsc.io/quote", "v1.5.2", &dest).await.unwrap_err();
     assert!(
-        matches!(&err, SourceError::Failed(m) if m.starts_with(&format!("rsc.io/quote@v1.5.2: invalid module zip from proxy {base}: "))),
+        matches!(
+        err.clone().into_parts(),
+        (Kind::Failed, m) if m.starts_with(&format!("rsc.io/quote@v1.5.2: invalid module zip from proxy {base}: "))),
         "{err:?}"
     );
     assert!(!dest.exists());
@@ -375,22 +378,25 @@ async fn requests_outside_the_module_rules_are_invalid_without_a_request() {
     // A canonical version not valid for the path is asked (proxy.go asks it too: an
     // upstream may answer `v2.0.0+incompatible`); here nothing answers.
     assert!(matches!(
-        p.stat("rsc.io/quote", "v2.0.0").await.unwrap_err(),
-        SourceError::Failed(m) if m.starts_with("rsc.io/quote@v2.0.0: ")
+        p.stat("rsc.io/quote", "v2.0.0").await.unwrap_err().into_parts(),
+        (Kind::Failed, m) if m.starts_with("rsc.io/quote@v2.0.0: ")
     ));
     assert_eq!(
         p.go_mod("rsc.io/quote", "v1.5").await.unwrap_err(),
-        SourceError::Invalid(
+        Error::invalid(
             "rsc.io/quote@v1.5: invalid version: internal error: version passed to the proxy source is not canonical"
                 .to_string()
         )
     );
     assert_eq!(
         p.list("Rsc.io/quote//x").await.unwrap_err(),
-        SourceError::Invalid("malformed module path \"Rsc.io/quote//x\": double slash".to_string())
+        Error::invalid("malformed module path \"Rsc.io/quote//x\": double slash".to_string())
     );
     assert!(matches!(
-        p.stat("rsc.io/quote", "feature/x").await.unwrap_err(),
-        SourceError::Invalid(_)
+        p.stat("rsc.io/quote", "feature/x")
+            .await
+            .unwrap_err()
+            .into_parts(),
+        (Kind::Invalid, _)
     ));
 }

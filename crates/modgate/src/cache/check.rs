@@ -2,8 +2,9 @@
 
 use gomod::module;
 
-use super::{CacheError, Inner};
-use crate::source::{Info, SourceError};
+use super::Inner;
+use crate::error::Error;
+use crate::source::Info;
 
 /// Checks the `.info` answer for a canonical `query` before it is stored under that
 /// name: proxy.go's rule, that a proxy asked for a correct, appropriate version (canonical
@@ -14,13 +15,13 @@ pub(super) fn check_info(
     module: &str,
     query: &str,
     info: &Info,
-) -> Result<(), CacheError> {
+) -> Result<(), Error> {
     if info.version != query && module::check(module, query).is_ok() {
-        return Err(CacheError::Source(SourceError::Failed(format!(
+        return Err(Error::failed(format!(
             "{}: {module}@{query}: invalid .info (the upstream returned version {} instead of the requested {query}); not stored",
             inner.source.describe(),
             info.version
-        ))));
+        )));
     }
     Ok(())
 }

@@ -9,15 +9,16 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use tracing::Instrument;
 
-use super::{Cache, CacheError, Flight, internal, lock};
+use super::{Cache, Flight, internal, lock};
+use crate::error::Error;
 
 impl Cache {
     /// Runs `work` once for all concurrent callers with the same `key`, in its own task,
     /// remembering a not-found answer for the negative-cache lifetime.
-    pub(crate) async fn single_flight<T, F>(&self, key: String, work: F) -> Result<T, CacheError>
+    pub(crate) async fn single_flight<T, F>(&self, key: String, work: F) -> Result<T, Error>
     where
         T: Clone + Send + Sync + 'static,
-        F: Future<Output = Result<T, CacheError>> + Send + 'static,
+        F: Future<Output = Result<T, Error>> + Send + 'static,
     {
         if let Some((at, e)) = self.inner.negative.get(&key)
             && at.elapsed() < self.inner.settings.negative_ttl

@@ -31,7 +31,8 @@ use futures_util::future::{BoxFuture, Shared};
 
 use check::check_info;
 
-use crate::source::{Info, Source, SourceError};
+use crate::error::Error;
+use crate::source::{Info, Source};
 use crate::store::{Key, Staged, Store};
 
 /// Lifetimes and bounds of the cache.
@@ -71,37 +72,6 @@ impl Default for CacheSettings {
     }
 }
 
-/// Why the cache could not answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CacheError {
-    /// The source's answer (not found, failed, invalid, refused).
-    #[error("{0}")]
-    Source(SourceError),
-    /// The source did not answer in time.
-    #[error("{0}")]
-    Timeout(String),
-    /// Our own failure (disk, task).
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl From<SourceError> for CacheError {
-    fn from(e: SourceError) -> Self {
-        CacheError::Source(e)
-    }
-}
-
-impl CacheError {
-    fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            CacheError::Source(
-                SourceError::NotFound(_) | SourceError::Invalid(_) | SourceError::Refused(_)
-            )
-        )
-    }
-}
-
 /// A metadata answer, maybe stale.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Meta<T> {
@@ -125,7 +95,7 @@ pub struct ZipEntry {
     pub hash: String,
 }
 
-type Flight<T> = Shared<BoxFuture<'static, Result<T, CacheError>>>;
+type Flight<T> = Shared<BoxFuture<'static, Result<T, Error>>>;
 
 struct Inner {
     source: Arc<dyn Source>,
@@ -134,7 +104,7 @@ struct Inner {
     flights: Mutex<HashMap<String, Box<dyn Any + Send + Sync>>>,
     // The three memories below are bounded in entries, so that a flood of distinct
     // requests cannot grow the process without limit.
-    negative: Memo<CacheError>,
+    negative: Memo<Error>,
     queries: Memo<bytes::Bytes>,
     /// Fresh `@v/list` and `@latest` answers, so that a hot one touches no disk (nor
     /// parser) within its lifetime.
@@ -150,13 +120,8 @@ struct Inner {
 #[async_trait::async_trait]
 pub trait SumCheck: Send + Sync {
     /// Checks the hash `h1` of `module@version`'s go.mod (`go_mod`) or zip.
-    async fn check(
-        &self,
-        module: &str,
-        version: &str,
-        go_mod: bool,
-        h1: &str,
-    ) -> Result<(), CacheError>;
+    async fn check(&self, module: &str, version: &str, go_mod: bool, h1: &str)
+    -> Result<(), Error>;
 }
 
 /// Runs the cache's hash check, when it has one.
@@ -166,7 +131,7 @@ async fn check_sum(
     version: &str,
     go_mod: bool,
     h1: &str,
-) -> Result<(), CacheError> {
+) -> Result<(), Error> {
     match inner.sum_check.get() {
         Some(c) => c.check(module, version, go_mod, h1).await,
         None => Ok(()),
@@ -215,8 +180,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn internal(e: impl std::fmt::Display) -> CacheError {
-    CacheError::Internal(e.to_string())
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::internal(e.to_string())
 }
 
 impl Cache {
@@ -251,18 +216,18 @@ impl Cache {
     async fn bounded<T>(
         limit: Duration,
         what: String,
-        fut: impl Future<Output = Result<T, SourceError>>,
-    ) -> Result<T, CacheError> {
+        fut: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
         match tokio::time::timeout(limit, fut).await {
-            Ok(r) => r.map_err(CacheError::Source),
-            Err(_) => Err(CacheError::Timeout(format!(
+            Ok(r) => r,
+            Err(_) => Err(Error::timeout(format!(
                 "{what}: no answer from the upstream within {limit:?}"
             ))),
         }
     }
 
     /// `@v/list`: the body as the source gave it.
-    pub async fn list(&self, module: &str) -> Result<Meta<bytes::Bytes>, CacheError> {
+    pub async fn list(&self, module: &str) -> Result<Meta<bytes::Bytes>, Error> {
         let key = Key::list(module).map_err(internal)?;
         self.short_lived(
             module,
@@ -292,11 +257,11 @@ impl Cache {
         key: Key,
         memo: fn(&Inner) -> &Memo<T>,
         fetch: F,
-    ) -> Result<Meta<T>, CacheError>
+    ) -> Result<Meta<T>, Error>
     where
         T: ShortLived,
         F: FnOnce(Arc<Inner>, String) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T, CacheError>> + Send + 'static,
+        Fut: Future<Output = Result<T, Error>> + Send + 'static,
     {
         let ttl = self.inner.settings.list_ttl;
         if let Some((at, value)) = memo(&self.inner).get(module)
@@ -348,9 +313,9 @@ impl Cache {
     fn fresh_or_stale<T>(
         module: &str,
         what: &str,
-        r: Result<T, CacheError>,
+        r: Result<T, Error>,
         cached: Option<T>,
-    ) -> Result<Meta<T>, CacheError> {
+    ) -> Result<Meta<T>, Error> {
         match (r, cached) {
             (Ok(value), _) => Ok(Meta {
                 value,
@@ -377,7 +342,7 @@ impl Cache {
 
     /// `@latest`: the version the go command would pick for `module@latest`, the body as
     /// the source gave it.
-    pub async fn latest(&self, module: &str) -> Result<Meta<Info>, CacheError> {
+    pub async fn latest(&self, module: &str) -> Result<Meta<Info>, Error> {
         let key = Key::latest(module).map_err(internal)?;
         self.short_lived(
             module,
@@ -401,7 +366,7 @@ impl Cache {
     /// other query, the source's answer, fresh for the list lifetime and not stored (an
     /// upstream's answer for `master` need not be the bytes it serves for the version
     /// `master` names).
-    pub async fn info(&self, module: &str, query: &str) -> Result<Meta<bytes::Bytes>, CacheError> {
+    pub async fn info(&self, module: &str, query: &str) -> Result<Meta<bytes::Bytes>, Error> {
         if gomod::module::is_canonical(query) {
             let key = Key::info(module, query).map_err(internal)?;
             let valid = |d: &[u8]| gomod::info::parse(d).is_ok();
@@ -423,7 +388,12 @@ impl Cache {
             let (m, q) = (module.to_string(), query.to_string());
             let info = self
                 .single_flight(format!("info {module}@{query}"), async move {
-                    if let Some(b) = inner.store.get_checked(&key, valid).await.map_err(internal)? {
+                    if let Some(b) = inner
+                        .store
+                        .get_checked(&key, valid)
+                        .await
+                        .map_err(internal)?
+                    {
                         // Stored by the lock's previous holder.
                         return Info::parse(b.data).map_err(internal);
                     }
@@ -475,7 +445,7 @@ impl Cache {
 
     /// `@v/<version>.mod` of a canonical version. When it had to be fetched, its
     /// requirements are prefetched (per the settings).
-    pub async fn go_mod(&self, module: &str, version: &str) -> Result<bytes::Bytes, CacheError> {
+    pub async fn go_mod(&self, module: &str, version: &str) -> Result<bytes::Bytes, Error> {
         self.go_mod_at(module, version, 0).await
     }
 
@@ -485,7 +455,7 @@ impl Cache {
         module: &str,
         version: &str,
         depth: u32,
-    ) -> Result<bytes::Bytes, CacheError> {
+    ) -> Result<bytes::Bytes, Error> {
         let key = Key::go_mod(module, version).map_err(internal)?;
         if let Some(b) = self.inner.store.get(&key).await.map_err(internal)? {
             return Ok(b.data);
@@ -498,18 +468,20 @@ impl Cache {
                     // Stored by the lock's previous holder.
                     return Ok(b.data);
                 }
-                let data = bytes::Bytes::from(Self::bounded(
-                    inner.settings.request_timeout,
-                    format!("{m}@{v}: go.mod"),
-                    inner.source.go_mod(&m, &v),
-                )
-                .await?);
+                let data = bytes::Bytes::from(
+                    Self::bounded(
+                        inner.settings.request_timeout,
+                        format!("{m}@{v}: go.mod"),
+                        inner.source.go_mod(&m, &v),
+                    )
+                    .await?,
+                );
                 if let Err(e) = gomod::modfile::parse_lax("go.mod", &data, None) {
-                    return Err(CacheError::Source(SourceError::Failed(format!(
+                    return Err(Error::failed(format!(
                         "{}: {m}@{v}: the go.mod does not parse ({}); not stored",
                         inner.source.describe(),
                         e.to_string().replace('\n', "; ")
-                    ))));
+                    )));
                 }
                 check_sum(&inner, &m, &v, true, &gomod::dirhash::hash_go_mod(&data)).await?;
                 write_entry(&inner, &key, data.clone()).await?;
@@ -522,7 +494,7 @@ impl Cache {
 
     /// `@v/<version>.zip` of a canonical version: fetched to the staging area, checked,
     /// hashed, then stored (zip first, then `.ziphash`).
-    pub async fn zip(&self, module: &str, version: &str) -> Result<ZipEntry, CacheError> {
+    pub async fn zip(&self, module: &str, version: &str) -> Result<ZipEntry, Error> {
         let zip_key = Key::zip(module, version).map_err(internal)?;
         let hash_key = Key::ziphash(module, version).map_err(internal)?;
         if let Some(z) = Self::stored_zip(&self.inner, &zip_key, &hash_key).await? {
@@ -560,7 +532,7 @@ impl Cache {
         inner: &Inner,
         zip_key: &Key,
         hash_key: &Key,
-    ) -> Result<Option<ZipEntry>, CacheError> {
+    ) -> Result<Option<ZipEntry>, Error> {
         let store = &inner.store;
         let Some(hash) = store.get(hash_key).await.map_err(internal)? else {
             return Ok(None);
@@ -577,7 +549,7 @@ impl Cache {
 }
 
 /// The `h1:` hash of a staged zip.
-async fn hash_staged(file: Staged) -> Result<String, CacheError> {
+async fn hash_staged(file: Staged) -> Result<String, Error> {
     tokio::task::spawn_blocking(move || {
         gomod::dirhash::hash_zip_file(file.path())
             .map_err(|e| internal(format!("hashing {}: {e}", file.path().display())))
@@ -594,7 +566,7 @@ impl Cache {
         m: &str,
         v: &str,
         zip_key: &Key,
-    ) -> Result<(String, u64), CacheError> {
+    ) -> Result<(String, u64), Error> {
         let staged = inner.store.stage(zip_key.file_name());
         let size = Self::bounded(
             inner.settings.transfer_timeout,
@@ -607,12 +579,12 @@ impl Cache {
             inner.source.describe(),
         );
         let (h1, staged) =
-            tokio::task::spawn_blocking(move || -> Result<(String, Staged), CacheError> {
+            tokio::task::spawn_blocking(move || -> Result<(String, Staged), Error> {
                 let t = staged.path();
                 let bad = |e: String| {
-                    CacheError::Source(SourceError::Failed(format!(
+                    Error::failed(format!(
                         "{desc}: {mv}: the zip is not a valid module zip ({e}); not stored"
-                    )))
+                    ))
                 };
                 let cf =
                     gomod::zip::check_served_zip_file(&mv, t).map_err(|e| bad(e.to_string()))?;
@@ -635,6 +607,6 @@ impl Cache {
 }
 
 /// Stores an entry, whole or not at all.
-async fn write_entry(inner: &Inner, key: &Key, data: bytes::Bytes) -> Result<(), CacheError> {
+async fn write_entry(inner: &Inner, key: &Key, data: bytes::Bytes) -> Result<(), Error> {
     inner.store.put(key, data).await.map_err(internal)
 }

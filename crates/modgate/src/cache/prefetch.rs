@@ -23,7 +23,8 @@ use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use super::{Cache, CacheError, lock};
+use super::{Cache, lock};
+use crate::error::Error;
 use gomod::module::is_canonical;
 
 /// What the cache fetches ahead of the client.
@@ -135,12 +136,7 @@ impl Cache {
         );
     }
 
-    async fn prefetch_one(
-        &self,
-        module: &str,
-        version: &str,
-        depth: u32,
-    ) -> Result<(), CacheError> {
+    async fn prefetch_one(&self, module: &str, version: &str, depth: u32) -> Result<(), Error> {
         self.go_mod_at(module, version, depth).await?;
         self.info(module, version).await?;
         if self.inner.settings.prefetch == Prefetch::All {

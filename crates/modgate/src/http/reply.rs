@@ -8,8 +8,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
-use crate::cache::CacheError;
-use crate::source::SourceError;
+use crate::error::{Error, Kind};
 
 pub(super) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub(super) const TEXT: &str = "text/plain; charset=UTF-8";
@@ -88,15 +87,12 @@ fn header_safe(s: &str) -> String {
         .collect()
 }
 
-pub(super) fn error(e: &CacheError, head: bool) -> Response {
-    let status = match e {
-        CacheError::Source(
-            SourceError::NotFound(_) | SourceError::Invalid(_) | SourceError::Refused(_),
-        ) => StatusCode::NOT_FOUND,
-        CacheError::Source(SourceError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
-        CacheError::Source(SourceError::Failed(_)) => StatusCode::BAD_GATEWAY,
-        CacheError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-        CacheError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+pub(super) fn error(e: &Error, head: bool) -> Response {
+    let status = match e.kind() {
+        Kind::NotFound | Kind::Invalid | Kind::Refused => StatusCode::NOT_FOUND,
+        Kind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        Kind::Failed => StatusCode::BAD_GATEWAY,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let mut msg = e.to_string();
     if status == StatusCode::NOT_FOUND && !msg.starts_with("not found") {

@@ -1,11 +1,12 @@
 //! Zips streamed from the store (never read whole), with ETag / If-None-Match and Range.
 
+use super::reply::{IMMUTABLE, TEXT, build, error};
+use crate::cache::ZipEntry;
+use crate::error::Error;
+use crate::store::Store;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use super::reply::{IMMUTABLE, TEXT, build, error};
-use crate::cache::{CacheError, ZipEntry};
-use crate::store::Store;
 
 /// `Some(true)` if `If-None-Match` matches `etag`.
 fn none_match(headers: &HeaderMap, etag: &str) -> bool {
@@ -117,13 +118,13 @@ pub(super) async fn serve(
     match store.read_range(&zip.key, start, len).await {
         Ok(Some(stream)) => build(status, &h, Body::from_stream(stream)),
         Ok(None) => error(
-            &CacheError::Internal(format!(
+            &Error::internal(format!(
                 "{}: the zip went missing from {} while being served",
                 zip.key,
                 store.describe()
             )),
             head,
         ),
-        Err(e) => error(&CacheError::Internal(e.to_string()), head),
+        Err(e) => error(&Error::internal(e.to_string()), head),
     }
 }

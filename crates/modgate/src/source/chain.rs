@@ -12,7 +12,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::proxy::redact_url;
-use super::{Info, Source, SourceError};
+use super::{Info, Source};
+use crate::error::Error;
 
 /// One entry of a GOPROXY list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,7 +139,7 @@ impl Chain {
 
     /// Asks the entries in turn as the go command's `TryProxies` does, and returns the
     /// first answer or the error the go command would report.
-    async fn try_entries(&self, module_path: &str, op: Op<'_>) -> Result<Answer, SourceError> {
+    async fn try_entries(&self, module_path: &str, op: Op<'_>) -> Result<Answer, Error> {
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
         enum Rank {
             NotExist,
@@ -146,7 +147,7 @@ impl Chain {
             Direct,
         }
         let private = self.is_private(module_path);
-        let mut best: Option<(Rank, SourceError)> = None;
+        let mut best: Option<(Rank, Error)> = None;
         let mut tried = 0;
         for link in &self.links {
             if private && !link.private_ok {
@@ -166,7 +167,7 @@ impl Chain {
             tried += 1;
             let result = match &link.source {
                 Some(source) => op.call(source.as_ref(), module_path).await,
-                None => Err(SourceError::NotFound(
+                None => Err(Error::not_found(
                     gomod::module::Error::module(
                         module_path,
                         op.version(),
@@ -229,7 +230,7 @@ impl Chain {
         }
         match best {
             Some((_, e)) => Err(e),
-            None => Err(SourceError::NotFound(format!(
+            None => Err(Error::not_found(format!(
                 "{module_path} is private (--private) and no private source serves it; add `direct` to --upstream or list a private upstream"
             ))),
         }
@@ -249,35 +250,35 @@ impl Source for Chain {
         s
     }
 
-    async fn list(&self, module_path: &str) -> Result<bytes::Bytes, SourceError> {
+    async fn list(&self, module_path: &str) -> Result<bytes::Bytes, Error> {
         match self.try_entries(module_path, Op::List).await? {
             Answer::List(l) => Ok(l),
             other => Err(other.mismatch()),
         }
     }
 
-    async fn stat(&self, module_path: &str, query: &str) -> Result<Info, SourceError> {
+    async fn stat(&self, module_path: &str, query: &str) -> Result<Info, Error> {
         match self.try_entries(module_path, Op::Stat(query)).await? {
             Answer::Info(i) => Ok(i),
             other => Err(other.mismatch()),
         }
     }
 
-    async fn latest(&self, module_path: &str) -> Result<Info, SourceError> {
+    async fn latest(&self, module_path: &str) -> Result<Info, Error> {
         match self.try_entries(module_path, Op::Latest).await? {
             Answer::Info(i) => Ok(i),
             other => Err(other.mismatch()),
         }
     }
 
-    async fn go_mod(&self, module_path: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+    async fn go_mod(&self, module_path: &str, version: &str) -> Result<Vec<u8>, Error> {
         match self.try_entries(module_path, Op::GoMod(version)).await? {
             Answer::Bytes(b) => Ok(b),
             other => Err(other.mismatch()),
         }
     }
 
-    async fn zip(&self, module_path: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+    async fn zip(&self, module_path: &str, version: &str, dest: &Path) -> Result<u64, Error> {
         match self
             .try_entries(module_path, Op::Zip(version, dest))
             .await?
@@ -306,8 +307,8 @@ enum Answer {
 }
 
 impl Answer {
-    fn mismatch(&self) -> SourceError {
-        SourceError::Failed("internal error: chain answer of the wrong kind".to_string())
+    fn mismatch(&self) -> Error {
+        Error::failed("internal error: chain answer of the wrong kind".to_string())
     }
 }
 
@@ -329,7 +330,7 @@ impl Op<'_> {
         }
     }
 
-    async fn call(&self, source: &dyn Source, module_path: &str) -> Result<Answer, SourceError> {
+    async fn call(&self, source: &dyn Source, module_path: &str) -> Result<Answer, Error> {
         Ok(match *self {
             Op::List => Answer::List(source.list(module_path).await?),
             Op::Stat(q) => Answer::Info(source.stat(module_path, q).await?),

@@ -15,7 +15,8 @@ use gomod::module;
 use gomod::semver;
 
 use super::retract::{self, Retractions};
-use super::{Info, Source, SourceError};
+use super::{Info, Source};
+use crate::error::{Error, Kind};
 use gomod::modfile::legacy_go_mod;
 
 /// A GOPROXY tree on local disk, served like the go command's `file://` GOPROXY.
@@ -32,24 +33,23 @@ impl FileSource {
     }
 
     /// The directory `<root>/<escaped module>`.
-    fn module_dir(&self, module: &str) -> Result<PathBuf, SourceError> {
+    fn module_dir(&self, module: &str) -> Result<PathBuf, Error> {
         let escaped = module::escape_path(module)
-            .map_err(|e| SourceError::Invalid(format!("invalid module path: {e}")))?;
+            .map_err(|e| Error::invalid(format!("invalid module path: {e}")))?;
         Ok(self.root.join(escaped))
     }
 
     /// `<root>/<escaped module>/@v/<escaped version>.<ext>`.
-    fn version_file(&self, module: &str, version: &str, ext: &str) -> Result<PathBuf, SourceError> {
-        let v = module::escape_version(version).map_err(|e| {
-            SourceError::Invalid(format!("{module}@{version}: invalid version: {e}"))
-        })?;
+    fn version_file(&self, module: &str, version: &str, ext: &str) -> Result<PathBuf, Error> {
+        let v = module::escape_version(version)
+            .map_err(|e| Error::invalid(format!("{module}@{version}: invalid version: {e}")))?;
         Ok(self
             .module_dir(module)?
             .join("@v")
             .join(format!("{v}.{ext}")))
     }
 
-    async fn read(&self, path: &Path, what: &str) -> Result<Vec<u8>, SourceError> {
+    async fn read(&self, path: &Path, what: &str) -> Result<Vec<u8>, Error> {
         match tokio::fs::read(path).await {
             Ok(data) => Ok(data),
             Err(e) => Err(self.io_error(path, what, e).await),
@@ -58,18 +58,18 @@ impl FileSource {
 
     /// NotFound for a missing file (the go command's file:// semantics), Failed when the
     /// tree's root itself is gone or for any other I/O error.
-    async fn io_error(&self, path: &Path, what: &str, e: std::io::Error) -> SourceError {
+    async fn io_error(&self, path: &Path, what: &str, e: std::io::Error) -> Error {
         if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) {
             if tokio::fs::metadata(&self.root).await.is_err() {
-                return SourceError::Failed(format!(
+                return Error::failed(format!(
                     "{}: the directory {} does not exist; check the upstream setting",
                     self.describe(),
                     self.root.display()
                 ));
             }
-            SourceError::NotFound(format!("not found: {what}"))
+            Error::not_found(format!("not found: {what}"))
         } else {
-            SourceError::Failed(format!(
+            Error::failed(format!(
                 "{}: reading {}: {e}",
                 self.describe(),
                 path.display()
@@ -77,10 +77,10 @@ impl FileSource {
         }
     }
 
-    async fn read_info(&self, path: &Path, what: &str) -> Result<Info, SourceError> {
+    async fn read_info(&self, path: &Path, what: &str) -> Result<Info, Error> {
         let data = self.read(path, what).await?;
         Info::parse(data).map_err(|e| {
-            SourceError::Failed(format!(
+            Error::failed(format!(
                 "{}: {} is not valid .info JSON: {e}",
                 self.describe(),
                 path.display()
@@ -108,21 +108,21 @@ impl Source for FileSource {
         format!("file://{}", self.root.display())
     }
 
-    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError> {
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         let path = self.module_dir(module)?.join("@v").join("list");
         // Served as it is, as the go command's file:// proxy reads it.
         Ok(self.read(&path, &format!("{module}@v/list")).await?.into())
     }
 
-    async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
+    async fn stat(&self, module: &str, query: &str) -> Result<Info, Error> {
         let path = self.version_file(module, query, "info")?;
         self.read_info(&path, &format!("{module}@{query}")).await
     }
 
-    async fn latest(&self, module: &str) -> Result<Info, SourceError> {
+    async fn latest(&self, module: &str) -> Result<Info, Error> {
         let path = self.module_dir(module)?.join("@latest");
         match self.read_info(&path, &format!("{module}@latest")).await {
-            Err(SourceError::NotFound(_)) => {}
+            Err(e) if e.kind() == Kind::NotFound => {}
             other => return other,
         }
         // No @latest file: pick from the list as the go command's query does: the highest
@@ -194,19 +194,19 @@ impl Source for FileSource {
         });
         match best {
             Some(v) => self.stat(module, &v).await,
-            None => Err(SourceError::NotFound(format!(
+            None => Err(Error::not_found(format!(
                 "not found: {module}@latest: no versions in @v/list"
             ))),
         }
     }
 
-    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, Error> {
         let path = self.version_file(module, version, "mod")?;
         self.read(&path, &format!("{module}@{version}: go.mod"))
             .await
     }
 
-    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, Error> {
         let path = self.version_file(module, version, "zip")?;
         let what = format!("{module}@{version}: zip");
         let mut src = match tokio::fs::File::open(&path).await {
@@ -215,9 +215,9 @@ impl Source for FileSource {
         };
         let mut dst = tokio::fs::File::create_new(dest)
             .await
-            .map_err(|e| SourceError::Failed(format!("creating {}: {e}", dest.display())))?;
+            .map_err(|e| Error::failed(format!("creating {}: {e}", dest.display())))?;
         let n = tokio::io::copy(&mut src, &mut dst).await.map_err(|e| {
-            SourceError::Failed(format!(
+            Error::failed(format!(
                 "{}: copying {} to {}: {e}",
                 self.describe(),
                 path.display(),

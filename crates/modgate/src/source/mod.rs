@@ -15,6 +15,8 @@ pub mod retract;
 use std::path::Path;
 
 use async_trait::async_trait;
+
+use crate::error::Error;
 use serde::Serialize;
 
 /// An `.info` or `@latest` answer: the body to serve, and the version it names.
@@ -71,41 +73,6 @@ impl Info {
     }
 }
 
-/// Why a source could not answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SourceError {
-    /// The module or version does not exist at this source (an upstream's 404 or 410, an
-    /// unknown revision in git). A `,` chain moves on to the next entry; the HTTP layer
-    /// answers 404 with the message as the body.
-    #[error("{0}")]
-    NotFound(String),
-    /// The source failed (refused connection, 5xx, garbage, git error). A `,` chain stops
-    /// here; a `|` chain moves on. The HTTP layer answers 502.
-    #[error("{0}")]
-    Failed(String),
-    /// The source did not answer in time (connect, first byte, stalled or overlong
-    /// transfer, a git command over its bound). A failure like `Failed` for the chain
-    /// rules; the HTTP layer answers 504.
-    #[error("{0}")]
-    Timeout(String),
-    /// The request itself is invalid for this module (bad version for the path's major
-    /// version, and the like): 404 with the message, as the go command expects.
-    #[error("{0}")]
-    Invalid(String),
-    /// Refused by policy (for example a private module asked of a public source): 404
-    /// with the message; a chain moves on as for `NotFound`.
-    #[error("{0}")]
-    Refused(String),
-}
-
-impl SourceError {
-    /// True where a `,` chain falls through to the next entry (the go command's
-    /// `errors.Is(err, fs.ErrNotExist)`).
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, SourceError::NotFound(_) | SourceError::Refused(_))
-    }
-}
-
 /// A place module data comes from. Implementations must be cheap to share (`Arc<dyn Source>`).
 #[async_trait]
 pub trait Source: Send + Sync {
@@ -116,23 +83,23 @@ pub trait Source: Send + Sync {
     /// (the go command reads the first field of each line that is a valid version);
     /// from git the tagged versions (no pseudo-versions) in semver order, one a line. An
     /// empty list is an answer, not an error.
-    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError>;
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, Error>;
 
     /// Resolves `query` (a canonical version, or anything the go command accepts in its
     /// place: a non-canonical semver, a branch, a tag, a commit hash) to its canonical
     /// version and time (`@v/<query>.info`).
-    async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError>;
+    async fn stat(&self, module: &str, query: &str) -> Result<Info, Error>;
 
     /// The version the go command would pick for `module@latest` (`@latest`).
-    async fn latest(&self, module: &str) -> Result<Info, SourceError>;
+    async fn latest(&self, module: &str) -> Result<Info, Error>;
 
     /// The go.mod of `module@version` (`@v/<version>.mod`); `version` is canonical.
-    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, SourceError>;
+    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, Error>;
 
     /// Writes the module zip of `module@version` to the new file `dest` (streamed, never
     /// held whole in memory) and returns its size (`@v/<version>.zip`). `version` is
     /// canonical. The caller validates the file before it stores it, and removes it on error.
-    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError>;
+    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, Error>;
 }
 
 /// An `@v/list` body of `versions`: one a line, each ended by a newline.

@@ -25,8 +25,9 @@ use async_trait::async_trait;
 use gomod::module;
 use gomod::pseudo::is_pseudo_version;
 
-use self::http::{FetchError, Upstream, path_escape};
-use super::{Info, Source, SourceError};
+use self::http::{Upstream, path_escape};
+use super::{Info, Source};
+use crate::error::Error;
 
 /// Largest `.info` / `@latest` body accepted.
 const MAX_INFO: u64 = 1 << 20;
@@ -82,32 +83,31 @@ impl ProxySource {
         self.upstream.redacted_base()
     }
 
-    fn escaped_path(&self, module_path: &str) -> Result<String, SourceError> {
+    fn escaped_path(&self, module_path: &str) -> Result<String, Error> {
         module::escape_path(module_path)
             .map(|e| path_escape(&e))
-            .map_err(|e| SourceError::Invalid(e.to_string()))
+            .map_err(|e| Error::invalid(e.to_string()))
     }
 
     /// The escaped form of a version for `.mod` and `.zip`: canonical, as proxy.go's
     /// `GoMod` and `Zip` require (not necessarily valid for the module path: an upstream
     /// may serve `rsc.io/quote/@v/v2.0.0.mod`, and it is relayed as served).
-    fn escaped_canonical(&self, module_path: &str, version: &str) -> Result<String, SourceError> {
+    fn escaped_canonical(&self, module_path: &str, version: &str) -> Result<String, Error> {
         if version.is_empty() || version != module::canonical_version(version) {
-            return Err(SourceError::Invalid(version_error(
+            return Err(Error::invalid(version_error(
                 module_path,
                 version,
                 "internal error: version passed to the proxy source is not canonical",
             )));
         }
-        let enc = module::escape_version(version).map_err(|e| {
-            SourceError::Invalid(version_error(module_path, version, &e.to_string()))
-        })?;
+        let enc = module::escape_version(version)
+            .map_err(|e| Error::invalid(version_error(module_path, version, &e.to_string())))?;
         Ok(path_escape(&enc))
     }
 
     /// `reason` for an answer that came back but is unusable.
-    fn garbage(&self, module_path: &str, version: &str, reason: &str) -> SourceError {
-        SourceError::Failed(version_error(
+    fn garbage(&self, module_path: &str, version: &str, reason: &str) -> Error {
+        Error::failed(version_error(
             module_path,
             version,
             &format!(
@@ -117,12 +117,7 @@ impl ProxySource {
     }
 
     /// An `.info` or `@latest` body as proxy.go reads it.
-    fn parse_info(
-        &self,
-        data: Vec<u8>,
-        module_path: &str,
-        query: &str,
-    ) -> Result<Info, SourceError> {
+    fn parse_info(&self, data: Vec<u8>, module_path: &str, query: &str) -> Result<Info, Error> {
         Info::parse(data).map_err(|e| {
             self.garbage(
                 module_path,
@@ -141,7 +136,7 @@ impl ProxySource {
         limit: u64,
         module_path: &str,
         version: &str,
-    ) -> Result<Vec<u8>, SourceError> {
+    ) -> Result<Vec<u8>, Error> {
         self.upstream
             .get_bytes(rel, limit)
             .await
@@ -174,13 +169,8 @@ fn version_error(module_path: &str, version: &str, err: &str) -> String {
     e.to_string()
 }
 
-fn fetch_error(e: FetchError, module_path: &str, version: &str) -> SourceError {
-    let msg = version_error(module_path, version, e.message());
-    match e {
-        FetchError::NotFound { .. } => SourceError::NotFound(msg),
-        FetchError::Failed { .. } => SourceError::Failed(msg),
-        FetchError::Timeout { .. } => SourceError::Timeout(msg),
-    }
+fn fetch_error(e: Error, module_path: &str, version: &str) -> Error {
+    e.map_message(|m| version_error(module_path, version, m))
 }
 
 #[async_trait]
@@ -189,15 +179,15 @@ impl Source for ProxySource {
         format!("proxy {}", self.upstream.redacted_base())
     }
 
-    async fn list(&self, module_path: &str) -> Result<bytes::Bytes, SourceError> {
+    async fn list(&self, module_path: &str) -> Result<bytes::Bytes, Error> {
         let rel = format!("{}/@v/list", self.escaped_path(module_path)?);
         Ok(self.get(&rel, MAX_LIST, module_path, "").await?.into())
     }
 
-    async fn stat(&self, module_path: &str, query: &str) -> Result<Info, SourceError> {
+    async fn stat(&self, module_path: &str, query: &str) -> Result<Info, Error> {
         let enc_path = self.escaped_path(module_path)?;
         let enc_rev = module::escape_version(query)
-            .map_err(|e| SourceError::Invalid(version_error(module_path, query, &e.to_string())))?;
+            .map_err(|e| Error::invalid(version_error(module_path, query, &e.to_string())))?;
         let rel = format!("{enc_path}/@v/{}.info", path_escape(&enc_rev));
         let data = self.get(&rel, MAX_INFO, module_path, query).await?;
         let info = self.parse_info(data, module_path, query)?;
@@ -218,7 +208,7 @@ impl Source for ProxySource {
         Ok(info)
     }
 
-    async fn latest(&self, module_path: &str) -> Result<Info, SourceError> {
+    async fn latest(&self, module_path: &str) -> Result<Info, Error> {
         let enc_path = self.escaped_path(module_path)?;
         let base = self.upstream.redacted_base();
         match self
@@ -238,7 +228,7 @@ impl Source for ProxySource {
         match body::latest_from_list(&data) {
             Some(v) => self.stat(module_path, &v).await,
             // codehost.ErrNoCommits, which is fs.ErrNotExist.
-            None => Err(SourceError::NotFound(version_error(
+            None => Err(Error::not_found(version_error(
                 module_path,
                 "",
                 "no commits",
@@ -246,7 +236,7 @@ impl Source for ProxySource {
         }
     }
 
-    async fn go_mod(&self, module_path: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+    async fn go_mod(&self, module_path: &str, version: &str) -> Result<Vec<u8>, Error> {
         let enc_path = self.escaped_path(module_path)?;
         let enc_ver = self.escaped_canonical(module_path, version)?;
         let rel = format!("{enc_path}/@v/{enc_ver}.mod");
@@ -258,7 +248,7 @@ impl Source for ProxySource {
         Ok(data)
     }
 
-    async fn zip(&self, module_path: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+    async fn zip(&self, module_path: &str, version: &str, dest: &Path) -> Result<u64, Error> {
         let enc_path = self.escaped_path(module_path)?;
         let enc_ver = self.escaped_canonical(module_path, version)?;
         let rel = format!("{enc_path}/@v/{enc_ver}.zip");
@@ -283,7 +273,7 @@ impl ProxySource {
         module_path: &str,
         version: &str,
         dest: &Path,
-    ) -> Result<u64, SourceError> {
+    ) -> Result<u64, Error> {
         let size = self
             .upstream
             .get_to_file(rel, dest, gomod::zip::MAX_ZIP_FILE)
@@ -297,7 +287,7 @@ impl ProxySource {
         })
         .await
         .map_err(|e| {
-            SourceError::Failed(version_error(
+            Error::failed(version_error(
                 module_path,
                 version,
                 &format!("checking the zip: {e}"),

@@ -58,7 +58,6 @@ impl DiskBlobs {
     fn path(&self, key: &Key) -> PathBuf {
         self.dir.join(key.name())
     }
-
 }
 
 /// Moves the complete file `tmp` to `dest` (a path under the data directory): fsync of
@@ -261,7 +260,9 @@ mod tests {
         s.put(&k, Bytes::from_static(b"module github.com/Foo/bar\n"))
             .await
             .unwrap();
-        let file = d.path().join("cache/download/github.com/!foo/bar/@v/v1.0.0.mod");
+        let file = d
+            .path()
+            .join("cache/download/github.com/!foo/bar/@v/v1.0.0.mod");
         assert_eq!(fs::read(&file).unwrap(), b"module github.com/Foo/bar\n");
         let got = s.get(&k).await.unwrap().unwrap();
         assert_eq!(&got.data[..], b"module github.com/Foo/bar\n");

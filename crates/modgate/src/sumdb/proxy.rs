@@ -25,11 +25,11 @@ use bytes::Bytes;
 use gomod::sumdb::tile::Tile;
 
 use super::spec::SumDb;
-use crate::cache::{Cache, CacheError};
-use crate::source::SourceError;
+use crate::cache::Cache;
+use crate::error::{Error, Kind};
 use crate::source::chain::Entry;
 use crate::source::proxy::ProxySettings;
-use crate::source::proxy::http::{FetchError, Upstream};
+use crate::source::proxy::http::Upstream;
 use crate::store::{Key, Store};
 
 /// The largest lookup answer accepted (a record and a signed tree head: a few hundred bytes).
@@ -188,21 +188,16 @@ impl SumdbProxy {
         &self.db.name
     }
 
-    fn failed(&self, m: String) -> CacheError {
-        CacheError::Source(SourceError::Failed(m))
+    fn failed(&self, m: String) -> Error {
+        Error::failed(m)
     }
 
-    fn fetch_error(&self, e: FetchError) -> CacheError {
-        let m = format!("checksum database {}: {}", self.db.name, e.message());
-        CacheError::Source(match e {
-            FetchError::NotFound { .. } => SourceError::NotFound(m),
-            FetchError::Failed { .. } => SourceError::Failed(m),
-            FetchError::Timeout { .. } => SourceError::Timeout(m),
-        })
+    fn fetch_error(&self, e: Error) -> Error {
+        e.map_message(|m| format!("checksum database {}: {m}", self.db.name))
     }
 
     /// Where the database is reached, found once (and again after a failure).
-    async fn base(&self) -> Result<Arc<Upstream>, CacheError> {
+    async fn base(&self) -> Result<Arc<Upstream>, Error> {
         let mut base = self.base.lock().await;
         if let Some(b) = &*base {
             return Ok(Arc::clone(b));
@@ -242,8 +237,8 @@ impl SumdbProxy {
     }
 
     /// Answers `rel`, the path after `/sumdb/<name>/`.
-    pub async fn answer(&self, rel: &str) -> Result<DbAnswer, CacheError> {
-        let file = DbFile::parse(rel).map_err(|m| CacheError::Source(SourceError::Invalid(m)))?;
+    pub async fn answer(&self, rel: &str) -> Result<DbAnswer, Error> {
+        let file = DbFile::parse(rel).map_err(Error::invalid)?;
         match file {
             DbFile::Supported => Ok(DbAnswer {
                 body: Bytes::new(),
@@ -256,10 +251,10 @@ impl SumdbProxy {
             } => {
                 if gomod::module::match_prefix_patterns(&self.excluded, &module) {
                     tracing::warn!(module = %module, version = %version, "checksum database lookup of a private module refused");
-                    return Err(CacheError::Source(SourceError::Refused(format!(
+                    return Err(Error::refused(format!(
                         "modgate does not look up {module}@{version} in the checksum database {}: it matches --private or --nosumdb, and asking would leak its name; set GONOSUMDB (or GOPRIVATE) for it on the client",
                         self.db.name
-                    ))));
+                    )));
                 }
                 self.kept(rel, MAX_LOOKUP, |_| Ok(())).await
             }
@@ -285,7 +280,7 @@ impl SumdbProxy {
         rel: &str,
         max: u64,
         check: impl Fn(&[u8]) -> Result<(), String>,
-    ) -> Result<Bytes, CacheError> {
+    ) -> Result<Bytes, Error> {
         let base = self.base().await?;
         let body = base.get_bytes(rel, max).await.map_err(|e| {
             if !e.is_not_found() {
@@ -312,9 +307,8 @@ impl SumdbProxy {
         rel: &str,
         max: u64,
         check: impl Fn(&[u8]) -> Result<(), String> + Send + Sync + 'static,
-    ) -> Result<DbAnswer, CacheError> {
-        let key = Key::sumdb(&self.db.name, rel)
-            .map_err(|e| CacheError::Source(SourceError::Invalid(e.to_string())))?;
+    ) -> Result<DbAnswer, Error> {
+        let key = Key::sumdb(&self.db.name, rel).map_err(|e| Error::invalid(e.to_string()))?;
         let answer = |body: Bytes| DbAnswer {
             body,
             immutable: true,
@@ -324,7 +318,7 @@ impl SumdbProxy {
             .store
             .get(&key)
             .await
-            .map_err(|e| CacheError::Internal(e.to_string()))?
+            .map_err(|e| Error::internal(e.to_string()))?
         {
             return Ok(answer(b.data));
         }
@@ -332,7 +326,7 @@ impl SumdbProxy {
         self.store
             .put(&key, body.clone())
             .await
-            .map_err(|e| CacheError::Internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()))?;
         Ok(answer(body))
     }
 
@@ -343,7 +337,7 @@ impl SumdbProxy {
         rel: &str,
         max: u64,
         check: impl Fn(&[u8]) -> Result<(), String>,
-    ) -> Result<DbAnswer, CacheError> {
+    ) -> Result<DbAnswer, Error> {
         let cached = self.short.get(rel);
         if let Some((at, body)) = &cached
             && at.elapsed() < self.ttl
@@ -365,7 +359,7 @@ impl SumdbProxy {
                 })
             }
             Err(e) => match cached {
-                Some((at, body)) if !matches!(e, CacheError::Source(SourceError::NotFound(_))) => {
+                Some((at, body)) if e.kind() != Kind::NotFound => {
                     let why = format!(
                         "the checksum database could not be reached ({e}); this copy is {}s old",
                         at.elapsed().as_secs()
@@ -383,7 +377,7 @@ impl SumdbProxy {
     }
 
     /// Shares `cache`'s single-flight for `rel`.
-    pub async fn answer_shared(self: &Arc<Self>, rel: &str) -> Result<DbAnswer, CacheError> {
+    pub async fn answer_shared(self: &Arc<Self>, rel: &str) -> Result<DbAnswer, Error> {
         let me = Arc::clone(self);
         let r = rel.to_string();
         self.cache

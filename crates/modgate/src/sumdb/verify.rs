@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex, Weak};
 use gomod::sumdb::client::{Client, ClientError, ClientOps};
 
 use super::proxy::SumdbProxy;
-use crate::cache::{CacheError, SumCheck};
-use crate::source::SourceError;
+use crate::cache::SumCheck;
+use crate::error::Error;
 use crate::store::{Key, Store};
 
 /// Verified lookups and tiles kept in memory, at most this many.
@@ -206,10 +206,10 @@ impl SumVerifier {
         self.refused.load(Ordering::Relaxed)
     }
 
-    fn refuse(&self, module: &str, version: &str, why: String) -> CacheError {
+    fn refuse(&self, module: &str, version: &str, why: String) -> Error {
         let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::error!(module, version, db = %self.name, refused_total = n, "{why}");
-        CacheError::Source(SourceError::Failed(why))
+        Error::failed(why)
     }
 }
 
@@ -221,7 +221,7 @@ impl SumCheck for SumVerifier {
         version: &str,
         go_mod: bool,
         h1: &str,
-    ) -> Result<(), CacheError> {
+    ) -> Result<(), Error> {
         if gomod::module::match_prefix_patterns(&self.excluded, module) {
             return Ok(());
         }
@@ -249,7 +249,7 @@ impl SumCheck for SumVerifier {
             }
         })
         .await
-        .map_err(|e| CacheError::Internal(format!("checksum database task: {e}")))?;
+        .map_err(|e| Error::internal(format!("checksum database task: {e}")))?;
         let what = if go_mod { "go.mod" } else { "zip" };
         let lines = match looked {
             Ok(lines) => lines,
@@ -267,10 +267,10 @@ impl SumCheck for SumVerifier {
                 // The client's errors already name the module and version.
                 let e = e.to_string();
                 let e = e.strip_prefix(&format!("{module}@{vers}: ")).unwrap_or(&e);
-                return Err(CacheError::Source(SourceError::Failed(format!(
+                return Err(Error::failed(format!(
                     "verifying {module}@{vers}: {e} (the checksum database {} must confirm every public module before modgate stores it; add the module to --nosumdb to skip it)",
                     self.name
-                ))));
+                )));
             }
         };
         let have = format!("{module} {vers} {h1}");

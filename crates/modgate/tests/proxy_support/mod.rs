@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use modgate::source::{Info, Source, SourceError};
+use modgate::error::Error;
+use modgate::source::{Info, Source};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -569,7 +570,7 @@ impl Recorder {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn record(&self, call: String) -> Result<(), SourceError> {
+    fn record(&self, call: String) -> Result<(), Error> {
         self.calls
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -577,10 +578,10 @@ impl Recorder {
         let msg = format!("{}: {call}: {:?}", self.name, self.outcome);
         match self.outcome {
             Outcome::Answer => Ok(()),
-            Outcome::NotFound => Err(SourceError::NotFound(msg)),
-            Outcome::Failed => Err(SourceError::Failed(msg)),
-            Outcome::Invalid => Err(SourceError::Invalid(msg)),
-            Outcome::Refused => Err(SourceError::Refused(msg)),
+            Outcome::NotFound => Err(Error::not_found(msg)),
+            Outcome::Failed => Err(Error::failed(msg)),
+            Outcome::Invalid => Err(Error::invalid(msg)),
+            Outcome::Refused => Err(Error::refused(msg)),
         }
     }
 
@@ -599,32 +600,32 @@ impl Source for Recorder {
         self.name.clone()
     }
 
-    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError> {
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         self.record(format!("list {module}"))?;
         Ok(format!("v1.0.0-{}\n", self.name).into())
     }
 
-    async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
+    async fn stat(&self, module: &str, query: &str) -> Result<Info, Error> {
         self.record(format!("stat {module} {query}"))?;
         Ok(self.info("v1.0.0"))
     }
 
-    async fn latest(&self, module: &str) -> Result<Info, SourceError> {
+    async fn latest(&self, module: &str) -> Result<Info, Error> {
         self.record(format!("latest {module}"))?;
         Ok(self.info("v1.0.0"))
     }
 
-    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, Error> {
         self.record(format!("go_mod {module} {version}"))?;
         Ok(format!("module {module} // {}\n", self.name).into_bytes())
     }
 
-    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, Error> {
         self.record(format!("zip {module} {version}"))?;
         let data = module_zip(module, version);
         tokio::fs::write(dest, &data)
             .await
-            .map_err(|e| SourceError::Failed(e.to_string()))?;
+            .map_err(|e| Error::failed(e.to_string()))?;
         Ok(data.len() as u64)
     }
 }

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use modgate::error::Error;
 use modgate::source::file::FileSource;
-use modgate::source::{Info, Source, SourceError};
+use modgate::source::{Info, Source};
 
 /// A file source that counts its calls and takes `delay` over each (so that concurrent
 /// requests overlap).
@@ -42,23 +43,23 @@ impl Source for Counting {
     fn describe(&self) -> String {
         "counting".into()
     }
-    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError> {
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         self.count(format!("list {module}")).await;
         self.inner.list(module).await
     }
-    async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
+    async fn stat(&self, module: &str, query: &str) -> Result<Info, Error> {
         self.count(format!("stat {module}@{query}")).await;
         self.inner.stat(module, query).await
     }
-    async fn latest(&self, module: &str) -> Result<Info, SourceError> {
+    async fn latest(&self, module: &str) -> Result<Info, Error> {
         self.count(format!("latest {module}")).await;
         self.inner.latest(module).await
     }
-    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, Error> {
         self.count(format!("mod {module}@{version}")).await;
         self.inner.go_mod(module, version).await
     }
-    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, Error> {
         self.count(format!("zip {module}@{version}")).await;
         self.inner.zip(module, version, dest).await
     }

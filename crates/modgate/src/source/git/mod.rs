@@ -30,12 +30,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use gomod::pseudo::Timestamp;
 
-use super::{Info, Source, SourceError};
+use super::{Info, Source};
+use crate::error::Error;
 use cmd::Runner;
 use objects::Objects;
 use repo::GitRepo;
 use resolve::{RepoRoot, ResolveError, Resolver};
-use versions::{CodeError, CodeRepo, Resolved};
+use versions::{CodeRepo, Resolved};
 
 /// Settings of the git source.
 #[derive(Debug, Clone)]
@@ -120,7 +121,7 @@ impl GitSource {
     /// The repository of `module`. Successful resolutions are reused for `resolve_ttl`;
     /// failures are not remembered. The memo's lock is not held while resolving, so a
     /// slow discovery delays no other module.
-    async fn root(&self, module: &str) -> Result<RepoRoot, SourceError> {
+    async fn root(&self, module: &str) -> Result<RepoRoot, Error> {
         {
             let memo = self.roots.lock().await;
             if let Some((at, r)) = memo.get(module)
@@ -130,7 +131,7 @@ impl GitSource {
             }
         }
         let r = self.resolver.resolve(module).await.map_err(|e| match e {
-            ResolveError::NotFound(m) | ResolveError::Unsupported(m) => SourceError::NotFound(m),
+            ResolveError::NotFound(m) | ResolveError::Unsupported(m) => Error::not_found(m),
         })?;
         self.roots
             .lock()
@@ -139,9 +140,9 @@ impl GitSource {
         Ok(r)
     }
 
-    async fn code(&self, module: &str) -> Result<CodeRepo, SourceError> {
+    async fn code(&self, module: &str) -> Result<CodeRepo, Error> {
         gomod::module::check_path(module)
-            .map_err(|e| SourceError::Invalid(format!("malformed module path {module:?}: {e}")))?;
+            .map_err(|e| Error::invalid(format!("malformed module path {module:?}: {e}")))?;
         let root = self.root(module).await?;
         let repo = {
             let mut repos = self
@@ -162,7 +163,7 @@ impl GitSource {
                 })
                 .clone()
         };
-        CodeRepo::new(repo, &root.root, module).map_err(source_error)
+        CodeRepo::new(repo, &root.root, module)
     }
 
     fn info(&self, code: &CodeRepo, r: Resolved) -> Info {
@@ -178,51 +179,42 @@ impl GitSource {
     }
 }
 
-fn source_error(e: CodeError) -> SourceError {
-    match e {
-        CodeError::NotFound(m) => SourceError::NotFound(m),
-        CodeError::Invalid(m) => SourceError::Invalid(m),
-        CodeError::Failed(m) => SourceError::Failed(m),
-        CodeError::Timeout(m) => SourceError::Timeout(m),
-    }
-}
-
 #[async_trait]
 impl Source for GitSource {
     fn describe(&self) -> String {
         "direct".to_string()
     }
 
-    async fn list(&self, module: &str) -> Result<bytes::Bytes, SourceError> {
+    async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         let code = self.code(module).await?;
-        let versions = code.versions().await.map_err(source_error)?;
+        let versions = code.versions().await?;
         Ok(super::list_body(&versions))
     }
 
-    async fn stat(&self, module: &str, query: &str) -> Result<Info, SourceError> {
+    async fn stat(&self, module: &str, query: &str) -> Result<Info, Error> {
         let code = self.code(module).await?;
-        let r = code.query(query).await.map_err(source_error)?;
+        let r = code.query(query).await?;
         Ok(self.info(&code, r))
     }
 
-    async fn latest(&self, module: &str) -> Result<Info, SourceError> {
+    async fn latest(&self, module: &str) -> Result<Info, Error> {
         let code = self.code(module).await?;
-        let r = code.latest().await.map_err(source_error)?;
+        let r = code.latest().await?;
         Ok(self.info(&code, r))
     }
 
-    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, SourceError> {
+    async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, Error> {
         let code = self.code(module).await?;
-        code.go_mod(version).await.map_err(source_error)
+        code.go_mod(version).await
     }
 
-    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, SourceError> {
+    async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, Error> {
         let code = self.code(module).await?;
-        let (hash, dir) = code.zip_source(version).await.map_err(source_error)?;
+        let (hash, dir) = code.zip_source(version).await?;
         let tmp_dir = self.settings.cache_dir.join("git").join("tmp");
         tokio::fs::create_dir_all(&tmp_dir)
             .await
-            .map_err(|e| SourceError::Failed(format!("creating {}: {e}", tmp_dir.display())))?;
+            .map_err(|e| Error::failed(format!("creating {}: {e}", tmp_dir.display())))?;
         let tar = tmp_dir.join(format!(
             "{}-{}.tar",
             std::process::id(),
@@ -232,7 +224,7 @@ impl Source for GitSource {
             code.repo
                 .archive_tar(&hash, &dir, &tar, 2 * gomod::zip::MAX_ZIP_FILE)
                 .await
-                .map_err(|e| SourceError::Failed(format!("{module}@{version}: {e}")))?;
+                .map_err(|e| Error::failed(format!("{module}@{version}: {e}")))?;
             let license = if dir.is_empty() {
                 None
             } else {
@@ -253,8 +245,8 @@ impl Source for GitSource {
                 zip::zip_from_tar(&tar2, &dir2, license, &module2, &version2, &dest2)
             })
             .await
-            .map_err(|e| SourceError::Failed(format!("{module}@{version}: zip task: {e}")))?
-            .map_err(|e| SourceError::Failed(format!("{module}@{version}: {e}")))
+            .map_err(|e| Error::failed(format!("{module}@{version}: zip task: {e}")))?
+            .map_err(|e| Error::failed(format!("{module}@{version}: {e}")))
         }
         .await;
         let _ = tokio::fs::remove_file(&tar).await;

@@ -25,25 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::cmd::{CmdError, Runner, dir_size};
 use super::objects::Objects;
-
-/// Why a repository operation failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GitError {
-    /// The repository, revision or file does not exist.
-    NotFound(String),
-    /// Anything else (network, bounds, git errors).
-    Failed(String),
-    /// A git command ran over its time bound and was killed.
-    Timeout(String),
-}
-
-impl std::fmt::Display for GitError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            GitError::NotFound(m) | GitError::Failed(m) | GitError::Timeout(m) => f.write_str(m),
-        }
-    }
-}
+use crate::error::{Error, Kind};
 
 /// A commit as `git log` describes it (the go command's `codehost.RevInfo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,11 +111,11 @@ impl GitRepo {
         &self.url
     }
 
-    fn fail(&self, what: &str, e: CmdError) -> GitError {
+    fn fail(&self, what: &str, e: CmdError) -> Error {
         let m = format!("{what} {}: {e}", self.url);
         match e {
-            CmdError::Timeout(_) => GitError::Timeout(m),
-            _ => GitError::Failed(m),
+            CmdError::Timeout(_) => Error::timeout(m),
+            _ => Error::failed(m),
         }
     }
 
@@ -144,19 +126,19 @@ impl GitRepo {
     /// Creates the bare clone if it is missing (atomically: built aside, then renamed);
     /// true when it was created now. The remote is named by its URL on every call, so the
     /// clone needs no remote configured.
-    async fn ensure_init(&self) -> Result<bool, GitError> {
+    async fn ensure_init(&self) -> Result<bool, Error> {
         if self.dir.join("HEAD").exists() {
             return Ok(false);
         }
         if self.url.starts_with('-') {
-            return Err(GitError::Failed(format!(
+            return Err(Error::failed(format!(
                 "refusing git URL {:?}: it would be read as an option",
                 self.url
             )));
         }
         let parent = self.dir.parent().unwrap_or(Path::new("."));
         tokio::fs::create_dir_all(parent).await.map_err(|e| {
-            GitError::Failed(format!(
+            Error::failed(format!(
                 "creating git cache directory {}: {e}",
                 parent.display()
             ))
@@ -190,21 +172,21 @@ impl GitRepo {
             "\n* -export-subst -export-ignore\n",
         )
         .await
-        .map_err(|e| GitError::Failed(format!("writing {}: {e}", info.display())))?;
+        .map_err(|e| Error::failed(format!("writing {}: {e}", info.display())))?;
         match tokio::fs::rename(&tmp, &self.dir).await {
             Ok(()) => Ok(true),
             Err(_) if self.dir.join("HEAD").exists() => {
                 let _ = tokio::fs::remove_dir_all(&tmp).await;
                 Ok(false)
             }
-            Err(e) => Err(GitError::Failed(format!(
+            Err(e) => Err(Error::failed(format!(
                 "creating the clone {}: {e}",
                 self.dir.display()
             ))),
         }
     }
 
-    fn classify_remote_error(&self, e: CmdError) -> GitError {
+    fn classify_remote_error(&self, e: CmdError) -> Error {
         let stderr = e.stderr().to_ascii_lowercase();
         if stderr.contains("could not read username")
             || stderr.contains("could not read password")
@@ -212,7 +194,7 @@ impl GitRepo {
             || stderr.contains("permission denied (publickey")
             || stderr.contains("authentication failed")
         {
-            return GitError::Failed(format!(
+            return Error::failed(format!(
                 "git ls-remote {}: the remote asks for credentials, and modgate never prompts: configure a git credential helper or ssh key for the user running modgate ({e})",
                 self.url
             ));
@@ -222,7 +204,7 @@ impl GitRepo {
             || (stderr.contains("repository '") && stderr.contains("' not found"))
             || stderr.contains("does not exist")
         {
-            return GitError::NotFound(format!(
+            return Error::not_found(format!(
                 "git ls-remote {}: repository not found ({e})",
                 self.url
             ));
@@ -230,7 +212,7 @@ impl GitRepo {
         self.fail("git ls-remote", e)
     }
 
-    async fn ls_remote(&self) -> Result<Refs, GitError> {
+    async fn ls_remote(&self) -> Result<Refs, Error> {
         let out = self
             .git(&["ls-remote", "-q", &self.url], MAX_REFS_OUTPUT)
             .await
@@ -263,7 +245,7 @@ impl GitRepo {
     /// The clone's refs: heads and tags (annotated tags peeled), and as `HEAD` the remote
     /// HEAD it last fetched. The commit times of the commits they name go to the memo on
     /// the way, so that stating a tag or branch needs no `git log`.
-    async fn local_refs(&self) -> Result<Refs, GitError> {
+    async fn local_refs(&self) -> Result<Refs, Error> {
         let out = self
             .git(
                 &[
@@ -325,7 +307,7 @@ impl GitRepo {
     }
 
     /// The remote's refs, with the clone brought up to date with them.
-    pub async fn refs(&self) -> Result<Arc<Refs>, GitError> {
+    pub async fn refs(&self) -> Result<Arc<Refs>, Error> {
         let mut st = self.state.lock().await;
         if let Some((at, refs)) = &st.refs
             && at.elapsed() < self.refs_ttl
@@ -348,13 +330,13 @@ impl GitRepo {
                 }
                 // Removed for its size, or the remote hangs: listing would not do better.
                 Err(e) if !self.dir.join("HEAD").exists() => return Err(e),
-                Err(e @ GitError::Timeout(_)) => return Err(e),
+                Err(e) if e.kind() == Kind::Timeout => return Err(e),
                 Err(_) => {}
             }
         }
         let remote = match self.ls_remote().await {
             Ok(r) => r,
-            Err(e @ (GitError::Failed(_) | GitError::Timeout(_))) => {
+            Err(e) if matches!(e.kind(), Kind::Failed | Kind::Timeout) => {
                 // The remote is unreachable (not gone): answer from the clone when it has
                 // anything, as the go command answers from its cache.
                 let local = self.local_refs().await?;
@@ -398,7 +380,7 @@ impl GitRepo {
 
     /// Fetches the remote's heads and tags (and HEAD) into the clone; `first` for the
     /// fetch into a new, empty clone.
-    async fn fetch(&self, with_head: bool, first: bool) -> Result<(), GitError> {
+    async fn fetch(&self, with_head: bool, first: bool) -> Result<(), Error> {
         // What arrives is kept as one pack (not an object file per object: on a busy file
         // system creating files is what a small fetch spends its time on), and no
         // FETCH_HEAD is written. A first fetch leaves one pack: nothing for git's automatic
@@ -432,25 +414,25 @@ impl GitRepo {
             .await;
         if let Err(CmdError::DiskLimit(_)) = fetched {
             let _ = tokio::fs::remove_dir_all(&self.dir).await;
-            return Err(GitError::Failed(format!(
+            return Err(Error::failed(format!(
                 "git fetch {}: the repository takes more than the limit of {} bytes; the fetch was stopped and the clone removed (raise max_repo_bytes to serve it)",
                 self.url, self.max_bytes
             )));
         }
         fetched
             .map_err(|e| self.classify_remote_error(e))
-            .map_err(|e| match e {
-                GitError::Failed(m) | GitError::NotFound(m) => {
-                    GitError::Failed(m.replacen("git ls-remote", "git fetch", 1))
-                }
-                GitError::Timeout(m) => {
-                    GitError::Timeout(m.replacen("git ls-remote", "git fetch", 1))
-                }
+            .map_err(|e| {
+                // A repository that was listed cannot be gone: a fetch error is a failure.
+                let kind = match e.kind() {
+                    Kind::Timeout => Kind::Timeout,
+                    _ => Kind::Failed,
+                };
+                Error::new(kind, e.message().replacen("git ls-remote", "git fetch", 1))
             })?;
         let size = dir_size(&self.dir).await;
         if size > self.max_bytes {
             let _ = tokio::fs::remove_dir_all(&self.dir).await;
-            return Err(GitError::Failed(format!(
+            return Err(Error::failed(format!(
                 "git fetch {}: the repository takes {size} bytes, more than the limit of {} bytes; the clone was removed (raise max_repo_bytes to serve it)",
                 self.url, self.max_bytes
             )));
@@ -461,7 +443,7 @@ impl GitRepo {
     /// The commit `rev` names in the clone (the go command's `statLocal`): its hash and
     /// time from the memo when `rev` is a full hash or a ref in `refs`, else from `git log`;
     /// its tags from `refs` (the clone's tags are the remote's).
-    async fn stat_local(&self, version: &str, rev: &str, refs: &Refs) -> Result<RevInfo, GitError> {
+    async fn stat_local(&self, version: &str, rev: &str, refs: &Refs) -> Result<RevInfo, Error> {
         let known = if rev.len() == 40 && all_hex(rev) {
             Some(rev)
         } else {
@@ -501,7 +483,7 @@ impl GitRepo {
     }
 
     /// `git log -1` of `rev`: its full hash and commit time.
-    async fn log_commit(&self, rev: &str) -> Result<(String, i64), GitError> {
+    async fn log_commit(&self, rev: &str) -> Result<(String, i64), Error> {
         let out = self
             .git(
                 &[
@@ -518,28 +500,28 @@ impl GitRepo {
             )
             .await
             .map_err(|e| match e {
-                CmdError::Exit(..) => GitError::NotFound(format!("unknown revision {rev}")),
+                CmdError::Exit(..) => Error::not_found(format!("unknown revision {rev}")),
                 other => self.fail("git log in the clone of", other),
             })?;
         let text = String::from_utf8_lossy(&out);
         let f: Vec<&str> = text.split_whitespace().collect();
         if f.len() != 2 || f[0].len() != 40 || !all_hex(f[0]) {
-            return Err(GitError::Failed(format!(
+            return Err(Error::failed(format!(
                 "unexpected response from git log: {text:?}"
             )));
         }
         let time: i64 = f[1]
             .parse()
-            .map_err(|_| GitError::Failed(format!("invalid time from git log: {text:?}")))?;
+            .map_err(|_| Error::failed(format!("invalid time from git log: {text:?}")))?;
         Ok((f[0].to_string(), time))
     }
 
     /// Resolves `rev` (tag, branch, `HEAD`, hash or hash prefix) to a commit of the clone,
     /// as the go command's `gitRepo.stat` does.
-    pub async fn stat(&self, rev: &str) -> Result<RevInfo, GitError> {
+    pub async fn stat(&self, rev: &str) -> Result<RevInfo, Error> {
         let refs = self.refs().await?;
         if rev.starts_with('-') || rev.is_empty() {
-            return Err(GitError::NotFound(format!("unknown revision {rev}")));
+            return Err(Error::not_found(format!("unknown revision {rev}")));
         }
         if is_hash_like(rev)
             && let Ok(info) = self.stat_local(rev, rev, &refs).await
@@ -564,7 +546,7 @@ impl GitRepo {
             for h in refs.values() {
                 if h.starts_with(rev) {
                     if hash.is_some_and(|x| x != h) {
-                        return Err(GitError::NotFound(format!("ambiguous revision {rev}")));
+                        return Err(Error::not_found(format!("ambiguous revision {rev}")));
                     }
                     hash = Some(h);
                 }
@@ -574,11 +556,11 @@ impl GitRepo {
             }
             return self.stat_local(rev, rev, &refs).await;
         }
-        Err(GitError::NotFound(format!("unknown revision {rev}")))
+        Err(Error::not_found(format!("unknown revision {rev}")))
     }
 
     /// The remote's tags starting with `prefix`, sorted by name: (name, commit hash).
-    pub async fn tags(&self, prefix: &str) -> Result<Vec<(String, String)>, GitError> {
+    pub async fn tags(&self, prefix: &str) -> Result<Vec<(String, String)>, Error> {
         let refs = self.refs().await?;
         Ok(refs
             .iter()
@@ -595,9 +577,9 @@ impl GitRepo {
         hash: &str,
         file: &str,
         max: u64,
-    ) -> Result<Option<Vec<u8>>, GitError> {
+    ) -> Result<Option<Vec<u8>>, Error> {
         let too_large = |n: u64| {
-            GitError::Failed(format!(
+            Error::failed(format!(
                 "{} at {hash}: {file} is larger than {n} bytes",
                 self.url
             ))
@@ -620,7 +602,7 @@ impl GitRepo {
                 Ok(Some(b))
             }
             Err(CmdError::TooLarge(n)) => Err(too_large(n)),
-            Err(CmdError::Timeout(d)) => Err(GitError::Timeout(format!(
+            Err(CmdError::Timeout(d)) => Err(Error::timeout(format!(
                 "git cat-file in the clone of {} timed out after {}s",
                 self.url,
                 d.as_secs()
@@ -642,7 +624,7 @@ impl GitRepo {
         hash: &str,
         prefix: &str,
         allowed: impl Fn(&str) -> bool,
-    ) -> Result<String, GitError> {
+    ) -> Result<String, Error> {
         let out = self
             .git(
                 &[
@@ -678,7 +660,7 @@ impl GitRepo {
     }
 
     /// Whether tag `tag` is an ancestor of commit `hash`.
-    pub async fn descends_from(&self, hash: &str, tag: &str) -> Result<bool, GitError> {
+    pub async fn descends_from(&self, hash: &str, tag: &str) -> Result<bool, Error> {
         match self
             .git(
                 &["merge-base", "--is-ancestor", "--", tag, hash],
@@ -699,7 +681,7 @@ impl GitRepo {
         subdir: &str,
         dest: &Path,
         max: u64,
-    ) -> Result<u64, GitError> {
+    ) -> Result<u64, Error> {
         let mut args = vec![
             "-c",
             "core.autocrlf=input",
@@ -716,13 +698,13 @@ impl GitRepo {
         }
         let mut f = tokio::fs::File::create(dest)
             .await
-            .map_err(|e| GitError::Failed(format!("creating {}: {e}", dest.display())))?;
+            .map_err(|e| Error::failed(format!("creating {}: {e}", dest.display())))?;
         self.runner
             .run(Some(&self.dir), &args, max, &mut f)
             .await
             .map_err(|e| {
                 if e.stderr().contains("did not match any files") {
-                    GitError::NotFound(format!("{subdir}: no files at {hash}"))
+                    Error::not_found(format!("{subdir}: no files at {hash}"))
                 } else {
                     self.fail("git archive in the clone of", e)
                 }

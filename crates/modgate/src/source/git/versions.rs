@@ -10,50 +10,10 @@ use gomod::module;
 use gomod::pseudo::{self, Timestamp};
 use gomod::semver;
 
-use super::repo::{GitError, GitRepo, RevInfo};
+use super::repo::{GitRepo, RevInfo};
+use crate::error::Error;
+use crate::error::Kind;
 use crate::source::retract::{self, Retractions};
-
-/// Why a module-level operation failed (mapped onto `SourceError` by the caller).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeError {
-    /// The version or module does not exist.
-    NotFound(String),
-    /// The version is invalid for this module.
-    Invalid(String),
-    /// Anything else.
-    Failed(String),
-    /// git ran over its time bound.
-    Timeout(String),
-}
-
-impl CodeError {
-    fn from_git(e: GitError) -> CodeError {
-        match e {
-            GitError::NotFound(m) => CodeError::NotFound(m),
-            GitError::Failed(m) => CodeError::Failed(m),
-            GitError::Timeout(m) => CodeError::Timeout(m),
-        }
-    }
-
-    /// The message.
-    pub fn message(&self) -> &str {
-        match self {
-            CodeError::NotFound(m)
-            | CodeError::Invalid(m)
-            | CodeError::Failed(m)
-            | CodeError::Timeout(m) => m,
-        }
-    }
-
-    fn map(self, f: impl FnOnce(&str) -> String) -> CodeError {
-        match self {
-            CodeError::NotFound(m) => CodeError::NotFound(f(&m)),
-            CodeError::Invalid(m) => CodeError::Invalid(f(&m)),
-            CodeError::Failed(m) => CodeError::Failed(f(&m)),
-            CodeError::Timeout(m) => CodeError::Timeout(f(&m)),
-        }
-    }
-}
 
 /// The version and commit a query resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,14 +84,14 @@ fn is_major(mpath: &str, path_major: &str) -> bool {
 
 impl CodeRepo {
     /// The module `path` in the repository rooted at import path `code_root`.
-    pub fn new(repo: Arc<GitRepo>, code_root: &str, path: &str) -> Result<CodeRepo, CodeError> {
+    pub fn new(repo: Arc<GitRepo>, code_root: &str, path: &str) -> Result<CodeRepo, Error> {
         if !has_path_prefix(path, code_root) {
-            return Err(CodeError::NotFound(format!(
+            return Err(Error::not_found(format!(
                 "mismatched repo: found {code_root} for {path}"
             )));
         }
         let Some((mut path_prefix, path_major)) = module::split_path_version(path) else {
-            return Err(CodeError::Invalid(format!("invalid module path {path:?}")));
+            return Err(Error::invalid(format!("invalid module path {path:?}")));
         };
         if code_root == path {
             path_prefix = path.to_string();
@@ -140,7 +100,7 @@ impl CodeRepo {
         let mut code_dir = String::new();
         if code_root != path {
             if !has_path_prefix(&path_prefix, code_root) {
-                return Err(CodeError::NotFound(format!(
+                return Err(Error::not_found(format!(
                     "repository rooted at {code_root} cannot contain module {path}"
                 )));
             }
@@ -170,18 +130,18 @@ impl CodeRepo {
     }
 
     /// A file at a revision: `Ok(None)` when the revision has no such file.
-    async fn read_file(&self, rev: &str, file: &str) -> Result<Option<Vec<u8>>, GitError> {
+    async fn read_file(&self, rev: &str, file: &str) -> Result<Option<Vec<u8>>, Error> {
         let info = self.repo.stat(rev).await?;
         self.repo.read_file(&info.name, file, MAX_GO_MOD).await
     }
 
     /// The tagged versions (`@v/list`), sorted.
-    pub async fn versions(&self) -> Result<Vec<String>, CodeError> {
+    pub async fn versions(&self) -> Result<Vec<String>, Error> {
         if self.mod_path.starts_with("gopkg.in/") && self.mod_path.ends_with("-unstable") {
             return Ok(Vec::new());
         }
         let p = self.tag_prefix();
-        let tags = self.repo.tags(&p).await.map_err(CodeError::from_git)?;
+        let tags = self.repo.tags(&p).await?;
         let mut list = Vec::new();
         let mut incompatible = Vec::new();
         for (name, _) in tags {
@@ -205,12 +165,12 @@ impl CodeRepo {
         if incompatible.is_empty() || !self.path_major.is_empty() {
             return Ok(list);
         }
-        let has_go_mod = async |v: &str| -> Result<bool, CodeError> {
+        let has_go_mod = async |v: &str| -> Result<bool, Error> {
             match self.read_file(v, "go.mod").await {
                 Ok(Some(_)) => Ok(true),
                 Ok(None) => Ok(false),
-                Err(GitError::NotFound(_)) => Ok(false),
-                Err(e) => Err(CodeError::from_git(e)),
+                Err(e) if e.kind() == Kind::NotFound => Ok(false),
+                Err(e) => Err(e),
             }
         };
         if let Some(last) = list.last()
@@ -256,7 +216,7 @@ impl CodeRepo {
     }
 
     /// Resolves a query (`@v/<query>.info`).
-    pub async fn stat(&self, rev: &str) -> Result<Resolved, CodeError> {
+    pub async fn stat(&self, rev: &str) -> Result<Resolved, Error> {
         if rev == "latest" {
             return self.head_latest().await;
         }
@@ -265,21 +225,21 @@ impl CodeRepo {
             .repo
             .stat(&code_rev)
             .await
-            .map_err(|e| CodeError::from_git(e).map(|m| self.invalid_version(rev, m)))?;
+            .map_err(|e| e.map_message(|m| self.invalid_version(rev, m)))?;
         Box::pin(self.convert(&info, rev)).await
     }
 
     /// The HEAD commit as a version (the go command's `codeRepo.Latest`).
-    pub async fn head_latest(&self) -> Result<Resolved, CodeError> {
-        let refs = self.repo.refs().await.map_err(CodeError::from_git)?;
+    pub async fn head_latest(&self) -> Result<Resolved, Error> {
+        let refs = self.repo.refs().await?;
         let Some(head) = refs.get("HEAD").cloned() else {
-            return Err(CodeError::NotFound(format!(
+            return Err(Error::not_found(format!(
                 "{}: no commits in {}",
                 self.mod_path,
                 self.repo.url()
             )));
         };
-        let info = self.repo.stat(&head).await.map_err(CodeError::from_git)?;
+        let info = self.repo.stat(&head).await?;
         Box::pin(self.convert(&info, "")).await
     }
 
@@ -335,9 +295,9 @@ impl CodeRepo {
         info: &RevInfo,
         v: &str,
         stat_vers: &str,
-    ) -> Result<Resolved, CodeError> {
+    ) -> Result<Resolved, Error> {
         if let Err(e) = Box::pin(self.find_dir(v)).await {
-            return Err(CodeError::NotFound(self.invalid_version(v, e.message())));
+            return Err(Error::not_found(self.invalid_version(v, e.message())));
         }
         let mut v = v.to_string();
         if v == stat_vers.strip_suffix("+incompatible").unwrap_or(stat_vers) {
@@ -378,14 +338,14 @@ impl CodeRepo {
         if !stat_vers.is_empty() && stat_vers == module::canonical_version(stat_vers) {
             let stat_base = stat_vers.strip_suffix("+incompatible").unwrap_or(stat_vers);
             if stat_base != base {
-                return Err(CodeError::NotFound(self.invalid_version(
+                return Err(Error::not_found(self.invalid_version(
                     stat_vers,
                     format!("resolves to version {v} ({stat_base} is not a tag)"),
                 )));
             }
         }
         if let Some(e) = err_incompatible {
-            return Err(CodeError::Invalid(e));
+            return Err(Error::invalid(e));
         }
         Ok(Resolved {
             version: v,
@@ -411,7 +371,7 @@ impl CodeRepo {
         (v, canonical)
     }
 
-    async fn convert(&self, info: &RevInfo, stat_vers: &str) -> Result<Resolved, CodeError> {
+    async fn convert(&self, info: &RevInfo, stat_vers: &str) -> Result<Resolved, Error> {
         let mut memo = HashMap::new();
         if pseudo::is_pseudo_version(stat_vers) {
             let r = self
@@ -420,7 +380,7 @@ impl CodeRepo {
             self.validate_pseudo_version(info, stat_vers)
                 .await
                 .map_err(|m| {
-                    CodeError::Invalid(format!(
+                    Error::invalid(format!(
                         "{}@{stat_vers}: invalid pseudo-version: {m}",
                         self.mod_path
                     ))
@@ -465,7 +425,7 @@ impl CodeRepo {
             // tagAllowed needs can_use_incompatible, which is async: precompute it for
             // every major version among the merged tags.
             let prefix = self.tag_prefix();
-            let all_tags = self.repo.tags(&prefix).await.map_err(CodeError::from_git)?;
+            let all_tags = self.repo.tags(&prefix).await?;
             let mut allowed_majors: HashMap<String, bool> = HashMap::new();
             for (t, _) in &all_tags {
                 let (v, _) = self.tag_to_version(t);
@@ -498,8 +458,7 @@ impl CodeRepo {
                     }
                     !is_retracted(&v)
                 })
-                .await
-                .map_err(CodeError::from_git)?;
+                .await?;
             if !tag.is_empty() {
                 pseudo_base = self.tag_to_version(&tag).0;
             }
@@ -589,21 +548,20 @@ impl CodeRepo {
         Ok(())
     }
 
-    /// `findDir`: the revision, module directory and go.mod (when read) of `version`.
+    /// `findDir`: the revision, module directory and go.mod (when read) of `version`. Its
+    /// errors do not name the module and version; the caller prefixes them.
     pub async fn find_dir(
         &self,
         version: &str,
-    ) -> Result<(String, String, Option<Vec<u8>>), CodeError> {
+    ) -> Result<(String, String, Option<Vec<u8>>), Error> {
         if !semver::is_valid(version) {
-            return Err(CodeError::Invalid(
-                self.invalid_version(version, "syntax error"),
-            ));
+            // Without the `module@version: ` prefix, as every error of this function.
+            return Err(Error::invalid("invalid version: syntax error"));
         }
         let rev = self.rev_to_rev(version);
         let file1 = path_join(&self.code_dir, "go.mod");
         let gomod1 = self.read_file(&rev, &file1).await.map_err(|e| {
-            CodeError::from_git(e)
-                .map(|m| format!("reading {}/{file1} at revision {rev}: {m}", self.code_root))
+            e.map_message(|m| format!("reading {}/{file1} at revision {rev}: {m}", self.code_root))
         })?;
         let mpath1 = gomod1
             .as_deref()
@@ -620,8 +578,9 @@ impl CodeRepo {
             let dir2 = path_join(&self.code_dir, &self.path_major[1..]);
             file2 = path_join(&dir2, "go.mod");
             let gomod2 = self.read_file(&rev, &file2).await.map_err(|e| {
-                CodeError::from_git(e)
-                    .map(|m| format!("reading {}/{file2} at revision {rev}: {m}", self.code_root))
+                e.map_message(|m| {
+                    format!("reading {}/{file2} at revision {rev}: {m}", self.code_root)
+                })
             })?;
             let mpath2 = gomod2
                 .as_deref()
@@ -629,7 +588,7 @@ impl CodeRepo {
                 .unwrap_or_default();
             let found2 = gomod2.is_some() && is_major(&mpath2, &self.path_major);
             if found1 && found2 {
-                return Err(CodeError::Failed(format!(
+                return Err(Error::failed(format!(
                     "{}/{file1} and ...{}/go.mod both have ...{} module paths at revision {rev}",
                     self.path_prefix, self.path_major, self.path_major
                 )));
@@ -639,12 +598,12 @@ impl CodeRepo {
             }
             if gomod2.is_some() {
                 if mpath2.is_empty() {
-                    return Err(CodeError::Failed(format!(
+                    return Err(Error::failed(format!(
                         "{}/{file2} is missing module path at revision {rev}",
                         self.code_root
                     )));
                 }
-                return Err(CodeError::Failed(format!(
+                return Err(Error::failed(format!(
                     "{}/{file2} has non-...{} module path \"{mpath2}\" at revision {rev}",
                     self.code_root, self.path_major
                 )));
@@ -660,22 +619,22 @@ impl CodeRepo {
                 format!(" (and ...{}/go.mod does not exist)", self.path_major)
             };
             if mpath1.is_empty() {
-                return Err(CodeError::Failed(format!(
+                return Err(Error::failed(format!(
                     "{file1} is missing module path{suffix} at revision {rev}"
                 )));
             }
             if !self.path_major.is_empty() {
-                return Err(CodeError::Failed(format!(
+                return Err(Error::failed(format!(
                     "{file1} has non-...{} module path \"{mpath1}\"{suffix} at revision {rev}",
                     self.path_major
                 )));
             }
             if module::split_path_version(&mpath1).is_none() {
-                return Err(CodeError::Failed(format!(
+                return Err(Error::failed(format!(
                     "{file1} has malformed module path \"{mpath1}\"{suffix} at revision {rev}"
                 )));
             }
-            return Err(CodeError::Failed(format!(
+            return Err(Error::failed(format!(
                 "{file1} has post-{} module path \"{mpath1}\"{suffix} at revision {rev}",
                 semver::major(version)
             )));
@@ -686,20 +645,20 @@ impl CodeRepo {
             return Ok((rev, String::new(), None));
         }
         if !file2.is_empty() {
-            return Err(CodeError::Failed(format!(
+            return Err(Error::failed(format!(
                 "missing {}/go.mod and ...{}/go.mod at revision {rev}",
                 self.path_prefix, self.path_major
             )));
         }
-        Err(CodeError::Failed(format!(
+        Err(Error::failed(format!(
             "missing {}/go.mod at revision {rev}",
             self.path_prefix
         )))
     }
 
-    fn check_canonical_arg(&self, version: &str) -> Result<(), CodeError> {
+    fn check_canonical_arg(&self, version: &str) -> Result<(), Error> {
         if version != module::canonical_version(version) {
-            return Err(CodeError::Invalid(format!(
+            return Err(Error::invalid(format!(
                 "version {version} is not canonical"
             )));
         }
@@ -707,7 +666,7 @@ impl CodeRepo {
     }
 
     /// The go.mod of `version` (canonical).
-    pub async fn go_mod(&self, version: &str) -> Result<Vec<u8>, CodeError> {
+    pub async fn go_mod(&self, version: &str) -> Result<Vec<u8>, Error> {
         self.check_canonical_arg(version)?;
         if pseudo::is_pseudo_version(version) {
             self.stat(version).await?;
@@ -722,19 +681,17 @@ impl CodeRepo {
         match self.read_file(&rev, &path_join(&dir, "go.mod")).await {
             Ok(Some(g)) => Ok(g),
             Ok(None) => Ok(gomod::modfile::legacy_go_mod(&self.mod_path)),
-            Err(e) => Err(CodeError::from_git(e)),
+            Err(e) => Err(e),
         }
     }
 
-    fn wrap(&self, version: &str, e: CodeError) -> CodeError {
-        if e.message().starts_with(&format!("{}@", self.mod_path)) {
-            return e;
-        }
-        e.map(|m| format!("{}@{version}: {m}", self.mod_path))
+    /// `find_dir`'s error, prefixed with `module@version: ` as the go command says it.
+    fn wrap(&self, version: &str, e: Error) -> Error {
+        e.map_message(|m| format!("{}@{version}: {m}", self.mod_path))
     }
 
     /// Resolves `version` (canonical) for a zip: (commit hash, module directory).
-    pub async fn zip_source(&self, version: &str) -> Result<(String, String), CodeError> {
+    pub async fn zip_source(&self, version: &str) -> Result<(String, String), Error> {
         self.check_canonical_arg(version)?;
         if pseudo::is_pseudo_version(version) {
             self.stat(version).await?;
@@ -743,7 +700,7 @@ impl CodeRepo {
             .find_dir(version)
             .await
             .map_err(|e| self.wrap(version, e))?;
-        let info = self.repo.stat(&rev).await.map_err(CodeError::from_git)?;
+        let info = self.repo.stat(&rev).await?;
         Ok((info.name, dir))
     }
 
@@ -770,7 +727,7 @@ impl CodeRepo {
         prefix: &str,
         need_incompatible: bool,
         matches: impl Fn(&str) -> bool,
-    ) -> Result<Option<String>, CodeError> {
+    ) -> Result<Option<String>, Error> {
         let versions = self.versions().await?;
         let retracted = self.retracted().await;
         let mut releases = Vec::new();
@@ -814,7 +771,7 @@ impl CodeRepo {
     /// The version `module@latest` means to the go command: the highest non-retracted
     /// release, else prerelease, of the tagged versions (leaving out `+incompatible` ones
     /// once a compatible version has a go.mod), else the HEAD commit.
-    pub async fn latest(&self) -> Result<Resolved, CodeError> {
+    pub async fn latest(&self) -> Result<Resolved, Error> {
         match self.pick("", false, |_| true).await? {
             Some(v) => self.stat(&v).await,
             None => self.head_latest().await,
@@ -825,7 +782,7 @@ impl CodeRepo {
     /// does: `latest`; a semver prefix (`v1`, `v1.2`) is the highest matching tagged
     /// version; another semantic version is a tag (or a listed version equal to it); a
     /// branch, tag or commit hash is resolved in the repository.
-    pub async fn query(&self, q: &str) -> Result<Resolved, CodeError> {
+    pub async fn query(&self, q: &str) -> Result<Resolved, Error> {
         if q == "latest" {
             return self.latest().await;
         }
@@ -839,14 +796,15 @@ impl CodeRepo {
             let at_least = |v: &str| semver::compare(v, q) != std::cmp::Ordering::Less;
             return match self.pick(&prefix, need_incompatible, at_least).await? {
                 Some(v) => self.stat(&v).await,
-                None => Err(CodeError::NotFound(format!(
+                None => Err(Error::not_found(format!(
                     "module {}: no matching versions for query \"{q}\"",
                     self.mod_path
                 ))),
             };
         }
         match self.stat(q).await {
-            Err(CodeError::NotFound(m)) => {
+            Err(e) if e.kind() == Kind::NotFound => {
+                let m = e.message();
                 let prefix = semver::canonical(q);
                 let found = self
                     .pick(&prefix, need_incompatible, |v| {
@@ -855,7 +813,7 @@ impl CodeRepo {
                     .await?;
                 match found {
                     Some(v) if v != q => self.stat(&v).await,
-                    _ => Err(CodeError::NotFound(m)),
+                    _ => Err(Error::not_found(m)),
                 }
             }
             other => other,
@@ -869,7 +827,7 @@ mod tests {
     use crate::source::git::cmd::Runner;
     use std::time::Duration;
 
-    fn code(root: &str, path: &str) -> Result<CodeRepo, CodeError> {
+    fn code(root: &str, path: &str) -> Result<CodeRepo, Error> {
         let runner = Runner {
             timeout: Duration::from_secs(1),
             env: Vec::new(),
@@ -927,8 +885,8 @@ mod tests {
 
         assert_eq!(
             code("github.com/a/b", "github.com/x/y").err(),
-            Some(CodeError::NotFound(
-                "mismatched repo: found github.com/a/b for github.com/x/y".into()
+            Some(Error::not_found(
+                "mismatched repo: found github.com/a/b for github.com/x/y"
             ))
         );
         let c = code("github.com/a/b/v2", "github.com/a/b/v2/c/v3").unwrap();

@@ -14,6 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, timeout_at};
 
 use super::ProxySettings;
+use crate::error::Error;
 
 /// Go's `maxErrorDetailLines` and `maxErrorDetailBytes` (cmd/go/internal/web/api.go).
 const MAX_ERROR_DETAIL_LINES: usize = 8;
@@ -24,33 +25,6 @@ const MAX_ERROR_BODY: usize = 16 << 10;
 
 /// Go's `Redacted` replacement for a password.
 const REDACTED_PASSWORD: &str = "xxxxx";
-
-/// Why a request to the upstream did not produce a usable body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum FetchError {
-    /// 404 or 410: the go command's `fs.ErrNotExist`. `message` is Go's `HTTPError` text.
-    NotFound { message: String },
-    /// Anything else: another status, a transport error, an oversized body, a local
-    /// write error. `message` says what, where, and what to do.
-    Failed { message: String },
-    /// No answer in time: connect, first byte, a stalled or overlong transfer, or no
-    /// free connection slot.
-    Timeout { message: String },
-}
-
-impl FetchError {
-    pub(crate) fn message(&self) -> &str {
-        match self {
-            FetchError::NotFound { message }
-            | FetchError::Failed { message }
-            | FetchError::Timeout { message } => message,
-        }
-    }
-
-    pub(crate) fn is_not_found(&self) -> bool {
-        matches!(self, FetchError::NotFound { .. })
-    }
-}
 
 /// An HTTP(S) upstream: where it is, how to reach it, how much of it we may use at once.
 pub(crate) struct Upstream {
@@ -158,7 +132,7 @@ impl Upstream {
     }
 
     /// GETs `rel` and returns its body, at most `limit` bytes.
-    pub(crate) async fn get_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+    pub(crate) async fn get_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, Error> {
         let mut req = self.start(rel).await?;
         req.check_length(limit)?;
         let mut out = Vec::new();
@@ -178,14 +152,14 @@ impl Upstream {
         rel: &str,
         dest: &Path,
         limit: u64,
-    ) -> Result<u64, FetchError> {
+    ) -> Result<u64, Error> {
         let mut req = self.start(rel).await?;
         req.check_length(limit)?;
-        let write_err = |url: &str, e: std::io::Error| FetchError::Failed {
-            message: format!(
+        let write_err = |url: &str, e: std::io::Error| {
+            Error::failed(format!(
                 "writing {} (downloading {url}): {e}; check the data directory's disk space and permissions",
                 dest.display()
-            ),
+            ))
         };
         let mut file = tokio::fs::File::create(dest)
             .await
@@ -206,7 +180,7 @@ impl Upstream {
     }
 
     /// Sends the request and waits for a 200, under the concurrency bound and timeouts.
-    async fn start(&self, rel: &str) -> Result<Request, FetchError> {
+    async fn start(&self, rel: &str) -> Result<Request, Error> {
         let (url, shown) = self.url_for(rel);
         let started = Instant::now();
         let deadline = started + self.total_timeout;
@@ -284,7 +258,7 @@ struct Request {
 }
 
 impl Request {
-    async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, FetchError> {
+    async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, Error> {
         let until = (Instant::now() + self.idle).min(self.deadline);
         match timeout_at(until, self.resp.chunk()).await {
             Err(_) => {
@@ -303,14 +277,12 @@ impl Request {
                 };
                 Err(timed_out(&self.url, &what, HINT_SLOW))
             }
-            Ok(Err(e)) => Err(FetchError::Failed {
-                message: format!(
-                    "reading {}: reading the body after {} bytes: {} ({HINT_RETRY})",
-                    self.url,
-                    self.received,
-                    error_chain(&e)
-                ),
-            }),
+            Ok(Err(e)) => Err(Error::failed(format!(
+                "reading {}: reading the body after {} bytes: {} ({HINT_RETRY})",
+                self.url,
+                self.received,
+                error_chain(&e)
+            ))),
             Ok(Ok(Some(c))) => {
                 self.received += c.len() as u64;
                 Ok(Some(c))
@@ -320,14 +292,14 @@ impl Request {
     }
 
     /// Fails at once when the announced Content-Length is over `limit`.
-    fn check_length(&self, limit: u64) -> Result<(), FetchError> {
+    fn check_length(&self, limit: u64) -> Result<(), Error> {
         match self.resp.content_length() {
             Some(n) if n > limit => Err(self.too_large(limit)),
             _ => Ok(()),
         }
     }
 
-    fn too_large(&self, limit: u64) -> FetchError {
+    fn too_large(&self, limit: u64) -> Error {
         failed(
             &self.url,
             &format!("response larger than the {limit}-byte limit"),
@@ -337,7 +309,7 @@ impl Request {
 
     /// The go command's `HTTPError` for a non-200 answer: `reading URL: STATUS`, then the
     /// detail of a text/plain body. 404 and 410 are "not found", everything else failed.
-    async fn status_error(&mut self, status: StatusCode) -> FetchError {
+    async fn status_error(&mut self, status: StatusCode) -> Error {
         let text_plain = self
             .resp
             .headers()
@@ -372,9 +344,7 @@ impl Request {
             }
         };
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
-            return FetchError::NotFound {
-                message: with_detail(format!("reading {}: {status_text}", self.url)),
-            };
+            return Error::not_found(with_detail(format!("reading {}: {status_text}", self.url)));
         }
         let hint = match status.as_u16() {
             401 | 403 | 407 => {
@@ -388,9 +358,10 @@ impl Request {
             }
             _ => "the upstream answered an unexpected status; check the URL in --upstream",
         };
-        FetchError::Failed {
-            message: with_detail(format!("reading {}: {status_text} ({hint})", self.url)),
-        }
+        Error::failed(with_detail(format!(
+            "reading {}: {status_text} ({hint})",
+            self.url
+        )))
     }
 }
 
@@ -399,21 +370,17 @@ const HINT_SLOW: &str = "the upstream is slow or stalled; try again later, raise
 const HINT_CONNECT: &str =
     "check that the upstream is running and reachable and that its URL in --upstream is right";
 
-fn failed(url: &str, what: &str, hint: &str) -> FetchError {
-    FetchError::Failed {
-        message: format!("reading {url}: {what} ({hint})"),
-    }
+fn failed(url: &str, what: &str, hint: &str) -> Error {
+    Error::failed(format!("reading {url}: {what} ({hint})"))
 }
 
-fn timed_out(url: &str, what: &str, hint: &str) -> FetchError {
-    FetchError::Timeout {
-        message: format!("reading {url}: {what} ({hint})"),
-    }
+fn timed_out(url: &str, what: &str, hint: &str) -> Error {
+    Error::timeout(format!("reading {url}: {what} ({hint})"))
 }
 
 /// A request that got no response: connection refused, DNS, TLS, connect timeout, a
 /// refused redirect.
-fn transport_error(url: &str, e: reqwest::Error) -> FetchError {
+fn transport_error(url: &str, e: reqwest::Error) -> Error {
     let chain = error_chain(&e);
     if e.is_connect() {
         if e.is_timeout() {
