@@ -62,106 +62,130 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn h<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
-    r.headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap())
-        .unwrap_or("<none>")
+/// One request and the answer it must get, like the tables of x/mod's tests: the status,
+/// each header named (`<none>`: absent), and the body (`None`: not compared).
+struct Case {
+    method: &'static str,
+    path: String,
+    send: Vec<(&'static str, String)>,
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Option<Vec<u8>>,
 }
+
+fn case(method: &'static str, path: &str, status: u16) -> Case {
+    Case {
+        method,
+        path: path.to_string(),
+        send: Vec::new(),
+        status,
+        headers: Vec::new(),
+        body: None,
+    }
+}
+
+impl Case {
+    fn send(mut self, name: &'static str, value: impl Into<String>) -> Case {
+        self.send.push((name, value.into()));
+        self
+    }
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Case {
+        self.headers.push((name, value.into()));
+        self
+    }
+    fn body(mut self, body: impl Into<Vec<u8>>) -> Case {
+        self.body = Some(body.into());
+        self
+    }
+}
+
+/// Sends each case in order (later ones may rely on what earlier ones cached) and
+/// compares the whole answer.
+fn check(base: &str, cases: Vec<Case>) {
+    rt().block_on(async {
+        let c = client();
+        for case in cases {
+            let what = format!("{} {} {:?}", case.method, case.path, case.send);
+            let method = reqwest::Method::from_bytes(case.method.as_bytes()).unwrap();
+            let mut req = c.request(method, format!("{base}{}", case.path));
+            for (k, v) in &case.send {
+                req = req.header(*k, v);
+            }
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status().as_u16(), case.status, "{what}");
+            for (name, want) in &case.headers {
+                let got = r
+                    .headers()
+                    .get(*name)
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_else(|| "<none>".to_string());
+                assert_eq!(&got, want, "{what}: header {name}");
+            }
+            let body = r.bytes().await.unwrap();
+            if let Some(want) = &case.body {
+                assert_eq!(
+                    String::from_utf8_lossy(&body),
+                    String::from_utf8_lossy(want),
+                    "{what}: body"
+                );
+                assert_eq!(&body[..], &want[..], "{what}: body bytes");
+            }
+        }
+    });
+}
+
+const TEXT: &str = "text/plain; charset=UTF-8";
+const SHORT: &str = "public, max-age=60";
 
 #[test]
 fn metadata_answers_have_exact_types_lengths_and_cache_headers() {
     let f = fixture();
-    let base = f.server.url();
-    rt().block_on(async {
-        let c = client();
-        let r = c
-            .get(format!("{base}/example.com/a/@v/list"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(h(&r, "content-type"), "text/plain; charset=UTF-8");
-        assert_eq!(h(&r, "cache-control"), "public, max-age=60");
-        assert_eq!(h(&r, "content-length"), "14");
-        assert_eq!(h(&r, "x-modgate-stale"), "<none>");
-        assert_eq!(r.text().await.unwrap(), "v1.0.0\nv1.1.0\n");
-
-        let info = "{\"Version\":\"v1.1.0\",\"Time\":\"2024-01-02T03:04:05Z\"}";
-        let r = c
-            .get(format!("{base}/example.com/a/@v/v1.1.0.info"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(h(&r, "content-type"), "application/json");
-        assert_eq!(h(&r, "cache-control"), IMMUTABLE);
-        assert_eq!(h(&r, "content-length"), info.len().to_string());
-        assert_eq!(r.text().await.unwrap(), info);
-
-        // A branch name resolves to the canonical version, cached briefly.
-        let r = c
-            .get(format!("{base}/example.com/a/@v/master.info"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(h(&r, "cache-control"), "public, max-age=60");
-        assert_eq!(r.text().await.unwrap(), info);
-
-        let r = c
-            .get(format!("{base}/example.com/a/@latest"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(h(&r, "content-type"), "application/json");
-        assert_eq!(h(&r, "cache-control"), "public, max-age=60");
-        assert_eq!(r.text().await.unwrap(), info);
-
-        let r = c
-            .get(format!("{base}/example.com/a/@v/v1.1.0.mod"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(h(&r, "content-type"), "text/plain; charset=UTF-8");
-        assert_eq!(h(&r, "cache-control"), IMMUTABLE);
-        assert_eq!(h(&r, "content-length"), "30");
-        assert_eq!(r.text().await.unwrap(), "module example.com/a\n\ngo 1.21\n");
-
-        let r = c
-            .get(format!("{base}/example.com/a/@v/v1.9.9.info"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 404);
-        assert_eq!(h(&r, "content-type"), "text/plain; charset=UTF-8");
-        assert_eq!(r.text().await.unwrap(), "not found: example.com/a@v1.9.9\n");
-
-        let r = c
-            .get(format!("{base}/example.com/nope/@v/list"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 404);
-        assert_eq!(
-            r.text().await.unwrap(),
-            "not found: example.com/nope@v/list\n"
-        );
-
-        let r = c.get(format!("{base}/healthz")).send().await.unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.text().await.unwrap(), "ok\n");
-
-        let r = c
-            .post(format!("{base}/example.com/a/@v/list"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 405);
-        assert_eq!(h(&r, "allow"), "GET, HEAD");
-    });
+    let info = "{\"Version\":\"v1.1.0\",\"Time\":\"2024-01-02T03:04:05Z\"}";
+    let go_mod = "module example.com/a\n\ngo 1.21\n";
+    check(
+        &f.server.url(),
+        vec![
+            case("GET", "/example.com/a/@v/list", 200)
+                .header("content-type", TEXT)
+                .header("cache-control", SHORT)
+                .header("content-length", "14")
+                .header("x-modgate-stale", "<none>")
+                .body("v1.0.0\nv1.1.0\n"),
+            case("GET", "/example.com/a/@v/v1.1.0.info", 200)
+                .header("content-type", "application/json")
+                .header("cache-control", IMMUTABLE)
+                .header("content-length", info.len().to_string())
+                .body(info),
+            // A branch name resolves to the canonical version, cached briefly.
+            case("GET", "/example.com/a/@v/master.info", 200)
+                .header("content-type", "application/json")
+                .header("cache-control", SHORT)
+                .body(info),
+            case("GET", "/example.com/a/@latest", 200)
+                .header("content-type", "application/json")
+                .header("cache-control", SHORT)
+                .body(info),
+            case("GET", "/example.com/a/@v/v1.1.0.mod", 200)
+                .header("content-type", TEXT)
+                .header("cache-control", IMMUTABLE)
+                .header("content-length", "30")
+                .body(go_mod),
+            case("HEAD", "/example.com/a/@v/v1.1.0.mod", 200)
+                .header("content-type", TEXT)
+                .header("content-length", "30")
+                .body(""),
+            case("GET", "/example.com/a/@v/v1.9.9.info", 404)
+                .header("content-type", TEXT)
+                .body("not found: example.com/a@v1.9.9\n"),
+            case("GET", "/example.com/nope/@v/list", 404)
+                .header("content-type", TEXT)
+                .body("not found: example.com/nope@v/list\n"),
+            case("GET", "/healthz", 200).body("ok\n"),
+            case("POST", "/example.com/a/@v/list", 405)
+                .header("allow", "GET, HEAD")
+                .body("method not allowed: the GOPROXY protocol is GET and HEAD only\n"),
+        ],
+    );
 }
 
 /// Immutable answers given again (from the HTTP layer's memory of them) are the first
@@ -217,105 +241,58 @@ fn repeated_immutable_answers_are_the_same() {
 #[test]
 fn zips_have_etag_range_304_and_head() {
     let f = fixture();
-    let base = f.server.url();
-    let url = format!("{base}/example.com/a/@v/v1.1.0.zip");
-    let size = f.a.zip.len();
+    let url = "/example.com/a/@v/v1.1.0.zip";
+    let zip = &f.a.zip;
+    let size = zip.len();
     let etag = format!("\"{}\"", f.a.zip_h1);
-    rt().block_on(async {
-        let c = client();
-        let r = c.get(&url).send().await.unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(h(&r, "content-type"), "application/zip");
-        assert_eq!(h(&r, "cache-control"), IMMUTABLE);
-        assert_eq!(h(&r, "etag"), etag);
-        assert_eq!(h(&r, "accept-ranges"), "bytes");
-        assert_eq!(h(&r, "content-length"), size.to_string());
-        assert_eq!(r.bytes().await.unwrap().to_vec(), f.a.zip);
-
-        let r = c.head(&url).send().await.unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(h(&r, "content-length"), size.to_string());
-        assert_eq!(h(&r, "etag"), etag);
-        assert_eq!(r.bytes().await.unwrap().len(), 0);
-
-        let r = c
-            .get(&url)
-            .header("if-none-match", &etag)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 304);
-        assert_eq!(h(&r, "etag"), etag);
-        assert_eq!(r.bytes().await.unwrap().len(), 0);
-        let r = c
-            .get(&url)
-            .header("if-none-match", "\"h1:other\"")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-
-        let r = c
-            .get(&url)
-            .header("range", "bytes=0-9")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 206);
-        assert_eq!(h(&r, "content-range"), format!("bytes 0-9/{size}"));
-        assert_eq!(h(&r, "content-length"), "10");
-        assert_eq!(r.bytes().await.unwrap().to_vec(), f.a.zip[..10]);
-
-        let r = c
-            .get(&url)
-            .header("range", "bytes=-5")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 206);
-        assert_eq!(
-            h(&r, "content-range"),
-            format!("bytes {}-{}/{size}", size - 5, size - 1)
-        );
-        assert_eq!(r.bytes().await.unwrap().to_vec(), f.a.zip[size - 5..]);
-
-        let r = c
-            .get(&url)
-            .header("range", "bytes=100-")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 206);
-        assert_eq!(
-            h(&r, "content-range"),
-            format!("bytes 100-{}/{size}", size - 1)
-        );
-        assert_eq!(r.bytes().await.unwrap().to_vec(), f.a.zip[100..]);
-
-        let r = c
-            .get(&url)
-            .header("range", format!("bytes={size}-"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 416);
-        assert_eq!(h(&r, "content-range"), format!("bytes */{size}"));
-        assert_eq!(
-            r.text().await.unwrap(),
-            format!("range not satisfiable: the zip is {size} bytes\n")
-        );
-
-        // If-Range with another ETag: the whole zip.
-        let r = c
-            .get(&url)
-            .header("range", "bytes=0-9")
-            .header("if-range", "\"h1:other\"")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.bytes().await.unwrap().len(), size);
-    });
+    check(
+        &f.server.url(),
+        vec![
+            case("GET", url, 200)
+                .header("content-type", "application/zip")
+                .header("cache-control", IMMUTABLE)
+                .header("etag", &etag)
+                .header("accept-ranges", "bytes")
+                .header("content-length", size.to_string())
+                .body(zip.clone()),
+            case("HEAD", url, 200)
+                .header("content-length", size.to_string())
+                .header("etag", &etag)
+                .body(""),
+            case("GET", url, 304)
+                .send("if-none-match", &etag)
+                .header("etag", &etag)
+                .body(""),
+            case("GET", url, 200)
+                .send("if-none-match", "\"h1:other\"")
+                .body(zip.clone()),
+            case("GET", url, 206)
+                .send("range", "bytes=0-9")
+                .header("content-range", format!("bytes 0-9/{size}"))
+                .header("content-length", "10")
+                .body(&zip[..10]),
+            case("GET", url, 206)
+                .send("range", "bytes=-5")
+                .header(
+                    "content-range",
+                    format!("bytes {}-{}/{size}", size - 5, size - 1),
+                )
+                .body(&zip[size - 5..]),
+            case("GET", url, 206)
+                .send("range", "bytes=100-")
+                .header("content-range", format!("bytes 100-{}/{size}", size - 1))
+                .body(&zip[100..]),
+            case("GET", url, 416)
+                .send("range", format!("bytes={size}-"))
+                .header("content-range", format!("bytes */{size}"))
+                .body(format!("range not satisfiable: the zip is {size} bytes\n")),
+            // If-Range with another ETag: the whole zip.
+            case("GET", url, 200)
+                .send("range", "bytes=0-9")
+                .send("if-range", "\"h1:other\"")
+                .body(zip.clone()),
+        ],
+    );
     // The stored entry is the zip, and its hash.
     assert_eq!(
         std::fs::read(f.data.join("cache/download/example.com/a/@v/v1.1.0.zip")).unwrap(),

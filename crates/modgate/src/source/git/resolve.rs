@@ -20,11 +20,13 @@ pub struct RepoRoot {
 
 /// Why a path could not be resolved. `NotFound` errors are the go command's
 /// `notExistError`s (a `,` chain moves on); `Failed` are problems of ours.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
     /// No repository for this path.
+    #[error("{0}")]
     NotFound(String),
     /// The path names a repository we cannot serve (another VCS).
+    #[error("{0}")]
     Unsupported(String),
 }
 
