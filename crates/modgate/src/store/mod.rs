@@ -16,6 +16,8 @@
 //! the HTTP layer use only it.
 
 mod blob;
+#[cfg(test)]
+mod contract;
 mod disk;
 mod hot;
 mod key;

@@ -1,0 +1,84 @@
+//! What every [`Blobs`] backend must do, as one test any backend runs (the directory now;
+//! object storage will run the same).
+
+use std::io;
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+
+use super::{Blobs, Key, Staging};
+
+async fn range(b: &dyn Blobs, key: &Key, start: u64, len: u64) -> Option<Vec<u8>> {
+    let stream = b.read_range(key, start, len).await.unwrap()?;
+    let parts: Vec<Bytes> = stream.try_collect().await.unwrap();
+    Some(parts.concat())
+}
+
+/// Runs the contract on `b`, staging in `staging` (on the file system `b` expects).
+pub(crate) async fn check(b: &dyn Blobs, staging: &Staging) {
+    let m = Key::go_mod("example.com/Contract", "v1.0.0-RC").unwrap();
+    // Absent: None everywhere, never an error.
+    assert_eq!(b.get(&m).await.unwrap(), None);
+    assert_eq!(b.stat(&m).await.unwrap(), None);
+    assert!(range(b, &m, 0, 1).await.is_none());
+    // Put, then read back whole, by stat and by range; a second put replaces.
+    b.put(&m, Bytes::from_static(b"module a\n")).await.unwrap();
+    b.put(&m, Bytes::from_static(b"module example.com/Contract\n"))
+        .await
+        .unwrap();
+    let got = b.get(&m).await.unwrap().unwrap();
+    assert_eq!(&got.data[..], b"module example.com/Contract\n");
+    assert!(got.age() < std::time::Duration::from_secs(600));
+    let stat = b.stat(&m).await.unwrap().unwrap();
+    assert_eq!(stat.size, 28);
+    assert_eq!(range(b, &m, 7, 7).await.unwrap(), b"example");
+    assert_eq!(range(b, &m, 0, 28).await.unwrap(), got.data.to_vec());
+    // An empty object is an object.
+    let l = Key::list("example.com/contract").unwrap();
+    b.put(&l, Bytes::new()).await.unwrap();
+    assert_eq!(&b.get(&l).await.unwrap().unwrap().data[..], b"");
+    // A staged file becomes the object and leaves the staging area.
+    let z = Key::zip("example.com/contract", "v1.0.0").unwrap();
+    let f = staging.file(z.file_name());
+    let zip: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(f.path(), &zip).unwrap();
+    let staged_path = f.path().to_path_buf();
+    b.put_staged(&z, f).await.unwrap();
+    assert!(!staged_path.exists());
+    assert_eq!(b.stat(&z).await.unwrap().unwrap().size, zip.len() as u64);
+    assert_eq!(
+        range(b, &z, 1000, 100_000).await.unwrap(),
+        zip[1000..101_000].to_vec()
+    );
+    // A staged file that is missing is an error, and stores nothing.
+    let gone = staging.file("gone");
+    let z2 = Key::zip("example.com/contract", "v2.0.0").unwrap();
+    let err = b.put_staged(&z2, gone).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+    assert_eq!(b.stat(&z2).await.unwrap(), None);
+    // Keys that differ only in case are different objects.
+    let lower = Key::go_mod("example.com/contract", "v1.0.0-rc").unwrap();
+    assert_eq!(b.get(&lower).await.unwrap(), None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{DiskBlobs, Hot};
+
+    #[tokio::test]
+    async fn the_directory_backend_keeps_the_contract() {
+        let d = tempfile::tempdir().unwrap();
+        let disk = DiskBlobs::open(d.path()).unwrap();
+        let staging = std::sync::Arc::clone(disk.staging());
+        check(&disk, &staging).await;
+    }
+
+    #[tokio::test]
+    async fn the_hot_wrapper_keeps_the_contract() {
+        let d = tempfile::tempdir().unwrap();
+        let disk = DiskBlobs::open(d.path()).unwrap();
+        let staging = std::sync::Arc::clone(disk.staging());
+        check(&Hot::new(Box::new(disk)), &staging).await;
+    }
+}
