@@ -7,6 +7,7 @@ pub mod cache;
 pub mod config;
 pub mod doctor;
 pub mod http;
+pub mod process;
 pub mod serve;
 pub mod source;
 pub mod store;

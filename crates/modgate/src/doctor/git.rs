@@ -39,10 +39,7 @@ pub async fn repo_root(
         insecure: settings.get("GOINSECURE").to_string(),
         pins: Vec::new(),
         timeout: limit,
-        runner: Runner {
-            timeout: limit,
-            env: Vec::new(),
-        },
+        runner: Runner::new(limit, Vec::new()),
     };
     match resolver.resolve(module).await {
         Ok(r) => Ok(r),

@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::cmd::{CmdError, Runner, dir_size};
 use super::objects::Objects;
+use crate::process::ProcessError;
 
 /// Why a repository operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,7 +133,7 @@ impl GitRepo {
     fn fail(&self, what: &str, e: CmdError) -> GitError {
         let m = format!("{what} {}: {e}", self.url);
         match e {
-            CmdError::Timeout(_) => GitError::Timeout(m),
+            CmdError::Run(ProcessError::Timeout { .. }) => GitError::Timeout(m),
             _ => GitError::Failed(m),
         }
     }
@@ -619,12 +620,14 @@ impl GitRepo {
                 }
                 Ok(Some(b))
             }
-            Err(CmdError::TooLarge(n)) => Err(too_large(n)),
-            Err(CmdError::Timeout(d)) => Err(GitError::Timeout(format!(
-                "git cat-file in the clone of {} timed out after {}s",
-                self.url,
-                d.as_secs()
-            ))),
+            Err(CmdError::Run(ProcessError::TooLarge(n))) => Err(too_large(n)),
+            Err(CmdError::Run(ProcessError::Timeout { after: d, .. })) => {
+                Err(GitError::Timeout(format!(
+                    "git cat-file in the clone of {} timed out after {}s",
+                    self.url,
+                    d.as_secs()
+                )))
+            }
             Err(CmdError::Exit(..)) => {
                 if memo {
                     self.objects.set_file(hash, file, None);
