@@ -10,7 +10,6 @@
 pub mod cache;
 pub mod checksum_db;
 pub mod client;
-pub mod command;
 pub mod config;
 pub mod cpu;
 pub mod explain;

@@ -134,12 +134,7 @@ fn target(arg: &str) -> Result<(String, Option<String>), String> {
 pub async fn run(opts: &Options) -> Result<Report, String> {
     let env = |k: &str| std::env::var(k).ok();
     let go = find_go(std::env::var("PATH").ok().as_deref());
-    let settings = {
-        let go = go.clone();
-        tokio::task::spawn_blocking(move || GoSettings::read(go.as_deref(), &env))
-            .await
-            .map_err(|e| e.to_string())??
-    };
+    let settings = GoSettings::read(go.as_deref(), &env).await?;
     let dir = std::fs::canonicalize(&opts.dir)
         .ok()
         .filter(|d| d.is_dir())
@@ -243,9 +238,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     let rules = if direct.is_empty() {
         String::new()
     } else {
-        tokio::task::spawn_blocking(git::insteadof_rules)
-            .await
-            .unwrap_or_default()
+        git::insteadof_rules().await
     };
     let rules = rules.as_str();
     let git_runs: Vec<_> = futures_util::stream::iter(direct.iter().map(|(m, v)| async move {
