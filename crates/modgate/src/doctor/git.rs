@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
 use crate::process::ProcessError;
@@ -169,16 +170,15 @@ pub async fn insteadof_rules() -> String {
     git_config(&["--get-regexp", r"^url\..*\.insteadof$"]).await
 }
 
-/// The findings for one module fetched direct, at `version` when given; `rules` are
-/// [`insteadof_rules`].
+/// The findings for one module fetched direct, at `version` when given, and what was
+/// measured; `rules` are [`insteadof_rules`].
 pub async fn check_module(
     settings: &GoSettings,
     rules: &str,
     module: &str,
     version: Option<&str>,
     limit: Duration,
-    measured: &mut Vec<String>,
-) -> Vec<Finding> {
+) -> Checked {
     let root = match repo_root(module, settings, limit).await {
         Ok(r) => r,
         Err(e) => {
@@ -188,7 +188,7 @@ pub async fn check_module(
                 format!(
                     "serve a go-import <meta> tag at https://{module}?go-get=1, or use a module path ending in .git, or fetch it through a proxy that has it"
                 ),
-            )];
+            )].into();
         }
     };
     // git itself: ls-remote, the credentials.
@@ -218,7 +218,8 @@ pub async fn check_module(
                 format!("cannot run git for {module}: cannot run \"git\": {e}"),
                 "the go command needs git to fetch modules direct",
                 "apt-get install git (or fetch the module through a proxy)".into(),
-            )];
+            )]
+            .into();
         }
         Err(ProcessError::Timeout { stderr: err, .. }) => {
             return vec![problem(
@@ -236,7 +237,7 @@ pub async fn check_module(
                     "run GIT_TERMINAL_PROMPT=0 git ls-remote {} by hand and fix what it waits for",
                     root.url
                 ),
-            )];
+            )].into();
         }
         Err(e) => {
             return vec![problem(
@@ -246,7 +247,8 @@ pub async fn check_module(
                     "run GIT_TERMINAL_PROMPT=0 git ls-remote {} by hand",
                     root.url
                 ),
-            )];
+            )]
+            .into();
         }
         Ok(r) => r,
     };
@@ -319,20 +321,25 @@ pub async fn check_module(
             ),
             cause,
             fix,
-        )];
+        )]
+        .into();
     }
-    measured.push(format!(
-        "{module}: {shown}, git ls-remote {} ms, credentials: {cred_text}",
-        ran.elapsed.as_millis()
-    ));
+    let mut out = Checked::default();
+    out.measure(
+        Group::Git,
+        format!(
+            "{module}: {shown}, git ls-remote {} ms, credentials: {cred_text}",
+            ran.elapsed.as_millis()
+        ),
+    );
     let Some(version) = version else {
-        return Vec::new();
+        return out;
     };
     if gomod::semver::canonical(version) != version.trim_end_matches("+incompatible")
         && gomod::semver::canonical(version) != version
         || gomod::pseudo::is_pseudo_version(version)
     {
-        return Vec::new();
+        return out;
     }
     let tags: Vec<String> = String::from_utf8_lossy(&ran.stdout)
         .lines()
@@ -341,7 +348,7 @@ pub async fn check_module(
         .collect();
     let want = tag_for(module, &root.root, version);
     if tags.contains(&want) {
-        return Vec::new();
+        return out;
     }
     let near = near_misses(&want, &tags);
     let (measured, fix) = match near.first() {
@@ -359,11 +366,12 @@ pub async fn check_module(
             format!("go list -m -versions {module}  (then require a version that exists)"),
         ),
     };
-    vec![problem(
+    out.find(problem(
         measured,
         "the go command fails with \"unknown revision\" for this version",
         fix,
-    )]
+    ));
+    out
 }
 
 #[cfg(test)]
