@@ -8,11 +8,11 @@ mod proxy_support;
 
 use std::time::Duration;
 
+use modgate::doctor::checked::Checked;
 use modgate::doctor::checksum_db;
 use modgate::doctor::finding::{Group, Severity};
 use modgate::doctor::network::{check_proxy, probe_proxy};
 use modgate::doctor::settings::{GoSettings, Origin};
-use modgate::source::chain::Entry;
 use proxy_support::{FaultServer, Reply};
 use testkit::free_port;
 
@@ -215,18 +215,21 @@ async fn the_checksum_database_signed_tree_head() {
     let limit = Duration::from_secs(5);
     let check = |db: String| {
         let s = settings(&[("GOSUMDB", &db), ("GOPROXY", "direct")]);
-        async move { checksum_db::check(&s, &[(Entry::Direct, false)], limit).await }
+        async move { checksum_db::check(&s, limit).await }
     };
-    let (f, m) = check(format!("{vkey} {}/good", srv.origin)).await;
+    let Checked {
+        findings: f,
+        measured: m,
+    } = check(format!("{vkey} {}/good", srv.origin)).await;
     assert_eq!(f, []);
     assert!(
-        m[0].starts_with(&format!(
+        m[0].text.starts_with(&format!(
             "{}/good/latest (the database itself): signed tree head verified with sum.test's key in ",
             srv.origin
         )),
         "{m:?}"
     );
-    let (f, _) = check(format!("{vkey} {}/bad", srv.origin)).await;
+    let f = check(format!("{vkey} {}/bad", srv.origin)).await.findings;
     assert!(
         f[0].measured.starts_with(&format!(
             "{}/bad/latest (the database itself) does not verify with the key of GOSUMDB: ",
@@ -235,7 +238,9 @@ async fn the_checksum_database_signed_tree_head() {
         "{f:?}"
     );
     let port = free_port();
-    let (f, _) = check(format!("{vkey} http://127.0.0.1:{port}")).await;
+    let f = check(format!("{vkey} http://127.0.0.1:{port}"))
+        .await
+        .findings;
     assert!(
         f[0].measured.starts_with(&format!(
             "GET http://127.0.0.1:{port}/latest (the database itself): "

@@ -1,12 +1,15 @@
 //! The module cache (GOMODCACHE) and its disk: writable, free space and inodes, downloads
 //! cut short (`.partial` files), and entries that do not agree with their hashes or with
 //! the project's go.sum (a `.ziphash` against the zip it names, a go.sum line against the
-//! cached `.ziphash` and `.mod`, the extracted tree against its module's hash), and `.lock` files another process holds right now (a
-//! go command stuck holding one makes every other wait: "go mod download hangs").
+//! cached `.ziphash` and `.mod`, the extracted tree against its module's hash), and
+//! `.lock` files another process holds right now (a go command stuck holding one makes
+//! every other wait: "go mod download hangs"); the disk's write throughput
+//! ([`check_disk`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
 
 /// Less free space than this is a problem.
@@ -37,10 +40,13 @@ fn existing_ancestor(p: &Path) -> Option<PathBuf> {
     }
 }
 
-/// The findings about the module cache `modcache`, for the project's go.sum `go_sum`
-/// lines; hashing stops at `deadline`.
-pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Finding> {
-    let mut out = Vec::new();
+/// The findings about the module cache `modcache` (none when it is unset), for the
+/// project's go.sum `go_sum` lines; hashing stops at `deadline`.
+pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Checked {
+    let mut out = Checked::default();
+    if modcache.as_os_str().is_empty() {
+        return out;
+    }
     let download = modcache.join("cache/download");
     let Some(dir) = existing_ancestor(&download) else {
         return out;
@@ -51,7 +57,7 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
         Ok(()) => {
             let _ = std::fs::remove_file(&probe);
         }
-        Err(e) => out.push(finding(
+        Err(e) => out.find(finding(
             Severity::Problem,
             format!("cannot create a file in {}: {e}", dir.display()),
             "the go command cannot store what it downloads",
@@ -64,7 +70,7 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
     if let Ok(st) = rustix::fs::statvfs(&dir) {
         let free = st.f_bavail.saturating_mul(st.f_frsize);
         if free < MIN_FREE_BYTES {
-            out.push(finding(
+            out.find(finding(
                 Severity::Problem,
                 format!("{} bytes free on the disk of {}", free, dir.display()),
                 "downloads fail when the disk fills (\"no space left on device\")",
@@ -75,7 +81,7 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
             ));
         }
         if st.f_files > 0 && st.f_favail < MIN_FREE_INODES {
-            out.push(finding(
+            out.find(finding(
                 Severity::Problem,
                 format!("{} inodes free on the disk of {}", st.f_favail, dir.display()),
                 "module zips are extracted into many small files; with no inodes left they cannot be",
@@ -115,7 +121,7 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
         }
     }
     if !partial.is_empty() {
-        out.push(finding(
+        out.find(finding(
             Severity::Warning,
             format!(
                 "{} download(s) cut short: {}",
@@ -138,7 +144,7 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
         ));
     }
     for (lock, (pid, cmd)) in &held {
-        out.push(finding(
+        out.find(finding(
             Severity::Problem,
             format!("{} is held by pid {pid} ({cmd})", lock.display()),
             "every go command that needs this module waits for that process: downloads look hung",
@@ -146,7 +152,7 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
         ));
     }
     for zip in &bad_zips {
-        out.push(finding(
+        out.find(finding(
             Severity::Problem,
             format!("{} does not hash to its .ziphash", zip.display()),
             "a corrupt cache entry: builds from it fail or use damaged code",
@@ -181,7 +187,7 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
                 && let Ok(got) = gomod::dirhash::hash_dir(&tree, &format!("{path}@{vers}"))
                 && got != want
             {
-                out.push(finding(
+                out.find(finding(
                     Severity::Problem,
                     format!(
                         "the extracted tree {} hashes to {got}, its module {want}",
@@ -198,7 +204,7 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
         if let Some(have) = have
             && have != h
         {
-            out.push(finding(
+            out.find(finding(
                 Severity::Problem,
                 format!("go.sum says {path} {vers} {h}, the module cache has {have}"),
                 "the go command stops with \"checksum mismatch\": the cache or go.sum is wrong",
@@ -210,6 +216,66 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Vec<Find
         }
     }
     out
+}
+
+/// Below this write throughput (MB/s) the module cache's disk is a warning.
+const SLOW_DISK_MB_S: f64 = 5.0;
+
+/// The disk of the module cache `modcache`: free space and inodes, and its write
+/// throughput (a warning when slow).
+pub fn check_disk(modcache: &Path) -> Checked {
+    let mut out = Checked::default();
+    if modcache.as_os_str().is_empty() {
+        return out;
+    }
+    let (text, mb_s) = describe_disk(modcache);
+    if let Some(rate) = mb_s.filter(|r| *r < SLOW_DISK_MB_S) {
+        out.find(finding(
+            Severity::Warning,
+            text.clone(),
+            &format!(
+                "the module cache's disk writes {rate:.1} MB/s: extracting modules is slow there"
+            ),
+            "go env -w GOMODCACHE=<a directory on a faster local disk>".into(),
+        ));
+    }
+    out.measure(Group::Cache, text);
+    out
+}
+
+/// Free space and inodes of the disk of `modcache`, and its write throughput (MB/s).
+fn describe_disk(modcache: &Path) -> (String, Option<f64>) {
+    let mut dir = modcache.to_path_buf();
+    while !dir.is_dir() && dir.pop() {}
+    let mut s = format!("GOMODCACHE={}", modcache.display());
+    if let Ok(st) = rustix::fs::statvfs(&dir) {
+        s.push_str(&format!(
+            ": {} MB and {} inodes free",
+            st.f_bavail.saturating_mul(st.f_frsize) / 1_000_000,
+            st.f_favail
+        ));
+    }
+    // Write throughput: 8 MB written and synced where the cache is.
+    let probe = dir.join(format!(".modgate-doctor-write-{}", std::process::id()));
+    let t = std::time::Instant::now();
+    let wrote = (|| -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&probe)?;
+        let block = vec![0x5au8; 1 << 20];
+        for _ in 0..8 {
+            f.write_all(&block)?;
+        }
+        f.sync_all()
+    })();
+    let _ = std::fs::remove_file(&probe);
+    let mut rate = None;
+    if wrote.is_ok() {
+        let secs = t.elapsed().as_secs_f64().max(1e-6);
+        let r = 8.0 * 1.048_576 / secs;
+        s.push_str(&format!("; writes {r:.0} MB/s"));
+        rate = Some(r);
+    }
+    (s, rate)
 }
 
 /// The process holding a lock on `path` now (pid and command line), from `/proc/locks`.
@@ -298,10 +364,10 @@ mod tests {
             format!("example.com/a v1.0.0 {zh}"),
             format!("example.com/a v1.0.0/go.mod {mh}"),
         ];
-        assert_eq!(check(d.path(), &sum, Duration::from_secs(10)), []);
+        assert_eq!(check(d.path(), &sum, Duration::from_secs(10)).findings, []);
         // A cache that does not exist yet is fine too.
         assert_eq!(
-            check(&d.path().join("none"), &sum, Duration::from_secs(10)),
+            check(&d.path().join("none"), &sum, Duration::from_secs(10)).findings,
             []
         );
     }
@@ -339,7 +405,7 @@ mod tests {
         let sum = vec![format!(
             "example.com/a v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
         )];
-        let f = check(d.path(), &sum, Duration::from_secs(10));
+        let f = check(d.path(), &sum, Duration::from_secs(10)).findings;
         let measured: Vec<&str> = f.iter().map(|f| f.measured.as_str()).collect();
         assert_eq!(
             measured,
@@ -362,7 +428,7 @@ mod tests {
         std::fs::create_dir_all(&dl).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dl, std::fs::Permissions::from_mode(0o555)).unwrap();
-        let f = check(d.path(), &[], Duration::from_secs(10));
+        let f = check(d.path(), &[], Duration::from_secs(10)).findings;
         std::fs::set_permissions(&dl, std::fs::Permissions::from_mode(0o755)).unwrap();
         if rustix::process::geteuid().is_root() {
             // root writes anyway (CAP_DAC_OVERRIDE): nothing to find.
@@ -390,9 +456,9 @@ mod tests {
             std::fs::write(tree.join(n), t).unwrap();
         }
         let sum = vec![format!("example.com/a v1.0.0 {zh}")];
-        assert_eq!(check(d.path(), &sum, Duration::from_secs(10)), []);
+        assert_eq!(check(d.path(), &sum, Duration::from_secs(10)).findings, []);
         std::fs::write(tree.join("a.go"), "package a // edited\n").unwrap();
-        let f = check(d.path(), &sum, Duration::from_secs(10));
+        let f = check(d.path(), &sum, Duration::from_secs(10)).findings;
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(
             f[0].measured.starts_with(&format!(

@@ -6,41 +6,40 @@
 
 use std::time::{Duration, Instant};
 
+use super::checked::Checked;
 use super::client::{client, http_proxy_for, ms, problem};
-use super::finding::Finding;
+use super::finding::Group;
 use super::settings::GoSettings;
-use crate::source::chain::Entry;
+use crate::source::chain::{Entry, parse_list};
 use crate::source::error_chain;
 
 /// The checksum database: through the first GOPROXY entry that serves
 /// `/sumdb/<name>/supported` (404/410 move on; `direct` means the database itself), its
-/// `latest` signed tree head, verified against GOSUMDB's key.
-pub async fn check(
-    settings: &GoSettings,
-    entries: &[(Entry, bool)],
-    limit: Duration,
-) -> (Vec<Finding>, Vec<String>) {
+/// `latest` signed tree head, verified against GOSUMDB's key. Nothing when GOPROXY cannot
+/// be parsed (the configuration check says why).
+pub async fn check(settings: &GoSettings, limit: Duration) -> Checked {
+    let mut out = Checked::default();
+    let Ok(entries) = parse_list(settings.get("GOPROXY")) else {
+        return out;
+    };
     let gosumdb = settings.get("GOSUMDB");
     let db = match crate::sumdb::spec::parse(gosumdb) {
         Ok(Some(db)) => db,
-        Ok(None) => return (Vec::new(), Vec::new()),
+        Ok(None) => return out,
         Err(e) => {
-            return (
-                vec![problem(
-                    format!("GOSUMDB={gosumdb}: {e}"),
-                    "the go command cannot verify any module",
-                    "go env -u GOSUMDB",
-                )],
-                Vec::new(),
-            );
+            out.find(problem(
+                format!("GOSUMDB={gosumdb}: {e}"),
+                "the go command cannot verify any module",
+                "go env -u GOSUMDB",
+            ));
+            return out;
         }
     };
     let name = &db.name;
     let mut base = db.direct_url();
     let mut how = "the database itself".to_string();
-    let mut measured = Vec::new();
     if db.url.is_none() {
-        for (e, fallback) in entries {
+        for (e, fallback) in &entries {
             let Entry::Url(u) = e else { break };
             let via = http_proxy_for(u, settings);
             let Ok(c) = client(via.as_deref(), limit) else {
@@ -51,26 +50,35 @@ pub async fn check(
                 Ok(r) if r.status().is_success() => {
                     base = format!("{}/sumdb/{name}", u.trim_end_matches('/'));
                     how = format!("proxied by {u}");
-                    measured.push(format!("GET {sup}: {}", r.status().as_u16()));
+                    out.measure(
+                        Group::Network,
+                        format!("GET {sup}: {}", r.status().as_u16()),
+                    );
                     break;
                 }
                 Ok(r) if matches!(r.status().as_u16(), 404 | 410) => {
-                    measured.push(format!(
-                        "GET {sup}: {} (the go command goes on)",
-                        r.status().as_u16()
-                    ));
+                    out.measure(
+                        Group::Network,
+                        format!(
+                            "GET {sup}: {} (the go command goes on)",
+                            r.status().as_u16()
+                        ),
+                    );
                 }
                 // `|` falls through on any error; after `,` the go command stops at the
                 // error (the proxy's own check reports it) and never asks the database.
                 _ if *fallback => continue,
-                _ => return (Vec::new(), measured),
+                _ => return out,
             }
         }
     }
     let via = http_proxy_for(&base, settings);
     let c = match client(via.as_deref(), limit) {
         Ok(c) => c,
-        Err(f) => return (vec![f], measured),
+        Err(f) => {
+            out.find(f);
+            return out;
+        }
     };
     let latest = format!("{base}/latest");
     let t = Instant::now();
@@ -86,23 +94,19 @@ pub async fn check(
     let body = match c.get(&latest).send().await {
         Ok(r) if r.status().is_success() => r.bytes().await.unwrap_or_default(),
         Ok(r) => {
-            return (
-                vec![fail(
-                    format!("GET {latest} ({how}): {}", r.status().as_u16()),
-                    "the checksum database cannot be read: every module not in go.sum fails to verify",
-                )],
-                measured,
-            );
+            out.find(fail(
+                format!("GET {latest} ({how}): {}", r.status().as_u16()),
+                "the checksum database cannot be read: every module not in go.sum fails to verify",
+            ));
+            return out;
         }
         Err(e) => {
             let chain = error_chain(&e);
-            return (
-                vec![fail(
-                    format!("GET {latest} ({how}): {chain}"),
-                    "the checksum database cannot be reached: every module not in go.sum fails to verify (\"verifying module: ... dial tcp\")",
-                )],
-                measured,
-            );
+            out.find(fail(
+                format!("GET {latest} ({how}): {chain}"),
+                "the checksum database cannot be reached: every module not in go.sum fails to verify (\"verifying module: ... dial tcp\")",
+            ));
+            return out;
         }
     };
     let verified = gomod::sumdb::note::Verifier::new(&db.key)
@@ -111,20 +115,18 @@ pub async fn check(
             gomod::sumdb::note::open(&body, std::slice::from_ref(&v)).map_err(|e| e.to_string())
         });
     match verified {
-        Ok(_) => {
-            measured.push(format!(
+        Ok(_) => out.measure(
+            Group::Network,
+            format!(
                 "{latest} ({how}): signed tree head verified with {name}'s key in {}",
                 ms(t.elapsed())
-            ));
-            (Vec::new(), measured)
-        }
-        Err(e) => (
-            vec![problem(
-                format!("{latest} ({how}) does not verify with the key of GOSUMDB: {e}"),
-                "something between here and the database answers in its place, or GOSUMDB names the wrong key: the go command refuses it",
-                "check GOSUMDB's key (go env GOSUMDB) and what answers at that URL",
-            )],
-            measured,
+            ),
         ),
+        Err(e) => out.find(problem(
+            format!("{latest} ({how}) does not verify with the key of GOSUMDB: {e}"),
+            "something between here and the database answers in its place, or GOSUMDB names the wrong key: the go command refuses it",
+            "check GOSUMDB's key (go env GOSUMDB) and what answers at that URL",
+        )),
     }
+    out
 }

@@ -11,6 +11,7 @@
 
 use gomod::module::match_prefix_patterns;
 
+use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
 use super::routing::route;
 use super::settings::GoSettings;
@@ -54,8 +55,8 @@ pub fn looks_private(module: &str) -> bool {
 }
 
 /// The configuration findings for `settings` and the project's `modules`.
-pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
-    let mut out = Vec::new();
+pub fn check(settings: &GoSettings, modules: &[String]) -> Checked {
+    let mut out = Checked::default();
     let goproxy = settings.get("GOPROXY").trim().to_string();
     let cfg = |severity, measured: String, cause: &str, fix: Option<String>| Finding {
         group: Group::Configuration,
@@ -66,19 +67,19 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
     };
     let entries = crate::source::chain::parse_list(&goproxy);
     match &entries {
-        Err(e) => out.push(cfg(
+        Err(e) => out.find(cfg(
             Severity::Problem,
             format!("GOPROXY={goproxy}"),
             &format!("the go command cannot use this list: {e}"),
             Some("go env -w GOPROXY=https://proxy.golang.org,direct".into()),
         )),
-        Ok(list) if matches!(list.first(), Some((Entry::Off, _))) => out.push(cfg(
+        Ok(list) if matches!(list.first(), Some((Entry::Off, _))) => out.find(cfg(
             Severity::Problem,
             format!("GOPROXY={goproxy}"),
             "module downloads are disabled: every module not already in the cache fails",
             Some("go env -w GOPROXY=https://proxy.golang.org,direct".into()),
         )),
-        Ok(list) if matches!(list.first(), Some((Entry::Direct, _))) => out.push(cfg(
+        Ok(list) if matches!(list.first(), Some((Entry::Direct, _))) => out.find(cfg(
             Severity::Warning,
             format!("GOPROXY={goproxy}"),
             "every module is fetched from its version control system: slow, and it needs git and network access to every host",
@@ -87,7 +88,7 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
         _ => {}
     }
     if settings.get("GIT_TERMINAL_PROMPT").trim() == "1" {
-        out.push(cfg(
+        out.find(cfg(
             Severity::Warning,
             "GIT_TERMINAL_PROMPT=1".into(),
             "the go command then lets git ask for a user name and password at the terminal: without one (CI, an editor) the download hangs there",
@@ -95,7 +96,7 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
         ));
     }
     if settings.get("GO111MODULE").trim() == "off" {
-        out.push(cfg(
+        out.find(cfg(
             Severity::Problem,
             "GO111MODULE=off".into(),
             "module mode is off: the go command ignores go.mod and GOPROXY and builds from GOPATH",
@@ -103,7 +104,7 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
         ));
     }
     if settings.get("GOSUMDB").trim() == "off" {
-        out.push(cfg(
+        out.find(cfg(
             Severity::Warning,
             "GOSUMDB=off".into(),
             "no module is checked against the checksum database: a tampered module would be accepted",
@@ -114,7 +115,7 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
         let Ok(r) = route(settings, m) else { continue };
         if let (Some(noproxy), Some(db)) = (&r.direct_because, &r.sumdb) {
             let host = m.split('/').next().unwrap_or(m);
-            out.push(cfg(
+            out.find(cfg(
                 Severity::Problem,
                 format!("{m} matches GONOPROXY={noproxy} but not GONOSUMDB"),
                 &format!(
@@ -144,7 +145,7 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
                 } else {
                     format!("go env -w GOPRIVATE={private},{host}")
                 };
-                out.push(cfg(
+                out.find(cfg(
                     Severity::Problem,
                     format!("{m} is not covered by GOPRIVATE, GONOPROXY or GONOSUMDB"),
                     &format!("it looks private, and its name will be sent to {to}"),
@@ -152,7 +153,7 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
                 ));
             }
         } else if looks_public(m) && match_prefix_patterns(settings.get("GOINSECURE"), m) {
-            out.push(cfg(
+            out.find(cfg(
                 Severity::Warning,
                 format!("{m} matches GOINSECURE={}", settings.get("GOINSECURE")),
                 "a public module may be fetched over plain HTTP or from a server whose certificate is not checked",
@@ -160,7 +161,7 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Vec<Finding> {
             ));
         } else if looks_public(m) && r.sumdb.is_none() && settings.get("GOSUMDB").trim() != "off" {
             let pattern = settings.get("GONOSUMDB");
-            out.push(cfg(
+            out.find(cfg(
                 Severity::Warning,
                 format!("{m} matches GONOSUMDB={pattern}"),
                 "a public module is not checked against the checksum database",
@@ -195,14 +196,15 @@ mod tests {
             check(
                 &s,
                 &mods(&["github.com/pkg/errors", "git.corp.local/team/lib"])
-            ),
+            )
+            .findings,
             []
         );
     }
 
     #[test]
     fn a_private_module_that_would_leak() {
-        let f = check(&settings(&[]), &mods(&["git.corp.local/team/lib"]));
+        let f = check(&settings(&[]), &mods(&["git.corp.local/team/lib"])).findings;
         assert_eq!(
             f,
             [Finding {
@@ -219,7 +221,7 @@ mod tests {
             ("GONOPROXY", "git.corp.local"),
             ("GONOSUMDB", "x.example"),
         ]);
-        let f = check(&s, &mods(&["git.corp.local/team/lib"]));
+        let f = check(&s, &mods(&["git.corp.local/team/lib"])).findings;
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].measured,
@@ -233,7 +235,7 @@ mod tests {
         );
         // Covered by neither list but GOPROXY is direct: it still leaks to the database.
         let s = settings(&[("GOPROXY", "direct")]);
-        let f = check(&s, &mods(&["git.corp.local/team/lib"]));
+        let f = check(&s, &mods(&["git.corp.local/team/lib"])).findings;
         assert_eq!(
             f[1].cause,
             "it looks private, and its name will be sent to sum.golang.org"
@@ -246,22 +248,23 @@ mod tests {
 
     #[test]
     fn weakened_or_disabled_downloads() {
-        let f = check(&settings(&[("GOPROXY", "off")]), &[]);
+        let f = check(&settings(&[("GOPROXY", "off")]), &[]).findings;
         assert_eq!(
             (f[0].severity, f[0].measured.as_str()),
             (Severity::Problem, "GOPROXY=off")
         );
-        let f = check(&settings(&[("GOPROXY", "direct")]), &[]);
+        let f = check(&settings(&[("GOPROXY", "direct")]), &[]).findings;
         assert_eq!(
             (f[0].severity, f[0].measured.as_str()),
             (Severity::Warning, "GOPROXY=direct")
         );
-        let f = check(&settings(&[("GOSUMDB", "off")]), &[]);
+        let f = check(&settings(&[("GOSUMDB", "off")]), &[]).findings;
         assert_eq!(f[0].fix.as_deref(), Some("go env -u GOSUMDB"));
         let f = check(
             &settings(&[("GONOSUMDB", "github.com")]),
             &mods(&["github.com/pkg/errors"]),
-        );
+        )
+        .findings;
         assert_eq!(
             (f[0].severity, f[0].measured.as_str()),
             (
@@ -269,12 +272,12 @@ mod tests {
                 "github.com/pkg/errors matches GONOSUMDB=github.com"
             )
         );
-        let f = check(&settings(&[("GIT_TERMINAL_PROMPT", "1")]), &[]);
+        let f = check(&settings(&[("GIT_TERMINAL_PROMPT", "1")]), &[]).findings;
         assert_eq!(
             (f[0].severity, f[0].measured.as_str()),
             (Severity::Warning, "GIT_TERMINAL_PROMPT=1")
         );
-        let f = check(&settings(&[("GO111MODULE", "off")]), &[]);
+        let f = check(&settings(&[("GO111MODULE", "off")]), &[]).findings;
         assert_eq!(
             (f[0].severity, f[0].fix.as_deref()),
             (Severity::Problem, Some("go env -u GO111MODULE"))
@@ -282,12 +285,13 @@ mod tests {
         let f = check(
             &settings(&[("GOINSECURE", "github.com")]),
             &mods(&["github.com/pkg/errors"]),
-        );
+        )
+        .findings;
         assert_eq!(
             f[0].measured,
             "github.com/pkg/errors matches GOINSECURE=github.com"
         );
-        let f = check(&settings(&[("GOPROXY", "ftp://x")]), &[]);
+        let f = check(&settings(&[("GOPROXY", "ftp://x")]), &[]).findings;
         assert_eq!(
             f[0].cause,
             "the go command cannot use this list: invalid proxy URL scheme (must be https, http, file): ftp://x"

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
 
@@ -97,15 +98,15 @@ fn warning(measured: String, cause: &str, fix: String) -> Finding {
     }
 }
 
-/// The findings for `sample` under `settings`; `zip_rate` is the best download rate of a
-/// real zip the network checks measured (bytes per second).
-pub fn check(sample: &Sample, settings: &GoSettings, zip_rate: Option<f64>) -> Vec<Finding> {
-    let mut out = Vec::new();
+/// The findings for `sample` under `settings`, and the sample as measured; `zip_rate` is the
+/// best download rate of a real zip the network checks measured (bytes per second).
+pub fn check(sample: &Sample, settings: &GoSettings, zip_rate: Option<f64>) -> Checked {
+    let mut out = Checked::default();
     let cores = sample.cores;
     if let Ok(n) = settings.get("GOMAXPROCS").trim().parse::<usize>()
         && n < cores
     {
-        out.push(warning(
+        out.find(warning(
             format!("GOMAXPROCS={n} on {cores} cores"),
             "the go command uses fewer cores than the machine has for hashing and extracting modules",
             "unset GOMAXPROCS".into(),
@@ -123,7 +124,7 @@ pub fn check(sample: &Sample, settings: &GoSettings, zip_rate: Option<f64>) -> V
             .split_whitespace()
             .filter(|f| !f.starts_with("-p=") && !f.starts_with("--p="))
             .collect();
-        out.push(warning(
+        out.find(warning(
             format!("GOFLAGS={goflags}: -p={p} on {cores} cores"),
             "the go command runs fewer jobs at once than there are cores",
             if rest.is_empty() {
@@ -134,7 +135,7 @@ pub fn check(sample: &Sample, settings: &GoSettings, zip_rate: Option<f64>) -> V
         ));
     }
     if let Some(net) = zip_rate.filter(|n| *n > sample.hash_rate) {
-        out.push(warning(
+        out.find(warning(
             format!(
                 "this machine hashes {:.0} MB/s on one core; a zip downloaded at {:.0} MB/s",
                 sample.hash_rate / 1e6,
@@ -147,18 +148,20 @@ pub fn check(sample: &Sample, settings: &GoSettings, zip_rate: Option<f64>) -> V
     let overloaded = sample.load.is_some_and(|l| l > 2.0 * cores as f64);
     let saturated = sample.busy.is_some_and(|b| b > 0.9);
     if overloaded || saturated {
-        out.push(warning(
+        out.find(warning(
             sample.describe(),
             "the machine is busy: downloads wait for CPU (hashing, extracting) as much as for the network",
             "ps -eo pid,pcpu,comm --sort=-pcpu | head  (find what is using the CPU)".into(),
         ));
     }
+    out.measure(Group::Cpu, sample.describe());
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doctor::checked::Measured;
     use crate::doctor::settings::test_settings;
 
     fn sample(load: f64, busy: f64) -> Sample {
@@ -173,11 +176,11 @@ mod tests {
     #[test]
     fn limits_and_a_busy_machine() {
         assert_eq!(
-            check(&sample(0.5, 0.1), &test_settings(&[]), Some(50e6)),
+            check(&sample(0.5, 0.1), &test_settings(&[]), Some(50e6)).findings,
             []
         );
         let s = test_settings(&[("GOMAXPROCS", "1"), ("GOFLAGS", "-mod=mod -p=2")]);
-        let f = check(&sample(0.5, 0.1), &s, None);
+        let f = check(&sample(0.5, 0.1), &s, None).findings;
         assert_eq!(
             f.iter().map(|f| f.measured.as_str()).collect::<Vec<_>>(),
             [
@@ -186,12 +189,20 @@ mod tests {
             ]
         );
         assert_eq!(f[1].fix.as_deref(), Some("go env -w GOFLAGS=\"-mod=mod\""));
-        let f = check(&sample(9.0, 0.95), &test_settings(&[]), None);
+        let c = check(&sample(9.0, 0.95), &test_settings(&[]), None);
+        assert_eq!(
+            c.measured,
+            [Measured {
+                group: Group::Cpu,
+                text: "4 cores, load 9.00, CPU 95% busy, SHA-256 500 MB/s".into()
+            }]
+        );
+        let f = c.findings;
         assert_eq!(
             f[0].measured,
             "4 cores, load 9.00, CPU 95% busy, SHA-256 500 MB/s"
         );
-        let f = check(&sample(0.5, 0.1), &test_settings(&[]), Some(800e6));
+        let f = check(&sample(0.5, 0.1), &test_settings(&[]), Some(800e6)).findings;
         assert_eq!(
             f[0].measured,
             "this machine hashes 500 MB/s on one core; a zip downloaded at 800 MB/s"

@@ -7,13 +7,13 @@
 //! exists, naming near misses (`v1.0` for `v1.0.0`).
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use super::command::{RunError, run};
+use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
-use crate::source::git::cmd::Runner;
+use crate::process::ProcessError;
+use crate::source::git::cmd::{Prompting, Runner};
 use crate::source::git::resolve::{RepoRoot, ResolveError, Resolver, vcs_suffix_path};
 
 fn problem(measured: String, cause: &str, fix: String) -> Finding {
@@ -39,10 +39,7 @@ pub async fn repo_root(
         insecure: settings.get("GOINSECURE").to_string(),
         pins: Vec::new(),
         timeout: limit,
-        runner: Runner {
-            timeout: limit,
-            env: Vec::new(),
-        },
+        runner: Runner::new(limit, Vec::new()),
     };
     match resolver.resolve(module).await {
         Ok(r) => Ok(r),
@@ -60,24 +57,19 @@ pub async fn repo_root(
     }
 }
 
-/// A `git` command as the go command runs it: no terminal prompts (unless the user set
-/// GIT_TERMINAL_PROMPT), no credential manager dialogs, ssh in batch mode.
-fn git(args: &[&str]) -> Command {
-    let mut c = Command::new("git");
-    c.args(args);
-    if std::env::var_os("GIT_TERMINAL_PROMPT").is_none() {
-        c.env("GIT_TERMINAL_PROMPT", "0");
+/// The most a `git config` query may print.
+const MAX_CONFIG_OUTPUT: u64 = 1 << 20;
+
+/// The most `git ls-remote` may print (every ref of a large repository).
+const MAX_LS_REMOTE_OUTPUT: u64 = 256 << 20;
+
+/// `git` as the go command runs it, bounded by `limit`: no terminal prompts (unless the
+/// user set GIT_TERMINAL_PROMPT), no credential manager dialogs, ssh in batch mode.
+fn git(limit: Duration) -> Runner {
+    Runner {
+        prompting: Prompting::AsGoCommand,
+        ..Runner::new(limit, Vec::new())
     }
-    if std::env::var_os("GIT_SSH").is_none() && std::env::var_os("GIT_SSH_COMMAND").is_none() {
-        c.env(
-            "GIT_SSH_COMMAND",
-            "ssh -o ControlMaster=no -o BatchMode=yes",
-        );
-    }
-    if std::env::var_os("GCM_INTERACTIVE").is_none() {
-        c.env("GCM_INTERACTIVE", "never");
-    }
-    c
 }
 
 /// What git's `url.<base>.insteadOf` rules make of `url` (the longest match wins).
@@ -94,18 +86,20 @@ pub fn rewrite(url: &str, rules: &str) -> Option<String> {
         .map(|(_, u)| u)
 }
 
-fn git_config(args: &[&str]) -> String {
+async fn git_config(args: &[&str]) -> String {
     let mut all = vec!["config"];
     all.extend_from_slice(args);
-    run(&mut git(&all), Duration::from_secs(5))
+    git(Duration::from_secs(5))
+        .output_any_status(None, &all, MAX_CONFIG_OUTPUT)
+        .await
         .map(|r| String::from_utf8_lossy(&r.stdout).trim().to_string())
         .unwrap_or_default()
 }
 
 /// Where git would find credentials for `url`: helpers, a netrc entry, an ssh agent.
-pub fn credential_sources(url: &str) -> Vec<String> {
+pub async fn credential_sources(url: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let helpers = git_config(&["--get-urlmatch", "credential.helper", url]);
+    let helpers = git_config(&["--get-urlmatch", "credential.helper", url]).await;
     if !helpers.is_empty() {
         out.push(format!("credential helper {helpers}"));
     }
@@ -172,20 +166,19 @@ pub fn near_misses(want: &str, tags: &[String]) -> Vec<String> {
 }
 
 /// git's `url.<base>.insteadOf` rules (`git config --get-regexp` lines), read once per run.
-pub fn insteadof_rules() -> String {
-    git_config(&["--get-regexp", r"^url\..*\.insteadof$"])
+pub async fn insteadof_rules() -> String {
+    git_config(&["--get-regexp", r"^url\..*\.insteadof$"]).await
 }
 
-/// The findings for one module fetched direct, at `version` when given; `rules` are
-/// [`insteadof_rules`].
+/// The findings for one module fetched direct, at `version` when given, and what was
+/// measured; `rules` are [`insteadof_rules`].
 pub async fn check_module(
     settings: &GoSettings,
     rules: &str,
     module: &str,
     version: Option<&str>,
     limit: Duration,
-    measured: &mut Vec<String>,
-) -> Vec<Finding> {
+) -> Checked {
     let root = match repo_root(module, settings, limit).await {
         Ok(r) => r,
         Err(e) => {
@@ -195,20 +188,16 @@ pub async fn check_module(
                 format!(
                     "serve a go-import <meta> tag at https://{module}?go-get=1, or use a module path ending in .git, or fetch it through a proxy that has it"
                 ),
-            )];
+            )].into();
         }
     };
-    // git itself, on a blocking thread: ls-remote, the credentials.
-    let url = root.url.clone();
-    let rules = rules.to_string();
-    let (actual, ran, creds) = tokio::task::spawn_blocking(move || {
-        let actual = rewrite(&url, &rules);
-        let ran = run(&mut git(&["ls-remote", "-q", &url]), limit);
-        let creds = credential_sources(actual.as_deref().unwrap_or(&url));
-        (actual, ran, creds)
-    })
-    .await
-    .unwrap_or_else(|e| (None, Err(RunError::Spawn(e.to_string())), Vec::new()));
+    // git itself: ls-remote, the credentials.
+    let url = &root.url;
+    let actual = rewrite(url, rules);
+    let ran = git(limit)
+        .output_any_status(None, &["ls-remote", "-q", url], MAX_LS_REMOTE_OUTPUT)
+        .await;
+    let creds = credential_sources(actual.as_deref().unwrap_or(url)).await;
     let shown = match &actual {
         Some(a) => format!("{} (insteadOf: {a})", root.url),
         None => root.url.clone(),
@@ -224,14 +213,15 @@ pub async fn check_module(
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| target.clone());
     let ran = match ran {
-        Err(RunError::Spawn(e)) => {
+        Err(ProcessError::Spawn(e)) => {
             return vec![problem(
-                format!("cannot run git for {module}: {e}"),
+                format!("cannot run git for {module}: cannot run \"git\": {e}"),
                 "the go command needs git to fetch modules direct",
                 "apt-get install git (or fetch the module through a proxy)".into(),
-            )];
+            )]
+            .into();
         }
-        Err(RunError::Timeout(err)) => {
+        Err(ProcessError::Timeout { stderr: err, .. }) => {
             return vec![problem(
                 format!(
                     "git ls-remote {shown} did not finish within {}s{}",
@@ -247,7 +237,18 @@ pub async fn check_module(
                     "run GIT_TERMINAL_PROMPT=0 git ls-remote {} by hand and fix what it waits for",
                     root.url
                 ),
-            )];
+            )].into();
+        }
+        Err(e) => {
+            return vec![problem(
+                format!("git ls-remote {shown}: {e}"),
+                "git cannot list the repository",
+                format!(
+                    "run GIT_TERMINAL_PROMPT=0 git ls-remote {} by hand",
+                    root.url
+                ),
+            )]
+            .into();
         }
         Ok(r) => r,
     };
@@ -320,20 +321,25 @@ pub async fn check_module(
             ),
             cause,
             fix,
-        )];
+        )]
+        .into();
     }
-    measured.push(format!(
-        "{module}: {shown}, git ls-remote {} ms, credentials: {cred_text}",
-        ran.elapsed.as_millis()
-    ));
+    let mut out = Checked::default();
+    out.measure(
+        Group::Git,
+        format!(
+            "{module}: {shown}, git ls-remote {} ms, credentials: {cred_text}",
+            ran.elapsed.as_millis()
+        ),
+    );
     let Some(version) = version else {
-        return Vec::new();
+        return out;
     };
     if gomod::semver::canonical(version) != version.trim_end_matches("+incompatible")
         && gomod::semver::canonical(version) != version
         || gomod::pseudo::is_pseudo_version(version)
     {
-        return Vec::new();
+        return out;
     }
     let tags: Vec<String> = String::from_utf8_lossy(&ran.stdout)
         .lines()
@@ -342,7 +348,7 @@ pub async fn check_module(
         .collect();
     let want = tag_for(module, &root.root, version);
     if tags.contains(&want) {
-        return Vec::new();
+        return out;
     }
     let near = near_misses(&want, &tags);
     let (measured, fix) = match near.first() {
@@ -360,11 +366,12 @@ pub async fn check_module(
             format!("go list -m -versions {module}  (then require a version that exists)"),
         ),
     };
-    vec![problem(
+    out.find(problem(
         measured,
         "the go command fails with \"unknown revision\" for this version",
         fix,
-    )]
+    ));
+    out
 }
 
 #[cfg(test)]

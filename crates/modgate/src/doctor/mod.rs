@@ -4,13 +4,14 @@
 //! checks, each bounded in time: configuration ([`config`]), the requirements as a proxy
 //! answers for them ([`requirements`]), the network per proxy ([`network`]) and the
 //! checksum database ([`checksum_db`]), git for modules fetched direct ([`git`]), the
-//! module cache and its disk ([`cache`]), and the CPU ([`cpu`]). [`explain`] reads a
-//! pasted error; [`report`] prints.
+//! module cache and its disk ([`cache`]), and the CPU ([`cpu`]). Every check gives its
+//! findings and measurements in one shape ([`checked`]), which `run` gathers in order.
+//! [`explain`] reads a pasted error; [`report`] prints.
 
 pub mod cache;
+pub mod checked;
 pub mod checksum_db;
 pub mod client;
-pub mod command;
 pub mod config;
 pub mod cpu;
 pub mod explain;

@@ -3,10 +3,11 @@
 //! host, as the go command connects), the TLS handshake (unknown issuer or self-signed,
 //! expired, another name, with the clock checked against the server's), a real request of
 //! the protocol (`<proxy>/golang.org/x/mod/@v/list`) and the throughput of a real zip;
-//! each bounded in time and measured; then the checksum database ([`super::checksum_db`]).
+//! each bounded in time and measured.
 
 use std::time::{Duration, Instant};
 
+use super::checked::Checked;
 use super::client::{client, http_proxy_for, ms, problem};
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
@@ -22,17 +23,14 @@ const PROBE: &str = "golang.org/x/mod/@v/list";
 /// What the network checks give.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// The findings.
-    pub findings: Vec<Finding>,
-    /// What was measured.
-    pub measured: Vec<String>,
+    /// The findings, and a line per proxy that answered.
+    pub checked: Checked,
     /// The best download rate of a real zip (bytes per second), when one was measured.
     pub zip_rate: Option<f64>,
 }
 
-/// The findings for every http(s) entry of GOPROXY, run at once, and for the checksum
-/// database when `sumdb` (some module will be looked up in it); with what was measured.
-pub async fn check(settings: &GoSettings, limit: Duration, sumdb: bool) -> Outcome {
+/// The findings for every http(s) entry of GOPROXY, run at once, with what was measured.
+pub async fn check(settings: &GoSettings, limit: Duration) -> Outcome {
     let mut out = Outcome::default();
     let Ok(entries) = parse_list(settings.get("GOPROXY")) else {
         return out;
@@ -54,20 +52,15 @@ pub async fn check(settings: &GoSettings, limit: Duration, sumdb: bool) -> Outco
     for r in futures_util::future::join_all(probes).await {
         match r {
             Ok(p) => {
-                out.measured.push(p.line);
-                out.findings.extend(p.warnings);
+                out.checked.measure(Group::Network, p.line);
+                out.checked.findings.extend(p.warnings);
                 out.zip_rate = match (out.zip_rate, p.zip_rate) {
                     (Some(a), Some(b)) => Some(a.max(b)),
                     (a, b) => a.or(b),
                 };
             }
-            Err(f) => out.findings.push(f),
+            Err(f) => out.checked.find(f),
         }
-    }
-    if sumdb {
-        let (f, m) = super::checksum_db::check(settings, &entries, limit).await;
-        out.findings.extend(f);
-        out.measured.extend(m);
     }
     out
 }

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
 
@@ -163,8 +164,8 @@ impl Project {
 }
 
 /// The findings about `project` under `settings`.
-pub fn check(project: &Project, settings: &GoSettings) -> Vec<Finding> {
-    let mut out = Vec::new();
+pub fn check(project: &Project, settings: &GoSettings) -> Checked {
+    let mut out = Checked::default();
     let missing: Vec<String> = project
         .fetched()
         .iter()
@@ -175,7 +176,7 @@ pub fn check(project: &Project, settings: &GoSettings) -> Vec<Finding> {
         .map(|(p, v)| format!("{p}@{v}"))
         .collect();
     if !missing.is_empty() {
-        out.push(Finding {
+        out.find(Finding {
             group: Group::Configuration,
             severity: Severity::Problem,
             measured: format!(
@@ -188,7 +189,7 @@ pub fn check(project: &Project, settings: &GoSettings) -> Vec<Finding> {
         });
     }
     if let Some(f) = toolchain_finding(project, settings) {
-        out.push(f);
+        out.find(f);
     }
     let vendor_flag = settings
         .get("GOFLAGS")
@@ -211,7 +212,7 @@ pub fn check(project: &Project, settings: &GoSettings) -> Vec<Finding> {
                 .collect(),
         };
         if !stale.is_empty() {
-            out.push(Finding {
+            out.find(Finding {
                 group: Group::Configuration,
                 severity: Severity::Problem,
                 measured: format!("GOFLAGS=-mod=vendor; {}", stale.join("; ")),
@@ -311,7 +312,7 @@ mod tests {
             (Some("1.22"), Some("go1.23.5"))
         );
         assert_eq!(p.modules(), ["github.com/pkg/errors", "golang.org/x/text"]);
-        let f = check(&p, &settings(""));
+        let f = check(&p, &settings("")).findings;
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].measured,
@@ -322,7 +323,7 @@ mod tests {
             Some(format!("cd {} && go mod tidy", d.path().display()))
         );
 
-        let f = check(&p, &settings("-mod=vendor"));
+        let f = check(&p, &settings("-mod=vendor")).findings;
         assert_eq!(
             f[1].measured,
             "GOFLAGS=-mod=vendor; vendor/modules.txt is missing"
@@ -333,7 +334,7 @@ mod tests {
             "# github.com/pkg/errors v0.9.1\n## explicit\ngithub.com/pkg/errors\n# golang.org/x/text v0.13.0\n",
         )
         .unwrap();
-        let f = check(&p, &settings("-mod=vendor"));
+        let f = check(&p, &settings("-mod=vendor")).findings;
         assert_eq!(
             f[1].measured,
             "GOFLAGS=-mod=vendor; golang.org/x/text@v0.14.0 is not in vendor/modules.txt"
@@ -408,7 +409,7 @@ mod tests {
             ]
         );
         // Both sums are found (go.work.sum and lib/go.sum): nothing is missing.
-        assert_eq!(check(&p, &settings("")), []);
+        assert_eq!(check(&p, &settings("")).findings, []);
         // GOWORK=off: go.mod alone.
         let p = Project::read(&app, "off").unwrap().unwrap();
         assert_eq!(p.work, None);

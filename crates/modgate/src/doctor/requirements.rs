@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::checked::Checked;
 use super::client::{client, http_proxy_for};
 use super::finding::{Finding, Group, Severity};
 use super::routing::route;
@@ -17,8 +18,8 @@ use crate::source::chain::Entry;
 /// What the requirements check gives.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// The findings.
-    pub findings: Vec<Finding>,
+    /// The findings (it measures nothing).
+    pub checked: Checked,
     /// Modules a proxy did not know and the go command will fetch direct.
     pub to_direct: Vec<String>,
 }
@@ -88,7 +89,7 @@ pub async fn check(
                 if let Ok(data) = std::fs::read(&cached) {
                     let declared = gomod::modfile::module_path(&data);
                     if !declared.is_empty() && declared != *module {
-                        out.findings.push(declared_path_finding(
+                        out.checked.find(declared_path_finding(
                             module,
                             version,
                             &declared,
@@ -117,7 +118,7 @@ pub async fn check(
                 Some(Entry::Url(u)) => format!("then asks {u}"),
                 _ => "then fails: there is no next entry".to_string(),
             };
-            out.findings.push(Finding {
+            out.checked.find(Finding {
                 group: Group::Configuration,
                 severity: Severity::Problem,
                 measured: format!(
@@ -137,8 +138,8 @@ pub async fn check(
             };
             let declared = gomod::modfile::module_path(&data);
             if !declared.is_empty() && declared != module {
-                out.findings
-                    .push(declared_path_finding(&module, &version, &declared, &proxy));
+                out.checked
+                    .find(declared_path_finding(&module, &version, &declared, &proxy));
             }
         }
     }

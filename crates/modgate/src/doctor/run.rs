@@ -1,17 +1,18 @@
 //! One run of the doctor: read the settings and the project, run every check (those that
 //! wait on the network at once, each bounded by the timeout), and gather the report.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::checked::{Checked, Measured};
 use super::explain::{Explanation, explain, modules_named};
 use super::finding::{Finding, Group, Severity};
 use super::project::Project;
 use super::routing::{Route, route};
 use super::settings::{GoSettings, Origin};
-use super::{cache, config, cpu, git, network, project, requirements};
+use super::{cache, checksum_db, config, cpu, git, network, project, requirements};
 use crate::source::chain::Entry;
 
 /// How many `git ls-remote` run at once.
@@ -28,15 +29,6 @@ pub struct Options {
     pub timeout: Duration,
     /// `--explain`: an error text to explain.
     pub explain: Option<String>,
-}
-
-/// A line of what was measured, for the report (not a finding).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Measured {
-    /// Which part.
-    pub group: Group,
-    /// What.
-    pub text: String,
 }
 
 /// The doctor's report.
@@ -134,12 +126,7 @@ fn target(arg: &str) -> Result<(String, Option<String>), String> {
 pub async fn run(opts: &Options) -> Result<Report, String> {
     let env = |k: &str| std::env::var(k).ok();
     let go = find_go(std::env::var("PATH").ok().as_deref());
-    let settings = {
-        let go = go.clone();
-        tokio::task::spawn_blocking(move || GoSettings::read(go.as_deref(), &env))
-            .await
-            .map_err(|e| e.to_string())??
-    };
+    let settings = GoSettings::read(go.as_deref(), &env).await?;
     let dir = std::fs::canonicalize(&opts.dir)
         .ok()
         .filter(|d| d.is_dir())
@@ -148,20 +135,24 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         dir,
         ..opts.clone()
     };
-    let mut findings = Vec::new();
+    // Every check's findings and measurements, in the checks' order.
+    let mut checks: Vec<Checked> = Vec::new();
     let project = match Project::read(&opts.dir, &std::env::var("GOWORK").unwrap_or_default()) {
         Ok(p) => p,
         Err(e) => {
-            findings.push(Finding {
-                group: Group::Configuration,
-                severity: Severity::Problem,
-                measured: format!("the project cannot be read: {e}"),
-                cause: "the go command stops at the same error".into(),
-                fix: Some(
-                    "edit the file at the line named (go mod edit -fmt shows the first error)"
-                        .into(),
-                ),
-            });
+            checks.push(
+                vec![Finding {
+                    group: Group::Configuration,
+                    severity: Severity::Problem,
+                    measured: format!("the project cannot be read: {e}"),
+                    cause: "the go command stops at the same error".into(),
+                    fix: Some(
+                        "edit the file at the line named (go mod edit -fmt shows the first error)"
+                            .into(),
+                    ),
+                }]
+                .into(),
+            );
             None
         }
     };
@@ -184,9 +175,9 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         }
     }
     let module_paths: Vec<String> = targets.iter().map(|(m, _)| m.clone()).collect();
-    findings.extend(config::check(&settings, &module_paths));
+    checks.push(config::check(&settings, &module_paths));
     if let Some(p) = &project {
-        findings.extend(project::check(p, &settings));
+        checks.push(project::check(p, &settings));
     }
     let limit = opts.timeout;
     // Each target's route, worked out once.
@@ -201,31 +192,31 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         .as_ref()
         .map(|p| p.go_sum.iter().cloned().collect())
         .unwrap_or_default();
+    // The checks that only read this machine run on blocking threads meanwhile.
     let cache_task = {
         let modcache = modcache.clone();
-        tokio::task::spawn_blocking(move || {
-            if modcache.as_os_str().is_empty() {
-                Vec::new()
-            } else {
-                cache::check(&modcache, &go_sum, limit)
-            }
-        })
+        tokio::task::spawn_blocking(move || cache::check(&modcache, &go_sum, limit))
     };
     let cpu_task = tokio::task::spawn_blocking(|| cpu::Sample::take(Duration::from_millis(250)));
-    let (net, reqs) = tokio::join!(
-        network::check(&settings, limit, uses_db),
-        requirements::check(&settings, &targets, &modcache, limit),
-    );
-    findings.extend(net.findings);
-    findings.extend(reqs.findings);
-    let mut measured: Vec<Measured> = net
-        .measured
-        .into_iter()
-        .map(|text| Measured {
-            group: Group::Network,
-            text,
-        })
-        .collect();
+    // The proxies, then the checksum database (when some module is looked up in it),
+    // beside the requirements.
+    let (net, db, reqs) = {
+        let network_then_db = async {
+            let net = network::check(&settings, limit).await;
+            let db = if uses_db {
+                checksum_db::check(&settings, limit).await
+            } else {
+                Checked::default()
+            };
+            (net, db)
+        };
+        let ((net, db), reqs) = tokio::join!(
+            network_then_db,
+            requirements::check(&settings, &targets, &modcache, limit),
+        );
+        (net, db, reqs)
+    };
+    checks.extend([net.checked, db, reqs.checked]);
     // Git, for the modules that go direct first, and those a proxy did not know.
     let direct: Vec<(String, Option<String>)> = targets
         .iter()
@@ -243,51 +234,26 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     let rules = if direct.is_empty() {
         String::new()
     } else {
-        tokio::task::spawn_blocking(git::insteadof_rules)
-            .await
-            .unwrap_or_default()
+        git::insteadof_rules().await
     };
     let rules = rules.as_str();
-    let git_runs: Vec<_> = futures_util::stream::iter(direct.iter().map(|(m, v)| async move {
-        let mut lines = Vec::new();
-        let f = git::check_module(settings_ref, rules, m, v.as_deref(), limit, &mut lines).await;
-        (f, lines)
-    }))
+    let git_checks: Vec<Checked> = futures_util::stream::iter(
+        direct
+            .iter()
+            .map(|(m, v)| git::check_module(settings_ref, rules, m, v.as_deref(), limit)),
+    )
     .buffered(GIT_AT_ONCE)
     .collect()
     .await;
-    for (f, lines) in git_runs {
-        findings.extend(f);
-        measured.extend(lines.into_iter().map(|text| Measured {
-            group: Group::Git,
-            text,
-        }));
-    }
-    findings.extend(cache_task.await.unwrap_or_default());
+    checks.extend(git_checks);
+    checks.push(cache_task.await.unwrap_or_default());
     let sample = cpu_task.await.map_err(|e| e.to_string())?;
-    findings.extend(cpu::check(&sample, &settings, net.zip_rate));
-    measured.push(Measured {
-        group: Group::Cpu,
-        text: sample.describe(),
-    });
-    if !modcache.as_os_str().is_empty() {
-        let (text, mb_s) = describe_disk(&modcache);
-        if let Some(rate) = mb_s.filter(|r| *r < SLOW_DISK_MB_S) {
-            findings.push(Finding {
-                group: Group::Cache,
-                severity: Severity::Warning,
-                measured: text.clone(),
-                cause: format!(
-                    "the module cache's disk writes {rate:.1} MB/s: extracting modules is slow there"
-                ),
-                fix: Some("go env -w GOMODCACHE=<a directory on a faster local disk>".into()),
-            });
-        }
-        measured.push(Measured {
-            group: Group::Cache,
-            text,
-        });
-    }
+    checks.push(cpu::check(&sample, &settings, net.zip_rate));
+    checks.push(cache::check_disk(&modcache));
+    let Checked {
+        mut findings,
+        measured,
+    } = checks.into_iter().collect();
     findings.sort_by_key(|f| (f.group, std::cmp::Reverse(f.severity)));
     let routes = targets
         .iter()
@@ -317,44 +283,6 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         measured,
         explanation,
     })
-}
-
-/// Below this write throughput (MB/s) the module cache's disk is a warning.
-const SLOW_DISK_MB_S: f64 = 5.0;
-
-/// Free space and inodes of the disk of `modcache`, and its write throughput (MB/s).
-fn describe_disk(modcache: &Path) -> (String, Option<f64>) {
-    let mut dir = modcache.to_path_buf();
-    while !dir.is_dir() && dir.pop() {}
-    let mut s = format!("GOMODCACHE={}", modcache.display());
-    if let Ok(st) = rustix::fs::statvfs(&dir) {
-        s.push_str(&format!(
-            ": {} MB and {} inodes free",
-            st.f_bavail.saturating_mul(st.f_frsize) / 1_000_000,
-            st.f_favail
-        ));
-    }
-    // Write throughput: 8 MB written and synced where the cache is.
-    let probe = dir.join(format!(".modgate-doctor-write-{}", std::process::id()));
-    let t = std::time::Instant::now();
-    let wrote = (|| -> std::io::Result<()> {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&probe)?;
-        let block = vec![0x5au8; 1 << 20];
-        for _ in 0..8 {
-            f.write_all(&block)?;
-        }
-        f.sync_all()
-    })();
-    let _ = std::fs::remove_file(&probe);
-    let mut rate = None;
-    if wrote.is_ok() {
-        let secs = t.elapsed().as_secs_f64().max(1e-6);
-        let r = 8.0 * 1.048_576 / secs;
-        s.push_str(&format!("; writes {r:.0} MB/s"));
-        rate = Some(r);
-    }
-    (s, rate)
 }
 
 #[cfg(test)]

@@ -7,7 +7,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::command::{RunError, run};
+use crate::process::{self, Bounds, ProcessError};
+
+/// The bounds of `go env -json`.
+const GO_ENV_BOUNDS: Bounds = Bounds {
+    time: Duration::from_secs(10),
+    output: 16 << 20,
+};
 
 /// The settings the doctor looks at.
 pub const NAMES: [&str; 13] = [
@@ -62,12 +68,12 @@ impl GoSettings {
 
     /// Reads the settings: through `go` when given, else from `env` (a variable's value)
     /// and the GOENV file it names.
-    pub fn read(
+    pub async fn read(
         go: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<GoSettings, String> {
         let mut s = match go {
-            Some(go) => Self::from_go(go)?,
+            Some(go) => Self::from_go(go).await?,
             None => Self::from_environment(env),
         };
         for n in ENV_NAMES {
@@ -81,15 +87,20 @@ impl GoSettings {
         Ok(s)
     }
 
-    fn from_go(go: &Path) -> Result<GoSettings, String> {
-        let ran = run(
-            std::process::Command::new(go).args(["env", "-json"]),
-            Duration::from_secs(10),
-        )
-        .map_err(|e| match e {
-            RunError::Spawn(e) => e,
-            RunError::Timeout(_) => format!("{} env -json did not finish within 10s", go.display()),
-        })?;
+    async fn from_go(go: &Path) -> Result<GoSettings, String> {
+        let mut cmd = tokio::process::Command::new(go);
+        cmd.args(["env", "-json"]);
+        let ran = process::output(cmd, GO_ENV_BOUNDS)
+            .await
+            .map_err(|e| match e {
+                ProcessError::Spawn(e) => format!("cannot run {:?}: {e}", go.as_os_str()),
+                ProcessError::Timeout { after, .. } => format!(
+                    "{} env -json did not finish within {}s",
+                    go.display(),
+                    after.as_secs()
+                ),
+                e => format!("{} env -json: {e}", go.display()),
+            })?;
         if !ran.status.success() {
             return Err(format!(
                 "{} env -json failed ({}): {}",
@@ -241,12 +252,13 @@ mod tests {
         assert_eq!(s.get("GOMODCACHE"), "/gp1/pkg/mod");
     }
 
-    #[test]
-    fn go_env_json_of_the_real_go_command() {
+    #[tokio::test]
+    async fn go_env_json_of_the_real_go_command() {
         let go = testkit::go_binary();
         let s = GoSettings::read(Some(&go), &|k| {
             (k == "https_proxy").then(|| "http://127.0.0.1:3128".to_string())
         })
+        .await
         .unwrap();
         assert_eq!(s.get("HTTPS_PROXY"), "http://127.0.0.1:3128");
         assert_eq!(s.get("GIT_TERMINAL_PROMPT"), "");

@@ -1,38 +1,35 @@
-//! Running the `git` binary: never interactive, bounded in time and in output size.
+//! Running the `git` binary through the one bounded runner ([`crate::process`]): in its own
+//! process group with stdin closed, bounded in time and in output size, killed with its
+//! whole process group (remote helpers, ssh) when it overruns either.
 //!
-//! Every call gets an environment that forbids prompting (`GIT_TERMINAL_PROMPT=0`, an empty
-//! `GIT_ASKPASS`, which git takes as "no askpass program" and then refuses to prompt on the
-//! terminal, no `SSH_ASKPASS`, `GCM_INTERACTIVE=never`, and ssh in `BatchMode` unless the
-//! user chose an ssh command), runs in its own process group with stdin closed, and is
-//! killed with its whole process group (remote helpers, ssh) when it overruns its time or
-//! output bound. The user's git configuration (credential helpers, `insteadOf` rules, ssh
-//! keys) is honoured: the environment is inherited otherwise.
+//! What git may ask interactively is a setting, [`Prompting`]. The proxy's git never
+//! prompts ([`Prompting::Never`]): every call gets an environment that forbids it
+//! (`GIT_TERMINAL_PROMPT=0`, an empty `GIT_ASKPASS`, which git takes as "no askpass
+//! program" and then refuses to prompt on the terminal, no `SSH_ASKPASS`,
+//! `GCM_INTERACTIVE=never`), whatever the environment says. The doctor's git runs as the go
+//! command runs it ([`Prompting::AsGoCommand`]): those defaults only where the user set
+//! nothing, so that it sees what the go command's git sees. Either way ssh runs in
+//! `BatchMode` unless the user chose an ssh command, and the user's git configuration
+//! (credential helpers, `insteadOf` rules, ssh keys) is honoured: the environment is
+//! inherited otherwise.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-/// The most stderr kept for error messages.
-const MAX_STDERR: usize = 64 << 10;
+use crate::process::{self, Bounds, ProcessError};
 
 /// Why a git command failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CmdError {
-    /// git could not be started at all.
-    Spawn(String),
-    /// git ran longer than its time bound and was killed.
-    Timeout(Duration),
-    /// git wrote more than the output bound and was killed.
-    TooLarge(u64),
+    /// git did not run to its exit: it could not be started, or it was killed at its time
+    /// or output bound ([`ProcessError::Timeout`] is the one kind of timeout).
+    Run(ProcessError),
     /// The watched directory grew over its bound while git ran; git was killed.
     DiskLimit(u64),
     /// git exited unsuccessfully: its exit code (None when killed by a signal) and stderr.
     Exit(Option<i32>, String),
-    /// Reading git's output or writing it to a file failed.
-    Io(String),
 }
 
 impl CmdError {
@@ -56,11 +53,17 @@ impl CmdError {
 impl std::fmt::Display for CmdError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CmdError::Spawn(e) => write!(f, "cannot run git: {e} (is git installed and on PATH?)"),
-            CmdError::Timeout(d) => {
-                write!(f, "git timed out after {}s and was killed", d.as_secs())
+            CmdError::Run(ProcessError::Spawn(e)) => {
+                write!(f, "cannot run git: {e} (is git installed and on PATH?)")
             }
-            CmdError::TooLarge(n) => write!(f, "git output exceeded {n} bytes and was stopped"),
+            CmdError::Run(ProcessError::Timeout { after, .. }) => {
+                write!(f, "git timed out after {}s and was killed", after.as_secs())
+            }
+            CmdError::Run(ProcessError::TooLarge(n)) => {
+                write!(f, "git output exceeded {n} bytes and was stopped")
+            }
+            CmdError::Run(ProcessError::Stopped) => write!(f, "git was stopped"),
+            CmdError::Run(ProcessError::Io(e)) => write!(f, "reading git output: {e}"),
             CmdError::DiskLimit(n) => {
                 write!(
                     f,
@@ -78,21 +81,46 @@ impl std::fmt::Display for CmdError {
                 }
                 Ok(())
             }
-            CmdError::Io(e) => write!(f, "reading git output: {e}"),
         }
     }
 }
 
-/// How to run git: the time bound of one call.
+/// What git may ask interactively, and how much of the caller's git environment it sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompting {
+    /// The proxy's git: never prompts, whatever the environment (or [`Runner::env`]) says:
+    /// `GIT_TERMINAL_PROMPT=0`, an empty `GIT_ASKPASS`, no `SSH_ASKPASS`,
+    /// `GCM_INTERACTIVE=never`; the caller's `GIT_DIR`, `GIT_WORK_TREE` and
+    /// `GIT_INDEX_FILE` removed.
+    Never,
+    /// As the go command runs git (the doctor, which must see what it sees):
+    /// `GIT_TERMINAL_PROMPT=0` and `GCM_INTERACTIVE=never` only where the user set
+    /// neither; the environment otherwise the user's.
+    AsGoCommand,
+}
+
+/// How to run git: the time bound of one call, and its environment.
 #[derive(Debug, Clone)]
 pub struct Runner {
     /// The bound on each call's wall-clock time.
     pub timeout: Duration,
     /// Extra environment for every call, applied over the inherited one.
     pub env: Vec<(String, String)>,
+    /// What git may ask interactively.
+    pub prompting: Prompting,
 }
 
 impl Runner {
+    /// The proxy's runner: calls bounded by `timeout`, `env` over the inherited
+    /// environment, never a prompt ([`Prompting::Never`]).
+    pub fn new(timeout: Duration, env: Vec<(String, String)>) -> Runner {
+        Runner {
+            timeout,
+            env,
+            prompting: Prompting::Never,
+        }
+    }
+
     fn command(&self, dir: Option<&Path>, args: &[&str]) -> Command {
         let mut cmd = Command::new("git");
         cmd.args(args);
@@ -102,27 +130,33 @@ impl Runner {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        // Applied last: nothing in the extra environment may turn prompting back on.
-        cmd.env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_ASKPASS", "")
-            .env_remove("SSH_ASKPASS")
-            .env("GCM_INTERACTIVE", "never")
-            // Never let a GIT_DIR of the caller leak in.
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .env_remove("GIT_INDEX_FILE");
         let set = |k: &str| std::env::var_os(k).is_some() || self.env.iter().any(|(n, _)| n == k);
+        match self.prompting {
+            // Applied last: nothing in the extra environment may turn prompting back on.
+            Prompting::Never => {
+                cmd.env("GIT_TERMINAL_PROMPT", "0")
+                    .env("GIT_ASKPASS", "")
+                    .env_remove("SSH_ASKPASS")
+                    .env("GCM_INTERACTIVE", "never")
+                    // Never let a GIT_DIR of the caller leak in.
+                    .env_remove("GIT_DIR")
+                    .env_remove("GIT_WORK_TREE")
+                    .env_remove("GIT_INDEX_FILE");
+            }
+            Prompting::AsGoCommand => {
+                for (k, v) in [("GIT_TERMINAL_PROMPT", "0"), ("GCM_INTERACTIVE", "never")] {
+                    if !set(k) {
+                        cmd.env(k, v);
+                    }
+                }
+            }
+        }
         if !set("GIT_SSH") && !set("GIT_SSH_COMMAND") {
             cmd.env(
                 "GIT_SSH_COMMAND",
                 "ssh -o ControlMaster=no -o BatchMode=yes",
             );
         }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
         cmd
     }
 
@@ -136,6 +170,24 @@ impl Runner {
         let mut out = Vec::new();
         self.run(dir, args, max_out, &mut out).await?;
         Ok(out)
+    }
+
+    /// Runs `git args...` in `dir` and returns what it gave, whatever its exit status:
+    /// status, stdout (at most `max_out` bytes), stderr and time taken.
+    pub async fn output_any_status(
+        &self,
+        dir: Option<&Path>,
+        args: &[&str],
+        max_out: u64,
+    ) -> Result<process::Output, ProcessError> {
+        process::output(
+            self.command(dir, args),
+            Bounds {
+                time: self.timeout,
+                output: max_out,
+            },
+        )
+        .await
     }
 
     /// Runs `git args...` in `dir`, streaming stdout into `sink`, at most `max_out` bytes;
@@ -174,37 +226,27 @@ impl Runner {
         sink: &mut W,
         watch: Option<(&Path, u64)>,
     ) -> Result<u64, CmdError> {
-        let mut child = self
-            .command(dir, args)
-            .spawn()
-            .map_err(|e| CmdError::Spawn(e.to_string()))?;
-        let pid = child.id();
         let watcher = async {
             match watch {
                 Some((path, max)) => loop {
                     tokio::time::sleep(Duration::from_millis(500)).await;
-                    let size = dir_size(path).await;
-                    if size > max {
-                        return CmdError::DiskLimit(max);
+                    if dir_size(path).await > max {
+                        return;
                     }
                 },
                 None => std::future::pending().await,
             }
         };
-        let work = async {
-            tokio::select! {
-                r = drive(&mut child, max_out, sink) => r,
-                e = watcher => Err(e),
-            }
+        let bounds = Bounds {
+            time: self.timeout,
+            output: max_out,
         };
-        let result = match tokio::time::timeout(self.timeout, work).await {
-            Ok(r) => r,
-            Err(_) => Err(CmdError::Timeout(self.timeout)),
-        };
-        if result.is_err() {
-            kill_group(pid, &mut child).await;
+        match process::run(self.command(dir, args), bounds, sink, watcher).await {
+            Ok(exited) if exited.status.success() => Ok(exited.written),
+            Ok(exited) => Err(CmdError::Exit(exited.status.code(), exited.stderr)),
+            Err(ProcessError::Stopped) => Err(CmdError::DiskLimit(watch.map_or(0, |w| w.1))),
+            Err(e) => Err(CmdError::Run(e)),
         }
-        result
     }
 }
 
@@ -228,99 +270,12 @@ pub async fn dir_size(dir: &Path) -> u64 {
     total
 }
 
-async fn drive<W: tokio::io::AsyncWrite + Unpin>(
-    child: &mut Child,
-    max_out: u64,
-    sink: &mut W,
-) -> Result<u64, CmdError> {
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let copy_out = async {
-        match stdout {
-            Some(s) => copy_bounded(s, sink, max_out).await,
-            None => Ok(0),
-        }
-    };
-    let read_err = async {
-        let mut buf = Vec::new();
-        if let Some(s) = stderr {
-            let mut s = s;
-            let mut chunk = [0u8; 8192];
-            loop {
-                match s.read(&mut chunk).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if buf.len() < MAX_STDERR {
-                            let take = n.min(MAX_STDERR - buf.len());
-                            buf.extend_from_slice(&chunk[..take]);
-                        }
-                    }
-                }
-            }
-        }
-        buf
-    };
-    let (copied, err_bytes) = tokio::join!(copy_out, read_err);
-    let n = copied?;
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| CmdError::Io(e.to_string()))?;
-    if !status.success() {
-        return Err(CmdError::Exit(
-            status.code(),
-            String::from_utf8_lossy(&err_bytes).into_owned(),
-        ));
-    }
-    Ok(n)
-}
-
-async fn copy_bounded<R: AsyncRead + Unpin, W: tokio::io::AsyncWrite + Unpin>(
-    mut r: R,
-    w: &mut W,
-    max: u64,
-) -> Result<u64, CmdError> {
-    let mut total: u64 = 0;
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let n = r
-            .read(&mut buf)
-            .await
-            .map_err(|e| CmdError::Io(e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        if total > max {
-            return Err(CmdError::TooLarge(max));
-        }
-        w.write_all(&buf[..n])
-            .await
-            .map_err(|e| CmdError::Io(e.to_string()))?;
-    }
-    w.flush().await.map_err(|e| CmdError::Io(e.to_string()))?;
-    Ok(total)
-}
-
-/// Kills git and everything it started (it leads its own process group), then reaps it.
-async fn kill_group(pid: Option<u32>, child: &mut Child) {
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok())
-        && let Some(pid) = rustix::process::Pid::from_raw(pid)
-    {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-    }
-    let _ = child.kill().await;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn runner(secs: u64) -> Runner {
-        Runner {
-            timeout: Duration::from_secs(secs),
-            env: Vec::new(),
-        }
+        Runner::new(Duration::from_secs(secs), Vec::new())
     }
 
     #[tokio::test]
@@ -331,7 +286,7 @@ mod tests {
             .unwrap();
         assert!(out.starts_with(b"git version "));
         let err = runner(30).output(None, &["version"], 4).await.unwrap_err();
-        assert_eq!(err, CmdError::TooLarge(4));
+        assert_eq!(err, CmdError::Run(ProcessError::TooLarge(4)));
         assert_eq!(
             err.to_string(),
             "git output exceeded 4 bytes and was stopped"
@@ -350,10 +305,10 @@ mod tests {
 
     #[tokio::test]
     async fn prompting_is_disabled() {
-        let r = Runner {
-            timeout: Duration::from_secs(30),
-            env: vec![("GIT_TERMINAL_PROMPT".into(), "1".into())],
-        };
+        let r = Runner::new(
+            Duration::from_secs(30),
+            vec![("GIT_TERMINAL_PROMPT".into(), "1".into())],
+        );
         let out = r
             .output(None, &["var", "GIT_EDITOR"], 1 << 20)
             .await
@@ -370,6 +325,29 @@ mod tests {
             std::ffi::OsStr::new("GIT_ASKPASS"),
             Some(std::ffi::OsStr::new(""))
         )));
+    }
+
+    #[test]
+    fn the_go_commands_prompting_leaves_the_users_choice() {
+        let r = Runner {
+            prompting: Prompting::AsGoCommand,
+            ..Runner::new(
+                Duration::from_secs(30),
+                vec![("GIT_TERMINAL_PROMPT".into(), "1".into())],
+            )
+        };
+        let cmd = r.command(None, &["version"]);
+        let envs: Vec<_> = cmd.as_std().get_envs().collect();
+        assert!(envs.contains(&(
+            std::ffi::OsStr::new("GIT_TERMINAL_PROMPT"),
+            Some(std::ffi::OsStr::new("1"))
+        )));
+        assert!(
+            !envs
+                .iter()
+                .any(|(k, _)| *k == "GIT_ASKPASS" || *k == "GIT_DIR"),
+            "{envs:?}"
+        );
     }
 
     #[tokio::test]
@@ -422,7 +400,10 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert_eq!(err, CmdError::Timeout(Duration::from_secs(1)));
+        assert!(
+            matches!(err, CmdError::Run(ProcessError::Timeout { after, .. }) if after == Duration::from_secs(1)),
+            "{err:?}"
+        );
         assert_eq!(err.to_string(), "git timed out after 1s and was killed");
         assert!(
             start.elapsed() < Duration::from_secs(3),

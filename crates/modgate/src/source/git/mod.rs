@@ -97,10 +97,7 @@ impl GitSource {
         let dir = settings.cache_dir.join("git");
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("creating the git cache directory {}: {e}", dir.display()))?;
-        let runner = Runner {
-            timeout: settings.command_timeout,
-            env: settings.git_env.clone(),
-        };
+        let runner = Runner::new(settings.command_timeout, settings.git_env.clone());
         let resolver = Resolver {
             insecure: settings.insecure.clone(),
             pins: settings.resolve.clone(),

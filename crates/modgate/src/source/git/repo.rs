@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::cmd::{CmdError, Runner, dir_size};
 use super::objects::Objects;
 use crate::error::{Error, Kind};
+use crate::process::ProcessError;
 
 /// A commit as `git log` describes it (the go command's `codehost.RevInfo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +115,7 @@ impl GitRepo {
     fn fail(&self, what: &str, e: CmdError) -> Error {
         let m = format!("{what} {}: {e}", self.url);
         match e {
-            CmdError::Timeout(_) => Error::timeout(m),
+            CmdError::Run(ProcessError::Timeout { .. }) => Error::timeout(m),
             _ => Error::failed(m),
         }
     }
@@ -601,12 +602,14 @@ impl GitRepo {
                 }
                 Ok(Some(b))
             }
-            Err(CmdError::TooLarge(n)) => Err(too_large(n)),
-            Err(CmdError::Timeout(d)) => Err(Error::timeout(format!(
-                "git cat-file in the clone of {} timed out after {}s",
-                self.url,
-                d.as_secs()
-            ))),
+            Err(CmdError::Run(ProcessError::TooLarge(n))) => Err(too_large(n)),
+            Err(CmdError::Run(ProcessError::Timeout { after: d, .. })) => {
+                Err(Error::timeout(format!(
+                    "git cat-file in the clone of {} timed out after {}s",
+                    self.url,
+                    d.as_secs()
+                )))
+            }
             Err(CmdError::Exit(..)) => {
                 if memo {
                     self.objects.set_file(hash, file, None);

@@ -828,10 +828,7 @@ mod tests {
     use std::time::Duration;
 
     fn code(root: &str, path: &str) -> Result<CodeRepo, Error> {
-        let runner = Runner {
-            timeout: Duration::from_secs(1),
-            env: Vec::new(),
-        };
+        let runner = Runner::new(Duration::from_secs(1), Vec::new());
         let repo = Arc::new(GitRepo::new(
             Path::new("/nonexistent"),
             "https://example.com/r",
