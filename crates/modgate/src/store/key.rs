@@ -201,39 +201,38 @@ mod tests {
 
     #[test]
     fn names_are_the_gomodcache_download_layout() {
-        let name = |k: Result<Key, KeyError>| k.unwrap().name().to_string();
-        assert_eq!(
-            name(Key::ziphash("github.com/Foo/bar", "v1.0.0-RC")),
-            "cache/download/github.com/!foo/bar/@v/v1.0.0-!r!c.ziphash"
-        );
-        assert_eq!(
-            name(Key::info("example.com/m", "v1.0.0")),
-            "cache/download/example.com/m/@v/v1.0.0.info"
-        );
-        assert_eq!(
-            name(Key::go_mod("example.com/m", "v1.0.0")),
-            "cache/download/example.com/m/@v/v1.0.0.mod"
-        );
-        assert_eq!(
-            name(Key::zip("example.com/m", "v1.0.0")),
-            "cache/download/example.com/m/@v/v1.0.0.zip"
-        );
-        assert_eq!(
-            name(Key::list("example.com/m")),
-            "cache/download/example.com/m/@v/list"
-        );
-        assert_eq!(
-            name(Key::latest("example.com/m")),
-            "cache/download/example.com/m/@latest"
-        );
-        assert_eq!(
-            name(Key::sumdb("sum.golang.org", "tile/8/0/001")),
-            "cache/download/sumdb/sum.golang.org/tile/8/0/001"
-        );
-        assert_eq!(
-            name(Key::sumdb_state("sum.golang.org/latest")),
-            "sumdb/sum.golang.org/latest"
-        );
+        let m = "example.com/m";
+        let table = [
+            (
+                Key::ziphash("github.com/Foo/bar", "v1.0.0-RC"),
+                "cache/download/github.com/!foo/bar/@v/v1.0.0-!r!c.ziphash",
+            ),
+            (
+                Key::info(m, "v1.0.0"),
+                "cache/download/example.com/m/@v/v1.0.0.info",
+            ),
+            (
+                Key::go_mod(m, "v1.0.0"),
+                "cache/download/example.com/m/@v/v1.0.0.mod",
+            ),
+            (
+                Key::zip(m, "v1.0.0"),
+                "cache/download/example.com/m/@v/v1.0.0.zip",
+            ),
+            (Key::list(m), "cache/download/example.com/m/@v/list"),
+            (Key::latest(m), "cache/download/example.com/m/@latest"),
+            (
+                Key::sumdb("sum.golang.org", "tile/8/0/001"),
+                "cache/download/sumdb/sum.golang.org/tile/8/0/001",
+            ),
+            (
+                Key::sumdb_state("sum.golang.org/latest"),
+                "sumdb/sum.golang.org/latest",
+            ),
+        ];
+        for (key, name) in table {
+            assert_eq!(key.unwrap().name(), name);
+        }
     }
 
     #[test]
