@@ -215,7 +215,7 @@ async fn the_checksum_database_signed_tree_head() {
     let limit = Duration::from_secs(5);
     let check = |db: String| {
         let s = settings(&[("GOSUMDB", &db), ("GOPROXY", "direct")]);
-        async move { checksum_db::check(&s, limit).await }
+        async move { checksum_db::check(&s, modgate::doctor::deadline::Deadline::after(limit)).await }
     };
     let Checked {
         findings: f,

@@ -4,10 +4,11 @@
 //! the database is not asked), else the database's own URL; then its `latest` signed tree
 //! head, fetched and verified against GOSUMDB's key.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::checked::Checked;
 use super::client::{client, http_proxy_for, ms, problem};
+use super::deadline::Deadline;
 use super::finding::Group;
 use super::settings::GoSettings;
 use crate::source::chain::{Entry, parse_list};
@@ -17,7 +18,7 @@ use crate::source::error_chain;
 /// `/sumdb/<name>/supported` (404/410 move on; `direct` means the database itself), its
 /// `latest` signed tree head, verified against GOSUMDB's key. Nothing when GOPROXY cannot
 /// be parsed (the configuration check says why).
-pub async fn check(settings: &GoSettings, limit: Duration) -> Checked {
+pub async fn check(settings: &GoSettings, dl: Deadline) -> Checked {
     let mut out = Checked::default();
     let Ok(entries) = parse_list(settings.get("GOPROXY")) else {
         return out;
@@ -42,7 +43,7 @@ pub async fn check(settings: &GoSettings, limit: Duration) -> Checked {
         for (e, fallback) in &entries {
             let Entry::Url(u) = e else { break };
             let via = http_proxy_for(u, settings);
-            let Ok(c) = client(via.as_deref(), limit) else {
+            let Ok(c) = client(via.as_deref(), dl.left()) else {
                 break;
             };
             let sup = format!("{}/sumdb/{name}/supported", u.trim_end_matches('/'));
@@ -73,7 +74,7 @@ pub async fn check(settings: &GoSettings, limit: Duration) -> Checked {
         }
     }
     let via = http_proxy_for(&base, settings);
-    let c = match client(via.as_deref(), limit) {
+    let c = match client(via.as_deref(), dl.left()) {
         Ok(c) => c,
         Err(f) => {
             out.find(f);

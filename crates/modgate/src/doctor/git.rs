@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::checked::Checked;
+use super::client::ms;
+use super::deadline::Deadline;
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
 use crate::process::ProcessError;
@@ -33,8 +35,9 @@ fn problem(measured: String, cause: &str, fix: String) -> Finding {
 pub async fn repo_root(
     module: &str,
     settings: &GoSettings,
-    limit: Duration,
+    dl: Deadline,
 ) -> Result<RepoRoot, String> {
+    let limit = dl.left();
     let resolver = Resolver {
         insecure: settings.get("GOINSECURE").to_string(),
         pins: Vec::new(),
@@ -177,9 +180,9 @@ pub async fn check_module(
     rules: &str,
     module: &str,
     version: Option<&str>,
-    limit: Duration,
+    dl: Deadline,
 ) -> Checked {
-    let root = match repo_root(module, settings, limit).await {
+    let root = match repo_root(module, settings, dl).await {
         Ok(r) => r,
         Err(e) => {
             return vec![problem(
@@ -194,6 +197,7 @@ pub async fn check_module(
     // git itself: ls-remote, the credentials.
     let url = &root.url;
     let actual = rewrite(url, rules);
+    let limit = dl.left();
     let ran = git(limit)
         .output_any_status(None, &["ls-remote", "-q", url], MAX_LS_REMOTE_OUTPUT)
         .await;
@@ -224,8 +228,8 @@ pub async fn check_module(
         Err(ProcessError::Timeout { stderr: err, .. }) => {
             return vec![problem(
                 format!(
-                    "git ls-remote {shown} did not finish within {}s{}",
-                    limit.as_secs(),
+                    "git ls-remote {shown} did not finish within {} (--timeout){}",
+                    ms(dl.whole()),
                     if err.trim().is_empty() {
                         String::new()
                     } else {

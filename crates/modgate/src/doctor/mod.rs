@@ -14,6 +14,7 @@ pub mod checksum_db;
 pub mod client;
 pub mod config;
 pub mod cpu;
+pub mod deadline;
 pub mod explain;
 pub mod finding;
 pub mod git;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::checked::Checked;
 use super::client::{client, http_proxy_for, ms, problem};
+use super::deadline::Deadline;
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
 use crate::source::chain::{Entry, parse_list};
@@ -30,7 +31,7 @@ pub struct Outcome {
 }
 
 /// The findings for every http(s) entry of GOPROXY, run at once, with what was measured.
-pub async fn check(settings: &GoSettings, limit: Duration) -> Outcome {
+pub async fn check(settings: &GoSettings, dl: Deadline) -> Outcome {
     let mut out = Outcome::default();
     let Ok(entries) = parse_list(settings.get("GOPROXY")) else {
         return out;
@@ -48,7 +49,7 @@ pub async fn check(settings: &GoSettings, limit: Duration) -> Outcome {
     let probes = urls
         .iter()
         .zip(&via)
-        .map(|(u, v)| probe(u, v.as_deref(), settings.get("GOAUTH"), limit));
+        .map(|(u, v)| probe(u, v.as_deref(), settings.get("GOAUTH"), dl));
     for r in futures_util::future::join_all(probes).await {
         match r {
             Ok(p) => {
@@ -65,7 +66,7 @@ pub async fn check(settings: &GoSettings, limit: Duration) -> Outcome {
     out
 }
 
-/// The findings for one proxy URL, reached without an HTTP proxy.
+/// The findings for one proxy URL, reached without an HTTP proxy, within `limit`.
 pub async fn check_proxy(url: &str, limit: Duration) -> Vec<Finding> {
     probe_proxy(url, None, "", limit).await.0
 }
@@ -111,14 +112,14 @@ fn tls_failure(chain: &str, host: &str) -> Option<(&'static str, String)> {
 }
 
 /// The findings for one proxy URL reached through `via` (an HTTP proxy) when given; and a
-/// line of what was measured when it answered.
+/// line of what was measured when it answered; all within `limit`.
 pub async fn probe_proxy(
     url: &str,
     via: Option<&str>,
     goauth: &str,
     limit: Duration,
 ) -> (Vec<Finding>, Option<String>) {
-    match probe(url, via, goauth, limit).await {
+    match probe(url, via, goauth, Deadline::after(limit)).await {
         Ok(p) => (p.warnings, Some(p.line)),
         Err(f) => (vec![f], None),
     }
@@ -139,9 +140,10 @@ async fn connect(
     port: u16,
     what: &str,
     fix: &str,
-    limit: Duration,
+    dl: Deadline,
 ) -> Result<(Vec<std::net::SocketAddr>, Duration, Duration), Finding> {
     let t0 = Instant::now();
+    let limit = dl.left();
     let addrs = match tokio::time::timeout(limit, tokio::net::lookup_host((host, port))).await {
         Err(_) => {
             return Err(problem(
@@ -170,6 +172,7 @@ async fn connect(
     };
     let dns = t0.elapsed();
     let t1 = Instant::now();
+    let limit = dl.left();
     match tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await {
         Err(_) => Err(problem(
             format!("connecting to {addr} ({host}) took over {}", ms(limit)),
@@ -196,7 +199,7 @@ async fn probe(
     url: &str,
     via: Option<&str>,
     goauth: &str,
-    limit: Duration,
+    dl: Deadline,
 ) -> Result<Probed, Finding> {
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return Err(problem(
@@ -221,7 +224,7 @@ async fn probe(
                 v.port_or_known_default().unwrap_or(80),
                 &what,
                 &format!("fix or unset HTTPS_PROXY/HTTP_PROXY, or add {host} to NO_PROXY"),
-                limit,
+                dl,
             )
             .await?
         }
@@ -231,11 +234,12 @@ async fn probe(
                 parsed.port_or_known_default().unwrap_or(443),
                 "this proxy",
                 &fix_other,
-                limit,
+                dl,
             )
             .await?
         }
     };
+    let limit = dl.left();
     let client = client(via, limit)?;
     let base = url.trim_end_matches('/');
     let probe = format!("{base}/{PROBE}");
@@ -248,7 +252,7 @@ async fn probe(
                     "{host} accepted the connection (DNS {}, TCP {}) but sent no answer to GET {probe} within {}",
                     ms(dns),
                     ms(tcp),
-                    ms(limit)
+                    ms(dl.whole())
                 ),
                 "the proxy hangs: downloads through it wait until the go command gives up",
                 &format!(

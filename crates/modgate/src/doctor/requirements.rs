@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
 
 use super::checked::Checked;
 use super::client::{client, http_proxy_for};
+use super::deadline::Deadline;
 use super::finding::{Finding, Group, Severity};
 use super::routing::route;
 use super::settings::GoSettings;
@@ -41,7 +41,7 @@ pub async fn check(
     settings: &GoSettings,
     targets: &[(String, Option<String>)],
     modcache: &Path,
-    limit: Duration,
+    dl: Deadline,
 ) -> Outcome {
     let mut out = Outcome::default();
     // One client per proxy, through the HTTP proxy the go command would use for it.
@@ -70,7 +70,7 @@ pub async fn check(
                 let client = match clients.get(proxy) {
                     Some(c) => c.clone(),
                     None => {
-                        let Ok(c) = client(http_proxy_for(proxy, settings).as_deref(), limit)
+                        let Ok(c) = client(http_proxy_for(proxy, settings).as_deref(), dl.left())
                         else {
                             continue;
                         };

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::checked::{Checked, Measured};
+use super::deadline::Deadline;
 use super::explain::{Explanation, explain, modules_named};
 use super::finding::{Finding, Group, Severity};
 use super::project::Project;
@@ -126,7 +127,9 @@ fn target(arg: &str) -> Result<(String, Option<String>), String> {
 pub async fn run(opts: &Options) -> Result<Report, String> {
     let env = |k: &str| std::env::var(k).ok();
     let go = find_go(std::env::var("PATH").ok().as_deref());
-    let settings = GoSettings::read(go.as_deref(), &env).await?;
+    // One deadline for everything that waits, `go env` included.
+    let dl = Deadline::after(opts.timeout);
+    let settings = GoSettings::read(go.as_deref(), &env, dl.left()).await?;
     let dir = std::fs::canonicalize(&opts.dir)
         .ok()
         .filter(|d| d.is_dir())
@@ -179,7 +182,6 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     if let Some(p) = &project {
         checks.push(project::check(p, &settings));
     }
-    let limit = opts.timeout;
     // Each target's route, worked out once.
     let routes: Vec<Result<Route, String>> =
         targets.iter().map(|(m, _)| route(&settings, m)).collect();
@@ -195,56 +197,58 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     // The checks that only read this machine run on blocking threads meanwhile.
     let cache_task = {
         let modcache = modcache.clone();
-        tokio::task::spawn_blocking(move || cache::check(&modcache, &go_sum, limit))
+        tokio::task::spawn_blocking(move || cache::check(&modcache, &go_sum, dl.left()))
     };
     let cpu_task = tokio::task::spawn_blocking(|| cpu::Sample::take(Duration::from_millis(250)));
-    // The proxies, then the checksum database (when some module is looked up in it),
-    // beside the requirements.
-    let (net, db, reqs) = {
-        let network_then_db = async {
-            let net = network::check(&settings, limit).await;
-            let db = if uses_db {
-                checksum_db::check(&settings, limit).await
-            } else {
-                Checked::default()
-            };
-            (net, db)
-        };
-        let ((net, db), reqs) = tokio::join!(
-            network_then_db,
-            requirements::check(&settings, &targets, &modcache, limit),
-        );
-        (net, db, reqs)
-    };
-    checks.extend([net.checked, db, reqs.checked]);
-    // Git, for the modules that go direct first, and those a proxy did not know.
-    let direct: Vec<(String, Option<String>)> = targets
+    // Everything that waits on the network at once, under one deadline: the proxies, the
+    // checksum database (when some module is looked up in it), the requirements, and git
+    // for the modules that go direct first. Those a proxy did not know go to git after,
+    // with what is left.
+    let direct_first: Vec<(String, Option<String>)> = targets
         .iter()
         .zip(&routes)
-        .filter(|((m, _), r)| {
-            reqs.to_direct.contains(m)
-                || r.as_ref()
-                    .is_ok_and(|r| matches!(r.entries.first(), Some((Entry::Direct, _))))
+        .filter(|(_, r)| {
+            r.as_ref()
+                .is_ok_and(|r| matches!(r.entries.first(), Some((Entry::Direct, _))))
         })
         .map(|(t, _)| t.clone())
         .collect();
-    // At most GIT_AT_ONCE git processes at a time, the results in the modules' order.
-    use futures_util::StreamExt;
     let settings_ref = &settings;
-    let rules = if direct.is_empty() {
+    let rules = if direct_first.is_empty() && targets.is_empty() {
         String::new()
     } else {
         git::insteadof_rules().await
     };
     let rules = rules.as_str();
-    let git_checks: Vec<Checked> = futures_util::stream::iter(
-        direct
-            .iter()
-            .map(|(m, v)| git::check_module(settings_ref, rules, m, v.as_deref(), limit)),
-    )
-    .buffered(GIT_AT_ONCE)
-    .collect()
-    .await;
+    let git_all = |modules: Vec<(String, Option<String>)>| async move {
+        // At most GIT_AT_ONCE git processes at a time, the results in the modules' order.
+        use futures_util::StreamExt;
+        futures_util::stream::iter(modules.into_iter().map(|(m, v)| async move {
+            git::check_module(settings_ref, rules, &m, v.as_deref(), dl).await
+        }))
+        .buffered(GIT_AT_ONCE)
+        .collect::<Vec<Checked>>()
+        .await
+    };
+    let (net, db, reqs, mut git_checks) = tokio::join!(
+        network::check(&settings, dl),
+        async {
+            if uses_db {
+                checksum_db::check(&settings, dl).await
+            } else {
+                Checked::default()
+            }
+        },
+        requirements::check(&settings, &targets, &modcache, dl),
+        git_all(direct_first.clone()),
+    );
+    checks.extend([net.checked, db, reqs.checked]);
+    let later: Vec<(String, Option<String>)> = targets
+        .iter()
+        .filter(|(m, _)| reqs.to_direct.contains(m) && !direct_first.iter().any(|(d, _)| d == m))
+        .cloned()
+        .collect();
+    git_checks.extend(git_all(later).await);
     checks.extend(git_checks);
     checks.push(cache_task.await.unwrap_or_default());
     let sample = cpu_task.await.map_err(|e| e.to_string())?;

@@ -9,11 +9,8 @@ use std::time::Duration;
 
 use crate::process::{self, Bounds, ProcessError};
 
-/// The bounds of `go env -json`.
-const GO_ENV_BOUNDS: Bounds = Bounds {
-    time: Duration::from_secs(10),
-    output: 16 << 20,
-};
+/// The most `go env -json` may print.
+const GO_ENV_OUTPUT: u64 = 16 << 20;
 
 /// The settings the doctor looks at.
 pub const NAMES: [&str; 13] = [
@@ -66,14 +63,16 @@ impl GoSettings {
         self.values.get(name).map_or("", String::as_str)
     }
 
-    /// Reads the settings: through `go` when given, else from `env` (a variable's value)
+    /// Reads the settings: through `go` when given (`go env -json`, at most `limit`: it
+    /// may reach the network, to fetch a toolchain), else from `env` (a variable's value)
     /// and the GOENV file it names.
     pub async fn read(
         go: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
+        limit: Duration,
     ) -> Result<GoSettings, String> {
         let mut s = match go {
-            Some(go) => Self::from_go(go).await?,
+            Some(go) => Self::from_go(go, limit).await?,
             None => Self::from_environment(env),
         };
         for n in ENV_NAMES {
@@ -87,20 +86,22 @@ impl GoSettings {
         Ok(s)
     }
 
-    async fn from_go(go: &Path) -> Result<GoSettings, String> {
+    async fn from_go(go: &Path, limit: Duration) -> Result<GoSettings, String> {
         let mut cmd = tokio::process::Command::new(go);
         cmd.args(["env", "-json"]);
-        let ran = process::output(cmd, GO_ENV_BOUNDS)
-            .await
-            .map_err(|e| match e {
-                ProcessError::Spawn(e) => format!("cannot run {:?}: {e}", go.as_os_str()),
-                ProcessError::Timeout { after, .. } => format!(
-                    "{} env -json did not finish within {}s",
-                    go.display(),
-                    after.as_secs()
-                ),
-                e => format!("{} env -json: {e}", go.display()),
-            })?;
+        let bounds = Bounds {
+            time: limit,
+            output: GO_ENV_OUTPUT,
+        };
+        let ran = process::output(cmd, bounds).await.map_err(|e| match e {
+            ProcessError::Spawn(e) => format!("cannot run {:?}: {e}", go.as_os_str()),
+            ProcessError::Timeout { after, .. } => format!(
+                "{} env -json did not finish within {}s",
+                go.display(),
+                after.as_secs()
+            ),
+            e => format!("{} env -json: {e}", go.display()),
+        })?;
         if !ran.status.success() {
             return Err(format!(
                 "{} env -json failed ({}): {}",
@@ -255,9 +256,11 @@ mod tests {
     #[tokio::test]
     async fn go_env_json_of_the_real_go_command() {
         let go = testkit::go_binary();
-        let s = GoSettings::read(Some(&go), &|k| {
-            (k == "https_proxy").then(|| "http://127.0.0.1:3128".to_string())
-        })
+        let s = GoSettings::read(
+            Some(&go),
+            &|k| (k == "https_proxy").then(|| "http://127.0.0.1:3128".to_string()),
+            Duration::from_secs(30),
+        )
         .await
         .unwrap();
         assert_eq!(s.get("HTTPS_PROXY"), "http://127.0.0.1:3128");
