@@ -397,6 +397,51 @@ async fn each_fault_is_named_with_its_fix() {
                 .await;
             expect(row, r, "network", &[measured], fix);
         }
+        // Issue 13: each cause named alone, measured from the chain the proxy presents, in
+        // the go command's words, with its fix.
+        let private = certs::Ca::named("modgate private CA");
+        let inter = ca.intermediate("modgate intermediate CA");
+        let aia = doctor_support::serve_bytes(inter.der.clone());
+        let mut full = inter.leaf_with_ca_issuers("127.0.0.1", &aia);
+        full.chain.push(inter.der.clone());
+        // The whole chain sent: healthy.
+        let srv = TlsServer::start(&full, PUB_ANSWER).await;
+        w.set("GOPROXY", &srv.origin);
+        let (code, f) = w
+            .doctor(None, &["--module", "example.com/pub@v1.0.0"])
+            .await;
+        assert_eq!((code, f.len()), (0, 0), "full chain: {f:#?}");
+        for (row, leaf, cause, fix) in [
+            (
+                "openssl req -x509",
+                certs::openssl_req_x509(&w.root, "127.0.0.1"),
+                "the proxy's certificate is self-signed (CN=127.0.0.1, CA:TRUE, as `openssl req -x509` makes it) and this machine does not trust it: the go command fails with \"x509: certificate signed by unknown authority\"".to_string(),
+                "update-ca-certificates (or point SSL_CERT_FILE / SSL_CERT_DIR at a bundle with it)",
+            ),
+            (
+                "private CA",
+                private.leaf("127.0.0.1"),
+                "the proxy's certificate is issued by CN=modgate private CA, a CA this machine does not trust (the proxy sent 1 certificate(s); if CN=modgate private CA is an intermediate, the proxy does not send it): the go command fails with \"x509: certificate signed by unknown authority\"".to_string(),
+                "if the CA is yours, trust it",
+            ),
+            (
+                "missing intermediate",
+                inter.leaf_with_ca_issuers("127.0.0.1", &aia),
+                format!("the proxy does not send the intermediate certificate CN=modgate intermediate CA (found at {aia}; issued by CN=modgate test CA, which this machine trusts): the go command does not fetch it and fails with \"x509: certificate signed by unknown authority\""),
+                "configure 127.0.0.1 to send its full chain",
+            ),
+        ] {
+            let srv = TlsServer::start(&leaf, PUB_ANSWER).await;
+            w.set("GOPROXY", &srv.origin);
+            let (code, f) = w
+                .doctor(None, &["--module", "example.com/pub@v1.0.0"])
+                .await;
+            assert_eq!((code, f.len()), (1, 1), "{row}: {f:#?}");
+            assert_eq!(f[0]["group"], "network", "{row}");
+            assert_eq!(f[0]["cause"], cause.as_str(), "{row}");
+            let got_fix = f[0]["fix"].as_str().unwrap();
+            assert!(got_fix.contains(fix), "{row}: fix {got_fix:?} lacks {fix:?}");
+        }
         // Valid, but not for long.
         let soon = TlsServer::start(&ca.leaf_for_days("127.0.0.1", Some(3)), PUB_ANSWER).await;
         w.set("GOPROXY", &soon.origin);

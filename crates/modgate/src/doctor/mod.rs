@@ -25,3 +25,4 @@ pub mod requirements;
 pub mod routing;
 pub mod run;
 pub mod settings;
+pub mod tls;

@@ -12,6 +12,7 @@ use super::client::{client, http_proxy_for, ms, problem};
 use super::deadline::Deadline;
 use super::finding::{Finding, Group, Severity};
 use super::settings::GoSettings;
+use super::tls;
 use crate::source::chain::{Entry, parse_list};
 use crate::source::error_chain;
 
@@ -69,46 +70,6 @@ pub async fn check(settings: &GoSettings, dl: Deadline) -> Outcome {
 /// The findings for one proxy URL, reached without an HTTP proxy, within `limit`.
 pub async fn check_proxy(url: &str, limit: Duration) -> Vec<Finding> {
     probe_proxy(url, None, "", limit).await.0
-}
-
-/// What the TLS failure in `chain` (an error and its sources) means, and its fix.
-fn tls_failure(chain: &str, host: &str) -> Option<(&'static str, String)> {
-    let c = chain.to_ascii_lowercase();
-    if c.contains("unknownissuer")
-        || c.contains("unknown issuer")
-        || c.contains("self-signed")
-        || c.contains("self signed")
-    {
-        Some((
-            "the proxy's certificate is self-signed or from a CA this machine does not trust: the go command fails with \"x509: certificate signed by unknown authority\"",
-            "install the CA certificate: cp <ca>.crt /usr/local/share/ca-certificates/ && update-ca-certificates (or SSL_CERT_FILE=<bundle>)".to_string(),
-        ))
-    } else if c.contains("expired") {
-        Some((
-            "the proxy's certificate has expired (or this machine's clock is ahead): \"x509: certificate has expired or is not yet valid\"",
-            format!("renew the certificate of {host}; check the clock with: date -u"),
-        ))
-    } else if c.contains("notvalidyet") || c.contains("not valid yet") {
-        Some((
-            "the proxy's certificate is not valid yet: this machine's clock is probably behind",
-            "fix the clock: timedatectl set-ntp true (then date -u)".to_string(),
-        ))
-    } else if c.contains("notvalidforname")
-        || c.contains("not valid for name")
-        || c.contains("certificate is not valid for")
-    {
-        Some((
-            "the proxy's certificate is for another name: \"x509: certificate is valid for ..., not ...\"",
-            format!("use the host name the certificate names in GOPROXY, or reissue it for {host}"),
-        ))
-    } else if c.contains("certificate") || c.contains("tls") || c.contains("handshake") {
-        Some((
-            "the TLS handshake failed: the go command refuses this proxy",
-            format!("openssl s_client -connect {host}:443 -servername {host}  (to see the chain)"),
-        ))
-    } else {
-        None
-    }
 }
 
 /// The findings for one proxy URL reached through `via` (an HTTP proxy) when given; and a
@@ -262,9 +223,29 @@ async fn probe(
         }
         Err(e) => {
             let chain = error_chain(&e);
-            let (cause, fix) =
-                tls_failure(&chain, &host).unwrap_or(("the request failed", fix_other.clone()));
-            return Err(problem(format!("GET {probe}: {chain}"), cause, &fix));
+            let measured = format!("GET {probe}: {chain}");
+            let Some(refusal) = tls::rustls_error(&e) else {
+                return Err(problem(measured, "the request failed", &fix_other));
+            };
+            // Measured: the chain the proxy presents, judged as the go command judges it.
+            let port = parsed.port_or_known_default().unwrap_or(443);
+            let inspected = match via {
+                None => tls::inspect(&host, port, dl).await,
+                Some(_) => None,
+            };
+            return Err(match inspected {
+                Some((cause, _)) => Finding {
+                    severity: match cause {
+                        tls::Cause::TrustedCaAsLeaf { .. } => Severity::Warning,
+                        _ => Severity::Problem,
+                    },
+                    ..problem(measured, &cause.explain(&host), &cause.fix(&host))
+                },
+                None => {
+                    let (cause, fix) = tls::from_rustls(refusal, &host);
+                    problem(measured, &cause, &fix)
+                }
+            });
         }
     };
     let first_byte = t2.elapsed();
@@ -486,26 +467,5 @@ mod tests {
             Some(1_795_361_880)
         );
         assert_eq!(httpdate_seconds("yesterday"), None);
-    }
-
-    #[test]
-    fn tls_failures_by_kind() {
-        let kind = |c: &str| tls_failure(c, "p.example").map(|(cause, _)| cause);
-        assert!(
-            kind("invalid peer certificate: UnknownIssuer")
-                .unwrap()
-                .contains("self-signed")
-        );
-        assert!(
-            kind("invalid peer certificate: certificate expired: verification time")
-                .unwrap()
-                .contains("expired")
-        );
-        assert!(
-            kind("certificate not valid for name \"x\"")
-                .unwrap()
-                .contains("another name")
-        );
-        assert_eq!(kind("connection reset by peer"), None);
     }
 }

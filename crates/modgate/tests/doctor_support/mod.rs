@@ -291,29 +291,121 @@ impl Drop for Mount {
 pub mod certs {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
-    /// A certificate (DER) and its key (PKCS#8 DER).
+    /// A certificate (DER), its key (PKCS#8 DER), and the certificates the server sends
+    /// after it (intermediates, DER).
     pub struct Leaf {
         pub cert: Vec<u8>,
         pub key: Vec<u8>,
+        pub chain: Vec<Vec<u8>>,
+    }
+
+    /// The DER of the first PEM block of `pem`.
+    fn pem_der(pem: &str) -> Vec<u8> {
+        use base64::Engine;
+        let b64: String = pem
+            .lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("-----END"))
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+    }
+
+    /// A certificate made the common way, with Debian's openssl:
+    /// `openssl req -x509 -newkey rsa:2048 -nodes` (CA:TRUE, used as the server's own).
+    pub fn openssl_req_x509(dir: &std::path::Path, name: &str) -> Leaf {
+        let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+        let out = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .args(["-subj", &format!("/CN={name}")])
+            .args(["-addext", &format!("subjectAltName=IP:{name}")])
+            .output()
+            .expect("openssl (Debian's openssl package) must be installed");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Leaf {
+            cert: pem_der(&std::fs::read_to_string(cert).unwrap()),
+            key: pem_der(&std::fs::read_to_string(key).unwrap()),
+            chain: Vec::new(),
+        }
     }
 
     /// A CA: its PEM (for SSL_CERT_FILE) and what signs with it.
     pub struct Ca {
         pub pem: String,
+        pub der: Vec<u8>,
         issuer: Issuer<'static, KeyPair>,
     }
 
     impl Ca {
         pub fn new() -> Ca {
+            Ca::named("modgate test CA")
+        }
+
+        /// A root CA named `cn`.
+        pub fn named(cn: &str) -> Ca {
             let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
             p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            p.distinguished_name
-                .push(rcgen::DnType::CommonName, "modgate test CA");
+            p.distinguished_name.push(rcgen::DnType::CommonName, cn);
             let key = KeyPair::generate().unwrap();
-            let pem = p.self_signed(&key).unwrap().pem();
+            let cert = p.self_signed(&key).unwrap();
             Ca {
-                pem,
+                pem: cert.pem(),
+                der: cert.der().to_vec(),
                 issuer: Issuer::new(p, key),
+            }
+        }
+
+        /// An intermediate CA named `cn`, signed by this one.
+        pub fn intermediate(&self, cn: &str) -> Ca {
+            let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+            let key = KeyPair::generate().unwrap();
+            let cert = p.signed_by(&key, &self.issuer).unwrap();
+            Ca {
+                pem: cert.pem(),
+                der: cert.der().to_vec(),
+                issuer: Issuer::new(p, key),
+            }
+        }
+
+        /// A certificate for `name`, signed by this CA, whose Authority Information Access
+        /// names `url` as where its issuer's certificate is (caIssuers).
+        pub fn leaf_with_ca_issuers(&self, name: &str, url: &str) -> Leaf {
+            let key = KeyPair::generate().unwrap();
+            let mut p = CertificateParams::new(vec![name.to_string()]).unwrap();
+            // AuthorityInfoAccessSyntax ::= SEQUENCE OF AccessDescription; one
+            // AccessDescription { id-ad-caIssuers, uniformResourceIdentifier [6] url }.
+            let u = url.as_bytes();
+            let oid = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+            let mut desc = vec![0x30, (oid.len() + 2 + u.len()) as u8];
+            desc.extend(oid);
+            desc.extend([0x86, u.len() as u8]);
+            desc.extend(u);
+            let mut aia = vec![0x30, desc.len() as u8];
+            aia.extend(desc);
+            p.custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(
+                    &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                    aia,
+                ));
+            let cert = p.signed_by(&key, &self.issuer).unwrap();
+            Leaf {
+                cert: cert.der().to_vec(),
+                key: key.serialize_der(),
+                chain: Vec::new(),
             }
         }
 
@@ -337,6 +429,7 @@ pub mod certs {
             Leaf {
                 cert: cert.der().to_vec(),
                 key: key.serialize_der(),
+                chain: Vec::new(),
             }
         }
     }
@@ -353,6 +446,7 @@ pub mod certs {
         Leaf {
             cert: cert.der().to_vec(),
             key: key.serialize_der(),
+            chain: Vec::new(),
         }
     }
 }
@@ -374,7 +468,10 @@ impl TlsServer {
             .unwrap()
             .with_no_client_auth()
             .with_single_cert(
-                vec![rustls::pki_types::CertificateDer::from(leaf.cert.clone())],
+                std::iter::once(&leaf.cert)
+                    .chain(&leaf.chain)
+                    .map(|c| rustls::pki_types::CertificateDer::from(c.clone()))
+                    .collect(),
                 rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key.clone().into()),
             )
             .unwrap();
@@ -415,4 +512,24 @@ impl Drop for TlsServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// An HTTP server on 127.0.0.1 answering every request with `body` (a CA's certificate
+/// at its caIssuers URL); its thread ends with the test process.
+pub fn serve_bytes(body: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/ca.der", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes());
+            let _ = conn.write_all(&body);
+        }
+    });
+    url
 }
