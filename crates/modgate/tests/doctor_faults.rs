@@ -224,6 +224,28 @@ impl World {
         (code, findings)
     }
 
+    /// What the real go command prints (stderr) for `go mod download MODULE` in a fresh
+    /// module cache under the World's environment: its own error text.
+    async fn go_download(&self, module: &str) -> String {
+        let cache = tempfile::tempdir().unwrap();
+        let mut c = Command::new(testkit::go_binary());
+        c.args(["mod", "download", module])
+            .current_dir(&self.project)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("GOMODCACHE", cache.path());
+        let out = tokio::task::spawn_blocking(move || {
+            testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
+        })
+        .await
+        .unwrap();
+        let _ = std::process::Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(cache.path())
+            .status();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
     /// The whole JSON report, and the exit status.
     async fn report(&self, ns: Option<&NetNs>, args: &[&str]) -> (i32, Value) {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_modgate"));
@@ -370,24 +392,30 @@ async fn each_fault_is_named_with_its_fix() {
             .doctor(None, &["--module", "example.com/pub@v1.0.0"])
             .await;
         assert_eq!((code, f.len()), (0, 0), "trusted TLS: {f:#?}");
-        for (row, leaf, measured, fix) in [
+        for (row, leaf, measured, fix, go_says, stated) in [
             (
                 "self-signed",
                 certs::self_signed("127.0.0.1", false),
                 "UnknownIssuer",
                 "update-ca-certificates",
+                "x509: certificate signed by unknown authority",
+                "a self-signed certificate, a CA this machine does not trust (a private CA, a TLS-inspecting proxy), or a server that does not send its intermediate certificate",
             ),
             (
                 "expired",
                 certs::self_signed("127.0.0.1", true),
                 "certificate expired",
                 "date -u",
+                "x509: certificate has expired or is not yet valid: current time ",
+                "an expired certificate, or this machine's clock is wrong",
             ),
             (
                 "another name",
                 ca.leaf("proxy.other.example"),
                 "not valid for name",
                 "reissue it for 127.0.0.1",
+                "x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs",
+                "a certificate for another host name",
             ),
         ] {
             let srv = TlsServer::start(&leaf, PUB_ANSWER).await;
@@ -396,6 +424,29 @@ async fn each_fault_is_named_with_its_fix() {
                 .doctor(None, &["--module", "example.com/pub@v1.0.0"])
                 .await;
             expect(row, r, "network", &[measured], fix);
+            // --explain with what the go command itself prints for this server: the one
+            // cause its text states, alone, confirmed by the measurement.
+            let text = w.go_download("example.com/pub@v1.0.0").await;
+            assert!(
+                text.contains(go_says),
+                "{row}: the go command said {text:?}"
+            );
+            let (_, report) = w
+                .report(
+                    None,
+                    &["--module", "example.com/pub@v1.0.0", "--explain", &text],
+                )
+                .await;
+            let kinds = report["explanation"]["kinds"].as_array().unwrap();
+            let tls = kinds
+                .iter()
+                .find(|k| k["name"] == "TLS certificate refused")
+                .unwrap_or_else(|| panic!("{row}: {kinds:#?}"));
+            assert_eq!(tls["causes"], serde_json::json!([stated]), "{row}: {text}");
+            assert_eq!(tls["stated"], true, "{row}");
+            let i = tls["confirmed_by"][0].as_u64().unwrap() as usize;
+            assert_eq!(report["findings"][i]["group"], "network", "{row}");
+            assert_eq!(tls["confirmed_by"].as_array().unwrap().len(), 1, "{row}");
         }
         // Issue 13: each cause named alone, measured from the chain the proxy presents, in
         // the go command's words, with its fix.

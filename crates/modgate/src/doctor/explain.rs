@@ -6,6 +6,27 @@ use serde::Serialize;
 
 use super::finding::{Finding, Group};
 
+/// One cause of a kind of error.
+struct Cause {
+    /// What it is.
+    text: &'static str,
+    /// Lower-case fragments of the go command's text that state this cause (and no other
+    /// of its kind): when the text has one, this cause is named alone.
+    says: &'static [&'static str],
+    /// Lower-case fragments of a finding (measured or cause) that confirm it; empty: the
+    /// kind's.
+    about: &'static [&'static str],
+}
+
+/// A cause the text alone never decides between.
+const fn cause(text: &'static str) -> Cause {
+    Cause {
+        text,
+        says: &[],
+        about: &[],
+    }
+}
+
 /// One kind of error the go command prints.
 struct Kind {
     /// Lower-case fragments that identify it.
@@ -15,7 +36,7 @@ struct Kind {
     /// What it means.
     meaning: &'static str,
     /// What causes it.
-    causes: &'static [&'static str],
+    causes: &'static [Cause],
     /// The groups whose findings bear on it.
     groups: &'static [Group],
     /// Lower-case fragments of a finding (measured or cause) that bear on it; empty: any
@@ -29,10 +50,21 @@ const KINDS: &[Kind] = &[
         name: "checksum mismatch",
         meaning: "the module's hash is not the one go.sum or the checksum database records",
         causes: &[
-            "a corrupt module cache entry",
-            "a go.sum line that is stale or was edited",
-            "the module's tag was moved to another commit after it was first fetched",
-            "a proxy that serves altered content",
+            Cause {
+                text: "a corrupt module cache entry",
+                says: &["has been modified"],
+                about: &["corrupt", "module cache has"],
+            },
+            Cause {
+                text: "a go.sum line that is stale or was edited, or a tag moved to another commit after it was first fetched",
+                says: &["go.sum:"],
+                about: &["go.sum says"],
+            },
+            Cause {
+                text: "a proxy that serves altered content (the checksum database records another hash)",
+                says: &["reported by the checksum server", "checksum server"],
+                about: &["tree head", "checksum database"],
+            },
         ],
         groups: &[Group::Cache, Group::Configuration, Group::Network],
         about: &["hash", "go.sum", "checksum", "tree head", "corrupt"],
@@ -42,8 +74,8 @@ const KINDS: &[Kind] = &[
         name: "missing go.sum entry",
         meaning: "go.sum has no hash for a module the build needs",
         causes: &[
-            "go.mod was changed without go mod tidy",
-            "go.sum was not committed",
+            cause("go.mod was changed without go mod tidy"),
+            cause("go.sum was not committed"),
         ],
         groups: &[Group::Configuration],
         about: &["go.sum has no line"],
@@ -53,9 +85,21 @@ const KINDS: &[Kind] = &[
         name: "unknown revision",
         meaning: "the repository has no tag or commit for the version asked for",
         causes: &[
-            "the tag is missing or misspelled (v1.0 instead of v1.0.0)",
-            "the tag is in another repository or subdirectory",
-            "git cannot list the repository (credentials, network)",
+            Cause {
+                text: "the tag is missing or misspelled (v1.0 instead of v1.0.0)",
+                says: &["unknown revision"],
+                about: &["no tag"],
+            },
+            cause("the tag is in another repository or subdirectory"),
+            Cause {
+                text: "git cannot list the repository (credentials, network)",
+                says: &[
+                    "terminal prompts disabled",
+                    "could not read username",
+                    "exit status 128",
+                ],
+                about: &["ls-remote", "credential"],
+            },
         ],
         groups: &[Group::Git],
         about: &[],
@@ -65,9 +109,29 @@ const KINDS: &[Kind] = &[
         name: "not found on the proxy",
         meaning: "a module proxy does not have the module or version",
         causes: &[
-            "the module is private and GOPRIVATE does not cover it (its name went to the proxy)",
-            "the version does not exist",
-            "the repository is gone or was never public",
+            Cause {
+                text: "the module is private and GOPRIVATE does not cover it (its name went to the proxy)",
+                says: &[
+                    "terminal prompts disabled",
+                    "could not read username",
+                    "authentication required",
+                ],
+                about: &["not covered"],
+            },
+            Cause {
+                text: "the version does not exist",
+                says: &[
+                    "unknown revision",
+                    "no matching versions",
+                    "invalid version",
+                ],
+                about: &["no tag", "404", "410"],
+            },
+            Cause {
+                text: "the repository is gone or was never public",
+                says: &["repository not found", "does not exist"],
+                about: &["ls-remote", "404", "410"],
+            },
         ],
         groups: &[Group::Configuration, Group::Git, Group::Network],
         about: &["not covered", "404", "410", "no tag", "ls-remote"],
@@ -81,8 +145,8 @@ const KINDS: &[Kind] = &[
         name: "git wants credentials",
         meaning: "git asked for a user name or password, and the go command does not let it prompt",
         causes: &[
-            "no credential helper, netrc entry or ssh key for the git server",
-            "the module is fetched direct although a proxy that has it exists",
+            cause("no credential helper, netrc entry or ssh key for the git server"),
+            cause("the module is fetched direct although a proxy that has it exists"),
         ],
         groups: &[Group::Git, Group::Configuration],
         about: &["credential", "ls-remote", "not covered"],
@@ -92,8 +156,8 @@ const KINDS: &[Kind] = &[
         name: "module path mismatch",
         meaning: "the module's go.mod names another path than the one required",
         causes: &[
-            "the module moved (renamed or a fork)",
-            "a replace points at the wrong module",
+            cause("the module moved (renamed or a fork)"),
+            cause("a replace points at the wrong module"),
         ],
         groups: &[Group::Configuration],
         about: &["declares module"],
@@ -107,14 +171,41 @@ const KINDS: &[Kind] = &[
             "tls handshake timeout",
             "context deadline exceeded",
             "connection reset",
+            "proxyconnect",
         ],
         name: "network failure",
         meaning: "the go command could not reach a proxy, the checksum database or a git server in time",
         causes: &[
-            "the host does not resolve",
-            "a firewall drops or refuses the connection",
-            "the server accepts and never answers",
-            "an HTTP proxy in the environment is needed, missing, or wrong",
+            Cause {
+                text: "the host does not resolve",
+                says: &["no such host", "server misbehaving"],
+                about: &["does not resolve", "resolving"],
+            },
+            Cause {
+                text: "nothing listens there, or a firewall refuses the connection",
+                says: &["connection refused"],
+                about: &["refused"],
+            },
+            Cause {
+                text: "a firewall drops the packets, or the server accepts and never answers",
+                says: &[
+                    "i/o timeout",
+                    "tls handshake timeout",
+                    "context deadline exceeded",
+                    "client.timeout",
+                ],
+                about: &[
+                    "took over",
+                    "sent no answer",
+                    "unreachable",
+                    "did not finish",
+                ],
+            },
+            Cause {
+                text: "an HTTP proxy in the environment is needed, missing, or wrong",
+                says: &["proxyconnect"],
+                about: &["http proxy", "https_proxy"],
+            },
         ],
         groups: &[Group::Network, Group::Git],
         about: &[],
@@ -124,9 +215,35 @@ const KINDS: &[Kind] = &[
         name: "TLS certificate refused",
         meaning: "the server's certificate was not accepted",
         causes: &[
-            "a self-signed certificate or a CA this machine does not trust (a TLS-inspecting proxy)",
-            "an expired certificate, or this machine's clock is wrong",
-            "a certificate for another host name",
+            Cause {
+                text: "a self-signed certificate, a CA this machine does not trust (a private CA, a TLS-inspecting proxy), or a server that does not send its intermediate certificate",
+                says: &["signed by unknown authority"],
+                about: &[
+                    "self-signed",
+                    "does not trust",
+                    "intermediate",
+                    "unknown authority",
+                ],
+            },
+            Cause {
+                text: "an expired certificate, or this machine's clock is wrong",
+                says: &["has expired or is not yet valid"],
+                about: &["expired", "not valid yet", "clock"],
+            },
+            Cause {
+                text: "a certificate for another host name",
+                says: &[
+                    "certificate is valid for",
+                    "doesn't contain any ip sans",
+                    "legacy common name",
+                ],
+                about: &["another name"],
+            },
+            Cause {
+                text: "a certificate that is not for TLS servers",
+                says: &["incompatible key usage"],
+                about: &["key usage"],
+            },
         ],
         groups: &[Group::Network, Group::Git],
         about: &["certificate", "tls", "clock"],
@@ -136,8 +253,12 @@ const KINDS: &[Kind] = &[
         name: "toolchain",
         meaning: "go.mod asks for a newer Go than this one, and it cannot be fetched",
         causes: &[
-            "GOTOOLCHAIN=local",
-            "GOPROXY=off or direct (toolchains come through a proxy)",
+            Cause {
+                text: "GOTOOLCHAIN=local",
+                says: &["gotoolchain=local"],
+                about: &["gotoolchain"],
+            },
+            cause("GOPROXY=off or direct (toolchains come through a proxy)"),
         ],
         groups: &[Group::Configuration],
         about: &["toolchain"],
@@ -146,7 +267,7 @@ const KINDS: &[Kind] = &[
         says: &["no space left on device", "disk quota exceeded"],
         name: "disk full",
         meaning: "the module cache's disk has no room",
-        causes: &["the disk of GOMODCACHE is full (space or inodes)"],
+        causes: &[cause("the disk of GOMODCACHE is full (space or inodes)")],
         groups: &[Group::Cache],
         about: &["free"],
     },
@@ -154,7 +275,7 @@ const KINDS: &[Kind] = &[
         says: &["permission denied", "read-only file system"],
         name: "cannot write",
         meaning: "the go command cannot write where it stores modules",
-        causes: &["GOMODCACHE is read-only or owned by another user"],
+        causes: &[cause("GOMODCACHE is read-only or owned by another user")],
         groups: &[Group::Cache],
         about: &["cannot create"],
     },
@@ -162,7 +283,7 @@ const KINDS: &[Kind] = &[
         says: &["inconsistent vendoring"],
         name: "inconsistent vendoring",
         meaning: "vendor/modules.txt does not match go.mod",
-        causes: &["go.mod changed without go mod vendor"],
+        causes: &[cause("go.mod changed without go mod vendor")],
         groups: &[Group::Configuration],
         about: &["vendor"],
     },
@@ -171,8 +292,8 @@ const KINDS: &[Kind] = &[
         name: "rate limited",
         meaning: "a server refuses more requests from this machine for a while",
         causes: &[
-            "many builds share one address",
-            "a loop that downloads again and again (no cache)",
+            cause("many builds share one address"),
+            cause("a loop that downloads again and again (no cache)"),
         ],
         groups: &[Group::Network],
         about: &["429"],
@@ -197,8 +318,11 @@ pub struct KindReport {
     pub name: String,
     /// What it means.
     pub meaning: String,
-    /// Its possible causes.
+    /// Its causes: the one the text states, alone, when it states one; else every
+    /// possible one.
     pub causes: Vec<String>,
+    /// True when the text itself names the cause (`causes` holds it alone).
+    pub stated: bool,
     /// The findings that confirm a cause here (indexes into the report's findings).
     pub confirmed_by: Vec<usize>,
     /// The groups checked (when nothing confirmed a cause, they are ruled out).
@@ -234,21 +358,44 @@ pub fn explain(text: &str, findings: &[Finding]) -> Explanation {
     let kinds = KINDS
         .iter()
         .filter(|k| k.says.iter().any(|s| lower.contains(s)))
-        .map(|k| KindReport {
-            name: k.name.into(),
-            meaning: k.meaning.into(),
-            causes: k.causes.iter().map(|c| c.to_string()).collect(),
-            confirmed_by: findings
+        .map(|k| {
+            let stated: Vec<&Cause> = k
+                .causes
                 .iter()
-                .enumerate()
-                .filter(|(_, f)| {
-                    let t = format!("{} {}", f.measured, f.cause).to_lowercase();
-                    k.groups.contains(&f.group)
-                        && (k.about.is_empty() || k.about.iter().any(|a| t.contains(a)))
-                })
-                .map(|(i, _)| i)
-                .collect(),
-            checked: k.groups.to_vec(),
+                .filter(|c| c.says.iter().any(|s| lower.contains(s)))
+                .collect();
+            // A finding confirms the stated cause when it is about it; else one about the
+            // kind confirms some cause.
+            let about: Vec<&str> = match stated.as_slice() {
+                [] => k.about.to_vec(),
+                cs => cs
+                    .iter()
+                    .flat_map(|c| if c.about.is_empty() { k.about } else { c.about })
+                    .copied()
+                    .collect(),
+            };
+            let shown: Vec<&Cause> = if stated.is_empty() {
+                k.causes.iter().collect()
+            } else {
+                stated.clone()
+            };
+            KindReport {
+                name: k.name.into(),
+                meaning: k.meaning.into(),
+                causes: shown.iter().map(|c| c.text.to_string()).collect(),
+                stated: !stated.is_empty(),
+                confirmed_by: findings
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| {
+                        let t = format!("{} {}", f.measured, f.cause).to_lowercase();
+                        k.groups.contains(&f.group)
+                            && (about.is_empty() || about.iter().any(|a| t.contains(a)))
+                    })
+                    .map(|(i, _)| i)
+                    .collect(),
+                checked: k.groups.to_vec(),
+            }
         })
         .collect();
     Explanation {
@@ -294,5 +441,68 @@ mod tests {
         assert_eq!(e.modules, ["corp.example.com/lib.git@v1.0.0"]);
         assert!(e.kinds[1].confirmed_by.is_empty());
         assert_eq!(explain("all fine", &[]).kinds, []);
+    }
+
+    /// The go command's own texts: the cause a text states is named alone and confirmed
+    /// only by a finding about it; a text that does not decide lists every cause.
+    #[test]
+    fn the_cause_the_text_states_is_named_alone() {
+        let finding = |cause: &str| Finding {
+            group: Group::Network,
+            severity: Severity::Problem,
+            measured: "GET https://p.example/golang.org/x/mod/@v/list: ...".into(),
+            cause: cause.into(),
+            fix: None,
+        };
+        let findings = [
+            finding("the proxy's certificate has expired (or this machine's clock is ahead)"),
+            finding(
+                "the proxy's certificate is self-signed (CN=p) and this machine does not trust it",
+            ),
+        ];
+        let get = "go: example.com/m@v1.0.0: Get \"https://p.example/example.com/m/@v/v1.0.0.info\": tls: failed to verify certificate: ";
+        for (says, cause, confirmed) in [
+            (
+                "x509: certificate has expired or is not yet valid: current time 2026-12-04T18:00:00Z is after 2026-01-01T00:00:00Z",
+                "an expired certificate, or this machine's clock is wrong",
+                vec![0],
+            ),
+            (
+                "x509: certificate signed by unknown authority",
+                "a self-signed certificate, a CA this machine does not trust (a private CA, a TLS-inspecting proxy), or a server that does not send its intermediate certificate",
+                vec![1],
+            ),
+            (
+                "x509: certificate is valid for proxy.other.example, not p.example",
+                "a certificate for another host name",
+                vec![],
+            ),
+            (
+                "x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs",
+                "a certificate for another host name",
+                vec![],
+            ),
+        ] {
+            let e = explain(&format!("{get}{says}"), &findings);
+            assert_eq!(e.kinds.len(), 1, "{says}");
+            let k = &e.kinds[0];
+            assert_eq!(k.name, "TLS certificate refused");
+            assert_eq!(
+                (k.stated, k.causes.as_slice()),
+                (true, &[cause.to_string()][..]),
+                "{says}"
+            );
+            assert_eq!(k.confirmed_by, confirmed, "{says}");
+        }
+        // A text that does not say which: every cause, any certificate finding.
+        let e = explain("x509: certificate problem", &findings);
+        assert_eq!((e.kinds[0].stated, e.kinds[0].causes.len()), (false, 4));
+        assert_eq!(e.kinds[0].confirmed_by, [0, 1]);
+        // The same for the network: the text names the one cause.
+        let e = explain(
+            "go: example.com/m@v1.0.0: Get \"https://p.example/...\": dial tcp: lookup p.example on 127.0.0.53:53: no such host",
+            &[],
+        );
+        assert_eq!(e.kinds[0].causes, ["the host does not resolve"]);
     }
 }

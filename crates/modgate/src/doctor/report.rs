@@ -94,7 +94,11 @@ pub fn render(r: &Report) -> String {
         }
         for k in &e.kinds {
             let _ = writeln!(s, "  {}: {}", k.name, k.meaning);
-            let _ = writeln!(s, "    possible causes: {}", k.causes.join("; "));
+            if k.stated {
+                let _ = writeln!(s, "    the text says the cause: {}", k.causes.join("; "));
+            } else {
+                let _ = writeln!(s, "    possible causes: {}", k.causes.join("; "));
+            }
             if k.confirmed_by.is_empty() {
                 let _ = writeln!(
                     s,
