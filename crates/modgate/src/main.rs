@@ -104,7 +104,10 @@ fn doctor(args: &DoctorArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = match runtime.block_on(run::run(&opts)) {
+    let report = runtime.block_on(run::run(&opts));
+    // A check left behind on a hung file system must not hold the exit.
+    runtime.shutdown_background();
+    let report = match report {
         Ok(r) => r,
         Err(e) => {
             eprintln!("modgate doctor: {e}");

@@ -95,3 +95,59 @@ fn a_hanging_proxy_is_named_within_the_timeout() {
         "the proxy hangs: downloads through it wait until the go command gives up"
     );
 }
+
+/// A module cache whose reads hang (a FIFO where a `.ziphash` is: reading it waits for a
+/// writer forever, as a stuck network file system does): the doctor still ends within
+/// its timeout, and says where it hung.
+#[test]
+fn a_module_cache_that_hangs_is_named_within_the_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("p");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("go.mod"), "module example.com/p\n\ngo 1.21\n").unwrap();
+    let modcache = tmp.path().join("modcache");
+    let vdir = modcache.join("cache/download/example.com/a/@v");
+    std::fs::create_dir_all(&vdir).unwrap();
+    std::fs::write(vdir.join("v1.0.0.zip"), b"PK").unwrap();
+    let fifo = vdir.join("v1.0.0.ziphash");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let go = testkit::go_binary();
+    let path = format!("{}:/usr/bin:/bin", go.parent().unwrap().display());
+    let mut c = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_modgate")));
+    c.args(["doctor", "--json", "--timeout", "2s"])
+        .arg(&project)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", tmp.path())
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "")
+        .env("GOMODCACHE", &modcache)
+        .env("GOCACHE", tmp.path().join("gocache"));
+    let t = Instant::now();
+    let out = testkit::run_bounded(&mut c, Duration::from_secs(60));
+    let took = t.elapsed();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let hung: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["group"] == "cache" && f["severity"] == "problem")
+        .collect();
+    assert_eq!(hung.len(), 1, "{report:#}");
+    assert_eq!(
+        hung[0]["measured"],
+        format!(
+            "the check of the module cache ({}) did not finish within 2000 ms (--timeout)",
+            modcache.display()
+        )
+    );
+}

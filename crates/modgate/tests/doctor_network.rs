@@ -4,6 +4,7 @@
 //! throughput of a real zip; an HTTP proxy in the way (healthy, 407, down); the checksum
 //! database's signed tree head (verified, another key, unreachable).
 
+mod doctor_support;
 mod proxy_support;
 
 use std::time::Duration;
@@ -247,4 +248,71 @@ async fn the_checksum_database_signed_tree_head() {
         )),
         "{f:?}"
     );
+}
+
+/// An HTTP proxy that tunnels CONNECT requests (and counts them).
+async fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let c = c.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if conn.read(&mut b).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let Some(target) = line
+                    .strip_prefix("CONNECT ")
+                    .and_then(|l| l.split(' ').next())
+                else {
+                    let _ = conn
+                        .write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                        .await;
+                    return;
+                };
+                let Ok(mut up) = tokio::net::TcpStream::connect(target).await else {
+                    let _ = conn
+                        .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                        .await;
+                    return;
+                };
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = conn
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await;
+                let _ = tokio::io::copy_bidirectional(&mut conn, &mut up).await;
+            });
+        }
+    });
+    (origin, count)
+}
+
+#[tokio::test]
+async fn a_refused_certificate_is_inspected_through_the_http_proxy() {
+    use doctor_support::{TlsServer, certs};
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TlsServer::start(&certs::openssl_req_x509(dir.path(), "127.0.0.1"), &[]).await;
+    let (via, tunnels) = connect_proxy().await;
+    let (f, m) = probe_proxy(&srv.origin, Some(&via), "", Duration::from_secs(5)).await;
+    assert_eq!(m, None);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        f[0].cause,
+        "the proxy's certificate is self-signed (CN=127.0.0.1, CA:TRUE, as `openssl req -x509` makes it) and this machine does not trust it: the go command fails with \"x509: certificate signed by unknown authority\""
+    );
+    // The request, then the inspection: both through the tunnel.
+    assert_eq!(tunnels.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

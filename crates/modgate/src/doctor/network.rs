@@ -227,12 +227,10 @@ async fn probe(
             let Some(refusal) = tls::rustls_error(&e) else {
                 return Err(problem(measured, "the request failed", &fix_other));
             };
-            // Measured: the chain the proxy presents, judged as the go command judges it.
+            // Measured: the chain the proxy presents (through the HTTP proxy in the way, as
+            // the go command connects), judged as the go command judges it.
             let port = parsed.port_or_known_default().unwrap_or(443);
-            let inspected = match via {
-                None => tls::inspect(&host, port, dl).await,
-                Some(_) => None,
-            };
+            let inspected = tls::inspect(&host, port, via, dl).await;
             return Err(match inspected {
                 Some((cause, _)) => Finding {
                     severity: match cause {

@@ -1,7 +1,7 @@
 //! One run of the doctor: read the settings and the project, run every check (those that
 //! wait on the network at once, each bounded by the timeout), and gather the report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -103,6 +103,40 @@ pub fn find_go(path: Option<&str>) -> Option<PathBuf> {
         })
 }
 
+/// A check run on a blocking thread, awaited until the deadline: a file system that hangs
+/// (a stuck network mount) becomes a finding instead of a doctor that never ends.
+async fn within(
+    dl: Deadline,
+    what: &str,
+    modcache: &Path,
+    task: tokio::task::JoinHandle<Checked>,
+) -> Checked {
+    match tokio::time::timeout(dl.left(), task).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => Checked::from(vec![Finding {
+            group: Group::Cache,
+            severity: Severity::Warning,
+            measured: format!("the check of {what} failed: {e}"),
+            cause: "the doctor could not finish this check".into(),
+            fix: None,
+        }]),
+        Err(_) => Checked::from(vec![Finding {
+            group: Group::Cache,
+            severity: Severity::Problem,
+            measured: format!(
+                "the check of {what} ({}) did not finish within {} (--timeout)",
+                modcache.display(),
+                super::client::ms(dl.whole())
+            ),
+            cause: "reading or writing there hangs (a stuck network file system, a failing disk): the go command hangs there too".into(),
+            fix: Some(format!(
+                "check the mount of {} (mount, dmesg), or go env -w GOMODCACHE=<a local directory>",
+                modcache.display()
+            )),
+        }]),
+    }
+}
+
 /// Parses `PATH[@VERSION]`.
 fn target(arg: &str) -> Result<(String, Option<String>), String> {
     let (path, version) = match arg.split_once('@') {
@@ -200,6 +234,10 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         tokio::task::spawn_blocking(move || cache::check(&modcache, &go_sum, dl.left()))
     };
     let cpu_task = tokio::task::spawn_blocking(|| cpu::Sample::take(Duration::from_millis(250)));
+    let disk_task = {
+        let modcache = modcache.clone();
+        tokio::task::spawn_blocking(move || cache::check_disk(&modcache))
+    };
     // Everything that waits on the network at once, under one deadline: the proxies, the
     // checksum database (when some module is looked up in it), the requirements, and git
     // for the modules that go direct first. Those a proxy did not know go to git after,
@@ -250,10 +288,10 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         .collect();
     git_checks.extend(git_all(later).await);
     checks.extend(git_checks);
-    checks.push(cache_task.await.unwrap_or_default());
+    checks.push(within(dl, "the module cache", &modcache, cache_task).await);
     let sample = cpu_task.await.map_err(|e| e.to_string())?;
     checks.push(cpu::check(&sample, &settings, net.zip_rate));
-    checks.push(cache::check_disk(&modcache));
+    checks.push(within(dl, "the module cache's disk", &modcache, disk_task).await);
     let Checked {
         mut findings,
         measured,

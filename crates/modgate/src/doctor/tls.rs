@@ -525,8 +525,14 @@ impl ServerCertVerifier for Record {
 }
 
 /// The chain `host:port` presents (DER, its certificate first), by a handshake that
-/// accepts anything; `None` when there is no handshake within the deadline.
-pub async fn presented_chain(host: &str, port: u16, dl: Deadline) -> Option<Vec<Vec<u8>>> {
+/// accepts anything, through the HTTP proxy `via` (a CONNECT tunnel) when given, as the
+/// go command connects; `None` when there is no handshake within the deadline.
+pub async fn presented_chain(
+    host: &str,
+    port: u16,
+    via: Option<&str>,
+    dl: Deadline,
+) -> Option<Vec<Vec<u8>>> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let record = Arc::new(Record {
         chain: Mutex::new(Vec::new()),
@@ -538,15 +544,14 @@ pub async fn presented_chain(host: &str, port: u16, dl: Deadline) -> Option<Vec<
         .dangerous()
         .with_custom_certificate_verifier(Arc::clone(&record) as Arc<dyn ServerCertVerifier>)
         .with_no_client_auth();
-    let name = ServerName::try_from(
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string(),
-    )
-    .ok()?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let name = ServerName::try_from(bare.to_string()).ok()?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let handshake = async {
-        let tcp = tokio::net::TcpStream::connect((host, port)).await.ok()?;
+        let tcp = match via {
+            None => tokio::net::TcpStream::connect((bare, port)).await.ok()?,
+            Some(via) => tunnel(via, host, port).await?,
+        };
         connector.connect(name, tcp).await.ok()
     };
     let _ = tokio::time::timeout(dl.left(), handshake).await;
@@ -558,6 +563,47 @@ pub async fn presented_chain(host: &str, port: u16, dl: Deadline) -> Option<Vec<
     (!chain.is_empty()).then_some(chain)
 }
 
+/// A CONNECT tunnel to `host:port` through the HTTP proxy `via` (`http://[user:pass@]h:p`).
+async fn tunnel(via: &str, host: &str, port: u16) -> Option<tokio::net::TcpStream> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let u = reqwest::Url::parse(via).ok()?;
+    let (ph, pp) = (u.host_str()?.to_string(), u.port_or_known_default()?);
+    let mut tcp =
+        tokio::net::TcpStream::connect((ph.trim_start_matches('[').trim_end_matches(']'), pp))
+            .await
+            .ok()?;
+    let mut req = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+    if !u.username().is_empty() {
+        use base64::Engine;
+        let creds = format!("{}:{}", u.username(), u.password().unwrap_or(""));
+        let creds = percent_encoding::percent_decode_str(&creds).decode_utf8_lossy();
+        req.push_str(&format!(
+            "Proxy-Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(creds.as_bytes())
+        ));
+    }
+    req.push_str("\r\n");
+    tcp.write_all(req.as_bytes()).await.ok()?;
+    // The proxy's answer, up to its blank line, a byte at a time (the TLS bytes follow).
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 16 << 10 {
+            return None;
+        }
+        let mut b = [0u8; 1];
+        if tcp.read(&mut b).await.ok()? == 0 {
+            return None;
+        }
+        head.push(b[0]);
+    }
+    let status = String::from_utf8_lossy(&head);
+    let ok = status
+        .split_whitespace()
+        .nth(1)
+        .is_some_and(|code| code.starts_with('2'));
+    ok.then_some(tcp)
+}
+
 /// The roots this machine trusts, as the platform verifier loads them.
 pub fn trusted_roots() -> Vec<Vec<u8>> {
     rustls_native_certs::load_native_certs()
@@ -567,11 +613,17 @@ pub fn trusted_roots() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Why `host:port` refuses TLS, measured: its chain judged against this machine's roots
-/// (fetching a missing intermediate from its caIssuers URL to confirm it), within `dl`.
+/// Why `host:port` refuses TLS, measured: its chain (reached through the HTTP proxy `via`
+/// when given) judged against this machine's roots (fetching a missing intermediate from
+/// its caIssuers URL to confirm it), within `dl`.
 /// `None` when no chain could be had or nothing is wrong with it.
-pub async fn inspect(host: &str, port: u16, dl: Deadline) -> Option<(Cause, usize)> {
-    let chain = presented_chain(host, port, dl).await?;
+pub async fn inspect(
+    host: &str,
+    port: u16,
+    via: Option<&str>,
+    dl: Deadline,
+) -> Option<(Cause, usize)> {
+    let chain = presented_chain(host, port, via, dl).await?;
     let roots = tokio::task::spawn_blocking(trusted_roots).await.ok()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -837,7 +889,7 @@ mod tests {
         );
         let dl = Deadline::after(std::time::Duration::from_secs(10));
         assert_eq!(
-            presented_chain("127.0.0.1", port, dl).await,
+            presented_chain("127.0.0.1", port, None, dl).await,
             Some(vec![cert])
         );
         server.abort();
