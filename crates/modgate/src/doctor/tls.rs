@@ -384,11 +384,7 @@ pub fn diagnose(
     let leaf = certs.first()?;
     let trusted: Vec<X509Certificate<'_>> = roots.iter().filter_map(|d| parse(d)).collect();
     let leaf_trusted = roots.iter().any(|r| *r == chain[0]);
-    // The go command checks the name, then the time, then the chain: the same order.
-    let leaf_names = names(leaf);
-    if !matches_host(&leaf_names, host) {
-        return Some(Cause::OtherName { names: leaf_names });
-    }
+    // crypto/x509's Verify checks the time, then the name, then the chain: the same order.
     let (nb, na) = (
         leaf.validity().not_before.timestamp(),
         leaf.validity().not_after.timestamp(),
@@ -404,6 +400,10 @@ pub fn diagnose(
             now: rfc3339(now),
             not_before: rfc3339(nb),
         });
+    }
+    let leaf_names = names(leaf);
+    if !matches_host(&leaf_names, host) {
+        return Some(Cause::OtherName { names: leaf_names });
     }
     let subject = leaf.subject().to_string();
     if leaf.subject().as_raw() == leaf.issuer().as_raw() {
