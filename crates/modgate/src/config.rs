@@ -72,6 +72,12 @@ pub struct ServeArgs {
     /// [env: MODGATE_DATA_DIR] [default: ./modgate-data]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where the module cache is kept: a directory, or s3://BUCKET/PREFIX (S3 settings
+    /// from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL,
+    /// AWS_ALLOW_HTTP; the data directory then holds only staging and git clones)
+    /// [env: MODGATE_STORAGE] [default: the data directory]
+    #[arg(long, value_name = "URL")]
+    pub storage: Option<String>,
     /// Upstream chain in GOPROXY syntax [env: MODGATE_UPSTREAM]
     /// [default: https://proxy.golang.org,direct]
     #[arg(long, value_name = "LIST")]
@@ -123,6 +129,8 @@ pub struct Settings {
     pub listen: String,
     /// The data directory.
     pub data_dir: PathBuf,
+    /// `--storage`: `None` for the data directory, else a directory or `s3://...` URL.
+    pub storage: Option<String>,
     /// The upstream chain, GOPROXY syntax.
     pub upstream: String,
     /// GOPRIVATE-style patterns.
@@ -159,6 +167,7 @@ impl Default for Settings {
         Settings {
             listen: DEFAULT_LISTEN.to_string(),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            storage: None,
             upstream: DEFAULT_UPSTREAM.to_string(),
             private: String::new(),
             private_upstreams: Vec::new(),
@@ -206,6 +215,7 @@ struct FileDirect {
 struct FileSettings {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
+    storage: Option<String>,
     upstream: Option<String>,
     private: Option<String>,
     private_upstreams: Option<Vec<String>>,
@@ -265,6 +275,15 @@ impl Settings {
             .or_else(|| env("MODGATE_DATA_DIR").map(PathBuf::from))
             .or(file.data_dir)
             .unwrap_or(s.data_dir);
+        s.storage = args
+            .storage
+            .clone()
+            .or_else(|| env("MODGATE_STORAGE"))
+            .or(file.storage)
+            .filter(|v| !v.trim().is_empty());
+        if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {
+            crate::store::S3Url::parse(url).map_err(ConfigError)?;
+        }
         if let Some(p) = file.private_upstreams {
             s.private_upstreams = p;
         }

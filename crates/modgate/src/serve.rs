@@ -190,14 +190,35 @@ pub fn redact_list(list: &str) -> String {
     out
 }
 
+/// The store `--storage` names: the data directory (default), another directory, or
+/// S3-compatible storage (with the data directory for staging and git clones).
+pub fn open_store(settings: &Settings) -> Result<Store, String> {
+    match settings.storage.as_deref() {
+        Some(url) if url.starts_with("s3://") => {
+            let url = crate::store::S3Url::parse(url)?;
+            Store::open_s3(&settings.data_dir, url).map_err(|e| {
+                format!("cannot open the storage: {e} (check --storage / MODGATE_STORAGE and the AWS_* settings)")
+            })
+        }
+        Some(url) if url.contains("://") => Err(format!(
+            "--storage {url}: want a directory or s3://BUCKET/PREFIX"
+        )),
+        other => {
+            let dir = other.map_or(settings.data_dir.clone(), std::path::PathBuf::from);
+            Store::open_dir(&dir).map_err(|e| {
+                format!(
+                    "cannot open the data dir {}: {e} (check --data-dir / MODGATE_DATA_DIR, --storage / MODGATE_STORAGE)",
+                    dir.display()
+                )
+            })
+        }
+    }
+}
+
 /// Runs the server until interrupted (Ctrl-C or SIGTERM).
 pub async fn run(settings: Settings) -> Result<(), String> {
-    let store = Store::open_dir(&settings.data_dir).map_err(|e| {
-        format!(
-            "cannot open the data dir {}: {e} (check --data-dir / MODGATE_DATA_DIR)",
-            settings.data_dir.display()
-        )
-    })?;
+    let store = open_store(&settings)?;
+    let store_description = store.describe();
     let store = Arc::new(store);
     let chain = build_source(&settings)?;
     let cache = Cache::new(
@@ -233,8 +254,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     tracing::info!(
-        "modgate serve listening on http://{addr} (data dir {}, upstream {}, checksum database {})",
+        "modgate serve listening on http://{addr} (data dir {}, storage {}, upstream {}, checksum database {})",
         settings.data_dir.display(),
+        store_description,
         redact_list(&settings.upstream),
         settings.sumdb
     );

@@ -305,8 +305,9 @@ fn json_logs_carry_the_start_line_and_request_ids() {
     assert_eq!(
         lines[0]["fields"]["message"],
         format!(
-            "modgate serve listening on http://{} (data dir {}, upstream off, checksum database off)",
+            "modgate serve listening on http://{} (data dir {}, storage directory {}, upstream off, checksum database off)",
             server.addr,
+            data.display(),
             data.display()
         )
     );

@@ -152,8 +152,9 @@ fn go_mod_download_through_modgate_equals_the_tree_and_the_data_dir_is_a_goproxy
     let log = server.log_text();
     assert!(
         log.contains(&format!(
-            "modgate serve listening on http://{} (data dir {}, upstream {}, checksum database off)",
+            "modgate serve listening on http://{} (data dir {}, storage directory {}, upstream {}, checksum database off)",
             server.addr,
+            data.display(),
             data.display(),
             tree.url()
         )),

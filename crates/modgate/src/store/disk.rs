@@ -176,7 +176,7 @@ impl Blobs for DiskBlobs {
 }
 
 /// Takes the exclusive lock on `<dir>/modgate.lock` and writes this process's id into it.
-fn lock_dir(dir: &Path) -> io::Result<fs::File> {
+pub(super) fn lock_dir(dir: &Path) -> io::Result<fs::File> {
     let path = dir.join("modgate.lock");
     let mut f = fs::OpenOptions::new()
         .read(true)

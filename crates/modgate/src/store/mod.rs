@@ -22,6 +22,7 @@ mod disk;
 mod hot;
 mod key;
 mod lock;
+mod s3;
 mod staging;
 
 pub use blob::{Blob, Blobs, ByteStream, Stat};
@@ -29,6 +30,7 @@ pub use disk::{DiskBlobs, is_missing};
 pub use hot::Hot;
 pub use key::{Key, KeyError, Kind};
 pub use lock::{Held, LocalLocks, Locks};
+pub use s3::{S3Blobs, S3Url};
 pub use staging::{Staged, Staging};
 
 use std::io;
@@ -44,6 +46,9 @@ pub struct Store {
     blobs: Hot,
     staging: Arc<Staging>,
     locks: Arc<dyn Locks>,
+    /// The lock on the local data directory (`modgate.lock`: its staging area and git
+    /// clones) when the objects are elsewhere.
+    _local: Option<std::fs::File>,
 }
 
 impl std::fmt::Debug for Store {
@@ -65,12 +70,33 @@ impl Store {
         ))
     }
 
+    /// The objects in S3-compatible storage at `url` (settings from the AWS environment),
+    /// with the local data directory `dir` for staging (locked for this process: several
+    /// replicas share the bucket, each with its own directory).
+    pub fn open_s3(dir: &Path, url: S3Url) -> Result<Store, String> {
+        let local = || -> io::Result<(std::fs::File, Staging)> {
+            std::fs::create_dir_all(dir).map_err(|e| annotate(e, "creating", dir))?;
+            let lock = disk::lock_dir(dir)?;
+            Ok((lock, Staging::open(&dir.join("tmp"))?))
+        };
+        let (lock, staging) = local().map_err(|e| e.to_string())?;
+        let blobs = S3Blobs::from_env(url)?;
+        let mut store = Store::new(
+            Box::new(blobs),
+            Arc::new(staging),
+            Arc::new(LocalLocks::default()),
+        );
+        store._local = Some(lock);
+        Ok(store)
+    }
+
     /// A store on `blobs`, staging files in `staging`, locking with `locks`.
     pub fn new(blobs: Box<dyn Blobs>, staging: Arc<Staging>, locks: Arc<dyn Locks>) -> Store {
         Store {
             blobs: Hot::new(blobs),
             staging,
             locks,
+            _local: None,
         }
     }
 

@@ -1,0 +1,299 @@
+//! The object storage backend: S3-compatible storage through `object_store` (AWS S3,
+//! MinIO, SeaweedFS, Ceph, R2 ...). Objects are named `<prefix>/<key name>`, the same
+//! GOMODCACHE layout as the directory backend.
+//!
+//! - An object is visible only once complete: a small one is one PUT, a zip is streamed
+//!   from the staging area as a multipart upload that S3 assembles at its completion.
+//! - Immutable entries are written with `PutMode::Create`: when several replicas store
+//!   the same module version at once, the first writer wins and the others keep its
+//!   bytes (they passed the same checks).
+//! - Settings from the standard AWS variables (`AWS_ACCESS_KEY_ID`,
+//!   `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP=true` for
+//!   a plain-http endpoint), path-style requests unless `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`
+//!   says otherwise.
+
+use std::io;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
+    WriteMultipart,
+};
+use tokio::io::AsyncReadExt;
+
+use super::blob::{Blob, Blobs, ByteStream, Stat};
+use super::key::Key;
+use super::staging::Staged;
+
+/// Above this size a staged file is sent as a multipart upload (parts of this size).
+const PART: usize = 8 << 20;
+
+/// `s3://BUCKET/PREFIX`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Url {
+    /// The bucket.
+    pub bucket: String,
+    /// The prefix inside it (no leading or trailing `/`; may be empty).
+    pub prefix: String,
+}
+
+impl S3Url {
+    /// Parses `s3://BUCKET[/PREFIX]`.
+    pub fn parse(url: &str) -> Result<S3Url, String> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("--storage {url}: want a directory or s3://BUCKET/PREFIX"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let valid_bucket = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !valid_bucket {
+            return Err(format!(
+                "--storage {url}: {bucket:?} is not a bucket name (3 to 63 lower-case letters, digits, '-' and '.')"
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix.split('/').any(|e| e == "." || e == "..") || prefix.contains("//") {
+            return Err(format!(
+                "--storage {url}: the prefix {prefix:?} is not a plain path"
+            ));
+        }
+        Ok(S3Url {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for S3Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.prefix.is_empty() {
+            write!(f, "s3://{}", self.bucket)
+        } else {
+            write!(f, "s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}
+
+/// A bucket (and prefix) of S3-compatible storage.
+#[derive(Debug)]
+pub struct S3Blobs {
+    store: Arc<dyn ObjectStore>,
+    url: S3Url,
+}
+
+fn storage_error(url: &S3Url, what: &str, key: &Key, e: object_store::Error) -> io::Error {
+    let kind = match &e {
+        object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
+        object_store::Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, format!("{what} {url}/{key}: {e}"))
+}
+
+impl S3Blobs {
+    /// The bucket of `url`, reached with the settings of the standard AWS environment.
+    pub fn from_env(url: S3Url) -> Result<S3Blobs, String> {
+        let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&url.bucket);
+        // Path-style requests (bucket in the path) unless asked otherwise: what
+        // self-hosted S3 servers expect.
+        if std::env::var_os("AWS_VIRTUAL_HOSTED_STYLE_REQUEST").is_none() {
+            b = b.with_virtual_hosted_style_request(false);
+        }
+        let store = b.build().map_err(|e| {
+            format!("--storage {url}: {e} (S3 settings come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP)")
+        })?;
+        Ok(S3Blobs::new(Arc::new(store), url))
+    }
+
+    /// The objects of `store` under `url`'s prefix.
+    pub fn new(store: Arc<dyn ObjectStore>, url: S3Url) -> S3Blobs {
+        S3Blobs { store, url }
+    }
+
+    fn path(&self, key: &Key) -> ObjectPath {
+        if self.url.prefix.is_empty() {
+            ObjectPath::from(key.name())
+        } else {
+            ObjectPath::from(format!("{}/{}", self.url.prefix, key.name()))
+        }
+    }
+
+    fn err(&self, what: &str, key: &Key, e: object_store::Error) -> io::Error {
+        storage_error(&self.url, what, key, e)
+    }
+
+    /// Put options: first writer wins for what never changes.
+    fn put_options(key: &Key) -> PutOptions {
+        PutOptions {
+            mode: if key.is_immutable() {
+                PutMode::Create
+            } else {
+                PutMode::Overwrite
+            },
+            ..PutOptions::default()
+        }
+    }
+}
+
+/// A time object_store gives (seconds and nanoseconds since the epoch).
+fn system_time(secs: i64, nanos: u32) -> std::time::SystemTime {
+    match u64::try_from(secs) {
+        Ok(s) => std::time::UNIX_EPOCH + std::time::Duration::new(s, nanos),
+        Err(_) => std::time::UNIX_EPOCH,
+    }
+}
+
+#[async_trait]
+impl Blobs for S3Blobs {
+    fn describe(&self) -> String {
+        self.url.to_string()
+    }
+
+    async fn get(&self, key: &Key) -> io::Result<Option<Blob>> {
+        match self.store.get(&self.path(key)).await {
+            Ok(r) => {
+                let t = r.meta.last_modified;
+                let modified = system_time(t.timestamp(), t.timestamp_subsec_nanos());
+                let data = r.bytes().await.map_err(|e| self.err("reading", key, e))?;
+                Ok(Some(Blob { data, modified }))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.err("reading", key, e)),
+        }
+    }
+
+    async fn stat(&self, key: &Key) -> io::Result<Option<Stat>> {
+        match self.store.head(&self.path(key)).await {
+            Ok(m) => Ok(Some(Stat {
+                size: m.size,
+                modified: system_time(
+                    m.last_modified.timestamp(),
+                    m.last_modified.timestamp_subsec_nanos(),
+                ),
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.err("reading", key, e)),
+        }
+    }
+
+    async fn put(&self, key: &Key, data: Bytes) -> io::Result<()> {
+        let r = self
+            .store
+            .put_opts(
+                &self.path(key),
+                PutPayload::from(data),
+                Self::put_options(key),
+            )
+            .await;
+        match r {
+            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+            Err(e) => Err(self.err("writing", key, e)),
+        }
+    }
+
+    async fn put_staged(&self, key: &Key, file: Staged) -> io::Result<()> {
+        let path = self.path(key);
+        let mut f = tokio::fs::File::open(file.path())
+            .await
+            .map_err(|e| super::annotate(e, "opening", file.path()))?;
+        let size = f
+            .metadata()
+            .await
+            .map_err(|e| super::annotate(e, "reading", file.path()))?
+            .len();
+        if size <= PART as u64 {
+            let mut data = Vec::with_capacity(size as usize);
+            f.read_to_end(&mut data)
+                .await
+                .map_err(|e| super::annotate(e, "reading", file.path()))?;
+            return self.put(key, data.into()).await;
+        }
+        let upload = self
+            .store
+            .put_multipart(&path)
+            .await
+            .map_err(|e| self.err("writing", key, e))?;
+        let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut buf = vec![0u8; PART];
+        loop {
+            let n = f
+                .read(&mut buf)
+                .await
+                .map_err(|e| super::annotate(e, "reading", file.path()))?;
+            if n == 0 {
+                break;
+            }
+            // At most a couple of parts in flight: memory stays bounded whatever the size.
+            w.wait_for_capacity(2)
+                .await
+                .map_err(|e| self.err("writing", key, e))?;
+            w.write(&buf[..n]);
+        }
+        w.finish().await.map_err(|e| self.err("writing", key, e))?;
+        Ok(())
+    }
+
+    async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
+        if len == 0 {
+            return match self.stat(key).await? {
+                Some(_) => Ok(Some(Box::pin(futures_util::stream::empty()))),
+                None => Ok(None),
+            };
+        }
+        let opts = GetOptions {
+            range: Some(GetRange::Bounded(start..start + len)),
+            ..GetOptions::default()
+        };
+        match self.store.get_opts(&self.path(key), opts).await {
+            Ok(r) => {
+                let (url, key) = (self.url.clone(), key.clone());
+                let stream = r
+                    .into_stream()
+                    .map_err(move |e| storage_error(&url, "reading", &key, e))
+                    .boxed();
+                Ok(Some(stream))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.err("reading", key, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_urls() {
+        assert_eq!(
+            S3Url::parse("s3://modules/prod/cache").unwrap(),
+            S3Url {
+                bucket: "modules".into(),
+                prefix: "prod/cache".into()
+            }
+        );
+        assert_eq!(
+            S3Url::parse("s3://modules").unwrap().to_string(),
+            "s3://modules"
+        );
+        assert_eq!(
+            S3Url::parse("s3://modules/p/").unwrap().to_string(),
+            "s3://modules/p"
+        );
+        for bad in [
+            "s3://",
+            "s3://UPPER/x",
+            "s3://m/../x",
+            "s3://mo/a//b",
+            "gs://x/y",
+        ] {
+            assert!(S3Url::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
