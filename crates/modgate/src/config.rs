@@ -391,6 +391,7 @@ mod tests {
     const FULL: &str = r#"
 listen = "127.0.0.1:1001"
 data_dir = "/file/data"
+storage = "s3://modules/file"
 upstream = "file:///file/up"
 private = "file.example.com"
 private_upstreams = ["https://private.example.com"]
@@ -424,6 +425,7 @@ git_timeout = 7
             Settings {
                 listen: "127.0.0.1:1001".into(),
                 data_dir: "/file/data".into(),
+                storage: Some("s3://modules/file".into()),
                 upstream: "file:///file/up".into(),
                 private: "file.example.com".into(),
                 private_upstreams: vec!["https://private.example.com".into()],
@@ -542,6 +544,28 @@ git_timeout = 7
         assert_eq!(
             e.0,
             "reading settings file /nonexistent/modgate.toml: No such file or directory (os error 2) (check --config / MODGATE_CONFIG)"
+        );
+    }
+
+    #[test]
+    fn storage_is_a_directory_or_an_s3_url() {
+        let args = |v: &str| ServeArgs {
+            storage: Some(v.into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args("s3://modules/prod"), &env_of(&[])).unwrap();
+        assert_eq!(s.storage.as_deref(), Some("s3://modules/prod"));
+        let s = Settings::resolve(
+            &ServeArgs::default(),
+            &env_of(&[("MODGATE_STORAGE", "/srv/m")]),
+        )
+        .unwrap();
+        assert_eq!(s.storage.as_deref(), Some("/srv/m"));
+        assert_eq!(
+            Settings::resolve(&args("s3://Modules/x"), &env_of(&[]))
+                .unwrap_err()
+                .to_string(),
+            "--storage s3://Modules/x: \"Modules\" is not a bucket name (3 to 63 lower-case letters, digits, '-' and '.')"
         );
     }
 }
