@@ -1,6 +1,8 @@
 //! Test support shared by the integration tests of every crate: the reference go command,
 //! processes run with a time bound, and git with a fixed identity.
 
+pub mod seaweed;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -296,4 +296,59 @@ mod tests {
             assert!(S3Url::parse(bad).is_err(), "{bad}");
         }
     }
+
+    /// The backend against a real S3 server (SeaweedFS on loopback): the contract every
+    /// backend keeps, a zip large enough for a multipart upload, and the first writer of
+    /// an immutable entry winning.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_s3_backend_keeps_the_contract() {
+        let sw = tokio::task::spawn_blocking(testkit::seaweed::Seaweed::start)
+            .await
+            .unwrap();
+        sw.create_bucket("contract");
+        let store = object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&sw.endpoint)
+            .with_allow_http(true)
+            .with_bucket_name("contract")
+            .with_access_key_id("modgate-test")
+            .with_secret_access_key("modgate-test-secret")
+            .with_region("us-east-1")
+            .with_virtual_hosted_style_request(false)
+            .build()
+            .unwrap();
+        let url = S3Url::parse("s3://contract/p/q").unwrap();
+        let b = S3Blobs::new(Arc::new(store), url);
+        let d = tempfile::tempdir().unwrap();
+        let staging = super::super::Staging::open(d.path()).unwrap();
+        super::super::contract::check(&b, &staging).await;
+        // Stored under the prefix, in the GOMODCACHE layout.
+        let name = "p/q/cache/download/example.com/!contract/@v/v1.0.0-!r!c.mod";
+        assert_eq!(
+            sw.object("contract", name).as_deref(),
+            Some(&b"module example.com/Contract\n"[..])
+        );
+        // First writer wins for what never changes.
+        let k = Key::go_mod("example.com/Contract", "v1.0.0-RC").unwrap();
+        b.put(&k, Bytes::from_static(b"other\n")).await.unwrap();
+        assert_eq!(
+            &b.get(&k).await.unwrap().unwrap().data[..],
+            b"module example.com/Contract\n"
+        );
+        // 20 MB: three parts of a multipart upload, visible whole once complete.
+        let z = Key::zip("example.com/big", "v1.0.0").unwrap();
+        let f = staging.file("big.zip");
+        let zip: Vec<u8> = (0..20_000_000u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(f.path(), &zip).unwrap();
+        b.put_staged(&z, f).await.unwrap();
+        assert_eq!(b.stat(&z).await.unwrap().unwrap().size, 20_000_000);
+        let tail: Vec<Bytes> = b
+            .read_range(&z, 19_999_000, 1000)
+            .await
+            .unwrap()
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(tail.concat(), zip[19_999_000..].to_vec());
+    }
 }
