@@ -91,10 +91,7 @@ fn replicas_share_one_bucket() {
     // A range of a zip, from the bucket.
     let r = raw_request(
         &two.addr,
-        format!(
-            "GET /example.com/a/@v/v1.0.0.zip HTTP/1.1\r\nHost: x\r\nRange: bytes=10-19\r\nConnection: close\r\n\r\n"
-        )
-        .as_bytes(),
+        b"GET /example.com/a/@v/v1.0.0.zip HTTP/1.1\r\nHost: x\r\nRange: bytes=10-19\r\nConnection: close\r\n\r\n",
     )
     .unwrap();
     assert_eq!(r.status, 206);
