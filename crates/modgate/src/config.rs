@@ -96,6 +96,10 @@ pub struct ServeArgs {
     /// Log format (the level comes from RUST_LOG, default info)
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+    /// Serve only what is stored, asking no upstream (an air-gapped site); everything
+    /// else is a 404 that says so [env: MODGATE_OFFLINE=1]
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// Timeouts for upstream requests.
@@ -158,6 +162,8 @@ pub struct Settings {
     pub git_timeout: Duration,
     /// Log format.
     pub log_format: LogFormat,
+    /// `--offline`: no upstream, no checksum database; what is stored is served.
+    pub offline: bool,
     /// The settings file read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -181,6 +187,7 @@ impl Default for Settings {
             insecure: String::new(),
             git_timeout: Duration::from_secs(120),
             log_format: LogFormat::Human,
+            offline: false,
             config_file: None,
         }
     }
@@ -216,6 +223,7 @@ struct FileSettings {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     storage: Option<String>,
+    offline: Option<bool>,
     upstream: Option<String>,
     private: Option<String>,
     private_upstreams: Option<Vec<String>>,
@@ -313,6 +321,16 @@ impl Settings {
         }
         s.git_timeout = secs(file.direct.git_timeout, s.git_timeout);
         s.log_format = args.log_format;
+        s.offline = args.offline
+            || match env("MODGATE_OFFLINE").as_deref() {
+                Some("1" | "true") => true,
+                Some("" | "0" | "false") | None => file.offline.unwrap_or(false),
+                Some(v) => {
+                    return Err(ConfigError(format!(
+                        "MODGATE_OFFLINE={v}: want 1 or true, 0 or false"
+                    )));
+                }
+            };
         s.config_file = config_file;
         Ok(s)
     }
@@ -392,6 +410,7 @@ mod tests {
 listen = "127.0.0.1:1001"
 data_dir = "/file/data"
 storage = "s3://modules/file"
+offline = true
 upstream = "file:///file/up"
 private = "file.example.com"
 private_upstreams = ["https://private.example.com"]
@@ -444,6 +463,7 @@ git_timeout = 7
                 insecure: "git.lan.example.com".into(),
                 git_timeout: Duration::from_secs(7),
                 log_format: LogFormat::Human,
+                offline: true,
                 config_file: Some(p),
             }
         );
@@ -566,6 +586,29 @@ git_timeout = 7
                 .unwrap_err()
                 .to_string(),
             "--storage s3://Modules/x: \"Modules\" is not a bucket name (3 to 63 lower-case letters, digits, '-' and '.')"
+        );
+    }
+
+    #[test]
+    fn offline_from_the_flag_the_environment_or_the_file() {
+        let on = |args: &ServeArgs, env: &[(&str, &str)]| {
+            Settings::resolve(args, &env_of(env)).map(|s| s.offline)
+        };
+        let flag = ServeArgs {
+            offline: true,
+            ..Default::default()
+        };
+        assert_eq!(on(&ServeArgs::default(), &[]), Ok(false));
+        assert_eq!(on(&flag, &[]), Ok(true));
+        assert_eq!(
+            on(&ServeArgs::default(), &[("MODGATE_OFFLINE", "1")]),
+            Ok(true)
+        );
+        assert_eq!(
+            on(&ServeArgs::default(), &[("MODGATE_OFFLINE", "yes")])
+                .unwrap_err()
+                .to_string(),
+            "MODGATE_OFFLINE=yes: want 1 or true, 0 or false"
         );
     }
 }

@@ -220,9 +220,18 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let store = open_store(&settings)?;
     let store_description = store.describe();
     let store = Arc::new(store);
-    let chain = build_source(&settings)?;
+    // Offline: no upstream, no checksum database proxy.
+    let chain = if settings.offline {
+        None
+    } else {
+        Some(build_source(&settings)?)
+    };
+    let source: Arc<dyn Source> = match &chain {
+        Some(c) => Arc::clone(c) as Arc<dyn Source>,
+        None => Arc::new(crate::source::offline::Offline),
+    };
     let cache = Cache::new(
-        Arc::clone(&chain) as Arc<dyn Source>,
+        source,
         Arc::clone(&store),
         CacheSettings {
             negative_ttl: settings.negative_ttl,
@@ -233,10 +242,14 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             // At most half of each upstream's permits go to prefetches, so that client
             // requests always find room.
             prefetch_concurrency: (settings.upstream_concurrency / 2).clamp(1, 8),
+            offline: settings.offline,
             ..CacheSettings::default()
         },
     );
-    let sumdb = build_sumdb(&settings, &chain, &cache, &store)?;
+    let sumdb = match &chain {
+        Some(chain) => build_sumdb(&settings, chain, &cache, &store)?,
+        None => None,
+    };
     let state = Arc::new(AppState {
         cache,
         short_max_age: settings.list_ttl,
@@ -257,8 +270,16 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         "modgate serve listening on http://{addr} (data dir {}, storage {}, upstream {}, checksum database {})",
         settings.data_dir.display(),
         store_description,
-        redact_list(&settings.upstream),
-        settings.sumdb
+        if settings.offline {
+            "none (--offline)".to_string()
+        } else {
+            redact_list(&settings.upstream)
+        },
+        if settings.offline {
+            "off (--offline)"
+        } else {
+            settings.sumdb.as_str()
+        }
     );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())

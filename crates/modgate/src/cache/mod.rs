@@ -55,6 +55,9 @@ pub struct CacheSettings {
     pub prefetch_depth: u32,
     /// How many requirements of one go.mod are prefetched at most.
     pub prefetch_fanout: usize,
+    /// `--offline`: stored lists and `@latest` are served however old (nothing newer
+    /// can be had).
+    pub offline: bool,
 }
 
 impl Default for CacheSettings {
@@ -68,6 +71,7 @@ impl Default for CacheSettings {
             prefetch_concurrency: 8,
             prefetch_depth: 2,
             prefetch_fanout: 200,
+            offline: false,
         }
     }
 }
@@ -281,7 +285,7 @@ impl Cache {
             .map_err(internal)?
             .and_then(|b| Some((T::decode(b.data.clone())?, b.age())));
         if let Some((value, age)) = &cached
-            && *age < ttl
+            && (*age < ttl || self.inner.settings.offline)
         {
             let at = Instant::now().checked_sub(*age);
             if let Some(at) = at {
