@@ -181,6 +181,9 @@ fn metadata_answers_have_exact_types_lengths_and_cache_headers() {
                 .header("content-type", TEXT)
                 .body("not found: example.com/nope@v/list\n"),
             case("GET", "/healthz", 200).body("ok\n"),
+            case("GET", "/readyz", 200)
+                .header("cache-control", "no-store")
+                .body("ready\n"),
             case("POST", "/example.com/a/@v/list", 405)
                 .header("allow", "GET, HEAD")
                 .body("method not allowed: the GOPROXY protocol is GET and HEAD only\n"),

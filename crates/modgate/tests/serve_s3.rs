@@ -96,4 +96,19 @@ fn replicas_share_one_bucket() {
     .unwrap();
     assert_eq!(r.status, 206);
     assert_eq!(r.body, a.zip[10..20].to_vec());
+    // Ready while the bucket answers; not ready, saying why, once it is gone.
+    let r = raw_get(&two.addr, "GET", "/readyz").unwrap();
+    assert_eq!((r.status, r.text()), (200, "ready\n".to_string()));
+    drop(sw);
+    let r = raw_get(&two.addr, "GET", "/readyz").unwrap();
+    assert_eq!(r.status, 503);
+    assert!(
+        r.text()
+            .starts_with(&format!("not ready: the storage ({storage}) fails: ")),
+        "{}",
+        r.text()
+    );
+    // What the replica has in memory it still serves.
+    let r = raw_get(&two.addr, "GET", "/example.com/a/@v/v1.0.0.mod").unwrap();
+    assert_eq!(r.status, 200);
 }

@@ -21,8 +21,10 @@ pub const MAX_PATH: usize = 2048;
 /// What a request asks for. Module paths and versions are decoded (no `!` escapes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    /// `GET /healthz`.
+    /// `GET /healthz`: the process answers.
     Health,
+    /// `GET /readyz`: the process can serve (its storage answers).
+    Ready,
     /// `@v/list`.
     List {
         /// The module path.
@@ -120,6 +122,9 @@ pub fn parse(raw: &str) -> Result<Request, Reject> {
     if path == "/healthz" {
         return Ok(Request::Health);
     }
+    if path == "/readyz" {
+        return Ok(Request::Ready);
+    }
     if let Some(rest) = path.strip_prefix("/sumdb/") {
         return Ok(Request::Sumdb {
             path: rest.to_string(),
@@ -192,6 +197,7 @@ mod tests {
     #[test]
     fn protocol_paths() {
         assert_eq!(ok("/healthz"), Request::Health);
+        assert_eq!(ok("/readyz"), Request::Ready);
         assert_eq!(
             ok("/github.com/!foo/bar/@v/list"),
             Request::List {

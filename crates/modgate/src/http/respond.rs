@@ -68,6 +68,17 @@ pub async fn answer(
     let short = || short(state.short_max_age);
     match req {
         Request::Health => text(StatusCode::OK, "ok", head),
+        Request::Ready => match state.cache.store().ready().await {
+            Ok(()) => text(StatusCode::OK, "ready", head),
+            Err(why) => {
+                tracing::warn!(reason = %why, "not ready");
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("not ready: {why}"),
+                    head,
+                )
+            }
+        },
         Request::Sumdb { path } => sumdb(state, &path, head).await,
         Request::List { module } => match state.cache.list(&module).await {
             Ok(meta) => {

@@ -41,6 +41,9 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 use tokio::io::AsyncWriteExt;
 
+/// How long `/readyz` waits for the storage.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The store: a backend with its memory, a staging area and single-flight locks.
 pub struct Store {
     blobs: Hot,
@@ -171,6 +174,21 @@ impl Store {
             .await
             .map_err(|e| annotate(e, "writing", staged.path()))?;
         Ok(Some(staged))
+    }
+
+    /// Whether the storage answers: a lookup of an object that is never stored, bounded
+    /// to 5 s (a hung mount or an unreachable bucket is not ready).
+    pub async fn ready(&self) -> Result<(), String> {
+        let probe = Key::list("modgate.readyz/probe").map_err(|e| e.to_string())?;
+        match tokio::time::timeout(READY_WITHIN, self.blobs.stat(&probe)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("the storage ({}) fails: {e}", self.describe())),
+            Err(_) => Err(format!(
+                "the storage ({}) did not answer within {}s",
+                self.describe(),
+                READY_WITHIN.as_secs()
+            )),
+        }
     }
 
     /// Waits until this caller holds the single-flight lock `name`.
