@@ -25,6 +25,9 @@ pub enum Kind {
     Timeout,
     /// Our own failure (storage, a task): HTTP 500.
     Internal,
+    /// The local disk (or the quota) is full: a local fault, not an upstream's. HTTP 507
+    /// naming the directory and its free bytes; what is stored is still served.
+    StorageFull,
 }
 
 /// An error: its kind and its message.
@@ -72,6 +75,31 @@ impl Error {
     /// A [`Kind::Internal`] error.
     pub fn internal(message: impl Into<String>) -> Error {
         Error::new(Kind::Internal, message)
+    }
+
+    /// An error of writing `path` (the file being written, the directory being filled):
+    /// [`Kind::StorageFull`] when its disk or quota is full, with the directory and its
+    /// free bytes; else [`Kind::Internal`].
+    pub fn storage(e: &std::io::Error, path: &std::path::Path) -> Error {
+        let full = matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        );
+        if !full {
+            return Error::internal(e.to_string());
+        }
+        let mut dir = path.to_path_buf();
+        while !dir.is_dir() && dir.pop() {}
+        let free = rustix::fs::statvfs(&dir)
+            .map(|s| format!("{} bytes free", s.f_bavail.saturating_mul(s.f_frsize)))
+            .unwrap_or_else(|_| "free space unknown".into());
+        Error::new(
+            Kind::StorageFull,
+            format!(
+                "insufficient storage: {e} ({} has {free}); modgate still serves what it stored: free space there or move --data-dir to a larger disk",
+                dir.display()
+            ),
+        )
     }
 
     /// Its kind.

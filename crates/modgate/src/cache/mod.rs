@@ -515,7 +515,11 @@ impl Cache {
             // A zip stored without its .ziphash (a crash between the two) is hashed again;
             // it was checked before it was stored.
             let (hash, size) = match store.stat(&zip_key).await.map_err(internal)? {
-                Some(stat) => match store.stage_copy(&zip_key).await.map_err(internal)? {
+                Some(stat) => match store
+                    .stage_copy(&zip_key)
+                    .await
+                    .map_err(|e| Error::storage(&e, store.staging_dir()))?
+                {
                     Some(copy) => (hash_staged(copy).await?, stat.size),
                     None => Self::fetch_zip(&inner, &m, &v, &zip_key).await?,
                 },
@@ -601,16 +605,20 @@ impl Cache {
             .await
             .map_err(internal)??;
         check_sum(inner, m, v, false, &h1).await?;
-        inner
-            .store
+        let store = &inner.store;
+        store
             .put_staged(zip_key, staged)
             .await
-            .map_err(internal)?;
+            .map_err(|e| Error::storage(&e, store.staging_dir()))?;
         Ok((h1, size))
     }
 }
 
 /// Stores an entry, whole or not at all.
 async fn write_entry(inner: &Inner, key: &Key, data: bytes::Bytes) -> Result<(), Error> {
-    inner.store.put(key, data).await.map_err(internal)
+    let store = &inner.store;
+    store
+        .put(key, data)
+        .await
+        .map_err(|e| Error::storage(&e, store.staging_dir()))
 }

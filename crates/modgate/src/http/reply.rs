@@ -93,13 +93,20 @@ pub(super) fn error(e: &Error, head: bool) -> Response {
         Kind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         Kind::Failed => StatusCode::BAD_GATEWAY,
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        Kind::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
     };
     let mut msg = e.to_string();
     if status == StatusCode::NOT_FOUND && !msg.starts_with("not found") {
         msg = format!("not found: {msg}");
     }
-    if status.is_server_error() {
-        tracing::warn!(status = status.as_u16(), error = %msg, "upstream error");
+    match e.kind() {
+        Kind::Internal | Kind::StorageFull => {
+            tracing::error!(status = status.as_u16(), error = %msg, "local error");
+        }
+        _ if status.is_server_error() => {
+            tracing::warn!(status = status.as_u16(), error = %msg, "upstream error");
+        }
+        _ => {}
     }
     text(status, &msg, head)
 }

@@ -215,8 +215,12 @@ impl Source for FileSource {
         };
         let mut dst = tokio::fs::File::create_new(dest)
             .await
-            .map_err(|e| Error::failed(format!("creating {}: {e}", dest.display())))?;
+            .map_err(|e| Error::storage(&e, dest))?;
         let n = tokio::io::copy(&mut src, &mut dst).await.map_err(|e| {
+            let local = Error::storage(&e, dest);
+            if local.kind() == crate::error::Kind::StorageFull {
+                return local;
+            }
             Error::failed(format!(
                 "{}: copying {} to {}: {e}",
                 self.describe(),

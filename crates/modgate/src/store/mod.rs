@@ -132,6 +132,11 @@ impl Store {
         self.blobs.put(key, data).await
     }
 
+    /// The local directory of the staging area (on the data directory's disk).
+    pub fn staging_dir(&self) -> &Path {
+        self.staging.dir()
+    }
+
     /// A new file in the staging area, for a fetch to write to.
     pub fn stage(&self, hint: &str) -> Staged {
         self.staging.file(hint)

@@ -156,6 +156,10 @@ impl Upstream {
         let mut req = self.start(rel).await?;
         req.check_length(limit)?;
         let write_err = |url: &str, e: std::io::Error| {
+            let local = Error::storage(&e, dest);
+            if local.kind() == crate::error::Kind::StorageFull {
+                return local.map_message(|m| format!("downloading {url}: {m}"));
+            }
             Error::failed(format!(
                 "writing {} (downloading {url}): {e}; check the data directory's disk space and permissions",
                 dest.display()

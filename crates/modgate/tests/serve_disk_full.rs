@@ -1,0 +1,104 @@
+//! A full disk is a local fault: a data directory on a small tmpfs, filled by a module
+//! larger than it, answers 507 naming the directory and its free bytes (not a 502
+//! "upstream error"), stores nothing partial, keeps no staged file, and goes on serving
+//! and fetching smaller modules.
+
+mod serve_common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serve_common::*;
+
+const T1: &str = "2024-01-02T03:04:05Z";
+
+/// A tmpfs of `size` mounted at `dir`, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount tmpfs on {}", dir.display());
+        Tmpfs(dir.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// `n` bytes deflate cannot shrink (a fixed pseudo-random sequence).
+fn noise(n: usize) -> String {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_disk_is_a_507_and_nothing_partial_is_kept() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test mounts a tmpfs: run it as root (CI does)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("upstream"));
+    let big_code = format!("package big\n\nconst S = `{}`\n", noise(3 << 20));
+    tree.add(
+        "example.com/big",
+        "v1.0.0",
+        T1,
+        &[("big.go", big_code.as_str())],
+    );
+    let small = tree.add(
+        "example.com/small",
+        "v1.0.0",
+        T1,
+        &[("s.go", "package small\n")],
+    );
+    let data = tmp.path().join("data");
+    let _fs = Tmpfs::mount(&data, "2m");
+    let server = Server::start(&[
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &tree.url(),
+    ]);
+    let r = raw_get(&server.addr, "GET", "/example.com/big/@v/v1.0.0.zip").unwrap();
+    assert_eq!(r.status, 507, "{}", r.text());
+    let body = r.text();
+    assert!(body.starts_with("insufficient storage: "), "{body}");
+    assert!(
+        body.contains(&format!(" ({} has ", data.join("tmp").display()))
+            && body.contains(" bytes free); modgate still serves what it stored: free space there or move --data-dir to a larger disk\n"),
+        "{body}"
+    );
+    // Nothing partial: no zip, no hash, no staged file left to keep the disk full.
+    let vdir = data.join("cache/download/example.com/big/@v");
+    assert!(!vdir.join("v1.0.0.zip").exists());
+    assert!(!vdir.join("v1.0.0.ziphash").exists());
+    assert_eq!(files_under(&data.join("tmp")), Vec::<String>::new());
+    // A smaller module still comes, and is served.
+    let r = raw_get(&server.addr, "GET", "/example.com/small/@v/v1.0.0.zip").unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, small.zip);
+    // The log names the fault as the disk's, not an upstream's.
+    let log = server.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("status=507"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("local error"), "{line}");
+}
