@@ -102,3 +102,82 @@ fn a_full_disk_is_a_507_and_nothing_partial_is_kept() {
         .unwrap_or_else(|| panic!("{log}"));
     assert!(line.contains("local error"), "{line}");
 }
+
+fn git(dir: &Path, config: &Path, args: &[&str]) {
+    testkit::git_with(dir, args, Some(config), T1);
+}
+
+/// A repository at github.com/acme/NAME (through insteadOf to a local directory) with one
+/// tagged commit of `files`.
+fn repo(repos: &Path, config: &Path, name: &str, files: &[(&str, &str)]) {
+    let dir = repos.join("acme").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    git(&dir, config, &["init", "-q"]);
+    for (f, body) in files {
+        std::fs::write(dir.join(f), body).unwrap();
+    }
+    git(&dir, config, &["add", "."]);
+    git(&dir, config, &["commit", "-qm", "one"]);
+    git(&dir, config, &["tag", "v1.0.0"]);
+}
+
+/// The same from git (`--upstream direct`): a clone that fills the disk is removed, so
+/// that the next fetch has room; the answer is a 507, not an upstream's failure.
+#[test]
+fn a_clone_that_fills_the_disk_is_removed_and_named() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test mounts a tmpfs: run it as root (CI does)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let repos = tmp.path().join("repos");
+    let config = tmp.path().join("gitconfig");
+    std::fs::write(
+        &config,
+        format!(
+            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n[init]\n\tdefaultBranch = master\n[protocol \"file\"]\n\tallow = always\n",
+            repos.display()
+        ),
+    )
+    .unwrap();
+    let big_code = format!("package big\n\nconst S = `{}`\n", noise(4 << 20));
+    repo(
+        &repos,
+        &config,
+        "big",
+        &[
+            ("go.mod", "module github.com/acme/big\n"),
+            ("big.go", &big_code),
+        ],
+    );
+    repo(
+        &repos,
+        &config,
+        "small",
+        &[
+            ("go.mod", "module github.com/acme/small\n"),
+            ("s.go", "package small\n"),
+        ],
+    );
+    let data = tmp.path().join("data");
+    let _fs = Tmpfs::mount(&data, "2m");
+    let cfg = config.to_str().unwrap();
+    let server = Server::start_env(
+        &["--data-dir", data.to_str().unwrap(), "--upstream", "direct"],
+        &[("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")],
+    );
+    let r = raw_get(&server.addr, "GET", "/github.com/acme/big/@v/v1.0.0.info").unwrap();
+    assert_eq!(r.status, 507, "{}", r.text());
+    assert!(
+        r.text().contains("insufficient storage: ")
+            && r.text().contains("the partial clone was removed"),
+        "{}",
+        r.text()
+    );
+    // The clone is gone: the small module fits, and is served.
+    let r = raw_get(&server.addr, "GET", "/github.com/acme/small/@v/v1.0.0.mod").unwrap();
+    assert_eq!(
+        (r.status, r.text()),
+        (200, "module github.com/acme/small\n".to_string())
+    );
+}

@@ -420,6 +420,18 @@ impl GitRepo {
                 self.url, self.max_bytes
             )));
         }
+        if let Err(e) = &fetched
+            && e.stderr()
+                .to_ascii_lowercase()
+                .contains("no space left on device")
+        {
+            // A clone that filled the disk would keep it full for every later fetch.
+            let _ = tokio::fs::remove_dir_all(&self.dir).await;
+            let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+            return Err(Error::storage(&full, &self.dir).map_message(|m| {
+                format!("git fetch {}: {m}; the partial clone was removed", self.url)
+            }));
+        }
         fetched
             .map_err(|e| self.classify_remote_error(e))
             .map_err(|e| {
