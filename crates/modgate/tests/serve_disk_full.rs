@@ -94,6 +94,15 @@ fn a_full_disk_is_a_507_and_nothing_partial_is_kept() {
     let r = raw_get(&server.addr, "GET", "/example.com/small/@v/v1.0.0.zip").unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(r.body, small.zip);
+    // Not ready: the disk is under the free-space floor.
+    let r = raw_get(&server.addr, "GET", "/readyz").unwrap();
+    assert_eq!(r.status, 503);
+    assert!(
+        r.text().starts_with(&format!("not ready: {} has ", data.join("tmp").display()))
+            && r.text().ends_with(" bytes free, under the floor of 16777216: fetches would fail with a full disk (what is stored is still served)\n"),
+        "{}",
+        r.text()
+    );
     // The log names the fault as the disk's, not an upstream's.
     let log = server.log_text();
     let line = log

@@ -71,7 +71,7 @@ pub async fn answer(
         Request::Ready => match state.cache.store().ready().await {
             Ok(()) => text(StatusCode::OK, "ready", head),
             Err(why) => {
-                tracing::warn!(reason = %why, "not ready");
+                log_not_ready(&why);
                 text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     &format!("not ready: {why}"),
@@ -133,5 +133,23 @@ pub async fn answer(
             Ok(z) => super::zip::serve(state.cache.store(), &z, headers, head).await,
             Err(e) => error(&e, head),
         },
+    }
+}
+
+/// Logs why the process is not ready, at most once a minute (probes ask every few
+/// seconds).
+fn log_not_ready(why: &str) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    if (last == 0 || now >= last + 60)
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(reason = %why, "not ready (logged at most once a minute)");
     }
 }

@@ -41,6 +41,9 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 use tokio::io::AsyncWriteExt;
 
+/// Below this many free bytes on the local disk, `/readyz` says not ready.
+pub const MIN_FREE_BYTES: u64 = 16 << 20;
+
 /// How long `/readyz` waits for the storage.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -184,6 +187,17 @@ impl Store {
     /// Whether the storage answers: a lookup of an object that is never stored, bounded
     /// to 5 s (a hung mount or an unreachable bucket is not ready).
     pub async fn ready(&self) -> Result<(), String> {
+        // The local disk (staging, and the store itself for a directory): below the
+        // floor, a fetch would fail with a full disk.
+        if let Ok(st) = rustix::fs::statvfs(self.staging.dir()) {
+            let free = st.f_bavail.saturating_mul(st.f_frsize);
+            if free < MIN_FREE_BYTES {
+                return Err(format!(
+                    "{} has {free} bytes free, under the floor of {MIN_FREE_BYTES}: fetches would fail with a full disk (what is stored is still served)",
+                    self.staging.dir().display()
+                ));
+            }
+        }
         let probe = Key::list("modgate.readyz/probe").map_err(|e| e.to_string())?;
         match tokio::time::timeout(READY_WITHIN, self.blobs.stat(&probe)).await {
             Ok(Ok(_)) => Ok(()),
