@@ -80,11 +80,13 @@ fn serve_help_lists_its_flags() {
             "--config",
             "--listen",
             "--data-dir",
+            "--storage",
             "--upstream",
             "--private",
             "--sumdb",
             "--nosumdb",
             "--log-format",
+            "--offline",
             "-h,"
         ]
     );

@@ -4,7 +4,7 @@
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,41 @@ fn hold(mut s: TcpStream) {
     while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
 }
 
+/// `modgate doctor --json --timeout TIMEOUT PROJECT` with a clean environment (HOME,
+/// GOPROXY and GOMODCACHE as given): how long it took, its exit status, its report.
+fn doctor(
+    project: &Path,
+    home: &Path,
+    timeout: &str,
+    goproxy: &str,
+    modcache: &Path,
+) -> (Duration, Option<i32>, Value) {
+    let go = testkit::go_binary();
+    let path = format!("{}:/usr/bin:/bin", go.parent().unwrap().display());
+    let mut c = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_modgate")));
+    c.args(["doctor", "--json", "--timeout", timeout])
+        .arg(project)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home)
+        .env("GOPROXY", goproxy)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "")
+        .env("GOMODCACHE", modcache)
+        .env("GOCACHE", home.join("gocache"));
+    let t = Instant::now();
+    let out = testkit::run_bounded(&mut c, Duration::from_secs(60));
+    let took = t.elapsed();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (took, out.status.code(), report)
+}
+
 #[test]
 fn a_hanging_proxy_is_named_within_the_timeout() {
     let proxy = hanging_server();
@@ -41,33 +76,16 @@ fn a_hanging_proxy_is_named_within_the_timeout() {
         "module example.com/p\n\ngo 1.21\n\nrequire example.com/dep v1.0.0\n",
     )
     .unwrap();
-    let go = testkit::go_binary();
-    let path = format!("{}:/usr/bin:/bin", go.parent().unwrap().display());
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_modgate"));
-    let mut c = Command::new(bin);
-    c.args(["doctor", "--json", "--timeout", "3s"])
-        .arg(&project)
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", tmp.path())
-        .env("GOPROXY", &proxy)
-        .env("GOTOOLCHAIN", "local")
-        .env("GOFLAGS", "")
-        .env("GOMODCACHE", tmp.path().join("modcache"))
-        .env("GOCACHE", tmp.path().join("gocache"));
-    let t = Instant::now();
-    let out = testkit::run_bounded(&mut c, Duration::from_secs(60));
-    let took = t.elapsed();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let (took, code, report) = doctor(
+        &project,
+        tmp.path(),
+        "3s",
+        &proxy,
+        &tmp.path().join("modcache"),
+    );
     // The contract of the issue: --timeout 3s answers within 4 s.
     assert!(took < Duration::from_secs(4), "took {took:?}");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, Some(1));
     let hang: Vec<&Value> = report["findings"]
         .as_array()
         .unwrap()
@@ -112,29 +130,7 @@ fn a_module_cache_that_hangs_is_named_within_the_timeout() {
     let fifo = vdir.join("v1.0.0.ziphash");
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
-    let go = testkit::go_binary();
-    let path = format!("{}:/usr/bin:/bin", go.parent().unwrap().display());
-    let mut c = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_modgate")));
-    c.args(["doctor", "--json", "--timeout", "2s"])
-        .arg(&project)
-        .env_clear()
-        .env("PATH", path)
-        .env("HOME", tmp.path())
-        .env("GOPROXY", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOFLAGS", "")
-        .env("GOMODCACHE", &modcache)
-        .env("GOCACHE", tmp.path().join("gocache"));
-    let t = Instant::now();
-    let out = testkit::run_bounded(&mut c, Duration::from_secs(60));
-    let took = t.elapsed();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let (took, _, report) = doctor(&project, tmp.path(), "2s", "off", &modcache);
     assert!(took < Duration::from_secs(3), "took {took:?}");
     let hung: Vec<&Value> = report["findings"]
         .as_array()

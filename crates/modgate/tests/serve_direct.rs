@@ -19,14 +19,7 @@ fn direct_through_modgate_equals_go_direct() {
     let repo = repos.join("acme/hello");
     std::fs::create_dir_all(&repo).unwrap();
     let config = tmp.path().join("gitconfig");
-    std::fs::write(
-        &config,
-        format!(
-            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n[init]\n\tdefaultBranch = master\n[protocol \"file\"]\n\tallow = always\n",
-            repos.display()
-        ),
-    )
-    .unwrap();
+    github_to_local(&config, &repos);
     git(&repo, &config, &["init", "-q"], "2024-01-02T03:04:05Z");
     std::fs::write(
         repo.join("go.mod"),

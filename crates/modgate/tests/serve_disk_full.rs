@@ -141,14 +141,7 @@ fn a_clone_that_fills_the_disk_is_removed_and_named() {
     let tmp = tempfile::tempdir().unwrap();
     let repos = tmp.path().join("repos");
     let config = tmp.path().join("gitconfig");
-    std::fs::write(
-        &config,
-        format!(
-            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n[init]\n\tdefaultBranch = master\n[protocol \"file\"]\n\tallow = always\n",
-            repos.display()
-        ),
-    )
-    .unwrap();
+    github_to_local(&config, &repos);
     let big_code = format!("package big\n\nconst S = `{}`\n", noise(4 << 20));
     repo(
         &repos,

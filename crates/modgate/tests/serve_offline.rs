@@ -35,16 +35,8 @@ fn offline_serves_what_is_stored_and_says_why_for_the_rest() {
     let online_args = args(&["--upstream", &tree.url()]);
     let online = Server::start(&online_args.iter().map(String::as_str).collect::<Vec<_>>());
     let mods = ["example.com/a@v1.0.0", "example.com/a@latest"];
-    let straight: Vec<_> = GoEnv::new()
-        .download(&tree.url(), &mods)
-        .iter()
-        .map(summary)
-        .collect();
-    let first: Vec<_> = GoEnv::new()
-        .download(&online.url(), &mods)
-        .iter()
-        .map(summary)
-        .collect();
+    let straight: Vec<_> = downloaded(&tree.url(), &mods);
+    let first: Vec<_> = downloaded(&online.url(), &mods);
     assert_eq!(first, straight);
     drop(online);
     // The upstream is gone; the offline run never looks for it.
@@ -52,11 +44,7 @@ fn offline_serves_what_is_stored_and_says_why_for_the_rest() {
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let offline_args = args(&["--offline", "--upstream", "https://127.0.0.1:9/"]);
     let offline = Server::start(&offline_args.iter().map(String::as_str).collect::<Vec<_>>());
-    let again: Vec<_> = GoEnv::new()
-        .download(&offline.url(), &mods)
-        .iter()
-        .map(summary)
-        .collect();
+    let again: Vec<_> = downloaded(&offline.url(), &mods);
     assert_eq!(again, straight);
     for (path, status, body) in [
         ("/example.com/a/@v/list", 200, "v1.0.0\nv1.1.0\n".to_string()),

@@ -37,14 +37,9 @@ fn replicas_share_one_bucket() {
         ],
         &env,
     );
-    let go = GoEnv::new();
     let mods = ["example.com/a@v1.0.0", "example.com/b@v1.2.0"];
-    let first: Vec<_> = go.download(&one.url(), &mods).iter().map(summary).collect();
-    let straight: Vec<_> = GoEnv::new()
-        .download(&tree.url(), &mods)
-        .iter()
-        .map(summary)
-        .collect();
+    let first: Vec<_> = downloaded(&one.url(), &mods);
+    let straight: Vec<_> = downloaded(&tree.url(), &mods);
     assert_eq!(first, straight);
     // In the bucket, in the GOMODCACHE layout under the prefix; nothing of it on the
     // replica's own disk but its lock, its (empty) staging area.
@@ -82,11 +77,7 @@ fn replicas_share_one_bucket() {
         ],
         &env,
     );
-    let second: Vec<_> = GoEnv::new()
-        .download(&two.url(), &mods)
-        .iter()
-        .map(summary)
-        .collect();
+    let second: Vec<_> = downloaded(&two.url(), &mods);
     assert_eq!(second, straight);
     // A range of a zip, from the bucket.
     let r = raw_request(

@@ -92,6 +92,30 @@ impl GoEnv {
     }
 }
 
+/// Writes a git config at `config` that sends `https://github.com/...` to the local
+/// repositories under `repos` (as a user's `url.<base>.insteadOf` would), allows the file
+/// protocol and names the default branch `master`.
+pub fn github_to_local(config: &Path, repos: &Path) {
+    std::fs::write(
+        config,
+        format!(
+            "[url \"file://{}/\"]\n\tinsteadOf = https://github.com/\n[init]\n\tdefaultBranch = master\n[protocol \"file\"]\n\tallow = always\n",
+            repos.display()
+        ),
+    )
+    .unwrap();
+}
+
+/// What `go mod download -json MODS` through `proxy` gives, in a fresh module cache, as
+/// [`summary`]s.
+pub fn downloaded(proxy: &str, mods: &[&str]) -> Vec<(String, String, String, String)> {
+    GoEnv::new()
+        .download(proxy, mods)
+        .iter()
+        .map(summary)
+        .collect()
+}
+
 /// The fields of a `go mod download -json` object that do not depend on the cache dir.
 pub fn summary(v: &serde_json::Value) -> (String, String, String, String) {
     let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
