@@ -8,7 +8,8 @@ use futures_util::TryStreamExt;
 
 use super::{Blobs, Key, Staging};
 
-async fn range(b: &dyn Blobs, key: &Key, start: u64, len: u64) -> Option<Vec<u8>> {
+/// `len` bytes of `key` from `start`, read whole (`None`: no such object).
+pub(crate) async fn range(b: &dyn Blobs, key: &Key, start: u64, len: u64) -> Option<Vec<u8>> {
     let stream = b.read_range(key, start, len).await.unwrap()?;
     let parts: Vec<Bytes> = stream.try_collect().await.unwrap();
     Some(parts.concat())
