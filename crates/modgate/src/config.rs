@@ -2,13 +2,15 @@
 //!
 //! Precedence: flags over environment (`MODGATE_LISTEN`, `MODGATE_DATA_DIR`,
 //! `MODGATE_UPSTREAM`, `MODGATE_PRIVATE`, `MODGATE_SUMDB`, `MODGATE_NOSUMDB`,
-//! `MODGATE_CONFIG`) over the TOML file (`--config`)
+//! `MODGATE_STORAGE`, `MODGATE_REDIS`, `MODGATE_OFFLINE`, `MODGATE_CONFIG`) over the TOML file (`--config`)
 //! over the defaults. Some settings are only in the file: `private_upstreams`, the
 //! `[timeouts]`, the `[cache]` lifetimes and `upstream_concurrency`.
 //!
 //! ```toml
 //! listen = "127.0.0.1:3000"
 //! data_dir = "/var/lib/modgate"
+//! storage = "s3://modules/prod"     # or a directory; default: data_dir
+//! redis = "redis://10.0.0.5:6379/0" # shared by replicas (optional)
 //! upstream = "https://proxy.golang.org,direct"
 //! private = "*.corp.example.com"
 //! private_upstreams = ["https://goproxy.corp.example.com"]
@@ -78,6 +80,12 @@ pub struct ServeArgs {
     /// [env: MODGATE_STORAGE] [default: the data directory]
     #[arg(long, value_name = "URL")]
     pub storage: Option<String>,
+    /// Redis shared by several replicas (redis://HOST:PORT/DB, rediss:// for TLS): one
+    /// fetch per module version across them (a leased lock), shared negative and
+    /// list/@latest answers, shared rate-limit counters. Without it, or while it is
+    /// unreachable, each replica works on its own [env: MODGATE_REDIS]
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
     /// Upstream chain in GOPROXY syntax [env: MODGATE_UPSTREAM]
     /// [default: https://proxy.golang.org,direct]
     #[arg(long, value_name = "LIST")]
@@ -135,6 +143,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `--storage`: `None` for the data directory, else a directory or `s3://...` URL.
     pub storage: Option<String>,
+    /// `--redis`: the Redis URL shared by replicas, if any.
+    pub redis: Option<String>,
     /// The upstream chain, GOPROXY syntax.
     pub upstream: String,
     /// GOPRIVATE-style patterns.
@@ -174,6 +184,7 @@ impl Default for Settings {
             listen: DEFAULT_LISTEN.to_string(),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             storage: None,
+            redis: None,
             upstream: DEFAULT_UPSTREAM.to_string(),
             private: String::new(),
             private_upstreams: Vec::new(),
@@ -223,6 +234,7 @@ struct FileSettings {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     storage: Option<String>,
+    redis: Option<String>,
     offline: Option<bool>,
     upstream: Option<String>,
     private: Option<String>,
@@ -291,6 +303,15 @@ impl Settings {
             .filter(|v| !v.trim().is_empty());
         if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {
             crate::store::S3Url::parse(url).map_err(ConfigError)?;
+        }
+        s.redis = args
+            .redis
+            .clone()
+            .or_else(|| env("MODGATE_REDIS"))
+            .or(file.redis)
+            .filter(|v| !v.trim().is_empty());
+        if let Some(url) = &s.redis {
+            crate::shared::check_url(url).map_err(ConfigError)?;
         }
         if let Some(p) = file.private_upstreams {
             s.private_upstreams = p;
@@ -410,6 +431,7 @@ mod tests {
 listen = "127.0.0.1:1001"
 data_dir = "/file/data"
 storage = "s3://modules/file"
+redis = "redis://10.0.0.5:6379/2"
 offline = true
 upstream = "file:///file/up"
 private = "file.example.com"
@@ -445,6 +467,7 @@ git_timeout = 7
                 listen: "127.0.0.1:1001".into(),
                 data_dir: "/file/data".into(),
                 storage: Some("s3://modules/file".into()),
+                redis: Some("redis://10.0.0.5:6379/2".into()),
                 upstream: "file:///file/up".into(),
                 private: "file.example.com".into(),
                 private_upstreams: vec!["https://private.example.com".into()],
@@ -586,6 +609,34 @@ git_timeout = 7
                 .unwrap_err()
                 .to_string(),
             "--storage s3://Modules/x: \"Modules\" is not a bucket name (3 to 63 lower-case letters, digits, '-' and '.')"
+        );
+    }
+
+    #[test]
+    fn redis_from_the_flag_or_the_environment_checked_at_start() {
+        let s = Settings::resolve(
+            &ServeArgs::default(),
+            &env_of(&[("MODGATE_REDIS", "redis://127.0.0.1:6379/0")]),
+        )
+        .unwrap();
+        assert_eq!(s.redis.as_deref(), Some("redis://127.0.0.1:6379/0"));
+        let args = ServeArgs {
+            redis: Some("redis://:pw@127.0.0.1:6380/1".into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &env_of(&[("MODGATE_REDIS", "redis://x:1/0")])).unwrap();
+        assert_eq!(s.redis.as_deref(), Some("redis://:pw@127.0.0.1:6380/1"));
+        let args = ServeArgs {
+            redis: Some("http://u:pw@127.0.0.1/".into()),
+            ..Default::default()
+        };
+        let e = Settings::resolve(&args, &env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--redis http://u:xxxxx@127.0.0.1/: "), "{e}");
+        assert!(
+            e.ends_with(" (want redis://[USER:PASSWORD@]HOST:PORT/DB)"),
+            "{e}"
         );
     }
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod process;
 pub mod serve;
+pub mod shared;
 pub mod source;
 pub mod store;
 pub mod sumdb;

@@ -217,8 +217,21 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
 
 /// Runs the server until interrupted (Ctrl-C or SIGTERM).
 pub async fn run(settings: Settings) -> Result<(), String> {
-    let store = open_store(&settings)?;
+    let mut store = open_store(&settings)?;
     let store_description = store.describe();
+    // With Redis, replicas share the single-flight lock (and, below, the cache's short
+    // answers); Redis being down at start is not an error: it is retried, and each
+    // replica works on its own meanwhile.
+    let shared = match &settings.redis {
+        Some(url) => {
+            let shared = crate::shared::Shared::connect(url)?;
+            store.set_locks(Arc::new(crate::shared::RedisLocks::new(Arc::clone(
+                &shared,
+            ))));
+            Some(shared)
+        }
+        None => None,
+    };
     let store = Arc::new(store);
     // Offline: no upstream, no checksum database proxy.
     let chain = if settings.offline {
@@ -246,6 +259,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             ..CacheSettings::default()
         },
     );
+    if let Some(shared) = &shared {
+        cache.set_shared(Arc::clone(shared));
+    }
     let sumdb = match &chain {
         Some(chain) => build_sumdb(&settings, chain, &cache, &store)?,
         None => None,
@@ -254,6 +270,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         cache,
         short_max_age: settings.list_ttl,
         sumdb,
+        shared: shared.clone(),
     });
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -267,9 +284,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     tracing::info!(
-        "modgate serve listening on http://{addr} (data dir {}, storage {}, upstream {}, checksum database {})",
+        "modgate serve listening on http://{addr} (data dir {}, storage {}, redis {}, upstream {}, checksum database {})",
         settings.data_dir.display(),
         store_description,
+        shared.as_ref().map_or("none", |s| s.describe()),
         if settings.offline {
             "none (--offline)".to_string()
         } else {

@@ -25,6 +25,7 @@ async fn serve_in_process(source: Arc<dyn Source>, data: &Path, settings: CacheS
         sumdb: None,
         cache: Cache::new(source, store, settings),
         short_max_age: settings.list_ttl,
+        shared: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

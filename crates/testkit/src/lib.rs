@@ -1,6 +1,7 @@
 //! Test support shared by the integration tests of every crate: the reference go command,
 //! processes run with a time bound, and git with a fixed identity.
 
+pub mod redis;
 pub mod seaweed;
 
 use std::io::Read;

@@ -9,8 +9,58 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use tracing::Instrument;
 
-use super::{Cache, Flight, internal, lock};
-use crate::error::Error;
+use super::{Cache, Flight, Inner, internal, lock};
+use crate::error::{Error, Kind};
+use crate::store::Lease;
+
+tokio::task_local! {
+    /// The lease of the single-flight lock the current fetch holds, when it can be lost
+    /// (a lock shared through Redis): checked before anything is stored.
+    static LEASE: Option<Arc<dyn Lease>>;
+}
+
+/// Whether the current fetch may store a short-lived entry it got: false when its shared
+/// lock's lease was lost to another replica (which then stores its own, newer answer).
+pub(super) async fn may_store(what: &str) -> bool {
+    let Ok(Some(lease)) = LEASE.try_with(Clone::clone) else {
+        return true;
+    };
+    let held = lease.still_held().await;
+    if !held {
+        tracing::warn!(
+            entry = what,
+            "not storing: this replica's single-flight lease ran out and another replica holds it now"
+        );
+    }
+    held
+}
+
+/// The Redis key of a shared "not found" answer for the flight `key`.
+fn negative_key(key: &str) -> String {
+    format!("modgate:negative:{key}")
+}
+
+fn encode_negative(e: &Error) -> Vec<u8> {
+    let kind = if e.kind() == Kind::Refused {
+        b'r'
+    } else {
+        b'n'
+    };
+    let mut v = vec![kind];
+    v.extend_from_slice(e.message().as_bytes());
+    v
+}
+
+/// A "not found" another replica remembered for the flight `key`, if any.
+async fn shared_negative(inner: &Inner, key: &str) -> Option<Error> {
+    let v = inner.shared.get()?.get(&negative_key(key)).await?;
+    let (kind, message) = v.split_first()?;
+    let message = String::from_utf8_lossy(message).into_owned();
+    Some(match kind {
+        b'r' => Error::refused(message),
+        _ => Error::not_found(message),
+    })
+}
 
 impl Cache {
     /// Runs `work` once for all concurrent callers with the same `key`, in its own task,
@@ -42,7 +92,11 @@ impl Cache {
                             // The store's lock for this entry: with a shared store, one
                             // holder fetches; the others then find it stored.
                             let r = match inner.store.lock(&k).await {
-                                Ok(_held) => work.await,
+                                Ok(held) => match shared_negative(&inner, &k).await {
+                                    // Another replica found it missing just now.
+                                    Some(e) => Err(e),
+                                    None => LEASE.scope(held.lease(), work).await,
+                                },
                                 Err(e) => Err(internal(format!("single-flight lock {k}: {e}"))),
                             };
                             if let Err(e) = &r
@@ -51,6 +105,14 @@ impl Cache {
                                 inner
                                     .negative
                                     .insert(k.clone(), (Instant::now(), e.clone()));
+                                if let Some(s) = inner.shared.get() {
+                                    s.put(
+                                        &negative_key(&k),
+                                        &encode_negative(e),
+                                        inner.settings.negative_ttl,
+                                    )
+                                    .await;
+                                }
                             }
                             lock(&inner.flights).remove(&k);
                             r

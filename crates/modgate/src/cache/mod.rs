@@ -117,6 +117,9 @@ struct Inner {
     prefetch: prefetch::Prefetcher,
     /// Checks hashes against the checksum database before anything is stored.
     sum_check: std::sync::OnceLock<Arc<dyn SumCheck>>,
+    /// What replicas share through Redis (`--redis`): "not found" answers and fresh
+    /// lists and `@latest` answers.
+    shared: std::sync::OnceLock<Arc<crate::shared::Shared>>,
 }
 
 /// A check of a module's `h1:` hashes before its go.mod or zip is stored: the checksum
@@ -203,6 +206,7 @@ impl Cache {
                 latests: Memo::new(MEMO_ENTRIES),
                 prefetch: prefetch::Prefetcher::new(settings.prefetch_concurrency),
                 sum_check: std::sync::OnceLock::new(),
+                shared: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -210,6 +214,12 @@ impl Cache {
     /// Sets the check every go.mod and zip passes before it is stored (once).
     pub fn set_sum_check(&self, check: Arc<dyn SumCheck>) {
         let _ = self.inner.sum_check.set(check);
+    }
+
+    /// Shares "not found" answers and fresh lists and `@latest` answers with the other
+    /// replicas through `shared` (once).
+    pub fn set_shared(&self, shared: Arc<crate::shared::Shared>) {
+        let _ = self.inner.shared.set(shared);
     }
 
     /// The store.
@@ -277,6 +287,9 @@ impl Cache {
                 fresh_until: at.checked_add(ttl),
             });
         }
+        if let Some(value) = shared_fresh(&self.inner, what, module, memo).await {
+            return Ok(value);
+        }
         let cached = self
             .inner
             .store
@@ -301,9 +314,18 @@ impl Cache {
         let m = module.to_string();
         let r = self
             .single_flight(format!("{what} {module}"), async move {
+                // Fetched by another replica while this one waited for the lock.
+                if let Some(meta) = shared_fresh(&inner, what, &m, memo).await {
+                    return Ok(meta.value);
+                }
                 let value = fetch(Arc::clone(&inner), m.clone()).await?;
                 write_entry(&inner, &key, bytes::Bytes::copy_from_slice(value.body())).await?;
-                memo(&inner).insert(m, (Instant::now(), value.clone()));
+                memo(&inner).insert(m.clone(), (Instant::now(), value.clone()));
+                if let Some(s) = inner.shared.get() {
+                    let body = crate::shared::stamped(value.body());
+                    s.put(&shared_key(what, &m), &body, inner.settings.list_ttl)
+                        .await;
+                }
                 Ok(value)
             })
             .await;
@@ -614,8 +636,42 @@ impl Cache {
     }
 }
 
-/// Stores an entry, whole or not at all.
+/// The Redis key of a short-lived entry (`what` of `module`) shared by replicas.
+fn shared_key(what: &str, module: &str) -> String {
+    format!("modgate:{what}:{module}")
+}
+
+/// A fresh short-lived entry another replica shared through Redis, remembered here too.
+async fn shared_fresh<T: ShortLived>(
+    inner: &Inner,
+    what: &str,
+    module: &str,
+    memo: fn(&Inner) -> &Memo<T>,
+) -> Option<Meta<T>> {
+    let ttl = inner.settings.list_ttl;
+    let value = inner.shared.get()?.get(&shared_key(what, module)).await?;
+    let (body, age) = crate::shared::unstamp(&value)?;
+    if age >= ttl {
+        return None;
+    }
+    let value = T::decode(bytes::Bytes::copy_from_slice(body))?;
+    let at = Instant::now().checked_sub(age)?;
+    memo(inner).insert(module.to_string(), (at, value.clone()));
+    Some(Meta {
+        value,
+        stale: None,
+        fresh_until: at.checked_add(ttl),
+    })
+}
+
+/// Stores an entry, whole or not at all. A short-lived entry (list, `@latest`) is not
+/// stored when this fetch's shared lock was lost to another replica, whose newer answer
+/// it could replace; immutable entries are created once by the storage, so a late copy
+/// (the same checked bytes) replaces nothing.
 async fn write_entry(inner: &Inner, key: &Key, data: bytes::Bytes) -> Result<(), Error> {
+    if !key.is_immutable() && !flight::may_store(key.file_name()).await {
+        return Ok(());
+    }
     let store = &inner.store;
     store
         .put(key, data)

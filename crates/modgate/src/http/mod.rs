@@ -33,6 +33,8 @@ pub struct AppState {
     pub short_max_age: Duration,
     /// The checksum database proxy (`None`: `--sumdb off`).
     pub sumdb: Option<Arc<crate::sumdb::proxy::SumdbProxy>>,
+    /// Redis shared with other replicas (`--redis`), reported by `/readyz`.
+    pub shared: Option<Arc<crate::shared::Shared>>,
 }
 
 /// The router for the GOPROXY protocol and `/healthz`.

@@ -69,7 +69,18 @@ pub async fn answer(
     match req {
         Request::Health => text(StatusCode::OK, "ok", head),
         Request::Ready => match state.cache.store().ready().await {
-            Ok(()) => text(StatusCode::OK, "ready", head),
+            // Redis down does not take the replica out of rotation (every replica would
+            // go at once): it serves on its own, and says so.
+            Ok(()) => match &state.shared {
+                Some(shared) => match shared.check().await {
+                    None => text(StatusCode::OK, "ready", head),
+                    Some(why) => {
+                        log_not_ready(&why);
+                        text(StatusCode::OK, &format!("ready, degraded: {why}"), head)
+                    }
+                },
+                None => text(StatusCode::OK, "ready", head),
+            },
             Err(why) => {
                 log_not_ready(&why);
                 text(

@@ -2,7 +2,9 @@
 //! the lock named after the entry before it asks the source, then looks in the store
 //! again (a holder before it may have stored it). In one process the cache's own flights
 //! already share one fetch, so [`LocalLocks`] is never contended there; a shared
-//! implementation (one lock for several replicas) plugs in here.
+//! implementation (one lock for several replicas: `crate::shared::RedisLocks`) plugs in
+//! here; its lease can be lost (a holder stalled past it), which the holder must check
+//! before it writes ([`Held::still_held`]).
 
 use std::collections::HashMap;
 use std::io;
@@ -11,7 +13,40 @@ use std::sync::{Arc, Mutex, Weak};
 use async_trait::async_trait;
 
 /// A held lock, released when dropped.
-pub struct Held(#[allow(dead_code)] Box<dyn Send + Sync>);
+pub struct Held {
+    _guard: Box<dyn Send + Sync>,
+    lease: Option<Arc<dyn Lease>>,
+}
+
+/// A lock that may be lost before it is released (a lease that ran out).
+#[async_trait]
+pub trait Lease: Send + Sync {
+    /// Whether this holder still holds the lock: false once another holder may have it.
+    async fn still_held(&self) -> bool;
+}
+
+impl Held {
+    /// A lock held until `guard` is dropped, never lost before.
+    pub fn new(guard: Box<dyn Send + Sync>) -> Held {
+        Held {
+            _guard: guard,
+            lease: None,
+        }
+    }
+
+    /// A lock held until `guard` is dropped, or until `lease` says it is lost.
+    pub fn leased(guard: Box<dyn Send + Sync>, lease: Arc<dyn Lease>) -> Held {
+        Held {
+            _guard: guard,
+            lease: Some(lease),
+        }
+    }
+
+    /// The lease, if the lock can be lost.
+    pub fn lease(&self) -> Option<Arc<dyn Lease>> {
+        self.lease.clone()
+    }
+}
 
 /// Named locks.
 #[async_trait]
@@ -46,7 +81,7 @@ impl Locks for LocalLocks {
                 }
             }
         };
-        Ok(Held(Box::new(m.lock_owned().await)))
+        Ok(Held::new(Box::new(m.lock_owned().await)))
     }
 }
 

@@ -29,7 +29,7 @@ pub use blob::{Blob, Blobs, ByteStream, Stat};
 pub use disk::{DiskBlobs, is_missing};
 pub use hot::Hot;
 pub use key::{Key, KeyError, Kind};
-pub use lock::{Held, LocalLocks, Locks};
+pub use lock::{Held, Lease, LocalLocks, Locks};
 pub use s3::{S3Blobs, S3Url};
 pub use staging::{Staged, Staging};
 
@@ -208,6 +208,12 @@ impl Store {
                 READY_WITHIN.as_secs()
             )),
         }
+    }
+
+    /// Takes the single-flight locks from `locks` from now on (a shared lock for several
+    /// replicas, set at start-up).
+    pub fn set_locks(&mut self, locks: Arc<dyn Locks>) {
+        self.locks = locks;
     }
 
     /// Waits until this caller holds the single-flight lock `name`.

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod counting;
+pub mod upstream;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

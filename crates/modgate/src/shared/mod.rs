@@ -1,0 +1,275 @@
+//! What several replicas share through Redis (`--redis`): the single-flight lock with a
+//! lease and a fencing token (`lock.rs`), "not found" answers and fresh `@v/list` /
+//! `@latest` bodies (so one replica's fetch serves them all), and rate-limit counters.
+//!
+//! Redis is optional and never on the critical path of an answer: every call is bounded
+//! (1 s), and when Redis fails the replica marks it down, says so once in the log (and on
+//! `/readyz`), and works on its own: its own lock, its own memories; a probe each second
+//! notices an outage on an idle replica too, and marks Redis up again, said once too. Each command touches one key (the lock and its
+//! fence counter share a hash tag), so a Redis Cluster proxy can front it.
+
+mod lock;
+
+pub use lock::RedisLocks;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+/// Bound on one call to Redis.
+const CALL_WITHIN: Duration = Duration::from_secs(1);
+/// How often Redis is probed (so that an idle replica notices, and says, that it went
+/// away or came back).
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+/// Whether `url` is a Redis URL this program can use (checked at start-up).
+pub fn check_url(url: &str) -> Result<(), String> {
+    redis::Client::open(url).map(|_| ()).map_err(|e| {
+        format!(
+            "--redis {}: {e} (want redis://[USER:PASSWORD@]HOST:PORT/DB)",
+            redact(url)
+        )
+    })
+}
+
+/// `url` with its password replaced, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:xxxxx{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The connection to Redis and whether it is working.
+pub struct Shared {
+    conn: ConnectionManager,
+    url: String,
+    up: AtomicBool,
+    /// Names this replica in lock values (host name and process id).
+    replica: String,
+}
+
+impl Shared {
+    /// Connects lazily to the Redis at `url` (start-up does not wait for it: a replica
+    /// starts and serves while Redis is down) and starts the probe that notices when
+    /// Redis goes away or comes back.
+    pub fn connect(url: &str) -> Result<Arc<Shared>, String> {
+        let client =
+            redis::Client::open(url).map_err(|e| format!("--redis {}: {e}", redact(url)))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CALL_WITHIN))
+            .set_response_timeout(Some(CALL_WITHIN))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| format!("--redis {}: {e}", redact(url)))?;
+        let host = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
+        let shared = Arc::new(Shared {
+            conn,
+            url: redact(url),
+            up: AtomicBool::new(true),
+            replica: format!("{host}/{}", std::process::id()),
+        });
+        let weak = Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(PROBE_EVERY).await;
+                let Some(s) = weak.upgrade() else { return };
+                let _: Option<String> = s.call("PING", redis::cmd("PING")).await;
+            }
+        });
+        Ok(shared)
+    }
+
+    /// Where Redis is (password hidden).
+    pub fn describe(&self) -> &str {
+        &self.url
+    }
+
+    /// False while Redis is marked down: callers then work on their own without asking.
+    pub fn usable(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// `None` when Redis answers; else why not (for `/readyz`).
+    pub async fn check(&self) -> Option<String> {
+        match self.call::<String>("PING", redis::cmd("PING")).await {
+            Some(_) => None,
+            None => Some(format!(
+                "Redis at {} is unreachable: this replica serves on its own (its own single-flight lock and caches) until it is back",
+                self.url
+            )),
+        }
+    }
+
+    fn went_down(&self, what: &str, e: &dyn std::fmt::Display) {
+        if self.up.swap(false, Ordering::Relaxed) {
+            tracing::warn!(
+                redis = %self.url,
+                error = %e,
+                "Redis failed ({what}): serving on this replica's own (single-flight lock, negative and list caches, rate limits per replica) until it is back"
+            );
+        }
+    }
+
+    fn came_back(&self) {
+        if !self.up.swap(true, Ordering::Relaxed) {
+            tracing::info!(redis = %self.url, "Redis is back: replicas share locks and caches again");
+        }
+    }
+
+    /// Runs `cmd`, bounded; `None` (and Redis marked down) when it fails.
+    async fn call<T: redis::FromRedisValue>(&self, what: &str, cmd: redis::Cmd) -> Option<T> {
+        let mut conn = self.conn.clone();
+        let r = tokio::time::timeout(CALL_WITHIN, cmd.query_async::<T>(&mut conn)).await;
+        self.settle(what, r)
+    }
+
+    /// Runs `script` with `keys` and `args`, bounded, as [`Shared::call`].
+    async fn script<T: redis::FromRedisValue>(
+        &self,
+        what: &str,
+        script: &redis::Script,
+        keys: &[&str],
+        args: &[&[u8]],
+    ) -> Option<T> {
+        let mut inv = script.prepare_invoke();
+        for k in keys {
+            inv.key(*k);
+        }
+        for a in args {
+            inv.arg(*a);
+        }
+        let mut conn = self.conn.clone();
+        let r = tokio::time::timeout(CALL_WITHIN, inv.invoke_async::<T>(&mut conn)).await;
+        self.settle(what, r)
+    }
+
+    fn settle<T>(
+        &self,
+        what: &str,
+        r: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
+    ) -> Option<T> {
+        match r {
+            Ok(Ok(v)) => {
+                self.came_back();
+                Some(v)
+            }
+            Ok(Err(e)) => {
+                self.went_down(what, &e);
+                None
+            }
+            Err(_) => {
+                self.went_down(what, &format!("no answer within {CALL_WITHIN:?}"));
+                None
+            }
+        }
+    }
+
+    /// The value of `key`, if Redis is usable and has it.
+    pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        if !self.usable() {
+            return None;
+        }
+        self.call::<Option<Vec<u8>>>("GET", redis::cmd("GET").arg(key).clone())
+            .await
+            .flatten()
+    }
+
+    /// Sets `key` to `value` for `ttl` (best effort).
+    pub async fn put(&self, key: &str, value: &[u8], ttl: Duration) {
+        if !self.usable() || ttl.is_zero() {
+            return;
+        }
+        let ms = ttl.as_millis().max(1) as u64;
+        let _: Option<()> = self
+            .call(
+                "SET",
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ms)
+                    .clone(),
+            )
+            .await;
+    }
+
+    /// Adds one to the counter `key` (created to live `ttl`) and returns its new value;
+    /// `None` when Redis is not usable.
+    pub async fn count(&self, key: &str, ttl: Duration) -> Option<u64> {
+        if !self.usable() {
+            return None;
+        }
+        static COUNT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+            redis::Script::new(
+                "local n = redis.call('INCR', KEYS[1]) \
+                 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
+                 return n",
+            )
+        });
+        let ms = ttl.as_millis().max(1).to_string();
+        self.script("INCR", &COUNT, &[key], &[ms.as_bytes()]).await
+    }
+}
+
+/// A value with the time it was made, as kept in Redis: milliseconds since the epoch (8
+/// bytes, big-endian), then the body.
+pub fn stamped(body: &[u8]) -> Vec<u8> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut v = Vec::with_capacity(8 + body.len());
+    v.extend_from_slice(&now.to_be_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+/// The body of a [`stamped`] value and its age (`None`: not such a value).
+pub fn unstamp(value: &[u8]) -> Option<(&[u8], Duration)> {
+    let (head, body) = value.split_at_checked(8)?;
+    let made = u64::from_be_bytes(head.try_into().ok()?);
+    let at = UNIX_EPOCH + Duration::from_millis(made);
+    Some((
+        body,
+        SystemTime::now().duration_since(at).unwrap_or_default(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(check_url("redis://127.0.0.1:6379/0"), Ok(()));
+        assert_eq!(
+            redact("redis://user:secret@10.0.0.5:6379/0"),
+            "redis://user:xxxxx@10.0.0.5:6379/0"
+        );
+        assert_eq!(redact("redis://10.0.0.5:6379"), "redis://10.0.0.5:6379");
+        let e = check_url("http://x:y@127.0.0.1/").unwrap_err();
+        assert!(e.starts_with("--redis http://x:xxxxx@127.0.0.1/: "), "{e}");
+        assert!(!e.contains(":y@"));
+    }
+
+    #[test]
+    fn stamps() {
+        let v = stamped(b"v1.0.0\n");
+        let (body, age) = unstamp(&v).unwrap();
+        assert_eq!(body, b"v1.0.0\n");
+        assert!(age < Duration::from_secs(5));
+        assert_eq!(unstamp(b"short"), None);
+    }
+}
