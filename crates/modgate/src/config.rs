@@ -29,6 +29,14 @@
 //! list_ttl = 60
 //! prefetch = "mod"    # "off" | "mod" | "all": what to fetch ahead of the go command
 //!
+//! [limits]
+//! client_requests_per_second = 50    # per client (credentials' name, else IP); 0: none
+//! client_burst = 100                 # default: twice the rate
+//! upstream_requests_per_second = 20  # per HTTP upstream; 0: none (429 Retry-After is
+//!                                    # always obeyed)
+//! breaker_failures = 5               # errors in a row that open an upstream's breaker
+//! breaker_open = 30                  # seconds it stays open before one probe
+//!
 //! [direct]            # the git source
 //! insecure = "git.lan.example.com"   # GOINSECURE syntax: plain http allowed
 //! git_timeout = 120                  # seconds, per git command
@@ -163,6 +171,8 @@ pub struct Settings {
     pub list_ttl: Duration,
     /// Concurrent requests per upstream (file only).
     pub upstream_concurrency: usize,
+    /// Request limits for clients and upstreams (file only).
+    pub limits: Limits,
     /// What is fetched ahead when a go.mod had to be fetched (file only).
     pub prefetch: Prefetch,
     /// GOINSECURE-style patterns: module paths whose `direct` discovery and git remotes
@@ -194,6 +204,7 @@ impl Default for Settings {
             negative_ttl: Duration::from_secs(60),
             list_ttl: Duration::from_secs(60),
             upstream_concurrency: 16,
+            limits: Limits::default(),
             prefetch: Prefetch::Mod,
             insecure: String::new(),
             git_timeout: Duration::from_secs(120),
@@ -223,6 +234,25 @@ struct FileCache {
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields)]
+struct FileLimits {
+    client_requests_per_second: Option<u32>,
+    client_burst: Option<u32>,
+    upstream_requests_per_second: Option<u32>,
+    breaker_failures: Option<u32>,
+    breaker_open: Option<u64>,
+}
+
+/// Request limits (`[limits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    /// Per client: `None` for no limit.
+    pub client: Option<crate::http::limit::ClientLimit>,
+    /// The pacing of every HTTP upstream.
+    pub upstream: crate::source::proxy::pace::PaceSettings,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
 struct FileDirect {
     insecure: Option<String>,
     git_timeout: Option<u64>,
@@ -248,6 +278,8 @@ struct FileSettings {
     cache: FileCache,
     #[serde(default)]
     direct: FileDirect,
+    #[serde(default)]
+    limits: FileLimits,
 }
 
 /// Why the settings could not be read.
@@ -341,6 +373,7 @@ impl Settings {
             s.insecure = i;
         }
         s.git_timeout = secs(file.direct.git_timeout, s.git_timeout);
+        s.limits = limits(&file.limits, config_file.as_deref())?;
         s.log_format = args.log_format;
         s.offline = args.offline
             || match env("MODGATE_OFFLINE").as_deref() {
@@ -355,6 +388,35 @@ impl Settings {
         s.config_file = config_file;
         Ok(s)
     }
+}
+
+/// The `[limits]` table, checked.
+fn limits(f: &FileLimits, file: Option<&Path>) -> Result<Limits, ConfigError> {
+    use std::num::NonZeroU32;
+    let mut l = Limits::default();
+    if let Some(rps) = f.client_requests_per_second.and_then(NonZeroU32::new) {
+        let burst = match f.client_burst {
+            Some(b) => NonZeroU32::new(b).ok_or_else(|| {
+                ConfigError(format!(
+                    "{}: [limits] client_burst must be at least 1",
+                    file.unwrap_or(Path::new("")).display()
+                ))
+            })?,
+            None => rps.saturating_mul(NonZeroU32::MIN.saturating_add(1)),
+        };
+        l.client = Some(crate::http::limit::ClientLimit {
+            requests_per_second: rps,
+            burst,
+        });
+    }
+    l.upstream.requests_per_second = f.upstream_requests_per_second.and_then(NonZeroU32::new);
+    if let Some(n) = f.breaker_failures {
+        l.upstream.breaker_failures = n;
+    }
+    if let Some(s) = f.breaker_open {
+        l.upstream.breaker_open = Duration::from_secs(s);
+    }
+    Ok(l)
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
@@ -451,6 +513,11 @@ prefetch = "all"
 [direct]
 insecure = "git.lan.example.com"
 git_timeout = 7
+[limits]
+client_requests_per_second = 8
+upstream_requests_per_second = 9
+breaker_failures = 10
+breaker_open = 11
 "#;
 
     #[test]
@@ -482,6 +549,17 @@ git_timeout = 7
                 negative_ttl: Duration::from_secs(5),
                 list_ttl: Duration::from_secs(6),
                 upstream_concurrency: 3,
+                limits: Limits {
+                    client: Some(crate::http::limit::ClientLimit {
+                        requests_per_second: std::num::NonZeroU32::new(8).unwrap(),
+                        burst: std::num::NonZeroU32::new(16).unwrap(),
+                    }),
+                    upstream: crate::source::proxy::pace::PaceSettings {
+                        requests_per_second: std::num::NonZeroU32::new(9),
+                        breaker_failures: 10,
+                        breaker_open: Duration::from_secs(11),
+                    },
+                },
                 prefetch: Prefetch::All,
                 insecure: "git.lan.example.com".into(),
                 git_timeout: Duration::from_secs(7),

@@ -8,6 +8,7 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod process;
 pub mod serve;
 pub mod shared;

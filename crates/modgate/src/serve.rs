@@ -125,6 +125,7 @@ fn proxy_settings(settings: &Settings) -> ProxySettings {
         first_byte_timeout: t.first_byte,
         total_timeout: t.transfer,
         max_concurrency: settings.upstream_concurrency,
+        pace: settings.limits.upstream,
         ..ProxySettings::default()
     }
 }
@@ -271,6 +272,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         short_max_age: settings.list_ttl,
         sumdb,
         shared: shared.clone(),
+        limiter: settings
+            .limits
+            .client
+            .map(|l| Arc::new(crate::http::limit::Limiter::new(l, shared.clone()))),
     });
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -299,10 +304,13 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             settings.sumdb.as_str()
         }
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|e| format!("serving on {addr}: {e}"))
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(|e| format!("serving on {addr}: {e}"))
 }
 
 async fn shutdown() {

@@ -35,6 +35,19 @@ pub(super) async fn may_store(what: &str) -> bool {
     held
 }
 
+/// The `kind` label of a flight's key (`zip m@v`, `@v/list m`, ...).
+fn lookup_kind(key: &str) -> &'static str {
+    match key.split(' ').next() {
+        Some("zip") => "zip",
+        Some("mod") => "mod",
+        Some("info") => "info",
+        Some("query") => "query",
+        Some("@v/list") => "list",
+        Some("@latest") => "latest",
+        _ => "sumdb",
+    }
+}
+
 /// The Redis key of a shared "not found" answer for the flight `key`.
 fn negative_key(key: &str) -> String {
     format!("modgate:negative:{key}")
@@ -70,18 +83,24 @@ impl Cache {
         T: Clone + Send + Sync + 'static,
         F: Future<Output = Result<T, Error>> + Send + 'static,
     {
+        let m = crate::metrics::metrics();
         if let Some((at, e)) = self.inner.negative.get(&key)
             && at.elapsed() < self.inner.settings.negative_ttl
         {
+            m.lookup(lookup_kind(&key), "negative");
             return Err(e.clone());
         }
+        m.lookup(lookup_kind(&key), "miss");
         let flight: Flight<T> = {
             let mut flights = lock(&self.inner.flights);
             match flights
                 .get(&key)
                 .and_then(|f| f.downcast_ref::<Flight<T>>())
             {
-                Some(f) => f.clone(),
+                Some(f) => {
+                    m.single_flight_joins.inc();
+                    f.clone()
+                }
                 None => {
                     let inner = Arc::clone(&self.inner);
                     let k = key.clone();

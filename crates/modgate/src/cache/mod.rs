@@ -187,6 +187,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Records a cache hit of `kind` (misses, joins and negative answers are recorded by
+/// the single-flight).
+fn hit(kind: &'static str) {
+    crate::metrics::metrics().lookup(kind, "hit");
+}
+
 fn internal(e: impl std::fmt::Display) -> Error {
     Error::internal(e.to_string())
 }
@@ -278,9 +284,11 @@ impl Cache {
         Fut: Future<Output = Result<T, Error>> + Send + 'static,
     {
         let ttl = self.inner.settings.list_ttl;
+        let kind = if what == "@v/list" { "list" } else { "latest" };
         if let Some((at, value)) = memo(&self.inner).get(module)
             && at.elapsed() < ttl
         {
+            hit(kind);
             return Ok(Meta {
                 value,
                 stale: None,
@@ -288,6 +296,7 @@ impl Cache {
             });
         }
         if let Some(value) = shared_fresh(&self.inner, what, module, memo).await {
+            hit(kind);
             return Ok(value);
         }
         let cached = self
@@ -300,6 +309,7 @@ impl Cache {
         if let Some((value, age)) = &cached
             && (*age < ttl || self.inner.settings.offline)
         {
+            hit(kind);
             let at = Instant::now().checked_sub(*age);
             if let Some(at) = at {
                 memo(&self.inner).insert(module.to_string(), (at, value.clone()));
@@ -349,6 +359,14 @@ impl Cache {
                 fresh_until: None,
             }),
             (Err(e), Some(value)) if !e.is_not_found() => {
+                crate::metrics::metrics().lookup(
+                    match what {
+                        "@v/list" => "list",
+                        "@latest" => "latest",
+                        _ => "query",
+                    },
+                    "stale",
+                );
                 let reason = e.to_string().replace(['\r', '\n'], " ");
                 tracing::warn!(
                     module,
@@ -404,6 +422,7 @@ impl Cache {
                 .await
                 .map_err(internal)?
             {
+                hit("info");
                 return Ok(Meta {
                     value: b.data,
                     stale: None,
@@ -445,6 +464,7 @@ impl Cache {
         if let Some((at, json)) = &cached
             && at.elapsed() < self.inner.settings.list_ttl
         {
+            hit("query");
             return Ok(Meta {
                 value: json.clone(),
                 stale: None,
@@ -484,6 +504,7 @@ impl Cache {
     ) -> Result<bytes::Bytes, Error> {
         let key = Key::go_mod(module, version).map_err(internal)?;
         if let Some(b) = self.inner.store.get(&key).await.map_err(internal)? {
+            hit("mod");
             return Ok(b.data);
         }
         let inner = Arc::clone(&self.inner);
@@ -524,6 +545,7 @@ impl Cache {
         let zip_key = Key::zip(module, version).map_err(internal)?;
         let hash_key = Key::ziphash(module, version).map_err(internal)?;
         if let Some(z) = Self::stored_zip(&self.inner, &zip_key, &hash_key).await? {
+            hit("zip");
             return Ok(z);
         }
         let inner = Arc::clone(&self.inner);

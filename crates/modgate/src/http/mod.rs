@@ -5,6 +5,7 @@
 //! request carries it (a tracing span).
 
 mod hot;
+pub mod limit;
 mod path;
 mod reply;
 mod respond;
@@ -35,18 +36,23 @@ pub struct AppState {
     pub sumdb: Option<Arc<crate::sumdb::proxy::SumdbProxy>>,
     /// Redis shared with other replicas (`--redis`), reported by `/readyz`.
     pub shared: Option<Arc<crate::shared::Shared>>,
+    /// Per-client request limits (`[limits] client_requests_per_second`), if any.
+    pub limiter: Option<Arc<limit::Limiter>>,
 }
 
 /// The router for the GOPROXY protocol and `/healthz`.
 pub fn router(state: Arc<AppState>) -> Router {
+    let limiter = state.limiter.clone();
     let served = Arc::new(Served {
         state,
         hot: hot::HotAnswers::new(),
     });
-    Router::new()
-        .fallback(handle)
-        .with_state(served)
-        .layer(middleware::from_fn(request_id))
+    let mut router = Router::new().fallback(handle).with_state(served);
+    // Layers run outside in: the request id and log line first, then the limit.
+    if let Some(l) = limiter {
+        router = router.layer(middleware::from_fn_with_state(l, limit::limit));
+    }
+    router.layer(middleware::from_fn(request_id))
 }
 
 /// What the handler holds: the shared state, and the immutable answers it gave lately.
@@ -74,7 +80,20 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
         None => path.to_string(),
     };
     let start = Instant::now();
+    let m = crate::metrics::metrics();
+    let endpoint = crate::metrics::endpoint(&path);
+    let in_flight = InFlight::new();
     let mut resp = next.run(req).instrument(span.clone()).await;
+    drop(in_flight);
+    m.requests
+        .get_or_create(&crate::metrics::Served {
+            endpoint,
+            code: resp.status().as_u16(),
+        })
+        .inc();
+    m.request_seconds
+        .get_or_create(&crate::metrics::Endpoint { endpoint })
+        .observe(start.elapsed().as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             method = %method,
@@ -88,6 +107,22 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
         resp.headers_mut().insert("x-request-id", v);
     }
     resp
+}
+
+/// Counts a request in flight until dropped (also when the client leaves mid-way).
+struct InFlight;
+
+impl InFlight {
+    fn new() -> InFlight {
+        crate::metrics::metrics().in_flight.inc();
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        crate::metrics::metrics().in_flight.dec();
+    }
 }
 
 async fn handle(State(served): State<Arc<Served>>, req: HttpRequest) -> Response {

@@ -25,6 +25,8 @@ pub enum Request {
     Health,
     /// `GET /readyz`: the process can serve (its storage answers).
     Ready,
+    /// `GET /metrics`: the Prometheus metrics.
+    Metrics,
     /// `@v/list`.
     List {
         /// The module path.
@@ -125,6 +127,9 @@ pub fn parse(raw: &str) -> Result<Request, Reject> {
     if path == "/readyz" {
         return Ok(Request::Ready);
     }
+    if path == "/metrics" {
+        return Ok(Request::Metrics);
+    }
     if let Some(rest) = path.strip_prefix("/sumdb/") {
         return Ok(Request::Sumdb {
             path: rest.to_string(),
@@ -197,6 +202,7 @@ mod tests {
     #[test]
     fn protocol_paths() {
         assert_eq!(ok("/healthz"), Request::Health);
+        assert_eq!(ok("/metrics"), Request::Metrics);
         assert_eq!(ok("/readyz"), Request::Ready);
         assert_eq!(
             ok("/github.com/!foo/bar/@v/list"),

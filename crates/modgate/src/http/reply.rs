@@ -13,6 +13,8 @@ use crate::error::{Error, Kind};
 pub(super) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub(super) const TEXT: &str = "text/plain; charset=UTF-8";
 pub(super) const JSON: &str = "application/json";
+/// What prometheus-client writes: the OpenMetrics text format, which Prometheus reads.
+pub(super) const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 pub(super) fn build(
     status: StatusCode,

@@ -1,11 +1,11 @@
 //! Answering a parsed request: from the cache, the checksum database proxy or a zip on
 //! disk; immutable and fresh answers remembered in the hot answers.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use super::hot::HotAnswers;
-use super::reply::{JSON, TEXT, bytes, error, immutable, short, text};
+use super::reply::{JSON, OPENMETRICS, TEXT, bytes, error, immutable, short, text};
 use super::{AppState, Request};
 use crate::cache::Meta;
 
@@ -68,6 +68,14 @@ pub async fn answer(
     let short = || short(state.short_max_age);
     match req {
         Request::Health => text(StatusCode::OK, "ok", head),
+        Request::Metrics => bytes(
+            StatusCode::OK,
+            OPENMETRICS,
+            HeaderValue::from_static("no-store"),
+            crate::metrics::metrics().encode(),
+            head,
+            None,
+        ),
         Request::Ready => match state.cache.store().ready().await {
             // Redis down does not take the replica out of rotation (every replica would
             // go at once): it serves on its own, and says so.

@@ -114,6 +114,7 @@ impl Shared {
     }
 
     fn went_down(&self, what: &str, e: &dyn std::fmt::Display) {
+        crate::metrics::metrics().redis_up.set(0);
         if self.up.swap(false, Ordering::Relaxed) {
             tracing::warn!(
                 redis = %self.url,
@@ -124,6 +125,7 @@ impl Shared {
     }
 
     fn came_back(&self) {
+        crate::metrics::metrics().redis_up.set(1);
         if !self.up.swap(true, Ordering::Relaxed) {
             tracing::info!(redis = %self.url, "Redis is back: replicas share locks and caches again");
         }

@@ -17,6 +17,8 @@
 
 mod body;
 pub(crate) mod http;
+pub mod netrc;
+pub mod pace;
 
 use std::path::Path;
 use std::time::Duration;
@@ -48,6 +50,13 @@ pub struct ProxySettings {
     pub max_concurrency: usize,
     /// The User-Agent header sent.
     pub user_agent: String,
+    /// Request rate, 429 pauses and the circuit breaker.
+    pub pace: pace::PaceSettings,
+    /// Basic-auth credentials for this upstream (from the config), used when its URL has
+    /// none; else the netrc file's entry for its host, as the go command does.
+    pub credentials: Option<(String, String)>,
+    /// An HTTP proxy for this upstream (`http://host:port`), instead of the environment's.
+    pub http_proxy: Option<String>,
 }
 
 impl Default for ProxySettings {
@@ -59,6 +68,9 @@ impl Default for ProxySettings {
             total_timeout: Duration::from_secs(600),
             max_concurrency: 16,
             user_agent: format!("modgate/{}", env!("CARGO_PKG_VERSION")),
+            pace: pace::PaceSettings::default(),
+            credentials: None,
+            http_proxy: None,
         }
     }
 }

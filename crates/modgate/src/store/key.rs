@@ -32,6 +32,20 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Its name in metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Info => "info",
+            Kind::Mod => "mod",
+            Kind::Zip => "zip",
+            Kind::ZipHash => "ziphash",
+            Kind::List => "list",
+            Kind::Latest => "latest",
+            Kind::Sumdb => "sumdb",
+            Kind::SumdbState => "sumdb_state",
+        }
+    }
+
     fn ext(self) -> &'static str {
         match self {
             Kind::Info => "info",

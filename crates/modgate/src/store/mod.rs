@@ -132,7 +132,10 @@ impl Store {
 
     /// Stores `data` as the object `key`, whole or not at all.
     pub async fn put(&self, key: &Key, data: Bytes) -> io::Result<()> {
-        self.blobs.put(key, data).await
+        let n = data.len() as u64;
+        self.blobs.put(key, data).await?;
+        written(key, n);
+        Ok(())
     }
 
     /// The local directory of the staging area (on the data directory's disk).
@@ -147,7 +150,10 @@ impl Store {
 
     /// Stores the complete staged file as the object `key`.
     pub async fn put_staged(&self, key: &Key, file: Staged) -> io::Result<()> {
-        self.blobs.put_staged(key, file).await
+        let n = std::fs::metadata(file.path()).map_or(0, |m| m.len());
+        self.blobs.put_staged(key, file).await?;
+        written(key, n);
+        Ok(())
     }
 
     /// `len` bytes of the object `key` from `start` on, or `None`.
@@ -220,6 +226,16 @@ impl Store {
     pub async fn lock(&self, name: &str) -> io::Result<Held> {
         self.locks.lock(name).await
     }
+}
+
+/// Records a write of `n` bytes as `key` in the metrics.
+fn written(key: &Key, n: u64) {
+    let kind = crate::metrics::StoreKind {
+        kind: key.kind().label(),
+    };
+    let m = crate::metrics::metrics();
+    m.store_writes.get_or_create(&kind).inc();
+    m.store_written_bytes.get_or_create(&kind).inc_by(n);
 }
 
 /// `e` with what was done and on which file.

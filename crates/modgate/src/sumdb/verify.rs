@@ -207,6 +207,7 @@ impl SumVerifier {
     }
 
     fn refuse(&self, module: &str, version: &str, why: String) -> Error {
+        verification("refused");
         let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::error!(module, version, db = %self.name, refused_total = n, "{why}");
         Error::failed(why)
@@ -223,6 +224,7 @@ impl SumCheck for SumVerifier {
         h1: &str,
     ) -> Result<(), Error> {
         if gomod::module::match_prefix_patterns(&self.excluded, module) {
+            verification("skipped");
             return Ok(());
         }
         let vers = if go_mod {
@@ -264,6 +266,7 @@ impl SumCheck for SumVerifier {
                 ));
             }
             Err(e) => {
+                verification("error");
                 // The client's errors already name the module and version.
                 let e = e.to_string();
                 let e = e.strip_prefix(&format!("{module}@{vers}: ")).unwrap_or(&e);
@@ -277,6 +280,7 @@ impl SumCheck for SumVerifier {
         let prefix = format!("{module} {vers} h1:");
         for line in &lines {
             if *line == have {
+                verification("ok");
                 return Ok(());
             }
             if let Some(theirs) = line.strip_prefix(&format!("{module} {vers} "))
@@ -295,6 +299,14 @@ impl SumCheck for SumVerifier {
         // As the go command: a record without a line for this hash accepts it.
         Ok(())
     }
+}
+
+/// Records a verification's result (ok, refused, error, skipped).
+fn verification(result: &'static str) {
+    crate::metrics::metrics()
+        .sumdb_verifications
+        .get_or_create(&crate::metrics::Outcome { result })
+        .inc();
 }
 
 #[cfg(test)]

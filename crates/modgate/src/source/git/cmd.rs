@@ -180,14 +180,17 @@ impl Runner {
         args: &[&str],
         max_out: u64,
     ) -> Result<process::Output, ProcessError> {
-        process::output(
+        let started = std::time::Instant::now();
+        let out = process::output(
             self.command(dir, args),
             Bounds {
                 time: self.timeout,
                 output: max_out,
             },
         )
-        .await
+        .await;
+        git_timed(args, started);
+        out
     }
 
     /// Runs `git args...` in `dir`, streaming stdout into `sink`, at most `max_out` bytes;
@@ -241,13 +244,37 @@ impl Runner {
             time: self.timeout,
             output: max_out,
         };
-        match process::run(self.command(dir, args), bounds, sink, watcher).await {
+        let started = std::time::Instant::now();
+        let ran = process::run(self.command(dir, args), bounds, sink, watcher).await;
+        git_timed(args, started);
+        match ran {
             Ok(exited) if exited.status.success() => Ok(exited.written),
             Ok(exited) => Err(CmdError::Exit(exited.status.code(), exited.stderr)),
             Err(ProcessError::Stopped) => Err(CmdError::DiskLimit(watch.map_or(0, |w| w.1))),
             Err(e) => Err(CmdError::Run(e)),
         }
     }
+}
+
+/// Records how long `git args...` took, by subcommand (the first argument that is not
+/// an option: `-c` values and the like are skipped).
+fn git_timed(args: &[&str], started: std::time::Instant) {
+    let mut it = args.iter();
+    let mut command = "unknown";
+    while let Some(a) = it.next() {
+        if *a == "-c" || *a == "-C" {
+            it.next();
+        } else if !a.starts_with('-') {
+            command = a;
+            break;
+        }
+    }
+    crate::metrics::metrics()
+        .git_seconds
+        .get_or_create(&crate::metrics::GitCommand {
+            command: command.to_string(),
+        })
+        .observe(started.elapsed().as_secs_f64());
 }
 
 /// The total size of the files under `dir` (0 for what cannot be read).

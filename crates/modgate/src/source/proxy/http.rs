@@ -14,7 +14,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, timeout_at};
 
 use super::ProxySettings;
-use crate::error::Error;
+use super::pace::{Outcome, Pace, Refusal, parse_retry_after};
+use crate::error::{Error, Kind};
 
 /// Go's `maxErrorDetailLines` and `maxErrorDetailBytes` (cmd/go/internal/web/api.go).
 const MAX_ERROR_DETAIL_LINES: usize = 8;
@@ -38,6 +39,8 @@ pub(crate) struct Upstream {
     permits: Arc<Semaphore>,
     first_byte_timeout: Duration,
     total_timeout: Duration,
+    /// Rate, 429 pauses, circuit breaker.
+    pace: Pace,
 }
 
 impl Upstream {
@@ -90,6 +93,31 @@ impl Upstream {
             }
             Some((user, pass))
         };
+        // Credentials from the settings, else from the netrc file as the go command
+        // reads it (cmd/go/internal/web: https only, the machine matched against the
+        // URL's host and port as written), when the URL names none.
+        let auth = auth.or_else(|| {
+            let netrc = || {
+                let host = match (parsed.host_str(), parsed.port()) {
+                    (Some(h), Some(p)) => format!("{h}:{p}"),
+                    (Some(h), None) => h.to_string(),
+                    _ => String::new(),
+                };
+                (parsed.scheme() == "https")
+                    .then(|| super::netrc::lookup(&host))
+                    .flatten()
+            };
+            settings
+                .credentials
+                .clone()
+                .or_else(netrc)
+                .map(|(u, p)| (u, Some(p)))
+        });
+        if auth.is_some() && parsed.scheme() == "http" && !is_loopback(&parsed) {
+            return Err(format!(
+                "refusing to pass credentials to insecure URL: {redacted}; use https"
+            ));
+        }
         let mut base = parsed;
         // Both only fail for URLs that cannot have credentials, and ours has a host.
         let _ = base.set_username("");
@@ -98,10 +126,16 @@ impl Upstream {
         if settings.max_concurrency == 0 {
             return Err("proxy max_concurrency must be at least 1".to_string());
         }
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             .connect_timeout(settings.connect_timeout)
-            .redirect(redirect_policy())
+            .redirect(redirect_policy());
+        if let Some(p) = &settings.http_proxy {
+            let proxy = reqwest::Proxy::all(p.as_str())
+                .map_err(|e| format!("upstream {redacted}: http_proxy {}: {e}", redact_str(p)))?;
+            client = client.proxy(proxy);
+        }
+        let client = client
             .build()
             .map_err(|e| format!("cannot set up an HTTP client for {redacted}: {e}"))?;
         Ok(Upstream {
@@ -112,6 +146,7 @@ impl Upstream {
             permits: Arc::new(Semaphore::new(settings.max_concurrency)),
             first_byte_timeout: settings.first_byte_timeout,
             total_timeout: settings.total_timeout,
+            pace: Pace::new(settings.pace),
         })
     }
 
@@ -133,6 +168,51 @@ impl Upstream {
 
     /// GETs `rel` and returns its body, at most `limit` bytes.
     pub(crate) async fn get_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, Error> {
+        let started = Instant::now();
+        let r = self.read_bytes(rel, limit).await;
+        self.measured(started, &r, r.as_ref().map_or(0, |b| b.len() as u64));
+        r
+    }
+
+    /// Records a request's outcome, time and bytes in the metrics, and its failure or
+    /// answer in the circuit breaker.
+    fn measured<T>(&self, started: Instant, r: &Result<T, Error>, bytes: u64) {
+        let outcome = match r {
+            Ok(_) => "ok",
+            Err(e) => match e.kind() {
+                Kind::NotFound | Kind::Refused | Kind::Invalid => "not_found",
+                Kind::Timeout => "timeout",
+                _ if e.message().contains(SKIPPED) => "skipped",
+                _ => "error",
+            },
+        };
+        crate::metrics::metrics().upstream(
+            self.redacted.as_str(),
+            outcome,
+            started.elapsed(),
+            bytes,
+        );
+        let pace = match outcome {
+            "ok" | "not_found" => Outcome::Answered,
+            "skipped" => return,
+            // Our own disk (full, unwritable) says nothing about the upstream.
+            _ if matches!(r, Err(e) if e.kind() == Kind::StorageFull || e.kind() == Kind::Internal) =>
+            {
+                return;
+            }
+            _ => Outcome::Failed,
+        };
+        if self.pace.record(pace, None) {
+            tracing::warn!(
+                upstream = %self.redacted,
+                failures = self.pace.settings().breaker_failures,
+                open_for_s = self.pace.settings().breaker_open.as_secs(),
+                "circuit breaker open: the upstream failed too many times in a row; it is skipped for a while, then probed with one request"
+            );
+        }
+    }
+
+    async fn read_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, Error> {
         let mut req = self.start(rel).await?;
         req.check_length(limit)?;
         let mut out = Vec::new();
@@ -153,6 +233,13 @@ impl Upstream {
         dest: &Path,
         limit: u64,
     ) -> Result<u64, Error> {
+        let started = Instant::now();
+        let r = self.read_to_file(rel, dest, limit).await;
+        self.measured(started, &r, *r.as_ref().unwrap_or(&0));
+        r
+    }
+
+    async fn read_to_file(&self, rel: &str, dest: &Path, limit: u64) -> Result<u64, Error> {
         let mut req = self.start(rel).await?;
         req.check_length(limit)?;
         let write_err = |url: &str, e: std::io::Error| {
@@ -183,30 +270,78 @@ impl Upstream {
         Ok(n)
     }
 
-    /// Sends the request and waits for a 200, under the concurrency bound and timeouts.
+    /// Sends the request and waits for a 200, under the pace (breaker, 429 pauses, rate),
+    /// the concurrency bound and timeouts. A 429 pauses this upstream for its
+    /// `Retry-After` and the request is sent again, while the total deadline allows.
     async fn start(&self, rel: &str) -> Result<Request, Error> {
         let (url, shown) = self.url_for(rel);
-        let started = Instant::now();
-        let deadline = started + self.total_timeout;
+        let deadline = Instant::now() + self.total_timeout;
+        loop {
+            if let Err(refusal) = self.pace.admit(deadline).await {
+                return Err(match refusal {
+                    Refusal::Open(left) => failed(
+                        &shown,
+                        &format!(
+                            "{SKIPPED}: its circuit breaker is open after {} failures in a row (probed again in {})",
+                            self.pace.settings().breaker_failures,
+                            fmt_duration(left)
+                        ),
+                        "the upstream keeps failing; check it, or add a fallback after `|` in --upstream",
+                    ),
+                    Refusal::TooLate(wait) => timed_out(
+                        &shown,
+                        &format!(
+                            "the upstream asked to wait {} (429 Retry-After) or its request rate is used up, past this request's total timeout of {}",
+                            fmt_duration(wait),
+                            fmt_duration(self.total_timeout)
+                        ),
+                        "the upstream rate-limits modgate; lower requests_per_second for it, or try again later",
+                    ),
+                });
+            }
+            match self.attempt(&url, &shown, deadline).await {
+                Ok(req) => return Ok(req),
+                Err(Attempt::Failed(e)) => return Err(e),
+                Err(Attempt::Throttled(retry_after)) => {
+                    crate::metrics::metrics().upstream(
+                        self.redacted.as_str(),
+                        "rate_limited",
+                        Duration::ZERO,
+                        0,
+                    );
+                    tracing::warn!(
+                        upstream = %self.redacted,
+                        retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
+                        "the upstream answered 429 Too Many Requests: pausing requests to it, then asking again"
+                    );
+                    self.pace.record(Outcome::Throttled, retry_after);
+                }
+            }
+        }
+    }
+
+    /// One attempt at the request.
+    async fn attempt(&self, url: &Url, shown: &str, deadline: Instant) -> Result<Request, Attempt> {
+        let (url, shown) = (url.clone(), shown.to_string());
         let total = self.total_timeout;
         let permit = match timeout_at(deadline, self.permits.clone().acquire_owned()).await {
             Ok(Ok(p)) => p,
             Ok(Err(_)) => {
-                return Err(failed(
+                return Err(Attempt::Failed(failed(
                     &shown,
                     "the upstream's connection limit was shut down",
                     HINT_RETRY,
-                ));
+                )));
             }
             Err(_) => {
-                return Err(timed_out(
+                return Err(Attempt::Failed(timed_out(
                     &shown,
                     &format!(
                         "timed out after {} waiting for one of the upstream's connection slots (max_concurrency)",
                         fmt_duration(total)
                     ),
                     "the upstream is busy or slow; try again later or raise max_concurrency",
-                ));
+                )));
             }
         };
         let mut builder = self.client.get(url);
@@ -227,12 +362,20 @@ impl Upstream {
                         fmt_duration(self.first_byte_timeout)
                     )
                 };
-                return Err(timed_out(&shown, &what, HINT_SLOW));
+                return Err(Attempt::Failed(timed_out(&shown, &what, HINT_SLOW)));
             }
-            Ok(Err(e)) => return Err(transport_error(&shown, e)),
+            Ok(Err(e)) => return Err(Attempt::Failed(transport_error(&shown, e))),
             Ok(Ok(resp)) => resp,
         };
         let status = resp.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            return Err(Attempt::Throttled(retry_after));
+        }
         let mut req = Request {
             resp,
             url: shown,
@@ -245,9 +388,20 @@ impl Upstream {
         if status == StatusCode::OK {
             return Ok(req);
         }
-        Err(req.status_error(status).await)
+        Err(Attempt::Failed(req.status_error(status).await))
     }
 }
+
+/// Why an attempt gave no request to read.
+enum Attempt {
+    /// 429, with its `Retry-After` if usable: pause, then ask again.
+    Throttled(Option<Duration>),
+    /// Any other failure, as the go command would report it.
+    Failed(Error),
+}
+
+/// The start of the message of a request not sent because the breaker is open.
+const SKIPPED: &str = "skipped";
 
 /// A request whose response headers have arrived: its body is read chunk by chunk, each
 /// chunk bounded by the stall timeout and the whole by the total deadline.

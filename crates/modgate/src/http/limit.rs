@@ -1,0 +1,165 @@
+//! Per-client request limits: each client (the name its credentials authenticate, else
+//! its IP address) may make `requests_per_second` requests a second, in bursts of
+//! `burst`; over that, `429 Too Many Requests` with `Retry-After`. With Redis
+//! (`--redis`) the count is shared by every replica (a counter per client per second);
+//! without it, or while it is away, each replica keeps its own (governor's GCRA).
+//! `/healthz`, `/readyz` and `/metrics` are never limited.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use super::reply::text;
+use crate::shared::Shared;
+
+/// How many requests a client may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimit {
+    /// Requests per second, sustained.
+    pub requests_per_second: NonZeroU32,
+    /// Requests at once above that rate.
+    pub burst: NonZeroU32,
+}
+
+/// Who is asking, as the authentication layer named them (set as a request extension);
+/// requests without one are counted by IP address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientName(pub String);
+
+/// The limiter.
+pub struct Limiter {
+    limit: ClientLimit,
+    local: DefaultKeyedRateLimiter<String>,
+    shared: Option<Arc<Shared>>,
+}
+
+impl Limiter {
+    /// A limiter of `limit`, sharing its counts through `shared` when given.
+    pub fn new(limit: ClientLimit, shared: Option<Arc<Shared>>) -> Limiter {
+        Limiter {
+            limit,
+            local: RateLimiter::keyed(
+                Quota::per_second(limit.requests_per_second).allow_burst(limit.burst),
+            ),
+            shared,
+        }
+    }
+
+    /// `None` when `client` may go on; else how long it should wait.
+    pub async fn check(&self, client: &str) -> Option<Duration> {
+        if let Some(shared) = &self.shared
+            && shared.usable()
+        {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default();
+            let key = format!("modgate:rate:{client}:{}", now.as_secs());
+            if let Some(n) = shared.count(&key, Duration::from_secs(2)).await {
+                let allowed = self
+                    .limit
+                    .requests_per_second
+                    .get()
+                    .max(self.limit.burst.get());
+                return (n > u64::from(allowed))
+                    .then(|| Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos())));
+            }
+        }
+        if self.local.len() > 100_000 {
+            self.local.retain_recent();
+        }
+        match self.local.check_key(&client.to_string()) {
+            Ok(()) => None,
+            Err(not_until) => Some(not_until.wait_time_from(DefaultClock::default().now())),
+        }
+    }
+}
+
+/// The middleware: 429 with `Retry-After` (whole seconds, at least 1) over the limit.
+pub async fn limit(State(limiter): State<Arc<Limiter>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+        return next.run(req).await;
+    }
+    let client = match req.extensions().get::<ClientName>() {
+        Some(ClientName(n)) => n.clone(),
+        None => req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string()),
+    };
+    let Some(wait) = limiter.check(&client).await else {
+        return next.run(req).await;
+    };
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    tracing::info!(client = %client, retry_after_s = secs, "client over its request limit: 429");
+    let mut r = text(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!(
+            "too many requests: over {} a second (bursts of {}); retry after {secs}s",
+            limiter.limit.requests_per_second, limiter.limit.burst
+        ),
+        req.method() == axum::http::Method::HEAD,
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert("retry-after", v);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_burst_then_429_per_client() {
+        let l = Limiter::new(
+            ClientLimit {
+                requests_per_second: NonZeroU32::new(1).unwrap(),
+                burst: NonZeroU32::new(3).unwrap(),
+            },
+            None,
+        );
+        for _ in 0..3 {
+            assert_eq!(l.check("10.0.0.1").await, None);
+        }
+        let wait = l.check("10.0.0.1").await.expect("over the burst");
+        assert!(wait <= Duration::from_secs(1), "{wait:?}");
+        // Another client has its own allowance.
+        assert_eq!(l.check("ci").await, None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shared_through_redis() {
+        let redis = testkit::redis::Redis::start();
+        let limit = ClientLimit {
+            requests_per_second: NonZeroU32::new(2).unwrap(),
+            burst: NonZeroU32::new(2).unwrap(),
+        };
+        // Two replicas, one client: two requests in a second between them.
+        let (a, b) = (
+            Limiter::new(limit, Some(Shared::connect(&redis.url()).unwrap())),
+            Limiter::new(limit, Some(Shared::connect(&redis.url()).unwrap())),
+        );
+        // Start at the beginning of a second, so that the three fall in one window.
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        tokio::time::sleep(Duration::from_nanos(
+            1_000_000_000 - u64::from(now.subsec_nanos()),
+        ))
+        .await;
+        let got = [
+            a.check("ci").await.is_none(),
+            b.check("ci").await.is_none(),
+            a.check("ci").await.is_none(),
+        ];
+        assert_eq!(got, [true, true, false]);
+    }
+}
