@@ -37,6 +37,12 @@
 //! breaker_failures = 5               # errors in a row that open an upstream's breaker
 //! breaker_open = 30                  # seconds it stays open before one probe
 //!
+//! [hedge]             # a slow request to an HTTP upstream also goes to the next one
+//! enabled = true
+//! quantile = 0.95                    # "slow": past this quantile of recent answer times
+//! min_delay_ms = 50
+//! max_delay_ms = 2000
+//!
 //! [direct]            # the git source
 //! insecure = "git.lan.example.com"   # GOINSECURE syntax: plain http allowed
 //! git_timeout = 120                  # seconds, per git command
@@ -173,6 +179,8 @@ pub struct Settings {
     pub upstream_concurrency: usize,
     /// Request limits for clients and upstreams (file only).
     pub limits: Limits,
+    /// Hedged upstream requests (file only).
+    pub hedge: crate::source::hedge::HedgeSettings,
     /// What is fetched ahead when a go.mod had to be fetched (file only).
     pub prefetch: Prefetch,
     /// GOINSECURE-style patterns: module paths whose `direct` discovery and git remotes
@@ -205,6 +213,7 @@ impl Default for Settings {
             list_ttl: Duration::from_secs(60),
             upstream_concurrency: 16,
             limits: Limits::default(),
+            hedge: crate::source::hedge::HedgeSettings::default(),
             prefetch: Prefetch::Mod,
             insecure: String::new(),
             git_timeout: Duration::from_secs(120),
@@ -230,6 +239,15 @@ struct FileCache {
     negative_ttl: Option<u64>,
     list_ttl: Option<u64>,
     prefetch: Option<Prefetch>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileHedge {
+    enabled: Option<bool>,
+    quantile: Option<f64>,
+    min_delay_ms: Option<u64>,
+    max_delay_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -280,6 +298,8 @@ struct FileSettings {
     direct: FileDirect,
     #[serde(default)]
     limits: FileLimits,
+    #[serde(default)]
+    hedge: FileHedge,
 }
 
 /// Why the settings could not be read.
@@ -374,6 +394,7 @@ impl Settings {
         }
         s.git_timeout = secs(file.direct.git_timeout, s.git_timeout);
         s.limits = limits(&file.limits, config_file.as_deref())?;
+        s.hedge = hedge(&file.hedge, config_file.as_deref())?;
         s.log_format = args.log_format;
         s.offline = args.offline
             || match env("MODGATE_OFFLINE").as_deref() {
@@ -388,6 +409,39 @@ impl Settings {
         s.config_file = config_file;
         Ok(s)
     }
+}
+
+/// The `[hedge]` table, checked.
+fn hedge(
+    f: &FileHedge,
+    file: Option<&Path>,
+) -> Result<crate::source::hedge::HedgeSettings, ConfigError> {
+    let mut h = crate::source::hedge::HedgeSettings::default();
+    let bad = |what: &str| {
+        ConfigError(format!(
+            "{}: [hedge] {what}",
+            file.unwrap_or(Path::new("")).display()
+        ))
+    };
+    if let Some(e) = f.enabled {
+        h.enabled = e;
+    }
+    if let Some(q) = f.quantile {
+        if !(q > 0.0 && q <= 1.0) {
+            return Err(bad(&format!("quantile = {q}: want a number in (0, 1]")));
+        }
+        h.quantile = q;
+    }
+    if let Some(ms) = f.min_delay_ms {
+        h.min_delay = Duration::from_millis(ms);
+    }
+    if let Some(ms) = f.max_delay_ms {
+        h.max_delay = Duration::from_millis(ms);
+    }
+    if h.min_delay > h.max_delay {
+        return Err(bad("min_delay_ms is over max_delay_ms"));
+    }
+    Ok(h)
 }
 
 /// The `[limits]` table, checked.

@@ -124,6 +124,8 @@ pub struct Metrics {
     pub store_written_bytes: Family<StoreKind, Counter>,
     /// 1 while the shared Redis answers, 0 while this replica works on its own.
     pub redis_up: Gauge,
+    /// Hedged requests by result (won: the second upstream answered first; lost).
+    pub hedges: Family<Outcome, Counter>,
 }
 
 impl Metrics {
@@ -144,6 +146,7 @@ impl Metrics {
             store_writes: Family::default(),
             store_written_bytes: Family::default(),
             redis_up: Gauge::default(),
+            hedges: Family::default(),
         };
         let r = &mut registry;
         r.register(
@@ -210,6 +213,11 @@ impl Metrics {
             "redis_up",
             "1 while the shared Redis answers; 0 while this replica works on its own",
             m.redis_up.clone(),
+        );
+        r.register(
+            "upstream_hedges",
+            "Requests also sent to the next upstream because the first was slow, by result (won: the second answered first; lost)",
+            m.hedges.clone(),
         );
         let build: Family<Build, Gauge> = Family::default();
         build

@@ -113,7 +113,8 @@ pub fn build_source(settings: &Settings) -> Result<Arc<Chain>, String> {
         &settings.private,
         &settings.private_upstreams,
         &|e: &Entry| make_source(e, settings),
-    )?;
+    )?
+    .with_hedging(settings.hedge);
     Ok(Arc::new(chain))
 }
 

@@ -4,6 +4,14 @@
 //! `direct` and `off` ending the list; plus modgate's private routing: a module matching
 //! `--private` is only ever asked of `direct` and of upstreams marked private, so that
 //! its path never reaches a public upstream.
+//!
+//! Hedging (`hedge.rs`): when an HTTP proxy of the list is followed by another, a request
+//! the first is slow to answer (past a high quantile of its recent answer times) is also
+//! sent to the second; the first good answer wins. The list's meaning is kept: a "not
+//! found" or an error from the second while the first is still out decides nothing (the
+//! first is awaited); the first's not-found (or error after `|`) falls through to the
+//! second's answer, already under way; an error of the first after `,` is the answer
+//! unless the second has already answered well.
 
 use std::fmt;
 use std::path::Path;
@@ -11,6 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::hedge::{HedgeSettings, Latency};
 use super::proxy::redact_url;
 use super::{Info, Source};
 use crate::error::Error;
@@ -52,12 +61,22 @@ struct Link {
     fall_back_on_error: bool,
     /// May be asked about private modules (`direct`, `off`, upstreams marked private).
     private_ok: bool,
+    /// Recent answer times: metadata, zips.
+    latency: [Latency; 2],
+}
+
+impl Link {
+    /// An HTTP proxy (what is hedged: `direct`, `file://` and `off` are not).
+    fn is_http(&self) -> bool {
+        matches!(&self.entry, Entry::Url(u) if u.starts_with("http://") || u.starts_with("https://"))
+    }
 }
 
 /// A GOPROXY list of sources with the go command's fallback rules and private routing.
 pub struct Chain {
     links: Vec<Link>,
     private: String,
+    hedge: HedgeSettings,
 }
 
 impl Chain {
@@ -98,6 +117,7 @@ impl Chain {
                 source,
                 fall_back_on_error,
                 private_ok,
+                latency: Default::default(),
             });
         }
         if links.is_empty() {
@@ -119,7 +139,14 @@ impl Chain {
         Ok(Chain {
             links,
             private: private.to_string(),
+            hedge: HedgeSettings::default(),
         })
+    }
+
+    /// The chain, hedging slow requests as `hedge` says.
+    pub fn with_hedging(mut self, hedge: HedgeSettings) -> Chain {
+        self.hedge = hedge;
+        self
     }
 
     /// The entries, in order.
@@ -149,7 +176,9 @@ impl Chain {
         let private = self.is_private(module_path);
         let mut best: Option<(Rank, Error)> = None;
         let mut tried = 0;
-        for link in &self.links {
+        // The answer of a link a hedge already asked.
+        let mut carried: Option<(usize, Error)> = None;
+        for (i, link) in self.links.iter().enumerate() {
             if private && !link.private_ok {
                 tracing::debug!(
                     module = module_path,
@@ -165,9 +194,20 @@ impl Chain {
                 remove_partial(dest).await;
             }
             tried += 1;
-            let result = match &link.source {
-                Some(source) => op.call(source.as_ref(), module_path).await,
-                None => Err(Error::not_found(
+            let result = match (&link.source, carried.take()) {
+                (_, Some((j, e))) if j == i => Err(e),
+                (Some(source), _) => match self.hedge_partner(i, private) {
+                    Some(k) => match self.race(i, k, module_path, op).await {
+                        Raced::Won(answer) => return Ok(answer),
+                        Raced::First(r) => r,
+                        Raced::Both(first, second) => {
+                            carried = Some((k, second));
+                            Err(first)
+                        }
+                    },
+                    None => self.timed(i, source.as_ref(), module_path, op).await,
+                },
+                (None, _) => Err(Error::not_found(
                     gomod::module::Error::module(
                         module_path,
                         op.version(),
@@ -235,6 +275,132 @@ impl Chain {
             ))),
         }
     }
+}
+
+/// What came of a hedged request.
+enum Raced {
+    /// A good answer (from either).
+    Won(Answer),
+    /// The first link answered (badly) before the hedge was sent.
+    First(Result<Answer, Error>),
+    /// Both failed: the first's error, the second's.
+    Both(Error, Error),
+}
+
+impl Chain {
+    /// The link a slow request to link `i` is also sent to: the next one, when both are
+    /// HTTP proxies that may be asked about this module.
+    fn hedge_partner(&self, i: usize, private: bool) -> Option<usize> {
+        let (a, b) = (&self.links[i], self.links.get(i + 1)?);
+        let ok = self.hedge.enabled
+            && a.is_http()
+            && b.is_http()
+            && (!private || (a.private_ok && b.private_ok));
+        ok.then_some(i + 1)
+    }
+
+    /// Asks link `i`, recording its answer time.
+    async fn timed(
+        &self,
+        i: usize,
+        source: &dyn Source,
+        module_path: &str,
+        op: Op<'_>,
+    ) -> Result<Answer, Error> {
+        let started = std::time::Instant::now();
+        let r = op.call(source, module_path).await;
+        if r.is_ok() {
+            self.links[i].latency[op.latency_kind()].record(started.elapsed());
+        }
+        r
+    }
+
+    /// Asks link `i`; if it has not answered after its learned delay, asks link `k` too
+    /// (a zip into a file of its own, moved into place if it wins).
+    async fn race(&self, i: usize, k: usize, module_path: &str, op: Op<'_>) -> Raced {
+        use std::pin::pin;
+        let (Some(a_src), Some(b_src)) = (&self.links[i].source, &self.links[k].source) else {
+            return Raced::First(Err(Error::internal("hedging a link without a source")));
+        };
+        let delay = self.links[i].latency[op.latency_kind()].delay(&self.hedge);
+        let mut first = pin!(self.timed(i, a_src.as_ref(), module_path, op));
+        tokio::select! {
+            r = &mut first => return Raced::First(r),
+            _ = tokio::time::sleep(delay) => {}
+        }
+        let alt = match op {
+            Op::Zip(_, dest) => Some(dest.with_extension("hedge")),
+            _ => None,
+        };
+        let op_b = match (op, &alt) {
+            (Op::Zip(v, _), Some(alt)) => Op::Zip(v, alt.as_path()),
+            _ => op,
+        };
+        tracing::info!(
+            module = module_path,
+            op = op.name(),
+            version = op.version(),
+            first = %self.links[i].entry,
+            second = %self.links[k].entry,
+            after_ms = delay.as_millis() as u64,
+            "hedging: the first upstream is slow, asking the next one too"
+        );
+        let mut second = pin!(self.timed(k, b_src.as_ref(), module_path, op_b));
+        let (mut a_done, mut b_done): (Option<Error>, Option<Error>) = (None, None);
+        let won = loop {
+            tokio::select! {
+                r = &mut first, if a_done.is_none() => match r {
+                    Ok(answer) => break Some(("first", answer)),
+                    Err(e) => a_done = Some(e),
+                },
+                r = &mut second, if b_done.is_none() => match r {
+                    Ok(answer) => break Some(("second", answer)),
+                    Err(e) => b_done = Some(e),
+                },
+            }
+            if a_done.is_some() && b_done.is_some() {
+                break None;
+            }
+        };
+        hedged(if won.as_ref().is_some_and(|w| w.0 == "second") {
+            "won"
+        } else {
+            "lost"
+        });
+        match (won, op, &alt) {
+            (Some(("second", answer)), Op::Zip(_, dest), Some(alt)) => {
+                // The first's partial file (its future is dropped with this function).
+                if let Err(e) = tokio::fs::rename(alt, dest).await {
+                    remove_partial(alt).await;
+                    return Raced::First(Err(Error::storage(&e, dest)));
+                }
+                Raced::Won(answer)
+            }
+            (Some((_, answer)), _, alt) => {
+                if let Some(alt) = alt {
+                    remove_partial(alt).await;
+                }
+                Raced::Won(answer)
+            }
+            (None, _, alt) => {
+                if let Some(alt) = alt {
+                    remove_partial(alt).await;
+                }
+                match (a_done, b_done) {
+                    (Some(a), Some(b)) => Raced::Both(a, b),
+                    _ => Raced::First(Err(Error::internal("hedging ended without answers"))),
+                }
+            }
+        }
+    }
+}
+
+/// Records a hedge's result (won: the second answered first).
+fn hedged(result: &'static str) {
+    crate::metrics::metrics()
+        .hedges
+        .get_or_create(&crate::metrics::Outcome { result })
+        .inc();
 }
 
 #[async_trait]
@@ -313,6 +479,11 @@ impl Answer {
 }
 
 impl Op<'_> {
+    /// Which of a link's latencies this request is timed in: metadata 0, zips 1.
+    fn latency_kind(&self) -> usize {
+        usize::from(matches!(self, Op::Zip(..)))
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Op::List => "list",

@@ -9,6 +9,7 @@
 pub mod chain;
 pub mod file;
 pub mod git;
+pub mod hedge;
 pub mod offline;
 pub mod proxy;
 pub mod retract;
