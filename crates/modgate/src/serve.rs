@@ -255,6 +255,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         short_max_age: settings.list_ttl,
         sumdb,
     });
+    let tls = match &settings.tls {
+        Some(files) => Some(crate::http::tls::server_config(files)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| {
@@ -267,7 +271,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     tracing::info!(
-        "modgate serve listening on http://{addr} (data dir {}, storage {}, upstream {}, checksum database {})",
+        "modgate serve listening on {}://{addr} (data dir {}, storage {}, upstream {}, checksum database {})",
+        if tls.is_some() { "https" } else { "http" },
         settings.data_dir.display(),
         store_description,
         if settings.offline {
@@ -281,10 +286,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             settings.sumdb.as_str()
         }
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|e| format!("serving on {addr}: {e}"))
+    crate::http::listen::serve(listener, router(state), tls, settings.server, shutdown()).await;
+    Ok(())
 }
 
 async fn shutdown() {

@@ -5,9 +5,11 @@
 //! request carries it (a tracing span).
 
 mod hot;
+pub mod listen;
 mod path;
 mod reply;
 mod respond;
+pub mod tls;
 mod zip;
 
 pub use path::{MAX_PATH, Reject, Request, parse};
