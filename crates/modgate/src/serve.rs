@@ -217,6 +217,11 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
 
 /// Runs the server until interrupted (Ctrl-C or SIGTERM).
 pub async fn run(settings: Settings) -> Result<(), String> {
+    // The certificate and key first: a bad file stops the start before anything is opened.
+    let tls = match &settings.tls {
+        Some(files) => Some(crate::http::tls::server_config(files)?),
+        None => None,
+    };
     let store = open_store(&settings)?;
     let store_description = store.describe();
     let store = Arc::new(store);
@@ -255,10 +260,6 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         short_max_age: settings.list_ttl,
         sumdb,
     });
-    let tls = match &settings.tls {
-        Some(files) => Some(crate::http::tls::server_config(files)?),
-        None => None,
-    };
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| {

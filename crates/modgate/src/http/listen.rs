@@ -277,11 +277,11 @@ impl Builders {
 }
 
 /// Serves one connection: the TLS handshake (bounded by the header timeout), then HTTP.
-async fn connection(tcp: TcpStream, peer: SocketAddr, _slot: Slot, ctx: Arc<Ctx>) {
+async fn connection(tcp: TcpStream, peer: SocketAddr, slot: Slot, ctx: Arc<Ctx>) {
     let _ = tcp.set_nodelay(true);
     let activity = Arc::new(Activity::new());
     let Some(acceptor) = &ctx.tls else {
-        return serve_connection(tcp, &ctx.builders.auto, peer, activity, &ctx).await;
+        return serve_connection(tcp, slot, &ctx.builders.auto, peer, activity, &ctx).await;
     };
     let mut stopped = ctx.stopped.clone();
     let handshake = tokio::select! {
@@ -308,13 +308,14 @@ async fn connection(tcp: TcpStream, peer: SocketAddr, _slot: Slot, ctx: Arc<Ctx>
         Some(_) => &ctx.builders.http1,
         None => &ctx.builders.auto,
     };
-    serve_connection(tls, builder, peer, activity, &ctx).await;
+    serve_connection(tls, slot, builder, peer, activity, &ctx).await;
 }
 
 /// Serves HTTP on `io` under the watchdog, until the client closes, a timeout closes it,
 /// or (on shutdown) its requests in flight are answered.
 async fn serve_connection<I>(
     io: I,
+    slot: Slot,
     builder: &auto::Builder<TokioExecutor>,
     peer: SocketAddr,
     activity: Arc<Activity>,
@@ -324,6 +325,7 @@ async fn serve_connection<I>(
 {
     let limits = &ctx.limits;
     let io = TokioIo::new(Watched {
+        slot: Some(slot),
         io,
         activity: Arc::clone(&activity),
     });
@@ -361,7 +363,13 @@ async fn serve_connection<I>(
             () = woken => {}
             _ = stopped.wait_for(|s| *s), if !stopping => {
                 stopping = true;
+                // HTTP/1.1: closed now if idle, else after the response in flight (or
+                // the request being read); HTTP/2: GOAWAY.
                 conn.as_mut().graceful_shutdown();
+                if activity.untouched() {
+                    // Not a byte of a request yet: nothing to wait for.
+                    return;
+                }
             }
         }
     };
@@ -454,6 +462,12 @@ impl Activity {
             .load(Ordering::SeqCst)
             .max(self.last_write.load(Ordering::SeqCst));
         Some((at(last, limits.idle_timeout), Expired::Idle))
+    }
+
+    /// No request yet, and not a byte of one.
+    fn untouched(&self) -> bool {
+        self.requests.load(Ordering::SeqCst) == 0
+            && self.first_byte.load(Ordering::SeqCst) == NONE
     }
 
     fn read(&self) {
@@ -556,6 +570,9 @@ impl Body for InFlightBody {
 
 /// A connection's byte stream, telling its [`Activity`] of reads and writes.
 struct Watched<I> {
+    /// Given back when the stream is shut down, or dropped (declared first: before the
+    /// stream closes), so that a client that saw the close finds its place free.
+    slot: Option<Slot>,
     io: I,
     activity: Arc<Activity>,
 }
@@ -612,6 +629,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<std::io::Result<()>> {
+        self.slot = None;
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
