@@ -87,6 +87,8 @@ fn serve_help_lists_its_flags() {
             "--nosumdb",
             "--log-format",
             "--offline",
+            "--tls-cert",
+            "--tls-key",
             "-h,"
         ]
     );

@@ -40,7 +40,9 @@ fn raise_nofile(want: u64) {
 
 /// The number of open file descriptors of process `pid`.
 fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
 }
 
 /// A TCP connection to `addr`, from the local address `from` when given (loopback answers
@@ -77,9 +79,7 @@ fn server_closes(s: &mut TcpStream, bound: Duration) -> Result<(), String> {
             "the server sent {n} bytes: {:?}",
             String::from_utf8_lossy(&buf[..n])
         )),
-        Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => {
-            Ok(())
-        }
+        Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => Ok(()),
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
             Err(format!("still open after {bound:?}"))
         }
@@ -249,7 +249,12 @@ fn half_sent_headers_do_not_hold_the_server() {
     let r = before.get("/example.com/a/@v/v1.0.0.zip");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/zip"));
-    assert!(r.body == a.zip, "zip: {} bytes, want {}", r.body.len(), a.zip.len());
+    assert!(
+        r.body == a.zip,
+        "zip: {} bytes, want {}",
+        r.body.len(),
+        a.zip.len()
+    );
 
     // Every flood connection is closed by the server without an answer: at once over the
     // cap, at the header timeout (5 s) otherwise.
@@ -305,7 +310,10 @@ fn idle_connections_are_closed_and_downloads_in_flight_are_not() {
         &[("data.txt", &noise(11 << 20, 1))],
     );
     assert!(big.zip.len() > 7 << 20, "{}", big.zip.len());
-    let conf = settings(tmp.path(), "[server]\nheader_timeout = 2\nidle_timeout = 1\n");
+    let conf = settings(
+        tmp.path(),
+        "[server]\nheader_timeout = 2\nidle_timeout = 1\n",
+    );
     let data = tmp.path().join("data");
     let server = Server::start(&[
         "--config",
@@ -329,10 +337,7 @@ fn idle_connections_are_closed_and_downloads_in_flight_are_not() {
     let r = Conn::open(&server.addr).get("/example.com/medium/@v/v1.0.0.zip");
     assert_eq!(r.status, 200);
     assert!(r.body == big.zip);
-    let mut d = Conn::new(
-        &server.addr,
-        connect(&server.addr, None, Some(128 << 10)),
-    );
+    let mut d = Conn::new(&server.addr, connect(&server.addr, None, Some(128 << 10)));
     d.send("/example.com/medium/@v/v1.0.0.zip");
     let head = d.head();
     assert_eq!(head.status, 200);
@@ -342,7 +347,12 @@ fn idle_connections_are_closed_and_downloads_in_flight_are_not() {
     // Longer than the idle and header timeouts, with the server blocked on writing.
     std::thread::sleep(Duration::from_millis(2500));
     body.extend(d.body(n - body.len(), 256 << 10, Duration::ZERO));
-    assert!(body == big.zip, "{} bytes, want {}", body.len(), big.zip.len());
+    assert!(
+        body == big.zip,
+        "{} bytes, want {}",
+        body.len(),
+        big.zip.len()
+    );
     // Idle again once the answer is whole.
     server_closes(&mut d.s, bound).unwrap();
 }
@@ -374,9 +384,8 @@ fn the_cap_per_address() {
         .collect();
 
     let mut sixth = connect(&server.addr, Some(one), None);
-    let _ = sixth.write_all(
-        format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr).as_bytes(),
-    );
+    let _ = sixth
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr).as_bytes());
     server_closes(&mut sixth, Duration::from_secs(30)).unwrap();
 
     let mut other = Conn::new(&server.addr, connect(&server.addr, Some(two), None));
@@ -437,7 +446,12 @@ fn pki(dir: &Path) -> Pki {
 
 /// A TLS handshake with `addr` trusting `ca_der`, offering `alpn`; then, if `request`,
 /// `GET /healthz` over HTTP/1.1. The protocol the server chose and what it answered.
-fn tls_client(addr: &str, ca_der: &[u8], alpn: &[&[u8]], request: bool) -> (Option<Vec<u8>>, Vec<u8>) {
+fn tls_client(
+    addr: &str,
+    ca_der: &[u8],
+    alpn: &[&[u8]],
+    request: bool,
+) -> (Option<Vec<u8>>, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut roots = rustls::RootCertStore::empty();
     roots
@@ -522,7 +536,11 @@ fn https_for_the_go_command() {
         Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
         Err(e) => panic!("plain HTTP to the TLS port: {e} (after {got:?})"),
     }
-    assert!(!got.starts_with(b"HTTP/"), "{:?}", String::from_utf8_lossy(&got));
+    assert!(
+        !got.starts_with(b"HTTP/"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
     // A connection that never starts its handshake is closed at the header timeout.
     let mut silent = TcpStream::connect(&server.addr).unwrap();
     server_closes(&mut silent, Duration::from_secs(30)).unwrap();
@@ -642,10 +660,7 @@ fn sigterm_drains_downloads_in_flight() {
         "--upstream",
         &tree.url(),
     ]);
-    let mut d = Conn::new(
-        &server.addr,
-        connect(&server.addr, None, Some(256 << 10)),
-    );
+    let mut d = Conn::new(&server.addr, connect(&server.addr, None, Some(256 << 10)));
     d.send("/example.com/big/@v/v1.0.0.zip");
     let head = d.head();
     assert_eq!(head.status, 200);
@@ -664,7 +679,12 @@ fn sigterm_drains_downloads_in_flight() {
     assert!(server.child.try_wait().unwrap().is_none());
     // The rest, slowly.
     body.extend(d.body(n - body.len(), 256 << 10, Duration::from_millis(2)));
-    assert!(body == big.zip, "{} bytes, want {}", body.len(), big.zip.len());
+    assert!(
+        body == big.zip,
+        "{} bytes, want {}",
+        body.len(),
+        big.zip.len()
+    );
     // The answer is whole: the server closes the connection, then exits 0.
     server_closes(&mut d.s, Duration::from_secs(30)).unwrap();
     let bound = Instant::now() + Duration::from_secs(30);

@@ -173,7 +173,10 @@ impl Throttle {
     /// `Some(skipped since the last warning)` when a warning is due now.
     fn hit(&mut self) -> Option<u64> {
         let now = Instant::now();
-        if self.last.is_some_and(|t| now.duration_since(t) < WARN_EVERY) {
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < WARN_EVERY)
+        {
             self.skipped += 1;
             return None;
         }
@@ -466,8 +469,7 @@ impl Activity {
 
     /// No request yet, and not a byte of one.
     fn untouched(&self) -> bool {
-        self.requests.load(Ordering::SeqCst) == 0
-            && self.first_byte.load(Ordering::SeqCst) == NONE
+        self.requests.load(Ordering::SeqCst) == 0 && self.first_byte.load(Ordering::SeqCst) == NONE
     }
 
     fn read(&self) {
@@ -522,14 +524,11 @@ struct Tracked {
 impl hyper::service::Service<hyper::Request<Incoming>> for Tracked {
     type Response = hyper::Response<InFlightBody>;
     type Error = Infallible;
-    type Future = Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>,
-    >;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn call(&self, req: hyper::Request<Incoming>) -> Self::Future {
-        let in_flight = self
-            .activity
-            .begin(req.version() == hyper::Version::HTTP_2);
+        let in_flight = self.activity.begin(req.version() == hyper::Version::HTTP_2);
         let mut app = self.app.clone();
         Box::pin(async move {
             // The router is always ready (axum's `Router::poll_ready`).
@@ -625,10 +624,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
         Pin::new(&mut self.io).poll_flush(cx)
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         self.slot = None;
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
@@ -716,7 +712,10 @@ mod tests {
         drop(req);
         let idle = a.idle_since.load(Ordering::SeqCst);
         a.last_write.store(idle, Ordering::SeqCst);
-        assert_eq!(a.deadline(&l), Some((at(idle, l.idle_timeout), Expired::Idle)));
+        assert_eq!(
+            a.deadline(&l),
+            Some((at(idle, l.idle_timeout), Expired::Idle))
+        );
         a.last_write.store(idle + 7, Ordering::SeqCst);
         assert_eq!(
             a.deadline(&l),
@@ -733,6 +732,9 @@ mod tests {
         drop(req);
         let idle = a.idle_since.load(Ordering::SeqCst).max(idle + 7);
         a.first_byte.store(idle + 1, Ordering::SeqCst);
-        assert_eq!(a.deadline(&l), Some((at(idle, l.idle_timeout), Expired::Idle)));
+        assert_eq!(
+            a.deadline(&l),
+            Some((at(idle, l.idle_timeout), Expired::Idle))
+        );
     }
 }

@@ -221,9 +221,11 @@ impl Server {
     }
 
     pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Server {
-        Self::start_ready(args, env, &|s| {
-            matches!(raw_get(&s.addr, "GET", "/healthz"), Ok(r) if r.status == 200)
-        })
+        Self::start_ready(
+            args,
+            env,
+            &|s| matches!(raw_get(&s.addr, "GET", "/healthz"), Ok(r) if r.status == 200),
+        )
     }
 
     /// Starts `modgate serve ARGS` as [`Server::start_env`] does, and waits until
