@@ -2,9 +2,11 @@
 //!
 //! Precedence: flags over environment (`MODGATE_LISTEN`, `MODGATE_DATA_DIR`,
 //! `MODGATE_UPSTREAM`, `MODGATE_PRIVATE`, `MODGATE_SUMDB`, `MODGATE_NOSUMDB`,
-//! `MODGATE_STORAGE`, `MODGATE_REDIS`, `MODGATE_OFFLINE`, `MODGATE_CONFIG`) over the TOML file (`--config`)
-//! over the defaults. Some settings are only in the file: `private_upstreams`, the
-//! `[timeouts]`, the `[cache]` lifetimes and `upstream_concurrency`.
+//! `MODGATE_STORAGE`, `MODGATE_REDIS`, `MODGATE_OFFLINE`, `MODGATE_TLS_CERT`,
+//! `MODGATE_TLS_KEY`, `MODGATE_CONFIG`) over the TOML file (`--config`) over the
+//! defaults. Some settings are only in the file: `private_upstreams`, the `[timeouts]`,
+//! the `[cache]` lifetimes, `upstream_concurrency`, the `[server]` limits, `[limits]`
+//! and `[hedge]`.
 //!
 //! ```toml
 //! listen = "127.0.0.1:3000"
@@ -17,6 +19,15 @@
 //! sumdb = "sum.golang.org"           # GOSUMDB syntax, or "off"
 //! nosumdb = "github.com/corp"        # GONOSUMDB syntax (private modules are never asked)
 //! upstream_concurrency = 16
+//! tls_cert = "/etc/modgate/cert.pem"  # PEM chain; with tls_key, serve HTTPS (h2, http/1.1)
+//! tls_key = "/etc/modgate/key.pem"    # PEM private key (PKCS#8, PKCS#1 or SEC1)
+//!
+//! [server]            # the client connections
+//! header_timeout = 10                # seconds: TLS handshake + a request's header
+//! idle_timeout = 60                  # seconds: a connection with no request in flight
+//! drain_timeout = 30                 # seconds: in-flight requests on SIGTERM/Ctrl-C
+//! max_connections = 4096             # open at once; more are accepted and closed
+//! max_connections_per_address = 256  # open at once from one client IP address
 //!
 //! [timeouts]          # seconds
 //! connect = 10
@@ -122,6 +133,12 @@ pub struct ServeArgs {
     /// else is a 404 that says so [env: MODGATE_OFFLINE=1]
     #[arg(long)]
     pub offline: bool,
+    /// Serve HTTPS with this certificate chain (PEM; needs --tls-key) [env: MODGATE_TLS_CERT]
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1) [env: MODGATE_TLS_KEY]
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Timeouts for upstream requests.
@@ -146,6 +163,43 @@ impl Default for Timeouts {
             request: Duration::from_secs(120),
         }
     }
+}
+
+/// Bounds on the client connections (`[server]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// From a connection's accept (TLS handshake included) to its first request's whole
+    /// header, and from the first byte of a later request to its whole header.
+    pub header_timeout: Duration,
+    /// How long a connection with no request in flight is kept open.
+    pub idle_timeout: Duration,
+    /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish.
+    pub drain_timeout: Duration,
+    /// Connections open at once; more are accepted and closed at once.
+    pub max_connections: usize,
+    /// Connections open at once from one client IP address.
+    pub max_connections_per_address: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+            max_connections_per_address: 256,
+        }
+    }
+}
+
+/// The certificate and key files of HTTPS serving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, PEM.
+    pub cert: PathBuf,
+    /// Its private key, PEM.
+    pub key: PathBuf,
 }
 
 /// Every setting of `modgate serve`, resolved.
@@ -192,6 +246,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `--offline`: no upstream, no checksum database; what is stored is served.
     pub offline: bool,
+    /// Bounds on the client connections (file only).
+    pub server: ServerLimits,
+    /// `--tls-cert` and `--tls-key`: serve HTTPS (`None`: plain HTTP).
+    pub tls: Option<TlsFiles>,
     /// The settings file read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -219,6 +277,8 @@ impl Default for Settings {
             git_timeout: Duration::from_secs(120),
             log_format: LogFormat::Human,
             offline: false,
+            server: ServerLimits::default(),
+            tls: None,
             config_file: None,
         }
     }
@@ -278,6 +338,16 @@ struct FileDirect {
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields)]
+struct FileServer {
+    header_timeout: Option<u64>,
+    idle_timeout: Option<u64>,
+    drain_timeout: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
 struct FileSettings {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
@@ -290,6 +360,8 @@ struct FileSettings {
     sumdb: Option<String>,
     nosumdb: Option<String>,
     upstream_concurrency: Option<usize>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     #[serde(default)]
     timeouts: FileTimeouts,
     #[serde(default)]
@@ -300,6 +372,7 @@ struct FileSettings {
     limits: FileLimits,
     #[serde(default)]
     hedge: FileHedge,
+    server: FileServer,
 }
 
 /// Why the settings could not be read.
@@ -368,13 +441,10 @@ impl Settings {
         if let Some(p) = file.private_upstreams {
             s.private_upstreams = p;
         }
-        if let Some(n) = file.upstream_concurrency {
-            if n == 0 {
-                return Err(ConfigError(format!(
-                    "{}: upstream_concurrency must be at least 1",
-                    config_file.as_deref().unwrap_or(Path::new("")).display()
-                )));
-            }
+        let file_name = config_file.as_deref().unwrap_or(Path::new(""));
+        let secs_of = |key: &str, v: Option<u64>| nonzero(file_name, key, v);
+        let count_of = |key: &str, v: Option<usize>| nonzero(file_name, key, v);
+        if let Some(n) = count_of("upstream_concurrency", file.upstream_concurrency)? {
             s.upstream_concurrency = n;
         }
         let secs = |v: Option<u64>, d: Duration| v.map(Duration::from_secs).unwrap_or(d);
@@ -395,6 +465,47 @@ impl Settings {
         s.git_timeout = secs(file.direct.git_timeout, s.git_timeout);
         s.limits = limits(&file.limits, config_file.as_deref())?;
         s.hedge = hedge(&file.hedge, config_file.as_deref())?;
+        let fs = &file.server;
+        let d = ServerLimits::default();
+        s.server = ServerLimits {
+            header_timeout: secs(
+                secs_of("[server] header_timeout", fs.header_timeout)?,
+                d.header_timeout,
+            ),
+            idle_timeout: secs(
+                secs_of("[server] idle_timeout", fs.idle_timeout)?,
+                d.idle_timeout,
+            ),
+            // 0: in-flight requests are cut at once.
+            drain_timeout: secs(fs.drain_timeout, d.drain_timeout),
+            max_connections: count_of("[server] max_connections", fs.max_connections)?
+                .unwrap_or(d.max_connections),
+            max_connections_per_address: count_of(
+                "[server] max_connections_per_address",
+                fs.max_connections_per_address,
+            )?
+            .unwrap_or(d.max_connections_per_address),
+        };
+        let path = |flag: &Option<PathBuf>, var: &str, file: &Option<PathBuf>| {
+            flag.clone()
+                .or_else(|| env(var).map(PathBuf::from))
+                .or_else(|| file.clone())
+        };
+        let cert = path(&args.tls_cert, "MODGATE_TLS_CERT", &file.tls_cert);
+        let key = path(&args.tls_key, "MODGATE_TLS_KEY", &file.tls_key);
+        s.tls = match (cert, key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (cert, _) => {
+                let (given, missing) = match cert {
+                    Some(_) => ("--tls-cert", "--tls-key"),
+                    None => ("--tls-key", "--tls-cert"),
+                };
+                return Err(ConfigError(format!(
+                    "{given} without {missing}: serving HTTPS needs both --tls-cert FILE and --tls-key FILE (or MODGATE_TLS_CERT and MODGATE_TLS_KEY, or tls_cert and tls_key in the settings file)"
+                )));
+            }
+        };
         s.log_format = args.log_format;
         s.offline = args.offline
             || match env("MODGATE_OFFLINE").as_deref() {
@@ -473,6 +584,21 @@ fn limits(f: &FileLimits, file: Option<&Path>) -> Result<Limits, ConfigError> {
     Ok(l)
 }
 
+/// `v`, unless it is 0: an error naming the file and the key.
+fn nonzero<T: Default + PartialEq>(
+    file: &Path,
+    key: &str,
+    v: Option<T>,
+) -> Result<Option<T>, ConfigError> {
+    match v {
+        Some(n) if n == T::default() => Err(ConfigError(format!(
+            "{}: {key} must be at least 1",
+            file.display()
+        ))),
+        v => Ok(v),
+    }
+}
+
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError(format!(
@@ -524,6 +650,17 @@ mod tests {
         assert_eq!(s.negative_ttl, Duration::from_secs(60));
         assert_eq!(s.prefetch, Prefetch::Mod);
         assert_eq!(
+            s.server,
+            ServerLimits {
+                header_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
+                drain_timeout: Duration::from_secs(30),
+                max_connections: 4096,
+                max_connections_per_address: 256,
+            }
+        );
+        assert_eq!(s.tls, None);
+        assert_eq!(
             (s.sumdb.as_str(), s.nosumdb.as_str()),
             ("sum.golang.org", "")
         );
@@ -555,6 +692,8 @@ private_upstreams = ["https://private.example.com"]
 sumdb = "off"
 nosumdb = "file.example.org"
 upstream_concurrency = 3
+tls_cert = "/file/cert.pem"
+tls_key = "/file/key.pem"
 [timeouts]
 connect = 1
 first_byte = 2
@@ -572,6 +711,12 @@ client_requests_per_second = 8
 upstream_requests_per_second = 9
 breaker_failures = 10
 breaker_open = 11
+[server]
+header_timeout = 8
+idle_timeout = 9
+drain_timeout = 10
+max_connections = 11
+max_connections_per_address = 12
 "#;
 
     #[test]
@@ -619,6 +764,18 @@ breaker_open = 11
                 git_timeout: Duration::from_secs(7),
                 log_format: LogFormat::Human,
                 offline: true,
+                hedge: crate::source::hedge::HedgeSettings::default(),
+                server: ServerLimits {
+                    header_timeout: Duration::from_secs(8),
+                    idle_timeout: Duration::from_secs(9),
+                    drain_timeout: Duration::from_secs(10),
+                    max_connections: 11,
+                    max_connections_per_address: 12,
+                },
+                tls: Some(TlsFiles {
+                    cert: "/file/cert.pem".into(),
+                    key: "/file/key.pem".into(),
+                }),
                 config_file: Some(p),
             }
         );
@@ -792,6 +949,115 @@ breaker_open = 11
                 .unwrap_err()
                 .to_string(),
             "MODGATE_OFFLINE=yes: want 1 or true, 0 or false"
+        );
+    }
+
+    #[test]
+    fn tls_files_from_flags_the_environment_or_the_file() {
+        let (_d, p) = file(FULL);
+        let tls = |args: &ServeArgs, env: &[(&str, &str)]| {
+            Settings::resolve(args, &env_of(env)).map(|s| s.tls)
+        };
+        let files = |cert: &str, key: &str| {
+            Some(TlsFiles {
+                cert: cert.into(),
+                key: key.into(),
+            })
+        };
+        let with_file = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            tls(&with_file, &[]),
+            Ok(files("/file/cert.pem", "/file/key.pem"))
+        );
+        // Each from its own best source: the flag's cert, the environment's key.
+        let env = [
+            ("MODGATE_TLS_CERT", "/env/cert.pem"),
+            ("MODGATE_TLS_KEY", "/env/key.pem"),
+        ];
+        assert_eq!(
+            tls(&with_file, &env),
+            Ok(files("/env/cert.pem", "/env/key.pem"))
+        );
+        let flag_cert = ServeArgs {
+            tls_cert: Some("/flag/cert.pem".into()),
+            ..with_file.clone()
+        };
+        assert_eq!(
+            tls(&flag_cert, &env),
+            Ok(files("/flag/cert.pem", "/env/key.pem"))
+        );
+    }
+
+    #[test]
+    fn a_tls_cert_without_its_key_is_refused_at_start() {
+        let both = "serving HTTPS needs both --tls-cert FILE and --tls-key FILE (or MODGATE_TLS_CERT and MODGATE_TLS_KEY, or tls_cert and tls_key in the settings file)";
+        let cert_only = ServeArgs {
+            tls_cert: Some("/c.pem".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::resolve(&cert_only, &env_of(&[]))
+                .unwrap_err()
+                .to_string(),
+            format!("--tls-cert without --tls-key: {both}")
+        );
+        assert_eq!(
+            Settings::resolve(
+                &ServeArgs::default(),
+                &env_of(&[("MODGATE_TLS_KEY", "/k.pem")])
+            )
+            .unwrap_err()
+            .to_string(),
+            format!("--tls-key without --tls-cert: {both}")
+        );
+    }
+
+    #[test]
+    fn server_limits_must_be_positive() {
+        for (key, text) in [
+            ("max_connections", "[server]\nmax_connections = 0\n"),
+            (
+                "max_connections_per_address",
+                "[server]\nmax_connections_per_address = 0\n",
+            ),
+            ("header_timeout", "[server]\nheader_timeout = 0\n"),
+            ("idle_timeout", "[server]\nidle_timeout = 0\n"),
+        ] {
+            let (_d, p) = file(text);
+            let args = ServeArgs {
+                config: Some(p.clone()),
+                ..Default::default()
+            };
+            assert_eq!(
+                Settings::resolve(&args, &env_of(&[]))
+                    .unwrap_err()
+                    .to_string(),
+                format!("{}: [server] {key} must be at least 1", p.display())
+            );
+        }
+        // A drain bound of 0 is allowed: in-flight requests are cut at once.
+        let (_d, p) = file("[server]\ndrain_timeout = 0\n");
+        let args = ServeArgs {
+            config: Some(p),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &env_of(&[])).unwrap();
+        assert_eq!(s.server.drain_timeout, Duration::ZERO);
+        let (_d, p) = file("[server]\nmax_conections = 5\n");
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        let e = Settings::resolve(&args, &env_of(&[])).unwrap_err();
+        assert!(
+            e.0.starts_with(&format!(
+                "{}:2: unknown field `max_conections`",
+                p.display()
+            )),
+            "{e}"
         );
     }
 }

@@ -137,6 +137,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
         }
     };
     let _log_flush = init_logging(settings.log_format);
+    open_file_limit(settings.server.max_connections);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -144,12 +145,56 @@ fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(modgate::serve::run(settings)) {
+    let result = runtime.block_on(modgate::serve::run(settings));
+    // The connections are drained (or their bound passed): what is left (a background
+    // fetch into staging) is not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("modgate serve: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Raises the soft open file limit to the hard one (each connection is a descriptor; the
+/// soft limit is often 1024), logs it, and warns when it leaves no room for
+/// `max_connections` beside the store, the upstreams and git.
+fn open_file_limit(max_connections: usize) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    // Linux refuses more than fs.nr_open (1048576 by default) even with no hard limit.
+    const CEILING: u64 = 1 << 20;
+    let old = getrlimit(Resource::Nofile);
+    let soft = old.current.unwrap_or(u64::MAX);
+    let hard = old.maximum.unwrap_or(u64::MAX).min(CEILING);
+    let limit = if soft < hard {
+        match setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(hard),
+                maximum: old.maximum,
+            },
+        ) {
+            Ok(()) => {
+                tracing::info!("open file limit: {hard} (raised from {soft})");
+                hard
+            }
+            Err(e) => {
+                tracing::info!("open file limit: {soft} (cannot raise it to {hard}: {e})");
+                soft
+            }
+        }
+    } else {
+        tracing::info!("open file limit: {soft}");
+        soft
+    };
+    // Room for the data dir, staging, upstream connections and git beside the clients.
+    const ROOM: u64 = 256;
+    if limit < max_connections as u64 + ROOM {
+        tracing::warn!(
+            "the open file limit ({limit}) leaves too little room for [server] max_connections ({max_connections}) and {ROOM} more: past it, connections fail to be accepted; raise it (ulimit -n, LimitNOFILE=) or lower max_connections"
+        );
     }
 }
 

@@ -219,6 +219,11 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
 
 /// Runs the server until interrupted (Ctrl-C or SIGTERM).
 pub async fn run(settings: Settings) -> Result<(), String> {
+    // The certificate and key first: a bad file stops the start before anything is opened.
+    let tls = match &settings.tls {
+        Some(files) => Some(crate::http::tls::server_config(files)?),
+        None => None,
+    };
     let mut store = open_store(&settings)?;
     let store_description = store.describe();
     // With Redis, replicas share the single-flight lock (and, below, the cache's short
@@ -290,7 +295,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     tracing::info!(
-        "modgate serve listening on http://{addr} (data dir {}, storage {}, redis {}, upstream {}, checksum database {})",
+        "modgate serve listening on {}://{addr} (data dir {}, storage {}, redis {}, upstream {}, checksum database {})",
+        if tls.is_some() { "https" } else { "http" },
         settings.data_dir.display(),
         store_description,
         shared.as_ref().map_or("none", |s| s.describe()),
@@ -305,13 +311,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             settings.sumdb.as_str()
         }
     );
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .map_err(|e| format!("serving on {addr}: {e}"))
+    crate::http::listen::serve(listener, router(state), tls, settings.server, shutdown()).await;
+    Ok(())
 }
 
 async fn shutdown() {

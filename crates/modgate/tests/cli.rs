@@ -81,12 +81,15 @@ fn serve_help_lists_its_flags() {
             "--listen",
             "--data-dir",
             "--storage",
+            "--redis",
             "--upstream",
             "--private",
             "--sumdb",
             "--nosumdb",
             "--log-format",
             "--offline",
+            "--tls-cert",
+            "--tls-key",
             "-h,"
         ]
     );

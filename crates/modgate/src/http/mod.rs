@@ -6,9 +6,11 @@
 
 mod hot;
 pub mod limit;
+pub mod listen;
 mod path;
 mod reply;
 mod respond;
+pub mod tls;
 mod zip;
 
 pub use path::{MAX_PATH, Reject, Request, parse};

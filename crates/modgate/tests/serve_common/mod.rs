@@ -222,6 +222,20 @@ impl Server {
     }
 
     pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::start_ready(
+            args,
+            env,
+            &|s| matches!(raw_get(&s.addr, "GET", "/healthz"), Ok(r) if r.status == 200),
+        )
+    }
+
+    /// Starts `modgate serve ARGS` as [`Server::start_env`] does, and waits until
+    /// `ready(&server)` (an HTTPS server: no plain /healthz).
+    pub fn start_ready(
+        args: &[&str],
+        env: &[(&str, &str)],
+        ready: &dyn Fn(&Server) -> bool,
+    ) -> Server {
         let logdir = tempfile::tempdir().unwrap();
         let log = logdir.path().join("serve.log");
         let port = free_port();
@@ -256,9 +270,7 @@ impl Server {
         };
         let start = Instant::now();
         loop {
-            if let Ok(r) = raw_get(&s.addr, "GET", "/healthz")
-                && r.status == 200
-            {
+            if ready(&s) {
                 break;
             }
             if let Ok(Some(st)) = s.child.try_wait() {
@@ -266,7 +278,7 @@ impl Server {
             }
             if start.elapsed() > Duration::from_secs(30) {
                 panic!(
-                    "modgate serve did not answer /healthz within 30s:\n{}",
+                    "modgate serve was not ready (/healthz) within 30s:\n{}",
                     s.log_text()
                 );
             }
