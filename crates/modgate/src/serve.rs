@@ -83,9 +83,32 @@ pub fn file_url_path(url: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(path))
 }
 
+/// The sources built so far, by entry: one per upstream however many chains name it
+/// (so that its concurrency, pace and breaker are one), one `direct` for the data dir.
+#[derive(Default)]
+pub struct Sources(std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Source>>>);
+
+impl Sources {
+    /// The source of `entry`, built once.
+    pub fn get(&self, entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>, String> {
+        let key = match entry {
+            Entry::Url(u) => u.trim_end_matches('/').to_string(),
+            other => other.to_string(),
+        };
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = m.get(&key) {
+            return Ok(Arc::clone(s));
+        }
+        let s = make_source(entry, settings)?;
+        m.insert(key, Arc::clone(&s));
+        Ok(s)
+    }
+}
+
 /// Builds the source of one chain entry: `file://` -> [`FileSource`], `http(s)://` ->
-/// [`ProxySource`] (with the settings' timeouts and concurrency), `direct` ->
-/// [`GitSource`] (bare clones under `<data-dir>/git`). `off` needs no source.
+/// [`ProxySource`] (with the settings' timeouts and concurrency, or its own from
+/// `[[upstreams]]`), `direct` -> [`GitSource`] (bare clones under `<data-dir>/git`).
+/// `off` needs no source.
 pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>, String> {
     let limit = settings.upstream_concurrency;
     match entry {
@@ -93,7 +116,10 @@ pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>
             Arc::new(FileSource::new(file_url_path(url)?)),
             limit,
         ))),
-        Entry::Url(url) => Ok(Arc::new(ProxySource::new(url, &proxy_settings(settings))?)),
+        Entry::Url(url) => Ok(Arc::new(ProxySource::new(
+            url,
+            &upstream_settings(settings, url),
+        )?)),
         Entry::Direct => {
             let mut gs = GitSettings::new(settings.data_dir.clone());
             gs.insecure = settings.insecure.clone();
@@ -108,17 +134,88 @@ pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>
 /// Builds the upstream chain from the settings (`--upstream`, `--private`,
 /// `private_upstreams`).
 pub fn build_source(settings: &Settings) -> Result<Arc<Chain>, String> {
-    let chain = Chain::parse(
-        &settings.upstream,
-        &settings.private,
-        &settings.private_upstreams,
-        &|e: &Entry| make_source(e, settings),
-    )?
-    .with_hedging(settings.hedge);
-    Ok(Arc::new(chain))
+    build_sources(settings, &Sources::default()).map(|(chain, _)| chain)
 }
 
-/// The settings of upstream HTTP requests.
+/// The default chain and, when there are routes, the source that routes by module.
+pub type Built = (Arc<Chain>, Option<Arc<dyn Source>>);
+
+/// The patterns of private modules: `--private` and the private routes'.
+pub fn private_patterns(settings: &Settings) -> String {
+    std::iter::once(settings.private.as_str())
+        .chain(
+            settings
+                .routes
+                .iter()
+                .filter(|r| r.private)
+                .map(|r| r.pattern.as_str()),
+        )
+        .filter(|p| !p.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Builds the default chain (`--upstream`, `--private`, `private_upstreams`) and, when
+/// there are `[[routes]]`, the source that routes each module to its route's chain. A
+/// private route's upstreams may serve its (private) modules.
+pub fn build_sources(settings: &Settings, sources: &Sources) -> Result<Built, String> {
+    let private = private_patterns(settings);
+    let make = |e: &Entry| sources.get(e, settings);
+    let default = Arc::new(
+        Chain::parse(
+            &settings.upstream,
+            &private,
+            &settings.private_upstreams,
+            &make,
+        )?
+        .with_hedging(settings.hedge),
+    );
+    if settings.routes.is_empty() {
+        return Ok((default, None));
+    }
+    let mut routes = Vec::new();
+    for r in &settings.routes {
+        let own: Vec<String> = crate::source::chain::parse_list(&r.upstream)?
+            .into_iter()
+            .filter_map(|(e, _)| match e {
+                Entry::Url(u) => Some(u),
+                _ => None,
+            })
+            .collect();
+        let allowed = if r.private {
+            own
+        } else {
+            settings.private_upstreams.clone()
+        };
+        let chain = Chain::parse(&r.upstream, &private, &allowed, &make)
+            .map_err(|e| format!("route {}: {e}", r.pattern))?
+            .with_hedging(settings.hedge);
+        routes.push((r.pattern.clone(), Arc::new(chain)));
+    }
+    let routed = crate::source::routes::Routed::new(routes, Arc::clone(&default));
+    Ok((default, Some(Arc::new(routed))))
+}
+
+/// The settings of requests to the upstream `url`: its own (`[[upstreams]]`), else the
+/// common ones.
+fn upstream_settings(settings: &Settings, url: &str) -> ProxySettings {
+    let url = url.trim_end_matches('/');
+    match settings.upstreams.iter().find(|u| u.url == url) {
+        Some(u) => ProxySettings {
+            connect_timeout: u.connect_timeout,
+            first_byte_timeout: u.first_byte_timeout,
+            total_timeout: u.transfer_timeout,
+            max_concurrency: u.concurrency,
+            pace: u.pace,
+            credentials: u.credentials.clone(),
+            http_proxy: u.http_proxy.clone(),
+            ..ProxySettings::default()
+        },
+        None => proxy_settings(settings),
+    }
+}
+
+/// The common settings of upstream HTTP requests.
 fn proxy_settings(settings: &Settings) -> ProxySettings {
     let t = &settings.timeouts;
     ProxySettings {
@@ -148,7 +245,8 @@ pub fn build_sumdb(
         .entries_with_fallback()
         .map(|(e, pipe)| (e.clone(), pipe))
         .collect();
-    let excluded = [settings.private.as_str(), settings.nosumdb.as_str()]
+    let private = private_patterns(settings);
+    let excluded = [private.as_str(), settings.nosumdb.as_str()]
         .iter()
         .filter(|p| !p.trim().is_empty())
         .copied()
@@ -241,13 +339,15 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     };
     let store = Arc::new(store);
     // Offline: no upstream, no checksum database proxy.
-    let chain = if settings.offline {
+    let built = if settings.offline {
         None
     } else {
-        Some(build_source(&settings)?)
+        Some(build_sources(&settings, &Sources::default())?)
     };
-    let source: Arc<dyn Source> = match &chain {
-        Some(c) => Arc::clone(c) as Arc<dyn Source>,
+    let chain = built.as_ref().map(|(c, _)| Arc::clone(c));
+    let source: Arc<dyn Source> = match built {
+        Some((_, Some(routed))) => routed,
+        Some((c, None)) => c as Arc<dyn Source>,
         None => Arc::new(crate::source::offline::Offline),
     };
     let cache = Cache::new(

@@ -13,6 +13,7 @@ pub mod hedge;
 pub mod offline;
 pub mod proxy;
 pub mod retract;
+pub mod routes;
 
 use std::path::Path;
 

@@ -24,6 +24,7 @@ pub type Behave = dyn Fn(&str, usize) -> Answer + Send + Sync;
 pub struct Upstream {
     pub url: String,
     counts: Arc<Mutex<HashMap<String, usize>>>,
+    auth: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl Upstream {
@@ -37,15 +38,26 @@ impl Upstream {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", l.local_addr().unwrap());
         let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let (c, root) = (Arc::clone(&counts), root.to_path_buf());
+        let auth: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+        let (c, a, root) = (Arc::clone(&counts), Arc::clone(&auth), root.to_path_buf());
         std::thread::spawn(move || {
             for conn in l.incoming() {
                 let Ok(conn) = conn else { continue };
-                let (c, root, behave) = (Arc::clone(&c), root.clone(), Arc::clone(&behave));
-                std::thread::spawn(move || serve(conn, &root, &c, &*behave));
+                let (c, a, root, behave) = (
+                    Arc::clone(&c),
+                    Arc::clone(&a),
+                    root.clone(),
+                    Arc::clone(&behave),
+                );
+                std::thread::spawn(move || serve(conn, &root, (&c, &a), &*behave));
             }
         });
-        Upstream { url, counts }
+        Upstream { url, counts, auth }
+    }
+
+    /// The `Authorization` header of the last request of `path`, if it had one.
+    pub fn authorization(&self, path: &str) -> Option<String> {
+        self.auth.lock().unwrap().get(path).cloned()
     }
 
     /// How many times `path` was asked.
@@ -61,12 +73,12 @@ impl Upstream {
     }
 }
 
-fn serve(
-    mut conn: TcpStream,
-    root: &Path,
-    counts: &Mutex<HashMap<String, usize>>,
-    behave: &Behave,
-) {
+type Seen<'a> = (
+    &'a Mutex<HashMap<String, usize>>,
+    &'a Mutex<HashMap<String, String>>,
+);
+
+fn serve(mut conn: TcpStream, root: &Path, (counts, auth): Seen<'_>, behave: &Behave) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
     // Keep-alive: answer requests until the client closes.
     loop {
@@ -80,6 +92,13 @@ fn serve(
         }
         let text = String::from_utf8_lossy(&head);
         let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
+        if let Some(v) = text.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("authorization")
+                .then(|| v.trim().to_string())
+        }) {
+            auth.lock().unwrap().insert(path.clone(), v);
+        }
         let n = {
             let mut c = counts.lock().unwrap();
             let n = c.entry(path.clone()).or_default();

@@ -67,6 +67,10 @@ use serde::Deserialize;
 
 use crate::cache::Prefetch;
 
+mod routes;
+
+pub use routes::{Route, UpstreamSettings, substitute};
+
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 /// The default data directory.
@@ -235,6 +239,10 @@ pub struct Settings {
     pub limits: Limits,
     /// Hedged upstream requests (file only).
     pub hedge: crate::source::hedge::HedgeSettings,
+    /// Named upstreams with their own settings (file only: `[[upstreams]]`).
+    pub upstreams: Vec<UpstreamSettings>,
+    /// Routes by module path (file only: `[[routes]]`).
+    pub routes: Vec<Route>,
     /// What is fetched ahead when a go.mod had to be fetched (file only).
     pub prefetch: Prefetch,
     /// GOINSECURE-style patterns: module paths whose `direct` discovery and git remotes
@@ -272,6 +280,8 @@ impl Default for Settings {
             upstream_concurrency: 16,
             limits: Limits::default(),
             hedge: crate::source::hedge::HedgeSettings::default(),
+            upstreams: Vec::new(),
+            routes: Vec::new(),
             prefetch: Prefetch::Mod,
             insecure: String::new(),
             git_timeout: Duration::from_secs(120),
@@ -372,6 +382,11 @@ struct FileSettings {
     limits: FileLimits,
     #[serde(default)]
     hedge: FileHedge,
+    #[serde(default)]
+    upstreams: Vec<routes::FileUpstream>,
+    #[serde(default)]
+    routes: Vec<routes::FileRoute>,
+    #[serde(default)]
     server: FileServer,
 }
 
@@ -465,6 +480,15 @@ impl Settings {
         s.git_timeout = secs(file.direct.git_timeout, s.git_timeout);
         s.limits = limits(&file.limits, config_file.as_deref())?;
         s.hedge = hedge(&file.hedge, config_file.as_deref())?;
+        let (ups, rs) = routes::resolve(
+            file.upstreams,
+            file.routes,
+            &s,
+            config_file.as_deref().unwrap_or(Path::new("")),
+        )?;
+        s.upstream = substitute(&s.upstream, &ups);
+        s.upstreams = ups;
+        s.routes = rs;
         let fs = &file.server;
         let d = ServerLimits::default();
         s.server = ServerLimits {
@@ -765,6 +789,8 @@ max_connections_per_address = 12
                 log_format: LogFormat::Human,
                 offline: true,
                 hedge: crate::source::hedge::HedgeSettings::default(),
+                upstreams: Vec::new(),
+                routes: Vec::new(),
                 server: ServerLimits {
                     header_timeout: Duration::from_secs(8),
                     idle_timeout: Duration::from_secs(9),
@@ -844,14 +870,14 @@ max_connections_per_address = 12
 
     #[test]
     fn unknown_key_names_key_and_file() {
-        let (_d, p) = file("listen = \"127.0.0.1:1\"\nupstreams = \"x\"\n");
+        let (_d, p) = file("listen = \"127.0.0.1:1\"\nupstrem = \"x\"\n");
         let args = ServeArgs {
             config: Some(p.clone()),
             ..Default::default()
         };
         let e = Settings::resolve(&args, &env_of(&[])).unwrap_err();
         assert!(
-            e.0.starts_with(&format!("{}:2: unknown field `upstreams`", p.display())),
+            e.0.starts_with(&format!("{}:2: unknown field `upstrem`", p.display())),
             "{e}"
         );
         let (_d, p) = file("[timeouts]\nconect = 1\n");

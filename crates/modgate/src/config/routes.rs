@@ -1,0 +1,269 @@
+//! Named upstreams and routes by module path (the settings file's `[[upstreams]]` and
+//! `[[routes]]` tables), in the manner of verdaccio's `packages:` blocks:
+//!
+//! ```toml
+//! [[upstreams]]
+//! name = "corp"
+//! url = "https://goproxy.corp.example.com"
+//! connect_timeout = 5         # seconds; these default to [timeouts] and [limits]
+//! first_byte_timeout = 10
+//! transfer_timeout = 300
+//! concurrency = 8
+//! requests_per_second = 20
+//! breaker_failures = 3
+//! breaker_open = 60
+//! username = "modgate"        # basic auth; else the URL's userinfo, else netrc (https)
+//! password_file = "/etc/modgate/corp.password"   # or password = "..."
+//! http_proxy = "http://squid.corp.example.com:3128"
+//!
+//! [[routes]]                  # the first route whose pattern matches wins
+//! pattern = "corp.example.com"   # GOPRIVATE syntax
+//! upstream = "corp|direct"       # GOPROXY syntax; upstream names or URLs
+//! private = true                 # never asked of another upstream nor of the checksum database
+//! read = ["ci", "alice"]         # who may read these modules (with [auth])
+//! ```
+//!
+//! Modules no route matches go to `--upstream` (which may name upstreams too).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{ConfigError, Settings};
+use crate::source::proxy::pace::PaceSettings;
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileUpstream {
+    name: String,
+    url: String,
+    connect_timeout: Option<u64>,
+    first_byte_timeout: Option<u64>,
+    transfer_timeout: Option<u64>,
+    concurrency: Option<usize>,
+    requests_per_second: Option<u32>,
+    breaker_failures: Option<u32>,
+    breaker_open: Option<u64>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    http_proxy: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileRoute {
+    pattern: String,
+    upstream: String,
+    #[serde(default)]
+    private: bool,
+    #[serde(default)]
+    read: Vec<String>,
+}
+
+/// One upstream's own settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamSettings {
+    /// Its name in routes and `--upstream`.
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+    /// Bound on connecting.
+    pub connect_timeout: Duration,
+    /// Bound on the first byte, and on any stall.
+    pub first_byte_timeout: Duration,
+    /// Bound on a whole transfer.
+    pub transfer_timeout: Duration,
+    /// Requests at once.
+    pub concurrency: usize,
+    /// Rate, 429 pauses and circuit breaker.
+    pub pace: PaceSettings,
+    /// Basic-auth user and password.
+    pub credentials: Option<(String, String)>,
+    /// An HTTP proxy to reach it through.
+    pub http_proxy: Option<String>,
+}
+
+/// A route: modules matching `pattern` go to `upstream`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// GOPRIVATE-syntax patterns.
+    pub pattern: String,
+    /// GOPROXY-syntax list, upstream names replaced by their URLs.
+    pub upstream: String,
+    /// Private: never asked of any other upstream nor of the checksum database.
+    pub private: bool,
+    /// The names (tokens, users) that may read these modules.
+    pub read: Vec<String>,
+}
+
+/// `list` (GOPROXY syntax) with each entry that names an upstream replaced by its URL.
+pub fn substitute(list: &str, upstreams: &[UpstreamSettings]) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let w = word.trim();
+        match upstreams.iter().find(|u| u.name == w) {
+            Some(u) => out.push_str(&u.url),
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    for c in list.chars() {
+        if c == ',' || c == '|' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Reads the `[[upstreams]]` and `[[routes]]` tables of `file` over the defaults in `s`.
+pub(super) fn resolve(
+    ups: Vec<FileUpstream>,
+    routes: Vec<FileRoute>,
+    s: &Settings,
+    file: &Path,
+) -> Result<(Vec<UpstreamSettings>, Vec<Route>), ConfigError> {
+    let err = |m: String| ConfigError(format!("{}: {m}", file.display()));
+    let mut out: Vec<UpstreamSettings> = Vec::new();
+    for u in ups {
+        if u.name.is_empty()
+            || u.name.contains([',', '|', ' '])
+            || matches!(u.name.as_str(), "direct" | "off")
+            || u.name.contains(['.', ':', '/'])
+        {
+            return Err(err(format!(
+                "[[upstreams]] name {:?}: want a word without '.', ':', '/', ',', '|' or spaces, other than direct and off",
+                u.name
+            )));
+        }
+        if out.iter().any(|o| o.name == u.name) {
+            return Err(err(format!(
+                "[[upstreams]] name {:?} is used twice",
+                u.name
+            )));
+        }
+        if !(u.url.starts_with("https://") || u.url.starts_with("http://")) {
+            return Err(err(format!(
+                "[[upstreams]] {}: url {:?} must be an http:// or https:// GOPROXY",
+                u.name, u.url
+            )));
+        }
+        let password = match (u.password, u.password_file) {
+            (Some(_), Some(_)) => {
+                return Err(err(format!(
+                    "[[upstreams]] {}: password and password_file both set; keep one",
+                    u.name
+                )));
+            }
+            (Some(p), None) => Some(p),
+            (None, Some(f)) => Some(
+                std::fs::read_to_string(&f)
+                    .map_err(|e| {
+                        err(format!(
+                            "[[upstreams]] {}: password_file {}: {e}",
+                            u.name,
+                            f.display()
+                        ))
+                    })?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        let credentials = match (u.username, password) {
+            (Some(user), Some(p)) => Some((user, p)),
+            (None, None) => None,
+            _ => {
+                return Err(err(format!(
+                    "[[upstreams]] {}: username and a password go together",
+                    u.name
+                )));
+            }
+        };
+        if u.concurrency == Some(0) {
+            return Err(err(format!(
+                "[[upstreams]] {}: concurrency must be at least 1",
+                u.name
+            )));
+        }
+        let secs = |v: Option<u64>, d: Duration| v.map_or(d, Duration::from_secs);
+        let mut pace = s.limits.upstream;
+        if let Some(r) = u.requests_per_second {
+            pace.requests_per_second = std::num::NonZeroU32::new(r);
+        }
+        if let Some(n) = u.breaker_failures {
+            pace.breaker_failures = n;
+        }
+        if let Some(o) = u.breaker_open {
+            pace.breaker_open = Duration::from_secs(o);
+        }
+        out.push(UpstreamSettings {
+            name: u.name,
+            url: u.url.trim_end_matches('/').to_string(),
+            connect_timeout: secs(u.connect_timeout, s.timeouts.connect),
+            first_byte_timeout: secs(u.first_byte_timeout, s.timeouts.first_byte),
+            transfer_timeout: secs(u.transfer_timeout, s.timeouts.transfer),
+            concurrency: u.concurrency.unwrap_or(s.upstream_concurrency),
+            pace,
+            credentials,
+            http_proxy: u.http_proxy,
+        });
+    }
+    let mut rs = Vec::new();
+    for r in routes {
+        if r.pattern.trim().is_empty() {
+            return Err(err("[[routes]] with an empty pattern".to_string()));
+        }
+        let upstream = substitute(&r.upstream, &out);
+        crate::source::chain::parse_list(&upstream)
+            .map_err(|e| err(format!("[[routes]] {}: upstream: {e}", r.pattern)))?;
+        rs.push(Route {
+            pattern: r.pattern,
+            upstream,
+            private: r.private,
+            read: r.read,
+        });
+    }
+    Ok((out, rs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(name: &str, url: &str) -> UpstreamSettings {
+        UpstreamSettings {
+            name: name.into(),
+            url: url.into(),
+            connect_timeout: Duration::ZERO,
+            first_byte_timeout: Duration::ZERO,
+            transfer_timeout: Duration::ZERO,
+            concurrency: 1,
+            pace: PaceSettings::default(),
+            credentials: None,
+            http_proxy: None,
+        }
+    }
+
+    #[test]
+    fn names_become_urls() {
+        let ups = [
+            up("corp", "https://corp.example"),
+            up("pub", "https://pub.example"),
+        ];
+        assert_eq!(
+            substitute("corp|pub,direct", &ups),
+            "https://corp.example|https://pub.example,direct"
+        );
+        assert_eq!(
+            substitute(" corp , https://other.example|off", &ups),
+            "https://corp.example, https://other.example|off"
+        );
+    }
+}
