@@ -89,6 +89,23 @@ pub fn file_url_path(url: &str) -> Result<PathBuf, String> {
 pub struct Sources(std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Source>>>);
 
 impl Sources {
+    /// Uses `source` for `entry` (a reload keeps the `direct` source).
+    pub fn seed(&self, entry: &Entry, source: Arc<dyn Source>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(entry.to_string(), source);
+    }
+
+    /// The `direct` source, if one was built.
+    pub fn direct(&self) -> Option<Arc<dyn Source>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&Entry::Direct.to_string())
+            .cloned()
+    }
+
     /// The source of `entry`, built once.
     pub fn get(&self, entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>, String> {
         let key = match entry {
@@ -315,8 +332,12 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
     }
 }
 
-/// Runs the server until interrupted (Ctrl-C or SIGTERM).
-pub async fn run(settings: Settings) -> Result<(), String> {
+/// Reads the settings again (for a reload): the same flags, environment and file.
+pub type Reread = Box<dyn Fn() -> Result<Settings, String> + Send + Sync>;
+
+/// Runs the server until interrupted (Ctrl-C or SIGTERM); on SIGHUP, `reread` gives the
+/// settings to reload (see [`reload`]).
+pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
     // The certificate and key first: a bad file stops the start before anything is opened.
     let tls = match &settings.tls {
         Some(files) => Some(crate::http::tls::server_config(files)?),
@@ -339,10 +360,11 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     };
     let store = Arc::new(store);
     // Offline: no upstream, no checksum database proxy.
+    let sources = Sources::default();
     let built = if settings.offline {
         None
     } else {
-        Some(build_sources(&settings, &Sources::default())?)
+        Some(build_sources(&settings, &sources)?)
     };
     let chain = built.as_ref().map(|(c, _)| Arc::clone(c));
     let source: Arc<dyn Source> = match built {
@@ -350,6 +372,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         Some((c, None)) => c as Arc<dyn Source>,
         None => Arc::new(crate::source::offline::Offline),
     };
+    // Replaced by a reload.
+    let swappable = Arc::new(crate::source::swap::Swappable::new(source));
+    let source: Arc<dyn Source> = Arc::clone(&swappable) as Arc<dyn Source>;
     let cache = Cache::new(
         source,
         Arc::clone(&store),
@@ -378,11 +403,19 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         short_max_age: settings.list_ttl,
         sumdb,
         shared: shared.clone(),
-        limiter: settings
-            .limits
-            .client
-            .map(|l| Arc::new(crate::http::limit::Limiter::new(l, shared.clone()))),
+        limiter: Arc::new(crate::http::limit::Limiter::new(
+            settings.limits.client,
+            shared.clone(),
+        )),
     });
+    let reloading = Reloading {
+        running: std::sync::Mutex::new(settings.clone()),
+        reread,
+        source: swappable,
+        direct: sources.direct(),
+        state: Arc::clone(&state),
+    };
+    tokio::spawn(reload_on_sighup(reloading));
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| {
@@ -413,6 +446,109 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     );
     crate::http::listen::serve(listener, router(state), tls, settings.server, shutdown()).await;
     Ok(())
+}
+
+/// What a reload replaces, and what it needs.
+struct Reloading {
+    running: std::sync::Mutex<Settings>,
+    reread: Reread,
+    source: Arc<crate::source::swap::Swappable>,
+    /// The `direct` source (kept: its clones and their locks are the data dir's).
+    direct: Option<Arc<dyn Source>>,
+    state: Arc<AppState>,
+}
+
+/// Reloads the settings at each SIGHUP.
+async fn reload_on_sighup(r: Reloading) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match reload(&r) {
+                Ok(note) => tracing::info!("{note}"),
+                Err(e) => tracing::error!("settings reload failed, the running settings stay: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = r;
+}
+
+/// Settings a reload cannot change (the listener, storage, Redis, the checksum database
+/// and its exclusions, the git source): their names, where `new` differs from `old`.
+fn needs_restart(old: &Settings, new: &Settings) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    let mut check = |name, changed: bool| {
+        if changed {
+            v.push(name);
+        }
+    };
+    check("listen", old.listen != new.listen);
+    check("data_dir", old.data_dir != new.data_dir);
+    check("storage", old.storage != new.storage);
+    check("redis", old.redis != new.redis);
+    check("tls", old.tls != new.tls);
+    check("server", old.server != new.server);
+    check("offline", old.offline != new.offline);
+    check("sumdb", old.sumdb != new.sumdb);
+    check(
+        "private/nosumdb (the checksum database's exclusions)",
+        private_patterns(old) != private_patterns(new) || old.nosumdb != new.nosumdb,
+    );
+    check(
+        "[direct]",
+        old.insecure != new.insecure || old.git_timeout != new.git_timeout,
+    );
+    check(
+        "[cache]",
+        old.negative_ttl != new.negative_ttl || old.list_ttl != new.list_ttl,
+    );
+    v
+}
+
+/// Reads the settings again and applies what can change while serving: the upstream
+/// list, routes, named upstreams (fresh clients, pace and breakers), hedging, client
+/// limits. Connections and requests under way are kept (a request finishes on the chain
+/// it started with). Returns what was done, for the log.
+fn reload(r: &Reloading) -> Result<String, String> {
+    let new = (r.reread)()?;
+    let mut running = r.running.lock().unwrap_or_else(|p| p.into_inner());
+    let fixed = needs_restart(&running, &new);
+    let later = if fixed.is_empty() {
+        String::new()
+    } else {
+        format!("; not applied until a restart: {}", fixed.join(", "))
+    };
+    if running.offline || new.offline {
+        r.state.limiter.set(new.limits.client);
+        *running = new;
+        return Ok(format!(
+            "settings reloaded: client limits only (--offline asks no upstream){later}"
+        ));
+    }
+    let sources = Sources::default();
+    if let Some(d) = &r.direct {
+        sources.seed(&Entry::Direct, Arc::clone(d));
+    }
+    let (chain, routed) = build_sources(&new, &sources)?;
+    r.source
+        .set(routed.unwrap_or_else(|| chain as Arc<dyn Source>));
+    r.state.limiter.set(new.limits.client);
+    let note = format!(
+        "settings reloaded{}: upstream {}, {} route(s), {} named upstream(s){later}",
+        new.config_file
+            .as_ref()
+            .map(|f| format!(" from {}", f.display()))
+            .unwrap_or_default(),
+        redact_list(&new.upstream),
+        new.routes.len(),
+        new.upstreams.len(),
+    );
+    *running = new;
+    Ok(note)
 }
 
 async fn shutdown() {

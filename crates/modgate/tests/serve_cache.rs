@@ -26,7 +26,7 @@ async fn serve_in_process(source: Arc<dyn Source>, data: &Path, settings: CacheS
         cache: Cache::new(source, store, settings),
         short_max_age: settings.list_ttl,
         shared: None,
-        limiter: None,
+        limiter: Arc::new(modgate::http::limit::Limiter::new(None, None)),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -34,28 +34,59 @@ pub struct ClientLimit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientName(pub String);
 
-/// The limiter.
+/// The limiter: no limit, or one (replaced by a settings reload).
 pub struct Limiter {
-    limit: ClientLimit,
-    local: DefaultKeyedRateLimiter<String>,
+    current: arc_swap::ArcSwapOption<Limit>,
     shared: Option<Arc<Shared>>,
 }
 
+/// One limit and its local counts.
+struct Limit {
+    limit: ClientLimit,
+    local: DefaultKeyedRateLimiter<String>,
+}
+
 impl Limiter {
-    /// A limiter of `limit`, sharing its counts through `shared` when given.
-    pub fn new(limit: ClientLimit, shared: Option<Arc<Shared>>) -> Limiter {
-        Limiter {
-            limit,
-            local: RateLimiter::keyed(
-                Quota::per_second(limit.requests_per_second).allow_burst(limit.burst),
-            ),
+    /// A limiter of `limit` (`None`: none), sharing its counts through `shared` when given.
+    pub fn new(limit: Option<ClientLimit>, shared: Option<Arc<Shared>>) -> Limiter {
+        let l = Limiter {
+            current: arc_swap::ArcSwapOption::empty(),
             shared,
+        };
+        l.set(limit);
+        l
+    }
+
+    /// The limit from now on (the counts start again when it changes).
+    pub fn set(&self, limit: Option<ClientLimit>) {
+        if self.current.load().as_ref().map(|c| c.limit) == limit {
+            return;
         }
+        self.current.store(limit.map(|limit| {
+            Arc::new(Limit {
+                limit,
+                local: RateLimiter::keyed(
+                    Quota::per_second(limit.requests_per_second).allow_burst(limit.burst),
+                ),
+            })
+        }));
+    }
+
+    /// The limit, if any.
+    pub fn limit(&self) -> Option<ClientLimit> {
+        self.current.load().as_ref().map(|c| c.limit)
     }
 
     /// `None` when `client` may go on; else how long it should wait.
     pub async fn check(&self, client: &str) -> Option<Duration> {
-        if let Some(shared) = &self.shared
+        let current = self.current.load_full()?;
+        current.check(client, self.shared.as_deref()).await
+    }
+}
+
+impl Limit {
+    async fn check(&self, client: &str, shared: Option<&Shared>) -> Option<Duration> {
+        if let Some(shared) = shared
             && shared.usable()
         {
             let now = SystemTime::now()
@@ -85,7 +116,7 @@ impl Limiter {
 /// The middleware: 429 with `Retry-After` (whole seconds, at least 1) over the limit.
 pub async fn limit(State(limiter): State<Arc<Limiter>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+    if limiter.limit().is_none() || matches!(path, "/healthz" | "/readyz" | "/metrics") {
         return next.run(req).await;
     }
     let client = match req.extensions().get::<ClientName>() {
@@ -95,7 +126,7 @@ pub async fn limit(State(limiter): State<Arc<Limiter>>, req: Request, next: Next
             .get::<ConnectInfo<SocketAddr>>()
             .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string()),
     };
-    let Some(wait) = limiter.check(&client).await else {
+    let (Some(wait), Some(limit)) = (limiter.check(&client).await, limiter.limit()) else {
         return next.run(req).await;
     };
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -105,7 +136,7 @@ pub async fn limit(State(limiter): State<Arc<Limiter>>, req: Request, next: Next
         StatusCode::TOO_MANY_REQUESTS,
         &format!(
             "too many requests: over {} a second (bursts of {}); retry after {secs}s",
-            limiter.limit.requests_per_second, limiter.limit.burst
+            limit.requests_per_second, limit.burst
         ),
         req.method() == axum::http::Method::HEAD,
     );
@@ -122,10 +153,10 @@ mod tests {
     #[tokio::test]
     async fn a_burst_then_429_per_client() {
         let l = Limiter::new(
-            ClientLimit {
+            Some(ClientLimit {
                 requests_per_second: NonZeroU32::new(1).unwrap(),
                 burst: NonZeroU32::new(3).unwrap(),
-            },
+            }),
             None,
         );
         for _ in 0..3 {
@@ -146,8 +177,8 @@ mod tests {
         };
         // Two replicas, one client: two requests in a second between them.
         let (a, b) = (
-            Limiter::new(limit, Some(Shared::connect(&redis.url()).unwrap())),
-            Limiter::new(limit, Some(Shared::connect(&redis.url()).unwrap())),
+            Limiter::new(Some(limit), Some(Shared::connect(&redis.url()).unwrap())),
+            Limiter::new(Some(limit), Some(Shared::connect(&redis.url()).unwrap())),
         );
         // Start at the beginning of a second, so that the three fall in one window.
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();

@@ -38,23 +38,24 @@ pub struct AppState {
     pub sumdb: Option<Arc<crate::sumdb::proxy::SumdbProxy>>,
     /// Redis shared with other replicas (`--redis`), reported by `/readyz`.
     pub shared: Option<Arc<crate::shared::Shared>>,
-    /// Per-client request limits (`[limits] client_requests_per_second`), if any.
-    pub limiter: Option<Arc<limit::Limiter>>,
+    /// Per-client request limits (`[limits] client_requests_per_second`; none by
+    /// default).
+    pub limiter: Arc<limit::Limiter>,
 }
 
 /// The router for the GOPROXY protocol and `/healthz`.
 pub fn router(state: Arc<AppState>) -> Router {
-    let limiter = state.limiter.clone();
+    let limiter = Arc::clone(&state.limiter);
     let served = Arc::new(Served {
         state,
         hot: hot::HotAnswers::new(),
     });
-    let mut router = Router::new().fallback(handle).with_state(served);
     // Layers run outside in: the request id and log line first, then the limit.
-    if let Some(l) = limiter {
-        router = router.layer(middleware::from_fn_with_state(l, limit::limit));
-    }
-    router.layer(middleware::from_fn(request_id))
+    Router::new()
+        .fallback(handle)
+        .with_state(served)
+        .layer(middleware::from_fn_with_state(limiter, limit::limit))
+        .layer(middleware::from_fn(request_id))
 }
 
 /// What the handler holds: the shared state, and the immutable answers it gave lately.

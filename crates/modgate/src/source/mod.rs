@@ -14,6 +14,7 @@ pub mod offline;
 pub mod proxy;
 pub mod retract;
 pub mod routes;
+pub mod swap;
 
 use std::path::Path;
 
