@@ -534,8 +534,7 @@ fn reload(r: &Reloading) -> Result<String, String> {
         sources.seed(&Entry::Direct, Arc::clone(d));
     }
     let (chain, routed) = build_sources(&new, &sources)?;
-    r.source
-        .set(routed.unwrap_or_else(|| chain as Arc<dyn Source>));
+    r.source.set(routed.unwrap_or(chain as Arc<dyn Source>));
     r.state.limiter.set(new.limits.client);
     let note = format!(
         "settings reloaded{}: upstream {}, {} route(s), {} named upstream(s){later}",
