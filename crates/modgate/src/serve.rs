@@ -15,7 +15,7 @@ use crate::source::file::FileSource;
 use crate::source::git::{GitSettings, GitSource};
 use crate::source::proxy::{ProxySettings, ProxySource, redact_url};
 use crate::source::{Info, Source};
-use crate::store::Store;
+use crate::store::{Ledger, Store};
 use crate::sumdb::proxy::SumdbProxy;
 use crate::sumdb::verify::SumVerifier;
 
@@ -85,8 +85,13 @@ pub fn file_url_path(url: &str) -> Result<PathBuf, String> {
 
 /// Builds the source of one chain entry: `file://` -> [`FileSource`], `http(s)://` ->
 /// [`ProxySource`] (with the settings' timeouts and concurrency), `direct` ->
-/// [`GitSource`] (bare clones under `<data-dir>/git`). `off` needs no source.
-pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>, String> {
+/// [`GitSource`] (bare clones under `<data-dir>/git`, counted in `ledger` when given).
+/// `off` needs no source.
+pub fn make_source(
+    entry: &Entry,
+    settings: &Settings,
+    ledger: Option<&Arc<Ledger>>,
+) -> Result<Arc<dyn Source>, String> {
     let limit = settings.upstream_concurrency;
     match entry {
         Entry::Url(url) if url.starts_with("file://") => Ok(Arc::new(Limited::new(
@@ -98,6 +103,7 @@ pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>
             let mut gs = GitSettings::new(settings.data_dir.clone());
             gs.insecure = settings.insecure.clone();
             gs.command_timeout = settings.git_timeout;
+            gs.ledger = ledger.cloned();
             let git = GitSource::new(gs)?;
             Ok(Arc::new(Limited::new(Arc::new(git), limit)))
         }
@@ -106,13 +112,16 @@ pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>
 }
 
 /// Builds the upstream chain from the settings (`--upstream`, `--private`,
-/// `private_upstreams`).
-pub fn build_source(settings: &Settings) -> Result<Arc<Chain>, String> {
+/// `private_upstreams`); `direct`'s clones are counted in `ledger` when given.
+pub fn build_source(
+    settings: &Settings,
+    ledger: Option<&Arc<Ledger>>,
+) -> Result<Arc<Chain>, String> {
     let chain = Chain::parse(
         &settings.upstream,
         &settings.private,
         &settings.private_upstreams,
-        &|e: &Entry| make_source(e, settings),
+        &|e: &Entry| make_source(e, settings, ledger),
     )?;
     Ok(Arc::new(chain))
 }
@@ -219,6 +228,14 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
 pub async fn run(settings: Settings) -> Result<(), String> {
     let mut store = open_store(&settings)?;
     let store_description = store.describe();
+    // What the local disk keeps (a directory store, the git clones), counted by a scan in
+    // the background, and bounded by `max_bytes` when set.
+    let ledger = Ledger::new(
+        settings.max_bytes,
+        store.local_root().map(Path::to_path_buf),
+        Some(settings.data_dir.join("git")),
+    );
+    store.set_ledger(Arc::clone(&ledger));
     // With Redis, replicas share the single-flight lock (and, below, the cache's short
     // answers); Redis being down at start is not an error: it is retried, and each
     // replica works on its own meanwhile.
@@ -237,7 +254,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let chain = if settings.offline {
         None
     } else {
-        Some(build_source(&settings)?)
+        Some(build_source(&settings, Some(&ledger))?)
     };
     let source: Arc<dyn Source> = match &chain {
         Some(c) => Arc::clone(c) as Arc<dyn Source>,
@@ -283,10 +300,15 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    // Not awaited: a large cache must not delay serving (nor /healthz).
+    ledger.spawn_scan();
     tracing::info!(
-        "modgate serve listening on http://{addr} (data dir {}, storage {}, redis {}, upstream {}, checksum database {})",
+        "modgate serve listening on http://{addr} (data dir {}, storage {}, max_bytes {}, redis {}, upstream {}, checksum database {})",
         settings.data_dir.display(),
         store_description,
+        settings
+            .max_bytes
+            .map_or("none".to_string(), |m| m.to_string()),
         shared.as_ref().map_or("none", |s| s.describe()),
         if settings.offline {
             "none (--offline)".to_string()

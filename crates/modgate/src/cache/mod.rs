@@ -31,7 +31,7 @@ use futures_util::future::{BoxFuture, Shared};
 
 use check::check_info;
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::source::{Info, Source};
 use crate::store::{Key, Staged, Store};
 
@@ -529,6 +529,8 @@ impl Cache {
         let inner = Arc::clone(&self.inner);
         let (m, v) = (module.to_string(), version.to_string());
         self.single_flight(format!("zip {module}@{version}"), async move {
+            // Not evicted between the zip's write and its .ziphash's.
+            let _held = inner.store.in_use(&zip_key);
             if let Some(z) = Self::stored_zip(&inner, &zip_key, &hash_key).await? {
                 // Stored by the lock's previous holder.
                 return Ok(z);
@@ -597,13 +599,29 @@ impl Cache {
         v: &str,
         zip_key: &Key,
     ) -> Result<(String, u64), Error> {
-        let staged = inner.store.stage(zip_key.file_name());
-        let size = Self::bounded(
-            inner.settings.transfer_timeout,
-            format!("{m}@{v}: zip"),
-            inner.source.zip(m, v, staged.path()),
-        )
-        .await?;
+        let fetch = |staged: Staged| async move {
+            let r = Self::bounded(
+                inner.settings.transfer_timeout,
+                format!("{m}@{v}: zip"),
+                inner.source.zip(m, v, staged.path()),
+            )
+            .await;
+            (r, staged)
+        };
+        let (mut size, mut staged) = fetch(inner.store.stage(zip_key.file_name())).await;
+        if let Err(e) = &size
+            && e.kind() == Kind::StorageFull
+        {
+            // The disk filled up: with a bound, least recently used entries make room
+            // (the partial download's space first), then it is tried once more.
+            let e = e.clone();
+            drop(staged);
+            if !inner.store.free_after_full().await {
+                return Err(e);
+            }
+            (size, staged) = fetch(inner.store.stage(zip_key.file_name())).await;
+        }
+        let size = size?;
         let (mv, desc) = (
             gomod::module::Version::new(m.to_string(), v.to_string()),
             inner.source.describe(),
