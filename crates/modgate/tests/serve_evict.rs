@@ -5,7 +5,8 @@
 //! used again is kept over older ones, and an evicted version downloads again. A module
 //! larger than the disk is a 507 naming the directory, and smaller ones still come after
 //! eviction. A zip being streamed to a slow client is not evicted until its stream ends,
-//! and the client gets exactly its bytes.
+//! and the client gets exactly its bytes. The `direct` source's git clones are counted
+//! and evicted too, and cloned again when needed.
 
 mod serve_common;
 
@@ -317,4 +318,101 @@ fn a_zip_being_streamed_is_not_evicted_until_its_stream_ends() {
     assert!(!zip_stored(&data, "example.com/streamed"));
     assert!(zip_stored(&data, "example.com/x1") && zip_stored(&data, "example.com/x2"));
     assert!(size_under(&data) <= MAX);
+}
+
+fn git(dir: &Path, config: &Path, args: &[&str]) {
+    testkit::git_with(dir, args, Some(config), T1);
+}
+
+/// A repository at github.com/acme/NAME (through insteadOf to a local directory) with one
+/// tagged commit of `files`.
+fn repo(repos: &Path, config: &Path, name: &str, files: &[(&str, &str)]) {
+    let dir = repos.join("acme").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    git(&dir, config, &["init", "-q"]);
+    for (f, body) in files {
+        std::fs::write(dir.join(f), body).unwrap();
+    }
+    git(&dir, config, &["add", "."]);
+    git(&dir, config, &["commit", "-qm", "one"]);
+    git(&dir, config, &["tag", "v1.0.0"]);
+}
+
+/// The clone directories under `<data>/git`.
+fn clones(data: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(data.join("git"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() == 64)
+        .collect();
+    v.sort();
+    v
+}
+
+/// The `direct` source's clones count too: a second repository's clone evicts the first
+/// (least recently used, not in use), and the first is cloned again when it is needed.
+#[test]
+fn git_clones_are_evicted_least_recently_used_and_cloned_again() {
+    assert_root();
+    let tmp = tempfile::tempdir().unwrap();
+    let repos = tmp.path().join("repos");
+    let config = tmp.path().join("gitconfig");
+    github_to_local(&config, &repos);
+    for (i, name) in ["a", "b"].into_iter().enumerate() {
+        let code = format!("package {name}\n\nconst S = `{}`\n", noise(1_600_000, i as u64));
+        repo(
+            &repos,
+            &config,
+            name,
+            &[
+                ("go.mod", &format!("module github.com/acme/{name}\n")),
+                ("p.go", &code),
+            ],
+        );
+    }
+    let data = tmp.path().join("data");
+    let _fs = Tmpfs::mount(&data, "16m");
+    let cfg = config.to_str().unwrap();
+    let server = Server::start_env(
+        &[
+            "--cache-max-bytes",
+            "2MiB",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--upstream",
+            "direct",
+        ],
+        &[("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")],
+    );
+    server.log_with("local storage scanned");
+    let get = |path: &str| {
+        let r = raw_get(&server.addr, "GET", path).unwrap();
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        r
+    };
+    // a's clone (over 1 MiB: a pack of noise), then b's: over the bound, a's goes.
+    let r = get("/github.com/acme/a/@v/v1.0.0.mod");
+    assert_eq!(r.text(), "module github.com/acme/a\n");
+    let a = clones(&data);
+    assert_eq!(a.len(), 1);
+    get("/github.com/acme/b/@v/v1.0.0.mod");
+    let b = clones(&data);
+    assert_eq!(b.len(), 1);
+    assert_ne!(a, b, "a's clone should have been evicted for b's");
+    assert!(size_under(&data) <= 2 * MIB);
+    // a is needed again (its .info and zip were never fetched): cloned again, and b's
+    // goes; what it serves is the same commit.
+    let r = get("/github.com/acme/a/@v/v1.0.0.info");
+    assert!(r.text().contains("\"Version\":\"v1.0.0\""), "{}", r.text());
+    assert_eq!(clones(&data), a);
+    let r = get("/github.com/acme/a/@v/v1.0.0.zip");
+    assert_eq!(r.header("content-type"), Some("application/zip"));
+    let lines = rounds(&server);
+    assert!(lines.len() >= 2, "{lines:#?}");
+    assert!(
+        lines[0].contains("evicted 1 least recently used entries (")
+            && lines[0].contains("a git fetch brought the total over max_bytes; now "),
+        "{lines:#?}"
+    );
 }
