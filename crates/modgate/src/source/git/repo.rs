@@ -15,6 +15,11 @@
 //!
 //! The lock is per process: two modgate processes sharing one data directory rely on
 //! git's own ref locking.
+//!
+//! Under `[cache] max_bytes` the clone is counted in the store's ledger (`store/evict.rs`)
+//! after each fetch, held in use by every source call, and evicted when least recently
+//! used; what was known of its refs is then forgotten and it is cloned again when next
+//! needed. A fetch that fills the disk is tried once more after eviction made room.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
