@@ -727,13 +727,19 @@ git_timeout = 7
             "--cache-max-bytes \"10XB\": unknown unit \"XB\" (want bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"
         );
         assert_eq!(
-            resolve(&ServeArgs::default(), &[("MODGATE_CACHE_MAX_BYTES", "lots")])
-                .unwrap_err()
-                .to_string(),
+            resolve(
+                &ServeArgs::default(),
+                &[("MODGATE_CACHE_MAX_BYTES", "lots")]
+            )
+            .unwrap_err()
+            .to_string(),
             "MODGATE_CACHE_MAX_BYTES=\"lots\": unknown unit \"lots\" (want bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"
         );
         for (text, why) in [
-            ("\"ten\"", "\"ten\": unknown unit \"ten\" (want bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"),
+            (
+                "\"ten\"",
+                "\"ten\": unknown unit \"ten\" (want bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)",
+            ),
             ("0", "0: must be more than 0 bytes"),
             ("-1", "-1: must be more than 0 bytes"),
         ] {

@@ -167,7 +167,9 @@ fn least_recently_used_versions_leave_and_the_data_dir_stays_under_max_bytes() {
         assert!(used <= MAX, "{used} bytes in the data dir after {m}");
     }
     // m1 and m2 left whole, the three most recent stayed.
-    let all = ["zip", "ziphash", "info", "mod"].map(str::to_string).to_vec();
+    let all = ["zip", "ziphash", "info", "mod"]
+        .map(str::to_string)
+        .to_vec();
     assert_eq!(version_files(&data, &mods[0]), Vec::<String>::new());
     assert_eq!(version_files(&data, &mods[1]), Vec::<String>::new());
     for m in &mods[2..5] {
@@ -221,7 +223,11 @@ fn least_recently_used_versions_leave_and_the_data_dir_stays_under_max_bytes() {
                 && l.contains("the disk is full; now ")),
         "{log}"
     );
-    assert!(!data.join("cache/download/example.com/big/@v/v1.0.0.zip").exists());
+    assert!(
+        !data
+            .join("cache/download/example.com/big/@v/v1.0.0.zip")
+            .exists()
+    );
     assert_eq!(files_under(&data.join("tmp")), Vec::<String>::new());
     // Smaller modules still come.
     download(&server, "example.com/small", &small);
@@ -289,9 +295,9 @@ fn a_zip_being_streamed_is_not_evicted_until_its_stream_ends() {
     assert_eq!((r.status, &r.body), (200, &x1.zip));
     let log = server.log_with("still over");
     assert!(
-        log.lines().any(|l| l
-            .contains("evicted 0 least recently used entries (0 bytes): a write would exceed max_bytes; now ")
-            && l.contains("(still over: the rest is in use or never evicted)")),
+        log.lines().any(|l| l.contains(
+            "evicted 0 least recently used entries (0 bytes): a write would exceed max_bytes; now "
+        ) && l.contains("(still over: the rest is in use or never evicted)")),
         "{log}"
     );
     assert!(zip_stored(&data, "example.com/streamed"));
@@ -310,7 +316,10 @@ fn a_zip_being_streamed_is_not_evicted_until_its_stream_ends() {
         head.contains(&format!("content-length: {}", streamed.zip.len())),
         "{head}"
     );
-    assert!(got[end + 4..] == streamed.zip[..], "the streamed bytes differ");
+    assert!(
+        got[end + 4..] == streamed.zip[..],
+        "the streamed bytes differ"
+    );
     // The stream has ended: the next write over the bound evicts it (the least recently
     // used), and the two others stay.
     let r = raw_get(&server.addr, "GET", "/example.com/x2/@v/v1.0.0.zip").unwrap();
@@ -360,7 +369,10 @@ fn git_clones_are_evicted_least_recently_used_and_cloned_again() {
     let config = tmp.path().join("gitconfig");
     github_to_local(&config, &repos);
     for (i, name) in ["a", "b"].into_iter().enumerate() {
-        let code = format!("package {name}\n\nconst S = `{}`\n", noise(1_600_000, i as u64));
+        let code = format!(
+            "package {name}\n\nconst S = `{}`\n",
+            noise(1_600_000, i as u64)
+        );
         repo(
             &repos,
             &config,

@@ -73,7 +73,10 @@ fn slot(kind: Kind) -> Option<usize> {
 /// the four files of a version.
 fn version_of(key: &Key) -> Option<(&str, usize)> {
     let slot = slot(key.kind())?;
-    let id = key.name().strip_suffix(REMOVAL_ORDER[slot])?.strip_suffix('.')?;
+    let id = key
+        .name()
+        .strip_suffix(REMOVAL_ORDER[slot])?
+        .strip_suffix('.')?;
     Some((id, slot))
 }
 
@@ -232,6 +235,8 @@ pub struct Ledger {
     /// One eviction round at a time.
     round: Mutex<()>,
     scanned: tokio::sync::watch::Sender<bool>,
+    /// Whether a scan was started (else nothing waits for one).
+    scan_started: std::sync::atomic::AtomicBool,
     /// Told the id of every evicted version (the store drops its in-memory copies).
     evicted_hook: OnceLock<Box<dyn Fn(&str) + Send + Sync>>,
     trash_seq: AtomicU64,
@@ -271,6 +276,7 @@ impl Ledger {
             state: Mutex::new(State::default()),
             round: Mutex::new(()),
             scanned: tokio::sync::watch::Sender::new(false),
+            scan_started: std::sync::atomic::AtomicBool::new(false),
             evicted_hook: OnceLock::new(),
             trash_seq: AtomicU64::new(0),
         })
@@ -300,6 +306,7 @@ impl Ledger {
     /// Scans the directories in the background (a blocking thread); the server does not
     /// wait for it.
     pub fn spawn_scan(self: &Arc<Self>) {
+        self.scan_started.store(true, Ordering::Relaxed);
         let me = Arc::clone(self);
         tokio::task::spawn_blocking(move || me.scan());
     }
@@ -307,14 +314,17 @@ impl Ledger {
     /// Scans the directories (blocking): each entry's size and newest mtime; merges what
     /// writes recorded meanwhile (theirs is newer); then evicts if over the bound.
     pub fn scan(&self) {
+        self.scan_started.store(true, Ordering::Relaxed);
         let started = Instant::now();
         let mut versions: HashMap<String, ([Option<u64>; 4], u64)> = HashMap::new();
         let mut fixed: HashMap<String, u64> = HashMap::new();
         let mut clones: HashMap<String, (u64, u64)> = HashMap::new();
         if let Some(root) = &self.store_root {
             for top in ["cache/download", "sumdb"] {
-                walk(&root.join(top), top, &mut |rel, size, mtime| {
-                    match classify(rel) {
+                walk(
+                    &root.join(top),
+                    top,
+                    &mut |rel, size, mtime| match classify(rel) {
                         Some((id, slot)) => {
                             let v = versions.entry(id.to_string()).or_default();
                             v.0[slot] = Some(size);
@@ -323,8 +333,8 @@ impl Ledger {
                         None => {
                             fixed.insert(rel.to_string(), size);
                         }
-                    }
-                });
+                    },
+                );
             }
         }
         if let Some(git) = &self.git_root
@@ -352,7 +362,10 @@ impl Ledger {
             let mut st = lock(&self.state);
             for (id, (files, mtime)) in versions {
                 for (slot, size) in files.iter().enumerate() {
-                    let known = st.versions.get(&id).is_some_and(|e| e.files[slot].is_some());
+                    let known = st
+                        .versions
+                        .get(&id)
+                        .is_some_and(|e| e.files[slot].is_some());
                     if size.is_some() && !known {
                         st.set_file(Class::Version, &id, slot, *size);
                     }
@@ -404,8 +417,11 @@ impl Ledger {
         }
     }
 
-    /// Waits until the start-up scan is done.
+    /// Waits until the start-up scan is done (not at all when none was started).
     async fn scan_done(&self) {
+        if !self.scan_started.load(Ordering::Relaxed) {
+            return;
+        }
         let mut rx = self.scanned.subscribe();
         let _ = rx.wait_for(|done| *done).await;
     }
@@ -522,7 +538,10 @@ impl Ledger {
         if over && let Some(max) = self.max_bytes {
             let me = Arc::clone(self);
             let _ = tokio::task::spawn_blocking(move || {
-                me.evict_to(low_water(max), "a git fetch brought the total over max_bytes")
+                me.evict_to(
+                    low_water(max),
+                    "a git fetch brought the total over max_bytes",
+                )
             })
             .await;
         }
@@ -575,9 +594,8 @@ impl Ledger {
                     let Some(root) = &self.store_root else {
                         continue;
                     };
-                    let removed = remove_version(root, &name, &files, &mut |p| {
-                        std::fs::remove_file(p)
-                    });
+                    let removed =
+                        remove_version(root, &name, &files, &mut |p| std::fs::remove_file(p));
                     for (slot, gone) in removed.iter().enumerate() {
                         if *gone {
                             st.set_file(Class::Version, &name, slot, None);
@@ -771,7 +789,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
             ));
         }
     };
-    let bad = || format!("{s:?}: not a size (want bytes, like 1073741824, or \"10GiB\", \"500MB\")");
+    let bad =
+        || format!("{s:?}: not a size (want bytes, like 1073741824, or \"10GiB\", \"500MB\")");
     let (int, frac) = num.split_once('.').unwrap_or((num, ""));
     if int.is_empty() && frac.is_empty() || frac.contains('.') {
         return Err(bad());
@@ -899,10 +918,15 @@ mod tests {
     fn the_ziphash_goes_before_the_zip_and_a_failed_removal_stops_there() {
         let files = [Some(1), Some(2), Some(3), Some(4)];
         let mut order = Vec::new();
-        let gone = remove_version(Path::new("/r"), "cache/download/m.io/a/@v/v1.0.0", &files, &mut |p| {
-            order.push(p.display().to_string());
-            Ok(())
-        });
+        let gone = remove_version(
+            Path::new("/r"),
+            "cache/download/m.io/a/@v/v1.0.0",
+            &files,
+            &mut |p| {
+                order.push(p.display().to_string());
+                Ok(())
+            },
+        );
         assert_eq!(gone, [true; 4]);
         assert_eq!(
             order,
@@ -973,7 +997,10 @@ mod tests {
         // minute ago, old an hour ago: old goes, whole.
         let _r = runtime().block_on(l.reserve(1));
         assert!(!stored(d.path(), &old));
-        assert!(!stored(d.path(), &Key::ziphash("m.io/old", "v1.0.0").unwrap()));
+        assert!(!stored(
+            d.path(),
+            &Key::ziphash("m.io/old", "v1.0.0").unwrap()
+        ));
         assert!(stored(d.path(), &new) && clone.exists());
         assert_eq!(l.usage(), Some((657, 2)));
     }
@@ -1000,6 +1027,50 @@ mod tests {
         drop(guard);
         l.clone_removed(&a);
         assert_eq!(l.usage(), Some((0, 0)));
+    }
+
+    #[tokio::test]
+    async fn the_store_counts_its_writes_forgets_evicted_copies_and_holds_what_is_read() {
+        use bytes::Bytes;
+        let d = tempfile::tempdir().unwrap();
+        let mut store = super::super::Store::open_dir(d.path()).unwrap();
+        let l = Ledger::new(Some(1000), Some(d.path().to_path_buf()), None);
+        store.set_ledger(Arc::clone(&l));
+        l.scan();
+        let info = Key::info("m.io/a", "v1.0.0").unwrap();
+        store
+            .put(&info, Bytes::from(vec![b'{'; 500]))
+            .await
+            .unwrap();
+        // In memory now (Hot), and counted.
+        assert!(store.get(&info).await.unwrap().is_some());
+        assert_eq!(store.usage(), Some((500, 1)));
+        let b = zip("m.io/b");
+        store.put(&b, Bytes::from(vec![0; 600])).await.unwrap();
+        // a was evicted: its in-memory copy too.
+        assert!(!stored(d.path(), &info));
+        assert_eq!(store.get(&info).await.unwrap(), None);
+        assert_eq!(store.usage(), Some((600, 1)));
+        // b is being read: a write over the bound cannot evict it.
+        let stream = store.read_range(&b, 0, 600).await.unwrap().unwrap();
+        store
+            .put(&zip("m.io/c"), Bytes::from(vec![0; 600]))
+            .await
+            .unwrap();
+        assert!(stored(d.path(), &b));
+        assert_eq!(store.usage(), Some((1200, 2)));
+        let read: Vec<Bytes> = futures_util::TryStreamExt::try_collect(stream)
+            .await
+            .unwrap();
+        assert_eq!(read.concat().len(), 600);
+        // Read to the end and dropped: the next write evicts it (least recently used).
+        store
+            .put(&zip("m.io/d"), Bytes::from(vec![0; 100]))
+            .await
+            .unwrap();
+        assert!(!stored(d.path(), &b));
+        assert!(stored(d.path(), &zip("m.io/c")));
+        assert_eq!(store.usage(), Some((700, 2)));
     }
 
     #[test]

@@ -62,8 +62,11 @@ pub struct Store {
     _local: Option<std::fs::File>,
     /// The directory the objects are in, when they are in one.
     root: Option<PathBuf>,
-    /// The size ledger, when the objects are in a directory it counts.
+    /// The size ledger of the local disk, if any.
     ledger: Option<Arc<Ledger>>,
+    /// Whether the ledger counts the objects (they are in a directory); else it counts
+    /// only the git clones, and is here to make room on the local disk when it is full.
+    counted: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -78,11 +81,7 @@ impl Store {
     pub fn open_dir(dir: &Path) -> io::Result<Store> {
         let disk = DiskBlobs::open(dir)?;
         let staging = Arc::clone(disk.staging());
-        let mut store = Store::new(
-            Box::new(disk),
-            staging,
-            Arc::new(LocalLocks::default()),
-        );
+        let mut store = Store::new(Box::new(disk), staging, Arc::new(LocalLocks::default()));
         store.root = Some(dir.to_path_buf());
         Ok(store)
     }
@@ -116,6 +115,7 @@ impl Store {
             _local: None,
             root: None,
             ledger: None,
+            counted: false,
         }
     }
 
@@ -124,11 +124,14 @@ impl Store {
         self.root.as_deref()
     }
 
-    /// Counts the objects in `ledger` from now on (made for this store's directory), and
-    /// drops the in-memory copies of the versions it evicts. A ledger that does not count
-    /// the store (objects not in a directory) is not kept.
+    /// Counts the objects in `ledger` from now on, when it was made for this store's
+    /// directory, and drops the in-memory copies of the versions it evicts; a ledger of
+    /// the git clones only (objects not in a directory) is used to make room after a
+    /// full local disk (staging).
     pub fn set_ledger(&mut self, ledger: Arc<Ledger>) {
-        if !ledger.tracks_store() {
+        self.counted = ledger.tracks_store();
+        if !self.counted {
+            self.ledger = Some(ledger);
             return;
         }
         let forget = self.blobs.forgetter();
@@ -144,19 +147,24 @@ impl Store {
     /// the start-up scan has counted them; `None` when the objects are not in a directory
     /// (S3-compatible storage) or before that.
     pub fn usage(&self) -> Option<(u64, u64)> {
-        self.ledger.as_ref()?.usage()
+        self.counting()?.usage()
+    }
+
+    /// The ledger, when it counts the objects.
+    fn counting(&self) -> Option<&Arc<Ledger>> {
+        self.ledger.as_ref().filter(|_| self.counted)
     }
 
     /// Holds the version of `key` in use (not evicted) until the guard is dropped: taken
     /// by a request before it looks the version up, so that what it is about to serve
     /// stays. `None` when nothing is evicted from this store, or for other keys.
     pub fn in_use(&self, key: &Key) -> Option<InUse> {
-        self.ledger.as_ref()?.in_use(key)
+        self.counting()?.in_use(key)
     }
 
-    /// After a write failed with a full disk: evicts least recently used entries (when
-    /// the store is bounded); true when anything was freed, so that the write may be
-    /// tried once more.
+    /// After a write to the local disk failed with a full disk: evicts least recently
+    /// used entries (when bounded: versions of a directory store, git clones); true when
+    /// anything was freed, so that the write may be tried once more.
     pub async fn free_after_full(&self) -> bool {
         match &self.ledger {
             Some(l) => l.free_after_full(0).await > 0,
@@ -165,7 +173,7 @@ impl Store {
     }
 
     fn touch(&self, key: &Key) {
-        if let Some(l) = &self.ledger {
+        if let Some(l) = self.counting() {
             l.touch(key);
         }
     }
@@ -210,7 +218,7 @@ impl Store {
     /// recently used entries are evicted first when it would be exceeded, and when the
     /// disk is full (then the write is tried once more).
     pub async fn put(&self, key: &Key, data: Bytes) -> io::Result<()> {
-        let Some(ledger) = &self.ledger else {
+        let Some(ledger) = self.counting() else {
             return self.blobs.put(key, data).await;
         };
         let len = data.len() as u64;
@@ -242,7 +250,7 @@ impl Store {
     /// Stores the complete staged file as the object `key` (with a bound: as
     /// [`Store::put`]).
     pub async fn put_staged(&self, key: &Key, file: Staged) -> io::Result<()> {
-        let Some(ledger) = &self.ledger else {
+        let Some(ledger) = self.counting() else {
             return self.blobs.put_staged(key, file).await;
         };
         let len = match tokio::fs::metadata(file.path()).await {

@@ -154,15 +154,17 @@ impl GitSource {
             repos
                 .entry(root.url.clone())
                 .or_insert_with(|| {
-                    Arc::new(GitRepo::new(
-                        &self.settings.cache_dir,
-                        &root.url,
-                        self.runner.clone(),
-                        self.settings.refs_ttl,
-                        self.settings.max_repo_bytes,
-                        self.objects.clone(),
+                    Arc::new(
+                        GitRepo::new(
+                            &self.settings.cache_dir,
+                            &root.url,
+                            self.runner.clone(),
+                            self.settings.refs_ttl,
+                            self.settings.max_repo_bytes,
+                            self.objects.clone(),
+                        )
+                        .with_ledger(self.settings.ledger.clone()),
                     )
-                    .with_ledger(self.settings.ledger.clone()))
                 })
                 .clone()
         };
