@@ -82,6 +82,7 @@ fn serve_help_lists_its_flags() {
             "--data-dir",
             "--storage",
             "--cache-max-bytes",
+            "--redis",
             "--upstream",
             "--private",
             "--sumdb",

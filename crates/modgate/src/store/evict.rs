@@ -223,6 +223,9 @@ pub struct Evicted {
     pub bytes: u64,
 }
 
+/// What is told the id of each evicted version.
+pub(super) type EvictedHook = Box<dyn Fn(&str) + Send + Sync>;
+
 /// The ledger: sizes and last uses of what is kept locally, and eviction. Shared by the
 /// store and the git source.
 pub struct Ledger {
@@ -238,7 +241,7 @@ pub struct Ledger {
     /// Whether a scan was started (else nothing waits for one).
     scan_started: std::sync::atomic::AtomicBool,
     /// Told the id of every evicted version (the store drops its in-memory copies).
-    evicted_hook: OnceLock<Box<dyn Fn(&str) + Send + Sync>>,
+    evicted_hook: OnceLock<EvictedHook>,
     trash_seq: AtomicU64,
 }
 
@@ -299,7 +302,7 @@ impl Ledger {
     }
 
     /// Calls `hook` with the id of each evicted version (set once).
-    pub(super) fn on_evicted(&self, hook: Box<dyn Fn(&str) + Send + Sync>) {
+    pub(super) fn on_evicted(&self, hook: EvictedHook) {
         let _ = self.evicted_hook.set(hook);
     }
 
