@@ -300,8 +300,6 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    // Not awaited: a large cache must not delay serving (nor /healthz).
-    ledger.spawn_scan();
     tracing::info!(
         "modgate serve listening on http://{addr} (data dir {}, storage {}, max_bytes {}, redis {}, upstream {}, checksum database {})",
         settings.data_dir.display(),
@@ -321,6 +319,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             settings.sumdb.as_str()
         }
     );
+    // Not awaited: a large cache must not delay serving (nor /healthz).
+    ledger.spawn_scan();
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await

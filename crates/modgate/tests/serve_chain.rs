@@ -305,7 +305,7 @@ fn json_logs_carry_the_start_line_and_request_ids() {
     assert_eq!(
         lines[0]["fields"]["message"],
         format!(
-            "modgate serve listening on http://{} (data dir {}, storage directory {}, upstream off, checksum database off)",
+            "modgate serve listening on http://{} (data dir {}, storage directory {}, max_bytes none, redis none, upstream off, checksum database off)",
             server.addr,
             data.display(),
             data.display()
