@@ -15,7 +15,7 @@ use crate::source::file::FileSource;
 use crate::source::git::{GitSettings, GitSource};
 use crate::source::proxy::{ProxySettings, ProxySource, redact_url};
 use crate::source::{Info, Source};
-use crate::store::Store;
+use crate::store::{Ledger, Store};
 use crate::sumdb::proxy::SumdbProxy;
 use crate::sumdb::verify::SumVerifier;
 
@@ -86,12 +86,24 @@ pub fn file_url_path(url: &str) -> Result<PathBuf, String> {
 /// The sources built so far, by entry: one per upstream however many chains name it
 /// (so that its concurrency, pace and breaker are one), one `direct` for the data dir.
 #[derive(Default)]
-pub struct Sources(std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Source>>>);
+pub struct Sources {
+    built: std::sync::Mutex<std::collections::HashMap<String, Arc<dyn Source>>>,
+    /// Counts `direct`'s clones, when given.
+    ledger: Option<Arc<Ledger>>,
+}
 
 impl Sources {
+    /// Sources whose `direct` clones are counted in `ledger`.
+    pub fn new(ledger: Option<Arc<Ledger>>) -> Sources {
+        Sources {
+            built: Default::default(),
+            ledger,
+        }
+    }
+
     /// Uses `source` for `entry` (a reload keeps the `direct` source).
     pub fn seed(&self, entry: &Entry, source: Arc<dyn Source>) {
-        self.0
+        self.built
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(entry.to_string(), source);
@@ -99,7 +111,7 @@ impl Sources {
 
     /// The `direct` source, if one was built.
     pub fn direct(&self) -> Option<Arc<dyn Source>> {
-        self.0
+        self.built
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&Entry::Direct.to_string())
@@ -112,11 +124,11 @@ impl Sources {
             Entry::Url(u) => u.trim_end_matches('/').to_string(),
             other => other.to_string(),
         };
-        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self.built.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = m.get(&key) {
             return Ok(Arc::clone(s));
         }
-        let s = make_source(entry, settings)?;
+        let s = make_source(entry, settings, self.ledger.as_ref())?;
         m.insert(key, Arc::clone(&s));
         Ok(s)
     }
@@ -124,9 +136,13 @@ impl Sources {
 
 /// Builds the source of one chain entry: `file://` -> [`FileSource`], `http(s)://` ->
 /// [`ProxySource`] (with the settings' timeouts and concurrency, or its own from
-/// `[[upstreams]]`), `direct` -> [`GitSource`] (bare clones under `<data-dir>/git`).
-/// `off` needs no source.
-pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>, String> {
+/// `[[upstreams]]`), `direct` -> [`GitSource`] (bare clones under `<data-dir>/git`,
+/// counted in `ledger` when given). `off` needs no source.
+pub fn make_source(
+    entry: &Entry,
+    settings: &Settings,
+    ledger: Option<&Arc<Ledger>>,
+) -> Result<Arc<dyn Source>, String> {
     let limit = settings.upstream_concurrency;
     match entry {
         Entry::Url(url) if url.starts_with("file://") => Ok(Arc::new(Limited::new(
@@ -141,6 +157,7 @@ pub fn make_source(entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>
             let mut gs = GitSettings::new(settings.data_dir.clone());
             gs.insecure = settings.insecure.clone();
             gs.command_timeout = settings.git_timeout;
+            gs.ledger = ledger.cloned();
             let git = GitSource::new(gs)?;
             Ok(Arc::new(Limited::new(Arc::new(git), limit)))
         }
@@ -345,6 +362,14 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
     };
     let mut store = open_store(&settings)?;
     let store_description = store.describe();
+    // What the local disk keeps (a directory store, the git clones), counted by a scan in
+    // the background, and bounded by `max_bytes` when set.
+    let ledger = Ledger::new(
+        settings.max_bytes,
+        store.local_root().map(Path::to_path_buf),
+        Some(settings.data_dir.join("git")),
+    );
+    store.set_ledger(Arc::clone(&ledger));
     // With Redis, replicas share the single-flight lock (and, below, the cache's short
     // answers); Redis being down at start is not an error: it is retried, and each
     // replica works on its own meanwhile.
@@ -360,7 +385,7 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
     };
     let store = Arc::new(store);
     // Offline: no upstream, no checksum database proxy.
-    let sources = Sources::default();
+    let sources = Sources::new(Some(Arc::clone(&ledger)));
     let built = if settings.offline {
         None
     } else {
@@ -428,10 +453,13 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     tracing::info!(
-        "modgate serve listening on {}://{addr} (data dir {}, storage {}, redis {}, upstream {}, checksum database {})",
+        "modgate serve listening on {}://{addr} (data dir {}, storage {}, max_bytes {}, redis {}, upstream {}, checksum database {})",
         if tls.is_some() { "https" } else { "http" },
         settings.data_dir.display(),
         store_description,
+        settings
+            .max_bytes
+            .map_or("none".to_string(), |m| m.to_string()),
         shared.as_ref().map_or("none", |s| s.describe()),
         if settings.offline {
             "none (--offline)".to_string()
@@ -444,6 +472,8 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
             settings.sumdb.as_str()
         }
     );
+    // Not awaited: a large cache must not delay serving (nor /healthz).
+    ledger.spawn_scan();
     crate::http::listen::serve(listener, router(state), tls, settings.server, shutdown()).await;
     Ok(())
 }

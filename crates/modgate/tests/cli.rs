@@ -81,6 +81,7 @@ fn serve_help_lists_its_flags() {
             "--listen",
             "--data-dir",
             "--storage",
+            "--cache-max-bytes",
             "--redis",
             "--upstream",
             "--private",

@@ -302,10 +302,18 @@ fn json_logs_carry_the_start_line_and_request_ids() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
+    let start = lines
+        .iter()
+        .find(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("modgate serve listening"))
+        })
+        .unwrap();
     assert_eq!(
-        lines[0]["fields"]["message"],
+        start["fields"]["message"],
         format!(
-            "modgate serve listening on http://{} (data dir {}, storage directory {}, upstream off, checksum database off)",
+            "modgate serve listening on http://{} (data dir {}, storage directory {}, max_bytes none, redis none, upstream off, checksum database off)",
             server.addr,
             data.display(),
             data.display()
@@ -317,4 +325,18 @@ fn json_logs_carry_the_start_line_and_request_ids() {
         .unwrap_or_else(|| panic!("no line for request {id}: {lines:?}"));
     assert_eq!(req["fields"]["status"], 404);
     assert_eq!(req["fields"]["path"], "/example.com/a/@v/list");
+    assert_eq!(req["fields"]["module"], "example.com/a");
+    assert_eq!(req["fields"]["version"], "");
+    assert_eq!(req["fields"]["cache"], "miss");
+    assert!(req["fields"]["ms"].is_u64());
+    // Asked again: the "not found" remembered.
+    let r = raw_get(&server.addr, "GET", "/example.com/a/@v/list").unwrap();
+    let id = r.header("x-request-id").unwrap().to_string();
+    let log = server.log_with(&format!("\"id\":\"{id}\""));
+    let req: serde_json::Value = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["span"]["id"] == id.as_str() && l["fields"]["message"] == "request")
+        .unwrap();
+    assert_eq!(req["fields"]["cache"], "negative");
 }

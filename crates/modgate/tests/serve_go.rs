@@ -152,7 +152,7 @@ fn go_mod_download_through_modgate_equals_the_tree_and_the_data_dir_is_a_goproxy
     let log = server.log_text();
     assert!(
         log.contains(&format!(
-            "modgate serve listening on http://{} (data dir {}, storage directory {}, upstream {}, checksum database off)",
+            "modgate serve listening on http://{} (data dir {}, storage directory {}, max_bytes none, redis none, upstream {}, checksum database off)",
             server.addr,
             data.display(),
             data.display(),

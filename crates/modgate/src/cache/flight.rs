@@ -87,10 +87,10 @@ impl Cache {
         if let Some((at, e)) = self.inner.negative.get(&key)
             && at.elapsed() < self.inner.settings.negative_ttl
         {
-            m.lookup(lookup_kind(&key), "negative");
+            super::looked(lookup_kind(&key), "negative");
             return Err(e.clone());
         }
-        m.lookup(lookup_kind(&key), "miss");
+        super::looked(lookup_kind(&key), "miss");
         let flight: Flight<T> = {
             let mut flights = lock(&self.inner.flights);
             match flights

@@ -31,7 +31,7 @@ use futures_util::future::{BoxFuture, Shared};
 
 use check::check_info;
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::source::{Info, Source};
 use crate::store::{Key, Staged, Store};
 
@@ -190,7 +190,33 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Records a cache hit of `kind` (misses, joins and negative answers are recorded by
 /// the single-flight).
 fn hit(kind: &'static str) {
-    crate::metrics::metrics().lookup(kind, "hit");
+    looked(kind, "hit");
+}
+
+tokio::task_local! {
+    /// What the current request's first cache lookup found.
+    static LOOKED: std::cell::Cell<Option<&'static str>>;
+}
+
+/// Records a cache lookup of `kind` that found `result` (hit, miss, stale, negative):
+/// in the metrics, and for the request's log line.
+pub(crate) fn looked(kind: &'static str, result: &'static str) {
+    crate::metrics::metrics().lookup(kind, result);
+    let _ = LOOKED.try_with(|c| {
+        if c.get().is_none() {
+            c.set(Some(result));
+        }
+    });
+}
+
+/// Runs `f` (a request), and says what its first cache lookup found, if it made one.
+pub async fn noting<F: Future>(f: F) -> (F::Output, Option<&'static str>) {
+    LOOKED
+        .scope(std::cell::Cell::new(None), async {
+            let out = f.await;
+            (out, LOOKED.with(std::cell::Cell::get))
+        })
+        .await
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -359,7 +385,7 @@ impl Cache {
                 fresh_until: None,
             }),
             (Err(e), Some(value)) if !e.is_not_found() => {
-                crate::metrics::metrics().lookup(
+                looked(
                     match what {
                         "@v/list" => "list",
                         "@latest" => "latest",
@@ -551,6 +577,8 @@ impl Cache {
         let inner = Arc::clone(&self.inner);
         let (m, v) = (module.to_string(), version.to_string());
         self.single_flight(format!("zip {module}@{version}"), async move {
+            // Not evicted between the zip's write and its .ziphash's.
+            let _held = inner.store.in_use(&zip_key);
             if let Some(z) = Self::stored_zip(&inner, &zip_key, &hash_key).await? {
                 // Stored by the lock's previous holder.
                 return Ok(z);
@@ -619,13 +647,29 @@ impl Cache {
         v: &str,
         zip_key: &Key,
     ) -> Result<(String, u64), Error> {
-        let staged = inner.store.stage(zip_key.file_name());
-        let size = Self::bounded(
-            inner.settings.transfer_timeout,
-            format!("{m}@{v}: zip"),
-            inner.source.zip(m, v, staged.path()),
-        )
-        .await?;
+        let fetch = |staged: Staged| async move {
+            let r = Self::bounded(
+                inner.settings.transfer_timeout,
+                format!("{m}@{v}: zip"),
+                inner.source.zip(m, v, staged.path()),
+            )
+            .await;
+            (r, staged)
+        };
+        let (mut size, mut staged) = fetch(inner.store.stage(zip_key.file_name())).await;
+        if let Err(e) = &size
+            && e.kind() == Kind::StorageFull
+        {
+            // The disk filled up: with a bound, least recently used entries make room
+            // (the partial download's space first), then it is tried once more.
+            let e = e.clone();
+            drop(staged);
+            if !inner.store.free_after_full().await {
+                return Err(e);
+            }
+            (size, staged) = fetch(inner.store.stage(zip_key.file_name())).await;
+        }
+        let size = size?;
         let (mv, desc) = (
             gomod::module::Version::new(m.to_string(), v.to_string()),
             inner.source.describe(),

@@ -2,11 +2,11 @@
 //!
 //! Precedence: flags over environment (`MODGATE_LISTEN`, `MODGATE_DATA_DIR`,
 //! `MODGATE_UPSTREAM`, `MODGATE_PRIVATE`, `MODGATE_SUMDB`, `MODGATE_NOSUMDB`,
-//! `MODGATE_STORAGE`, `MODGATE_REDIS`, `MODGATE_OFFLINE`, `MODGATE_TLS_CERT`,
-//! `MODGATE_TLS_KEY`, `MODGATE_CONFIG`) over the TOML file (`--config`) over the
-//! defaults. Some settings are only in the file: `private_upstreams`, the `[timeouts]`,
-//! the `[cache]` lifetimes, `upstream_concurrency`, the `[server]` limits, `[limits]`
-//! and `[hedge]`.
+//! `MODGATE_STORAGE`, `MODGATE_CACHE_MAX_BYTES`, `MODGATE_REDIS`, `MODGATE_OFFLINE`,
+//! `MODGATE_TLS_CERT`, `MODGATE_TLS_KEY`, `MODGATE_CONFIG`) over the TOML file
+//! (`--config`) over the defaults. Some settings are only in the file:
+//! `private_upstreams`, the `[timeouts]`, the `[cache]` lifetimes, `upstream_concurrency`,
+//! the `[server]` limits, `[limits]`, `[hedge]`, `[[upstreams]]` and `[[routes]]`.
 //!
 //! ```toml
 //! listen = "127.0.0.1:3000"
@@ -39,6 +39,8 @@
 //! negative_ttl = 60
 //! list_ttl = 60
 //! prefetch = "mod"    # "off" | "mod" | "all": what to fetch ahead of the go command
+//! max_bytes = "10GiB" # or bytes (10737418240): the local disk's bound, least recently
+//!                     # used evicted (directory store and git clones); default: none
 //!
 //! [limits]
 //! client_requests_per_second = 50    # per client (credentials' name, else IP); 0: none
@@ -109,6 +111,12 @@ pub struct ServeArgs {
     /// [env: MODGATE_STORAGE] [default: the data directory]
     #[arg(long, value_name = "URL")]
     pub storage: Option<String>,
+    /// The most the local disk keeps (bytes, or with a unit: 10GiB, 500MB): the directory
+    /// store and the git clones; least recently used entries are evicted above it. With
+    /// s3:// storage it bounds the git clones only [env: MODGATE_CACHE_MAX_BYTES]
+    /// [default: none, unbounded]
+    #[arg(long, value_name = "SIZE")]
+    pub cache_max_bytes: Option<String>,
     /// Redis shared by several replicas (redis://HOST:PORT/DB, rediss:// for TLS): one
     /// fetch per module version across them (a leased lock), shared negative and
     /// list/@latest answers, shared rate-limit counters. Without it, or while it is
@@ -215,6 +223,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `--storage`: `None` for the data directory, else a directory or `s3://...` URL.
     pub storage: Option<String>,
+    /// `--cache-max-bytes` / `[cache] max_bytes`: the bound on the local disk's cache,
+    /// `None` for none.
+    pub max_bytes: Option<u64>,
     /// `--redis`: the Redis URL shared by replicas, if any.
     pub redis: Option<String>,
     /// The upstream chain, GOPROXY syntax.
@@ -268,6 +279,7 @@ impl Default for Settings {
             listen: DEFAULT_LISTEN.to_string(),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             storage: None,
+            max_bytes: None,
             redis: None,
             upstream: DEFAULT_UPSTREAM.to_string(),
             private: String::new(),
@@ -309,6 +321,15 @@ struct FileCache {
     negative_ttl: Option<u64>,
     list_ttl: Option<u64>,
     prefetch: Option<Prefetch>,
+    max_bytes: Option<FileSize>,
+}
+
+/// A size in the file: bytes, or a string with a unit.
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+enum FileSize {
+    Bytes(i64),
+    Text(String),
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -444,6 +465,32 @@ impl Settings {
         if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {
             crate::store::S3Url::parse(url).map_err(ConfigError)?;
         }
+        s.max_bytes = match (&args.cache_max_bytes, env("MODGATE_CACHE_MAX_BYTES")) {
+            (Some(v), _) => Some(
+                crate::store::parse_size(v)
+                    .map_err(|e| ConfigError(format!("--cache-max-bytes {e}")))?,
+            ),
+            (None, Some(v)) => Some(
+                crate::store::parse_size(&v)
+                    .map_err(|e| ConfigError(format!("MODGATE_CACHE_MAX_BYTES={e}")))?,
+            ),
+            (None, None) => {
+                let bad = |e: String| {
+                    ConfigError(format!(
+                        "{}: [cache] max_bytes = {e}",
+                        config_file.as_deref().unwrap_or(Path::new("")).display()
+                    ))
+                };
+                match &file.cache.max_bytes {
+                    None => None,
+                    Some(FileSize::Bytes(n)) if *n > 0 => Some(*n as u64),
+                    Some(FileSize::Bytes(n)) => {
+                        return Err(bad(format!("{n}: must be more than 0 bytes")));
+                    }
+                    Some(FileSize::Text(t)) => Some(crate::store::parse_size(t).map_err(bad)?),
+                }
+            }
+        };
         s.redis = args
             .redis
             .clone()
@@ -727,6 +774,7 @@ request = 4
 negative_ttl = 5
 list_ttl = 6
 prefetch = "all"
+max_bytes = "8MiB"
 [direct]
 insecure = "git.lan.example.com"
 git_timeout = 7
@@ -757,6 +805,7 @@ max_connections_per_address = 12
                 listen: "127.0.0.1:1001".into(),
                 data_dir: "/file/data".into(),
                 storage: Some("s3://modules/file".into()),
+                max_bytes: Some(8 << 20),
                 redis: Some("redis://10.0.0.5:6379/2".into()),
                 upstream: "file:///file/up".into(),
                 private: "file.example.com".into(),
@@ -953,6 +1002,79 @@ max_connections_per_address = 12
             e.ends_with(" (want redis://[USER:PASSWORD@]HOST:PORT/DB)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn max_bytes_from_the_flag_the_environment_or_the_file_with_units() {
+        let resolve = |args: &ServeArgs, env: &[(&str, &str)]| {
+            Settings::resolve(args, &env_of(env)).map(|s| s.max_bytes)
+        };
+        let flag = |v: &str| ServeArgs {
+            cache_max_bytes: Some(v.into()),
+            ..Default::default()
+        };
+        assert_eq!(resolve(&ServeArgs::default(), &[]), Ok(None));
+        // The file: a string with a unit, or bytes.
+        let (_d, p) = file("[cache]\nmax_bytes = \"10GiB\"\n");
+        let with_file = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        assert_eq!(resolve(&with_file, &[]), Ok(Some(10 << 30)));
+        let (_d2, p2) = file("[cache]\nmax_bytes = 1234\n");
+        let bytes = ServeArgs {
+            config: Some(p2),
+            ..Default::default()
+        };
+        assert_eq!(resolve(&bytes, &[]), Ok(Some(1234)));
+        // Env over the file, the flag over env.
+        let env = [("MODGATE_CACHE_MAX_BYTES", "500MB")];
+        assert_eq!(resolve(&with_file, &env), Ok(Some(500_000_000)));
+        let both = ServeArgs {
+            cache_max_bytes: Some("1KiB".into()),
+            ..with_file
+        };
+        assert_eq!(resolve(&both, &env), Ok(Some(1024)));
+        // Errors name the setting, and the file.
+        assert_eq!(
+            resolve(&flag("10XB"), &[]).unwrap_err().to_string(),
+            "--cache-max-bytes \"10XB\": unknown unit \"XB\" (want bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"
+        );
+        assert_eq!(
+            resolve(
+                &ServeArgs::default(),
+                &[("MODGATE_CACHE_MAX_BYTES", "lots")]
+            )
+            .unwrap_err()
+            .to_string(),
+            "MODGATE_CACHE_MAX_BYTES=\"lots\": unknown unit \"lots\" (want bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"
+        );
+        for (text, why) in [
+            (
+                "\"ten\"",
+                "\"ten\": unknown unit \"ten\" (want bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)",
+            ),
+            ("0", "0: must be more than 0 bytes"),
+            ("-1", "-1: must be more than 0 bytes"),
+        ] {
+            let (_d, p) = file(&format!("[cache]\nmax_bytes = {text}\n"));
+            let args = ServeArgs {
+                config: Some(p.clone()),
+                ..Default::default()
+            };
+            assert_eq!(
+                resolve(&args, &[]).unwrap_err().to_string(),
+                format!("{}: [cache] max_bytes = {why}", p.display())
+            );
+        }
+        // Not a number or a string: toml's error, with the file and line.
+        let (_d, p) = file("[cache]\nmax_bytes = true\n");
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        let e = resolve(&args, &[]).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}:2: ", p.display())), "{e}");
     }
 
     #[test]

@@ -86,7 +86,7 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
     let m = crate::metrics::metrics();
     let endpoint = crate::metrics::endpoint(&path);
     let in_flight = InFlight::new();
-    let mut resp = next.run(req).instrument(span.clone()).await;
+    let (mut resp, cache) = crate::cache::noting(next.run(req).instrument(span.clone())).await;
     drop(in_flight);
     m.requests
         .get_or_create(&crate::metrics::Served {
@@ -97,19 +97,38 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
     m.request_seconds
         .get_or_create(&crate::metrics::Endpoint { endpoint })
         .observe(start.elapsed().as_secs_f64());
-    span.in_scope(|| {
-        tracing::info!(
+    let (status, ms) = (resp.status().as_u16(), start.elapsed().as_millis() as u64);
+    span.in_scope(|| match module_version(&path) {
+        Some((module, version)) => tracing::info!(
             method = %method,
             path = %path,
-            status = resp.status().as_u16(),
-            ms = start.elapsed().as_millis() as u64,
+            status,
+            ms,
+            module,
+            version,
+            cache = cache.unwrap_or(""),
             "request"
-        )
+        ),
+        None => tracing::info!(method = %method, path = %path, status, ms, "request"),
     });
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
     resp
+}
+
+/// The module path and version (or query; empty for a list or `@latest`) of a protocol
+/// request's path, as written in it (escaped), for the log line.
+fn module_version(path: &str) -> Option<(&str, &str)> {
+    let path = path.strip_prefix('/')?;
+    if let Some((module, file)) = path.split_once("/@v/") {
+        let version = match file.rsplit_once('.') {
+            Some((v, "info" | "mod" | "zip")) => v,
+            _ => "",
+        };
+        return Some((module, version));
+    }
+    path.strip_suffix("/@latest").map(|m| (m, ""))
 }
 
 /// Counts a request in flight until dropped (also when the client leaves mid-way).
@@ -143,6 +162,7 @@ async fn handle(State(served): State<Arc<Served>>, req: HttpRequest) -> Response
     let raw = req.uri().path();
     // An immutable answer given before for this very path: nothing to parse or look up.
     if let Some(hot) = served.hot.get(raw) {
+        crate::cache::looked(crate::metrics::endpoint(raw), "hit");
         return hot.respond(head);
     }
     let parsed = parse(raw);

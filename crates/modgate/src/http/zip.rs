@@ -115,6 +115,8 @@ pub(super) async fn serve(
     if head {
         return build(status, &h, Body::empty());
     }
+    // The stream holds the version in use (`Store::read_range`) until the body is done
+    // or the client goes: it is not evicted while being sent.
     match store.read_range(&zip.key, start, len).await {
         Ok(Some(stream)) => build(status, &h, Body::from_stream(stream)),
         Ok(None) => error(

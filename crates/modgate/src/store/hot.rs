@@ -4,6 +4,7 @@
 //! short-lived entries always go to the backend.
 
 use std::io;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -29,8 +30,10 @@ impl quick_cache::Weighter<Key, Blob> for ByteWeight {
 /// A backend with a bounded memory of its small immutable objects.
 pub struct Hot {
     inner: Box<dyn Blobs>,
-    mem: quick_cache::sync::Cache<Key, Blob, ByteWeight>,
+    mem: Arc<Memory>,
 }
+
+type Memory = quick_cache::sync::Cache<Key, Blob, ByteWeight>;
 
 /// Whether `key`'s object is kept in memory.
 fn kept(key: &Key) -> bool {
@@ -42,7 +45,18 @@ impl Hot {
     pub fn new(inner: Box<dyn Blobs>) -> Hot {
         Hot {
             inner,
-            mem: quick_cache::sync::Cache::with_weighter(16_384, HOT_BYTES, ByteWeight),
+            mem: Arc::new(quick_cache::sync::Cache::with_weighter(
+                16_384, HOT_BYTES, ByteWeight,
+            )),
+        }
+    }
+
+    /// A function that drops the in-memory copy of a key (for objects removed from the
+    /// backend behind this wrapper's back: evicted).
+    pub(super) fn forgetter(&self) -> impl Fn(&Key) + Send + Sync + 'static {
+        let mem = Arc::clone(&self.mem);
+        move |k| {
+            mem.remove(k);
         }
     }
 

@@ -176,6 +176,15 @@ impl Key {
         })
     }
 
+    /// The `kind` file (info, mod, zip or ziphash) of the version whose files are named
+    /// `id` without their extension (as the eviction ledger names a version).
+    pub(super) fn of_version(id: &str, kind: Kind) -> Key {
+        Key {
+            kind,
+            name: format!("{id}.{}", kind.ext()),
+        }
+    }
+
     /// What kind of entry this is.
     pub fn kind(&self) -> Kind {
         self.kind

@@ -11,6 +11,9 @@
 //! - [`Hot`] (`hot.rs`): the in-memory copy of small immutable objects, wrapping any
 //!   backend.
 //! - [`Locks`] (`lock.rs`): single-flight locks; [`LocalLocks`] within one process.
+//! - [`Ledger`] (`evict.rs`): the sizes and last uses of what is kept on the local disk
+//!   (a directory store, the git clones), and least-recently-used eviction under
+//!   `[cache] max_bytes`.
 //!
 //! [`Store`] puts them together; the cache, the checksum database proxy and verifier, and
 //! the HTTP layer use only it.
@@ -19,6 +22,7 @@ mod blob;
 #[cfg(test)]
 mod contract;
 mod disk;
+mod evict;
 mod hot;
 mod key;
 mod lock;
@@ -27,6 +31,7 @@ mod staging;
 
 pub use blob::{Blob, Blobs, ByteStream, Stat};
 pub use disk::{DiskBlobs, is_missing};
+pub use evict::{Evicted, InUse, Ledger, Reservation, parse_size};
 pub use hot::Hot;
 pub use key::{Key, KeyError, Kind};
 pub use lock::{Held, Lease, LocalLocks, Locks};
@@ -34,7 +39,7 @@ pub use s3::{S3Blobs, S3Url};
 pub use staging::{Staged, Staging};
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -55,6 +60,13 @@ pub struct Store {
     /// The lock on the local data directory (`modgate.lock`: its staging area and git
     /// clones) when the objects are elsewhere.
     _local: Option<std::fs::File>,
+    /// The directory the objects are in, when they are in one.
+    root: Option<PathBuf>,
+    /// The size ledger of the local disk, if any.
+    ledger: Option<Arc<Ledger>>,
+    /// Whether the ledger counts the objects (they are in a directory); else it counts
+    /// only the git clones, and is here to make room on the local disk when it is full.
+    counted: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -69,11 +81,9 @@ impl Store {
     pub fn open_dir(dir: &Path) -> io::Result<Store> {
         let disk = DiskBlobs::open(dir)?;
         let staging = Arc::clone(disk.staging());
-        Ok(Store::new(
-            Box::new(disk),
-            staging,
-            Arc::new(LocalLocks::default()),
-        ))
+        let mut store = Store::new(Box::new(disk), staging, Arc::new(LocalLocks::default()));
+        store.root = Some(dir.to_path_buf());
+        Ok(store)
     }
 
     /// The objects in S3-compatible storage at `url` (settings from the AWS environment),
@@ -103,6 +113,68 @@ impl Store {
             staging,
             locks,
             _local: None,
+            root: None,
+            ledger: None,
+            counted: false,
+        }
+    }
+
+    /// The directory the objects are in (`open_dir`), if they are in one.
+    pub fn local_root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
+    /// Counts the objects in `ledger` from now on, when it was made for this store's
+    /// directory, and drops the in-memory copies of the versions it evicts; a ledger of
+    /// the git clones only (objects not in a directory) is used to make room after a
+    /// full local disk (staging).
+    pub fn set_ledger(&mut self, ledger: Arc<Ledger>) {
+        self.counted = ledger.tracks_store();
+        if !self.counted {
+            self.ledger = Some(ledger);
+            return;
+        }
+        let forget = self.blobs.forgetter();
+        ledger.on_evicted(Box::new(move |id| {
+            for kind in [Kind::ZipHash, Kind::Zip, Kind::Info, Kind::Mod] {
+                forget(&Key::of_version(id, kind));
+            }
+        }));
+        self.ledger = Some(ledger);
+    }
+
+    /// The bytes and entries (module versions, git clones) kept on the local disk, once
+    /// the start-up scan has counted them; `None` when the objects are not in a directory
+    /// (S3-compatible storage) or before that.
+    pub fn usage(&self) -> Option<(u64, u64)> {
+        self.counting()?.usage()
+    }
+
+    /// The ledger, when it counts the objects.
+    fn counting(&self) -> Option<&Arc<Ledger>> {
+        self.ledger.as_ref().filter(|_| self.counted)
+    }
+
+    /// Holds the version of `key` in use (not evicted) until the guard is dropped: taken
+    /// by a request before it looks the version up, so that what it is about to serve
+    /// stays. `None` when nothing is evicted from this store, or for other keys.
+    pub fn in_use(&self, key: &Key) -> Option<InUse> {
+        self.counting()?.in_use(key)
+    }
+
+    /// After a write to the local disk failed with a full disk: evicts least recently
+    /// used entries (when bounded: versions of a directory store, git clones); true when
+    /// anything was freed, so that the write may be tried once more.
+    pub async fn free_after_full(&self) -> bool {
+        match &self.ledger {
+            Some(l) => l.free_after_full(0).await > 0,
+            None => false,
+        }
+    }
+
+    fn touch(&self, key: &Key) {
+        if let Some(l) = self.counting() {
+            l.touch(key);
         }
     }
 
@@ -113,7 +185,11 @@ impl Store {
 
     /// The object `key`, or `None`.
     pub async fn get(&self, key: &Key) -> io::Result<Option<Blob>> {
-        self.blobs.get(key).await
+        let got = self.blobs.get(key).await?;
+        if got.is_some() {
+            self.touch(key);
+        }
+        Ok(got)
     }
 
     /// The object `key` if `valid` accepts it when first read (see [`Hot::get_checked`]).
@@ -122,20 +198,46 @@ impl Store {
         key: &Key,
         valid: impl FnOnce(&[u8]) -> bool + Send,
     ) -> io::Result<Option<Blob>> {
-        self.blobs.get_checked(key, valid).await
+        let got = self.blobs.get_checked(key, valid).await?;
+        if got.is_some() {
+            self.touch(key);
+        }
+        Ok(got)
     }
 
     /// The size and time of the object `key`, or `None`.
     pub async fn stat(&self, key: &Key) -> io::Result<Option<Stat>> {
-        self.blobs.stat(key).await
+        let got = self.blobs.stat(key).await?;
+        if got.is_some() {
+            self.touch(key);
+        }
+        Ok(got)
     }
 
-    /// Stores `data` as the object `key`, whole or not at all.
+    /// Stores `data` as the object `key`, whole or not at all. With a bound, least
+    /// recently used entries are evicted first when it would be exceeded, and when the
+    /// disk is full (then the write is tried once more).
     pub async fn put(&self, key: &Key, data: Bytes) -> io::Result<()> {
-        let n = data.len() as u64;
-        self.blobs.put(key, data).await?;
-        written(key, n);
-        Ok(())
+        let len = data.len() as u64;
+        let Some(ledger) = self.counting() else {
+            self.blobs.put(key, data).await?;
+            written(key, len);
+            return Ok(());
+        };
+        let _use = ledger.in_use(key);
+        let _room = ledger.reserve(len).await;
+        let mut r = self.blobs.put(key, data.clone()).await;
+        if let Err(e) = &r
+            && is_full(e)
+            && ledger.free_after_full(len).await > 0
+        {
+            r = self.blobs.put(key, data).await;
+        }
+        if r.is_ok() {
+            ledger.record(key, Some(len));
+            written(key, len);
+        }
+        r
     }
 
     /// The local directory of the staging area (on the data directory's disk).
@@ -148,12 +250,43 @@ impl Store {
         self.staging.file(hint)
     }
 
-    /// Stores the complete staged file as the object `key`.
+    /// Stores the complete staged file as the object `key` (with a bound: as
+    /// [`Store::put`]).
     pub async fn put_staged(&self, key: &Key, file: Staged) -> io::Result<()> {
-        let n = std::fs::metadata(file.path()).map_or(0, |m| m.len());
-        self.blobs.put_staged(key, file).await?;
-        written(key, n);
-        Ok(())
+        let Some(ledger) = self.counting() else {
+            let n = tokio::fs::metadata(file.path())
+                .await
+                .map_or(0, |m| m.len());
+            self.blobs.put_staged(key, file).await?;
+            written(key, n);
+            return Ok(());
+        };
+        let len = match tokio::fs::metadata(file.path()).await {
+            Ok(m) => m.len(),
+            // Missing: the backend says so.
+            Err(_) => return self.blobs.put_staged(key, file).await,
+        };
+        let _use = ledger.in_use(key);
+        let _room = ledger.reserve(len).await;
+        // A second name for the file, to try again with after a full disk (the backend
+        // consumes the first either way); removed when dropped.
+        let spare = self.staging.file(key.file_name());
+        let spare = tokio::fs::hard_link(file.path(), spare.path())
+            .await
+            .is_ok()
+            .then_some(spare);
+        let mut r = self.blobs.put_staged(key, file).await;
+        if let (Err(e), Some(spare)) = (&r, spare)
+            && is_full(e)
+            && ledger.free_after_full(len).await > 0
+        {
+            r = self.blobs.put_staged(key, spare).await;
+        }
+        if r.is_ok() {
+            ledger.record(key, Some(len));
+            written(key, len);
+        }
+        r
     }
 
     /// `len` bytes of the object `key` from `start` on, or `None`.
@@ -163,7 +296,19 @@ impl Store {
         start: u64,
         len: u64,
     ) -> io::Result<Option<ByteStream>> {
-        self.blobs.read_range(key, start, len).await
+        // Held until the stream is dropped (the whole response, for a zip being served):
+        // the version is not evicted while it is read.
+        let held = self.in_use(key);
+        let Some(stream) = self.blobs.read_range(key, start, len).await? else {
+            return Ok(None);
+        };
+        Ok(Some(match held {
+            Some(held) => Box::pin(Holding {
+                stream,
+                _held: held,
+            }),
+            None => stream,
+        }))
     }
 
     /// A copy of the object `key` in the staging area (for work that needs a local file,
@@ -236,6 +381,35 @@ fn written(key: &Key, n: u64) {
     let m = crate::metrics::metrics();
     m.store_writes.get_or_create(&kind).inc();
     m.store_written_bytes.get_or_create(&kind).inc_by(n);
+}
+
+/// A stream that holds its version in use until it is dropped.
+struct Holding {
+    stream: ByteStream,
+    _held: InUse,
+}
+
+impl futures_util::Stream for Holding {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.get_mut().stream.as_mut().poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.stream.size_hint()
+    }
+}
+
+/// Whether `e` says the disk (or the quota) is full.
+fn is_full(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    )
 }
 
 /// `e` with what was done and on which file.

@@ -59,6 +59,10 @@ pub struct GitSettings {
     /// Extra environment for every git command, over the process's own (for example
     /// `GIT_CONFIG_GLOBAL` for a dedicated git configuration). Empty by default.
     pub git_env: Vec<(String, String)>,
+    /// The size ledger of the local disk (`[cache] max_bytes`): clones are counted, held
+    /// in use while a call works on them, and evicted when least recently used. `None`
+    /// by default (nothing counted).
+    pub ledger: Option<Arc<crate::store::Ledger>>,
 }
 
 impl GitSettings {
@@ -74,6 +78,7 @@ impl GitSettings {
             refs_ttl: Duration::from_secs(2),
             resolve_ttl: Duration::from_secs(600),
             git_env: Vec::new(),
+            ledger: None,
         }
     }
 }
@@ -149,14 +154,17 @@ impl GitSource {
             repos
                 .entry(root.url.clone())
                 .or_insert_with(|| {
-                    Arc::new(GitRepo::new(
-                        &self.settings.cache_dir,
-                        &root.url,
-                        self.runner.clone(),
-                        self.settings.refs_ttl,
-                        self.settings.max_repo_bytes,
-                        self.objects.clone(),
-                    ))
+                    Arc::new(
+                        GitRepo::new(
+                            &self.settings.cache_dir,
+                            &root.url,
+                            self.runner.clone(),
+                            self.settings.refs_ttl,
+                            self.settings.max_repo_bytes,
+                            self.objects.clone(),
+                        )
+                        .with_ledger(self.settings.ledger.clone()),
+                    )
                 })
                 .clone()
         };
@@ -184,29 +192,35 @@ impl Source for GitSource {
 
     async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         let code = self.code(module).await?;
+        // Each call holds its clone in use: not evicted while git works on it.
+        let _held = code.repo.in_use();
         let versions = code.versions().await?;
         Ok(super::list_body(&versions))
     }
 
     async fn stat(&self, module: &str, query: &str) -> Result<Info, Error> {
         let code = self.code(module).await?;
+        let _held = code.repo.in_use();
         let r = code.query(query).await?;
         Ok(self.info(&code, r))
     }
 
     async fn latest(&self, module: &str) -> Result<Info, Error> {
         let code = self.code(module).await?;
+        let _held = code.repo.in_use();
         let r = code.latest().await?;
         Ok(self.info(&code, r))
     }
 
     async fn go_mod(&self, module: &str, version: &str) -> Result<Vec<u8>, Error> {
         let code = self.code(module).await?;
+        let _held = code.repo.in_use();
         code.go_mod(version).await
     }
 
     async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, Error> {
         let code = self.code(module).await?;
+        let _held = code.repo.in_use();
         let (hash, dir) = code.zip_source(version).await?;
         let tmp_dir = self.settings.cache_dir.join("git").join("tmp");
         tokio::fs::create_dir_all(&tmp_dir)

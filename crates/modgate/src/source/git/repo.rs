@@ -15,6 +15,11 @@
 //!
 //! The lock is per process: two modgate processes sharing one data directory rely on
 //! git's own ref locking.
+//!
+//! Under `[cache] max_bytes` the clone is counted in the store's ledger (`store/evict.rs`)
+//! after each fetch, held in use by every source call, and evicted when least recently
+//! used; what was known of its refs is then forgotten and it is cloned again when next
+//! needed. A fetch that fills the disk is tried once more after eviction made room.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +32,7 @@ use super::cmd::{CmdError, Runner, dir_size};
 use super::objects::Objects;
 use crate::error::{Error, Kind};
 use crate::process::ProcessError;
+use crate::store::{InUse, Ledger};
 
 /// A commit as `git log` describes it (the go command's `codehost.RevInfo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +63,10 @@ struct State {
 /// A bare clone of one remote repository.
 pub struct GitRepo {
     dir: PathBuf,
+    /// The clone's directory name (the SHA-256 of the URL), as the ledger names it.
+    name: String,
+    /// The size ledger (`[cache] max_bytes`), if the clone is counted.
+    ledger: Option<Arc<Ledger>>,
     url: String,
     runner: Runner,
     refs_ttl: Duration,
@@ -94,7 +104,9 @@ impl GitRepo {
         let hash = Sha256::digest(url.as_bytes());
         let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
         GitRepo {
-            dir: cache_dir.join("git").join(hex),
+            dir: cache_dir.join("git").join(&hex),
+            name: hex,
+            ledger: None,
             url: url.to_string(),
             runner,
             refs_ttl,
@@ -104,6 +116,27 @@ impl GitRepo {
                 refs: None,
                 local: None,
             }),
+        }
+    }
+
+    /// The same, counted in `ledger` (eviction under `[cache] max_bytes`).
+    pub fn with_ledger(mut self, ledger: Option<Arc<Ledger>>) -> GitRepo {
+        self.ledger = ledger;
+        self
+    }
+
+    /// Holds the clone in use until the guard is dropped: it is not evicted meanwhile
+    /// (taken for the whole of a source call, so that no git command finds it gone); a
+    /// use of it. `None` when it is not counted.
+    pub fn in_use(&self) -> Option<InUse> {
+        Some(self.ledger.as_ref()?.clone_in_use(&self.name))
+    }
+
+    /// Removes the clone (too large, or it filled the disk), and tells the ledger.
+    async fn remove(&self) {
+        let _ = tokio::fs::remove_dir_all(&self.dir).await;
+        if let Some(l) = &self.ledger {
+            l.clone_removed(&self.name);
         }
     }
 
@@ -310,6 +343,11 @@ impl GitRepo {
     /// The remote's refs, with the clone brought up to date with them.
     pub async fn refs(&self) -> Result<Arc<Refs>, Error> {
         let mut st = self.state.lock().await;
+        if st.refs.is_some() && !self.dir.join("HEAD").exists() {
+            // Evicted (or removed) since: what was known of it is fetched again.
+            st.refs = None;
+            st.local = None;
+        }
         if let Some((at, refs)) = &st.refs
             && at.elapsed() < self.refs_ttl
         {
@@ -404,29 +442,39 @@ impl GitRepo {
         if with_head {
             args.push(REMOTE_HEAD_REFSPEC);
         }
-        let fetched = self
-            .runner
-            .output_watched(
+        let run = || {
+            self.runner.output_watched(
                 Some(&self.dir),
                 &args,
                 MAX_SMALL_OUTPUT,
                 (&self.dir, self.max_bytes),
             )
-            .await;
+        };
+        let no_space = |r: &Result<Vec<u8>, CmdError>| {
+            r.as_ref().is_err_and(|e| {
+                e.stderr()
+                    .to_ascii_lowercase()
+                    .contains("no space left on device")
+            })
+        };
+        let mut fetched = run().await;
+        if no_space(&fetched)
+            && let Some(l) = &self.ledger
+            && l.free_after_full(0).await > 0
+        {
+            // Least recently used entries made room (this clone is in use): once more.
+            fetched = run().await;
+        }
         if let Err(CmdError::DiskLimit(_)) = fetched {
-            let _ = tokio::fs::remove_dir_all(&self.dir).await;
+            self.remove().await;
             return Err(Error::failed(format!(
                 "git fetch {}: the repository takes more than the limit of {} bytes; the fetch was stopped and the clone removed (raise max_repo_bytes to serve it)",
                 self.url, self.max_bytes
             )));
         }
-        if let Err(e) = &fetched
-            && e.stderr()
-                .to_ascii_lowercase()
-                .contains("no space left on device")
-        {
+        if no_space(&fetched) {
             // A clone that filled the disk would keep it full for every later fetch.
-            let _ = tokio::fs::remove_dir_all(&self.dir).await;
+            self.remove().await;
             let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
             return Err(Error::storage(&full, &self.dir).map_message(|m| {
                 format!("git fetch {}: {m}; the partial clone was removed", self.url)
@@ -444,11 +492,14 @@ impl GitRepo {
             })?;
         let size = dir_size(&self.dir).await;
         if size > self.max_bytes {
-            let _ = tokio::fs::remove_dir_all(&self.dir).await;
+            self.remove().await;
             return Err(Error::failed(format!(
                 "git fetch {}: the repository takes {size} bytes, more than the limit of {} bytes; the clone was removed (raise max_repo_bytes to serve it)",
                 self.url, self.max_bytes
             )));
+        }
+        if let Some(l) = &self.ledger {
+            l.clone_grew(&self.name, size).await;
         }
         Ok(())
     }
