@@ -217,6 +217,17 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
 
 /// Runs the server until interrupted (Ctrl-C or SIGTERM).
 pub async fn run(settings: Settings) -> Result<(), String> {
+    // Credentials and access rules first: a mistake there stops the start before anything
+    // is opened.
+    let auth = match &settings.auth {
+        Some(a) => Some(Arc::new(crate::http::Auth::open(a).map_err(|e| {
+            match &settings.config_file {
+                Some(f) => format!("{}: {e}", f.display()),
+                None => e,
+            }
+        })?)),
+        None => None,
+    };
     let store = open_store(&settings)?;
     let store_description = store.describe();
     let store = Arc::new(store);
@@ -254,6 +265,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         cache,
         short_max_age: settings.list_ttl,
         sumdb,
+        auth: auth.clone(),
     });
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -281,6 +293,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             settings.sumdb.as_str()
         }
     );
+    match &auth {
+        Some(a) => tracing::info!("{}", a.describe()),
+        None => tracing::info!("auth off: no [auth] in the settings, every client reads every module"),
+    }
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await

@@ -2,14 +2,17 @@
 //!
 //! `GET|HEAD /<module>/@v/list`, `/@v/<version>.info|.mod|.zip`, `/<module>/@latest` and
 //! `GET /healthz`. Each request gets an id (`X-Request-Id`), and every log line of the
-//! request carries it (a tracing span).
+//! request carries it (a tracing span). With `[auth]`, `auth.rs` decides who may read
+//! what before the handler (and its hot answers) sees the request.
 
+mod auth;
 mod hot;
 mod path;
 mod reply;
 mod respond;
 mod zip;
 
+pub use auth::{Auth, FORBIDDEN, UNAUTHORIZED};
 pub use path::{MAX_PATH, Reject, Request, parse};
 
 use std::sync::Arc;
@@ -33,18 +36,24 @@ pub struct AppState {
     pub short_max_age: Duration,
     /// The checksum database proxy (`None`: `--sumdb off`).
     pub sumdb: Option<Arc<crate::sumdb::proxy::SumdbProxy>>,
+    /// Who may read what (`None`: no `[auth]`, everyone reads everything).
+    pub auth: Option<Arc<Auth>>,
 }
 
 /// The router for the GOPROXY protocol and `/healthz`.
 pub fn router(state: Arc<AppState>) -> Router {
+    let auth = state.auth.clone();
     let served = Arc::new(Served {
         state,
         hot: hot::HotAnswers::new(),
     });
-    Router::new()
-        .fallback(handle)
-        .with_state(served)
-        .layer(middleware::from_fn(request_id))
+    let app = Router::new().fallback(handle).with_state(served);
+    // The access check runs inside the request id's span, before the handler.
+    let app = match auth {
+        Some(a) => app.layer(middleware::from_fn_with_state(a, auth::authorize)),
+        None => app,
+    };
+    app.layer(middleware::from_fn(request_id))
 }
 
 /// What the handler holds: the shared state, and the immutable answers it gave lately.
@@ -58,8 +67,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// This process's id, the first part of every request id (read once, not per request).
 static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
 
-/// Gives the request an id, runs it in a span carrying the id, logs its outcome and sets
-/// `X-Request-Id`.
+/// Gives the request an id, runs it in a span carrying the id, logs its outcome (with
+/// the client: a token's or user's name, `anonymous`, or `refused` for credentials that
+/// did not check; never a secret) and sets `X-Request-Id`.
 async fn request_id(req: HttpRequest, next: Next) -> Response {
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let id = format!("{:08x}-{n}", *PID);
@@ -73,10 +83,15 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
     };
     let start = Instant::now();
     let mut resp = next.run(req).instrument(span.clone()).await;
+    let client = resp
+        .extensions_mut()
+        .remove::<auth::Client>()
+        .map_or_else(|| auth::ANONYMOUS.into(), |c| c.0);
     span.in_scope(|| {
         tracing::info!(
             method = %method,
             path = %path,
+            client = %client,
             status = resp.status().as_u16(),
             ms = start.elapsed().as_millis() as u64,
             "request"
@@ -88,7 +103,9 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
     resp
 }
 
-async fn handle(State(served): State<Arc<Served>>, req: HttpRequest) -> Response {
+async fn handle(State(served): State<Arc<Served>>, mut req: HttpRequest) -> Response {
+    // The path as the access check parsed it, if it did.
+    let checked = req.extensions_mut().remove::<auth::Parsed>();
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
         let mut r = reply::text(
@@ -105,7 +122,7 @@ async fn handle(State(served): State<Arc<Served>>, req: HttpRequest) -> Response
     if let Some(hot) = served.hot.get(raw) {
         return hot.respond(head);
     }
-    let parsed = parse(raw);
+    let parsed = checked.map_or_else(|| parse(raw), |p| p.0);
     match parsed {
         Err(reject) => {
             tracing::info!(reason = %reject.reason, "rejected");
