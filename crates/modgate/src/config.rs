@@ -438,9 +438,10 @@ impl Settings {
             };
         if let Some(auth) = file.auth {
             let file_name = config_file.as_deref().unwrap_or(Path::new(""));
-            s.auth = Some(auth_settings(auth).map_err(|e| {
-                ConfigError(format!("{}: [auth]: {e}", file_name.display()))
-            })?);
+            s.auth = Some(
+                auth_settings(auth)
+                    .map_err(|e| ConfigError(format!("{}: [auth]: {e}", file_name.display())))?,
+            );
         }
         s.config_file = config_file;
         Ok(s)
@@ -895,7 +896,10 @@ read = ["corp.example.com/*", "*"]
         );
         // Debug never shows a secret.
         let shown = format!("{:?}", auth_of(full));
-        assert!(!shown.contains("s3cret") && !shown.contains("9f86"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("9f86"),
+            "{shown}"
+        );
     }
 
     #[test]

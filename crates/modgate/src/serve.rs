@@ -220,12 +220,12 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     // Credentials and access rules first: a mistake there stops the start before anything
     // is opened.
     let auth = match &settings.auth {
-        Some(a) => Some(Arc::new(crate::http::Auth::open(a).map_err(|e| {
-            match &settings.config_file {
+        Some(a) => Some(Arc::new(crate::http::Auth::open(a).map_err(
+            |e| match &settings.config_file {
                 Some(f) => format!("{}: {e}", f.display()),
                 None => e,
-            }
-        })?)),
+            },
+        )?)),
         None => None,
     };
     let store = open_store(&settings)?;
@@ -295,7 +295,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     );
     match &auth {
         Some(a) => tracing::info!("{}", a.describe()),
-        None => tracing::info!("auth off: no [auth] in the settings, every client reads every module"),
+        None => {
+            tracing::info!("auth off: no [auth] in the settings, every client reads every module")
+        }
     }
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())

@@ -186,7 +186,9 @@ fn is_bcrypt(hash: &str) -> bool {
     let alphabet = |c: &u8| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/';
     b.len() == 60
         && (hash.starts_with("$2y$") || hash.starts_with("$2b$") || hash.starts_with("$2a$"))
-        && hash[4..6].parse::<u32>().is_ok_and(|c| (4..=31).contains(&c))
+        && hash[4..6]
+            .parse::<u32>()
+            .is_ok_and(|c| (4..=31).contains(&c))
         && b[6] == b'$'
         && b[7..].iter().all(alphabet)
 }
@@ -453,7 +455,9 @@ impl Auth {
         match self.identify(credentials(headers)).await {
             Err(()) => (Verdict::Unauthorized, REFUSED.into()),
             Ok(who) => {
-                let name = who.as_ref().map_or_else(|| ANONYMOUS.into(), |p| p.name.clone());
+                let name = who
+                    .as_ref()
+                    .map_or_else(|| ANONYMOUS.into(), |p| p.name.clone());
                 (self.access(who.as_deref(), parsed), name)
             }
         }
@@ -530,27 +534,39 @@ mod tests {
         let regen = "modgate accepts bcrypt hashes only ($2y$, $2b$, $2a$): regenerate it with `htpasswd -B /etc/modgate/htpasswd";
         assert_eq!(
             refused("bob:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/"),
-            format!("htpasswd file /etc/modgate/htpasswd:2: user \"bob\": an MD5 ($apr1$) hash; {regen} bob`")
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"bob\": an MD5 ($apr1$) hash; {regen} bob`"
+            )
         );
         assert_eq!(
             refused("carol:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="),
-            format!("htpasswd file /etc/modgate/htpasswd:2: user \"carol\": a SHA-1 ({{SHA}}) hash; {regen} carol`")
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"carol\": a SHA-1 ({{SHA}}) hash; {regen} carol`"
+            )
         );
         assert_eq!(
             refused("dave:hunter2"),
-            format!("htpasswd file /etc/modgate/htpasswd:2: user \"dave\": a plain-text password or an unknown hash; {regen} dave`")
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"dave\": a plain-text password or an unknown hash; {regen} dave`"
+            )
         );
         assert_eq!(
             refused("erin:rqXexS6ZhobKA"),
-            format!("htpasswd file /etc/modgate/htpasswd:2: user \"erin\": a DES crypt(3) hash; {regen} erin`")
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"erin\": a DES crypt(3) hash; {regen} erin`"
+            )
         );
         assert_eq!(
             refused("frank:$2y$10$tooshort"),
-            format!("htpasswd file /etc/modgate/htpasswd:2: user \"frank\": a malformed bcrypt hash; {regen} frank`")
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"frank\": a malformed bcrypt hash; {regen} frank`"
+            )
         );
         assert_eq!(
             refused(&format!("gina:{}", a.replacen("$2y$", "$2x$", 1))),
-            format!("htpasswd file /etc/modgate/htpasswd:2: user \"gina\": a plain-text password or an unknown hash; {regen} gina`")
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"gina\": a plain-text password or an unknown hash; {regen} gina`"
+            )
         );
         // The secret is never in the message.
         assert!(!refused("dave:hunter2").contains("hunter2"));
@@ -671,10 +687,13 @@ mod tests {
                 password: vec![]
             }
         );
-        assert_eq!(c(Some("BASIC YWxpY2U6cHc=")), Basic {
-            user: "alice".into(),
-            password: b"pw".to_vec()
-        });
+        assert_eq!(
+            c(Some("BASIC YWxpY2U6cHc=")),
+            Basic {
+                user: "alice".into(),
+                password: b"pw".to_vec()
+            }
+        );
         for bad in [
             "Bearer",
             "Bearer ",
@@ -695,11 +714,7 @@ mod tests {
         let ht = dir.join("htpasswd");
         std::fs::write(
             &ht,
-            format!(
-                "alice:{}\nbob:{}\n",
-                hash("alice-pw"),
-                hash("bob-pw")
-            ),
+            format!("alice:{}\nbob:{}\n", hash("alice-pw"), hash("bob-pw")),
         )
         .unwrap();
         Auth::open(&AuthSettings {
@@ -740,7 +755,12 @@ mod tests {
         let rejected = "/corp.example.com/secret/@v/master.zip";
         let rows: &[(Option<&str>, &str, Verdict, &str)] = &[
             (None, pub_, Allow, "anonymous"),
-            (None, "/example.com/pub/v2/@v/v2.0.0.info", Allow, "anonymous"),
+            (
+                None,
+                "/example.com/pub/v2/@v/v2.0.0.info",
+                Allow,
+                "anonymous",
+            ),
             (None, secret, Unauthorized, "anonymous"),
             (None, team, Unauthorized, "anonymous"),
             (None, sumdb, Allow, "anonymous"),
@@ -756,13 +776,33 @@ mod tests {
             (Some("Bearer tok-wrong"), pub_, Unauthorized, "refused"),
             (Some("Bearer tok-wrong"), secret, Unauthorized, "refused"),
             (Some("Bearer tok-wrong"), sumdb, Unauthorized, "refused"),
-            (Some(&basic("x", "tok-wrong")), secret, Unauthorized, "refused"),
+            (
+                Some(&basic("x", "tok-wrong")),
+                secret,
+                Unauthorized,
+                "refused",
+            ),
             (Some("Bearer alice-pw"), team, Unauthorized, "refused"),
             (Some(&basic("alice", "alice-pw")), team, Allow, "alice"),
             (Some(&basic("alice", "alice-pw")), pub_, Allow, "alice"),
-            (Some(&basic("alice", "alice-pw")), secret, Forbidden, "alice"),
-            (Some(&basic("alice", "bob-pw")), team, Unauthorized, "refused"),
-            (Some(&basic("carol", "alice-pw")), pub_, Unauthorized, "refused"),
+            (
+                Some(&basic("alice", "alice-pw")),
+                secret,
+                Forbidden,
+                "alice",
+            ),
+            (
+                Some(&basic("alice", "bob-pw")),
+                team,
+                Unauthorized,
+                "refused",
+            ),
+            (
+                Some(&basic("carol", "alice-pw")),
+                pub_,
+                Unauthorized,
+                "refused",
+            ),
             (Some(&basic("bob", "bob-pw")), pub_, Allow, "bob"),
             (Some(&basic("bob", "bob-pw")), team, Forbidden, "bob"),
             (Some(&basic("bob", "bob-pw")), sumdb, Allow, "bob"),
@@ -770,11 +810,7 @@ mod tests {
         ];
         for (cred, path, want, client) in rows {
             let got = auth.check(&headers(*cred), &parse(path)).await;
-            assert_eq!(
-                (got.0, got.1.as_ref()),
-                (*want, *client),
-                "{cred:?} {path}"
-            );
+            assert_eq!((got.0, got.1.as_ref()), (*want, *client), "{cred:?} {path}");
         }
 
         // Nobody anonymous: the checksum database and rejected paths need credentials too.
@@ -807,7 +843,12 @@ mod tests {
     #[test]
     fn star_is_every_module() {
         let p = Patterns::new(&s(&["*"]));
-        for m in ["example.com/a", "corp.example.com/x/y/v2", "gopkg.in/yaml.v3", "a"] {
+        for m in [
+            "example.com/a",
+            "corp.example.com/x/y/v2",
+            "gopkg.in/yaml.v3",
+            "a",
+        ] {
             assert!(p.matches(m), "{m}");
         }
         let p = Patterns::new(&s(&["corp.example.com", "*.lan.example.com/team/*"]));

@@ -91,9 +91,9 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
         tracing::info!(
             method = %method,
             path = %path,
-            client = %client,
             status = resp.status().as_u16(),
             ms = start.elapsed().as_millis() as u64,
+            client = %client,
             "request"
         )
     });
