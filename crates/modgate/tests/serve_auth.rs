@@ -237,7 +237,10 @@ const FORBIDDEN: &str = "forbidden: these credentials may not read this module";
 fn the_go_command_with_netrc_tokens_and_an_htpasswd_user() {
     let s = setup();
     let proxy = s.front.origin.clone();
-    let both = [&format!("{PUB}@v1.0.0")[..], &format!("{SECRET}@v1.0.0")[..]];
+    let both = [
+        &format!("{PUB}@v1.0.0")[..],
+        &format!("{SECRET}@v1.0.0")[..],
+    ];
 
     // The token that reads everything, as the go command's `.netrc` password.
     let got = download(&s.go("all", Some(&s.netrc("x", "tok-all"))), &proxy, &both);
@@ -255,7 +258,11 @@ fn the_go_command_with_netrc_tokens_and_an_htpasswd_user() {
     s.refused(&got[1], SECRET, "401 Unauthorized", UNAUTHORIZED);
 
     // A wrong password: 401 for both, not an anonymous fallback.
-    let got = download(&s.go("wrong", Some(&s.netrc("x", "tok-nope"))), &proxy, &both);
+    let got = download(
+        &s.go("wrong", Some(&s.netrc("x", "tok-nope"))),
+        &proxy,
+        &both,
+    );
     s.refused(&got[0], PUB, "401 Unauthorized", UNAUTHORIZED);
     s.refused(&got[1], SECRET, "401 Unauthorized", UNAUTHORIZED);
 
@@ -276,7 +283,10 @@ fn the_go_command_with_netrc_tokens_and_an_htpasswd_user() {
 
     // A `.netrc` machine without the port is not used by go 1.23: no credentials, 401.
     let got = download(
-        &s.go("noport", Some("machine 127.0.0.1 login x password tok-all\n")),
+        &s.go(
+            "noport",
+            Some("machine 127.0.0.1 login x password tok-all\n"),
+        ),
         &proxy,
         &[both[1]],
     );
@@ -289,7 +299,10 @@ fn the_go_command_with_netrc_tokens_and_an_htpasswd_user() {
     let got = download(
         &s.go(
             "plain-netrc",
-            Some(&format!("machine {} login x password tok-all\n", s.server.addr)),
+            Some(&format!(
+                "machine {} login x password tok-all\n",
+                s.server.addr
+            )),
         ),
         &plain,
         &[both[1]],
@@ -315,7 +328,13 @@ fn the_go_command_with_netrc_tokens_and_an_htpasswd_user() {
 
     // The request log names the client, never a secret.
     let log = s.server.log_with("client=alice");
-    for client in ["client=ci-all", "client=ci-pub", "client=anonymous", "client=refused", "client=alice"] {
+    for client in [
+        "client=ci-all",
+        "client=ci-pub",
+        "client=anonymous",
+        "client=refused",
+        "client=alice",
+    ] {
         assert!(log.contains(client), "{client} not in the log:\n{log}");
     }
     for secret in ["tok-all", "tok-pub", "alice-pw", "tok-nope"] {
@@ -359,7 +378,13 @@ fn refusals_are_the_same_bytes_for_any_module_and_name_none() {
     let s = setup();
     let addr = s.server.addr.as_str();
     let all = Some("Bearer tok-all");
-    let ends = ["@v/list", "@v/v1.0.0.info", "@v/v1.0.0.mod", "@v/v1.0.0.zip", "@latest"];
+    let ends = [
+        "@v/list",
+        "@v/v1.0.0.info",
+        "@v/v1.0.0.mod",
+        "@v/v1.0.0.zip",
+        "@latest",
+    ];
     // The private module cached (stored, and its .info/.mod among the hot answers).
     for _ in 0..2 {
         for end in ends {
@@ -421,9 +446,57 @@ fn refusals_are_the_same_bytes_for_any_module_and_name_none() {
         assert_eq!(ask(addr, "GET", "/healthz", cred).text(), "ok\n");
         assert_eq!(ask(addr, "GET", "/readyz", cred).status, 200);
     }
-    assert_eq!(ask(addr, "GET", &format!("/{PUB}/@v/list"), None).text(), "v1.0.0\n");
+    assert_eq!(
+        ask(addr, "GET", &format!("/{PUB}/@v/list"), None).text(),
+        "v1.0.0\n"
+    );
     assert_eq!(
         ask(addr, "GET", "/sumdb/sum.golang.org/supported", None).status,
         404
     );
+}
+
+#[test]
+fn a_bad_htpasswd_file_stops_the_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, htpasswd) = (tmp.path().join("modgate.toml"), tmp.path().join("htpasswd"));
+    std::fs::write(
+        &config,
+        format!("[auth]\nhtpasswd = \"{}\"\n", htpasswd.display()),
+    )
+    .unwrap();
+    let start = || {
+        let out = run_bounded(
+            std::process::Command::new(env!("CARGO_BIN_EXE_modgate"))
+                .args(["serve", "--sumdb", "off", "--listen", "127.0.0.1:0"])
+                .arg("--config")
+                .arg(&config)
+                .arg("--data-dir")
+                .arg(tmp.path().join("data"))
+                .env_remove("MODGATE_CONFIG"),
+            std::time::Duration::from_secs(30),
+        );
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = start();
+    assert!(
+        err.contains(&format!(
+            "{}: reading htpasswd file {}: No such file or directory",
+            config.display(),
+            htpasswd.display()
+        )),
+        "{err}"
+    );
+    std::fs::write(&htpasswd, "bob:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/\n").unwrap();
+    let err = start();
+    assert!(
+        err.contains(&format!(
+            "htpasswd file {}:1: user \"bob\": an MD5 ($apr1$) hash; modgate accepts bcrypt hashes only ($2y$, $2b$, $2a$): regenerate it with `htpasswd -B {} bob`",
+            htpasswd.display(),
+            htpasswd.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("HqJZ"), "{err}");
 }
