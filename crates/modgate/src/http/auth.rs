@@ -31,7 +31,7 @@ use axum::response::Response;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::path::{Reject, Request, parse};
 use super::reply::text;
@@ -102,8 +102,9 @@ pub struct Auth {
     decoy: Option<String>,
     /// Successful password checks: (user, SHA-256 of the password) → until when.
     verified: quick_cache::sync::Cache<(String, [u8; 32]), Instant>,
-    /// Bound on concurrent bcrypt checks.
-    bcrypt_slots: Semaphore,
+    /// Bound on concurrent bcrypt checks (a slot is held until the check ends, even when
+    /// the client went away meanwhile).
+    bcrypt_slots: Arc<Semaphore>,
     bcrypt_runs: AtomicU64,
 }
 
@@ -333,7 +334,7 @@ impl Auth {
             users,
             decoy,
             verified: quick_cache::sync::Cache::new(VERIFIED_CAPACITY),
-            bcrypt_slots: Semaphore::new(slots),
+            bcrypt_slots: Arc::new(Semaphore::new(slots)),
             bcrypt_runs: AtomicU64::new(0),
         })
     }
@@ -372,21 +373,34 @@ impl Auth {
             .is_some_and(|until| Instant::now() < until)
     }
 
-    /// bcrypt's verdict on a blocking thread (the caller holds a slot).
-    async fn bcrypt(&self, password: &[u8], hash: &str) -> bool {
+    async fn slot(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.bcrypt_slots).acquire_owned().await.ok()
+    }
+
+    /// bcrypt's verdict on a blocking thread, and `slot` back: it is held until the
+    /// check ends (dropped with the task's output if the caller went away), so that the
+    /// caller can remember a success before another request takes the slot.
+    async fn bcrypt(
+        &self,
+        slot: OwnedSemaphorePermit,
+        password: &[u8],
+        hash: &str,
+    ) -> (bool, Option<OwnedSemaphorePermit>) {
         self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
         let (password, hash) = (password.to_vec(), hash.to_string());
-        tokio::task::spawn_blocking(move || bcrypt::verify(&password, &hash).unwrap_or(false))
-            .await
-            .unwrap_or(false)
+        tokio::task::spawn_blocking(move || {
+            (bcrypt::verify(&password, &hash).unwrap_or(false), slot)
+        })
+        .await
+        .map_or((false, None), |(ok, slot)| (ok, Some(slot)))
     }
 
     /// The htpasswd user `user` if `password` is theirs.
     async fn user(&self, user: &str, password: &[u8]) -> Option<Arc<Principal>> {
         let Some((hash, principal)) = self.users.get(user) else {
             if let Some(decoy) = &self.decoy {
-                let _slot = self.bcrypt_slots.acquire().await.ok()?;
-                self.bcrypt(password, decoy).await;
+                let slot = self.slot().await?;
+                self.bcrypt(slot, password, decoy).await;
             }
             return None;
         };
@@ -394,12 +408,13 @@ impl Auth {
         if self.fresh(&key) {
             return Some(Arc::clone(principal));
         }
-        let _slot = self.bcrypt_slots.acquire().await.ok()?;
+        let slot = self.slot().await?;
         // Checked by another request while this one waited for a slot.
         if self.fresh(&key) {
             return Some(Arc::clone(principal));
         }
-        if !self.bcrypt(password, hash).await {
+        let (ok, _slot) = self.bcrypt(slot, password, hash).await;
+        if !ok {
             return None;
         }
         self.verified.insert(key, Instant::now() + VERIFIED_FOR);
