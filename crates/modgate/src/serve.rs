@@ -349,6 +349,20 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
     }
 }
 
+/// Opens `[auth]` (reading its token and htpasswd files), with the routes' `read` lists:
+/// `None` without the table.
+fn open_auth(settings: &Settings) -> Result<Option<Arc<crate::http::Auth>>, String> {
+    let Some(a) = &settings.auth else {
+        return Ok(None);
+    };
+    crate::http::Auth::open(a, &settings.routes)
+        .map(|a| Some(Arc::new(a)))
+        .map_err(|e| match &settings.config_file {
+            Some(f) => format!("{}: {e}", f.display()),
+            None => e,
+        })
+}
+
 /// Reads the settings again (for a reload): the same flags, environment and file.
 pub type Reread = Box<dyn Fn() -> Result<Settings, String> + Send + Sync>;
 
@@ -356,6 +370,7 @@ pub type Reread = Box<dyn Fn() -> Result<Settings, String> + Send + Sync>;
 /// settings to reload (see [`reload`]).
 pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
     // The certificate and key first: a bad file stops the start before anything is opened.
+    let auth = open_auth(&settings)?;
     let tls = match &settings.tls {
         Some(files) => Some(crate::http::tls::server_config(files)?),
         None => None,
@@ -432,6 +447,7 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
             settings.limits.client,
             shared.clone(),
         )),
+        auth: arc_swap::ArcSwapOption::new(auth.clone()),
     });
     let reloading = Reloading {
         running: std::sync::Mutex::new(settings.clone()),
@@ -472,6 +488,12 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
             settings.sumdb.as_str()
         }
     );
+    match &auth {
+        Some(a) => tracing::info!("{}", a.describe()),
+        None => {
+            tracing::info!("auth off: no [auth] in the settings, every client reads every module")
+        }
+    }
     // Not awaited: a large cache must not delay serving (nor /healthz).
     ledger.spawn_scan();
     crate::http::listen::serve(listener, router(state), tls, settings.server, shutdown()).await;
@@ -545,6 +567,9 @@ fn needs_restart(old: &Settings, new: &Settings) -> Vec<&'static str> {
 /// it started with). Returns what was done, for the log.
 fn reload(r: &Reloading) -> Result<String, String> {
     let new = (r.reread)()?;
+    // Credentials and access rules (token and htpasswd files read again): a mistake
+    // refuses the whole reload.
+    let auth = open_auth(&new)?;
     let mut running = r.running.lock().unwrap_or_else(|p| p.into_inner());
     let fixed = needs_restart(&running, &new);
     let later = if fixed.is_empty() {
@@ -554,9 +579,10 @@ fn reload(r: &Reloading) -> Result<String, String> {
     };
     if running.offline || new.offline {
         r.state.limiter.set(new.limits.client);
+        r.state.auth.store(auth);
         *running = new;
         return Ok(format!(
-            "settings reloaded: client limits only (--offline asks no upstream){later}"
+            "settings reloaded: client limits and [auth] only (--offline asks no upstream){later}"
         ));
     }
     let sources = Sources::default();
@@ -566,8 +592,13 @@ fn reload(r: &Reloading) -> Result<String, String> {
     let (chain, routed) = build_sources(&new, &sources)?;
     r.source.set(routed.unwrap_or(chain as Arc<dyn Source>));
     r.state.limiter.set(new.limits.client);
+    let auth_note = match &auth {
+        Some(a) => a.describe(),
+        None => "auth off".to_string(),
+    };
+    r.state.auth.store(auth);
     let note = format!(
-        "settings reloaded{}: upstream {}, {} route(s), {} named upstream(s){later}",
+        "settings reloaded{}: upstream {}, {} route(s), {} named upstream(s), {auth_note}{later}",
         new.config_file
             .as_ref()
             .map(|f| format!(" from {}", f.display()))

@@ -409,41 +409,6 @@ fn the_cap_per_address() {
     assert_eq!((r.status, r.text().as_str()), (200, "ok\n"));
 }
 
-/// A CA and a server certificate for 127.0.0.1 signed by it, written as PEM files.
-struct Pki {
-    ca_pem: PathBuf,
-    ca_der: Vec<u8>,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn pki(dir: &Path) -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.distinguished_name
-        .push(DnType::CommonName, "modgate connections test CA");
-    let ca_key = KeyPair::generate().unwrap();
-    let ca = p.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(p, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    let write = |name: &str, text: &str| {
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
-    Pki {
-        ca_pem: write("ca.pem", &ca.pem()),
-        ca_der: ca.der().to_vec(),
-        cert: write("cert.pem", &leaf.pem()),
-        key: write("key.pem", &key.serialize_pem()),
-    }
-}
-
 /// A TLS handshake with `addr` trusting `ca_der`, offering `alpn`; then, if `request`,
 /// `GET /healthz` over HTTP/1.1. The protocol the server chose and what it answered.
 fn tls_client(

@@ -6,7 +6,8 @@
 //! `MODGATE_TLS_CERT`, `MODGATE_TLS_KEY`, `MODGATE_CONFIG`) over the TOML file
 //! (`--config`) over the defaults. Some settings are only in the file:
 //! `private_upstreams`, the `[timeouts]`, the `[cache]` lifetimes, `upstream_concurrency`,
-//! the `[server]` limits, `[limits]`, `[hedge]`, `[[upstreams]]` and `[[routes]]`.
+//! the `[server]` limits, `[limits]`, `[hedge]`, `[[upstreams]]`, `[[routes]]` and `[auth]`
+//! (config/auth.rs).
 //!
 //! ```toml
 //! listen = "127.0.0.1:3000"
@@ -69,8 +70,10 @@ use serde::Deserialize;
 
 use crate::cache::Prefetch;
 
+mod auth;
 mod routes;
 
+pub use auth::{AuthSettings, TokenSecret, TokenSettings, UserSettings};
 pub use routes::{Route, UpstreamSettings, substitute};
 
 /// The default listen address.
@@ -271,6 +274,8 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// The settings file read, if any.
     pub config_file: Option<PathBuf>,
+    /// `[auth]` (file only): `None` without the table, when everyone reads everything.
+    pub auth: Option<AuthSettings>,
 }
 
 impl Default for Settings {
@@ -302,6 +307,7 @@ impl Default for Settings {
             server: ServerLimits::default(),
             tls: None,
             config_file: None,
+            auth: None,
         }
     }
 }
@@ -409,6 +415,7 @@ struct FileSettings {
     routes: Vec<routes::FileRoute>,
     #[serde(default)]
     server: FileServer,
+    auth: Option<auth::FileAuth>,
 }
 
 /// Why the settings could not be read.
@@ -588,6 +595,18 @@ impl Settings {
                     )));
                 }
             };
+        if let Some(auth) = file.auth {
+            s.auth = Some(
+                auth::auth_settings(auth)
+                    .map_err(|e| ConfigError(format!("{}: [auth]: {e}", file_name.display())))?,
+            );
+        } else if let Some(r) = s.routes.iter().find(|r| !r.read.is_empty()) {
+            return Err(ConfigError(format!(
+                "{}: [[routes]] {}: read needs an [auth] table (without one every client reads every module)",
+                file_name.display(),
+                r.pattern
+            )));
+        }
         s.config_file = config_file;
         Ok(s)
     }
@@ -691,11 +710,11 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    pub(super) fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let m: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -703,7 +722,7 @@ mod tests {
         move |k| m.get(k).cloned()
     }
 
-    fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+    pub(super) fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("modgate.toml");
         std::fs::write(&p, text).unwrap();
@@ -852,6 +871,7 @@ max_connections_per_address = 12
                     key: "/file/key.pem".into(),
                 }),
                 config_file: Some(p),
+                auth: None,
             }
         );
     }

@@ -2,8 +2,10 @@
 //!
 //! `GET|HEAD /<module>/@v/list`, `/@v/<version>.info|.mod|.zip`, `/<module>/@latest` and
 //! `GET /healthz`. Each request gets an id (`X-Request-Id`), and every log line of the
-//! request carries it (a tracing span).
+//! request carries it (a tracing span). With `[auth]`, `auth.rs` decides who may read
+//! what before the handler (and its hot answers) sees the request.
 
+mod auth;
 mod hot;
 pub mod limit;
 pub mod listen;
@@ -13,6 +15,7 @@ mod respond;
 pub mod tls;
 mod zip;
 
+pub use auth::{Auth, FORBIDDEN, UNAUTHORIZED};
 pub use path::{MAX_PATH, Reject, Request, parse};
 
 use std::sync::Arc;
@@ -41,20 +44,26 @@ pub struct AppState {
     /// Per-client request limits (`[limits] client_requests_per_second`; none by
     /// default).
     pub limiter: Arc<limit::Limiter>,
+    /// Who may read what (`None`: no `[auth]`, everyone reads everything); replaced by
+    /// a reload.
+    pub auth: arc_swap::ArcSwapOption<Auth>,
 }
 
 /// The router for the GOPROXY protocol and `/healthz`.
 pub fn router(state: Arc<AppState>) -> Router {
     let limiter = Arc::clone(&state.limiter);
+    let for_auth = Arc::clone(&state);
     let served = Arc::new(Served {
         state,
         hot: hot::HotAnswers::new(),
     });
-    // Layers run outside in: the request id and log line first, then the limit.
+    // Layers run outside in: the request id and log line first, then the access check
+    // (which names the client), then the limit (which counts by that name).
     Router::new()
         .fallback(handle)
         .with_state(served)
         .layer(middleware::from_fn_with_state(limiter, limit::limit))
+        .layer(middleware::from_fn_with_state(for_auth, auth::authorize))
         .layer(middleware::from_fn(request_id))
 }
 
@@ -69,8 +78,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// This process's id, the first part of every request id (read once, not per request).
 static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
 
-/// Gives the request an id, runs it in a span carrying the id, logs its outcome and sets
-/// `X-Request-Id`.
+/// Gives the request an id, runs it in a span carrying the id, logs its outcome (with
+/// the client: a token's or user's name, `anonymous`, or `refused` for credentials that
+/// did not check; never a secret) and sets `X-Request-Id`.
 async fn request_id(req: HttpRequest, next: Next) -> Response {
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let id = format!("{:08x}-{n}", *PID);
@@ -87,6 +97,10 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
     let endpoint = crate::metrics::endpoint(&path);
     let in_flight = InFlight::new();
     let (mut resp, cache) = crate::cache::noting(next.run(req).instrument(span.clone())).await;
+    let client = resp
+        .extensions_mut()
+        .remove::<auth::Client>()
+        .map_or_else(|| auth::ANONYMOUS.into(), |c| c.0);
     drop(in_flight);
     m.requests
         .get_or_create(&crate::metrics::Served {
@@ -107,9 +121,12 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
             module,
             version,
             cache = cache.unwrap_or(""),
+            client = %client,
             "request"
         ),
-        None => tracing::info!(method = %method, path = %path, status, ms, "request"),
+        None => {
+            tracing::info!(method = %method, path = %path, status, ms, client = %client, "request")
+        }
     });
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
@@ -147,7 +164,9 @@ impl Drop for InFlight {
     }
 }
 
-async fn handle(State(served): State<Arc<Served>>, req: HttpRequest) -> Response {
+async fn handle(State(served): State<Arc<Served>>, mut req: HttpRequest) -> Response {
+    // The path as the access check parsed it, if it did.
+    let checked = req.extensions_mut().remove::<auth::Parsed>();
     let head = req.method() == Method::HEAD;
     if req.method() != Method::GET && !head {
         let mut r = reply::text(
@@ -165,7 +184,7 @@ async fn handle(State(served): State<Arc<Served>>, req: HttpRequest) -> Response
         crate::cache::looked(crate::metrics::endpoint(raw), "hit");
         return hot.respond(head);
     }
-    let parsed = parse(raw);
+    let parsed = checked.map_or_else(|| parse(raw), |p| p.0);
     match parsed {
         Err(reject) => {
             tracing::info!(reason = %reject.reason, "rejected");

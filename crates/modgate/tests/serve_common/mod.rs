@@ -414,3 +414,38 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, written as PEM files.
+pub struct Pki {
+    pub ca_pem: PathBuf,
+    pub ca_der: Vec<u8>,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+pub fn pki(dir: &Path) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name
+        .push(DnType::CommonName, "modgate test CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = p.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(p, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    Pki {
+        ca_pem: write("ca.pem", &ca.pem()),
+        ca_der: ca.der().to_vec(),
+        cert: write("cert.pem", &leaf.pem()),
+        key: write("key.pem", &key.serialize_pem()),
+    }
+}

@@ -1,0 +1,1026 @@
+//! Who is asking and what they may read (`[auth]` in the settings file).
+//!
+//! Credentials: `Authorization: Bearer TOKEN`, or `Authorization: Basic` whose password is
+//! a token (any user name: what the go command sends from `.netrc`) or whose user and
+//! password check against the htpasswd file (bcrypt only). A module request (list, info,
+//! mod, zip, latest) of path M is let through when M matches a pattern of `anonymous` or
+//! of the identity's `read` list (GOPRIVATE syntax, `*` alone for every module);
+//! `/sumdb/...` (and any path the parser rejects) when the client may read at least one
+//! module; `/healthz`, `/readyz` and `/metrics` always.
+//!
+//! The decision is made on the request alone, before the handler and its hot answers:
+//! 401 (no or wrong credentials, with `WWW-Authenticate`) and 403 (valid credentials, a
+//! module they may not read) are the same bytes whether or not the module exists or is
+//! cached, and never name the module.
+//!
+//! Tokens are kept as SHA-256 digests and compared in constant time. A bcrypt check
+//! (~100 ms at cost 10) runs on a blocking thread, a few at a time; a successful one is
+//! remembered for a few minutes (user, SHA-256 of the password), so that a build's many
+//! requests check a password once.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request as HttpRequest, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::path::{Reject, Request, parse};
+use super::reply::text;
+use crate::config::{AuthSettings, Route, TokenSecret};
+
+/// The body of every 401: the same for missing and wrong credentials, and for any path.
+pub const UNAUTHORIZED: &str = "unauthorized: credentials are needed (a token, or a user's password) and none were given or they are not valid";
+/// The body of every 403: the same for any module, existing or not.
+pub const FORBIDDEN: &str = "forbidden: these credentials may not read this module";
+/// Paths answered to anyone, before any check.
+const ALWAYS_OPEN: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+/// How long a successful password check is remembered.
+const VERIFIED_FOR: Duration = Duration::from_secs(300);
+/// How many remembered password checks at most.
+const VERIFIED_CAPACITY: usize = 4096;
+/// The `client` of the request log line for a request without credentials.
+pub const ANONYMOUS: &str = "anonymous";
+/// The `client` of the request log line for credentials that did not check.
+pub const REFUSED: &str = "refused";
+
+/// Module path patterns (GOPRIVATE syntax); `*` alone is every module.
+#[derive(Debug, Default)]
+struct Patterns {
+    all: bool,
+    globs: Vec<String>,
+}
+
+impl Patterns {
+    fn new(list: &[String]) -> Patterns {
+        Patterns {
+            all: list.iter().any(|p| p == "*"),
+            globs: list.iter().filter(|p| *p != "*").cloned().collect(),
+        }
+    }
+
+    fn matches(&self, module: &str) -> bool {
+        self.all
+            || self
+                .globs
+                .iter()
+                .any(|g| gomod::module::match_prefix_patterns(g, module))
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.all && self.globs.is_empty()
+    }
+}
+
+/// A token or a user: its name (for the logs) and what it may read.
+#[derive(Debug)]
+struct Principal {
+    name: Arc<str>,
+    read: Patterns,
+}
+
+/// The users of an htpasswd file, in file order: (user, bcrypt hash, line number).
+type HtUsers = Vec<(String, String, usize)>;
+
+/// The access rules and credentials of `[auth]`, read at start.
+pub struct Auth {
+    anonymous: Patterns,
+    /// The SHA-256 of each token.
+    tokens: Vec<([u8; 32], Arc<Principal>)>,
+    /// htpasswd users: their bcrypt hash.
+    users: HashMap<String, (String, Arc<Principal>)>,
+    /// A user's hash, checked against the password given for an unknown user name, so
+    /// that the time an answer takes does not tell which names exist.
+    decoy: Option<String>,
+    /// Successful password checks: (user, SHA-256 of the password) → until when.
+    verified: quick_cache::sync::Cache<(String, [u8; 32]), Instant>,
+    /// Bound on concurrent bcrypt checks (a slot is held until the check ends, even when
+    /// the client went away meanwhile).
+    bcrypt_slots: Arc<Semaphore>,
+    bcrypt_runs: AtomicU64,
+    /// The routes, in order (the first whose pattern matches a module is its route), with
+    /// their `read` lists: a non-empty list decides alone who reads the route's modules.
+    routes: Vec<(String, Vec<Arc<str>>)>,
+}
+
+/// In a route's `read` list: every client whose credentials check.
+const ANY_CLIENT: &str = "*";
+
+/// What the request log line names as the client: a token's or user's name,
+/// [`ANONYMOUS`] or [`REFUSED`]. Put in the response's extensions.
+#[derive(Debug, Clone)]
+pub(super) struct Client(pub Arc<str>);
+
+/// The request path as parsed here, handed to the handler so that it is parsed once.
+#[derive(Debug, Clone)]
+pub(super) struct Parsed(pub Result<Request, Reject>);
+
+/// The decision on one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Allow,
+    Unauthorized,
+    Forbidden,
+}
+
+/// The credentials of a request, as its `Authorization` header gives them.
+#[derive(Debug, PartialEq, Eq)]
+enum Credentials {
+    /// No `Authorization` header.
+    Missing,
+    /// `Bearer TOKEN`.
+    Bearer(Vec<u8>),
+    /// `Basic base64(user:password)`.
+    Basic { user: String, password: Vec<u8> },
+    /// Anything else (another scheme, bad base64, no `:`, several headers).
+    Malformed,
+}
+
+fn sha256(b: &[u8]) -> [u8; 32] {
+    Sha256::digest(b).into()
+}
+
+/// Reads the credentials of `headers`.
+fn credentials(headers: &HeaderMap) -> Credentials {
+    let mut all = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = all.next() else {
+        return Credentials::Missing;
+    };
+    if all.next().is_some() {
+        return Credentials::Malformed;
+    }
+    let v = value.as_bytes();
+    let Some(sp) = v.iter().position(|&b| b == b' ') else {
+        return Credentials::Malformed;
+    };
+    let (scheme, rest) = (&v[..sp], v[sp..].trim_ascii());
+    if rest.is_empty() {
+        return Credentials::Malformed;
+    }
+    if scheme.eq_ignore_ascii_case(b"bearer") {
+        return Credentials::Bearer(rest.to_vec());
+    }
+    if !scheme.eq_ignore_ascii_case(b"basic") {
+        return Credentials::Malformed;
+    }
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(rest) else {
+        return Credentials::Malformed;
+    };
+    let Some(colon) = decoded.iter().position(|&b| b == b':') else {
+        return Credentials::Malformed;
+    };
+    let Ok(user) = String::from_utf8(decoded[..colon].to_vec()) else {
+        return Credentials::Malformed;
+    };
+    Credentials::Basic {
+        user,
+        password: decoded[colon + 1..].to_vec(),
+    }
+}
+
+/// Whether `hash` is a well-formed bcrypt hash of the `$2y$`, `$2b$` or `$2a$` kinds:
+/// 60 characters, a cost from 04 to 31, then 53 characters of bcrypt's base64.
+fn is_bcrypt(hash: &str) -> bool {
+    let b = hash.as_bytes();
+    let alphabet = |c: &u8| c.is_ascii_alphanumeric() || *c == b'.' || *c == b'/';
+    b.len() == 60
+        && (hash.starts_with("$2y$") || hash.starts_with("$2b$") || hash.starts_with("$2a$"))
+        && hash[4..6]
+            .parse::<u32>()
+            .is_ok_and(|c| (4..=31).contains(&c))
+        && b[6] == b'$'
+        && b[7..].iter().all(alphabet)
+}
+
+/// What kind of hash a refused htpasswd entry holds (never the hash itself).
+fn hash_kind(hash: &str) -> &'static str {
+    let crypt_alphabet = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '/';
+    if hash.starts_with("$2y$") || hash.starts_with("$2b$") || hash.starts_with("$2a$") {
+        "a malformed bcrypt hash"
+    } else if hash.starts_with("$apr1$") {
+        "an MD5 ($apr1$) hash"
+    } else if hash.starts_with("{SHA}") {
+        "a SHA-1 ({SHA}) hash"
+    } else if hash.starts_with("$1$") || hash.starts_with("$5$") || hash.starts_with("$6$") {
+        "a crypt(3) hash"
+    } else if hash.len() == 13 && hash.chars().all(crypt_alphabet) {
+        "a DES crypt(3) hash"
+    } else {
+        "a plain-text password or an unknown hash"
+    }
+}
+
+/// Reads an htpasswd file's text: `user:hash` lines, blank lines and `#` comments; every
+/// hash must be bcrypt. Errors name `path`, the line and the user, never the hash.
+fn parse_htpasswd(path: &Path, text: &str) -> Result<HtUsers, String> {
+    let mut users: HtUsers = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let Some((user, hash)) = line.split_once(':') else {
+            return Err(format!(
+                "htpasswd file {}:{n}: not a user:hash line",
+                path.display()
+            ));
+        };
+        let hash = hash.trim();
+        if user.is_empty() {
+            return Err(format!(
+                "htpasswd file {}:{n}: the user name is empty",
+                path.display()
+            ));
+        }
+        if let Some((_, _, first)) = users.iter().find(|(u, _, _)| u == user) {
+            return Err(format!(
+                "htpasswd file {}:{n}: user {user:?} is also on line {first}",
+                path.display()
+            ));
+        }
+        if !is_bcrypt(hash) {
+            return Err(format!(
+                "htpasswd file {}:{n}: user {user:?}: {}; modgate accepts bcrypt hashes only ($2y$, $2b$, $2a$): regenerate it with `htpasswd -B {} {user}`",
+                path.display(),
+                hash_kind(hash),
+                path.display()
+            ));
+        }
+        users.push((user.to_string(), hash.to_string(), n));
+    }
+    Ok(users)
+}
+
+impl Auth {
+    /// Reads `[auth]`'s files (token files, the htpasswd file) and checks them: a token
+    /// file that cannot be read or is empty, an htpasswd line that is not bcrypt, a user
+    /// of `[[auth.user]]` missing from the file, two tokens with one secret are errors.
+    /// Each name in a route's `read` list must be a token's, an htpasswd user's or `*`.
+    pub fn open(settings: &AuthSettings, routes: &[Route]) -> Result<Auth, String> {
+        let mut tokens: Vec<([u8; 32], Arc<Principal>)> = Vec::new();
+        for t in &settings.tokens {
+            let digest = match &t.secret {
+                TokenSecret::Value(v) => sha256(v.as_bytes()),
+                TokenSecret::Sha256(d) => *d,
+                TokenSecret::File(p) => {
+                    let text = std::fs::read_to_string(p).map_err(|e| {
+                        format!(
+                            "[auth] token {:?}: reading token_file {}: {e}",
+                            t.name,
+                            p.display()
+                        )
+                    })?;
+                    if text.trim().is_empty() {
+                        return Err(format!(
+                            "[auth] token {:?}: token_file {} is empty",
+                            t.name,
+                            p.display()
+                        ));
+                    }
+                    sha256(text.trim().as_bytes())
+                }
+            };
+            if let Some((_, other)) = tokens.iter().find(|(d, _)| *d == digest) {
+                return Err(format!(
+                    "[auth] tokens {:?} and {:?} have the same secret",
+                    other.name, t.name
+                ));
+            }
+            tokens.push((
+                digest,
+                Arc::new(Principal {
+                    name: t.name.as_str().into(),
+                    read: Patterns::new(&t.read),
+                }),
+            ));
+        }
+        let mut users = HashMap::new();
+        let mut decoy = None;
+        if let Some(path) = &settings.htpasswd {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "reading htpasswd file {}: {e} (check htpasswd in [auth])",
+                    path.display()
+                )
+            })?;
+            for (user, hash, _) in parse_htpasswd(path, &text)? {
+                let read = settings
+                    .users
+                    .iter()
+                    .find(|u| u.name == user)
+                    .map(|u| Patterns::new(&u.read))
+                    .unwrap_or_default();
+                decoy.get_or_insert_with(|| hash.clone());
+                let principal = Arc::new(Principal {
+                    name: user.as_str().into(),
+                    read,
+                });
+                users.insert(user, (hash, principal));
+            }
+            if let Some(u) = settings.users.iter().find(|u| !users.contains_key(&u.name)) {
+                return Err(format!(
+                    "[auth] user {:?} of [[auth.user]] is not in the htpasswd file {}",
+                    u.name,
+                    path.display()
+                ));
+            }
+        }
+        let mut rules = Vec::new();
+        for r in routes {
+            if let Some(name) = r.read.iter().find(|n| {
+                n.as_str() != ANY_CLIENT
+                    && !users.contains_key(n.as_str())
+                    && !tokens.iter().any(|(_, p)| &*p.name == n.as_str())
+            }) {
+                return Err(format!(
+                    "[[routes]] {}: read names {name:?}, which is neither a token of [[auth.token]] nor a user of the htpasswd file (\"*\" is every client with good credentials)",
+                    r.pattern
+                ));
+            }
+            rules.push((
+                r.pattern.clone(),
+                r.read.iter().map(|n| n.as_str().into()).collect(),
+            ));
+        }
+        let slots = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+        Ok(Auth {
+            routes: rules,
+            anonymous: Patterns::new(&settings.anonymous),
+            tokens,
+            users,
+            decoy,
+            verified: quick_cache::sync::Cache::new(VERIFIED_CAPACITY),
+            bcrypt_slots: Arc::new(Semaphore::new(slots)),
+            bcrypt_runs: AtomicU64::new(0),
+        })
+    }
+
+    /// One line for the start-up log: who may read what (names and counts, no secret).
+    pub fn describe(&self) -> String {
+        let anonymous = if self.anonymous.all {
+            "every module".to_string()
+        } else if self.anonymous.is_empty() {
+            "nothing".to_string()
+        } else {
+            self.anonymous.globs.join(",")
+        };
+        format!(
+            "auth on: anonymous clients read {anonymous}; {} token(s), {} htpasswd user(s)",
+            self.tokens.len(),
+            self.users.len()
+        )
+    }
+
+    /// The token whose secret is `secret` (every token is compared, in constant time).
+    fn token(&self, secret: &[u8]) -> Option<Arc<Principal>> {
+        let digest = sha256(secret);
+        let mut found = None;
+        for (d, p) in &self.tokens {
+            if bool::from(d.ct_eq(&digest)) {
+                found = Some(Arc::clone(p));
+            }
+        }
+        found
+    }
+
+    fn fresh(&self, key: &(String, [u8; 32])) -> bool {
+        self.verified
+            .get(key)
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    async fn slot(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.bcrypt_slots).acquire_owned().await.ok()
+    }
+
+    /// bcrypt's verdict on a blocking thread, and `slot` back: it is held until the
+    /// check ends (dropped with the task's output if the caller went away), so that the
+    /// caller can remember a success before another request takes the slot.
+    async fn bcrypt(
+        &self,
+        slot: OwnedSemaphorePermit,
+        password: &[u8],
+        hash: &str,
+    ) -> (bool, Option<OwnedSemaphorePermit>) {
+        self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
+        let (password, hash) = (password.to_vec(), hash.to_string());
+        tokio::task::spawn_blocking(move || {
+            (bcrypt::verify(&password, &hash).unwrap_or(false), slot)
+        })
+        .await
+        .map_or((false, None), |(ok, slot)| (ok, Some(slot)))
+    }
+
+    /// The htpasswd user `user` if `password` is theirs.
+    async fn user(&self, user: &str, password: &[u8]) -> Option<Arc<Principal>> {
+        let Some((hash, principal)) = self.users.get(user) else {
+            if let Some(decoy) = &self.decoy {
+                let slot = self.slot().await?;
+                self.bcrypt(slot, password, decoy).await;
+            }
+            return None;
+        };
+        let key = (user.to_string(), sha256(password));
+        if self.fresh(&key) {
+            return Some(Arc::clone(principal));
+        }
+        let slot = self.slot().await?;
+        // Checked by another request while this one waited for a slot.
+        if self.fresh(&key) {
+            return Some(Arc::clone(principal));
+        }
+        let (ok, _slot) = self.bcrypt(slot, password, hash).await;
+        if !ok {
+            return None;
+        }
+        self.verified.insert(key, Instant::now() + VERIFIED_FOR);
+        Some(Arc::clone(principal))
+    }
+
+    /// Who the credentials name: `Ok(None)` for none, `Err(())` for credentials that do
+    /// not check.
+    async fn identify(&self, credentials: Credentials) -> Result<Option<Arc<Principal>>, ()> {
+        match credentials {
+            Credentials::Missing => Ok(None),
+            Credentials::Malformed => Err(()),
+            Credentials::Bearer(t) => self.token(&t).map(Some).ok_or(()),
+            Credentials::Basic { user, password } => match self.token(&password) {
+                Some(p) => Ok(Some(p)),
+                None => self.user(&user, &password).await.map(Some).ok_or(()),
+            },
+        }
+    }
+
+    /// Whether `who` (`None`: no credentials) may have the answer to `parsed`.
+    fn access(&self, who: Option<&Principal>, parsed: &Result<Request, Reject>) -> Verdict {
+        let module = match parsed {
+            Ok(Request::Health | Request::Ready | Request::Metrics) => return Verdict::Allow,
+            Ok(Request::Sumdb { .. }) | Err(_) => None,
+            Ok(
+                Request::List { module }
+                | Request::Latest { module }
+                | Request::Info { module, .. }
+                | Request::Mod { module, .. }
+                | Request::Zip { module, .. },
+            ) => Some(module.as_str()),
+        };
+        let route = |m: &str| {
+            self.routes
+                .iter()
+                .find(|(pattern, _)| gomod::module::match_prefix_patterns(pattern, m))
+                .map(|(_, read)| read)
+                .filter(|read| !read.is_empty())
+        };
+        let allowed = match module {
+            // The checksum database, or a path the handler rejects without looking
+            // anything up: for anyone who may read some module.
+            None => who.is_some() || !self.anonymous.is_empty(),
+            // A route's read list decides alone for its modules.
+            Some(m) => match route(m) {
+                Some(read) => {
+                    who.is_some_and(|p| read.iter().any(|n| &**n == ANY_CLIENT || *n == p.name))
+                }
+                None => self.anonymous.matches(m) || who.is_some_and(|p| p.read.matches(m)),
+            },
+        };
+        match (allowed, who) {
+            (true, _) => Verdict::Allow,
+            (false, None) => Verdict::Unauthorized,
+            (false, Some(_)) => Verdict::Forbidden,
+        }
+    }
+
+    /// The verdict on a request and the client's name for the log.
+    pub(super) async fn check(
+        &self,
+        headers: &HeaderMap,
+        parsed: &Result<Request, Reject>,
+    ) -> (Verdict, Arc<str>) {
+        match self.identify(credentials(headers)).await {
+            Err(()) => (Verdict::Unauthorized, REFUSED.into()),
+            Ok(who) => {
+                let name = who
+                    .as_ref()
+                    .map_or_else(|| ANONYMOUS.into(), |p| p.name.clone());
+                (self.access(who.as_deref(), parsed), name)
+            }
+        }
+    }
+}
+
+/// The 401 answer: the same bytes for every path and every reason.
+fn unauthorized(head: bool) -> Response {
+    let mut r = text(StatusCode::UNAUTHORIZED, UNAUTHORIZED, head);
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"modgate\""),
+    );
+    r
+}
+
+/// The middleware: answers 401/403 before the handler, or lets the request through with
+/// its parsed path; names the client in the response's extensions for the request log.
+pub(super) async fn authorize(
+    State(state): State<Arc<super::AppState>>,
+    mut req: HttpRequest,
+    next: Next,
+) -> Response {
+    let raw = req.uri().path();
+    // Without [auth] (it may come and go with a reload), everyone reads everything.
+    let Some(auth) = state.auth.load_full() else {
+        return next.run(req).await;
+    };
+    if ALWAYS_OPEN.contains(&raw) {
+        return next.run(req).await;
+    }
+    let parsed = parse(raw);
+    let head = req.method() == Method::HEAD;
+    let (verdict, client) = auth.check(req.headers(), &parsed).await;
+    let mut resp = match verdict {
+        Verdict::Allow => {
+            req.extensions_mut().insert(Parsed(parsed));
+            // The request limit counts a client by its name, not its address.
+            if &*client != ANONYMOUS {
+                req.extensions_mut()
+                    .insert(super::limit::ClientName(client.to_string()));
+            }
+            next.run(req).await
+        }
+        Verdict::Unauthorized => unauthorized(head),
+        Verdict::Forbidden => text(StatusCode::FORBIDDEN, FORBIDDEN, head),
+    };
+    resp.extensions_mut().insert(Client(client));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{TokenSettings, UserSettings};
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    /// A bcrypt hash of `password` at cost 4 (fast), in the `$2y$` form htpasswd writes.
+    fn hash(password: &str) -> String {
+        bcrypt::hash_with_result(password, 4)
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoY)
+    }
+
+    #[test]
+    fn htpasswd_bcrypt_only() {
+        let p = Path::new("/etc/modgate/htpasswd");
+        let (a, b) = (hash("pa"), bcrypt::hash("pb", 4).unwrap());
+        let text = format!("# users\n\nalice:{a}\r\nbob:{b}\n");
+        assert_eq!(
+            parse_htpasswd(p, &text),
+            Ok(vec![
+                ("alice".to_string(), a.clone(), 3),
+                ("bob".to_string(), b.clone(), 4)
+            ])
+        );
+        let a2a = a.replacen("$2y$", "$2a$", 1);
+        assert!(parse_htpasswd(p, &format!("carol:{a2a}\n")).is_ok());
+        let refused = |line: &str| parse_htpasswd(p, &format!("alice:{a}\n{line}\n")).unwrap_err();
+        let regen = "modgate accepts bcrypt hashes only ($2y$, $2b$, $2a$): regenerate it with `htpasswd -B /etc/modgate/htpasswd";
+        assert_eq!(
+            refused("bob:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/"),
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"bob\": an MD5 ($apr1$) hash; {regen} bob`"
+            )
+        );
+        assert_eq!(
+            refused("carol:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="),
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"carol\": a SHA-1 ({{SHA}}) hash; {regen} carol`"
+            )
+        );
+        assert_eq!(
+            refused("dave:hunter2"),
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"dave\": a plain-text password or an unknown hash; {regen} dave`"
+            )
+        );
+        assert_eq!(
+            refused("erin:rqXexS6ZhobKA"),
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"erin\": a DES crypt(3) hash; {regen} erin`"
+            )
+        );
+        assert_eq!(
+            refused("frank:$2y$10$tooshort"),
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"frank\": a malformed bcrypt hash; {regen} frank`"
+            )
+        );
+        assert_eq!(
+            refused(&format!("gina:{}", a.replacen("$2y$", "$2x$", 1))),
+            format!(
+                "htpasswd file /etc/modgate/htpasswd:2: user \"gina\": a plain-text password or an unknown hash; {regen} gina`"
+            )
+        );
+        // The secret is never in the message.
+        assert!(!refused("dave:hunter2").contains("hunter2"));
+        assert_eq!(
+            refused(&format!("alice:{b}")),
+            "htpasswd file /etc/modgate/htpasswd:2: user \"alice\" is also on line 1"
+        );
+        assert_eq!(
+            refused("no colon here"),
+            "htpasswd file /etc/modgate/htpasswd:2: not a user:hash line"
+        );
+    }
+
+    #[test]
+    fn open_reads_the_files() {
+        let d = tempfile::tempdir().unwrap();
+        let ht = d.path().join("htpasswd");
+        let settings = |htpasswd: Option<&Path>, users: &[&str]| AuthSettings {
+            anonymous: vec![],
+            htpasswd: htpasswd.map(Path::to_path_buf),
+            tokens: vec![],
+            users: users
+                .iter()
+                .map(|u| UserSettings {
+                    name: u.to_string(),
+                    read: s(&["*"]),
+                })
+                .collect(),
+        };
+        let err = |s: &AuthSettings| Auth::open(s, &[]).err().unwrap();
+        assert_eq!(
+            err(&settings(Some(&ht), &[])),
+            format!(
+                "reading htpasswd file {}: No such file or directory (os error 2) (check htpasswd in [auth])",
+                ht.display()
+            )
+        );
+        std::fs::write(&ht, format!("alice:{}\n", hash("pa"))).unwrap();
+        assert_eq!(
+            err(&settings(Some(&ht), &["alice", "bob"])),
+            format!(
+                "[auth] user \"bob\" of [[auth.user]] is not in the htpasswd file {}",
+                ht.display()
+            )
+        );
+        assert!(Auth::open(&settings(Some(&ht), &["alice"]), &[]).is_ok());
+        std::fs::write(&ht, "alice:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/\n").unwrap();
+        assert!(err(&settings(Some(&ht), &[])).contains(":1: user \"alice\": an MD5"));
+
+        let tok = |name: &str, secret: TokenSecret| TokenSettings {
+            name: name.into(),
+            secret,
+            read: vec![],
+        };
+        let file = d.path().join("token");
+        let mut st = settings(None, &[]);
+        st.tokens = vec![tok("f", TokenSecret::File(file.clone()))];
+        assert_eq!(
+            err(&st),
+            format!(
+                "[auth] token \"f\": reading token_file {}: No such file or directory (os error 2)",
+                file.display()
+            )
+        );
+        std::fs::write(&file, " \n").unwrap();
+        assert_eq!(
+            err(&st),
+            format!("[auth] token \"f\": token_file {} is empty", file.display())
+        );
+        // The file's text is trimmed; the same secret twice is refused.
+        std::fs::write(&file, "s3cret\n").unwrap();
+        st.tokens
+            .push(tok("v", TokenSecret::Value("s3cret".into())));
+        assert_eq!(
+            err(&st),
+            "[auth] tokens \"f\" and \"v\" have the same secret"
+        );
+        st.tokens[1].secret = TokenSecret::Sha256(sha256(b"other"));
+        let auth = Auth::open(&st, &[]).unwrap();
+        assert_eq!(auth.token(b"s3cret").unwrap().name.as_ref(), "f");
+        assert_eq!(auth.token(b"other").unwrap().name.as_ref(), "v");
+        assert!(auth.token(b"s3cret\n").is_none());
+    }
+
+    fn headers(auth: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(a) = auth {
+            h.insert(header::AUTHORIZATION, HeaderValue::from_str(a).unwrap());
+        }
+        h
+    }
+
+    fn basic(user: &str, password: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+    }
+
+    #[test]
+    fn credentials_from_the_header() {
+        use Credentials::*;
+        let c = |a: Option<&str>| credentials(&headers(a));
+        assert_eq!(c(None), Missing);
+        assert_eq!(c(Some("Bearer tok-1")), Bearer(b"tok-1".to_vec()));
+        assert_eq!(c(Some("bearer   tok-1 ")), Bearer(b"tok-1".to_vec()));
+        assert_eq!(
+            c(Some(&basic("x", "tok:with:colons"))),
+            Basic {
+                user: "x".into(),
+                password: b"tok:with:colons".to_vec()
+            }
+        );
+        assert_eq!(
+            c(Some(&basic("", ""))),
+            Basic {
+                user: "".into(),
+                password: vec![]
+            }
+        );
+        assert_eq!(
+            c(Some("BASIC YWxpY2U6cHc=")),
+            Basic {
+                user: "alice".into(),
+                password: b"pw".to_vec()
+            }
+        );
+        for bad in [
+            "Bearer",
+            "Bearer ",
+            "Basic",
+            "Basic !!!",
+            "Basic YWxpY2U=", // "alice", no colon
+            "Digest username=\"alice\"",
+            "tok-1",
+        ] {
+            assert_eq!(c(Some(bad)), Malformed, "{bad}");
+        }
+        let mut two = headers(Some("Bearer a"));
+        two.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer b"));
+        assert_eq!(credentials(&two), Malformed);
+    }
+
+    fn table_auth(dir: &Path) -> Auth {
+        let ht = dir.join("htpasswd");
+        std::fs::write(
+            &ht,
+            format!("alice:{}\nbob:{}\n", hash("alice-pw"), hash("bob-pw")),
+        )
+        .unwrap();
+        Auth::open(
+            &AuthSettings {
+                anonymous: s(&["example.com/*"]),
+                htpasswd: Some(ht),
+                tokens: vec![
+                    TokenSettings {
+                        name: "all".into(),
+                        secret: TokenSecret::Value("tok-all".into()),
+                        read: s(&["*"]),
+                    },
+                    TokenSettings {
+                        name: "pub".into(),
+                        secret: TokenSecret::Sha256(sha256(b"tok-pub")),
+                        read: s(&["example.com/*"]),
+                    },
+                ],
+                // bob is in the file but not here: he reads what anonymous clients read.
+                users: vec![UserSettings {
+                    name: "alice".into(),
+                    read: s(&["corp.example.com/team"]),
+                }],
+            },
+            &[],
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_route_read_list_decides_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let ht = d.path().join("htpasswd");
+        std::fs::write(&ht, format!("alice:{}\n", hash("alice-pw"))).unwrap();
+        let route = |pattern: &str, read: &[&str]| Route {
+            pattern: pattern.into(),
+            upstream: "direct".into(),
+            private: false,
+            read: s(read),
+        };
+        let settings = AuthSettings {
+            anonymous: s(&["example.com/*"]),
+            htpasswd: Some(ht),
+            tokens: vec![TokenSettings {
+                name: "all".into(),
+                secret: TokenSecret::Value("tok-all".into()),
+                read: s(&["*"]),
+            }],
+            users: vec![],
+        };
+        let routes = [
+            route("corp.example.com/secret", &["alice"]),
+            // The first matching route is the module's route, even without a list.
+            route("corp.example.com", &[]),
+            route("example.com/members", &["*"]),
+        ];
+        let auth = Auth::open(&settings, &routes).unwrap();
+        use Verdict::*;
+        let alice = basic("alice", "alice-pw");
+        let rows: &[(Option<&str>, &str, Verdict)] = &[
+            // Only alice, though "all" reads "*" and alice's own patterns are none.
+            (Some(&alice), "/corp.example.com/secret/@v/list", Allow),
+            (Some(&alice), "/corp.example.com/secret/x/@latest", Allow),
+            (
+                Some("Bearer tok-all"),
+                "/corp.example.com/secret/@v/list",
+                Forbidden,
+            ),
+            (None, "/corp.example.com/secret/@v/list", Unauthorized),
+            // No list: the [auth] patterns decide.
+            (
+                Some("Bearer tok-all"),
+                "/corp.example.com/other/@v/list",
+                Allow,
+            ),
+            (Some(&alice), "/corp.example.com/other/@v/list", Forbidden),
+            // "*": any good credentials, not anonymous clients (though anonymous reads
+            // example.com/*).
+            (Some(&alice), "/example.com/members/@v/list", Allow),
+            (None, "/example.com/members/@v/list", Unauthorized),
+            (None, "/example.com/open/@v/list", Allow),
+        ];
+        for (cred, path, want) in rows {
+            let got = auth.check(&headers(*cred), &parse(path)).await.0;
+            assert_eq!(got, *want, "{cred:?} {path}");
+        }
+        // A name that is no token nor user stops the start.
+        let err = Auth::open(&settings, &[route("corp.example.com", &["bob"])])
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            "[[routes]] corp.example.com: read names \"bob\", which is neither a token of [[auth.token]] nor a user of the htpasswd file (\"*\" is every client with good credentials)"
+        );
+    }
+
+    #[tokio::test]
+    async fn access_table() {
+        let d = tempfile::tempdir().unwrap();
+        let auth = table_auth(d.path());
+        use Verdict::*;
+        let (pub_, secret, team) = (
+            "/example.com/pub/@v/list",
+            "/corp.example.com/secret/@v/v1.0.0.zip",
+            "/corp.example.com/team/sub/@latest",
+        );
+        let sumdb = "/sumdb/sum.golang.org/supported";
+        let rejected = "/corp.example.com/secret/@v/master.zip";
+        let rows: &[(Option<&str>, &str, Verdict, &str)] = &[
+            (None, pub_, Allow, "anonymous"),
+            (
+                None,
+                "/example.com/pub/v2/@v/v2.0.0.info",
+                Allow,
+                "anonymous",
+            ),
+            (None, secret, Unauthorized, "anonymous"),
+            (None, team, Unauthorized, "anonymous"),
+            (None, sumdb, Allow, "anonymous"),
+            (None, rejected, Allow, "anonymous"),
+            (None, "/healthz", Allow, "anonymous"),
+            (Some("Bearer tok-all"), secret, Allow, "all"),
+            (Some("Bearer tok-all"), team, Allow, "all"),
+            (Some(&basic("x", "tok-all")), secret, Allow, "all"),
+            (Some(&basic("alice", "tok-all")), secret, Allow, "all"),
+            (Some("Bearer tok-pub"), pub_, Allow, "pub"),
+            (Some("Bearer tok-pub"), secret, Forbidden, "pub"),
+            (Some(&basic("x", "tok-pub")), secret, Forbidden, "pub"),
+            (Some("Bearer tok-wrong"), pub_, Unauthorized, "refused"),
+            (Some("Bearer tok-wrong"), secret, Unauthorized, "refused"),
+            (Some("Bearer tok-wrong"), sumdb, Unauthorized, "refused"),
+            (
+                Some(&basic("x", "tok-wrong")),
+                secret,
+                Unauthorized,
+                "refused",
+            ),
+            (Some("Bearer alice-pw"), team, Unauthorized, "refused"),
+            (Some(&basic("alice", "alice-pw")), team, Allow, "alice"),
+            (Some(&basic("alice", "alice-pw")), pub_, Allow, "alice"),
+            (
+                Some(&basic("alice", "alice-pw")),
+                secret,
+                Forbidden,
+                "alice",
+            ),
+            (
+                Some(&basic("alice", "bob-pw")),
+                team,
+                Unauthorized,
+                "refused",
+            ),
+            (
+                Some(&basic("carol", "alice-pw")),
+                pub_,
+                Unauthorized,
+                "refused",
+            ),
+            (Some(&basic("bob", "bob-pw")), pub_, Allow, "bob"),
+            (Some(&basic("bob", "bob-pw")), team, Forbidden, "bob"),
+            (Some(&basic("bob", "bob-pw")), sumdb, Allow, "bob"),
+            (Some("Digest x"), pub_, Unauthorized, "refused"),
+        ];
+        for (cred, path, want, client) in rows {
+            let got = auth.check(&headers(*cred), &parse(path)).await;
+            assert_eq!((got.0, got.1.as_ref()), (*want, *client), "{cred:?} {path}");
+        }
+
+        // Nobody anonymous: the checksum database and rejected paths need credentials too.
+        let nobody = Auth::open(
+            &AuthSettings {
+                tokens: vec![TokenSettings {
+                    name: "t".into(),
+                    secret: TokenSecret::Value("t".into()),
+                    read: vec![],
+                }],
+                ..AuthSettings::default()
+            },
+            &[],
+        )
+        .unwrap();
+        for (cred, path, want) in [
+            (None, sumdb, Unauthorized),
+            (None, rejected, Unauthorized),
+            (None, pub_, Unauthorized),
+            (None, "/readyz", Allow),
+            (Some("Bearer t"), sumdb, Allow),
+            (Some("Bearer t"), rejected, Allow),
+            (Some("Bearer t"), pub_, Forbidden),
+        ] {
+            assert_eq!(
+                nobody.check(&headers(cred), &parse(path)).await.0,
+                want,
+                "{cred:?} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn star_is_every_module() {
+        let p = Patterns::new(&s(&["*"]));
+        for m in [
+            "example.com/a",
+            "corp.example.com/x/y/v2",
+            "gopkg.in/yaml.v3",
+            "a",
+        ] {
+            assert!(p.matches(m), "{m}");
+        }
+        let p = Patterns::new(&s(&["corp.example.com", "*.lan.example.com/team/*"]));
+        assert!(p.matches("corp.example.com/x/y"));
+        assert!(p.matches("git.lan.example.com/team/a/b"));
+        assert!(!p.matches("git.lan.example.com/other/a"));
+        assert!(!p.matches("corp.example.com.evil.example/x"));
+        assert!(Patterns::new(&[]).is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_password_is_checked_by_bcrypt_once() {
+        let d = tempfile::tempdir().unwrap();
+        let auth = Arc::new(table_auth(d.path()));
+        let h = headers(Some(&basic("alice", "alice-pw")));
+        let path = parse("/corp.example.com/team/@v/list");
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (auth, h, path) = (Arc::clone(&auth), h.clone(), path.clone());
+            tasks.push(tokio::spawn(async move { auth.check(&h, &path).await.0 }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), Verdict::Allow);
+        }
+        // At most one check per slot ran before the first success was remembered.
+        let slots = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+        let runs = auth.bcrypt_runs.load(Ordering::Relaxed);
+        assert!((1..=slots as u64).contains(&runs), "{runs} bcrypt runs");
+        // A wrong password is never remembered: each one is checked.
+        let wrong = headers(Some(&basic("alice", "nope")));
+        for _ in 0..2 {
+            assert_eq!(auth.check(&wrong, &path).await.0, Verdict::Unauthorized);
+        }
+        assert_eq!(auth.bcrypt_runs.load(Ordering::Relaxed), runs + 2);
+        // An unknown user costs one bcrypt check too (the decoy).
+        let unknown = headers(Some(&basic("mallory", "alice-pw")));
+        assert_eq!(auth.check(&unknown, &path).await.0, Verdict::Unauthorized);
+        assert_eq!(auth.bcrypt_runs.load(Ordering::Relaxed), runs + 3);
+    }
+}
