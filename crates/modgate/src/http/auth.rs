@@ -148,6 +148,20 @@ fn sha256(b: &[u8]) -> [u8; 32] {
     Sha256::digest(b).into()
 }
 
+/// Reads an `Authorization` header value and an htpasswd file's text as the server does,
+/// for the fuzz target: whether the header gives well-formed credentials (or none), and
+/// how many users the file has (0 when it is refused).
+#[doc(hidden)]
+pub fn read_untrusted(authorization: &[u8], htpasswd: &str) -> (bool, usize) {
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_bytes(authorization) {
+        h.insert(header::AUTHORIZATION, v);
+    }
+    let well_formed = !matches!(credentials(&h), Credentials::Malformed);
+    let users = parse_htpasswd(Path::new("htpasswd"), htpasswd).map_or(0, |u| u.len());
+    (well_formed, users)
+}
+
 /// Reads the credentials of `headers`.
 fn credentials(headers: &HeaderMap) -> Credentials {
     let mut all = headers.get_all(header::AUTHORIZATION).iter();

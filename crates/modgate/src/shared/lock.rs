@@ -11,7 +11,8 @@
 //! that check cannot replace what a successor stored.
 //!
 //! Within one process the [`LocalLocks`] are taken first, so one task per process polls
-//! Redis. When Redis is down, the local lock alone is held: each replica fetches on its
+//! Redis; a release is announced on a channel that wakes the waiters of every replica at
+//! once (`wake.rs`), the polling being the fallback. When Redis is down, the local lock alone is held: each replica fetches on its
 //! own, as it would without `--redis`.
 
 use std::io;
@@ -50,11 +51,14 @@ static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
          return 0",
     )
 });
-/// Deletes the lock when it still has this holder's value.
+/// Deletes the lock when it still has this holder's value, and announces it on the
+/// channel `ARGV[2]` (its waiters in other replicas try again at once).
 static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-           return redis.call('DEL', KEYS[1]) end \
+           redis.call('DEL', KEYS[1]) \
+           redis.call('PUBLISH', ARGV[2], KEYS[1]) \
+           return 1 end \
          return 0",
     )
 });
@@ -132,7 +136,7 @@ impl Drop for Renewed {
                         "release lock",
                         &RELEASE,
                         &[&lock.key],
-                        &[lock.value.as_bytes()],
+                        &[lock.value.as_bytes(), super::wake::CHANNEL.as_bytes()],
                     )
                     .await;
             });
@@ -147,7 +151,9 @@ impl Locks for RedisLocks {
         let (key, fence) = keys(name);
         let lease_ms = LEASE.as_millis().to_string();
         let kept_ms = FENCE_KEPT.as_millis().to_string();
+        // Polls from 10 ms up to 200 ms; a release announced meanwhile ends a pause.
         let mut pause = Duration::from_millis(10);
+        let waiter = self.shared.wakeups.waiter(&key);
         loop {
             if !self.shared.usable() {
                 return Ok(local);
@@ -169,7 +175,7 @@ impl Locks for RedisLocks {
                 // Redis failed: on our own.
                 None => return Ok(local),
                 Some(0) => {
-                    tokio::time::sleep(pause).await;
+                    waiter.wait(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(200));
                 }
                 Some(n) => {
@@ -286,5 +292,31 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(held.lease().is_none());
+    }
+
+    /// A release is announced on the wake-up channel with the lock's key; someone else's
+    /// lock, not released, is not.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_release_is_announced() {
+        use futures_util::StreamExt;
+        let redis = testkit::redis::Redis::start();
+        let mut pubsub = redis::Client::open(redis.url())
+            .unwrap()
+            .get_async_pubsub()
+            .await
+            .unwrap();
+        pubsub.subscribe(super::super::wake::CHANNEL).await.unwrap();
+        let locks = RedisLocks::new(Shared::connect(&redis.url()).unwrap());
+        let held = locks.lock("zip example.com/m@v1.0.0").await.unwrap();
+        drop(held);
+        let mut messages = pubsub.on_message();
+        let msg = tokio::time::timeout(Duration::from_secs(5), messages.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            msg.get_payload::<String>().unwrap(),
+            "modgate:lock:{zip example.com/m@v1.0.0}"
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! fence counter share a hash tag), so a Redis Cluster proxy can front it.
 
 mod lock;
+mod wake;
 
 pub use lock::RedisLocks;
 
@@ -55,6 +56,8 @@ pub struct Shared {
     up: AtomicBool,
     /// Names this replica in lock values (host name and process id).
     replica: String,
+    /// This replica's lock waiters, woken when a holder anywhere releases.
+    wakeups: Arc<wake::Wakeups>,
 }
 
 impl Shared {
@@ -69,6 +72,7 @@ impl Shared {
             .set_response_timeout(Some(CALL_WITHIN))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
+        let wakeups = wake::Wakeups::start(client.clone());
         let conn = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(|e| format!("--redis {}: {e}", redact(url)))?;
         let host = rustix::system::uname()
@@ -80,6 +84,7 @@ impl Shared {
             url: redact(url),
             up: AtomicBool::new(true),
             replica: format!("{host}/{}", std::process::id()),
+            wakeups,
         });
         let weak = Arc::downgrade(&shared);
         tokio::spawn(async move {

@@ -1,0 +1,21 @@
+//! The readers of outside text in `modgate serve`: request paths, `Authorization` headers,
+//! htpasswd files, `.netrc` files, `Retry-After` values, sizes (`max_bytes`); none panics
+//! on any input.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use modgate::http;
+use modgate::source::proxy::{netrc, pace};
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let _ = http::read_untrusted_auth(data, &text);
+    let _ = http::parse(&text);
+    for line in netrc::parse(&text) {
+        assert!(!line.machine.is_empty());
+    }
+    if let Some(d) = pace::parse_retry_after(&text) {
+        let _ = d.as_secs();
+    }
+    let _ = modgate::store::parse_size(&text);
+});
