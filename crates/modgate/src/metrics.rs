@@ -82,6 +82,13 @@ pub struct StoreKind {
     pub kind: &'static str,
 }
 
+/// One label: what part of the storage a gauge measures.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Scope {
+    /// `local_disk`: the directory store and the git clones.
+    pub scope: &'static str,
+}
+
 /// One label: `version` of this program.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Build {
@@ -124,6 +131,10 @@ pub struct Metrics {
     pub store_written_bytes: Family<StoreKind, Counter>,
     /// 1 while the shared Redis answers, 0 while this replica works on its own.
     pub redis_up: Gauge,
+    /// Bytes kept on the local disk (set when /metrics is read).
+    pub store_bytes: Family<Scope, Gauge>,
+    /// Entries (module versions, git clones) kept on the local disk.
+    pub store_entries: Family<Scope, Gauge>,
     /// Hedged requests by result (won: the second upstream answered first; lost).
     pub hedges: Family<Outcome, Counter>,
 }
@@ -146,6 +157,8 @@ impl Metrics {
             store_writes: Family::default(),
             store_written_bytes: Family::default(),
             redis_up: Gauge::default(),
+            store_bytes: Family::default(),
+            store_entries: Family::default(),
             hedges: Family::default(),
         };
         let r = &mut registry;
@@ -210,6 +223,16 @@ impl Metrics {
             m.store_written_bytes.clone(),
         );
         r.register(
+            "store_bytes",
+            "Bytes kept on the local disk (the directory store and the git clones), once counted at start; absent before that and with S3 storage",
+            m.store_bytes.clone(),
+        );
+        r.register(
+            "store_entries",
+            "Entries kept on the local disk (module versions of the directory store, git clones), once counted at start",
+            m.store_entries.clone(),
+        );
+        r.register(
             "redis_up",
             "1 while the shared Redis answers; 0 while this replica works on its own",
             m.redis_up.clone(),
@@ -227,6 +250,16 @@ impl Metrics {
             .set(1);
         r.register("build_info", "This program's version (value 1)", build);
         Metrics { registry, ..m }
+    }
+
+    /// Sets the local disk's usage: `(bytes, entries)`.
+    pub fn store_usage(&self, (bytes, entries): (u64, u64)) {
+        let local = Scope {
+            scope: "local_disk",
+        };
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.store_bytes.get_or_create(&local).set(gauge(bytes));
+        self.store_entries.get_or_create(&local).set(gauge(entries));
     }
 
     /// The metrics in Prometheus' text format (OpenMetrics).

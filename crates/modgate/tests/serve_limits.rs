@@ -88,6 +88,23 @@ fn an_upstream_429_slows_modgate_down_instead_of_failing_the_client() {
         s.log_text()
     );
     let lines = metric_lines(&s.addr);
+    // The local disk's bytes: every file the store keeps (not the downloads in tmp/).
+    let stored: u64 = files_under(&tmp.path().join("d"))
+        .iter()
+        .filter(|f| !f.starts_with("tmp/") && !f.ends_with("modgate.lock"))
+        .map(|f| {
+            std::fs::metadata(tmp.path().join("d").join(f))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    let bytes_line = format!("modgate_store_bytes{{scope=\"local_disk\"}} {stored}");
+    assert!(
+        lines.contains(&bytes_line),
+        "{bytes_line} not in:\n{}\n{:?}",
+        lines.join("\n"),
+        files_under(&tmp.path().join("d"))
+    );
     let upstream = format!("{}/", up.url);
     for want in [
         format!(
@@ -96,6 +113,7 @@ fn an_upstream_429_slows_modgate_down_instead_of_failing_the_client() {
         format!("modgate_upstream_requests_total{{upstream=\"{upstream}\",outcome=\"ok\"}} 6"),
         "modgate_cache_lookups_total{kind=\"zip\",result=\"miss\"} 2".to_string(),
         "modgate_store_writes_total{kind=\"zip\"} 2".to_string(),
+        "modgate_store_entries{scope=\"local_disk\"} 2".to_string(),
         "modgate_http_requests_total{endpoint=\"zip\",code=\"200\"} 2".to_string(),
         "modgate_http_requests_in_flight 1".to_string(),
         "modgate_build_info{version=\"0.1.0\"} 1".to_string(),

@@ -68,14 +68,20 @@ pub async fn answer(
     let short = || short(state.short_max_age);
     match req {
         Request::Health => text(StatusCode::OK, "ok", head),
-        Request::Metrics => bytes(
-            StatusCode::OK,
-            OPENMETRICS,
-            HeaderValue::from_static("no-store"),
-            crate::metrics::metrics().encode(),
-            head,
-            None,
-        ),
+        Request::Metrics => {
+            let m = crate::metrics::metrics();
+            if let Some(usage) = state.cache.store().usage() {
+                m.store_usage(usage);
+            }
+            bytes(
+                StatusCode::OK,
+                OPENMETRICS,
+                HeaderValue::from_static("no-store"),
+                m.encode(),
+                head,
+                None,
+            )
+        }
         Request::Ready => match state.cache.store().ready().await {
             // Redis down does not take the replica out of rotation (every replica would
             // go at once): it serves on its own, and says so.
