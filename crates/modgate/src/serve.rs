@@ -330,7 +330,7 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
     match settings.storage.as_deref() {
         Some(url) if url.starts_with("s3://") => {
             let url = crate::store::S3Url::parse(url)?;
-            Store::open_s3(&settings.data_dir, url).map_err(|e| {
+            Store::open_s3(&settings.data_dir, url, &settings.s3).map_err(|e| {
                 format!("cannot open the storage: {e} (check --storage / MODGATE_STORAGE and the AWS_* settings)")
             })
         }

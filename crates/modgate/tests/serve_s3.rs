@@ -104,3 +104,103 @@ fn replicas_share_one_bucket() {
     let r = raw_get(&two.addr, "GET", "/example.com/a/@v/v1.0.0.mod").unwrap();
     assert_eq!(r.status, 200);
 }
+
+/// `[s3]` in the settings file instead of the AWS environment, the keys from the shared
+/// credentials file of a profile, and `redirect_zips`: a zip download is a 302 to a
+/// presigned URL of the object (HEAD is answered by modgate), which gives the zip's
+/// bytes, and the go command follows it.
+#[test]
+fn settings_file_profile_and_presigned_zip_redirects() {
+    let sw = testkit::seaweed::Seaweed::start();
+    sw.create_bucket("signed");
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("upstream"));
+    let a = tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    let endpoint = sw
+        .env()
+        .into_iter()
+        .find(|(k, _)| *k == "AWS_ENDPOINT_URL")
+        .unwrap()
+        .1;
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(
+        home.join(".aws/credentials"),
+        "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n[modgate]\naws_access_key_id = modgate-test\naws_secret_access_key = modgate-test-secret\n",
+    )
+    .unwrap();
+    let config = tmp.path().join("modgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[s3]\nendpoint = \"{endpoint}\"\nallow_http = true\nregion = \"us-east-1\"\nprofile = \"modgate\"\nredirect_zips = 300\n"
+        ),
+    )
+    .unwrap();
+    let home_s = home.to_str().unwrap().to_string();
+    let s = Server::start_env(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            tmp.path().join("d").to_str().unwrap(),
+            "--storage",
+            "s3://signed/p",
+            "--upstream",
+            &tree.url(),
+        ],
+        &[
+            ("HOME", &home_s),
+            ("AWS_ENDPOINT_URL", ""),
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+            ("AWS_REGION", ""),
+            ("AWS_PROFILE", ""),
+        ],
+    );
+    let mods = ["example.com/a@v1.0.0"];
+    assert_eq!(downloaded(&s.url(), &mods), downloaded(&tree.url(), &mods));
+    let path = "/example.com/a/@v/v1.0.0.zip";
+    let r = raw_get(&s.addr, "GET", path).unwrap();
+    assert_eq!(r.status, 302, "{}", r.text());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let location = r.header("location").unwrap().to_string();
+    assert!(
+        location.starts_with(&format!(
+            "{endpoint}/signed/p/cache/download/example.com/a/%40v/v1.0.0.zip?"
+        )),
+        "{location}"
+    );
+    for part in [
+        "X-Amz-Expires=300",
+        "X-Amz-Signature=",
+        "X-Amz-Credential=modgate-test%2F",
+    ] {
+        assert!(location.contains(part), "{part} not in {location}");
+    }
+    // The URL gives the zip itself.
+    let rest = location.strip_prefix("http://").unwrap();
+    let (host, path_q) = rest.split_once('/').unwrap();
+    let got = raw_request(
+        host,
+        format!("GET /{path_q} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    assert_eq!((got.status, got.body.len()), (200, a.zip.len()));
+    assert_eq!(got.body, a.zip);
+    // The storage checks the signature: another one is refused.
+    let sig = path_q.rfind("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
+    let forged = format!("{}{}", &path_q[..sig], "0".repeat(64));
+    let bad = raw_request(
+        host,
+        format!("GET /{forged} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(bad.status, 403, "{}", bad.text());
+    // HEAD: answered here, with the zip's length.
+    let h = raw_get(&s.addr, "HEAD", path).unwrap();
+    assert_eq!(
+        (h.status, h.header("content-length")),
+        (200, Some(a.zip.len().to_string().as_str()))
+    );
+}

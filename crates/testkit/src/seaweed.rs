@@ -48,6 +48,17 @@ impl Seaweed {
         let (s3, master, volume, filer) = (free_port(), port_pair(), port_pair(), port_pair());
         let log = dir.path().join("weed.log");
         let out = std::fs::File::create(&log).expect("the log file");
+        // One identity, the keys of `env()`, whose signatures are checked; requests with
+        // no signature at all (the helpers below) are anonymous and allowed.
+        let identities = dir.path().join("s3.json");
+        std::fs::write(
+            &identities,
+            r#"{"identities":[
+  {"name":"modgate","credentials":[{"accessKey":"modgate-test","secretKey":"modgate-test-secret"}],"actions":["Admin","Read","List","Tagging","Write"]},
+  {"name":"anonymous","actions":["Admin","Read","List","Tagging","Write"]}
+]}"#,
+        )
+        .expect("the identities file");
         let child = Command::new(weed_binary())
             .arg("server")
             .arg(format!("-dir={}", dir.path().display()))
@@ -63,6 +74,7 @@ impl Seaweed {
                 "-master.telemetry=false",
             ])
             .arg(format!("-s3.port={s3}"))
+            .arg(format!("-s3.config={}", identities.display()))
             .arg(format!("-master.port={master}"))
             .arg(format!("-volume.port={volume}"))
             .arg(format!("-filer.port={filer}"))
@@ -93,8 +105,8 @@ impl Seaweed {
         }
     }
 
-    /// A plain HTTP request to the S3 gateway (anonymous: SeaweedFS without identities
-    /// configured allows every request): the status and the body.
+    /// A plain HTTP request to the S3 gateway (anonymous, which the identities allow):
+    /// the status and the body.
     fn request(&self, method: &str, path: &str) -> Option<(u16, Vec<u8>)> {
         use std::io::{Read, Write};
         let addr = self.endpoint.trim_start_matches("http://");

@@ -6,8 +6,8 @@
 //! `MODGATE_TLS_CERT`, `MODGATE_TLS_KEY`, `MODGATE_CONFIG`) over the TOML file
 //! (`--config`) over the defaults. Some settings are only in the file:
 //! `private_upstreams`, the `[timeouts]`, the `[cache]` lifetimes, `upstream_concurrency`,
-//! the `[server]` limits, `[limits]`, `[hedge]`, `[[upstreams]]`, `[[routes]]` and `[auth]`
-//! (config/auth.rs).
+//! the `[server]` limits, `[limits]`, `[hedge]`, `[[upstreams]]`, `[[routes]]`, `[auth]`
+//! (config/auth.rs) and `[s3]` (config/s3.rs).
 //!
 //! ```toml
 //! listen = "127.0.0.1:3000"
@@ -72,9 +72,11 @@ use crate::cache::Prefetch;
 
 mod auth;
 mod routes;
+mod s3;
 
 pub use auth::{AuthSettings, TokenSecret, TokenSettings, UserSettings};
 pub use routes::{Route, UpstreamSettings, substitute};
+pub use s3::{S3Settings, Secret};
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -276,6 +278,8 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
     /// `[auth]` (file only): `None` without the table, when everyone reads everything.
     pub auth: Option<AuthSettings>,
+    /// `[s3]` (file only; the AWS environment wins where both say).
+    pub s3: S3Settings,
 }
 
 impl Default for Settings {
@@ -308,6 +312,7 @@ impl Default for Settings {
             tls: None,
             config_file: None,
             auth: None,
+            s3: S3Settings::default(),
         }
     }
 }
@@ -416,6 +421,8 @@ struct FileSettings {
     #[serde(default)]
     server: FileServer,
     auth: Option<auth::FileAuth>,
+    #[serde(default)]
+    s3: s3::FileS3,
 }
 
 /// Why the settings could not be read.
@@ -595,6 +602,8 @@ impl Settings {
                     )));
                 }
             };
+        s.s3 = s3::s3_settings(file.s3)
+            .map_err(|e| ConfigError(format!("{}: [s3]: {e}", file_name.display())))?;
         if let Some(auth) = file.auth {
             s.auth = Some(
                 auth::auth_settings(auth)
@@ -872,6 +881,7 @@ max_connections_per_address = 12
                 }),
                 config_file: Some(p),
                 auth: None,
+                s3: S3Settings::default(),
             }
         );
     }

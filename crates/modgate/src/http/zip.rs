@@ -85,6 +85,31 @@ pub(super) async fn serve(
     if none_match(headers, &etag) {
         return build(StatusCode::NOT_MODIFIED, &h, Body::empty());
     }
+    // Handed to the storage itself when it gives presigned URLs (a HEAD is answered
+    // here: no body to move). The URL expires: the redirect is never cached.
+    if !head {
+        match store.presign(&zip.key).await {
+            Ok(Some(url)) => match axum::http::HeaderValue::from_str(&url) {
+                Ok(v) => {
+                    let mut r = build(
+                        StatusCode::FOUND,
+                        &[
+                            ("cache-control", "no-store".to_string()),
+                            ("content-length", "0".to_string()),
+                        ],
+                        Body::empty(),
+                    );
+                    r.headers_mut().insert(axum::http::header::LOCATION, v);
+                    return r;
+                }
+                Err(_) => {
+                    tracing::warn!(zip = %zip.key, "a presigned URL that is no header value: the zip is streamed")
+                }
+            },
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "presigning failed: the zip is streamed"),
+        }
+    }
     h.push(("content-type", "application/zip".to_string()));
     let (status, start, len) = match range(headers, &etag, size) {
         Ok(None) => (StatusCode::OK, 0, size),

@@ -66,4 +66,10 @@ pub trait Blobs: Send + Sync {
     /// `len` bytes of the object `key` from byte `start` on, streamed; `None` when there
     /// is no such object.
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>>;
+
+    /// A URL a client may GET the object `key` from itself (a presigned URL), when this
+    /// backend is set to hand them out; `None` otherwise.
+    async fn presign(&self, _key: &Key) -> io::Result<Option<String>> {
+        Ok(None)
+    }
 }

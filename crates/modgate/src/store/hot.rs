@@ -116,6 +116,10 @@ impl Blobs for Hot {
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
         self.inner.read_range(key, start, len).await
     }
+
+    async fn presign(&self, key: &Key) -> io::Result<Option<String>> {
+        self.inner.presign(key).await
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! [`Store`] puts them together; the cache, the checksum database proxy and verifier, and
 //! the HTTP layer use only it.
 
+mod aws_profile;
 mod blob;
 #[cfg(test)]
 mod contract;
@@ -89,14 +90,18 @@ impl Store {
     /// The objects in S3-compatible storage at `url` (settings from the AWS environment),
     /// with the local data directory `dir` for staging (locked for this process: several
     /// replicas share the bucket, each with its own directory).
-    pub fn open_s3(dir: &Path, url: S3Url) -> Result<Store, String> {
+    pub fn open_s3(
+        dir: &Path,
+        url: S3Url,
+        settings: &crate::config::S3Settings,
+    ) -> Result<Store, String> {
         let local = || -> io::Result<(std::fs::File, Staging)> {
             std::fs::create_dir_all(dir).map_err(|e| annotate(e, "creating", dir))?;
             let lock = disk::lock_dir(dir)?;
             Ok((lock, Staging::open(&dir.join("tmp"))?))
         };
         let (lock, staging) = local().map_err(|e| e.to_string())?;
-        let blobs = S3Blobs::from_env(url)?;
+        let blobs = S3Blobs::open(url, settings, &|k| std::env::var(k).ok())?;
         let mut store = Store::new(
             Box::new(blobs),
             Arc::new(staging),
@@ -287,6 +292,12 @@ impl Store {
             written(key, len);
         }
         r
+    }
+
+    /// A URL the client may read the object `key` from itself, when the backend hands
+    /// them out (S3 with `[s3] redirect_zips`).
+    pub async fn presign(&self, key: &Key) -> io::Result<Option<String>> {
+        self.blobs.presign(key).await
     }
 
     /// `len` bytes of the object `key` from `start` on, or `None`.

@@ -9,11 +9,15 @@
 //!   bytes (they passed the same checks).
 //! - Settings from the standard AWS variables (`AWS_ACCESS_KEY_ID`,
 //!   `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP=true` for
-//!   a plain-http endpoint), path-style requests unless `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`
-//!   says otherwise.
+//!   a plain-http endpoint), then the settings file's `[s3]` table for what they do not
+//!   say, then the shared credentials and config files (`aws_profile.rs`); path-style
+//!   requests unless told otherwise.
+//! - Zip downloads may be answered with a redirect to a presigned URL (`[s3]
+//!   redirect_zips`): the client then reads the object from the storage itself.
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -25,6 +29,7 @@ use object_store::{
 };
 use tokio::io::AsyncReadExt;
 
+use super::aws_profile;
 use super::blob::{Blob, Blobs, ByteStream, Stat};
 use super::key::Key;
 use super::staging::Staged;
@@ -85,6 +90,8 @@ impl std::fmt::Display for S3Url {
 pub struct S3Blobs {
     store: Arc<dyn ObjectStore>,
     url: S3Url,
+    /// With `[s3] redirect_zips`: the signer of zip URLs and how long they live.
+    presign: Option<(Arc<object_store::aws::AmazonS3>, Duration)>,
 }
 
 fn storage_error(url: &S3Url, what: &str, key: &Key, e: object_store::Error) -> io::Error {
@@ -97,23 +104,81 @@ fn storage_error(url: &S3Url, what: &str, key: &Key, e: object_store::Error) -> 
 }
 
 impl S3Blobs {
-    /// The bucket of `url`, reached with the settings of the standard AWS environment.
-    pub fn from_env(url: S3Url) -> Result<S3Blobs, String> {
+    /// The bucket of `url`, reached with the settings of the standard AWS environment
+    /// (`env` reads a variable), then `[s3]`, then the AWS shared files.
+    pub fn open(
+        url: S3Url,
+        settings: &crate::config::S3Settings,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<S3Blobs, String> {
+        let env = |k: &str| env(k).filter(|v| !v.is_empty());
+        let bad = |e: String| format!("--storage {url}: {e}");
         let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&url.bucket);
+        if env("AWS_ENDPOINT_URL").is_none()
+            && env("AWS_ENDPOINT").is_none()
+            && let Some(e) = &settings.endpoint
+        {
+            b = b.with_endpoint(e);
+        }
+        if env("AWS_ALLOW_HTTP").is_none()
+            && let Some(a) = settings.allow_http
+        {
+            b = b.with_allow_http(a);
+        }
         // Path-style requests (bucket in the path) unless asked otherwise: what
         // self-hosted S3 servers expect.
-        if std::env::var_os("AWS_VIRTUAL_HOSTED_STYLE_REQUEST").is_none() {
-            b = b.with_virtual_hosted_style_request(false);
+        if env("AWS_VIRTUAL_HOSTED_STYLE_REQUEST").is_none() {
+            b = b.with_virtual_hosted_style_request(settings.virtual_hosted_style.unwrap_or(false));
         }
-        let store = b.build().map_err(|e| {
-            format!("--storage {url}: {e} (S3 settings come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP)")
-        })?;
-        Ok(S3Blobs::new(Arc::new(store), url))
+        let profile = aws_profile::profile_name(&env, settings.profile.as_deref());
+        if env("AWS_REGION").is_none()
+            && env("AWS_DEFAULT_REGION").is_none()
+            && let Some(r) = settings
+                .region
+                .clone()
+                .or_else(|| aws_profile::region(&env, &profile))
+        {
+            b = b.with_region(r);
+        }
+        if env("AWS_ACCESS_KEY_ID").is_none() {
+            if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret) {
+                let secret = match secret {
+                    crate::config::Secret::Value(v) => v.clone(),
+                    crate::config::Secret::File(p) => std::fs::read_to_string(p)
+                        .map_err(|e| {
+                            bad(format!(
+                                "reading [s3] secret_access_key_file {}: {e}",
+                                p.display()
+                            ))
+                        })?
+                        .trim()
+                        .to_string(),
+                };
+                b = b.with_access_key_id(id).with_secret_access_key(secret);
+            } else if let Some(c) = aws_profile::credentials(&env, &profile).map_err(bad)? {
+                b = b
+                    .with_access_key_id(c.key_id)
+                    .with_secret_access_key(c.secret);
+                if let Some(t) = c.token {
+                    b = b.with_token(t);
+                }
+            }
+        }
+        let store = Arc::new(b.build().map_err(|e| {
+            bad(format!("{e} (S3 settings come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP, the settings file's [s3], and the AWS credentials and config files)"))
+        })?);
+        let mut blobs = S3Blobs::new(Arc::clone(&store) as Arc<dyn ObjectStore>, url);
+        blobs.presign = settings.redirect_zips.map(|d| (store, d));
+        Ok(blobs)
     }
 
     /// The objects of `store` under `url`'s prefix.
     pub fn new(store: Arc<dyn ObjectStore>, url: S3Url) -> S3Blobs {
-        S3Blobs { store, url }
+        S3Blobs {
+            store,
+            url,
+            presign: None,
+        }
     }
 
     fn path(&self, key: &Key) -> ObjectPath {
@@ -237,6 +302,18 @@ impl Blobs for S3Blobs {
         }
         w.finish().await.map_err(|e| self.err("writing", key, e))?;
         Ok(())
+    }
+
+    async fn presign(&self, key: &Key) -> io::Result<Option<String>> {
+        use object_store::signer::Signer;
+        let Some((signer, lives)) = &self.presign else {
+            return Ok(None);
+        };
+        let url = signer
+            .signed_url(axum::http::Method::GET, &self.path(key), *lives)
+            .await
+            .map_err(|e| self.err("presigning", key, e))?;
+        Ok(Some(url.to_string()))
     }
 
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {

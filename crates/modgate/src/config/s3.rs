@@ -1,0 +1,205 @@
+//! The settings file's `[s3]` table: how `--storage s3://BUCKET/PREFIX` reaches its
+//! storage, for what the standard AWS environment does not say (the environment wins
+//! where both do, as for every other setting):
+//!
+//! ```toml
+//! [s3]
+//! endpoint = "http://minio.lan:9000"   # AWS_ENDPOINT_URL; default: AWS itself
+//! region = "eu-west-1"                 # AWS_REGION; else the AWS config file's, else us-east-1
+//! allow_http = true                    # AWS_ALLOW_HTTP: a plain-http endpoint
+//! virtual_hosted_style = false         # AWS_VIRTUAL_HOSTED_STYLE_REQUEST; default: path-style
+//! access_key_id = "AKIA..."            # AWS_ACCESS_KEY_ID; else the shared credentials file
+//! secret_access_key_file = "/run/secrets/s3-secret"   # or secret_access_key = "..."
+//! profile = "modgate"                  # AWS_PROFILE: the credentials file's section
+//! redirect_zips = 300                  # seconds: answer zip downloads with a redirect to
+//!                                      # a presigned URL valid this long; 0 (default): off
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// `[s3]`, checked (secrets read when the storage is opened).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct S3Settings {
+    /// The endpoint URL.
+    pub endpoint: Option<String>,
+    /// The region.
+    pub region: Option<String>,
+    /// Plain http allowed.
+    pub allow_http: Option<bool>,
+    /// Virtual-hosted-style requests (bucket in the host name) instead of path-style.
+    pub virtual_hosted_style: Option<bool>,
+    /// The access key id.
+    pub access_key_id: Option<String>,
+    /// The secret access key, or the file that holds it.
+    pub secret: Option<Secret>,
+    /// The section of the shared credentials and config files.
+    pub profile: Option<String>,
+    /// Zip downloads answered with a redirect to a presigned URL valid this long.
+    pub redirect_zips: Option<Duration>,
+}
+
+/// Where a secret is. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// Given in the file.
+    Value(String),
+    /// The text of this file, trimmed.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("allow_http", &self.allow_http)
+            .field("virtual_hosted_style", &self.virtual_hosted_style)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret",
+                &match &self.secret {
+                    None => "none".to_string(),
+                    Some(Secret::Value(_)) => "<redacted>".to_string(),
+                    Some(Secret::File(p)) => p.display().to_string(),
+                },
+            )
+            .field("profile", &self.profile)
+            .field("redirect_zips", &self.redirect_zips)
+            .finish()
+    }
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileS3 {
+    endpoint: Option<String>,
+    region: Option<String>,
+    allow_http: Option<bool>,
+    virtual_hosted_style: Option<bool>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    secret_access_key_file: Option<PathBuf>,
+    profile: Option<String>,
+    redirect_zips: Option<u64>,
+}
+
+/// Checks `[s3]`.
+pub(super) fn s3_settings(f: FileS3) -> Result<S3Settings, String> {
+    if let Some(e) = &f.endpoint
+        && !(e.starts_with("http://") || e.starts_with("https://"))
+    {
+        return Err(format!("endpoint {e:?}: want an http:// or https:// URL"));
+    }
+    let secret = match (f.secret_access_key, f.secret_access_key_file) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "want one of secret_access_key and secret_access_key_file, not both".into(),
+            );
+        }
+        (Some(v), None) => Some(Secret::Value(v)),
+        (None, Some(p)) => Some(Secret::File(p)),
+        (None, None) => None,
+    };
+    if secret.is_some() != f.access_key_id.is_some() {
+        return Err(
+            "access_key_id and a secret (secret_access_key or secret_access_key_file) go together"
+                .into(),
+        );
+    }
+    // A presigned URL lives at most 7 days (SigV4).
+    if let Some(s) = f.redirect_zips
+        && s > 7 * 24 * 3600
+    {
+        return Err(format!(
+            "redirect_zips = {s}: a presigned URL lives at most 604800 seconds (7 days)"
+        ));
+    }
+    Ok(S3Settings {
+        endpoint: f.endpoint,
+        region: f.region,
+        allow_http: f.allow_http,
+        virtual_hosted_style: f.virtual_hosted_style,
+        access_key_id: f.access_key_id,
+        secret,
+        profile: f.profile,
+        redirect_zips: f.redirect_zips.filter(|s| *s > 0).map(Duration::from_secs),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::{env_of, file};
+    use crate::config::{ServeArgs, Settings};
+
+    fn s3_of(text: &str) -> Result<S3Settings, String> {
+        let (_d, p) = file(text);
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        Settings::resolve(&args, &env_of(&[]))
+            .map(|s| s.s3)
+            .map_err(|e| e.0.replace(&p.display().to_string(), "FILE"))
+    }
+
+    #[test]
+    fn the_table() {
+        assert_eq!(s3_of(""), Ok(S3Settings::default()));
+        let got = s3_of(
+            "[s3]\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"eu-west-1\"\nallow_http = true\nvirtual_hosted_style = false\naccess_key_id = \"AK\"\nsecret_access_key_file = \"/run/s\"\nprofile = \"p\"\nredirect_zips = 300\n",
+        );
+        assert_eq!(
+            got,
+            Ok(S3Settings {
+                endpoint: Some("http://127.0.0.1:9000".into()),
+                region: Some("eu-west-1".into()),
+                allow_http: Some(true),
+                virtual_hosted_style: Some(false),
+                access_key_id: Some("AK".into()),
+                secret: Some(Secret::File("/run/s".into())),
+                profile: Some("p".into()),
+                redirect_zips: Some(Duration::from_secs(300)),
+            })
+        );
+        // 0: off.
+        assert_eq!(
+            s3_of("[s3]\nredirect_zips = 0\n").map(|s| s.redirect_zips),
+            Ok(None)
+        );
+        let shown = format!(
+            "{:?}",
+            s3_of("[s3]\naccess_key_id = \"AK\"\nsecret_access_key = \"hush\"\n")
+        );
+        assert!(!shown.contains("hush"), "{shown}");
+    }
+
+    #[test]
+    fn mistakes() {
+        for (text, want) in [
+            ("[s3]\nendpont = \"x\"\n", "FILE:2: unknown field `endpont`"),
+            (
+                "[s3]\nendpoint = \"minio:9000\"\n",
+                "FILE: [s3]: endpoint \"minio:9000\": want an http:// or https:// URL",
+            ),
+            (
+                "[s3]\naccess_key_id = \"AK\"\n",
+                "FILE: [s3]: access_key_id and a secret (secret_access_key or secret_access_key_file) go together",
+            ),
+            (
+                "[s3]\naccess_key_id = \"AK\"\nsecret_access_key = \"s\"\nsecret_access_key_file = \"/f\"\n",
+                "FILE: [s3]: want one of secret_access_key and secret_access_key_file, not both",
+            ),
+            (
+                "[s3]\nredirect_zips = 999999\n",
+                "FILE: [s3]: redirect_zips = 999999: a presigned URL lives at most 604800 seconds (7 days)",
+            ),
+        ] {
+            let got = s3_of(text).unwrap_err();
+            assert!(got.starts_with(want), "{text}\ngot:  {got}\nwant: {want}");
+        }
+    }
+}
