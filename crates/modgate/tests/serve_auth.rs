@@ -14,7 +14,6 @@
 mod serve_common;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serve_common::*;
 
@@ -23,7 +22,7 @@ const PUB: &str = "example.com/pub";
 const SECRET: &str = "corp.example.com/secret";
 
 /// An HTTPS front on 127.0.0.1 relaying every connection to `backend` (plain HTTP), with
-/// a self-signed certificate for 127.0.0.1 whose PEM is `ca`; stops when dropped.
+/// a certificate for 127.0.0.1 signed by the CA whose PEM is `ca`; stops when dropped.
 struct TlsFront {
     origin: String,
     ca: PathBuf,
@@ -32,24 +31,14 @@ struct TlsFront {
 
 impl TlsFront {
     fn start(backend: &str, dir: &Path) -> TlsFront {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
-            .unwrap()
-            .self_signed(&key)
-            .unwrap();
-        let ca = dir.join("front.pem");
-        std::fs::write(&ca, cert.pem()).unwrap();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-            )
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let pki = pki(dir);
+        let config = modgate::http::tls::server_config(&modgate::config::TlsFiles {
+            cert: pki.cert,
+            key: pki.key,
+        })
+        .unwrap();
+        let ca = pki.ca_pem;
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -565,7 +554,7 @@ read = ["ci-team"]
     };
     write("");
     let data = dir.join("data");
-    let server = Server::start_ready(
+    let server = Server::start_https(
         &[
             "--config",
             config.to_str().unwrap(),
@@ -573,16 +562,8 @@ read = ["ci-team"]
             &tree.url(),
             "--data-dir",
             data.to_str().unwrap(),
-            "--tls-cert",
-            pki.cert.to_str().unwrap(),
-            "--tls-key",
-            pki.key.to_str().unwrap(),
         ],
-        &[],
-        &|s| {
-            s.log_text()
-                .contains(&format!("modgate serve listening on https://{} (", s.addr))
-        },
+        &pki,
     );
     let origin = format!("https://{}", server.addr);
     let go = |name: &str, token: &str| {

@@ -467,7 +467,7 @@ fn https_for_the_go_command() {
     let pki = pki(tmp.path());
     let conf = settings(tmp.path(), "[server]\nheader_timeout = 2\n");
     let data = tmp.path().join("data");
-    let server = Server::start_ready(
+    let server = Server::start_https(
         &[
             "--config",
             conf.to_str().unwrap(),
@@ -475,16 +475,8 @@ fn https_for_the_go_command() {
             data.to_str().unwrap(),
             "--upstream",
             &tree.url(),
-            "--tls-cert",
-            pki.cert.to_str().unwrap(),
-            "--tls-key",
-            pki.key.to_str().unwrap(),
         ],
-        &[],
-        &|s| {
-            s.log_text()
-                .contains(&format!("modgate serve listening on https://{} (", s.addr))
-        },
+        &pki,
     );
 
     // Plain HTTP to the TLS port: no HTTP answer, and the connection ends.

@@ -287,6 +287,22 @@ impl Server {
         s
     }
 
+    /// Starts `modgate serve ARGS --tls-cert --tls-key` with `pki`'s files and waits
+    /// for its start-up line (there is no plain /healthz to ask).
+    pub fn start_https(args: &[&str], pki: &Pki) -> Server {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend([
+            "--tls-cert",
+            pki.cert.to_str().unwrap(),
+            "--tls-key",
+            pki.key.to_str().unwrap(),
+        ]);
+        Self::start_ready(&all, &[], &|s| {
+            s.log_text()
+                .contains(&format!("modgate serve listening on https://{} (", s.addr))
+        })
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
