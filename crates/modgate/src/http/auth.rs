@@ -735,10 +735,15 @@ mod tests {
         h
     }
 
-    fn basic(user: &str, password: &str) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    /// The header value (leaked: the tables of the tests borrow it, and Rust 1.88 does
+    /// not extend temporaries in them).
+    fn basic(user: &str, password: &str) -> &'static str {
+        Box::leak(
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            )
+            .into_boxed_str(),
         )
     }
 
@@ -750,14 +755,14 @@ mod tests {
         assert_eq!(c(Some("Bearer tok-1")), Bearer(b"tok-1".to_vec()));
         assert_eq!(c(Some("bearer   tok-1 ")), Bearer(b"tok-1".to_vec()));
         assert_eq!(
-            c(Some(&basic("x", "tok:with:colons"))),
+            c(Some(basic("x", "tok:with:colons"))),
             Basic {
                 user: "x".into(),
                 password: b"tok:with:colons".to_vec()
             }
         );
         assert_eq!(
-            c(Some(&basic("", ""))),
+            c(Some(basic("", ""))),
             Basic {
                 user: "".into(),
                 password: vec![]
@@ -852,8 +857,8 @@ mod tests {
         let alice = basic("alice", "alice-pw");
         let rows: &[(Option<&str>, &str, Verdict)] = &[
             // Only alice, though "all" reads "*" and alice's own patterns are none.
-            (Some(&alice), "/corp.example.com/secret/@v/list", Allow),
-            (Some(&alice), "/corp.example.com/secret/x/@latest", Allow),
+            (Some(alice), "/corp.example.com/secret/@v/list", Allow),
+            (Some(alice), "/corp.example.com/secret/x/@latest", Allow),
             (
                 Some("Bearer tok-all"),
                 "/corp.example.com/secret/@v/list",
@@ -866,10 +871,10 @@ mod tests {
                 "/corp.example.com/other/@v/list",
                 Allow,
             ),
-            (Some(&alice), "/corp.example.com/other/@v/list", Forbidden),
+            (Some(alice), "/corp.example.com/other/@v/list", Forbidden),
             // "*": any good credentials, not anonymous clients (though anonymous reads
             // example.com/*).
-            (Some(&alice), "/example.com/members/@v/list", Allow),
+            (Some(alice), "/example.com/members/@v/list", Allow),
             (None, "/example.com/members/@v/list", Unauthorized),
             (None, "/example.com/open/@v/list", Allow),
         ];
@@ -914,44 +919,39 @@ mod tests {
             (None, "/healthz", Allow, "anonymous"),
             (Some("Bearer tok-all"), secret, Allow, "all"),
             (Some("Bearer tok-all"), team, Allow, "all"),
-            (Some(&basic("x", "tok-all")), secret, Allow, "all"),
-            (Some(&basic("alice", "tok-all")), secret, Allow, "all"),
+            (Some(basic("x", "tok-all")), secret, Allow, "all"),
+            (Some(basic("alice", "tok-all")), secret, Allow, "all"),
             (Some("Bearer tok-pub"), pub_, Allow, "pub"),
             (Some("Bearer tok-pub"), secret, Forbidden, "pub"),
-            (Some(&basic("x", "tok-pub")), secret, Forbidden, "pub"),
+            (Some(basic("x", "tok-pub")), secret, Forbidden, "pub"),
             (Some("Bearer tok-wrong"), pub_, Unauthorized, "refused"),
             (Some("Bearer tok-wrong"), secret, Unauthorized, "refused"),
             (Some("Bearer tok-wrong"), sumdb, Unauthorized, "refused"),
             (
-                Some(&basic("x", "tok-wrong")),
+                Some(basic("x", "tok-wrong")),
                 secret,
                 Unauthorized,
                 "refused",
             ),
             (Some("Bearer alice-pw"), team, Unauthorized, "refused"),
-            (Some(&basic("alice", "alice-pw")), team, Allow, "alice"),
-            (Some(&basic("alice", "alice-pw")), pub_, Allow, "alice"),
+            (Some(basic("alice", "alice-pw")), team, Allow, "alice"),
+            (Some(basic("alice", "alice-pw")), pub_, Allow, "alice"),
+            (Some(basic("alice", "alice-pw")), secret, Forbidden, "alice"),
             (
-                Some(&basic("alice", "alice-pw")),
-                secret,
-                Forbidden,
-                "alice",
-            ),
-            (
-                Some(&basic("alice", "bob-pw")),
+                Some(basic("alice", "bob-pw")),
                 team,
                 Unauthorized,
                 "refused",
             ),
             (
-                Some(&basic("carol", "alice-pw")),
+                Some(basic("carol", "alice-pw")),
                 pub_,
                 Unauthorized,
                 "refused",
             ),
-            (Some(&basic("bob", "bob-pw")), pub_, Allow, "bob"),
-            (Some(&basic("bob", "bob-pw")), team, Forbidden, "bob"),
-            (Some(&basic("bob", "bob-pw")), sumdb, Allow, "bob"),
+            (Some(basic("bob", "bob-pw")), pub_, Allow, "bob"),
+            (Some(basic("bob", "bob-pw")), team, Forbidden, "bob"),
+            (Some(basic("bob", "bob-pw")), sumdb, Allow, "bob"),
             (Some("Digest x"), pub_, Unauthorized, "refused"),
         ];
         for (cred, path, want, client) in rows {
@@ -1012,7 +1012,7 @@ mod tests {
     async fn a_password_is_checked_by_bcrypt_once() {
         let d = tempfile::tempdir().unwrap();
         let auth = Arc::new(table_auth(d.path()));
-        let h = headers(Some(&basic("alice", "alice-pw")));
+        let h = headers(Some(basic("alice", "alice-pw")));
         let path = parse("/corp.example.com/team/@v/list");
         let mut tasks = Vec::new();
         for _ in 0..50 {
@@ -1027,13 +1027,13 @@ mod tests {
         let runs = auth.bcrypt_runs.load(Ordering::Relaxed);
         assert!((1..=slots as u64).contains(&runs), "{runs} bcrypt runs");
         // A wrong password is never remembered: each one is checked.
-        let wrong = headers(Some(&basic("alice", "nope")));
+        let wrong = headers(Some(basic("alice", "nope")));
         for _ in 0..2 {
             assert_eq!(auth.check(&wrong, &path).await.0, Verdict::Unauthorized);
         }
         assert_eq!(auth.bcrypt_runs.load(Ordering::Relaxed), runs + 2);
         // An unknown user costs one bcrypt check too (the decoy).
-        let unknown = headers(Some(&basic("mallory", "alice-pw")));
+        let unknown = headers(Some(basic("mallory", "alice-pw")));
         assert_eq!(auth.check(&unknown, &path).await.0, Verdict::Unauthorized);
         assert_eq!(auth.bcrypt_runs.load(Ordering::Relaxed), runs + 3);
     }
