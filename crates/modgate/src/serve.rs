@@ -369,7 +369,8 @@ pub type Reread = Box<dyn Fn() -> Result<Settings, String> + Send + Sync>;
 /// Runs the server until interrupted (Ctrl-C or SIGTERM); on SIGHUP, `reread` gives the
 /// settings to reload (see [`reload`]).
 pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
-    // The certificate and key first: a bad file stops the start before anything is opened.
+    // The credentials, the certificate and the key first: a bad file stops the start
+    // before anything is opened.
     let auth = open_auth(&settings)?;
     let tls = match &settings.tls {
         Some(files) => Some(crate::http::tls::server_config(files)?),
@@ -541,6 +542,7 @@ fn needs_restart(old: &Settings, new: &Settings) -> Vec<&'static str> {
     check("listen", old.listen != new.listen);
     check("data_dir", old.data_dir != new.data_dir);
     check("storage", old.storage != new.storage);
+    check("[s3]", old.s3 != new.s3);
     check("redis", old.redis != new.redis);
     check("tls", old.tls != new.tls);
     check("server", old.server != new.server);
