@@ -15,3 +15,4 @@ pub mod shared;
 pub mod source;
 pub mod store;
 pub mod sumdb;
+pub mod trace;
