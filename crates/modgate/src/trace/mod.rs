@@ -13,4 +13,5 @@
 //! command would have reached it), git timings, the terminal report, `--json`,
 //! `--chrome`, `--html`.
 
+pub mod record;
 pub mod rewrite;
