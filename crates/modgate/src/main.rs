@@ -35,6 +35,22 @@ struct DoctorArgs {
     explain: Option<String>,
 }
 
+#[derive(clap::Args, Debug)]
+struct TraceArgs {
+    /// Write a self-contained HTML waterfall here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
+    /// Write the raw records here, as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<std::path::PathBuf>,
+    /// Write the Trace Event format (Perfetto, chrome://tracing) here.
+    #[arg(long, value_name = "FILE")]
+    chrome: Option<std::path::PathBuf>,
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the caching Go module proxy (GOPROXY protocol, upstream chains, private modules
@@ -44,7 +60,7 @@ enum Command {
     /// Exit status: 0 healthy, 1 problems found, 2 could not run.
     Doctor(DoctorArgs),
     /// Run a go command through a recording proxy and show where the time went.
-    Trace,
+    Trace(TraceArgs),
     /// Inspect the proxy's cache: `cache verify` checks every entry against its hash,
     /// `cache repair` removes what does not verify.
     Cache,
@@ -59,7 +75,7 @@ impl Command {
         match self {
             Command::Serve(_) => "serve",
             Command::Doctor(_) => "doctor",
-            Command::Trace => "trace",
+            Command::Trace(_) => "trace",
             Command::Cache => "cache",
             Command::Prefetch => "prefetch",
             Command::Bundle => "bundle",
@@ -72,6 +88,7 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Serve(args) => return serve(args),
         Command::Doctor(args) => return doctor(args),
+        Command::Trace(args) => return trace(args),
         _ => {}
     }
     eprintln!(
@@ -80,6 +97,43 @@ fn main() -> ExitCode {
         cli.command.name()
     );
     ExitCode::from(2)
+}
+
+fn trace(args: &TraceArgs) -> ExitCode {
+    use modgate::trace::run;
+    if args.html.is_some() {
+        eprintln!(
+            "modgate trace: --html is not built yet in this version; --chrome FILE writes the same waterfall for Perfetto or chrome://tracing"
+        );
+        return ExitCode::from(2);
+    }
+    let opts = run::Options {
+        command: args.command.clone(),
+        json: args.json.clone(),
+        chrome: args.chrome.clone(),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("modgate trace: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let trace = match runtime.block_on(run::run(&opts)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("modgate trace: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.shutdown_background();
+    eprint!("{}", trace.summary());
+    if let Err(e) = run::write_files(&opts, &trace) {
+        eprintln!("modgate trace: {e}");
+        return ExitCode::from(2);
+    }
+    // The command's own exit status.
+    ExitCode::from(trace.exit_code.map_or(1, |c| c.clamp(0, 255) as u8))
 }
 
 fn doctor(args: &DoctorArgs) -> ExitCode {

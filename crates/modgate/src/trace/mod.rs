@@ -14,4 +14,6 @@
 //! `--chrome`, `--html`.
 
 pub mod record;
+pub mod report;
 pub mod rewrite;
+pub mod run;

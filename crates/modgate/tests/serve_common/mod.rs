@@ -46,29 +46,35 @@ impl GoEnv {
         self.dir.path().join("modcache")
     }
 
+    /// `program` (the go command, or a program that runs it) in `cwd` with this
+    /// environment and `GOPROXY=proxy`, nothing else of the test's environment.
+    pub fn command(&self, program: &Path, cwd: &Path, proxy: &str) -> Command {
+        let d = self.dir.path();
+        let mut c = Command::new(program);
+        c.current_dir(cwd)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", d)
+            .env("GOPROXY", proxy)
+            .env("GOSUMDB", "off")
+            .env("GONOSUMDB", "")
+            .env("GOPRIVATE", "")
+            .env("GOFLAGS", "-modcacherw")
+            .env("GOTOOLCHAIN", "local")
+            .env("GO111MODULE", "on")
+            .env("GOENV", "off")
+            .env("GOMODCACHE", self.modcache())
+            .env("GOPATH", d.join("gopath"))
+            .env("GOCACHE", d.join("gocache"))
+            .env("CGO_ENABLED", "0")
+            .envs(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
+    }
+
     /// `go ARGS` in `cwd` with `GOPROXY=proxy`.
     pub fn go(&self, cwd: &Path, proxy: &str, args: &[&str]) -> Output {
-        let d = self.dir.path();
         run_bounded(
-            Command::new(go_binary())
-                .args(args)
-                .current_dir(cwd)
-                .env_clear()
-                .env("PATH", "/usr/bin:/bin")
-                .env("HOME", d)
-                .env("GOPROXY", proxy)
-                .env("GOSUMDB", "off")
-                .env("GONOSUMDB", "")
-                .env("GOPRIVATE", "")
-                .env("GOFLAGS", "-modcacherw")
-                .env("GOTOOLCHAIN", "local")
-                .env("GO111MODULE", "on")
-                .env("GOENV", "off")
-                .env("GOMODCACHE", self.modcache())
-                .env("GOPATH", d.join("gopath"))
-                .env("GOCACHE", d.join("gocache"))
-                .env("CGO_ENABLED", "0")
-                .envs(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            self.command(&go_binary(), cwd, proxy).args(args),
             Duration::from_secs(300),
         )
     }

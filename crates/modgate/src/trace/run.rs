@@ -1,0 +1,109 @@
+//! Runs the traced command: reads its effective GOPROXY and GOSUMDB (through `go env` when
+//! the command is a go command, as the doctor reads them), starts the recorder, runs the
+//! command with only GOPROXY changed and its standard streams its own, and returns its
+//! exit status with the records.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::record::Recorder;
+use super::report::Trace;
+use super::rewrite::rewrite;
+use crate::doctor::settings::GoSettings;
+
+/// How long `go env -json` may take (it may fetch a toolchain).
+const GO_ENV_WITHIN: Duration = Duration::from_secs(60);
+
+/// What `modgate trace` was asked.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// Where the raw records go (`--json`).
+    pub json: Option<PathBuf>,
+    /// Where the Trace Event file goes (`--chrome`).
+    pub chrome: Option<PathBuf>,
+}
+
+/// Whether `program` is the go command (its file name is `go`).
+fn is_go(program: &str) -> bool {
+    Path::new(program).file_name().and_then(|n| n.to_str()) == Some("go")
+}
+
+/// Runs the command through the recorder; the trace, or why it could not run.
+pub async fn run(opts: &Options) -> Result<Trace, String> {
+    let program = opts
+        .command
+        .first()
+        .ok_or("no command to run: modgate trace [--json FILE] [--chrome FILE] -- COMMAND...")?;
+    let env = |k: &str| std::env::var(k).ok();
+    let go = is_go(program).then(|| Path::new(program));
+    let settings = GoSettings::read(go, &env, GO_ENV_WITHIN).await?;
+    let goproxy = match settings.get("GOPROXY") {
+        "" => crate::config::DEFAULT_UPSTREAM.to_string(),
+        v => v.to_string(),
+    };
+    let sumdb = match settings.get("GOSUMDB") {
+        "" => Some(crate::config::DEFAULT_SUMDB.to_string()),
+        v => Some(v.to_string()),
+    }
+    .map(|s| crate::sumdb::spec::parse(&s))
+    .transpose()
+    .map_err(|e| format!("GOSUMDB: {e}"))?
+    .flatten();
+    let upstreams = rewrite(&goproxy, "http://127.0.0.1")?.upstreams;
+    let recorder = Recorder::start(upstreams, sumdb.map(|s| s.direct_url())).await?;
+    let rewritten = rewrite(&goproxy, &recorder.url)?;
+    let started = Instant::now();
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(&opts.command[1..])
+        .env("GOPROXY", &rewritten.goproxy);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| format!("waiting for {program}: {e}"))?;
+    let wall = started.elapsed();
+    let offset = started.saturating_duration_since(recorder.records.epoch());
+    // Times from the command's start.
+    let records = recorder
+        .records
+        .snapshot()
+        .into_iter()
+        .map(|mut r| {
+            r.asked = r.asked.saturating_sub(offset);
+            r.first_byte = r.first_byte.map(|t| t.saturating_sub(offset));
+            r.done = r.done.map(|t| t.saturating_sub(offset));
+            r
+        })
+        .collect();
+    Ok(Trace {
+        command: opts.command.clone(),
+        exit_code: status.code().or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            status.signal().map(|s| 128 + s)
+        }),
+        wall_us: wall.as_micros() as u64,
+        records,
+    })
+}
+
+/// Writes the files asked for.
+pub fn write_files(opts: &Options, trace: &Trace) -> Result<(), String> {
+    let write = |path: &Path, v: &serde_json::Value| {
+        let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+    };
+    if let Some(p) = &opts.json {
+        write(
+            p,
+            &serde_json::to_value(trace).map_err(|e| format!("the records as JSON: {e}"))?,
+        )?;
+    }
+    if let Some(p) = &opts.chrome {
+        write(p, &trace.chrome())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! `modgate trace -- go ...` with the real go command against a loopback upstream that
+//! delays one module's zip by 2 s: the command's results and exit status are its own,
+//! and the trace attributes the delay to that zip request.
+
+mod serve_common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serve_common::upstream::{Answer, Upstream};
+use serve_common::*;
+
+const T1: &str = "2024-01-02T03:04:05Z";
+const SLOW_ZIP: &str = "/example.com/slow/@v/v1.0.0.zip";
+
+fn modgate() -> std::path::PathBuf {
+    env!("CARGO_BIN_EXE_modgate").into()
+}
+
+#[test]
+fn a_slow_zip_is_named_and_the_command_is_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    tree.add(
+        "example.com/fast",
+        "v1.0.0",
+        T1,
+        &[("f.go", "package fast\n")],
+    );
+    tree.add(
+        "example.com/slow",
+        "v1.0.0",
+        T1,
+        &[("s.go", "package slow\n")],
+    );
+    let up = Upstream::start_with(
+        &tree.root,
+        Arc::new(|path: &str, _| {
+            Answer::Serve(if path == SLOW_ZIP {
+                Duration::from_secs(2)
+            } else {
+                Duration::ZERO
+            })
+        }),
+    );
+    let mods = ["example.com/fast@v1.0.0", "example.com/slow@v1.0.0"];
+    let proxy = format!("{},direct", up.url);
+    let (json, chrome) = (tmp.path().join("t.json"), tmp.path().join("t.chrome.json"));
+
+    let traced_env = GoEnv::new();
+    let cwd = tmp.path().join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let mut args: Vec<String> = ["trace", "--json", json.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend([
+        "--chrome".into(),
+        chrome.to_str().unwrap().into(),
+        "--".into(),
+    ]);
+    args.push(testkit::go_binary().display().to_string());
+    args.extend(["mod", "download", "-json"].iter().map(|s| s.to_string()));
+    args.extend(mods.iter().map(|s| s.to_string()));
+    let out = run_bounded(
+        traced_env.command(&modgate(), &cwd, &proxy).args(&args),
+        Duration::from_secs(120),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The go command's own results, as without the trace.
+    let traced: Vec<_> = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<serde_json::Value>()
+        .map(|v| summary(&v.unwrap()))
+        .collect();
+    assert_eq!(traced, downloaded(&proxy, &mods));
+
+    // The records: every file of both modules through the recorder, the slow zip the
+    // slowest, taking the 2 s of its delay.
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let records = t["records"].as_array().unwrap();
+    let mut paths: Vec<&str> = records
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/example.com/fast/@v/v1.0.0.info",
+            "/example.com/fast/@v/v1.0.0.mod",
+            "/example.com/fast/@v/v1.0.0.zip",
+            "/example.com/slow/@v/v1.0.0.info",
+            "/example.com/slow/@v/v1.0.0.mod",
+            "/example.com/slow/@v/v1.0.0.zip",
+        ]
+    );
+    let took = |r: &serde_json::Value| r["done"].as_u64().unwrap() - r["asked"].as_u64().unwrap();
+    let slowest = records.iter().max_by_key(|r| took(r)).unwrap();
+    assert_eq!(slowest["path"], SLOW_ZIP);
+    assert_eq!(slowest["upstream"], format!("{}{SLOW_ZIP}", up.url));
+    assert_eq!(slowest["status"], 200);
+    assert!(took(slowest) >= 2_000_000, "{slowest}");
+    // The delay is before the first byte: waiting, not transfer.
+    assert!(
+        slowest["first_byte"].as_u64().unwrap() - slowest["asked"].as_u64().unwrap() >= 2_000_000,
+        "{slowest}"
+    );
+    assert_eq!(t["exit_code"], 0);
+    assert!(
+        stderr.contains(&format!("waited on {SLOW_ZIP} from {}{SLOW_ZIP}", up.url)),
+        "{stderr}"
+    );
+    // The Trace Event file: the command and one event per request.
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&chrome).unwrap()).unwrap();
+    let events = c["traceEvents"].as_array().unwrap();
+    assert_eq!(events.len(), 1 + records.len());
+    assert!(
+        events
+            .iter()
+            .any(|e| e["name"] == SLOW_ZIP && e["ph"] == "X")
+    );
+}
+
+#[test]
+fn the_exit_status_is_the_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    let up = Upstream::start(&tree.root);
+    let cwd = tmp.path().join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let go = testkit::go_binary().display().to_string();
+    let missing = ["mod", "download", "example.com/nope@v1.0.0"];
+    let plain = GoEnv::new().go(&cwd, &up.url, &missing);
+    let mut args = vec!["trace", "--", go.as_str()];
+    args.extend(missing);
+    let traced = run_bounded(
+        GoEnv::new().command(&modgate(), &cwd, &up.url).args(&args),
+        Duration::from_secs(120),
+    );
+    assert_eq!(plain.status.code(), Some(1));
+    assert_eq!(traced.status.code(), plain.status.code());
+    let stderr = String::from_utf8_lossy(&traced.stderr);
+    assert!(
+        stderr.contains("example.com/nope@v1.0.0: reading http://127.0.0.1:")
+            && stderr.contains("/example.com/nope/@v/v1.0.0.info: 404 Not Found"),
+        "{stderr}"
+    );
+}
