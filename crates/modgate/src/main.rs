@@ -101,16 +101,11 @@ fn main() -> ExitCode {
 
 fn trace(args: &TraceArgs) -> ExitCode {
     use modgate::trace::run;
-    if args.html.is_some() {
-        eprintln!(
-            "modgate trace: --html is not built yet in this version; --chrome FILE writes the same waterfall for Perfetto or chrome://tracing"
-        );
-        return ExitCode::from(2);
-    }
     let opts = run::Options {
         command: args.command.clone(),
         json: args.json.clone(),
         chrome: args.chrome.clone(),
+        html: args.html.clone(),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

@@ -46,6 +46,7 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
     let mods = ["example.com/fast@v1.0.0", "example.com/slow@v1.0.0"];
     let proxy = format!("{},direct", up.url);
     let (json, chrome) = (tmp.path().join("t.json"), tmp.path().join("t.chrome.json"));
+    let html = tmp.path().join("t.html");
 
     let traced_env = GoEnv::new();
     let cwd = tmp.path().join("work");

@@ -23,6 +23,8 @@ pub struct Options {
     pub json: Option<PathBuf>,
     /// Where the Trace Event file goes (`--chrome`).
     pub chrome: Option<PathBuf>,
+    /// Where the HTML waterfall goes (`--html`).
+    pub html: Option<PathBuf>,
 }
 
 /// Whether `program` is the go command (its file name is `go`).
@@ -35,7 +37,7 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
     let program = opts
         .command
         .first()
-        .ok_or("no command to run: modgate trace [--json FILE] [--chrome FILE] -- COMMAND...")?;
+        .ok_or("no command to run: modgate trace [--html FILE] [--json FILE] [--chrome FILE] -- COMMAND...")?;
     let env = |k: &str| std::env::var(k).ok();
     let go = is_go(program).then(|| Path::new(program));
     let settings = GoSettings::read(go, &env, GO_ENV_WITHIN).await?;
@@ -104,6 +106,10 @@ pub fn write_files(opts: &Options, trace: &Trace) -> Result<(), String> {
     }
     if let Some(p) = &opts.chrome {
         write(p, &trace.chrome())?;
+    }
+    if let Some(p) = &opts.html {
+        std::fs::write(p, super::html::page(trace))
+            .map_err(|e| format!("writing {}: {e}", p.display()))?;
     }
     Ok(())
 }
