@@ -58,6 +58,8 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
     args.extend([
         "--chrome".into(),
         chrome.to_str().unwrap().into(),
+        "--html".into(),
+        html.to_str().unwrap().into(),
         "--".into(),
     ]);
     args.push(testkit::go_binary().display().to_string());
@@ -121,6 +123,78 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
             .iter()
             .any(|e| e["name"] == SLOW_ZIP && e["ph"] == "X")
     );
+
+    // The HTML waterfall in headless Chromium: no script error, a row per request, and in
+    // a screenshot one band of bar colors per request (and one for the legend).
+    let dom = chromium(&["--dump-dom"], &html);
+    let dom = String::from_utf8_lossy(&dom);
+    assert_eq!(
+        dom.matches(r#"<div class="row""#).count(),
+        records.len(),
+        "{dom}"
+    );
+    assert!(dom.contains(r#"<div id="errors"></div>"#), "{dom}");
+    let shot = tmp.path().join("t.png");
+    chromium(
+        &[
+            "--hide-scrollbars",
+            "--window-size=1200,900",
+            &format!("--screenshot={}", shot.display()),
+        ],
+        &html,
+    );
+    assert_eq!(bar_bands(&shot), records.len() + 1);
+}
+
+/// Runs headless Chromium on `page` with `args`; its standard output.
+fn chromium(args: &[&str], page: &std::path::Path) -> Vec<u8> {
+    let bin = std::env::var("MODGATE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let profile = tempfile::tempdir().unwrap();
+    let out = run_bounded(
+        std::process::Command::new(&bin)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args)
+            .arg(format!("file://{}", page.display())),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{bin}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The bands of pixel rows, top to bottom, holding the waterfall's bar colors.
+fn bar_bands(png_file: &std::path::Path) -> usize {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png_file).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    // .wait and .transfer (the gray of .here is also in anti-aliased text).
+    let colors: [[u8; 3]; 2] = [[0xf4, 0xa2, 0x61], [0x2a, 0x9d, 0x8f]];
+    let mut bands = 0;
+    let mut inside = false;
+    for y in 0..info.height as usize {
+        let line = &buf[y * info.line_size..(y + 1) * info.line_size];
+        let colored = line
+            .chunks(channels)
+            .any(|p| colors.iter().any(|c| p[..3] == c[..]));
+        if colored && !inside {
+            bands += 1;
+        }
+        inside = colored;
+    }
+    bands
 }
 
 #[test]

@@ -153,7 +153,7 @@ impl Trace {
         };
         let _ = writeln!(
             out,
-            "concurrency: at most {} requests at once; a request was in flight {:.0}% of the time",
+            "concurrency: at most {} at once; a request was in flight {:.0}% of the time",
             concurrency(&self.records),
             share(busy)
         );
@@ -265,7 +265,7 @@ mod tests {
         );
         assert!(
             s.contains(
-                "concurrency: at most 2 requests at once; a request was in flight 95% of the time\n"
+                "concurrency: at most 2 at once; a request was in flight 95% of the time\n"
             ),
             "{s}"
         );
