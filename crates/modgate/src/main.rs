@@ -84,6 +84,10 @@ impl Command {
 }
 
 fn main() -> ExitCode {
+    // Run as `git` by a traced go command: time the real git.
+    if modgate::trace::git::is_stand_in() {
+        return modgate::trace::git::stand_in();
+    }
     let cli = Cli::parse();
     match &cli.command {
         Command::Serve(args) => return serve(args),

@@ -222,3 +222,88 @@ fn the_exit_status_is_the_commands() {
         "{stderr}"
     );
 }
+
+/// `GOPROXY=direct`: the go command runs git itself; the trace times each git command
+/// through the stand-in and names the repository, and the results are the go command's.
+#[test]
+fn git_commands_of_direct_are_timed_and_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repos = tmp.path().join("repos");
+    let repo = repos.join("acme/hello");
+    std::fs::create_dir_all(&repo).unwrap();
+    let config = tmp.path().join("gitconfig");
+    github_to_local(&config, &repos);
+    let when = "2024-01-02T03:04:05Z";
+    testkit::git_with(&repo, &["init", "-q"], Some(&config), when);
+    std::fs::write(
+        repo.join("go.mod"),
+        "module github.com/acme/hello\n\ngo 1.21\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("hello.go"), "package hello\n").unwrap();
+    testkit::git_with(&repo, &["add", "."], Some(&config), when);
+    testkit::git_with(&repo, &["commit", "-qm", "one"], Some(&config), when);
+    testkit::git_with(&repo, &["tag", "v1.0.0"], Some(&config), when);
+    let cfg = config.to_str().unwrap();
+    let env = [("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")];
+    let mods = ["github.com/acme/hello@v1.0.0"];
+    let cwd = tmp.path().join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let json = tmp.path().join("t.json");
+    let go = testkit::go_binary().display().to_string();
+    let mut args = vec![
+        "trace",
+        "--json",
+        json.to_str().unwrap(),
+        "--",
+        go.as_str(),
+        "mod",
+        "download",
+        "-json",
+    ];
+    args.extend(mods);
+    let out = run_bounded(
+        GoEnv::with_env(&env)
+            .command(&modgate(), &cwd, "direct")
+            .args(&args),
+        Duration::from_secs(120),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let traced: Vec<_> = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<serde_json::Value>()
+        .map(|v| summary(&v.unwrap()))
+        .collect();
+    let plain: Vec<_> = GoEnv::with_env(&env)
+        .download("direct", &mods)
+        .iter()
+        .map(summary)
+        .collect();
+    assert_eq!(traced, plain);
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(t["records"].as_array().unwrap().len(), 0);
+    let git = t["git"].as_array().unwrap();
+    let firsts: Vec<String> = git
+        .iter()
+        .map(|g| {
+            let args: Vec<String> = serde_json::from_value(g["args"].clone()).unwrap();
+            modgate::trace::git::subcommand(&args).to_string()
+        })
+        .collect();
+    // The go command's own sequence for a first fetch (codehost/git.go).
+    for want in ["init", "remote", "ls-remote", "fetch"] {
+        assert!(firsts.iter().any(|f| f == want), "{want} not in {firsts:?}");
+    }
+    for (g, sub) in git.iter().zip(&firsts) {
+        assert_eq!(g["repo"], "https://github.com/acme/hello", "{g}");
+        assert!(g["end_us"].as_u64() >= g["start_us"].as_u64(), "{g}");
+        // (Some fail on purpose: the go command looks for a commit before fetching it.)
+        if sub == "fetch" {
+            assert_eq!(g["exit_code"], 0, "{g}");
+        }
+    }
+    assert!(
+        stderr.contains(&format!("git: {} commands,", git.len())),
+        "{stderr}"
+    );
+}

@@ -1,6 +1,7 @@
 //! `--html`: one self-contained file (no external script, style sheet or font) with the
 //! waterfall: a row per request, its bar from when the command asked to when the body
-//! ended, colored by phase (waiting for the first byte; transfer), a hover box with the
+//! ended, colored by phase (waiting for the first byte; transfer), and a row per git
+//! command, a hover box with the
 //! details, zoom with the mouse wheel (or the slider) and a drag to scroll. The records
 //! are embedded as JSON; the page draws them with a few lines of plain JavaScript, and any
 //! script error is shown on the page itself (`#errors`).
@@ -25,7 +26,18 @@ pub fn page(trace: &Trace) -> String {
             "done": r.done.map(|d| d.as_micros() as u64),
             "error": r.error,
             "here": r.answered_here,
-        })).collect::<Vec<_>>(),
+        })).chain(trace.git.iter().map(|g| serde_json::json!({
+            "path": format!("git {}", g.args.join(" ")),
+            "kind": "git",
+            "upstream": g.repo.clone().unwrap_or_else(|| g.dir.clone()),
+            "status": g.exit_code,
+            "bytes": 0,
+            "asked": g.start_us,
+            "first_byte": g.start_us,
+            "done": g.end_us,
+            "error": null,
+            "here": false,
+        }))).collect::<Vec<_>>(),
     });
     // Inside <script>: no "</" can end the element early.
     let json = data.to_string().replace("</", "<\\/");
@@ -42,10 +54,10 @@ pre#summary { background: #f6f6f6; padding: 8px; overflow-x: auto; }
 #chart { position: relative; overflow-x: auto; border: 1px solid #ccc; cursor: grab; }
 .row { position: relative; height: 18px; border-bottom: 1px solid #f0f0f0; white-space: nowrap; }
 .label { position: sticky; left: 0; z-index: 2; display: inline-block; width: 360px; overflow: hidden;
-  text-overflow: ellipsis; background: #fff; padding-right: 4px; }
+  text-overflow: ellipsis; background: #fff; padding-right: 4px; box-sizing: border-box; }
 .bar { position: absolute; top: 3px; height: 12px; }
 .wait { background: #f4a261; } .transfer { background: #2a9d8f; } .here { background: #999; }
-.failed { background: #e63946; }
+.failed { background: #e63946; } .git { background: #7b2cbf; }
 #tip { position: fixed; display: none; background: #222; color: #fff; padding: 6px 8px; border-radius: 4px;
   white-space: pre; pointer-events: none; z-index: 10; }
 #errors { color: #e63946; }
@@ -55,7 +67,7 @@ pre#summary { background: #f6f6f6; padding: 8px; overflow-x: auto; }
 <h1 id="title"></h1>
 <pre id="summary"></pre>
 <div id="controls">zoom <input id="zoom" type="range" min="1" max="200" value="1">
-<span class="legend"><span class="wait"></span>waiting for the first byte<span class="transfer"></span>transfer<span class="here"></span>answered by the recorder<span class="failed"></span>failed</span></div>
+<span class="legend"><span class="wait"></span>waiting for the first byte<span class="transfer"></span>transfer<span class="here"></span>answered by the recorder<span class="failed"></span>failed<span class="git"></span>git command</span></div>
 <div id="chart"></div>
 <div id="tip"></div>
 <div id="errors"></div>
@@ -82,15 +94,18 @@ function draw() {
     row.appendChild(label);
     const end = r.done === null ? r.asked : r.done;
     const fb = r.first_byte === null ? end : r.first_byte;
-    const x = us => LABEL + us / wall * width;
+    // Bars start past the label (which stays in view over them when scrolled).
+    const x = us => LABEL + 8 + us / wall * width;
     const bar = (cls, from, to) => {
       const b = document.createElement("div");
       b.className = "bar " + cls;
-      b.style.left = x(from) + "px";
-      b.style.width = Math.max(x(to) - x(from), 1) + "px";
+      // Whole pixels, at least two: a short request stays visible and crisp.
+      b.style.left = Math.round(x(from)) + "px";
+      b.style.width = Math.max(Math.round(x(to) - x(from)), 2) + "px";
       row.appendChild(b);
     };
-    if (r.here) bar("here", r.asked, end);
+    if (r.kind === "git") bar("git", r.asked, end);
+    else if (r.here) bar("here", r.asked, end);
     else if (r.error) bar("failed", r.asked, end);
     else { bar("wait", r.asked, fb); bar("transfer", fb, end); }
     row.style.width = (LABEL + width + 10) + "px";
@@ -137,6 +152,7 @@ mod tests {
             command: vec!["go".into(), "mod".into(), "download".into()],
             exit_code: Some(0),
             wall_us: 1000,
+            git: vec![],
             records: vec![Record {
                 id: 0,
                 path: "/x</script><b>/@v/list".into(),

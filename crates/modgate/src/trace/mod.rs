@@ -13,6 +13,7 @@
 //! command would have reached it), git timings, the terminal report, `--json`,
 //! `--chrome`, `--html`.
 
+pub mod git;
 pub mod html;
 pub mod record;
 pub mod report;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::git::{self, GitRecord};
 use super::record::Record;
 
 /// A finished trace.
@@ -21,6 +22,8 @@ pub struct Trace {
     pub wall_us: u64,
     /// Every request it made through the recorder.
     pub records: Vec<Record>,
+    /// The git commands it ran.
+    pub git: Vec<GitRecord>,
 }
 
 /// The kind of a request, by its path.
@@ -65,12 +68,18 @@ pub fn concurrency(records: &[Record]) -> usize {
     most as usize
 }
 
-/// How long at least one request was in flight.
-pub fn busy(records: &[Record]) -> Duration {
+/// How long at least one request or git command was under way.
+pub fn busy(records: &[Record], gits: &[GitRecord]) -> Duration {
     let mut spans: Vec<(Duration, Duration)> = records
         .iter()
         .filter(|r| !r.answered_here)
         .map(|r| (r.asked, r.done.unwrap_or(r.asked)))
+        .chain(gits.iter().map(|g| {
+            (
+                Duration::from_micros(g.start_us),
+                Duration::from_micros(g.end_us),
+            )
+        }))
         .collect();
     spans.sort();
     let mut total = Duration::ZERO;
@@ -143,7 +152,27 @@ impl Trace {
                 r.upstream
             );
         }
-        let busy = busy(&self.records);
+        if !self.git.is_empty() {
+            let total: Duration = self.git.iter().map(git::took).sum();
+            let _ = writeln!(
+                out,
+                "git: {} commands, {} in all; the slowest:",
+                self.git.len(),
+                ms(total)
+            );
+            let mut slow_git: Vec<&GitRecord> = self.git.iter().collect();
+            slow_git.sort_by_key(|g| std::cmp::Reverse(git::took(g)));
+            for g in slow_git.iter().take(5) {
+                let _ = writeln!(
+                    out,
+                    "  {:>8}  git {}  ({})",
+                    ms(git::took(g)),
+                    g.args.join(" "),
+                    g.repo.as_deref().unwrap_or(&g.dir)
+                );
+            }
+        }
+        let busy = busy(&self.records, &self.git);
         let share = |d: Duration| {
             if wall.is_zero() {
                 0.0
@@ -157,20 +186,29 @@ impl Trace {
             concurrency(&self.records),
             share(busy)
         );
-        let verdict = match slow.first() {
-            Some(r) if share(took(r)) >= 25.0 => format!(
+        let slowest_git = self.git.iter().max_by_key(|g| git::took(g));
+        let slowest_http = slow.first().map_or(Duration::ZERO, |r| took(r));
+        let verdict = match (slow.first(), slowest_git) {
+            (_, Some(g)) if git::took(g) > slowest_http && share(git::took(g)) >= 25.0 => format!(
+                "{:.0}% of the time waited on git {} of {}",
+                share(git::took(g)),
+                git::subcommand(&g.args),
+                g.repo.as_deref().unwrap_or(&g.dir)
+            ),
+            (Some(r), _) if share(took(r)) >= 25.0 => format!(
                 "{:.0}% of the time waited on {} from {}",
                 share(took(r)),
                 r.path,
                 r.upstream
             ),
-            Some(_) if share(busy) >= 50.0 => format!(
-                "{:.0}% of the time waited on the module proxies, spread over {} requests",
+            _ if share(busy) >= 50.0 => format!(
+                "{:.0}% of the time waited on the module proxies and git, spread over {} requests and {} git commands",
                 share(busy),
-                relayed.len()
+                relayed.len(),
+                self.git.len()
             ),
             _ => format!(
-                "{:.0}% of the time was spent outside the proxies: the go command's own work, or fetches it made itself (direct, private modules)",
+                "{:.0}% of the time was the go command's own work (no request nor git command under way)",
                 100.0 - share(busy)
             ),
         };
@@ -213,6 +251,25 @@ impl Trace {
                 },
             }));
         }
+        for g in &self.git {
+            let start = Duration::from_micros(g.start_us);
+            let lane = match lanes.iter().position(|free| *free <= start) {
+                Some(i) => {
+                    lanes[i] = Duration::from_micros(g.end_us);
+                    i
+                }
+                None => {
+                    lanes.push(Duration::from_micros(g.end_us));
+                    lanes.len() - 1
+                }
+            };
+            events.push(serde_json::json!({
+                "name": format!("git {}", g.args.join(" ")), "cat": "git", "ph": "X",
+                "ts": g.start_us, "dur": g.end_us.saturating_sub(g.start_us),
+                "pid": 1, "tid": lane + 1,
+                "args": {"repo": g.repo, "dir": g.dir, "exit_code": g.exit_code},
+            }));
+        }
         serde_json::json!({ "traceEvents": events, "displayTimeUnit": "ms" })
     }
 }
@@ -251,12 +308,13 @@ mod tests {
             rec(3, "/b/@v/list", 950, 1000),
         ];
         assert_eq!(concurrency(&records), 2);
-        assert_eq!(busy(&records), Duration::from_millis(950));
+        assert_eq!(busy(&records, &[]), Duration::from_millis(950));
         let t = Trace {
             command: vec!["go".into(), "mod".into(), "download".into()],
             exit_code: Some(0),
             wall_us: 1_000_000,
             records,
+            git: vec![],
         };
         let s = t.summary();
         assert!(
@@ -264,9 +322,7 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains(
-                "concurrency: at most 2 at once; a request was in flight 95% of the time\n"
-            ),
+            s.contains("concurrency: at most 2 at once; a request was in flight 95% of the time\n"),
             "{s}"
         );
         let c = t.chrome();

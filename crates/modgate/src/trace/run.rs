@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::git::StandIn;
 use super::record::Recorder;
 use super::report::Trace;
 use super::rewrite::rewrite;
@@ -56,10 +57,17 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
     let upstreams = rewrite(&goproxy, "http://127.0.0.1")?.upstreams;
     let recorder = Recorder::start(upstreams, sumdb.map(|s| s.direct_url())).await?;
     let rewritten = rewrite(&goproxy, &recorder.url)?;
+    // Git commands the go command runs itself, timed by a stand-in first on its PATH.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let stand_in = StandIn::prepare(&path)?;
     let started = Instant::now();
+    let started_wall = std::time::SystemTime::now();
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(&opts.command[1..])
         .env("GOPROXY", &rewritten.goproxy);
+    if let Some(s) = &stand_in {
+        cmd.envs(s.env(&path));
+    }
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
@@ -82,6 +90,9 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
         })
         .collect();
     Ok(Trace {
+        git: stand_in
+            .map(|s| s.records(started_wall))
+            .unwrap_or_default(),
         command: opts.command.clone(),
         exit_code: status.code().or_else(|| {
             use std::os::unix::process::ExitStatusExt;
