@@ -153,6 +153,7 @@ mod tests {
             exit_code: Some(0),
             wall_us: 1000,
             git: vec![],
+            parallelism: None,
             records: vec![Record {
                 id: 0,
                 path: "/x</script><b>/@v/list".into(),

@@ -24,6 +24,8 @@ pub struct Trace {
     pub records: Vec<Record>,
     /// The git commands it ran.
     pub git: Vec<GitRecord>,
+    /// How many module fetches the go command runs at once (GOMAXPROCS), if known.
+    pub parallelism: Option<usize>,
 }
 
 /// The kind of a request, by its path.
@@ -180,10 +182,17 @@ impl Trace {
                 100.0 * d.as_secs_f64() / wall.as_secs_f64()
             }
         };
+        let reached = concurrency(&self.records);
+        let limit = match self.parallelism {
+            Some(p) if reached >= p => format!(
+                " (the go command's own limit, GOMAXPROCS = {p}: it would ask more at once with a higher one)"
+            ),
+            Some(p) => format!(" (the go command allows {p}: GOMAXPROCS)"),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "concurrency: at most {} at once; a request was in flight {:.0}% of the time",
-            concurrency(&self.records),
+            "concurrency: at most {reached} at once{limit}; a request or git command was under way {:.0}% of the time",
             share(busy)
         );
         let slowest_git = self.git.iter().max_by_key(|g| git::took(g));
@@ -315,6 +324,7 @@ mod tests {
             wall_us: 1_000_000,
             records,
             git: vec![],
+            parallelism: Some(4),
         };
         let s = t.summary();
         assert!(
@@ -322,7 +332,7 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains("concurrency: at most 2 at once; a request was in flight 95% of the time\n"),
+            s.contains("concurrency: at most 2 at once (the go command allows 4: GOMAXPROCS); a request or git command was under way 95% of the time\n"),
             "{s}"
         );
         let c = t.chrome();

@@ -71,10 +71,12 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let progress = Progress::start(recorder.records.clone());
     let status = child
         .wait()
         .await
         .map_err(|e| format!("waiting for {program}: {e}"))?;
+    progress.stop();
     let wall = started.elapsed();
     let offset = started.saturating_duration_since(recorder.records.epoch());
     // Times from the command's start.
@@ -89,7 +91,14 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
             r
         })
         .collect();
+    // cmd/go/internal/modcmd/download.go and modload: runtime.GOMAXPROCS(0) at once.
+    let parallelism = std::env::var("GOMAXPROCS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()));
     Ok(Trace {
+        parallelism,
         git: stand_in
             .map(|s| s.records(started_wall))
             .unwrap_or_default(),
@@ -101,6 +110,47 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
         wall_us: wall.as_micros() as u64,
         records,
     })
+}
+
+/// The live line on standard error while the command runs (requests done, in flight,
+/// bytes), hidden when standard error is not a terminal.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(records: super::record::Records) -> Progress {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            None,
+            indicatif::ProgressDrawTarget::stderr_with_hz(5),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} modgate trace: {msg} [{elapsed}]")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        let shown = bar.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                let all = records.snapshot();
+                let done = all.iter().filter(|r| r.done.is_some()).count();
+                let bytes: u64 = all.iter().map(|r| r.bytes).sum();
+                shown.set_message(format!(
+                    "{done} requests done, {} in flight, {bytes} bytes",
+                    all.len() - done
+                ));
+                shown.tick();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        Progress { bar, ticker }
+    }
+
+    /// Stops and clears the line: the summary follows.
+    fn stop(self) {
+        self.ticker.abort();
+        self.bar.finish_and_clear();
+    }
 }
 
 /// Writes the files asked for.
