@@ -41,12 +41,12 @@ fn help_lists_every_planned_subcommand() {
 
 #[test]
 fn planned_subcommand_says_it_is_not_built_and_exits_2() {
-    let out = modgate(&["trace"]);
+    let out = modgate(&["cache"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
-            "modgate {}: `trace` is planned but not built yet in this version; see the issue tracker\n",
+            "modgate {}: `cache` is planned but not built yet in this version; see the issue tracker\n",
             env!("CARGO_PKG_VERSION")
         )
     );
@@ -136,4 +136,14 @@ fn doctor_says_why_it_cannot_run_and_exits_2() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), err, "{args:?}");
         assert!(out.stdout.is_empty());
     }
+}
+
+#[test]
+fn trace_without_a_command_says_how_to_call_it() {
+    let out = modgate(&["trace"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: the following required arguments were not provided:\n  <COMMAND>...\n\nUsage: modgate trace -- <COMMAND>...\n\nFor more information, try '--help'.\n"
+    );
 }

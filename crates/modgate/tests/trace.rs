@@ -110,6 +110,9 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
         "{slowest}"
     );
     assert_eq!(t["exit_code"], 0);
+    // The slow zip is the critical path's last step.
+    let path = t["critical_path"].as_array().unwrap();
+    assert_eq!(path.last().unwrap()["what"], format!("GET {SLOW_ZIP}"));
     assert!(
         stderr.contains(&format!("waited on {SLOW_ZIP} from {}{SLOW_ZIP}", up.url)),
         "{stderr}"

@@ -102,7 +102,56 @@ pub fn busy(records: &[Record], gits: &[GitRecord]) -> Duration {
     total
 }
 
+/// One step of the critical path: a request or git command, from start to end (since
+/// the command's start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// `GET /path` or `git fetch (repo)`.
+    pub what: String,
+    /// When it started.
+    pub start: Duration,
+    /// When it ended.
+    pub end: Duration,
+}
+
 impl Trace {
+    /// The critical path, first step first: from the last thing to end, back through the
+    /// one that ended last before it began, and so on (what the go command was waiting on,
+    /// one thing after another; the gaps between steps are its own work).
+    pub fn critical_path(&self) -> Vec<Step> {
+        let mut all: Vec<Step> = self
+            .records
+            .iter()
+            .filter(|r| !r.answered_here)
+            .map(|r| Step {
+                what: format!("GET {}", r.path),
+                start: r.asked,
+                end: r.done.unwrap_or(r.asked),
+            })
+            .chain(self.git.iter().map(|g| Step {
+                what: format!(
+                    "git {} ({})",
+                    git::subcommand(&g.args),
+                    g.repo.as_deref().unwrap_or(&g.dir)
+                ),
+                start: Duration::from_micros(g.start_us),
+                end: Duration::from_micros(g.end_us),
+            }))
+            .collect();
+        all.sort_by_key(|s| (s.end, s.start));
+        let mut path = Vec::new();
+        let mut before = Duration::MAX;
+        while let Some(i) = all.iter().rposition(|s| s.end <= before) {
+            let step = all.remove(i);
+            before = step.start;
+            path.push(step);
+            // Only what ended before this step began can have held it up.
+            all.retain(|s| s.end <= before);
+        }
+        path.reverse();
+        path
+    }
+
     /// The summary for people.
     pub fn summary(&self) -> String {
         let wall = Duration::from_micros(self.wall_us);
@@ -221,6 +270,33 @@ impl Trace {
                 100.0 - share(busy)
             ),
         };
+        let path = self.critical_path();
+        if !path.is_empty() {
+            let on: Duration = path.iter().map(|s| s.end - s.start).sum();
+            let _ = writeln!(
+                out,
+                "critical path: {} steps, {} of waiting ({:.0}% of the time; the rest is the go command's own work between them):",
+                path.len(),
+                ms(on),
+                share(on)
+            );
+            for s in path.iter().rev().take(10).rev() {
+                let _ = writeln!(
+                    out,
+                    "  {:>8} at {:>8}  {}",
+                    ms(s.end - s.start),
+                    ms(s.start),
+                    s.what
+                );
+            }
+            if path.len() > 10 {
+                let _ = writeln!(
+                    out,
+                    "  (the {} steps before these are in --json)",
+                    path.len() - 10
+                );
+            }
+        }
         let _ = writeln!(out, "verdict: {verdict}");
         out
     }
@@ -333,6 +409,25 @@ mod tests {
         );
         assert!(
             s.contains("concurrency: at most 2 at once (the go command allows 4: GOMAXPROCS); a request or git command was under way 95% of the time\n"),
+            "{s}"
+        );
+        let cp: Vec<(String, u64, u64)> = t
+            .critical_path()
+            .into_iter()
+            .map(|s| (s.what, s.start.as_millis() as u64, s.end.as_millis() as u64))
+            .collect();
+        // The last list; before it the zip; before that the .mod, which ended as the zip
+        // began (the first list ended after the .mod began: not before it).
+        assert_eq!(
+            cp,
+            vec![
+                ("GET /a/@v/v1.0.0.mod".to_string(), 50, 150),
+                ("GET /a/@v/v1.0.0.zip".to_string(), 150, 900),
+                ("GET /b/@v/list".to_string(), 950, 1000),
+            ]
+        );
+        assert!(
+            s.contains("critical path: 3 steps, 900 ms of waiting (90% of the time"),
             "{s}"
         );
         let c = t.chrome();

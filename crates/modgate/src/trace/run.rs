@@ -160,10 +160,19 @@ pub fn write_files(opts: &Options, trace: &Trace) -> Result<(), String> {
         std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
     };
     if let Some(p) = &opts.json {
-        write(
-            p,
-            &serde_json::to_value(trace).map_err(|e| format!("the records as JSON: {e}"))?,
-        )?;
+        let mut v = serde_json::to_value(trace).map_err(|e| format!("the records as JSON: {e}"))?;
+        v["critical_path"] = trace
+            .critical_path()
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "what": s.what,
+                    "start_us": s.start.as_micros() as u64,
+                    "end_us": s.end.as_micros() as u64,
+                })
+            })
+            .collect();
+        write(p, &v)?;
     }
     if let Some(p) = &opts.chrome {
         write(p, &trace.chrome())?;
