@@ -15,12 +15,7 @@ fn git(dir: &Path, config: &Path, args: &[&str], date: &str) {
 #[test]
 fn direct_through_modgate_equals_go_direct() {
     let tmp = tempfile::tempdir().unwrap();
-    let repos = tmp.path().join("repos");
-    let repo = repos.join("acme/hello");
-    std::fs::create_dir_all(&repo).unwrap();
-    let config = tmp.path().join("gitconfig");
-    github_to_local(&config, &repos);
-    git(&repo, &config, &["init", "-q"], "2024-01-02T03:04:05Z");
+    let (repo, config) = local_github_repo(tmp.path(), "acme/hello");
     std::fs::write(
         repo.join("go.mod"),
         "module github.com/acme/hello\n\ngo 1.21\n",

@@ -17,6 +17,27 @@ fn modgate() -> std::path::PathBuf {
     env!("CARGO_BIN_EXE_modgate").into()
 }
 
+/// `modgate ARGS` (a trace of `go mod download -json`) in `env` with `GOPROXY=proxy`,
+/// which must succeed: the [`summary`] of each module it printed, and its standard error.
+fn traced_download<S: AsRef<std::ffi::OsStr>>(
+    env: &GoEnv,
+    cwd: &std::path::Path,
+    proxy: &str,
+    args: &[S],
+) -> (Vec<(String, String, String, String)>, String) {
+    let out = run_bounded(
+        env.command(&modgate(), cwd, proxy).args(args),
+        Duration::from_secs(120),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let got = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<serde_json::Value>()
+        .map(|v| summary(&v.unwrap()))
+        .collect();
+    (got, stderr)
+}
+
 #[test]
 fn a_slow_zip_is_named_and_the_command_is_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
@@ -65,17 +86,8 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
     args.push(testkit::go_binary().display().to_string());
     args.extend(["mod", "download", "-json"].iter().map(|s| s.to_string()));
     args.extend(mods.iter().map(|s| s.to_string()));
-    let out = run_bounded(
-        traced_env.command(&modgate(), &cwd, &proxy).args(&args),
-        Duration::from_secs(120),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (traced, stderr) = traced_download(&traced_env, &cwd, &proxy, &args);
     // The go command's own results, as without the trace.
-    let traced: Vec<_> = serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter::<serde_json::Value>()
-        .map(|v| summary(&v.unwrap()))
-        .collect();
     assert_eq!(traced, downloaded(&proxy, &mods));
 
     // The records: every file of both modules through the recorder, the slow zip the
@@ -231,13 +243,8 @@ fn the_exit_status_is_the_commands() {
 #[test]
 fn git_commands_of_direct_are_timed_and_named() {
     let tmp = tempfile::tempdir().unwrap();
-    let repos = tmp.path().join("repos");
-    let repo = repos.join("acme/hello");
-    std::fs::create_dir_all(&repo).unwrap();
-    let config = tmp.path().join("gitconfig");
-    github_to_local(&config, &repos);
+    let (repo, config) = local_github_repo(tmp.path(), "acme/hello");
     let when = "2024-01-02T03:04:05Z";
-    testkit::git_with(&repo, &["init", "-q"], Some(&config), when);
     std::fs::write(
         repo.join("go.mod"),
         "module github.com/acme/hello\n\ngo 1.21\n",
@@ -265,18 +272,7 @@ fn git_commands_of_direct_are_timed_and_named() {
         "-json",
     ];
     args.extend(mods);
-    let out = run_bounded(
-        GoEnv::with_env(&env)
-            .command(&modgate(), &cwd, "direct")
-            .args(&args),
-        Duration::from_secs(120),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let traced: Vec<_> = serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter::<serde_json::Value>()
-        .map(|v| summary(&v.unwrap()))
-        .collect();
+    let (traced, stderr) = traced_download(&GoEnv::with_env(&env), &cwd, "direct", &args);
     let plain: Vec<_> = GoEnv::with_env(&env)
         .download("direct", &mods)
         .iter()

@@ -113,6 +113,24 @@ pub fn github_to_local(config: &Path, repos: &Path) {
     .unwrap();
 }
 
+/// An empty git repository for `https://github.com/NAME` (a new repository under
+/// `dir/repos/NAME`, reached through the git config written at `dir/gitconfig` by
+/// [`github_to_local`]): the repository and the config.
+pub fn local_github_repo(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let repos = dir.join("repos");
+    let repo = repos.join(name);
+    std::fs::create_dir_all(&repo).unwrap();
+    let config = dir.join("gitconfig");
+    github_to_local(&config, &repos);
+    testkit::git_with(
+        &repo,
+        &["init", "-q"],
+        Some(&config),
+        "2024-01-02T03:04:05Z",
+    );
+    (repo, config)
+}
+
 /// What `go mod download -json MODS` through `proxy` gives, in a fresh module cache, as
 /// [`summary`]s.
 pub fn downloaded(proxy: &str, mods: &[&str]) -> Vec<(String, String, String, String)> {
