@@ -302,26 +302,7 @@ pub fn build_sumdb(
 
 /// The upstream list with any password in its URLs replaced (for logs).
 pub fn redact_list(list: &str) -> String {
-    let mut out = String::new();
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.contains("://") {
-            out.push_str(&redact_url(word.trim()));
-        } else {
-            out.push_str(word);
-        }
-        word.clear();
-    };
-    for c in list.chars() {
-        if c == ',' || c == '|' {
-            flush(&mut word, &mut out);
-            out.push(c);
-        } else {
-            word.push(c);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
+    crate::source::chain::map_entries(list, |w| w.contains("://").then(|| redact_url(w)))
 }
 
 /// The store `--storage` names: the data directory (default), another directory, or

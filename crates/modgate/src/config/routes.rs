@@ -100,26 +100,12 @@ pub struct Route {
 
 /// `list` (GOPROXY syntax) with each entry that names an upstream replaced by its URL.
 pub fn substitute(list: &str, upstreams: &[UpstreamSettings]) -> String {
-    let mut out = String::new();
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        let w = word.trim();
-        match upstreams.iter().find(|u| u.name == w) {
-            Some(u) => out.push_str(&u.url),
-            None => out.push_str(word),
-        }
-        word.clear();
-    };
-    for c in list.chars() {
-        if c == ',' || c == '|' {
-            flush(&mut word, &mut out);
-            out.push(c);
-        } else {
-            word.push(c);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
+    crate::source::chain::map_entries(list, |w| {
+        upstreams
+            .iter()
+            .find(|u| u.name == w)
+            .map(|u| u.url.clone())
+    })
 }
 
 /// Reads the `[[upstreams]]` and `[[routes]]` tables of `file` over the defaults in `s`.

@@ -523,6 +523,30 @@ async fn remove_partial(dest: &Path) {
     }
 }
 
+/// `list` (GOPROXY syntax) with each entry for which `f` (given the entry trimmed) gives
+/// a replacement replaced by it; the separators and the other entries as they were.
+pub fn map_entries(list: &str, f: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        match f(word.trim()) {
+            Some(w) => out.push_str(&w),
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    for c in list.chars() {
+        if c == ',' || c == '|' {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// proxy.go: single-word tokens are reserved; anything containing `:/` or that is an
 /// absolute path must be a complete URL; other words with `.`, `:` or `/` get `https://`.
 /// Parses a GOPROXY list as the go command's `proxyList` does: entries split at `,` and
