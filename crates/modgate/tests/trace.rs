@@ -2,6 +2,7 @@
 //! delays one module's zip by 2 s: the command's results and exit status are its own,
 //! and the trace attributes the delay to that zip request.
 
+mod proxy_support;
 mod serve_common;
 
 use std::sync::Arc;
@@ -304,5 +305,63 @@ fn git_commands_of_direct_are_timed_and_named() {
     assert!(
         stderr.contains(&format!("git: {} commands,", git.len())),
         "{stderr}"
+    );
+}
+
+/// `GOSUMDB` on, through the go distribution's test proxy and its test database: the
+/// recorder claims the database at the first entry and relays it where the go command
+/// would have gone (the proxy, which supports it); the go command verifies as it would
+/// without the trace.
+#[test]
+fn the_checksum_database_goes_through_the_recorder() {
+    const KEY: &str =
+        "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
+    const NAME: &str = "localhost.localdev/sumdb";
+    let proxy = proxy_support::GoTestProxy::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path().join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let json = tmp.path().join("t.json");
+    let go = testkit::go_binary().display().to_string();
+    let mods = ["rsc.io/quote@v1.5.2"];
+    let mut args = vec![
+        "trace",
+        "--json",
+        json.to_str().unwrap(),
+        "--",
+        go.as_str(),
+        "mod",
+        "download",
+        "-json",
+    ];
+    args.extend(mods);
+    let env = [("GOSUMDB", KEY)];
+    let (traced, _) = traced_download(&GoEnv::with_env(&env), &cwd, &proxy.url(), &args);
+    let plain: Vec<_> = GoEnv::with_env(&env)
+        .download(&proxy.url(), &mods)
+        .iter()
+        .map(summary)
+        .collect();
+    assert_eq!(traced, plain);
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let records = t["records"].as_array().unwrap();
+    let find = |path: &str, here: bool| {
+        records
+            .iter()
+            .find(|r| r["path"] == path && r["answered_here"] == here)
+            .unwrap_or_else(|| panic!("{path} (answered here: {here}) not in {records:?}"))
+    };
+    let supported = format!("/sumdb/{NAME}/supported");
+    // Claimed by the recorder, then asked of the proxy once to choose the route.
+    assert_eq!(find(&supported, true)["status"], 200);
+    assert_eq!(
+        find(&supported, false)["upstream"],
+        format!("{}{supported}", proxy.url())
+    );
+    let lookup = format!("/sumdb/{NAME}/lookup/rsc.io/quote@v1.5.2");
+    let l = find(&lookup, false);
+    assert_eq!(
+        (l["status"].as_u64(), l["upstream"].as_str()),
+        (Some(200), Some(format!("{}{lookup}", proxy.url()).as_str()))
     );
 }

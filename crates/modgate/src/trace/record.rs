@@ -118,6 +118,8 @@ impl Records {
 
 /// Where the checksum database's requests go.
 struct SumdbRoute {
+    /// Its name (`sum.golang.org`; it may have slashes).
+    name: String,
     /// The database's own URL (GOSUMDB's, else `https://<name>`).
     direct: String,
     /// Decided at the first request: the base its paths are relayed under.
@@ -148,8 +150,11 @@ impl Drop for Recorder {
 
 impl Recorder {
     /// Starts a recorder relaying to `upstreams` (see `rewrite.rs`), claiming the checksum
-    /// database whose own URL is `sumdb` (`None`: GOSUMDB=off, nothing claimed).
-    pub async fn start(upstreams: Vec<String>, sumdb: Option<String>) -> Result<Recorder, String> {
+    /// database `sumdb`: its name and its own URL (`None`: GOSUMDB=off, nothing claimed).
+    pub async fn start(
+        upstreams: Vec<String>,
+        sumdb: Option<(String, String)>,
+    ) -> Result<Recorder, String> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| format!("cannot listen on 127.0.0.1 for the recorder: {e}"))?;
@@ -162,7 +167,8 @@ impl Recorder {
         let records = Records::new();
         let relay = Arc::new(Relay {
             upstreams,
-            sumdb: sumdb.map(|direct| SumdbRoute {
+            sumdb: sumdb.map(|(name, direct)| SumdbRoute {
+                name,
                 direct,
                 chosen: OnceCell::new(),
             }),
@@ -211,10 +217,15 @@ async fn handle(State(relay): State<Arc<Relay>>, req: Request) -> Response {
         return text(StatusCode::NOT_FOUND, "no such upstream in the recorder");
     };
     let path = format!("/{rest}");
-    if let (Some(route), Some(sumdb_rest)) = (&relay.sumdb, rest.strip_prefix("sumdb/")) {
+    let claimed = relay.sumdb.as_ref().and_then(|route| {
+        rest.strip_prefix("sumdb/")?
+            .strip_prefix(route.name.as_str())?
+            .strip_prefix('/')
+            .map(|what| (route, what))
+    });
+    if let Some((route, what)) = claimed {
         // `<name>/supported`: claimed by the first entry, so that the go command sends the
         // database's traffic here.
-        let (_, what) = sumdb_rest.split_once('/').unwrap_or((sumdb_rest, ""));
         if what == "supported" {
             let i = relay.records.open(&path, "");
             let status = if n == 0 { 200 } else { 404 };
@@ -230,10 +241,9 @@ async fn handle(State(relay): State<Arc<Relay>>, req: Request) -> Response {
                 text(StatusCode::NOT_FOUND, "")
             };
         }
-        let name = sumdb_rest.split('/').next().unwrap_or("");
         let base = route
             .chosen
-            .get_or_init(|| choose_sumdb(&relay, name, &route.direct))
+            .get_or_init(|| choose_sumdb(&relay, &route.name, &route.direct))
             .await;
         return forward(&relay, &path, &format!("{base}/{what}")).await;
     }
@@ -403,7 +413,7 @@ mod tests {
         .await;
         let rec = Recorder::start(
             vec![a.clone(), b.clone()],
-            Some("http://127.0.0.1:9".into()),
+            Some(("sum.example".into(), "http://127.0.0.1:9".into())),
         )
         .await
         .unwrap();

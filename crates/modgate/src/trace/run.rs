@@ -55,7 +55,11 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
     .map_err(|e| format!("GOSUMDB: {e}"))?
     .flatten();
     let upstreams = rewrite(&goproxy, "http://127.0.0.1")?.upstreams;
-    let recorder = Recorder::start(upstreams, sumdb.map(|s| s.direct_url())).await?;
+    // A GOSUMDB that names its URL is reached directly by the go command: nothing to claim.
+    let claimed = sumdb
+        .filter(|s| s.url.is_none())
+        .map(|s| (s.name.clone(), s.direct_url()));
+    let recorder = Recorder::start(upstreams, claimed).await?;
     let rewritten = rewrite(&goproxy, &recorder.url)?;
     // Git commands the go command runs itself, timed by a stand-in first on its PATH.
     let path = std::env::var_os("PATH").unwrap_or_default();
