@@ -365,3 +365,63 @@ fn the_checksum_database_goes_through_the_recorder() {
         (Some(200), Some(format!("{}{lookup}", proxy.url()).as_str()))
     );
 }
+
+/// A private proxy over https that wants credentials (modgate with `[auth]` on its own
+/// TLS): the go command sends them from `.netrc` over https only, so under the trace
+/// (plain http to the recorder) the recorder sends the `.netrc` entry instead, and the
+/// download works as without the trace.
+#[test]
+fn netrc_credentials_reach_an_https_proxy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let tree = Tree::new(dir.join("up"));
+    tree.add(
+        "corp.example.com/lib",
+        "v1.0.0",
+        T1,
+        &[("l.go", "package lib\n")],
+    );
+    let pki = pki(dir);
+    let config = dir.join("modgate.toml");
+    std::fs::write(
+        &config,
+        "[auth]\n[[auth.token]]\nname = \"ci\"\ntoken = \"tok-ci\"\nread = [\"*\"]\n",
+    )
+    .unwrap();
+    let server = Server::start_https(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--upstream",
+            &tree.url(),
+            "--data-dir",
+            dir.join("data").to_str().unwrap(),
+        ],
+        &pki,
+    );
+    let origin = format!("https://{}", server.addr);
+    let netrc = dir.join("netrc");
+    std::fs::write(
+        &netrc,
+        format!("machine {} login x password tok-ci\n", server.addr),
+    )
+    .unwrap();
+    let env = [
+        ("NETRC", netrc.to_str().unwrap()),
+        ("SSL_CERT_FILE", pki.ca_pem.to_str().unwrap()),
+    ];
+    let cwd = dir.join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let go = testkit::go_binary().display().to_string();
+    let mods = ["corp.example.com/lib@v1.0.0"];
+    let mut args = vec!["trace", "--", go.as_str(), "mod", "download", "-json"];
+    args.extend(mods);
+    let (traced, _) = traced_download(&GoEnv::with_env(&env), &cwd, &origin, &args);
+    let plain: Vec<_> = GoEnv::with_env(&env)
+        .download(&origin, &mods)
+        .iter()
+        .map(summary)
+        .collect();
+    assert_eq!(traced, plain);
+    assert!(server.log_with("client=ci").contains("client=ci"));
+}

@@ -259,7 +259,7 @@ async fn choose_sumdb(relay: &Relay, name: &str, direct: &str) -> String {
         let i = relay
             .records
             .open(&format!("/sumdb/{name}/supported"), &url);
-        match relay.client.get(&url).send().await {
+        match get(&relay.client, &url).send().await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 relay.records.update(i, |r, now| {
@@ -285,10 +285,33 @@ async fn choose_sumdb(relay: &Relay, name: &str, direct: &str) -> String {
     direct.trim_end_matches('/').to_string()
 }
 
+/// `GET url` with the credentials the go command would have sent to it: over https, the
+/// netrc entry of its host (with the port when the URL names one), as the go command reads
+/// it (`source::proxy::netrc`); the command itself now talks plain http to the recorder
+/// and sends none. Credentials in the URL itself are reqwest's to send.
+fn get(client: &reqwest::Client, url: &str) -> reqwest::RequestBuilder {
+    let req = client.get(url);
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return req;
+    };
+    if u.scheme() != "https" || !u.username().is_empty() {
+        return req;
+    }
+    let host = match (u.host_str(), u.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => return req,
+    };
+    match crate::source::proxy::netrc::lookup(&host) {
+        Some((login, password)) => req.basic_auth(login, Some(password)),
+        None => req,
+    }
+}
+
 /// Relays `GET url` for the command's `path`, recording it.
 async fn forward(relay: &Arc<Relay>, path: &str, url: &str) -> Response {
     let i = relay.records.open(path, url);
-    let resp = match relay.client.get(url).send().await {
+    let resp = match get(&relay.client, url).send().await {
         Ok(r) => r,
         Err(e) => {
             let msg = format!("modgate trace: relaying to {url}: {e}");
