@@ -425,3 +425,74 @@ fn netrc_credentials_reach_an_https_proxy() {
     assert_eq!(traced, plain);
     assert!(server.log_with("client=ci").contains("client=ci"));
 }
+
+/// A slow git server: every connection to the repository waits 2 s (git's `ext::`
+/// transport, `sleep 2` before `git-upload-pack`). The trace puts the wait on git
+/// commands that talk to the remote and names the repository in its verdict.
+#[test]
+fn a_slow_git_server_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, config) = local_github_repo(tmp.path(), "acme/slow");
+    let when = "2024-01-02T03:04:05Z";
+    std::fs::write(
+        repo.join("go.mod"),
+        "module github.com/acme/slow\n\ngo 1.21\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("slow.go"), "package slow\n").unwrap();
+    testkit::git_with(&repo, &["add", "."], Some(&config), when);
+    testkit::git_with(&repo, &["commit", "-qm", "one"], Some(&config), when);
+    testkit::git_with(&repo, &["tag", "v1.0.0"], Some(&config), when);
+    // github.com/acme/NAME → `sh -c "sleep 2; git-upload-pack REPOS/acme/NAME"`.
+    let repos = repo.parent().unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[url \"ext::sh -c sleep% 2;% %S% {}/\"]\n\tinsteadOf = https://github.com/acme/\n[protocol \"ext\"]\n\tallow = always\n",
+            repos.display()
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let env = [("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")];
+    let cwd = tmp.path().join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let json = tmp.path().join("t.json");
+    let go = testkit::go_binary().display().to_string();
+    let mods = ["github.com/acme/slow@v1.0.0"];
+    let mut args = vec![
+        "trace",
+        "--json",
+        json.to_str().unwrap(),
+        "--",
+        go.as_str(),
+        "mod",
+        "download",
+        "-json",
+    ];
+    args.extend(mods);
+    let (traced, stderr) = traced_download(&GoEnv::with_env(&env), &cwd, "direct", &args);
+    assert_eq!(traced.len(), 1);
+    assert_eq!(traced[0].1, "v1.0.0");
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let slow: Vec<String> = t["git"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["end_us"].as_u64().unwrap() - g["start_us"].as_u64().unwrap() >= 2_000_000)
+        .map(|g| {
+            let args: Vec<String> = serde_json::from_value(g["args"].clone()).unwrap();
+            modgate::trace::git::subcommand(&args).to_string()
+        })
+        .collect();
+    // Each command that reaches the remote waited; the local ones did not.
+    assert!(
+        !slow.is_empty() && slow.iter().all(|s| s == "ls-remote" || s == "fetch"),
+        "{slow:?}"
+    );
+    assert!(
+        stderr.contains("of the time waited on git ")
+            && stderr.contains("of https://github.com/acme/slow"),
+        "{stderr}"
+    );
+}
