@@ -496,3 +496,72 @@ fn a_slow_git_server_is_named() {
         "{stderr}"
     );
 }
+
+/// A slow path to the checksum database: the first proxy of the list takes 2 s to say it
+/// does not proxy the database (the go command asks each in order; so does the recorder,
+/// once, on the command's behalf). The trace names that wait, and the second proxy (the
+/// go test proxy) serves the database the go command verifies against.
+#[test]
+fn a_slow_checksum_database_route_is_named() {
+    const KEY: &str =
+        "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
+    const NAME: &str = "localhost.localdev/sumdb";
+    let proxy = proxy_support::GoTestProxy::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = Tree::new(tmp.path().join("empty"));
+    let first = Upstream::start_with(
+        &empty.root,
+        Arc::new(|path: &str, _| {
+            Answer::Serve(if path.starts_with("/sumdb/") {
+                Duration::from_secs(2)
+            } else {
+                Duration::ZERO
+            })
+        }),
+    );
+    let list = format!("{},{}", first.url, proxy.url());
+    let cwd = tmp.path().join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let json = tmp.path().join("t.json");
+    let go = testkit::go_binary().display().to_string();
+    let mods = ["rsc.io/quote@v1.5.2"];
+    let mut args = vec![
+        "trace",
+        "--json",
+        json.to_str().unwrap(),
+        "--",
+        go.as_str(),
+        "mod",
+        "download",
+        "-json",
+    ];
+    args.extend(mods);
+    let env = [("GOSUMDB", KEY)];
+    let (traced, stderr) = traced_download(&GoEnv::with_env(&env), &cwd, &list, &args);
+    let plain: Vec<_> = GoEnv::with_env(&env)
+        .download(&list, &mods)
+        .iter()
+        .map(summary)
+        .collect();
+    assert_eq!(traced, plain);
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let supported = format!("/sumdb/{NAME}/supported");
+    let probe = t["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["upstream"] == format!("{}{supported}", first.url))
+        .unwrap_or_else(|| panic!("no probe of the first proxy in {t}"));
+    assert_eq!(probe["status"], 404);
+    assert!(
+        probe["done"].as_u64().unwrap() - probe["asked"].as_u64().unwrap() >= 2_000_000,
+        "{probe}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "of the time waited on {supported} from {}{supported}",
+            first.url
+        )),
+        "{stderr}"
+    );
+}
