@@ -1,17 +1,20 @@
-//! `modgate trace -- COMMAND...` (issue 15): runs a go command unchanged through a
-//! recording proxy on loopback and shows where the time went.
+//! `modgate trace -- COMMAND...`: runs a go command unchanged but for its GOPROXY, through
+//! a recording proxy on loopback, and shows where the time went.
 //!
-//! The shape, as far as it is built:
 //! - `rewrite.rs`: the command's GOPROXY list with each HTTP(S) proxy replaced by a path
 //!   of the recorder (`http://127.0.0.1:PORT/p/N`) that relays to it, the `,` and `|`
 //!   after each entry kept, `direct`, `off` and `file://` entries left alone: the go
 //!   command applies its own fall-through rules to the recorder's relayed answers, and
 //!   does `direct` fetches itself.
+//! - `record.rs`: the recorder (relays, streams, records each request's times; claims
+//!   the checksum database and relays it where the go command would have gone; sends an
+//!   https proxy the `.netrc` credentials the go command would have sent).
+//! - `git.rs`: the git stand-in that times the git commands of `direct` fetches.
+//! - `run.rs`: runs the command, with the live line; `report.rs`: the summary, critical
+//!   path and verdict, the Trace Event file; `html.rs`: the waterfall page.
 //!
-//! Still to build (see the issue): the recorder (relay with per-phase timings, the
-//! checksum database claimed at `/p/0/sumdb/<name>/supported` and relayed as the go
-//! command would have reached it), git timings, the terminal report, `--json`,
-//! `--chrome`, `--html`.
+//! Not built yet: the split of a request's wait into DNS, connect and TLS (reqwest does
+//! not expose the phases of a connection).
 
 pub mod git;
 pub mod html;
