@@ -18,25 +18,51 @@ fn modgate() -> std::path::PathBuf {
     env!("CARGO_BIN_EXE_modgate").into()
 }
 
-/// `modgate ARGS` (a trace of `go mod download -json`) in `env` with `GOPROXY=proxy`,
-/// which must succeed: the [`summary`] of each module it printed, and its standard error.
-fn traced_download<S: AsRef<std::ffi::OsStr>>(
-    env: &GoEnv,
-    cwd: &std::path::Path,
+/// The test database of the go test proxy: its verifier key and name (cmd/go/proxy_test.go).
+const SUMDB_KEY: &str =
+    "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
+const SUMDB_NAME: &str = "localhost.localdev/sumdb";
+
+/// What `modgate trace --json DIR/t.json FLAGS -- go mod download -json MODS` gave (in
+/// `env`, with `GOPROXY=proxy`), once checked that it succeeded with the go command's
+/// own results (the same download without the trace, in a fresh module cache): its
+/// standard error and the trace's records.
+fn trace_download(
+    env: &[(&str, &str)],
+    dir: &std::path::Path,
     proxy: &str,
-    args: &[S],
-) -> (Vec<(String, String, String, String)>, String) {
+    mods: &[&str],
+    flags: &[&str],
+) -> (String, serde_json::Value) {
+    let cwd = dir.join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let json = dir.join("t.json");
     let out = run_bounded(
-        env.command(&modgate(), cwd, proxy).args(args),
+        GoEnv::with_env(env)
+            .command(&modgate(), &cwd, proxy)
+            .args(["trace", "--json"])
+            .arg(&json)
+            .args(flags)
+            .arg("--")
+            .arg(testkit::go_binary())
+            .args(["mod", "download", "-json"])
+            .args(mods),
         Duration::from_secs(120),
     );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
-    let got = serde_json::Deserializer::from_slice(&out.stdout)
+    let traced: Vec<_> = serde_json::Deserializer::from_slice(&out.stdout)
         .into_iter::<serde_json::Value>()
         .map(|v| summary(&v.unwrap()))
         .collect();
-    (got, stderr)
+    let plain: Vec<_> = GoEnv::with_env(env)
+        .download(proxy, mods)
+        .iter()
+        .map(summary)
+        .collect();
+    assert_eq!(traced, plain, "{stderr}");
+    let trace = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    (stderr, trace)
 }
 
 #[test]
@@ -67,33 +93,23 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
     );
     let mods = ["example.com/fast@v1.0.0", "example.com/slow@v1.0.0"];
     let proxy = format!("{},direct", up.url);
-    let (json, chrome) = (tmp.path().join("t.json"), tmp.path().join("t.chrome.json"));
-    let html = tmp.path().join("t.html");
-
-    let traced_env = GoEnv::new();
-    let cwd = tmp.path().join("work");
-    std::fs::create_dir_all(&cwd).unwrap();
-    let mut args: Vec<String> = ["trace", "--json", json.to_str().unwrap()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend([
-        "--chrome".into(),
-        chrome.to_str().unwrap().into(),
-        "--html".into(),
-        html.to_str().unwrap().into(),
-        "--".into(),
-    ]);
-    args.push(testkit::go_binary().display().to_string());
-    args.extend(["mod", "download", "-json"].iter().map(|s| s.to_string()));
-    args.extend(mods.iter().map(|s| s.to_string()));
-    let (traced, stderr) = traced_download(&traced_env, &cwd, &proxy, &args);
+    let (chrome, html) = (tmp.path().join("t.chrome.json"), tmp.path().join("t.html"));
     // The go command's own results, as without the trace.
-    assert_eq!(traced, downloaded(&proxy, &mods));
+    let (stderr, t) = trace_download(
+        &[],
+        tmp.path(),
+        &proxy,
+        &mods,
+        &[
+            "--chrome",
+            chrome.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    );
 
     // The records: every file of both modules through the recorder, the slow zip the
     // slowest, taking the 2 s of its delay.
-    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let records = t["records"].as_array().unwrap();
     let mut paths: Vec<&str> = records
         .iter()
@@ -258,29 +274,7 @@ fn git_commands_of_direct_are_timed_and_named() {
     let cfg = config.to_str().unwrap();
     let env = [("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")];
     let mods = ["github.com/acme/hello@v1.0.0"];
-    let cwd = tmp.path().join("work");
-    std::fs::create_dir_all(&cwd).unwrap();
-    let json = tmp.path().join("t.json");
-    let go = testkit::go_binary().display().to_string();
-    let mut args = vec![
-        "trace",
-        "--json",
-        json.to_str().unwrap(),
-        "--",
-        go.as_str(),
-        "mod",
-        "download",
-        "-json",
-    ];
-    args.extend(mods);
-    let (traced, stderr) = traced_download(&GoEnv::with_env(&env), &cwd, "direct", &args);
-    let plain: Vec<_> = GoEnv::with_env(&env)
-        .download("direct", &mods)
-        .iter()
-        .map(summary)
-        .collect();
-    assert_eq!(traced, plain);
-    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let (stderr, t) = trace_download(&env, tmp.path(), "direct", &mods, &[]);
     assert_eq!(t["records"].as_array().unwrap().len(), 0);
     let git = t["git"].as_array().unwrap();
     let firsts: Vec<String> = git
@@ -314,36 +308,11 @@ fn git_commands_of_direct_are_timed_and_named() {
 /// without the trace.
 #[test]
 fn the_checksum_database_goes_through_the_recorder() {
-    const KEY: &str =
-        "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
-    const NAME: &str = "localhost.localdev/sumdb";
     let proxy = proxy_support::GoTestProxy::start();
     let tmp = tempfile::tempdir().unwrap();
-    let cwd = tmp.path().join("work");
-    std::fs::create_dir_all(&cwd).unwrap();
-    let json = tmp.path().join("t.json");
-    let go = testkit::go_binary().display().to_string();
     let mods = ["rsc.io/quote@v1.5.2"];
-    let mut args = vec![
-        "trace",
-        "--json",
-        json.to_str().unwrap(),
-        "--",
-        go.as_str(),
-        "mod",
-        "download",
-        "-json",
-    ];
-    args.extend(mods);
-    let env = [("GOSUMDB", KEY)];
-    let (traced, _) = traced_download(&GoEnv::with_env(&env), &cwd, &proxy.url(), &args);
-    let plain: Vec<_> = GoEnv::with_env(&env)
-        .download(&proxy.url(), &mods)
-        .iter()
-        .map(summary)
-        .collect();
-    assert_eq!(traced, plain);
-    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let env = [("GOSUMDB", SUMDB_KEY)];
+    let (_, t) = trace_download(&env, tmp.path(), &proxy.url(), &mods, &[]);
     let records = t["records"].as_array().unwrap();
     let find = |path: &str, here: bool| {
         records
@@ -351,14 +320,14 @@ fn the_checksum_database_goes_through_the_recorder() {
             .find(|r| r["path"] == path && r["answered_here"] == here)
             .unwrap_or_else(|| panic!("{path} (answered here: {here}) not in {records:?}"))
     };
-    let supported = format!("/sumdb/{NAME}/supported");
+    let supported = format!("/sumdb/{SUMDB_NAME}/supported");
     // Claimed by the recorder, then asked of the proxy once to choose the route.
     assert_eq!(find(&supported, true)["status"], 200);
     assert_eq!(
         find(&supported, false)["upstream"],
         format!("{}{supported}", proxy.url())
     );
-    let lookup = format!("/sumdb/{NAME}/lookup/rsc.io/quote@v1.5.2");
+    let lookup = format!("/sumdb/{SUMDB_NAME}/lookup/rsc.io/quote@v1.5.2");
     let l = find(&lookup, false);
     assert_eq!(
         (l["status"].as_u64(), l["upstream"].as_str()),
@@ -410,19 +379,8 @@ fn netrc_credentials_reach_an_https_proxy() {
         ("NETRC", netrc.to_str().unwrap()),
         ("SSL_CERT_FILE", pki.ca_pem.to_str().unwrap()),
     ];
-    let cwd = dir.join("work");
-    std::fs::create_dir_all(&cwd).unwrap();
-    let go = testkit::go_binary().display().to_string();
     let mods = ["corp.example.com/lib@v1.0.0"];
-    let mut args = vec!["trace", "--", go.as_str(), "mod", "download", "-json"];
-    args.extend(mods);
-    let (traced, _) = traced_download(&GoEnv::with_env(&env), &cwd, &origin, &args);
-    let plain: Vec<_> = GoEnv::with_env(&env)
-        .download(&origin, &mods)
-        .iter()
-        .map(summary)
-        .collect();
-    assert_eq!(traced, plain);
+    trace_download(&env, tmp.path(), &origin, &mods, &[]);
     assert!(server.log_with("client=ci").contains("client=ci"));
 }
 
@@ -455,26 +413,8 @@ fn a_slow_git_server_is_named() {
     .unwrap();
     let cfg = config.to_str().unwrap();
     let env = [("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")];
-    let cwd = tmp.path().join("work");
-    std::fs::create_dir_all(&cwd).unwrap();
-    let json = tmp.path().join("t.json");
-    let go = testkit::go_binary().display().to_string();
     let mods = ["github.com/acme/slow@v1.0.0"];
-    let mut args = vec![
-        "trace",
-        "--json",
-        json.to_str().unwrap(),
-        "--",
-        go.as_str(),
-        "mod",
-        "download",
-        "-json",
-    ];
-    args.extend(mods);
-    let (traced, stderr) = traced_download(&GoEnv::with_env(&env), &cwd, "direct", &args);
-    assert_eq!(traced.len(), 1);
-    assert_eq!(traced[0].1, "v1.0.0");
-    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let (stderr, t) = trace_download(&env, tmp.path(), "direct", &mods, &[]);
     let slow: Vec<String> = t["git"]
         .as_array()
         .unwrap()
@@ -503,9 +443,6 @@ fn a_slow_git_server_is_named() {
 /// go test proxy) serves the database the go command verifies against.
 #[test]
 fn a_slow_checksum_database_route_is_named() {
-    const KEY: &str =
-        "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
-    const NAME: &str = "localhost.localdev/sumdb";
     let proxy = proxy_support::GoTestProxy::start();
     let tmp = tempfile::tempdir().unwrap();
     let empty = Tree::new(tmp.path().join("empty"));
@@ -520,32 +457,10 @@ fn a_slow_checksum_database_route_is_named() {
         }),
     );
     let list = format!("{},{}", first.url, proxy.url());
-    let cwd = tmp.path().join("work");
-    std::fs::create_dir_all(&cwd).unwrap();
-    let json = tmp.path().join("t.json");
-    let go = testkit::go_binary().display().to_string();
     let mods = ["rsc.io/quote@v1.5.2"];
-    let mut args = vec![
-        "trace",
-        "--json",
-        json.to_str().unwrap(),
-        "--",
-        go.as_str(),
-        "mod",
-        "download",
-        "-json",
-    ];
-    args.extend(mods);
-    let env = [("GOSUMDB", KEY)];
-    let (traced, stderr) = traced_download(&GoEnv::with_env(&env), &cwd, &list, &args);
-    let plain: Vec<_> = GoEnv::with_env(&env)
-        .download(&list, &mods)
-        .iter()
-        .map(summary)
-        .collect();
-    assert_eq!(traced, plain);
-    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    let supported = format!("/sumdb/{NAME}/supported");
+    let env = [("GOSUMDB", SUMDB_KEY)];
+    let (stderr, t) = trace_download(&env, tmp.path(), &list, &mods, &[]);
+    let supported = format!("/sumdb/{SUMDB_NAME}/supported");
     let probe = t["records"]
         .as_array()
         .unwrap()
