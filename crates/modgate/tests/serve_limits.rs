@@ -144,20 +144,11 @@ fn a_client_over_its_limit_gets_429_with_retry_after() {
     let tmp = tempfile::tempdir().unwrap();
     let tree = Tree::new(tmp.path().join("up"));
     tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
-    let config = tmp.path().join("modgate.toml");
-    std::fs::write(
-        &config,
+    let s = Server::with_config(
+        tmp.path(),
         "[limits]\nclient_requests_per_second = 1\nclient_burst = 2\n",
-    )
-    .unwrap();
-    let s = Server::start(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        tmp.path().join("d").to_str().unwrap(),
-        "--upstream",
         &tree.url(),
-    ]);
+    );
     // Health checks (Server::start made some already) are never limited.
     for _ in 0..5 {
         assert_eq!(raw_get(&s.addr, "GET", "/healthz").unwrap().status, 200);
@@ -199,20 +190,11 @@ fn a_failing_upstream_is_skipped_by_its_circuit_breaker() {
         Arc::new(|_: &str, _| Answer::Status(500, vec![], "broken\n".into())),
     );
     let good = Upstream::start(&tree.root);
-    let config = tmp.path().join("modgate.toml");
-    std::fs::write(
-        &config,
+    let s = Server::with_config(
+        tmp.path(),
         "[limits]\nbreaker_failures = 2\nbreaker_open = 300\n",
-    )
-    .unwrap();
-    let s = Server::start(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        tmp.path().join("d").to_str().unwrap(),
-        "--upstream",
         &format!("{}|{}", broken.url, good.url),
-    ]);
+    );
     for m in ["a", "b", "c", "d", "e"] {
         let r = raw_get(&s.addr, "GET", &format!("/example.com/{m}/@v/v1.0.0.info")).unwrap();
         assert_eq!(r.status, 200, "{m}: {}", r.text());

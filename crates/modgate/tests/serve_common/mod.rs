@@ -311,6 +311,21 @@ impl Server {
         s
     }
 
+    /// Starts `modgate serve --config DIR/modgate.toml --data-dir DIR/d --upstream
+    /// UPSTREAM` with `settings` as that file.
+    pub fn with_config(dir: &Path, settings: &str, upstream: &str) -> Server {
+        let config = dir.join("modgate.toml");
+        std::fs::write(&config, settings).unwrap();
+        Self::start(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            dir.join("d").to_str().unwrap(),
+            "--upstream",
+            upstream,
+        ])
+    }
+
     /// Starts `modgate serve ARGS --tls-cert --tls-key` with `pki`'s files and waits
     /// for its start-up line (there is no plain /healthz to ask).
     pub fn start_https(args: &[&str], pki: &Pki) -> Server {
