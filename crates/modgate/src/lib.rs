@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod dial;
 pub mod doctor;
 pub mod error;
 pub mod http;

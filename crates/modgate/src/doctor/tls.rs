@@ -550,7 +550,7 @@ pub async fn presented_chain(
     let handshake = async {
         let tcp = match via {
             None => tokio::net::TcpStream::connect((bare, port)).await.ok()?,
-            Some(via) => tunnel(via, host, port).await?,
+            Some(via) => crate::dial::tunnel(via, host, port).await.ok()?,
         };
         connector.connect(name, tcp).await.ok()
     };
@@ -561,47 +561,6 @@ pub async fn presented_chain(
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     (!chain.is_empty()).then_some(chain)
-}
-
-/// A CONNECT tunnel to `host:port` through the HTTP proxy `via` (`http://[user:pass@]h:p`).
-async fn tunnel(via: &str, host: &str, port: u16) -> Option<tokio::net::TcpStream> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let u = reqwest::Url::parse(via).ok()?;
-    let (ph, pp) = (u.host_str()?.to_string(), u.port_or_known_default()?);
-    let mut tcp =
-        tokio::net::TcpStream::connect((ph.trim_start_matches('[').trim_end_matches(']'), pp))
-            .await
-            .ok()?;
-    let mut req = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
-    if !u.username().is_empty() {
-        use base64::Engine;
-        let creds = format!("{}:{}", u.username(), u.password().unwrap_or(""));
-        let creds = percent_encoding::percent_decode_str(&creds).decode_utf8_lossy();
-        req.push_str(&format!(
-            "Proxy-Authorization: Basic {}\r\n",
-            base64::engine::general_purpose::STANDARD.encode(creds.as_bytes())
-        ));
-    }
-    req.push_str("\r\n");
-    tcp.write_all(req.as_bytes()).await.ok()?;
-    // The proxy's answer, up to its blank line, a byte at a time (the TLS bytes follow).
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        if head.len() > 16 << 10 {
-            return None;
-        }
-        let mut b = [0u8; 1];
-        if tcp.read(&mut b).await.ok()? == 0 {
-            return None;
-        }
-        head.push(b[0]);
-    }
-    let status = String::from_utf8_lossy(&head);
-    let ok = status
-        .split_whitespace()
-        .nth(1)
-        .is_some_and(|code| code.starts_with('2'));
-    ok.then_some(tcp)
 }
 
 /// The roots this machine trusts, as the platform verifier loads them.

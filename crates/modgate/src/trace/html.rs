@@ -164,7 +164,7 @@ mod tests {
                 asked: Duration::from_micros(10),
                 first_byte: Some(Duration::from_micros(20)),
                 done: Some(Duration::from_micros(30)),
-                error: None,
+                ..Record::default()
             }],
         };
         let p = page(&t);

@@ -16,6 +16,7 @@
 //! Not built yet: the split of a request's wait into DNS, connect and TLS (reqwest does
 //! not expose the phases of a connection).
 
+pub mod client;
 pub mod git;
 pub mod html;
 pub mod record;

@@ -17,12 +17,16 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use futures_util::StreamExt;
+use http_body_util::BodyExt;
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
+use super::client::Client;
+use crate::dial::{Phases, micros, micros_opt};
+use crate::doctor::settings::GoSettings;
+
 /// One request the traced command made.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Record {
     /// In the order they were asked.
     pub id: u64,
@@ -47,17 +51,67 @@ pub struct Record {
     pub done: Option<Duration>,
     /// Why the relay failed, if it did.
     pub error: Option<String>,
+    /// Time waiting on a connection another request was opening.
+    #[serde(serialize_with = "micros")]
+    pub queue: Duration,
+    /// The phases of the connection this request opened (none: it reused one).
+    pub opened: Option<Phases>,
+    /// The URLs the upstream redirected to, in order.
+    pub redirects: Vec<String>,
+    /// Sent again on a new connection after a kept one failed.
+    pub resent: bool,
+    /// Which time the command asked this path of this upstream (1: the first; more:
+    /// the command's retries).
+    pub attempt: u32,
+    /// `hit` or `miss`, where the upstream says so (X-Cache, X-Cache-Status,
+    /// CF-Cache-Status; else an Age header means a hit).
+    pub cache: Option<String>,
 }
 
-fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(d.as_micros() as u64)
-}
-
-fn micros_opt<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_u64(d.as_micros() as u64),
-        None => s.serialize_none(),
+impl Record {
+    /// The wait for the first byte once connected: from the ask to the first byte,
+    /// less the queue and the connection's phases.
+    pub fn waiting(&self) -> Duration {
+        self.first_byte
+            .unwrap_or(self.done.unwrap_or(self.asked))
+            .saturating_sub(self.asked)
+            .saturating_sub(self.queue)
+            .saturating_sub(self.opened.as_ref().map_or(Duration::ZERO, Phases::total))
     }
+
+    /// From the first byte to the end of the body.
+    pub fn transfer(&self) -> Duration {
+        match (self.first_byte, self.done) {
+            (Some(f), Some(d)) => d.saturating_sub(f),
+            _ => Duration::ZERO,
+        }
+    }
+}
+
+/// Whether an answer came from the upstream's cache, where its headers say so.
+pub fn cache_state(headers: &axum::http::HeaderMap) -> Option<String> {
+    for name in [
+        "x-cache",
+        "x-cache-status",
+        "cf-cache-status",
+        "x-proxy-cache",
+    ] {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            let up = v.to_ascii_uppercase();
+            return Some(if up.contains("HIT") {
+                "hit".into()
+            } else if up.contains("MISS") || up.contains("EXPIRED") || up.contains("BYPASS") {
+                "miss".into()
+            } else {
+                v.to_ascii_lowercase()
+            });
+        }
+    }
+    headers
+        .get(header::AGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|_| "hit".into())
 }
 
 /// The records so far, shared with the relays still under way.
@@ -83,6 +137,10 @@ impl Records {
     fn open(&self, path: &str, upstream: &str) -> usize {
         let mut all = self.lock();
         let id = all.len();
+        let attempt = 1 + all
+            .iter()
+            .filter(|r| r.path == path && r.upstream == upstream)
+            .count() as u32;
         all.push(Record {
             id: id as u64,
             path: path.to_string(),
@@ -94,6 +152,12 @@ impl Records {
             first_byte: None,
             done: None,
             error: None,
+            queue: Duration::ZERO,
+            opened: None,
+            redirects: Vec::new(),
+            resent: false,
+            attempt,
+            cache: None,
         });
         id
     }
@@ -129,7 +193,7 @@ struct SumdbRoute {
 struct Relay {
     upstreams: Vec<String>,
     sumdb: Option<SumdbRoute>,
-    client: reqwest::Client,
+    client: Client,
     records: Records,
 }
 
@@ -150,10 +214,12 @@ impl Drop for Recorder {
 
 impl Recorder {
     /// Starts a recorder relaying to `upstreams` (see `rewrite.rs`), claiming the checksum
-    /// database `sumdb`: its name and its own URL (`None`: GOSUMDB=off, nothing claimed).
+    /// database `sumdb`: its name and its own URL (`None`: GOSUMDB=off, nothing claimed);
+    /// reaching HTTP proxies as `settings` say (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
     pub async fn start(
         upstreams: Vec<String>,
         sumdb: Option<(String, String)>,
+        settings: GoSettings,
     ) -> Result<Recorder, String> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -161,9 +227,7 @@ impl Recorder {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("the recorder's address: {e}"))?;
-        let client = reqwest::Client::builder()
-            .build()
-            .map_err(|e| format!("the recorder's HTTP client: {e}"))?;
+        let client = Client::new(settings);
         let records = Records::new();
         let relay = Arc::new(Relay {
             upstreams,
@@ -203,6 +267,12 @@ async fn handle(State(relay): State<Arc<Relay>>, req: Request) -> Response {
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
+    // The command's own User-Agent goes on to the upstream, as without the trace.
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let Some((n, rest)) = path_q
         .strip_prefix("/p/")
         .and_then(|r| r.split_once('/'))
@@ -223,6 +293,7 @@ async fn handle(State(relay): State<Arc<Relay>>, req: Request) -> Response {
             .strip_prefix('/')
             .map(|what| (route, what))
     });
+    let agent = agent.as_deref();
     if let Some((route, what)) = claimed {
         // `<name>/supported`: claimed by the first entry, so that the go command sends the
         // database's traffic here.
@@ -243,91 +314,130 @@ async fn handle(State(relay): State<Arc<Relay>>, req: Request) -> Response {
         }
         let base = route
             .chosen
-            .get_or_init(|| choose_sumdb(&relay, &route.name, &route.direct))
+            .get_or_init(|| choose_sumdb(&relay, &route.name, &route.direct, agent))
             .await;
-        return forward(&relay, &path, &format!("{base}/{what}")).await;
+        return forward(&relay, &path, &format!("{base}/{what}"), agent).await;
     }
-    forward(&relay, &path, &format!("{base}{path}")).await
+    forward(&relay, &path, &format!("{base}{path}"), agent).await
 }
 
 /// Asks each upstream in order whether it proxies the database `name`, as the go command
 /// would have: the first that answers 200 is the base; 404 and 410 move on; anything else
 /// (or none) means the database itself.
-async fn choose_sumdb(relay: &Relay, name: &str, direct: &str) -> String {
+async fn choose_sumdb(relay: &Relay, name: &str, direct: &str, agent: Option<&str>) -> String {
     for up in &relay.upstreams {
         let url = format!("{up}/sumdb/{name}/supported");
         let i = relay
             .records
             .open(&format!("/sumdb/{name}/supported"), &url);
-        match get(&relay.client, &url).send().await {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
+        let status = match relay.client.get(&url, &headers(&url, agent)).await {
+            Ok(answer) => {
+                let status = answer.response.status().as_u16();
                 relay.records.update(i, |r, now| {
-                    r.status = Some(status);
+                    answered(r, &answer);
                     r.first_byte = Some(now);
-                    r.done = Some(now);
                 });
-                match status {
-                    200 => return format!("{up}/sumdb/{name}"),
-                    404 | 410 => continue,
-                    _ => break,
-                }
-            }
-            Err(e) => {
+                let (response, lease) = (answer.response, answer.lease);
+                let read = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes().len() as u64);
                 relay.records.update(i, |r, now| {
-                    r.error = Some(e.to_string());
+                    match &read {
+                        Ok(n) => r.bytes = *n,
+                        Err(e) => r.error = Some(e.to_string()),
+                    }
                     r.done = Some(now);
                 });
-                break;
+                if read.is_ok() {
+                    lease.release();
+                }
+                Some(status)
             }
+            Err(f) => {
+                relay.records.update(i, |r, now| failed(r, f, now));
+                None
+            }
+        };
+        match status {
+            Some(200) => return format!("{up}/sumdb/{name}"),
+            Some(404 | 410) => continue,
+            _ => break,
         }
     }
     direct.trim_end_matches('/').to_string()
 }
 
-/// `GET url` with the credentials the go command would have sent to it: over https, the
-/// netrc entry of its host (with the port when the URL names one), as the go command reads
-/// it (`source::proxy::netrc`); the command itself now talks plain http to the recorder
-/// and sends none. Credentials in the URL itself are reqwest's to send.
-fn get(client: &reqwest::Client, url: &str) -> reqwest::RequestBuilder {
-    let req = client.get(url);
+/// What an answer says about its request, into its record.
+fn answered(r: &mut Record, a: &super::client::Answer) {
+    r.status = Some(a.response.status().as_u16());
+    r.queue = a.queue;
+    r.opened = a.opened.clone();
+    r.redirects = a.redirects.clone();
+    r.resent = a.resent;
+    r.cache = cache_state(a.response.headers());
+}
+
+/// A request that got no answer, into its record.
+fn failed(r: &mut Record, f: super::client::Failure, now: Duration) {
+    r.error = Some(f.error);
+    r.queue = f.queue;
+    r.opened = f.opened;
+    r.done = Some(now);
+}
+
+/// The headers a request to `url` carries: the command's User-Agent, and the credentials
+/// the go command would have sent: over https, the netrc entry of its host (with the port
+/// when the URL names one), as the go command reads it (`source::proxy::netrc`); the
+/// command itself now talks plain http to the recorder and sends none. Credentials in
+/// the URL itself are the client's to send.
+fn headers(url: &str, agent: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(a) = agent {
+        out.push(("user-agent", a.to_string()));
+    }
     let Ok(u) = reqwest::Url::parse(url) else {
-        return req;
+        return out;
     };
     if u.scheme() != "https" || !u.username().is_empty() {
-        return req;
+        return out;
     }
     let host = match (u.host_str(), u.port()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.to_string(),
-        (None, _) => return req,
+        (None, _) => return out,
     };
-    match crate::source::proxy::netrc::lookup(&host) {
-        Some((login, password)) => req.basic_auth(login, Some(password)),
-        None => req,
+    if let Some((login, password)) = crate::source::proxy::netrc::lookup(&host) {
+        use base64::Engine;
+        out.push((
+            "authorization",
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"))
+            ),
+        ));
     }
+    out
 }
 
 /// Relays `GET url` for the command's `path`, recording it.
-async fn forward(relay: &Arc<Relay>, path: &str, url: &str) -> Response {
+async fn forward(relay: &Arc<Relay>, path: &str, url: &str, agent: Option<&str>) -> Response {
     let i = relay.records.open(path, url);
-    let resp = match get(&relay.client, url).send().await {
-        Ok(r) => r,
-        Err(e) => {
-            let msg = format!("modgate trace: relaying to {url}: {e}");
-            relay.records.update(i, |r, now| {
-                r.error = Some(e.to_string());
-                r.done = Some(now);
-            });
+    let answer = match relay.client.get(url, &headers(url, agent)).await {
+        Ok(a) => a,
+        Err(f) => {
+            let msg = format!("modgate trace: relaying to {url}: {}", f.error);
+            relay.records.update(i, |r, now| failed(r, f, now));
             return text(StatusCode::BAD_GATEWAY, &msg);
         }
     };
-    let status = resp.status();
     relay.records.update(i, |r, now| {
-        r.status = Some(status.as_u16());
+        answered(r, &answer);
         r.first_byte = Some(now);
     });
-    let mut out = Response::builder().status(status.as_u16());
+    let (resp, lease) = (answer.response, answer.lease);
+    let mut out = Response::builder().status(resp.status().as_u16());
     for h in [
         header::CONTENT_TYPE,
         header::CONTENT_LENGTH,
@@ -338,18 +448,36 @@ async fn forward(relay: &Arc<Relay>, path: &str, url: &str) -> Response {
         }
     }
     let records = relay.records.clone();
-    let mut upstream = resp.bytes_stream();
+    let mut upstream = resp.into_body();
+    let mut lease = Some(lease);
     let body = async_stream_body(move |tx| async move {
-        while let Some(chunk) = upstream.next().await {
-            match chunk {
-                Ok(b) => {
+        use hyper::body::Body as _;
+        // The end, as soon as it is known: the record is done and the connection free
+        // before the command has the last bytes (it may ask again at once).
+        let mut end = |records: &Records| {
+            records.update(i, |r, now| r.done = Some(now));
+            if let Some(l) = lease.take() {
+                l.release();
+            }
+        };
+        while let Some(frame) = upstream.frame().await {
+            match frame {
+                Ok(f) => {
+                    let Ok(b) = f.into_data() else { continue };
                     let n = b.len() as u64;
                     records.update(i, |r, _| r.bytes += n);
-                    if tx.send(Ok(b)).await.is_err() {
+                    let last = upstream.is_end_stream();
+                    if last {
+                        end(&records);
+                    }
+                    if tx.send(Ok(b)).await.is_err() && !last {
                         records.update(i, |r, now| {
                             r.error = Some("the command went away".into());
                             r.done = Some(now);
                         });
+                        return;
+                    }
+                    if last {
                         return;
                     }
                 }
@@ -363,7 +491,7 @@ async fn forward(relay: &Arc<Relay>, path: &str, url: &str) -> Response {
                 }
             }
         }
-        records.update(i, |r, now| r.done = Some(now));
+        end(&records);
     });
     out.body(body)
         .unwrap_or_else(|_| text(StatusCode::BAD_GATEWAY, "modgate trace: a bad header"))
@@ -437,6 +565,7 @@ mod tests {
         let rec = Recorder::start(
             vec![a.clone(), b.clone()],
             Some(("sum.example".into(), "http://127.0.0.1:9".into())),
+            GoSettings::from_environment(&|_| None),
         )
         .await
         .unwrap();
@@ -520,7 +649,7 @@ mod tests {
                     format!("{a}/sumdb/sum.example/supported"),
                     false,
                     Some(404),
-                    0,
+                    10,
                     true
                 ),
                 (
@@ -539,6 +668,32 @@ mod tests {
                     6,
                     true
                 ),
+            ]
+        );
+        // The first request to `a` opened a connection (to an address: no DNS); the
+        // next ones to it reused it. The one to `b` opened its own.
+        let all = rec.records.snapshot();
+        let opened: Vec<(Option<bool>, u32)> = all
+            .iter()
+            .map(|r| {
+                (
+                    r.opened
+                        .as_ref()
+                        .map(|p| p.dns.is_none() && p.tls.is_none()),
+                    r.attempt,
+                )
+            })
+            .collect();
+        assert_eq!(
+            opened,
+            [
+                (Some(true), 1),
+                (None, 1),
+                (None, 1),
+                (None, 2),
+                (None, 1),
+                (Some(true), 1),
+                (None, 1)
             ]
         );
         // Times in order.

@@ -374,7 +374,7 @@ mod tests {
             asked: Duration::from_millis(asked_ms),
             first_byte: Some(Duration::from_millis(asked_ms)),
             done: Some(Duration::from_millis(done_ms)),
-            error: None,
+            ..Record::default()
         }
     }
 

@@ -59,7 +59,7 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
     let claimed = sumdb
         .filter(|s| s.url.is_none())
         .map(|s| (s.name.clone(), s.direct_url()));
-    let recorder = Recorder::start(upstreams, claimed).await?;
+    let recorder = Recorder::start(upstreams, claimed, settings.clone()).await?;
     let rewritten = rewrite(&goproxy, &recorder.url)?;
     // Git commands the go command runs itself, timed by a stand-in first on its PATH.
     let path = std::env::var_os("PATH").unwrap_or_default();

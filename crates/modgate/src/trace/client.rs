@@ -1,0 +1,492 @@
+//! The recorder's HTTP client: GET as the go command's client does it (net/http's
+//! DefaultTransport under cmd/go/internal/web), on connections of its own (`dial.rs`), so
+//! that each request knows what it waited on: a connection another request was opening
+//! (queue), or the phases of the one it opened itself (DNS, connect, CONNECT, TLS).
+//!
+//! As Go's transport: one HTTP/2 connection per host shared by every request (requests
+//! that come while it is being opened wait for it); HTTP/1.1 connections kept idle after
+//! their body was read, at most two per host (`DefaultMaxIdleConnsPerHost`); a request
+//! that fails on a kept connection before any answer is sent again on a new one; up to
+//! 10 redirects followed, none from https to http (cmd/go/internal/web), Authorization
+//! kept only to the same host or its subdomains (net/http).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::sync::{Notify, OnceCell};
+
+use crate::dial::{self, Phases, Target};
+use crate::doctor::client::http_proxy_for;
+use crate::doctor::settings::GoSettings;
+
+/// net/http's `DefaultMaxIdleConnsPerHost`.
+const IDLE_PER_HOST: usize = 2;
+/// cmd/go/internal/web's redirect limit (net/http's default).
+const MAX_REDIRECTS: usize = 10;
+
+type H1 = http1::SendRequest<Empty<Bytes>>;
+type H2 = http2::SendRequest<Empty<Bytes>>;
+
+/// A kept HTTP/1.1 connection: its sender and how requests go on it.
+struct Kept {
+    sender: H1,
+    /// Absolute-form requests to an HTTP proxy, with its authorization.
+    absolute_form: Option<Option<String>>,
+}
+
+/// The connections to one `scheme://host:port`.
+#[derive(Default)]
+struct Slot {
+    h2: Option<H2>,
+    idle: Vec<Kept>,
+    /// An https connection being opened that may turn out HTTP/2: others wait for it.
+    opening: Option<Arc<Notify>>,
+    /// The host answered TLS with HTTP/1.1: no waiting for an opening connection.
+    h1_only: bool,
+}
+
+type Pool = Mutex<HashMap<String, Slot>>;
+
+/// The client.
+pub struct Client {
+    settings: GoSettings,
+    tls: OnceCell<Arc<rustls::ClientConfig>>,
+    pool: Arc<Pool>,
+}
+
+/// A connection an answer's body is read from; `release` once it was read to its end
+/// (an HTTP/1.1 connection then goes back to the pool; dropped, it is closed).
+pub struct Lease {
+    pool: Arc<Pool>,
+    key: String,
+    kept: Option<Kept>,
+}
+
+impl Lease {
+    /// The body was read to its end: the connection may serve another request.
+    pub fn release(mut self) {
+        let Some(k) = self.kept.take() else { return };
+        if k.sender.is_closed() {
+            return;
+        }
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = pool.entry(self.key.clone()).or_default();
+        if slot.idle.len() < IDLE_PER_HOST {
+            slot.idle.push(k);
+        }
+    }
+}
+
+/// An answer, with what the request waited on before it.
+pub struct Answer {
+    /// The last hop's answer (its body still to read).
+    pub response: hyper::Response<Incoming>,
+    /// Its connection.
+    pub lease: Lease,
+    /// Time waiting on connections other requests were opening.
+    pub queue: Duration,
+    /// The phases of the connections this request opened itself (summed over
+    /// redirects), if it opened any.
+    pub opened: Option<Phases>,
+    /// The URLs redirected to, in order.
+    pub redirects: Vec<String>,
+    /// Whether a request on a kept connection failed and was sent again.
+    pub resent: bool,
+}
+
+/// A failed request, with what it waited on before failing.
+#[derive(Debug)]
+pub struct Failure {
+    /// What failed, where.
+    pub error: String,
+    /// As `Answer`'s.
+    pub queue: Duration,
+    /// As `Answer`'s.
+    pub opened: Option<Phases>,
+}
+
+/// How one hop went.
+struct Hop {
+    response: hyper::Response<Incoming>,
+    lease: Lease,
+    resent: bool,
+}
+
+/// What one hop waited on, filled as it goes (kept when it fails).
+#[derive(Default)]
+struct Waited {
+    queue: Duration,
+    opened: Option<Phases>,
+}
+
+impl Waited {
+    fn opened(&mut self, p: &Phases) {
+        match &mut self.opened {
+            Some(o) => o.add(p),
+            None => self.opened = Some(p.clone()),
+        }
+    }
+}
+
+enum Conn {
+    H1(Kept),
+    H2(H2),
+}
+
+impl Client {
+    /// A client reaching HTTP proxies as `settings` say (HTTPS_PROXY, HTTP_PROXY,
+    /// NO_PROXY).
+    pub fn new(settings: GoSettings) -> Client {
+        Client {
+            settings,
+            tls: OnceCell::new(),
+            pool: Arc::default(),
+        }
+    }
+
+    async fn tls(&self) -> Result<&Arc<rustls::ClientConfig>, String> {
+        self.tls
+            .get_or_try_init(|| async {
+                tokio::task::spawn_blocking(dial::tls_config)
+                    .await
+                    .map_err(|e| e.to_string())?
+            })
+            .await
+    }
+
+    /// `GET url` with the headers `headers` (Authorization among them, for the first
+    /// host), redirects followed.
+    pub async fn get(&self, url: &str, headers: &[(&str, String)]) -> Result<Answer, Failure> {
+        let mut waited = Waited::default();
+        let mut redirects = Vec::new();
+        let mut resent = false;
+        let mut url = reqwest::Url::parse(url).map_err(|e| Failure {
+            error: format!("{url} is not a URL: {e}"),
+            queue: Duration::ZERO,
+            opened: None,
+        })?;
+        let first_host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let first_https = url.scheme() == "https";
+        loop {
+            let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+            let same = host == first_host || host.ends_with(&format!(".{first_host}"));
+            let sent: Vec<(&str, String)> = headers
+                .iter()
+                .filter(|(k, _)| same || !k.eq_ignore_ascii_case("authorization"))
+                .cloned()
+                .collect();
+            let hop = match self.hop(&url, &sent, &mut waited).await {
+                Ok(h) => h,
+                Err(error) => {
+                    return Err(Failure {
+                        error,
+                        queue: waited.queue,
+                        opened: waited.opened,
+                    });
+                }
+            };
+            resent |= hop.resent;
+            let status = hop.response.status().as_u16();
+            let location = hop
+                .response
+                .headers()
+                .get(hyper::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let next = match (status, location) {
+                (301 | 302 | 303 | 307 | 308, Some(l)) => url.join(&l).ok(),
+                _ => None,
+            };
+            let Some(next) = next else {
+                return Ok(Answer {
+                    response: hop.response,
+                    lease: hop.lease,
+                    queue: waited.queue,
+                    opened: waited.opened,
+                    redirects,
+                    resent,
+                });
+            };
+            let fail = |error: String| Failure {
+                error,
+                queue: waited.queue,
+                opened: waited.opened.clone(),
+            };
+            if redirects.len() >= MAX_REDIRECTS {
+                return Err(fail(format!(
+                    "stopped after {MAX_REDIRECTS} redirects (at {next})"
+                )));
+            }
+            if first_https && next.scheme() != "https" {
+                return Err(fail(format!(
+                    "redirected from secure URL {url} to insecure URL {next}"
+                )));
+            }
+            redirects.push(next.to_string());
+            url = next;
+        }
+    }
+
+    /// One request, on a kept connection or a new one.
+    async fn hop(
+        &self,
+        url: &reqwest::Url,
+        headers: &[(&str, String)],
+        waited: &mut Waited,
+    ) -> Result<Hop, String> {
+        let to = Target::of(url).ok_or_else(|| format!("{url}: not an http(s) URL"))?;
+        let key = format!(
+            "{}://{}:{}",
+            if to.https { "https" } else { "http" },
+            to.host,
+            to.port
+        );
+        let mut resent = false;
+        let mut fresh_only = false;
+        loop {
+            let (conn, kept) = self.connection(&key, &to, url, fresh_only, waited).await?;
+            let req = request(url, headers, &conn).map_err(|e| format!("{url}: {e}"))?;
+            let sent = match conn {
+                Conn::H2(mut s) => {
+                    let r = s.send_request(req).await;
+                    r.map(|resp| (resp, None))
+                }
+                Conn::H1(mut k) => {
+                    let r = match k.sender.ready().await {
+                        Ok(()) => k.sender.send_request(req).await,
+                        Err(e) => Err(e),
+                    };
+                    r.map(|resp| (resp, Some(k)))
+                }
+            };
+            match sent {
+                Ok((response, kept)) => {
+                    return Ok(Hop {
+                        response,
+                        lease: Lease {
+                            pool: Arc::clone(&self.pool),
+                            key,
+                            kept,
+                        },
+                        resent,
+                    });
+                }
+                // A kept connection the server had closed: again, on a new one.
+                Err(_) if kept && !fresh_only => {
+                    resent = true;
+                    fresh_only = true;
+                }
+                Err(e) => return Err(format!("GET {url}: {e}")),
+            }
+        }
+    }
+
+    /// A connection to `key`: (it, whether it was kept from before).
+    async fn connection(
+        &self,
+        key: &str,
+        to: &Target,
+        url: &reqwest::Url,
+        fresh_only: bool,
+        waited: &mut Waited,
+    ) -> Result<(Conn, bool), String> {
+        loop {
+            let wait = {
+                let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+                let slot = pool.entry(key.to_string()).or_default();
+                if let Some(h2) = &slot.h2 {
+                    if !h2.is_closed() && !fresh_only {
+                        return Ok((Conn::H2(h2.clone()), true));
+                    }
+                    if h2.is_closed() {
+                        slot.h2 = None;
+                    }
+                }
+                if !fresh_only {
+                    while let Some(k) = slot.idle.pop() {
+                        if !k.sender.is_closed() {
+                            return Ok((Conn::H1(k), true));
+                        }
+                    }
+                }
+                match &slot.opening {
+                    Some(n) if to.https && !slot.h1_only && !fresh_only => Ok(Arc::clone(n)),
+                    _ if to.https && !slot.h1_only && slot.opening.is_none() => {
+                        let mine = Arc::new(Notify::new());
+                        slot.opening = Some(Arc::clone(&mine));
+                        Err(Some(mine))
+                    }
+                    _ => Err(None),
+                }
+            };
+            match wait {
+                Ok(n) => {
+                    let t = Instant::now();
+                    let notified = n.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    // Re-check: it may have been opened between the lock and here.
+                    let still = self
+                        .pool
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(key)
+                        .and_then(|s| s.opening.as_ref())
+                        .is_some_and(|o| Arc::ptr_eq(o, &n));
+                    if still {
+                        notified.await;
+                    }
+                    waited.queue += t.elapsed();
+                }
+                Err(mine) => {
+                    return self
+                        .open(key, to, url, mine, waited)
+                        .await
+                        .map(|c| (c, false));
+                }
+            }
+        }
+    }
+
+    /// Opens a connection to `key` (this request's own), recording its phases; `mine`:
+    /// the token others wait on while it opens, if they do.
+    async fn open(
+        &self,
+        key: &str,
+        to: &Target,
+        url: &reqwest::Url,
+        mine: Option<Arc<Notify>>,
+        waited: &mut Waited,
+    ) -> Result<Conn, String> {
+        // Waiters are woken however this ends (an error, or this request cancelled).
+        struct Wake(Option<Arc<Notify>>, Arc<Pool>, String);
+        impl Drop for Wake {
+            fn drop(&mut self) {
+                let Some(n) = self.0.take() else { return };
+                let mut pool = self.1.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(slot) = pool.get_mut(&self.2)
+                    && slot.opening.as_ref().is_some_and(|o| Arc::ptr_eq(o, &n))
+                {
+                    slot.opening = None;
+                }
+                drop(pool);
+                n.notify_waiters();
+            }
+        }
+        let wake = Wake(mine, Arc::clone(&self.pool), key.to_string());
+        let opened = self.open_timed(to, url, waited).await;
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = pool.entry(key.to_string()).or_default();
+        let conn = opened?;
+        match &conn {
+            Conn::H2(s) => slot.h2 = Some(s.clone()),
+            Conn::H1(_) if to.https => slot.h1_only = true,
+            Conn::H1(_) => {}
+        }
+        drop(pool);
+        drop(wake);
+        Ok(conn)
+    }
+
+    async fn open_timed(
+        &self,
+        to: &Target,
+        url: &reqwest::Url,
+        waited: &mut Waited,
+    ) -> Result<Conn, String> {
+        let via = http_proxy_for(url.as_str(), &self.settings);
+        let tls = match to.https {
+            true => Arc::clone(self.tls().await?),
+            false => Arc::new(plain_config()),
+        };
+        let dialed = dial::dial(to, via.as_deref(), &tls)
+            .await
+            .map_err(|e| e.to_string())?;
+        waited.opened(&dialed.phases);
+        let io = TokioIo::new(dialed.io);
+        if dialed.phases.h2 {
+            let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
+                .await
+                .map_err(|e| format!("HTTP/2 with {}: {e}", to.host))?;
+            tokio::spawn(conn);
+            Ok(Conn::H2(sender))
+        } else {
+            let (sender, conn) = http1::handshake(io)
+                .await
+                .map_err(|e| format!("HTTP/1.1 with {}: {e}", to.host))?;
+            tokio::spawn(conn);
+            Ok(Conn::H1(Kept {
+                sender,
+                absolute_form: dialed.absolute_form,
+            }))
+        }
+    }
+}
+
+/// A TLS configuration never used (plain http): `dial` takes one.
+fn plain_config() -> rustls::ClientConfig {
+    rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap_or_else(|_| unreachable!("the default provider supports the default versions"))
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth()
+}
+
+/// The request for `url` on `conn`: HTTP/2 and proxied HTTP/1.1 in absolute form, direct
+/// HTTP/1.1 in origin form with Host.
+fn request(
+    url: &reqwest::Url,
+    headers: &[(&str, String)],
+    conn: &Conn,
+) -> Result<hyper::Request<Empty<Bytes>>, hyper::http::Error> {
+    let origin = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let mut authority = url.host_str().unwrap_or("").to_string();
+    if let Some(p) = url.port() {
+        authority.push_str(&format!(":{p}"));
+    }
+    let mut absolute = url.clone();
+    let _ = absolute.set_username("");
+    let _ = absolute.set_password(None);
+    absolute.set_fragment(None);
+    let mut b = hyper::Request::get(match conn {
+        Conn::H2(_)
+        | Conn::H1(Kept {
+            absolute_form: Some(_),
+            ..
+        }) => absolute.to_string(),
+        Conn::H1(_) => origin,
+    });
+    if let Conn::H1(k) = conn {
+        b = b.header(hyper::header::HOST, &authority);
+        if let Some(Some(a)) = &k.absolute_form {
+            b = b.header(hyper::header::PROXY_AUTHORIZATION, a);
+        }
+    }
+    if !url.username().is_empty() {
+        use base64::Engine;
+        let creds = format!("{}:{}", url.username(), url.password().unwrap_or(""));
+        let creds = percent_encoding::percent_decode_str(&creds).decode_utf8_lossy();
+        b = b.header(
+            hyper::header::AUTHORIZATION,
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(creds.as_bytes())
+            ),
+        );
+    }
+    for (k, v) in headers {
+        b = b.header(*k, v);
+    }
+    b.body(Empty::new())
+}
