@@ -85,8 +85,9 @@ impl Command {
 
 fn main() -> ExitCode {
     // Run as `git` by a traced go command: time the real git.
+    let started = std::time::SystemTime::now();
     if modgate::trace::git::is_stand_in() {
-        return modgate::trace::git::stand_in();
+        return modgate::trace::git::stand_in(started);
     }
     let cli = Cli::parse();
     match &cli.command {

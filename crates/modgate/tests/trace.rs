@@ -61,8 +61,27 @@ fn trace_download(
         .map(summary)
         .collect();
     assert_eq!(traced, plain, "{stderr}");
-    let trace = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let trace: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     (stderr, trace)
+}
+
+/// At least 95% of a trace's wall time is named requests, git commands or the command's
+/// own work (its CPU), measured; less a millisecond and a half for each git command: the
+/// stand-in's exit, after it wrote its record, is gone before the sampler can read it.
+/// (For the traces with a delay put in: in a command of a few milliseconds, the loopback
+/// between the command and the recorder weighs more than that.)
+fn assert_accounted(trace: &serde_json::Value, stderr: &str) {
+    let a = &trace["attribution"];
+    let (named, work, wall) = (
+        a["named_us"].as_u64().unwrap(),
+        a["work_us"].as_u64().unwrap(),
+        trace["wall_us"].as_u64().unwrap(),
+    );
+    let gits = trace["git"].as_array().unwrap().len() as u64;
+    assert!(
+        (named + work + 1_500 * gits) as f64 >= 0.95 * wall as f64,
+        "{a} of {wall} us, {gits} git commands\n{stderr}"
+    );
 }
 
 #[test]
@@ -107,6 +126,7 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
             html.to_str().unwrap(),
         ],
     );
+    assert_accounted(&t, &stderr);
 
     // The records: every file of both modules through the recorder, the slow zip the
     // slowest, taking the 2 s of its delay.
@@ -146,15 +166,40 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
         stderr.contains(&format!("waited on {SLOW_ZIP} from {}{SLOW_ZIP}", up.url)),
         "{stderr}"
     );
-    // The Trace Event file: the command and one event per request.
+    // Its phases: the 2 s are waiting for the first byte, not the connection (the first
+    // request opened one: to an address, no DNS, no TLS).
+    let first = records.iter().min_by_key(|r| r["asked"].as_u64()).unwrap();
+    assert_eq!(first["opened"]["dns"], serde_json::Value::Null, "{first}");
+    assert_eq!(first["opened"]["tls"], serde_json::Value::Null, "{first}");
+    assert_eq!(
+        first["opened"]["peer"],
+        up.url.trim_start_matches("http://")
+    );
+    assert!(
+        stderr.contains(&format!(
+            "waited on {SLOW_ZIP} from {}{SLOW_ZIP}, mostly waiting for the first byte (20",
+            up.url
+        )),
+        "{stderr}"
+    );
+    // The Trace Event file: the command, one event per request, and its phases in it.
     let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&chrome).unwrap()).unwrap();
     let events = c["traceEvents"].as_array().unwrap();
-    assert_eq!(events.len(), 1 + records.len());
-    assert!(
-        events
-            .iter()
-            .any(|e| e["name"] == SLOW_ZIP && e["ph"] == "X")
+    assert_eq!(
+        events.iter().filter(|e| e["cat"] != "phase").count(),
+        1 + records.len()
     );
+    let zip = events
+        .iter()
+        .find(|e| e["name"] == SLOW_ZIP && e["ph"] == "X")
+        .unwrap();
+    let wait = events
+        .iter()
+        .find(|e| {
+            e["name"] == "wait" && e["tid"] == zip["tid"] && e["ts"].as_u64() >= zip["ts"].as_u64()
+        })
+        .unwrap();
+    assert!(wait["dur"].as_u64().unwrap() >= 2_000_000, "{wait}");
 
     // The HTML waterfall in headless Chromium: no script error, a row per request, and in
     // a screenshot one band of bar colors per request (and one for the legend).
@@ -384,6 +429,99 @@ fn netrc_credentials_reach_an_https_proxy() {
     assert!(server.log_with("client=ci").contains("client=ci"));
 }
 
+/// A relay on 127.0.0.1 to `to` that holds the server's first bytes on the first
+/// connection for `delay` (its TLS ServerHello: a slow handshake); its port.
+fn slow_first_answer(to: &str, delay: Duration) -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let to = to.to_string();
+    std::thread::spawn(move || {
+        for (n, c) in l.incoming().enumerate() {
+            let Ok(mut client) = c else { return };
+            let Ok(mut server) = std::net::TcpStream::connect(&to) else {
+                return;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16 << 10];
+                if let Ok(k) = server.read(&mut buf) {
+                    if n == 0 {
+                        std::thread::sleep(delay);
+                    }
+                    if k == 0 || client.write_all(&buf[..k]).is_err() {
+                        return;
+                    }
+                }
+                let _ = std::io::copy(&mut server, &mut client);
+                let _ = client.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    port
+}
+
+/// A slow TLS handshake: the https proxy's ServerHello comes 1.5 s late on the first
+/// connection. The trace puts the 1.5 s in the TLS phase of the request that opened the
+/// connection (after resolving `localhost`), and names it in the verdict.
+#[test]
+fn a_slow_tls_handshake_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let tree = Tree::new(dir.join("up"));
+    tree.add(
+        "corp.example.com/lib",
+        "v1.0.0",
+        T1,
+        &[("l.go", "package lib\n")],
+    );
+    let pki = pki(dir);
+    let data = dir.join("data");
+    let server = Server::start_https(
+        &[
+            "--upstream",
+            &tree.url(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &pki,
+    );
+    let port = slow_first_answer(&server.addr, Duration::from_millis(1500));
+    let env = [("SSL_CERT_FILE", pki.ca_pem.to_str().unwrap())];
+    let mods = ["corp.example.com/lib@v1.0.0"];
+    let origin = format!("https://localhost:{port}");
+    let (stderr, t) = trace_download(&env, dir, &origin, &mods, &[]);
+    assert_accounted(&t, &stderr);
+    let records = t["records"].as_array().unwrap();
+    let first = records.iter().min_by_key(|r| r["asked"].as_u64()).unwrap();
+    let opened = &first["opened"];
+    assert!(opened["tls"].as_u64().unwrap() >= 1_500_000, "{first}");
+    assert!(opened["dns"].as_u64().is_some(), "{first}");
+    // One connection, HTTP/2: the others used it (or waited while it was opened).
+    assert!(opened["h2"].as_bool().unwrap(), "{first}");
+    assert_eq!(
+        records.iter().filter(|r| !r["opened"].is_null()).count(),
+        1,
+        "{records:?}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "waited on {} from {origin}{}, mostly the TLS handshake (15",
+            first["path"].as_str().unwrap(),
+            first["path"].as_str().unwrap()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("phases, summed over requests: "),
+        "{stderr}"
+    );
+}
+
 /// A slow git server: every connection to the repository waits 2 s (git's `ext::`
 /// transport, `sleep 2` before `git-upload-pack`). The trace puts the wait on git
 /// commands that talk to the remote and names the repository in its verdict.
@@ -415,6 +553,7 @@ fn a_slow_git_server_is_named() {
     let env = [("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")];
     let mods = ["github.com/acme/slow@v1.0.0"];
     let (stderr, t) = trace_download(&env, tmp.path(), "direct", &mods, &[]);
+    assert_accounted(&t, &stderr);
     let slow: Vec<String> = t["git"]
         .as_array()
         .unwrap()
@@ -460,6 +599,7 @@ fn a_slow_checksum_database_route_is_named() {
     let mods = ["rsc.io/quote@v1.5.2"];
     let env = [("GOSUMDB", SUMDB_KEY)];
     let (stderr, t) = trace_download(&env, tmp.path(), &list, &mods, &[]);
+    assert_accounted(&t, &stderr);
     let supported = format!("/sumdb/{SUMDB_NAME}/supported");
     let probe = t["records"]
         .as_array()

@@ -46,13 +46,13 @@ pub fn is_stand_in() -> bool {
         && std::env::var_os(REAL_GIT).is_some()
 }
 
-/// Runs the real git as the stand-in; its exit status.
-pub fn stand_in() -> std::process::ExitCode {
+/// Runs the real git as the stand-in, which began at `started` (the first thing `main`
+/// does, so that the record spans the stand-in's own start); its exit status.
+pub fn stand_in(started: SystemTime) -> std::process::ExitCode {
     let real = std::env::var_os(REAL_GIT).unwrap_or_default();
     let log = std::env::var_os(GIT_LOG);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = std::env::current_dir().unwrap_or_default();
-    let started = SystemTime::now();
     let status = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -65,8 +65,8 @@ pub fn stand_in() -> std::process::ExitCode {
             return std::process::ExitCode::from(127);
         }
     };
-    let ended = SystemTime::now();
     if let Some(log) = log {
+        let ended = SystemTime::now();
         let line = serde_json::json!({
             "args": args, "dir": dir.display().to_string(),
             "start_unix_us": unix_us(started), "end_unix_us": unix_us(ended),

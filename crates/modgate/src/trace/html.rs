@@ -1,8 +1,7 @@
 //! `--html`: one self-contained file (no external script, style sheet or font) with the
 //! waterfall: a row per request, its bar from when the command asked to when the body
-//! ended, colored by phase (waiting for the first byte; transfer), and a row per git
-//! command, a hover box with the
-//! details, zoom with the mouse wheel (or the slider) and a drag to scroll. The records
+//! ended, colored by phase (queue, DNS, connect, proxy CONNECT, TLS, waiting for the
+//! first byte, transfer), and a row per git command, a hover box with the details, zoom with the mouse wheel (or the slider) and a drag to scroll. The records
 //! are embedded as JSON; the page draws them with a few lines of plain JavaScript, and any
 //! script error is shown on the page itself (`#errors`).
 
@@ -26,6 +25,13 @@ pub fn page(trace: &Trace) -> String {
             "done": r.done.map(|d| d.as_micros() as u64),
             "error": r.error,
             "here": r.answered_here,
+            "phases": r.phase_spans().iter().map(|(n, a, b)| serde_json::json!(
+                [n, a.as_micros() as u64, b.as_micros() as u64]
+            )).collect::<Vec<_>>(),
+            "cache": r.cache,
+            "attempt": r.attempt,
+            "redirects": r.redirects.len(),
+            "peer": r.opened.as_ref().map(|p| p.peer.clone()),
         })).chain(trace.git.iter().map(|g| serde_json::json!({
             "path": format!("git {}", g.args.join(" ")),
             "kind": "git",
@@ -37,6 +43,7 @@ pub fn page(trace: &Trace) -> String {
             "done": g.end_us,
             "error": null,
             "here": false,
+            "phases": [],
         }))).collect::<Vec<_>>(),
     });
     // Inside <script>: no "</" can end the element early.
@@ -57,6 +64,8 @@ pre#summary { background: #f6f6f6; padding: 8px; overflow-x: auto; }
   text-overflow: ellipsis; background: #fff; padding-right: 4px; box-sizing: border-box; }
 .bar { position: absolute; top: 3px; height: 12px; }
 .wait { background: #f4a261; } .transfer { background: #2a9d8f; } .here { background: #999; }
+.queue { background: #c9ada7; } .dns { background: #4cc9f0; } .connect { background: #4361ee; }
+.proxy { background: #b5179e; } .tls { background: #f72585; }
 .failed { background: #e63946; } .git { background: #7b2cbf; }
 #tip { position: fixed; display: none; background: #222; color: #fff; padding: 6px 8px; border-radius: 4px;
   white-space: pre; pointer-events: none; z-index: 10; }
@@ -67,7 +76,7 @@ pre#summary { background: #f6f6f6; padding: 8px; overflow-x: auto; }
 <h1 id="title"></h1>
 <pre id="summary"></pre>
 <div id="controls">zoom <input id="zoom" type="range" min="1" max="200" value="1">
-<span class="legend"><span class="wait"></span>waiting for the first byte<span class="transfer"></span>transfer<span class="here"></span>answered by the recorder<span class="failed"></span>failed<span class="git"></span>git command</span></div>
+<span class="legend"><span class="queue"></span>queue<span class="dns"></span>DNS<span class="connect"></span>connect<span class="proxy"></span>proxy CONNECT<span class="tls"></span>TLS<span class="wait"></span>waiting for the first byte<span class="transfer"></span>transfer<span class="here"></span>answered by the recorder<span class="failed"></span>failed<span class="git"></span>git command</span></div>
 <div id="chart"></div>
 <div id="tip"></div>
 <div id="errors"></div>
@@ -93,7 +102,6 @@ function draw() {
     label.textContent = r.path;
     row.appendChild(label);
     const end = r.done === null ? r.asked : r.done;
-    const fb = r.first_byte === null ? end : r.first_byte;
     // Bars start past the label (which stays in view over them when scrolled).
     const x = us => LABEL + 8 + us / wall * width;
     const bar = (cls, from, to) => {
@@ -107,7 +115,7 @@ function draw() {
     if (r.kind === "git") bar("git", r.asked, end);
     else if (r.here) bar("here", r.asked, end);
     else if (r.error) bar("failed", r.asked, end);
-    else { bar("wait", r.asked, fb); bar("transfer", fb, end); }
+    else for (const [name, from, to] of r.phases) bar(name, from, to);
     row.style.width = (LABEL + width + 10) + "px";
     row.onmousemove = e => {
       tip.style.display = "block";
@@ -115,8 +123,11 @@ function draw() {
       tip.style.top = (e.clientY + 12) + "px";
       tip.textContent = r.path + "\n" + (r.upstream || "answered by the recorder") +
         "\nstatus " + (r.status === null ? "-" : r.status) + ", " + r.bytes + " bytes" +
-        "\nasked at " + ms(r.asked) + ", first byte after " + ms(fb - r.asked) +
-        ", transfer " + ms(end - fb) + ", total " + ms(end - r.asked) +
+        "\nasked at " + ms(r.asked) + ", total " + ms(end - r.asked) +
+        (r.phases.length ? "\n" + r.phases.map(p => p[0] + " " + ms(p[2] - p[1])).join(", ") : "") +
+        (r.peer ? "\nopened a connection to " + r.peer : (r.kind === "git" || r.here ? "" : "\non a connection already open")) +
+        (r.cache ? "\ncache " + r.cache : "") + (r.attempt > 1 ? "\nattempt " + r.attempt : "") +
+        (r.redirects ? "\n" + r.redirects + " redirects" : "") +
         (r.error ? "\nerror: " + r.error : "");
     };
     row.onmouseleave = () => { tip.style.display = "none"; };
@@ -154,6 +165,7 @@ mod tests {
             wall_us: 1000,
             git: vec![],
             parallelism: None,
+            cpu: vec![],
             records: vec![Record {
                 id: 0,
                 path: "/x</script><b>/@v/list".into(),

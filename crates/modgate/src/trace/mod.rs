@@ -23,3 +23,4 @@ pub mod record;
 pub mod report;
 pub mod rewrite;
 pub mod run;
+pub mod sample;

@@ -69,22 +69,36 @@ pub struct Record {
 }
 
 impl Record {
-    /// The wait for the first byte once connected: from the ask to the first byte,
-    /// less the queue and the connection's phases.
-    pub fn waiting(&self) -> Duration {
-        self.first_byte
-            .unwrap_or(self.done.unwrap_or(self.asked))
-            .saturating_sub(self.asked)
-            .saturating_sub(self.queue)
-            .saturating_sub(self.opened.as_ref().map_or(Duration::ZERO, Phases::total))
-    }
-
-    /// From the first byte to the end of the body.
-    pub fn transfer(&self) -> Duration {
-        match (self.first_byte, self.done) {
-            (Some(f), Some(d)) => d.saturating_sub(f),
-            _ => Duration::ZERO,
+    /// The request's phases in order, each `(name, from, to)` on the trace's clock:
+    /// `queue` (a connection another request was opening), `dns`, `connect`, `proxy`,
+    /// `tls` (the connection it opened itself), `wait` (for the first byte), `transfer`;
+    /// the empty ones left out.
+    pub fn phase_spans(&self) -> Vec<(&'static str, Duration, Duration)> {
+        let end = self.done.unwrap_or(self.asked);
+        let first = self.first_byte.unwrap_or(end);
+        let mut out = Vec::new();
+        let mut at = self.asked;
+        let mut push = |name: &'static str, d: Duration| {
+            let to = (at + d).min(first);
+            if to > at {
+                out.push((name, at, to));
+                at = to;
+            }
+        };
+        push("queue", self.queue);
+        if let Some(p) = &self.opened {
+            push("dns", p.dns.unwrap_or_default());
+            push("connect", p.connect);
+            push("proxy", p.proxy.unwrap_or_default());
+            push("tls", p.tls.unwrap_or_default());
         }
+        if first > at {
+            out.push(("wait", at, first));
+        }
+        if end > first {
+            out.push(("transfer", first, end));
+        }
+        out
     }
 }
 
@@ -240,6 +254,11 @@ impl Recorder {
             records: records.clone(),
         });
         let app = Router::new().fallback(handle).with_state(relay);
+        // No Nagle: a body written after its header would otherwise wait for the go
+        // command's delayed ACK (40 ms a request).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::git::{self, GitRecord};
 use super::record::Record;
+use super::sample::{Sample, cpu_between};
 
 /// A finished trace.
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +27,28 @@ pub struct Trace {
     pub git: Vec<GitRecord>,
     /// How many module fetches the go command runs at once (GOMAXPROCS), if known.
     pub parallelism: Option<usize>,
+    /// The CPU time the command's processes had used, read every 10 ms: (since the
+    /// command's start, CPU time so far), both in microseconds (`sample.rs`).
+    #[serde(rename = "cpu_samples")]
+    pub cpu: Vec<Sample>,
 }
+
+/// How the wall time divides (`Trace::attribution`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribution {
+    /// A request or git command was under way.
+    pub named: Duration,
+    /// None was, and the command used the CPU (its own work: resolving the graph,
+    /// hashing, extracting, compiling).
+    pub work: Duration,
+    /// None was, and the command was idle: it waited on something the trace does not see.
+    pub unaccounted: Duration,
+    /// The longest such stretch: (its start, its length).
+    pub longest_idle: Option<(Duration, Duration)>,
+}
+
+/// What the command may wait on that the trace does not see.
+const IDLE_WHY: &str = "no request or git command under way and the command idle: its own connections (a GOSUMDB that names its URL, ?go-get=1 lookups of direct modules, other version control tools), a lock another go command holds, or the disk";
 
 /// The kind of a request, by its path.
 pub fn kind(path: &str) -> &'static str {
@@ -70,8 +92,9 @@ pub fn concurrency(records: &[Record]) -> usize {
     most as usize
 }
 
-/// How long at least one request or git command was under way.
-pub fn busy(records: &[Record], gits: &[GitRecord]) -> Duration {
+/// The stretches when at least one request or git command was under way, merged, in
+/// order.
+pub fn under_way(records: &[Record], gits: &[GitRecord]) -> Vec<(Duration, Duration)> {
     let mut spans: Vec<(Duration, Duration)> = records
         .iter()
         .filter(|r| !r.answered_here)
@@ -84,22 +107,50 @@ pub fn busy(records: &[Record], gits: &[GitRecord]) -> Duration {
         }))
         .collect();
     spans.sort();
-    let mut total = Duration::ZERO;
-    let mut cur: Option<(Duration, Duration)> = None;
+    let mut out: Vec<(Duration, Duration)> = Vec::new();
     for (s, e) in spans {
-        cur = match cur {
-            Some((cs, ce)) if s <= ce => Some((cs, ce.max(e))),
-            Some((cs, ce)) => {
-                total += ce - cs;
-                Some((s, e))
+        match out.last_mut() {
+            Some((_, ce)) if s <= *ce => *ce = (*ce).max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// How long at least one request or git command was under way.
+pub fn busy(records: &[Record], gits: &[GitRecord]) -> Duration {
+    under_way(records, gits).iter().map(|(s, e)| *e - *s).sum()
+}
+
+/// The phases summed over `records`, in the order of a request.
+pub fn phase_totals(records: &[&Record]) -> Vec<(&'static str, Duration)> {
+    let mut out: Vec<(&'static str, Duration)> = [
+        "queue", "dns", "connect", "proxy", "tls", "wait", "transfer",
+    ]
+    .iter()
+    .map(|n| (*n, Duration::ZERO))
+    .collect();
+    for r in records {
+        for (name, from, to) in r.phase_spans() {
+            if let Some(e) = out.iter_mut().find(|(n, _)| *n == name) {
+                e.1 += to - from;
             }
-            None => Some((s, e)),
-        };
+        }
     }
-    if let Some((cs, ce)) = cur {
-        total += ce - cs;
+    out
+}
+
+/// What a phase is called in the summary.
+fn phase_words(name: &str) -> &'static str {
+    match name {
+        "queue" => "waiting for a connection another request was opening",
+        "dns" => "resolving the name",
+        "connect" => "connecting",
+        "proxy" => "the CONNECT through the HTTP proxy",
+        "tls" => "the TLS handshake",
+        "wait" => "waiting for the first byte",
+        _ => "the transfer",
     }
-    total
 }
 
 /// One step of the critical path: a request or git command, from start to end (since
@@ -152,6 +203,50 @@ impl Trace {
         path
     }
 
+    /// How the wall time divides: a request or git command under way; else the command
+    /// working (the CPU it used in that stretch, at most the stretch); else idle.
+    /// `None` when the CPU time could not be read.
+    pub fn attribution(&self) -> Option<Attribution> {
+        if self.cpu.is_empty() {
+            return None;
+        }
+        let wall = Duration::from_micros(self.wall_us);
+        let spans = under_way(&self.records, &self.git);
+        let mut out = Attribution {
+            named: spans.iter().map(|(s, e)| *e - *s).sum(),
+            work: Duration::ZERO,
+            unaccounted: Duration::ZERO,
+            longest_idle: None,
+        };
+        let mut at = Duration::ZERO;
+        let gaps = spans
+            .iter()
+            .map(|(s, e)| (*s, *e))
+            .chain([(wall, wall)])
+            .filter_map(|(s, e)| {
+                let gap = (at < s).then_some((at, s.min(wall)));
+                at = at.max(e);
+                gap
+            })
+            .collect::<Vec<_>>();
+        for (a, b) in gaps {
+            let len = b.saturating_sub(a);
+            let cpu = Duration::from_micros(cpu_between(
+                &self.cpu,
+                a.as_micros() as u64,
+                b.as_micros() as u64,
+            ))
+            .min(len);
+            out.work += cpu;
+            let idle = len - cpu;
+            out.unaccounted += idle;
+            if idle > out.longest_idle.map_or(Duration::ZERO, |(_, l)| l) {
+                out.longest_idle = Some((a, idle));
+            }
+        }
+        Some(out)
+    }
+
     /// The summary for people.
     pub fn summary(&self) -> String {
         let wall = Duration::from_micros(self.wall_us);
@@ -182,6 +277,20 @@ impl Trace {
         for (k, n, t) in &kinds {
             let _ = writeln!(out, "  {k:<7} {n:>5} requests, {} in all", ms(*t));
         }
+        if !relayed.is_empty() {
+            let opened = relayed.iter().filter(|r| r.opened.is_some()).count();
+            let phases: Vec<String> = phase_totals(&relayed)
+                .into_iter()
+                .filter(|(n, d)| !d.is_zero() || matches!(*n, "wait" | "transfer"))
+                .map(|(n, d)| format!("{n} {}", ms(d)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "phases, summed over requests: {}; {opened} connections opened, {} requests on one already open",
+                phases.join(", "),
+                relayed.len() - opened
+            );
+        }
         let mut slow = relayed.clone();
         slow.sort_by_key(|r| std::cmp::Reverse(took(r)));
         if !slow.is_empty() {
@@ -193,13 +302,36 @@ impl Trace {
                 (Some(s), None) => s.to_string(),
                 (None, None) => "-".into(),
             };
+            let phases: Vec<String> = r
+                .phase_spans()
+                .iter()
+                .map(|(n, a, b)| format!("{n} {}", ms(*b - *a)))
+                .collect();
+            let mut notes = Vec::new();
+            if let Some(c) = &r.cache {
+                notes.push(format!("cache {c}"));
+            }
+            if r.attempt > 1 {
+                notes.push(format!("attempt {}", r.attempt));
+            }
+            if !r.redirects.is_empty() {
+                notes.push(format!("{} redirects", r.redirects.len()));
+            }
+            if r.resent {
+                notes.push("sent again on a new connection".into());
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", notes.join(", "))
+            };
             let _ = writeln!(
                 out,
-                "  {:>8}  {}  {status}, {} bytes, first byte after {}  ({})",
+                "  {:>8}  {}  {status}, {} bytes{notes}; {}  ({})",
                 ms(took(r)),
                 r.path,
                 r.bytes,
-                ms(r.first_byte.unwrap_or(r.asked).saturating_sub(r.asked)),
+                phases.join(", "),
                 r.upstream
             );
         }
@@ -244,9 +376,36 @@ impl Trace {
             "concurrency: at most {reached} at once{limit}; a request or git command was under way {:.0}% of the time",
             share(busy)
         );
+        let attribution = self.attribution();
+        if let Some(a) = &attribution {
+            let _ = writeln!(
+                out,
+                "time: {:.0}% a request or git command under way, {:.0}% the command's own work (its CPU), {:.0}% not accounted for",
+                share(a.named),
+                share(a.work),
+                share(a.unaccounted)
+            );
+            if let Some((at, len)) = a.longest_idle
+                && share(a.unaccounted) >= 5.0
+            {
+                let _ = writeln!(
+                    out,
+                    "  the longest stretch not accounted for: {} at {} ({IDLE_WHY})",
+                    ms(len),
+                    ms(at)
+                );
+            }
+        }
         let slowest_git = self.git.iter().max_by_key(|g| git::took(g));
         let slowest_http = slow.first().map_or(Duration::ZERO, |r| took(r));
+        let idle = attribution
+            .as_ref()
+            .map_or(Duration::ZERO, |a| a.unaccounted);
         let verdict = match (slow.first(), slowest_git) {
+            _ if share(idle) >= 25.0 && idle > slowest_http && idle > busy => format!(
+                "{:.0}% of the time the command waited on something the trace does not see ({IDLE_WHY})",
+                share(idle)
+            ),
             (_, Some(g)) if git::took(g) > slowest_http && share(git::took(g)) >= 25.0 => format!(
                 "{:.0}% of the time waited on git {} of {}",
                 share(git::took(g)),
@@ -254,10 +413,15 @@ impl Trace {
                 g.repo.as_deref().unwrap_or(&g.dir)
             ),
             (Some(r), _) if share(took(r)) >= 25.0 => format!(
-                "{:.0}% of the time waited on {} from {}",
+                "{:.0}% of the time waited on {} from {}{}",
                 share(took(r)),
                 r.path,
-                r.upstream
+                r.upstream,
+                r.phase_spans()
+                    .iter()
+                    .max_by_key(|(_, a, b)| *b - *a)
+                    .map(|(n, a, b)| format!(", mostly {} ({})", phase_words(n), ms(*b - *a)))
+                    .unwrap_or_default()
             ),
             _ if share(busy) >= 50.0 => format!(
                 "{:.0}% of the time waited on the module proxies and git, spread over {} requests and {} git commands",
@@ -332,9 +496,20 @@ impl Trace {
                 "args": {
                     "upstream": r.upstream, "status": r.status, "bytes": r.bytes,
                     "first_byte_us": r.first_byte.map(|f| f.saturating_sub(r.asked).as_micros() as u64),
-                    "error": r.error,
+                    "error": r.error, "cache": r.cache, "attempt": r.attempt,
+                    "redirects": r.redirects,
+                    "peer": r.opened.as_ref().map(|p| p.peer.clone()),
                 },
             }));
+            // Its phases, nested in it on the same lane.
+            for (name, from, to) in r.phase_spans() {
+                events.push(serde_json::json!({
+                    "name": name, "cat": "phase", "ph": "X",
+                    "ts": from.as_micros() as u64,
+                    "dur": (to - from).as_micros() as u64,
+                    "pid": 1, "tid": lane + 1,
+                }));
+            }
         }
         for g in &self.git {
             let start = Duration::from_micros(g.start_us);
@@ -386,10 +561,35 @@ mod tests {
         assert_eq!(kind("/example.com/m/@v/v1.0.0.zip"), "zip");
         assert_eq!(kind("/example.com/m/@latest"), "latest");
         assert_eq!(kind("/sumdb/sum.golang.org/lookup/x@v1"), "sumdb");
+        let mut zip = rec(2, "/a/@v/v1.0.0.zip", 150, 900);
+        // It opened its connection: DNS 10 ms, connect 5, TLS 100; the first byte 400 ms
+        // after it was asked.
+        zip.opened = Some(crate::dial::Phases {
+            dns: Some(Duration::from_millis(10)),
+            connect: Duration::from_millis(5),
+            tls: Some(Duration::from_millis(100)),
+            ..Default::default()
+        });
+        zip.first_byte = Some(Duration::from_millis(550));
+        let phases: Vec<(&str, u64, u64)> = zip
+            .phase_spans()
+            .into_iter()
+            .map(|(n, a, b)| (n, a.as_millis() as u64, b.as_millis() as u64))
+            .collect();
+        assert_eq!(
+            phases,
+            [
+                ("dns", 150, 160),
+                ("connect", 160, 165),
+                ("tls", 165, 265),
+                ("wait", 265, 550),
+                ("transfer", 550, 900)
+            ]
+        );
         let records = vec![
             rec(0, "/a/@v/list", 0, 100),
             rec(1, "/a/@v/v1.0.0.mod", 50, 150),
-            rec(2, "/a/@v/v1.0.0.zip", 150, 900),
+            zip,
             rec(3, "/b/@v/list", 950, 1000),
         ];
         assert_eq!(concurrency(&records), 2);
@@ -401,10 +601,29 @@ mod tests {
             records,
             git: vec![],
             parallelism: Some(4),
+            // Nothing under way from 900 to 950 ms; the command used 20 ms of CPU then.
+            cpu: vec![(0, 0), (900_000, 0), (925_000, 20_000), (1_000_000, 20_000)],
         };
+        assert_eq!(
+            t.attribution(),
+            Some(Attribution {
+                named: Duration::from_millis(950),
+                work: Duration::from_millis(20),
+                unaccounted: Duration::from_millis(30),
+                longest_idle: Some((Duration::from_millis(900), Duration::from_millis(30))),
+            })
+        );
         let s = t.summary();
         assert!(
-            s.ends_with("verdict: 75% of the time waited on /a/@v/v1.0.0.zip from http://up\n"),
+            s.ends_with("verdict: 75% of the time waited on /a/@v/v1.0.0.zip from http://up, mostly the transfer (350 ms)\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("\nphases, summed over requests: dns 10 ms, connect 5 ms, tls 100 ms, wait 285 ms, transfer 600 ms; 1 connections opened, 3 requests on one already open\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("\ntime: 95% a request or git command under way, 2% the command's own work (its CPU), 3% not accounted for\n"),
             "{s}"
         );
         assert!(

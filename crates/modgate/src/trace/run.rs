@@ -10,6 +10,7 @@ use super::git::StandIn;
 use super::record::Recorder;
 use super::report::Trace;
 use super::rewrite::rewrite;
+use super::sample::Sampler;
 use crate::doctor::settings::GoSettings;
 
 /// How long `go env -json` may take (it may fetch a toolchain).
@@ -76,11 +77,13 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
         .spawn()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
     let progress = Progress::start(recorder.records.clone());
+    let sampler = child.id().map(|pid| Sampler::start(pid, started));
     let status = child
         .wait()
         .await
         .map_err(|e| format!("waiting for {program}: {e}"))?;
     progress.stop();
+    let cpu = sampler.map(Sampler::stop).unwrap_or_default();
     let wall = started.elapsed();
     let offset = started.saturating_duration_since(recorder.records.epoch());
     // Times from the command's start.
@@ -113,6 +116,7 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
         }),
         wall_us: wall.as_micros() as u64,
         records,
+        cpu,
     })
 }
 
@@ -176,6 +180,13 @@ pub fn write_files(opts: &Options, trace: &Trace) -> Result<(), String> {
                 })
             })
             .collect();
+        if let Some(a) = trace.attribution() {
+            v["attribution"] = serde_json::json!({
+                "named_us": a.named.as_micros() as u64,
+                "work_us": a.work.as_micros() as u64,
+                "unaccounted_us": a.unaccounted.as_micros() as u64,
+            });
+        }
         write(p, &v)?;
     }
     if let Some(p) = &opts.chrome {

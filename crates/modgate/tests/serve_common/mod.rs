@@ -488,7 +488,7 @@ pub fn pki(dir: &Path) -> Pki {
     let ca = p.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(p, ca_key);
     let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
         .unwrap()
         .signed_by(&key, &issuer)
         .unwrap();
