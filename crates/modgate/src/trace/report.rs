@@ -650,15 +650,36 @@ mod tests {
             "{s}"
         );
         let c = t.chrome();
-        let lanes: Vec<u64> = c["traceEvents"]
-            .as_array()
-            .unwrap()
+        let events = c["traceEvents"].as_array().unwrap();
+        let lanes: Vec<(&str, u64)> = events
             .iter()
-            .map(|e| e["tid"].as_u64().unwrap())
+            .map(|e| (e["name"].as_str().unwrap(), e["tid"].as_u64().unwrap()))
             .collect();
         // The command, then: list on lane 1, mod overlapping it on lane 2, the zip back on
-        // lane 1 (free again at 150 ms), the last list on lane 1.
-        assert_eq!(lanes, [0, 1, 2, 1, 1]);
-        assert_eq!(c["traceEvents"][3]["dur"], 750_000);
+        // lane 1 (free again at 150 ms) with its phases nested in it, the last list on
+        // lane 1; each request's phases on its lane.
+        assert_eq!(
+            lanes,
+            [
+                ("go mod download", 0),
+                ("/a/@v/list", 1),
+                ("transfer", 1),
+                ("/a/@v/v1.0.0.mod", 2),
+                ("transfer", 2),
+                ("/a/@v/v1.0.0.zip", 1),
+                ("dns", 1),
+                ("connect", 1),
+                ("tls", 1),
+                ("wait", 1),
+                ("transfer", 1),
+                ("/b/@v/list", 1),
+                ("transfer", 1)
+            ]
+        );
+        assert_eq!(events[5]["dur"], 750_000);
+        assert_eq!(
+            (&events[8]["ts"], &events[8]["dur"]),
+            (&165_000.into(), &100_000.into())
+        );
     }
 }
