@@ -321,6 +321,11 @@ fn every_request_has_its_own_id_in_the_header_and_the_log() {
         r2.header("x-request-id").unwrap(),
     );
     assert_ne!(id1, id2);
+    // What the cache had (for a trace in front): the first .info fetched, the same again
+    // served from the cache.
+    assert_eq!(r2.header("x-cache"), Some("MISS"));
+    let r3 = raw_get(&f.server.addr, "GET", "/example.com/a/@v/v1.0.0.info").unwrap();
+    assert_eq!(r3.header("x-cache"), Some("HIT"));
     std::thread::sleep(std::time::Duration::from_millis(200));
     let log = f.server.log_text();
     let lines: Vec<&str> = log

@@ -131,6 +131,16 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
+    // What the cache had, for whoever is in front (`modgate trace` shows it).
+    if let Some(c) = cache {
+        let v = match c {
+            "hit" | "negative" => "HIT",
+            "stale" => "STALE",
+            _ => "MISS",
+        };
+        resp.headers_mut()
+            .insert("x-cache", HeaderValue::from_static(v));
+    }
     resp
 }
 
