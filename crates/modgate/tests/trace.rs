@@ -520,6 +520,10 @@ fn a_slow_tls_handshake_is_named() {
         stderr.contains("phases, summed over requests: "),
         "{stderr}"
     );
+    // modgate says what its cache had (X-Cache): all fetched for the first time.
+    for r in records {
+        assert_eq!(r["cache"], "miss", "{r}");
+    }
 }
 
 /// A slow git server: every connection to the repository waits 2 s (git's `ext::`
