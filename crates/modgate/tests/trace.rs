@@ -442,6 +442,7 @@ fn slow_first_answer(to: &str, delay: Duration) -> u16 {
             let Ok(mut server) = std::net::TcpStream::connect(&to) else {
                 return;
             };
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
             let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
             std::thread::spawn(move || {
                 let _ = std::io::copy(&mut c2, &mut s2);

@@ -9,12 +9,15 @@
 //! - `record.rs`: the recorder (relays, streams, records each request's times; claims
 //!   the checksum database and relays it where the go command would have gone; sends an
 //!   https proxy the `.netrc` credentials the go command would have sent).
+//! - `client.rs`: the recorder's HTTP client, on connections of its own (`crate::dial`),
+//!   pooled as Go's transport pools them, so that each request knows what it waited on:
+//!   a connection another request was opening, or the DNS, connect, CONNECT and TLS of
+//!   the one it opened.
 //! - `git.rs`: the git stand-in that times the git commands of `direct` fetches.
-//! - `run.rs`: runs the command, with the live line; `report.rs`: the summary, critical
-//!   path and verdict, the Trace Event file; `html.rs`: the waterfall page.
-//!
-//! Not built yet: the split of a request's wait into DNS, connect and TLS (reqwest does
-//! not expose the phases of a connection).
+//! - `sample.rs`: the command's CPU time, read every millisecond, which splits the time
+//!   with nothing under way into the command's own work and time not accounted for.
+//! - `run.rs`: runs the command, with the live line; `report.rs`: the summary, phases,
+//!   critical path and verdict, the Trace Event file; `html.rs`: the waterfall page.
 
 pub mod client;
 pub mod git;
