@@ -429,17 +429,23 @@ impl Trace {
                 relayed.len(),
                 self.git.len()
             ),
-            _ => format!(
-                "{:.0}% of the time was the go command's own work (no request nor git command under way)",
-                100.0 - share(busy)
-            ),
+            _ => match &attribution {
+                Some(a) => format!(
+                    "{:.0}% of the time was the go command's own work (its CPU, with no request nor git command under way)",
+                    share(a.work)
+                ),
+                None => format!(
+                    "{:.0}% of the time was the go command's own work (no request nor git command under way)",
+                    100.0 - share(busy)
+                ),
+            },
         };
         let path = self.critical_path();
         if !path.is_empty() {
             let on: Duration = path.iter().map(|s| s.end - s.start).sum();
             let _ = writeln!(
                 out,
-                "critical path: {} steps, {} of waiting ({:.0}% of the time; the rest is the go command's own work between them):",
+                "critical path: {} steps, {} of waiting ({:.0}% of the time; the rest is between them):",
                 path.len(),
                 ms(on),
                 share(on)
