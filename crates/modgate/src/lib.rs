@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod modcache;
 pub mod process;
 pub mod serve;
 pub mod shared;

@@ -51,6 +51,31 @@ struct TraceArgs {
     command: Vec<String>,
 }
 
+/// `modgate cache verify` and `repair`'s arguments.
+#[derive(clap::Args, Debug)]
+struct CacheArgs {
+    /// The module cache (default: the go command's, `go env GOMODCACHE`).
+    #[arg(long, value_name = "DIR")]
+    gomodcache: Option<std::path::PathBuf>,
+    /// A go.sum file whose lines the cache must agree with; repeatable.
+    #[arg(long = "gosum", value_name = "FILE")]
+    go_sums: Vec<std::path::PathBuf>,
+    /// Print the report as JSON, for CI.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum CacheCommand {
+    /// Check every entry of the go command's module cache the way the go command trusts
+    /// it. Exit status: 0 healthy, 1 findings to repair, 2 could not run.
+    Verify(CacheArgs),
+    /// Mend only what `verify` finds: remove the damaged entries and fetch them again
+    /// through GOPROXY with the go command. Exit status: 0 mended, 1 something is still
+    /// wrong, 2 could not run.
+    Repair(CacheArgs),
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the caching Go module proxy (GOPROXY protocol, upstream chains, private modules
@@ -61,9 +86,10 @@ enum Command {
     Doctor(DoctorArgs),
     /// Run a go command through a recording proxy and show where the time went.
     Trace(TraceArgs),
-    /// Inspect the proxy's cache: `cache verify` checks every entry against its hash,
-    /// `cache repair` removes what does not verify.
-    Cache,
+    /// The go command's module cache: `cache verify` checks every entry against its
+    /// hash, `cache repair` mends what does not verify.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Fill the cache ahead of time with a module graph (for CI and air-gapped sites).
     Prefetch,
     /// Pack cached modules into one file to carry to an air-gapped site.
@@ -76,7 +102,7 @@ impl Command {
             Command::Serve(_) => "serve",
             Command::Doctor(_) => "doctor",
             Command::Trace(_) => "trace",
-            Command::Cache => "cache",
+            Command::Cache(_) => "cache",
             Command::Prefetch => "prefetch",
             Command::Bundle => "bundle",
         }
@@ -94,6 +120,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => return serve(args),
         Command::Doctor(args) => return doctor(args),
         Command::Trace(args) => return trace(args),
+        Command::Cache(c) => return cache(c),
         _ => {}
     }
     eprintln!(
@@ -134,6 +161,80 @@ fn trace(args: &TraceArgs) -> ExitCode {
     }
     // The command's own exit status.
     ExitCode::from(trace.exit_code.map_or(1, |c| c.clamp(0, 255) as u8))
+}
+
+fn cache(c: &CacheCommand) -> ExitCode {
+    use modgate::modcache::{repair, verify};
+    use std::io::IsTerminal;
+    let (name, args) = match c {
+        CacheCommand::Verify(a) => ("verify", a),
+        CacheCommand::Repair(a) => ("repair", a),
+    };
+    let go = verify::go_on_path();
+    let modcache = match &args.gomodcache {
+        Some(d) => d.clone(),
+        None => match verify::default_modcache(go.as_deref()) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("modgate cache {name}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let progress = !args.json && std::io::stderr().is_terminal();
+    let modcache_rw = verify::modcache_rw(go.as_deref());
+    let print = |json: serde_json::Result<String>, text: String| match args.json {
+        true => match json {
+            Ok(j) => println!("{j}"),
+            Err(e) => eprintln!("modgate cache {name}: the report as JSON: {e}"),
+        },
+        false => print!("{text}"),
+    };
+    match c {
+        CacheCommand::Verify(_) => {
+            let opts = verify::Options {
+                modcache,
+                go_sums: args.go_sums.clone(),
+                modcache_rw,
+                progress,
+            };
+            match verify::verify(&opts) {
+                Ok(r) => {
+                    print(serde_json::to_string_pretty(&r), r.render());
+                    ExitCode::from(r.exit_code())
+                }
+                Err(e) => {
+                    eprintln!("modgate cache verify: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        CacheCommand::Repair(_) => {
+            let Some(go) = go else {
+                eprintln!(
+                    "modgate cache repair: no go command on PATH: repair fetches damaged modules again through it (put its bin directory on PATH)"
+                );
+                return ExitCode::from(2);
+            };
+            let opts = repair::Options {
+                modcache,
+                go_sums: args.go_sums.clone(),
+                modcache_rw,
+                progress,
+                go,
+            };
+            match repair::repair(&opts) {
+                Ok(o) => {
+                    print(serde_json::to_string_pretty(&o), o.render());
+                    ExitCode::from(o.exit_code())
+                }
+                Err(e) => {
+                    eprintln!("modgate cache repair: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
 }
 
 fn doctor(args: &DoctorArgs) -> ExitCode {

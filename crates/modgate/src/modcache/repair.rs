@@ -1,0 +1,436 @@
+//! `modgate cache repair`: mends only what `cache verify` found, instead of wiping the
+//! cache. For each damaged version, under its lock (the go command's own `<v>.lock`), the
+//! damaged files are moved out of the cache in one rename each (so no half-removed entry
+//! is ever visible; extracted trees are read-only and are made writable first, as the go
+//! command's `RemoveAll` does), then fetched again by the go command itself
+//! (`go mod download`, with the user's GOPROXY, GOSUMDB and credentials), and checked
+//! again. Leftovers are removed and permissions set back as the go command sets them. A
+//! version whose lock a running process holds is left alone. Healthy entries are not
+//! touched.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::check::{self, Finding, Kind, Severity};
+use super::scan::{Entry, scan};
+
+/// What to repair.
+pub struct Options {
+    /// The module cache.
+    pub modcache: PathBuf,
+    /// go.sum files to compare with.
+    pub go_sums: Vec<PathBuf>,
+    /// GOFLAGS has `-modcacherw`.
+    pub modcache_rw: bool,
+    /// Show progress (on a terminal).
+    pub progress: bool,
+    /// The go command that fetches again.
+    pub go: PathBuf,
+}
+
+/// One thing done to the cache.
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    /// The module path (empty for a directory of no version).
+    pub module: String,
+    /// The version.
+    pub version: String,
+    /// What was done.
+    pub what: String,
+    /// To what.
+    pub paths: Vec<PathBuf>,
+}
+
+/// What a repair did.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    /// What verification found first.
+    pub found: Vec<Finding>,
+    /// What was done.
+    pub actions: Vec<Action>,
+    /// The versions fetched again (`path@version`).
+    pub fetched: Vec<String>,
+    /// Why fetching failed, for the versions it failed for (`path@version` → error).
+    pub fetch_errors: BTreeMap<String, String>,
+    /// What is still wrong afterwards (checked again).
+    pub remaining: Vec<Finding>,
+}
+
+impl Outcome {
+    /// 0: all mended; 1: something is still wrong.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(
+            !self.fetch_errors.is_empty()
+                || self
+                    .remaining
+                    .iter()
+                    .any(|f| f.severity >= Severity::Warning),
+        )
+    }
+
+    /// The outcome for people.
+    pub fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let mending = self
+            .found
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .count();
+        let _ = writeln!(
+            out,
+            "modgate cache repair: {mending} findings to mend, {} actions, {} versions fetched again",
+            self.actions.len(),
+            self.fetched.len()
+        );
+        for a in &self.actions {
+            let who = if a.module.is_empty() {
+                String::new()
+            } else {
+                format!("{} {}: ", a.module, a.version)
+            };
+            let _ = writeln!(
+                out,
+                "  {who}{} ({})",
+                a.what,
+                a.paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        for (m, e) in &self.fetch_errors {
+            let _ = writeln!(out, "  could not fetch {m} again: {e}");
+        }
+        let left: Vec<&Finding> = self
+            .remaining
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .collect();
+        if left.is_empty() && self.fetch_errors.is_empty() {
+            let _ = writeln!(out, "all module versions verified");
+        } else {
+            for f in left {
+                let _ = writeln!(
+                    out,
+                    "  still: {} {}: {} ({}) {}",
+                    f.module,
+                    f.version,
+                    f.kind.meaning(),
+                    f.detail,
+                    f.path.display()
+                );
+            }
+        }
+        out
+    }
+}
+
+/// What mending one entry takes.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Files and directories to move out.
+    remove: Vec<PathBuf>,
+    /// Fetch the version again.
+    fetch: bool,
+    /// Make the extracted tree read-only again.
+    read_only: bool,
+}
+
+/// The plan for an entry's findings.
+fn plan(e: &Entry, found: &[&Finding]) -> Plan {
+    let mut p = Plan::default();
+    let add = |p: &mut Plan, x: PathBuf| {
+        if !p.remove.contains(&x) && x.symlink_metadata().is_ok() {
+            p.remove.push(x);
+        }
+    };
+    for f in found {
+        match f.kind {
+            Kind::ZipModified
+            | Kind::ZipUnreadable
+            | Kind::ZiphashMissing
+            | Kind::ZiphashInvalid => {
+                for x in [
+                    e.file("zip"),
+                    e.file("ziphash"),
+                    e.tree.clone(),
+                    e.file("partial"),
+                ] {
+                    add(&mut p, x);
+                }
+                p.fetch = true;
+            }
+            Kind::GoSumMismatch if f.path == e.file("mod") => {
+                add(&mut p, e.file("mod"));
+                p.fetch = true;
+            }
+            Kind::GoSumMismatch => {
+                for x in [
+                    e.file("zip"),
+                    e.file("ziphash"),
+                    e.tree.clone(),
+                    e.file("partial"),
+                ] {
+                    add(&mut p, x);
+                }
+                p.fetch = true;
+            }
+            Kind::TreeModified | Kind::TreeUnreadable | Kind::Partial => {
+                add(&mut p, e.tree.clone());
+                add(&mut p, e.file("partial"));
+                p.fetch = true;
+            }
+            Kind::InfoInvalid => {
+                add(&mut p, e.file("info"));
+                p.fetch = true;
+            }
+            Kind::ModInvalid => {
+                add(&mut p, e.file("mod"));
+                p.fetch = true;
+            }
+            Kind::Leftover => add(&mut p, f.path.clone()),
+            Kind::WritableTree => p.read_only = true,
+            Kind::TreeMissing | Kind::LockHeld | Kind::ReadOnlyDir => {}
+        }
+    }
+    // A tree being removed need not be made read-only.
+    if p.remove.contains(&e.tree) {
+        p.read_only = false;
+    }
+    p
+}
+
+/// Makes `dir` and everything under it writable by its owner (extracted trees are 0555),
+/// so that it can be moved and removed.
+fn make_writable(dir: &Path) {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(m) = std::fs::symlink_metadata(&d)
+            && m.is_dir()
+        {
+            let _ = std::fs::set_permissions(
+                &d,
+                std::fs::Permissions::from_mode(m.permissions().mode() | 0o700),
+            );
+            if let Ok(rd) = std::fs::read_dir(&d) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        }
+    }
+}
+
+/// Takes away write permission from `dir`'s directories and files, as the go command
+/// leaves an extracted tree (`makeDirsReadOnly`, and files unzipped 0444).
+fn make_read_only(dir: &Path) {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(e.path());
+                } else if e.file_type().is_ok_and(|t| t.is_file()) {
+                    all.push(e.path());
+                }
+            }
+        }
+        all.push(d);
+    }
+    // Children before their parents.
+    for p in all.iter().rev() {
+        if let Ok(m) = std::fs::symlink_metadata(p) {
+            let _ = std::fs::set_permissions(
+                p,
+                std::fs::Permissions::from_mode(m.permissions().mode() & !0o222),
+            );
+        }
+    }
+}
+
+/// The version's lock, taken as the go command takes it (an exclusive `flock` on
+/// `<v>.lock`), without waiting: `None` when a running process holds it.
+fn lock(e: &Entry) -> Result<Option<std::fs::File>, String> {
+    std::fs::create_dir_all(&e.vdir).map_err(|err| format!("{}: {err}", e.vdir.display()))?;
+    let p = e.file("lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&p)
+        .map_err(|err| format!("{}: {err}", p.display()))?;
+    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(f)),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(err) => Err(format!("locking {}: {err}", p.display())),
+    }
+}
+
+/// Repairs the cache.
+pub fn repair(opts: &Options) -> Result<Outcome, String> {
+    let sums = check::read_go_sums(&opts.go_sums)?;
+    let s = scan(&opts.modcache)?;
+    let (found, _) = super::verify::check_all(&s, &sums, opts.modcache_rw, opts.progress);
+    let mut actions = Vec::new();
+    // Moved out of the cache (same file system: one rename each), removed at the end.
+    let trash = opts
+        .modcache
+        .join(format!("cache/.modgate-repair-{}", std::process::id()));
+    let mut moved = 0usize;
+    let mut to_fetch: Vec<&Entry> = Vec::new();
+    // Directories the go command cannot write: first, so that what is in them can go.
+    for f in found.iter().filter(|f| f.kind == Kind::ReadOnlyDir) {
+        let mode = std::fs::metadata(&f.path).map_or(0o755, |m| m.permissions().mode());
+        std::fs::set_permissions(&f.path, std::fs::Permissions::from_mode(mode | 0o200))
+            .map_err(|err| format!("chmod u+w {}: {err}", f.path.display()))?;
+        actions.push(Action {
+            module: String::new(),
+            version: String::new(),
+            what: "made writable for its owner".into(),
+            paths: vec![f.path.clone()],
+        });
+    }
+    for e in &s.entries {
+        let mine: Vec<&Finding> = found
+            .iter()
+            .filter(|f| {
+                f.module == e.path && f.version == e.version && f.severity >= Severity::Warning
+            })
+            .collect();
+        if mine.is_empty() || mine.iter().any(|f| f.kind == Kind::LockHeld) {
+            continue;
+        }
+        let p = plan(e, &mine);
+        // Held while its files move (also a leftover lock file itself: no one else can
+        // hold the file that goes).
+        let guard = lock(e)?;
+        if guard.is_none() {
+            actions.push(Action {
+                module: e.path.clone(),
+                version: e.version.clone(),
+                what: "left alone: a running process took its lock".into(),
+                paths: vec![e.file("lock")],
+            });
+            continue;
+        }
+        if !p.remove.is_empty() {
+            std::fs::create_dir_all(&trash).map_err(|err| format!("{}: {err}", trash.display()))?;
+            for x in &p.remove {
+                if x.is_dir() {
+                    // Moving a directory updates its `..`: it must be writable.
+                    make_writable(x);
+                }
+                moved += 1;
+                std::fs::rename(x, trash.join(moved.to_string()))
+                    .map_err(|err| format!("moving {} out of the cache: {err}", x.display()))?;
+            }
+            actions.push(Action {
+                module: e.path.clone(),
+                version: e.version.clone(),
+                what: "removed".into(),
+                paths: p.remove.clone(),
+            });
+        }
+        if p.read_only {
+            make_read_only(&e.tree);
+            actions.push(Action {
+                module: e.path.clone(),
+                version: e.version.clone(),
+                what: "made read-only again".into(),
+                paths: vec![e.tree.clone()],
+            });
+        }
+        drop(guard);
+        if p.fetch {
+            to_fetch.push(e);
+        }
+    }
+    // Temporary files of no version (an `@v/list` rewrite cut short).
+    for f in &found {
+        if f.kind == Kind::Leftover && f.module.is_empty() && std::fs::remove_file(&f.path).is_ok()
+        {
+            actions.push(Action {
+                module: String::new(),
+                version: String::new(),
+                what: "removed".into(),
+                paths: vec![f.path.clone()],
+            });
+        }
+    }
+    let (fetched, fetch_errors) = fetch(opts, &to_fetch)?;
+    if trash.exists() {
+        make_writable(&trash);
+        std::fs::remove_dir_all(&trash)
+            .map_err(|err| format!("removing {}: {err}", trash.display()))?;
+    }
+    // Checked again: the whole cache (what was mended, and that nothing else broke).
+    let again = scan(&opts.modcache)?;
+    let (remaining, _) = super::verify::check_all(&again, &sums, opts.modcache_rw, false);
+    Ok(Outcome {
+        found,
+        actions,
+        fetched,
+        fetch_errors,
+        remaining,
+    })
+}
+
+/// Fetches `entries` again with the go command (`go mod download -json`, outside any
+/// module, into this cache); the versions fetched and the errors.
+fn fetch(
+    opts: &Options,
+    entries: &[&Entry],
+) -> Result<(Vec<String>, BTreeMap<String, String>), String> {
+    let mut fetched = Vec::new();
+    let mut errors = BTreeMap::new();
+    if entries.is_empty() {
+        return Ok((fetched, errors));
+    }
+    let ids: Vec<String> = entries.iter().map(|e| e.id()).collect();
+    let bar = super::verify::progress_bar(0, opts.progress);
+    bar.set_prefix(format!("fetching {} module versions again", ids.len()));
+    // Outside any module: an empty directory of its own.
+    let dir = std::env::temp_dir().join(format!("modgate-repair-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let out = std::process::Command::new(&opts.go)
+        .args(["mod", "download", "-json"])
+        .args(&ids)
+        .current_dir(&dir)
+        .env("GOMODCACHE", &opts.modcache)
+        .env("GOWORK", "off")
+        .env("GO111MODULE", "on")
+        .output()
+        .map_err(|e| format!("running {} mod download: {e}", opts.go.display()))?;
+    bar.finish_and_clear();
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut reported = std::collections::BTreeSet::new();
+    for v in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<serde_json::Value>() {
+        let Ok(v) = v else { break };
+        let id = format!(
+            "{}@{}",
+            v["Path"].as_str().unwrap_or(""),
+            v["Version"].as_str().unwrap_or("")
+        );
+        reported.insert(id.clone());
+        match v["Error"].as_str() {
+            Some(e) => {
+                errors.insert(id, e.to_string());
+            }
+            None => fetched.push(id),
+        }
+    }
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        for id in &ids {
+            if !reported.contains(id) {
+                errors.insert(id.clone(), stderr.clone());
+            }
+        }
+    }
+    Ok((fetched, errors))
+}
