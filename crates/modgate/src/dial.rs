@@ -169,7 +169,7 @@ pub struct Dialed {
 /// The `Proxy-Authorization` value for a proxy URL's credentials, if it has some.
 fn proxy_authorization(u: &reqwest::Url) -> Option<String> {
     use base64::Engine;
-    if u.username().is_empty() {
+    if u.username().is_empty() && u.password().is_none() {
         return None;
     }
     let creds = format!("{}:{}", u.username(), u.password().unwrap_or(""));
@@ -212,29 +212,72 @@ async fn tcp(
     }
     let start = Instant::now();
     let deadline = began + DIAL_TIMEOUT;
-    let mut cause = String::new();
-    for (i, addr) in addrs.iter().enumerate() {
-        // Go's dialer: each address gets an equal share of the time left.
-        let left = deadline.saturating_duration_since(Instant::now());
-        let share = left / (addrs.len() - i) as u32;
-        match tokio::time::timeout(share, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => {
-                let _ = s.set_nodelay(true);
-                return Ok((s, dns, start.elapsed(), addr.to_string()));
+    // Go's dialer: the first address's family first; the other family 300 ms later if
+    // the first has not connected by then ("Happy Eyeballs"); within a family, the
+    // addresses in turn, each with an equal share of the time left (at least 2 s).
+    let first_v6 = addrs[0].is_ipv6();
+    let (primary, fallback): (Vec<_>, Vec<_>) =
+        addrs.iter().copied().partition(|a| a.is_ipv6() == first_v6);
+    let serial = |list: Vec<std::net::SocketAddr>| async move {
+        let mut cause = String::new();
+        for (i, addr) in list.iter().enumerate() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let share = (left / (list.len() - i) as u32).max(Duration::from_secs(2).min(left));
+            match tokio::time::timeout(share, TcpStream::connect(addr)).await {
+                Ok(Ok(s)) => return Ok((s, *addr)),
+                Ok(Err(e)) => cause = format!("{addr}: {e}"),
+                Err(_) => cause = format!("{addr}: no answer within {share:?}"),
             }
-            Ok(Err(e)) => cause = format!("{addr}: {e}"),
-            Err(_) => cause = format!("{addr}: no answer within {share:?}"),
         }
+        Err(cause)
+    };
+    let raced = if fallback.is_empty() {
+        serial(primary).await
+    } else {
+        let first = serial(primary);
+        let second = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            serial(fallback).await
+        };
+        tokio::pin!(first, second);
+        let mut failed: Option<String> = None;
+        loop {
+            tokio::select! {
+                r = &mut first, if failed.as_deref() != Some("first") => match r {
+                    Ok(s) => break Ok(s),
+                    Err(e) if failed.is_some() => break Err(e),
+                    Err(_) => failed = Some("first".into()),
+                },
+                r = &mut second, if failed.as_deref() != Some("second") => match r {
+                    Ok(s) => break Ok(s),
+                    Err(e) if failed.is_some() => break Err(e),
+                    Err(_) => failed = Some("second".into()),
+                },
+            }
+        }
+    };
+    match raced {
+        Ok((s, addr)) => {
+            let _ = s.set_nodelay(true);
+            // net/http's dialer: keep-alive probes after 30 s idle, so that a dead
+            // connection ends in an error rather than a hang.
+            let _ = socket2::SockRef::from(&s).set_tcp_keepalive(
+                &socket2::TcpKeepalive::new()
+                    .with_time(Duration::from_secs(30))
+                    .with_interval(Duration::from_secs(30)),
+            );
+            Ok((s, dns, start.elapsed(), addr.to_string()))
+        }
+        Err(cause) => Err(DialError::Connect {
+            host: host.into(),
+            tried: addrs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            cause,
+        }),
     }
-    Err(DialError::Connect {
-        host: host.into(),
-        tried: addrs
-            .iter()
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-        cause,
-    })
 }
 
 /// A CONNECT tunnel to `host:port` over `tcp`, a connection to the HTTP proxy `via`.
@@ -277,15 +320,16 @@ pub async fn tunnel_over(
     }
     let status = String::from_utf8_lossy(&head);
     let line = status.lines().next().unwrap_or("").trim().to_string();
+    // net/http: 200 and nothing else.
     match line.split_whitespace().nth(1) {
-        Some(code) if code.starts_with('2') => Ok(tcp),
+        Some("200") => Ok(tcp),
         _ => Err(format!("answered CONNECT with {line:?}")),
     }
 }
 
 /// A CONNECT tunnel to `host:port` through the HTTP proxy `via` (`http://[user:pass@]h:p`).
 pub async fn tunnel(via: &str, host: &str, port: u16) -> Result<TcpStream, String> {
-    let u = reqwest::Url::parse(via).map_err(|e| format!("not a URL: {e}"))?;
+    let u = proxy_url(via)?;
     let (ph, pp) = (
         u.host_str().ok_or("no host")?.to_string(),
         u.port_or_known_default().ok_or("no port")?,
@@ -296,6 +340,29 @@ pub async fn tunnel(via: &str, host: &str, port: u16) -> Result<TcpStream, Strin
     tunnel_over(tcp, &u, host, port).await
 }
 
+/// An HTTP proxy setting as net/http reads it: without a scheme, `http://` is meant;
+/// an `https://` or `socks5://` proxy is refused (not spoken here).
+pub fn proxy_url(via: &str) -> Result<reqwest::Url, String> {
+    let full = if via.contains("://") {
+        via.to_string()
+    } else {
+        format!("http://{via}")
+    };
+    let u = reqwest::Url::parse(&full).map_err(|e| format!("not a URL: {e}"))?;
+    match u.scheme() {
+        "http" => {}
+        s => {
+            return Err(format!(
+                "a {s}:// proxy: only http:// proxies are spoken here"
+            ));
+        }
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err("no host".into());
+    }
+    Ok(u)
+}
+
 /// Opens a connection to `to`, through the HTTP proxy `via` when given; TLS with
 /// `tls` for https.
 pub async fn dial(
@@ -304,9 +371,9 @@ pub async fn dial(
     tls: &Arc<rustls::ClientConfig>,
 ) -> Result<Dialed, DialError> {
     let via = match via {
-        Some(v) => Some(reqwest::Url::parse(v).map_err(|e| DialError::Proxy {
+        Some(v) => Some(proxy_url(v).map_err(|cause| DialError::Proxy {
             proxy: v.to_string(),
-            cause: format!("not a URL: {e}"),
+            cause,
         })?),
         None => None,
     };
@@ -460,6 +527,25 @@ mod tests {
                 "connecting to 127.0.0.1 (127.0.0.1:{port}): 127.0.0.1:{port}: "
             )),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn proxy_settings_as_net_http_reads_them() {
+        assert_eq!(
+            proxy_url("proxy.corp:3128").unwrap().as_str(),
+            "http://proxy.corp:3128/"
+        );
+        assert_eq!(
+            proxy_url("socks5://p:1080").unwrap_err(),
+            "a socks5:// proxy: only http:// proxies are spoken here"
+        );
+        assert_eq!(proxy_url("http://").unwrap_err(), "not a URL: empty host");
+        // A password alone is still sent.
+        let u = proxy_url("http://:secret@p:1").unwrap();
+        assert_eq!(
+            proxy_authorization(&u).as_deref(),
+            Some("Basic OnNlY3JldA==")
         );
     }
 

@@ -550,7 +550,7 @@ pub async fn presented_chain(
     let handshake = async {
         let tcp = match via {
             None => tokio::net::TcpStream::connect((bare, port)).await.ok()?,
-            Some(via) => crate::dial::tunnel(via, host, port).await.ok()?,
+            Some(via) => crate::dial::tunnel(via, bare, port).await.ok()?,
         };
         connector.connect(name, tcp).await.ok()
     };

@@ -49,6 +49,10 @@ struct Slot {
     opening: Option<Arc<Notify>>,
     /// The host answered TLS with HTTP/1.1: no waiting for an opening connection.
     h1_only: bool,
+    /// Connections that failed to open: a request woken by one opens its own at once,
+    /// as Go's transport dials for each waiting request, instead of queueing behind the
+    /// next opener.
+    failures: u64,
 }
 
 type Pool = Mutex<HashMap<String, Slot>>;
@@ -173,12 +177,15 @@ impl Client {
         })?;
         let first_host = url.host_str().unwrap_or("").to_ascii_lowercase();
         let first_https = url.scheme() == "https";
+        // Once a redirect left the host, Authorization stays off (net/http since
+        // go1.23.5: coming back does not bring it back).
+        let mut stripped = false;
         loop {
             let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-            let same = host == first_host || host.ends_with(&format!(".{first_host}"));
+            stripped |= host != first_host && !host.ends_with(&format!(".{first_host}"));
             let sent: Vec<(&str, String)> = headers
                 .iter()
-                .filter(|(k, _)| same || !k.eq_ignore_ascii_case("authorization"))
+                .filter(|(k, _)| !stripped || !k.eq_ignore_ascii_case("authorization"))
                 .cloned()
                 .collect();
             let hop = match self.hop(&url, &sent, &mut waited).await {
@@ -218,7 +225,8 @@ impl Client {
                 queue: waited.queue,
                 opened: waited.opened.clone(),
             };
-            if redirects.len() >= MAX_REDIRECTS {
+            // net/http: the 11th request is refused (10 before it).
+            if redirects.len() + 1 >= MAX_REDIRECTS {
                 return Err(fail(format!(
                     "stopped after {MAX_REDIRECTS} redirects (at {next})"
                 )));
@@ -296,6 +304,8 @@ impl Client {
         fresh_only: bool,
         waited: &mut Waited,
     ) -> Result<(Conn, bool), String> {
+        // Woken by a failed open: open one's own, waiting on no one.
+        let mut alone = false;
         loop {
             let wait = {
                 let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
@@ -316,7 +326,10 @@ impl Client {
                     }
                 }
                 match &slot.opening {
-                    Some(n) if to.https && !slot.h1_only && !fresh_only => Ok(Arc::clone(n)),
+                    _ if alone => Err(None),
+                    Some(n) if to.https && !slot.h1_only && !fresh_only => {
+                        Ok((Arc::clone(n), slot.failures))
+                    }
                     _ if to.https && !slot.h1_only && slot.opening.is_none() => {
                         let mine = Arc::new(Notify::new());
                         slot.opening = Some(Arc::clone(&mine));
@@ -326,7 +339,7 @@ impl Client {
                 }
             };
             match wait {
-                Ok(n) => {
+                Ok((n, failures)) => {
                     let t = Instant::now();
                     let notified = n.notified();
                     tokio::pin!(notified);
@@ -343,6 +356,12 @@ impl Client {
                         notified.await;
                     }
                     waited.queue += t.elapsed();
+                    alone = self
+                        .pool
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(key)
+                        .is_some_and(|s| s.failures > failures);
                 }
                 Err(mine) => {
                     return self
@@ -383,6 +402,9 @@ impl Client {
         let opened = self.open_timed(to, url, waited).await;
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         let slot = pool.entry(key.to_string()).or_default();
+        if opened.is_err() {
+            slot.failures += 1;
+        }
         let conn = opened?;
         match &conn {
             Conn::H2(s) => slot.h2 = Some(s.clone()),
@@ -489,4 +511,88 @@ fn request(
         b = b.header(*k, v);
     }
     b.body(Empty::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server on loopback: `/r/N` redirects to `/r/N-1` (to `other` at 0 when given,
+    /// else answers 200), and says whether it was sent an Authorization header.
+    async fn redirecting(other: Option<String>) -> String {
+        use axum::extract::Request;
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let app = axum::Router::new().fallback(move |req: Request| {
+            let other = other.clone();
+            async move {
+                let n: u32 = req
+                    .uri()
+                    .path()
+                    .trim_start_matches("/r/")
+                    .parse()
+                    .unwrap_or(0);
+                let auth = req.headers().contains_key("authorization");
+                let mut r =
+                    axum::response::Response::new(axum::body::Body::from(format!("auth={auth}")));
+                let to = match (n, &other) {
+                    (0, Some(o)) => Some(o.clone()),
+                    (0, None) => None,
+                    (n, _) => Some(format!("/r/{}", n - 1)),
+                };
+                if let Some(to) = to {
+                    *r.status_mut() = axum::http::StatusCode::FOUND;
+                    r.headers_mut().insert("location", to.parse().unwrap());
+                }
+                r
+            }
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(l, app).await;
+        });
+        format!("http://{addr}")
+    }
+
+    async fn body(a: Answer) -> String {
+        use http_body_util::BodyExt;
+        String::from_utf8(
+            a.response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn redirects_as_net_http_follows_them() {
+        let c = Client::new(GoSettings::from_environment(&|_| None));
+        let up = redirecting(None).await;
+        // Nine redirects: ten requests, the most net/http sends.
+        let a = c.get(&format!("{up}/r/9"), &[]).await.unwrap();
+        assert_eq!(a.redirects.len(), 9);
+        assert_eq!(body(a).await, "auth=false");
+        let e = c.get(&format!("{up}/r/10"), &[]).await.err().unwrap();
+        assert!(
+            e.error.starts_with("stopped after 10 redirects"),
+            "{}",
+            e.error
+        );
+        // Authorization goes to the first host, not to another, nor back to the first
+        // after another.
+        let auth = [("authorization", "Basic eDp5".to_string())];
+        let a = c.get(&format!("{up}/r/0"), &auth).await.unwrap();
+        assert_eq!(body(a).await, "auth=true");
+        let back = format!("{up}/r/0");
+        let other = redirecting(Some(back))
+            .await
+            .replace("127.0.0.1", "localhost");
+        let first = redirecting(Some(format!("{other}/r/0"))).await;
+        let a = c.get(&format!("{first}/r/0"), &auth).await.unwrap();
+        assert_eq!(a.redirects.len(), 2);
+        assert_eq!(body(a).await, "auth=false");
+    }
 }
