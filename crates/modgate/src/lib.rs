@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod modcache;
+pub mod prefetch;
 pub mod process;
 pub mod serve;
 pub mod shared;

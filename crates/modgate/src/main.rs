@@ -65,6 +65,46 @@ struct CacheArgs {
     json: bool,
 }
 
+/// `modgate prefetch`'s arguments.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["to", "data_dir", "bundle"])))]
+struct PrefetchArgs {
+    /// Projects: directories (their go.work, else go.mod), go.mod or go.work files.
+    #[arg(value_name = "DIR|go.mod|go.work", default_value = ".")]
+    projects: Vec<std::path::PathBuf>,
+    /// Warm this GOPROXY (a modgate server) by asking it for every file.
+    #[arg(long, value_name = "URL")]
+    to: Option<String>,
+    /// Fill this modgate data directory (fetched from --upstream, checked as `serve`
+    /// checks).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// Write one bundle file for an air-gapped site.
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<std::path::PathBuf>,
+    /// Where --data-dir and --bundle fetch from, GOPROXY syntax [default: $GOPROXY, else
+    /// the go command's default]
+    #[arg(long, value_name = "LIST")]
+    upstream: Option<String>,
+    /// The checksum database zips are checked against, GOSUMDB syntax [default:
+    /// $GOSUMDB, else sum.golang.org]
+    #[arg(long, value_name = "SPEC")]
+    sumdb: Option<String>,
+    /// A `serve` settings file (upstreams, credentials, timeouts) for --data-dir and
+    /// --bundle.
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+    /// Requests at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    jobs: usize,
+    /// At most N requests a second.
+    #[arg(long, value_name = "N")]
+    rate: Option<u32>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand, Debug)]
 enum CacheCommand {
     /// Check every entry of the go command's module cache the way the go command trusts
@@ -90,8 +130,10 @@ enum Command {
     /// hash, `cache repair` mends what does not verify.
     #[command(subcommand)]
     Cache(CacheCommand),
-    /// Fill the cache ahead of time with a module graph (for CI and air-gapped sites).
-    Prefetch,
+    /// Fetch every module version a project's build needs, ahead of time, into a modgate
+    /// server, a data directory or a bundle. Exit status: 0 all fetched, 1 some could not
+    /// be, 2 could not run.
+    Prefetch(PrefetchArgs),
     /// Pack cached modules into one file to carry to an air-gapped site.
     Bundle,
 }
@@ -103,7 +145,7 @@ impl Command {
             Command::Doctor(_) => "doctor",
             Command::Trace(_) => "trace",
             Command::Cache(_) => "cache",
-            Command::Prefetch => "prefetch",
+            Command::Prefetch(_) => "prefetch",
             Command::Bundle => "bundle",
         }
     }
@@ -121,6 +163,7 @@ fn main() -> ExitCode {
         Command::Doctor(args) => return doctor(args),
         Command::Trace(args) => return trace(args),
         Command::Cache(c) => return cache(c),
+        Command::Prefetch(a) => return prefetch(a),
         _ => {}
     }
     eprintln!(
@@ -161,6 +204,81 @@ fn trace(args: &TraceArgs) -> ExitCode {
     }
     // The command's own exit status.
     ExitCode::from(trace.exit_code.map_or(1, |c| c.clamp(0, 255) as u8))
+}
+
+fn prefetch(a: &PrefetchArgs) -> ExitCode {
+    use modgate::prefetch::{self, target};
+    use std::io::IsTerminal;
+    let fail = |e: String| {
+        eprintln!("modgate prefetch: {e}");
+        ExitCode::from(2)
+    };
+    if a.bundle.is_some() {
+        return fail("--bundle is not built yet in this version; use --data-dir, then `modgate bundle create` when it lands".into());
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let target: std::sync::Arc<dyn target::Target> = if let Some(url) = &a.to {
+        let scratch = std::env::temp_dir().join(format!("modgate-prefetch-{}", std::process::id()));
+        if let Err(e) = std::fs::create_dir_all(&scratch) {
+            return fail(format!("{}: {e}", scratch.display()));
+        }
+        match target::Server::new(url, scratch) {
+            Ok(s) => std::sync::Arc::new(s),
+            Err(e) => return fail(e),
+        }
+    } else {
+        let dir = a.data_dir.clone().unwrap_or_default();
+        // The go command's settings, where the flags and the settings file say nothing.
+        let args = ServeArgs {
+            config: a.config.clone(),
+            data_dir: Some(dir.clone()),
+            upstream: a.upstream.clone().or_else(|| env("GOPROXY")),
+            sumdb: a.sumdb.clone().or_else(|| env("GOSUMDB")),
+            private: env("GOPRIVATE"),
+            nosumdb: env("GONOSUMDB"),
+            ..ServeArgs::default()
+        };
+        let settings = match Settings::resolve(&args, &|k| std::env::var(k).ok()) {
+            Ok(s) => s,
+            Err(e) => return fail(e.to_string()),
+        };
+        let cache = match runtime.block_on(async { modgate::serve::data_dir_cache(&settings) }) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
+        std::sync::Arc::new(target::DataDir::new(dir, cache))
+    };
+    let opts = prefetch::Options {
+        projects: a.projects.clone(),
+        jobs: a.jobs,
+        rate: a.rate,
+        progress: !a.json && std::io::stderr().is_terminal(),
+    };
+    let report = runtime.block_on(prefetch::run(&opts, target));
+    runtime.shutdown_background();
+    if let Some(scratch) = a.to.as_ref().map(|_| {
+        std::env::temp_dir().join(format!("modgate-prefetch-{}", std::process::id()))
+    }) {
+        let _ = std::fs::remove_dir_all(scratch);
+    }
+    match report {
+        Ok(r) => {
+            if a.json {
+                match serde_json::to_string_pretty(&r) {
+                    Ok(j) => println!("{j}"),
+                    Err(e) => return fail(format!("the report as JSON: {e}")),
+                }
+            } else {
+                print!("{}", r.render());
+            }
+            ExitCode::from(r.exit_code())
+        }
+        Err(e) => fail(e),
+    }
 }
 
 fn cache(c: &CacheCommand) -> ExitCode {

@@ -300,6 +300,26 @@ pub fn build_sumdb(
     Ok(Some(proxy))
 }
 
+/// The cache `serve` would have over `settings`' data directory and upstream chain (and
+/// checksum database), for filling it without serving (`modgate prefetch --data-dir`):
+/// no background prefetches, no Redis.
+pub fn data_dir_cache(settings: &Settings) -> Result<Cache, String> {
+    let store = Arc::new(open_store(settings)?);
+    let chain = build_source(settings)?;
+    let cache = Cache::new(
+        Arc::clone(&chain) as Arc<dyn Source>,
+        Arc::clone(&store),
+        CacheSettings {
+            request_timeout: settings.timeouts.request,
+            transfer_timeout: settings.timeouts.transfer,
+            prefetch: crate::cache::Prefetch::Off,
+            ..CacheSettings::default()
+        },
+    );
+    build_sumdb(settings, &chain, &cache, &store)?;
+    Ok(cache)
+}
+
 /// The upstream list with any password in its URLs replaced (for logs).
 pub fn redact_list(list: &str) -> String {
     crate::source::chain::map_entries(list, |w| w.contains("://").then(|| redact_url(w)))

@@ -41,12 +41,12 @@ fn help_lists_every_planned_subcommand() {
 
 #[test]
 fn planned_subcommand_says_it_is_not_built_and_exits_2() {
-    let out = modgate(&["prefetch"]);
+    let out = modgate(&["bundle"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
-            "modgate {}: `prefetch` is planned but not built yet in this version; see the issue tracker\n",
+            "modgate {}: `bundle` is planned but not built yet in this version; see the issue tracker\n",
             env!("CARGO_PKG_VERSION")
         )
     );
