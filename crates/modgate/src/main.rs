@@ -260,9 +260,10 @@ fn prefetch(a: &PrefetchArgs) -> ExitCode {
     };
     let report = runtime.block_on(prefetch::run(&opts, target));
     runtime.shutdown_background();
-    if let Some(scratch) = a.to.as_ref().map(|_| {
-        std::env::temp_dir().join(format!("modgate-prefetch-{}", std::process::id()))
-    }) {
+    if let Some(scratch) =
+        a.to.as_ref()
+            .map(|_| std::env::temp_dir().join(format!("modgate-prefetch-{}", std::process::id())))
+    {
         let _ = std::fs::remove_dir_all(scratch);
     }
     match report {

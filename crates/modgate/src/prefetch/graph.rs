@@ -56,8 +56,14 @@ pub fn pruning_for(go: Option<&str>) -> Pruning {
 /// Whether the go version `v` (`1.21`, `1.21.3`, `1.21rc1`) is at least `1.minor`.
 fn go_at_least(v: &str, major: u32, minor: u32) -> bool {
     let mut parts = v.split(|c: char| !c.is_ascii_digit());
-    let a = parts.next().and_then(|x| x.parse::<u32>().ok()).unwrap_or(0);
-    let b = parts.next().and_then(|x| x.parse::<u32>().ok()).unwrap_or(0);
+    let a = parts
+        .next()
+        .and_then(|x| x.parse::<u32>().ok())
+        .unwrap_or(0);
+    let b = parts
+        .next()
+        .and_then(|x| x.parse::<u32>().ok())
+        .unwrap_or(0);
     (a, b) >= (major, minor)
 }
 
@@ -257,14 +263,16 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// `go list -m all`: the main modules, then every other path at its selected
-    /// version, by path (the `go` and `toolchain` pseudo-modules left out).
+    /// `go list -m all`: the main modules (by path: a workspace's roots are sorted),
+    /// then every other path at its selected version, by path (the `go` and `toolchain`
+    /// pseudo-modules left out).
     pub fn build_list(&self) -> Vec<Mv> {
         let mut out: Vec<Mv> = self
             .mains
             .iter()
             .map(|p| (p.clone(), String::new()))
             .collect();
+        out.sort();
         for (p, v) in &self.selected {
             if !self.mains.contains(p) && p != "go" && p != "toolchain" && v != "none" {
                 out.push((p.clone(), v.clone()));
@@ -283,7 +291,10 @@ impl Graph {
     }
 
     fn note(&mut self, m: &Mv) {
-        let e = self.selected.entry(m.0.clone()).or_insert_with(|| m.1.clone());
+        let e = self
+            .selected
+            .entry(m.0.clone())
+            .or_insert_with(|| m.1.clone());
         if cmp_version(&m.1, e) == std::cmp::Ordering::Greater {
             *e = m.1.clone();
         }
@@ -401,7 +412,10 @@ impl Loader<'_> {
                 break;
             }
             let selected = |g: &Graph, p: &str| {
-                (p.to_string(), g.selected.get(p).cloned().unwrap_or_default())
+                (
+                    p.to_string(),
+                    g.selected.get(p).cloned().unwrap_or_default(),
+                )
             };
             let mut needs: Vec<Mv> = Vec::new();
             for p in &deps_in_all {
@@ -510,7 +524,12 @@ pub async fn load(project: &Project, fetch: &dyn GoMods, parallel: usize) -> Res
     for _ in 0..16 {
         let raised: Vec<Mv> = roots
             .iter()
-            .map(|r| (r.0.clone(), g.selected.get(&r.0).cloned().unwrap_or_default()))
+            .map(|r| {
+                (
+                    r.0.clone(),
+                    g.selected.get(&r.0).cloned().unwrap_or_default(),
+                )
+            })
             .collect();
         if raised == roots || pruning == Pruning::Unpruned {
             break;
@@ -570,7 +589,10 @@ mod tests {
             ("d@v1.0.0", "module d\n"),
         ]);
         // Pruned main: b's requirement c is in the graph, c's go.mod is not read.
-        let p = project(d.path(), "module m\n\ngo 1.21\n\nrequire (\n\ta v1.0.0\n\tb v1.0.0\n)\n");
+        let p = project(
+            d.path(),
+            "module m\n\ngo 1.21\n\nrequire (\n\ta v1.0.0\n\tb v1.0.0\n)\n",
+        );
         let g = load(&p, &m, 4).await.unwrap();
         assert_eq!(list(&g), ["m", "a v1.0.0", "b v1.0.0", "c v1.1.0"]);
         assert_eq!(
@@ -581,11 +603,21 @@ mod tests {
             ]
         );
         // Unpruned below `old` (no go line): c v1.2.0 and what it requires.
-        let p = project(d.path(), "module m\n\ngo 1.21\n\nrequire (\n\ta v1.0.0\n\told v1.0.0\n)\n");
+        let p = project(
+            d.path(),
+            "module m\n\ngo 1.21\n\nrequire (\n\ta v1.0.0\n\told v1.0.0\n)\n",
+        );
         let g = load(&p, &m, 4).await.unwrap();
         assert_eq!(
             list(&g),
-            ["m", "a v1.0.0", "b v1.0.0", "c v1.2.0", "d v1.0.0", "old v1.0.0"]
+            [
+                "m",
+                "a v1.0.0",
+                "b v1.0.0",
+                "c v1.2.0",
+                "d v1.0.0",
+                "old v1.0.0"
+            ]
         );
         // An unpruned main reads everything.
         let p = project(d.path(), "module m\n\ngo 1.16\n\nrequire a v1.0.0\n");
@@ -601,10 +633,7 @@ mod tests {
         assert_eq!(list(&g), ["m", "a v1.0.0", "b v1.0.0", "old v1.0.0"]);
         // A missing go.mod is named.
         let p = project(d.path(), "module m\n\ngo 1.21\n\nrequire x v1.0.0\n");
-        assert_eq!(
-            load(&p, &m, 4).await.unwrap_err(),
-            "x@v1.0.0: not found"
-        );
+        assert_eq!(load(&p, &m, 4).await.unwrap_err(), "x@v1.0.0: not found");
     }
 
     #[test]
