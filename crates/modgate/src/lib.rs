@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod cache;
 pub mod config;
 pub mod dial;

@@ -65,33 +65,21 @@ struct CacheArgs {
     json: bool,
 }
 
-/// `modgate prefetch`'s arguments.
+/// What to fetch and from where: `prefetch`'s and `bundle create`'s arguments.
 #[derive(clap::Args, Debug)]
-#[command(group(clap::ArgGroup::new("target").required(true).args(["to", "data_dir", "bundle"])))]
-struct PrefetchArgs {
+struct FetchArgs {
     /// Projects: directories (their go.work, else go.mod), go.mod or go.work files.
     #[arg(value_name = "DIR|go.mod|go.work", default_value = ".")]
     projects: Vec<std::path::PathBuf>,
-    /// Warm this GOPROXY (a modgate server) by asking it for every file.
-    #[arg(long, value_name = "URL")]
-    to: Option<String>,
-    /// Fill this modgate data directory (fetched from --upstream, checked as `serve`
-    /// checks).
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<std::path::PathBuf>,
-    /// Write one bundle file for an air-gapped site.
-    #[arg(long, value_name = "FILE")]
-    bundle: Option<std::path::PathBuf>,
-    /// Where --data-dir and --bundle fetch from, GOPROXY syntax [default: $GOPROXY, else
-    /// the go command's default]
+    /// Where modules are fetched from for a data directory or a bundle, GOPROXY syntax
+    /// [default: $GOPROXY, else the go command's default]
     #[arg(long, value_name = "LIST")]
     upstream: Option<String>,
-    /// The checksum database zips are checked against, GOSUMDB syntax [default:
-    /// $GOSUMDB, else sum.golang.org]
+    /// The checksum database zips are checked against (and a bundle carries), GOSUMDB
+    /// syntax [default: $GOSUMDB, else sum.golang.org]
     #[arg(long, value_name = "SPEC")]
     sumdb: Option<String>,
-    /// A `serve` settings file (upstreams, credentials, timeouts) for --data-dir and
-    /// --bundle.
+    /// A `serve` settings file (upstreams, credentials, timeouts).
     #[arg(long, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
     /// Requests at once.
@@ -103,6 +91,69 @@ struct PrefetchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// `modgate prefetch`'s arguments.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["to", "data_dir", "bundle"])))]
+struct PrefetchArgs {
+    #[command(flatten)]
+    fetch: FetchArgs,
+    /// Warm this GOPROXY (a modgate server) by asking it for every file.
+    #[arg(long, value_name = "URL")]
+    to: Option<String>,
+    /// Fill this modgate data directory (fetched from --upstream, checked as `serve`
+    /// checks).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// Write one bundle file for an air-gapped site (as `bundle create`).
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<std::path::PathBuf>,
+}
+
+/// `modgate bundle create`'s arguments.
+#[derive(clap::Args, Debug)]
+struct BundleCreateArgs {
+    /// The bundle to write.
+    #[arg(value_name = "FILE")]
+    file: std::path::PathBuf,
+    #[command(flatten)]
+    fetch: FetchArgs,
+    /// Fill (and keep) this data directory on the way [default: a temporary one]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum BundleCommand {
+    /// Fetch every module version the projects need, with the checksum database's
+    /// records and proofs, into one file (zstd tar). Exit status: 0 written, 1 some
+    /// could not be fetched, 2 could not run.
+    Create(BundleCreateArgs),
+    /// Check a bundle: every file against its index, every zip and go.mod against its
+    /// hash, every checksum database record against the key and the tiles. Exit status:
+    /// 0 sound, 1 not.
+    Verify {
+        /// The bundle.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a bundle and store it into a data directory (as `serve --bundle` does).
+    /// Exit status: 0 imported, 1 not.
+    Import {
+        /// The bundle.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// The data directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: std::path::PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -134,21 +185,10 @@ enum Command {
     /// server, a data directory or a bundle. Exit status: 0 all fetched, 1 some could not
     /// be, 2 could not run.
     Prefetch(PrefetchArgs),
-    /// Pack cached modules into one file to carry to an air-gapped site.
-    Bundle,
-}
-
-impl Command {
-    fn name(&self) -> &'static str {
-        match self {
-            Command::Serve(_) => "serve",
-            Command::Doctor(_) => "doctor",
-            Command::Trace(_) => "trace",
-            Command::Cache(_) => "cache",
-            Command::Prefetch(_) => "prefetch",
-            Command::Bundle => "bundle",
-        }
-    }
+    /// Module versions and their checksum database proofs in one file, for air-gapped
+    /// sites: `bundle create`, `bundle verify`, `bundle import` (and `serve --bundle`).
+    #[command(subcommand)]
+    Bundle(BundleCommand),
 }
 
 fn main() -> ExitCode {
@@ -159,19 +199,13 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match &cli.command {
-        Command::Serve(args) => return serve(args),
-        Command::Doctor(args) => return doctor(args),
-        Command::Trace(args) => return trace(args),
-        Command::Cache(c) => return cache(c),
-        Command::Prefetch(a) => return prefetch(a),
-        _ => {}
+        Command::Serve(args) => serve(args),
+        Command::Doctor(args) => doctor(args),
+        Command::Trace(args) => trace(args),
+        Command::Cache(c) => cache(c),
+        Command::Prefetch(a) => prefetch(a),
+        Command::Bundle(b) => bundle(b),
     }
-    eprintln!(
-        "modgate {}: `{}` is planned but not built yet in this version; see the issue tracker",
-        env!("CARGO_PKG_VERSION"),
-        cli.command.name()
-    );
-    ExitCode::from(2)
 }
 
 fn trace(args: &TraceArgs) -> ExitCode {
@@ -206,51 +240,144 @@ fn trace(args: &TraceArgs) -> ExitCode {
     ExitCode::from(trace.exit_code.map_or(1, |c| c.clamp(0, 255) as u8))
 }
 
+/// Prints `value` as JSON, or `text`.
+fn report<T: serde::Serialize>(json: bool, value: &T, text: &str) -> Result<(), String> {
+    if json {
+        let j =
+            serde_json::to_string_pretty(value).map_err(|e| format!("the report as JSON: {e}"))?;
+        println!("{j}");
+    } else {
+        print!("{text}");
+    }
+    Ok(())
+}
+
+/// Where `prefetch` puts modules.
+enum Into {
+    Server(String),
+    DataDir(std::path::PathBuf),
+    Bundle(std::path::PathBuf, Option<std::path::PathBuf>),
+}
+
 fn prefetch(a: &PrefetchArgs) -> ExitCode {
+    let into = match (&a.to, &a.data_dir, &a.bundle) {
+        (Some(u), _, _) => Into::Server(u.clone()),
+        (_, Some(d), _) => Into::DataDir(d.clone()),
+        (_, _, Some(f)) => Into::Bundle(f.clone(), None),
+        _ => unreachable!("clap requires one target"),
+    };
+    fetch_into(&a.fetch, into, "prefetch")
+}
+
+fn bundle(b: &BundleCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("modgate bundle: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (verb, json, r) = match b {
+        BundleCommand::Create(c) => {
+            return fetch_into(
+                &c.fetch,
+                Into::Bundle(c.file.clone(), c.data_dir.clone()),
+                "bundle create",
+            );
+        }
+        BundleCommand::Verify { file, json } => (
+            "verified",
+            *json,
+            runtime.block_on(modgate::bundle::verify(file)),
+        ),
+        BundleCommand::Import {
+            file,
+            data_dir,
+            json,
+        } => (
+            "imported",
+            *json,
+            runtime.block_on(async {
+                let store = modgate::store::Store::open_dir(data_dir)
+                    .map_err(|e| format!("the data directory {}: {e}", data_dir.display()))?;
+                modgate::bundle::import(file, &store).await.map(|(_, s)| s)
+            }),
+        ),
+    };
+    match r {
+        Ok(s) => match report(json, &s, &s.render(verb)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("modgate bundle: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Err(e) => {
+            eprintln!("modgate bundle: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Fetches what `a`'s projects need into `into`; `name` names the command in messages.
+fn fetch_into(a: &FetchArgs, into: Into, name: &str) -> ExitCode {
     use modgate::prefetch::{self, target};
     use std::io::IsTerminal;
     let fail = |e: String| {
-        eprintln!("modgate prefetch: {e}");
+        eprintln!("modgate {name}: {e}");
         ExitCode::from(2)
     };
-    if a.bundle.is_some() {
-        return fail("--bundle is not built yet in this version; use --data-dir, then `modgate bundle create` when it lands".into());
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let target: std::sync::Arc<dyn target::Target> = if let Some(url) = &a.to {
-        let scratch = std::env::temp_dir().join(format!("modgate-prefetch-{}", std::process::id()));
-        if let Err(e) = std::fs::create_dir_all(&scratch) {
-            return fail(format!("{}: {e}", scratch.display()));
+    let scratch = std::env::temp_dir().join(format!(
+        "modgate-{}-{}",
+        name.replace(' ', "-"),
+        std::process::id()
+    ));
+    // A data directory: the one given, or a scratch one for a bundle.
+    let dir = match &into {
+        Into::Server(_) => None,
+        Into::DataDir(d) | Into::Bundle(_, Some(d)) => Some(d.clone()),
+        Into::Bundle(_, None) => Some(scratch.join("data")),
+    };
+    let mut built = None;
+    let target: std::sync::Arc<dyn target::Target> = match (&into, &dir) {
+        (Into::Server(url), _) => {
+            if let Err(e) = std::fs::create_dir_all(&scratch) {
+                return fail(format!("{}: {e}", scratch.display()));
+            }
+            match target::Server::new(url, scratch.clone()) {
+                Ok(s) => std::sync::Arc::new(s),
+                Err(e) => return fail(e),
+            }
         }
-        match target::Server::new(url, scratch) {
-            Ok(s) => std::sync::Arc::new(s),
-            Err(e) => return fail(e),
+        (_, Some(dir)) => {
+            // The go command's settings, where the flags and the settings file say nothing.
+            let args = ServeArgs {
+                config: a.config.clone(),
+                data_dir: Some(dir.clone()),
+                upstream: a.upstream.clone().or_else(|| env("GOPROXY")),
+                sumdb: a.sumdb.clone().or_else(|| env("GOSUMDB")),
+                private: env("GOPRIVATE"),
+                nosumdb: env("GONOSUMDB"),
+                ..ServeArgs::default()
+            };
+            let settings = match Settings::resolve(&args, &|k| std::env::var(k).ok()) {
+                Ok(s) => s,
+                Err(e) => return fail(e.to_string()),
+            };
+            let (cache, store, sumdb) =
+                match runtime.block_on(async { modgate::serve::data_dir_cache(&settings) }) {
+                    Ok(c) => c,
+                    Err(e) => return fail(e),
+                };
+            built = Some((settings, store, sumdb));
+            std::sync::Arc::new(target::DataDir::new(dir.clone(), cache))
         }
-    } else {
-        let dir = a.data_dir.clone().unwrap_or_default();
-        // The go command's settings, where the flags and the settings file say nothing.
-        let args = ServeArgs {
-            config: a.config.clone(),
-            data_dir: Some(dir.clone()),
-            upstream: a.upstream.clone().or_else(|| env("GOPROXY")),
-            sumdb: a.sumdb.clone().or_else(|| env("GOSUMDB")),
-            private: env("GOPRIVATE"),
-            nosumdb: env("GONOSUMDB"),
-            ..ServeArgs::default()
-        };
-        let settings = match Settings::resolve(&args, &|k| std::env::var(k).ok()) {
-            Ok(s) => s,
-            Err(e) => return fail(e.to_string()),
-        };
-        let cache = match runtime.block_on(async { modgate::serve::data_dir_cache(&settings) }) {
-            Ok(c) => c,
-            Err(e) => return fail(e),
-        };
-        std::sync::Arc::new(target::DataDir::new(dir, cache))
+        _ => unreachable!("a data directory for every target but a server"),
     };
     let opts = prefetch::Options {
         projects: a.projects.clone(),
@@ -258,23 +385,50 @@ fn prefetch(a: &PrefetchArgs) -> ExitCode {
         rate: a.rate,
         progress: !a.json && std::io::stderr().is_terminal(),
     };
-    let report = runtime.block_on(prefetch::run(&opts, target));
+    let outcome = runtime.block_on(async {
+        let r = prefetch::run(&opts, target).await?;
+        let Into::Bundle(file, _) = &into else {
+            return Ok((r, None));
+        };
+        if !r.errors.is_empty() {
+            return Ok((r, None));
+        }
+        let Some((settings, store, sumdb)) = &built else {
+            return Err("internal error: no data directory for the bundle".to_string());
+        };
+        let db = match (sumdb, modgate::sumdb::spec::parse(&settings.sumdb)?) {
+            (Some(proxy), Some(spec)) => Some(modgate::bundle::DbSource {
+                db: spec,
+                proxy: std::sync::Arc::clone(proxy),
+                excluded: modgate::serve::sumdb_excluded(settings),
+            }),
+            _ => None,
+        };
+        let contents = modgate::bundle::Contents {
+            versions: r.versions.clone(),
+            go_mods: r.go_mods.clone(),
+        };
+        let s = modgate::bundle::create(store, &contents, db.as_ref(), file).await?;
+        Ok((r, Some(s)))
+    });
     runtime.shutdown_background();
-    if let Some(scratch) =
-        a.to.as_ref()
-            .map(|_| std::env::temp_dir().join(format!("modgate-prefetch-{}", std::process::id())))
-    {
-        let _ = std::fs::remove_dir_all(scratch);
-    }
-    match report {
-        Ok(r) => {
-            if a.json {
-                match serde_json::to_string_pretty(&r) {
-                    Ok(j) => println!("{j}"),
-                    Err(e) => return fail(format!("the report as JSON: {e}")),
-                }
-            } else {
-                print!("{}", r.render());
+    let _ = std::fs::remove_dir_all(&scratch);
+    match outcome {
+        Ok((r, bundle)) => {
+            let mut text = r.render();
+            if let Some(b) = &bundle {
+                text.push_str(&b.render("wrote"));
+            }
+            // The prefetch report, with the bundle's when one was written.
+            let mut value = match serde_json::to_value(&r) {
+                Ok(v) => v,
+                Err(e) => return fail(format!("the report as JSON: {e}")),
+            };
+            if let Some(b) = &bundle {
+                value["bundle"] = serde_json::to_value(b).unwrap_or_default();
+            }
+            if let Err(e) = report(a.json, &value, &text) {
+                return fail(e);
             }
             ExitCode::from(r.exit_code())
         }

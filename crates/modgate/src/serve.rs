@@ -15,7 +15,7 @@ use crate::source::file::FileSource;
 use crate::source::git::{GitSettings, GitSource};
 use crate::source::proxy::{ProxySettings, ProxySource, redact_url};
 use crate::source::{Info, Source};
-use crate::store::{Ledger, Store};
+use crate::store::{Key, Ledger, Store};
 use crate::sumdb::proxy::SumdbProxy;
 use crate::sumdb::verify::SumVerifier;
 
@@ -279,13 +279,7 @@ pub fn build_sumdb(
         .entries_with_fallback()
         .map(|(e, pipe)| (e.clone(), pipe))
         .collect();
-    let private = private_patterns(settings);
-    let excluded = [private.as_str(), settings.nosumdb.as_str()]
-        .iter()
-        .filter(|p| !p.trim().is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join(",");
+    let excluded = sumdb_excluded(settings);
     let proxy = Arc::new(SumdbProxy::new(
         db,
         &entries,
@@ -300,10 +294,47 @@ pub fn build_sumdb(
     Ok(Some(proxy))
 }
 
+/// The patterns of modules never looked up in the checksum database: the private ones
+/// and `--nosumdb`'s.
+pub fn sumdb_excluded(settings: &Settings) -> String {
+    let private = private_patterns(settings);
+    [private.as_str(), settings.nosumdb.as_str()]
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Offline, the checksum database is served from what the data directory holds of it (an
+/// imported bundle's lookups, tiles and `latest`), when it holds its `latest`; else
+/// there is none.
+async fn offline_sumdb(
+    settings: &Settings,
+    cache: &Cache,
+    store: &Arc<Store>,
+) -> Result<Option<Arc<SumdbProxy>>, String> {
+    let Some(db) = crate::sumdb::spec::parse(&settings.sumdb)? else {
+        return Ok(None);
+    };
+    let key = Key::sumdb(&db.name, "latest").map_err(|e| e.to_string())?;
+    if store.stat(&key).await.ok().flatten().is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(SumdbProxy::offline(
+        db,
+        cache.clone(),
+        Arc::clone(store),
+    ))))
+}
+
+/// A data directory's cache, its store, and the checksum database proxy (if one is set).
+pub type DataDirCache = (Cache, Arc<Store>, Option<Arc<SumdbProxy>>);
+
 /// The cache `serve` would have over `settings`' data directory and upstream chain (and
 /// checksum database), for filling it without serving (`modgate prefetch --data-dir`):
 /// no background prefetches, no Redis.
-pub fn data_dir_cache(settings: &Settings) -> Result<Cache, String> {
+pub fn data_dir_cache(settings: &Settings) -> Result<DataDirCache, String> {
     let store = Arc::new(open_store(settings)?);
     let chain = build_source(settings)?;
     let cache = Cache::new(
@@ -316,8 +347,8 @@ pub fn data_dir_cache(settings: &Settings) -> Result<Cache, String> {
             ..CacheSettings::default()
         },
     );
-    build_sumdb(settings, &chain, &cache, &store)?;
-    Ok(cache)
+    let sumdb = build_sumdb(settings, &chain, &cache, &store)?;
+    Ok((cache, store, sumdb))
 }
 
 /// The upstream list with any password in its URLs replaced (for logs).
@@ -378,6 +409,11 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
         None => None,
     };
     let mut store = open_store(&settings)?;
+    // A bundle: imported (every file checked) before anything is served.
+    if let Some(b) = &settings.bundle {
+        let (_, summary) = crate::bundle::import(b, &store).await?;
+        tracing::info!("{}", summary.render("imported").trim_end());
+    }
     let store_description = store.describe();
     // What the local disk keeps (a directory store, the git clones), counted by a scan in
     // the background, and bounded by `max_bytes` when set.
@@ -438,7 +474,7 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
     }
     let sumdb = match &chain {
         Some(chain) => build_sumdb(&settings, chain, &cache, &store)?,
-        None => None,
+        None => offline_sumdb(&settings, &cache, &store).await?,
     };
     let state = Arc::new(AppState {
         cache,
@@ -484,10 +520,10 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
         } else {
             redact_list(&settings.upstream)
         },
-        if settings.offline {
-            "off (--offline)"
-        } else {
-            settings.sumdb.as_str()
+        match (settings.offline, &state.sumdb) {
+            (true, Some(db)) => format!("{} (what the data dir holds, --offline)", db.name()),
+            (true, None) => "off (--offline)".to_string(),
+            (false, _) => settings.sumdb.clone(),
         }
     );
     match &auth {

@@ -40,15 +40,14 @@ fn help_lists_every_planned_subcommand() {
 }
 
 #[test]
-fn planned_subcommand_says_it_is_not_built_and_exits_2() {
-    let out = modgate(&["bundle"]);
+fn prefetch_needs_one_target() {
+    let out = modgate(&["prefetch"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        format!(
-            "modgate {}: `bundle` is planned but not built yet in this version; see the issue tracker\n",
-            env!("CARGO_PKG_VERSION")
-        )
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the following required arguments were not provided:")
+            && err.contains("<--to <URL>|--data-dir <DIR>|--bundle <FILE>>"),
+        "{err}"
     );
 }
 
@@ -91,6 +90,7 @@ fn serve_help_lists_its_flags() {
             "--offline",
             "--tls-cert",
             "--tls-key",
+            "--bundle",
             "-h,"
         ]
     );

@@ -156,6 +156,10 @@ pub struct ServeArgs {
     /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1) [env: MODGATE_TLS_KEY]
     #[arg(long, value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
+    /// Import this bundle (`modgate bundle create`) into the data dir at start, checked,
+    /// and serve it (with --offline: and its checksum database records)
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
 }
 
 /// Timeouts for upstream requests.
@@ -268,8 +272,11 @@ pub struct Settings {
     pub git_timeout: Duration,
     /// Log format.
     pub log_format: LogFormat,
-    /// `--offline`: no upstream, no checksum database; what is stored is served.
+    /// `--offline`: no upstream, no checksum database but what is stored; what is stored
+    /// is served.
     pub offline: bool,
+    /// `--bundle`: imported into the data directory at start.
+    pub bundle: Option<PathBuf>,
     /// Bounds on the client connections (file only).
     pub server: ServerLimits,
     /// `--tls-cert` and `--tls-key`: serve HTTPS (`None`: plain HTTP).
@@ -308,6 +315,7 @@ impl Default for Settings {
             git_timeout: Duration::from_secs(120),
             log_format: LogFormat::Human,
             offline: false,
+            bundle: None,
             server: ServerLimits::default(),
             tls: None,
             config_file: None,
@@ -592,6 +600,7 @@ impl Settings {
             }
         };
         s.log_format = args.log_format;
+        s.bundle = args.bundle.clone();
         s.offline = args.offline
             || match env("MODGATE_OFFLINE").as_deref() {
                 Some("1" | "true") => true,
@@ -865,6 +874,7 @@ max_connections_per_address = 12
                 git_timeout: Duration::from_secs(7),
                 log_format: LogFormat::Human,
                 offline: true,
+                bundle: None,
                 hedge: crate::source::hedge::HedgeSettings::default(),
                 upstreams: Vec::new(),
                 routes: Vec::new(),

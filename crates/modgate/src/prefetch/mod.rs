@@ -48,6 +48,12 @@ pub struct Report {
     pub millis: u64,
     /// What could not be fetched (`path@version` → why).
     pub errors: BTreeMap<String, String>,
+    /// The versions fetched whole (for a bundle).
+    #[serde(skip)]
+    pub versions: Vec<Mv>,
+    /// The versions of which the graph read only the go.mod.
+    #[serde(skip)]
+    pub go_mods: Vec<Mv>,
 }
 
 impl Report {
@@ -102,6 +108,7 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Stri
     let paced: Arc<dyn Target> = Arc::new(target::Paced::new(Arc::clone(&target), opts.rate));
     let mut projects = Vec::new();
     let mut wanted: BTreeSet<Mv> = BTreeSet::new();
+    let mut read: BTreeSet<Mv> = BTreeSet::new();
     for at in &opts.projects {
         let project = graph::read_project(at)?;
         let spinner = crate::modcache::verify::progress_bar(0, opts.progress);
@@ -111,6 +118,12 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Stri
             .map_err(|e| format!("the module graph of {}: {e}", at.display()))?;
         spinner.finish_and_clear();
         let list = g.build_list();
+        read.extend(
+            g.loaded()
+                .iter()
+                .map(|m| project.actual(m))
+                .filter(|a| !a.1.is_empty()),
+        );
         for m in list.iter().filter(|m| !m.1.is_empty()) {
             let a = project.actual(m);
             if !a.1.is_empty() {
@@ -132,6 +145,8 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Stri
             go_mods: g.loaded().len(),
         });
     }
+    let versions: Vec<Mv> = wanted.iter().cloned().collect();
+    let go_mods: Vec<Mv> = read.difference(&wanted).cloned().collect();
     let bar = crate::modcache::verify::progress_bar(wanted.len() as u64, opts.progress);
     bar.set_prefix("fetching");
     let bytes = AtomicU64::new(0);
@@ -169,5 +184,7 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Stri
         bytes: bytes.into_inner(),
         millis: started.elapsed().as_millis() as u64,
         errors,
+        versions,
+        go_mods,
     })
 }

@@ -142,6 +142,9 @@ pub struct SumdbProxy {
     store: Arc<Store>,
     short: quick_cache::sync::Cache<String, (Instant, Bytes)>,
     ttl: Duration,
+    /// `--offline`: nothing is fetched; what the data directory holds (a bundle's
+    /// lookups, tiles and `latest`) is served.
+    offline: bool,
 }
 
 /// An answer: the body, whether it is immutable, and why it is stale (if it is).
@@ -180,6 +183,25 @@ impl SumdbProxy {
             store,
             short: quick_cache::sync::Cache::new(4096),
             ttl,
+            offline: false,
+        }
+    }
+
+    /// A proxy for `db` that reaches nothing: it serves what `store` holds of it (the
+    /// files of an imported bundle), for `serve --offline`.
+    pub fn offline(db: SumDb, cache: Cache, store: Arc<Store>) -> SumdbProxy {
+        SumdbProxy {
+            routes: Vec::new(),
+            offline: true,
+            ..SumdbProxy::new(
+                db,
+                &[],
+                String::new(),
+                ProxySettings::default(),
+                cache,
+                store,
+                Duration::from_secs(60),
+            )
         }
     }
 
@@ -281,6 +303,12 @@ impl SumdbProxy {
         max: u64,
         check: impl Fn(&[u8]) -> Result<(), String>,
     ) -> Result<Bytes, Error> {
+        if self.offline {
+            return Err(Error::not_found(format!(
+                "checksum database {}: {rel} is not in the data directory, and modgate serves --offline (it asks nothing of the database)",
+                self.db.name
+            )));
+        }
         let base = self.base().await?;
         let body = base.get_bytes(rel, max).await.map_err(|e| {
             if !e.is_not_found() {
@@ -347,6 +375,22 @@ impl SumdbProxy {
                 immutable: false,
                 stale: None,
             });
+        }
+        // Offline: the copy the data directory holds (an imported bundle's).
+        if self.offline {
+            let key = Key::sumdb(&self.db.name, rel).map_err(|e| Error::invalid(e.to_string()))?;
+            if let Some(b) = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| Error::internal(e.to_string()))?
+            {
+                return Ok(DbAnswer {
+                    body: b.data,
+                    immutable: false,
+                    stale: None,
+                });
+            }
         }
         match self.fetch(rel, max, check).await {
             Ok(body) => {

@@ -1,0 +1,165 @@
+//! What the go command will read of the checksum database to verify a bundle's lookups
+//! offline, and the check of it.
+//!
+//! The go command's client (x/mod `sumdb.Client`) takes each lookup's signed tree head as
+//! its latest when it is newer than the one it has, proves that the older is contained in
+//! the newer (`checkTrees`: the older tree's hash from the newer tree's tiles), and proves
+//! each record against the latest tree it has at that moment (`checkRecord`). Lookups run
+//! in parallel, in any order; so a bundle holds, for every tree head found in its lookups
+//! (and the database's latest), the tiles proving every record of an earlier index in it,
+//! and the tiles proving every earlier tree head contained in it. Which tiles those are
+//! comes from running the proofs themselves (gomod's `TileHashReader`), which asks for
+//! exactly the tiles the go command will ask for.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use gomod::sumdb::tile::Tile;
+use gomod::sumdb::tlog::{self, HashReader, TileHashReader, TileReader, TlogError, Tree};
+
+/// A lookup of the bundle: its record id and text, and the tree head it came with.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// `path@version`.
+    pub name: String,
+    /// The record id.
+    pub id: i64,
+    /// The record text (go.sum lines).
+    pub text: Vec<u8>,
+    /// The tree its signed note names.
+    pub tree: Tree,
+}
+
+/// Parses a lookup answer and opens its note with `verifier`.
+pub fn parse_lookup(
+    name: &str,
+    data: &[u8],
+    verifier: &gomod::sumdb::note::Verifier,
+) -> Result<Lookup, String> {
+    let (id, text, note) = tlog::parse_record(data).map_err(|e| format!("lookup {name}: {e}"))?;
+    let tree = open_tree(note, verifier).map_err(|e| format!("lookup {name}: {e}"))?;
+    Ok(Lookup {
+        name: name.to_string(),
+        id,
+        text: text.to_vec(),
+        tree,
+    })
+}
+
+/// The tree of a signed tree head, its signature checked.
+pub fn open_tree(note: &[u8], verifier: &gomod::sumdb::note::Verifier) -> Result<Tree, String> {
+    let n = gomod::sumdb::note::open(note, std::slice::from_ref(verifier))
+        .map_err(|e| format!("the signed tree head: {e}"))?;
+    tlog::parse_tree(n.text.as_bytes()).map_err(|e| format!("the signed tree head: {e}"))
+}
+
+/// A tile reader over known tiles; it notes the ones it was asked for and does not have.
+#[derive(Default)]
+pub struct Tiles {
+    /// Tile path → data.
+    pub have: HashMap<String, Vec<u8>>,
+    missing: Mutex<BTreeSet<String>>,
+}
+
+impl Tiles {
+    /// The tiles asked for and not had, since the last call.
+    pub fn take_missing(&self) -> BTreeSet<String> {
+        std::mem::take(&mut *self.missing.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl TileReader for Tiles {
+    fn height(&self) -> u32 {
+        8
+    }
+
+    fn read_tiles(&self, tiles: &[Tile]) -> Result<Vec<Vec<u8>>, TlogError> {
+        let mut out = Vec::new();
+        let mut missing = Vec::new();
+        for t in tiles {
+            match self.have.get(&t.path()) {
+                Some(d) => out.push(d.clone()),
+                None => missing.push(t.path()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        self.missing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(missing);
+        Err(TlogError::Other("tiles missing".into()))
+    }
+
+    fn save_tiles(&self, _: &[Tile], _: &[Vec<u8>]) {}
+}
+
+/// The proofs a bundle must hold: each lookup against each tree at least its size, each
+/// tree against each bigger one. Runs them over `tiles`: `Ok(missing)` the tiles still
+/// to get; `Err` a proof that fails. `strict`: every tile is there, and a proof that
+/// cannot be made fails too.
+pub fn prove_all(
+    lookups: &[Lookup],
+    extra: &[Tree],
+    tiles: &Tiles,
+    strict: bool,
+) -> Result<BTreeSet<String>, String> {
+    let mut trees: BTreeMap<i64, Tree> = BTreeMap::new();
+    for t in lookups.iter().map(|l| l.tree).chain(extra.iter().copied()) {
+        if let Some(old) = trees.insert(t.n, t)
+            && old.hash != t.hash
+        {
+            return Err(format!(
+                "two signed tree heads of size {} with different hashes: the database forked",
+                t.n
+            ));
+        }
+    }
+    let mut failures = Vec::new();
+    let mut note = |r: Result<(), String>| {
+        if let Err(e) = r {
+            failures.push(e);
+        }
+    };
+    for l in lookups {
+        for t in trees.values().filter(|t| t.n > l.id && t.n >= l.tree.n) {
+            let r = TileHashReader::new(*t, tiles).read_hashes(&[tlog::stored_hash_index(0, l.id)]);
+            note(match r {
+                Ok(h) if h.first() == Some(&tlog::record_hash(&l.text)) => Ok(()),
+                Ok(_) => Err(format!(
+                    "lookup {}: the record is not the one in the tree of size {}",
+                    l.name, t.n
+                )),
+                Err(e) if strict => Err(format!(
+                    "lookup {}: cannot prove it in the tree of size {}: {e}",
+                    l.name, t.n
+                )),
+                Err(_) => Ok(()),
+            });
+        }
+    }
+    let sizes: Vec<&Tree> = trees.values().collect();
+    for (i, older) in sizes.iter().enumerate() {
+        for newer in &sizes[i + 1..] {
+            match tlog::tree_hash(older.n, &TileHashReader::new(**newer, tiles)) {
+                Ok(h) if h == older.hash => {}
+                Ok(_) => note(Err(format!(
+                    "the tree of size {} is not contained in the tree of size {}: the database forked",
+                    older.n, newer.n
+                ))),
+                Err(e) if strict => note(Err(format!(
+                    "cannot prove the tree of size {} contained in the tree of size {}: {e}",
+                    older.n, newer.n
+                ))),
+                Err(_) => {}
+            }
+        }
+    }
+    if !failures.is_empty() {
+        failures.sort();
+        failures.dedup();
+        return Err(failures.join("\n"));
+    }
+    Ok(tiles.take_missing())
+}
