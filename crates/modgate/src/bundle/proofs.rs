@@ -163,3 +163,140 @@ pub fn prove_all(
     }
     Ok(tiles.take_missing())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use gomod::sumdb::client::{Client, ClientError, ClientOps};
+    use gomod::sumdb::note::{Signer, Verifier};
+    use gomod::sumdb::server::TestServer;
+
+    use super::*;
+
+    /// The go command's client, reading only `files` (a bundle's): nothing trusted
+    /// before, nothing cached.
+    struct Offline {
+        files: HashMap<String, Vec<u8>>,
+        key: String,
+        config: RefCell<HashMap<String, Vec<u8>>>,
+    }
+
+    impl ClientOps for Offline {
+        fn read_remote(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+            self.files
+                .get(path.trim_start_matches('/'))
+                .cloned()
+                .ok_or_else(|| ClientError::Other(format!("{path}: not in the bundle")))
+        }
+        fn read_config(&self, file: &str) -> Result<Vec<u8>, ClientError> {
+            if file == "key" {
+                return Ok(self.key.clone().into_bytes());
+            }
+            Ok(self.config.borrow().get(file).cloned().unwrap_or_default())
+        }
+        fn write_config(&self, file: &str, _: &[u8], new: &[u8]) -> Result<(), ClientError> {
+            self.config.borrow_mut().insert(file.into(), new.to_vec());
+            Ok(())
+        }
+        fn read_cache(&self, _: &str) -> Option<Vec<u8>> {
+            None
+        }
+        fn write_cache(&self, _: &str, _: &[u8]) {}
+        fn security_error(&self, msg: &str) {
+            panic!("security error: {msg}");
+        }
+    }
+
+    #[test]
+    fn lookups_of_many_tree_sizes_verify_offline_in_any_order() {
+        let (signer, vkey) = Signer::from_seed("sum.example.com", [7; 32]).unwrap();
+        let db = TestServer::new(
+            signer,
+            Box::new(|p: &str, v: &str| {
+                Some(format!(
+                    "{p} {v} h1:zip-{p}-{v}=\n{p} {v}/go.mod h1:mod-{p}-{v}=\n"
+                ))
+            }),
+        );
+        let verifier = Verifier::new(&vkey).unwrap();
+        // Lookups made while the log grows past full tiles at two levels: each comes
+        // with another tree head.
+        let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+        let mut lookups = Vec::new();
+        let mut wanted = Vec::new();
+        for round in 0..6 {
+            for i in 0..70 {
+                db.lookup(&format!("filler.example.com/m{round}x{i}"), "v1.0.0")
+                    .unwrap();
+            }
+            let m = format!("example.com/m{round}");
+            let rel = format!("lookup/{m}@v1.0.0");
+            let body = db.handle(&format!("/{rel}")).unwrap();
+            lookups.push(parse_lookup(&m, &body, &verifier).unwrap());
+            files.insert(rel, body);
+            wanted.push(m);
+        }
+        let latest_note = db.handle("/latest").unwrap();
+        let latest = open_tree(&latest_note, &verifier).unwrap();
+        files.insert("latest".into(), latest_note);
+        let trees: BTreeSet<i64> = lookups.iter().map(|l| l.tree.n).collect();
+        assert_eq!(trees.len(), 6);
+        // The tiles, as the bundle gathers them.
+        let mut tiles = Tiles::default();
+        loop {
+            let missing = prove_all(&lookups, &[latest], &tiles, false).unwrap();
+            if missing.is_empty() {
+                break;
+            }
+            for p in missing {
+                tiles
+                    .have
+                    .insert(p.clone(), db.handle(&format!("/{p}")).unwrap());
+            }
+        }
+        prove_all(&lookups, &[latest], &tiles, true).unwrap();
+        assert!(
+            tiles.have.keys().any(|p| p.contains(".p/")),
+            "partial tiles too"
+        );
+        assert!(
+            tiles.have.keys().any(|p| p.starts_with("tile/8/1/")),
+            "level 1 too"
+        );
+        files.extend(tiles.have.iter().map(|(p, d)| (p.clone(), d.clone())));
+        // The go command's client finds all it needs in the bundle, in any order.
+        let orders: [Vec<usize>; 3] = [
+            (0..6).collect(),
+            (0..6).rev().collect(),
+            vec![3, 0, 5, 1, 4, 2],
+        ];
+        for order in orders {
+            let mut c = Client::new(Offline {
+                files: files.clone(),
+                key: vkey.clone(),
+                config: RefCell::default(),
+            })
+            .unwrap();
+            for i in order {
+                let m = &wanted[i];
+                assert_eq!(
+                    c.lookup(m, "v1.0.0").unwrap(),
+                    [format!("{m} v1.0.0 h1:zip-{m}-v1.0.0=")]
+                );
+            }
+        }
+        // A tile that does not agree with the tree heads is found.
+        let (p, d) = tiles
+            .have
+            .iter()
+            .next()
+            .map(|(p, d)| (p.clone(), d.clone()))
+            .unwrap();
+        let mut bad = d;
+        bad[0] ^= 1;
+        tiles.have.insert(p, bad);
+        assert!(prove_all(&lookups, &[latest], &tiles, true).is_err());
+    }
+}
