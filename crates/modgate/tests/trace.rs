@@ -527,6 +527,67 @@ fn a_slow_tls_handshake_is_named() {
     }
 }
 
+/// A slow checksum database: reached through the first proxy (which has only the
+/// database's files, as the go command itself cached them), whose lookups take 2 s. The
+/// trace puts the 2 s on the lookup, as waiting for the first byte.
+#[test]
+fn a_slow_checksum_database_lookup_is_named() {
+    let proxy = proxy_support::GoTestProxy::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let mods = ["rsc.io/quote@v1.5.2"];
+    // The database's files, as the go command fetched and verified them.
+    let env = GoEnv::with_env(&[("GOSUMDB", SUMDB_KEY)]);
+    env.download(&proxy.url(), &mods);
+    let db = Tree::new(tmp.path().join("db"));
+    let files = db.root.join(format!("sumdb/{SUMDB_NAME}"));
+    std::fs::create_dir_all(files.parent().unwrap()).unwrap();
+    let out = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(
+            env.modcache()
+                .join(format!("cache/download/sumdb/{SUMDB_NAME}")),
+        )
+        .arg(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::write(files.join("supported"), "").unwrap();
+    let first = Upstream::start_with(
+        &db.root,
+        Arc::new(|path: &str, _| {
+            Answer::Serve(if path.contains("/lookup/") {
+                Duration::from_secs(2)
+            } else {
+                Duration::ZERO
+            })
+        }),
+    );
+    let list = format!("{},{}", first.url, proxy.url());
+    let trace_env = [("GOSUMDB", SUMDB_KEY)];
+    let (stderr, t) = trace_download(&trace_env, tmp.path(), &list, &mods, &[]);
+    assert_accounted(&t, &stderr);
+    let lookup = format!("/sumdb/{SUMDB_NAME}/lookup/rsc.io/quote@v1.5.2");
+    let r = t["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == lookup && r["answered_here"] == false)
+        .unwrap_or_else(|| panic!("no lookup in {t}"));
+    assert_eq!(r["upstream"], format!("{}{lookup}", first.url));
+    assert_eq!(r["status"], 200);
+    assert!(
+        r["first_byte"].as_u64().unwrap() - r["asked"].as_u64().unwrap() >= 2_000_000,
+        "{r}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "of the time waited on {lookup} from {}{lookup}, mostly waiting for the first byte (20",
+            first.url
+        )),
+        "{stderr}"
+    );
+}
+
 /// A slow git server: every connection to the repository waits 2 s (git's `ext::`
 /// transport, `sleep 2` before `git-upload-pack`). The trace puts the wait on git
 /// commands that talk to the remote and names the repository in its verdict.
