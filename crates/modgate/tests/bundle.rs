@@ -151,7 +151,7 @@ fn a_bundle_is_served_offline_with_its_checksum_database_records() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // `@v/list` holds what the bundle holds.
+    // `@v/list` holds what the bundle holds, and `@latest` is found from it.
     let out = env.go(
         &app,
         &server.url(),
@@ -160,6 +160,17 @@ fn a_bundle_is_served_offline_with_its_checksum_database_records() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "rsc.io/quote v1.5.2\n"
+    );
+    let out = env.go(
+        &app,
+        &server.url(),
+        &["list", "-m", "rsc.io/sampler@latest"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "rsc.io/sampler v1.3.0\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     // A database record the bundle does not hold is a clear 404.
     let r = raw_get(

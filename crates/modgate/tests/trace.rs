@@ -380,6 +380,19 @@ fn the_checksum_database_goes_through_the_recorder() {
     );
 }
 
+/// An upstream tree with corp.example.com/lib v1.0.0, and certificates for an https
+/// modgate in front of it.
+fn corp_lib(dir: &std::path::Path) -> (Tree, Pki) {
+    let tree = Tree::new(dir.join("up"));
+    tree.add(
+        "corp.example.com/lib",
+        "v1.0.0",
+        T1,
+        &[("l.go", "package lib\n")],
+    );
+    (tree, pki(dir))
+}
+
 /// A private proxy over https that wants credentials (modgate with `[auth]` on its own
 /// TLS): the go command sends them from `.netrc` over https only, so under the trace
 /// (plain http to the recorder) the recorder sends the `.netrc` entry instead, and the
@@ -388,14 +401,7 @@ fn the_checksum_database_goes_through_the_recorder() {
 fn netrc_credentials_reach_an_https_proxy() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let tree = Tree::new(dir.join("up"));
-    tree.add(
-        "corp.example.com/lib",
-        "v1.0.0",
-        T1,
-        &[("l.go", "package lib\n")],
-    );
-    let pki = pki(dir);
+    let (tree, pki) = corp_lib(dir);
     let config = dir.join("modgate.toml");
     std::fs::write(
         &config,
@@ -473,14 +479,7 @@ fn slow_first_answer(to: &str, delay: Duration) -> u16 {
 fn a_slow_tls_handshake_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let tree = Tree::new(dir.join("up"));
-    tree.add(
-        "corp.example.com/lib",
-        "v1.0.0",
-        T1,
-        &[("l.go", "package lib\n")],
-    );
-    let pki = pki(dir);
+    let (tree, pki) = corp_lib(dir);
     let data = dir.join("data");
     let server = Server::start_https(
         &[

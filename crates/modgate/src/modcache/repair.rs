@@ -151,25 +151,16 @@ fn plan(e: &Entry, found: &[&Finding]) -> Plan {
     };
     for f in found {
         match f.kind {
-            Kind::ZipModified
-            | Kind::ZipUnreadable
-            | Kind::ZiphashMissing
-            | Kind::ZiphashInvalid => {
-                for x in [
-                    e.file("zip"),
-                    e.file("ziphash"),
-                    e.tree.clone(),
-                    e.file("partial"),
-                ] {
-                    add(&mut p, x);
-                }
-                p.fetch = true;
-            }
             Kind::GoSumMismatch if f.path == e.file("mod") => {
                 add(&mut p, e.file("mod"));
                 p.fetch = true;
             }
-            Kind::GoSumMismatch => {
+            // The zip's hash is in doubt: the zip, its hash and its tree go.
+            Kind::ZipModified
+            | Kind::ZipUnreadable
+            | Kind::ZiphashMissing
+            | Kind::ZiphashInvalid
+            | Kind::GoSumMismatch => {
                 for x in [
                     e.file("zip"),
                     e.file("ziphash"),
