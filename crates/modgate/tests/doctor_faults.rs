@@ -24,9 +24,9 @@
 //! | tag v1.0 where v1.0.0 is required              | git: no tag v1.0.0 …; it has v1.0      | `git tag v1.0.0 v1.0^{commit}` |
 //! | module cache read-only                         | cache: cannot create a file in …       | `chmod -R u+w` or another GOMODCACHE |
 //! | module cache's disk full                       | cache: … bytes free on the disk of …   | `go clean -modcache` |
-//! | corrupted cache entry                          | cache: … does not hash to its .ziphash | `go clean -modcache` |
+//! | corrupted cache entry                          | cache: …zip (hashes to …, its .ziphash says …) | `modgate cache repair` |
 //! | lock held by a stuck process                   | cache: ….lock is held by pid …         | `kill <pid>` |
-//! | go.sum line that disagrees                     | cache: go.sum says …, the module cache has … | `go clean -modcache`, download again |
+//! | go.sum line that disagrees                     | cache: …go.sum:N says … for go.mod, the cache has … | `modgate cache repair --gosum …` |
 //! | go.mod that declares another module path       | configuration: the go.mod of example.com/pub@v1.0.0 … declares module example.com/other | require the declared path |
 
 mod doctor_support;
@@ -665,8 +665,8 @@ async fn each_fault_is_named_with_its_fix() {
         "corrupt zip",
         r,
         "cache",
-        &["v1.0.0.zip does not hash to its .ziphash"],
-        "go clean -modcache",
+        &["v1.0.0.zip (hashes to h1:", ", its .ziphash says h1:"],
+        "modgate cache repair --gomodcache ",
     );
     std::fs::write(&zip, &good).unwrap();
 
@@ -704,9 +704,14 @@ async fn each_fault_is_named_with_its_fix() {
         r,
         "cache",
         &[&format!(
-            "go.sum says example.com/pub v1.0.0/go.mod h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=, the module cache has {h}"
+            "v1.0.0.mod ({}:3 says h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= for go.mod, the cache has {h})",
+            sum.display()
         )],
-        "go clean -modcache",
+        &format!(
+            "modgate cache repair --gomodcache {} --gosum {}",
+            w.modcache.display(),
+            sum.display()
+        ),
     );
     std::fs::write(&sum, &good_sum).unwrap();
 

@@ -1,16 +1,17 @@
-//! The module cache (GOMODCACHE) and its disk: writable, free space and inodes, downloads
-//! cut short (`.partial` files), and entries that do not agree with their hashes or with
-//! the project's go.sum (a `.ziphash` against the zip it names, a go.sum line against the
-//! cached `.ziphash` and `.mod`, the extracted tree against its module's hash), and
-//! `.lock` files another process holds right now (a go command stuck holding one makes
-//! every other wait: "go mod download hangs"); the disk's write throughput
-//! ([`check_disk`]).
+//! The module cache (GOMODCACHE) and its disk: writable, free space and inodes; its
+//! entries checked as `modgate cache verify` checks them (`modcache/`: zips against their
+//! `.ziphash`, extracted trees against their module's hash, `.partial` files, `.info` and
+//! `.mod`, the project's go.sum lines, leftovers), under the doctor's deadline, each kind
+//! of damage one finding whose fix is `modgate cache repair`; `.lock` files another
+//! process holds right now (a go command stuck holding one makes every other wait: "go
+//! mod download hangs"); the disk's write throughput ([`check_disk`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
+use crate::modcache::{self, check, check::Kind, verify};
 
 /// Less free space than this is a problem.
 const MIN_FREE_BYTES: u64 = 1 << 30;
@@ -40,9 +41,15 @@ fn existing_ancestor(p: &Path) -> Option<PathBuf> {
     }
 }
 
-/// The findings about the module cache `modcache` (none when it is unset), for the
-/// project's go.sum `go_sum` lines; hashing stops at `deadline`.
-pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Checked {
+/// The findings about the module cache `modcache` (none when it is unset), against the
+/// project's `go_sums` files (`modcache_rw`: GOFLAGS has `-modcacherw`); no entry's check
+/// starts after `deadline`.
+pub fn check(
+    modcache: &Path,
+    go_sums: &[PathBuf],
+    modcache_rw: bool,
+    deadline: Duration,
+) -> Checked {
     let mut out = Checked::default();
     if modcache.as_os_str().is_empty() {
         return out;
@@ -89,133 +96,112 @@ pub fn check(modcache: &Path, go_sum: &[String], deadline: Duration) -> Checked 
             ));
         }
     }
-    let start = Instant::now();
-    let mut partial = Vec::new();
-    let mut bad_zips = Vec::new();
-    let mut held = Vec::new();
-    let mut stack = vec![download.clone()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "partial") {
-                partial.push(p);
-            } else if p.extension().is_some_and(|x| x == "lock") {
-                if let Some(holder) = lock_holder(&p) {
-                    held.push((p, holder));
-                }
-            } else if p.extension().is_some_and(|x| x == "ziphash") && start.elapsed() < deadline {
-                let zip = p.with_extension("zip");
-                let want = std::fs::read_to_string(&p).unwrap_or_default();
-                if zip.is_file() {
-                    match gomod::dirhash::hash_zip_file(&zip) {
-                        Ok(h) if h == want.trim() => {}
-                        _ => bad_zips.push(zip),
-                    }
-                }
-            }
-        }
-    }
-    if !partial.is_empty() {
-        out.find(finding(
-            Severity::Warning,
-            format!(
-                "{} download(s) cut short: {}",
-                partial.len(),
-                partial
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            "an interrupted download left its partial file; the go command starts it again",
-            format!(
-                "rm {}",
-                partial
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-        ));
-    }
-    for (lock, (pid, cmd)) in &held {
-        out.find(finding(
-            Severity::Problem,
-            format!("{} is held by pid {pid} ({cmd})", lock.display()),
-            "every go command that needs this module waits for that process: downloads look hung",
-            format!("kill {pid}  (if that process is stuck; its lock goes with it)"),
-        ));
-    }
-    for zip in &bad_zips {
-        out.find(finding(
-            Severity::Problem,
-            format!("{} does not hash to its .ziphash", zip.display()),
-            "a corrupt cache entry: builds from it fail or use damaged code",
-            "go clean -modcache".to_string(),
-        ));
-    }
-    // go.sum against what the cache holds.
-    for line in go_sum {
-        let f: Vec<&str> = line.split(' ').collect();
-        let [path, vers, h] = f[..] else { continue };
-        let (Ok(ep), Ok(ev)) = (
-            gomod::module::escape_path(path),
-            gomod::module::escape_version(vers.trim_end_matches("/go.mod")),
-        ) else {
-            continue;
-        };
-        let vdir = download.join(&ep).join("@v");
-        let have = if vers.ends_with("/go.mod") {
-            std::fs::read(vdir.join(format!("{ev}.mod")))
-                .ok()
-                .map(|d| gomod::dirhash::hash_go_mod(&d))
-        } else {
-            std::fs::read_to_string(vdir.join(format!("{ev}.ziphash")))
-                .ok()
-                .map(|s| s.trim().to_string())
-        };
-        // The extracted tree the go command builds from: it must hash as its zip did.
-        if !vers.ends_with("/go.mod") && start.elapsed() < deadline {
-            let tree = modcache.join(format!("{ep}@{ev}"));
-            let want = have.clone().unwrap_or_else(|| h.to_string());
-            if tree.is_dir()
-                && let Ok(got) = gomod::dirhash::hash_dir(&tree, &format!("{path}@{vers}"))
-                && got != want
-            {
-                out.find(finding(
-                    Severity::Problem,
-                    format!(
-                        "the extracted tree {} hashes to {got}, its module {want}",
-                        tree.display()
-                    ),
-                    "files in the module cache were changed after extraction: builds use the changed code and go mod verify fails",
-                    format!(
-                        "chmod -R u+w {0} && rm -rf {0}  (the go command extracts it again), or go clean -modcache",
-                        tree.display()
-                    ),
-                ));
-            }
-        }
-        if let Some(have) = have
-            && have != h
-        {
+    entries(&mut out, modcache, &dir, go_sums, modcache_rw, deadline);
+    out
+}
+
+/// The entries of the cache, checked as `modgate cache verify` checks them (those go.sum
+/// names first), none started after `deadline`; one finding per kind of damage, and one
+/// per lock held now. `probed`: the directory whose writability was probed already.
+fn entries(
+    out: &mut Checked,
+    modcache: &Path,
+    probed: &Path,
+    go_sums: &[PathBuf],
+    modcache_rw: bool,
+    deadline: Duration,
+) {
+    let until = Instant::now() + deadline;
+    let scan = match modcache::scan::scan(modcache) {
+        Ok(s) => s,
+        Err(e) => {
             out.find(finding(
                 Severity::Problem,
-                format!("go.sum says {path} {vers} {h}, the module cache has {have}"),
-                "the go command stops with \"checksum mismatch\": the cache or go.sum is wrong",
-                format!(
-                    "go clean -modcache, then go mod download {path}@{}",
-                    vers.trim_end_matches("/go.mod")
-                ),
+                format!("cannot read the module cache {}: {e}", modcache.display()),
+                "the go command cannot read what it downloaded",
+                format!("chmod -R u+rwX {}", modcache.display()),
             ));
+            return;
+        }
+    };
+    let sums = check::read_go_sums(go_sums).unwrap_or_default();
+    let checked = verify::check_all(&scan, &sums, modcache_rw, false, Some(until));
+    out.measure(
+        Group::Cache,
+        if checked.unchecked == 0 {
+            format!(
+                "{} module versions in {}, all checked",
+                scan.entries.len(),
+                modcache.display()
+            )
+        } else {
+            format!(
+                "{} module versions in {}, {} checked within the time given (modgate cache verify checks them all)",
+                scan.entries.len(),
+                modcache.display(),
+                scan.entries.len() - checked.unchecked
+            )
+        },
+    );
+    let mut repair = format!("modgate cache repair --gomodcache {}", modcache.display());
+    for f in go_sums {
+        repair.push_str(&format!(" --gosum {}", f.display()));
+    }
+    // One finding per kind, in the order found (problems first).
+    let mut kinds: Vec<(Kind, Vec<&check::Finding>)> = Vec::new();
+    for f in &checked.findings {
+        match f.kind {
+            Kind::TreeMissing => {}
+            Kind::LockHeld => {
+                let pid = f.pid.map_or_else(|| "<pid>".to_string(), |p| p.to_string());
+                out.find(finding(
+                    Severity::Problem,
+                    format!("{} is {}", f.path.display(), f.detail),
+                    Kind::LockHeld.meaning(),
+                    format!("kill {pid}  (if that process is stuck; its lock goes with it)"),
+                ));
+            }
+            // The directory probed above, and those this user can write anyway (root).
+            Kind::ReadOnlyDir
+                if f.path == probed
+                    || rustix::fs::access(&f.path, rustix::fs::Access::WRITE_OK).is_ok() => {}
+            kind => match kinds.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, fs)) => fs.push(f),
+                None => kinds.push((kind, vec![f])),
+            },
         }
     }
-    out
+    for (kind, fs) in kinds {
+        const SHOWN: usize = 3;
+        let mut measured = fs
+            .iter()
+            .take(SHOWN)
+            .map(|f| {
+                if f.detail.is_empty() {
+                    f.path.display().to_string()
+                } else {
+                    format!("{} ({})", f.path.display(), f.detail)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        if fs.len() > SHOWN {
+            measured.push_str(&format!("; and {} more", fs.len() - SHOWN));
+        }
+        let fix = if kind == Kind::GoSumMismatch {
+            format!(
+                "{repair}  (fetches it again; if it still disagrees, go.sum is what is wrong: see where that line came from)"
+            )
+        } else {
+            format!("{repair}  (mends only these, and fetches them again through GOPROXY)")
+        };
+        let severity = if kind.severity() == modcache::check::Severity::Problem {
+            Severity::Problem
+        } else {
+            Severity::Warning
+        };
+        out.find(finding(severity, measured, kind.meaning(), fix));
+    }
 }
 
 /// Below this write throughput (MB/s) the module cache's disk is a warning.
@@ -278,50 +264,6 @@ fn describe_disk(modcache: &Path) -> (String, Option<f64>) {
     (s, rate)
 }
 
-/// The process holding a lock on `path` now (pid and command line), from `/proc/locks`.
-pub fn lock_holder(path: &Path) -> Option<(u32, String)> {
-    use std::os::unix::fs::MetadataExt;
-    let f = std::fs::File::open(path).ok()?;
-    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockShared) {
-        Ok(()) => {
-            let _ = rustix::fs::flock(&f, rustix::fs::FlockOperation::Unlock);
-            return None;
-        }
-        Err(e) if e != rustix::io::Errno::WOULDBLOCK => return None,
-        Err(_) => {}
-    }
-    let m = f.metadata().ok()?;
-    let ino = m.ino();
-    let (maj, min) = (rustix::fs::major(m.dev()), rustix::fs::minor(m.dev()));
-    let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
-    let pid = locks.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        let id = f
-            .iter()
-            .position(|x| x.matches(':').count() == 2 && !x.ends_with(':'))?;
-        let parts: Vec<&str> = f[id].split(':').collect();
-        let same = u32::from_str_radix(parts[0], 16).ok()? == maj
-            && u32::from_str_radix(parts[1], 16).ok()? == min
-            && parts[2].parse::<u64>().ok()? == ino;
-        if same {
-            f[id - 1].parse::<u32>().ok()
-        } else {
-            None
-        }
-    })?;
-    let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| {
-            String::from_utf8_lossy(&c)
-                .split('\0')
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default();
-    Some((pid, cmd))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,76 +290,97 @@ mod tests {
         (h, gomod::dirhash::hash_go_mod(gomod_data.as_bytes()))
     }
 
+    /// A go.sum of `lines` in `dir`.
+    fn go_sum(dir: &Path, lines: &[String]) -> Vec<PathBuf> {
+        let f = dir.join("go.sum");
+        std::fs::write(&f, lines.join("\n") + "\n").unwrap();
+        vec![f]
+    }
+
+    const A: [(&str, &str); 2] = [
+        ("go.mod", "module example.com/a\n"),
+        ("a.go", "package a\n"),
+    ];
+
     #[test]
     fn a_healthy_cache_has_no_finding() {
         let d = tempfile::tempdir().unwrap();
-        let (zh, mh) = entry(
+        let mc = d.path().join("mod");
+        let (zh, mh) = entry(&mc, "example.com/a", "v1.0.0", &A);
+        let sum = go_sum(
             d.path(),
-            "example.com/a",
-            "v1.0.0",
             &[
-                ("go.mod", "module example.com/a\n"),
-                ("a.go", "package a\n"),
+                format!("example.com/a v1.0.0 {zh}"),
+                format!("example.com/a v1.0.0/go.mod {mh}"),
             ],
         );
-        let sum = vec![
-            format!("example.com/a v1.0.0 {zh}"),
-            format!("example.com/a v1.0.0/go.mod {mh}"),
-        ];
-        assert_eq!(check(d.path(), &sum, Duration::from_secs(10)).findings, []);
-        // A cache that does not exist yet is fine too.
+        let c = check(&mc, &sum, false, Duration::from_secs(10));
+        assert_eq!(c.findings, []);
         assert_eq!(
-            check(&d.path().join("none"), &sum, Duration::from_secs(10)).findings,
-            []
+            c.measured[0].text,
+            format!("1 module versions in {}, all checked", mc.display())
         );
+        // A cache that does not exist yet is fine too.
+        let c = check(&d.path().join("none"), &sum, false, Duration::from_secs(10));
+        assert_eq!(c.findings, []);
     }
 
     #[test]
-    fn corrupt_entries_partial_files_and_go_sum_disagreements() {
+    fn each_kind_of_damage_is_one_finding_whose_fix_is_cache_repair() {
         let d = tempfile::tempdir().unwrap();
-        let (zh, _) = entry(
-            d.path(),
-            "example.com/a",
-            "v1.0.0",
-            &[
-                ("go.mod", "module example.com/a\n"),
-                ("a.go", "package a\n"),
-            ],
-        );
-        let vdir = d.path().join("cache/download/example.com/a/@v");
+        let mc = d.path().join("mod");
+        let (zh, _) = entry(&mc, "example.com/a", "v1.0.0", &A);
+        let vdir = mc.join("cache/download/example.com/a/@v");
         // The zip changed after it was hashed.
-        let (_, _) = entry(
-            &d.path().join("other"),
-            "example.com/a",
-            "v1.0.0",
-            &[
-                ("go.mod", "module example.com/a\n"),
-                ("a.go", "package a // changed\n"),
-            ],
-        );
+        let other = d.path().join("other");
+        let changed = [A[0], ("a.go", "package a // changed\n")];
+        let (zh2, _) = entry(&other, "example.com/a", "v1.0.0", &changed);
         std::fs::copy(
-            d.path()
-                .join("other/cache/download/example.com/a/@v/v1.0.0.zip"),
+            other.join("cache/download/example.com/a/@v/v1.0.0.zip"),
             vdir.join("v1.0.0.zip"),
         )
         .unwrap();
-        std::fs::write(vdir.join("v1.1.0.zip.partial"), b"cut").unwrap();
-        let sum = vec![format!(
-            "example.com/a v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-        )];
-        let f = check(d.path(), &sum, Duration::from_secs(10)).findings;
+        // Four more versions whose zips changed the same way.
+        let mut said = vec![zh.clone()];
+        for v in ["v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0"] {
+            said.push(entry(&mc, "example.com/a", v, &A).0);
+            std::fs::copy(vdir.join("v1.0.0.zip"), vdir.join(format!("{v}.zip"))).unwrap();
+        }
+        let bad = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let sum = go_sum(d.path(), &[format!("example.com/a v1.0.0 {bad}")]);
+        let f = check(&mc, &sum, false, Duration::from_secs(10)).findings;
         let measured: Vec<&str> = f.iter().map(|f| f.measured.as_str()).collect();
+        let zip = |v: &str| vdir.join(format!("{v}.zip")).display().to_string();
         assert_eq!(
             measured,
             [
-                format!("1 download(s) cut short: {}", vdir.join("v1.1.0.zip.partial").display()).as_str(),
-                format!("{} does not hash to its .ziphash", vdir.join("v1.0.0.zip").display()).as_str(),
-                format!("go.sum says example.com/a v1.0.0 h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=, the module cache has {zh}").as_str(),
+                format!(
+                    "{} (hashes to {zh2}, its .ziphash says {}); {} (hashes to {zh2}, its .ziphash says {}); {} (hashes to {zh2}, its .ziphash says {}); and 2 more",
+                    zip("v1.0.0"),
+                    said[0],
+                    zip("v1.1.0"),
+                    said[1],
+                    zip("v1.2.0"),
+                    said[2],
+                ),
+                format!(
+                    "{} ({}:1 says {bad}, the cache has {zh})",
+                    vdir.join("v1.0.0.ziphash").display(),
+                    sum[0].display()
+                ),
             ]
         );
+        assert_eq!(f[0].cause, Kind::ZipModified.meaning());
         assert_eq!(
-            f[2].fix.as_deref(),
-            Some("go clean -modcache, then go mod download example.com/a@v1.0.0")
+            f[1].fix.as_deref(),
+            Some(
+                format!(
+                    "modgate cache repair --gomodcache {} --gosum {}  (fetches it again; if it still disagrees, go.sum is what is wrong: see where that line came from)",
+                    mc.display(),
+                    sum[0].display()
+                )
+                .as_str()
+            )
         );
     }
 
@@ -425,19 +388,31 @@ mod tests {
     fn a_read_only_cache_is_a_problem() {
         let d = tempfile::tempdir().unwrap();
         let dl = d.path().join("cache/download");
-        std::fs::create_dir_all(&dl).unwrap();
+        std::fs::create_dir_all(dl.join("example.com")).unwrap();
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dl, std::fs::Permissions::from_mode(0o555)).unwrap();
-        let f = check(d.path(), &[], Duration::from_secs(10)).findings;
-        std::fs::set_permissions(&dl, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let ro = std::fs::Permissions::from_mode(0o555);
+        std::fs::set_permissions(dl.join("example.com"), ro.clone()).unwrap();
+        std::fs::set_permissions(&dl, ro).unwrap();
+        let f = check(d.path(), &[], false, Duration::from_secs(10)).findings;
+        for p in [&dl, &dl.join("example.com")] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         if rustix::process::geteuid().is_root() {
             // root writes anyway (CAP_DAC_OVERRIDE): nothing to find.
             assert_eq!(f, []);
         } else {
-            assert_eq!(f.len(), 1);
+            // The probe names the top; the directory under it is the other finding.
+            assert_eq!(f.len(), 2, "{f:?}");
             assert!(
                 f[0].measured
                     .starts_with(&format!("cannot create a file in {}", dl.display()))
+            );
+            assert_eq!(
+                f[1].measured,
+                format!(
+                    "{} (no write permission for its owner)",
+                    dl.join("example.com").display()
+                )
             );
         }
     }
@@ -445,28 +420,49 @@ mod tests {
     #[test]
     fn an_extracted_tree_changed_after_extraction() {
         let d = tempfile::tempdir().unwrap();
-        let files = [
-            ("go.mod", "module example.com/a\n"),
-            ("a.go", "package a\n"),
-        ];
-        let (zh, _) = entry(d.path(), "example.com/a", "v1.0.0", &files);
+        let (zh, _) = entry(d.path(), "example.com/a", "v1.0.0", &A);
         let tree = d.path().join("example.com/a@v1.0.0");
         std::fs::create_dir_all(&tree).unwrap();
-        for (n, t) in files {
+        for (n, t) in A {
             std::fs::write(tree.join(n), t).unwrap();
         }
-        let sum = vec![format!("example.com/a v1.0.0 {zh}")];
-        assert_eq!(check(d.path(), &sum, Duration::from_secs(10)).findings, []);
+        // Left writable: as GOFLAGS=-modcacherw leaves it.
+        assert_eq!(
+            check(d.path(), &[], true, Duration::from_secs(10)).findings,
+            []
+        );
         std::fs::write(tree.join("a.go"), "package a // edited\n").unwrap();
-        let f = check(d.path(), &sum, Duration::from_secs(10)).findings;
+        let f = check(d.path(), &[], true, Duration::from_secs(10)).findings;
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(
-            f[0].measured.starts_with(&format!(
-                "the extracted tree {} hashes to h1:",
-                tree.display()
-            )) && f[0].measured.ends_with(&format!(", its module {zh}")),
+            f[0].measured
+                .starts_with(&format!("{} (hashes to h1:", tree.display()))
+                && f[0].measured.ends_with(&format!(", the module to {zh})")),
             "{}",
             f[0].measured
+        );
+        // Without -modcacherw, a writable tree is a warning of its own.
+        let f = check(d.path(), &[], false, Duration::from_secs(10)).findings;
+        assert_eq!(
+            f.iter().map(|f| f.severity).collect::<Vec<_>>(),
+            [Severity::Problem, Severity::Warning]
+        );
+    }
+
+    #[test]
+    fn no_entry_is_checked_after_the_deadline() {
+        let d = tempfile::tempdir().unwrap();
+        let mc = d.path().join("mod");
+        entry(&mc, "example.com/a", "v1.0.0", &A);
+        std::fs::write(mc.join("cache/download/example.com/a/@v/v1.0.0.zip"), b"PK").unwrap();
+        let c = check(&mc, &[], false, Duration::ZERO);
+        assert_eq!(c.findings, []);
+        assert_eq!(
+            c.measured[0].text,
+            format!(
+                "1 module versions in {}, 0 checked within the time given (modgate cache verify checks them all)",
+                mc.display()
+            )
         );
     }
 }

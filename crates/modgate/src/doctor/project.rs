@@ -32,6 +32,8 @@ pub struct Project {
     pub work: Option<PathBuf>,
     /// The lines of go.sum (and of the workspace's go.sum and go.work.sum files).
     pub go_sum: BTreeSet<String>,
+    /// The files those lines came from.
+    pub go_sum_files: Vec<PathBuf>,
 }
 
 /// The go.work the go command uses for `dir`: GOWORK (`off`: none), else the first
@@ -47,9 +49,11 @@ pub fn find_work(dir: &Path, gowork: &str) -> Option<PathBuf> {
     }
 }
 
-fn read_sum(path: &Path, into: &mut BTreeSet<String>) {
+/// The lines of the go.sum file `path`, if there is one, and its name.
+fn read_sum(path: &Path, lines: &mut BTreeSet<String>, files: &mut Vec<PathBuf>) {
     if let Ok(text) = std::fs::read_to_string(path) {
-        into.extend(text.lines().map(str::to_string));
+        lines.extend(text.lines().map(str::to_string));
+        files.push(path.to_path_buf());
     }
 }
 
@@ -85,7 +89,8 @@ impl Project {
             return Ok(None);
         };
         let mut go_sum = BTreeSet::new();
-        read_sum(&dir.join("go.sum"), &mut go_sum);
+        let mut go_sum_files = Vec::new();
+        read_sum(&dir.join("go.sum"), &mut go_sum, &mut go_sum_files);
         let module = f
             .module
             .as_ref()
@@ -103,14 +108,18 @@ impl Project {
             let wf = gomod::modfile::parse_work(&w.display().to_string(), &data, None)
                 .map_err(|e| e.to_string())?;
             let wdir = w.parent().unwrap_or(Path::new("."));
-            read_sum(&w.with_extension("work.sum"), &mut go_sum);
+            read_sum(
+                &w.with_extension("work.sum"),
+                &mut go_sum,
+                &mut go_sum_files,
+            );
             let mut members = vec![module.clone()];
             for u in &wf.use_ {
                 let d = wdir.join(&u.path);
                 let Some(m) = parse_mod(&d.join("go.mod"))? else {
                     return Err(format!("{}: use {}: no go.mod there", w.display(), u.path));
                 };
-                read_sum(&d.join("go.sum"), &mut go_sum);
+                read_sum(&d.join("go.sum"), &mut go_sum, &mut go_sum_files);
                 members.extend(m.module.as_ref().map(|x| x.mod_.path.clone()));
                 for r in &m.require {
                     let req = (r.mod_.path.clone(), r.mod_.version.clone());
@@ -135,6 +144,7 @@ impl Project {
             replace,
             work,
             go_sum,
+            go_sum_files,
         }))
     }
 

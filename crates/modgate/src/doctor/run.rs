@@ -224,14 +224,17 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         .any(|r| r.as_ref().is_ok_and(|r| r.sumdb.is_some()))
         || targets.is_empty();
     let modcache = PathBuf::from(settings.get("GOMODCACHE"));
-    let go_sum: Vec<String> = project
+    let go_sums: Vec<PathBuf> = project
         .as_ref()
-        .map(|p| p.go_sum.iter().cloned().collect())
+        .map(|p| p.go_sum_files.clone())
         .unwrap_or_default();
+    let modcache_rw = crate::modcache::verify::has_modcacherw(settings.get("GOFLAGS"));
     // The checks that only read this machine run on blocking threads meanwhile.
     let cache_task = {
         let modcache = modcache.clone();
-        tokio::task::spawn_blocking(move || cache::check(&modcache, &go_sum, dl.left()))
+        tokio::task::spawn_blocking(move || {
+            cache::check(&modcache, &go_sums, modcache_rw, dl.left())
+        })
     };
     let cpu_task = tokio::task::spawn_blocking(|| cpu::Sample::take(Duration::from_millis(250)));
     let disk_task = {

@@ -125,6 +125,9 @@ pub struct Finding {
     pub path: PathBuf,
     /// What was measured.
     pub detail: String,
+    /// The process holding the lock ([`Kind::LockHeld`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 impl Finding {
@@ -137,6 +140,7 @@ impl Finding {
             version: e.version.clone(),
             path,
             detail,
+            pid: None,
         }
     }
 }
@@ -196,14 +200,17 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
     let f = &e.files;
     // The lock: held now, the entry is being written; look at nothing else.
     if f.lock
-        && let Some((pid, cmd)) = crate::doctor::cache::lock_holder(&e.file("lock"))
+        && let Some((pid, cmd)) = super::lock::holder(&e.file("lock"))
     {
-        out.push(Finding::of(
-            e,
-            Kind::LockHeld,
-            e.file("lock"),
-            format!("held by pid {pid} ({cmd})"),
-        ));
+        out.push(Finding {
+            pid: Some(pid),
+            ..Finding::of(
+                e,
+                Kind::LockHeld,
+                e.file("lock"),
+                format!("held by pid {pid} ({cmd})"),
+            )
+        });
         return (out, read);
     }
     for p in &e.leftovers {

@@ -1,9 +1,10 @@
 //! The go command's module cache (GOMODCACHE), checked the way the go command trusts it
 //! and mended without wiping it: `scan.rs` finds what it holds, `check.rs` checks one
-//! module version, `verify.rs` checks them all in parallel (`modgate cache verify`),
+//! module version (`lock.rs`: who holds its lock), `verify.rs` checks them all in parallel (`modgate cache verify`),
 //! `repair.rs` mends what was found (`modgate cache repair`).
 
 pub mod check;
+pub mod lock;
 pub mod repair;
 pub mod scan;
 pub mod verify;

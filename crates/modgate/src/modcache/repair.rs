@@ -243,30 +243,11 @@ fn make_read_only(dir: &Path) {
     }
 }
 
-/// The version's lock, taken as the go command takes it (an exclusive `flock` on
-/// `<v>.lock`), without waiting: `None` when a running process holds it.
-fn lock(e: &Entry) -> Result<Option<std::fs::File>, String> {
-    std::fs::create_dir_all(&e.vdir).map_err(|err| format!("{}: {err}", e.vdir.display()))?;
-    let p = e.file("lock");
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&p)
-        .map_err(|err| format!("{}: {err}", p.display()))?;
-    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Some(f)),
-        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
-        Err(err) => Err(format!("locking {}: {err}", p.display())),
-    }
-}
-
 /// Repairs the cache.
 pub fn repair(opts: &Options) -> Result<Outcome, String> {
     let sums = check::read_go_sums(&opts.go_sums)?;
     let s = scan(&opts.modcache)?;
-    let (found, _) = super::verify::check_all(&s, &sums, opts.modcache_rw, opts.progress);
+    let found = super::verify::check_all(&s, &sums, opts.modcache_rw, opts.progress, None).findings;
     let mut actions = Vec::new();
     // Moved out of the cache (same file system: one rename each), removed at the end.
     let trash = opts
@@ -299,7 +280,7 @@ pub fn repair(opts: &Options) -> Result<Outcome, String> {
         let p = plan(e, &mine);
         // Held while its files move (also a leftover lock file itself: no one else can
         // hold the file that goes).
-        let guard = lock(e)?;
+        let guard = super::lock::take(e)?;
         if guard.is_none() {
             actions.push(Action {
                 module: e.path.clone(),
@@ -361,7 +342,7 @@ pub fn repair(opts: &Options) -> Result<Outcome, String> {
     }
     // Checked again: the whole cache (what was mended, and that nothing else broke).
     let again = scan(&opts.modcache)?;
-    let (remaining, _) = super::verify::check_all(&again, &sums, opts.modcache_rw, false);
+    let remaining = super::verify::check_all(&again, &sums, opts.modcache_rw, false, None).findings;
     Ok(Outcome {
         found,
         actions,

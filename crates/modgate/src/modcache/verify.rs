@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::check::{self, Context, Finding, GoSums, Kind, Severity};
-use super::scan::{Scan, scan};
+use super::scan::{Entry, Scan, scan};
 
 /// What a verification found.
 #[derive(Debug, Serialize)]
@@ -114,34 +114,48 @@ pub fn verify(opts: &Options) -> Result<Report, String> {
     let started = Instant::now();
     let sums = check::read_go_sums(&opts.go_sums)?;
     let s = scan(&opts.modcache)?;
-    let findings = check_all(&s, &sums, opts.modcache_rw, opts.progress);
-    let bytes = findings.1;
+    let checked = check_all(&s, &sums, opts.modcache_rw, opts.progress, None);
     Ok(Report {
         modcache: opts.modcache.clone(),
         versions: s.entries.len(),
         zips: s.entries.iter().filter(|e| e.files.zip).count(),
         trees: s.entries.iter().filter(|e| e.extracted).count(),
-        bytes,
+        bytes: checked.bytes,
         millis: started.elapsed().as_millis() as u64,
-        findings: findings.0,
+        findings: checked.findings,
         unknown: s.unknown,
     })
 }
 
-/// Every entry of `s` checked, in parallel; the findings (problems first, then by
-/// module and version) and the bytes read.
+/// What [`check_all`] found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Every finding: problems first, then by module and version.
+    pub findings: Vec<Finding>,
+    /// The bytes read.
+    pub bytes: u64,
+    /// Versions left unchecked when the time given ran out.
+    pub unchecked: usize,
+}
+
+/// Every entry of `s` checked, in parallel, those go.sum names first; none started after
+/// `until`.
 pub fn check_all(
     s: &Scan,
     sums: &GoSums,
     modcache_rw: bool,
     progress: bool,
-) -> (Vec<Finding>, u64) {
+    until: Option<Instant>,
+) -> Checked {
     let cx = Context {
         go_sums: sums,
         modcache_rw,
     };
+    let mut order: Vec<&Entry> = s.entries.iter().collect();
+    order.sort_by_key(|e| !sums.contains_key(&(e.path.clone(), e.version.clone())));
     let bar = progress_bar(s.entries.len() as u64, progress);
     let next = AtomicUsize::new(0);
+    let unchecked = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
     let found: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -150,7 +164,11 @@ pub fn check_all(
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(e) = s.entries.get(i) else { break };
+                    let Some(e) = order.get(i) else { break };
+                    if until.is_some_and(|t| Instant::now() >= t) {
+                        unchecked.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     let (f, read) = check::check(e, &cx);
                     bytes.fetch_add(read, Ordering::Relaxed);
                     bar.inc(1);
@@ -171,6 +189,7 @@ pub fn check_all(
             version: String::new(),
             path: d.clone(),
             detail: "no write permission for its owner".into(),
+            pid: None,
         });
     }
     for p in &s.strays {
@@ -181,13 +200,18 @@ pub fn check_all(
             version: String::new(),
             path: p.clone(),
             detail: String::new(),
+            pid: None,
         });
     }
     all.sort_by(|a, b| {
         (b.severity, &a.module, &a.version, &a.path)
             .cmp(&(a.severity, &b.module, &b.version, &b.path))
     });
-    (all, bytes.into_inner())
+    Checked {
+        findings: all,
+        bytes: bytes.into_inner(),
+        unchecked: unchecked.into_inner(),
+    }
 }
 
 /// A progress bar of `len` steps on standard error (hidden when it is not a terminal).
@@ -259,8 +283,12 @@ pub fn modcache_rw(go: Option<&Path>) -> bool {
             .ok()?;
         Some(String::from_utf8_lossy(&out.stdout).into_owned())
     });
-    flags.is_some_and(|f| {
-        f.split_whitespace()
-            .any(|x| x == "-modcacherw" || x == "--modcacherw" || x == "-modcacherw=true")
-    })
+    flags.is_some_and(|f| has_modcacherw(&f))
+}
+
+/// Whether the GOFLAGS value `goflags` has `-modcacherw`.
+pub fn has_modcacherw(goflags: &str) -> bool {
+    goflags
+        .split_whitespace()
+        .any(|x| matches!(x, "-modcacherw" | "--modcacherw" | "-modcacherw=true"))
 }
