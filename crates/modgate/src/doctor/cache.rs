@@ -50,6 +50,7 @@ pub fn check(
     modcache_rw: bool,
     deadline: Duration,
 ) -> Checked {
+    let until = Instant::now() + deadline;
     let mut out = Checked::default();
     if modcache.as_os_str().is_empty() {
         return out;
@@ -96,12 +97,12 @@ pub fn check(
             ));
         }
     }
-    entries(&mut out, modcache, &dir, go_sums, modcache_rw, deadline);
+    entries(&mut out, modcache, &dir, go_sums, modcache_rw, until);
     out
 }
 
 /// The entries of the cache, checked as `modgate cache verify` checks them (those go.sum
-/// names first), none started after `deadline`; one finding per kind of damage, and one
+/// names first), none started after `until`; one finding per kind of damage, and one
 /// per lock held now. `probed`: the directory whose writability was probed already.
 fn entries(
     out: &mut Checked,
@@ -109,9 +110,8 @@ fn entries(
     probed: &Path,
     go_sums: &[PathBuf],
     modcache_rw: bool,
-    deadline: Duration,
+    until: Instant,
 ) {
-    let until = Instant::now() + deadline;
     let scan = match modcache::scan::scan(modcache) {
         Ok(s) => s,
         Err(e) => {
