@@ -9,6 +9,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use modgate::modcache::check::Kind;
 use serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
@@ -140,6 +141,36 @@ impl Fixture {
             )
         });
         (out.status.code().unwrap(), v)
+    }
+}
+
+impl Fixture {
+    /// `modgate doctor --json` on the project: the causes and fixes of its findings about
+    /// the module cache.
+    fn doctor(&self) -> BTreeSet<(String, String)> {
+        let go_dir = go_binary().parent().unwrap().to_path_buf();
+        let out = run_bounded(
+            self.env
+                .command(&modgate(), &self.app, "off")
+                .env("PATH", format!("{}:/usr/bin:/bin", go_dir.display()))
+                .env("GOFLAGS", "")
+                .args(["doctor", "--json", "--timeout", "30s"])
+                .arg(&self.app),
+            Duration::from_secs(60),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["group"] == "cache")
+            .map(|f| {
+                (
+                    f["cause"].as_str().unwrap().to_string(),
+                    f["fix"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
     }
 }
 
@@ -295,6 +326,36 @@ fn verify_finds_every_hurt_and_repair_mends_only_those() {
         .find(|x| x["kind"] == "read_only_dir")
         .unwrap();
     assert_eq!(ro["path"], rodir.to_str().unwrap());
+    // The doctor finds the same, a finding per kind, and names the repair (and who holds
+    // the lock); an extracted tree the go command would make again is none of its
+    // business, nor a directory this user (root in CI) can write anyway.
+    let repair = format!(
+        "modgate cache repair --gomodcache {} --gosum {}  (mends only these, and fetches them again through GOPROXY)",
+        f.env.modcache().display(),
+        f.app.join("go.sum").display()
+    );
+    let mut want: BTreeSet<(String, String)> = [
+        Kind::ZipUnreadable,
+        Kind::TreeModified,
+        Kind::ZiphashMissing,
+        Kind::Partial,
+        Kind::Leftover,
+        Kind::InfoInvalid,
+    ]
+    .iter()
+    .map(|k| (k.meaning().to_string(), repair.clone()))
+    .collect();
+    want.insert((
+        Kind::LockHeld.meaning().to_string(),
+        format!(
+            "kill {}  (if that process is stuck; its lock goes with it)",
+            std::process::id()
+        ),
+    ));
+    if !rustix::process::geteuid().is_root() {
+        want.insert((Kind::ReadOnlyDir.meaning().to_string(), repair.clone()));
+    }
+    assert_eq!(f.doctor(), want);
 
     let (code, o) = f.modgate("repair");
     // The held lock is still held: that one is left, so not all is mended.
@@ -330,6 +391,7 @@ fn verify_finds_every_hurt_and_repair_mends_only_those() {
         (0, BTreeSet::from([s("tree_missing", "example.com/gone")])),
         "{v:#}"
     );
+    assert_eq!(f.doctor(), BTreeSet::new());
     assert!(!stale.exists());
     assert_eq!(
         std::fs::metadata(&rodir).unwrap().permissions().mode() & 0o200,
