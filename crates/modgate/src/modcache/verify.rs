@@ -152,7 +152,7 @@ pub fn check_all(
         modcache_rw,
     };
     let mut order: Vec<&Entry> = s.entries.iter().collect();
-    order.sort_by_key(|e| !sums.contains_key(&(e.path.clone(), e.version.clone())));
+    order.sort_by_cached_key(|e| !sums.contains_key(&(e.path.clone(), e.version.clone())));
     let bar = progress_bar(s.entries.len() as u64, progress);
     let next = AtomicUsize::new(0);
     let unchecked = AtomicUsize::new(0);
