@@ -9,6 +9,7 @@ pub mod config;
 pub mod dial;
 pub mod doctor;
 pub mod error;
+pub mod goenv;
 pub mod http;
 pub mod metrics;
 pub mod modcache;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use modgate::config::{LogFormat, ServeArgs, Settings};
+use modgate::goenv::GoSettings;
 
 /// A caching Go module proxy that speaks the GOPROXY protocol as the go command expects,
 /// and a doctor that says why `go mod download` hangs or fails.
@@ -72,11 +73,12 @@ struct FetchArgs {
     #[arg(value_name = "DIR|go.mod|go.work", default_value = ".")]
     projects: Vec<std::path::PathBuf>,
     /// Where modules are fetched from for a data directory or a bundle, GOPROXY syntax
-    /// [default: $GOPROXY, else the go command's default]
+    /// [default: MODGATE_UPSTREAM, the --config file's, else the go command's GOPROXY
+    /// (go env, its GOENV file included)]
     #[arg(long, value_name = "LIST")]
     upstream: Option<String>,
     /// The checksum database zips are checked against (and a bundle carries), GOSUMDB
-    /// syntax [default: $GOSUMDB, else sum.golang.org]
+    /// syntax [default: MODGATE_SUMDB, the --config file's, else the go command's GOSUMDB]
     #[arg(long, value_name = "SPEC")]
     sumdb: Option<String>,
     /// A `serve` settings file (upstreams, credentials, timeouts).
@@ -157,6 +159,21 @@ enum BundleCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Print the effective settings of `modgate serve` (these flags, the environment, the
+    /// settings file, the defaults) as TOML, each value with where it came from, secrets
+    /// redacted. Exit status: 0 printed, 2 the settings are not valid.
+    Show(ServeArgs),
+    /// Check a settings file on its own (the environment is not read). Exit status: 0
+    /// valid, 2 not (the line and what to write are printed).
+    Check {
+        /// The settings file.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum CacheCommand {
     /// Check every entry of the go command's module cache the way the go command trusts
     /// it. Exit status: 0 healthy, 1 findings to repair, 2 could not run.
@@ -189,6 +206,10 @@ enum Command {
     /// sites: `bundle create`, `bundle verify`, `bundle import` (and `serve --bundle`).
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// `modgate serve`'s settings: `config show` (the effective ones, with where each came
+    /// from), `config check FILE`.
+    #[command(subcommand)]
+    Config(ConfigCommand),
 }
 
 fn main() -> ExitCode {
@@ -205,6 +226,40 @@ fn main() -> ExitCode {
         Command::Cache(c) => cache(c),
         Command::Prefetch(a) => prefetch(a),
         Command::Bundle(b) => bundle(b),
+        Command::Config(c) => config(c),
+    }
+}
+
+fn config(c: &ConfigCommand) -> ExitCode {
+    match c {
+        ConfigCommand::Show(args) => {
+            match Settings::resolve_layers(args, &|k| std::env::var(k).ok(), Vec::new()) {
+                Ok((_, layers)) => {
+                    print!("{}", modgate::config::show::render(&layers));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("modgate config show: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        ConfigCommand::Check { file } => {
+            let args = ServeArgs {
+                config: Some(file.clone()),
+                ..ServeArgs::default()
+            };
+            match Settings::resolve(&args, &|_| None) {
+                Ok(_) => {
+                    println!("{}: valid", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("modgate config check: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
 
@@ -331,7 +386,6 @@ fn fetch_into(a: &FetchArgs, into: Into, name: &str) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let scratch = std::env::temp_dir().join(format!(
         "modgate-{}-{}",
         name.replace(' ', "-"),
@@ -355,18 +409,24 @@ fn fetch_into(a: &FetchArgs, into: Into, name: &str) -> ExitCode {
             }
         }
         (_, Some(dir)) => {
-            // The go command's settings, where the flags and the settings file say nothing.
+            // modgate's settings over the go command's (its GOENV file included).
+            let go = match GoSettings::current_blocking(None, modgate::goenv::GO_ENV_WITHIN) {
+                Ok(g) => g,
+                Err(e) => return fail(e),
+            };
             let args = ServeArgs {
                 config: a.config.clone(),
                 data_dir: Some(dir.clone()),
-                upstream: a.upstream.clone().or_else(|| env("GOPROXY")),
-                sumdb: a.sumdb.clone().or_else(|| env("GOSUMDB")),
-                private: env("GOPRIVATE"),
-                nosumdb: env("GONOSUMDB"),
+                upstream: a.upstream.clone(),
+                sumdb: a.sumdb.clone(),
                 ..ServeArgs::default()
             };
-            let settings = match Settings::resolve(&args, &|k| std::env::var(k).ok()) {
-                Ok(s) => s,
+            let settings = match modgate::prefetch::settings::resolve(
+                &args,
+                &|k| std::env::var(k).ok(),
+                &go,
+            ) {
+                Ok((s, _)) => s,
                 Err(e) => return fail(e.to_string()),
             };
             let (cache, store, sumdb) =
@@ -443,19 +503,26 @@ fn cache(c: &CacheCommand) -> ExitCode {
         CacheCommand::Verify(a) => ("verify", a),
         CacheCommand::Repair(a) => ("repair", a),
     };
-    let go = verify::go_on_path();
-    let modcache = match &args.gomodcache {
-        Some(d) => d.clone(),
-        None => match verify::default_modcache(go.as_deref()) {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("modgate cache {name}: {e}");
-                return ExitCode::from(2);
-            }
-        },
+    let settings = match GoSettings::current_blocking(None, modgate::goenv::GO_ENV_WITHIN) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("modgate cache {name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let go = modgate::goenv::go_on_path(std::env::var_os("PATH").as_deref());
+    let modcache = match (&args.gomodcache, settings.get("GOMODCACHE")) {
+        (Some(d), _) => d.clone(),
+        (None, "") => {
+            eprintln!(
+                "modgate cache {name}: the go command names no module cache (no GOMODCACHE, GOPATH nor HOME): say which with --gomodcache DIR"
+            );
+            return ExitCode::from(2);
+        }
+        (None, d) => std::path::PathBuf::from(d),
     };
     let progress = !args.json && std::io::stderr().is_terminal();
-    let modcache_rw = verify::modcache_rw(go.as_deref());
+    let modcache_rw = modgate::goenv::has_modcacherw(settings.get("GOFLAGS"));
     let print = |json: serde_json::Result<String>, text: String| match args.json {
         true => match json {
             Ok(j) => println!("{j}"),
@@ -564,7 +631,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_flush = init_logging(settings.log_format);
+    let _log_flush = init_logging(settings.log_format, &settings.log_level);
     open_file_limit(settings.server.max_connections);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -630,10 +697,11 @@ fn open_file_limit(max_connections: usize) {
     }
 }
 
-/// Logs to stderr, filtered by RUST_LOG (default `info`). Lines are written by a
-/// background thread so a request never waits on the terminal or a pipe; the returned
-/// guard flushes what is queued when it is dropped.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// Logs to stderr, filtered by `level` (`log_level`: flag, MODGATE_LOG_LEVEL or RUST_LOG,
+/// file, default `info`). Lines are written by a background thread so a request never
+/// waits on the terminal or a pipe; the returned guard flushes what is queued when it is
+/// dropped. Colors only on a terminal, and never with NO_COLOR set.
+fn init_logging(format: LogFormat, level: &str) -> tracing_appender::non_blocking::WorkerGuard {
     // Not lossy: when the queue is full a request waits rather than a line being lost.
     // Buffered: under load the writer thread sends many lines per write(2), and it
     // flushes whenever the queue runs empty, so an idle log is always complete.
@@ -643,15 +711,23 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
             64 << 10,
             std::io::stderr(),
         ));
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    // Checked when the settings were read.
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(colors())
         .with_writer(writer);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
     guard
+}
+
+/// Whether standard error gets colors: a terminal, and no `NO_COLOR` (no-color.org: set
+/// and not empty).
+fn colors() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

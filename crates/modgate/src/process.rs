@@ -190,6 +190,24 @@ pub async fn output(cmd: Command, bounds: Bounds) -> Result<Output, ProcessError
     })
 }
 
+/// Runs `f` to its end from synchronous code (a command's main, or a blocking thread of the
+/// runtime): on the runtime this thread belongs to, else on one of its own.
+pub fn block_on<F: Future>(f: F) -> Result<F::Output, String> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => Ok(h.block_on(f)),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(f))
+            .map_err(|e| format!("cannot start the async runtime: {e}")),
+    }
+}
+
+/// [`output`] from synchronous code (see [`block_on`]).
+pub fn output_blocking(cmd: std::process::Command, bounds: Bounds) -> Result<Output, ProcessError> {
+    block_on(output(Command::from(cmd), bounds)).map_err(ProcessError::Io)?
+}
+
 /// Reads `r` to its end into `buf`, keeping at most [`MAX_STDERR`] bytes in all.
 async fn read_bounded<R: AsyncRead + Unpin>(r: &mut R, buf: &mut Vec<u8>) {
     let mut chunk = vec![0u8; 8192];

@@ -495,14 +495,13 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
         state: Arc::clone(&state),
     };
     tokio::spawn(reload_on_sighup(reloading));
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot listen on {}: {e} (check --listen / MODGATE_LISTEN)",
-                settings.listen
-            )
-        })?;
+    let listen = crate::config::listen::parse(&settings.listen)?;
+    let listener = crate::config::listen::bind(&listen).await.map_err(|e| {
+        format!(
+            "cannot listen on {}: {e} (check --listen / MODGATE_LISTEN)",
+            settings.listen
+        )
+    })?;
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;

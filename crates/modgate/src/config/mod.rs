@@ -71,8 +71,16 @@ use serde::Deserialize;
 use crate::cache::Prefetch;
 
 mod auth;
+pub mod duration;
+pub mod keys;
+pub mod layers;
+pub mod listen;
 mod routes;
 mod s3;
+pub mod show;
+
+use duration::FileDuration;
+pub use layers::{Given, Layers, Origin};
 
 pub use auth::{AuthSettings, TokenSecret, TokenSettings, UserSettings};
 pub use routes::{Route, UpstreamSettings, substitute};
@@ -88,7 +96,8 @@ pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
 pub const DEFAULT_SUMDB: &str = "sum.golang.org";
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// One human-readable line per event.
     #[default]
@@ -143,9 +152,13 @@ pub struct ServeArgs {
     /// modules never are either) [env: MODGATE_NOSUMDB]
     #[arg(long, value_name = "PATTERNS")]
     pub nosumdb: Option<String>,
-    /// Log format (the level comes from RUST_LOG, default info)
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Human)]
-    pub log_format: LogFormat,
+    /// Log format [env: MODGATE_LOG_FORMAT] [default: human]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Log level: a level (error, warn, info, debug, trace) or tracing filter directives
+    /// (`info,modgate::cache=debug`) [env: MODGATE_LOG_LEVEL, else RUST_LOG] [default: info]
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
     /// Serve only what is stored, asking no upstream (an air-gapped site); everything
     /// else is a 404 that says so [env: MODGATE_OFFLINE=1]
     #[arg(long)]
@@ -272,6 +285,8 @@ pub struct Settings {
     pub git_timeout: Duration,
     /// Log format.
     pub log_format: LogFormat,
+    /// Log filter (tracing's `EnvFilter` directives).
+    pub log_level: String,
     /// `--offline`: no upstream, no checksum database but what is stored; what is stored
     /// is served.
     pub offline: bool,
@@ -314,6 +329,7 @@ impl Default for Settings {
             insecure: String::new(),
             git_timeout: Duration::from_secs(120),
             log_format: LogFormat::Human,
+            log_level: "info".to_string(),
             offline: false,
             bundle: None,
             server: ServerLimits::default(),
@@ -328,17 +344,17 @@ impl Default for Settings {
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields)]
 struct FileTimeouts {
-    connect: Option<u64>,
-    first_byte: Option<u64>,
-    transfer: Option<u64>,
-    request: Option<u64>,
+    connect: Option<FileDuration>,
+    first_byte: Option<FileDuration>,
+    transfer: Option<FileDuration>,
+    request: Option<FileDuration>,
 }
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields)]
 struct FileCache {
-    negative_ttl: Option<u64>,
-    list_ttl: Option<u64>,
+    negative_ttl: Option<FileDuration>,
+    list_ttl: Option<FileDuration>,
     prefetch: Option<Prefetch>,
     max_bytes: Option<FileSize>,
 }
@@ -356,6 +372,8 @@ enum FileSize {
 struct FileHedge {
     enabled: Option<bool>,
     quantile: Option<f64>,
+    min_delay: Option<FileDuration>,
+    max_delay: Option<FileDuration>,
     min_delay_ms: Option<u64>,
     max_delay_ms: Option<u64>,
 }
@@ -367,7 +385,7 @@ struct FileLimits {
     client_burst: Option<u32>,
     upstream_requests_per_second: Option<u32>,
     breaker_failures: Option<u32>,
-    breaker_open: Option<u64>,
+    breaker_open: Option<FileDuration>,
 }
 
 /// Request limits (`[limits]`).
@@ -383,15 +401,15 @@ pub struct Limits {
 #[serde(deny_unknown_fields)]
 struct FileDirect {
     insecure: Option<String>,
-    git_timeout: Option<u64>,
+    git_timeout: Option<FileDuration>,
 }
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields)]
 struct FileServer {
-    header_timeout: Option<u64>,
-    idle_timeout: Option<u64>,
-    drain_timeout: Option<u64>,
+    header_timeout: Option<FileDuration>,
+    idle_timeout: Option<FileDuration>,
+    drain_timeout: Option<FileDuration>,
     max_connections: Option<usize>,
     max_connections_per_address: Option<usize>,
 }
@@ -412,6 +430,9 @@ struct FileSettings {
     upstream_concurrency: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    bundle: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    log_level: Option<String>,
     #[serde(default)]
     timeouts: FileTimeouts,
     #[serde(default)]
@@ -445,234 +466,286 @@ impl Settings {
         args: &ServeArgs,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
+        Self::resolve_layers(args, env, Vec::new()).map(|(s, _)| s)
+    }
+
+    /// [`Settings::resolve`] with `go` (the go command's settings, for a command acting
+    /// for it) under the file and over the defaults; the settings and their layers.
+    pub fn resolve_layers(
+        args: &ServeArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        go: Vec<Given>,
+    ) -> Result<(Settings, Layers), ConfigError> {
         let env = |k: &str| env(k).filter(|v| !v.is_empty());
         let config_file = args
             .config
             .clone()
             .or_else(|| env("MODGATE_CONFIG").map(PathBuf::from));
         let file = match &config_file {
-            Some(path) => read_file(path)?,
-            None => FileSettings::default(),
+            Some(path) => Some(read_file(path)?),
+            None => None,
         };
-        let mut s = Settings::default();
-        let pick = |flag: &Option<String>, var: &str, file: &Option<String>, default: String| {
-            flag.clone()
-                .or_else(|| env(var))
-                .or_else(|| file.clone())
-                .unwrap_or(default)
-        };
-        s.listen = pick(&args.listen, "MODGATE_LISTEN", &file.listen, s.listen);
-        s.upstream = pick(
-            &args.upstream,
-            "MODGATE_UPSTREAM",
-            &file.upstream,
-            s.upstream,
-        );
-        s.private = pick(&args.private, "MODGATE_PRIVATE", &file.private, s.private);
-        s.sumdb = pick(&args.sumdb, "MODGATE_SUMDB", &file.sumdb, s.sumdb);
-        s.nosumdb = pick(&args.nosumdb, "MODGATE_NOSUMDB", &file.nosumdb, s.nosumdb);
-        crate::sumdb::spec::parse(&s.sumdb).map_err(ConfigError)?;
-        s.data_dir = args
-            .data_dir
-            .clone()
-            .or_else(|| env("MODGATE_DATA_DIR").map(PathBuf::from))
-            .or(file.data_dir)
-            .unwrap_or(s.data_dir);
-        s.storage = args
-            .storage
-            .clone()
-            .or_else(|| env("MODGATE_STORAGE"))
-            .or(file.storage)
-            .filter(|v| !v.trim().is_empty());
-        if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {
-            crate::store::S3Url::parse(url).map_err(ConfigError)?;
-        }
-        s.max_bytes = match (&args.cache_max_bytes, env("MODGATE_CACHE_MAX_BYTES")) {
-            (Some(v), _) => Some(
-                crate::store::parse_size(v)
-                    .map_err(|e| ConfigError(format!("--cache-max-bytes {e}")))?,
-            ),
-            (None, Some(v)) => Some(
-                crate::store::parse_size(&v)
-                    .map_err(|e| ConfigError(format!("MODGATE_CACHE_MAX_BYTES={e}")))?,
-            ),
-            (None, None) => {
-                let bad = |e: String| {
-                    ConfigError(format!(
-                        "{}: [cache] max_bytes = {e}",
-                        config_file.as_deref().unwrap_or(Path::new("")).display()
-                    ))
-                };
-                match &file.cache.max_bytes {
-                    None => None,
-                    Some(FileSize::Bytes(n)) if *n > 0 => Some(*n as u64),
-                    Some(FileSize::Bytes(n)) => {
-                        return Err(bad(format!("{n}: must be more than 0 bytes")));
-                    }
-                    Some(FileSize::Text(t)) => Some(crate::store::parse_size(t).map_err(bad)?),
-                }
-            }
-        };
-        s.redis = args
-            .redis
-            .clone()
-            .or_else(|| env("MODGATE_REDIS"))
-            .or(file.redis)
-            .filter(|v| !v.trim().is_empty());
-        if let Some(url) = &s.redis {
-            crate::shared::check_url(url).map_err(ConfigError)?;
-        }
-        if let Some(p) = file.private_upstreams {
-            s.private_upstreams = p;
-        }
-        let file_name = config_file.as_deref().unwrap_or(Path::new(""));
-        let secs_of = |key: &str, v: Option<u64>| nonzero(file_name, key, v);
-        let count_of = |key: &str, v: Option<usize>| nonzero(file_name, key, v);
-        if let Some(n) = count_of("upstream_concurrency", file.upstream_concurrency)? {
-            s.upstream_concurrency = n;
-        }
-        let secs = |v: Option<u64>, d: Duration| v.map(Duration::from_secs).unwrap_or(d);
-        s.timeouts = Timeouts {
-            connect: secs(file.timeouts.connect, s.timeouts.connect),
-            first_byte: secs(file.timeouts.first_byte, s.timeouts.first_byte),
-            transfer: secs(file.timeouts.transfer, s.timeouts.transfer),
-            request: secs(file.timeouts.request, s.timeouts.request),
-        };
-        s.negative_ttl = secs(file.cache.negative_ttl, s.negative_ttl);
-        s.list_ttl = secs(file.cache.list_ttl, s.list_ttl);
-        if let Some(p) = file.cache.prefetch {
-            s.prefetch = p;
-        }
-        if let Some(i) = file.direct.insecure {
-            s.insecure = i;
-        }
-        s.git_timeout = secs(file.direct.git_timeout, s.git_timeout);
-        s.limits = limits(&file.limits, config_file.as_deref())?;
-        s.hedge = hedge(&file.hedge, config_file.as_deref())?;
-        let (ups, rs) = routes::resolve(
-            file.upstreams,
-            file.routes,
-            &s,
-            config_file.as_deref().unwrap_or(Path::new("")),
+        let layers = Layers::build(
+            go,
+            file.as_ref()
+                .zip(config_file.as_deref())
+                .map(|((text, table), p)| (p, text.as_str(), table.clone())),
+            &|k| match k {
+                // tracing's own variable, under modgate's.
+                "MODGATE_LOG_LEVEL" => env(k).or_else(|| env("RUST_LOG")),
+                k => env(k),
+            },
+            flags(args),
         )?;
-        s.upstream = substitute(&s.upstream, &ups);
-        s.upstreams = ups;
-        s.routes = rs;
-        let fs = &file.server;
-        let d = ServerLimits::default();
-        s.server = ServerLimits {
-            header_timeout: secs(
-                secs_of("[server] header_timeout", fs.header_timeout)?,
-                d.header_timeout,
-            ),
-            idle_timeout: secs(
-                secs_of("[server] idle_timeout", fs.idle_timeout)?,
-                d.idle_timeout,
-            ),
-            // 0: in-flight requests are cut at once.
-            drain_timeout: secs(fs.drain_timeout, d.drain_timeout),
-            max_connections: count_of("[server] max_connections", fs.max_connections)?
-                .unwrap_or(d.max_connections),
-            max_connections_per_address: count_of(
-                "[server] max_connections_per_address",
-                fs.max_connections_per_address,
-            )?
-            .unwrap_or(d.max_connections_per_address),
-        };
-        let path = |flag: &Option<PathBuf>, var: &str, file: &Option<PathBuf>| {
-            flag.clone()
-                .or_else(|| env(var).map(PathBuf::from))
-                .or_else(|| file.clone())
-        };
-        let cert = path(&args.tls_cert, "MODGATE_TLS_CERT", &file.tls_cert);
-        let key = path(&args.tls_key, "MODGATE_TLS_KEY", &file.tls_key);
-        s.tls = match (cert, key) {
-            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-            (None, None) => None,
-            (cert, _) => {
-                let (given, missing) = match cert {
-                    Some(_) => ("--tls-cert", "--tls-key"),
-                    None => ("--tls-key", "--tls-cert"),
-                };
-                return Err(ConfigError(format!(
-                    "{given} without {missing}: serving HTTPS needs both --tls-cert FILE and --tls-key FILE (or MODGATE_TLS_CERT and MODGATE_TLS_KEY, or tls_cert and tls_key in the settings file)"
-                )));
-            }
-        };
-        s.log_format = args.log_format;
-        s.bundle = args.bundle.clone();
-        s.offline = args.offline
-            || match env("MODGATE_OFFLINE").as_deref() {
-                Some("1" | "true") => true,
-                Some("" | "0" | "false") | None => file.offline.unwrap_or(false),
-                Some(v) => {
-                    return Err(ConfigError(format!(
-                        "MODGATE_OFFLINE={v}: want 1 or true, 0 or false"
-                    )));
-                }
-            };
-        s.s3 = s3::s3_settings(file.s3)
-            .map_err(|e| ConfigError(format!("{}: [s3]: {e}", file_name.display())))?;
-        if let Some(auth) = file.auth {
-            s.auth = Some(
-                auth::auth_settings(auth)
-                    .map_err(|e| ConfigError(format!("{}: [auth]: {e}", file_name.display())))?,
-            );
-        } else if let Some(r) = s.routes.iter().find(|r| !r.read.is_empty()) {
+        let file: FileSettings = toml::Value::Table(layers.table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(format!("settings: {}", e.message())))?;
+        let s = settings(file, &layers, config_file)?;
+        Ok((s, layers))
+    }
+}
+
+/// The flags given, as keys of the file.
+fn flags(args: &ServeArgs) -> Vec<Given> {
+    let mut out = Vec::new();
+    let mut put = |path: &'static str, flag: &str, value: Option<toml::Value>| {
+        if let Some(value) = value {
+            out.push(Given {
+                path,
+                value,
+                origin: Origin::Flag(flag.to_string()),
+            });
+        }
+    };
+    let text = |v: &Option<String>| v.clone().map(toml::Value::String);
+    let file = |v: &Option<PathBuf>| {
+        v.as_ref()
+            .map(|p| toml::Value::String(p.display().to_string()))
+    };
+    put("listen", "--listen", text(&args.listen));
+    put("data_dir", "--data-dir", file(&args.data_dir));
+    put("storage", "--storage", text(&args.storage));
+    put(
+        "cache.max_bytes",
+        "--cache-max-bytes",
+        text(&args.cache_max_bytes),
+    );
+    put("redis", "--redis", text(&args.redis));
+    put("upstream", "--upstream", text(&args.upstream));
+    put("private", "--private", text(&args.private));
+    put("sumdb", "--sumdb", text(&args.sumdb));
+    put("nosumdb", "--nosumdb", text(&args.nosumdb));
+    put(
+        "log_format",
+        "--log-format",
+        args.log_format.map(|f| {
+            toml::Value::String(match f {
+                LogFormat::Human => "human".into(),
+                LogFormat::Json => "json".into(),
+            })
+        }),
+    );
+    put("log_level", "--log-level", text(&args.log_level));
+    put(
+        "offline",
+        "--offline",
+        args.offline.then_some(toml::Value::Boolean(true)),
+    );
+    put("tls_cert", "--tls-cert", file(&args.tls_cert));
+    put("tls_key", "--tls-key", file(&args.tls_key));
+    put("bundle", "--bundle", file(&args.bundle));
+    out
+}
+
+/// The merged table `file` (whose keys came from `layers`), checked and converted.
+fn settings(
+    file: FileSettings,
+    layers: &Layers,
+    config_file: Option<PathBuf>,
+) -> Result<Settings, ConfigError> {
+    let name = |path: &str| layers.name(path);
+    let mut s = Settings::default();
+    let or = |v: Option<String>, d: String| v.unwrap_or(d);
+    s.listen = or(file.listen, s.listen);
+    listen::parse(&s.listen)
+        .map_err(|e| ConfigError(format!("{}{e}", layers.name_eq("listen"))))?;
+    s.upstream = or(file.upstream, s.upstream);
+    s.private = or(file.private, s.private);
+    s.sumdb = or(file.sumdb, s.sumdb);
+    s.nosumdb = or(file.nosumdb, s.nosumdb);
+    crate::sumdb::spec::parse(&s.sumdb).map_err(ConfigError)?;
+    s.data_dir = file.data_dir.unwrap_or(s.data_dir);
+    s.storage = file.storage.filter(|v| !v.trim().is_empty());
+    if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {
+        crate::store::S3Url::parse(url).map_err(ConfigError)?;
+    }
+    s.max_bytes = match &file.cache.max_bytes {
+        None => None,
+        Some(FileSize::Bytes(n)) if *n > 0 => Some(*n as u64),
+        Some(FileSize::Bytes(n)) => {
             return Err(ConfigError(format!(
-                "{}: [[routes]] {}: read needs an [auth] table (without one every client reads every module)",
-                file_name.display(),
-                r.pattern
+                "{}{n}: must be more than 0 bytes",
+                layers.name_eq("cache.max_bytes")
             )));
         }
-        s.config_file = config_file;
-        Ok(s)
+        Some(FileSize::Text(t)) => Some(
+            crate::store::parse_size(t)
+                .map_err(|e| ConfigError(format!("{}{e}", layers.name_eq("cache.max_bytes"))))?,
+        ),
+    };
+    s.redis = file.redis.filter(|v| !v.trim().is_empty());
+    if let Some(url) = &s.redis {
+        crate::shared::check_url(url).map_err(ConfigError)?;
     }
+    if let Some(p) = file.private_upstreams {
+        s.private_upstreams = p;
+    }
+    let count_of = |key: &str, v: Option<usize>| nonzero(&name(key), v);
+    if let Some(n) = count_of("upstream_concurrency", file.upstream_concurrency)? {
+        s.upstream_concurrency = n;
+    }
+    let secs = |v: Option<FileDuration>, d: Duration| v.map_or(d, |v| v.0);
+    s.timeouts = Timeouts {
+        connect: secs(file.timeouts.connect, s.timeouts.connect),
+        first_byte: secs(file.timeouts.first_byte, s.timeouts.first_byte),
+        transfer: secs(file.timeouts.transfer, s.timeouts.transfer),
+        request: secs(file.timeouts.request, s.timeouts.request),
+    };
+    s.negative_ttl = secs(file.cache.negative_ttl, s.negative_ttl);
+    s.list_ttl = secs(file.cache.list_ttl, s.list_ttl);
+    if let Some(p) = file.cache.prefetch {
+        s.prefetch = p;
+    }
+    if let Some(i) = file.direct.insecure {
+        s.insecure = i;
+    }
+    s.git_timeout = secs(file.direct.git_timeout, s.git_timeout);
+    s.limits = limits(&file.limits, layers)?;
+    s.hedge = hedge(&file.hedge, layers)?;
+    let file_name = config_file.as_deref().unwrap_or(Path::new(""));
+    let (ups, rs) = routes::resolve(file.upstreams, file.routes, &s, file_name)?;
+    s.upstream = substitute(&s.upstream, &ups);
+    s.upstreams = ups;
+    s.routes = rs;
+    let fs = &file.server;
+    let d = ServerLimits::default();
+    let dur_of = |key: &str, v: Option<FileDuration>| nonzero(&name(key), v);
+    s.server = ServerLimits {
+        header_timeout: secs(
+            dur_of("server.header_timeout", fs.header_timeout)?,
+            d.header_timeout,
+        ),
+        idle_timeout: secs(
+            dur_of("server.idle_timeout", fs.idle_timeout)?,
+            d.idle_timeout,
+        ),
+        // 0: in-flight requests are cut at once.
+        drain_timeout: secs(fs.drain_timeout, d.drain_timeout),
+        max_connections: count_of("server.max_connections", fs.max_connections)?
+            .unwrap_or(d.max_connections),
+        max_connections_per_address: count_of(
+            "server.max_connections_per_address",
+            fs.max_connections_per_address,
+        )?
+        .unwrap_or(d.max_connections_per_address),
+    };
+    s.tls = match (file.tls_cert, file.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        (cert, _) => {
+            let (given, missing) = match cert {
+                Some(_) => (name("tls_cert"), "--tls-key"),
+                None => (name("tls_key"), "--tls-cert"),
+            };
+            return Err(ConfigError(format!(
+                "{given} without {missing}: serving HTTPS needs both --tls-cert FILE and --tls-key FILE (or MODGATE_TLS_CERT and MODGATE_TLS_KEY, or tls_cert and tls_key in the settings file)"
+            )));
+        }
+    };
+    s.log_format = file.log_format.unwrap_or_default();
+    s.log_level = file.log_level.unwrap_or(s.log_level);
+    tracing_subscriber::EnvFilter::try_new(&s.log_level).map_err(|e| {
+        ConfigError(format!(
+            "{}{:?}: {e} (want error, warn, info, debug or trace, or tracing filter directives such as info,modgate::cache=debug)",
+            layers.name_eq("log_level"),
+            s.log_level
+        ))
+    })?;
+    s.bundle = file.bundle;
+    s.offline = file.offline.unwrap_or(false);
+    s.s3 = s3::s3_settings(file.s3)
+        .map_err(|e| ConfigError(format!("{}: [s3]: {e}", file_name.display())))?;
+    if let Some(auth) = file.auth {
+        s.auth = Some(
+            auth::auth_settings(auth)
+                .map_err(|e| ConfigError(format!("{}: [auth]: {e}", file_name.display())))?,
+        );
+    } else if let Some(r) = s.routes.iter().find(|r| !r.read.is_empty()) {
+        return Err(ConfigError(format!(
+            "{}: [[routes]] {}: read needs an [auth] table (without one every client reads every module)",
+            file_name.display(),
+            r.pattern
+        )));
+    }
+    s.config_file = config_file;
+    Ok(s)
 }
 
 /// The `[hedge]` table, checked.
 fn hedge(
     f: &FileHedge,
-    file: Option<&Path>,
+    layers: &Layers,
 ) -> Result<crate::source::hedge::HedgeSettings, ConfigError> {
     let mut h = crate::source::hedge::HedgeSettings::default();
-    let bad = |what: &str| {
-        ConfigError(format!(
-            "{}: [hedge] {what}",
-            file.unwrap_or(Path::new("")).display()
-        ))
-    };
     if let Some(e) = f.enabled {
         h.enabled = e;
     }
     if let Some(q) = f.quantile {
         if !(q > 0.0 && q <= 1.0) {
-            return Err(bad(&format!("quantile = {q}: want a number in (0, 1]")));
+            return Err(ConfigError(format!(
+                "{}{q}: want a number in (0, 1]",
+                layers.name_eq("hedge.quantile")
+            )));
         }
         h.quantile = q;
     }
-    if let Some(ms) = f.min_delay_ms {
-        h.min_delay = Duration::from_millis(ms);
+    // `min_delay` (a duration), or the older `min_delay_ms`; not both.
+    let delay = |d: Option<FileDuration>, ms: Option<u64>, key: &str| match (d, ms) {
+        (Some(_), Some(_)) => Err(ConfigError(format!(
+            "{} and {}_ms: want one of them (the duration: {key} = \"250ms\")",
+            layers.name(&format!("hedge.{key}")),
+            layers.name(&format!("hedge.{key}_ms")),
+        ))),
+        (Some(d), None) => Ok(Some(d.0)),
+        (None, Some(ms)) => Ok(Some(Duration::from_millis(ms))),
+        (None, None) => Ok(None),
+    };
+    if let Some(d) = delay(f.min_delay, f.min_delay_ms, "min_delay")? {
+        h.min_delay = d;
     }
-    if let Some(ms) = f.max_delay_ms {
-        h.max_delay = Duration::from_millis(ms);
+    if let Some(d) = delay(f.max_delay, f.max_delay_ms, "max_delay")? {
+        h.max_delay = d;
     }
     if h.min_delay > h.max_delay {
-        return Err(bad("min_delay_ms is over max_delay_ms"));
+        return Err(ConfigError(format!(
+            "[hedge] min_delay ({}) is over max_delay ({})",
+            duration::format(h.min_delay),
+            duration::format(h.max_delay)
+        )));
     }
     Ok(h)
 }
 
 /// The `[limits]` table, checked.
-fn limits(f: &FileLimits, file: Option<&Path>) -> Result<Limits, ConfigError> {
+fn limits(f: &FileLimits, layers: &Layers) -> Result<Limits, ConfigError> {
     use std::num::NonZeroU32;
     let mut l = Limits::default();
     if let Some(rps) = f.client_requests_per_second.and_then(NonZeroU32::new) {
         let burst = match f.client_burst {
             Some(b) => NonZeroU32::new(b).ok_or_else(|| {
                 ConfigError(format!(
-                    "{}: [limits] client_burst must be at least 1",
-                    file.unwrap_or(Path::new("")).display()
+                    "{} must be at least 1",
+                    layers.name("limits.client_burst")
                 ))
             })?,
             None => rps.saturating_mul(NonZeroU32::MIN.saturating_add(1)),
@@ -687,34 +760,30 @@ fn limits(f: &FileLimits, file: Option<&Path>) -> Result<Limits, ConfigError> {
         l.upstream.breaker_failures = n;
     }
     if let Some(s) = f.breaker_open {
-        l.upstream.breaker_open = Duration::from_secs(s);
+        l.upstream.breaker_open = s.0;
     }
     Ok(l)
 }
 
-/// `v`, unless it is 0: an error naming the file and the key.
-fn nonzero<T: Default + PartialEq>(
-    file: &Path,
-    key: &str,
-    v: Option<T>,
-) -> Result<Option<T>, ConfigError> {
+/// `v`, unless it is 0: an error naming the key where it was set (`name`).
+fn nonzero<T: Default + PartialEq>(name: &str, v: Option<T>) -> Result<Option<T>, ConfigError> {
     match v {
-        Some(n) if n == T::default() => Err(ConfigError(format!(
-            "{}: {key} must be at least 1",
-            file.display()
-        ))),
+        Some(n) if n == T::default() => Err(ConfigError(format!("{name} must be at least 1"))),
         v => Ok(v),
     }
 }
 
-fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+/// The settings file's text and table, checked as the settings read it (an unknown key,
+/// a wrong type: the file, the line and what is wrong).
+fn read_file(path: &Path) -> Result<(String, toml::Table), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError(format!(
             "reading settings file {}: {e} (check --config / MODGATE_CONFIG)",
             path.display()
         ))
     })?;
-    toml::from_str(&text).map_err(|e| {
+    let checked = toml::from_str::<FileSettings>(&text).and_then(|_| toml::from_str(&text));
+    checked.map(|t| (text.clone(), t)).map_err(|e| {
         // toml's message names the unknown key and where it is.
         let msg = e.message().to_string();
         let line = e
@@ -873,6 +942,7 @@ max_connections_per_address = 12
                 insecure: "git.lan.example.com".into(),
                 git_timeout: Duration::from_secs(7),
                 log_format: LogFormat::Human,
+                log_level: "info".into(),
                 offline: true,
                 bundle: None,
                 hedge: crate::source::hedge::HedgeSettings::default(),
@@ -1104,7 +1174,7 @@ max_connections_per_address = 12
             };
             assert_eq!(
                 resolve(&args, &[]).unwrap_err().to_string(),
-                format!("{}: [cache] max_bytes = {why}", p.display())
+                format!("{}:2: [cache] max_bytes = {why}", p.display())
             );
         }
         // Not a number or a string: toml's error, with the file and line.
@@ -1199,7 +1269,7 @@ max_connections_per_address = 12
             )
             .unwrap_err()
             .to_string(),
-            format!("--tls-key without --tls-cert: {both}")
+            format!("MODGATE_TLS_KEY without --tls-cert: {both}")
         );
     }
 
@@ -1223,7 +1293,7 @@ max_connections_per_address = 12
                 Settings::resolve(&args, &env_of(&[]))
                     .unwrap_err()
                     .to_string(),
-                format!("{}: [server] {key} must be at least 1", p.display())
+                format!("{}:2: [server] {key} must be at least 1", p.display())
             );
         }
         // A drain bound of 0 is allowed: in-flight requests are cut at once.

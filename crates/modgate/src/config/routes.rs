@@ -5,7 +5,8 @@
 //! [[upstreams]]
 //! name = "corp"
 //! url = "https://goproxy.corp.example.com"
-//! connect_timeout = 5         # seconds; these default to [timeouts] and [limits]
+//! connect_timeout = "5s"      # durations (Go syntax, or seconds); these default to
+//!                             # [timeouts] and [limits]
 //! first_byte_timeout = 10
 //! transfer_timeout = 300
 //! concurrency = 8
@@ -38,13 +39,13 @@ use crate::source::proxy::pace::PaceSettings;
 pub(super) struct FileUpstream {
     name: String,
     url: String,
-    connect_timeout: Option<u64>,
-    first_byte_timeout: Option<u64>,
-    transfer_timeout: Option<u64>,
+    connect_timeout: Option<super::FileDuration>,
+    first_byte_timeout: Option<super::FileDuration>,
+    transfer_timeout: Option<super::FileDuration>,
     concurrency: Option<usize>,
     requests_per_second: Option<u32>,
     breaker_failures: Option<u32>,
-    breaker_open: Option<u64>,
+    breaker_open: Option<super::FileDuration>,
     username: Option<String>,
     password: Option<String>,
     password_file: Option<PathBuf>,
@@ -178,7 +179,7 @@ pub(super) fn resolve(
                 u.name
             )));
         }
-        let secs = |v: Option<u64>, d: Duration| v.map_or(d, Duration::from_secs);
+        let secs = |v: Option<super::FileDuration>, d: Duration| v.map_or(d, |v| v.0);
         let mut pace = s.limits.upstream;
         if let Some(r) = u.requests_per_second {
             pace.requests_per_second = std::num::NonZeroU32::new(r);
@@ -187,7 +188,7 @@ pub(super) fn resolve(
             pace.breaker_failures = n;
         }
         if let Some(o) = u.breaker_open {
-            pace.breaker_open = Duration::from_secs(o);
+            pace.breaker_open = o.0;
         }
         out.push(UpstreamSettings {
             name: u.name,

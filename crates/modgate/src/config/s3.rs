@@ -83,7 +83,7 @@ pub(super) struct FileS3 {
     secret_access_key: Option<String>,
     secret_access_key_file: Option<PathBuf>,
     profile: Option<String>,
-    redirect_zips: Option<u64>,
+    redirect_zips: Option<super::FileDuration>,
 }
 
 /// Checks `[s3]`.
@@ -110,11 +110,12 @@ pub(super) fn s3_settings(f: FileS3) -> Result<S3Settings, String> {
         );
     }
     // A presigned URL lives at most 7 days (SigV4).
-    if let Some(s) = f.redirect_zips
-        && s > 7 * 24 * 3600
+    if let Some(d) = f.redirect_zips
+        && d.0 > Duration::from_secs(7 * 24 * 3600)
     {
         return Err(format!(
-            "redirect_zips = {s}: a presigned URL lives at most 604800 seconds (7 days)"
+            "redirect_zips = {}: a presigned URL lives at most 604800 seconds (7 days, 168h)",
+            super::duration::format(d.0)
         ));
     }
     Ok(S3Settings {
@@ -125,7 +126,7 @@ pub(super) fn s3_settings(f: FileS3) -> Result<S3Settings, String> {
         access_key_id: f.access_key_id,
         secret,
         profile: f.profile,
-        redirect_zips: f.redirect_zips.filter(|s| *s > 0).map(Duration::from_secs),
+        redirect_zips: f.redirect_zips.map(|d| d.0).filter(|d| !d.is_zero()),
     })
 }
 
@@ -195,7 +196,7 @@ mod tests {
             ),
             (
                 "[s3]\nredirect_zips = 999999\n",
-                "FILE: [s3]: redirect_zips = 999999: a presigned URL lives at most 604800 seconds (7 days)",
+                "FILE: [s3]: redirect_zips = 277h46m39s: a presigned URL lives at most 604800 seconds (7 days, 168h)",
             ),
         ] {
             let got = s3_of(text).unwrap_err();

@@ -10,7 +10,7 @@ use super::checked::Checked;
 use super::client::{client, http_proxy_for, ms, problem};
 use super::deadline::Deadline;
 use super::finding::Group;
-use super::settings::GoSettings;
+use crate::goenv::GoSettings;
 use crate::source::chain::{Entry, parse_list};
 use crate::source::error_chain;
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::finding::{Finding, Group, Severity};
-use super::settings::GoSettings;
+use crate::goenv::GoSettings;
 
 /// A network finding that is a problem, with its fix.
 pub(crate) fn problem(measured: String, cause: &str, fix: &str) -> Finding {

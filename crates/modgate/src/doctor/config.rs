@@ -14,7 +14,7 @@ use gomod::module::match_prefix_patterns;
 use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
 use super::routing::route;
-use super::settings::GoSettings;
+use crate::goenv::GoSettings;
 use crate::source::chain::Entry;
 
 /// Hosts whose modules are public (the go command's static table and the big forges).
@@ -175,7 +175,7 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Checked {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::settings::test_settings;
+    use crate::goenv::test_settings;
 
     fn settings(pairs: &[(&str, &str)]) -> GoSettings {
         test_settings(pairs)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
-use super::settings::GoSettings;
+use crate::goenv::GoSettings;
 
 /// What was measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,7 +162,7 @@ pub fn check(sample: &Sample, settings: &GoSettings, zip_rate: Option<f64>) -> C
 mod tests {
     use super::*;
     use crate::doctor::checked::Measured;
-    use crate::doctor::settings::test_settings;
+    use crate::goenv::test_settings;
 
     fn sample(load: f64, busy: f64) -> Sample {
         Sample {

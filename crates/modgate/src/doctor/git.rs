@@ -13,7 +13,7 @@ use super::checked::Checked;
 use super::client::ms;
 use super::deadline::Deadline;
 use super::finding::{Finding, Group, Severity};
-use super::settings::GoSettings;
+use crate::goenv::GoSettings;
 use crate::process::ProcessError;
 use crate::source::git::cmd::{Prompting, Runner};
 use crate::source::git::resolve::{RepoRoot, ResolveError, Resolver, vcs_suffix_path};

@@ -1,5 +1,5 @@
 //! `modgate doctor`: why `go mod download` hangs or fails on this machine, measured, with
-//! the fix to paste. [`run`] reads the go command's effective settings ([`settings`]) and
+//! the fix to paste. [`run`] reads the go command's effective settings (`crate::goenv`) and
 //! the project ([`project`]), works out each module's route ([`routing`]), and runs the
 //! checks, each bounded in time: configuration ([`config`]), the requirements as a proxy
 //! answers for them ([`requirements`]), the network per proxy ([`network`]) and the
@@ -24,5 +24,4 @@ pub mod report;
 pub mod requirements;
 pub mod routing;
 pub mod run;
-pub mod settings;
 pub mod tls;

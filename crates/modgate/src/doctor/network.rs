@@ -11,8 +11,8 @@ use super::checked::Checked;
 use super::client::{client, http_proxy_for, ms, problem};
 use super::deadline::Deadline;
 use super::finding::{Finding, Group, Severity};
-use super::settings::GoSettings;
 use super::tls;
+use crate::goenv::GoSettings;
 use crate::source::chain::{Entry, parse_list};
 use crate::source::error_chain;
 
@@ -418,7 +418,7 @@ fn httpdate_seconds(d: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::settings::test_settings;
+    use crate::goenv::test_settings;
 
     #[test]
     fn which_http_proxy_the_go_command_goes_through() {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
-use super::settings::GoSettings;
+use crate::goenv::GoSettings;
 
 /// What the doctor reads of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,7 +291,7 @@ fn toolchain_finding(project: &Project, settings: &GoSettings) -> Option<Finding
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::settings::Origin;
+    use crate::goenv::Origin;
 
     fn settings(goflags: &str) -> GoSettings {
         GoSettings {

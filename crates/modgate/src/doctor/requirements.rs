@@ -12,7 +12,7 @@ use super::client::{client, http_proxy_for};
 use super::deadline::Deadline;
 use super::finding::{Finding, Group, Severity};
 use super::routing::route;
-use super::settings::GoSettings;
+use crate::goenv::GoSettings;
 use crate::source::chain::Entry;
 
 /// What the requirements check gives.

@@ -6,7 +6,7 @@
 
 use gomod::module::match_prefix_patterns;
 
-use super::settings::GoSettings;
+use crate::goenv::GoSettings;
 use crate::source::chain::{Entry, parse_list};
 
 /// How one module will be fetched.
@@ -90,7 +90,7 @@ pub fn route(settings: &GoSettings, module: &str) -> Result<Route, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::settings::test_settings;
+    use crate::goenv::test_settings;
 
     fn settings(pairs: &[(&str, &str)]) -> GoSettings {
         test_settings(pairs)

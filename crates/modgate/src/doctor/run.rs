@@ -12,8 +12,8 @@ use super::explain::{Explanation, explain, modules_named};
 use super::finding::{Finding, Group, Severity};
 use super::project::Project;
 use super::routing::{Route, route};
-use super::settings::{GoSettings, Origin};
 use super::{cache, checksum_db, config, cpu, git, network, project, requirements};
+use crate::goenv::{GoSettings, Origin};
 use crate::source::chain::Entry;
 
 /// How many `git ls-remote` run at once.
@@ -70,37 +70,16 @@ impl Report {
     }
 }
 
-/// Parses `--timeout`: `10s`, `500ms`, `2m`, or a number of seconds.
+/// Parses `--timeout`: a Go duration (`10s`, `500ms`, `1m30s`, `1h`) or a number of
+/// seconds, from 10ms to 1h.
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(
-        s.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len()),
-    );
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("--timeout {s}: want a duration such as 10s, 500ms or 2m"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        _ => return Err(format!("--timeout {s}: unknown unit {unit:?} (ms, s or m)")),
-    };
-    if !(0.01..=3600.0).contains(&secs) {
-        return Err(format!("--timeout {s}: between 10ms and 1h"));
+    let d = crate::config::duration::parse(s).map_err(|e| format!("--timeout {e}"))?;
+    if !(Duration::from_millis(10)..=Duration::from_secs(3600)).contains(&d) {
+        return Err(format!(
+            "--timeout {s}: want a duration from 10ms to 1h (such as 10s, 1m30s or 1h)"
+        ));
     }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// The go command on PATH, if any.
-pub fn find_go(path: Option<&str>) -> Option<PathBuf> {
-    std::env::split_paths(path?)
-        .map(|d| d.join("go"))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+    Ok(d)
 }
 
 /// A check run on a blocking thread, awaited until the deadline: a file system that hangs
@@ -159,22 +138,21 @@ fn target(arg: &str) -> Result<(String, Option<String>), String> {
 
 /// Runs the doctor: `Err` when it cannot run at all.
 pub async fn run(opts: &Options) -> Result<Report, String> {
-    let env = |k: &str| std::env::var(k).ok();
-    let go = find_go(std::env::var("PATH").ok().as_deref());
     // One deadline for everything that waits, `go env` included.
     let dl = Deadline::after(opts.timeout);
-    let settings = GoSettings::read(go.as_deref(), &env, dl.left()).await?;
     let dir = std::fs::canonicalize(&opts.dir)
         .ok()
         .filter(|d| d.is_dir())
         .ok_or_else(|| format!("{} is not a directory", opts.dir.display()))?;
+    // As the go command run in the project sees them (GOWORK is found from there).
+    let settings = GoSettings::current(Some(&dir), dl.left()).await?;
     let opts = &Options {
         dir,
         ..opts.clone()
     };
     // Every check's findings and measurements, in the checks' order.
     let mut checks: Vec<Checked> = Vec::new();
-    let project = match Project::read(&opts.dir, &std::env::var("GOWORK").unwrap_or_default()) {
+    let project = match Project::read(&opts.dir, settings.get("GOWORK")) {
         Ok(p) => p,
         Err(e) => {
             checks.push(
@@ -228,7 +206,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         .as_ref()
         .map(|p| p.go_sum_files.clone())
         .unwrap_or_default();
-    let modcache_rw = crate::modcache::verify::has_modcacherw(settings.get("GOFLAGS"));
+    let modcache_rw = crate::goenv::has_modcacherw(settings.get("GOFLAGS"));
     // The checks that only read this machine run on blocking threads meanwhile.
     // No cache entry's check starts in the last fifth of the time: those under way end
     // before the deadline, so that what they found is kept.
@@ -341,9 +319,22 @@ mod tests {
         assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_timeout("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_timeout("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_timeout("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(
             parse_timeout("10h"),
-            Err("--timeout 10h: unknown unit \"h\" (ms, s or m)".into())
+            Err("--timeout 10h: want a duration from 10ms to 1h (such as 10s, 1m30s or 1h)".into())
+        );
+        assert_eq!(
+            parse_timeout("5ms"),
+            Err("--timeout 5ms: want a duration from 10ms to 1h (such as 10s, 1m30s or 1h)".into())
+        );
+        assert_eq!(
+            parse_timeout("soon"),
+            Err(format!(
+                "--timeout \"soon\": not a duration ({})",
+                crate::config::duration::SYNTAX
+            ))
         );
         assert_eq!(
             target("github.com/pkg/errors@v0.9.1"),

@@ -17,6 +17,12 @@ use serde::Serialize;
 use super::check::{self, Finding, Kind, Severity};
 use super::scan::{Entry, scan};
 
+/// The longest the go command may take to fetch the damaged versions again: past it, it is
+/// killed (with what it runs) and the versions it had not fetched are named as failed.
+const FETCH_WITHIN: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+/// The most `go mod download -json` may print (a few hundred bytes a version).
+const FETCH_OUTPUT: u64 = 64 << 20;
+
 /// What to repair.
 pub struct Options {
     /// The module cache.
@@ -245,6 +251,7 @@ fn make_read_only(dir: &Path) {
 
 /// Repairs the cache.
 pub fn repair(opts: &Options) -> Result<Outcome, String> {
+    super::verify::existing(&opts.modcache)?;
     let sums = check::read_go_sums(&opts.go_sums)?;
     let s = scan(&opts.modcache)?;
     let found = super::verify::check_all(&s, &sums, opts.modcache_rw, opts.progress, None).findings;
@@ -369,17 +376,21 @@ fn fetch(
     // Outside any module: an empty directory of its own.
     let dir = std::env::temp_dir().join(format!("modgate-repair-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let out = std::process::Command::new(&opts.go)
-        .args(["mod", "download", "-json"])
+    let mut cmd = std::process::Command::new(&opts.go);
+    cmd.args(["mod", "download", "-json"])
         .args(&ids)
         .current_dir(&dir)
         .env("GOMODCACHE", &opts.modcache)
         .env("GOWORK", "off")
-        .env("GO111MODULE", "on")
-        .output()
-        .map_err(|e| format!("running {} mod download: {e}", opts.go.display()))?;
+        .env("GO111MODULE", "on");
+    let bounds = crate::process::Bounds {
+        time: FETCH_WITHIN,
+        output: FETCH_OUTPUT,
+    };
+    let out = crate::process::output_blocking(cmd, bounds);
     bar.finish_and_clear();
     let _ = std::fs::remove_dir_all(&dir);
+    let out = out.map_err(|e| format!("{} mod download: {e}", opts.go.display()))?;
     let mut reported = std::collections::BTreeSet::new();
     for v in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<serde_json::Value>() {
         let Ok(v) = v else { break };
@@ -397,7 +408,7 @@ fn fetch(
         }
     }
     if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        let stderr = out.stderr.trim().to_string();
         for id in &ids {
             if !reported.contains(id) {
                 errors.insert(id.clone(), stderr.clone());

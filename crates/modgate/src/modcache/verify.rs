@@ -112,6 +112,7 @@ pub struct Options {
 /// Verifies the cache; what was found.
 pub fn verify(opts: &Options) -> Result<Report, String> {
     let started = Instant::now();
+    existing(&opts.modcache)?;
     let sums = check::read_go_sums(&opts.go_sums)?;
     let s = scan(&opts.modcache)?;
     let checked = check_all(&s, &sums, opts.modcache_rw, opts.progress, None);
@@ -235,60 +236,17 @@ pub fn progress_bar(len: u64, shown: bool) -> indicatif::ProgressBar {
     bar
 }
 
-/// The module cache the go command uses: GOMODCACHE, else GOPATH's first entry's
-/// `pkg/mod`, else `$HOME/go/pkg/mod`, as `go env` would say (read through it when `go`
-/// runs).
-pub fn default_modcache(go: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(go) = go
-        && let Ok(out) = std::process::Command::new(go)
-            .args(["env", "GOMODCACHE"])
-            .stderr(std::process::Stdio::null())
-            .output()
-        && out.status.success()
-    {
-        let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if !p.is_empty() {
-            return Ok(PathBuf::from(p));
-        }
+/// `Err` unless `modcache` is a directory: a cache named by mistake is not a healthy one.
+pub fn existing(modcache: &Path) -> Result<(), String> {
+    match std::fs::metadata(modcache) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(format!(
+            "the module cache {} is not a directory (check --gomodcache, or GOMODCACHE in go env)",
+            modcache.display()
+        )),
+        Err(e) => Err(format!(
+            "the module cache {}: {e} (check --gomodcache, or GOMODCACHE in go env)",
+            modcache.display()
+        )),
     }
-    if let Some(v) = std::env::var_os("GOMODCACHE").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(v));
-    }
-    let gopath = match std::env::var_os("GOPATH").filter(|v| !v.is_empty()) {
-        Some(v) => std::env::split_paths(&v).next().ok_or("GOPATH is empty")?,
-        None => PathBuf::from(
-            std::env::var_os("HOME")
-                .ok_or("no GOMODCACHE, GOPATH nor HOME: say which cache with --gomodcache DIR")?,
-        )
-        .join("go"),
-    };
-    Ok(gopath.join("pkg/mod"))
-}
-
-/// The `go` program on PATH, if there is one.
-pub fn go_on_path() -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join("go"))
-        .find(|p| p.is_file())
-}
-
-/// Whether the go command's GOFLAGS (the environment's, else `go env`'s) has
-/// `-modcacherw`.
-pub fn modcache_rw(go: Option<&Path>) -> bool {
-    let flags = std::env::var("GOFLAGS").ok().or_else(|| {
-        let out = std::process::Command::new(go?)
-            .args(["env", "GOFLAGS"])
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        Some(String::from_utf8_lossy(&out.stdout).into_owned())
-    });
-    flags.is_some_and(|f| has_modcacherw(&f))
-}
-
-/// Whether the GOFLAGS value `goflags` has `-modcacherw`.
-pub fn has_modcacherw(goflags: &str) -> bool {
-    goflags
-        .split_whitespace()
-        .any(|x| matches!(x, "-modcacherw" | "--modcacherw" | "-modcacherw=true"))
 }

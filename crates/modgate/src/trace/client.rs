@@ -23,7 +23,7 @@ use tokio::sync::{Notify, OnceCell};
 
 use crate::dial::{self, Phases, Target};
 use crate::doctor::client::http_proxy_for;
-use crate::doctor::settings::GoSettings;
+use crate::goenv::GoSettings;
 
 /// net/http's `DefaultMaxIdleConnsPerHost`.
 const IDLE_PER_HOST: usize = 2;

@@ -23,7 +23,7 @@ use tokio::sync::OnceCell;
 
 use super::client::Client;
 use crate::dial::{Phases, micros, micros_opt};
-use crate::doctor::settings::GoSettings;
+use crate::goenv::GoSettings;
 
 /// One request the traced command made.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]

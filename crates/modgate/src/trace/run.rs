@@ -11,10 +11,7 @@ use super::record::Recorder;
 use super::report::Trace;
 use super::rewrite::rewrite;
 use super::sample::Sampler;
-use crate::doctor::settings::GoSettings;
-
-/// How long `go env -json` may take (it may fetch a toolchain).
-const GO_ENV_WITHIN: Duration = Duration::from_secs(60);
+use crate::goenv::GoSettings;
 
 /// What `modgate trace` was asked.
 #[derive(Debug, Clone, Default)]
@@ -42,7 +39,7 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
         .ok_or("no command to run: modgate trace [--html FILE] [--json FILE] [--chrome FILE] -- COMMAND...")?;
     let env = |k: &str| std::env::var(k).ok();
     let go = is_go(program).then(|| Path::new(program));
-    let settings = GoSettings::read(go, &env, GO_ENV_WITHIN).await?;
+    let settings = GoSettings::read(go, None, &env, crate::goenv::GO_ENV_WITHIN).await?;
     let goproxy = match settings.get("GOPROXY") {
         "" => crate::config::DEFAULT_UPSTREAM.to_string(),
         v => v.to_string(),
@@ -99,8 +96,7 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
         })
         .collect();
     // cmd/go/internal/modcmd/download.go and modload: runtime.GOMAXPROCS(0) at once.
-    let parallelism = std::env::var("GOMAXPROCS")
-        .ok()
+    let parallelism = Some(settings.get("GOMAXPROCS"))
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n > 0)
         .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()));

@@ -1,7 +1,13 @@
-//! The go command's effective module settings, read as it reads them: `go env -json` when a
-//! go command is on PATH; else the process environment over the `$GOENV` file (default
-//! `$XDG_CONFIG_HOME/go/env`, else `$HOME/.config/go/env`, lines `NAME=VALUE`) over the go
-//! command's defaults, with GONOPROXY and GONOSUMDB defaulting to GOPRIVATE.
+//! The go command's effective settings, read as it reads them: `go env -json` (through the
+//! bounded runner) when a go command is on PATH; else the process environment over the
+//! `$GOENV` file (default `$XDG_CONFIG_HOME/go/env`, else `$HOME/.config/go/env`, lines
+//! `NAME=VALUE`, as `go env -w` writes them) over the go command's defaults, in
+//! cmd/go/internal/cfg's order, with GONOPROXY and GONOSUMDB defaulting to GOPRIVATE.
+//!
+//! This is the one reader of the go command's settings: every command that acts on the go
+//! command's behalf (doctor, trace, prefetch, bundle, cache verify and repair) reads them
+//! here, so that each sees exactly what the go command sees, the GOENV file included. No
+//! other module reads a `GO*` variable.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,8 +18,8 @@ use crate::process::{self, Bounds, ProcessError};
 /// The most `go env -json` may print.
 const GO_ENV_OUTPUT: u64 = 16 << 20;
 
-/// The settings the doctor looks at.
-pub const NAMES: [&str; 13] = [
+/// The go command's settings read (`go env` names).
+pub const NAMES: [&str; 15] = [
     "GOPROXY",
     "GOPRIVATE",
     "GONOPROXY",
@@ -27,17 +33,23 @@ pub const NAMES: [&str; 13] = [
     "GOAUTH",
     "GOPATH",
     "GOVERSION",
+    "GOWORK",
+    "GOENV",
 ];
 
 /// Settings of the environment only (not `go env`): git's prompt, the HTTP proxy in the
-/// way, and the go command's parallelism.
-pub const ENV_NAMES: [&str; 5] = [
+/// way, the go command's parallelism and its netrc file.
+pub const ENV_NAMES: [&str; 6] = [
     "GIT_TERMINAL_PROMPT",
     "HTTPS_PROXY",
     "HTTP_PROXY",
     "NO_PROXY",
     "GOMAXPROCS",
+    "NETRC",
 ];
+
+/// How long `go env -json` may take by default (it may fetch a toolchain).
+pub const GO_ENV_WITHIN: Duration = Duration::from_secs(60);
 
 /// Where the values came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,16 +75,31 @@ impl GoSettings {
         self.values.get(name).map_or("", String::as_str)
     }
 
-    /// Reads the settings: through `go` when given (`go env -json`, at most `limit`: it
-    /// may reach the network, to fetch a toolchain), else from `env` (a variable's value)
-    /// and the GOENV file it names.
+    /// The settings the go command on this process's PATH would use here (run in `dir`
+    /// when given: GOWORK and a project's toolchain depend on it), read within `limit`.
+    pub async fn current(dir: Option<&Path>, limit: Duration) -> Result<GoSettings, String> {
+        let env = |k: &str| std::env::var(k).ok();
+        let go = go_on_path(std::env::var_os("PATH").as_deref());
+        Self::read(go.as_deref(), dir, &env, limit).await
+    }
+
+    /// [`GoSettings::current`] for code outside the async runtime.
+    pub fn current_blocking(dir: Option<&Path>, limit: Duration) -> Result<GoSettings, String> {
+        crate::process::block_on(Self::current(dir, limit))
+            .map_err(|e| format!("cannot read the go command's settings: {e}"))?
+    }
+
+    /// Reads the settings: through `go` when given (`go env -json` in `dir`, at most
+    /// `limit`: it may reach the network, to fetch a toolchain), else from `env` (a
+    /// variable's value) and the GOENV file it names.
     pub async fn read(
         go: Option<&Path>,
+        dir: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
         limit: Duration,
     ) -> Result<GoSettings, String> {
         let mut s = match go {
-            Some(go) => Self::from_go(go, limit).await?,
+            Some(go) => Self::from_go(go, dir, limit).await?,
             None => Self::from_environment(env),
         };
         for n in ENV_NAMES {
@@ -86,9 +113,12 @@ impl GoSettings {
         Ok(s)
     }
 
-    async fn from_go(go: &Path, limit: Duration) -> Result<GoSettings, String> {
+    async fn from_go(go: &Path, dir: Option<&Path>, limit: Duration) -> Result<GoSettings, String> {
         let mut cmd = tokio::process::Command::new(go);
         cmd.args(["env", "-json"]);
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
         let bounds = Bounds {
             time: limit,
             output: GO_ENV_OUTPUT,
@@ -136,8 +166,11 @@ impl GoSettings {
                 .filter(|v| !v.is_empty())
                 .or_else(|| from_file.get(n).cloned().filter(|v| !v.is_empty()))
         };
-        let home = env("HOME").unwrap_or_default();
-        let gopath = raw("GOPATH").unwrap_or_else(|| format!("{home}/go"));
+        // go/build's default GOPATH: $HOME/go, none without a home.
+        let home = env("HOME").filter(|h| !h.is_empty());
+        let gopath = raw("GOPATH")
+            .or_else(|| home.map(|h| format!("{h}/go")))
+            .unwrap_or_default();
         let first_gopath = gopath.split(':').next().unwrap_or_default().to_string();
         let private = raw("GOPRIVATE").unwrap_or_default();
         let mut values = BTreeMap::new();
@@ -146,9 +179,15 @@ impl GoSettings {
                 "GOPROXY" => raw(n).unwrap_or_else(|| "https://proxy.golang.org,direct".into()),
                 "GOSUMDB" => raw(n).unwrap_or_else(|| "sum.golang.org".into()),
                 "GONOPROXY" | "GONOSUMDB" => raw(n).unwrap_or_else(|| private.clone()),
-                "GOMODCACHE" => raw(n).unwrap_or_else(|| format!("{first_gopath}/pkg/mod")),
+                "GOMODCACHE" => raw(n).unwrap_or_else(|| match first_gopath.as_str() {
+                    "" => String::new(),
+                    p => format!("{p}/pkg/mod"),
+                }),
                 "GOPATH" => gopath.clone(),
                 "GOTOOLCHAIN" => raw(n).unwrap_or_else(|| "auto".into()),
+                "GOENV" => goenv_file(env)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "off".into()),
                 _ => raw(n).unwrap_or_default(),
             };
             values.insert(n.to_string(), v);
@@ -177,6 +216,25 @@ pub(crate) fn test_settings(pairs: &[(&str, &str)]) -> GoSettings {
         values,
         origin: Origin::Environment,
     }
+}
+
+/// The go command on the search path `path` (a `PATH` value), if any: the first `go`
+/// there that is an executable file.
+pub fn go_on_path(path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    std::env::split_paths(path?)
+        .map(|d| d.join("go"))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Whether the GOFLAGS value `goflags` has `-modcacherw`.
+pub fn has_modcacherw(goflags: &str) -> bool {
+    goflags
+        .split_whitespace()
+        .any(|x| matches!(x, "-modcacherw" | "--modcacherw" | "-modcacherw=true"))
 }
 
 /// The GOENV file: `$GOENV`, else `$XDG_CONFIG_HOME/go/env`, else `$HOME/.config/go/env`
@@ -258,6 +316,7 @@ mod tests {
         let go = testkit::go_binary();
         let s = GoSettings::read(
             Some(&go),
+            None,
             &|k| (k == "https_proxy").then(|| "http://127.0.0.1:3128".to_string()),
             Duration::from_secs(30),
         )

@@ -1,0 +1,162 @@
+//! The listen address as Go servers read it (`net.Listen("tcp", addr)`): `HOST:PORT`, with
+//! an empty host (`:3000`) meaning every interface, IPv6 in brackets (`[::1]:3000`,
+//! `[::]:3000`), a host name resolved, and the port a number.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// Where to listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    /// Every interface (`:PORT`): IPv6 and IPv4 where the machine has IPv6, else IPv4.
+    Any(u16),
+    /// One literal address.
+    Addr(SocketAddr),
+    /// A host name, resolved when binding.
+    Host(String, u16),
+}
+
+/// What a listen address may look like, for error messages.
+pub const SYNTAX: &str =
+    "want HOST:PORT, such as 127.0.0.1:3000, :3000 (every interface), [::1]:3000 or localhost:3000";
+
+/// Parses `text` as Go's `net.SplitHostPort` does, with a numeric port.
+pub fn parse(text: &str) -> Result<Listen, String> {
+    let bad = |why: &str| format!("{text:?}: {why} ({SYNTAX})");
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (h, after) = rest
+            .split_once(']')
+            .ok_or_else(|| bad("missing ']' in address"))?;
+        let port = after
+            .strip_prefix(':')
+            .ok_or_else(|| bad("missing port in address"))?;
+        (h, port)
+    } else {
+        let (h, port) = text
+            .rsplit_once(':')
+            .ok_or_else(|| bad("missing port in address"))?;
+        if h.contains(':') {
+            return Err(bad(
+                "too many colons in address (an IPv6 address goes in brackets)",
+            ));
+        }
+        (h, port)
+    };
+    let port: u16 = match port {
+        "" => 0,
+        p if p.bytes().all(|b| b.is_ascii_digit()) => p
+            .parse()
+            .map_err(|_| bad("port out of range (0 to 65535)"))?,
+        _ => return Err(bad("the port is not a number")),
+    };
+    if host.is_empty() {
+        return Ok(Listen::Any(port));
+    }
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        if ip.is_ipv6() && !text.starts_with('[') {
+            return Err(bad("an IPv6 address goes in brackets"));
+        }
+        return Ok(Listen::Addr(SocketAddr::new(ip, port)));
+    }
+    if text.starts_with('[') {
+        return Err(bad("not an IPv6 address in brackets"));
+    }
+    if host
+        .bytes()
+        .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'))
+    {
+        return Err(bad("not a host name"));
+    }
+    Ok(Listen::Host(host.to_string(), port))
+}
+
+/// Binds `listen`: every interface as Go does (dual-stack `[::]`, IPv4 alone when the
+/// machine has no IPv6), else the address or the host's first address that binds.
+pub async fn bind(listen: &Listen) -> std::io::Result<tokio::net::TcpListener> {
+    use tokio::net::TcpListener;
+    match listen {
+        Listen::Any(port) => {
+            match TcpListener::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, *port))).await {
+                Ok(l) => Ok(l),
+                Err(e) if is_no_ipv6(&e) => {
+                    TcpListener::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, *port))).await
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Listen::Addr(a) => TcpListener::bind(a).await,
+        Listen::Host(h, port) => TcpListener::bind((h.as_str(), *port)).await,
+    }
+}
+
+/// Whether binding failed because the machine has no IPv6.
+fn is_no_ipv6(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_syntax() {
+        let addr = |s: &str| Listen::Addr(s.parse().unwrap());
+        for (text, want) in [
+            (":3000", Listen::Any(3000)),
+            (":0", Listen::Any(0)),
+            (":", Listen::Any(0)),
+            ("127.0.0.1:3000", addr("127.0.0.1:3000")),
+            ("0.0.0.0:80", addr("0.0.0.0:80")),
+            ("[::]:3000", addr("[::]:3000")),
+            ("[::1]:3000", addr("[::1]:3000")),
+            ("localhost:3000", Listen::Host("localhost".into(), 3000)),
+            (
+                "proxy.corp.example:8080",
+                Listen::Host("proxy.corp.example".into(), 8080),
+            ),
+        ] {
+            assert_eq!(parse(text), Ok(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn what_go_refuses_is_refused() {
+        for (text, why) in [
+            ("3000", "missing port in address"),
+            ("localhost", "missing port in address"),
+            (
+                "::1:3000",
+                "too many colons in address (an IPv6 address goes in brackets)",
+            ),
+            ("[::1:3000", "missing ']' in address"),
+            ("[::1]", "missing port in address"),
+            ("[localhost]:3000", "not an IPv6 address in brackets"),
+            (":http", "the port is not a number"),
+            (":70000", "port out of range (0 to 65535)"),
+            ("bad host:1", "not a host name"),
+        ] {
+            assert_eq!(
+                parse(text),
+                Err(format!("{text:?}: {why} ({SYNTAX})")),
+                "{text}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_interface_and_one_address_bind() {
+        let any = bind(&Listen::Any(0)).await.unwrap();
+        let a = any.local_addr().unwrap();
+        assert!(a.ip().is_unspecified(), "{a}");
+        // Reached on loopback, as Go's :PORT is.
+        tokio::net::TcpStream::connect(("127.0.0.1", a.port()))
+            .await
+            .unwrap();
+        let one = bind(&parse("127.0.0.1:0").unwrap()).await.unwrap();
+        assert_eq!(one.local_addr().unwrap().ip().to_string(), "127.0.0.1");
+        let host = bind(&parse("localhost:0").unwrap()).await.unwrap();
+        assert!(host.local_addr().unwrap().ip().is_loopback());
+    }
+}
