@@ -336,9 +336,10 @@ pub type DataDirCache = (Cache, Arc<Store>, Option<Arc<SumdbProxy>>);
 /// no background prefetches, no Redis.
 pub fn data_dir_cache(settings: &Settings) -> Result<DataDirCache, String> {
     let store = Arc::new(open_store(settings)?);
-    let chain = build_source(settings)?;
+    // The routes' chains when there are routes, as `serve` answers.
+    let (chain, routed) = build_sources(settings, &Sources::default())?;
     let cache = Cache::new(
-        Arc::clone(&chain) as Arc<dyn Source>,
+        routed.unwrap_or_else(|| Arc::clone(&chain) as Arc<dyn Source>),
         Arc::clone(&store),
         CacheSettings {
             request_timeout: settings.timeouts.request,

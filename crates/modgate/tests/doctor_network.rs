@@ -13,7 +13,7 @@ use modgate::doctor::checked::Checked;
 use modgate::doctor::checksum_db;
 use modgate::doctor::finding::{Group, Severity};
 use modgate::doctor::network::{check_proxy, probe_proxy};
-use modgate::doctor::settings::{GoSettings, Origin};
+use modgate::goenv::{GoSettings, Origin};
 use proxy_support::{FaultServer, Reply};
 use testkit::free_port;
 

@@ -2,9 +2,12 @@
 //! own (flags over `MODGATE_*` over `--config`) over the go command's (`go env`, GOENV file
 //! included, read by `crate::goenv`) over the defaults. What the go command keeps private
 //! stays private whatever modgate's settings say: its GONOPROXY and GONOSUMDB patterns are
-//! added to `private` and `nosumdb`, never replaced.
+//! added to `private` and `nosumdb`, never replaced; and as the go command fetches
+//! GONOPROXY modules straight from their repositories whatever GOPROXY says (its implicit
+//! `noproxy` entry, cmd/go/internal/modfetch/proxy.go), a last route sends them to
+//! `direct` (routes of the settings file come first).
 
-use crate::config::{ConfigError, Given, Layers, Origin, ServeArgs, Settings};
+use crate::config::{ConfigError, Given, Layers, Origin, Route, ServeArgs, Settings};
 use crate::goenv::GoSettings;
 
 /// The go command's settings a fetch acts on, as keys of modgate's settings.
@@ -30,8 +33,17 @@ pub fn resolve(
         })
         .collect();
     let (mut s, layers) = Settings::resolve_layers(args, env, below)?;
-    s.private = union(&s.private, go.get("GONOPROXY"));
+    let noproxy = go.get("GONOPROXY");
+    s.private = union(&s.private, noproxy);
     s.nosumdb = union(&s.nosumdb, go.get("GONOSUMDB"));
+    if !noproxy.trim().is_empty() {
+        s.routes.push(Route {
+            pattern: noproxy.to_string(),
+            upstream: "direct".into(),
+            private: true,
+            read: Vec::new(),
+        });
+    }
     Ok((s, layers))
 }
 
@@ -66,6 +78,15 @@ mod tests {
         assert_eq!((s.sumdb.as_str(), s.insecure.as_str()), ("off", "git.lan"));
         assert_eq!(s.private, "github.com/corp");
         assert_eq!(s.nosumdb, "github.com/corp");
+        assert_eq!(
+            s.routes,
+            [Route {
+                pattern: "github.com/corp".into(),
+                upstream: "direct".into(),
+                private: true,
+                read: Vec::new(),
+            }]
+        );
         // modgate's own settings win, but never drop a private pattern.
         let env = |k: &str| match k {
             "MODGATE_UPSTREAM" => Some("http://127.0.0.1:2".to_string()),
