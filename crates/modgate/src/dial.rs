@@ -124,6 +124,19 @@ pub enum DialError {
     },
 }
 
+impl DialError {
+    /// The phase it failed in, as the trace names phases: `dns`, `connect`, `proxy`,
+    /// `tls`.
+    pub fn phase(&self) -> &'static str {
+        match self {
+            DialError::Resolve { .. } => "dns",
+            DialError::Connect { .. } => "connect",
+            DialError::Proxy { .. } => "proxy",
+            DialError::Tls { .. } => "tls",
+        }
+    }
+}
+
 /// Where to connect: `https` or not, the host (brackets kept off IPv6), the port.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Target {

@@ -295,6 +295,17 @@ fn trace(args: &TraceArgs) -> ExitCode {
     ExitCode::from(trace.exit_code.map_or(1, |c| c.clamp(0, 255) as u8))
 }
 
+/// Says why `modgate NAME` failed, on standard error, and with `--json` also as a JSON
+/// object on standard output (`{"error": "..."}`), so that a machine reading the output
+/// always gets JSON; exits with `code`.
+fn failed(name: &str, json: bool, code: u8, e: &str) -> ExitCode {
+    eprintln!("modgate {name}: {e}");
+    if json {
+        println!("{}", serde_json::json!({ "error": e }));
+    }
+    ExitCode::from(code)
+}
+
 /// Prints `value` as JSON, or `text`.
 fn report<T: serde::Serialize>(json: bool, value: &T, text: &str) -> Result<(), String> {
     if json {
@@ -325,14 +336,7 @@ fn prefetch(a: &PrefetchArgs) -> ExitCode {
 }
 
 fn bundle(b: &BundleCommand) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("modgate bundle: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let (verb, json, r) = match b {
+    let (verb, file, json) = match b {
         BundleCommand::Create(c) => {
             return fetch_into(
                 &c.fetch,
@@ -340,37 +344,52 @@ fn bundle(b: &BundleCommand) -> ExitCode {
                 "bundle create",
             );
         }
-        BundleCommand::Verify { file, json } => (
-            "verified",
-            *json,
-            runtime.block_on(modgate::bundle::verify(file)),
-        ),
-        BundleCommand::Import {
-            file,
-            data_dir,
-            json,
-        } => (
-            "imported",
-            *json,
-            runtime.block_on(async {
-                let store = modgate::store::Store::open_dir(data_dir)
-                    .map_err(|e| format!("the data directory {}: {e}", data_dir.display()))?;
-                modgate::bundle::import(file, &store).await.map(|(_, s)| s)
-            }),
-        ),
+        BundleCommand::Verify { file, json } => ("verify", file, *json),
+        BundleCommand::Import { file, json, .. } => ("import", file, *json),
+    };
+    let name = format!("bundle {verb}");
+    // A bundle that cannot be opened is a run that cannot start (2); one that does not
+    // verify is a finding (1).
+    if let Err(e) = std::fs::File::open(file) {
+        return failed(&name, json, 2, &format!("{}: {e}", file.display()));
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            return failed(
+                &name,
+                json,
+                2,
+                &format!("cannot start the async runtime: {e}"),
+            );
+        }
+    };
+    let r = match b {
+        BundleCommand::Import { data_dir, .. } => {
+            let store = match modgate::store::Store::open_dir(data_dir) {
+                Ok(s) => s,
+                Err(e) => {
+                    let e = format!("the data directory {}: {e}", data_dir.display());
+                    return failed(&name, json, 2, &e);
+                }
+            };
+            runtime
+                .block_on(modgate::bundle::import(file, &store))
+                .map(|(_, s)| s)
+        }
+        _ => runtime.block_on(modgate::bundle::verify(file)),
+    };
+    let done = if verb == "verify" {
+        "verified"
+    } else {
+        "imported"
     };
     match r {
-        Ok(s) => match report(json, &s, &s.render(verb)) {
+        Ok(s) => match report(json, &s, &s.render(done)) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("modgate bundle: {e}");
-                ExitCode::from(2)
-            }
+            Err(e) => failed(&name, false, 2, &e),
         },
-        Err(e) => {
-            eprintln!("modgate bundle: {e}");
-            ExitCode::from(1)
-        }
+        Err(e) => failed(&name, json, 1, &e),
     }
 }
 
@@ -378,10 +397,7 @@ fn bundle(b: &BundleCommand) -> ExitCode {
 fn fetch_into(a: &FetchArgs, into: Into, name: &str) -> ExitCode {
     use modgate::prefetch::{self, target};
     use std::io::IsTerminal;
-    let fail = |e: String| {
-        eprintln!("modgate {name}: {e}");
-        ExitCode::from(2)
-    };
+    let fail = |e: String| failed(name, a.json, 2, &e);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the async runtime: {e}")),
@@ -505,19 +521,18 @@ fn cache(c: &CacheCommand) -> ExitCode {
     };
     let settings = match GoSettings::current_blocking(None, modgate::goenv::GO_ENV_WITHIN) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("modgate cache {name}: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return failed(&format!("cache {name}"), args.json, 2, &e),
     };
     let go = modgate::goenv::go_on_path(std::env::var_os("PATH").as_deref());
     let modcache = match (&args.gomodcache, settings.get("GOMODCACHE")) {
         (Some(d), _) => d.clone(),
         (None, "") => {
-            eprintln!(
-                "modgate cache {name}: the go command names no module cache (no GOMODCACHE, GOPATH nor HOME): say which with --gomodcache DIR"
+            return failed(
+                &format!("cache {name}"),
+                args.json,
+                2,
+                "the go command names no module cache (no GOMODCACHE, GOPATH nor HOME): say which with --gomodcache DIR",
             );
-            return ExitCode::from(2);
         }
         (None, d) => std::path::PathBuf::from(d),
     };
@@ -543,10 +558,7 @@ fn cache(c: &CacheCommand) -> ExitCode {
                     print(serde_json::to_string_pretty(&r), r.render());
                     ExitCode::from(r.exit_code())
                 }
-                Err(e) => {
-                    eprintln!("modgate cache verify: {e}");
-                    ExitCode::from(2)
-                }
+                Err(e) => failed("cache verify", args.json, 2, &e),
             }
         }
         CacheCommand::Repair(_) => {
@@ -568,10 +580,7 @@ fn cache(c: &CacheCommand) -> ExitCode {
                     print(serde_json::to_string_pretty(&o), o.render());
                     ExitCode::from(o.exit_code())
                 }
-                Err(e) => {
-                    eprintln!("modgate cache repair: {e}");
-                    ExitCode::from(2)
-                }
+                Err(e) => failed("cache repair", args.json, 2, &e),
             }
         }
     }
@@ -581,10 +590,7 @@ fn doctor(args: &DoctorArgs) -> ExitCode {
     use modgate::doctor::run;
     let timeout = match run::parse_timeout(&args.timeout) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("modgate doctor: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return failed("doctor", args.json, 2, &e),
     };
     let opts = run::Options {
         dir: args.dir.clone(),
@@ -604,10 +610,7 @@ fn doctor(args: &DoctorArgs) -> ExitCode {
     runtime.shutdown_background();
     let report = match report {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("modgate doctor: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return failed("doctor", args.json, 2, &e),
     };
     if args.json {
         match serde_json::to_string_pretty(&report) {
@@ -637,7 +640,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("modgate serve: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
     let again = args.clone();
@@ -652,7 +655,7 @@ fn serve(args: &ServeArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("modgate serve: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

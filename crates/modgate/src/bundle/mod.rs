@@ -384,6 +384,37 @@ fn check_lines(m: &Module, text: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// zstd's frame magic number, which every bundle starts with.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// `Ok` when `f` starts with zstd's magic number (read, then the file rewound), else what
+/// it is instead, in words.
+fn zstd_magic(mut f: &std::fs::File) -> Result<(), String> {
+    use std::io::{Read, Seek};
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(format!("cannot read it: {e}")),
+        }
+    }
+    f.rewind().map_err(|e| format!("cannot read it: {e}"))?;
+    match n {
+        0 => Err("the file is empty".into()),
+        _ if head[..n] == ZSTD_MAGIC[..n] && n == 4 => Ok(()),
+        _ => Err(format!(
+            "it is not zstd-compressed (a bundle starts with the bytes 28 b5 2f fd; this file starts with {}); make one with modgate bundle create",
+            head[..n]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+    }
+}
+
 /// Reads a bundle, checking everything (module docs); each checked file goes to `keep`
 /// (with its key in a data directory) as it is read. The index and what was read.
 pub async fn read<F, Fut>(file: &Path, mut keep: F) -> Result<(Index, Summary), String>
@@ -403,6 +434,13 @@ where
                 return;
             }
         };
+        if let Err(why) = zstd_magic(&f) {
+            send(Err(format!(
+                "{}: not a modgate bundle: {why}",
+                path.display()
+            )));
+            return;
+        }
         let dec = match zstd::stream::Decoder::new(f) {
             Ok(d) => d,
             Err(e) => {
@@ -420,7 +458,12 @@ where
         };
         for entry in entries {
             let r = entry
-                .map_err(|e| format!("{}: {e}", path.display()))
+                .map_err(|e| {
+                    format!(
+                        "{}: a damaged bundle: the compressed data cannot be read ({e}); make it again with modgate bundle create, or copy it again",
+                        path.display()
+                    )
+                })
                 .and_then(|mut e| {
                     let name = e
                         .path()

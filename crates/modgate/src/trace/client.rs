@@ -113,6 +113,8 @@ pub struct Failure {
     pub queue: Duration,
     /// As `Answer`'s.
     pub opened: Option<Phases>,
+    /// The phase a connection failed in, when opening one failed.
+    pub failed_in: Option<&'static str>,
 }
 
 /// How one hop went.
@@ -127,6 +129,7 @@ struct Hop {
 struct Waited {
     queue: Duration,
     opened: Option<Phases>,
+    failed_in: Option<&'static str>,
 }
 
 impl Waited {
@@ -174,6 +177,7 @@ impl Client {
             error: format!("{url} is not a URL: {e}"),
             queue: Duration::ZERO,
             opened: None,
+            failed_in: None,
         })?;
         let first_host = url.host_str().unwrap_or("").to_ascii_lowercase();
         let first_https = url.scheme() == "https";
@@ -195,6 +199,7 @@ impl Client {
                         error,
                         queue: waited.queue,
                         opened: waited.opened,
+                        failed_in: waited.failed_in,
                     });
                 }
             };
@@ -224,6 +229,7 @@ impl Client {
                 error,
                 queue: waited.queue,
                 opened: waited.opened.clone(),
+                failed_in: None,
             };
             // net/http: the 11th request is refused (10 before it).
             if redirects.len() + 1 >= MAX_REDIRECTS {
@@ -427,9 +433,10 @@ impl Client {
             true => Arc::clone(self.tls().await?),
             false => Arc::new(plain_config()),
         };
-        let dialed = dial::dial(to, via.as_deref(), &tls)
-            .await
-            .map_err(|e| e.to_string())?;
+        let dialed = dial::dial(to, via.as_deref(), &tls).await.map_err(|e| {
+            waited.failed_in = Some(e.phase());
+            e.to_string()
+        })?;
         waited.opened(&dialed.phases);
         let io = TokioIo::new(dialed.io);
         if dialed.phases.h2 {
@@ -565,6 +572,32 @@ mod tests {
                 .to_vec(),
         )
         .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_connection_names_the_phase_it_failed_in() {
+        let c = Client::new(GoSettings::from_environment(&|_| None));
+        // A port nobody listens on: the connect fails.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let e = c
+            .get(&format!("http://127.0.0.1:{port}/m/@v/list"), &[])
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.failed_in, Some("connect"), "{}", e.error);
+        // (A name that does not resolve would ask the machine's resolver, off loopback:
+        // dial.rs's phase() maps it to "dns", and the report test covers its verdict.)
+        assert_eq!(
+            crate::dial::DialError::Resolve {
+                host: "h".into(),
+                cause: "c".into()
+            }
+            .phase(),
+            "dns"
+        );
     }
 
     #[tokio::test]

@@ -66,13 +66,17 @@ pub struct Record {
     /// `hit` or `miss`, where the upstream says so (X-Cache, X-Cache-Status,
     /// CF-Cache-Status; else an Age header means a hit).
     pub cache: Option<String>,
+    /// The phase a connection failed in (`dns`, `connect`, `proxy`, `tls`), when the
+    /// request failed opening one.
+    pub failed_in: Option<&'static str>,
 }
 
 impl Record {
     /// The request's phases in order, each `(name, from, to)` on the trace's clock:
     /// `queue` (a connection another request was opening), `dns`, `connect`, `proxy`,
     /// `tls` (the connection it opened itself), `wait` (for the first byte), `transfer`;
-    /// the empty ones left out.
+    /// the empty ones left out. A request that failed opening its connection spent the
+    /// rest in the phase that failed, not waiting for a first byte.
     pub fn phase_spans(&self) -> Vec<(&'static str, Duration, Duration)> {
         let end = self.done.unwrap_or(self.asked);
         let first = self.first_byte.unwrap_or(end);
@@ -93,7 +97,11 @@ impl Record {
             push("tls", p.tls.unwrap_or_default());
         }
         if first > at {
-            out.push(("wait", at, first));
+            let rest = match (self.first_byte, self.failed_in) {
+                (None, Some(phase)) => phase,
+                _ => "wait",
+            };
+            out.push((rest, at, first));
         }
         if end > first {
             out.push(("transfer", first, end));
@@ -172,6 +180,7 @@ impl Records {
             resent: false,
             attempt,
             cache: None,
+            failed_in: None,
         });
         id
     }
@@ -403,6 +412,7 @@ fn failed(r: &mut Record, f: super::client::Failure, now: Duration) {
     r.error = Some(f.error);
     r.queue = f.queue;
     r.opened = f.opened;
+    r.failed_in = f.failed_in;
     r.done = Some(now);
 }
 

@@ -560,6 +560,35 @@ mod tests {
     }
 
     #[test]
+    fn a_request_that_failed_resolving_its_host_is_named_by_that_phase() {
+        let mut r = rec(0, "/a/@v/list", 0, 4);
+        r.status = None;
+        r.first_byte = None;
+        r.error = Some("resolving proxy.corp.example: no such host".into());
+        r.failed_in = Some("dns");
+        let spans: Vec<(&str, u64, u64)> = r
+            .phase_spans()
+            .into_iter()
+            .map(|(n, a, b)| (n, a.as_millis() as u64, b.as_millis() as u64))
+            .collect();
+        assert_eq!(spans, [("dns", 0, 4)]);
+        let t = Trace {
+            command: vec!["go".into(), "mod".into(), "download".into()],
+            exit_code: Some(1),
+            wall_us: 5_000,
+            records: vec![r],
+            git: vec![],
+            parallelism: Some(2),
+            cpu: vec![],
+        };
+        let s = t.summary();
+        assert!(
+            s.ends_with("verdict: 80% of the time waited on /a/@v/list from http://up, mostly resolving the name (4 ms)\n"),
+            "{s}"
+        );
+    }
+
+    #[test]
     fn kinds_concurrency_busy_lanes_and_verdict() {
         assert_eq!(kind("/example.com/m/@v/list"), "list");
         assert_eq!(kind("/example.com/m/@v/v1.0.0.info"), "info");
