@@ -446,3 +446,26 @@ fn latest_is_short_lived_and_served_stale_when_the_database_is_down() {
         "{why}"
     );
 }
+
+#[test]
+fn a_database_reached_at_its_own_url_names_sumdb_in_its_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A port nobody listens on: the database's own URL cannot be reached.
+    let port = testkit::free_port();
+    let spec = format!("{KEY} http://127.0.0.1:{port}/sumdb");
+    let mg = serve(tmp.path().to_str().unwrap(), "off", &spec);
+    let r = raw_get(&mg.addr, "GET", &format!("/sumdb/{NAME}/latest")).unwrap();
+    assert_eq!(r.status, 502, "{}", r.text());
+    let text = r.text();
+    assert!(
+        text.starts_with(&format!(
+            "checksum database {NAME}: reading http://127.0.0.1:{port}/sumdb/latest: cannot connect: "
+        )),
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with(" (the checksum database is reached at its own URL: check that this machine reaches it, or name another URL for it in --sumdb (GOSUMDB syntax: NAME+KEY URL), or --sumdb off)"),
+        "{text}"
+    );
+    assert!(!text.contains("--upstream"), "{text}");
+}

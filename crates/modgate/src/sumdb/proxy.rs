@@ -137,7 +137,8 @@ pub struct SumdbProxy {
     excluded: String,
     routes: Vec<Route>,
     settings: ProxySettings,
-    base: tokio::sync::Mutex<Option<Arc<Upstream>>>,
+    /// Where the database is reached, and whether that is its own URL.
+    base: tokio::sync::Mutex<Option<(Arc<Upstream>, bool)>>,
     cache: Cache,
     store: Arc<Store>,
     short: quick_cache::sync::Cache<String, (Instant, Bytes)>,
@@ -214,15 +215,26 @@ impl SumdbProxy {
         Error::failed(m)
     }
 
-    fn fetch_error(&self, e: Error) -> Error {
-        e.map_message(|m| format!("checksum database {}: {m}", self.db.name))
+    /// A failed fetch from the database, reached at its own URL (`direct`) or through an
+    /// upstream proxy: at its own URL, the hint names what sets that URL.
+    fn fetch_error(&self, e: Error, direct: bool) -> Error {
+        e.map_message(|m| {
+            let m = match direct {
+                true => crate::source::proxy::http::with_hint(
+                    &m,
+                    "the checksum database is reached at its own URL: check that this machine reaches it, or name another URL for it in --sumdb (GOSUMDB syntax: NAME+KEY URL), or --sumdb off",
+                ),
+                false => m.to_string(),
+            };
+            format!("checksum database {}: {m}", self.db.name)
+        })
     }
 
     /// Where the database is reached, found once (and again after a failure).
-    async fn base(&self) -> Result<Arc<Upstream>, Error> {
+    async fn base(&self) -> Result<(Arc<Upstream>, bool), Error> {
         let mut base = self.base.lock().await;
-        if let Some(b) = &*base {
-            return Ok(Arc::clone(b));
+        if let Some((b, direct)) = &*base {
+            return Ok((Arc::clone(b), *direct));
         }
         let mut last_err = None;
         for route in &self.routes {
@@ -233,11 +245,11 @@ impl SumdbProxy {
                         Ok(_) => {
                             tracing::info!(db = %self.db.name, via = %up.redacted_base(), "checksum database reached through an upstream proxy");
                             let up = Arc::new(up);
-                            *base = Some(Arc::clone(&up));
-                            return Ok(up);
+                            *base = Some((Arc::clone(&up), false));
+                            return Ok((up, false));
                         }
                         Err(e) if e.is_not_found() || *pipe => last_err = Some(e),
-                        Err(e) => return Err(self.fetch_error(e)),
+                        Err(e) => return Err(self.fetch_error(e, false)),
                     }
                 }
                 Route::Direct(url) => {
@@ -247,8 +259,8 @@ impl SumdbProxy {
                     if let Some(e) = last_err {
                         tracing::info!(db = %self.db.name, url = %up.redacted_base(), last = %e.message(), "no upstream proxies the checksum database; reaching it directly");
                     }
-                    *base = Some(Arc::clone(&up));
-                    return Ok(up);
+                    *base = Some((Arc::clone(&up), true));
+                    return Ok((up, true));
                 }
             }
         }
@@ -309,7 +321,7 @@ impl SumdbProxy {
                 self.db.name
             )));
         }
-        let base = self.base().await?;
+        let (base, direct) = self.base().await?;
         let body = base.get_bytes(rel, max).await.map_err(|e| {
             if !e.is_not_found() {
                 // Look for the database again next time: the proxy may have gone.
@@ -317,7 +329,7 @@ impl SumdbProxy {
                     *b = None;
                 }
             }
-            self.fetch_error(e)
+            self.fetch_error(e, direct)
         })?;
         check(&body).map_err(|m| {
             self.failed(format!(

@@ -286,7 +286,7 @@ impl Upstream {
                             self.pace.settings().breaker_failures,
                             fmt_duration(left)
                         ),
-                        "the upstream keeps failing; check it, or add a fallback after `|` in --upstream",
+                        HINT_BREAKER,
                     ),
                     Refusal::TooLate(wait) => timed_out(
                         &shown,
@@ -461,7 +461,7 @@ impl Request {
         failed(
             &self.url,
             &format!("response larger than the {limit}-byte limit"),
-            "the upstream is broken or not a Go module proxy; check --upstream",
+            HINT_BROKEN,
         )
     }
 
@@ -505,16 +505,10 @@ impl Request {
             return Error::not_found(with_detail(format!("reading {}: {status_text}", self.url)));
         }
         let hint = match status.as_u16() {
-            401 | 403 | 407 => {
-                "the upstream refused access; check the credentials in the --upstream URL"
-            }
-            300..=399 => {
-                "the upstream redirected without a usable Location; check the URL in --upstream"
-            }
-            500..=599 => {
-                "the upstream failed; try again later, or add a fallback after `|` in --upstream"
-            }
-            _ => "the upstream answered an unexpected status; check the URL in --upstream",
+            401 | 403 | 407 => HINT_ACCESS,
+            300..=399 => HINT_REDIRECTED,
+            500..=599 => HINT_FAILED,
+            _ => HINT_STATUS,
         };
         Error::failed(with_detail(format!(
             "reading {}: {status_text} ({hint})",
@@ -523,10 +517,51 @@ impl Request {
     }
 }
 
+const HINT_BREAKER: &str =
+    "the upstream keeps failing; check it, or add a fallback after `|` in --upstream";
+const HINT_BROKEN: &str = "the upstream is broken or not a Go module proxy; check --upstream";
+const HINT_ACCESS: &str =
+    "the upstream refused access; check the credentials in the --upstream URL";
+const HINT_REDIRECTED: &str =
+    "the upstream redirected without a usable Location; check the URL in --upstream";
+const HINT_FAILED: &str =
+    "the upstream failed; try again later, or add a fallback after `|` in --upstream";
+const HINT_STATUS: &str = "the upstream answered an unexpected status; check the URL in --upstream";
+const HINT_REDIRECT: &str = "fix the redirect at the upstream or point --upstream at the final URL";
 const HINT_RETRY: &str = "try again later, or add a fallback after `|` in --upstream";
 const HINT_SLOW: &str = "the upstream is slow or stalled; try again later, raise the timeout, or add a fallback after `|` in --upstream";
 const HINT_CONNECT: &str =
     "check that the upstream is running and reachable and that its URL in --upstream is right";
+
+/// Every hint an upstream's error ends with, in parentheses.
+const HINTS: [&str; 10] = [
+    HINT_BREAKER,
+    HINT_BROKEN,
+    HINT_ACCESS,
+    HINT_REDIRECTED,
+    HINT_FAILED,
+    HINT_STATUS,
+    HINT_REDIRECT,
+    HINT_RETRY,
+    HINT_SLOW,
+    HINT_CONNECT,
+];
+
+/// `message` (an upstream's error) with its hint, which speaks of `--upstream`, replaced
+/// by `hint`: for a server reached for another reason (the checksum database at its own
+/// URL). A message with no such hint gets `hint` added.
+pub fn with_hint(message: &str, hint: &str) -> String {
+    for h in HINTS {
+        if let Some(head) = message.strip_suffix(&format!(" ({h})")) {
+            return format!("{head} ({hint})");
+        }
+        // The go command's detail lines come after the hint.
+        if let Some((head, tail)) = message.split_once(&format!(" ({h})\n")) {
+            return format!("{head} ({hint})\n{tail}");
+        }
+    }
+    format!("{message} ({hint})")
+}
 
 fn failed(url: &str, what: &str, hint: &str) -> Error {
     Error::failed(format!("reading {url}: {what} ({hint})"))
@@ -550,11 +585,7 @@ fn transport_error(url: &str, e: reqwest::Error) -> Error {
         return timed_out(url, &format!("timed out: {chain}"), HINT_SLOW);
     }
     if e.is_redirect() {
-        return failed(
-            url,
-            &chain,
-            "fix the redirect at the upstream or point --upstream at the final URL",
-        );
+        return failed(url, &chain, HINT_REDIRECT);
     }
     failed(url, &chain, HINT_RETRY)
 }
@@ -770,6 +801,34 @@ pub(super) fn fmt_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upstream_hint_is_replaced_whole() {
+        let h = "NEW";
+        assert_eq!(
+            with_hint(
+                &format!("reading u: cannot connect: refused ({HINT_CONNECT})"),
+                h
+            ),
+            "reading u: cannot connect: refused (NEW)"
+        );
+        assert_eq!(
+            with_hint(
+                &format!(
+                    "reading u: 500 Internal Server Error ({HINT_FAILED})\n\tserver response: down"
+                ),
+                h
+            ),
+            "reading u: 500 Internal Server Error (NEW)\n\tserver response: down"
+        );
+        assert_eq!(
+            with_hint("reading u: odd (x)", h),
+            "reading u: odd (x) (NEW)"
+        );
+        for hint in HINTS {
+            assert!(hint.contains("--upstream"), "{hint}");
+        }
+    }
 
     #[test]
     fn error_detail_like_go() {
