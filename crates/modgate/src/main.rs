@@ -163,7 +163,7 @@ enum ConfigCommand {
     /// Print the effective settings of `modgate serve` (these flags, the environment, the
     /// settings file, the defaults) as TOML, each value with where it came from, secrets
     /// redacted. Exit status: 0 printed, 2 the settings are not valid.
-    Show(ServeArgs),
+    Show(Box<ServeArgs>),
     /// Check a settings file on its own (the environment is not read). Exit status: 0
     /// valid, 2 not (the line and what to write are printed).
     Check {

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use super::ConfigError;
 use super::keys::{KEYS, Key, Kind};
 
+/// Other programs' variables read for a key, under its own `MODGATE_…` one.
+const ALIASES: [(&str, &str); 1] = [("log_level", "RUST_LOG")];
+
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -92,10 +95,14 @@ impl Layers {
             }
         }
         for k in KEYS {
-            let var = k.env();
-            if let Some(raw) = env(&var).filter(|v| !v.trim().is_empty()) {
+            let path = k.path();
+            let alias = ALIASES.iter().find(|(p, _)| *p == path).map(|(_, a)| *a);
+            let found = std::iter::once(k.env())
+                .chain(alias.map(str::to_string))
+                .find_map(|var| Some((env(&var).filter(|v| !v.trim().is_empty())?, var)));
+            if let Some((raw, var)) = found {
                 let v = env_value(k, &var, &raw)?;
-                l.set_path(&k.path(), v, Origin::Env(var));
+                l.set_path(&path, v, Origin::Env(var));
             }
         }
         for g in flags {

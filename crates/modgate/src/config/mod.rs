@@ -490,11 +490,7 @@ impl Settings {
             file.as_ref()
                 .zip(config_file.as_deref())
                 .map(|((text, table), p)| (p, text.as_str(), table.clone())),
-            &|k| match k {
-                // tracing's own variable, under modgate's.
-                "MODGATE_LOG_LEVEL" => env(k).or_else(|| env("RUST_LOG")),
-                k => env(k),
-            },
+            &env,
             flags(args),
         )?;
         let file: FileSettings = toml::Value::Table(layers.table.clone())
@@ -712,7 +708,7 @@ fn hedge(
     // `min_delay` (a duration), or the older `min_delay_ms`; not both.
     let delay = |d: Option<FileDuration>, ms: Option<u64>, key: &str| match (d, ms) {
         (Some(_), Some(_)) => Err(ConfigError(format!(
-            "{} and {}_ms: want one of them (the duration: {key} = \"250ms\")",
+            "{} and {}: want one of them (the duration: {key} = \"250ms\")",
             layers.name(&format!("hedge.{key}")),
             layers.name(&format!("hedge.{key}_ms")),
         ))),
@@ -1317,5 +1313,168 @@ max_connections_per_address = 12
             )),
             "{e}"
         );
+    }
+
+    #[test]
+    fn every_key_has_its_environment_variable() {
+        use keys::{KEYS, Kind};
+        for k in KEYS {
+            let raw = match k.kind {
+                Kind::Str => "x",
+                Kind::List => "a,b",
+                Kind::Int => "7",
+                Kind::Float => "0.5",
+                Kind::Bool => "true",
+                Kind::Duration => "1m30s",
+                Kind::Size => "2GiB",
+                Kind::Toml => "[{ name = \"n\" }]",
+            };
+            let var = k.env();
+            let l = Layers::build(
+                Vec::new(),
+                None,
+                &|v| (v == var).then(|| raw.to_string()),
+                Vec::new(),
+            )
+            .unwrap();
+            assert_eq!(l.origin(&k.path()), Origin::Env(var.clone()), "{var}");
+            let want = layers::env_value(k, &var, raw).unwrap();
+            assert_eq!(l.value(&k.path()), Some(&want), "{var}");
+        }
+    }
+
+    #[test]
+    fn environment_variables_reach_the_settings() {
+        let env = env_of(&[
+            ("MODGATE_SERVER_MAX_CONNECTIONS", "100"),
+            ("MODGATE_SERVER_IDLE_TIMEOUT", "1m30s"),
+            ("MODGATE_TIMEOUTS_CONNECT", "300ms"),
+            ("MODGATE_CACHE_LIST_TTL", "45"),
+            ("MODGATE_CACHE_PREFETCH", "off"),
+            ("MODGATE_HEDGE_MIN_DELAY", "10ms"),
+            ("MODGATE_HEDGE_ENABLED", "0"),
+            ("MODGATE_LIMITS_CLIENT_REQUESTS_PER_SECOND", "5"),
+            (
+                "MODGATE_PRIVATE_UPSTREAMS",
+                "https://a.example, https://b.example",
+            ),
+            (
+                "MODGATE_UPSTREAMS",
+                "[{ name = \"corp\", url = \"https://c.example\" }]",
+            ),
+            ("MODGATE_UPSTREAM", "corp,direct"),
+            ("MODGATE_LOG_FORMAT", "json"),
+            ("MODGATE_LOG_LEVEL", "warn,modgate::cache=debug"),
+            ("MODGATE_DIRECT_GIT_TIMEOUT", "1h"),
+            ("MODGATE_S3_REGION", "eu-west-1"),
+        ]);
+        let s = Settings::resolve(&ServeArgs::default(), &env).unwrap();
+        assert_eq!(s.server.max_connections, 100);
+        assert_eq!(s.server.idle_timeout, Duration::from_secs(90));
+        assert_eq!(s.timeouts.connect, Duration::from_millis(300));
+        assert_eq!(s.list_ttl, Duration::from_secs(45));
+        assert_eq!(s.prefetch, Prefetch::Off);
+        assert_eq!(s.hedge.min_delay, Duration::from_millis(10));
+        assert!(!s.hedge.enabled);
+        assert_eq!(
+            s.limits.client.map(|c| c.requests_per_second.get()),
+            Some(5)
+        );
+        assert_eq!(
+            s.private_upstreams,
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(s.upstream, "https://c.example,direct");
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.log_level, "warn,modgate::cache=debug");
+        assert_eq!(s.git_timeout, Duration::from_secs(3600));
+        assert_eq!(s.s3.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn durations_as_go_writes_them_in_the_file() {
+        let (_d, p) = file(
+            "[timeouts]\nconnect = \"10s\"\nfirst_byte = 20\ntransfer = \"1h\"\n[server]\nidle_timeout = \"1m30s\"\n[hedge]\nmin_delay = \"20ms\"\nmax_delay_ms = 900\n[s3]\nredirect_zips = \"5m\"\n",
+        );
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args, &env_of(&[])).unwrap();
+        assert_eq!(s.timeouts.connect, Duration::from_secs(10));
+        assert_eq!(s.timeouts.first_byte, Duration::from_secs(20));
+        assert_eq!(s.timeouts.transfer, Duration::from_secs(3600));
+        assert_eq!(s.server.idle_timeout, Duration::from_secs(90));
+        assert_eq!(s.hedge.min_delay, Duration::from_millis(20));
+        assert_eq!(s.hedge.max_delay, Duration::from_millis(900));
+        assert_eq!(s.s3.redirect_zips, Some(Duration::from_secs(300)));
+        // The duration and its older _ms spelling: one of them.
+        let (_d, p) = file("[hedge]\nmin_delay = \"20ms\"\nmin_delay_ms = 20\n");
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::resolve(&args, &env_of(&[])).unwrap_err().0,
+            format!(
+                "{0}:2: [hedge] min_delay and {0}:3: [hedge] min_delay_ms: want one of them (the duration: min_delay = \"250ms\")",
+                p.display()
+            )
+        );
+        // A bad duration: the file, the line, the syntax.
+        let (_d, p) = file("[server]\nidle_timeout = \"90 seconds\"\n");
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Settings::resolve(&args, &env_of(&[])).unwrap_err().0,
+            format!(
+                "{}:2: \"90 seconds\": not a duration ({})",
+                p.display(),
+                duration::SYNTAX
+            )
+        );
+    }
+
+    #[test]
+    fn listen_addresses_as_go_servers_read_them() {
+        for (text, ok) in [
+            (":3000", true),
+            ("[::]:3000", true),
+            ("[::1]:3000", true),
+            ("localhost:3000", true),
+            ("3000", false),
+            ("::1:3000", false),
+        ] {
+            let args = ServeArgs {
+                listen: Some(text.into()),
+                ..Default::default()
+            };
+            let r = Settings::resolve(&args, &env_of(&[]));
+            assert_eq!(r.is_ok(), ok, "{text}: {r:?}");
+        }
+        let e = Settings::resolve(
+            &ServeArgs::default(),
+            &env_of(&[("MODGATE_LISTEN", "3000")]),
+        )
+        .unwrap_err();
+        assert!(
+            e.0.starts_with("MODGATE_LISTEN=\"3000\": missing port in address"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_log_level_is_checked() {
+        let e = Settings::resolve(&ServeArgs::default(), &env_of(&[("RUST_LOG", "info,[")]))
+            .unwrap_err();
+        assert!(e.0.starts_with("RUST_LOG=\"info,[\": "), "{e}");
+        let s = Settings::resolve(
+            &ServeArgs::default(),
+            &env_of(&[("RUST_LOG", "debug"), ("MODGATE_LOG_LEVEL", "warn")]),
+        )
+        .unwrap();
+        assert_eq!(s.log_level, "warn");
     }
 }

@@ -221,7 +221,7 @@ impl SumdbProxy {
         e.map_message(|m| {
             let m = match direct {
                 true => crate::source::proxy::http::with_hint(
-                    &m,
+                    m,
                     "the checksum database is reached at its own URL: check that this machine reaches it, or name another URL for it in --sumdb (GOSUMDB syntax: NAME+KEY URL), or --sumdb off",
                 ),
                 false => m.to_string(),
