@@ -48,6 +48,11 @@ pub const ENV_NAMES: [&str; 6] = [
     "NETRC",
 ];
 
+/// The go command's default GOPROXY.
+pub const DEFAULT_GOPROXY: &str = "https://proxy.golang.org,direct";
+/// The go command's default GOSUMDB.
+pub const DEFAULT_GOSUMDB: &str = "sum.golang.org";
+
 /// How long `go env -json` may take by default (it may fetch a toolchain).
 pub const GO_ENV_WITHIN: Duration = Duration::from_secs(60);
 
@@ -176,8 +181,8 @@ impl GoSettings {
         let mut values = BTreeMap::new();
         for n in NAMES {
             let v = match n {
-                "GOPROXY" => raw(n).unwrap_or_else(|| "https://proxy.golang.org,direct".into()),
-                "GOSUMDB" => raw(n).unwrap_or_else(|| "sum.golang.org".into()),
+                "GOPROXY" => raw(n).unwrap_or_else(|| DEFAULT_GOPROXY.into()),
+                "GOSUMDB" => raw(n).unwrap_or_else(|| DEFAULT_GOSUMDB.into()),
                 "GONOPROXY" | "GONOSUMDB" => raw(n).unwrap_or_else(|| private.clone()),
                 "GOMODCACHE" => raw(n).unwrap_or_else(|| match first_gopath.as_str() {
                     "" => String::new(),

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod config;
 pub mod dial;
 pub mod doctor;
+pub mod duration;
 pub mod error;
 pub mod goenv;
 pub mod http;

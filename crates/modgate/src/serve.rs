@@ -388,7 +388,15 @@ fn open_auth(settings: &Settings) -> Result<Option<Arc<crate::http::Auth>>, Stri
     let Some(a) = &settings.auth else {
         return Ok(None);
     };
-    crate::http::Auth::open(a, &settings.routes)
+    let readers: Vec<crate::http::auth_settings::RouteReaders> = settings
+        .routes
+        .iter()
+        .map(|r| crate::http::auth_settings::RouteReaders {
+            pattern: r.pattern.clone(),
+            read: r.read.clone(),
+        })
+        .collect();
+    crate::http::Auth::open(a, &readers)
         .map(|a| Some(Arc::new(a)))
         .map_err(|e| match &settings.config_file {
             Some(f) => format!("{}: {e}", f.display()),

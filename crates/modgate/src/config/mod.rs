@@ -82,6 +82,8 @@ pub mod show;
 use duration::FileDuration;
 pub use layers::{Given, Layers, Origin};
 
+pub use crate::http::listen::ServerLimits;
+pub use crate::http::tls::TlsFiles;
 pub use auth::{AuthSettings, TokenSecret, TokenSettings, UserSettings};
 pub use routes::{Route, UpstreamSettings, substitute};
 pub use s3::{S3Settings, Secret};
@@ -91,9 +93,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 /// The default data directory.
 pub const DEFAULT_DATA_DIR: &str = "./modgate-data";
 /// The default upstream chain (GOPROXY syntax), as the go command's default.
-pub const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org,direct";
+pub const DEFAULT_UPSTREAM: &str = crate::goenv::DEFAULT_GOPROXY;
 /// The default checksum database, as the go command's.
-pub const DEFAULT_SUMDB: &str = "sum.golang.org";
+pub const DEFAULT_SUMDB: &str = crate::goenv::DEFAULT_GOSUMDB;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
@@ -197,43 +199,6 @@ impl Default for Timeouts {
             request: Duration::from_secs(120),
         }
     }
-}
-
-/// Bounds on the client connections (`[server]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerLimits {
-    /// From a connection's accept (TLS handshake included) to its first request's whole
-    /// header, and from the first byte of a later request to its whole header.
-    pub header_timeout: Duration,
-    /// How long a connection with no request in flight is kept open.
-    pub idle_timeout: Duration,
-    /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish.
-    pub drain_timeout: Duration,
-    /// Connections open at once; more are accepted and closed at once.
-    pub max_connections: usize,
-    /// Connections open at once from one client IP address.
-    pub max_connections_per_address: usize,
-}
-
-impl Default for ServerLimits {
-    fn default() -> Self {
-        ServerLimits {
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            drain_timeout: Duration::from_secs(30),
-            max_connections: 4096,
-            max_connections_per_address: 256,
-        }
-    }
-}
-
-/// The certificate and key files of HTTPS serving.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// The certificate chain, PEM.
-    pub cert: PathBuf,
-    /// Its private key, PEM.
-    pub key: PathBuf,
 }
 
 /// Every setting of `modgate serve`, resolved.

@@ -20,57 +20,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// `[s3]`, checked (secrets read when the storage is opened).
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct S3Settings {
-    /// The endpoint URL.
-    pub endpoint: Option<String>,
-    /// The region.
-    pub region: Option<String>,
-    /// Plain http allowed.
-    pub allow_http: Option<bool>,
-    /// Virtual-hosted-style requests (bucket in the host name) instead of path-style.
-    pub virtual_hosted_style: Option<bool>,
-    /// The access key id.
-    pub access_key_id: Option<String>,
-    /// The secret access key, or the file that holds it.
-    pub secret: Option<Secret>,
-    /// The section of the shared credentials and config files.
-    pub profile: Option<String>,
-    /// Zip downloads answered with a redirect to a presigned URL valid this long.
-    pub redirect_zips: Option<Duration>,
-}
-
-/// Where a secret is. `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Secret {
-    /// Given in the file.
-    Value(String),
-    /// The text of this file, trimmed.
-    File(PathBuf),
-}
-
-impl std::fmt::Debug for S3Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Settings")
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("allow_http", &self.allow_http)
-            .field("virtual_hosted_style", &self.virtual_hosted_style)
-            .field("access_key_id", &self.access_key_id)
-            .field(
-                "secret",
-                &match &self.secret {
-                    None => "none".to_string(),
-                    Some(Secret::Value(_)) => "<redacted>".to_string(),
-                    Some(Secret::File(p)) => p.display().to_string(),
-                },
-            )
-            .field("profile", &self.profile)
-            .field("redirect_zips", &self.redirect_zips)
-            .finish()
-    }
-}
+pub use crate::store::{S3Settings, Secret};
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields)]

@@ -73,7 +73,7 @@ impl Report {
 /// Parses `--timeout`: a Go duration (`10s`, `500ms`, `1m30s`, `1h`) or a number of
 /// seconds, from 10ms to 1h.
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = crate::config::duration::parse(s).map_err(|e| format!("--timeout {e}"))?;
+    let d = crate::duration::parse(s).map_err(|e| format!("--timeout {e}"))?;
     if !(Duration::from_millis(10)..=Duration::from_secs(3600)).contains(&d) {
         return Err(format!(
             "--timeout {s}: want a duration from 10ms to 1h (such as 10s, 1m30s or 1h)"
@@ -333,7 +333,7 @@ mod tests {
             parse_timeout("soon"),
             Err(format!(
                 "--timeout \"soon\": not a duration ({})",
-                crate::config::duration::SYNTAX
+                crate::duration::SYNTAX
             ))
         );
         assert_eq!(

@@ -33,9 +33,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::auth_settings::{AuthSettings, RouteReaders, TokenSecret};
 use super::path::{Reject, Request, parse};
 use super::reply::text;
-use crate::config::{AuthSettings, Route, TokenSecret};
 
 /// The body of every 401: the same for missing and wrong credentials, and for any path.
 pub const UNAUTHORIZED: &str = "unauthorized: credentials are needed (a token, or a user's password) and none were given or they are not valid";
@@ -279,7 +279,7 @@ impl Auth {
     /// file that cannot be read or is empty, an htpasswd line that is not bcrypt, a user
     /// of `[[auth.user]]` missing from the file, two tokens with one secret are errors.
     /// Each name in a route's `read` list must be a token's, an htpasswd user's or `*`.
-    pub fn open(settings: &AuthSettings, routes: &[Route]) -> Result<Auth, String> {
+    pub fn open(settings: &AuthSettings, routes: &[RouteReaders]) -> Result<Auth, String> {
         let mut tokens: Vec<([u8; 32], Arc<Principal>)> = Vec::new();
         for t in &settings.tokens {
             let digest = match &t.secret {
@@ -578,8 +578,8 @@ pub(super) async fn authorize(
 
 #[cfg(test)]
 mod tests {
+    use super::super::auth_settings::{TokenSettings, UserSettings};
     use super::*;
-    use crate::config::{TokenSettings, UserSettings};
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
@@ -830,10 +830,8 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let ht = d.path().join("htpasswd");
         std::fs::write(&ht, format!("alice:{}\n", hash("alice-pw"))).unwrap();
-        let route = |pattern: &str, read: &[&str]| Route {
+        let route = |pattern: &str, read: &[&str]| RouteReaders {
             pattern: pattern.into(),
-            upstream: "direct".into(),
-            private: false,
             read: s(read),
         };
         let settings = AuthSettings {

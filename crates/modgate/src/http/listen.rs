@@ -39,7 +39,33 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
-use crate::config::ServerLimits;
+/// Bounds on the client connections (`[server]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// From a connection's accept (TLS handshake included) to its first request's whole
+    /// header, and from the first byte of a later request to its whole header.
+    pub header_timeout: Duration,
+    /// How long a connection with no request in flight is kept open.
+    pub idle_timeout: Duration,
+    /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish.
+    pub drain_timeout: Duration,
+    /// Connections open at once; more are accepted and closed at once.
+    pub max_connections: usize,
+    /// Connections open at once from one client IP address.
+    pub max_connections_per_address: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+            max_connections_per_address: 256,
+        }
+    }
+}
 
 /// At most one warning of each kind (limit reached, accept failing) per this long.
 const WARN_EVERY: Duration = Duration::from_secs(10);

@@ -6,6 +6,7 @@
 //! what before the handler (and its hot answers) sees the request.
 
 mod auth;
+pub mod auth_settings;
 mod hot;
 pub mod limit;
 pub mod listen;

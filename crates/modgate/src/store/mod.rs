@@ -36,7 +36,7 @@ pub use evict::{Evicted, InUse, Ledger, Reservation, parse_size};
 pub use hot::Hot;
 pub use key::{Key, KeyError, Kind};
 pub use lock::{Held, Lease, LocalLocks, Locks};
-pub use s3::{S3Blobs, S3Url};
+pub use s3::{S3Blobs, S3Settings, S3Url, Secret};
 pub use staging::{Staged, Staging};
 
 use std::io;
@@ -90,11 +90,7 @@ impl Store {
     /// The objects in S3-compatible storage at `url` (settings from the AWS environment),
     /// with the local data directory `dir` for staging (locked for this process: several
     /// replicas share the bucket, each with its own directory).
-    pub fn open_s3(
-        dir: &Path,
-        url: S3Url,
-        settings: &crate::config::S3Settings,
-    ) -> Result<Store, String> {
+    pub fn open_s3(dir: &Path, url: S3Url, settings: &S3Settings) -> Result<Store, String> {
         let local = || -> io::Result<(std::fs::File, Staging)> {
             std::fs::create_dir_all(dir).map_err(|e| annotate(e, "creating", dir))?;
             let lock = disk::lock_dir(dir)?;

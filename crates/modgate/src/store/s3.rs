@@ -34,6 +34,58 @@ use super::blob::{Blob, Blobs, ByteStream, Stat};
 use super::key::Key;
 use super::staging::Staged;
 
+/// `[s3]`, checked (secrets read when the storage is opened).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct S3Settings {
+    /// The endpoint URL.
+    pub endpoint: Option<String>,
+    /// The region.
+    pub region: Option<String>,
+    /// Plain http allowed.
+    pub allow_http: Option<bool>,
+    /// Virtual-hosted-style requests (bucket in the host name) instead of path-style.
+    pub virtual_hosted_style: Option<bool>,
+    /// The access key id.
+    pub access_key_id: Option<String>,
+    /// The secret access key, or the file that holds it.
+    pub secret: Option<Secret>,
+    /// The section of the shared credentials and config files.
+    pub profile: Option<String>,
+    /// Zip downloads answered with a redirect to a presigned URL valid this long.
+    pub redirect_zips: Option<Duration>,
+}
+
+/// Where a secret is. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// Given in the file.
+    Value(String),
+    /// The text of this file, trimmed.
+    File(std::path::PathBuf),
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("allow_http", &self.allow_http)
+            .field("virtual_hosted_style", &self.virtual_hosted_style)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret",
+                &match &self.secret {
+                    None => "none".to_string(),
+                    Some(Secret::Value(_)) => "<redacted>".to_string(),
+                    Some(Secret::File(p)) => p.display().to_string(),
+                },
+            )
+            .field("profile", &self.profile)
+            .field("redirect_zips", &self.redirect_zips)
+            .finish()
+    }
+}
+
 /// Above this size a staged file is sent as a multipart upload (parts of this size).
 const PART: usize = 8 << 20;
 
@@ -108,7 +160,7 @@ impl S3Blobs {
     /// (`env` reads a variable), then `[s3]`, then the AWS shared files.
     pub fn open(
         url: S3Url,
-        settings: &crate::config::S3Settings,
+        settings: &S3Settings,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<S3Blobs, String> {
         let env = |k: &str| env(k).filter(|v| !v.is_empty());
@@ -143,8 +195,8 @@ impl S3Blobs {
         if env("AWS_ACCESS_KEY_ID").is_none() {
             if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret) {
                 let secret = match secret {
-                    crate::config::Secret::Value(v) => v.clone(),
-                    crate::config::Secret::File(p) => std::fs::read_to_string(p)
+                    Secret::Value(v) => v.clone(),
+                    Secret::File(p) => std::fs::read_to_string(p)
                         .map_err(|e| {
                             bad(format!(
                                 "reading [s3] secret_access_key_file {}: {e}",

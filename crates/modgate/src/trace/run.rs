@@ -41,11 +41,11 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
     let go = is_go(program).then(|| Path::new(program));
     let settings = GoSettings::read(go, None, &env, crate::goenv::GO_ENV_WITHIN).await?;
     let goproxy = match settings.get("GOPROXY") {
-        "" => crate::config::DEFAULT_UPSTREAM.to_string(),
+        "" => crate::goenv::DEFAULT_GOPROXY.to_string(),
         v => v.to_string(),
     };
     let sumdb = match settings.get("GOSUMDB") {
-        "" => Some(crate::config::DEFAULT_SUMDB.to_string()),
+        "" => Some(crate::goenv::DEFAULT_GOSUMDB.to_string()),
         v => Some(v.to_string()),
     }
     .map(|s| crate::sumdb::spec::parse(&s))
