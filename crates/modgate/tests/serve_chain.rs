@@ -194,7 +194,7 @@ fn startup_errors_say_what_to_fix() {
             .env("RUST_LOG", "info"),
         std::time::Duration::from_secs(30),
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(&format!(

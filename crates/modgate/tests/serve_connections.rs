@@ -586,7 +586,7 @@ fn tls_files_are_checked_at_start() {
         "--tls-key",
         garbage.to_str().unwrap(),
     ]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2));
     let want = format!(
         "modgate serve: --tls-key {}: no private key in it (want PEM: -----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC PRIVATE KEY)\n",
         garbage.display()
@@ -663,5 +663,66 @@ fn sigterm_drains_downloads_in_flight() {
         "modgate serve: every connection finished",
     ] {
         assert!(log.contains(line), "no {line:?} in:\n{log}");
+    }
+}
+
+/// `--listen` as Go servers read it: `:PORT` is every interface (dual-stack where the
+/// machine has IPv6), `[::1]:PORT` the IPv6 loopback alone.
+#[test]
+fn listen_addresses_as_go_servers_read_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ipv6 = std::net::TcpListener::bind("[::1]:0").is_ok();
+    let healthz = |addr: &str| matches!(raw_get(addr, "GET", "/healthz"), Ok(r) if r.status == 200);
+    for (listen, reached, logged) in [
+        (
+            ":{port}",
+            vec!["127.0.0.1:{port}", "[::1]:{port}"],
+            "[::]:{port}",
+        ),
+        ("[::1]:{port}", vec!["[::1]:{port}"], "[::1]:{port}"),
+    ] {
+        if listen.starts_with("[::1]") && !ipv6 {
+            continue;
+        }
+        let port = free_port().to_string();
+        let at = |s: &str| s.replace("{port}", &port);
+        let log = tmp.path().join(format!("{port}.log"));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_modgate"))
+            .args(["serve", "--upstream", "off", "--sumdb", "off", "--listen"])
+            .arg(at(listen))
+            .arg("--data-dir")
+            .arg(tmp.path().join(&port))
+            .env_remove("MODGATE_LISTEN")
+            .env_remove("MODGATE_CONFIG")
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let first = at(reached[0]);
+        let started = Instant::now();
+        while !healthz(&first) && started.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for addr in &reached {
+            let addr = at(addr);
+            if addr.starts_with('[') && !ipv6 {
+                continue;
+            }
+            assert!(healthz(&addr), "--listen {}: {addr}", at(listen));
+        }
+        let text = std::fs::read_to_string(&log).unwrap();
+        // Without IPv6, every interface is 0.0.0.0.
+        let want = match (listen.starts_with(':'), ipv6) {
+            (true, false) => at("0.0.0.0:{port}"),
+            _ => at(logged),
+        };
+        assert!(
+            text.contains(&format!("listening on http://{want} ")),
+            "--listen {}: {text}",
+            at(listen)
+        );
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }

@@ -180,7 +180,7 @@ fn a_second_server_on_one_data_dir_is_refused() {
         .env_remove("MODGATE_DATA_DIR")
         .env_remove("MODGATE_CONFIG");
     let out = testkit::run_bounded(&mut cmd, Duration::from_secs(30));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let want = format!(
         "cannot open the data dir {d}: {d} is in use by another modgate process (pid {}): one process per data directory; stop that one or give this one another --data-dir",
