@@ -364,3 +364,33 @@ fn config_show_says_where_each_value_came_from() {
     }
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+/// `modgate serve`'s log on a terminal (a pseudo-terminal made by `script`, for 2 s): in
+/// colors, unless NO_COLOR is set.
+#[test]
+fn no_color_turns_the_logs_colors_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let colored = |no_color: Option<&str>| -> bool {
+        let inner = format!(
+            "timeout -s INT 2 {} serve --listen 127.0.0.1:0 --upstream off --sumdb off --data-dir {}",
+            env!("CARGO_BIN_EXE_modgate"),
+            tmp.path().join("data").display()
+        );
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &inner, "/dev/null"])
+            .env_remove("NO_COLOR")
+            .env_remove("RUST_LOG")
+            .env("TERM", "xterm");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let out = testkit::run_bounded(&mut cmd, std::time::Duration::from_secs(30));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("listening on http://127.0.0.1:"), "{text}");
+        text.contains("\u{1b}[")
+    };
+    assert!(colored(None));
+    assert!(!colored(Some("1")));
+    // Set but empty counts as unset (no-color.org).
+    assert!(colored(Some("")));
+}
