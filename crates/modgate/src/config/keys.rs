@@ -318,4 +318,24 @@ mod tests {
             }
         );
     }
+
+    #[test]
+    fn the_readme_table_names_every_key_and_its_variable() {
+        let readme = include_str!("../../../../README.md");
+        for k in KEYS {
+            let row = format!("| `{}` | `{}` |", k.in_file(), k.env());
+            assert!(readme.contains(&row), "README.md has no row {row}");
+            let default = match k.default {
+                Some("\"\"") => "empty".to_string(),
+                Some(d) => format!("`{d}`"),
+                None => "none".to_string(),
+            };
+            assert!(
+                readme
+                    .lines()
+                    .any(|l| l.starts_with(&row) && l.ends_with(&format!("| {default} |"))),
+                "README.md: {row} does not give the default {default}"
+            );
+        }
+    }
 }
