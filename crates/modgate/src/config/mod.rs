@@ -458,9 +458,21 @@ impl Settings {
             &env,
             flags(args),
         )?;
+        // The file alone was checked when read: what fails now came from a variable or a
+        // flag (a table written inline).
         let file: FileSettings = toml::Value::Table(layers.table.clone())
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError(format!("settings: {}", e.message())))?;
+            .map_err(|e: toml::de::Error| {
+                let given: Vec<String> = layers
+                    .origins
+                    .values()
+                    .filter_map(|o| match o {
+                        Origin::Env(n) | Origin::Flag(n) => Some(n.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                ConfigError(format!("{}: {}", given.join(", "), e.message()))
+            })?;
         let s = settings(file, &layers, config_file)?;
         Ok((s, layers))
     }
@@ -1441,5 +1453,18 @@ max_connections_per_address = 12
         )
         .unwrap();
         assert_eq!(s.log_level, "warn");
+    }
+
+    #[test]
+    fn a_bad_table_in_a_variable_names_the_variable() {
+        let e = Settings::resolve(
+            &ServeArgs::default(),
+            &env_of(&[("MODGATE_UPSTREAMS", "[{ nme = \"corp\" }]")]),
+        )
+        .unwrap_err();
+        assert!(
+            e.0.starts_with("MODGATE_UPSTREAMS: unknown field `nme`"),
+            "{e}"
+        );
     }
 }
