@@ -109,7 +109,7 @@ fn a_bundle_is_served_offline_with_its_checksum_database_records() {
     let out = run(&["bundle", "verify", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("modgate bundle: "), "{err}");
+    assert!(err.starts_with("modgate bundle verify: "), "{err}");
 
     // The air-gapped side: the proxy gone, a modgate serving the bundle offline.
     drop(proxy);
