@@ -238,10 +238,7 @@ fn config(c: &ConfigCommand) -> ExitCode {
                     print!("{}", modgate::config::show::render(&layers));
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("modgate config show: {e}");
-                    ExitCode::from(2)
-                }
+                Err(e) => failed("config show", false, 2, &e.to_string()),
             }
         }
         ConfigCommand::Check { file } => {
@@ -254,10 +251,7 @@ fn config(c: &ConfigCommand) -> ExitCode {
                     println!("{}: valid", file.display());
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("modgate config check: {e}");
-                    ExitCode::from(2)
-                }
+                Err(e) => failed("config check", false, 2, &e.to_string()),
             }
         }
     }

@@ -1,66 +1,16 @@
-//! Settings for `modgate serve`: flags, environment, TOML file.
+//! Settings for `modgate serve` (and the data directories of `prefetch` and `bundle`), at
+//! the top of the house: read here, converted into each part's own option types.
 //!
-//! Precedence: flags over environment (`MODGATE_LISTEN`, `MODGATE_DATA_DIR`,
-//! `MODGATE_UPSTREAM`, `MODGATE_PRIVATE`, `MODGATE_SUMDB`, `MODGATE_NOSUMDB`,
-//! `MODGATE_STORAGE`, `MODGATE_CACHE_MAX_BYTES`, `MODGATE_REDIS`, `MODGATE_OFFLINE`,
-//! `MODGATE_TLS_CERT`, `MODGATE_TLS_KEY`, `MODGATE_CONFIG`) over the TOML file
-//! (`--config`) over the defaults. Some settings are only in the file:
-//! `private_upstreams`, the `[timeouts]`, the `[cache]` lifetimes, `upstream_concurrency`,
-//! the `[server]` limits, `[limits]`, `[hedge]`, `[[upstreams]]`, `[[routes]]`, `[auth]`
-//! (config/auth.rs) and `[s3]` (config/s3.rs).
+//! Precedence: flags over the environment over the TOML file (`--config`,
+//! `MODGATE_CONFIG`) over the defaults (`layers.rs`). Every key of the file
+//! (`keys.rs`, one table) is also an environment variable, `MODGATE_<TABLE>_<KEY>`
+//! (`MODGATE_<KEY>` at the top). The reference file, `modgate.example.toml` at the
+//! repository's root, lists every key with its default. Durations are Go's
+//! (`crate::duration`), listen addresses Go's (`listen.rs`).
 //!
-//! ```toml
-//! listen = "127.0.0.1:3000"
-//! data_dir = "/var/lib/modgate"
-//! storage = "s3://modules/prod"     # or a directory; default: data_dir
-//! redis = "redis://10.0.0.5:6379/0" # shared by replicas (optional)
-//! upstream = "https://proxy.golang.org,direct"
-//! private = "*.corp.example.com"
-//! private_upstreams = ["https://goproxy.corp.example.com"]
-//! sumdb = "sum.golang.org"           # GOSUMDB syntax, or "off"
-//! nosumdb = "github.com/corp"        # GONOSUMDB syntax (private modules are never asked)
-//! upstream_concurrency = 16
-//! tls_cert = "/etc/modgate/cert.pem"  # PEM chain; with tls_key, serve HTTPS (h2, http/1.1)
-//! tls_key = "/etc/modgate/key.pem"    # PEM private key (PKCS#8, PKCS#1 or SEC1)
-//!
-//! [server]            # the client connections
-//! header_timeout = 10                # seconds: TLS handshake + a request's header
-//! idle_timeout = 60                  # seconds: a connection with no request in flight
-//! drain_timeout = 30                 # seconds: in-flight requests on SIGTERM/Ctrl-C
-//! max_connections = 4096             # open at once; more are accepted and closed
-//! max_connections_per_address = 256  # open at once from one client IP address
-//!
-//! [timeouts]          # seconds
-//! connect = 10
-//! first_byte = 30
-//! transfer = 600
-//! request = 120
-//!
-//! [cache]             # seconds
-//! negative_ttl = 60
-//! list_ttl = 60
-//! prefetch = "mod"    # "off" | "mod" | "all": what to fetch ahead of the go command
-//! max_bytes = "10GiB" # or bytes (10737418240): the local disk's bound, least recently
-//!                     # used evicted (directory store and git clones); default: none
-//!
-//! [limits]
-//! client_requests_per_second = 50    # per client (credentials' name, else IP); 0: none
-//! client_burst = 100                 # default: twice the rate
-//! upstream_requests_per_second = 20  # per HTTP upstream; 0: none (429 Retry-After is
-//!                                    # always obeyed)
-//! breaker_failures = 5               # errors in a row that open an upstream's breaker
-//! breaker_open = 30                  # seconds it stays open before one probe
-//!
-//! [hedge]             # a slow request to an HTTP upstream also goes to the next one
-//! enabled = true
-//! quantile = 0.95                    # "slow": past this quantile of recent answer times
-//! min_delay_ms = 50
-//! max_delay_ms = 2000
-//!
-//! [direct]            # the git source
-//! insecure = "git.lan.example.com"   # GOINSECURE syntax: plain http allowed
-//! git_timeout = 120                  # seconds, per git command
-//! ```
+//! `mod.rs` turns the merged table into [`Settings`], checking each value and naming where
+//! a bad one was set; `routes.rs` reads `[[upstreams]]` and `[[routes]]`, `auth.rs`
+//! `[auth]`, `s3.rs` `[s3]`; `show.rs` prints the effective settings back.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -219,34 +169,34 @@ pub struct Settings {
     pub upstream: String,
     /// GOPRIVATE-style patterns.
     pub private: String,
-    /// Upstream URLs allowed to serve private modules (file only).
+    /// Upstream URLs allowed to serve private modules (no flag).
     pub private_upstreams: Vec<String>,
     /// The checksum database, GOSUMDB syntax (`off`: none).
     pub sumdb: String,
     /// GONOSUMDB-style patterns.
     pub nosumdb: String,
-    /// Upstream timeouts (file only).
+    /// Upstream timeouts (no flag).
     pub timeouts: Timeouts,
-    /// How long a "not found" is remembered (file only).
+    /// How long a "not found" is remembered (no flag).
     pub negative_ttl: Duration,
-    /// How long `@v/list`, `@latest` and non-canonical queries are fresh (file only).
+    /// How long `@v/list`, `@latest` and non-canonical queries are fresh (no flag).
     pub list_ttl: Duration,
-    /// Concurrent requests per upstream (file only).
+    /// Concurrent requests per upstream (no flag).
     pub upstream_concurrency: usize,
-    /// Request limits for clients and upstreams (file only).
+    /// Request limits for clients and upstreams (no flag).
     pub limits: Limits,
-    /// Hedged upstream requests (file only).
+    /// Hedged upstream requests (no flag).
     pub hedge: crate::source::hedge::HedgeSettings,
-    /// Named upstreams with their own settings (file only: `[[upstreams]]`).
+    /// Named upstreams with their own settings (`[[upstreams]]`).
     pub upstreams: Vec<UpstreamSettings>,
-    /// Routes by module path (file only: `[[routes]]`).
+    /// Routes by module path (`[[routes]]`).
     pub routes: Vec<Route>,
-    /// What is fetched ahead when a go.mod had to be fetched (file only).
+    /// What is fetched ahead when a go.mod had to be fetched (no flag).
     pub prefetch: Prefetch,
     /// GOINSECURE-style patterns: module paths whose `direct` discovery and git remotes
-    /// may use plain http (file only).
+    /// may use plain http (no flag).
     pub insecure: String,
-    /// Bound on each git command of the `direct` source (file only).
+    /// Bound on each git command of the `direct` source (no flag).
     pub git_timeout: Duration,
     /// Log format.
     pub log_format: LogFormat,
@@ -257,15 +207,15 @@ pub struct Settings {
     pub offline: bool,
     /// `--bundle`: imported into the data directory at start.
     pub bundle: Option<PathBuf>,
-    /// Bounds on the client connections (file only).
+    /// Bounds on the client connections (no flag).
     pub server: ServerLimits,
     /// `--tls-cert` and `--tls-key`: serve HTTPS (`None`: plain HTTP).
     pub tls: Option<TlsFiles>,
     /// The settings file read, if any.
     pub config_file: Option<PathBuf>,
-    /// `[auth]` (file only): `None` without the table, when everyone reads everything.
+    /// `[auth]`: `None` without the table, when everyone reads everything.
     pub auth: Option<AuthSettings>,
-    /// `[s3]` (file only; the AWS environment wins where both say).
+    /// `[s3]` (the AWS environment wins where both say).
     pub s3: S3Settings,
 }
 
