@@ -199,9 +199,16 @@ impl World {
             dl["Version"].as_str().unwrap(),
             "version of {pq}"
         );
-        let info: Value =
-            serde_json::from_slice(&std::fs::read(dl["Info"].as_str().unwrap()).unwrap()).unwrap();
+        let info_file = std::fs::read(dl["Info"].as_str().unwrap()).unwrap();
+        let info: Value = serde_json::from_slice(&info_file).unwrap();
         assert_eq!(time(&ours), info["Time"].as_str().unwrap(), "time of {pq}");
+        // The .info itself, byte for byte as the go command keeps it in its module cache:
+        // the Origin's fields (VCS, URL, Subdir, Hash, Ref) and their order.
+        assert_eq!(
+            String::from_utf8_lossy(&ours.json),
+            String::from_utf8_lossy(&info_file),
+            ".info of {pq}"
+        );
         let list = self.go_json(&["list", "-m", "-json", &pq], extra);
         assert_eq!(
             ours.version,

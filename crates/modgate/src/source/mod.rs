@@ -53,16 +53,16 @@ impl Info {
     pub fn made(
         version: String,
         time: gomod::timestamp::Timestamp,
-        origin: serde_json::Value,
+        origin: &impl Serialize,
     ) -> Info {
         #[derive(Serialize)]
-        struct Made<'a> {
+        struct Made<'a, O: Serialize> {
             #[serde(rename = "Version")]
             version: &'a str,
             #[serde(rename = "Time")]
             time: String,
             #[serde(rename = "Origin")]
-            origin: serde_json::Value,
+            origin: &'a O,
         }
         let json = serde_json::to_vec(&Made {
             version: &version,

@@ -589,7 +589,7 @@ impl Recorder {
         Info::made(
             version.to_string(),
             gomod::timestamp::Timestamp::from_unix(1_577_934_245),
-            serde_json::json!({ "by": self.name }),
+            &serde_json::json!({ "by": self.name }),
         )
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod cmd;
 pub mod objects;
+pub mod origin;
 pub mod repo;
 pub mod resolve;
 pub mod versions;
@@ -172,15 +173,12 @@ impl GitSource {
     }
 
     fn info(&self, code: &CodeRepo, r: Resolved) -> Info {
-        Info::made(
-            r.version,
-            Timestamp::from_unix(r.time),
-            serde_json::json!({
-                "VCS": "git",
-                "URL": code.repo.url(),
-                "Hash": r.hash,
-            }),
-        )
+        let origin = origin::Origin {
+            vcs: "git".into(),
+            url: code.repo.url().to_string(),
+            ..r.origin
+        };
+        Info::made(r.version, Timestamp::from_unix(r.time), &origin)
     }
 }
 

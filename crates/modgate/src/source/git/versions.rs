@@ -10,6 +10,7 @@ use gomod::module;
 use gomod::pseudo::{self, Timestamp};
 use gomod::semver;
 
+use super::origin::{self, Origin};
 use super::repo::{GitRepo, RevInfo};
 use crate::error::Error;
 use crate::error::Kind;
@@ -24,6 +25,8 @@ pub struct Resolved {
     pub hash: String,
     /// The commit time, Unix seconds.
     pub time: i64,
+    /// Where it came from, as the go command records it (VCS and URL are the source's).
+    pub origin: Origin,
 }
 
 /// The largest go.mod read from a repository.
@@ -226,7 +229,25 @@ impl CodeRepo {
             .stat(&code_rev)
             .await
             .map_err(|e| e.map_message(|m| self.invalid_version(rev, m)))?;
-        Box::pin(self.convert(&info, rev)).await
+        let r = Box::pin(self.convert(&info, rev)).await?;
+        let refs = self.repo.refs().await?;
+        Ok(self.with_origin(r, origin::stat_ref(&code_rev, &refs)))
+    }
+
+    /// `r` with its Origin as the go command's direct fetch records it (coderepo.go's
+    /// `convert`, then cache.go's `writeDiskStat`): the commit, the module's directory,
+    /// and the ref it was found through unless it is a pseudo-version.
+    fn with_origin(&self, mut r: Resolved, found_through: String) -> Resolved {
+        r.origin = Origin {
+            subdir: self.code_dir.clone(),
+            hash: r.hash.clone(),
+            r#ref: match pseudo::is_pseudo_version(&r.version) {
+                true => String::new(),
+                false => found_through,
+            },
+            ..Origin::default()
+        };
+        r
     }
 
     /// The HEAD commit as a version (the go command's `codeRepo.Latest`).
@@ -240,7 +261,8 @@ impl CodeRepo {
             )));
         };
         let info = self.repo.stat(&head).await?;
-        Box::pin(self.convert(&info, "")).await
+        let r = Box::pin(self.convert(&info, "")).await?;
+        Ok(self.with_origin(r, "HEAD".into()))
     }
 
     async fn can_use_incompatible(
@@ -351,6 +373,7 @@ impl CodeRepo {
             version: v,
             hash: info.name.clone(),
             time: info.time,
+            origin: Origin::default(),
         })
     }
 
