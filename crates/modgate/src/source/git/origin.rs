@@ -98,7 +98,6 @@ mod tests {
             subdir: "sub".into(),
             hash: "abc".into(),
             r#ref: "refs/tags/sub/v1.0.0".into(),
-            ..Origin::default()
         };
         assert_eq!(
             serde_json::to_string(&o).unwrap(),
