@@ -131,6 +131,9 @@ pub struct Metrics {
     pub store_written_bytes: Family<StoreKind, Counter>,
     /// 1 while the shared Redis answers, 0 while this replica works on its own.
     pub redis_up: Gauge,
+    /// 1 while the storage answers (or is a local directory), 0 while answers come from
+    /// the upstreams and are not stored.
+    pub storage_up: Gauge,
     /// Bytes kept on the local disk (set when /metrics is read).
     pub store_bytes: Family<Scope, Gauge>,
     /// Entries (module versions, git clones) kept on the local disk.
@@ -157,6 +160,7 @@ impl Metrics {
             store_writes: Family::default(),
             store_written_bytes: Family::default(),
             redis_up: Gauge::default(),
+            storage_up: Gauge::default(),
             store_bytes: Family::default(),
             store_entries: Family::default(),
             hedges: Family::default(),
@@ -236,6 +240,11 @@ impl Metrics {
             "redis_up",
             "1 while the shared Redis answers; 0 while this replica works on its own",
             m.redis_up.clone(),
+        );
+        r.register(
+            "storage_up",
+            "1 while the storage answers; 0 while it does not and answers come from the upstreams, not stored",
+            m.storage_up.clone(),
         );
         r.register(
             "upstream_hedges",

@@ -89,7 +89,7 @@ pub struct Meta<T> {
 }
 
 /// A stored, checked module zip.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ZipEntry {
     /// Its name in the store.
     pub key: Key,
@@ -97,6 +97,9 @@ pub struct ZipEntry {
     pub size: u64,
     /// Its `h1:` hash (from `.ziphash`).
     pub hash: String,
+    /// When the storage did not answer: the checked file in the staging area, served
+    /// instead of the stored object (removed once the last answer using it is sent).
+    pub local: Option<Arc<Staged>>,
 }
 
 type Flight<T> = Shared<BoxFuture<'static, Result<T, Error>>>;
@@ -223,6 +226,16 @@ fn internal(e: impl std::fmt::Display) -> Error {
     Error::internal(e.to_string())
 }
 
+/// A store lookup's result: a storage that does not answer is a miss (the source is
+/// asked, its answer checked as always, and served); other failures are the store's.
+fn looked_up<T>(r: std::io::Result<Option<T>>) -> Result<Option<T>, Error> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(e) if crate::store::is_unavailable(&e) => Ok(None),
+        Err(e) => Err(internal(e)),
+    }
+}
+
 impl Cache {
     /// A cache storing in `store` what it gets from `source`.
     pub fn new(source: Arc<dyn Source>, store: Arc<Store>, settings: CacheSettings) -> Cache {
@@ -254,7 +267,12 @@ impl Cache {
         let _ = self.inner.shared.set(shared);
     }
 
-    /// The store.
+    /// Whether it answers only from the store (`--offline`): no upstream to fall back on.
+    pub fn offline(&self) -> bool {
+        self.inner.source.describe() == crate::source::offline::DESCRIPTION
+    }
+
+    /// The store under it.
     pub fn store(&self) -> &Arc<Store> {
         &self.inner.store
     }
@@ -325,12 +343,7 @@ impl Cache {
             hit(kind);
             return Ok(value);
         }
-        let cached = self
-            .inner
-            .store
-            .get(&key)
-            .await
-            .map_err(internal)?
+        let cached = looked_up(self.inner.store.get(&key).await)?
             .and_then(|b| Some((T::decode(b.data.clone())?, b.age())));
         if let Some((value, age)) = &cached
             && (*age < ttl || self.inner.settings.offline)
@@ -441,13 +454,7 @@ impl Cache {
             let key = Key::info(module, query).map_err(internal)?;
             let valid = |d: &[u8]| gomod::info::parse(d).is_ok();
             // Read as the go command reads it once, when first read from the store.
-            if let Some(b) = self
-                .inner
-                .store
-                .get_checked(&key, valid)
-                .await
-                .map_err(internal)?
-            {
+            if let Some(b) = looked_up(self.inner.store.get_checked(&key, valid).await)? {
                 hit("info");
                 return Ok(Meta {
                     value: b.data,
@@ -459,12 +466,7 @@ impl Cache {
             let (m, q) = (module.to_string(), query.to_string());
             let info = self
                 .single_flight(format!("info {module}@{query}"), async move {
-                    if let Some(b) = inner
-                        .store
-                        .get_checked(&key, valid)
-                        .await
-                        .map_err(internal)?
-                    {
+                    if let Some(b) = looked_up(inner.store.get_checked(&key, valid).await)? {
                         // Stored by the lock's previous holder.
                         return Info::parse(b.data).map_err(internal);
                     }
@@ -529,7 +531,7 @@ impl Cache {
         depth: u32,
     ) -> Result<bytes::Bytes, Error> {
         let key = Key::go_mod(module, version).map_err(internal)?;
-        if let Some(b) = self.inner.store.get(&key).await.map_err(internal)? {
+        if let Some(b) = looked_up(self.inner.store.get(&key).await)? {
             hit("mod");
             return Ok(b.data);
         }
@@ -537,7 +539,7 @@ impl Cache {
         let (m, v) = (module.to_string(), version.to_string());
         let data = self
             .single_flight(format!("mod {module}@{version}"), async move {
-                if let Some(b) = inner.store.get(&key).await.map_err(internal)? {
+                if let Some(b) = looked_up(inner.store.get(&key).await)? {
                     // Stored by the lock's previous holder.
                     return Ok(b.data);
                 }
@@ -586,22 +588,26 @@ impl Cache {
             let store = &inner.store;
             // A zip stored without its .ziphash (a crash between the two) is hashed again;
             // it was checked before it was stored.
-            let (hash, size) = match store.stat(&zip_key).await.map_err(internal)? {
-                Some(stat) => match store
-                    .stage_copy(&zip_key)
-                    .await
-                    .map_err(|e| Error::storage(&e, store.staging_dir()))?
-                {
-                    Some(copy) => (hash_staged(copy).await?, stat.size),
-                    None => Self::fetch_zip(&inner, &m, &v, &zip_key).await?,
+            let copy = match looked_up(store.stat(&zip_key).await)? {
+                Some(stat) => match store.stage_copy(&zip_key).await {
+                    Ok(copy) => copy.map(|c| (c, stat.size)),
+                    Err(e) if crate::store::is_unavailable(&e) => None,
+                    Err(e) => return Err(Error::storage(&e, store.staging_dir())),
                 },
+                None => None,
+            };
+            let (hash, size, local) = match copy {
+                Some((copy, size)) => (hash_staged(copy).await?, size, None),
                 None => Self::fetch_zip(&inner, &m, &v, &zip_key).await?,
             };
-            write_entry(&inner, &hash_key, hash.clone().into()).await?;
+            if local.is_none() {
+                write_entry(&inner, &hash_key, hash.clone().into()).await?;
+            }
             Ok(ZipEntry {
                 key: zip_key,
                 size,
                 hash,
+                local,
             })
         })
         .await
@@ -614,16 +620,17 @@ impl Cache {
         hash_key: &Key,
     ) -> Result<Option<ZipEntry>, Error> {
         let store = &inner.store;
-        let Some(hash) = store.get(hash_key).await.map_err(internal)? else {
+        let Some(hash) = looked_up(store.get(hash_key).await)? else {
             return Ok(None);
         };
-        let Some(stat) = store.stat(zip_key).await.map_err(internal)? else {
+        let Some(stat) = looked_up(store.stat(zip_key).await)? else {
             return Ok(None);
         };
         Ok(Some(ZipEntry {
             key: zip_key.clone(),
             size: stat.size,
             hash: String::from_utf8_lossy(&hash.data).trim().to_string(),
+            local: None,
         }))
     }
 }
@@ -640,13 +647,15 @@ async fn hash_staged(file: Staged) -> Result<String, Error> {
 
 impl Cache {
     /// Fetches the zip of `m@v` to the staging area, checks it, hashes it, has the hash
-    /// checked (checksum database), and stores it as `zip_key`; returns its hash and size.
+    /// checked (checksum database), and stores it as `zip_key`; returns its hash and size,
+    /// and, when the storage did not answer, the checked file to serve instead (not
+    /// stored).
     async fn fetch_zip(
         inner: &Arc<Inner>,
         m: &str,
         v: &str,
         zip_key: &Key,
-    ) -> Result<(String, u64), Error> {
+    ) -> Result<(String, u64, Option<Arc<Staged>>), Error> {
         let fetch = |staged: Staged| async move {
             let r = Self::bounded(
                 inner.settings.transfer_timeout,
@@ -694,11 +703,26 @@ impl Cache {
             .map_err(internal)??;
         check_sum(inner, m, v, false, &h1).await?;
         let store = &inner.store;
-        store
-            .put_staged(zip_key, staged)
-            .await
-            .map_err(|e| Error::storage(&e, store.staging_dir()))?;
-        Ok((h1, size))
+        // A second name for the checked file, served when a remote storage does not
+        // take it (the storage consumes the first either way).
+        let spare = match store.is_remote() {
+            true => {
+                let spare = store.stage(zip_key.file_name());
+                tokio::fs::hard_link(staged.path(), spare.path())
+                    .await
+                    .is_ok()
+                    .then_some(spare)
+            }
+            false => None,
+        };
+        match store.put_staged(zip_key, staged).await {
+            Ok(()) => Ok((h1, size, None)),
+            Err(e) if crate::store::is_unavailable(&e) && spare.is_some() => {
+                tracing::debug!(zip = %zip_key, error = %e, "not stored: served from staging");
+                Ok((h1, size, spare.map(Arc::new)))
+            }
+            Err(e) => Err(Error::storage(&e, store.staging_dir())),
+        }
     }
 }
 
@@ -739,8 +763,12 @@ async fn write_entry(inner: &Inner, key: &Key, data: bytes::Bytes) -> Result<(),
         return Ok(());
     }
     let store = &inner.store;
-    store
-        .put(key, data)
-        .await
-        .map_err(|e| Error::storage(&e, store.staging_dir()))
+    match store.put(key, data).await {
+        // Served all the same; stored once the storage answers again.
+        Err(e) if crate::store::is_unavailable(&e) => {
+            tracing::debug!(key = %key, error = %e, "not stored");
+            Ok(())
+        }
+        r => r.map_err(|e| Error::storage(&e, store.staging_dir())),
+    }
 }

@@ -34,6 +34,10 @@ pub(super) struct FileS3 {
     secret_access_key_file: Option<PathBuf>,
     profile: Option<String>,
     redirect_zips: Option<super::FileDuration>,
+    connect_timeout: Option<super::FileDuration>,
+    read_timeout: Option<super::FileDuration>,
+    timeout: Option<super::FileDuration>,
+    retries: Option<usize>,
 }
 
 /// Checks `[s3]`.
@@ -68,7 +72,17 @@ pub(super) fn s3_settings(f: FileS3) -> Result<S3Settings, String> {
             super::duration::format(d.0)
         ));
     }
+    let d = S3Settings::default();
+    let nonzero = |v: Option<super::FileDuration>, key: &str, default: Duration| match v {
+        Some(v) if v.0.is_zero() => Err(format!("{key} = 0: want a duration over 0")),
+        Some(v) => Ok(v.0),
+        None => Ok(default),
+    };
     Ok(S3Settings {
+        connect_timeout: nonzero(f.connect_timeout, "connect_timeout", d.connect_timeout)?,
+        read_timeout: nonzero(f.read_timeout, "read_timeout", d.read_timeout)?,
+        timeout: nonzero(f.timeout, "timeout", d.timeout)?,
+        retries: f.retries.unwrap_or(d.retries),
         endpoint: f.endpoint,
         region: f.region,
         allow_http: f.allow_http,
@@ -101,7 +115,7 @@ mod tests {
     fn the_table() {
         assert_eq!(s3_of(""), Ok(S3Settings::default()));
         let got = s3_of(
-            "[s3]\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"eu-west-1\"\nallow_http = true\nvirtual_hosted_style = false\naccess_key_id = \"AK\"\nsecret_access_key_file = \"/run/s\"\nprofile = \"p\"\nredirect_zips = 300\n",
+            "[s3]\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"eu-west-1\"\nallow_http = true\nvirtual_hosted_style = false\naccess_key_id = \"AK\"\nsecret_access_key_file = \"/run/s\"\nprofile = \"p\"\nredirect_zips = 300\nconnect_timeout = \"1s\"\nread_timeout = \"2s\"\ntimeout = \"1m\"\nretries = 0\n",
         );
         assert_eq!(
             got,
@@ -114,7 +128,15 @@ mod tests {
                 secret: Some(Secret::File("/run/s".into())),
                 profile: Some("p".into()),
                 redirect_zips: Some(Duration::from_secs(300)),
+                connect_timeout: Duration::from_secs(1),
+                read_timeout: Duration::from_secs(2),
+                timeout: Duration::from_secs(60),
+                retries: 0,
             })
+        );
+        assert_eq!(
+            s3_of("[s3]\ntimeout = 0\n"),
+            Err("FILE: [s3]: timeout = 0: want a duration over 0".into())
         );
         // 0: off.
         assert_eq!(

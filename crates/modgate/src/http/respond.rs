@@ -83,18 +83,33 @@ pub async fn answer(
             )
         }
         Request::Ready => match state.cache.store().ready().await {
-            // Redis down does not take the replica out of rotation (every replica would
-            // go at once): it serves on its own, and says so.
-            Ok(()) => match &state.shared {
-                Some(shared) => match shared.check().await {
-                    None => text(StatusCode::OK, "ready", head),
-                    Some(why) => {
-                        log_not_ready(&why);
-                        text(StatusCode::OK, &format!("ready, degraded: {why}"), head)
-                    }
-                },
-                None => text(StatusCode::OK, "ready", head),
-            },
+            // A remote storage down while upstreams answer, or Redis down, does not take
+            // the replica out of rotation (every replica would go at once): it serves as
+            // it can, and says so.
+            Ok(storage) if storage.is_none() || !state.cache.offline() => {
+                let redis = match &state.shared {
+                    Some(shared) => shared.check().await,
+                    None => None,
+                };
+                let degraded: Vec<String> = storage.into_iter().chain(redis).collect();
+                if degraded.is_empty() {
+                    text(StatusCode::OK, "ready", head)
+                } else {
+                    let why = degraded.join("; ");
+                    log_not_ready(&why);
+                    text(StatusCode::OK, &format!("ready, degraded: {why}"), head)
+                }
+            }
+            // Offline, nothing answers what the storage cannot.
+            Ok(storage) => {
+                let why = storage.unwrap_or_default();
+                log_not_ready(&why);
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("not ready: {why} (and modgate serves --offline)"),
+                    head,
+                )
+            }
             Err(why) => {
                 log_not_ready(&why);
                 text(

@@ -87,7 +87,7 @@ pub(super) async fn serve(
     }
     // Handed to the storage itself when it gives presigned URLs (a HEAD is answered
     // here: no body to move). The URL expires: the redirect is never cached.
-    if !head {
+    if !head && zip.local.is_none() {
         match store.presign(&zip.key).await {
             Ok(Some(url)) => match axum::http::HeaderValue::from_str(&url) {
                 Ok(v) => {
@@ -140,6 +140,14 @@ pub(super) async fn serve(
     if head {
         return build(status, &h, Body::empty());
     }
+    // Not stored (the storage does not answer): the checked file in staging, kept until
+    // the body is done.
+    if let Some(file) = &zip.local {
+        return match local_range(std::sync::Arc::clone(file), start, len).await {
+            Ok(stream) => build(status, &h, Body::from_stream(stream)),
+            Err(e) => error(&Error::internal(e.to_string()), head),
+        };
+    }
     // The stream holds the version in use (`Store::read_range`) until the body is done
     // or the client goes: it is not evicted while being sent.
     match store.read_range(&zip.key, start, len).await {
@@ -154,4 +162,22 @@ pub(super) async fn serve(
         ),
         Err(e) => error(&Error::internal(e.to_string()), head),
     }
+}
+
+/// `len` bytes from `start` of a staged file, streamed; the file is kept (not removed)
+/// until the stream is dropped.
+async fn local_range(
+    file: std::sync::Arc<crate::store::Staged>,
+    start: u64,
+    len: u64,
+) -> std::io::Result<crate::store::ByteStream> {
+    use futures_util::StreamExt;
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut f = tokio::fs::File::open(file.path()).await?;
+    f.seek(std::io::SeekFrom::Start(start)).await?;
+    let stream = tokio_util::io::ReaderStream::new(f.take(len)).map(move |chunk| {
+        let _kept = &file;
+        chunk
+    });
+    Ok(Box::pin(stream))
 }

@@ -21,7 +21,7 @@ fn not_stored(what: String) -> Error {
 #[async_trait]
 impl Source for Offline {
     fn describe(&self) -> String {
-        "offline".to_string()
+        DESCRIPTION.to_string()
     }
 
     async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
@@ -44,3 +44,6 @@ impl Source for Offline {
         Err(not_stored(format!("{module}@{version}: zip")))
     }
 }
+
+/// How the offline source describes itself.
+pub const DESCRIPTION: &str = "offline";

@@ -24,6 +24,7 @@ mod blob;
 mod contract;
 mod disk;
 mod evict;
+mod health;
 mod hot;
 mod key;
 mod lock;
@@ -33,6 +34,7 @@ mod staging;
 pub use blob::{Blob, Blobs, ByteStream, Stat};
 pub use disk::{DiskBlobs, is_missing};
 pub use evict::{Evicted, InUse, Ledger, Reservation, parse_size};
+pub use health::{Health, is_unavailable};
 pub use hot::Hot;
 pub use key::{Key, KeyError, Kind};
 pub use lock::{Held, Lease, LocalLocks, Locks};
@@ -68,6 +70,8 @@ pub struct Store {
     /// Whether the ledger counts the objects (they are in a directory); else it counts
     /// only the git clones, and is here to make room on the local disk when it is full.
     counted: bool,
+    /// A remote storage's health (`None`: a local directory).
+    health: Option<Arc<Health>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -98,12 +102,14 @@ impl Store {
         };
         let (lock, staging) = local().map_err(|e| e.to_string())?;
         let blobs = S3Blobs::open(url, settings, &|k| std::env::var(k).ok())?;
+        let health = Arc::new(Health::default());
         let mut store = Store::new(
-            Box::new(blobs),
+            Box::new(health::Guarded::new(Box::new(blobs), Arc::clone(&health))),
             Arc::new(staging),
             Arc::new(LocalLocks::default()),
         );
         store._local = Some(lock);
+        store.health = Some(health);
         Ok(store)
     }
 
@@ -117,7 +123,14 @@ impl Store {
             root: None,
             ledger: None,
             counted: false,
+            health: None,
         }
+    }
+
+    /// Whether the objects are in a remote storage (which may stop answering while
+    /// modgate goes on: see `health.rs`).
+    pub fn is_remote(&self) -> bool {
+        self.health.is_some()
     }
 
     /// The directory the objects are in (`open_dir`), if they are in one.
@@ -343,8 +356,9 @@ impl Store {
     }
 
     /// Whether the storage answers: a lookup of an object that is never stored, bounded
-    /// to 5 s (a hung mount or an unreachable bucket is not ready).
-    pub async fn ready(&self) -> Result<(), String> {
+    /// to 5 s (a hung mount is not ready). A remote storage that does not answer is
+    /// `Ok(Some(why))`: degraded, as modules are still answered from the upstreams.
+    pub async fn ready(&self) -> Result<Option<String>, String> {
         // The local disk (staging, and the store itself for a directory): below the
         // floor, a fetch would fail with a full disk.
         if let Ok(st) = rustix::fs::statvfs(self.staging.dir()) {
@@ -357,14 +371,20 @@ impl Store {
             }
         }
         let probe = Key::list("modgate.readyz/probe").map_err(|e| e.to_string())?;
-        match tokio::time::timeout(READY_WITHIN, self.blobs.stat(&probe)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!("the storage ({}) fails: {e}", self.describe())),
-            Err(_) => Err(format!(
+        let why = match tokio::time::timeout(READY_WITHIN, self.blobs.stat(&probe)).await {
+            Ok(Ok(_)) => return Ok(None),
+            Ok(Err(e)) => format!("the storage ({}) fails: {e}", self.describe()),
+            Err(_) => format!(
                 "the storage ({}) did not answer within {}s",
                 self.describe(),
                 READY_WITHIN.as_secs()
-            )),
+            ),
+        };
+        match self.is_remote() {
+            true => Ok(Some(format!(
+                "{why}; modules are answered from the upstreams and not stored"
+            ))),
+            false => Err(why),
         }
     }
 

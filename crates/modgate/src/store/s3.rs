@@ -35,7 +35,7 @@ use super::key::Key;
 use super::staging::Staged;
 
 /// `[s3]`, checked (secrets read when the storage is opened).
-#[derive(Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct S3Settings {
     /// The endpoint URL.
     pub endpoint: Option<String>,
@@ -53,6 +53,35 @@ pub struct S3Settings {
     pub profile: Option<String>,
     /// Zip downloads answered with a redirect to a presigned URL valid this long.
     pub redirect_zips: Option<Duration>,
+    /// The bound on connecting to the storage.
+    pub connect_timeout: Duration,
+    /// The bound on each read of an answer: the first byte, and every wait after.
+    pub read_timeout: Duration,
+    /// The bound on a whole call, its body included (a zip streamed to a client).
+    pub timeout: Duration,
+    /// How many times a failed call is tried again, within `timeout`.
+    pub retries: usize,
+}
+
+impl Default for S3Settings {
+    /// No settings of its own; a call bounded to 5 s to connect, 30 s a read, 10 minutes
+    /// in all, tried again twice.
+    fn default() -> Self {
+        S3Settings {
+            endpoint: None,
+            region: None,
+            allow_http: None,
+            virtual_hosted_style: None,
+            access_key_id: None,
+            secret: None,
+            profile: None,
+            redirect_zips: None,
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(600),
+            retries: 2,
+        }
+    }
 }
 
 /// Where a secret is. `Debug` never shows it.
@@ -82,6 +111,10 @@ impl std::fmt::Debug for S3Settings {
             )
             .field("profile", &self.profile)
             .field("redirect_zips", &self.redirect_zips)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
             .finish()
     }
 }
@@ -216,6 +249,21 @@ impl S3Blobs {
                 }
             }
         }
+        // Each call bounded (connect, each read, the whole), and tried again at most
+        // `retries` times: a storage that does not answer is found out quickly, and the
+        // store's health (`health.rs`) then answers from the upstreams.
+        use object_store::ClientConfigKey as C;
+        use object_store::aws::AmazonS3ConfigKey as K;
+        let ms = |d: Duration| format!("{}ms", d.as_millis());
+        b = b
+            .with_config(K::Client(C::ConnectTimeout), ms(settings.connect_timeout))
+            .with_config(K::Client(C::ReadTimeout), ms(settings.read_timeout))
+            .with_config(K::Client(C::Timeout), ms(settings.timeout))
+            .with_retry(object_store::RetryConfig {
+                max_retries: settings.retries,
+                retry_timeout: settings.timeout,
+                backoff: object_store::BackoffConfig::default(),
+            });
         let store = Arc::new(b.build().map_err(|e| {
             bad(format!("{e} (S3 settings come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP, the settings file's [s3], and the AWS credentials and config files)"))
         })?);
