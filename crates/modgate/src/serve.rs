@@ -47,6 +47,10 @@ impl Source for Limited {
     fn describe(&self) -> String {
         self.inner.describe()
     }
+
+    fn fetches(&self) -> bool {
+        self.inner.fetches()
+    }
     async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         let _p = self.permit().await?;
         self.inner.list(module).await

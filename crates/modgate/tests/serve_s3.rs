@@ -87,7 +87,8 @@ fn replicas_share_one_bucket() {
     .unwrap();
     assert_eq!(r.status, 206);
     assert_eq!(r.body, a.zip[10..20].to_vec());
-    // Ready while the bucket answers; not ready, saying why, once it is gone.
+    // Ready while the bucket answers; once it is gone, with no upstream to answer
+    // instead (--upstream off), not ready, saying why.
     let r = raw_get(&two.addr, "GET", "/readyz").unwrap();
     assert_eq!((r.status, r.text()), (200, "ready\n".to_string()));
     drop(sw);
@@ -96,8 +97,11 @@ fn replicas_share_one_bucket() {
     // Refused at once, or still being retried by the S3 client when the bound hits.
     let text = r.text();
     assert!(
-        text.starts_with(&format!("not ready: the storage ({storage}) fails: "))
-            || text == format!("not ready: the storage ({storage}) did not answer within 5s\n"),
+        (text.starts_with(&format!("not ready: the storage ({storage}) fails: "))
+            || text.starts_with(&format!(
+                "not ready: the storage ({storage}) did not answer within 5s"
+            )))
+            && text.ends_with(", and no upstream can answer instead\n"),
         "{text}"
     );
     // What the replica has in memory it still serves.
@@ -203,4 +207,110 @@ fn settings_file_profile_and_presigned_zip_redirects() {
         (h.status, h.header("content-length")),
         (200, Some(a.zip.len().to_string().as_str()))
     );
+}
+
+/// An S3 outage is not a fleet outage: SeaweedFS killed while the go command downloads
+/// through modgate; every download still succeeds (from the upstream, checked, served
+/// from staging), `/readyz` says degraded, nothing is stored while it is down and nothing
+/// partial is left; once it is back, modgate says so and stores again.
+#[test]
+fn downloads_go_on_while_the_storage_is_down() {
+    let mut sw = testkit::seaweed::Seaweed::start();
+    sw.create_bucket("modules");
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("upstream"));
+    let mods: Vec<String> = (0..12)
+        .map(|i| {
+            let path = format!("example.com/m{i}");
+            // A zip of some size, so that a download is under way when the kill comes.
+            let data = format!("package m{i}\n\nvar Data = `{}`\n", "x".repeat(200_000));
+            tree.add(&path, "v1.0.0", T1, &[("m.go", data.as_str())]);
+            format!("{path}@v1.0.0")
+        })
+        .collect();
+    let all: Vec<&str> = mods.iter().map(String::as_str).collect();
+    let straight = downloaded(&tree.url(), &all);
+    let env: Vec<(&str, String)> = sw.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let storage = "s3://modules/p";
+    let mg = Server::start_env(
+        &[
+            "--data-dir",
+            tmp.path().join("d").to_str().unwrap(),
+            "--storage",
+            storage,
+            "--upstream",
+            &tree.url(),
+        ],
+        &env,
+    );
+    let object = |sw: &testkit::seaweed::Seaweed, m: &str, ext: &str| {
+        let (path, v) = m.split_once('@').unwrap();
+        sw.object("modules", &format!("p/cache/download/{path}/@v/{v}.{ext}"))
+    };
+    // Stored while the storage answers.
+    assert_eq!(downloaded(&mg.url(), &all[..4]), straight[..4].to_vec());
+    assert!(object(&sw, all[0], "zip").is_some());
+    // Killed while the go command downloads the rest: every download succeeds.
+    let url = mg.url();
+    let rest: Vec<String> = mods[4..].to_vec();
+    let during = std::thread::spawn(move || {
+        let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+        downloaded(&url, &rest)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    sw.stop();
+    assert_eq!(during.join().unwrap(), straight[4..].to_vec());
+    // With it gone: everything again, the stored ones included, from the upstream.
+    assert_eq!(downloaded(&mg.url(), &all), straight);
+    let r = raw_get(&mg.addr, "GET", "/readyz").unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text()
+            .starts_with(&format!("ready, degraded: the storage ({storage}) fails: "))
+            && r.text()
+                .ends_with("; modules are answered from the upstreams, not stored\n"),
+        "{}",
+        r.text()
+    );
+    let metrics = raw_get(&mg.addr, "GET", "/metrics").unwrap().text();
+    assert!(metrics.contains("\nmodgate_storage_up 0\n"), "{metrics}");
+    let log = mg.log_text();
+    assert_eq!(
+        log.matches("the storage does not answer:").count(),
+        1,
+        "{log}"
+    );
+    // Back: after the retry interval it is used again, and says so.
+    sw.restart();
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    assert_eq!(downloaded(&mg.url(), &all), straight);
+    for m in &all {
+        let zip = object(&sw, m, "zip");
+        let hash = object(&sw, m, "ziphash");
+        // Nothing partial: a zip with its .ziphash, and whole.
+        assert_eq!(zip.is_some(), hash.is_some(), "{m}");
+        if let Some(z) = zip {
+            assert_eq!(
+                gomod::dirhash::hash_zip(std::io::Cursor::new(&z))
+                    .unwrap()
+                    .into_bytes(),
+                hash.unwrap(),
+                "{m}"
+            );
+        }
+    }
+    for m in &all[4..] {
+        assert!(
+            object(&sw, m, "zip").is_some(),
+            "{m} is stored once the storage is back"
+        );
+    }
+    assert!(
+        mg.log_text().contains("the storage answers again after"),
+        "{}",
+        mg.log_text()
+    );
+    let metrics = raw_get(&mg.addr, "GET", "/metrics").unwrap().text();
+    assert!(metrics.contains("\nmodgate_storage_up 1\n"), "{metrics}");
 }

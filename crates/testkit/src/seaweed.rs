@@ -12,11 +12,13 @@ use crate::free_port;
 
 /// A running SeaweedFS with its S3 gateway (it ignores SIGTERM: dropping this kills it).
 pub struct Seaweed {
-    child: Child,
-    _dir: tempfile::TempDir,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
     /// `http://127.0.0.1:PORT`, the S3 endpoint.
     pub endpoint: String,
     log: PathBuf,
+    /// The ports: S3, master, volume, filer (kept for a restart).
+    ports: (u16, u16, u16, u16),
 }
 
 /// The `weed` binary: `$MODGATE_WEED`, else the first on PATH.
@@ -45,23 +47,53 @@ impl Seaweed {
     /// answers.
     pub fn start() -> Seaweed {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let (s3, master, volume, filer) = (free_port(), port_pair(), port_pair(), port_pair());
+        let ports = (free_port(), port_pair(), port_pair(), port_pair());
         let log = dir.path().join("weed.log");
-        let out = std::fs::File::create(&log).expect("the log file");
         // One identity, the keys of `env()`, whose signatures are checked; requests with
         // no signature at all (the helpers below) are anonymous and allowed.
-        let identities = dir.path().join("s3.json");
         std::fs::write(
-            &identities,
+            dir.path().join("s3.json"),
             r#"{"identities":[
   {"name":"modgate","credentials":[{"accessKey":"modgate-test","secretKey":"modgate-test-secret"}],"actions":["Admin","Read","List","Tagging","Write"]},
   {"name":"anonymous","actions":["Admin","Read","List","Tagging","Write"]}
 ]}"#,
         )
         .expect("the identities file");
+        let mut w = Seaweed {
+            child: None,
+            endpoint: format!("http://127.0.0.1:{}", ports.0),
+            dir,
+            log,
+            ports,
+        };
+        w.run();
+        w
+    }
+
+    /// Kills the server (SIGKILL: nothing flushed), keeping its data.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server again on the same ports and data, and waits until it answers.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.run();
+    }
+
+    fn run(&mut self) {
+        let (s3, master, volume, filer) = self.ports;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("the log file");
         let child = Command::new(weed_binary())
             .arg("server")
-            .arg(format!("-dir={}", dir.path().display()))
+            .arg(format!("-dir={}", self.dir.path().display()))
             .args([
                 "-ip=127.0.0.1",
                 "-ip.bind=127.0.0.1",
@@ -74,7 +106,10 @@ impl Seaweed {
                 "-master.telemetry=false",
             ])
             .arg(format!("-s3.port={s3}"))
-            .arg(format!("-s3.config={}", identities.display()))
+            .arg(format!(
+                "-s3.config={}",
+                self.dir.path().join("s3.json").display()
+            ))
             .arg(format!("-master.port={master}"))
             .arg(format!("-volume.port={volume}"))
             .arg(format!("-filer.port={filer}"))
@@ -83,23 +118,21 @@ impl Seaweed {
             .stderr(out)
             .spawn()
             .expect("cannot start weed");
-        let w = Seaweed {
-            child,
-            _dir: dir,
-            endpoint: format!("http://127.0.0.1:{s3}"),
-            log,
-        };
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         // The gateway listens before the filer behind it is ready: wait for a bucket to
         // be made.
         loop {
-            if TcpStream::connect(("127.0.0.1", s3)).is_ok() && w.try_create_bucket("ready") {
-                return w;
+            // (After a restart the bucket is there already: 409.)
+            if TcpStream::connect(("127.0.0.1", s3)).is_ok()
+                && matches!(self.request("PUT", "/ready"), Some((200 | 409, _)))
+            {
+                return;
             }
             assert!(
                 Instant::now() < deadline,
                 "SeaweedFS did not answer within 60 s; its log:\n{}",
-                std::fs::read_to_string(&w.log).unwrap_or_default()
+                std::fs::read_to_string(&self.log).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(250));
         }
@@ -178,7 +211,6 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 
 impl Drop for Seaweed {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }

@@ -267,9 +267,10 @@ impl Cache {
         let _ = self.inner.shared.set(shared);
     }
 
-    /// Whether it answers only from the store (`--offline`): no upstream to fall back on.
+    /// Whether it answers only from the store (`--offline`, `--upstream off`): no
+    /// upstream to fall back on.
     pub fn offline(&self) -> bool {
-        self.inner.source.describe() == crate::source::offline::DESCRIPTION
+        !self.inner.source.fetches()
     }
 
     /// The store under it.

@@ -91,7 +91,13 @@ pub async fn answer(
                     Some(shared) => shared.check().await,
                     None => None,
                 };
-                let degraded: Vec<String> = storage.into_iter().chain(redis).collect();
+                let degraded: Vec<String> = storage
+                    .map(|why| {
+                        format!("{why}; modules are answered from the upstreams, not stored")
+                    })
+                    .into_iter()
+                    .chain(redis)
+                    .collect();
                 if degraded.is_empty() {
                     text(StatusCode::OK, "ready", head)
                 } else {
@@ -100,13 +106,17 @@ pub async fn answer(
                     text(StatusCode::OK, &format!("ready, degraded: {why}"), head)
                 }
             }
-            // Offline, nothing answers what the storage cannot.
+            // No upstream (--offline, --upstream off): nothing answers what the storage
+            // cannot.
             Ok(storage) => {
-                let why = storage.unwrap_or_default();
+                let why = format!(
+                    "{}, and no upstream can answer instead",
+                    storage.unwrap_or_default()
+                );
                 log_not_ready(&why);
                 text(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    &format!("not ready: {why} (and modgate serves --offline)"),
+                    &format!("not ready: {why}"),
                     head,
                 )
             }

@@ -416,6 +416,12 @@ impl Source for Chain {
         s
     }
 
+    fn fetches(&self) -> bool {
+        self.links
+            .iter()
+            .any(|l| l.source.as_ref().is_some_and(|s| s.fetches()))
+    }
+
     async fn list(&self, module_path: &str) -> Result<bytes::Bytes, Error> {
         match self.try_entries(module_path, Op::List).await? {
             Answer::List(l) => Ok(l),

@@ -83,6 +83,12 @@ pub trait Source: Send + Sync {
     /// A short description for logs and errors: `proxy https://proxy.golang.org`, `direct`.
     fn describe(&self) -> String;
 
+    /// Whether it can fetch anything at all (`off` and `--offline` cannot): what the
+    /// store does not hold can still be answered.
+    fn fetches(&self) -> bool {
+        true
+    }
+
     /// The `@v/list` body: for an upstream proxy or a `file://` tree the bytes as served
     /// (the go command reads the first field of each line that is a valid version);
     /// from git the tagged versions (no pseudo-versions) in semver order, one a line. An

@@ -21,7 +21,11 @@ fn not_stored(what: String) -> Error {
 #[async_trait]
 impl Source for Offline {
     fn describe(&self) -> String {
-        DESCRIPTION.to_string()
+        "offline".to_string()
+    }
+
+    fn fetches(&self) -> bool {
+        false
     }
 
     async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
@@ -44,6 +48,3 @@ impl Source for Offline {
         Err(not_stored(format!("{module}@{version}: zip")))
     }
 }
-
-/// How the offline source describes itself.
-pub const DESCRIPTION: &str = "offline";

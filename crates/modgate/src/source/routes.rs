@@ -42,6 +42,10 @@ impl Source for Routed {
         s.push_str(&format!("else {}", self.default.describe()));
         s
     }
+
+    fn fetches(&self) -> bool {
+        self.default.fetches() || self.routes.iter().any(|(_, c)| c.fetches())
+    }
     async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         self.chain_for(module).list(module).await
     }

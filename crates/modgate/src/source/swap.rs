@@ -39,6 +39,9 @@ impl Source for Swappable {
     fn describe(&self) -> String {
         self.now().describe()
     }
+    fn fetches(&self) -> bool {
+        self.now().fetches()
+    }
     async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         self.now().list(module).await
     }

@@ -381,9 +381,7 @@ impl Store {
             ),
         };
         match self.is_remote() {
-            true => Ok(Some(format!(
-                "{why}; modules are answered from the upstreams and not stored"
-            ))),
+            true => Ok(Some(why)),
             false => Err(why),
         }
     }
