@@ -3,6 +3,7 @@
 //! fetched in the bucket; a second replica (its own data directory, no upstream at all)
 //! then serves the same modules from the bucket alone, byte for byte.
 
+mod proxy_support;
 mod serve_common;
 
 use serve_common::*;
@@ -313,4 +314,74 @@ fn downloads_go_on_while_the_storage_is_down() {
     );
     let metrics = raw_get(&mg.addr, "GET", "/metrics").unwrap().text();
     assert!(metrics.contains("\nmodgate_storage_up 1\n"), "{metrics}");
+}
+
+/// With the checksum database on, an outage still verifies: the tree head modgate trusts
+/// is kept in memory beside the storage, and the database's files are fetched and
+/// checked, not kept, while the storage does not answer.
+#[test]
+fn the_checksum_database_is_verified_while_the_storage_is_down() {
+    const KEY: &str =
+        "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
+    let proxy = proxy_support::GoTestProxy::start();
+    let mut sw = testkit::seaweed::Seaweed::start();
+    sw.create_bucket("modules");
+    let tmp = tempfile::tempdir().unwrap();
+    let env: Vec<(&str, String)> = sw.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mg = Server::start_env(
+        &[
+            "--data-dir",
+            tmp.path().join("d").to_str().unwrap(),
+            "--storage",
+            "s3://modules/p",
+            "--upstream",
+            &proxy.url(),
+            "--sumdb",
+            KEY,
+        ],
+        &env,
+    );
+    let download = |m: &str| {
+        let go = GoEnv::with_env(&[("GOSUMDB", KEY)]);
+        let got = go.download(&mg.url(), &[m]);
+        assert!(got[0].get("Error").is_none(), "{}", got[0]);
+    };
+    // Down before anything was verified: the trusted tree head cannot be read.
+    sw.stop();
+    download("rsc.io/quote@v1.5.2");
+    download("rsc.io/sampler@v1.3.0");
+    let log = mg.log_text();
+    assert!(!log.contains("SECURITY ERROR"), "{log}");
+    assert!(log.contains("the storage does not answer:"), "{log}");
+    assert!(
+        log.contains("the trusted tree head cannot be read from the storage"),
+        "{log}"
+    );
+    let name = "localhost.localdev/sumdb";
+    // Back: the tree head and what is fetched are stored again.
+    sw.restart();
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    download("golang.org/x/text@v0.3.0");
+    assert!(
+        sw.object(
+            "modules",
+            "p/cache/download/golang.org/x/text/@v/v0.3.0.zip"
+        )
+        .is_some()
+    );
+    assert!(
+        sw.object(
+            "modules",
+            &format!("p/cache/download/sumdb/{name}/lookup/golang.org/x/text@v0.3.0")
+        )
+        .is_some()
+    );
+    // (The trusted tree head is stored when the database's tree next grows; the test
+    // database's never does.)
+    assert!(
+        !mg.log_text().contains("SECURITY ERROR"),
+        "{}",
+        mg.log_text()
+    );
 }

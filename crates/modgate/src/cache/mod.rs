@@ -229,11 +229,7 @@ fn internal(e: impl std::fmt::Display) -> Error {
 /// A store lookup's result: a storage that does not answer is a miss (the source is
 /// asked, its answer checked as always, and served); other failures are the store's.
 fn looked_up<T>(r: std::io::Result<Option<T>>) -> Result<Option<T>, Error> {
-    match r {
-        Ok(v) => Ok(v),
-        Err(e) if crate::store::is_unavailable(&e) => Ok(None),
-        Err(e) => Err(internal(e)),
-    }
+    crate::store::or_miss(r).map_err(internal)
 }
 
 impl Cache {
@@ -764,12 +760,7 @@ async fn write_entry(inner: &Inner, key: &Key, data: bytes::Bytes) -> Result<(),
         return Ok(());
     }
     let store = &inner.store;
-    match store.put(key, data).await {
-        // Served all the same; stored once the storage answers again.
-        Err(e) if crate::store::is_unavailable(&e) => {
-            tracing::debug!(key = %key, error = %e, "not stored");
-            Ok(())
-        }
-        r => r.map_err(|e| Error::storage(&e, store.staging_dir())),
-    }
+    // Served all the same when the storage does not answer; stored once it does.
+    crate::store::or_skipped(store.put(key, data).await)
+        .map_err(|e| Error::storage(&e, store.staging_dir()))
 }

@@ -37,6 +37,27 @@ pub fn is_unavailable(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|i| i.is::<Unavailable>())
 }
 
+/// A lookup's result with a storage that does not answer read as a miss: the caller
+/// fetches (and checks) what it wanted, as for anything not stored.
+pub fn or_miss<T>(r: io::Result<Option<T>>) -> io::Result<Option<T>> {
+    match r {
+        Err(e) if is_unavailable(&e) => Ok(None),
+        r => r,
+    }
+}
+
+/// A write's result with a storage that does not answer read as done: what was to be
+/// stored is served all the same, and stored on a later fetch once the storage answers.
+pub fn or_skipped(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if is_unavailable(&e) => {
+            tracing::debug!(error = %e, "not stored");
+            Ok(())
+        }
+        r => r,
+    }
+}
+
 /// Whether the storage answers, as the last calls found.
 #[derive(Debug, Default)]
 pub struct Health {

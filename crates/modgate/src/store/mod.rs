@@ -34,7 +34,7 @@ mod staging;
 pub use blob::{Blob, Blobs, ByteStream, Stat};
 pub use disk::{DiskBlobs, is_missing};
 pub use evict::{Evicted, InUse, Ledger, Reservation, parse_size};
-pub use health::{Health, is_unavailable};
+pub use health::{Health, is_unavailable, or_miss, or_skipped};
 pub use hot::Hot;
 pub use key::{Key, KeyError, Kind};
 pub use lock::{Held, Lease, LocalLocks, Locks};

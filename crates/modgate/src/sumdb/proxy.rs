@@ -354,18 +354,14 @@ impl SumdbProxy {
             immutable: true,
             stale: None,
         };
-        if let Some(b) = self
-            .store
-            .get(&key)
-            .await
+        // A storage that does not answer: fetched, checked and served, not kept.
+        if let Some(b) = crate::store::or_miss(self.store.get(&key).await)
             .map_err(|e| Error::internal(e.to_string()))?
         {
             return Ok(answer(b.data));
         }
         let body = self.fetch(rel, max, &check).await?;
-        self.store
-            .put(&key, body.clone())
-            .await
+        crate::store::or_skipped(self.store.put(&key, body.clone()).await)
             .map_err(|e| Error::internal(e.to_string()))?;
         Ok(answer(body))
     }

@@ -50,6 +50,9 @@ struct OpsInner {
     name: String,
     store: Arc<Store>,
     config_lock: Mutex<()>,
+    /// The trusted tree head as this process last read or wrote it: what is trusted
+    /// while the storage does not answer.
+    config: Mutex<Option<Vec<u8>>>,
     verified: Mutex<HashMap<String, Vec<u8>>>,
 }
 
@@ -101,8 +104,23 @@ impl ClientOps for Ops {
             return Ok(self.key.clone().into_bytes());
         }
         let key = self.config_key(file)?;
+        let mut mem = self.config.lock().unwrap_or_else(|e| e.into_inner());
         match self.get(&key) {
-            Ok(d) => Ok(d.map(|d| d.to_vec()).unwrap_or_default()),
+            Ok(d) => {
+                let d = d.map(|d| d.to_vec()).unwrap_or_default();
+                *mem = Some(d.clone());
+                Ok(d)
+            }
+            // The storage does not answer: the tree head this process trusts, every new
+            // one proven consistent with it; none yet, as a new go command starts (the
+            // signature is checked; the stored head is compared again, as a write
+            // conflict, once the storage answers).
+            Err(e) if crate::store::is_unavailable(&e) => {
+                if mem.is_none() {
+                    tracing::warn!(db = %self.name, error = %e, "the trusted tree head cannot be read from the storage: trusting the database's signed tree from here, as a new go command does");
+                }
+                Ok(mem.clone().unwrap_or_default())
+            }
             Err(e) => Err(ClientError::Other(e.to_string())),
         }
     }
@@ -113,8 +131,11 @@ impl ClientOps for Ops {
             return Err(ClientError::WriteConflict);
         }
         let key = self.config_key(file)?;
-        self.put(&key, new)
-            .map_err(|e| ClientError::Other(e.to_string()))
+        // Kept in memory when the storage does not answer; stored with the next advance.
+        crate::store::or_skipped(self.put(&key, new))
+            .map_err(|e| ClientError::Other(e.to_string()))?;
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = Some(new.to_vec());
+        Ok(())
     }
 
     fn read_cache(&self, file: &str) -> Option<Vec<u8>> {
@@ -146,7 +167,7 @@ impl ClientOps for Ops {
         }
         let written = Key::sumdb_state(file)
             .map_err(|e| std::io::Error::other(e.to_string()))
-            .and_then(|key| self.put(&key, data));
+            .and_then(|key| crate::store::or_skipped(self.put(&key, data)));
         if let Err(e) = written {
             // Kept in memory still; proven again after a restart.
             tracing::warn!(file, error = %e, "cannot keep a verified checksum database file");
@@ -190,6 +211,7 @@ impl SumVerifier {
             name: name.clone(),
             store,
             config_lock: Mutex::new(()),
+            config: Mutex::new(None),
             verified: Mutex::new(HashMap::new()),
         }));
         Ok(SumVerifier {
