@@ -386,22 +386,37 @@ impl Blobs for S3Blobs {
             .map_err(|e| self.err("writing", key, e))?;
         let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
         let mut buf = vec![0u8; PART];
-        loop {
-            let n = f
-                .read(&mut buf)
-                .await
-                .map_err(|e| super::annotate(e, "reading", file.path()))?;
-            if n == 0 {
-                break;
+        let sent = async {
+            loop {
+                let n = f
+                    .read(&mut buf)
+                    .await
+                    .map_err(|e| super::annotate(e, "reading", file.path()))?;
+                if n == 0 {
+                    return Ok(());
+                }
+                // At most a couple of parts in flight: memory stays bounded whatever the
+                // size.
+                w.wait_for_capacity(2)
+                    .await
+                    .map_err(|e| self.err("writing", key, e))?;
+                w.write(&buf[..n]);
             }
-            // At most a couple of parts in flight: memory stays bounded whatever the size.
-            w.wait_for_capacity(2)
-                .await
-                .map_err(|e| self.err("writing", key, e))?;
-            w.write(&buf[..n]);
         }
-        w.finish().await.map_err(|e| self.err("writing", key, e))?;
-        Ok(())
+        .await;
+        match sent {
+            Ok(()) => w
+                .finish()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.err("writing", key, e)),
+            // Never completed, the object never appears; its parts are let go of (best
+            // effort: a storage that is gone drops them by its lifecycle rules).
+            Err(e) => {
+                let _ = w.abort().await;
+                Err(e)
+            }
+        }
     }
 
     async fn presign(&self, key: &Key) -> io::Result<Option<String>> {
