@@ -508,14 +508,18 @@ fn a_slow_tls_handshake_is_named() {
         1,
         "{records:?}"
     );
-    assert!(
-        stderr.contains(&format!(
-            "waited on {} from {origin}{}, mostly the TLS handshake (15",
-            first["path"].as_str().unwrap(),
-            first["path"].as_str().unwrap()
-        )),
-        "{stderr}"
+    // The handshake took the 1.5 s it was held, and more on a loaded machine.
+    let named = format!(
+        "waited on {} from {origin}{}, mostly the TLS handshake (",
+        first["path"].as_str().unwrap(),
+        first["path"].as_str().unwrap()
     );
+    let ms: u64 = stderr
+        .split_once(&named)
+        .and_then(|(_, rest)| rest.split_once(" ms)"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(ms >= 1500, "{stderr}");
     assert!(
         stderr.contains("phases, summed over requests: "),
         "{stderr}"

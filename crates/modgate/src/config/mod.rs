@@ -732,6 +732,17 @@ pub(super) mod tests {
         move |k| m.get(k).cloned()
     }
 
+    /// The settings of the file `text` alone: its directory, its path, the result.
+    fn from_file(text: &str) -> (tempfile::TempDir, PathBuf, Result<Settings, ConfigError>) {
+        let (d, p) = file(text);
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        let r = Settings::resolve(&args, &env_of(&[]));
+        (d, p, r)
+    }
+
     pub(super) fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("modgate.toml");
@@ -1336,26 +1347,18 @@ max_connections_per_address = 12
         assert_eq!(s.hedge.max_delay, Duration::from_millis(900));
         assert_eq!(s.s3.redirect_zips, Some(Duration::from_secs(300)));
         // The duration and its older _ms spelling: one of them.
-        let (_d, p) = file("[hedge]\nmin_delay = \"20ms\"\nmin_delay_ms = 20\n");
-        let args = ServeArgs {
-            config: Some(p.clone()),
-            ..Default::default()
-        };
+        let (_d, p, r) = from_file("[hedge]\nmin_delay = \"20ms\"\nmin_delay_ms = 20\n");
         assert_eq!(
-            Settings::resolve(&args, &env_of(&[])).unwrap_err().0,
+            r.unwrap_err().0,
             format!(
                 "{0}:2: [hedge] min_delay and {0}:3: [hedge] min_delay_ms: want one of them (the duration: min_delay = \"250ms\")",
                 p.display()
             )
         );
         // A bad duration: the file, the line, the syntax.
-        let (_d, p) = file("[server]\nidle_timeout = \"90 seconds\"\n");
-        let args = ServeArgs {
-            config: Some(p.clone()),
-            ..Default::default()
-        };
+        let (_d, p, r) = from_file("[server]\nidle_timeout = \"90 seconds\"\n");
         assert_eq!(
-            Settings::resolve(&args, &env_of(&[])).unwrap_err().0,
+            r.unwrap_err().0,
             format!(
                 "{}:2: \"90 seconds\": not a duration ({})",
                 p.display(),
