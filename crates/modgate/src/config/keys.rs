@@ -276,6 +276,8 @@ mod tests {
         let env = |k: &str| match k {
             "MODGATE_SERVER_IDLE_TIMEOUT" => Some("1m30s".to_string()),
             "MODGATE_CACHE_MAX_BYTES" => Some("2GiB".to_string()),
+            "MODGATE_HEDGE_MIN_DELAY_MS" => Some("100".to_string()),
+            "MODGATE_REDIS" => Some("redis://u:pw@127.0.0.1:6379/0".to_string()),
             "MODGATE_UPSTREAMS" => {
                 Some("[{ name = \"corp\", url = \"https://c.example\" }]".to_string())
             }
@@ -314,13 +316,17 @@ mod tests {
             ..Default::default()
         };
         let got = Settings::resolve(&again, &|_| None).unwrap();
+        // The same settings, the redacted password aside.
+        assert_eq!(got.redis.as_deref(), Some("redis://u:<redacted>@127.0.0.1:6379/0"));
         assert_eq!(
             got,
             Settings {
                 config_file: Some(p),
+                redis: got.redis.clone(),
                 ..want
             }
         );
+        assert!(!text.contains("pw@"), "{text}");
     }
 
     #[test]

@@ -13,6 +13,32 @@ use super::keys::{KEYS, Key, Kind};
 /// Other programs' variables read for a key, under its own `MODGATE_…` one.
 const ALIASES: [(&str, &str); 1] = [("log_level", "RUST_LOG")];
 
+/// Keys that are two spellings of one setting (a duration, and the older milliseconds).
+pub const ALTERNATIVES: [(&str, &str); 2] = [
+    ("hedge.min_delay", "hedge.min_delay_ms"),
+    ("hedge.max_delay", "hedge.max_delay_ms"),
+];
+
+/// The other spelling of the setting at `path`, if it has one.
+pub fn alternative(path: &str) -> Option<&'static str> {
+    ALTERNATIVES.iter().find_map(|(a, b)| match path {
+        p if p == *a => Some(*b),
+        p if p == *b => Some(*a),
+        _ => None,
+    })
+}
+
+/// How high a layer is: a flag over the environment over the file over the go command's.
+fn rank(o: &Origin) -> u8 {
+    match o {
+        Origin::Flag(_) => 4,
+        Origin::Env(_) => 3,
+        Origin::File(..) => 2,
+        Origin::Go(_) => 1,
+        Origin::Default => 0,
+    }
+}
+
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -108,7 +134,29 @@ impl Layers {
         for g in flags {
             l.set(g.path, g.value, g.origin);
         }
+        // Two spellings of one setting given in different layers: the higher one alone.
+        for (a, b) in ALTERNATIVES {
+            if let (Some(oa), Some(ob)) = (l.origins.get(a), l.origins.get(b)) {
+                let lower = match rank(oa).cmp(&rank(ob)) {
+                    std::cmp::Ordering::Less => a,
+                    std::cmp::Ordering::Greater => b,
+                    std::cmp::Ordering::Equal => continue,
+                };
+                l.remove(lower);
+            }
+        }
         Ok(l)
+    }
+
+    fn remove(&mut self, path: &str) {
+        if let Some((t, k)) = path.split_once('.')
+            && let Some(toml::Value::Table(tt)) = self.table.get_mut(t)
+        {
+            tt.remove(k);
+        } else {
+            self.table.remove(path);
+        }
+        self.origins.remove(path);
     }
 
     fn set(&mut self, path: &str, value: toml::Value, origin: Origin) {
@@ -254,6 +302,26 @@ pub fn env_value(key: &Key, var: &str, raw: &str) -> Result<toml::Value, ConfigE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_higher_layer_of_two_spellings_wins() {
+        let text = "[hedge]\nmin_delay_ms = 100\n";
+        let table: toml::Table = toml::from_str(text).unwrap();
+        let p = std::path::Path::new("m.toml");
+        let env = |k: &str| (k == "MODGATE_HEDGE_MIN_DELAY").then(|| "20ms".to_string());
+        let l =
+            Layers::build(Vec::new(), Some((p, text, table.clone())), &env, Vec::new()).unwrap();
+        assert_eq!(l.value("hedge.min_delay_ms"), None);
+        assert_eq!(
+            l.origin("hedge.min_delay"),
+            Origin::Env("MODGATE_HEDGE_MIN_DELAY".into())
+        );
+        // In one layer both: left for the settings to refuse.
+        let text = "[hedge]\nmin_delay_ms = 100\nmin_delay = \"1s\"\n";
+        let table: toml::Table = toml::from_str(text).unwrap();
+        let l = Layers::build(Vec::new(), Some((p, text, table)), &|_| None, Vec::new()).unwrap();
+        assert!(l.value("hedge.min_delay_ms").is_some() && l.value("hedge.min_delay").is_some());
+    }
 
     #[test]
     fn lines_of_keys() {

@@ -31,10 +31,15 @@ pub fn render(layers: &Layers) -> String {
             }
         }
         let path = k.path();
-        let line = match (layers.value(&path), k.default) {
-            (Some(v), _) => format!("{} = {}  # {}", k.name, shown(k, v), layers.origin(&path)),
-            (None, Some(d)) => format!("{} = {d}  # {}", k.name, Origin::Default),
-            (None, None) => format!("# {} is not set  ({})", k.name, k.env()),
+        // The other spelling of this setting is set: its default is not in force.
+        let other = super::layers::alternative(&path).filter(|a| layers.value(a).is_some());
+        let line = match (layers.value(&path), k.default, other) {
+            (Some(v), _, _) => format!("{} = {}  # {}", k.name, shown(k, v), layers.origin(&path)),
+            (None, Some(d), Some(a)) => {
+                format!("# {} = {d}  # default, not in force: {a} is set", k.name)
+            }
+            (None, Some(d), None) => format!("{} = {d}  # {}", k.name, Origin::Default),
+            (None, None, _) => format!("# {} is not set  ({})", k.name, k.env()),
         };
         out.push_str(&line);
         out.push('\n');
@@ -42,17 +47,92 @@ pub fn render(layers: &Layers) -> String {
     out
 }
 
-/// `v` as TOML, a secret redacted.
+/// `v` as TOML, secrets redacted: every password written in a URL (any setting: an
+/// upstream list, `[[upstreams]] url` or `http_proxy`, Redis), a secret setting's value,
+/// and in tables `password` and `secret_access_key` fields; a token is shown as its
+/// `token_sha256`, which reads back as the same token.
 fn shown(k: &Key, v: &toml::Value) -> String {
-    if !k.secret {
-        return inline(v);
-    }
-    match (k.kind, v) {
-        (Kind::Str, toml::Value::String(s)) if k.name == "redis" => {
-            inline(&toml::Value::String(redact_url(s)))
+    match (k.secret, k.kind, v) {
+        (true, Kind::Str, toml::Value::String(s)) if k.name != "redis" => {
+            inline(&toml::Value::String(REDACTED.into()))
         }
-        (Kind::Toml, v) => inline(&redact_fields(v.clone())),
-        _ => inline(&toml::Value::String(REDACTED.into())),
+        _ => inline(&redact(v.clone())),
+    }
+}
+
+/// `v` with every secret in it redacted (see [`shown`]).
+fn redact(v: toml::Value) -> toml::Value {
+    match v {
+        toml::Value::String(s) => toml::Value::String(redact_urls(&s)),
+        toml::Value::Array(a) => toml::Value::Array(a.into_iter().map(redact).collect()),
+        toml::Value::Table(t) => {
+            let mut out = toml::Table::new();
+            for (k, v) in t {
+                match (k.as_str(), v) {
+                    ("token", toml::Value::String(tok)) => {
+                        use sha2::Digest;
+                        let hex: String = sha2::Sha256::digest(tok.as_bytes())
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect();
+                        out.insert("token_sha256".into(), toml::Value::String(hex));
+                    }
+                    ("password" | "secret_access_key", _) => {
+                        out.insert(k, toml::Value::String(REDACTED.into()));
+                    }
+                    (_, v) => {
+                        out.insert(k, redact(v));
+                    }
+                }
+            }
+            toml::Value::Table(out)
+        }
+        v => v,
+    }
+}
+
+/// `text` with the password of every `scheme://user:password@host` in it, and every
+/// `pass=` / `password=` query value, redacted.
+fn redact_urls(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, after) = rest.split_at(i + 3);
+        out.push_str(head);
+        // The authority ends at the first '/', '?', '#', ',' or '|' (a GOPROXY list).
+        let end = after.find(['/', '?', '#', ',', '|']).unwrap_or(after.len());
+        let (authority, tail) = after.split_at(end);
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => out.push_str(&format!("{user}:{REDACTED}@{host}")),
+                None => out.push_str(authority),
+            },
+            None => out.push_str(authority),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    redact_query(&out)
+}
+
+/// `text` with the values of `pass=` and `password=` query parameters redacted.
+fn redact_query(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    loop {
+        let at = ["?pass=", "&pass=", "?password=", "&password="]
+            .iter()
+            .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
+            .min();
+        let Some((i, n)) = at else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..i + n]);
+        out.push_str(REDACTED);
+        let after = &rest[i + n..];
+        let end = after.find(['&', '#', ',', '|']).unwrap_or(after.len());
+        rest = &after[end..];
     }
 }
 
@@ -85,43 +165,6 @@ fn toml_key(k: &str) -> String {
     }
 }
 
-/// The password of a `scheme://user:password@host` URL redacted.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, host) = match rest.rsplit_once('@') {
-        Some(p) => p,
-        None => return url.to_string(),
-    };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:{REDACTED}@{host}"),
-        None => url.to_string(),
-    }
-}
-
-/// Fields that hold a secret (`token`, `password`, `secret_access_key`) redacted, at any
-/// depth.
-fn redact_fields(v: toml::Value) -> toml::Value {
-    match v {
-        toml::Value::Table(t) => toml::Value::Table(
-            t.into_iter()
-                .map(|(k, v)| {
-                    let v = match k.as_str() {
-                        "token" | "password" | "secret_access_key" => {
-                            toml::Value::String(REDACTED.into())
-                        }
-                        _ => redact_fields(v),
-                    };
-                    (k, v)
-                })
-                .collect(),
-        ),
-        toml::Value::Array(a) => toml::Value::Array(a.into_iter().map(redact_fields).collect()),
-        v => v,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,20 +172,38 @@ mod tests {
     #[test]
     fn secrets_are_redacted() {
         assert_eq!(
-            redact_url("redis://u:pw@10.0.0.5:6379/0"),
+            redact_urls("redis://u:pw@10.0.0.5:6379/0"),
             "redis://u:<redacted>@10.0.0.5:6379/0"
         );
         assert_eq!(
-            redact_url("redis://10.0.0.5:6379/0"),
+            redact_urls("redis://10.0.0.5:6379/0"),
             "redis://10.0.0.5:6379/0"
         );
+        assert_eq!(
+            redact_urls("https://ci:s3cret@goproxy.corp/x,https://a:b@c|direct"),
+            "https://ci:<redacted>@goproxy.corp/x,https://a:<redacted>@c|direct"
+        );
+        assert_eq!(
+            redact_urls("redis+unix:///run/redis.sock?db=1&pass=s3cret"),
+            "redis+unix:///run/redis.sock?db=1&pass=<redacted>"
+        );
         let t: toml::Table = toml::from_str(
-            "v = [{ name = \"ci\", token = \"s3cret\", read = [\"*\"] }, { name = \"u\", password = \"p\" }]",
+            "v = [{ name = \"ci\", token = \"s3cret\", read = [\"*\"] }, { name = \"u\", url = \"https://u:p@h\", password = \"p\" }]",
         )
         .unwrap();
         assert_eq!(
-            inline(&redact_fields(t["v"].clone())),
-            "[{ name = \"ci\", read = [\"*\"], token = \"<redacted>\" }, { name = \"u\", password = \"<redacted>\" }]"
+            inline(&redact(t["v"].clone())),
+            "[{ name = \"ci\", read = [\"*\"], token_sha256 = \"cd1d84ac2d4b6f4a3f3b7a3be2fad3d3e1e5b3d2e0d6ffb1e8e7a3d7b2f4e0c5\" }, { name = \"u\", password = \"<redacted>\", url = \"https://u:<redacted>@h\" }]"
+                .replace(
+                    "cd1d84ac2d4b6f4a3f3b7a3be2fad3d3e1e5b3d2e0d6ffb1e8e7a3d7b2f4e0c5",
+                    &{
+                        use sha2::Digest;
+                        sha2::Sha256::digest(b"s3cret")
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<String>()
+                    }
+                )
         );
     }
 }

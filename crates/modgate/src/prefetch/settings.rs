@@ -1,11 +1,12 @@
 //! The settings a prefetch or bundle fetches with when it fills a data directory: modgate's
 //! own (flags over `MODGATE_*` over `--config`) over the go command's (`go env`, GOENV file
-//! included, read by `crate::goenv`) over the defaults. What the go command keeps private
-//! stays private whatever modgate's settings say: its GONOPROXY and GONOSUMDB patterns are
-//! added to `private` and `nosumdb`, never replaced; and as the go command fetches
-//! GONOPROXY modules straight from their repositories whatever GOPROXY says (its implicit
-//! `noproxy` entry, cmd/go/internal/modfetch/proxy.go), a last route sends them to
-//! `direct` (routes of the settings file come first).
+//! included, read by `crate::goenv`) over the defaults. The go command's GONOSUMDB
+//! patterns are added to `nosumdb` (never replacing modgate's); and as the go command
+//! fetches GONOPROXY modules straight from their repositories whatever GOPROXY says (its
+//! implicit `noproxy` entry, cmd/go/internal/modfetch/proxy.go), a last route sends them
+//! to `direct` alone (routes of the settings file come first). That route is not
+//! `private`: a GONOPROXY module not also in GONOSUMDB is verified against the checksum
+//! database, as the go command verifies it (modfetch/sumdb.go looks at GONOSUMDB only).
 
 use crate::config::{ConfigError, Given, Layers, Origin, Route, ServeArgs, Settings};
 use crate::goenv::GoSettings;
@@ -34,13 +35,12 @@ pub fn resolve(
         .collect();
     let (mut s, layers) = Settings::resolve_layers(args, env, below)?;
     let noproxy = go.get("GONOPROXY");
-    s.private = union(&s.private, noproxy);
     s.nosumdb = union(&s.nosumdb, go.get("GONOSUMDB"));
     if !noproxy.trim().is_empty() {
         s.routes.push(Route {
             pattern: noproxy.to_string(),
             upstream: "direct".into(),
-            private: true,
+            private: false,
             read: Vec::new(),
         });
     }
@@ -76,14 +76,15 @@ mod tests {
         assert_eq!(s.upstream, "http://127.0.0.1:1/corp,off");
         assert_eq!(layers.origin("upstream"), Origin::Go("GOPROXY".into()));
         assert_eq!((s.sumdb.as_str(), s.insecure.as_str()), ("off", "git.lan"));
-        assert_eq!(s.private, "github.com/corp");
+        // GONOPROXY: straight from the repository; verified unless in GONOSUMDB too.
+        assert_eq!(s.private, "");
         assert_eq!(s.nosumdb, "github.com/corp");
         assert_eq!(
             s.routes,
             [Route {
                 pattern: "github.com/corp".into(),
                 upstream: "direct".into(),
-                private: true,
+                private: false,
                 read: Vec::new(),
             }]
         );
@@ -100,6 +101,7 @@ mod tests {
             Origin::Env("MODGATE_UPSTREAM".into())
         );
         assert_eq!(s.private, "corp.example.com,github.com/corp");
+        assert_eq!(s.nosumdb, "github.com/corp");
         let args = ServeArgs {
             upstream: Some("off".into()),
             ..Default::default()

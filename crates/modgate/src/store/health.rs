@@ -74,16 +74,20 @@ impl Health {
     }
 
     /// The error for a call not made because the storage failed less than
-    /// [`RETRY_AFTER`] ago, if so.
+    /// [`RETRY_AFTER`] ago, if so. Past that, one call goes through as the trial (the
+    /// others keep failing at once while it runs: a storage that hangs does not hold
+    /// every request).
     fn skip(&self, what: &str) -> Option<io::Error> {
-        let d = self.down.lock().unwrap_or_else(|p| p.into_inner());
-        let (since, last, why) = d.as_ref()?;
-        (last.elapsed() < RETRY_AFTER).then(|| {
-            unavailable(format!(
-                "{what}: the storage does not answer (for {}s: {why})",
-                since.elapsed().as_secs()
-            ))
-        })
+        let mut d = self.down.lock().unwrap_or_else(|p| p.into_inner());
+        let (since, last, why) = d.as_mut()?;
+        if last.elapsed() >= RETRY_AFTER {
+            *last = Instant::now();
+            return None;
+        }
+        Some(unavailable(format!(
+            "{what}: the storage does not answer (for {}s: {why})",
+            since.elapsed().as_secs()
+        )))
     }
 
     fn answered(&self, describe: &str) {
@@ -124,14 +128,25 @@ fn unavailable(m: String) -> io::Error {
     io::Error::other(Unavailable(m))
 }
 
-/// Whether `e`, from a remote storage, means it does not answer: anything but an
-/// answer about the object itself.
+/// Whether `e`, from a remote storage, means it does not answer: not an answer about the
+/// object (missing, already there, bad), not a refusal of these credentials, not the
+/// local disk (a staged file that cannot be read, a full disk).
 fn is_outage(e: &io::Error) -> bool {
     !matches!(
         e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::AlreadyExists | io::ErrorKind::InvalidData
-    )
+        io::ErrorKind::NotFound
+            | io::ErrorKind::AlreadyExists
+            | io::ErrorKind::InvalidData
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::PermissionDenied
+            | io::ErrorKind::StorageFull
+            | io::ErrorKind::QuotaExceeded
+    ) && !e.to_string().starts_with(LOCAL)
 }
+
+/// How a backend's error about a local file (the staged file it sends) begins: never an
+/// outage of the storage.
+pub const LOCAL: &str = "local file: ";
 
 /// A remote backend whose calls go through its [`Health`].
 pub struct Guarded {
@@ -216,6 +231,13 @@ mod tests {
         assert!(h.skip("reading k").is_none());
         h.failed("s3://b", &io::Error::other("connection refused"));
         let e = h.skip("reading k").unwrap();
+        assert!(!is_outage(&io::Error::other(format!(
+            "{LOCAL}reading /tmp/x: EIO"
+        ))));
+        assert!(!is_outage(&io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "403"
+        )));
         assert!(is_unavailable(&e));
         assert!(
             e.to_string()
@@ -226,6 +248,12 @@ mod tests {
             h.down().map(|(_, why)| why),
             Some("connection refused".into())
         );
+        // Past the pause one call is let through as the trial; the next still fails.
+        if let Some((_, last, _)) = h.down.lock().unwrap().as_mut() {
+            *last = Instant::now() - RETRY_AFTER;
+        }
+        assert!(h.skip("reading k").is_none());
+        assert!(h.skip("reading k").is_some());
         h.answered("s3://b");
         assert_eq!(h.down(), None);
         assert!(!is_unavailable(&io::Error::other("x")));

@@ -170,6 +170,14 @@ impl std::fmt::Display for S3Url {
     }
 }
 
+/// An error reading the local staged file being sent: never an outage of the storage.
+fn local(e: io::Error, path: &std::path::Path) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("{}reading {}: {e}", super::health::LOCAL, path.display()),
+    )
+}
+
 /// A bucket (and prefix) of S3-compatible storage.
 #[derive(Debug)]
 pub struct S3Blobs {
@@ -183,6 +191,8 @@ fn storage_error(url: &S3Url, what: &str, key: &Key, e: object_store::Error) -> 
     let kind = match &e {
         object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
         object_store::Error::AlreadyExists { .. } => io::ErrorKind::AlreadyExists,
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => io::ErrorKind::PermissionDenied,
         _ => io::ErrorKind::Other,
     };
     io::Error::new(kind, format!("{what} {url}/{key}: {e}"))
@@ -366,17 +376,13 @@ impl Blobs for S3Blobs {
         let path = self.path(key);
         let mut f = tokio::fs::File::open(file.path())
             .await
-            .map_err(|e| super::annotate(e, "opening", file.path()))?;
-        let size = f
-            .metadata()
-            .await
-            .map_err(|e| super::annotate(e, "reading", file.path()))?
-            .len();
+            .map_err(|e| local(e, file.path()))?;
+        let size = f.metadata().await.map_err(|e| local(e, file.path()))?.len();
         if size <= PART as u64 {
             let mut data = Vec::with_capacity(size as usize);
             f.read_to_end(&mut data)
                 .await
-                .map_err(|e| super::annotate(e, "reading", file.path()))?;
+                .map_err(|e| local(e, file.path()))?;
             return self.put(key, data.into()).await;
         }
         let upload = self
@@ -388,10 +394,7 @@ impl Blobs for S3Blobs {
         let mut buf = vec![0u8; PART];
         let sent = async {
             loop {
-                let n = f
-                    .read(&mut buf)
-                    .await
-                    .map_err(|e| super::annotate(e, "reading", file.path()))?;
+                let n = f.read(&mut buf).await.map_err(|e| local(e, file.path()))?;
                 if n == 0 {
                     return Ok(());
                 }
