@@ -377,8 +377,17 @@ fn the_checksum_database_is_verified_while_the_storage_is_down() {
         )
         .is_some()
     );
-    // (The trusted tree head is stored when the database's tree next grows; the test
-    // database's never does.)
+    // The client started again from the stored tree head (none here) and stored the one
+    // it trusts.
+    assert!(
+        sw.object("modules", &format!("p/sumdb/{name}/latest"))
+            .is_some()
+    );
+    assert!(
+        mg.log_text().contains("the storage answers again: the checksum database's tree is proven against the stored tree head"),
+        "{}",
+        mg.log_text()
+    );
     assert!(
         !mg.log_text().contains("SECURITY ERROR"),
         "{}",

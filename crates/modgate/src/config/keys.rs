@@ -317,7 +317,10 @@ mod tests {
         };
         let got = Settings::resolve(&again, &|_| None).unwrap();
         // The same settings, the redacted password aside.
-        assert_eq!(got.redis.as_deref(), Some("redis://u:<redacted>@127.0.0.1:6379/0"));
+        assert_eq!(
+            got.redis.as_deref(),
+            Some("redis://u:<redacted>@127.0.0.1:6379/0")
+        );
         assert_eq!(
             got,
             Settings {

@@ -74,18 +74,43 @@ pub fn parse(text: &str) -> Result<Listen, String> {
 pub async fn bind(listen: &Listen) -> std::io::Result<tokio::net::TcpListener> {
     use tokio::net::TcpListener;
     match listen {
-        Listen::Any(port) => {
-            match TcpListener::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, *port))).await {
-                Ok(l) => Ok(l),
-                Err(e) if is_no_ipv6(&e) => {
-                    TcpListener::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, *port))).await
-                }
-                Err(e) => Err(e),
+        Listen::Any(port) => match dual_stack(*port) {
+            Ok(l) => Ok(l),
+            Err(e) if is_no_ipv6(&e) => {
+                TcpListener::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, *port))).await
             }
-        }
+            Err(e) => Err(e),
+        },
         Listen::Addr(a) => TcpListener::bind(a).await,
-        Listen::Host(h, port) => TcpListener::bind((h.as_str(), *port)).await,
+        // As Go: the host's first IPv4 address, else its first.
+        Listen::Host(h, port) => {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((h.as_str(), *port))
+                .await?
+                .collect();
+            let first = addrs
+                .iter()
+                .find(|a| a.is_ipv4())
+                .or(addrs.first())
+                .copied()
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::NotFound, format!("{h} has no address"))
+                })?;
+            TcpListener::bind(first).await
+        }
     }
+}
+
+/// `[::]:port` taking IPv4 connections too, whatever the system's default for IPv6
+/// sockets (`net.ipv6.bindv6only`), as Go's listener does.
+fn dual_stack(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP))?;
+    s.set_only_v6(false)?;
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)).into())?;
+    s.listen(1024)?;
+    tokio::net::TcpListener::from_std(s.into())
 }
 
 /// Whether binding failed because the machine has no IPv6.
@@ -156,7 +181,8 @@ mod tests {
             .unwrap();
         let one = bind(&parse("127.0.0.1:0").unwrap()).await.unwrap();
         assert_eq!(one.local_addr().unwrap().ip().to_string(), "127.0.0.1");
+        // localhost: its IPv4 address first, as Go.
         let host = bind(&parse("localhost:0").unwrap()).await.unwrap();
-        assert!(host.local_addr().unwrap().ip().is_loopback());
+        assert_eq!(host.local_addr().unwrap().ip().to_string(), "127.0.0.1");
     }
 }

@@ -53,6 +53,10 @@ struct OpsInner {
     /// The trusted tree head as this process last read or wrote it: what is trusted
     /// while the storage does not answer.
     config: Mutex<Option<Vec<u8>>>,
+    /// Set while the tree head trusted was not read from the storage (it did not
+    /// answer): once it does, the client starts again from the stored head, and the
+    /// database's tree is proven consistent with it.
+    unproven: std::sync::atomic::AtomicBool,
     verified: Mutex<HashMap<String, Vec<u8>>>,
 }
 
@@ -116,6 +120,7 @@ impl ClientOps for Ops {
             // signature is checked; the stored head is compared again, as a write
             // conflict, once the storage answers).
             Err(e) if crate::store::is_unavailable(&e) => {
+                self.unproven.store(true, Ordering::Relaxed);
                 if mem.is_none() {
                     tracing::warn!(db = %self.name, error = %e, "the trusted tree head cannot be read from the storage: trusting the database's signed tree from here, as a new go command does");
                 }
@@ -212,6 +217,7 @@ impl SumVerifier {
             store,
             config_lock: Mutex::new(()),
             config: Mutex::new(None),
+            unproven: std::sync::atomic::AtomicBool::new(false),
             verified: Mutex::new(HashMap::new()),
         }));
         Ok(SumVerifier {
@@ -259,6 +265,18 @@ impl SumCheck for SumVerifier {
         let latest = format!("{} as sumdb/{}/latest", ops.store.describe(), self.name);
         let looked = tokio::task::spawn_blocking(move || {
             let mut c = client.lock().unwrap_or_else(|e| e.into_inner());
+            // The storage answers again after the trusted head was held in memory only:
+            // start again from the stored head (a fork in between is found there).
+            if c.is_some()
+                && ops.unproven.load(Ordering::Relaxed)
+                && let Ok(key) = ops.config_key(&format!("{}/latest", ops.name))
+                && ops.get(&key).is_ok()
+            {
+                ops.unproven.store(false, Ordering::Relaxed);
+                *ops.config.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                *c = None;
+                tracing::info!(db = %ops.name, "the storage answers again: the checksum database's tree is proven against the stored tree head");
+            }
             if c.is_none() {
                 *c = Some(Client::new(ops).map_err(|e| match e {
                     ClientError::Other(m) => ClientError::Other(format!(
