@@ -208,6 +208,29 @@ impl Layers {
         }
     }
 
+    /// How an error names the table `table` after where its keys were set: the file
+    /// (`modgate.toml: [s3]`), else the variables and flags that gave them
+    /// (`MODGATE_S3_ENDPOINT: [s3]`).
+    pub fn table_name(&self, table: &str) -> String {
+        let mut given: Vec<String> = Vec::new();
+        let mut file = None;
+        for (path, o) in &self.origins {
+            if path.split_once('.').map(|(t, _)| t) != Some(table) {
+                continue;
+            }
+            match o {
+                Origin::Env(n) | Origin::Flag(n) if !given.contains(n) => given.push(n.clone()),
+                Origin::File(p, _) => file = Some(p.clone()),
+                _ => {}
+            }
+        }
+        match (given.is_empty(), file) {
+            (true, Some(p)) => format!("{}: [{table}]", p.display()),
+            (true, None) => format!("[{table}]"),
+            (false, _) => format!("{}: [{table}]", given.join(", ")),
+        }
+    }
+
     /// [`Layers::name`] followed by how a value is joined to it there: `--listen `,
     /// `MODGATE_LISTEN=`, `modgate.toml:2: listen = `.
     pub fn name_eq(&self, path: &str) -> String {
@@ -321,6 +344,19 @@ mod tests {
         let table: toml::Table = toml::from_str(text).unwrap();
         let l = Layers::build(Vec::new(), Some((p, text, table)), &|_| None, Vec::new()).unwrap();
         assert!(l.value("hedge.min_delay_ms").is_some() && l.value("hedge.min_delay").is_some());
+    }
+
+    #[test]
+    fn a_table_is_named_where_its_keys_were_set() {
+        let text = "[s3]\nregion = \"r\"\n";
+        let table: toml::Table = toml::from_str(text).unwrap();
+        let p = std::path::Path::new("m.toml");
+        let l = Layers::build(Vec::new(), Some((p, text, table)), &|_| None, Vec::new()).unwrap();
+        assert_eq!(l.table_name("s3"), "m.toml: [s3]");
+        let env = |k: &str| (k == "MODGATE_S3_ENDPOINT").then(|| "minio:9000".to_string());
+        let l = Layers::build(Vec::new(), None, &env, Vec::new()).unwrap();
+        assert_eq!(l.table_name("s3"), "MODGATE_S3_ENDPOINT: [s3]");
+        assert_eq!(l.table_name("auth"), "[auth]");
     }
 
     #[test]

@@ -597,11 +597,11 @@ fn settings(
     s.bundle = file.bundle;
     s.offline = file.offline.unwrap_or(false);
     s.s3 = s3::s3_settings(file.s3)
-        .map_err(|e| ConfigError(format!("{}: [s3]: {e}", file_name.display())))?;
+        .map_err(|e| ConfigError(format!("{}: {e}", layers.table_name("s3"))))?;
     if let Some(auth) = file.auth {
         s.auth = Some(
             auth::auth_settings(auth)
-                .map_err(|e| ConfigError(format!("{}: [auth]: {e}", file_name.display())))?,
+                .map_err(|e| ConfigError(format!("{}: {e}", layers.table_name("auth"))))?,
         );
     } else if let Some(r) = s.routes.iter().find(|r| !r.read.is_empty()) {
         return Err(ConfigError(format!(
