@@ -82,10 +82,25 @@ impl GoSettings {
 
     /// The settings the go command on this process's PATH would use here (run in `dir`
     /// when given: GOWORK and a project's toolchain depend on it), read within `limit`.
+    /// When the go command fails there (a project asking for a toolchain it cannot
+    /// fetch: `go env` itself tries to switch), its settings outside any project (in the
+    /// temporary directory) are read instead, within what is left of `limit`: that
+    /// failure is the project's, for the doctor to name.
     pub async fn current(dir: Option<&Path>, limit: Duration) -> Result<GoSettings, String> {
         let env = |k: &str| std::env::var(k).ok();
         let go = go_on_path(std::env::var_os("PATH").as_deref());
-        Self::read(go.as_deref(), dir, &env, limit).await
+        let started = std::time::Instant::now();
+        match Self::read(go.as_deref(), dir, &env, limit).await {
+            Err(e) if go.is_some() => {
+                tracing::debug!(error = %e, "go env failed here: read outside any project");
+                let left = limit.saturating_sub(started.elapsed());
+                let outside = std::env::temp_dir();
+                Self::read(go.as_deref(), Some(&outside), &env, left)
+                    .await
+                    .map_err(|_| e)
+            }
+            r => r,
+        }
     }
 
     /// [`GoSettings::current`] for code outside the async runtime.

@@ -254,3 +254,37 @@ fn doctor_uses_the_goenv_files_settings() {
     assert_eq!(w.upstream.count(PUB_MOD), 1, "{report:#}");
     w.nothing_leaked("doctor");
 }
+
+/// A project asking for a Go the go command cannot fetch (GOTOOLCHAIN=auto, GOPROXY=off):
+/// `go env` itself fails in the project (it tries to switch toolchains); the doctor reads
+/// the settings where it was started instead, and names the cause.
+#[test]
+fn doctor_names_a_toolchain_the_go_command_cannot_fetch() {
+    let w = World::new();
+    let project = w.dir.path().join("newer");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("go.mod"),
+        "module example.com/newer\n\ngo 1.99\n",
+    )
+    .unwrap();
+    // Started elsewhere, and in the project itself.
+    for cwd in [w.dir.path(), project.as_path()] {
+        let out = run_bounded(
+            w.command(&modgate(), true)
+                .current_dir(cwd)
+                .env("GOTOOLCHAIN", "auto")
+                .env("GOPROXY", "off")
+                .args(["doctor", "--json", "--timeout", "30s"])
+                .arg(&project),
+            Duration::from_secs(120),
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            report.contains("go.mod asks for go1.99; this go is go1.23")
+                && report.contains("and GOPROXY=off"),
+            "{report}"
+        );
+    }
+}
