@@ -96,7 +96,7 @@ impl Layers {
     ) -> Result<Layers, ConfigError> {
         let mut l = Layers::default();
         for g in below_file {
-            l.set(g.path, g.value, g.origin);
+            l.set_path(g.path, g.value, g.origin);
         }
         if let Some((path, text, table)) = file {
             for (name, value) in table {
@@ -132,7 +132,7 @@ impl Layers {
             }
         }
         for g in flags {
-            l.set(g.path, g.value, g.origin);
+            l.set_path(g.path, g.value, g.origin);
         }
         // Two spellings of one setting given in different layers: the higher one alone.
         for (a, b) in ALTERNATIVES {
@@ -157,10 +157,6 @@ impl Layers {
             self.table.remove(path);
         }
         self.origins.remove(path);
-    }
-
-    fn set(&mut self, path: &str, value: toml::Value, origin: Origin) {
-        self.set_path(path, value, origin);
     }
 
     fn set_path(&mut self, path: &str, value: toml::Value, origin: Origin) {

@@ -77,7 +77,7 @@ impl Health {
     /// [`RETRY_AFTER`] ago, if so. Past that, one call goes through as the trial (the
     /// others keep failing at once while it runs: a storage that hangs does not hold
     /// every request).
-    fn skip(&self, what: &str) -> Option<io::Error> {
+    fn skip(&self, what: &dyn std::fmt::Display) -> Option<io::Error> {
         let mut d = self.down.lock().unwrap_or_else(|p| p.into_inner());
         let (since, last, why) = d.as_mut()?;
         if last.elapsed() >= RETRY_AFTER {
@@ -167,7 +167,14 @@ impl Guarded {
         key: &Key,
         f: impl std::future::Future<Output = io::Result<T>>,
     ) -> io::Result<T> {
-        if let Some(e) = self.health.skip(&format!("{what} {key}")) {
+        // Formatted only when the call is not made: no work on the way of every call.
+        struct Call<'a>(&'a str, &'a Key);
+        impl std::fmt::Display for Call<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{} {}", self.0, self.1)
+            }
+        }
+        if let Some(e) = self.health.skip(&Call(what, key)) {
             return Err(e);
         }
         match f.await {
@@ -228,9 +235,9 @@ mod tests {
     fn an_outage_is_told_from_an_answer_about_the_object() {
         let h = Health::default();
         assert_eq!(h.down(), None);
-        assert!(h.skip("reading k").is_none());
+        assert!(h.skip(&"reading k").is_none());
         h.failed("s3://b", &io::Error::other("connection refused"));
-        let e = h.skip("reading k").unwrap();
+        let e = h.skip(&"reading k").unwrap();
         assert!(!is_outage(&io::Error::other(format!(
             "{LOCAL}reading /tmp/x: EIO"
         ))));
@@ -252,8 +259,8 @@ mod tests {
         if let Some((_, last, _)) = h.down.lock().unwrap().as_mut() {
             *last = Instant::now() - RETRY_AFTER;
         }
-        assert!(h.skip("reading k").is_none());
-        assert!(h.skip("reading k").is_some());
+        assert!(h.skip(&"reading k").is_none());
+        assert!(h.skip(&"reading k").is_some());
         h.answered("s3://b");
         assert_eq!(h.down(), None);
         assert!(!is_unavailable(&io::Error::other("x")));
