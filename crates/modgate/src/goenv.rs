@@ -304,6 +304,10 @@ mod tests {
         assert_eq!(s.get("GOMODCACHE"), "/home/u/go/pkg/mod");
         assert_eq!(s.get("GOTOOLCHAIN"), "auto");
         assert_eq!((s.get("GONOPROXY"), s.get("GONOSUMDB")), ("", ""));
+        // No home and no GOPATH: no module cache either (cache commands then ask for
+        // --gomodcache, as the old reader did).
+        let s = GoSettings::from_environment(&env_of(&[("GOENV", "off")]));
+        assert_eq!((s.get("GOPATH"), s.get("GOMODCACHE")), ("", ""));
         assert_eq!(s.origin, Origin::Environment);
     }
 
