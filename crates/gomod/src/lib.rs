@@ -8,6 +8,7 @@
 //!   `GOPRIVATE`-style pattern matching.
 //! - [`pseudo`]: pseudo-versions (build, parse, base, revision, time).
 //! - [`modfile`]: go.mod parsing with line/column errors.
+//! - [`flate`]: DEFLATE compression giving Go's `compress/flate` bytes.
 //! - [`zip`]: module zip creation, checking and safe extraction with every x/mod/zip rule.
 //! - [`dirhash`]: `h1:` hashes and `go.sum` lines.
 //! - [`sumdb`]: the checksum database: signed notes, the transparency log, the client.
@@ -18,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod dirhash;
+pub mod flate;
 mod gostr;
 pub mod info;
 pub mod modfile;

@@ -6,8 +6,9 @@
 //! fetches each one with `GOPROXY=direct` (git is pointed at the local repositories with
 //! `url.<file URL>.insteadOf`, so nothing leaves the machine) and gives its verdict: the error
 //! text, or the zip it made with its `h1:` hashes. Our `zip` and `dirhash` must give the same
-//! verdict, the same file list, the same hashes. Then the zips we made are served to the go
-//! command from a `GOPROXY=file://` tree, and it must accept them with the same hash.
+//! verdict, the same file list, the same hashes, the same zip bytes. Then the zips we made
+//! are served to the go command from a `GOPROXY=file://` tree, and it must accept them with
+//! the same hash.
 
 mod common;
 
@@ -520,6 +521,16 @@ fn zips_and_hashes_agree_with_the_go_command() {
             (None, Ok(zip)) => {
                 let go_zip = fs::read(go.zip.as_ref().unwrap()).unwrap();
                 let mut problems = Vec::new();
+                // The zip itself, byte for byte: the go command's archive/zip layout and
+                // compress/flate output.
+                if *zip != go_zip {
+                    problems.push(format!(
+                        "zip bytes: go {} bytes, ours {} (first difference at {:?})",
+                        go_zip.len(),
+                        zip.len(),
+                        zip.iter().zip(&go_zip).position(|(a, b)| a != b)
+                    ));
+                }
                 if zip_names(zip) != zip_names(&go_zip) {
                     problems.push(format!(
                         "files: go {:?}, ours {:?}",

@@ -1,13 +1,11 @@
 //! Creating module zips.
 
-use std::io::{self, Read, Seek, Write};
+use std::io::{Read, Write};
 use std::path::Path;
-
-use ::zip::CompressionMethod;
-use ::zip::write::SimpleFileOptions;
 
 use super::check::{check_files_sized, check_version};
 use super::dir::list_files_in_dir;
+use super::writer::Writer;
 use super::{Error, File};
 use crate::module::Version;
 
@@ -17,12 +15,14 @@ use crate::module::Version;
 /// checked with [`check_files`](super::check_files): omitted files (nested modules,
 /// vendored packages, links, irregular files) are left out, and any invalid file or a total
 /// over [`MAX_ZIP_FILE`](super::MAX_ZIP_FILE) is an error. Contents are streamed and
-/// deflated; a file yielding more bytes than its `lstat` size is an error.
+/// deflated; a file yielding more bytes than its `lstat` size is an error. The bytes are
+/// the go command's: the zip is laid out as Go's `archive/zip` writes it and deflated as
+/// its `compress/flate` does ([`Writer`](super::Writer)).
 ///
 /// Errors are wrapped as `create zip: ...`.
 pub fn create<W, F>(w: W, m: &Version, files: &[F]) -> Result<(), Error>
 where
-    W: Write + Seek,
+    W: Write,
     F: File,
 {
     create_inner(w, m, files).map_err(|e| Error::op("create zip", None, e))
@@ -30,25 +30,21 @@ where
 
 fn create_inner<W, F>(w: W, m: &Version, files: &[F]) -> Result<(), Error>
 where
-    W: Write + Seek,
+    W: Write,
     F: File,
 {
     check_version(m)?;
     let (cf, valid) = check_files_sized(files);
     cf.err()?;
 
-    let mut zw = ::zip::ZipWriter::new(w);
+    let mut zw = Writer::new(w);
     let prefix = format!("{}@{}/", m.path, m.version);
-    let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .large_file(false);
     for (i, size) in valid {
         let Some(f) = files.get(i) else { continue };
         let path = f.path();
         let rc = f.open()?;
-        zw.start_file(format!("{prefix}{path}"), options)?;
         let mut lr = rc.take(size.saturating_add(1));
-        io::copy(&mut lr, &mut zw)?;
+        zw.add(&format!("{prefix}{path}"), &mut lr)?;
         if lr.limit() == 0 {
             return Err(Error::LargerThanDeclared {
                 path: path.to_owned(),
@@ -65,7 +61,7 @@ where
 ///
 /// Errors are wrapped as `create zip {dir}: ...`, or `create zip from directory {dir}: ...`
 /// when the directory could not be listed.
-pub fn create_from_dir<W: Write + Seek>(w: W, m: &Version, dir: &Path) -> Result<(), Error> {
+pub fn create_from_dir<W: Write>(w: W, m: &Version, dir: &Path) -> Result<(), Error> {
     let shown = Some(dir.display().to_string());
     let (files, _) = list_files_in_dir(dir)
         .map_err(|e| Error::op("create zip from directory", shown.clone(), e))?;

@@ -15,8 +15,10 @@
 //!   links and irregular files are left out when creating.
 //!
 //! Zips are read from `Read + Seek` values with a reader that follows Go's `archive/zip`
-//! reader (see `reader.rs` for why the `zip` crate's reader is not used) and written with
-//! the `zip` crate, deflating every file as Go does. File contents are streamed.
+//! reader (see `reader.rs` for why the `zip` crate's reader is not used) and written as Go's
+//! `archive/zip` writes them, deflated by Go's `compress/flate` algorithm
+//! ([`crate::flate`]): the same files give the go command's bytes. File contents are
+//! streamed.
 
 mod check;
 mod create;
@@ -25,6 +27,7 @@ mod error;
 mod gopath;
 pub(crate) mod reader;
 mod unzip;
+mod writer;
 
 use std::io::{self, Read};
 
@@ -32,6 +35,7 @@ pub use check::{check_dir, check_files, check_served_zip_file, check_zip, check_
 pub use create::{create, create_from_dir};
 pub use error::{Error, FileError, FileErrorList};
 pub use unzip::{unzip, unzip_reader};
+pub use writer::Writer;
 
 pub(crate) use gopath::clean as clean_path;
 
