@@ -52,7 +52,14 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
     for n in [0, 1, 2, 3, 4, 5, 257, 258, 259, 261, 262, 263, 300] {
         cases.push((format!("m@v1.0.0/text{n}.go"), src[..n].to_vec()));
     }
-    for n in [16 << 10, 32 << 10, (64 << 10) - 262, 64 << 10, (64 << 10) + 1, 100_000] {
+    for n in [
+        16 << 10,
+        32 << 10,
+        (64 << 10) - 262,
+        64 << 10,
+        (64 << 10) + 1,
+        100_000,
+    ] {
         cases.push((format!("m@v1.0.0/src{n}.go"), src[1000..1000 + n].to_vec()));
     }
     cases.push(("m@v1.0.0/all.go".into(), src.clone()));
@@ -72,7 +79,10 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
     cases.push(("m@v1.0.0/zeros".into(), vec![0; 3 << 20]));
     let mut runs = Vec::new();
     for i in 0..2000u32 {
-        runs.extend(std::iter::repeat_n((i % 251) as u8, (i as usize * 37) % 900 + 1));
+        runs.extend(std::iter::repeat_n(
+            (i % 251) as u8,
+            (i as usize * 37) % 900 + 1,
+        ));
     }
     cases.push(("m@v1.0.0/runs".into(), runs));
     // Past 16 MiB: the hash chain positions are rebased.

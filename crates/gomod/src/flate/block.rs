@@ -22,8 +22,9 @@ const BUFFER_FLUSH_SIZE: usize = 240;
 const MAX_STORE_BLOCK_SIZE: usize = 65535;
 
 /// The order code-length code lengths are written in.
-const CODEGEN_ORDER: [usize; CODEGEN_CODE_COUNT] =
-    [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+const CODEGEN_ORDER: [usize; CODEGEN_CODE_COUNT] = [
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+];
 
 fn fixed() -> &'static (Encoder, Encoder) {
     static FIXED: OnceLock<(Encoder, Encoder)> = OnceLock::new();
@@ -386,9 +387,12 @@ impl BlockWriter {
                 extra_bits += i64::from(self.literal_freq[code])
                     * i64::from(LENGTH_EXTRA_BITS[code - LENGTH_CODES_START]);
             }
-            for code in 4..num_offsets {
-                extra_bits +=
-                    i64::from(self.offset_freq[code]) * i64::from(OFFSET_EXTRA_BITS[code]);
+            for (f, extra) in self.offset_freq[..num_offsets]
+                .iter()
+                .zip(OFFSET_EXTRA_BITS)
+                .skip(4)
+            {
+                extra_bits += i64::from(*f) * i64::from(extra);
             }
         }
         let mut size = self.fixed_size(extra_bits);

@@ -66,12 +66,25 @@ fn hash4(b: &[u8]) -> u32 {
     v.wrapping_mul(HASH_MUL) >> (32 - HASH_BITS)
 }
 
+/// How many leading bytes of `a` and `b` are equal, at most `max` (8 bytes compared at a
+/// time).
 fn match_len(a: &[u8], b: &[u8], max: usize) -> usize {
-    a[..max]
+    let (a, b) = (&a[..max], &b[..max]);
+    let mut n = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let x = u64::from_le_bytes(x.try_into().expect("8 bytes"));
+        let y = u64::from_le_bytes(y.try_into().expect("8 bytes"));
+        let diff = x ^ y;
+        if diff != 0 {
+            return n + (diff.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + a[n..]
         .iter()
-        .zip(&b[..max])
+        .zip(&b[n..])
         .position(|(x, y)| x != y)
-        .unwrap_or(max)
+        .unwrap_or(max - n)
 }
 
 /// A DEFLATE compressor: feed it with [`write`](Compressor::write), end the stream with
@@ -349,7 +362,11 @@ impl Compressor {
                 }
             } else {
                 if !skip_never || self.byte_available {
-                    let i = if skip_never { self.index - 1 } else { self.index };
+                    let i = if skip_never {
+                        self.index - 1
+                    } else {
+                        self.index
+                    };
                     self.tokens
                         .push(Token::literal_token(u32::from(self.window[i])));
                     if self.tokens.len() == MAX_FLATE_BLOCK_TOKENS {
@@ -376,6 +393,14 @@ mod tests {
         assert_eq!(hash4(b"abcd"), 0x6162_6364u32.wrapping_mul(HASH_MUL) >> 15);
         assert_eq!(match_len(b"abcdef", b"abcxef", 6), 3);
         assert_eq!(match_len(b"abcdef", b"abcdef", 4), 4);
+        let a: Vec<u8> = (0..40).collect();
+        for i in 0..40 {
+            let mut b = a.clone();
+            b[i] = 200;
+            assert_eq!(match_len(&a, &b, 40), i);
+            assert_eq!(match_len(&a, &b, i.min(13)), i.min(13));
+        }
+        assert_eq!(match_len(&a, &a, 40), 40);
     }
 
     #[test]

@@ -208,10 +208,8 @@ impl Encoder {
         );
 
         let counts = leaf_counts[top];
-        let mut bits = 1;
-        for level in (1..=top).rev() {
+        for (bits, level) in (1..).zip((1..=top).rev()) {
             self.bit_count[bits] = counts[level] - counts[level - 1];
-            bits += 1;
         }
         top + 1
     }
@@ -280,7 +278,11 @@ mod tests {
         let freq = [1, 1, 2, 3, 5, 8, 13, 21, 34, 55];
         h = Encoder::new(10);
         h.generate(&freq, 4);
-        assert!(lens(&h).iter().all(|l| (1..=4).contains(l)), "{:?}", lens(&h));
+        assert!(
+            lens(&h).iter().all(|l| (1..=4).contains(l)),
+            "{:?}",
+            lens(&h)
+        );
         let kraft: f64 = lens(&h).iter().map(|l| 0.5f64.powi(i32::from(*l))).sum();
         assert_eq!(kraft, 1.0);
     }

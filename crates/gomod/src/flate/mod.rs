@@ -117,7 +117,13 @@ mod tests {
             .collect();
         let noise: Vec<u8> = (0..200_000).map(|_| next() as u8).collect();
         let mixed: Vec<u8> = (0..400_000)
-            .map(|i| if (i / 5000) % 2 == 0 { next() as u8 } else { b'a' + (i % 7) as u8 })
+            .map(|i| {
+                if (i / 5000) % 2 == 0 {
+                    next() as u8
+                } else {
+                    b'a' + (i % 7) as u8
+                }
+            })
             .collect();
         for data in [&b"a"[..], b"abcabcabcabc", &text, &noise, &mixed] {
             for level in 2..=9 {
@@ -139,6 +145,38 @@ mod tests {
                 w.write_all(c).unwrap();
             }
             assert_eq!(w.finish().unwrap(), whole, "chunks of {chunk}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Any input inflates back, at any level, and the stream does not depend on how the
+        /// input was split into writes.
+        #[test]
+        fn round_trips_and_ignores_write_sizes(
+            alphabet in 1u8..=255,
+            seed in proptest::prelude::any::<u64>(),
+            len in 0usize..150_000,
+            chunk in 1usize..70_000,
+            level in 2u8..=9,
+        ) {
+            let mut x = seed | 1;
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % u64::from(alphabet)) as u8
+                })
+                .collect();
+            let whole = compress(&data, level).unwrap();
+            proptest::prop_assert_eq!(inflate(&whole), data.clone());
+            let mut w = Writer::new(Vec::new(), level).unwrap();
+            for c in data.chunks(chunk) {
+                w.write_all(c).unwrap();
+            }
+            proptest::prop_assert_eq!(w.finish().unwrap(), whole);
         }
     }
 }

@@ -103,12 +103,7 @@ impl<W: Write> Writer<W> {
                 "zip: FileHeader.Name too long",
             ));
         }
-        let flags = FLAG_DATA_DESCRIPTOR
-            | if needs_utf8_flag(name) {
-                FLAG_UTF8
-            } else {
-                0
-            };
+        let flags = FLAG_DATA_DESCRIPTOR | if needs_utf8_flag(name) { FLAG_UTF8 } else { 0 };
         let offset = self.count;
         let mut h = Vec::with_capacity(30 + name.len());
         h.extend(FILE_HEADER_SIGNATURE.to_le_bytes());
@@ -275,6 +270,9 @@ mod tests {
         let end = &z[z.len() - 22..];
         assert_eq!(&end[..4], &[0x50, 0x4b, 5, 6]);
         assert_eq!(&end[8..12], &[1, 0, 1, 0]);
-        assert_eq!(&end[16..20], &((local + data + descriptor) as u32).to_le_bytes());
+        assert_eq!(
+            &end[16..20],
+            &((local + data + descriptor) as u32).to_le_bytes()
+        );
     }
 }
