@@ -246,6 +246,18 @@ impl World {
             dl["Sum"].as_str().unwrap(),
             "zip hash of {pq}"
         );
+        // The zip itself, byte for byte as the go command made it.
+        let (zip, go_zip) = (
+            std::fs::read(&dest).unwrap(),
+            std::fs::read(dl["Zip"].as_str().unwrap()).unwrap(),
+        );
+        assert!(
+            zip == go_zip,
+            "zip of {pq}: go {} bytes, ours {} (first difference at {:?})",
+            go_zip.len(),
+            zip.len(),
+            zip.iter().zip(&go_zip).position(|(a, b)| a != b)
+        );
         ours
     }
 }
