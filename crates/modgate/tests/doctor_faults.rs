@@ -27,6 +27,7 @@
 //! | corrupted cache entry                          | cache: …zip (hashes to …, its .ziphash says …) | `modgate cache repair` |
 //! | lock held by a stuck process                   | cache: ….lock is held by pid …         | `kill <pid>` |
 //! | go.sum line that disagrees                     | cache: …go.sum:N says … for go.mod, the cache has … | `modgate cache repair --gosum …` |
+//! | go.sum line the checksum database contradicts, module not cached | configuration: …go.sum:2 says … for the zip of …; the checksum database sum.test (…) says … | `sed -i … go.sum && go mod download …` (applied: the go command then succeeds) |
 //! | go.mod that declares another module path       | configuration: the go.mod of example.com/pub@v1.0.0 … declares module example.com/other | require the declared path |
 
 mod doctor_support;
@@ -38,7 +39,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use doctor_support::{GitHttp, Mount, NetNs};
-use gomod::sumdb::note::{Note, Signer, sign};
+use gomod::sumdb::note::Signer;
 use proxy_support::{FaultServer, Reply};
 use serde_json::Value;
 use testkit::free_port;
@@ -109,20 +110,22 @@ impl World {
             format!("http://alice:s3cret@127.0.0.1:{p}\n"),
         )
         .unwrap();
-        // The public proxy, with a checksum database whose signed tree head it proxies.
+        // The public proxy, serving example.com/pub and proxying a real checksum database
+        // (in memory) that records it.
+        let zip = pub_zip("package pub\n");
+        let h1 = gomod::dirhash::hash_zip(std::io::Cursor::new(&zip)).unwrap();
         let (signer, vkey) = Signer::from_seed("sum.test", [7; 32]).unwrap();
-        let latest = sign(
-            &Note {
-                text: "go.sum database tree\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
-                    .into(),
-                sigs: vec![],
-                unverified_sigs: vec![],
-            },
-            &[signer],
-        )
-        .unwrap();
+        let lines = format!(
+            "example.com/pub v1.0.0 {h1}\nexample.com/pub v1.0.0/go.mod {}\n",
+            gomod::dirhash::hash_go_mod(PUB_MOD.as_bytes())
+        );
+        let db = Arc::new(gomod::sumdb::server::TestServer::new(
+            signer,
+            Box::new(move |p, v| (p == "example.com/pub" && v == "v1.0.0").then(|| lines.clone())),
+        ));
         let overrides: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
         let o = overrides.clone();
+        let served_zip = zip.clone();
         let proxy = FaultServer::start(move |path| {
             if let Some(r) = o.lock().unwrap().get(path) {
                 return r.clone();
@@ -130,15 +133,20 @@ impl World {
             match path {
                 "/golang.org/x/mod/@v/list" => Reply::ok(""),
                 "/sumdb/sum.test/supported" => Reply::ok(""),
-                "/sumdb/sum.test/latest" => Reply::ok(latest.clone()),
                 "/example.com/pub/@v/v1.0.0.mod" => Reply::ok(PUB_MOD),
+                "/example.com/pub/@v/v1.0.0.info" => Reply::ok(r#"{"Version":"v1.0.0"}"#),
+                "/example.com/pub/@v/v1.0.0.zip" => Reply::ok(served_zip.clone()),
+                p if p.starts_with("/sumdb/sum.test/") => {
+                    match db.handle(&p["/sumdb/sum.test".len()..]) {
+                        Ok(b) => Reply::ok(b),
+                        Err(e) => Reply::status(e.status),
+                    }
+                }
                 _ => Reply::status(404),
             }
         })
         .await;
         // The module cache holds example.com/pub v1.0.0, as the go command leaves it.
-        let zip = pub_zip("package pub\n");
-        let h1 = gomod::dirhash::hash_zip(std::io::Cursor::new(&zip)).unwrap();
         let vdir = modcache.join("cache/download/example.com/pub/@v");
         std::fs::create_dir_all(&vdir).unwrap();
         std::fs::write(vdir.join("v1.0.0.zip"), &zip).unwrap();
@@ -246,6 +254,28 @@ impl World {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Runs a printed fix with `sh -c` in the project, under the World's environment (a
+    /// fresh module cache, so that nothing the fix needs was there before).
+    async fn shell(&self, script: &str) -> std::process::Output {
+        let cache = tempfile::tempdir().unwrap();
+        let mut c = Command::new("sh");
+        c.args(["-c", script])
+            .current_dir(&self.project)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("GOMODCACHE", cache.path());
+        let out = tokio::task::spawn_blocking(move || {
+            testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
+        })
+        .await
+        .unwrap();
+        let _ = std::process::Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(cache.path())
+            .status();
+        out
+    }
+
     /// The whole JSON report, and the exit status.
     async fn report(&self, ns: Option<&NetNs>, args: &[&str]) -> (i32, Value) {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_modgate"));
@@ -333,6 +363,19 @@ async fn each_fault_is_named_with_its_fix() {
     // the database's signed tree head verified through the proxy.
     let (code, f) = w.doctor(None, &[]).await;
     assert_eq!((code, f.len()), (0, 0), "healthy: {f:#?}");
+    // go.sum's lines for the public module were checked against the database's records.
+    let (_, report) = w.report(None, &[]).await;
+    let want =
+        format!("go.sum against sum.test (proxied by {origin}): 2 line(s) agree with its records");
+    assert!(
+        report["measured"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == want.as_str()),
+        "{:#?}",
+        report["measured"]
+    );
 
     // The proxy accepts and never answers.
     w.answer("/golang.org/x/mod/@v/list", Reply::Hang);
@@ -714,6 +757,63 @@ async fn each_fault_is_named_with_its_fix() {
         ),
     );
     std::fs::write(&sum, &good_sum).unwrap();
+
+    // A go.sum line the checksum database contradicts, for a module the cache does not
+    // hold: the go command stops with SECURITY ERROR; the doctor names the line, both
+    // hashes and where each came from, and its fix works.
+    let vdir = w.modcache.join("cache/download/example.com/pub/@v");
+    let away = w.root.join("pub-away");
+    std::fs::rename(&vdir, &away).unwrap();
+    let zip_h1 = good_sum
+        .lines()
+        .find(|l| l.starts_with("example.com/pub v1.0.0 "))
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &sum,
+        good_sum.replace(&zip_h1, "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+    )
+    .unwrap();
+    let text = w.go_download("example.com/pub@v1.0.0").await;
+    assert!(
+        text.contains("checksum mismatch") && text.contains("SECURITY ERROR"),
+        "{text}"
+    );
+    let (code, f) = w.doctor(None, &[]).await;
+    let fix = f
+        .first()
+        .and_then(|f| f["fix"].as_str())
+        .unwrap_or("")
+        .to_string();
+    expect(
+        "go.sum against the database",
+        (code, f),
+        "configuration",
+        &[&format!(
+            "{}:2 says h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= for the zip of example.com/pub@v1.0.0; the checksum database sum.test (its record proven in its tree of 1, read proxied by {origin}) says {zip_h1}",
+            sum.display()
+        )],
+        "go mod download example.com/pub@v1.0.0",
+    );
+    // The fix, applied as printed: then the go command downloads the module.
+    let out = w.shell(&fix).await;
+    assert!(
+        out.status.success(),
+        "fix {fix:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&sum).unwrap().contains(&zip_h1),
+        true,
+        "fix {fix:?} left go.sum without the database's line"
+    );
+    let text = w.go_download("example.com/pub@v1.0.0").await;
+    assert_eq!(text, "", "after the fix");
+    std::fs::write(&sum, &good_sum).unwrap();
+    std::fs::rename(&away, &vdir).unwrap();
 
     // A go.mod that declares another module path.
     w.answer(

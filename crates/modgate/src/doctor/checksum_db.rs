@@ -14,11 +14,41 @@ use crate::goenv::GoSettings;
 use crate::source::chain::{Entry, parse_list};
 use crate::source::error_chain;
 
+/// The checksum database as it was reached, its signed tree head verified.
+#[derive(Debug, Clone)]
+pub struct Reached {
+    /// Its name (GOSUMDB's).
+    pub name: String,
+    /// GOSUMDB's verifier key.
+    pub key: String,
+    /// Its base URL on the route taken (`<proxy>/sumdb/<name>` or its own URL).
+    pub base: String,
+    /// That route in words.
+    pub how: String,
+    /// The client for that route.
+    pub client: reqwest::Client,
+}
+
+/// What the database check gives: its findings, and the database when it answered.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Findings and measurements.
+    pub checked: Checked,
+    /// The database, reached and its tree head verified.
+    pub reached: Option<Reached>,
+}
+
 /// The checksum database: through the first GOPROXY entry that serves
 /// `/sumdb/<name>/supported` (404/410 move on; `direct` means the database itself), its
 /// `latest` signed tree head, verified against GOSUMDB's key. Nothing when GOPROXY cannot
 /// be parsed (the configuration check says why).
-pub async fn check(settings: &GoSettings, dl: Deadline) -> Checked {
+pub async fn check(settings: &GoSettings, dl: Deadline) -> Outcome {
+    let mut reached = None;
+    let checked = check_into(settings, dl, &mut reached).await;
+    Outcome { checked, reached }
+}
+
+async fn check_into(settings: &GoSettings, dl: Deadline, reached: &mut Option<Reached>) -> Checked {
     let mut out = Checked::default();
     let Ok(entries) = parse_list(settings.get("GOPROXY")) else {
         return out;
@@ -116,13 +146,22 @@ pub async fn check(settings: &GoSettings, dl: Deadline) -> Checked {
             gomod::sumdb::note::open(&body, std::slice::from_ref(&v)).map_err(|e| e.to_string())
         });
     match verified {
-        Ok(_) => out.measure(
-            Group::Network,
-            format!(
-                "{latest} ({how}): signed tree head verified with {name}'s key in {}",
-                ms(t.elapsed())
-            ),
-        ),
+        Ok(_) => {
+            out.measure(
+                Group::Network,
+                format!(
+                    "{latest} ({how}): signed tree head verified with {name}'s key in {}",
+                    ms(t.elapsed())
+                ),
+            );
+            *reached = Some(Reached {
+                name: name.clone(),
+                key: db.key.clone(),
+                base,
+                how,
+                client: c,
+            });
+        }
         Err(e) => out.find(problem(
             format!("{latest} ({how}) does not verify with the key of GOSUMDB: {e}"),
             "something between here and the database answers in its place, or GOSUMDB names the wrong key: the go command refuses it",

@@ -11,6 +11,7 @@ use super::checked::Checked;
 use super::client::{client, http_proxy_for};
 use super::deadline::Deadline;
 use super::finding::{Finding, Group, Severity};
+use super::go_sum::{self, Line};
 use super::routing::route;
 use crate::goenv::GoSettings;
 use crate::source::chain::Entry;
@@ -22,6 +23,9 @@ pub struct Outcome {
     pub checked: Checked,
     /// Modules a proxy did not know and the go command will fetch direct.
     pub to_direct: Vec<String>,
+    /// The `h1:` hash of the `.mod` each proxy served, by (module, version), with the
+    /// proxy's URL.
+    pub served: HashMap<(String, String), (String, String)>,
 }
 
 fn declared_path_finding(module: &str, version: &str, declared: &str, from: &str) -> Finding {
@@ -36,11 +40,14 @@ fn declared_path_finding(module: &str, version: &str, declared: &str, from: &str
     }
 }
 
-/// Checks `targets` (module, version) under `settings`; `modcache` is GOMODCACHE.
+/// Checks `targets` (module, version) under `settings`; `modcache` is GOMODCACHE,
+/// `sums` the project's go.sum lines (the `.mod` a proxy serves for a module not looked up
+/// in a checksum database is compared with them; the database check does the others).
 pub async fn check(
     settings: &GoSettings,
     targets: &[(String, Option<String>)],
     modcache: &Path,
+    sums: &[Line],
     dl: Deadline,
 ) -> Outcome {
     let mut out = Outcome::default();
@@ -79,9 +86,10 @@ pub async fn check(
                     }
                 };
                 let (module, version, proxy) = (module.clone(), version.to_string(), proxy.clone());
+                let no_db = r.sumdb.is_none();
                 asks.push(tokio::spawn(async move {
                     let resp = client.get(&url).send().await;
-                    (module, version, proxy, next, url, resp)
+                    (module, version, proxy, next, url, no_db, resp)
                 }));
             }
             Some((Entry::Direct, _)) => {
@@ -102,7 +110,7 @@ pub async fn check(
         }
     }
     for ask in asks {
-        let Ok((module, version, proxy, next, url, resp)) = ask.await else {
+        let Ok((module, version, proxy, next, url, no_db, resp)) = ask.await else {
             continue;
         };
         // Failures of the proxy itself are the network check's.
@@ -141,6 +149,21 @@ pub async fn check(
                 out.checked
                     .find(declared_path_finding(&module, &version, &declared, &proxy));
             }
+            let h = gomod::dirhash::hash_go_mod(&data);
+            if no_db {
+                for l in go_sum::of(sums, &module, &version) {
+                    if l.go_mod && l.hash != h {
+                        out.checked.find(go_sum::mismatch(
+                            l,
+                            &h,
+                            &format!(
+                                "{proxy} serves a go.mod that hashes to (no checksum database is asked about {module}, so go.sum or the proxy is wrong: compare with another copy of the module)",
+                            ),
+                        ));
+                    }
+                }
+            }
+            out.served.insert((module, version), (proxy, h));
         }
     }
     out

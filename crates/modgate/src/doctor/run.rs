@@ -12,7 +12,9 @@ use super::explain::{Explanation, explain, modules_named};
 use super::finding::{Finding, Group, Severity};
 use super::project::Project;
 use super::routing::{Route, route};
-use super::{cache, checksum_db, config, cpu, git, network, project, requirements};
+use super::{
+    cache, checksum_db, config, cpu, git, go_sum, go_sum_db, network, project, requirements,
+};
 use crate::goenv::{GoSettings, Origin};
 use crate::source::chain::Entry;
 
@@ -207,6 +209,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         .map(|p| p.go_sum_files.clone())
         .unwrap_or_default();
     let modcache_rw = crate::goenv::has_modcacherw(settings.get("GOFLAGS"));
+    let sums = go_sum::read(&go_sums);
     // The checks that only read this machine run on blocking threads meanwhile.
     // No cache entry's check starts in the last fifth of the time: those under way end
     // before the deadline, so that what they found is kept.
@@ -256,13 +259,26 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
             if uses_db {
                 checksum_db::check(&settings, dl).await
             } else {
-                Checked::default()
+                checksum_db::Outcome::default()
             }
         },
-        requirements::check(&settings, &targets, &modcache, dl),
+        requirements::check(&settings, &targets, &modcache, &sums, dl),
         git_all(direct_first.clone()),
     );
-    checks.extend([net.checked, db, reqs.checked]);
+    // go.sum against the database, for the modules looked up in it.
+    let sums_db = match &db.reached {
+        Some(reached) => {
+            let looked_up: Vec<(String, String)> = targets
+                .iter()
+                .zip(&routes)
+                .filter(|(_, r)| r.as_ref().is_ok_and(|r| r.sumdb.is_some()))
+                .filter_map(|((m, v), _)| Some((m.clone(), v.clone()?)))
+                .collect();
+            go_sum_db::check(reached, &looked_up, &sums, &reqs.served, &modcache, dl).await
+        }
+        None => Checked::default(),
+    };
+    checks.extend([net.checked, db.checked, reqs.checked, sums_db]);
     let later: Vec<(String, Option<String>)> = targets
         .iter()
         .filter(|(m, _)| reqs.to_direct.contains(m) && !direct_first.iter().any(|(d, _)| d == m))

@@ -1,0 +1,146 @@
+//! The project's go.sum lines with where each was read (file and line), and the finding
+//! for a line that disagrees with what the go command will download.
+
+use std::path::{Path, PathBuf};
+
+use super::finding::{Finding, Group, Severity};
+
+/// One go.sum line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// Module path.
+    pub module: String,
+    /// Version (without `/go.mod`).
+    pub version: String,
+    /// Whether it is the go.mod's line (`/go.mod`) rather than the zip's.
+    pub go_mod: bool,
+    /// The hash it gives.
+    pub hash: String,
+    /// The file it is in.
+    pub file: PathBuf,
+    /// Its line number (from 1).
+    pub line: usize,
+}
+
+impl Line {
+    /// `file:line`.
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
+
+    /// `go.mod` or `zip`.
+    pub fn what(&self) -> &'static str {
+        if self.go_mod { "go.mod" } else { "zip" }
+    }
+}
+
+/// The `h1:` lines of the go.sum files `files`, in order.
+pub fn read(files: &[PathBuf]) -> Vec<Line> {
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        out.extend(parse(f, &text));
+    }
+    out
+}
+
+fn parse(file: &Path, text: &str) -> Vec<Line> {
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let [module, version, hash] = f[..] else {
+            continue;
+        };
+        if !hash.starts_with("h1:") {
+            continue;
+        }
+        let (version, go_mod) = match version.strip_suffix("/go.mod") {
+            Some(v) => (v, true),
+            None => (version, false),
+        };
+        out.push(Line {
+            module: module.into(),
+            version: version.into(),
+            go_mod,
+            hash: hash.into(),
+            file: file.to_path_buf(),
+            line: i + 1,
+        });
+    }
+    out
+}
+
+/// The lines of `module` `version`.
+pub fn of<'a>(lines: &'a [Line], module: &str, version: &str) -> Vec<&'a Line> {
+    lines
+        .iter()
+        .filter(|l| l.module == module && l.version == version)
+        .collect()
+}
+
+/// The finding for go.sum line `l` when what the go command will download hashes to
+/// `want`, as `sources` (who says so: the checksum database, the proxy) measured.
+pub fn mismatch(l: &Line, want: &str, sources: &str) -> Finding {
+    let file = l.file.display();
+    Finding {
+        group: Group::Configuration,
+        severity: Severity::Problem,
+        measured: format!(
+            "{} says {} for the {} of {}@{}; {sources} {want}",
+            l.at(),
+            l.hash,
+            l.what(),
+            l.module,
+            l.version
+        ),
+        cause: format!(
+            "the go command hashes what it downloads and compares it with go.sum: it stops with \"verifying {}@{}{}: checksum mismatch ... SECURITY ERROR\". go.sum was edited by hand, merged badly, or written from another copy of the module",
+            l.module,
+            l.version,
+            if l.go_mod { "/go.mod" } else { "" }
+        ),
+        fix: Some(format!(
+            "sed -i '\\#^{} {}[ /]#d' {file} && go mod download {}@{}",
+            l.module.replace('.', "\\."),
+            l.version.replace('.', "\\."),
+            l.module,
+            l.version
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_with_their_places() {
+        let text = "example.com/a v1.0.0 h1:zip=\nexample.com/a v1.0.0/go.mod h1:mod=\n\nbad line\nexample.com/b v0.1.0/go.mod h1:b=\n";
+        let lines = parse(Path::new("/p/go.sum"), text);
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines[1],
+            Line {
+                module: "example.com/a".into(),
+                version: "v1.0.0".into(),
+                go_mod: true,
+                hash: "h1:mod=".into(),
+                file: "/p/go.sum".into(),
+                line: 2,
+            }
+        );
+        assert_eq!(lines[2].at(), "/p/go.sum:5");
+        assert_eq!(of(&lines, "example.com/a", "v1.0.0").len(), 2);
+        let f = mismatch(
+            &lines[0],
+            "h1:right=",
+            "the checksum database sum.test says",
+        );
+        assert_eq!(
+            f.measured,
+            "/p/go.sum:1 says h1:zip= for the zip of example.com/a@v1.0.0; the checksum database sum.test says h1:right="
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! go.sum against the checksum database: each requirement's go.sum lines compared with
+//! the database's records, looked up on the route the go command takes to the database
+//! and proven in its signed tree (gomod's client), whether or not the module cache holds
+//! the module. A line the database contradicts makes the go command stop with "checksum
+//! mismatch ... SECURITY ERROR" when it downloads the module; where the proxy's own bytes
+//! were measured too (the requirements check's `.mod`), the finding says whether they agree
+//! with the database, which tells a wrong go.sum from a proxy that serves other bytes.
+//!
+//! The doctor changes nothing: the tree head it trusts starts empty and is kept in
+//! memory, as are the tiles and records it proved.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use gomod::sumdb::client::{Client, ClientError, ClientOps};
+
+use super::checked::Checked;
+use super::checksum_db::Reached;
+use super::deadline::Deadline;
+use super::finding::{Finding, Group, Severity};
+use super::go_sum::{self, Line};
+
+/// How many lookups are fetched at once.
+const AT_ONCE: usize = 8;
+
+/// The host side of the client: the database on the route measured, lookups fetched
+/// beforehand, everything else in memory.
+struct Ops {
+    db: Reached,
+    handle: tokio::runtime::Handle,
+    fetched: HashMap<String, Result<Vec<u8>, String>>,
+    latest: Mutex<Vec<u8>>,
+    cache: Mutex<HashMap<String, Vec<u8>>>,
+    security: Mutex<Vec<String>>,
+}
+
+async fn get(db: &Reached, path: &str) -> Result<Vec<u8>, String> {
+    let url = format!("{}{path}", db.base);
+    match db.client.get(&url).send().await {
+        Ok(r) if r.status().is_success() => r
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| format!("GET {url}: {}", crate::source::error_chain(&e))),
+        Ok(r) => {
+            let status = r.status();
+            let body = r.text().await.unwrap_or_default();
+            let body = body.lines().next().unwrap_or("").trim();
+            Err(format!(
+                "GET {url}: {}{}{body}",
+                status.as_u16(),
+                if body.is_empty() { "" } else { " " }
+            ))
+        }
+        Err(e) => Err(format!("GET {url}: {}", crate::source::error_chain(&e))),
+    }
+}
+
+impl ClientOps for Ops {
+    fn read_remote(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        if let Some(r) = self.fetched.get(path) {
+            return r.clone().map_err(ClientError::Other);
+        }
+        self.handle
+            .block_on(get(&self.db, path))
+            .map_err(ClientError::Other)
+    }
+    fn read_config(&self, file: &str) -> Result<Vec<u8>, ClientError> {
+        if file == "key" {
+            return Ok(self.db.key.clone().into_bytes());
+        }
+        Ok(self
+            .latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone())
+    }
+    fn write_config(&self, _file: &str, old: &[u8], new: &[u8]) -> Result<(), ClientError> {
+        let mut l = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        if *l != old {
+            return Err(ClientError::WriteConflict);
+        }
+        *l = new.to_vec();
+        Ok(())
+    }
+    fn read_cache(&self, file: &str) -> Option<Vec<u8>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(file)
+            .cloned()
+    }
+    fn write_cache(&self, file: &str, data: &[u8]) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(file.to_string(), data.to_vec());
+    }
+    fn security_error(&self, msg: &str) {
+        self.security
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(msg.to_string());
+    }
+}
+
+/// The hash the module cache holds for line `l`'s file, if it holds it.
+fn cached_hash(modcache: &Path, l: &Line) -> Option<String> {
+    let ep = gomod::module::escape_path(&l.module).ok()?;
+    let ev = gomod::module::escape_version(&l.version).ok()?;
+    let dir = modcache.join(format!("cache/download/{ep}/@v"));
+    if l.go_mod {
+        let data = std::fs::read(dir.join(format!("{ev}.mod"))).ok()?;
+        Some(gomod::dirhash::hash_go_mod(&data))
+    } else {
+        let h = std::fs::read_to_string(dir.join(format!("{ev}.ziphash"))).ok()?;
+        Some(h.trim().to_string())
+    }
+}
+
+/// Compares the go.sum lines of `modules` (module, version: those looked up in the
+/// database) with the database's records. `served` holds the hash of the `.mod` each
+/// module's proxy served, by (module, version), with the proxy's URL.
+pub async fn check(
+    db: &Reached,
+    modules: &[(String, String)],
+    lines: &[Line],
+    served: &HashMap<(String, String), (String, String)>,
+    modcache: &Path,
+    dl: Deadline,
+) -> Checked {
+    let mut out = Checked::default();
+    let asked: Vec<(String, String)> = modules
+        .iter()
+        .filter(|(m, v)| !go_sum::of(lines, m, v).is_empty())
+        .cloned()
+        .collect();
+    if asked.is_empty() {
+        return out;
+    }
+    // The lookups at once (a few at a time), then the proofs on a blocking thread.
+    let paths: Vec<String> = asked
+        .iter()
+        .filter_map(|(m, v)| {
+            Some(format!(
+                "/lookup/{}@{}",
+                gomod::module::escape_path(m).ok()?,
+                gomod::module::escape_version(v).ok()?
+            ))
+        })
+        .collect();
+    let fetched: HashMap<String, Result<Vec<u8>, String>> = {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(paths.into_iter().map(|p| async move {
+            let r = get(db, &p).await;
+            (p, r)
+        }))
+        .buffer_unordered(AT_ONCE)
+        .collect()
+        .await
+    };
+    let ops = Ops {
+        db: db.clone(),
+        handle: tokio::runtime::Handle::current(),
+        fetched,
+        latest: Mutex::new(Vec::new()),
+        cache: Mutex::default(),
+        security: Mutex::default(),
+    };
+    let task = tokio::task::spawn_blocking(move || {
+        let mut results = Vec::new();
+        let mut client = match Client::new(ops) {
+            Ok(c) => c,
+            Err(e) => return (Err(e.to_string()), results),
+        };
+        for (m, v) in &asked {
+            for suffix in ["", "/go.mod"] {
+                let r = client.lookup(m, &format!("{v}{suffix}"));
+                results.push((m.clone(), v.clone(), !suffix.is_empty(), r));
+            }
+        }
+        let size = client.latest().n;
+        (Ok(size), results)
+    });
+    let (size, results) = match tokio::time::timeout(dl.left(), task).await {
+        Ok(Ok(r)) => r,
+        _ => {
+            out.measure(
+                Group::Configuration,
+                format!(
+                    "go.sum against {}: the lookups did not finish within the time left",
+                    db.name
+                ),
+            );
+            return out;
+        }
+    };
+    let size = match size {
+        Ok(n) => n,
+        Err(e) => {
+            out.measure(
+                Group::Configuration,
+                format!("go.sum against {}: {e}", db.name),
+            );
+            return out;
+        }
+    };
+    let (mut agreed, mut unchecked) = (0usize, Vec::new());
+    for (m, v, go_mod, r) in results {
+        let lines_here: Vec<&Line> = go_sum::of(lines, &m, &v)
+            .into_iter()
+            .filter(|l| l.go_mod == go_mod)
+            .collect();
+        if lines_here.is_empty() {
+            continue;
+        }
+        let db_lines = match r {
+            Ok(l) => l,
+            Err(ClientError::Security) => {
+                out.find(Finding {
+                    group: Group::Network,
+                    severity: Severity::Problem,
+                    measured: format!(
+                        "{} ({}) misbehaves: its tree does not prove the record of {m}@{v}",
+                        db.name, db.how
+                    ),
+                    cause: "the checksum database (or what answers in its place) serves a forked log: the go command stops with \"SECURITY ERROR\"".into(),
+                    fix: Some(format!(
+                        "check what answers at {} (a proxy in between?); report it to the database's operators",
+                        db.base
+                    )),
+                });
+                continue;
+            }
+            Err(e) => {
+                unchecked.push(format!("{m}@{v}: {e}"));
+                continue;
+            }
+        };
+        let db_hash = db_lines
+            .iter()
+            .find_map(|l| l.split_whitespace().nth(2).map(str::to_string));
+        let Some(db_hash) = db_hash else { continue };
+        for l in lines_here {
+            if l.hash == db_hash {
+                agreed += 1;
+                continue;
+            }
+            // The module cache's copy: when it agrees with the database, the cache check
+            // names this line already (and its fix repairs go.sum from the cache).
+            if cached_hash(modcache, l).as_deref() == Some(db_hash.as_str()) {
+                continue;
+            }
+            let mut sources = format!(
+                "the checksum database {} (its record proven in its tree of {size}, read {}) says",
+                db.name, db.how
+            );
+            if go_mod && let Some((proxy, h)) = served.get(&(m.clone(), v.clone())) {
+                if *h == db_hash {
+                    sources = format!("{proxy} serves the go.mod it records, and {sources}");
+                } else {
+                    // The proxy's bytes and the database disagree too: the proxy serves
+                    // other bytes than the world has.
+                    out.find(Finding {
+                        group: Group::Network,
+                        severity: Severity::Problem,
+                        measured: format!(
+                            "{proxy} serves a go.mod of {m}@{v} that hashes to {h}; the checksum database {} says {db_hash}",
+                            db.name
+                        ),
+                        cause: "the proxy serves other bytes than the ones the checksum database recorded: the go command refuses them (\"verifying go.mod: checksum mismatch\")".into(),
+                        fix: Some(format!(
+                            "use another proxy for it (go env -w GOPROXY=<another>,direct) and tell the operators of {proxy}"
+                        )),
+                    });
+                    continue;
+                }
+            }
+            out.find(go_sum::mismatch(l, &db_hash, &sources));
+        }
+    }
+    out.measure(
+        Group::Configuration,
+        format!(
+            "go.sum against {} ({}): {agreed} line(s) agree with its records{}",
+            db.name,
+            db.how,
+            if unchecked.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} module version(s) not checked: {}",
+                    unchecked.len(),
+                    unchecked.join("; ")
+                )
+            }
+        ),
+    );
+    out
+}
