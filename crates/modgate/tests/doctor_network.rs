@@ -216,7 +216,11 @@ async fn the_checksum_database_signed_tree_head() {
     let limit = Duration::from_secs(5);
     let check = |db: String| {
         let s = settings(&[("GOSUMDB", &db), ("GOPROXY", "direct")]);
-        async move { checksum_db::check(&s, modgate::doctor::deadline::Deadline::after(limit)).await }
+        async move {
+            checksum_db::check(&s, modgate::doctor::deadline::Deadline::after(limit))
+                .await
+                .checked
+        }
     };
     let Checked {
         findings: f,
