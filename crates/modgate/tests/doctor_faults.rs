@@ -59,6 +59,8 @@ struct World {
     overrides: Arc<Mutex<HashMap<String, Reply>>>,
     _git: GitHttp,
     env: Vec<(String, String)>,
+    /// The GOENV file (`go env -w` writes there; empty when healthy).
+    goenv: PathBuf,
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -185,7 +187,7 @@ impl World {
             ("GOSUMDB", vkey),
             ("GOPRIVATE", "corp.example.com".into()),
             ("GOTOOLCHAIN", "local".into()),
-            ("GOENV", "off".into()),
+            ("GOENV", root.join("goenv").display().to_string()),
             ("GIT_CONFIG_NOSYSTEM", "1".into()),
         ]
         .into_iter()
@@ -193,6 +195,7 @@ impl World {
         .collect();
         World {
             _tmp: tmp,
+            goenv: root.join("goenv"),
             root,
             home,
             modcache,
@@ -594,15 +597,86 @@ async fn each_fault_is_named_with_its_fix() {
         asked.contains(&"/corp.example.com/lib.git/@v/v1.0.0.mod".to_string()),
         "{asked:?}"
     );
+    let fix =
+        r.1.first()
+            .and_then(|f| f["fix"].as_str())
+            .unwrap_or("")
+            .to_string();
     expect(
         "not in GOPRIVATE",
         r,
         "configuration",
         &[
             "/corp.example.com/lib.git/@v/v1.0.0.mod: 404; corp.example.com/lib.git is not covered by GOPRIVATE",
+            &format!(
+                "the checksum database does not know it either (GET {origin}/sumdb/sum.test/lookup/corp.example.com/lib.git@v1.0.0: 404"
+            ),
         ],
         "go env -w GOPRIVATE=corp.example.com",
     );
+    // The fix, applied as printed (into the GOENV file): the go command then fetches the
+    // module with git and never names it to the proxy.
+    let go_sum_before = std::fs::read(w.project.join("go.sum")).unwrap();
+    let out = w.shell(&fix).await;
+    assert!(
+        out.status.success(),
+        "fix {fix:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = w.proxy.paths().len();
+    let text = w.go_download("corp.example.com/lib.git@v1.0.0").await;
+    assert_eq!(text, "", "after {fix:?}");
+    assert!(
+        !w.proxy.paths()[before..]
+            .iter()
+            .any(|p| p.contains("corp.example.com")),
+        "after {fix:?}: {:?}",
+        &w.proxy.paths()[before..]
+    );
+    std::fs::write(&w.goenv, "").unwrap();
+    // (go mod download wrote the zip's line to go.sum.)
+    std::fs::write(w.project.join("go.sum"), go_sum_before).unwrap();
+
+    // A public module the proxy lacks: the database knows it, so it is not named private
+    // (GOPRIVATE would send it around the proxy); the fix is a fallback.
+    w.set("GOPRIVATE", "corp.example.com");
+    w.answer("/example.com/pub/@v/v1.0.0.mod", Reply::status(404));
+    let r = w.doctor(None, &[]).await;
+    let fixes: Vec<String> =
+        r.1.iter()
+            .filter_map(|f| f["fix"].as_str().map(String::from))
+            .collect();
+    assert!(!fixes.iter().any(|f| f.contains("GOPRIVATE")), "{fixes:?}");
+    expect(
+        "public module the proxy lacks",
+        r,
+        "configuration",
+        &[
+            "/example.com/pub/@v/v1.0.0.mod: 404; the checksum database knows example.com/pub@v1.0.0",
+            "a public module",
+        ],
+        &format!("go env -w GOPROXY={origin},direct"),
+    );
+    w.overrides.lock().unwrap().clear();
+
+    // A proxy URL that serves nothing (a wrong path): one finding for the URL, not one per
+    // module, and no GOPRIVATE.
+    w.set("GOPROXY", &format!("{origin}/wrong"));
+    // No database for these (GOPRIVATE's default for GONOSUMDB is replaced).
+    w.set("GONOSUMDB", "example.com,corp.example.com");
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "URL serves nothing",
+        r,
+        "configuration",
+        &[&format!(
+            "GET {origin}/wrong/golang.org/x/mod/@v/list: 404 too"
+        )],
+        "check the GOPROXY URL",
+    );
+    w.set("GOPROXY", &origin);
+    w.unset("GONOSUMDB");
+    w.unset("GOPRIVATE");
     // Fetched direct (GONOPROXY) but still looked up in the checksum database.
     w.set("GONOPROXY", "corp.example.com");
     let r = w.doctor(None, &[]).await;

@@ -1,8 +1,8 @@
 //! Each required module, asked for as the go command asks: its `.mod` from the first proxy
 //! of its route (or, for modules fetched direct, the copy in the module cache). Finds
-//! modules a proxy does not know while GOPRIVATE does not cover them (their names went to
-//! that proxy, and the go command falls back to the next entry or fails), and go.mod files
-//! that declare another module path than the one required.
+//! modules a proxy does not know (`not_found.rs` tells whether they are private or the
+//! proxy lacks them), go.mod files that declare another module path than the one required,
+//! and go.sum lines the proxy's go.mod contradicts for modules no database is asked about.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,6 +26,25 @@ pub struct Outcome {
     /// The `h1:` hash of the `.mod` each proxy served, by (module, version), with the
     /// proxy's URL.
     pub served: HashMap<(String, String), (String, String)>,
+    /// The modules a proxy answered 404 or 410 for (`not_found::judge` tells why).
+    pub not_found: Vec<NotFound>,
+}
+
+/// A module version a proxy does not have.
+#[derive(Debug, Clone)]
+pub struct NotFound {
+    /// The module path.
+    pub module: String,
+    /// The version asked for.
+    pub version: String,
+    /// The proxy asked.
+    pub proxy: String,
+    /// The URL asked.
+    pub url: String,
+    /// Its answer (404 or 410).
+    pub status: u16,
+    /// The entry the go command tries next, if any.
+    pub next: Option<Entry>,
 }
 
 fn declared_path_finding(module: &str, version: &str, declared: &str, from: &str) -> Finding {
@@ -117,28 +136,16 @@ pub async fn check(
         let Ok(resp) = resp else { continue };
         let status = resp.status().as_u16();
         if status == 404 || status == 410 {
-            let host = module.split('/').next().unwrap_or(&module).to_string();
-            let then = match &next {
-                Some(Entry::Direct) => {
-                    out.to_direct.push(module.clone());
-                    "then fetches it direct with git".to_string()
-                }
-                Some(Entry::Url(u)) => format!("then asks {u}"),
-                _ => "then fails: there is no next entry".to_string(),
-            };
-            out.checked.find(Finding {
-                group: Group::Configuration,
-                severity: Severity::Problem,
-                measured: format!(
-                    "GET {url}: {status}; {module} is not covered by GOPRIVATE or GONOPROXY"
-                ),
-                cause: format!(
-                    "{proxy} does not know {module}: the go command sent it the name, {then}. A private module's name leaks this way, on every download"
-                ),
-                fix: Some(match settings.get("GOPRIVATE") {
-                    "" => format!("go env -w GOPRIVATE={host}"),
-                    p => format!("go env -w GOPRIVATE={p},{host}"),
-                }),
+            if matches!(next, Some(Entry::Direct)) {
+                out.to_direct.push(module.clone());
+            }
+            out.not_found.push(NotFound {
+                module,
+                version,
+                proxy,
+                url,
+                status,
+                next,
             });
         } else if resp.status().is_success() {
             let Ok(data) = resp.bytes().await else {

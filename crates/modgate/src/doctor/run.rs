@@ -13,7 +13,8 @@ use super::finding::{Finding, Group, Severity};
 use super::project::Project;
 use super::routing::{Route, route};
 use super::{
-    cache, checksum_db, config, cpu, git, go_sum, go_sum_db, network, project, requirements,
+    cache, checksum_db, config, cpu, git, go_sum, go_sum_db, network, not_found, project,
+    requirements,
 };
 use crate::goenv::{GoSettings, Origin};
 use crate::source::chain::Entry;
@@ -278,7 +279,9 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         }
         None => Checked::default(),
     };
-    checks.extend([net.checked, db.checked, reqs.checked, sums_db]);
+    // Why proxies did not have some modules, each cause checked before it is named.
+    let missing = not_found::judge(&reqs.not_found, db.reached.as_ref(), &settings, dl).await;
+    checks.extend([net.checked, db.checked, reqs.checked, missing, sums_db]);
     let later: Vec<(String, Option<String>)> = targets
         .iter()
         .filter(|(m, _)| reqs.to_direct.contains(m) && !direct_first.iter().any(|(d, _)| d == m))
