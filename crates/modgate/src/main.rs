@@ -34,6 +34,10 @@ struct DoctorArgs {
     /// An error text pasted from a failed build, to explain for this machine.
     #[arg(long, value_name = "ERROR TEXT")]
     explain: Option<String>,
+    /// Print the fixes of this run as a shell script to read and run, instead of the
+    /// report (the doctor itself changes nothing).
+    #[arg(long, conflicts_with = "json")]
+    fix_script: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -606,7 +610,9 @@ fn doctor(args: &DoctorArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return failed("doctor", args.json, 2, &e),
     };
-    if args.json {
+    if args.fix_script {
+        print!("{}", modgate::doctor::report::fix_script(&report));
+    } else if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(j) => println!("{j}"),
             Err(e) => {

@@ -257,6 +257,43 @@ impl World {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
+    /// Runs the go command with `args` in the project, under the World's environment and
+    /// a fresh module cache.
+    async fn go_cmd(&self, args: &[&str]) -> std::process::Output {
+        let cache = tempfile::tempdir().unwrap();
+        let mut c = Command::new(testkit::go_binary());
+        c.args(args)
+            .current_dir(&self.project)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("GOMODCACHE", cache.path());
+        let out = tokio::task::spawn_blocking(move || {
+            testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
+        })
+        .await
+        .unwrap();
+        let _ = std::process::Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(cache.path())
+            .status();
+        out
+    }
+
+    /// `modgate doctor --fix-script` on the project: the script it prints.
+    async fn fix_script(&self) -> String {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_modgate"));
+        c.args(["doctor", "--fix-script", "--timeout", "2s"])
+            .arg(&self.project)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        let out = tokio::task::spawn_blocking(move || {
+            testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
+        })
+        .await
+        .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Runs a printed fix with `sh -c` in the project, under the World's environment (a
     /// fresh module cache, so that nothing the fix needs was there before).
     async fn shell(&self, script: &str) -> std::process::Output {
@@ -308,6 +345,20 @@ impl World {
         }
         (out.status.code().unwrap_or(-1), report)
     }
+}
+
+/// The first finding's fix as one command line (its `fix_commands` joined with `&&`).
+fn fix_line(findings: &[Value]) -> String {
+    findings
+        .first()
+        .and_then(|f| f["fix_commands"].as_array())
+        .map(|c| {
+            c.iter()
+                .map(|c| c.as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join(" && ")
+        })
+        .unwrap_or_default()
 }
 
 /// The zip of example.com/pub v1.0.0 with `code` as its one Go file.
@@ -552,6 +603,63 @@ async fn each_fault_is_named_with_its_fix() {
             &["the certificate of 127.0.0.1 expires in 3 day(s)"],
             "renew the certificate of 127.0.0.1 now",
         );
+        // A proxy over https that wants credentials (issue 25): none in the netrc file,
+        // then one for the host without the port (the go command matches host:port and
+        // sends nothing), then the line the doctor printed: healthy, and the go command
+        // lists the module.
+        let answers = [
+            ("/example.com/pub/@v/v1.0.0.mod", PUB_MOD),
+            ("/example.com/pub/@v/v1.0.0.info", r#"{"Version":"v1.0.0"}"#),
+        ];
+        let srv =
+            TlsServer::start_with_auth(&ca.leaf("127.0.0.1"), &answers, Some(("bob", "t0ken")))
+                .await;
+        w.set("GOPROXY", &srv.origin);
+        let host = srv.origin.trim_start_matches("https://").to_string();
+        let netrc = w.home.join(".netrc");
+        let args = ["--module", "example.com/pub@v1.0.0"];
+        let r = w.doctor(None, &args).await;
+        let fix = fix_line(&r.1);
+        expect(
+            "401, no credentials",
+            r,
+            "network",
+            &[
+                "401 Unauthorized",
+                &format!("{} has no machine {host}", netrc.display()),
+            ],
+            &format!(
+                "printf 'machine {host} login <user> password <token>\\n' >> {}",
+                netrc.display()
+            ),
+        );
+        std::fs::write(&netrc, "machine 127.0.0.1 login bob password t0ken\n").unwrap();
+        let r = w.doctor(None, &args).await;
+        expect(
+            "401, netrc machine without the port",
+            r,
+            "network",
+            &[&format!(
+                "has machine 127.0.0.1, but the go command looks for machine {host}"
+            )],
+            &format!("write machine {host} (not 127.0.0.1)"),
+        );
+        let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
+        assert!(
+            !listed.status.success() && String::from_utf8_lossy(&listed.stderr).contains("401"),
+            "the go command with a machine without the port: {listed:?}"
+        );
+        std::fs::remove_file(&netrc).unwrap();
+        // The first fix, with the user and token filled in.
+        let filled = fix.replace("<user>", "bob").replace("<token>", "t0ken");
+        let out = w.shell(&filled).await;
+        assert!(out.status.success(), "{filled}: {out:?}");
+        let (code, f) = w.doctor(None, &args).await;
+        assert_eq!((code, f.len()), (0, 0), "after {filled:?}: {f:#?}");
+        let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
+        assert!(listed.status.success(), "after {filled:?}: {listed:?}");
+        std::fs::remove_file(&netrc).unwrap();
+
         w.unset("SSL_CERT_FILE");
         w.unset("GONOSUMDB");
     }
@@ -597,11 +705,7 @@ async fn each_fault_is_named_with_its_fix() {
         asked.contains(&"/corp.example.com/lib.git/@v/v1.0.0.mod".to_string()),
         "{asked:?}"
     );
-    let fix =
-        r.1.first()
-            .and_then(|f| f["fix"].as_str())
-            .unwrap_or("")
-            .to_string();
+    let fix = fix_line(&r.1);
     expect(
         "not in GOPRIVATE",
         r,
@@ -614,10 +718,12 @@ async fn each_fault_is_named_with_its_fix() {
         ],
         "go env -w GOPRIVATE=corp.example.com",
     );
-    // The fix, applied as printed (into the GOENV file): the go command then fetches the
-    // module with git and never names it to the proxy.
+    // The fix, applied as `--fix-script` prints it (into the GOENV file): the go command
+    // then fetches the module with git and never names it to the proxy.
+    let script = w.fix_script().await;
+    assert!(script.contains(&format!("\n{fix}\n")), "{script}");
     let go_sum_before = std::fs::read(w.project.join("go.sum")).unwrap();
-    let out = w.shell(&fix).await;
+    let out = w.shell(&script).await;
     assert!(
         out.status.success(),
         "fix {fix:?}: {}",
@@ -857,11 +963,7 @@ async fn each_fault_is_named_with_its_fix() {
         "{text}"
     );
     let (code, f) = w.doctor(None, &[]).await;
-    let fix = f
-        .first()
-        .and_then(|f| f["fix"].as_str())
-        .unwrap_or("")
-        .to_string();
+    let fix = fix_line(&f);
     expect(
         "go.sum against the database",
         (code, f),

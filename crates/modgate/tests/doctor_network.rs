@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use modgate::doctor::checked::Checked;
 use modgate::doctor::checksum_db;
+use modgate::doctor::credentials::Credentials;
 use modgate::doctor::finding::{Group, Severity};
 use modgate::doctor::network::{check_proxy, probe_proxy};
 use modgate::goenv::{GoSettings, Origin};
@@ -90,12 +91,14 @@ async fn each_fault_is_named() {
         f[0].fix.as_deref(),
         Some("check the credentials for it (~/.netrc, GOAUTH) and the proxy's access rules")
     );
+    // Over http the go command sends no netrc credentials: the fix is not a netrc line.
     let f = check_proxy(&format!("{o}/unauthorized"), limit).await;
+    let host = o.trim_start_matches("http://");
     assert_eq!(
         f[0].fix.as_deref(),
-        Some(
-            "printf 'machine 127.0.0.1 login <user> password <token>\\n' >> ~/.netrc  (the go command sends ~/.netrc credentials to proxies)"
-        )
+        Some(format!(
+            "serve the proxy over https, or write the credentials into the URL: go env -w GOPROXY=http://<user>:<token>@{host}/unauthorized"
+        ).as_str())
     );
 }
 
@@ -108,7 +111,13 @@ async fn throughput_on_a_real_zip() {
         _ => Reply::status(404),
     })
     .await;
-    let (f, m) = probe_proxy(&srv.origin, None, "", Duration::from_secs(5)).await;
+    let (f, m) = probe_proxy(
+        &srv.origin,
+        None,
+        &Credentials::default(),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(f, []);
     let m = m.unwrap();
     assert!(
@@ -133,7 +142,13 @@ async fn a_skewed_clock_is_a_warning_and_the_probe_goes_on() {
         _ => Reply::status(404),
     })
     .await;
-    let (f, m) = probe_proxy(&srv.origin, None, "", Duration::from_secs(5)).await;
+    let (f, m) = probe_proxy(
+        &srv.origin,
+        None,
+        &Credentials::default(),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].severity, Severity::Warning);
     assert!(
@@ -159,11 +174,23 @@ async fn through_the_http_proxy_of_the_environment() {
     .await;
     let via = fwd.origin.clone();
     let limit = Duration::from_secs(5);
-    let (f, m) = probe_proxy("http://proxy.corp.invalid", Some(&via), "", limit).await;
+    let (f, m) = probe_proxy(
+        "http://proxy.corp.invalid",
+        Some(&via),
+        &Credentials::default(),
+        limit,
+    )
+    .await;
     assert_eq!(f, []);
     let m = m.unwrap();
     assert!(m.ends_with(&format!(", through {via}")), "{m}");
-    let (f, _) = probe_proxy("http://other.corp.invalid", Some(&via), "", limit).await;
+    let (f, _) = probe_proxy(
+        "http://other.corp.invalid",
+        Some(&via),
+        &Credentials::default(),
+        limit,
+    )
+    .await;
     assert!(
         f[0].measured
             .starts_with("GET http://other.corp.invalid/golang.org/x/mod/@v/list: 407 Proxy Authentication Required"),
@@ -174,7 +201,7 @@ async fn through_the_http_proxy_of_the_environment() {
     let (f, _) = probe_proxy(
         "http://proxy.corp.invalid",
         Some(&format!("http://127.0.0.1:{port}")),
-        "",
+        &Credentials::default(),
         limit,
     )
     .await;
@@ -310,7 +337,13 @@ async fn a_refused_certificate_is_inspected_through_the_http_proxy() {
     let dir = tempfile::tempdir().unwrap();
     let srv = TlsServer::start(&certs::openssl_req_x509(dir.path(), "127.0.0.1"), &[]).await;
     let (via, tunnels) = connect_proxy().await;
-    let (f, m) = probe_proxy(&srv.origin, Some(&via), "", Duration::from_secs(5)).await;
+    let (f, m) = probe_proxy(
+        &srv.origin,
+        Some(&via),
+        &Credentials::default(),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(m, None);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(

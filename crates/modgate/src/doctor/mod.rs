@@ -15,6 +15,7 @@ pub mod checksum_db;
 pub mod client;
 pub mod config;
 pub mod cpu;
+pub mod credentials;
 pub mod deadline;
 pub mod explain;
 pub mod finding;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::checked::Checked;
 use super::client::{client, http_proxy_for, ms, problem};
+use super::credentials::Credentials;
 use super::deadline::Deadline;
 use super::finding::{Finding, Group, Severity};
 use super::tls;
@@ -47,10 +48,11 @@ pub async fn check(settings: &GoSettings, dl: Deadline) -> Outcome {
         })
         .collect();
     let via: Vec<Option<String>> = urls.iter().map(|u| http_proxy_for(u, settings)).collect();
+    let creds = Credentials::of(settings);
     let probes = urls
         .iter()
         .zip(&via)
-        .map(|(u, v)| probe(u, v.as_deref(), settings.get("GOAUTH"), dl));
+        .map(|(u, v)| probe(u, v.as_deref(), &creds, dl));
     for r in futures_util::future::join_all(probes).await {
         match r {
             Ok(p) => {
@@ -67,20 +69,24 @@ pub async fn check(settings: &GoSettings, dl: Deadline) -> Outcome {
     out
 }
 
-/// The findings for one proxy URL, reached without an HTTP proxy, within `limit`.
+/// The findings for one proxy URL, reached without an HTTP proxy and with no credentials,
+/// within `limit`.
 pub async fn check_proxy(url: &str, limit: Duration) -> Vec<Finding> {
-    probe_proxy(url, None, "", limit).await.0
+    probe_proxy(url, None, &Credentials::default(), limit)
+        .await
+        .0
 }
 
-/// The findings for one proxy URL reached through `via` (an HTTP proxy) when given; and a
-/// line of what was measured when it answered; all within `limit`.
+/// The findings for one proxy URL reached through `via` (an HTTP proxy) when given, with
+/// the credentials the go command would send; and a line of what was measured when it
+/// answered; all within `limit`.
 pub async fn probe_proxy(
     url: &str,
     via: Option<&str>,
-    goauth: &str,
+    creds: &Credentials,
     limit: Duration,
 ) -> (Vec<Finding>, Option<String>) {
-    match probe(url, via, goauth, Deadline::after(limit)).await {
+    match probe(url, via, creds, Deadline::after(limit)).await {
         Ok(p) => (p.warnings, Some(p.line)),
         Err(f) => (vec![f], None),
     }
@@ -159,7 +165,7 @@ async fn connect(
 async fn probe(
     url: &str,
     via: Option<&str>,
-    goauth: &str,
+    creds: &Credentials,
     dl: Deadline,
 ) -> Result<Probed, Finding> {
     let Ok(parsed) = reqwest::Url::parse(url) else {
@@ -205,7 +211,12 @@ async fn probe(
     let base = url.trim_end_matches('/');
     let probe = format!("{base}/{PROBE}");
     let t2 = Instant::now();
-    let resp = match client.get(&probe).send().await {
+    // With the credentials the go command would send, and only those.
+    let mut req = client.get(&probe);
+    if let Some(l) = creds.sent_for(url) {
+        req = req.basic_auth(&l.login, Some(&l.password));
+    }
+    let resp = match req.send().await {
         Ok(r) => r,
         Err(e) if e.is_timeout() => {
             return Err(problem(
@@ -274,18 +285,9 @@ async fn probe(
     match status {
         200..=299 | 404 | 410 => {}
         401 => {
-            let fix = if goauth.split(';').any(|a| a.trim() == "off") {
-                "GOAUTH=off sends no credentials: go env -w GOAUTH=netrc".to_string()
-            } else {
-                format!(
-                    "printf 'machine {host} login <user> password <token>\\n' >> ~/.netrc  (the go command sends ~/.netrc credentials to proxies)"
-                )
-            };
-            return Err(problem(
-                format!("GET {probe}: 401 Unauthorized ({timing})"),
-                "the proxy wants credentials and the go command has none for it",
-                &fix,
-            ));
+            return Err(
+                creds.unauthorized(url, format!("GET {probe}: 401 Unauthorized ({timing})"))
+            );
         }
         403 => {
             return Err(problem(
@@ -376,7 +378,11 @@ async fn probe(
     {
         let zip = format!("{base}/golang.org/x/mod/@v/{v}.zip");
         let t = Instant::now();
-        if let Ok(r) = client.get(&zip).send().await
+        let mut req = client.get(&zip);
+        if let Some(l) = creds.sent_for(url) {
+            req = req.basic_auth(&l.login, Some(&l.password));
+        }
+        if let Ok(r) = req.send().await
             && r.status().is_success()
             && let Ok(body) = r.bytes().await
         {

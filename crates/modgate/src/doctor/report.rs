@@ -1,6 +1,7 @@
 //! The doctor's report for people: findings grouped network / configuration / git / cache
 //! and disk / CPU, each with what was measured, the cause, and the fix to paste; then what
-//! was measured where nothing was wrong; then the explanation asked for.
+//! was measured where nothing was wrong; then the explanation asked for. And
+//! [`fix_script`]: the fixes of a run as a shell script to read and run.
 
 use std::fmt::Write;
 
@@ -139,4 +140,137 @@ pub fn render(r: &Report) -> String {
         }
     );
     s
+}
+
+/// The fixes of `r` as a POSIX shell script, problems first: each finding as a comment
+/// (what was measured, the cause), then its command lines. A command with a placeholder
+/// (`<user>`) is left commented out, to fill in; a fix that is advice stays a comment.
+/// Nothing is run by the doctor.
+pub fn fix_script(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "#!/bin/sh");
+    let _ = writeln!(
+        s,
+        "# The fixes modgate doctor proposes for {}: read each before running it.",
+        r.dir.display()
+    );
+    let _ = writeln!(s, "set -eu");
+    let mut findings: Vec<_> = r.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    if findings.is_empty() {
+        let _ = writeln!(s, "# nothing to fix: no finding");
+    }
+    for f in findings {
+        let comment = |s: &mut String, text: &str| {
+            for line in text.lines() {
+                let _ = writeln!(s, "# {line}");
+            }
+        };
+        let _ = writeln!(s);
+        let sev = match f.severity {
+            Severity::Problem => "problem",
+            Severity::Warning => "warning",
+        };
+        comment(
+            &mut s,
+            &format!("{sev} ({}): {}", title(f.group), f.measured),
+        );
+        comment(&mut s, &format!("cause: {}", f.cause));
+        let commands = f.fix_commands();
+        if commands.is_empty() {
+            match &f.fix {
+                Some(fix) => comment(&mut s, &format!("fix (by hand): {fix}")),
+                None => comment(&mut s, "no fix to run: see the cause"),
+            }
+            continue;
+        }
+        for c in commands {
+            if has_placeholder(&c) {
+                let _ = writeln!(s, "# fill in the <...> and uncomment:");
+                let _ = writeln!(s, "# {c}");
+            } else {
+                let _ = writeln!(s, "{c}");
+            }
+        }
+    }
+    s
+}
+
+/// Whether `c` holds a placeholder: `<` followed by a word and `>` (not a redirection).
+fn has_placeholder(c: &str) -> bool {
+    let mut rest = c;
+    while let Some(i) = rest.find('<') {
+        let after = &rest[i + 1..];
+        if let Some(j) = after.find('>')
+            && j > 0
+            && after[..j]
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, ' ' | '-' | '_' | '.'))
+        {
+            return true;
+        }
+        rest = after;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::finding::Finding;
+
+    fn report(findings: Vec<Finding>) -> Report {
+        Report {
+            dir: "/p".into(),
+            module: None,
+            settings_from: String::new(),
+            settings: Default::default(),
+            modules: Vec::new(),
+            routes: Vec::new(),
+            findings,
+            measured: Vec::new(),
+            explanation: None,
+        }
+    }
+
+    fn finding(severity: Severity, fix: Option<&str>) -> Finding {
+        Finding {
+            group: Group::Configuration,
+            severity,
+            measured: "what was seen".into(),
+            cause: "why".into(),
+            fix: fix.map(String::from),
+        }
+    }
+
+    #[test]
+    fn fix_script_runs_commands_and_leaves_the_rest_as_comments() {
+        let s = fix_script(&report(vec![
+            finding(Severity::Warning, Some("check the URL")),
+            finding(
+                Severity::Problem,
+                Some("go env -w GOPRIVATE=corp.example.com  (a note)"),
+            ),
+            finding(
+                Severity::Problem,
+                Some("printf 'machine h login <user> password <token>\\n' >> /h/.netrc"),
+            ),
+            finding(
+                Severity::Problem,
+                Some("sed -i '/x/d' go.sum && go mod download a@v1.0.0 2>&1"),
+            ),
+        ]));
+        assert_eq!(
+            s,
+            "#!/bin/sh\n# The fixes modgate doctor proposes for /p: read each before running it.\nset -eu\n\
+             \n# problem (configuration): what was seen\n# cause: why\ngo env -w GOPRIVATE=corp.example.com\n\
+             \n# problem (configuration): what was seen\n# cause: why\n# fill in the <...> and uncomment:\n# printf 'machine h login <user> password <token>\\n' >> /h/.netrc\n\
+             \n# problem (configuration): what was seen\n# cause: why\nsed -i '/x/d' go.sum\ngo mod download a@v1.0.0 2>&1\n\
+             \n# warning (configuration): what was seen\n# cause: why\n# fix (by hand): check the URL\n"
+        );
+        assert_eq!(
+            fix_script(&report(vec![])),
+            "#!/bin/sh\n# The fixes modgate doctor proposes for /p: read each before running it.\nset -eu\n# nothing to fix: no finding\n"
+        );
+    }
 }

@@ -460,6 +460,24 @@ pub struct TlsServer {
 
 impl TlsServer {
     pub async fn start(leaf: &certs::Leaf, answers: &[(&'static str, &'static str)]) -> TlsServer {
+        Self::start_with_auth(leaf, answers, None).await
+    }
+
+    /// As [`start`](Self::start), answering 401 to a request without `Authorization:
+    /// Basic <user:password>` when `basic` is given.
+    pub async fn start_with_auth(
+        leaf: &certs::Leaf,
+        answers: &[(&'static str, &'static str)],
+        basic: Option<(&str, &str)>,
+    ) -> TlsServer {
+        use base64::Engine as _;
+        let want = basic.map(|(u, p)| {
+            format!(
+                "authorization: basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+            )
+            .to_ascii_lowercase()
+        });
         let answers: Arc<Vec<(&'static str, &'static str)>> = Arc::new(answers.to_vec());
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -483,7 +501,7 @@ impl TlsServer {
         );
         let task = tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
-                let (acceptor, answers) = (acceptor.clone(), answers.clone());
+                let (acceptor, answers, want) = (acceptor.clone(), answers.clone(), want.clone());
                 tokio::spawn(async move {
                     let Ok(mut tls) = acceptor.accept(conn).await else {
                         return;
@@ -492,7 +510,11 @@ impl TlsServer {
                     let n = tls.read(&mut buf).await.unwrap_or(0);
                     let head = String::from_utf8_lossy(&buf[..n]).into_owned();
                     let path = head.split(' ').nth(1).unwrap_or("");
+                    let authorized = want
+                        .as_ref()
+                        .is_none_or(|w| head.lines().any(|l| l.trim().to_ascii_lowercase() == *w));
                     let answer = match answers.iter().find(|(p, _)| *p == path) {
+                        _ if !authorized => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"modules\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
                         Some((_, body)) => format!(
                             "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                             body.len()

@@ -65,10 +65,32 @@ pub fn parse(data: &str) -> Vec<Line> {
 
 /// The netrc file: `$NETRC`, else `$HOME/.netrc`.
 fn path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("NETRC").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
+    file(&std::env::var("NETRC").unwrap_or_default())
+}
+
+/// The netrc file the go command reads given the NETRC setting `netrc`: it, else
+/// `$HOME/.netrc`.
+pub fn file(netrc: &str) -> Option<PathBuf> {
+    if !netrc.is_empty() {
+        return Some(PathBuf::from(netrc));
     }
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netrc"))
+}
+
+/// The entries of the netrc file `path` (none when it cannot be read).
+pub fn entries(path: &std::path::Path) -> Vec<Line> {
+    std::fs::read_to_string(path)
+        .map(|d| parse(&d))
+        .unwrap_or_default()
+}
+
+/// What the go command matches netrc `machine` names against for `url` (`req.Host`: the
+/// host, and the port when the URL names one), as written in the URL.
+pub fn request_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    (!host.is_empty()).then(|| host.to_string())
 }
 
 /// The login and password the netrc file gives `host` (the first entry for it), if any.
@@ -83,6 +105,23 @@ pub fn lookup(host: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_hosts() {
+        assert_eq!(
+            request_host("https://proxy.corp:8443/go/").as_deref(),
+            Some("proxy.corp:8443")
+        );
+        assert_eq!(
+            request_host("https://u:p@proxy.corp/go").as_deref(),
+            Some("proxy.corp")
+        );
+        assert_eq!(
+            request_host("http://[::1]:3000").as_deref(),
+            Some("[::1]:3000")
+        );
+        assert_eq!(request_host("direct"), None);
+    }
 
     #[test]
     fn like_the_go_command() {

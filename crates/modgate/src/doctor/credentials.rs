@@ -1,0 +1,198 @@
+//! Proxy credentials as the go command sends them (cmd/go/internal/web `http.go`,
+//! `auth/netrc.go`): the netrc entry whose `machine` is the request's host (with the port
+//! when the URL names one), over https only; user and password written in the GOPROXY URL
+//! over any scheme. The doctor's probe sends exactly those, and a 401 is judged from them:
+//! no credentials, credentials the go command never sends (http, a machine without the
+//! port), or credentials sent and refused.
+
+use std::path::PathBuf;
+
+use super::finding::Finding;
+use crate::goenv::GoSettings;
+use crate::source::proxy::netrc::{self, Line};
+
+/// The netrc file the go command reads, and its entries.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    /// `$NETRC`, else `~/.netrc`.
+    pub file: Option<PathBuf>,
+    /// Its entries, as the go command parses them.
+    pub entries: Vec<Line>,
+    /// GOAUTH (go 1.24 and later read it; `off` sends nothing).
+    pub goauth: String,
+}
+
+impl Credentials {
+    /// What the go command under `settings` would use.
+    pub fn of(settings: &GoSettings) -> Credentials {
+        let file = netrc::file(settings.get("NETRC"));
+        let entries = file.as_deref().map(netrc::entries).unwrap_or_default();
+        Credentials {
+            file,
+            entries,
+            goauth: settings.get("GOAUTH").to_string(),
+        }
+    }
+
+    fn off(&self) -> bool {
+        self.goauth.split(';').any(|a| a.trim() == "off")
+    }
+
+    fn shown_file(&self) -> String {
+        self.file
+            .as_ref()
+            .map_or("~/.netrc".into(), |f| f.display().to_string())
+    }
+
+    /// The netrc entry the go command sends with a request to `url`, if any.
+    pub fn sent_for(&self, url: &str) -> Option<&Line> {
+        if self.off() || !url.starts_with("https://") {
+            return None;
+        }
+        let host = netrc::request_host(url)?;
+        self.entries.iter().find(|l| l.machine == host)
+    }
+
+    /// The finding for a 401 from the proxy `url` (the probe `measured`), judged from what
+    /// was sent.
+    pub fn unauthorized(&self, url: &str, measured: String) -> Finding {
+        let host = netrc::request_host(url).unwrap_or_default();
+        let hostname = match host.rsplit_once(':') {
+            Some((h, p)) if !h.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => host.as_str(),
+        };
+        let file = self.shown_file();
+        let in_url = url
+            .split_once("://")
+            .is_some_and(|(_, r)| r.split('/').next().is_some_and(|a| a.contains('@')));
+        let problem = |measured: String, cause: String, fix: String| {
+            super::client::problem(measured, &cause, &fix)
+        };
+        if self.off() {
+            return problem(
+                measured,
+                "the proxy wants credentials and GOAUTH=off sends none".into(),
+                "go env -w GOAUTH=netrc".into(),
+            );
+        }
+        if in_url {
+            return problem(
+                format!("{measured}; the credentials written in the GOPROXY URL were sent"),
+                "the proxy refuses the user and password in GOPROXY's URL".into(),
+                "put a valid user and token in the URL (go env -w GOPROXY=...)".into(),
+            );
+        }
+        if let Some(l) = self.sent_for(url) {
+            return problem(
+                format!(
+                    "{measured}; {file} gives machine {} (login {}), and it was sent",
+                    l.machine, l.login
+                ),
+                "the proxy refuses these credentials (a wrong or expired password or token)".into(),
+                format!(
+                    "replace the password of machine {} in {file} with a valid token",
+                    l.machine
+                ),
+            );
+        }
+        let scheme_http = url.starts_with("http://");
+        let entry = self
+            .entries
+            .iter()
+            .find(|l| l.machine == host || l.machine == hostname);
+        if scheme_http {
+            let path = url
+                .split_once("://")
+                .and_then(|(_, r)| r.split_once('/'))
+                .map_or(String::new(), |(_, p)| format!("/{p}"));
+            let had = entry.map_or(String::new(), |l| {
+                format!(
+                    "; {file} has machine {}, which the go command does not send here",
+                    l.machine
+                )
+            });
+            return problem(
+                format!("{measured}{had}"),
+                "the proxy wants credentials, and the go command sends netrc credentials over https only: over http it sends none".into(),
+                format!(
+                    "serve the proxy over https, or write the credentials into the URL: go env -w GOPROXY=http://<user>:<token>@{host}{path}"
+                ),
+            );
+        }
+        if let Some(l) = entry {
+            // An entry for the host name, but the go command looks for host:port.
+            return problem(
+                format!(
+                    "{measured}; {file} has machine {}, but the go command looks for machine {host} (the host and port of the URL)",
+                    l.machine
+                ),
+                "the netrc entry does not match the request, so no credentials were sent".into(),
+                format!("in {file}, write machine {host} (not {})", l.machine),
+            );
+        }
+        problem(
+            format!("{measured}; {file} has no machine {host}"),
+            "the proxy wants credentials and the go command has none for it".into(),
+            format!(
+                "printf 'machine {host} login <user> password <token>\\n' >> {file}  (the go command sends it over https)"
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(lines: &[(&str, &str)]) -> Credentials {
+        Credentials {
+            file: Some("/h/.netrc".into()),
+            entries: lines
+                .iter()
+                .map(|(m, l)| Line {
+                    machine: (*m).into(),
+                    login: (*l).into(),
+                    password: "pw".into(),
+                })
+                .collect(),
+            goauth: String::new(),
+        }
+    }
+
+    #[test]
+    fn what_the_go_command_sends() {
+        let c = creds(&[("proxy.corp:8443", "a"), ("plain.corp", "b")]);
+        assert_eq!(c.sent_for("https://proxy.corp:8443/go").unwrap().login, "a");
+        assert!(c.sent_for("https://proxy.corp/go").is_none());
+        assert!(c.sent_for("http://plain.corp/go").is_none());
+        assert_eq!(c.sent_for("https://plain.corp/go").unwrap().login, "b");
+    }
+
+    #[test]
+    fn a_401_is_judged_from_what_was_sent() {
+        let m = || "GET x: 401".to_string();
+        let c = creds(&[("proxy.corp", "a")]);
+        let f = c.unauthorized("https://proxy.corp:8443/go", m());
+        assert_eq!(
+            f.measured,
+            "GET x: 401; /h/.netrc has machine proxy.corp, but the go command looks for machine proxy.corp:8443 (the host and port of the URL)"
+        );
+        let f = c.unauthorized("http://proxy.corp/go", m());
+        assert!(f.cause.contains("over https only"), "{}", f.cause);
+        assert_eq!(
+            f.fix.as_deref(),
+            Some(
+                "serve the proxy over https, or write the credentials into the URL: go env -w GOPROXY=http://<user>:<token>@proxy.corp/go"
+            )
+        );
+        let f = c.unauthorized("https://proxy.corp/go", m());
+        assert!(f.cause.contains("refuses these credentials"), "{}", f.cause);
+        let f = creds(&[]).unauthorized("https://proxy.corp/go", m());
+        assert_eq!(
+            f.fix.as_deref(),
+            Some(
+                "printf 'machine proxy.corp login <user> password <token>\\n' >> /h/.netrc  (the go command sends it over https)"
+            )
+        );
+    }
+}
