@@ -38,6 +38,10 @@ struct DoctorArgs {
     /// report (the doctor itself changes nothing).
     #[arg(long, conflicts_with = "json")]
     fix_script: bool,
+    /// List every measurement (each repository git answered for, ...) instead of one
+    /// summary line per healthy check.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -621,7 +625,7 @@ fn doctor(args: &DoctorArgs) -> ExitCode {
             }
         }
     } else {
-        print!("{}", modgate::doctor::report::render(&report));
+        print!("{}", modgate::doctor::report::render(&report, args.verbose));
     }
     ExitCode::from(report.exit_code())
 }

@@ -13,6 +13,21 @@ pub struct Measured {
     pub group: Group,
     /// What.
     pub text: String,
+    /// For one item of a series (one repository of many): the series, the item and its
+    /// time, so that a healthy series prints as one summary line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<Series>,
+}
+
+/// One item of a series of like measurements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Series {
+    /// What the series measures (`git ls-remote`).
+    pub name: String,
+    /// The item (a module).
+    pub item: String,
+    /// Its time in milliseconds.
+    pub ms: u64,
 }
 
 /// What one check gave.
@@ -35,6 +50,28 @@ impl Checked {
         self.measured.push(Measured {
             group,
             text: text.into(),
+            series: None,
+        });
+    }
+
+    /// Adds a line of what was measured about one `item` of series `name`, which took
+    /// `ms`.
+    pub fn measure_item(
+        &mut self,
+        group: Group,
+        name: &str,
+        item: &str,
+        ms: u64,
+        text: impl Into<String>,
+    ) {
+        self.measured.push(Measured {
+            group,
+            text: text.into(),
+            series: Some(Series {
+                name: name.into(),
+                item: item.into(),
+                ms,
+            }),
         });
     }
 

@@ -194,7 +194,8 @@ mod tests {
             c.measured,
             [Measured {
                 group: Group::Cpu,
-                text: "4 cores, load 9.00, CPU 95% busy, SHA-256 500 MB/s".into()
+                text: "4 cores, load 9.00, CPU 95% busy, SHA-256 500 MB/s".into(),
+                series: None,
             }]
         );
         let f = c.findings;

@@ -329,8 +329,11 @@ pub async fn check_module(
         .into();
     }
     let mut out = Checked::default();
-    out.measure(
+    out.measure_item(
         Group::Git,
+        "git ls-remote",
+        module,
+        ran.elapsed.as_millis() as u64,
         format!(
             "{module}: {shown}, git ls-remote {} ms, credentials: {cred_text}",
             ran.elapsed.as_millis()

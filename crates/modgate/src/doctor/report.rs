@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use super::checked::{Measured, Series};
 use super::finding::{Group, Severity};
 use super::run::Report;
 
@@ -21,8 +22,38 @@ fn title(g: Group) -> &'static str {
     GROUPS.iter().find(|(x, _)| *x == g).map_or("", |(_, t)| t)
 }
 
-/// The report as text.
-pub fn render(r: &Report) -> String {
+/// The lines of what was measured in one group: each line, or with `verbose` off, each
+/// series of like measurements as one summary (how many, the range, the slowest).
+fn measured_lines(seen: &[&Measured], verbose: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut series: Vec<(&str, Vec<&Series>)> = Vec::new();
+    for m in seen {
+        match &m.series {
+            Some(x) if !verbose => match series.iter_mut().find(|(n, _)| *n == x.name) {
+                Some((_, items)) => items.push(x),
+                None => series.push((&x.name, vec![x])),
+            },
+            _ => out.push(m.text.clone()),
+        }
+    }
+    for (name, items) in series {
+        let min = items.iter().map(|x| x.ms).min().unwrap_or(0);
+        let slowest = items.iter().max_by_key(|x| x.ms);
+        let line = match (items.len(), slowest) {
+            (1, Some(x)) => format!("{name}: 1 answered ({}), {} ms", x.item, x.ms),
+            (n, Some(x)) => format!(
+                "{name}: {n} answered, {min}-{} ms, the slowest {} (--verbose lists each)",
+                x.ms, x.item
+            ),
+            _ => continue,
+        };
+        out.push(line);
+    }
+    out
+}
+
+/// The report as text; `verbose` lists every measurement instead of summarizing series.
+pub fn render(r: &Report, verbose: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -81,8 +112,8 @@ pub fn render(r: &Report) -> String {
                 let _ = writeln!(s, "    fix:   {fix}");
             }
         }
-        for m in seen {
-            let _ = writeln!(s, "  measured: {}", m.text);
+        for line in measured_lines(&seen, verbose) {
+            let _ = writeln!(s, "  measured: {line}");
         }
     }
     if let Some(e) = &r.explanation {
@@ -241,6 +272,28 @@ mod tests {
             cause: "why".into(),
             fix: fix.map(String::from),
         }
+    }
+
+    #[test]
+    fn series_print_as_one_line_unless_verbose() {
+        let mut c = crate::doctor::checked::Checked::default();
+        c.measure(Group::Git, "insteadOf rules: 1");
+        for (m, ms) in [
+            ("a.example/x", 40),
+            ("b.example/y", 900),
+            ("c.example/z", 120),
+        ] {
+            c.measure_item(Group::Git, "git ls-remote", m, ms, format!("{m}: {ms} ms"));
+        }
+        let seen: Vec<&Measured> = c.measured.iter().collect();
+        assert_eq!(
+            measured_lines(&seen, false),
+            [
+                "insteadOf rules: 1",
+                "git ls-remote: 3 answered, 40-900 ms, the slowest b.example/y (--verbose lists each)"
+            ]
+        );
+        assert_eq!(measured_lines(&seen, true).len(), 4);
     }
 
     #[test]
