@@ -18,15 +18,19 @@
 //! | TLS certificate for another name               | network: … certificate not valid for name … | the name the certificate names, or reissue |
 //! | TLS certificate expiring in 3.5 days (a warning) | network: the certificate of 127.0.0.1 expires in 3 day(s) | renew it now |
 //! | proxy's host name does not resolve             | network: … does not resolve            | check the URL, or another proxy |
-//! | private module not covered by GOPRIVATE        | configuration: GET …/corp.example.com/lib.git/@v/v1.0.0.mod: 404; not covered | `go env -w GOPRIVATE=corp.example.com` |
-//! | GONOSUMDB missing for a private module         | configuration: fetched direct but looked up in sum.test | `go env -w GONOSUMDB=corp.example.com` |
-//! | git server wants credentials, none configured  | git: git ls-remote … failed … terminal prompts disabled | `~/.netrc` line |
-//! | tag v1.0 where v1.0.0 is required              | git: no tag v1.0.0 …; it has v1.0      | `git tag v1.0.0 v1.0^{commit}` |
+//! | private module not covered by GOPRIVATE        | configuration: GET …/corp.example.com/lib.git/@v/v1.0.0.mod: 404; not covered, and the database does not know it either | `go env -w GOPRIVATE=corp.example.com` (applied through --fix-script) |
+//! | public module the proxy lacks                  | configuration: …: 404; the checksum database knows … a public module | a fallback, never GOPRIVATE |
+//! | GOPROXY URL that serves nothing                | configuration: …: 404; GET …/golang.org/x/mod/@v/list: 404 too | check the GOPROXY URL |
+//! | https proxy wants credentials (none; a machine without the port; the printed line filled in) | network: 401 …; ~/.netrc has no machine 127.0.0.1:P / … looks for machine 127.0.0.1:P | the netrc line (applied: healthy, go list works) |
+//! | GONOSUMDB missing for a private module         | configuration: fetched direct but looked up in sum.test | `go env -w GONOSUMDB=corp.example.com` (applied) |
+//! | git server wants credentials, none configured  | git: git ls-remote … failed … terminal prompts disabled | `~/.netrc` line (filled in and applied) |
+//! | tag v1.0 where v1.0.0 is required              | git: no tag v1.0.0 …; it has v1.0      | `git tag v1.0.0 v1.0^{commit}` (its equivalent applied in the server's repository) |
 //! | module cache read-only                         | cache: cannot create a file in …       | `chmod -R u+w` or another GOMODCACHE |
 //! | module cache's disk full                       | cache: … bytes free on the disk of …   | `go clean -modcache` |
-//! | corrupted cache entry                          | cache: …zip (hashes to …, its .ziphash says …) | `modgate cache repair` |
+//! | corrupted cache entry                          | cache: …zip (hashes to …, its .ziphash says …) | `modgate cache repair` (applied: healthy) |
 //! | lock held by a stuck process                   | cache: ….lock is held by pid …         | `kill <pid>` |
-//! | go.sum line that disagrees                     | cache: …go.sum:N says … for go.mod, the cache has … | `modgate cache repair --gosum …` |
+//! | go.sum line that disagrees with the cache and the database | configuration: …go.sum:3 says … for the go.mod of …; the checksum database sum.test (…) and the module cache say … | `sed -i … go.sum && go mod download …` (applied) |
+//! | … with no database for it                      | configuration: …; <proxy> serves, and the module cache holds, a go.mod that hashes to …; the cause says which cannot be told | the same (applied) |
 //! | go.sum line the checksum database contradicts, module not cached | configuration: …go.sum:2 says … for the zip of …; the checksum database sum.test (…) says … | `sed -i … go.sum && go mod download …` (applied: the go command then succeeds) |
 //! | go.mod that declares another module path       | configuration: the go.mod of example.com/pub@v1.0.0 … declares module example.com/other | require the declared path |
 
@@ -299,10 +303,21 @@ impl World {
     async fn shell(&self, script: &str) -> std::process::Output {
         let cache = tempfile::tempdir().unwrap();
         let mut c = Command::new("sh");
+        // modgate on PATH, for the fixes that run it.
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_modgate"));
+        let path = self
+            .env
+            .iter()
+            .find(|(k, _)| k == "PATH")
+            .map_or(String::new(), |(_, v)| v.clone());
         c.args(["-c", script])
             .current_dir(&self.project)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env(
+                "PATH",
+                format!("{}:{path}", bin.parent().unwrap().display()),
+            )
             .env("GOMODCACHE", cache.path());
         let out = tokio::task::spawn_blocking(move || {
             testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
@@ -786,6 +801,7 @@ async fn each_fault_is_named_with_its_fix() {
     // Fetched direct (GONOPROXY) but still looked up in the checksum database.
     w.set("GONOPROXY", "corp.example.com");
     let r = w.doctor(None, &[]).await;
+    let fix = fix_line(&r.1);
     expect(
         "GONOSUMDB missing",
         r,
@@ -793,6 +809,14 @@ async fn each_fault_is_named_with_its_fix() {
         &["corp.example.com/lib.git matches GONOPROXY=corp.example.com but not GONOSUMDB"],
         "go env -w GONOSUMDB=corp.example.com",
     );
+    // Applied: the go command fetches it and asks no database about it.
+    let go_sum_before = std::fs::read(w.project.join("go.sum")).unwrap();
+    let out = w.shell(&fix).await;
+    assert!(out.status.success(), "fix {fix:?}: {out:?}");
+    let text = w.go_download("corp.example.com/lib.git@v1.0.0").await;
+    assert_eq!(text, "", "after {fix:?}");
+    std::fs::write(&w.goenv, "").unwrap();
+    std::fs::write(w.project.join("go.sum"), go_sum_before).unwrap();
     w.unset("GONOPROXY");
     w.set("GOPRIVATE", "corp.example.com");
 
@@ -800,6 +824,7 @@ async fn each_fault_is_named_with_its_fix() {
     let creds = w.home.join(".git-credentials");
     std::fs::rename(&creds, w.root.join("creds.away")).unwrap();
     let r = w.doctor(None, &[]).await;
+    let git_fix = fix_line(&r.1);
     expect(
         "no credentials",
         r,
@@ -829,6 +854,17 @@ async fn each_fault_is_named_with_its_fix() {
     assert_eq!(kinds, ["unknown revision", "git wants credentials"]);
     let i = e["kinds"][1]["confirmed_by"][0].as_u64().unwrap() as usize;
     assert_eq!(report["findings"][i]["group"], "git");
+    // The printed netrc line, filled in: git then reads the repository.
+    let filled = git_fix
+        .replace("<user>", "alice")
+        .replace("<token>", "s3cret");
+    let go_sum_before = std::fs::read(w.project.join("go.sum")).unwrap();
+    let out = w.shell(&filled).await;
+    assert!(out.status.success(), "fix {filled:?}: {out:?}");
+    let text = w.go_download("corp.example.com/lib.git@v1.0.0").await;
+    assert_eq!(text, "", "after {filled:?}");
+    std::fs::remove_file(w.home.join(".netrc")).unwrap();
+    std::fs::write(w.project.join("go.sum"), go_sum_before).unwrap();
     std::fs::rename(w.root.join("creds.away"), &creds).unwrap();
 
     // A tag v1.0 where v1.0.0 is required.
@@ -843,7 +879,13 @@ async fn each_fault_is_named_with_its_fix() {
         &["has no tag v1.0.0 for corp.example.com/lib.git@v1.0.0; it has v1.0"],
         "git tag v1.0.0 v1.0^{commit}",
     );
+    // The fix's equivalent in the server's repository (it prints git tag and git push
+    // for a clone): the go command then finds the version.
     git(&bare, &["tag", "v1.0.0", "v1.0"]);
+    let go_sum_before = std::fs::read(w.project.join("go.sum")).unwrap();
+    let text = w.go_download("corp.example.com/lib.git@v1.0.0").await;
+    assert_eq!(text, "", "after the tag");
+    std::fs::write(w.project.join("go.sum"), go_sum_before).unwrap();
 
     // A read-only module cache.
     {
@@ -884,6 +926,7 @@ async fn each_fault_is_named_with_its_fix() {
     let good = std::fs::read(&zip).unwrap();
     std::fs::write(&zip, pub_zip("package pub // changed\n")).unwrap();
     let r = w.doctor(None, &[]).await;
+    let fix = fix_line(&r.1);
     expect(
         "corrupt zip",
         r,
@@ -891,7 +934,12 @@ async fn each_fault_is_named_with_its_fix() {
         &["v1.0.0.zip (hashes to h1:", ", its .ziphash says h1:"],
         "modgate cache repair --gomodcache ",
     );
-    std::fs::write(&zip, &good).unwrap();
+    // Applied: the entry is fetched again through the proxy, and healthy.
+    let out = w.shell(&fix).await;
+    assert!(out.status.success(), "fix {fix:?}: {out:?}");
+    assert!(std::fs::read(&zip).unwrap() == good, "after {fix:?}");
+    let (code, f) = w.doctor(None, &[]).await;
+    assert_eq!((code, f.len()), (0, 0), "after {fix:?}: {f:#?}");
 
     // A lock another process holds (here: this test).
     {
@@ -921,21 +969,64 @@ async fn each_fault_is_named_with_its_fix() {
         good_sum.replace(&h, "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
     )
     .unwrap();
+    // The database agrees with the cache: go.sum is the one that is wrong, and the fix
+    // mends go.sum (fetching the cache entry again would change nothing).
     let r = w.doctor(None, &[]).await;
+    let fix = fix_line(&r.1);
     expect(
         "go.sum mismatch",
         r,
-        "cache",
+        "configuration",
         &[&format!(
-            "v1.0.0.mod ({}:3 says h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= for go.mod, the cache has {h})",
+            "{}:3 says h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= for the go.mod of example.com/pub@v1.0.0; {origin} serves the go.mod it records, and the checksum database sum.test (its record proven in its tree of 1, read proxied by {origin}) and the module cache say {h}",
             sum.display()
         )],
-        &format!(
-            "modgate cache repair --gomodcache {} --gosum {}",
-            w.modcache.display(),
-            sum.display()
-        ),
+        "go mod download example.com/pub@v1.0.0",
     );
+    let out = w.shell(&fix).await;
+    assert!(out.status.success(), "fix {fix:?}: {out:?}");
+    assert!(
+        std::fs::read_to_string(&sum)
+            .unwrap()
+            .contains(&format!("example.com/pub v1.0.0/go.mod {h}\n")),
+        "fix {fix:?}"
+    );
+    let (code, f) = w.doctor(None, &[]).await;
+    assert_eq!((code, f.len()), (0, 0), "after {fix:?}: {f:#?}");
+    std::fs::write(&sum, &good_sum).unwrap();
+    // Without a database for it: the proxy's go.mod and the cache's copy against the line,
+    // named with the doubt (two copies, no database), one finding.
+    w.set("GONOSUMDB", "example.com,corp.example.com");
+    std::fs::write(
+        &sum,
+        good_sum.replace(&h, "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+    )
+    .unwrap();
+    let r = w.doctor(None, &[]).await;
+    assert!(
+        r.1[0]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("No checksum database is asked about example.com/pub"),
+        "{:#?}",
+        r.1
+    );
+    let fix = fix_line(&r.1);
+    expect(
+        "go.sum mismatch, no database",
+        r,
+        "configuration",
+        &[&format!(
+            "{}:3 says h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= for the go.mod of example.com/pub@v1.0.0; {origin} serves, and the module cache holds, a go.mod that hashes to {h}",
+            sum.display()
+        )],
+        "go mod download example.com/pub@v1.0.0",
+    );
+    let out = w.shell(&fix).await;
+    assert!(out.status.success(), "fix {fix:?}: {out:?}");
+    let (code, f) = w.doctor(None, &[]).await;
+    assert_eq!((code, f.len()), (0, 0), "after {fix:?}: {f:#?}");
+    w.unset("GONOSUMDB");
     std::fs::write(&sum, &good_sum).unwrap();
 
     // A go.sum line the checksum database contradicts, for a module the cache does not
@@ -944,6 +1035,13 @@ async fn each_fault_is_named_with_its_fix() {
     let vdir = w.modcache.join("cache/download/example.com/pub/@v");
     let away = w.root.join("pub-away");
     std::fs::rename(&vdir, &away).unwrap();
+    // (and the tree the repair above extracted, if it did)
+    let tree = w.modcache.join("example.com/pub@v1.0.0");
+    let tree_away = w.root.join("pub-tree-away");
+    let had_tree = tree.exists();
+    if had_tree {
+        std::fs::rename(&tree, &tree_away).unwrap();
+    }
     let zip_h1 = good_sum
         .lines()
         .find(|l| l.starts_with("example.com/pub v1.0.0 "))
@@ -991,6 +1089,9 @@ async fn each_fault_is_named_with_its_fix() {
     assert_eq!(text, "", "after the fix");
     std::fs::write(&sum, &good_sum).unwrap();
     std::fs::rename(&away, &vdir).unwrap();
+    if had_tree {
+        std::fs::rename(&tree_away, &tree).unwrap();
+    }
 
     // A go.mod that declares another module path.
     w.answer(

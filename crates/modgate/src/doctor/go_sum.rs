@@ -81,8 +81,9 @@ pub fn of<'a>(lines: &'a [Line], module: &str, version: &str) -> Vec<&'a Line> {
 }
 
 /// The finding for go.sum line `l` when what the go command will download hashes to
-/// `want`, as `sources` (who says so: the checksum database, the proxy) measured.
-pub fn mismatch(l: &Line, want: &str, sources: &str) -> Finding {
+/// `want`, as `sources` (who says so: the checksum database, the proxy) measured; `doubt`,
+/// when the sources cannot settle which side is wrong, is added to the cause.
+pub fn mismatch(l: &Line, want: &str, sources: &str, doubt: Option<&str>) -> Finding {
     let file = l.file.display();
     Finding {
         group: Group::Configuration,
@@ -96,10 +97,13 @@ pub fn mismatch(l: &Line, want: &str, sources: &str) -> Finding {
             l.version
         ),
         cause: format!(
-            "the go command hashes what it downloads and compares it with go.sum: it stops with \"verifying {}@{}{}: checksum mismatch ... SECURITY ERROR\". go.sum was edited by hand, merged badly, or written from another copy of the module",
+            "the go command hashes what it downloads and compares it with go.sum: it stops with \"verifying {}@{}{}: checksum mismatch ... SECURITY ERROR\". {}",
             l.module,
             l.version,
-            if l.go_mod { "/go.mod" } else { "" }
+            if l.go_mod { "/go.mod" } else { "" },
+            doubt.unwrap_or(
+                "go.sum was edited by hand, merged badly, or written from another copy of the module"
+            )
         ),
         fix: Some(format!(
             "sed -i '\\#^{} {}[ /]#d' {file} && go mod download {}@{}",

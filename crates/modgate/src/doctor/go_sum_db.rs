@@ -119,6 +119,29 @@ fn cached_hash(modcache: &Path, l: &Line) -> Option<String> {
     }
 }
 
+/// What the comparison gives: findings and measurements, and the go.sum lines (`file:line`)
+/// it judged that the cache check also names (the cache agreeing with the database).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Findings and measurements.
+    pub checked: Checked,
+    /// Lines whose cache finding this one replaces.
+    pub owned: Vec<String>,
+}
+
+impl std::ops::Deref for Outcome {
+    type Target = Checked;
+    fn deref(&self) -> &Checked {
+        &self.checked
+    }
+}
+
+impl std::ops::DerefMut for Outcome {
+    fn deref_mut(&mut self) -> &mut Checked {
+        &mut self.checked
+    }
+}
+
 /// Compares the go.sum lines of `modules` (module, version: those looked up in the
 /// database) with the database's records. `served` holds the hash of the `.mod` each
 /// module's proxy served, by (module, version), with the proxy's URL.
@@ -129,8 +152,8 @@ pub async fn check(
     served: &HashMap<(String, String), (String, String)>,
     modcache: &Path,
     dl: Deadline,
-) -> Checked {
-    let mut out = Checked::default();
+) -> Outcome {
+    let mut out = Outcome::default();
     let asked: Vec<(String, String)> = modules
         .iter()
         .filter(|(m, v)| !go_sum::of(lines, m, v).is_empty())
@@ -247,14 +270,22 @@ pub async fn check(
                 agreed += 1;
                 continue;
             }
-            // The module cache's copy: when it agrees with the database, the cache check
-            // names this line already (and its fix repairs go.sum from the cache).
-            if cached_hash(modcache, l).as_deref() == Some(db_hash.as_str()) {
-                continue;
+            // The module cache's copy agreeing with the database tells that go.sum is the
+            // one that is wrong: this finding replaces the cache check's for the line
+            // (whose fix, fetching the cache entry again, would change nothing).
+            let cache_agrees = cached_hash(modcache, l).as_deref() == Some(db_hash.as_str());
+            if cache_agrees {
+                out.owned.push(l.at());
             }
             let mut sources = format!(
-                "the checksum database {} (its record proven in its tree of {size}, read {}) says",
-                db.name, db.how
+                "the checksum database {} (its record proven in its tree of {size}, read {}){}",
+                db.name,
+                db.how,
+                if cache_agrees {
+                    " and the module cache say"
+                } else {
+                    " says"
+                }
             );
             if go_mod && let Some((proxy, h)) = served.get(&(m.clone(), v.clone())) {
                 if *h == db_hash {
@@ -277,7 +308,7 @@ pub async fn check(
                     continue;
                 }
             }
-            out.find(go_sum::mismatch(l, &db_hash, &sources));
+            out.find(go_sum::mismatch(l, &db_hash, &sources, None));
         }
     }
     out.measure(

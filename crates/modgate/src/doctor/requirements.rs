@@ -28,6 +28,8 @@ pub struct Outcome {
     pub served: HashMap<(String, String), (String, String)>,
     /// The modules a proxy answered 404 or 410 for (`not_found::judge` tells why).
     pub not_found: Vec<NotFound>,
+    /// go.sum lines (`file:line`) judged here that the cache check also names.
+    pub owned: Vec<String>,
 }
 
 /// A module version a proxy does not have.
@@ -159,15 +161,40 @@ pub async fn check(
             let h = gomod::dirhash::hash_go_mod(&data);
             if no_db {
                 for l in go_sum::of(sums, &module, &version) {
-                    if l.go_mod && l.hash != h {
-                        out.checked.find(go_sum::mismatch(
-                            l,
-                            &h,
-                            &format!(
-                                "{proxy} serves a go.mod that hashes to (no checksum database is asked about {module}, so go.sum or the proxy is wrong: compare with another copy of the module)",
-                            ),
-                        ));
+                    if !l.go_mod || l.hash == h {
+                        continue;
                     }
+                    // The module cache's copy agreeing with the proxy: two copies against
+                    // go.sum's line (this finding replaces the cache check's for it).
+                    let cached = gomod::module::escape_path(&module)
+                        .ok()
+                        .zip(gomod::module::escape_version(&version).ok())
+                        .and_then(|(ep, ev)| {
+                            std::fs::read(modcache.join(format!("cache/download/{ep}/@v/{ev}.mod")))
+                                .ok()
+                        })
+                        .map(|d| gomod::dirhash::hash_go_mod(&d));
+                    let cache_agrees = cached.as_deref() == Some(h.as_str());
+                    if cache_agrees {
+                        out.owned.push(l.at());
+                    }
+                    let sources = if cache_agrees {
+                        format!(
+                            "{proxy} serves, and the module cache holds, a go.mod that hashes to"
+                        )
+                    } else {
+                        format!("{proxy} serves a go.mod that hashes to")
+                    };
+                    let doubt = format!(
+                        "No checksum database is asked about {module}: go.sum or the proxy is wrong{}; compare with another copy of the module before changing go.sum",
+                        if cache_agrees {
+                            " (the module cache, filled earlier, agrees with the proxy)"
+                        } else {
+                            ""
+                        }
+                    );
+                    out.checked
+                        .find(go_sum::mismatch(l, &h, &sources, Some(&doubt)));
                 }
             }
             out.served.insert((module, version), (proxy, h));
