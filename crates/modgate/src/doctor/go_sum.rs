@@ -141,6 +141,7 @@ mod tests {
             &lines[0],
             "h1:right=",
             "the checksum database sum.test says",
+            None,
         );
         assert_eq!(
             f.measured,
