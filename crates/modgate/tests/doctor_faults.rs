@@ -39,7 +39,7 @@ mod proxy_support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 use doctor_support::{GitHttp, Mount, NetNs};
@@ -239,38 +239,17 @@ impl World {
         (code, findings)
     }
 
-    /// What the real go command prints (stderr) for `go mod download MODULE` in a fresh
-    /// module cache under the World's environment: its own error text.
-    async fn go_download(&self, module: &str) -> String {
+    /// Runs `c` in the project under the World's environment (plus `extra`), with a fresh
+    /// module cache when `fresh` (so that nothing it needs was there before), bounded.
+    async fn run(&self, mut c: Command, fresh: bool, extra: &[(&str, String)]) -> Output {
         let cache = tempfile::tempdir().unwrap();
-        let mut c = Command::new(testkit::go_binary());
-        c.args(["mod", "download", module])
-            .current_dir(&self.project)
+        c.current_dir(&self.project)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("GOMODCACHE", cache.path());
-        let out = tokio::task::spawn_blocking(move || {
-            testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
-        })
-        .await
-        .unwrap();
-        let _ = std::process::Command::new("chmod")
-            .args(["-R", "u+w"])
-            .arg(cache.path())
-            .status();
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    /// Runs the go command with `args` in the project, under the World's environment and
-    /// a fresh module cache.
-    async fn go_cmd(&self, args: &[&str]) -> std::process::Output {
-        let cache = tempfile::tempdir().unwrap();
-        let mut c = Command::new(testkit::go_binary());
-        c.args(args)
-            .current_dir(&self.project)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("GOMODCACHE", cache.path());
+            .envs(extra.iter().map(|(k, v)| (k, v)));
+        if fresh {
+            c.env("GOMODCACHE", cache.path());
+        }
         let out = tokio::task::spawn_blocking(move || {
             testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
         })
@@ -281,54 +260,44 @@ impl World {
             .arg(cache.path())
             .status();
         out
+    }
+
+    /// What the real go command prints (stderr) for `go mod download MODULE` in a fresh
+    /// module cache under the World's environment: its own error text.
+    async fn go_download(&self, module: &str) -> String {
+        let out = self.go_cmd(&["mod", "download", module]).await;
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Runs the go command with `args` in the project, under the World's environment and
+    /// a fresh module cache.
+    async fn go_cmd(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(testkit::go_binary());
+        c.args(args);
+        self.run(c, true, &[]).await
     }
 
     /// `modgate doctor --fix-script` on the project: the script it prints.
     async fn fix_script(&self) -> String {
         let mut c = Command::new(env!("CARGO_BIN_EXE_modgate"));
         c.args(["doctor", "--fix-script", "--timeout", "2s"])
-            .arg(&self.project)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
-        let out = tokio::task::spawn_blocking(move || {
-            testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
-        })
-        .await
-        .unwrap();
-        String::from_utf8(out.stdout).unwrap()
+            .arg(&self.project);
+        String::from_utf8(self.run(c, false, &[]).await.stdout).unwrap()
     }
 
     /// Runs a printed fix with `sh -c` in the project, under the World's environment (a
-    /// fresh module cache, so that nothing the fix needs was there before).
-    async fn shell(&self, script: &str) -> std::process::Output {
-        let cache = tempfile::tempdir().unwrap();
-        let mut c = Command::new("sh");
-        // modgate on PATH, for the fixes that run it.
+    /// fresh module cache) with modgate on PATH, for the fixes that run it.
+    async fn shell(&self, script: &str) -> Output {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_modgate"));
         let path = self
             .env
             .iter()
             .find(|(k, _)| k == "PATH")
             .map_or(String::new(), |(_, v)| v.clone());
-        c.args(["-c", script])
-            .current_dir(&self.project)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env(
-                "PATH",
-                format!("{}:{path}", bin.parent().unwrap().display()),
-            )
-            .env("GOMODCACHE", cache.path());
-        let out = tokio::task::spawn_blocking(move || {
-            testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
-        })
-        .await
-        .unwrap();
-        let _ = std::process::Command::new("chmod")
-            .args(["-R", "u+w"])
-            .arg(cache.path())
-            .status();
-        out
+        let mut c = Command::new("sh");
+        c.args(["-c", script]);
+        let path = format!("{}:{path}", bin.parent().unwrap().display());
+        self.run(c, true, &[("PATH", path)]).await
     }
 
     /// The whole JSON report, and the exit status.
@@ -340,14 +309,8 @@ impl World {
         };
         c.args(["doctor", "--json", "--timeout", "2s"])
             .args(args)
-            .arg(&self.project)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
-        let out = tokio::task::spawn_blocking(move || {
-            testkit::run_bounded(&mut c, std::time::Duration::from_secs(60))
-        })
-        .await
-        .unwrap();
+            .arg(&self.project);
+        let out = self.run(c, false, &[]).await;
         let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
                 "doctor printed no JSON ({e}): {}\n{}",
