@@ -53,7 +53,7 @@ pub fn render(layers: &Layers) -> String {
 /// `token_sha256`, which reads back as the same token.
 fn shown(k: &Key, v: &toml::Value) -> String {
     match (k.secret, k.kind, v) {
-        (true, Kind::Str, toml::Value::String(s)) if k.name != "redis" => {
+        (true, Kind::Str, toml::Value::String(_)) if k.name != "redis" => {
             inline(&toml::Value::String(REDACTED.into()))
         }
         _ => inline(&redact(v.clone())),
