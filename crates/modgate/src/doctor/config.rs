@@ -111,6 +111,7 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Checked {
             Some("go env -u GOSUMDB".into()),
         ));
     }
+    let mut over = OverBroad::new();
     for m in modules {
         let Ok(r) = route(settings, m) else { continue };
         if let (Some(noproxy), Some(db)) = (&r.direct_because, &r.sumdb) {
@@ -159,17 +160,95 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Checked {
                 "a public module may be fetched over plain HTTP or from a server whose certificate is not checked",
                 Some("go env -w GOINSECURE=<only the hosts that need it>".into()),
             ));
-        } else if looks_public(m) && r.sumdb.is_none() && settings.get("GOSUMDB").trim() != "off" {
-            let pattern = settings.get("GONOSUMDB");
-            out.find(cfg(
-                Severity::Warning,
-                format!("{m} matches GONOSUMDB={pattern}"),
-                "a public module is not checked against the checksum database",
-                Some("go env -w GONOSUMDB=<the private patterns only>".into()),
-            ));
+        } else if looks_public(m) {
+            // A pattern meant for private modules that also covers public ones.
+            if r.sumdb.is_none() && settings.get("GOSUMDB").trim() != "off" {
+                note_over_broad(&mut over, settings, "GONOSUMDB", m);
+            }
+            if r.direct_because.is_some() {
+                note_over_broad(&mut over, settings, "GONOPROXY", m);
+            }
         }
     }
+    for ((setting, pattern), ms) in over {
+        out.find(over_broad(settings, setting, &pattern, &ms));
+    }
     out
+}
+
+/// Modules of public hosts a pattern covers, by (setting, pattern).
+type OverBroad = std::collections::BTreeMap<(&'static str, String), Vec<String>>;
+
+/// Adds `m` under the first pattern of `setting` that matches it.
+fn note_over_broad(over: &mut OverBroad, settings: &GoSettings, setting: &'static str, m: &str) {
+    let list = settings.get(setting);
+    if let Some(p) = list
+        .split(',')
+        .map(str::trim)
+        .find(|p| !p.is_empty() && match_prefix_patterns(p, m))
+    {
+        over.entry((setting, p.to_string()))
+            .or_default()
+            .push(m.to_string());
+    }
+}
+
+/// The finding for `pattern` of `setting` covering the public-looking modules `ms`: which
+/// setting to edit (GOPRIVATE when the pattern comes from it) and the list without it.
+fn over_broad(settings: &GoSettings, setting: &str, pattern: &str, ms: &[String]) -> Finding {
+    const SHOWN: usize = 3;
+    let mut named = ms
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ms.len() > SHOWN {
+        named.push_str(&format!(" and {} more", ms.len() - SHOWN));
+    }
+    // GONOPROXY and GONOSUMDB default to GOPRIVATE: edit the setting the pattern is in.
+    let private = settings.get("GOPRIVATE");
+    let from_private = settings.get(setting) == private && !private.is_empty();
+    let edit = if from_private { "GOPRIVATE" } else { setting };
+    let rest: Vec<&str> = settings
+        .get(edit)
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && *p != pattern)
+        .collect();
+    let fix = if rest.is_empty() {
+        format!("go env -u {edit}")
+    } else {
+        format!("go env -w {edit}={}", rest.join(","))
+    };
+    let (what, cause) = if setting == "GONOSUMDB" {
+        (
+            "not checked against the checksum database",
+            "a pattern meant for private modules also covers public ones: their downloads are not verified, so a tampered copy would be accepted",
+        )
+    } else {
+        (
+            "fetched direct from their repositories, around the proxy",
+            "a pattern meant for private modules also covers public ones: they are fetched with git from their hosts (slower, and it needs access to every host), not through the proxy",
+        )
+    };
+    let via = if from_private {
+        format!("{setting} (from GOPRIVATE)")
+    } else {
+        setting.to_string()
+    };
+    Finding {
+        group: Group::Configuration,
+        severity: Severity::Warning,
+        measured: format!(
+            "the {via} pattern {pattern} covers {} module(s) on public hosts, {what}: {named}",
+            ms.len()
+        ),
+        cause: cause.into(),
+        fix: Some(format!(
+            "{fix}  (and list the private patterns only; check that {pattern} has no private module)"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -261,17 +340,42 @@ mod tests {
         let f = check(&settings(&[("GOSUMDB", "off")]), &[]).findings;
         assert_eq!(f[0].fix.as_deref(), Some("go env -u GOSUMDB"));
         let f = check(
-            &settings(&[("GONOSUMDB", "github.com")]),
+            &settings(&[("GONOSUMDB", "github.com,git.corp.local")]),
             &mods(&["github.com/pkg/errors"]),
         )
         .findings;
         assert_eq!(
-            (f[0].severity, f[0].measured.as_str()),
+            (f[0].severity, f[0].measured.as_str(), f[0].fix.as_deref()),
             (
                 Severity::Warning,
-                "github.com/pkg/errors matches GONOSUMDB=github.com"
+                "the GONOSUMDB pattern github.com covers 1 module(s) on public hosts, not checked against the checksum database: github.com/pkg/errors",
+                Some(
+                    "go env -w GONOSUMDB=git.corp.local  (and list the private patterns only; check that github.com has no private module)"
+                )
             )
         );
+        // One finding per pattern, whatever the number of modules; GOPRIVATE is the one to
+        // edit when the pattern comes from it.
+        let f = check(
+            &settings(&[
+                ("GOPRIVATE", "github.com/*"),
+                ("GONOPROXY", "github.com/*"),
+                ("GONOSUMDB", "github.com/*"),
+            ]),
+            &mods(&[
+                "github.com/a/b",
+                "github.com/c/d",
+                "github.com/e/f",
+                "github.com/g/h",
+            ]),
+        )
+        .findings;
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert_eq!(
+            f[0].measured,
+            "the GONOPROXY (from GOPRIVATE) pattern github.com/* covers 4 module(s) on public hosts, fetched direct from their repositories, around the proxy: github.com/a/b, github.com/c/d, github.com/e/f and 1 more"
+        );
+        assert_eq!(f[1].fix_commands(), ["go env -u GOPRIVATE"]);
         let f = check(&settings(&[("GIT_TERMINAL_PROMPT", "1")]), &[]).findings;
         assert_eq!(
             (f[0].severity, f[0].measured.as_str()),
