@@ -32,7 +32,8 @@
 //! | go.sum line that disagrees with the cache and the database | configuration: …go.sum:3 says … for the go.mod of …; the checksum database sum.test (…) and the module cache say … | `sed -i … go.sum && go mod download …` (applied) |
 //! | … with no database for it                      | configuration: …; <proxy> serves, and the module cache holds, a go.mod that hashes to …; the cause says which cannot be told | the same (applied) |
 //! | go.sum line the checksum database contradicts, module not cached | configuration: …go.sum:2 says … for the zip of …; the checksum database sum.test (…) says … | `sed -i … go.sum && go mod download …` (applied: the go command then succeeds) |
-//! | go.mod that declares another module path       | configuration: the go.mod of example.com/pub@v1.0.0 … declares module example.com/other | require the declared path |
+//! | proxy serving other go.mod bytes than the database and go.sum recorded | network: … serves a go.mod of … that hashes to …; the checksum database sum.test and …go.sum:3 say … | another proxy, and tell its operators |
+//! | go.mod that declares another module path       | configuration: the go.mod of example.com/moved@v1.0.0 … declares module example.com/other | `go mod edit -droprequire … && go get example.com/other@v1.0.0` (applied: go list -m shows it) |
 
 mod doctor_support;
 mod proxy_support;
@@ -51,6 +52,7 @@ use testkit::free_port;
 const PUB_MOD: &str = "module example.com/pub\n\ngo 1.21\n";
 const PUB_ANSWER: &[(&str, &str)] = &[("/example.com/pub/@v/v1.0.0.mod", PUB_MOD)];
 const LIB_MOD: &str = "module corp.example.com/lib.git\n\ngo 1.21\n";
+const OTHER_MOD: &str = "module example.com/other\n\ngo 1.21\n";
 
 /// The healthy set-up.
 struct World {
@@ -125,9 +127,26 @@ impl World {
             "example.com/pub v1.0.0 {h1}\nexample.com/pub v1.0.0/go.mod {}\n",
             gomod::dirhash::hash_go_mod(PUB_MOD.as_bytes())
         );
+        // example.com/moved, whose go.mod declares example.com/other, and that one.
+        let other_zip = zip_of("example.com/other", OTHER_MOD, "package other\n");
+        let other_lines = format!(
+            "example.com/other v1.0.0 {}\nexample.com/other v1.0.0/go.mod {}\n",
+            gomod::dirhash::hash_zip(std::io::Cursor::new(&other_zip)).unwrap(),
+            gomod::dirhash::hash_go_mod(OTHER_MOD.as_bytes())
+        );
+        let moved_lines = format!(
+            "example.com/moved v1.0.0 {}\nexample.com/moved v1.0.0/go.mod {}\n",
+            gomod::dirhash::hash_zip(std::io::Cursor::new(&other_zip)).unwrap(),
+            gomod::dirhash::hash_go_mod(OTHER_MOD.as_bytes())
+        );
         let db = Arc::new(gomod::sumdb::server::TestServer::new(
             signer,
-            Box::new(move |p, v| (p == "example.com/pub" && v == "v1.0.0").then(|| lines.clone())),
+            Box::new(move |p, v| match (p, v) {
+                ("example.com/pub", "v1.0.0") => Some(lines.clone()),
+                ("example.com/other", "v1.0.0") => Some(other_lines.clone()),
+                ("example.com/moved", "v1.0.0") => Some(moved_lines.clone()),
+                _ => None,
+            }),
         ));
         let overrides: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
         let o = overrides.clone();
@@ -142,6 +161,11 @@ impl World {
                 "/example.com/pub/@v/v1.0.0.mod" => Reply::ok(PUB_MOD),
                 "/example.com/pub/@v/v1.0.0.info" => Reply::ok(r#"{"Version":"v1.0.0"}"#),
                 "/example.com/pub/@v/v1.0.0.zip" => Reply::ok(served_zip.clone()),
+                "/example.com/moved/@v/v1.0.0.mod" | "/example.com/other/@v/v1.0.0.mod" => {
+                    Reply::ok(OTHER_MOD)
+                }
+                "/example.com/other/@v/v1.0.0.info" => Reply::ok(r#"{"Version":"v1.0.0"}"#),
+                "/example.com/other/@v/v1.0.0.zip" => Reply::ok(other_zip.clone()),
                 p if p.starts_with("/sumdb/sum.test/") => {
                     match db.handle(&p["/sumdb/sum.test".len()..]) {
                         Ok(b) => Reply::ok(b),
@@ -337,6 +361,28 @@ fn fix_line(findings: &[Value]) -> String {
                 .join(" && ")
         })
         .unwrap_or_default()
+}
+
+/// The zip of `module` v1.0.0: its go.mod and one Go file.
+fn zip_of(module: &str, go_mod: &str, code: &str) -> Vec<u8> {
+    let v = gomod::module::Version::new(module, "v1.0.0");
+    let mut zip = std::io::Cursor::new(Vec::new());
+    gomod::zip::create(
+        &mut zip,
+        &v,
+        &[
+            gomod::zip::DataFile {
+                path: "go.mod".into(),
+                data: go_mod.into(),
+            },
+            gomod::zip::DataFile {
+                path: "a.go".into(),
+                data: code.as_bytes().to_vec(),
+            },
+        ],
+    )
+    .unwrap();
+    zip.into_inner()
 }
 
 /// The zip of example.com/pub v1.0.0 with `code` as its one Go file.
@@ -1056,23 +1102,60 @@ async fn each_fault_is_named_with_its_fix() {
         std::fs::rename(&tree_away, &tree).unwrap();
     }
 
-    // A go.mod that declares another module path.
+    // A proxy that serves other go.mod bytes than the database (and go.sum) recorded: the
+    // go command refuses them.
+    let tampered = format!("{PUB_MOD}// tampered\n");
     w.answer(
         "/example.com/pub/@v/v1.0.0.mod",
-        Reply::ok("module example.com/other\n"),
+        Reply::ok(tampered.clone()),
     );
+    let text = w.go_download("example.com/pub@v1.0.0").await;
+    assert!(text.contains("checksum mismatch"), "{text}");
     let r = w.doctor(None, &[]).await;
+    expect(
+        "tampered go.mod",
+        r,
+        "network",
+        &[&format!(
+            "{origin} serves a go.mod of example.com/pub@v1.0.0 that hashes to {}; the checksum database sum.test and {}:3 say {}",
+            gomod::dirhash::hash_go_mod(tampered.as_bytes()),
+            w.project.join("go.sum").display(),
+            gomod::dirhash::hash_go_mod(PUB_MOD.as_bytes())
+        )],
+        "tell the operators of",
+    );
+    w.overrides.lock().unwrap().clear();
+
+    // A go.mod that declares another module path (the module moved): the fix, applied,
+    // requires the declared path, and the go command lists it.
+    let r = w
+        .doctor(None, &["--module", "example.com/moved@v1.0.0"])
+        .await;
+    let fix = fix_line(&r.1);
     expect(
         "declared path",
         r,
         "configuration",
         &[
-            "the go.mod of example.com/pub@v1.0.0 (",
+            "the go.mod of example.com/moved@v1.0.0 (",
             "declares module example.com/other",
         ],
         "go get example.com/other@v1.0.0",
     );
-    w.overrides.lock().unwrap().clear();
+    let (go_mod_before, go_sum_before) = (
+        std::fs::read(w.project.join("go.mod")).unwrap(),
+        std::fs::read(w.project.join("go.sum")).unwrap(),
+    );
+    let out = w.shell(&fix).await;
+    assert!(out.status.success(), "fix {fix:?}: {out:?}");
+    let listed = w.go_cmd(&["list", "-m", "example.com/other"]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        "example.com/other v1.0.0\n",
+        "after {fix:?}: {listed:?}"
+    );
+    std::fs::write(w.project.join("go.mod"), go_mod_before).unwrap();
+    std::fs::write(w.project.join("go.sum"), go_sum_before).unwrap();
 
     // And healthy again.
     let (code, f) = w.doctor(None, &[]).await;

@@ -105,6 +105,31 @@ impl ClientOps for Ops {
     }
 }
 
+/// The finding for a proxy serving a go.mod of `m@v` hashing to `h` where the database
+/// recorded `db_hash` (and go.sum line `agreeing`, when it agrees with the database).
+fn tampered(
+    proxy: &str,
+    m: &str,
+    v: &str,
+    h: &str,
+    db_hash: &str,
+    db: &str,
+    agreeing: Option<&Line>,
+) -> Finding {
+    Finding {
+        group: Group::Network,
+        severity: Severity::Problem,
+        measured: format!(
+            "{proxy} serves a go.mod of {m}@{v} that hashes to {h}; the checksum database {db}{} {db_hash}",
+            agreeing.map_or(" says".to_string(), |l| format!(" and {} say", l.at()))
+        ),
+        cause: "the proxy serves other bytes than the ones the checksum database recorded: the go command refuses them (\"verifying go.mod: checksum mismatch ... SECURITY ERROR\")".into(),
+        fix: Some(format!(
+            "use another proxy for it (go env -w GOPROXY=<another proxy>,direct) and tell the operators of {proxy}"
+        )),
+    }
+}
+
 /// The hash the module cache holds for line `l`'s file, if it holds it.
 fn cached_hash(modcache: &Path, l: &Line) -> Option<String> {
     let ep = gomod::module::escape_path(&l.module).ok()?;
@@ -268,6 +293,14 @@ pub async fn check(
         for l in lines_here {
             if l.hash == db_hash {
                 agreed += 1;
+                // go.sum and the database agree; the proxy's bytes must too, or the go
+                // command refuses what it downloads.
+                if go_mod
+                    && let Some((proxy, h)) = served.get(&(m.clone(), v.clone()))
+                    && *h != db_hash
+                {
+                    out.find(tampered(proxy, &m, &v, h, &db_hash, &db.name, Some(l)));
+                }
                 continue;
             }
             // The module cache's copy agreeing with the database tells that go.sum is the
@@ -293,18 +326,7 @@ pub async fn check(
                 } else {
                     // The proxy's bytes and the database disagree too: the proxy serves
                     // other bytes than the world has.
-                    out.find(Finding {
-                        group: Group::Network,
-                        severity: Severity::Problem,
-                        measured: format!(
-                            "{proxy} serves a go.mod of {m}@{v} that hashes to {h}; the checksum database {} says {db_hash}",
-                            db.name
-                        ),
-                        cause: "the proxy serves other bytes than the ones the checksum database recorded: the go command refuses them (\"verifying go.mod: checksum mismatch\")".into(),
-                        fix: Some(format!(
-                            "use another proxy for it (go env -w GOPROXY=<another>,direct) and tell the operators of {proxy}"
-                        )),
-                    });
+                    out.find(tampered(proxy, &m, &v, h, &db_hash, &db.name, None));
                     continue;
                 }
             }
