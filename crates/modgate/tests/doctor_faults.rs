@@ -62,6 +62,8 @@ struct World {
     modcache: PathBuf,
     project: PathBuf,
     proxy: FaultServer,
+    /// A second proxy with the healthy answers.
+    mirror: FaultServer,
     overrides: Arc<Mutex<HashMap<String, Reply>>>,
     _git: GitHttp,
     env: Vec<(String, String)>,
@@ -151,31 +153,38 @@ impl World {
         let overrides: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
         let o = overrides.clone();
         let served_zip = zip.clone();
-        let proxy = FaultServer::start(move |path| {
-            if let Some(r) = o.lock().unwrap().get(path) {
-                return r.clone();
+        // The healthy answers; the proxy answers an override for the path (or "*": every
+        // path) first; a mirror gives the healthy answers only (the "another proxy" fixes
+        // name).
+        let healthy = Arc::new(move |path: &str| match path {
+            "/golang.org/x/mod/@v/list" => Reply::ok(""),
+            "/sumdb/sum.test/supported" => Reply::ok(""),
+            "/example.com/pub/@v/v1.0.0.mod" => Reply::ok(PUB_MOD),
+            "/example.com/pub/@v/v1.0.0.info" => Reply::ok(r#"{"Version":"v1.0.0"}"#),
+            "/example.com/pub/@v/v1.0.0.zip" => Reply::ok(served_zip.clone()),
+            "/example.com/moved/@v/v1.0.0.mod" | "/example.com/other/@v/v1.0.0.mod" => {
+                Reply::ok(OTHER_MOD)
             }
-            match path {
-                "/golang.org/x/mod/@v/list" => Reply::ok(""),
-                "/sumdb/sum.test/supported" => Reply::ok(""),
-                "/example.com/pub/@v/v1.0.0.mod" => Reply::ok(PUB_MOD),
-                "/example.com/pub/@v/v1.0.0.info" => Reply::ok(r#"{"Version":"v1.0.0"}"#),
-                "/example.com/pub/@v/v1.0.0.zip" => Reply::ok(served_zip.clone()),
-                "/example.com/moved/@v/v1.0.0.mod" | "/example.com/other/@v/v1.0.0.mod" => {
-                    Reply::ok(OTHER_MOD)
+            "/example.com/other/@v/v1.0.0.info" => Reply::ok(r#"{"Version":"v1.0.0"}"#),
+            "/example.com/other/@v/v1.0.0.zip" => Reply::ok(other_zip.clone()),
+            p if p.starts_with("/sumdb/sum.test/") => {
+                match db.handle(&p["/sumdb/sum.test".len()..]) {
+                    Ok(b) => Reply::ok(b),
+                    Err(e) => Reply::status(e.status),
                 }
-                "/example.com/other/@v/v1.0.0.info" => Reply::ok(r#"{"Version":"v1.0.0"}"#),
-                "/example.com/other/@v/v1.0.0.zip" => Reply::ok(other_zip.clone()),
-                p if p.starts_with("/sumdb/sum.test/") => {
-                    match db.handle(&p["/sumdb/sum.test".len()..]) {
-                        Ok(b) => Reply::ok(b),
-                        Err(e) => Reply::status(e.status),
-                    }
-                }
-                _ => Reply::status(404),
+            }
+            _ => Reply::status(404),
+        });
+        let h = healthy.clone();
+        let proxy = FaultServer::start(move |path| {
+            let o = o.lock().unwrap();
+            match o.get(path).or_else(|| o.get("*")) {
+                Some(r) => r.clone(),
+                None => h(path),
             }
         })
         .await;
+        let mirror = FaultServer::start(move |path| healthy(path)).await;
         // The module cache holds example.com/pub v1.0.0, as the go command leaves it.
         let vdir = modcache.join("cache/download/example.com/pub/@v");
         std::fs::create_dir_all(&vdir).unwrap();
@@ -229,6 +238,7 @@ impl World {
             modcache,
             project,
             proxy,
+            mirror,
             overrides,
             _git: git_srv,
             env,
@@ -307,6 +317,32 @@ impl World {
         c.args(["doctor", "--fix-script", "--timeout", "2s"])
             .arg(&self.project);
         String::from_utf8(self.run(c, false, &[]).await.stdout).unwrap()
+    }
+
+    /// Applies a `go env -w NAME=VALUE` fix (placeholders filled from `fill`) by its
+    /// equivalent, the variable set in the World's environment (where it overrides the
+    /// GOENV file), then the go command must download example.com/pub; the environment is
+    /// put back after.
+    async fn prove_env_fix(&mut self, row: &str, fix: &str, fill: &[(&str, &str)]) {
+        let mut filled = fix.to_string();
+        for (k, v) in fill {
+            filled = filled.replace(k, v);
+        }
+        let (name, value) = filled
+            .strip_prefix("go env -w ")
+            .map(|a| a.trim_matches('\''))
+            .and_then(|a| a.split_once('='))
+            .unwrap_or_else(|| panic!("{row}: not a go env -w fix: {fix:?}"));
+        let before = self.env.iter().find(|(k, _)| k == name).cloned();
+        self.set(name, value);
+        let go_sum_before = std::fs::read(self.project.join("go.sum")).unwrap();
+        let text = self.go_download("example.com/pub@v1.0.0").await;
+        std::fs::write(self.project.join("go.sum"), go_sum_before).unwrap();
+        match before {
+            Some((k, v)) => self.set(&k, &v),
+            None => self.unset(name),
+        }
+        assert_eq!(text, "", "{row}: after {filled:?}");
     }
 
     /// Runs a printed fix with `sh -c` in the project, under the World's environment (a
@@ -455,9 +491,12 @@ async fn each_fault_is_named_with_its_fix() {
         report["measured"]
     );
 
-    // The proxy accepts and never answers.
-    w.answer("/golang.org/x/mod/@v/list", Reply::Hang);
+    // The proxy accepts and never answers (every path). The fix, filled in with a mirror
+    // and applied: the go command downloads through the mirror.
+    let mirror = w.mirror.origin.clone();
+    w.answer("*", Reply::Hang);
     let r = w.doctor(None, &[]).await;
+    let fix = fix_line(&r.1);
     expect(
         "hang",
         r,
@@ -469,15 +508,19 @@ async fn each_fault_is_named_with_its_fix() {
         ],
         "|",
     );
+    w.prove_env_fix("hang", &fix, &[("<another proxy>", &mirror)])
+        .await;
     // 403, 429 with Retry-After, 500.
     w.answer("/golang.org/x/mod/@v/list", Reply::status(403));
     let r = w.doctor(None, &[]).await;
     expect("403", r, "network", &["403 Forbidden"], "~/.netrc, GOAUTH");
+    w.overrides.lock().unwrap().clear();
     w.answer(
-        "/golang.org/x/mod/@v/list",
+        "*",
         Reply::Raw(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()),
     );
     let r = w.doctor(None, &[]).await;
+    let fix = fix_line(&r.1);
     expect(
         "429",
         r,
@@ -485,8 +528,11 @@ async fn each_fault_is_named_with_its_fix() {
         &["429 Too Many Requests, Retry-After: 120"],
         "wait and retry",
     );
-    w.answer("/golang.org/x/mod/@v/list", Reply::status(500));
+    w.prove_env_fix("429", &fix, &[("<another proxy>", &mirror)])
+        .await;
+    w.answer("*", Reply::status(500));
     let r = w.doctor(None, &[]).await;
+    let fix = fix_line(&r.1);
     expect(
         "500",
         r,
@@ -494,6 +540,8 @@ async fn each_fault_is_named_with_its_fix() {
         &[": 500 ("],
         &format!("GOPROXY={origin}|"),
     );
+    w.prove_env_fix("500", &fix, &[("<another proxy>", &mirror)])
+        .await;
     w.overrides.lock().unwrap().clear();
 
     // TLS: a CA-signed certificate this machine trusts (SSL_CERT_FILE, as for the go

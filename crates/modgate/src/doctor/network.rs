@@ -228,7 +228,7 @@ async fn probe(
                 ),
                 "the proxy hangs: downloads through it wait until the go command gives up",
                 &format!(
-                    "go env -w GOPROXY=<another proxy>|{url},direct (| falls through on errors)"
+                    "go env -w 'GOPROXY=<another proxy>|{url},direct'  (| falls through on errors)"
                 ),
             ));
         }
@@ -313,7 +313,9 @@ async fn probe(
             return Err(problem(
                 format!("GET {probe}: 429 Too Many Requests{retry} ({timing})"),
                 "the proxy rate-limits this machine: downloads fail until it lets up",
-                &format!("wait and retry, or go env -w GOPROXY=<another proxy>|{url},direct"),
+                &format!(
+                    "go env -w 'GOPROXY=<another proxy>|{url},direct'  (or wait and retry after the Retry-After)"
+                ),
             ));
         }
         s => {
@@ -325,7 +327,7 @@ async fn probe(
                     "the proxy answers the protocol with an unexpected status"
                 },
                 &format!(
-                    "go env -w GOPROXY={url}|<another proxy>,direct (| falls through on errors)"
+                    "go env -w 'GOPROXY={url}|<another proxy>,direct'  (| falls through on errors)"
                 ),
             ));
         }
