@@ -8,11 +8,11 @@
 //!
 //! | fault                                          | the doctor's finding (group: measured) | fix |
 //! |------------------------------------------------|----------------------------------------|-----|
-//! | proxy accepts and never answers                | network: accepted the connection … but sent no answer | `GOPROXY=<another>\|proxy,direct` |
+//! | proxy accepts and never answers (every path)   | network: accepted the connection … but sent no answer | `'GOPROXY=<another>\|proxy,direct'` (filled with a mirror, applied) |
 //! | proxy refuses connections                      | network: connection to … refused       | check the URL, or another proxy |
 //! | proxy answers 403                              | network: 403 Forbidden                 | check the credentials (~/.netrc, GOAUTH) |
-//! | proxy answers 429 with Retry-After             | network: 429 Too Many Requests, Retry-After: 120 | wait and retry, or another proxy |
-//! | proxy answers 500                              | network: 500                           | `GOPROXY=proxy\|<another>,direct` |
+//! | proxy answers 429 with Retry-After (every path) | network: 429 Too Many Requests, Retry-After: 120 | another proxy first (filled, applied), or wait |
+//! | proxy answers 500 (every path)                 | network: 500                           | `'GOPROXY=proxy\|<another>,direct'` (filled, applied) |
 //! | TLS certificate self-signed                    | network: … invalid peer certificate: UnknownIssuer | install the CA (update-ca-certificates) |
 //! | TLS certificate expired                        | network: … invalid peer certificate: certificate expired … | renew it; check the clock (date -u) |
 //! | TLS certificate for another name               | network: … certificate not valid for name … | the name the certificate names, or reissue |
