@@ -385,6 +385,19 @@ impl World {
     }
 }
 
+/// A certificate's DER as PEM.
+fn pem_of(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap());
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
 /// The first finding's fix as one command line (its `fix_commands` joined with `&&`).
 fn fix_line(findings: &[Value]) -> String {
     findings
@@ -662,6 +675,45 @@ async fn each_fault_is_named_with_its_fix() {
             let got_fix = f[0]["fix"].as_str().unwrap();
             assert!(got_fix.contains(fix), "{row}: fix {got_fix:?} lacks {fix:?}");
         }
+        // The fix of the first two, applied (their CA, or the certificate itself, added to
+        // the bundle SSL_CERT_FILE names, as update-ca-certificates would): the go command
+        // lists the module through them; the doctor finds nothing wrong (a self-signed
+        // certificate with CA:TRUE stays a warning: the go command accepts it, other
+        // clients may not).
+        let answers = [
+            ("/example.com/pub/@v/v1.0.0.mod", PUB_MOD),
+            ("/example.com/pub/@v/v1.0.0.info", r#"{"Version":"v1.0.0"}"#),
+        ];
+        let openssl = certs::openssl_req_x509(&w.root, "127.0.0.1");
+        for (row, leaf, trust) in [
+            (
+                "openssl req -x509, trusted",
+                &openssl,
+                pem_of(&openssl.cert),
+            ),
+            (
+                "private CA, trusted",
+                &private.leaf("127.0.0.1"),
+                private.pem.clone(),
+            ),
+        ] {
+            let bundle = w.root.join("bundle.pem");
+            std::fs::write(&bundle, format!("{}{trust}", ca.pem)).unwrap();
+            w.set("SSL_CERT_FILE", &bundle.display().to_string());
+            let srv = TlsServer::start(leaf, &answers).await;
+            w.set("GOPROXY", &srv.origin);
+            let (code, f) = w
+                .doctor(None, &["--module", "example.com/pub@v1.0.0"])
+                .await;
+            assert_eq!(code, 0, "{row}: {f:#?}");
+            assert!(
+                f.iter().all(|f| f["severity"] == "warning"),
+                "{row}: {f:#?}"
+            );
+            let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
+            assert!(listed.status.success(), "{row}: {listed:?}");
+        }
+        w.set("SSL_CERT_FILE", &ca_file.display().to_string());
         // Valid, but not for long.
         let soon = TlsServer::start(&ca.leaf_for_days("127.0.0.1", Some(3)), PUB_ANSWER).await;
         w.set("GOPROXY", &soon.origin);
