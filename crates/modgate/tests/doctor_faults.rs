@@ -25,10 +25,10 @@
 //! | GONOSUMDB missing for a private module         | configuration: fetched direct but looked up in sum.test | `go env -w GONOSUMDB=corp.example.com` (applied) |
 //! | git server wants credentials, none configured  | git: git ls-remote … failed … terminal prompts disabled | `~/.netrc` line (filled in and applied) |
 //! | tag v1.0 where v1.0.0 is required              | git: no tag v1.0.0 …; it has v1.0      | `git tag v1.0.0 v1.0^{commit}` (its equivalent applied in the server's repository) |
-//! | module cache read-only                         | cache: cannot create a file in …       | `chmod -R u+w` or another GOMODCACHE |
-//! | module cache's disk full                       | cache: … bytes free on the disk of …   | `go clean -modcache` |
+//! | module cache read-only (a read-only mount)     | cache: cannot create a file in … Read-only file system | another GOMODCACHE (filled, applied: the go command downloads), or remount |
+//! | module cache's disk full of other files        | cache: … bytes free on the disk of …; the module cache holds … | `du -xah … \| sort -h \| tail` (run: it names the filler; freed: the go command downloads) |
 //! | corrupted cache entry                          | cache: …zip (hashes to …, its .ziphash says …) | `modgate cache repair` (applied: healthy) |
-//! | lock held by a stuck process                   | cache: ….lock is held by pid …         | `kill <pid>` |
+//! | lock held by a stuck process                   | cache: ….lock is held by pid …         | `kill <pid>` (its equivalent: healthy after) |
 //! | go.sum line that disagrees with the cache and the database | configuration: …go.sum:3 says … for the go.mod of …; the checksum database sum.test (…) and the module cache say … | `sed -i … go.sum && go mod download …` (applied) |
 //! | … with no database for it                      | configuration: …; <proxy> serves, and the module cache holds, a go.mod that hashes to …; the cause says which cannot be told | the same (applied) |
 //! | go.sum line the checksum database contradicts, module not cached | configuration: …go.sum:2 says … for the zip of …; the checksum database sum.test (…) says … | `sed -i … go.sum && go mod download …` (applied: the go command then succeeds) |
@@ -324,6 +324,19 @@ impl World {
     /// GOENV file), then the go command must download example.com/pub; the environment is
     /// put back after.
     async fn prove_env_fix(&mut self, row: &str, fix: &str, fill: &[(&str, &str)]) {
+        self.prove_download_env_fix(row, fix, fill, "example.com/pub@v1.0.0")
+            .await
+    }
+
+    /// As [`prove_env_fix`](Self::prove_env_fix), downloading `module` with the World's
+    /// own GOMODCACHE unless the fix sets it.
+    async fn prove_download_env_fix(
+        &mut self,
+        row: &str,
+        fix: &str,
+        fill: &[(&str, &str)],
+        module: &str,
+    ) {
         let mut filled = fix.to_string();
         for (k, v) in fill {
             filled = filled.replace(k, v);
@@ -336,7 +349,10 @@ impl World {
         let before = self.env.iter().find(|(k, _)| k == name).cloned();
         self.set(name, value);
         let go_sum_before = std::fs::read(self.project.join("go.sum")).unwrap();
-        let text = self.go_download("example.com/pub@v1.0.0").await;
+        let mut c = Command::new(testkit::go_binary());
+        c.args(["mod", "download", module]);
+        let out = self.run(c, name != "GOMODCACHE", &[]).await;
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
         std::fs::write(self.project.join("go.sum"), go_sum_before).unwrap();
         match before {
             Some((k, v)) => self.set(&k, &v),
@@ -1000,13 +1016,37 @@ async fn each_fault_is_named_with_its_fix() {
     {
         let _ro = Mount::read_only(&w.modcache);
         let r = w.doctor(None, &[]).await;
+        let fix = fix_line(&r.1);
         expect(
             "read-only",
             r,
             "cache",
             &["cannot create a file in", "Read-only file system"],
-            "GOMODCACHE=",
+            "go env -w GOMODCACHE=<a directory on a writable disk>",
         );
+        // The go command fails there; with the fix (its equivalent: the variable set,
+        // which overrides the GOENV file) it downloads.
+        let mut c = Command::new(testkit::go_binary());
+        c.args(["mod", "download", "corp.example.com/lib.git@v1.0.0"]);
+        let go_sum_before = std::fs::read(w.project.join("go.sum")).unwrap();
+        let out = w.run(c, false, &[]).await;
+        assert!(!out.status.success(), "read-only: {out:?}");
+        let writable = w.root.join("writable-modcache");
+        w.prove_download_env_fix(
+            "read-only",
+            &fix,
+            &[(
+                "<a directory on a writable disk>",
+                &writable.display().to_string(),
+            )],
+            "corp.example.com/lib.git@v1.0.0",
+        )
+        .await;
+        std::fs::write(w.project.join("go.sum"), go_sum_before).unwrap();
+        let _ = Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(&writable)
+            .status();
     }
     // A full disk under the module cache.
     {
@@ -1018,13 +1058,33 @@ async fn each_fault_is_named_with_its_fix() {
         let r = w
             .doctor(None, &["--module", "corp.example.com/lib.git@v1.0.0"])
             .await;
+        // What fills the disk is not the module cache: cleaning it would not help, and
+        // the fix shows what does.
+        let fix = fix_line(&r.1);
         expect(
             "disk full",
             r,
             "cache",
-            &["0 bytes free on the disk of"],
-            "go clean -modcache",
+            &["0 bytes free on the disk of", "the module cache holds "],
+            &format!("du -xah --max-depth=2 {} | sort -h | tail", full.display()),
         );
+        let out = w.shell(&fix).await;
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("{}/filler", full.display())),
+            "{fix}: {out:?}"
+        );
+        // Freeing what it showed: the go command downloads into that module cache.
+        std::fs::remove_file(full.join("filler")).unwrap();
+        let mut c = Command::new(testkit::go_binary());
+        c.args(["mod", "download", "corp.example.com/lib.git@v1.0.0"]);
+        let go_sum_before = std::fs::read(w.project.join("go.sum")).unwrap();
+        let out = w.run(c, false, &[]).await;
+        std::fs::write(w.project.join("go.sum"), go_sum_before).unwrap();
+        assert!(out.status.success(), "after freeing the disk: {out:?}");
+        let _ = Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(full.join("mod"))
+            .status();
         w.set("GOMODCACHE", &w.modcache.display().to_string());
     }
 
@@ -1068,6 +1128,13 @@ async fn each_fault_is_named_with_its_fix() {
             &format!("kill {pid}"),
         );
     }
+    // The fix's equivalent (the holder gone, its lock with it): healthy.
+    let (code, f) = w.doctor(None, &[]).await;
+    assert_eq!(
+        (code, f.len()),
+        (0, 0),
+        "after the lock's holder went: {f:#?}"
+    );
 
     // A go.sum line that disagrees with the cache.
     let sum = w.project.join("go.sum");

@@ -65,12 +65,24 @@ pub fn check(
         Ok(()) => {
             let _ = std::fs::remove_file(&probe);
         }
+        // A read-only file system: no chmod helps.
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::ROFS.raw_os_error()) => {
+            out.find(finding(
+                Severity::Problem,
+                format!("cannot create a file in {}: {e}", dir.display()),
+                "the go command cannot store what it downloads: the file system is mounted read-only",
+                format!(
+                    "go env -w GOMODCACHE=<a directory on a writable disk>  (or, if read-only is a mistake, mount -o remount,rw {})",
+                    mount_point(&dir).display()
+                ),
+            ))
+        }
         Err(e) => out.find(finding(
             Severity::Problem,
             format!("cannot create a file in {}: {e}", dir.display()),
             "the go command cannot store what it downloads",
             format!(
-                "chmod -R u+w {} (or go env -w GOMODCACHE=<a writable directory>)",
+                "chmod -R u+w {}  (or go env -w GOMODCACHE=<a writable directory>)",
                 modcache.display()
             ),
         )),
@@ -78,14 +90,27 @@ pub fn check(
     if let Ok(st) = rustix::fs::statvfs(&dir) {
         let free = st.f_bavail.saturating_mul(st.f_frsize);
         if free < MIN_FREE_BYTES {
+            // Whether cleaning the module cache would help: what it holds, measured.
+            let (held, whole) = disk_usage(modcache, Instant::now() + deadline / 4);
+            let held_text = format!("{}{held} bytes", if whole { "" } else { "at least " });
+            let fix = if held.saturating_add(free) >= MIN_FREE_BYTES {
+                format!("go clean -modcache  (it holds {held_text} of that disk)")
+            } else {
+                let root = mount_point(&dir);
+                format!(
+                    "du -xah --max-depth=2 {} | sort -h | tail  (shows what fills that disk; the module cache holds only {held_text}, so go clean -modcache would not be enough)",
+                    root.display()
+                )
+            };
             out.find(finding(
                 Severity::Problem,
-                format!("{} bytes free on the disk of {}", free, dir.display()),
-                "downloads fail when the disk fills (\"no space left on device\")",
                 format!(
-                    "go clean -modcache (frees {}), or free space on that disk",
-                    modcache.display()
+                    "{} bytes free on the disk of {}; the module cache holds {held_text}",
+                    free,
+                    dir.display()
                 ),
+                "downloads fail when the disk fills (\"no space left on device\")",
+                fix,
             ));
         }
         if st.f_files > 0 && st.f_favail < MIN_FREE_INODES {
@@ -99,6 +124,49 @@ pub fn check(
     }
     entries(&mut out, modcache, &dir, go_sums, modcache_rw, until);
     out
+}
+
+/// The disk space the files under `dir` take (their blocks), and whether all were counted
+/// before `until`.
+fn disk_usage(dir: &Path, until: Instant) -> (u64, bool) {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if Instant::now() >= until {
+                return (total, false);
+            }
+            let Ok(md) = e.path().symlink_metadata() else {
+                continue;
+            };
+            total = total.saturating_add(md.blocks().saturating_mul(512));
+            if md.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    (total, true)
+}
+
+/// The mount point of the file system holding `dir`: its highest ancestor on the same
+/// device.
+fn mount_point(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(dev) = dir.metadata().map(|m| m.dev()) else {
+        return dir.to_path_buf();
+    };
+    let mut top = dir.to_path_buf();
+    for a in dir.ancestors().skip(1) {
+        match a.metadata() {
+            Ok(m) if m.dev() == dev => top = a.to_path_buf(),
+            _ => break,
+        }
+    }
+    top
 }
 
 /// The entries of the cache, checked as `modgate cache verify` checks them (those go.sum

@@ -63,6 +63,7 @@ const COMMANDS: &[&str] = &[
     "rm",
     "cd",
     "ulimit",
+    "du",
 ];
 
 impl Finding {
