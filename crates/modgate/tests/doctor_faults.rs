@@ -9,7 +9,7 @@
 //! | fault                                          | the doctor's finding (group: measured) | fix |
 //! |------------------------------------------------|----------------------------------------|-----|
 //! | proxy accepts and never answers (every path)   | network: accepted the connection … but sent no answer | `'GOPROXY=<another>\|proxy,direct'` (filled with a mirror, applied) |
-//! | proxy refuses connections                      | network: connection to … refused       | check the URL, or another proxy |
+//! | proxy refuses connections                      | network: connection to … refused       | another proxy (filled with a mirror, applied), or check the URL |
 //! | proxy answers 403                              | network: 403 Forbidden                 | check the credentials (~/.netrc, GOAUTH) |
 //! | proxy answers 429 with Retry-After (every path) | network: 429 Too Many Requests, Retry-After: 120 | another proxy first (filled, applied), or wait |
 //! | proxy answers 500 (every path)                 | network: 500                           | `'GOPROXY=proxy\|<another>,direct'` (filled, applied) |
@@ -22,6 +22,7 @@
 //! | public module the proxy lacks                  | configuration: …: 404; the checksum database knows … a public module | a fallback, never GOPRIVATE |
 //! | GOPROXY URL that serves nothing                | configuration: …: 404; GET …/golang.org/x/mod/@v/list: 404 too | check the GOPROXY URL |
 //! | https proxy wants credentials (none; a machine without the port; the printed line filled in) | network: 401 …; ~/.netrc has no machine 127.0.0.1:P / … looks for machine 127.0.0.1:P | the netrc line (applied: healthy, go list works) |
+//! | http proxy wants credentials (a netrc line; credentials in the URL) | network: 401 …, which the go command does not send here / GOPROXY names http://<credentials>@… | serve it over https (the go command fails both ways, as said) |
 //! | GONOSUMDB missing for a private module         | configuration: fetched direct but looked up in sum.test | `go env -w GONOSUMDB=corp.example.com` (applied) |
 //! | git server wants credentials, none configured  | git: git ls-remote … failed … terminal prompts disabled | `~/.netrc` line (filled in and applied) |
 //! | tag v1.0 where v1.0.0 is required              | git: no tag v1.0.0 …; it has v1.0      | `git tag v1.0.0 v1.0^{commit}` (its equivalent applied in the server's repository) |
@@ -799,6 +800,48 @@ async fn each_fault_is_named_with_its_fix() {
         let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
         assert!(listed.status.success(), "after {filled:?}: {listed:?}");
         std::fs::remove_file(&netrc).unwrap();
+        // Over http the go command sends no credentials: it skips the netrc line (the
+        // doctor says so) and refuses credentials written in the URL (the doctor says so
+        // before asking). The fix is https, shown above.
+        let plain = TlsServer::plain_with_auth(&answers, Some(("bob", "t0ken"))).await;
+        let plain_host = plain.origin.trim_start_matches("http://").to_string();
+        w.set("GOPROXY", &plain.origin);
+        std::fs::write(
+            &netrc,
+            format!("machine {plain_host} login bob password t0ken\n"),
+        )
+        .unwrap();
+        let r = w.doctor(None, &args).await;
+        expect(
+            "http 401 with a netrc line",
+            r,
+            "network",
+            &[&format!(
+                "has machine {plain_host}, which the go command does not send here"
+            )],
+            &format!("serve {plain_host} over https"),
+        );
+        let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
+        assert!(
+            String::from_utf8_lossy(&listed.stderr).contains("401"),
+            "the go command over http with a netrc line: {listed:?}"
+        );
+        std::fs::remove_file(&netrc).unwrap();
+        w.set("GOPROXY", &format!("http://bob:t0ken@{plain_host}"));
+        let r = w.doctor(None, &args).await;
+        expect(
+            "credentials in an http URL",
+            r,
+            "network",
+            &[&format!("GOPROXY names http://<credentials>@{plain_host}")],
+            &format!("serve {plain_host} over https"),
+        );
+        let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
+        assert!(
+            String::from_utf8_lossy(&listed.stderr)
+                .contains("refusing to pass credentials to insecure URL"),
+            "{listed:?}"
+        );
 
         w.unset("SSL_CERT_FILE");
         w.unset("GONOSUMDB");
@@ -808,6 +851,7 @@ async fn each_fault_is_named_with_its_fix() {
     let port = free_port();
     w.set("GOPROXY", &format!("http://127.0.0.1:{port}"));
     let r = w.doctor(None, &[]).await;
+    let fix = fix_line(&r.1);
     expect(
         "refused",
         r,
@@ -817,6 +861,8 @@ async fn each_fault_is_named_with_its_fix() {
         )],
         "check the URL",
     );
+    w.prove_env_fix("refused", &fix, &[("<another proxy>", &mirror)])
+        .await;
 
     // A name that does not resolve: inside a namespace whose DNS responder says NXDOMAIN.
     {

@@ -97,7 +97,7 @@ async fn each_fault_is_named() {
     assert_eq!(
         f[0].fix.as_deref(),
         Some(format!(
-            "serve the proxy over https, or write the credentials into the URL: go env -w GOPROXY=http://<user>:<token>@{host}/unauthorized"
+            "serve {host} over https, then give the go command its credentials: printf 'machine {host} login <user> password <token>\\n' >> ~/.netrc"
         ).as_str())
     );
 }

@@ -44,6 +44,21 @@ impl Credentials {
             .map_or("~/.netrc".into(), |f| f.display().to_string())
     }
 
+    /// The finding for credentials written in an http GOPROXY URL: the go command refuses
+    /// to send them, and fails before asking.
+    pub fn refused_in_url(url: &str) -> Option<Finding> {
+        let rest = url.strip_prefix("http://")?;
+        let authority = rest.split('/').next()?;
+        let (_, host) = authority.rsplit_once('@')?;
+        Some(super::client::problem(
+            format!("GOPROXY names http://<credentials>@{host}: credentials in an http URL"),
+            "the go command refuses to send credentials over http and fails at once (\"refusing to pass credentials to insecure URL\")",
+            &format!(
+                "serve {host} over https, then use https://{host} with a netrc line (machine {host})"
+            ),
+        ))
+    }
+
     /// The netrc entry the go command sends with a request to `url`, if any.
     pub fn sent_for(&self, url: &str) -> Option<&Line> {
         if self.off() || !url.starts_with("https://") {
@@ -101,10 +116,6 @@ impl Credentials {
             .iter()
             .find(|l| l.machine == host || l.machine == hostname);
         if scheme_http {
-            let path = url
-                .split_once("://")
-                .and_then(|(_, r)| r.split_once('/'))
-                .map_or(String::new(), |(_, p)| format!("/{p}"));
             let had = entry.map_or(String::new(), |l| {
                 format!(
                     "; {file} has machine {}, which the go command does not send here",
@@ -113,9 +124,9 @@ impl Credentials {
             });
             return problem(
                 format!("{measured}{had}"),
-                "the proxy wants credentials, and the go command sends netrc credentials over https only: over http it sends none".into(),
+                "the proxy wants credentials, and the go command sends none over http: it skips netrc lines there and refuses credentials written in an http URL (\"refusing to pass credentials to insecure URL\")".into(),
                 format!(
-                    "serve the proxy over https, or write the credentials into the URL: go env -w GOPROXY=http://<user>:<token>@{host}{path}"
+                    "serve {host} over https, then give the go command its credentials: printf 'machine {host} login <user> password <token>\\n' >> {file}"
                 ),
             );
         }
@@ -160,6 +171,17 @@ mod tests {
     }
 
     #[test]
+    fn credentials_in_an_http_url_are_refused() {
+        let f = Credentials::refused_in_url("http://bob:pw@proxy.corp:8080/go").unwrap();
+        assert_eq!(
+            f.measured,
+            "GOPROXY names http://<credentials>@proxy.corp:8080: credentials in an http URL"
+        );
+        assert!(Credentials::refused_in_url("https://bob:pw@proxy.corp/go").is_none());
+        assert!(Credentials::refused_in_url("http://proxy.corp/go").is_none());
+    }
+
+    #[test]
     fn what_the_go_command_sends() {
         let c = creds(&[("proxy.corp:8443", "a"), ("plain.corp", "b")]);
         assert_eq!(c.sent_for("https://proxy.corp:8443/go").unwrap().login, "a");
@@ -178,13 +200,14 @@ mod tests {
             "GET x: 401; /h/.netrc has machine proxy.corp, but the go command looks for machine proxy.corp:8443 (the host and port of the URL)"
         );
         let f = c.unauthorized("http://proxy.corp/go", m());
-        assert!(f.cause.contains("over https only"), "{}", f.cause);
+        assert!(f.cause.contains("sends none over http"), "{}", f.cause);
         assert_eq!(
             f.fix.as_deref(),
             Some(
-                "serve the proxy over https, or write the credentials into the URL: go env -w GOPROXY=http://<user>:<token>@proxy.corp/go"
+                "serve proxy.corp over https, then give the go command its credentials: printf 'machine proxy.corp login <user> password <token>\\n' >> /h/.netrc"
             )
         );
+        assert!(f.fix_commands().is_empty(), "advice, not a command");
         let f = c.unauthorized("https://proxy.corp/go", m());
         assert!(f.cause.contains("refuses these credentials"), "{}", f.cause);
         let f = creds(&[]).unauthorized("https://proxy.corp/go", m());

@@ -168,6 +168,9 @@ async fn probe(
     creds: &Credentials,
     dl: Deadline,
 ) -> Result<Probed, Finding> {
+    if let Some(f) = Credentials::refused_in_url(url) {
+        return Err(f);
+    }
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return Err(problem(
             format!("GOPROXY entry {url} is not a URL"),
@@ -177,7 +180,7 @@ async fn probe(
     };
     let host = parsed.host_str().unwrap_or_default().to_string();
     let fix_other =
-        format!("check the URL, or go env -w GOPROXY=<another proxy>,direct (now {url})");
+        format!("go env -w GOPROXY=<another proxy>,direct  (or check the URL first: now {url})");
     // Name resolution and TCP: to the HTTP proxy when the request goes through one.
     let (addrs, dns, tcp) = match via.and_then(|v| reqwest::Url::parse(v).ok()) {
         Some(v) => {

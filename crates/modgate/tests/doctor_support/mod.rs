@@ -470,6 +470,22 @@ impl TlsServer {
         answers: &[(&'static str, &'static str)],
         basic: Option<(&str, &str)>,
     ) -> TlsServer {
+        Self::serve(Some(leaf), answers, basic).await
+    }
+
+    /// The same answers over plain HTTP (`http://` origin), with `basic` required.
+    pub async fn plain_with_auth(
+        answers: &[(&'static str, &'static str)],
+        basic: Option<(&str, &str)>,
+    ) -> TlsServer {
+        Self::serve(None, answers, basic).await
+    }
+
+    async fn serve(
+        leaf: Option<&certs::Leaf>,
+        answers: &[(&'static str, &'static str)],
+        basic: Option<(&str, &str)>,
+    ) -> TlsServer {
         use base64::Engine as _;
         let want = basic.map(|(u, p)| {
             format!(
@@ -479,55 +495,70 @@ impl TlsServer {
             .to_ascii_lowercase()
         });
         let answers: Arc<Vec<(&'static str, &'static str)>> = Arc::new(answers.to_vec());
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                std::iter::once(&leaf.cert)
-                    .chain(&leaf.chain)
-                    .map(|c| rustls::pki_types::CertificateDer::from(c.clone()))
-                    .collect(),
-                rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key.clone().into()),
-            )
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let acceptor = leaf.map(|leaf| {
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let config = rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    std::iter::once(&leaf.cert)
+                        .chain(&leaf.chain)
+                        .map(|c| rustls::pki_types::CertificateDer::from(c.clone()))
+                        .collect(),
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key.clone().into()),
+                )
+                .unwrap();
+            tokio_rustls::TlsAcceptor::from(Arc::new(config))
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let origin = format!(
-            "https://127.0.0.1:{}",
+            "{}://127.0.0.1:{}",
+            if acceptor.is_some() { "https" } else { "http" },
             listener.local_addr().unwrap().port()
         );
         let task = tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
                 let (acceptor, answers, want) = (acceptor.clone(), answers.clone(), want.clone());
                 tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(conn).await else {
-                        return;
-                    };
-                    let mut buf = [0u8; 4096];
-                    let n = tls.read(&mut buf).await.unwrap_or(0);
-                    let head = String::from_utf8_lossy(&buf[..n]).into_owned();
-                    let path = head.split(' ').nth(1).unwrap_or("");
-                    let authorized = want
-                        .as_ref()
-                        .is_none_or(|w| head.lines().any(|l| l.trim().to_ascii_lowercase() == *w));
-                    let answer = match answers.iter().find(|(p, _)| *p == path) {
-                        _ if !authorized => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"modules\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
-                        Some((_, body)) => format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        ),
-                        None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
-                    };
-                    let _ = tls.write_all(answer.as_bytes()).await;
-                    let _ = tls.shutdown().await;
+                    match acceptor {
+                        Some(a) => {
+                            if let Ok(tls) = a.accept(conn).await {
+                                answer(tls, &answers, want.as_deref()).await;
+                            }
+                        }
+                        None => answer(conn, &answers, want.as_deref()).await,
+                    }
                 });
             }
         });
         TlsServer { origin, task }
     }
+}
+
+/// Reads one request from `stream` and answers it from `answers` (401 without the
+/// `authorization` header line `want`, when given; 404 for other paths).
+async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    answers: &[(&'static str, &'static str)],
+    want: Option<&str>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = [0u8; 4096];
+    let n = stream.read(&mut buf).await.unwrap_or(0);
+    let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let path = head.split(' ').nth(1).unwrap_or("");
+    let authorized = want.is_none_or(|w| head.lines().any(|l| l.trim().to_ascii_lowercase() == w));
+    let reply = match answers.iter().find(|(p, _)| *p == path) {
+        _ if !authorized => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"modules\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+        Some((_, body)) => format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+        None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+    };
+    let _ = stream.write_all(reply.as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 impl Drop for TlsServer {
