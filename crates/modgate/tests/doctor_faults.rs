@@ -33,6 +33,8 @@
 //! | go.sum line that disagrees with the cache and the database | configuration: …go.sum:3 says … for the go.mod of …; the checksum database sum.test (…) and the module cache say … | `sed -i … go.sum && go mod download …` (applied) |
 //! | … with no database for it                      | configuration: …; <proxy> serves, and the module cache holds, a go.mod that hashes to …; the cause says which cannot be told | the same (applied) |
 //! | go.sum line the checksum database contradicts, module not cached | configuration: …go.sum:2 says … for the zip of …; the checksum database sum.test (…) says … | `sed -i … go.sum && go mod download …` (applied: the go command then succeeds) |
+//! | requirement with no go.sum line                | configuration: go.sum has no line for 1 of go.mod's requirements: example.com/pub@v1.0.0 (confirms --explain of the go command's text) | `cd … && go mod download example.com/pub@v1.0.0` (applied: go list -m all works, go.mod untouched; go mod tidy would drop requirements nothing imports) |
+//! | vendor/modules.txt that does not match go.mod (vendor mode by default) | configuration: vendor/modules.txt with go 1.22 (vendor mode by default); example.com/pub@v1.0.0 is not in vendor/modules.txt (confirms --explain) | `cd … && go mod vendor` (applied: go list ./... works) |
 //! | proxy serving other go.mod bytes than the database and go.sum recorded | network: … serves a go.mod of … that hashes to …; the checksum database sum.test and …go.sum:3 say … | another proxy, and tell its operators |
 //! | go.mod that declares another module path       | configuration: the go.mod of example.com/moved@v1.0.0 … declares module example.com/other | `go mod edit -droprequire … && go get example.com/other@v1.0.0` (applied: go list -m shows it) |
 
@@ -1314,6 +1316,74 @@ async fn each_fault_is_named_with_its_fix() {
     if had_tree {
         std::fs::rename(&tree_away, &tree).unwrap();
     }
+
+    // A requirement with no go.sum line, and a vendor directory that does not match
+    // go.mod: each named, each confirming --explain of the go command's own words, each
+    // fix applied.
+    let go_mod_before = std::fs::read(w.project.join("go.mod")).unwrap();
+    let without: String = good_sum
+        .lines()
+        .filter(|l| !l.starts_with("example.com/pub "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&sum, &without).unwrap();
+    for (row, go_args, go_says, kind) in [
+        (
+            "missing go.sum entry",
+            &["list", "-m", "all"][..],
+            "missing go.sum entry",
+            "missing go.sum entry",
+        ),
+        (
+            "inconsistent vendoring",
+            &["list", "./..."][..],
+            "inconsistent vendoring",
+            "inconsistent vendoring",
+        ),
+    ] {
+        if row == "inconsistent vendoring" {
+            std::fs::write(&sum, &good_sum).unwrap();
+            std::fs::create_dir_all(w.project.join("vendor")).unwrap();
+            std::fs::write(
+                w.project.join("vendor/modules.txt"),
+                "# corp.example.com/lib.git v1.0.0\n## explicit\n",
+            )
+            .unwrap();
+        }
+        let r = w.doctor(None, &[]).await;
+        let fix = fix_line(&r.1);
+        expect(
+            row,
+            r,
+            "configuration",
+            &["example.com/pub@v1.0.0"],
+            &format!("cd {} && go ", w.project.display()),
+        );
+        let failed = w.go_cmd(go_args).await;
+        let text = String::from_utf8_lossy(&failed.stderr).into_owned();
+        assert!(
+            !failed.status.success() && text.contains(go_says),
+            "{row}: {text}"
+        );
+        let (_, report) = w.report(None, &["--explain", &text]).await;
+        let kinds = report["explanation"]["kinds"].as_array().unwrap();
+        let k = kinds
+            .iter()
+            .find(|k| k["name"] == kind)
+            .unwrap_or_else(|| panic!("{row}: {kinds:#?}"));
+        let i = k["confirmed_by"][0].as_u64().unwrap() as usize;
+        assert_eq!(report["findings"][i]["group"], "configuration", "{row}");
+        let out = w.shell(&fix).await;
+        assert!(out.status.success(), "{row}: fix {fix:?}: {out:?}");
+        let after = w.go_cmd(go_args).await;
+        assert!(after.status.success(), "{row}: after {fix:?}: {after:?}");
+        assert!(
+            std::fs::read(w.project.join("go.mod")).unwrap() == go_mod_before,
+            "{row}: {fix:?} changed go.mod"
+        );
+    }
+    std::fs::remove_dir_all(w.project.join("vendor")).unwrap();
+    std::fs::write(&sum, &good_sum).unwrap();
 
     // A proxy that serves other go.mod bytes than the database (and go.sum) recorded: the
     // go command refuses them.

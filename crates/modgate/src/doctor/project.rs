@@ -195,37 +195,84 @@ pub fn check(project: &Project, settings: &GoSettings) -> Checked {
                 missing.join(", ")
             ),
             cause: "the go command stops with \"missing go.sum entry\" for them".into(),
-            fix: Some(format!("cd {} && go mod tidy", project.dir.display())),
+            // go mod download adds their lines and leaves go.mod alone (go mod tidy would
+            // also drop requirements nothing imports).
+            fix: Some(format!(
+                "cd {} && go mod download {}",
+                project.dir.display(),
+                missing.join(" ")
+            )),
         });
     }
     if let Some(f) = toolchain_finding(project, settings) {
         out.find(f);
     }
-    let vendor_flag = settings
+    // Vendor mode: -mod=vendor, or (as the go command decides it) a vendor/modules.txt
+    // with a go line of 1.14 or later and no other -mod flag.
+    let mod_flag = settings
         .get("GOFLAGS")
         .split_whitespace()
-        .any(|f| f == "-mod=vendor");
-    if vendor_flag {
+        .find_map(|f| f.strip_prefix("-mod="))
+        .map(str::to_string);
+    let has_vendor = project.dir.join("vendor/modules.txt").is_file();
+    let go_at_least = |min: &str| {
+        project
+            .go
+            .as_deref()
+            .is_some_and(|g| go_version_key(g) >= go_version_key(min))
+    };
+    let vendor_mode = match mod_flag.as_deref() {
+        Some("vendor") => true,
+        Some(_) => false,
+        None => project.work.is_none() && has_vendor && go_at_least("1.14"),
+    };
+    let why = if mod_flag.is_some() {
+        "GOFLAGS=-mod=vendor".to_string()
+    } else {
+        format!(
+            "vendor/modules.txt with go {} (vendor mode by default)",
+            project.go.as_deref().unwrap_or("")
+        )
+    };
+    let explicit = go_at_least("1.17");
+    if vendor_mode {
         let listed = std::fs::read_to_string(project.dir.join("vendor/modules.txt")).ok();
         let stale: Vec<String> = match &listed {
             None => vec!["vendor/modules.txt is missing".into()],
-            Some(text) => project
-                .requires
-                .iter()
-                .filter(|(p, v)| {
-                    !text.lines().any(|l| {
+            Some(text) => {
+                let lines: Vec<&str> = text.lines().collect();
+                project
+                    .requires
+                    .iter()
+                    .filter_map(|(p, v)| {
                         let head = format!("# {p} {v}");
-                        l == head || l.starts_with(&format!("{head} => "))
+                        let at = lines
+                            .iter()
+                            .position(|l| *l == head || l.starts_with(&format!("{head} => ")));
+                        match at {
+                            None => Some(format!("{p}@{v} is not in vendor/modules.txt")),
+                            // From go 1.17 each requirement is marked `## explicit`.
+                            Some(i)
+                                if explicit
+                                    && !lines
+                                        .get(i + 1)
+                                        .is_some_and(|l| l.starts_with("## explicit")) =>
+                            {
+                                Some(format!(
+                                    "{p}@{v} is not marked ## explicit in vendor/modules.txt"
+                                ))
+                            }
+                            Some(_) => None,
+                        }
                     })
-                })
-                .map(|(p, v)| format!("{p}@{v} is not in vendor/modules.txt"))
-                .collect(),
+                    .collect()
+            }
         };
         if !stale.is_empty() {
             out.find(Finding {
                 group: Group::Configuration,
                 severity: Severity::Problem,
-                measured: format!("GOFLAGS=-mod=vendor; {}", stale.join("; ")),
+                measured: format!("{why}; {}", stale.join("; ")),
                 cause: "the vendor directory does not match go.mod: builds fail with \"inconsistent vendoring\"".into(),
                 fix: Some(format!("cd {} && go mod vendor", project.dir.display())),
             });
@@ -330,7 +377,10 @@ mod tests {
         );
         assert_eq!(
             f[0].fix,
-            Some(format!("cd {} && go mod tidy", d.path().display()))
+            Some(format!(
+                "cd {} && go mod download golang.org/x/text@v0.14.0",
+                d.path().display()
+            ))
         );
 
         let f = check(&p, &settings("-mod=vendor")).findings;
@@ -348,6 +398,25 @@ mod tests {
         assert_eq!(
             f[1].measured,
             "GOFLAGS=-mod=vendor; golang.org/x/text@v0.14.0 is not in vendor/modules.txt"
+        );
+        // Without the flag: vendor mode by default (go 1.22, a vendor/modules.txt); with
+        // -mod=mod: not.
+        let f = check(&p, &settings("")).findings;
+        assert_eq!(
+            f[1].measured,
+            "vendor/modules.txt with go 1.22 (vendor mode by default); golang.org/x/text@v0.14.0 is not in vendor/modules.txt"
+        );
+        assert_eq!(check(&p, &settings("-mod=mod")).findings.len(), 1);
+        // From go 1.17, each requirement marked ## explicit.
+        std::fs::write(
+            d.path().join("vendor/modules.txt"),
+            "# github.com/pkg/errors v0.9.1\ngithub.com/pkg/errors\n# golang.org/x/text v0.14.0\n## explicit\n",
+        )
+        .unwrap();
+        let f = check(&p, &settings("")).findings;
+        assert_eq!(
+            f[1].measured,
+            "vendor/modules.txt with go 1.22 (vendor mode by default); github.com/pkg/errors@v0.9.1 is not marked ## explicit in vendor/modules.txt"
         );
         assert_eq!(
             Project::read(&d.path().join("nothing"), "off").unwrap(),
