@@ -35,6 +35,7 @@
 //! | go.sum line the checksum database contradicts, module not cached | configuration: …go.sum:2 says … for the zip of …; the checksum database sum.test (…) says … | `sed -i … go.sum && go mod download …` (applied: the go command then succeeds) |
 //! | requirement with no go.sum line                | configuration: go.sum has no line for 1 of go.mod's requirements: example.com/pub@v1.0.0 (confirms --explain of the go command's text) | `cd … && go mod download example.com/pub@v1.0.0` (applied: go list -m all works, go.mod untouched; go mod tidy would drop requirements nothing imports) |
 //! | vendor/modules.txt that does not match go.mod (vendor mode by default) | configuration: vendor/modules.txt with go 1.22 (vendor mode by default); example.com/pub@v1.0.0 is not in vendor/modules.txt (confirms --explain) | `cd … && go mod vendor` (applied: go list ./... works) |
+//! | go line newer than this go, GOTOOLCHAIN=local  | configuration: go.mod asks for go1.99; this go is go1.23… and GOTOOLCHAIN=local (confirms --explain) | `go env -w GOTOOLCHAIN=auto` (not applied: no newer Go here) |
 //! | proxy serving other go.mod bytes than the database and go.sum recorded | network: … serves a go.mod of … that hashes to …; the checksum database sum.test and …go.sum:3 say … | another proxy, and tell its operators |
 //! | go.mod that declares another module path       | configuration: the go.mod of example.com/moved@v1.0.0 … declares module example.com/other | `go mod edit -droprequire … && go get example.com/other@v1.0.0` (applied: go list -m shows it) |
 
@@ -1384,6 +1385,35 @@ async fn each_fault_is_named_with_its_fix() {
     }
     std::fs::remove_dir_all(w.project.join("vendor")).unwrap();
     std::fs::write(&sum, &good_sum).unwrap();
+    // A go line newer than this go, with GOTOOLCHAIN=local: named, confirming --explain of
+    // the go command's own words. (Its fixes fetch or install a newer Go: not here.)
+    let newer = String::from_utf8(go_mod_before.clone())
+        .unwrap()
+        .replace("go 1.22", "go 1.99");
+    std::fs::write(w.project.join("go.mod"), newer).unwrap();
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "toolchain",
+        r,
+        "configuration",
+        &[
+            "go.mod asks for go1.99; this go is go1.23",
+            "GOTOOLCHAIN=local",
+        ],
+        "go env -w GOTOOLCHAIN=auto",
+    );
+    let failed = w.go_cmd(&["list", "-m"]).await;
+    let text = String::from_utf8_lossy(&failed.stderr).into_owned();
+    assert!(text.contains("requires go >= 1.99"), "{text}");
+    let (_, report) = w.report(None, &["--explain", &text]).await;
+    let kinds = report["explanation"]["kinds"].as_array().unwrap();
+    let k = kinds
+        .iter()
+        .find(|k| k["name"] == "toolchain")
+        .unwrap_or_else(|| panic!("toolchain: {kinds:#?}"));
+    let i = k["confirmed_by"][0].as_u64().unwrap() as usize;
+    assert_eq!(report["findings"][i]["group"], "configuration");
+    std::fs::write(w.project.join("go.mod"), &go_mod_before).unwrap();
 
     // A proxy that serves other go.mod bytes than the database (and go.sum) recorded: the
     // go command refuses them.
