@@ -1285,6 +1285,20 @@ async fn each_fault_is_named_with_its_fix() {
         text.contains("checksum mismatch") && text.contains("SECURITY ERROR"),
         "{text}"
     );
+    // --explain with those words: the go.sum cause, stated by the text, confirmed by the
+    // finding.
+    let (_, report) = w.report(None, &["--explain", &text]).await;
+    let k = &report["explanation"]["kinds"][0];
+    assert_eq!(k["name"], "checksum mismatch", "{report:#}");
+    assert_eq!(k["stated"], true, "{report:#}");
+    let i = k["confirmed_by"][0].as_u64().unwrap() as usize;
+    assert!(
+        report["findings"][i]["measured"]
+            .as_str()
+            .unwrap()
+            .contains("for the zip of example.com/pub@v1.0.0"),
+        "{report:#}"
+    );
     let (code, f) = w.doctor(None, &[]).await;
     let fix = fix_line(&f);
     expect(

@@ -58,12 +58,12 @@ const KINDS: &[Kind] = &[
             Cause {
                 text: "a go.sum line that is stale or was edited, or a tag moved to another commit after it was first fetched",
                 says: &["go.sum:"],
-                about: &["go.sum says"],
+                about: &["go.sum says", "for the zip of", "for the go.mod of"],
             },
             Cause {
                 text: "a proxy that serves altered content (the checksum database records another hash)",
                 says: &["reported by the checksum server", "checksum server"],
-                about: &["tree head", "checksum database"],
+                about: &["tree head", "checksum database", "serves a go.mod of"],
             },
         ],
         groups: &[Group::Cache, Group::Configuration, Group::Network],
