@@ -134,7 +134,7 @@ impl World {
             gomod::dirhash::hash_go_mod(PUB_MOD.as_bytes())
         );
         // example.com/moved, whose go.mod declares example.com/other, and that one.
-        let other_zip = zip_of("example.com/other", OTHER_MOD, "package other\n");
+        let other_zip = zip_of("example.com/other", OTHER_MOD, "a.go", "package other\n");
         let other_lines = format!(
             "example.com/other v1.0.0 {}\nexample.com/other v1.0.0/go.mod {}\n",
             gomod::dirhash::hash_zip(std::io::Cursor::new(&other_zip)).unwrap(),
@@ -432,8 +432,8 @@ fn fix_line(findings: &[Value]) -> String {
         .unwrap_or_default()
 }
 
-/// The zip of `module` v1.0.0: its go.mod and one Go file.
-fn zip_of(module: &str, go_mod: &str, code: &str) -> Vec<u8> {
+/// The zip of `module` v1.0.0: its go.mod and one Go file, `file` holding `code`.
+fn zip_of(module: &str, go_mod: &str, file: &str, code: &str) -> Vec<u8> {
     let v = gomod::module::Version::new(module, "v1.0.0");
     let mut zip = std::io::Cursor::new(Vec::new());
     gomod::zip::create(
@@ -445,7 +445,7 @@ fn zip_of(module: &str, go_mod: &str, code: &str) -> Vec<u8> {
                 data: go_mod.into(),
             },
             gomod::zip::DataFile {
-                path: "a.go".into(),
+                path: file.into(),
                 data: code.as_bytes().to_vec(),
             },
         ],
@@ -456,24 +456,7 @@ fn zip_of(module: &str, go_mod: &str, code: &str) -> Vec<u8> {
 
 /// The zip of example.com/pub v1.0.0 with `code` as its one Go file.
 fn pub_zip(code: &str) -> Vec<u8> {
-    let v = gomod::module::Version::new("example.com/pub", "v1.0.0");
-    let mut zip = std::io::Cursor::new(Vec::new());
-    gomod::zip::create(
-        &mut zip,
-        &v,
-        &[
-            gomod::zip::DataFile {
-                path: "go.mod".into(),
-                data: PUB_MOD.into(),
-            },
-            gomod::zip::DataFile {
-                path: "pub.go".into(),
-                data: code.as_bytes().to_vec(),
-            },
-        ],
-    )
-    .unwrap();
-    zip.into_inner()
+    zip_of("example.com/pub", PUB_MOD, "pub.go", code)
 }
 
 /// The one finding of a row: its group, and fragments of what was measured and of the fix.

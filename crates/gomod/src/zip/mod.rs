@@ -24,6 +24,7 @@ mod check;
 mod create;
 mod dir;
 mod error;
+mod format;
 mod gopath;
 pub(crate) mod reader;
 mod unzip;

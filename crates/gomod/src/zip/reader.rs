@@ -4,7 +4,7 @@
 //! The `zip` crate's reader is not used for reading because it keys entries by name (so a
 //! duplicated entry silently disappears, while x/mod must report it), decodes names without
 //! the UTF-8 flag as CP437 and replaces names from Info-ZIP Unicode path fields (Go keeps
-//! the raw bytes in all these cases). The zip crate is used for writing.
+//! the raw bytes in all these cases). Zips are written by `writer.rs`.
 //!
 //! Every read is bounded: the central directory is read entry by entry, and entry data is
 //! read through a reader that fails as soon as more bytes come out than the declared
@@ -14,22 +14,12 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 use super::Error;
 
-const FILE_HEADER_SIGNATURE: u32 = 0x0403_4b50;
-const DIRECTORY_HEADER_SIGNATURE: u32 = 0x0201_4b50;
-const DIRECTORY_END_SIGNATURE: u32 = 0x0605_4b50;
-const DIRECTORY64_LOC_SIGNATURE: u32 = 0x0706_4b50;
-const DIRECTORY64_END_SIGNATURE: u32 = 0x0606_4b50;
-const DATA_DESCRIPTOR_SIGNATURE: u32 = 0x0807_4b50;
-const FILE_HEADER_LEN: usize = 30;
-const DIRECTORY_HEADER_LEN: usize = 46;
-const DIRECTORY_END_LEN: usize = 22;
-const DIRECTORY64_LOC_LEN: usize = 20;
-const DIRECTORY64_END_LEN: usize = 56;
-const DATA_DESCRIPTOR_LEN: usize = 16;
-const ZIP64_EXTRA_ID: u16 = 0x0001;
-
-const METHOD_STORE: u16 = 0;
-const METHOD_DEFLATE: u16 = 8;
+use super::format::{
+    DATA_DESCRIPTOR_LEN, DATA_DESCRIPTOR_SIGNATURE, DIRECTORY_END_LEN, DIRECTORY_END_SIGNATURE,
+    DIRECTORY_HEADER_LEN, DIRECTORY_HEADER_SIGNATURE, DIRECTORY64_END_LEN,
+    DIRECTORY64_END_SIGNATURE, DIRECTORY64_LOC_LEN, DIRECTORY64_LOC_SIGNATURE, FILE_HEADER_LEN,
+    FILE_HEADER_SIGNATURE, METHOD_DEFLATE, METHOD_STORE, ZIP64_EXTRA_ID,
+};
 
 /// One central directory entry.
 #[derive(Debug, Clone)]

@@ -8,19 +8,12 @@ use std::io::{self, BufWriter, Read, Write};
 
 use crate::flate::{Compressor, ZIP_LEVEL};
 
-const FILE_HEADER_SIGNATURE: u32 = 0x0403_4b50;
-const DIRECTORY_HEADER_SIGNATURE: u32 = 0x0201_4b50;
-const DIRECTORY_END_SIGNATURE: u32 = 0x0605_4b50;
-const DIRECTORY64_LOC_SIGNATURE: u32 = 0x0706_4b50;
-const DIRECTORY64_END_SIGNATURE: u32 = 0x0606_4b50;
-const DATA_DESCRIPTOR_SIGNATURE: u32 = 0x0807_4b50;
-const DIRECTORY64_END_LEN: u64 = 56;
-const ZIP_VERSION_20: u16 = 20;
-const ZIP_VERSION_45: u16 = 45;
-const ZIP64_EXTRA_ID: u16 = 0x0001;
-const DEFLATE: u16 = 8;
-const FLAG_DATA_DESCRIPTOR: u16 = 0x8;
-const FLAG_UTF8: u16 = 0x800;
+use super::format::{
+    DATA_DESCRIPTOR_SIGNATURE, DIRECTORY_END_SIGNATURE, DIRECTORY_HEADER_SIGNATURE,
+    DIRECTORY64_END_LEN, DIRECTORY64_END_SIGNATURE, DIRECTORY64_LOC_SIGNATURE,
+    FILE_HEADER_SIGNATURE, FLAG_DATA_DESCRIPTOR, FLAG_UTF8, METHOD_DEFLATE as DEFLATE,
+    ZIP_VERSION_20, ZIP_VERSION_45, ZIP64_EXTRA_ID,
+};
 const UINT16_MAX: u64 = (1 << 16) - 1;
 const UINT32_MAX: u64 = (1 << 32) - 1;
 
@@ -210,7 +203,7 @@ impl<W: Write> Writer<W> {
         let mut b = Vec::with_capacity(22 + 76);
         if records >= UINT16_MAX || size >= UINT32_MAX || offset >= UINT32_MAX {
             b.extend(DIRECTORY64_END_SIGNATURE.to_le_bytes());
-            b.extend((DIRECTORY64_END_LEN - 12).to_le_bytes());
+            b.extend((DIRECTORY64_END_LEN as u64 - 12).to_le_bytes());
             b.extend(ZIP_VERSION_45.to_le_bytes());
             b.extend(ZIP_VERSION_45.to_le_bytes());
             b.extend([0u8; 8]); // this disk, the directory's disk
