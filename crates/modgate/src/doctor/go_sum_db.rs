@@ -32,7 +32,8 @@ struct Ops {
     fetched: HashMap<String, Result<Vec<u8>, String>>,
     latest: Mutex<Vec<u8>>,
     cache: Mutex<HashMap<String, Vec<u8>>>,
-    security: Mutex<Vec<String>>,
+    /// What the client reported of a misbehaving database, for the finding.
+    security: std::sync::Arc<Mutex<Vec<String>>>,
 }
 
 async fn get(db: &Reached, path: &str) -> Result<Vec<u8>, String> {
@@ -208,13 +209,14 @@ pub async fn check(
         .collect()
         .await
     };
+    let security: std::sync::Arc<Mutex<Vec<String>>> = Default::default();
     let ops = Ops {
         db: db.clone(),
         handle: tokio::runtime::Handle::current(),
         fetched,
         latest: Mutex::new(Vec::new()),
         cache: Mutex::default(),
-        security: Mutex::default(),
+        security: security.clone(),
     };
     let task = tokio::task::spawn_blocking(move || {
         let mut results = Vec::new();
@@ -266,12 +268,19 @@ pub async fn check(
         let db_lines = match r {
             Ok(l) => l,
             Err(ClientError::Security) => {
+                let said = security.lock().unwrap_or_else(|e| e.into_inner()).join(" ");
                 out.find(Finding {
                     group: Group::Network,
                     severity: Severity::Problem,
                     measured: format!(
-                        "{} ({}) misbehaves: its tree does not prove the record of {m}@{v}",
-                        db.name, db.how
+                        "{} ({}) misbehaves: its tree does not prove the record of {m}@{v}{}",
+                        db.name,
+                        db.how,
+                        if said.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", said.lines().next().unwrap_or(""))
+                        }
                     ),
                     cause: "the checksum database (or what answers in its place) serves a forked log: the go command stops with \"SECURITY ERROR\"".into(),
                     fix: Some(format!(
