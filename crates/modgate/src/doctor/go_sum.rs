@@ -28,6 +28,21 @@ impl Line {
         format!("{}:{}", self.file.display(), self.line)
     }
 
+    /// The hash of the file this line is about as the module cache `modcache` holds it
+    /// (the `.mod` hashed, or the `.ziphash`), if it holds it.
+    pub fn cached_hash(&self, modcache: &Path) -> Option<String> {
+        let ep = gomod::module::escape_path(&self.module).ok()?;
+        let ev = gomod::module::escape_version(&self.version).ok()?;
+        let dir = modcache.join(format!("cache/download/{ep}/@v"));
+        if self.go_mod {
+            let data = std::fs::read(dir.join(format!("{ev}.mod"))).ok()?;
+            Some(gomod::dirhash::hash_go_mod(&data))
+        } else {
+            let h = std::fs::read_to_string(dir.join(format!("{ev}.ziphash"))).ok()?;
+            Some(h.trim().to_string())
+        }
+    }
+
     /// `go.mod` or `zip`.
     pub fn what(&self) -> &'static str {
         if self.go_mod { "go.mod" } else { "zip" }
@@ -118,6 +133,23 @@ pub fn mismatch(l: &Line, want: &str, sources: &str, doubt: Option<&str>) -> Fin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_s_hash_of_a_line() {
+        let d = tempfile::tempdir().unwrap();
+        let v = d.path().join("cache/download/example.com/!a/@v");
+        std::fs::create_dir_all(&v).unwrap();
+        std::fs::write(v.join("v1.0.0.mod"), "module example.com/A\n").unwrap();
+        std::fs::write(v.join("v1.0.0.ziphash"), "h1:zip=\n").unwrap();
+        let text = "example.com/A v1.0.0 h1:x=\nexample.com/A v1.0.0/go.mod h1:y=\nexample.com/B v1.0.0 h1:z=\n";
+        let lines = parse(Path::new("go.sum"), text);
+        assert_eq!(lines[0].cached_hash(d.path()).as_deref(), Some("h1:zip="));
+        assert_eq!(
+            lines[1].cached_hash(d.path()),
+            Some(gomod::dirhash::hash_go_mod(b"module example.com/A\n"))
+        );
+        assert_eq!(lines[2].cached_hash(d.path()), None);
+    }
 
     #[test]
     fn lines_with_their_places() {

@@ -131,20 +131,6 @@ fn tampered(
     }
 }
 
-/// The hash the module cache holds for line `l`'s file, if it holds it.
-fn cached_hash(modcache: &Path, l: &Line) -> Option<String> {
-    let ep = gomod::module::escape_path(&l.module).ok()?;
-    let ev = gomod::module::escape_version(&l.version).ok()?;
-    let dir = modcache.join(format!("cache/download/{ep}/@v"));
-    if l.go_mod {
-        let data = std::fs::read(dir.join(format!("{ev}.mod"))).ok()?;
-        Some(gomod::dirhash::hash_go_mod(&data))
-    } else {
-        let h = std::fs::read_to_string(dir.join(format!("{ev}.ziphash"))).ok()?;
-        Some(h.trim().to_string())
-    }
-}
-
 /// What the comparison gives: findings and measurements, and the go.sum lines (`file:line`)
 /// it judged that the cache check also names (the cache agreeing with the database).
 #[derive(Debug, Default)]
@@ -315,7 +301,7 @@ pub async fn check(
             // The module cache's copy agreeing with the database tells that go.sum is the
             // one that is wrong: this finding replaces the cache check's for the line
             // (whose fix, fetching the cache entry again, would change nothing).
-            let cache_agrees = cached_hash(modcache, l).as_deref() == Some(db_hash.as_str());
+            let cache_agrees = l.cached_hash(modcache).as_deref() == Some(db_hash.as_str());
             if cache_agrees {
                 out.owned.push(l.at());
             }

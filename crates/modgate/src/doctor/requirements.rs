@@ -166,15 +166,7 @@ pub async fn check(
                     }
                     // The module cache's copy agreeing with the proxy: two copies against
                     // go.sum's line (this finding replaces the cache check's for it).
-                    let cached = gomod::module::escape_path(&module)
-                        .ok()
-                        .zip(gomod::module::escape_version(&version).ok())
-                        .and_then(|(ep, ev)| {
-                            std::fs::read(modcache.join(format!("cache/download/{ep}/@v/{ev}.mod")))
-                                .ok()
-                        })
-                        .map(|d| gomod::dirhash::hash_go_mod(&d));
-                    let cache_agrees = cached.as_deref() == Some(h.as_str());
+                    let cache_agrees = l.cached_hash(modcache).as_deref() == Some(h.as_str());
                     if cache_agrees {
                         out.owned.push(l.at());
                     }
