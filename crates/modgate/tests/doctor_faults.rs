@@ -1202,6 +1202,30 @@ async fn each_fault_is_named_with_its_fix() {
     let (code, f) = w.doctor(None, &[]).await;
     assert_eq!((code, f.len()), (0, 0), "after {fix:?}: {f:#?}");
     std::fs::write(&sum, &good_sum).unwrap();
+    // The cache the odd one out (go.sum and the database agree): the cache check names
+    // the line, and its repair, applied, mends the cache.
+    let cached_mod = w
+        .modcache
+        .join("cache/download/example.com/pub/@v/v1.0.0.mod");
+    std::fs::write(&cached_mod, format!("{PUB_MOD}// changed\n")).unwrap();
+    let r = w.doctor(None, &[]).await;
+    let fix = fix_line(&r.1);
+    expect(
+        "cache's go.mod disagrees with go.sum and the database",
+        r,
+        "cache",
+        &[&format!(
+            "v1.0.0.mod ({}:3 says {h} for go.mod, the cache has {})",
+            sum.display(),
+            gomod::dirhash::hash_go_mod(format!("{PUB_MOD}// changed\n").as_bytes())
+        )],
+        "modgate cache repair --gomodcache ",
+    );
+    let out = w.shell(&fix).await;
+    assert!(out.status.success(), "fix {fix:?}: {out:?}");
+    assert_eq!(std::fs::read_to_string(&cached_mod).unwrap(), PUB_MOD);
+    let (code, f) = w.doctor(None, &[]).await;
+    assert_eq!((code, f.len()), (0, 0), "after {fix:?}: {f:#?}");
     // Without a database for it: the proxy's go.mod and the cache's copy against the line,
     // named with the doubt (two copies, no database), one finding.
     w.set("GONOSUMDB", "example.com,corp.example.com");
