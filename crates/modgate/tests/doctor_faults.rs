@@ -10,17 +10,19 @@
 //! |------------------------------------------------|----------------------------------------|-----|
 //! | proxy accepts and never answers (every path)   | network: accepted the connection … but sent no answer | `'GOPROXY=<another>\|proxy,direct'` (filled with a mirror, applied) |
 //! | proxy refuses connections                      | network: connection to … refused       | another proxy (filled with a mirror, applied), or check the URL |
-//! | proxy answers 403                              | network: 403 Forbidden                 | check the credentials (~/.netrc, GOAUTH) |
+//! | http proxy answers 403                         | network: 403 Forbidden                 | serve it over https, then a netrc line |
+//! | https proxy answers 403 without credentials (none; refused ones; the printed line filled in) | network: 403 Forbidden; …has no machine… / …and it was sent; both candidates named | the netrc line (applied: healthy, go list works) |
 //! | proxy answers 429 with Retry-After (every path) | network: 429 Too Many Requests, Retry-After: 120 | another proxy first (filled, applied), or wait |
 //! | proxy answers 500 (every path)                 | network: 500                           | `'GOPROXY=proxy\|<another>,direct'` (filled, applied) |
-//! | TLS certificate self-signed                    | network: … invalid peer certificate: UnknownIssuer | install the CA (update-ca-certificates) |
-//! | TLS certificate expired                        | network: … invalid peer certificate: certificate expired … | renew it; check the clock (date -u) |
-//! | TLS certificate for another name               | network: … certificate not valid for name … | the name the certificate names, or reissue |
+//! | TLS certificate self-signed                    | network: … invalid peer certificate: UnknownIssuer | install the CA (update-ca-certificates) (applied: trusted, go list works) |
+//! | TLS certificate expired                        | network: … invalid peer certificate: certificate expired … | renew it; check the clock (date -u) (its equivalent applied) |
+//! | TLS certificate for another name               | network: … certificate not valid for name … | the name the certificate names, or reissue (its equivalent applied) |
 //! | TLS certificate expiring in 3.5 days (a warning) | network: the certificate of 127.0.0.1 expires in 3 day(s) | renew it now |
 //! | proxy's host name does not resolve             | network: … does not resolve            | check the URL, or another proxy |
 //! | private module not covered by GOPRIVATE        | configuration: GET …/corp.example.com/lib.git/@v/v1.0.0.mod: 404; not covered, and the database does not know it either | `go env -w GOPRIVATE=corp.example.com` (applied through --fix-script) |
-//! | public module the proxy lacks                  | configuration: …: 404; the checksum database knows … a public module | a fallback, never GOPRIVATE |
-//! | GOPROXY URL that serves nothing                | configuration: …: 404; GET …/golang.org/x/mod/@v/list: 404 too | check the GOPROXY URL |
+//! | public module the proxy lacks                  | configuration: …: 404; the checksum database knows … a public module | a fallback, never GOPRIVATE (applied for lib.git made public: fetched with git, proven by the database) |
+//! | GOPROXY URL that serves nothing                | configuration: …: 404; GET …/golang.org/x/mod/@v/list: 404 too; GET <origin>/golang.org/x/mod/@v/list: 200 | `go env -w GOPROXY=<origin>` (applied) |
+//! | checksum database forked from the tree the go command trusts | network: sum.test (…) misbehaves, checking the tree head it serves now: its tree of 10 does not contain the tree of N the go command trusts (…/latest) | read it another way, report it (its equivalent applied: the real database) |
 //! | https proxy wants credentials (none; a machine without the port; the printed line filled in) | network: 401 …; ~/.netrc has no machine 127.0.0.1:P / … looks for machine 127.0.0.1:P | the netrc line (applied: healthy, go list works) |
 //! | http proxy wants credentials (a netrc line; credentials in the URL) | network: 401 …, which the go command does not send here / GOPROXY names http://<credentials>@… | serve it over https (the go command fails both ways, as said) |
 //! | GONOSUMDB missing for a private module         | configuration: fetched direct but looked up in sum.test | `go env -w GONOSUMDB=corp.example.com` (applied) |
@@ -49,8 +51,10 @@ use std::sync::{Arc, Mutex};
 
 use doctor_support::{GitHttp, Mount, NetNs};
 use gomod::sumdb::note::Signer;
+use gomod::sumdb::server::TestServer;
 use proxy_support::{FaultServer, Reply};
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
 use testkit::free_port;
 
 const PUB_MOD: &str = "module example.com/pub\n\ngo 1.21\n";
@@ -73,6 +77,10 @@ struct World {
     env: Vec<(String, String)>,
     /// The GOENV file (`go env -w` writes there; empty when healthy).
     goenv: PathBuf,
+    /// A checksum database (same name and key) the proxy serves in place of the real one.
+    fork: Arc<Mutex<Option<Arc<TestServer>>>>,
+    /// Whether the database records corp.example.com/lib.git (a public module then).
+    lib_public: Arc<AtomicBool>,
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -140,14 +148,31 @@ impl World {
             gomod::dirhash::hash_zip(std::io::Cursor::new(&other_zip)).unwrap(),
             gomod::dirhash::hash_go_mod(OTHER_MOD.as_bytes())
         );
+        let moved_zip = zip_of("example.com/moved", OTHER_MOD, "a.go", "package other\n");
         let moved_lines = format!(
             "example.com/moved v1.0.0 {}\nexample.com/moved v1.0.0/go.mod {}\n",
-            gomod::dirhash::hash_zip(std::io::Cursor::new(&other_zip)).unwrap(),
+            gomod::dirhash::hash_zip(std::io::Cursor::new(&moved_zip)).unwrap(),
             gomod::dirhash::hash_go_mod(OTHER_MOD.as_bytes())
         );
-        let db = Arc::new(gomod::sumdb::server::TestServer::new(
+        let lib_zip = zip_of(
+            "corp.example.com/lib.git",
+            LIB_MOD,
+            "lib.go",
+            "package lib\n",
+        );
+        let lib_lines = format!(
+            "corp.example.com/lib.git v1.0.0 {}\ncorp.example.com/lib.git v1.0.0/go.mod {}\n",
+            gomod::dirhash::hash_zip(std::io::Cursor::new(&lib_zip)).unwrap(),
+            gomod::dirhash::hash_go_mod(LIB_MOD.as_bytes())
+        );
+        let lib_public: Arc<AtomicBool> = Arc::default();
+        let public = lib_public.clone();
+        let db = Arc::new(TestServer::new(
             signer,
             Box::new(move |p, v| match (p, v) {
+                ("corp.example.com/lib.git", "v1.0.0") if public.load(Ordering::SeqCst) => {
+                    Some(lib_lines.clone())
+                }
                 ("example.com/pub", "v1.0.0") => Some(lines.clone()),
                 ("example.com/other", "v1.0.0") => Some(other_lines.clone()),
                 ("example.com/moved", "v1.0.0") => Some(moved_lines.clone()),
@@ -169,8 +194,11 @@ impl World {
             "/example.com/moved/@v/v1.0.0.mod" | "/example.com/other/@v/v1.0.0.mod" => {
                 Reply::ok(OTHER_MOD)
             }
-            "/example.com/other/@v/v1.0.0.info" => Reply::ok(r#"{"Version":"v1.0.0"}"#),
+            "/example.com/other/@v/v1.0.0.info" | "/example.com/moved/@v/v1.0.0.info" => {
+                Reply::ok(r#"{"Version":"v1.0.0"}"#)
+            }
             "/example.com/other/@v/v1.0.0.zip" => Reply::ok(other_zip.clone()),
+            "/example.com/moved/@v/v1.0.0.zip" => Reply::ok(moved_zip.clone()),
             p if p.starts_with("/sumdb/sum.test/") => {
                 match db.handle(&p["/sumdb/sum.test".len()..]) {
                     Ok(b) => Reply::ok(b),
@@ -180,11 +208,22 @@ impl World {
             _ => Reply::status(404),
         });
         let h = healthy.clone();
+        let fork: Arc<Mutex<Option<Arc<TestServer>>>> = Arc::default();
+        let f = fork.clone();
         let proxy = FaultServer::start(move |path| {
             let o = o.lock().unwrap();
-            match o.get(path).or_else(|| o.get("*")) {
-                Some(r) => r.clone(),
-                None => h(path),
+            let forked = f.lock().unwrap().clone();
+            match (o.get(path).or_else(|| o.get("*")), forked) {
+                (Some(r), _) => r.clone(),
+                (None, Some(db))
+                    if path.starts_with("/sumdb/sum.test/") && !path.ends_with("/supported") =>
+                {
+                    match db.handle(&path["/sumdb/sum.test".len()..]) {
+                        Ok(b) => Reply::ok(b),
+                        Err(e) => Reply::status(e.status),
+                    }
+                }
+                (None, _) => h(path),
             }
         })
         .await;
@@ -246,6 +285,8 @@ impl World {
             overrides,
             _git: git_srv,
             env,
+            fork,
+            lib_public,
         }
     }
 
@@ -529,7 +570,16 @@ async fn each_fault_is_named_with_its_fix() {
     // 403, 429 with Retry-After, 500.
     w.answer("/golang.org/x/mod/@v/list", Reply::status(403));
     let r = w.doctor(None, &[]).await;
-    expect("403", r, "network", &["403 Forbidden"], "~/.netrc, GOAUTH");
+    // Over http the go command sends no credentials, so the fix that could tell the two
+    // candidates apart (credentials, or a rule against this machine) starts with https.
+    let plain_host = origin.trim_start_matches("http://");
+    expect(
+        "403",
+        r,
+        "network",
+        &["403 Forbidden"],
+        &format!("serve {plain_host} over https"),
+    );
     w.overrides.lock().unwrap().clear();
     w.answer(
         "*",
@@ -577,10 +627,22 @@ async fn each_fault_is_named_with_its_fix() {
             .doctor(None, &["--module", "example.com/pub@v1.0.0"])
             .await;
         assert_eq!((code, f.len()), (0, 0), "trusted TLS: {f:#?}");
-        for (row, leaf, measured, fix, go_says, stated) in [
+        // What each fix leaves (the test's equivalent of installing the CA, renewing or
+        // reissuing the certificate): the certificate trusted, or a valid one for the name.
+        let self_signed = certs::self_signed("127.0.0.1", false);
+        let listable = [
+            ("/example.com/pub/@v/v1.0.0.mod", PUB_MOD),
+            ("/example.com/pub/@v/v1.0.0.info", r#"{"Version":"v1.0.0"}"#),
+        ];
+        let fixed = [
+            (self_signed.clone(), pem_of(&self_signed.cert)),
+            (ca.leaf("127.0.0.1"), String::new()),
+            (ca.leaf("127.0.0.1"), String::new()),
+        ];
+        for ((row, leaf, measured, fix, go_says, stated), (after, trust)) in [
             (
                 "self-signed",
-                certs::self_signed("127.0.0.1", false),
+                self_signed,
                 "UnknownIssuer",
                 "update-ca-certificates",
                 "x509: certificate signed by unknown authority",
@@ -602,7 +664,10 @@ async fn each_fault_is_named_with_its_fix() {
                 "x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs",
                 "a certificate for another host name",
             ),
-        ] {
+        ]
+        .into_iter()
+        .zip(fixed)
+        {
             let srv = TlsServer::start(&leaf, PUB_ANSWER).await;
             w.set("GOPROXY", &srv.origin);
             let r = w
@@ -632,6 +697,19 @@ async fn each_fault_is_named_with_its_fix() {
             let i = tls["confirmed_by"][0].as_u64().unwrap() as usize;
             assert_eq!(report["findings"][i]["group"], "network", "{row}");
             assert_eq!(tls["confirmed_by"].as_array().unwrap().len(), 1, "{row}");
+            // The fix applied: healthy, and the go command lists the module.
+            let bundle = w.root.join("bundle.pem");
+            std::fs::write(&bundle, format!("{}{trust}", ca.pem)).unwrap();
+            w.set("SSL_CERT_FILE", &bundle.display().to_string());
+            let srv = TlsServer::start(&after, &listable).await;
+            w.set("GOPROXY", &srv.origin);
+            let (code, f) = w
+                .doctor(None, &["--module", "example.com/pub@v1.0.0"])
+                .await;
+            assert_eq!((code, f.len()), (0, 0), "{row}, fixed: {f:#?}");
+            let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
+            assert!(listed.status.success(), "{row}, fixed: {listed:?}");
+            w.set("SSL_CERT_FILE", &ca_file.display().to_string());
         }
         // Issue 13: each cause named alone, measured from the chain the proxy presents, in
         // the go command's words, with its fix.
@@ -785,6 +863,54 @@ async fn each_fault_is_named_with_its_fix() {
         assert_eq!((code, f.len()), (0, 0), "after {filled:?}: {f:#?}");
         let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
         assert!(listed.status.success(), "after {filled:?}: {listed:?}");
+        std::fs::remove_file(&netrc).unwrap();
+        // A proxy that answers 403 to a request without credentials (as many do): both
+        // candidates named (credentials, or a rule against this machine), the netrc line as
+        // the fix; filled in and applied, healthy and the go command lists the module. With
+        // credentials it refuses, the cause says they were sent.
+        let srv =
+            TlsServer::start_forbidding(&ca.leaf("127.0.0.1"), &answers, ("bob", "t0ken")).await;
+        w.set("GOPROXY", &srv.origin);
+        let host = srv.origin.trim_start_matches("https://").to_string();
+        let r = w.doctor(None, &args).await;
+        let fix = fix_line(&r.1);
+        assert!(
+            r.1[0]["cause"].as_str().unwrap().contains(
+                "or refuses this machine (a request with credentials tells the two apart)"
+            ),
+            "{:#?}",
+            r.1
+        );
+        expect(
+            "403, no credentials",
+            r,
+            "network",
+            &["403 Forbidden", &format!("has no machine {host}")],
+            &format!("printf 'machine {host} login <user> password <token>\\n' >>"),
+        );
+        std::fs::write(
+            &netrc,
+            format!("machine {host} login bob password expired\n"),
+        )
+        .unwrap();
+        let r = w.doctor(None, &args).await;
+        expect(
+            "403, credentials sent",
+            r,
+            "network",
+            &[&format!(
+                "gives machine {host} (login bob), and it was sent"
+            )],
+            &format!("replace the password of machine {host}"),
+        );
+        std::fs::remove_file(&netrc).unwrap();
+        let filled = fix.replace("<user>", "bob").replace("<token>", "t0ken");
+        let out = w.shell(&filled).await;
+        assert!(out.status.success(), "{filled}: {out:?}");
+        let (code, f) = w.doctor(None, &args).await;
+        assert_eq!((code, f.len()), (0, 0), "403, after {filled:?}: {f:#?}");
+        let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
+        assert!(listed.status.success(), "403, after {filled:?}: {listed:?}");
         std::fs::remove_file(&netrc).unwrap();
         // Over http the go command sends no credentials: it skips the netrc line (the
         // doctor says so) and refuses credentials written in the URL (the doctor says so
@@ -943,15 +1069,17 @@ async fn each_fault_is_named_with_its_fix() {
     // No database for these (GOPRIVATE's default for GONOSUMDB is replaced).
     w.set("GONOSUMDB", "example.com,corp.example.com");
     let r = w.doctor(None, &[]).await;
+    let fix = fix_line(&r.1);
     expect(
         "URL serves nothing",
         r,
         "configuration",
         &[&format!(
-            "GET {origin}/wrong/golang.org/x/mod/@v/list: 404 too"
+            "GET {origin}/wrong/golang.org/x/mod/@v/list: 404 too; GET {origin}/golang.org/x/mod/@v/list: 200"
         )],
-        "check the GOPROXY URL",
+        &format!("go env -w GOPROXY={origin}  ({origin} serves modules)"),
     );
+    w.prove_env_fix("URL serves nothing", &fix, &[]).await;
     w.set("GOPROXY", &origin);
     w.unset("GONOSUMDB");
     w.unset("GOPRIVATE");
@@ -1490,6 +1618,124 @@ async fn each_fault_is_named_with_its_fix() {
     );
     std::fs::write(w.project.join("go.mod"), go_mod_before).unwrap();
     std::fs::write(w.project.join("go.sum"), go_sum_before).unwrap();
+
+    // A checksum database whose log forked from the tree the go command trusts (its
+    // $GOPATH/pkg/sumdb/sum.test/latest, and the tiles it keeps in the module cache, from
+    // a download in the World's module cache): the proxy serves a log with the same key but
+    // another history. The go command stops with SECURITY ERROR for a module it has to look
+    // up; the doctor, reading the same trusted head and tiles, names the fork. The fix's
+    // equivalent (the database read another way: here, the real one again): healthy, and
+    // the go command downloads it.
+    let go_sum_before = std::fs::read(w.project.join("go.sum")).unwrap();
+    let mut c = Command::new(testkit::go_binary());
+    c.args(["mod", "download", "example.com/other@v1.0.0"]);
+    let out = w.run(c, false, &[]).await;
+    assert!(out.status.success(), "{out:?}");
+    let trusted = w.root.join("gopath/pkg/sumdb/sum.test/latest");
+    let trusted_size = String::from_utf8(std::fs::read(&trusted).unwrap())
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let (signer, _) = Signer::from_seed("sum.test", [7; 32]).unwrap();
+    let other_zip = zip_of("example.com/other", OTHER_MOD, "a.go", "package other\n");
+    let (pub_h1, other_h1) = (
+        gomod::dirhash::hash_zip(std::io::Cursor::new(pub_zip("package pub\n"))).unwrap(),
+        gomod::dirhash::hash_zip(std::io::Cursor::new(&other_zip)).unwrap(),
+    );
+    let forked = TestServer::new(
+        signer,
+        Box::new(move |p, v| {
+            let (h, m) = match p {
+                "example.com/pub" => (pub_h1.clone(), PUB_MOD),
+                "example.com/other" | "example.com/moved" => (other_h1.clone(), OTHER_MOD),
+                p if p.starts_with("example.com/filler") => (pub_h1.clone(), PUB_MOD),
+                _ => return None,
+            };
+            Some(format!(
+                "{p} {v} {h}\n{p} {v}/go.mod {}\n",
+                gomod::dirhash::hash_go_mod(m.as_bytes())
+            ))
+        }),
+    );
+    for i in 0..8 {
+        forked
+            .lookup(&format!("example.com/filler{i}"), "v1.0.0")
+            .unwrap();
+    }
+    forked.lookup("example.com/pub", "v1.0.0").unwrap();
+    *w.fork.lock().unwrap() = Some(Arc::new(forked));
+    let mut c = Command::new(testkit::go_binary());
+    c.args(["mod", "download", "example.com/moved@v1.0.0"]);
+    let out = w.run(c, false, &[]).await;
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        text.contains("SECURITY ERROR") && text.contains("misbehavior detected"),
+        "{text}"
+    );
+    let r = w.doctor(None, &[]).await;
+    expect(
+        "forked database",
+        r,
+        "network",
+        &[&format!(
+            "sum.test (proxied by {origin}) misbehaves, checking the tree head it serves now: its tree of 10 does not contain the tree of {trusted_size} the go command trusts ({})",
+            trusted.display()
+        )],
+        &format!("check what answers at {origin}/sumdb/sum.test"),
+    );
+    let (_, report) = w.report(None, &["--explain", &text]).await;
+    let kinds = report["explanation"]["kinds"].as_array().unwrap();
+    assert_eq!(kinds.len(), 1, "{kinds:#?}");
+    assert_eq!(kinds[0]["name"], "checksum database misbehaves");
+    let i = kinds[0]["confirmed_by"][0].as_u64().unwrap() as usize;
+    assert_eq!(report["findings"][i]["group"], "network");
+    // Without the tiles kept (a fresh module cache) the go command finds the same fork as
+    // tiles that do not hash to the tree it trusts.
+    let text = w.go_download("example.com/moved@v1.0.0").await;
+    assert!(text.contains("downloaded inconsistent tile"), "{text}");
+    let (_, report) = w.report(None, &["--explain", &text]).await;
+    assert_eq!(
+        report["explanation"]["kinds"][0]["name"],
+        "checksum database misbehaves"
+    );
+    *w.fork.lock().unwrap() = None;
+    let text = w.go_download("example.com/moved@v1.0.0").await;
+    assert_eq!(text, "", "the real database again");
+    std::fs::write(w.project.join("go.sum"), &go_sum_before).unwrap();
+    let (code, f) = w.doctor(None, &[]).await;
+    assert_eq!((code, f.len()), (0, 0), "the real database again: {f:#?}");
+
+    // A public module the proxy lacks, whose fix (a `direct` fallback) the test can apply:
+    // the database records corp.example.com/lib.git, GOPRIVATE is unset, and the proxy
+    // has no such module. Not named private; the fallback applied, the go command fetches
+    // it with git and the database proves it.
+    w.lib_public.store(true, Ordering::SeqCst);
+    w.unset("GOPRIVATE");
+    let r = w.doctor(None, &[]).await;
+    let fixes: Vec<String> =
+        r.1.iter()
+            .filter_map(|f| f["fix"].as_str().map(String::from))
+            .collect();
+    assert!(!fixes.iter().any(|f| f.contains("GOPRIVATE")), "{fixes:?}");
+    let fix = fix_line(&r.1);
+    expect(
+        "public module the proxy lacks, fix applied",
+        r,
+        "configuration",
+        &["the checksum database knows corp.example.com/lib.git@v1.0.0"],
+        &format!("go env -w GOPROXY={origin},direct"),
+    );
+    w.prove_download_env_fix(
+        "public module the proxy lacks",
+        &fix,
+        &[],
+        "corp.example.com/lib.git@v1.0.0",
+    )
+    .await;
+    w.lib_public.store(false, Ordering::SeqCst);
+    w.set("GOPRIVATE", "corp.example.com");
 
     // And healthy again.
     let (code, f) = w.doctor(None, &[]).await;

@@ -163,6 +163,14 @@ impl<O: ClientOps> Client<O> {
             .collect())
     }
 
+    /// Merges a signed tree head the database served (its `/latest`) into the trusted
+    /// one, proving that either contains the other: a fork is a security error, as for
+    /// the heads that come with lookups. The go command does this for each lookup; a
+    /// checker that wants to know whether the database forked before any lookup calls it.
+    pub fn merge_signed_tree(&mut self, msg: &[u8]) -> Result<(), ClientError> {
+        self.merge_latest(msg)
+    }
+
     /// Merges a signed tree head into the trusted one (and the config file).
     fn merge_latest(&mut self, msg: &[u8]) -> Result<(), ClientError> {
         let when = self.merge_latest_mem(msg)?;

@@ -27,6 +27,23 @@ pub struct Reached {
     pub how: String,
     /// The client for that route.
     pub client: reqwest::Client,
+    /// The signed tree head the go command trusts for it, and its file
+    /// (`$GOPATH/pkg/sumdb/<name>/latest`, as cmd/go's `SumdbDir` names it), when it has
+    /// one: a database whose tree does not extend it is the one the go command refuses.
+    pub trusted: Option<(std::path::PathBuf, Vec<u8>)>,
+    /// The signed tree head it serves now (its `/latest`, verified with the key).
+    pub latest: Vec<u8>,
+}
+
+/// The tree head the go command under `settings` trusts for the database `name`.
+fn trusted_by_go(settings: &GoSettings, name: &str) -> Option<(std::path::PathBuf, Vec<u8>)> {
+    let first = std::env::split_paths(settings.get("GOPATH")).next()?;
+    if first.as_os_str().is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        return None;
+    }
+    let file = first.join("pkg/sumdb").join(name).join("latest");
+    let data = std::fs::read(&file).ok()?;
+    Some((file, data))
 }
 
 /// What the database check gives: its findings, and the database when it answered.
@@ -160,6 +177,8 @@ async fn check_into(settings: &GoSettings, dl: Deadline, reached: &mut Option<Re
                 base,
                 how,
                 client: c,
+                trusted: trusted_by_go(settings, name),
+                latest: body.to_vec(),
             });
         }
         Err(e) => out.find(problem(

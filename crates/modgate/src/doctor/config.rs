@@ -54,6 +54,26 @@ pub fn looks_private(module: &str) -> bool {
         .any(|s| host.ends_with(s))
 }
 
+/// Whether the proxy `url` is one's own: a host name that looks private, or a loopback,
+/// private or link-local address.
+fn own_proxy(url: &str) -> bool {
+    let Some(host) = crate::source::proxy::netrc::request_host(url) else {
+        return false;
+    };
+    let bare = match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host.as_str(),
+    };
+    let bare = bare.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => a.is_loopback() || a.is_private() || a.is_link_local(),
+        Ok(std::net::IpAddr::V6(a)) => {
+            a.is_loopback() || (a.segments()[0] & 0xfe00) == 0xfc00 || a.is_unicast_link_local()
+        }
+        Err(_) => looks_private(bare),
+    }
+}
+
 /// The configuration findings for `settings` and the project's `modules`.
 pub fn check(settings: &GoSettings, modules: &[String]) -> Checked {
     let mut out = Checked::default();
@@ -131,13 +151,17 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Checked {
         }
         if looks_private(m) {
             let host = m.split('/').next().unwrap_or(m);
-            let proxies: Vec<&str> = r.proxies().collect();
-            if !proxies.is_empty() || r.sumdb.is_some() {
-                let mut to = proxies.join(", ");
+            let not_public = format!(
+                "{host} is not a name on the public internet (no dot, or a suffix kept for private networks): no public proxy or checksum database can have {m}"
+            );
+            // Proxies of one's own (a private name or address) are where such a module is
+            // meant to go: only a public proxy or the database leaks it, and GOPRIVATE
+            // would send it around one's own proxy too.
+            let (own, public): (Vec<&str>, Vec<&str>) = r.proxies().partition(|u| own_proxy(u));
+            if !public.is_empty() {
+                let mut to = public.join(", ");
                 if let Some(db) = &r.sumdb {
-                    if !to.is_empty() {
-                        to.push_str(" and ");
-                    }
+                    to.push_str(" and ");
                     to.push_str(db);
                 }
                 let private = settings.get("GOPRIVATE");
@@ -149,8 +173,33 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Checked {
                 out.find(cfg(
                     Severity::Problem,
                     format!("{m} is not covered by GOPRIVATE, GONOPROXY or GONOSUMDB"),
-                    &format!("it looks private, and its name will be sent to {to}"),
+                    &format!("{not_public}; its name will be sent to {to}"),
                     Some(fix),
+                ));
+            } else if let Some(db) = &r.sumdb {
+                let via = if own.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; it is fetched through {} (yours: a private name or address)",
+                        own.join(", ")
+                    )
+                };
+                let fix = match settings.get("GONOSUMDB") {
+                    "" => format!("go env -w GONOSUMDB={host}"),
+                    n => format!("go env -w GONOSUMDB={n},{host}"),
+                };
+                out.find(cfg(
+                    Severity::Problem,
+                    format!("{m} is not covered by GOPRIVATE or GONOSUMDB{via}"),
+                    &format!(
+                        "{not_public}; the go command will look it up in {db}: its name leaks there, and the download fails (\"verifying module: ... 404 Not Found\" or 410 Gone)"
+                    ),
+                    Some(if own.is_empty() {
+                        fix
+                    } else {
+                        format!("{fix}  (GOPRIVATE would also send it around {})", own.join(", "))
+                    }),
                 ));
             }
         } else if looks_public(m) && match_prefix_patterns(settings.get("GOINSECURE"), m) {
@@ -290,7 +339,7 @@ mod tests {
                 group: Group::Configuration,
                 severity: Severity::Problem,
                 measured: "git.corp.local/team/lib is not covered by GOPRIVATE, GONOPROXY or GONOSUMDB".into(),
-                cause: "it looks private, and its name will be sent to https://proxy.golang.org and sum.golang.org".into(),
+                cause: "git.corp.local is not a name on the public internet (no dot, or a suffix kept for private networks): no public proxy or checksum database can have git.corp.local/team/lib; its name will be sent to https://proxy.golang.org and sum.golang.org".into(),
                 fix: Some("go env -w GOPRIVATE=git.corp.local".into()),
             }]
         );
@@ -316,12 +365,68 @@ mod tests {
         let s = settings(&[("GOPROXY", "direct")]);
         let f = check(&s, &mods(&["git.corp.local/team/lib"])).findings;
         assert_eq!(
-            f[1].cause,
-            "it looks private, and its name will be sent to sum.golang.org"
+            f[1].measured,
+            "git.corp.local/team/lib is not covered by GOPRIVATE or GONOSUMDB"
+        );
+        assert!(
+            f[1].cause
+                .ends_with("the go command will look it up in sum.golang.org: its name leaks there, and the download fails (\"verifying module: ... 404 Not Found\" or 410 Gone)"),
+            "{}",
+            f[1].cause
         );
         assert_eq!(
             f[1].fix.as_deref(),
+            Some("go env -w GONOSUMDB=git.corp.local")
+        );
+    }
+
+    #[test]
+    fn a_private_module_through_ones_own_proxy_only_leaks_to_the_database() {
+        for own in [
+            "https://athens.corp",
+            "http://10.1.2.3:3000",
+            "http://127.0.0.1:3000",
+            "http://[fd00::1]:3000",
+            "https://goproxy",
+        ] {
+            let s = settings(&[("GOPROXY", &format!("{own},direct"))]);
+            let f = check(&s, &mods(&["git.corp.local/team/lib"])).findings;
+            assert_eq!(f.len(), 1, "{own}: {f:#?}");
+            assert_eq!(
+                f[0].measured,
+                format!(
+                    "git.corp.local/team/lib is not covered by GOPRIVATE or GONOSUMDB; it is fetched through {own} (yours: a private name or address)"
+                )
+            );
+            assert_eq!(
+                f[0].fix.as_deref(),
+                Some(
+                    format!("go env -w GONOSUMDB=git.corp.local  (GOPRIVATE would also send it around {own})")
+                        .as_str()
+                )
+            );
+        }
+        // A public proxy after one's own still hears the name (after a 404).
+        let s = settings(&[(
+            "GOPROXY",
+            "https://athens.corp,https://proxy.golang.org,direct",
+        )]);
+        let f = check(&s, &mods(&["git.corp.local/team/lib"])).findings;
+        assert_eq!(
+            f[0].fix.as_deref(),
             Some("go env -w GOPRIVATE=git.corp.local")
+        );
+        assert!(
+            f[0].cause
+                .ends_with("will be sent to https://proxy.golang.org and sum.golang.org")
+        );
+        // Nothing leaks with GOSUMDB off through one's own proxy.
+        let s = settings(&[("GOPROXY", "https://athens.corp"), ("GOSUMDB", "off")]);
+        let f = check(&s, &mods(&["git.corp.local/team/lib"])).findings;
+        assert!(
+            f.iter()
+                .all(|f| !f.measured.contains("git.corp.local/team/lib")),
+            "{f:#?}"
         );
     }
 

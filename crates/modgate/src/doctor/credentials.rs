@@ -1,7 +1,8 @@
 //! Proxy credentials as the go command sends them (cmd/go/internal/web `http.go`,
 //! `auth/netrc.go`): the netrc entry whose `machine` is the request's host (with the port
 //! when the URL names one), over https only; user and password written in the GOPROXY URL
-//! over any scheme. The doctor's probe sends exactly those, and a 401 is judged from them:
+//! over any scheme. The doctor's probe sends exactly those, and a 401 or 403 is judged from
+//! them:
 //! no credentials, credentials the go command never sends (http, a machine without the
 //! port), or credentials sent and refused.
 
@@ -68,9 +69,12 @@ impl Credentials {
         self.entries.iter().find(|l| l.machine == host)
     }
 
-    /// The finding for a 401 from the proxy `url` (the probe `measured`), judged from what
-    /// was sent.
-    pub fn unauthorized(&self, url: &str, measured: String) -> Finding {
+    /// The finding for a 401 or 403 (`status`) from the proxy `url` (the probe
+    /// `measured`), judged from what was sent. A 403 to a request that carried no
+    /// credentials is what many proxies answer anonymous requests; it may also be a rule
+    /// against this machine, which only a request with credentials tells apart, so both
+    /// are named, and the fix is the one that does not make things worse (credentials).
+    pub fn refused(&self, url: &str, status: u16, measured: String) -> Finding {
         let host = netrc::request_host(url).unwrap_or_default();
         let hostname = match host.rsplit_once(':') {
             Some((h, p)) if !h.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => h,
@@ -80,21 +84,34 @@ impl Credentials {
         let in_url = url
             .split_once("://")
             .is_some_and(|(_, r)| r.split('/').next().is_some_and(|a| a.contains('@')));
+        let forbidden = status == 403;
+        // What is refused when nothing was sent.
+        let wants = if forbidden {
+            "the proxy refuses requests without credentials (many answer 403, not 401, to them) or refuses this machine (a request with credentials tells the two apart)"
+        } else {
+            "the proxy wants credentials"
+        };
         let problem = |measured: String, cause: String, fix: String| {
             super::client::problem(measured, &cause, &fix)
         };
         if self.off() {
             return problem(
                 measured,
-                "the proxy wants credentials and GOAUTH=off sends none".into(),
+                format!("{wants}, and GOAUTH=off sends none"),
                 "go env -w GOAUTH=netrc".into(),
             );
         }
+        let refuses = if forbidden {
+            "the proxy knows these credentials but does not let them read modules (a token without read access), or refuses this machine"
+        } else {
+            "the proxy refuses these credentials (a wrong or expired password or token)"
+        };
         if in_url {
             return problem(
                 format!("{measured}; the credentials written in the GOPROXY URL were sent"),
-                "the proxy refuses the user and password in GOPROXY's URL".into(),
-                "put a valid user and token in the URL (go env -w GOPROXY=...)".into(),
+                refuses.replace("these credentials", "the user and password in GOPROXY's URL"),
+                "put a valid user and token (one with read access) in the URL (go env -w GOPROXY=...)"
+                    .into(),
             );
         }
         if let Some(l) = self.sent_for(url) {
@@ -103,9 +120,9 @@ impl Credentials {
                     "{measured}; {file} gives machine {} (login {}), and it was sent",
                     l.machine, l.login
                 ),
-                "the proxy refuses these credentials (a wrong or expired password or token)".into(),
+                refuses.into(),
                 format!(
-                    "replace the password of machine {} in {file} with a valid token",
+                    "replace the password of machine {} in {file} with a valid token that may read modules",
                     l.machine
                 ),
             );
@@ -124,7 +141,9 @@ impl Credentials {
             });
             return problem(
                 format!("{measured}{had}"),
-                "the proxy wants credentials, and the go command sends none over http: it skips netrc lines there and refuses credentials written in an http URL (\"refusing to pass credentials to insecure URL\")".into(),
+                format!(
+                    "{wants}, and the go command sends none over http: it skips netrc lines there and refuses credentials written in an http URL (\"refusing to pass credentials to insecure URL\")"
+                ),
                 format!(
                     "serve {host} over https, then give the go command its credentials: printf 'machine {host} login <user> password <token>\\n' >> {file}"
                 ),
@@ -143,7 +162,7 @@ impl Credentials {
         }
         problem(
             format!("{measured}; {file} has no machine {host}"),
-            "the proxy wants credentials and the go command has none for it".into(),
+            format!("{wants}, and the go command has none for it"),
             format!(
                 "printf 'machine {host} login <user> password <token>\\n' >> {file}  (the go command sends it over https)"
             ),
@@ -194,12 +213,12 @@ mod tests {
     fn a_401_is_judged_from_what_was_sent() {
         let m = || "GET x: 401".to_string();
         let c = creds(&[("proxy.corp", "a")]);
-        let f = c.unauthorized("https://proxy.corp:8443/go", m());
+        let f = c.refused("https://proxy.corp:8443/go", 401, m());
         assert_eq!(
             f.measured,
             "GET x: 401; /h/.netrc has machine proxy.corp, but the go command looks for machine proxy.corp:8443 (the host and port of the URL)"
         );
-        let f = c.unauthorized("http://proxy.corp/go", m());
+        let f = c.refused("http://proxy.corp/go", 401, m());
         assert!(f.cause.contains("sends none over http"), "{}", f.cause);
         assert_eq!(
             f.fix.as_deref(),
@@ -208,14 +227,42 @@ mod tests {
             )
         );
         assert!(f.fix_commands().is_empty(), "advice, not a command");
-        let f = c.unauthorized("https://proxy.corp/go", m());
+        let f = c.refused("https://proxy.corp/go", 401, m());
         assert!(f.cause.contains("refuses these credentials"), "{}", f.cause);
-        let f = creds(&[]).unauthorized("https://proxy.corp/go", m());
+        let f = creds(&[]).refused("https://proxy.corp/go", 401, m());
         assert_eq!(
             f.fix.as_deref(),
             Some(
                 "printf 'machine proxy.corp login <user> password <token>\\n' >> /h/.netrc  (the go command sends it over https)"
             )
+        );
+    }
+
+    #[test]
+    fn a_403_names_both_candidates_until_credentials_tell_them_apart() {
+        let m = || "GET x: 403".to_string();
+        let f = creds(&[]).refused("https://proxy.corp/go", 403, m());
+        assert_eq!(
+            f.cause,
+            "the proxy refuses requests without credentials (many answer 403, not 401, to them) or refuses this machine (a request with credentials tells the two apart), and the go command has none for it"
+        );
+        assert_eq!(
+            f.fix_commands(),
+            vec![
+                "printf 'machine proxy.corp login <user> password <token>\\n' >> /h/.netrc"
+                    .to_string()
+            ]
+        );
+        let f = creds(&[("proxy.corp", "a")]).refused("https://proxy.corp/go", 403, m());
+        assert_eq!(
+            f.cause,
+            "the proxy knows these credentials but does not let them read modules (a token without read access), or refuses this machine"
+        );
+        let f = creds(&[]).refused("https://a:b@proxy.corp/go", 403, m());
+        assert!(
+            f.cause.contains("the user and password in GOPROXY's URL"),
+            "{}",
+            f.cause
         );
     }
 }

@@ -46,7 +46,7 @@ struct Kind {
 
 const KINDS: &[Kind] = &[
     Kind {
-        says: &["checksum mismatch", "security error"],
+        says: &["checksum mismatch"],
         name: "checksum mismatch",
         meaning: "the module's hash is not the one go.sum or the checksum database records",
         causes: &[
@@ -68,6 +68,21 @@ const KINDS: &[Kind] = &[
         ],
         groups: &[Group::Cache, Group::Configuration, Group::Network],
         about: &["hash", "go.sum", "checksum", "tree head", "corrupt"],
+    },
+    Kind {
+        says: &["misbehavior detected", "downloaded inconsistent tile"],
+        name: "checksum database misbehaves",
+        meaning: "the checksum database's log, as read here, is not an extension of the one proven before (a fork)",
+        causes: &[
+            Cause {
+                text: "something between here and the database (a proxy serving /sumdb/, a TLS-inspecting device) answers with another log",
+                says: &[],
+                about: &["misbehaves"],
+            },
+            cause("the database itself forked its log"),
+        ],
+        groups: &[Group::Network],
+        about: &["misbehaves"],
     },
     Kind {
         says: &["missing go.sum entry"],

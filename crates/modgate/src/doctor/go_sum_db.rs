@@ -6,8 +6,11 @@
 //! were measured too (the requirements check's `.mod`), the finding says whether they agree
 //! with the database, which tells a wrong go.sum from a proxy that serves other bytes.
 //!
-//! The doctor changes nothing: the tree head it trusts starts empty and is kept in
-//! memory, as are the tiles and records it proved.
+//! The doctor changes nothing: the tree head it trusts starts as the one the go command
+//! trusts (`$GOPATH/pkg/sumdb/<name>/latest`, read, never written), so a database that
+//! forked since the go command last read it is found as the go command finds it; tiles
+//! and records come from the go command's copies in the module cache when it has them
+//! (read only), else from the database, and are kept in memory.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -32,6 +35,9 @@ struct Ops {
     fetched: HashMap<String, Result<Vec<u8>, String>>,
     latest: Mutex<Vec<u8>>,
     cache: Mutex<HashMap<String, Vec<u8>>>,
+    /// The go command's own copies of what it proved
+    /// (`$GOMODCACHE/cache/download/sumdb/`), read as it reads them, never written.
+    go_cache: std::path::PathBuf,
     /// What the client reported of a misbehaving database, for the finding.
     security: std::sync::Arc<Mutex<Vec<String>>>,
 }
@@ -86,11 +92,17 @@ impl ClientOps for Ops {
         Ok(())
     }
     fn read_cache(&self, file: &str) -> Option<Vec<u8>> {
-        self.cache
+        let mem = self
+            .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(file)
-            .cloned()
+            .cloned();
+        mem.or_else(|| {
+            crate::sumdb::verify::safe_cache_name(&self.db.name, file)
+                .then(|| std::fs::read(self.go_cache.join(file)).ok())
+                .flatten()
+        })
     }
     fn write_cache(&self, file: &str, data: &[u8]) {
         self.cache
@@ -103,6 +115,62 @@ impl ClientOps for Ops {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(msg.to_string());
+    }
+}
+
+/// The size of the tree a note in the client's misbehavior report names after `label`
+/// (`old database:` / `new database:`; the note's second line).
+fn tree_size<'a>(report: &'a str, label: &str) -> Option<&'a str> {
+    let rest = &report[report.find(label)? + label.len()..];
+    rest.lines().nth(2).map(str::trim)
+}
+
+/// Whether the client's error shows the database's log forked: the misbehavior report,
+/// or tiles that do not hash to a signed tree head it holds (which the go command reports
+/// as "downloaded inconsistent tile" when it has not kept the tiles itself).
+fn is_fork(e: &ClientError) -> bool {
+    matches!(e, ClientError::Security) || e.to_string().contains("downloaded inconsistent tile")
+}
+
+/// The finding for a database whose tree forks from the one trusted before (the go
+/// command's, or one it served earlier in this run), found while doing `what`; `said` is
+/// the client's report.
+fn forked(db: &Reached, what: &str, said: &str) -> Finding {
+    let (old, new) = (
+        tree_size(said, "old database:"),
+        tree_size(said, "new database:"),
+    );
+    let against = match (&db.trusted, old, new) {
+        (Some((file, _)), _, _) if said.contains("inconsistent tile") => format!(
+            ": its tiles do not hash to the tree head the go command trusts ({}): {said}",
+            file.display()
+        ),
+        (Some((file, _)), Some(old), Some(new)) => format!(
+            ": its tree of {new} does not contain the tree of {old} the go command trusts ({})",
+            file.display()
+        ),
+        (_, Some(old), Some(new)) => {
+            format!(": its tree of {new} does not contain the tree of {old} it served before")
+        }
+        _ => String::new(),
+    };
+    Finding {
+        group: Group::Network,
+        severity: Severity::Problem,
+        measured: format!(
+            "{} ({}) misbehaves, {what}{against}",
+            db.name, db.how
+        ),
+        cause: "what answers for the checksum database serves a forked log (another history than the one proven before): the go command stops with \"SECURITY ERROR ... go.sum database server misbehavior detected!\" for every module it has to look up".into(),
+        fix: Some(format!(
+            "check what answers at {} (a proxy or TLS-inspecting device in between?) and read the database another way (GOPROXY, or GOSUMDB with its URL); report the proof the go command prints to the database's operators. Do not delete {}",
+            db.base,
+            db.trusted
+                .as_ref()
+                .map_or("the go command's trusted tree head".to_string(), |(f, _)| f
+                    .display()
+                    .to_string())
+        )),
     }
 }
 
@@ -171,7 +239,7 @@ pub async fn check(
         .filter(|(m, v)| !go_sum::of(lines, m, v).is_empty())
         .cloned()
         .collect();
-    if asked.is_empty() {
+    if asked.is_empty() && db.trusted.is_none() {
         return out;
     }
     // The lookups at once (a few at a time), then the proofs on a blocking thread.
@@ -200,16 +268,29 @@ pub async fn check(
         db: db.clone(),
         handle: tokio::runtime::Handle::current(),
         fetched,
-        latest: Mutex::new(Vec::new()),
+        latest: Mutex::new(
+            db.trusted
+                .as_ref()
+                .map(|(_, head)| head.clone())
+                .unwrap_or_default(),
+        ),
         cache: Mutex::default(),
+        go_cache: modcache.join("cache/download/sumdb"),
         security: security.clone(),
     };
+    let latest = db.latest.clone();
+    let nothing_asked = asked.is_empty();
     let task = tokio::task::spawn_blocking(move || {
         let mut results = Vec::new();
         let mut client = match Client::new(ops) {
             Ok(c) => c,
-            Err(e) => return (Err(e.to_string()), results),
+            Err(e) => return (Err(("checking the tree head it trusts", e)), results),
         };
+        // The head the database serves now must contain the one trusted, as the go
+        // command's next lookup will check.
+        if let Err(e) = client.merge_signed_tree(&latest) {
+            return (Err(("checking the tree head it serves now", e)), results);
+        }
         for (m, v) in &asked {
             for suffix in ["", "/go.mod"] {
                 let r = client.lookup(m, &format!("{v}{suffix}"));
@@ -234,7 +315,16 @@ pub async fn check(
     };
     let size = match size {
         Ok(n) => n,
-        Err(e) => {
+        Err((what, e)) if is_fork(&e) => {
+            let said = security
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .join("\n");
+            let said = if said.is_empty() { e.to_string() } else { said };
+            out.find(forked(db, what, &said));
+            return out;
+        }
+        Err((_, e)) => {
             out.measure(
                 Group::Configuration,
                 format!("go.sum against {}: {e}", db.name),
@@ -254,26 +344,16 @@ pub async fn check(
         let db_lines = match r {
             Ok(l) => l,
             Err(ClientError::Security) => {
-                let said = security.lock().unwrap_or_else(|e| e.into_inner()).join(" ");
-                out.find(Finding {
-                    group: Group::Network,
-                    severity: Severity::Problem,
-                    measured: format!(
-                        "{} ({}) misbehaves: its tree does not prove the record of {m}@{v}{}",
-                        db.name,
-                        db.how,
-                        if said.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", said.lines().next().unwrap_or(""))
-                        }
-                    ),
-                    cause: "the checksum database (or what answers in its place) serves a forked log: the go command stops with \"SECURITY ERROR\"".into(),
-                    fix: Some(format!(
-                        "check what answers at {} (a proxy in between?); report it to the database's operators",
-                        db.base
-                    )),
-                });
+                let said = security
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .join("\n");
+                out.find(forked(db, &format!("proving the record of {m}@{v}"), &said));
+                continue;
+            }
+            Err(e) if is_fork(&e) => {
+                let what = format!("proving the record of {m}@{v}");
+                out.find(forked(db, &what, &e.to_string()));
                 continue;
             }
             Err(e) => {
@@ -327,6 +407,9 @@ pub async fn check(
             }
             out.find(go_sum::mismatch(l, &db_hash, &sources, None));
         }
+    }
+    if nothing_asked {
+        return out;
     }
     out.measure(
         Group::Configuration,

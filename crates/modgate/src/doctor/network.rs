@@ -287,16 +287,16 @@ async fn probe(
         });
     match status {
         200..=299 | 404 | 410 => {}
-        401 => {
-            return Err(
-                creds.unauthorized(url, format!("GET {probe}: 401 Unauthorized ({timing})"))
-            );
-        }
-        403 => {
-            return Err(problem(
-                format!("GET {probe}: 403 Forbidden ({timing})"),
-                "the proxy refuses this machine or these credentials",
-                "check the credentials for it (~/.netrc, GOAUTH) and the proxy's access rules",
+        401 | 403 => {
+            let reason = if status == 401 {
+                "Unauthorized"
+            } else {
+                "Forbidden"
+            };
+            return Err(creds.refused(
+                url,
+                status,
+                format!("GET {probe}: {status} {reason} ({timing})"),
             ));
         }
         407 => {

@@ -67,12 +67,44 @@ async fn ask_db(db: Option<&Reached>, settings: &GoSettings, nf: &NotFound) -> D
     }
 }
 
-/// Whether `proxy` answers 404/410 for a module every proxy has, and what it answered.
-async fn serves_nothing(settings: &GoSettings, proxy: &str, dl: Deadline) -> Option<String> {
+/// The status `proxy` answers for a module every proxy has, and the URL asked.
+async fn well_known(settings: &GoSettings, proxy: &str, dl: Deadline) -> Option<(u16, String)> {
     let url = format!("{}/{WELL_KNOWN}", proxy.trim_end_matches('/'));
     let c = client(http_proxy_for(proxy, settings).as_deref(), dl.left()).ok()?;
     let r = c.get(&url).send().await.ok()?;
-    matches!(r.status().as_u16(), 404 | 410).then(|| format!("GET {url}: {}", r.status().as_u16()))
+    Some((r.status().as_u16(), url))
+}
+
+/// Whether `proxy` answers 404/410 for a module every proxy has, and what it answered.
+async fn serves_nothing(settings: &GoSettings, proxy: &str, dl: Deadline) -> Option<String> {
+    let (status, url) = well_known(settings, proxy, dl).await?;
+    matches!(status, 404 | 410).then(|| format!("GET {url}: {status}"))
+}
+
+/// The URLs above `proxy` (its path cut one element at a time, nearest first), at most a
+/// few: where a proxy mounted under a path usually is, when the path was mistyped.
+fn ancestors(proxy: &str) -> Vec<String> {
+    let Some((scheme, rest)) = proxy.trim_end_matches('/').split_once("://") else {
+        return Vec::new();
+    };
+    let mut parts: Vec<&str> = rest.split('/').collect();
+    let mut out = Vec::new();
+    while parts.len() > 1 && out.len() < 4 {
+        parts.pop();
+        out.push(format!("{scheme}://{}", parts.join("/")));
+    }
+    out
+}
+
+/// The nearest URL above `proxy` that serves the well-known module (200), with what it
+/// answered.
+async fn right_url(settings: &GoSettings, proxy: &str, dl: Deadline) -> Option<(String, String)> {
+    for up in ancestors(proxy) {
+        if let Some((200, url)) = well_known(settings, &up, dl).await {
+            return Some((up, format!("GET {url}: 200")));
+        }
+    }
+    None
 }
 
 fn then(nf: &NotFound) -> String {
@@ -99,7 +131,14 @@ pub async fn judge(
         if !nothing.contains_key(proxy.as_str()) {
             let answer = serves_nothing(settings, proxy, dl).await;
             if let Some(a) = &answer {
-                out.find(serves_nothing_finding(&head, a, proxy));
+                let right = right_url(settings, proxy, dl).await;
+                out.find(serves_nothing_finding(
+                    &head,
+                    a,
+                    proxy,
+                    right,
+                    settings.get("GOPROXY"),
+                ));
             }
             nothing.insert(proxy, answer);
         }
@@ -168,16 +207,71 @@ pub async fn judge(
     out
 }
 
-fn serves_nothing_finding(head: &str, nothing: &str, proxy: &str) -> Finding {
+fn serves_nothing_finding(
+    head: &str,
+    nothing: &str,
+    proxy: &str,
+    right: Option<(String, String)>,
+    goproxy: &str,
+) -> Finding {
+    let (measured, fix) = match right {
+        Some((up, answered)) => {
+            let list = goproxy.replacen(proxy, &up, 1);
+            let quote = if list.contains('|') { "'" } else { "" };
+            (
+                format!("{head}; {nothing} too; {answered}"),
+                format!("go env -w {quote}GOPROXY={list}{quote}  ({up} serves modules)"),
+            )
+        }
+        None => (
+            format!("{head}; {nothing} too"),
+            format!(
+                "check the GOPROXY URL (curl {proxy}/{WELL_KNOWN} must list versions), then go env -w GOPROXY=<the right URL>,direct"
+            ),
+        ),
+    };
     Finding {
         group: Group::Configuration,
         severity: Severity::Problem,
-        measured: format!("{head}; {nothing} too"),
+        measured,
         cause: format!(
             "{proxy} answers 404 for a module every proxy has: the URL is wrong (a missing or extra path) or it serves nothing, whatever the module"
         ),
-        fix: Some(format!(
-            "check the GOPROXY URL (curl {proxy}/{WELL_KNOWN} must list versions), then go env -w GOPROXY=<the right URL>,direct"
-        )),
+        fix: Some(fix),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_urls_above_a_proxy() {
+        assert_eq!(
+            ancestors("https://a.corp/api/go/modules/"),
+            [
+                "https://a.corp/api/go",
+                "https://a.corp/api",
+                "https://a.corp"
+            ]
+        );
+        assert!(ancestors("https://a.corp").is_empty());
+        assert!(ancestors("off").is_empty());
+    }
+
+    #[test]
+    fn the_right_url_replaces_the_wrong_one_in_the_list() {
+        let f = serves_nothing_finding(
+            "GET h: 404",
+            "GET w: 404",
+            "https://a.corp/wrong",
+            Some(("https://a.corp".into(), "GET r: 200".into())),
+            "https://a.corp/wrong|https://b.corp,direct",
+        );
+        assert_eq!(
+            f.fix_commands(),
+            ["go env -w 'GOPROXY=https://a.corp|https://b.corp,direct'"]
+        );
+        assert_eq!(f.measured, "GET h: 404; GET w: 404 too; GET r: 200");
     }
 }

@@ -28,7 +28,7 @@ const MAX_CACHED: usize = 8192;
 
 /// Whether `file` (as the client names cache files) is `<name>/lookup/...` or
 /// `<name>/tile/...` with no `..` or empty element: safe to join to a directory.
-fn safe_cache_name(name: &str, file: &str) -> bool {
+pub fn safe_cache_name(name: &str, file: &str) -> bool {
     let Some(rest) = file.strip_prefix(name).and_then(|r| r.strip_prefix('/')) else {
         return false;
     };

@@ -293,6 +293,7 @@ pub mod certs {
 
     /// A certificate (DER), its key (PKCS#8 DER), and the certificates the server sends
     /// after it (intermediates, DER).
+    #[derive(Clone)]
     pub struct Leaf {
         pub cert: Vec<u8>,
         pub key: Vec<u8>,
@@ -470,7 +471,17 @@ impl TlsServer {
         answers: &[(&'static str, &'static str)],
         basic: Option<(&str, &str)>,
     ) -> TlsServer {
-        Self::serve(Some(leaf), answers, basic).await
+        Self::serve(Some(leaf), answers, basic, 401).await
+    }
+
+    /// As [`start_with_auth`](Self::start_with_auth), answering 403 (no
+    /// `WWW-Authenticate`) instead of 401, as many proxies answer anonymous requests.
+    pub async fn start_forbidding(
+        leaf: &certs::Leaf,
+        answers: &[(&'static str, &'static str)],
+        basic: (&str, &str),
+    ) -> TlsServer {
+        Self::serve(Some(leaf), answers, Some(basic), 403).await
     }
 
     /// The same answers over plain HTTP (`http://` origin), with `basic` required.
@@ -478,13 +489,14 @@ impl TlsServer {
         answers: &[(&'static str, &'static str)],
         basic: Option<(&str, &str)>,
     ) -> TlsServer {
-        Self::serve(None, answers, basic).await
+        Self::serve(None, answers, basic, 401).await
     }
 
     async fn serve(
         leaf: Option<&certs::Leaf>,
         answers: &[(&'static str, &'static str)],
         basic: Option<(&str, &str)>,
+        refusal: u16,
     ) -> TlsServer {
         use base64::Engine as _;
         let want = basic.map(|(u, p)| {
@@ -524,10 +536,10 @@ impl TlsServer {
                     match acceptor {
                         Some(a) => {
                             if let Ok(tls) = a.accept(conn).await {
-                                answer(tls, &answers, want.as_deref()).await;
+                                answer(tls, &answers, want.as_deref(), refusal).await;
                             }
                         }
-                        None => answer(conn, &answers, want.as_deref()).await,
+                        None => answer(conn, &answers, want.as_deref(), refusal).await,
                     }
                 });
             }
@@ -536,12 +548,13 @@ impl TlsServer {
     }
 }
 
-/// Reads one request from `stream` and answers it from `answers` (401 without the
-/// `authorization` header line `want`, when given; 404 for other paths).
+/// Reads one request from `stream` and answers it from `answers` (`refusal`, 401 or 403,
+/// without the `authorization` header line `want`, when given; 404 for other paths).
 async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     mut stream: S,
     answers: &[(&'static str, &'static str)],
     want: Option<&str>,
+    refusal: u16,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = [0u8; 4096];
@@ -550,6 +563,7 @@ async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     let path = head.split(' ').nth(1).unwrap_or("");
     let authorized = want.is_none_or(|w| head.lines().any(|l| l.trim().to_ascii_lowercase() == w));
     let reply = match answers.iter().find(|(p, _)| *p == path) {
+        _ if !authorized && refusal == 403 => "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
         _ if !authorized => "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"modules\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
         Some((_, body)) => format!(
             "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
