@@ -18,7 +18,7 @@
 //! | TLS certificate expired                        | network: … invalid peer certificate: certificate expired … | renew it; check the clock (date -u) (its equivalent applied) |
 //! | TLS certificate for another name               | network: … certificate not valid for name … | the name the certificate names, or reissue (its equivalent applied) |
 //! | TLS certificate expiring in 3.5 days (a warning) | network: the certificate of 127.0.0.1 expires in 3 day(s) | renew it now |
-//! | proxy's host name does not resolve             | network: … does not resolve            | check the URL, or another proxy |
+//! | proxy's host name does not resolve             | network: … does not resolve            | another proxy (filled with a mirror, applied), or check the URL |
 //! | private module not covered by GOPRIVATE        | configuration: GET …/corp.example.com/lib.git/@v/v1.0.0.mod: 404; not covered, and the database does not know it either | `go env -w GOPRIVATE=corp.example.com` (applied through --fix-script) |
 //! | public module the proxy lacks                  | configuration: …: 404; the checksum database knows … a public module | a fallback, never GOPRIVATE (applied for lib.git made public: fetched with git, proven by the database) |
 //! | GOPROXY URL that serves nothing                | configuration: …: 404; GET …/golang.org/x/mod/@v/list: 404 too; GET <origin>/golang.org/x/mod/@v/list: 200 | `go env -w GOPROXY=<origin>` (applied) |
@@ -38,7 +38,7 @@
 //! | requirement with no go.sum line                | configuration: go.sum has no line for 1 of go.mod's requirements: example.com/pub@v1.0.0 (confirms --explain of the go command's text) | `cd … && go mod download example.com/pub@v1.0.0` (applied: go list -m all works, go.mod untouched; go mod tidy would drop requirements nothing imports) |
 //! | vendor/modules.txt that does not match go.mod (vendor mode by default) | configuration: vendor/modules.txt with go 1.22 (vendor mode by default); example.com/pub@v1.0.0 is not in vendor/modules.txt (confirms --explain) | `cd … && go mod vendor` (applied: go list ./... works) |
 //! | go line newer than this go, GOTOOLCHAIN=local  | configuration: go.mod asks for go1.99; this go is go1.23… and GOTOOLCHAIN=local (confirms --explain) | `go env -w GOTOOLCHAIN=auto` (not applied: no newer Go here) |
-//! | proxy serving other go.mod bytes than the database and go.sum recorded | network: … serves a go.mod of … that hashes to …; the checksum database sum.test and …go.sum:3 say … | another proxy, and tell its operators |
+//! | proxy serving other go.mod bytes than the database and go.sum recorded | network: … serves a go.mod of … that hashes to …; the checksum database sum.test and …go.sum:3 say … | `go env -w GOPROXY=<another proxy>,direct` (filled with a mirror, applied), and tell its operators |
 //! | go.mod that declares another module path       | configuration: the go.mod of example.com/moved@v1.0.0 … declares module example.com/other | `go mod edit -droprequire … && go get example.com/other@v1.0.0` (applied: go list -m shows it) |
 
 mod doctor_support;
@@ -983,6 +983,7 @@ async fn each_fault_is_named_with_its_fix() {
         let r = w
             .doctor(Some(&ns), &["--module", "example.com/pub@v1.0.0"])
             .await;
+        let fix = fix_line(&r.1);
         expect(
             "no such name",
             r,
@@ -991,6 +992,8 @@ async fn each_fault_is_named_with_its_fix() {
             "check the URL",
         );
         assert!(ns.queries() > 0, "the namespace's own responder was asked");
+        w.prove_env_fix("no such name", &fix, &[("<another proxy>", &mirror)])
+            .await;
     }
     w.set("GOPROXY", &origin);
 
@@ -1574,6 +1577,7 @@ async fn each_fault_is_named_with_its_fix() {
     let text = w.go_download("example.com/pub@v1.0.0").await;
     assert!(text.contains("checksum mismatch"), "{text}");
     let r = w.doctor(None, &[]).await;
+    let fix = fix_line(&r.1);
     expect(
         "tampered go.mod",
         r,
@@ -1586,6 +1590,8 @@ async fn each_fault_is_named_with_its_fix() {
         )],
         "tell the operators of",
     );
+    w.prove_env_fix("tampered go.mod", &fix, &[("<another proxy>", &mirror)])
+        .await;
     w.overrides.lock().unwrap().clear();
 
     // A go.mod that declares another module path (the module moved): the fix, applied,

@@ -194,7 +194,7 @@ fn tampered(
         ),
         cause: "the proxy serves other bytes than the ones the checksum database recorded: the go command refuses them (\"verifying go.mod: checksum mismatch ... SECURITY ERROR\")".into(),
         fix: Some(format!(
-            "use another proxy for it (go env -w GOPROXY=<another proxy>,direct) and tell the operators of {proxy}"
+            "go env -w GOPROXY=<another proxy>,direct  (another proxy for it; and tell the operators of {proxy})"
         )),
     }
 }
