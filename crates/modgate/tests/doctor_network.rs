@@ -86,10 +86,20 @@ async fn each_fault_is_named() {
             "{m}"
         );
     }
+    // A 403 over http: credentials or a rule against this machine, and the go command
+    // sends no credentials here, so the fix that tells them apart starts with https.
     let f = check_proxy(&format!("{o}/forbidden"), limit).await;
+    let host = o.trim_start_matches("http://");
+    assert!(
+        f[0].cause.starts_with("the proxy refuses requests without credentials (many answer 403, not 401, to them) or refuses this machine"),
+        "{}",
+        f[0].cause
+    );
     assert_eq!(
         f[0].fix.as_deref(),
-        Some("check the credentials for it (~/.netrc, GOAUTH) and the proxy's access rules")
+        Some(format!(
+            "serve {host} over https, then give the go command its credentials: printf 'machine {host} login <user> password <token>\\n' >> ~/.netrc"
+        ).as_str())
     );
     // Over http the go command sends no netrc credentials: the fix is not a netrc line.
     let f = check_proxy(&format!("{o}/unauthorized"), limit).await;
