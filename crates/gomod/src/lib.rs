@@ -12,6 +12,8 @@
 //! - [`zip`]: module zip creation, checking and safe extraction with every x/mod/zip rule.
 //! - [`dirhash`]: `h1:` hashes and `go.sum` lines.
 //! - [`sumdb`]: the checksum database: signed notes, the transparency log, the client.
+//! - [`layout`]: the module cache's names (`cache/download/.../@v/<version>.<ext>`, the
+//!   extracted tree), built and parsed back.
 //! - [`info`]: the `.info` JSON of the GOPROXY protocol, read as the go command reads it.
 //! - [`timestamp`]: UTC instants and Go's RFC 3339 parsing.
 //! - [`quote`]: Go's `%q`.
@@ -22,6 +24,7 @@ pub mod dirhash;
 pub mod flate;
 mod gostr;
 pub mod info;
+pub mod layout;
 pub mod modfile;
 pub mod module;
 pub mod pseudo;

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use gomod::layout::{Ext, Name};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
@@ -303,7 +304,8 @@ async fn db_files(
 ) -> Result<(usize, usize, Vec<(String, Bytes)>), String> {
     let verifier = gomod::sumdb::note::Verifier::new(&db.db.key)
         .map_err(|e| format!("the checksum database key {}: {e}", db.db.key))?;
-    let prefix = format!("cache/download/sumdb/{}/", db.db.name);
+    let name = &db.db.name;
+    let in_bundle = |file: &str| gomod::layout::sumdb_file(name, file).map_err(|e| e.to_string());
     let mut out = Vec::new();
     let mut lookups = Vec::new();
     for m in modules {
@@ -324,7 +326,7 @@ async fn db_files(
         let l = proofs::parse_lookup(&format!("{}@{}", m.path, m.version), &body, &verifier)?;
         check_lines(m, &l.text)?;
         lookups.push(l);
-        out.push((format!("{prefix}{rel}"), body));
+        out.push((in_bundle(&rel)?, body));
     }
     let latest = db
         .proxy
@@ -333,7 +335,7 @@ async fn db_files(
         .map_err(|e| format!("the checksum database's latest: {e}"))?
         .body;
     let latest_tree = proofs::open_tree(&latest, &verifier)?;
-    out.push((format!("{prefix}latest"), latest));
+    out.push((in_bundle("latest")?, latest));
     let mut tiles = proofs::Tiles::default();
     for _ in 0..64 {
         let missing = proofs::prove_all(&lookups, &[latest_tree], &tiles, false)?;
@@ -354,10 +356,9 @@ async fn db_files(
     let n = tiles.have.len();
     let mut t: Vec<(String, Vec<u8>)> = tiles.have.into_iter().collect();
     t.sort();
-    out.extend(
-        t.into_iter()
-            .map(|(p, d)| (format!("{prefix}{p}"), Bytes::from(d))),
-    );
+    for (p, d) in t {
+        out.push((in_bundle(&p)?, Bytes::from(d)));
+    }
     Ok((lookups.len(), n, out))
 }
 
@@ -513,10 +514,7 @@ where
         .iter()
         .map(|m| ((m.path.as_str(), m.version.as_str()), m))
         .collect();
-    let db_prefix = index
-        .sumdb
-        .as_ref()
-        .map(|d| format!("cache/download/sumdb/{}/", d.name));
+    let db_name = index.sumdb.as_ref().map(|d| d.name.as_str());
     let mut seen = BTreeSet::new();
     let mut bytes = 0u64;
     let mut lookups = Vec::new();
@@ -543,10 +541,9 @@ where
             ));
         }
         bytes += data.len() as u64;
-        let key = match (&db_prefix, name.strip_prefix("cache/download/")) {
-            (Some(p), _) if name.starts_with(p.as_str()) => {
-                let rel = &name[p.len()..];
-                let d = index.sumdb.as_ref().map(|d| d.name.as_str()).unwrap_or("");
+        let in_db = db_name.and_then(|db| Some((db, gomod::layout::sumdb_file_of(db, &name)?)));
+        let key = match (in_db, gomod::layout::parse(&name)) {
+            (Some((db, rel)), _) => {
                 if let Some(v) = &verifier {
                     if rel == "latest" {
                         latest = Some(proofs::open_tree(&data, v)?);
@@ -556,10 +553,14 @@ where
                         tiles.have.insert(rel.to_string(), data.to_vec());
                     }
                 }
-                Key::sumdb(d, rel).map_err(|e| format!("{name}: {e}"))?
+                Key::sumdb(db, rel).map_err(|e| format!("{name}: {e}"))?
             }
-            (_, Some(rest)) => {
-                module_key(rest, &data, &modules).map_err(|e| format!("{name}: {e}"))?
+            (None, Some(Name::List { path })) => {
+                Key::list(&path).map_err(|e| format!("{name}: {e}"))?
+            }
+            (None, Some(Name::Version { path, version, ext })) => {
+                module_key(&path, &version, ext, &data, &modules)
+                    .map_err(|e| format!("{name}: {e}"))?
             }
             _ => return Err(format!("{name}: not a file a bundle holds")),
         };
@@ -612,51 +613,47 @@ where
     Ok((index, summary))
 }
 
-/// The key of a module file `rest` (after `cache/download/`), its content checked
-/// against the index: a zip's and a `.ziphash`'s hash, a `.mod`'s go.mod hash.
+/// The key of `path@version`'s file `ext`, its content checked against the index: a
+/// zip's and a `.ziphash`'s hash, a `.mod`'s go.mod hash, an `.info`'s JSON.
 fn module_key(
-    rest: &str,
+    path: &str,
+    version: &str,
+    ext: Ext,
     data: &[u8],
     modules: &BTreeMap<(&str, &str), &Module>,
 ) -> Result<Key, String> {
-    let (esc, file) = rest.split_once("/@v/").ok_or("not a module file")?;
-    let path = gomod::module::unescape_path(esc).map_err(|e| e.to_string())?;
-    if file == "list" {
-        return Key::list(&path).map_err(|e| e.to_string());
-    }
-    let (ev, ext) = file.rsplit_once('.').ok_or("not a module file")?;
-    let version = gomod::module::unescape_version(ev).map_err(|e| e.to_string())?;
     let m = modules
-        .get(&(path.as_str(), version.as_str()))
+        .get(&(path, version))
         .ok_or_else(|| format!("{path}@{version} is not in the bundle's index"))?;
     let bad = |what: &str| Err(format!("{what} does not match the bundle's index"));
-    match ext {
-        "info" => {
+    let key = match ext {
+        Ext::Info => {
             gomod::info::parse(data).map_err(|e| format!("not a version's .info: {e}"))?;
-            Key::info(&path, &version).map_err(|e| e.to_string())
+            Key::info(path, version)
         }
-        "mod" => {
+        Ext::Mod => {
             if gomod::dirhash::hash_go_mod(data) != m.go_mod_h1 {
                 return bad("the go.mod's hash");
             }
-            Key::go_mod(&path, &version).map_err(|e| e.to_string())
+            Key::go_mod(path, version)
         }
-        "ziphash" => {
+        Ext::ZipHash => {
             if m.h1.as_deref() != Some(String::from_utf8_lossy(data).trim()) {
                 return bad("the .ziphash");
             }
-            Key::ziphash(&path, &version).map_err(|e| e.to_string())
+            Key::ziphash(path, version)
         }
-        "zip" => {
+        Ext::Zip => {
             let h = gomod::dirhash::hash_zip(std::io::Cursor::new(data))
                 .map_err(|e| format!("a damaged zip: {e}"))?;
             if m.h1.as_deref() != Some(h.as_str()) {
                 return bad("the zip's hash");
             }
-            Key::zip(&path, &version).map_err(|e| e.to_string())
+            Key::zip(path, version)
         }
-        _ => Err("not a module file".into()),
-    }
+        Ext::Lock | Ext::Partial => return Err("not a module file".into()),
+    };
+    key.map_err(|e| e.to_string())
 }
 
 /// Reads and checks a bundle without keeping anything.

@@ -55,7 +55,7 @@ pub fn check(
     if modcache.as_os_str().is_empty() {
         return out;
     }
-    let download = modcache.join("cache/download");
+    let download = modcache.join(gomod::layout::DOWNLOAD);
     let Some(dir) = existing_ancestor(&download) else {
         return out;
     };

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use gomod::layout::{self, Ext};
+
 use super::finding::{Finding, Group, Severity};
 
 /// One go.sum line.
@@ -31,14 +33,12 @@ impl Line {
     /// The hash of the file this line is about as the module cache `modcache` holds it
     /// (the `.mod` hashed, or the `.ziphash`), if it holds it.
     pub fn cached_hash(&self, modcache: &Path) -> Option<String> {
-        let ep = gomod::module::escape_path(&self.module).ok()?;
-        let ev = gomod::module::escape_version(&self.version).ok()?;
-        let dir = modcache.join(format!("cache/download/{ep}/@v"));
+        let file = |ext| layout::version_file(&self.module, &self.version, ext).ok();
         if self.go_mod {
-            let data = std::fs::read(dir.join(format!("{ev}.mod"))).ok()?;
+            let data = std::fs::read(modcache.join(file(Ext::Mod)?)).ok()?;
             Some(gomod::dirhash::hash_go_mod(&data))
         } else {
-            let h = std::fs::read_to_string(dir.join(format!("{ev}.ziphash"))).ok()?;
+            let h = std::fs::read_to_string(modcache.join(file(Ext::ZipHash)?)).ok()?;
             Some(h.trim().to_string())
         }
     }

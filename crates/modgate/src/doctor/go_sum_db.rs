@@ -275,7 +275,7 @@ pub async fn check(
                 .unwrap_or_default(),
         ),
         cache: Mutex::default(),
-        go_cache: modcache.join("cache/download/sumdb"),
+        go_cache: modcache.join(gomod::layout::SUMDB),
         security: security.clone(),
     };
     let latest = db.latest.clone();

@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use gomod::layout::{self, Ext};
+
 use super::checked::Checked;
 use super::client::{client, http_proxy_for};
 use super::deadline::Deadline;
@@ -85,15 +87,15 @@ pub async fn check(
         let Ok(r) = route(settings, module) else {
             continue;
         };
-        let (Ok(ep), Ok(ev)) = (
-            gomod::module::escape_path(module),
-            gomod::module::escape_version(version),
+        let (Ok(served), Ok(cached)) = (
+            layout::proxy_version_file(module, version, Ext::Mod),
+            layout::version_file(module, version, Ext::Mod),
         ) else {
             continue;
         };
         match r.entries.first() {
             Some((Entry::Url(proxy), _)) => {
-                let url = format!("{}/{ep}/@v/{ev}.mod", proxy.trim_end_matches('/'));
+                let url = format!("{}/{served}", proxy.trim_end_matches('/'));
                 let next = r.entries.get(1).map(|(e, _)| e.clone());
                 let client = match clients.get(proxy) {
                     Some(c) => c.clone(),
@@ -114,7 +116,7 @@ pub async fn check(
                 }));
             }
             Some((Entry::Direct, _)) => {
-                let cached = modcache.join(format!("cache/download/{ep}/@v/{ev}.mod"));
+                let cached = modcache.join(cached);
                 if let Ok(data) = std::fs::read(&cached) {
                     let declared = gomod::modfile::module_path(&data);
                     if !declared.is_empty() && declared != *module {

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use gomod::layout::Ext;
 use serde::Serialize;
 
 use super::scan::Entry;
@@ -200,14 +201,14 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
     let f = &e.files;
     // The lock: held now, the entry is being written; look at nothing else.
     if f.lock
-        && let Some((pid, cmd)) = super::lock::holder(&e.file("lock"))
+        && let Some((pid, cmd)) = super::lock::holder(&e.file(Ext::Lock))
     {
         out.push(Finding {
             pid: Some(pid),
             ..Finding::of(
                 e,
                 Kind::LockHeld,
-                e.file("lock"),
+                e.file(Ext::Lock),
                 format!("held by pid {pid} ({cmd})"),
             )
         });
@@ -220,25 +221,25 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
         out.push(Finding::of(
             e,
             Kind::Leftover,
-            e.file("lock"),
+            e.file(Ext::Lock),
             "a lock file of a version with nothing else".into(),
         ));
     }
     // The module's hash, as its .ziphash says.
     let mut want: Option<String> = None;
     if f.ziphash {
-        match std::fs::read_to_string(e.file("ziphash")) {
+        match std::fs::read_to_string(e.file(Ext::ZipHash)) {
             Ok(s) if is_h1(s.trim()) => want = Some(s.trim().to_string()),
             Ok(s) => out.push(Finding::of(
                 e,
                 Kind::ZiphashInvalid,
-                e.file("ziphash"),
+                e.file(Ext::ZipHash),
                 format!("holds {:?}", s.chars().take(80).collect::<String>()),
             )),
             Err(err) => out.push(Finding::of(
                 e,
                 Kind::ZiphashInvalid,
-                e.file("ziphash"),
+                e.file(Ext::ZipHash),
                 err.to_string(),
             )),
         }
@@ -246,13 +247,13 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
         out.push(Finding::of(
             e,
             Kind::ZiphashMissing,
-            e.file("ziphash"),
+            e.file(Ext::ZipHash),
             String::new(),
         ));
     }
     let mut zip_hash = None;
     if f.zip {
-        let zip = e.file("zip");
+        let zip = e.file(Ext::Zip);
         read += std::fs::metadata(&zip).map_or(0, |m| m.len());
         match gomod::dirhash::hash_zip_file(&zip) {
             Ok(h) => {
@@ -275,7 +276,7 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
         out.push(Finding::of(
             e,
             Kind::Partial,
-            e.file("partial"),
+            e.file(Ext::Partial),
             if e.extracted {
                 format!("{} is partly extracted", e.tree.display())
             } else {
@@ -293,7 +294,7 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
         ));
     }
     if f.info {
-        let p = e.file("info");
+        let p = e.file(Ext::Info);
         match std::fs::read(&p)
             .map_err(|e| e.to_string())
             .and_then(|d| gomod::info::parse(&d).map_err(|e| e.to_string()))
@@ -310,7 +311,7 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
     }
     let mut mod_hash = None;
     if f.gomod {
-        let p = e.file("mod");
+        let p = e.file(Ext::Mod);
         match std::fs::read(&p) {
             Ok(d) => {
                 read += d.len() as u64;
@@ -332,7 +333,7 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
             out.push(Finding::of(
                 e,
                 Kind::GoSumMismatch,
-                e.file("ziphash"),
+                e.file(Ext::ZipHash),
                 format!("{at} says {h}, the cache has {have}"),
             ));
         }
@@ -342,7 +343,7 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
             out.push(Finding::of(
                 e,
                 Kind::GoSumMismatch,
-                e.file("mod"),
+                e.file(Ext::Mod),
                 format!("{at} says {h} for go.mod, the cache has {have}"),
             ));
         }

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use gomod::layout::Ext;
+
 use super::scan::Entry;
 
 /// The process holding a lock on `path` now (pid and command line), from `/proc/locks`.
@@ -54,7 +56,7 @@ pub fn holder(path: &Path) -> Option<(u32, String)> {
 /// `<v>.lock`), without waiting: `None` when a running process holds it.
 pub fn take(e: &Entry) -> Result<Option<std::fs::File>, String> {
     std::fs::create_dir_all(&e.vdir).map_err(|err| format!("{}: {err}", e.vdir.display()))?;
-    let p = e.file("lock");
+    let p = e.file(Ext::Lock);
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use gomod::layout::Ext;
 use serde::Serialize;
 
 use super::check::{self, Finding, Kind, Severity};
@@ -157,8 +158,8 @@ fn plan(e: &Entry, found: &[&Finding]) -> Plan {
     };
     for f in found {
         match f.kind {
-            Kind::GoSumMismatch if f.path == e.file("mod") => {
-                add(&mut p, e.file("mod"));
+            Kind::GoSumMismatch if f.path == e.file(Ext::Mod) => {
+                add(&mut p, e.file(Ext::Mod));
                 p.fetch = true;
             }
             // The zip's hash is in doubt: the zip, its hash and its tree go.
@@ -168,10 +169,10 @@ fn plan(e: &Entry, found: &[&Finding]) -> Plan {
             | Kind::ZiphashInvalid
             | Kind::GoSumMismatch => {
                 for x in [
-                    e.file("zip"),
-                    e.file("ziphash"),
+                    e.file(Ext::Zip),
+                    e.file(Ext::ZipHash),
                     e.tree.clone(),
-                    e.file("partial"),
+                    e.file(Ext::Partial),
                 ] {
                     add(&mut p, x);
                 }
@@ -179,15 +180,15 @@ fn plan(e: &Entry, found: &[&Finding]) -> Plan {
             }
             Kind::TreeModified | Kind::TreeUnreadable | Kind::Partial => {
                 add(&mut p, e.tree.clone());
-                add(&mut p, e.file("partial"));
+                add(&mut p, e.file(Ext::Partial));
                 p.fetch = true;
             }
             Kind::InfoInvalid => {
-                add(&mut p, e.file("info"));
+                add(&mut p, e.file(Ext::Info));
                 p.fetch = true;
             }
             Kind::ModInvalid => {
-                add(&mut p, e.file("mod"));
+                add(&mut p, e.file(Ext::Mod));
                 p.fetch = true;
             }
             Kind::Leftover => add(&mut p, f.path.clone()),
@@ -293,7 +294,7 @@ pub fn repair(opts: &Options) -> Result<Outcome, String> {
                 module: e.path.clone(),
                 version: e.version.clone(),
                 what: "left alone: a running process took its lock".into(),
-                paths: vec![e.file("lock")],
+                paths: vec![e.file(Ext::Lock)],
             });
             continue;
         }

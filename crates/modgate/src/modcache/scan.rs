@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use gomod::layout::{self, Ext};
+
 /// The files of one version in `cache/download/.../@v`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Files {
@@ -50,9 +52,9 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The path of its file with extension `ext` (`zip`, `ziphash`, ...).
-    pub fn file(&self, ext: &str) -> PathBuf {
-        self.vdir.join(format!("{}.{ext}", self.stem))
+    /// The path of its file `ext`.
+    pub fn file(&self, ext: Ext) -> PathBuf {
+        self.vdir.join(format!("{}.{}", self.stem, ext.as_str()))
     }
 
     /// `path@version`, the prefix of its files in hashes.
@@ -75,26 +77,11 @@ pub struct Scan {
     pub unknown: Vec<(PathBuf, String)>,
 }
 
-/// `name` as `<stem>.<ext>` for a version file's extension.
-fn version_file(name: &str) -> Option<(&str, &str)> {
-    let (stem, ext) = name.rsplit_once('.')?;
-    matches!(ext, "info" | "mod" | "zip" | "ziphash" | "partial" | "lock").then_some((stem, ext))
-}
-
-/// A temporary file of `modfetch.tempFile`: `<prefix><digits>.tmp`, the prefix a version
-/// file's name or `list`; its prefix.
-fn temp_prefix(name: &str) -> Option<&str> {
-    let base = name.strip_suffix(".tmp")?;
-    let prefix = base.trim_end_matches(|c: char| c.is_ascii_digit());
-    (prefix.len() < base.len() && (prefix == "list" || version_file(prefix).is_some()))
-        .then_some(prefix)
-}
-
 /// Scans the module cache `modcache`.
 pub fn scan(modcache: &Path) -> Result<Scan, String> {
     let mut out = Scan::default();
     let mut by_key: BTreeMap<(String, String), Entry> = BTreeMap::new();
-    let download = modcache.join("cache/download");
+    let download = modcache.join(layout::DOWNLOAD);
     let mut stack = vec![download.clone()];
     while let Some(d) = stack.pop() {
         if let Ok(m) = std::fs::metadata(&d)
@@ -158,11 +145,11 @@ fn version_dir(
         if name == "list" {
             continue;
         }
-        if let Some(prefix) = temp_prefix(&name) {
+        if let Some(prefix) = layout::temp_prefix(&name) {
             temps.push((prefix.to_string(), e.path()));
             continue;
         }
-        let Some((stem, ext)) = version_file(&name) else {
+        let Some((stem, ext)) = layout::parse_version_file(&name) else {
             out.unknown
                 .push((e.path(), "not a module cache file".into()));
             continue;
@@ -177,17 +164,17 @@ fn version_dir(
             .or_insert_with(|| new_entry(modcache, vdir, escaped, &path, &version, stem));
         let f = &mut entry.files;
         match ext {
-            "info" => f.info = true,
-            "mod" => f.gomod = true,
-            "zip" => f.zip = true,
-            "ziphash" => f.ziphash = true,
-            "partial" => f.partial = true,
-            _ => f.lock = true,
+            Ext::Info => f.info = true,
+            Ext::Mod => f.gomod = true,
+            Ext::Zip => f.zip = true,
+            Ext::ZipHash => f.ziphash = true,
+            Ext::Partial => f.partial = true,
+            Ext::Lock => f.lock = true,
         }
     }
     for (prefix, p) in temps {
         // `<stem>.<ext>` of a version: that version's; `list`: nobody's.
-        let owner = version_file(&prefix)
+        let owner = layout::parse_version_file(&prefix)
             .and_then(|(stem, _)| gomod::module::unescape_version(stem).ok())
             .and_then(|v| by_key.get_mut(&(path.clone(), v)));
         match owner {
@@ -258,7 +245,7 @@ fn trees(modcache: &Path, by_key: &mut BTreeMap<(String, String), Entry>, out: &
                     .push((p, "a directory with @ that is not a module tree".into()));
                 continue;
             };
-            let vdir = modcache.join("cache/download").join(esc_path).join("@v");
+            let vdir = modcache.join(layout::DOWNLOAD).join(esc_path).join("@v");
             let entry = by_key
                 .entry((path.clone(), version.clone()))
                 .or_insert_with(|| new_entry(modcache, &vdir, esc_path, &path, &version, stem));
@@ -274,20 +261,6 @@ fn trees(modcache: &Path, by_key: &mut BTreeMap<(String, String), Entry>, out: &
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_of_the_cache() {
-        assert_eq!(version_file("v1.0.0.zip"), Some(("v1.0.0", "zip")));
-        assert_eq!(
-            version_file("v0.0.0-2020.ziphash"),
-            Some(("v0.0.0-2020", "ziphash"))
-        );
-        assert_eq!(version_file("list"), None);
-        assert_eq!(version_file("v1.0.0.zip123.tmp"), None);
-        assert_eq!(temp_prefix("v1.0.0.zip123456.tmp"), Some("v1.0.0.zip"));
-        assert_eq!(temp_prefix("list998.tmp"), Some("list"));
-        assert_eq!(temp_prefix("v1.0.0.tmp"), None);
-    }
 
     #[test]
     fn a_cache_is_read_as_the_go_command_lays_it_out() {
@@ -362,7 +335,7 @@ mod tests {
             ]
         );
         assert_eq!(s.strays, vec![v.join("list7.tmp")]);
-        assert_eq!(s.entries[1].file("zip"), v.join("v1.2.0.zip"));
+        assert_eq!(s.entries[1].file(Ext::Zip), v.join("v1.2.0.zip"));
         assert_eq!(s.entries[1].tree, mc.join("github.com/!azure/x@v1.2.0"));
         assert!(s.unknown.is_empty(), "{:?}", s.unknown);
     }

@@ -81,19 +81,11 @@ fn version_of(key: &Key) -> Option<(&str, usize)> {
 }
 
 /// The version entry and slot of a file found by the scan (`rel`: its path under the
-/// store's root, `/`-separated): `cache/download/<module>/@v/<version>.<ext>`.
+/// store's root, `/`-separated), when it is one of a version's four files.
 fn classify(rel: &str) -> Option<(&str, usize)> {
-    let under = rel.strip_prefix("cache/download/")?;
-    if under.starts_with("sumdb/") {
-        return None;
-    }
-    let (dir, file) = rel.rsplit_once('/')?;
-    if !dir.ends_with("/@v") {
-        return None;
-    }
-    let (_, ext) = file.rsplit_once('.')?;
-    let slot = REMOVAL_ORDER.iter().position(|e| *e == ext)?;
-    Some((&rel[..rel.len() - ext.len() - 1], slot))
+    let key = Key::parse(rel)?;
+    let (id, slot) = version_of(&key)?;
+    Some((&rel[..id.len()], slot))
 }
 
 /// Whether `name` is a clone's directory name (the SHA-256 of its URL, in hex).
@@ -849,6 +841,24 @@ mod tests {
             .enable_all()
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn the_scan_knows_a_versions_four_files_by_their_names() {
+        let v = "cache/download/m.io/!a/@v/v1.0.0";
+        for (ext, slot) in [("ziphash", 0), ("zip", 1), ("info", 2), ("mod", 3)] {
+            assert_eq!(classify(&format!("{v}.{ext}")), Some((v, slot)), "{ext}");
+        }
+        for rel in [
+            "cache/download/m.io/!a/@v/v1.0.0.lock",
+            "cache/download/m.io/!a/@v/list",
+            "cache/download/m.io/!a/@latest",
+            "cache/download/sumdb/sum.golang.org/tile/8/0/000",
+            "sumdb/sum.golang.org/lookup/m.io/a@v1.0.0",
+            "cache/download/m.io/A/@v/v1.0.0.zip",
+        ] {
+            assert_eq!(classify(rel), None, "{rel}");
+        }
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! `EscapeVersion`), so that no caller builds a storage path itself.
 //!
 //! A key's name ([`Key::name`]) is the object's path relative to the storage root, in the
-//! GOMODCACHE layout: `cache/download/<escaped module>/@v/<escaped version>.info`, so a
-//! directory backend is itself a `GOPROXY=file://<dir>/cache/download` tree.
+//! GOMODCACHE layout (`gomod::layout`, which alone spells it), so a directory backend is
+//! itself a `GOPROXY=file://<dir>/cache/download` tree; [`Key::parse`] reads a name back.
 
-use gomod::module;
+use gomod::layout::{self, Ext};
 
 /// The kinds of entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,41 +46,21 @@ impl Kind {
         }
     }
 
-    fn ext(self) -> &'static str {
+    /// The file of a version it is, for a version's kinds.
+    pub fn ext(self) -> Option<Ext> {
         match self {
-            Kind::Info => "info",
-            Kind::Mod => "mod",
-            Kind::Zip => "zip",
-            Kind::ZipHash => "ziphash",
-            _ => "",
+            Kind::Info => Some(Ext::Info),
+            Kind::Mod => Some(Ext::Mod),
+            Kind::Zip => Some(Ext::Zip),
+            Kind::ZipHash => Some(Ext::ZipHash),
+            _ => None,
         }
     }
 }
 
 /// Why a key could not be formed: the module path, version or file name is not valid (the
 /// caller answers 400/404; nothing in storage is touched).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
-    /// The module path cannot be escaped.
-    #[error("invalid module path {path:?}: {reason}")]
-    Module {
-        /// The path given.
-        path: String,
-        /// Why.
-        reason: String,
-    },
-    /// The version cannot be escaped.
-    #[error("invalid version {version:?}: {reason}")]
-    Version {
-        /// The version given.
-        version: String,
-        /// Why.
-        reason: String,
-    },
-    /// A checksum database file name that is not a plain relative path.
-    #[error("invalid checksum database file name {0:?}")]
-    File(String),
-}
+pub type KeyError = layout::NameError;
 
 /// The name of one stored entry. Cheap to clone; two keys are equal when they name the
 /// same object.
@@ -90,37 +70,38 @@ pub struct Key {
     name: String,
 }
 
-const DOWNLOAD: &str = "cache/download";
-
-fn escaped_module(path: &str) -> Result<String, KeyError> {
-    module::escape_path(path).map_err(|e| KeyError::Module {
-        path: path.to_string(),
-        reason: e.to_string(),
-    })
-}
-
-/// A relative name made of plain elements (no empty, `.` or `..` element, no `\` or NUL).
-fn plain(file: &str) -> Result<&str, KeyError> {
-    let ok = file
-        .split('/')
-        .all(|e| !e.is_empty() && e != "." && e != ".." && !e.contains(['\\', '\0']));
-    if ok {
-        Ok(file)
-    } else {
-        Err(KeyError::File(file.to_string()))
-    }
-}
-
 impl Key {
     fn version(kind: Kind, module: &str, version: &str) -> Result<Key, KeyError> {
-        let m = escaped_module(module)?;
-        let v = module::escape_version(version).map_err(|e| KeyError::Version {
-            version: version.to_string(),
-            reason: e.to_string(),
-        })?;
+        let ext = kind.ext().expect("a version's kind");
         Ok(Key {
             kind,
-            name: format!("{DOWNLOAD}/{m}/@v/{v}.{}", kind.ext()),
+            name: layout::version_file(module, version, ext)?,
+        })
+    }
+
+    /// The key `rel` names (a name relative to the storage root, as [`Key::name`] gives
+    /// it), if it is one: a version's four files, a list, `@latest`, a database file as
+    /// served, or the verifier's state.
+    pub fn parse(rel: &str) -> Option<Key> {
+        if let Some(file) = rel.strip_prefix("sumdb/") {
+            return Key::sumdb_state(file).ok();
+        }
+        let kind = match layout::parse(rel)? {
+            layout::Name::Version { ext, .. } => match ext {
+                Ext::Info => Kind::Info,
+                Ext::Mod => Kind::Mod,
+                Ext::Zip => Kind::Zip,
+                Ext::ZipHash => Kind::ZipHash,
+                Ext::Lock | Ext::Partial => return None,
+            },
+            layout::Name::List { .. } => Kind::List,
+            layout::Name::Latest { .. } => Kind::Latest,
+            layout::Name::Sumdb { .. } => Kind::Sumdb,
+            layout::Name::Tree { .. } => return None,
+        };
+        Some(Key {
+            kind,
+            name: rel.to_string(),
         })
     }
 
@@ -148,7 +129,7 @@ impl Key {
     pub fn list(module: &str) -> Result<Key, KeyError> {
         Ok(Key {
             kind: Kind::List,
-            name: format!("{DOWNLOAD}/{}/@v/list", escaped_module(module)?),
+            name: layout::list_file(module)?,
         })
     }
 
@@ -156,7 +137,7 @@ impl Key {
     pub fn latest(module: &str) -> Result<Key, KeyError> {
         Ok(Key {
             kind: Kind::Latest,
-            name: format!("{DOWNLOAD}/{}/@latest", escaped_module(module)?),
+            name: layout::latest_file(module)?,
         })
     }
 
@@ -164,7 +145,7 @@ impl Key {
     pub fn sumdb(db: &str, file: &str) -> Result<Key, KeyError> {
         Ok(Key {
             kind: Kind::Sumdb,
-            name: format!("{DOWNLOAD}/sumdb/{}/{}", plain(db)?, plain(file)?),
+            name: layout::sumdb_file(db, file)?,
         })
     }
 
@@ -172,7 +153,7 @@ impl Key {
     pub fn sumdb_state(file: &str) -> Result<Key, KeyError> {
         Ok(Key {
             kind: Kind::SumdbState,
-            name: format!("sumdb/{}", plain(file)?),
+            name: format!("sumdb/{}", layout::plain(file)?),
         })
     }
 
@@ -181,7 +162,7 @@ impl Key {
     pub(super) fn of_version(id: &str, kind: Kind) -> Key {
         Key {
             kind,
-            name: format!("{id}.{}", kind.ext()),
+            name: format!("{id}.{}", kind.ext().map_or("", Ext::as_str)),
         }
     }
 
@@ -281,6 +262,33 @@ mod tests {
             assert!(Key::sumdb("sum.golang.org", bad).is_err(), "{bad}");
         }
         assert!(Key::sumdb("..", "latest").is_err());
+    }
+
+    #[test]
+    fn names_parse_back_into_their_keys() {
+        for key in [
+            Key::info("github.com/Foo/bar", "v1.0.0-RC"),
+            Key::go_mod("m.io/a", "v1.0.0"),
+            Key::zip("m.io/a", "v1.0.0"),
+            Key::ziphash("m.io/a", "v1.0.0"),
+            Key::list("m.io/a"),
+            Key::latest("m.io/a"),
+            Key::sumdb("sum.golang.org", "tile/8/0/001"),
+            Key::sumdb_state("sum.golang.org/latest"),
+        ] {
+            let key = key.unwrap();
+            assert_eq!(Key::parse(key.name()), Some(key.clone()), "{key}");
+        }
+        for rel in [
+            "cache/download/m.io/a/@v/v1.0.0.lock",
+            "cache/download/m.io/a/@v/v1.0.0.partial",
+            "cache/download/m.io/a/@v/v1.0.0.zip123.tmp",
+            "m.io/a@v1.0.0",
+            "sumdb/../x",
+            "git/0123",
+        ] {
+            assert_eq!(Key::parse(rel), None, "{rel}");
+        }
     }
 
     #[test]
