@@ -340,3 +340,72 @@ fn json_logs_carry_the_start_line_and_request_ids() {
         .unwrap();
     assert_eq!(req["fields"]["cache"], "negative");
 }
+
+/// A zip is checked once, after the chain, as the go command checks it after its proxy
+/// list: a bad zip from the first upstream does not fall through `|` to the second, for
+/// the go command (`GOPROXY=bad|good`) or for modgate (`--upstream bad|good`). The first
+/// upstream serves random bytes for one version and a zip of another module for the
+/// other; modgate answers 502 with what was wrong and stores nothing.
+#[test]
+fn a_bad_zip_does_not_fall_through_pipe_as_for_the_go_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = Tree::new(tmp.path().join("bad"));
+    let good = Tree::new(tmp.path().join("good"));
+    let m = "example.com/a";
+    for t in [&bad, &good] {
+        t.add(m, "v1.0.0", T1, &[("a.go", "package a\n")]);
+        t.add(m, "v1.1.0", T1, &[("a.go", "package a\n")]);
+    }
+    std::fs::write(bad.vfile(m, "v1.0.0", "zip"), b"PK\x03\x04 not a zip").unwrap();
+    let other = Tree::new(tmp.path().join("other"));
+    other.add(
+        "example.com/other",
+        "v1.1.0",
+        T1,
+        &[("a.go", "package a\n")],
+    );
+    std::fs::copy(
+        other.vfile("example.com/other", "v1.1.0", "zip"),
+        bad.vfile(m, "v1.1.0", "zip"),
+    )
+    .unwrap();
+    let chain = format!("{}|{}", bad.url(), good.url());
+    let data = tmp.path().join("data");
+    let server = Server::start(&["--data-dir", data.to_str().unwrap(), "--upstream", &chain]);
+    let env = GoEnv::new();
+    let cwd = tmp.path().join("work");
+    std::fs::create_dir_all(&cwd).unwrap();
+    for (v, says, go_says) in [
+        (
+            "v1.0.0",
+            "zip: not a valid zip file",
+            "zip: not a valid zip file",
+        ),
+        (
+            "v1.1.0",
+            "path does not have prefix",
+            "has unexpected file example.com/other@v1.1.0/",
+        ),
+    ] {
+        let arg = format!("{m}@{v}");
+        for (proxy, text) in [(chain.clone(), go_says), (server.url(), "502 Bad Gateway")] {
+            let out = env.go(&cwd, &proxy, &["mod", "download", &arg]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success() && stderr.contains(text),
+                "{proxy} {arg}: {stderr}"
+            );
+        }
+        let r = raw_get(&server.addr, "GET", &format!("/{m}/@v/{v}.zip")).unwrap();
+        assert_eq!(r.status, 502, "{v}: {}", r.text());
+        assert!(
+            r.text().contains("the zip is not a valid module zip") && r.text().contains(says),
+            "{v}: {}",
+            r.text()
+        );
+        assert!(
+            !data.join(format!("cache/download/{m}/@v/{v}.zip")).exists(),
+            "{v}: stored"
+        );
+    }
+}

@@ -100,6 +100,9 @@ pub struct ZipEntry {
     /// When the storage did not answer: the checked file in the staging area, served
     /// instead of the stored object (removed once the last answer using it is sent).
     pub local: Option<Arc<Staged>>,
+    /// The version held in use (not evicted) for whoever asked, from before the lookup
+    /// until this entry is dropped (a stream of its body holds it on its own after that).
+    pub held: Option<Arc<crate::store::InUse>>,
 }
 
 type Flight<T> = Shared<BoxFuture<'static, Result<T, Error>>>;
@@ -564,14 +567,17 @@ impl Cache {
         Ok(data)
     }
 
-    /// `@v/<version>.zip` of a canonical version: fetched to the staging area, checked,
-    /// hashed, then stored (zip first, then `.ziphash`).
+    /// `@v/<version>.zip` of a canonical version: fetched to the staging area, checked
+    /// (here, once: sources relay the bytes, as the go command checks a zip after its
+    /// proxy list, so a bad zip does not move on to the next entry), hashed, then stored
+    /// (zip first, then `.ziphash`). The entry holds the version in use.
     pub async fn zip(&self, module: &str, version: &str) -> Result<ZipEntry, Error> {
         let zip_key = Key::zip(module, version).map_err(internal)?;
         let hash_key = Key::ziphash(module, version).map_err(internal)?;
+        let held = self.inner.store.in_use(&zip_key).map(Arc::new);
         if let Some(z) = Self::stored_zip(&self.inner, &zip_key, &hash_key).await? {
             hit("zip");
-            return Ok(z);
+            return Ok(ZipEntry { held, ..z });
         }
         let inner = Arc::clone(&self.inner);
         let (m, v) = (module.to_string(), version.to_string());
@@ -605,9 +611,11 @@ impl Cache {
                 size,
                 hash,
                 local,
+                held: None,
             })
         })
         .await
+        .map(|z| ZipEntry { held, ..z })
     }
 
     /// The stored zip `zip_key`, when both it and its `.ziphash` are stored.
@@ -628,6 +636,7 @@ impl Cache {
             size: stat.size,
             hash: String::from_utf8_lossy(&hash.data).trim().to_string(),
             local: None,
+            held: None,
         }))
     }
 }

@@ -179,17 +179,12 @@ pub async fn answer(
             }
             Err(e) => error(&e, head),
         },
-        Request::Zip { module, version } => {
-            // What this request is about to serve is not evicted: held from the lookup
-            // until the response is built (its body's stream then holds it to the end).
-            let _held = crate::store::Key::zip(&module, &version)
-                .ok()
-                .and_then(|k| state.cache.store().in_use(&k));
-            match state.cache.zip(&module, &version).await {
-                Ok(z) => super::zip::serve(state.cache.store(), &z, headers, head).await,
-                Err(e) => error(&e, head),
-            }
-        }
+        // The entry holds the version in use until the response is built (its body's
+        // stream then holds it to the end).
+        Request::Zip { module, version } => match state.cache.zip(&module, &version).await {
+            Ok(z) => super::zip::serve(state.cache.store(), &z, headers, head).await,
+            Err(e) => error(&e, head),
+        },
     }
 }
 

@@ -108,7 +108,9 @@ pub trait Source: Send + Sync {
 
     /// Writes the module zip of `module@version` to the new file `dest` (streamed, never
     /// held whole in memory) and returns its size (`@v/<version>.zip`). `version` is
-    /// canonical. The caller validates the file before it stores it, and removes it on error.
+    /// canonical. Sources relay the bytes (bounded in size); the cache checks the file
+    /// once, after the chain, as the go command checks a zip after its proxy list (so a
+    /// bad zip does not fall through `|`), before it stores it, and removes it on error.
     async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, Error>;
 }
 

@@ -9,9 +9,10 @@
 //! `RevInfo` takes (no `Time`, extra fields and any spacing are fine), and the `.info` of
 //! a canonical version valid for the path must name that version; a `.mod` must parse
 //! with the lax go.mod parser; a list is any body (the go command takes the versions it
-//! finds on its lines); a zip must be a valid module zip for that module version
-//! ([`gomod::zip::check_served_zip_file`]) and at most [`gomod::zip::MAX_ZIP_FILE`],
-//! checked here so that a `|` chain falls through past an upstream that serves garbage.
+//! finds on its lines); a zip is at most [`gomod::zip::MAX_ZIP_FILE`] (a larger one is an
+//! error, so a `|` chain moves on) and relayed: its content is checked once, by the cache,
+//! after the chain, as the go command checks a zip after its proxy list (`downloadZip`
+//! in cmd/go/internal/modfetch/fetch.go), so a bad zip does not fall through.
 //! Credentials in the URL's userinfo are sent as basic auth and never shown: logs and
 //! errors use the redacted URL (`https://user:xxxxx@host/`).
 
@@ -286,36 +287,10 @@ impl ProxySource {
         version: &str,
         dest: &Path,
     ) -> Result<u64, Error> {
-        let size = self
-            .upstream
+        self.upstream
             .get_to_file(rel, dest, gomod::zip::MAX_ZIP_FILE)
             .await
-            .map_err(|e| fetch_error(e, module_path, version))?;
-        let m = module::Version::new(module_path, version);
-        let path = dest.to_path_buf();
-        let checked = tokio::task::spawn_blocking(move || -> Result<(), String> {
-            let files = gomod::zip::check_served_zip_file(&m, &path).map_err(|e| e.to_string())?;
-            files.err().map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| {
-            Error::failed(version_error(
-                module_path,
-                version,
-                &format!("checking the zip: {e}"),
-            ))
-        })?;
-        if let Err(e) = checked {
-            return Err(self.garbage(
-                module_path,
-                version,
-                &format!(
-                    "invalid module zip from proxy {}: {e}",
-                    self.upstream.redacted_base()
-                ),
-            ));
-        }
-        Ok(size)
+            .map_err(|e| fetch_error(e, module_path, version))
     }
 }
 
