@@ -3,13 +3,10 @@
 //! the proxy gone) with GOSUMDB on: the go command verifies every module against the
 //! checksum database records inside the bundle.
 
-mod proxy_support;
-mod serve_common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serve_common::*;
+use crate::serve_common::*;
 
 const KEY: &str = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
 
@@ -60,7 +57,7 @@ fn a_bundle_is_served_offline_with_its_checksum_database_records() {
     let tmp = tempfile::tempdir().unwrap();
     let app = project(tmp.path());
     let file = tmp.path().join("mods.bundle");
-    let proxy = proxy_support::GoTestProxy::start();
+    let proxy = crate::proxy_support::GoTestProxy::start();
 
     // The connected side.
     let out = run(&[

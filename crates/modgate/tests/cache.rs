@@ -2,15 +2,13 @@
 //! command, hurt in every way the go command can be hurt: afterwards `go mod verify`
 //! passes, `go build` works offline, and healthy entries keep their inode and mtime.
 
-mod serve_common;
-
 use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::serve_common::*;
 use modgate::modcache::check::Kind;
-use serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 

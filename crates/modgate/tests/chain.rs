@@ -4,16 +4,14 @@
 //! source), `off`, and private routing: no request for a private module ever reaches an
 //! upstream not marked private.
 
-mod proxy_support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::proxy_support::{FaultServer, Outcome, Recorder, Reply, module_zip};
 use modgate::error::{Error, Kind};
 use modgate::source::chain::{Chain, Entry};
 use modgate::source::proxy::{ProxySettings, ProxySource};
 use modgate::source::{Info, Source};
-use proxy_support::{FaultServer, Outcome, Recorder, Reply, module_zip};
 use testkit::free_port;
 
 const M: &str = "example.com/m";

@@ -41,18 +41,15 @@
 //! | proxy serving other go.mod bytes than the database and go.sum recorded | network: … serves a go.mod of … that hashes to …; the checksum database sum.test and …go.sum:3 say … | `go env -w GOPROXY=<another proxy>,direct` (filled with a mirror, applied), and tell its operators |
 //! | go.mod that declares another module path       | configuration: the go.mod of example.com/moved@v1.0.0 … declares module example.com/other | `go mod edit -droprequire … && go get example.com/other@v1.0.0` (applied: go list -m shows it) |
 
-mod doctor_support;
-mod proxy_support;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
-use doctor_support::{GitHttp, Mount, NetNs};
+use crate::doctor_support::{GitHttp, Mount, NetNs};
+use crate::proxy_support::{FaultServer, Reply};
 use gomod::sumdb::note::Signer;
 use gomod::sumdb::server::TestServer;
-use proxy_support::{FaultServer, Reply};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use testkit::free_port;
@@ -613,7 +610,7 @@ async fn each_fault_is_named_with_its_fix() {
     // TLS: a CA-signed certificate this machine trusts (SSL_CERT_FILE, as for the go
     // command) is healthy; self-signed, expired, or for another name each are named.
     {
-        use doctor_support::{TlsServer, certs};
+        use crate::doctor_support::{TlsServer, certs};
         let ca = certs::Ca::new();
         let ca_file = w.root.join("ca.pem");
         std::fs::write(&ca_file, &ca.pem).unwrap();
@@ -715,7 +712,7 @@ async fn each_fault_is_named_with_its_fix() {
         // the go command's words, with its fix.
         let private = certs::Ca::named("modgate private CA");
         let inter = ca.intermediate("modgate intermediate CA");
-        let aia = doctor_support::serve_bytes(inter.der.clone());
+        let aia = crate::doctor_support::serve_bytes(inter.der.clone());
         let mut full = inter.leaf_with_ca_issuers("127.0.0.1", &aia);
         full.chain.push(inter.der.clone());
         // The whole chain sent: healthy.

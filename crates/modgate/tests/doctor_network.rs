@@ -4,18 +4,15 @@
 //! throughput of a real zip; an HTTP proxy in the way (healthy, 407, down); the checksum
 //! database's signed tree head (verified, another key, unreachable).
 
-mod doctor_support;
-mod proxy_support;
-
 use std::time::Duration;
 
+use crate::proxy_support::{FaultServer, Reply};
 use modgate::doctor::checked::Checked;
 use modgate::doctor::checksum_db;
 use modgate::doctor::credentials::Credentials;
 use modgate::doctor::finding::{Group, Severity};
 use modgate::doctor::network::{check_proxy, probe_proxy};
 use modgate::goenv::{GoSettings, Origin};
-use proxy_support::{FaultServer, Reply};
 use testkit::free_port;
 
 const PROBE: &str = "golang.org/x/mod/@v/list";
@@ -343,7 +340,7 @@ async fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsi
 
 #[tokio::test]
 async fn a_refused_certificate_is_inspected_through_the_http_proxy() {
-    use doctor_support::{TlsServer, certs};
+    use crate::doctor_support::{TlsServer, certs};
     let dir = tempfile::tempdir().unwrap();
     let srv = TlsServer::start(&certs::openssl_req_x509(dir.path(), "127.0.0.1"), &[]).await;
     let (via, tunnels) = connect_proxy().await;

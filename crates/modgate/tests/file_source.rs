@@ -3,8 +3,6 @@
 //! `+incompatible` ones left out once a compatible version has a go.mod, prereleases only
 //! when there is no release, else the newest pseudo-version. Each tree is asked of both.
 
-mod proxy_support;
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -36,7 +34,7 @@ fn tree(root: &Path, m: &str, versions: &[(&str, Option<&str>)]) {
 
 /// What `go list -m M@latest` says through `GOPROXY=file://root`: the version or the error.
 fn go_latest(root: &Path, work: &Path, m: &str) -> Result<String, String> {
-    let mut cmd = proxy_support::go_command(work);
+    let mut cmd = crate::proxy_support::go_command(work);
     cmd.args(["list", "-m", "-f", "{{.Version}}", &format!("{m}@latest")])
         .current_dir(work)
         .env("GOPROXY", format!("file://{}", root.display()))

@@ -5,8 +5,6 @@
 //! repository). A dead HTTPS_PROXY catches what would go to the go command's default
 //! proxy: neither it nor the upstream may ever see the private module.
 
-mod serve_common;
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -14,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serve_common::upstream::Upstream;
-use serve_common::*;
+use crate::serve_common::upstream::Upstream;
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 const PUB_MOD: &str = "/example.com/pub/@v/v1.0.0.mod";

@@ -5,13 +5,11 @@
 //! `go build` succeed through the warmed modgate, or a modgate serving the filled data
 //! directory offline.
 
-mod serve_common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serve_common::*;
+use crate::serve_common::*;
 
 const GOCODE: &str = "/usr/share/gocode/src";
 const T1: &str = "2024-01-02T03:04:05Z";

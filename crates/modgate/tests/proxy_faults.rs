@@ -3,15 +3,13 @@
 //! mid-body, slow trickles, refused connections, redirect loops, credentials, escaping,
 //! the `@latest` fallback and the per-upstream concurrency bound.
 
-mod proxy_support;
-
 use std::time::{Duration, Instant};
 
+use crate::proxy_support::{FaultServer, Reply, module_zip};
 use base64::Engine as _;
 use modgate::error::{Error, Kind};
 use modgate::source::proxy::{ProxySettings, ProxySource};
 use modgate::source::{Info, Source};
-use proxy_support::{FaultServer, Reply, module_zip};
 use testkit::free_port;
 
 const M: &str = "example.com/m";

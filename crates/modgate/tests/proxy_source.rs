@@ -2,14 +2,12 @@
 //! serving cmd/go/testdata/mod), checked against the corpus, the test proxy's checksum
 //! database and the go command itself.
 
-mod proxy_support;
-
 use std::time::Duration;
 
+use crate::proxy_support::{GoTestProxy, corpus_file, go_command};
 use modgate::error::{Error, Kind};
 use modgate::source::proxy::{ProxySettings, ProxySource};
 use modgate::source::{Info, Source};
-use proxy_support::{GoTestProxy, corpus_file, go_command};
 
 fn settings() -> ProxySettings {
     ProxySettings {

@@ -11,11 +11,9 @@
 //! would put modgate behind one, and through modgate's own `--tls-cert` in the last test
 //! (routes' `read` lists, `[auth]` reloaded by SIGHUP, the request limit by client name).
 
-mod serve_common;
-
 use std::path::{Path, PathBuf};
 
-use serve_common::*;
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 const PUB: &str = "example.com/pub";

@@ -2,19 +2,17 @@
 //! call), bad upstream bodies never stored, the negative cache, timeouts, stale lists
 //! when the upstream disappears, and temp files cleaned at start.
 
-mod serve_common;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::serve_common::counting::Counting;
+use crate::serve_common::*;
 use modgate::cache::{Cache, CacheSettings};
 use modgate::http::{AppState, router};
 use modgate::source::Source;
 use modgate::source::file::FileSource;
 use modgate::store::Store;
-use serve_common::counting::Counting;
-use serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 
@@ -35,21 +33,6 @@ async fn serve_in_process(source: Arc<dyn Source>, data: &Path, settings: CacheS
         let _ = axum::serve(listener, router(state)).await;
     });
     format!("http://{addr}")
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
 }
 
 #[test]

@@ -2,9 +2,7 @@
 //! http upstream (another modgate), `off`, private modules kept from public upstreams,
 //! and startup errors.
 
-mod serve_common;
-
-use serve_common::*;
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 
@@ -371,7 +369,7 @@ fn a_bad_zip_does_not_fall_through_pipe_as_for_the_go_command() {
     .unwrap();
     let chain = format!("{}|{}", bad.url(), good.url());
     let data = tmp.path().join("data");
-    let server = Server::start(&["--data-dir", data.to_str().unwrap(), "--upstream", &chain]);
+    let server = Server::over(&data, &chain);
     let env = GoEnv::new();
     let cwd = tmp.path().join("work");
     std::fs::create_dir_all(&cwd).unwrap();

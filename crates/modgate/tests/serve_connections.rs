@@ -2,15 +2,13 @@
 //! closed, the caps on connections in all and per address, HTTPS for the real go command,
 //! and a draining shutdown. Every wait is bounded; no test asserts how long anything took.
 
-mod serve_common;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serve_common::*;
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 
@@ -611,12 +609,7 @@ fn sigterm_drains_downloads_in_flight() {
     );
     assert!(big.zip.len() > 48 << 20, "{}", big.zip.len());
     let data = tmp.path().join("data");
-    let mut server = Server::start(&[
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
+    let mut server = Server::over(&data, &tree.url());
     let mut d = Conn::new(&server.addr, connect(&server.addr, None, Some(256 << 10)));
     d.send("/example.com/big/@v/v1.0.0.zip");
     let head = d.head();

@@ -7,15 +7,12 @@
 //! module version, with the test checksum database on, through modgate and straight from
 //! the test proxy: the same results.
 
-mod proxy_support;
-mod serve_common;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::proxy_support::GoTestProxy;
+use crate::serve_common::{GoEnv, Server, raw_get, run_bounded};
 use gomod::module;
-use proxy_support::GoTestProxy;
-use serve_common::{GoEnv, Server, raw_get, run_bounded};
 
 /// The test database's verifier key (cmd/go/proxy_test.go).
 const KEY: &str = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
@@ -46,7 +43,7 @@ fn corpus() -> Vec<(String, String)> {
 
 fn corpus_dir() -> PathBuf {
     let out = run_bounded(
-        std::process::Command::new(serve_common::go_binary())
+        std::process::Command::new(crate::serve_common::go_binary())
             .env("GOTOOLCHAIN", "local")
             .args(["env", "GOROOT"]),
         std::time::Duration::from_secs(60),

@@ -3,14 +3,12 @@
 //! restart, every entry it has stored and every entry it serves must verify against the
 //! hashes of the upstream: a crash never leaves a half entry that is served.
 
-mod serve_common;
-
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::Path;
 use std::time::Duration;
 
-use serve_common::{GoEnv, Server, Sums, Tree, raw_get};
+use crate::serve_common::{GoEnv, Server, Sums, Tree, raw_get};
 
 const MODULES: usize = 24;
 const ROUNDS: usize = 6;
@@ -152,7 +150,7 @@ fn kill_9_during_fetches_never_leaves_a_served_half_entry() {
     let mods: Vec<String> = sums.keys().map(|m| format!("{m}@v1.0.0")).collect();
     let mods: Vec<&str> = mods.iter().map(String::as_str).collect();
     for v in env.download(&server.url(), &mods) {
-        let (path, version, sum, go_mod_sum) = serve_common::summary(&v);
+        let (path, version, sum, go_mod_sum) = crate::serve_common::summary(&v);
         let s = &sums[&path];
         assert_eq!(
             (version.as_str(), sum.as_str(), go_mod_sum.as_str()),
@@ -176,7 +174,7 @@ fn a_second_server_on_one_data_dir_is_refused() {
     let mut first = Server::start(&["--data-dir", d, "--upstream", "off"]);
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_modgate"));
     cmd.args(["serve", "--data-dir", d, "--upstream", "off", "--listen"])
-        .arg(format!("127.0.0.1:{}", serve_common::free_port()))
+        .arg(format!("127.0.0.1:{}", crate::serve_common::free_port()))
         .env_remove("MODGATE_DATA_DIR")
         .env_remove("MODGATE_CONFIG");
     let out = testkit::run_bounded(&mut cmd, Duration::from_secs(30));

@@ -11,8 +11,6 @@
 //! GOINSECURE (modgate: `[direct] insecure`) allows that http fallback. The tag names
 //! `https://gopkg.in/yaml.v3`, which the git config rewrites to the local repository.
 
-mod serve_common;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
@@ -20,7 +18,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serve_common::*;
+use crate::serve_common::*;
 
 const GOCODE: &str = "/usr/share/gocode/src";
 

@@ -2,11 +2,9 @@
 //! reached through the user's git config, `url.<file>.insteadOf`), compared with what the
 //! go command itself gets with GOPROXY=direct and the same git config.
 
-mod serve_common;
-
 use std::path::Path;
 
-use serve_common::*;
+use crate::serve_common::*;
 
 fn git(dir: &Path, config: &Path, args: &[&str], date: &str) {
     testkit::git_with(dir, args, Some(config), date);

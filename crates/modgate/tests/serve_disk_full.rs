@@ -3,49 +3,12 @@
 //! "upstream error"), stores nothing partial, keeps no staged file, and goes on serving
 //! and fetching smaller modules.
 
-mod serve_common;
+use std::path::Path;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use serve_common::*;
+use crate::serve_common::*;
+use testkit::mount::{Mount, noise};
 
 const T1: &str = "2024-01-02T03:04:05Z";
-
-/// A tmpfs of `size` mounted at `dir`, unmounted when dropped.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(dir).unwrap();
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .unwrap();
-        assert!(st.success(), "mount tmpfs on {}", dir.display());
-        Tmpfs(dir.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-/// `n` bytes deflate cannot shrink (a fixed pseudo-random sequence).
-fn noise(n: usize) -> String {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'!' + (x % 90) as u8)
-        })
-        .collect()
-}
 
 #[test]
 fn a_full_disk_is_a_507_and_nothing_partial_is_kept() {
@@ -55,7 +18,7 @@ fn a_full_disk_is_a_507_and_nothing_partial_is_kept() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let tree = Tree::new(tmp.path().join("upstream"));
-    let big_code = format!("package big\n\nconst S = `{}`\n", noise(3 << 20));
+    let big_code = format!("package big\n\nconst S = `{}`\n", noise(3 << 20, 0));
     tree.add(
         "example.com/big",
         "v1.0.0",
@@ -69,13 +32,8 @@ fn a_full_disk_is_a_507_and_nothing_partial_is_kept() {
         &[("s.go", "package small\n")],
     );
     let data = tmp.path().join("data");
-    let _fs = Tmpfs::mount(&data, "2m");
-    let server = Server::start(&[
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
+    let _fs = Mount::tmpfs(&data, "2m");
+    let server = Server::over(&data, &tree.url());
     let r = raw_get(&server.addr, "GET", "/example.com/big/@v/v1.0.0.zip").unwrap();
     assert_eq!(r.status, 507, "{}", r.text());
     let body = r.text();
@@ -142,7 +100,7 @@ fn a_clone_that_fills_the_disk_is_removed_and_named() {
     let repos = tmp.path().join("repos");
     let config = tmp.path().join("gitconfig");
     github_to_local(&config, &repos);
-    let big_code = format!("package big\n\nconst S = `{}`\n", noise(4 << 20));
+    let big_code = format!("package big\n\nconst S = `{}`\n", noise(4 << 20, 0));
     repo(
         &repos,
         &config,
@@ -162,7 +120,7 @@ fn a_clone_that_fills_the_disk_is_removed_and_named() {
         ],
     );
     let data = tmp.path().join("data");
-    let _fs = Tmpfs::mount(&data, "2m");
+    let _fs = Mount::tmpfs(&data, "2m");
     let cfg = config.to_str().unwrap();
     let server = Server::start_env(
         &["--data-dir", data.to_str().unwrap(), "--upstream", "direct"],

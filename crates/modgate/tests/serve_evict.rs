@@ -8,61 +8,24 @@
 //! and the client gets exactly its bytes. The `direct` source's git clones are counted
 //! and evicted too, and cloned again when needed.
 
-mod serve_common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
-use serve_common::*;
+use crate::serve_common::*;
+use testkit::mount::{Mount, noise};
 
 const T1: &str = "2024-01-02T03:04:05Z";
 const MIB: u64 = 1 << 20;
 /// The bound under test.
 const MAX: u64 = 8 * MIB;
 
-/// A tmpfs of `size` mounted at `dir`, unmounted when dropped.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(dir).unwrap();
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .unwrap();
-        assert!(st.success(), "mount tmpfs on {}", dir.display());
-        Tmpfs(dir.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 fn assert_root() {
     assert!(
         rustix::process::geteuid().is_root(),
         "this test mounts a tmpfs: run it as root (CI does)"
     );
-}
-
-/// `n` bytes deflate cannot shrink much (a pseudo-random sequence from `seed`).
-fn noise(n: usize, seed: u64) -> String {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'!' + (x % 90) as u8)
-        })
-        .collect()
 }
 
 /// Adds `module@v1.0.0` with one file of `n` noise characters.
@@ -149,7 +112,7 @@ fn least_recently_used_versions_leave_and_the_data_dir_stays_under_max_bytes() {
         &[("big.go", big_code.as_str())],
     );
     let data = tmp.path().join("data");
-    let _fs = Tmpfs::mount(&data, "16m");
+    let _fs = Mount::tmpfs(&data, "16m");
     let config = tmp.path().join("modgate.toml");
     std::fs::write(&config, "[cache]\nmax_bytes = \"8MiB\"\n").unwrap();
     let server = Server::start(&[
@@ -261,7 +224,7 @@ fn a_zip_being_streamed_is_not_evicted_until_its_stream_ends() {
     let x1 = add_noisy(&tree, "example.com/x1", 2_800_000, 2);
     let x2 = add_noisy(&tree, "example.com/x2", 2_800_000, 3);
     let data = tmp.path().join("data");
-    let _fs = Tmpfs::mount(&data, "32m");
+    let _fs = Mount::tmpfs(&data, "32m");
     let server = Server::start(&[
         "--cache-max-bytes",
         "8MiB",
@@ -384,7 +347,7 @@ fn git_clones_are_evicted_least_recently_used_and_cloned_again() {
         );
     }
     let data = tmp.path().join("data");
-    let _fs = Tmpfs::mount(&data, "16m");
+    let _fs = Mount::tmpfs(&data, "16m");
     let cfg = config.to_str().unwrap();
     let server = Server::start_env(
         &[

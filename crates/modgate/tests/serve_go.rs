@@ -3,9 +3,7 @@
 //! directly; `go mod tidy` and `go build` work through it; and the data dir afterwards is
 //! itself a GOPROXY tree the go command accepts.
 
-mod serve_common;
-
-use serve_common::*;
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 const T2: &str = "2024-02-03T04:05:06Z";
@@ -87,12 +85,7 @@ fn go_mod_download_through_modgate_equals_the_tree_and_the_data_dir_is_a_goproxy
     let tmp = tempfile::tempdir().unwrap();
     let (tree, sums) = build_tree(tmp.path().join("upstream"));
     let data = tmp.path().join("data");
-    let server = Server::start(&[
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
+    let server = Server::over(&data, &tree.url());
 
     let direct: Vec<_> = GoEnv::new()
         .download(&tree.url(), MODS)
@@ -167,12 +160,7 @@ fn go_mod_tidy_and_go_build_through_modgate() {
     let tmp = tempfile::tempdir().unwrap();
     let (tree, _) = build_tree(tmp.path().join("upstream"));
     let data = tmp.path().join("data");
-    let server = Server::start(&[
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
+    let server = Server::over(&data, &tree.url());
     let prog = tmp.path().join("prog");
     std::fs::create_dir_all(&prog).unwrap();
     std::fs::write(prog.join("go.mod"), "module example.com/prog\n\ngo 1.21\n").unwrap();

@@ -3,13 +3,11 @@
 //! the list keeps the go command's meaning (the second's "not found" decides nothing
 //! while the first is out; the first's slow "not found" falls through to the second).
 
-mod serve_common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use serve_common::upstream::{Answer, Upstream};
-use serve_common::*;
+use crate::serve_common::upstream::{Answer, Upstream};
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 

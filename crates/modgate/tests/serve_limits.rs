@@ -6,13 +6,11 @@
 //!   fallback answers) until its open time is over;
 //! - /metrics: the Prometheus names, and never a module path.
 
-mod serve_common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use serve_common::upstream::{Answer, Upstream};
-use serve_common::*;
+use crate::serve_common::upstream::{Answer, Upstream};
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 

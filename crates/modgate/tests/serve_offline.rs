@@ -1,9 +1,7 @@
 //! `modgate serve --offline`: what a connected run stored is served, lists and `@latest`
 //! however old; everything else is a 404 that says why, and no upstream is asked.
 
-mod serve_common;
-
-use serve_common::*;
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 

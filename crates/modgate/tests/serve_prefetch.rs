@@ -4,16 +4,14 @@
 //! meanwhile joins the prefetch's fetch (one source call); a go.mod that does not parse
 //! triggers nothing; a private requirement is never prefetched from a public upstream.
 
-mod serve_common;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::serve_common::counting::Counting;
+use crate::serve_common::*;
 use modgate::cache::{Cache, CacheSettings};
 use modgate::store::Store;
-use serve_common::counting::Counting;
-use serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 
@@ -79,12 +77,7 @@ fn requirements_are_prefetched_down_to_the_depth_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let tree = chain_tree(tmp.path().join("up"));
     let data = tmp.path().join("data");
-    let server = Server::start(&[
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
+    let server = Server::over(&data, &tree.url());
     assert_eq!(
         get_mod(&server, "example.com/m0"),
         go_mod("example.com/m0", &["example.com/m1"])
@@ -174,14 +167,6 @@ fn counting_cache(root: &Path, data: &Path, delay: Duration) -> (Arc<Counting>, 
     };
     let cache = Cache::new(source.clone(), store, settings);
     (source, cache)
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// Polls (at most 15 s) until the source's calls are `want`.

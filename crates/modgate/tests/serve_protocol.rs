@@ -2,9 +2,7 @@
 //! headers, bodies, Range, ETag/304, HEAD, request ids, and trick inputs that must get a
 //! clear 400/404 and touch nothing on disk.
 
-mod serve_common;
-
-use serve_common::*;
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -33,12 +31,7 @@ fn fixture() -> Fixture {
     )
     .unwrap();
     let data = tmp.path().join("data");
-    let server = Server::start(&[
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
+    let server = Server::over(&data, &tree.url());
     Fixture {
         _tmp: tmp,
         tree,
@@ -46,13 +39,6 @@ fn fixture() -> Fixture {
         server,
         a,
     }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
 }
 
 fn rt() -> tokio::runtime::Runtime {

@@ -3,13 +3,11 @@
 //! limits apply at once; a setting that needs a restart is named and left alone; a broken
 //! file is refused and the running settings stay.
 
-mod serve_common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use serve_common::*;
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 

@@ -7,13 +7,11 @@
 //! - Redis stopped during the run: replicas keep serving on their own and say so; started
 //!   again: they share the lock again.
 
-mod serve_common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serve_common::upstream::{Answer, Upstream};
-use serve_common::*;
+use crate::serve_common::upstream::{Answer, Upstream};
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 

@@ -3,11 +3,9 @@
 //! its upstream (with that upstream's credentials) and never to the public one; the rest
 //! follows `--upstream`, which names an upstream too.
 
-mod serve_common;
-
+use crate::serve_common::upstream::Upstream;
+use crate::serve_common::*;
 use base64::Engine as _;
-use serve_common::upstream::Upstream;
-use serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 

@@ -3,10 +3,7 @@
 //! fetched in the bucket; a second replica (its own data directory, no upstream at all)
 //! then serves the same modules from the bucket alone, byte for byte.
 
-mod proxy_support;
-mod serve_common;
-
-use serve_common::*;
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 
@@ -323,7 +320,7 @@ fn downloads_go_on_while_the_storage_is_down() {
 fn the_checksum_database_is_verified_while_the_storage_is_down() {
     const KEY: &str =
         "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
-    let proxy = proxy_support::GoTestProxy::start();
+    let proxy = crate::proxy_support::GoTestProxy::start();
     let mut sw = testkit::seaweed::Seaweed::start();
     sw.create_bucket("modules");
     let tmp = tempfile::tempdir().unwrap();

@@ -5,18 +5,15 @@
 //! refuse the module through modgate as it would directly; lookups of private modules
 //! never leave modgate.
 
-mod proxy_support;
-mod serve_common;
-
-use proxy_support::{FaultServer, GoTestProxy, Reply};
-use serve_common::{GoEnv, Server, raw_get};
+use crate::proxy_support::{FaultServer, GoTestProxy, Reply};
+use crate::serve_common::{GoEnv, Server, raw_get};
 
 /// The test database's verifier key (cmd/go/proxy_test.go).
 const KEY: &str = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
 const NAME: &str = "localhost.localdev/sumdb";
 
 fn files_under(dir: &std::path::Path) -> Vec<String> {
-    serve_common::files_under(dir)
+    crate::serve_common::files_under(dir)
 }
 
 /// `modgate serve --data-dir DATA --upstream UPSTREAM --sumdb SUMDB`.
@@ -206,9 +203,9 @@ fn private_modules_are_never_looked_up() {
 /// A file:// upstream holding `rsc.io/quote@v1.5.2` with its real go.mod but a changed
 /// file in its zip, and `rsc.io/sampler@v1.3.0` with a changed go.mod: the test
 /// database knows both.
-fn tampered_tree(root: std::path::PathBuf) -> serve_common::Tree {
-    let tree = serve_common::Tree::new(root);
-    let quote_mod = String::from_utf8(proxy_support::corpus_file(
+fn tampered_tree(root: std::path::PathBuf) -> crate::serve_common::Tree {
+    let tree = crate::serve_common::Tree::new(root);
+    let quote_mod = String::from_utf8(crate::proxy_support::corpus_file(
         "rsc.io_quote_v1.5.2.txt",
         ".mod",
     ))
@@ -325,7 +322,7 @@ fn private_and_nosumdb_modules_are_stored_without_a_lookup() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let db = rt.block_on(FaultServer::start(|_| Reply::status(500)));
     let tmp = tempfile::tempdir().unwrap();
-    let tree = serve_common::Tree::new(tmp.path().join("up"));
+    let tree = crate::serve_common::Tree::new(tmp.path().join("up"));
     tree.add(
         "corp.example.com/lib",
         "v1.0.0",

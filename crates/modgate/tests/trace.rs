@@ -2,14 +2,11 @@
 //! delays one module's zip by 2 s: the command's results and exit status are its own,
 //! and the trace attributes the delay to that zip request.
 
-mod proxy_support;
-mod serve_common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use serve_common::upstream::{Answer, Upstream};
-use serve_common::*;
+use crate::serve_common::upstream::{Answer, Upstream};
+use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 const SLOW_ZIP: &str = "/example.com/slow/@v/v1.0.0.zip";
@@ -353,7 +350,7 @@ fn git_commands_of_direct_are_timed_and_named() {
 /// without the trace.
 #[test]
 fn the_checksum_database_goes_through_the_recorder() {
-    let proxy = proxy_support::GoTestProxy::start();
+    let proxy = crate::proxy_support::GoTestProxy::start();
     let tmp = tempfile::tempdir().unwrap();
     let mods = ["rsc.io/quote@v1.5.2"];
     let env = [("GOSUMDB", SUMDB_KEY)];
@@ -535,7 +532,7 @@ fn a_slow_tls_handshake_is_named() {
 /// trace puts the 2 s on the lookup, as waiting for the first byte.
 #[test]
 fn a_slow_checksum_database_lookup_is_named() {
-    let proxy = proxy_support::GoTestProxy::start();
+    let proxy = crate::proxy_support::GoTestProxy::start();
     let tmp = tempfile::tempdir().unwrap();
     let mods = ["rsc.io/quote@v1.5.2"];
     // The database's files, as the go command fetched and verified them.
@@ -651,7 +648,7 @@ fn a_slow_git_server_is_named() {
 /// go test proxy) serves the database the go command verifies against.
 #[test]
 fn a_slow_checksum_database_route_is_named() {
-    let proxy = proxy_support::GoTestProxy::start();
+    let proxy = crate::proxy_support::GoTestProxy::start();
     let tmp = tempfile::tempdir().unwrap();
     let empty = Tree::new(tmp.path().join("empty"));
     let first = Upstream::start_with(

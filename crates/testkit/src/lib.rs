@@ -1,6 +1,8 @@
 //! Test support shared by the integration tests of every crate: the reference go command,
-//! processes run with a time bound, and git with a fixed identity.
+//! processes run with a time bound, git with a fixed identity, mounts (`mount`), Redis
+//! and SeaweedFS started on loopback.
 
+pub mod mount;
 pub mod redis;
 pub mod seaweed;
 

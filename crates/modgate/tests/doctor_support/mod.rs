@@ -247,45 +247,7 @@ impl Drop for NetNs {
     }
 }
 
-/// A mount made for one row of the matrix, undone when dropped.
-pub struct Mount(pub PathBuf);
-
-impl Mount {
-    /// `dir` bound onto itself read-only (root ignores mode bits; a read-only mount it
-    /// cannot).
-    pub fn read_only(dir: &Path) -> Mount {
-        run(Command::new("mount").args(["--bind"]).arg(dir).arg(dir));
-        let m = Mount(dir.to_path_buf());
-        run(Command::new("mount")
-            .args(["-o", "remount,bind,ro"])
-            .arg(dir));
-        m
-    }
-
-    /// A tmpfs of `size` at `dir`.
-    pub fn tmpfs(dir: &Path, size: &str) -> Mount {
-        std::fs::create_dir_all(dir).unwrap();
-        run(Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir));
-        Mount(dir.to_path_buf())
-    }
-}
-
-fn run(c: &mut Command) {
-    let out = c.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{c:?}: {} (the fault matrix runs as root, as CI does)",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).output();
-    }
-}
+pub use testkit::mount::Mount;
 
 /// Certificates for the TLS rows: a CA, and leaf certificates it or nobody signs.
 pub mod certs {

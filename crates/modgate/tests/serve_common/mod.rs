@@ -245,6 +245,11 @@ impl Server {
         Self::start_env(args, &[])
     }
 
+    /// `modgate serve --data-dir DATA --upstream UPSTREAM`.
+    pub fn over(data: &Path, upstream: &str) -> Server {
+        Self::start(&["--data-dir", data.to_str().unwrap(), "--upstream", upstream])
+    }
+
     pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         Self::start_ready(
             args,
@@ -503,4 +508,21 @@ pub fn pki(dir: &Path) -> Pki {
         cert: write("cert.pem", &leaf.pem()),
         key: write("key.pem", &key.serialize_pem()),
     }
+}
+
+/// A multi-threaded runtime (4 workers) for tests that drive in-process servers.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// An HTTP client whose requests give up after 30 s.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
