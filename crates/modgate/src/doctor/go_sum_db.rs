@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use gomod::sumdb::client::{Client, ClientError, ClientOps};
 
@@ -39,7 +39,7 @@ struct Ops {
     /// (`$GOMODCACHE/cache/download/sumdb/`), read as it reads them, never written.
     go_cache: std::path::PathBuf,
     /// What the client reported of a misbehaving database, for the finding.
-    security: std::sync::Arc<Mutex<Vec<String>>>,
+    security: Arc<Mutex<Vec<String>>>,
 }
 
 async fn get(db: &Reached, path: &str) -> Result<Vec<u8>, String> {
@@ -243,27 +243,8 @@ pub async fn check(
         return out;
     }
     // The lookups at once (a few at a time), then the proofs on a blocking thread.
-    let paths: Vec<String> = asked
-        .iter()
-        .filter_map(|(m, v)| {
-            Some(format!(
-                "/lookup/{}@{}",
-                gomod::module::escape_path(m).ok()?,
-                gomod::module::escape_version(v).ok()?
-            ))
-        })
-        .collect();
-    let fetched: HashMap<String, Result<Vec<u8>, String>> = {
-        use futures_util::StreamExt;
-        futures_util::stream::iter(paths.into_iter().map(|p| async move {
-            let r = get(db, &p).await;
-            (p, r)
-        }))
-        .buffer_unordered(AT_ONCE)
-        .collect()
-        .await
-    };
-    let security: std::sync::Arc<Mutex<Vec<String>>> = Default::default();
+    let fetched = fetch_lookups(db, &asked).await;
+    let security: Arc<Mutex<Vec<String>>> = Default::default();
     let ops = Ops {
         db: db.clone(),
         handle: tokio::runtime::Handle::current(),
@@ -278,50 +259,22 @@ pub async fn check(
         go_cache: modcache.join(gomod::layout::SUMDB),
         security: security.clone(),
     };
-    let latest = db.latest.clone();
-    let nothing_asked = asked.is_empty();
-    let task = tokio::task::spawn_blocking(move || {
-        let mut results = Vec::new();
-        let mut client = match Client::new(ops) {
-            Ok(c) => c,
-            Err(e) => return (Err(("checking the tree head it trusts", e)), results),
-        };
-        // The head the database serves now must contain the one trusted, as the go
-        // command's next lookup will check.
-        if let Err(e) = client.merge_signed_tree(&latest) {
-            return (Err(("checking the tree head it serves now", e)), results);
-        }
-        for (m, v) in &asked {
-            for suffix in ["", "/go.mod"] {
-                let r = client.lookup(m, &format!("{v}{suffix}"));
-                results.push((m.clone(), v.clone(), !suffix.is_empty(), r));
-            }
-        }
-        let size = client.latest().n;
-        (Ok(size), results)
-    });
-    let (size, results) = match tokio::time::timeout(dl.left(), task).await {
-        Ok(Ok(r)) => r,
-        _ => {
-            out.measure(
-                Group::Configuration,
-                format!(
-                    "go.sum against {}: the lookups did not finish within the time left",
-                    db.name
-                ),
-            );
-            return out;
-        }
+    let (latest, nothing_asked) = (db.latest.clone(), asked.is_empty());
+    let task = tokio::task::spawn_blocking(move || prove(ops, &latest, &asked));
+    let Ok(Ok(Proved { size, results })) = tokio::time::timeout(dl.left(), task).await else {
+        out.measure(
+            Group::Configuration,
+            format!(
+                "go.sum against {}: the lookups did not finish within the time left",
+                db.name
+            ),
+        );
+        return out;
     };
     let size = match size {
         Ok(n) => n,
         Err((what, e)) if is_fork(&e) => {
-            let said = security
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .join("\n");
-            let said = if said.is_empty() { e.to_string() } else { said };
-            out.find(forked(db, what, &said));
+            out.find(forked(db, what, &reported(&security, &e)));
             return out;
         }
         Err((_, e)) => {
@@ -331,6 +284,12 @@ pub async fn check(
             );
             return out;
         }
+    };
+    let judge = Judge {
+        db,
+        size,
+        served,
+        modcache,
     };
     let (mut agreed, mut unchecked) = (0usize, Vec::new());
     for (m, v, go_mod, r) in results {
@@ -343,17 +302,9 @@ pub async fn check(
         }
         let db_lines = match r {
             Ok(l) => l,
-            Err(ClientError::Security) => {
-                let said = security
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .join("\n");
-                out.find(forked(db, &format!("proving the record of {m}@{v}"), &said));
-                continue;
-            }
             Err(e) if is_fork(&e) => {
                 let what = format!("proving the record of {m}@{v}");
-                out.find(forked(db, &what, &e.to_string()));
+                out.find(forked(db, &what, &reported(&security, &e)));
                 continue;
             }
             Err(e) => {
@@ -366,67 +317,171 @@ pub async fn check(
             .find_map(|l| l.split_whitespace().nth(2).map(str::to_string));
         let Some(db_hash) = db_hash else { continue };
         for l in lines_here {
-            if l.hash == db_hash {
-                agreed += 1;
-                // go.sum and the database agree; the proxy's bytes must too, or the go
-                // command refuses what it downloads.
-                if go_mod
-                    && let Some((proxy, h)) = served.get(&(m.clone(), v.clone()))
-                    && *h != db_hash
-                {
-                    out.find(tampered(proxy, &m, &v, h, &db_hash, &db.name, Some(l)));
-                }
-                continue;
-            }
-            // The module cache's copy agreeing with the database tells that go.sum is the
-            // one that is wrong: this finding replaces the cache check's for the line
-            // (whose fix, fetching the cache entry again, would change nothing).
-            let cache_agrees = l.cached_hash(modcache).as_deref() == Some(db_hash.as_str());
-            if cache_agrees {
-                out.owned.push(l.at());
-            }
-            let mut sources = format!(
-                "the checksum database {} (its record proven in its tree of {size}, read {}){}",
-                db.name,
-                db.how,
-                if cache_agrees {
-                    " and the module cache say"
-                } else {
-                    " says"
-                }
-            );
-            if go_mod && let Some((proxy, h)) = served.get(&(m.clone(), v.clone())) {
-                if *h == db_hash {
-                    sources = format!("{proxy} serves the go.mod it records, and {sources}");
-                } else {
-                    // The proxy's bytes and the database disagree too: the proxy serves
-                    // other bytes than the world has.
-                    out.find(tampered(proxy, &m, &v, h, &db_hash, &db.name, None));
-                    continue;
-                }
-            }
-            out.find(go_sum::mismatch(l, &db_hash, &sources, None));
+            agreed += usize::from(judge.line(&mut out, (&m, &v), go_mod, l, &db_hash));
         }
     }
-    if nothing_asked {
-        return out;
+    if !nothing_asked {
+        out.measure(Group::Configuration, summary(db, agreed, &unchecked));
     }
-    out.measure(
-        Group::Configuration,
-        format!(
-            "go.sum against {} ({}): {agreed} line(s) agree with its records{}",
-            db.name,
-            db.how,
-            if unchecked.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; {} module version(s) not checked: {}",
-                    unchecked.len(),
-                    unchecked.join("; ")
-                )
-            }
-        ),
-    );
     out
+}
+
+/// Each looked-up module's lookups, fetched a few at a time, by path.
+async fn fetch_lookups(
+    db: &Reached,
+    asked: &[(String, String)],
+) -> HashMap<String, Result<Vec<u8>, String>> {
+    use futures_util::StreamExt;
+    let paths: Vec<String> = asked
+        .iter()
+        .filter_map(|(m, v)| {
+            Some(format!(
+                "/lookup/{}@{}",
+                gomod::module::escape_path(m).ok()?,
+                gomod::module::escape_version(v).ok()?
+            ))
+        })
+        .collect();
+    futures_util::stream::iter(paths.into_iter().map(|p| async move {
+        let r = get(db, &p).await;
+        (p, r)
+    }))
+    .buffer_unordered(AT_ONCE)
+    .collect()
+    .await
+}
+
+/// One lookup's answer: module, version, whether it is the go.mod's, the record's lines.
+type Looked = (String, String, bool, Result<Vec<String>, ClientError>);
+
+/// What the client proved: the size of the tree it trusts at the end (or what stopped it,
+/// and at which step), and each lookup.
+struct Proved {
+    size: Result<i64, (&'static str, ClientError)>,
+    results: Vec<Looked>,
+}
+
+/// The client's work (blocking): from the head the go command trusts, the head the
+/// database serves now merged (as the go command's next lookup will check), then every
+/// lookup proven.
+fn prove(ops: Ops, latest: &[u8], asked: &[(String, String)]) -> Proved {
+    let mut results = Vec::new();
+    let mut client = match Client::new(ops) {
+        Ok(c) => c,
+        Err(e) => {
+            return Proved {
+                size: Err(("checking the tree head it trusts", e)),
+                results,
+            };
+        }
+    };
+    if let Err(e) = client.merge_signed_tree(latest) {
+        return Proved {
+            size: Err(("checking the tree head it serves now", e)),
+            results,
+        };
+    }
+    for (m, v) in asked {
+        for suffix in ["", "/go.mod"] {
+            let r = client.lookup(m, &format!("{v}{suffix}"));
+            results.push((m.clone(), v.clone(), !suffix.is_empty(), r));
+        }
+    }
+    Proved {
+        size: Ok(client.latest().n),
+        results,
+    }
+}
+
+/// What the client reported of a fork (its misbehavior report), else the error.
+fn reported(security: &Mutex<Vec<String>>, e: &ClientError) -> String {
+    let said = security
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .join("\n");
+    if said.is_empty() { e.to_string() } else { said }
+}
+
+/// How a go.sum line is judged against the database's record.
+struct Judge<'a> {
+    db: &'a Reached,
+    /// The size of the tree the records were proven in.
+    size: i64,
+    served: &'a HashMap<(String, String), (String, String)>,
+    modcache: &'a Path,
+}
+
+impl Judge<'_> {
+    /// Judges line `l` of `m@v` (its go.mod's when `go_mod`) against the database's hash;
+    /// true when they agree. A proxy serving other go.mod bytes is named either way.
+    fn line(
+        &self,
+        out: &mut Outcome,
+        (m, v): (&str, &str),
+        go_mod: bool,
+        l: &Line,
+        db_hash: &str,
+    ) -> bool {
+        let db = self.db;
+        let served = go_mod
+            .then(|| self.served.get(&(m.to_string(), v.to_string())))
+            .flatten();
+        if l.hash == db_hash {
+            // go.sum and the database agree; the proxy's bytes must too, or the go
+            // command refuses what it downloads.
+            if let Some((proxy, h)) = served
+                && h != db_hash
+            {
+                out.find(tampered(proxy, m, v, h, db_hash, &db.name, Some(l)));
+            }
+            return true;
+        }
+        // The module cache's copy agreeing with the database tells that go.sum is the
+        // one that is wrong: this finding replaces the cache check's for the line (whose
+        // fix, fetching the cache entry again, would change nothing).
+        let cache_agrees = l.cached_hash(self.modcache).as_deref() == Some(db_hash);
+        if cache_agrees {
+            out.owned.push(l.at());
+        }
+        let mut sources = format!(
+            "the checksum database {} (its record proven in its tree of {}, read {}){}",
+            db.name,
+            self.size,
+            db.how,
+            if cache_agrees {
+                " and the module cache say"
+            } else {
+                " says"
+            }
+        );
+        if let Some((proxy, h)) = served {
+            if h != db_hash {
+                // The proxy's bytes and the database disagree too: the proxy serves
+                // other bytes than the world has.
+                out.find(tampered(proxy, m, v, h, db_hash, &db.name, None));
+                return false;
+            }
+            sources = format!("{proxy} serves the go.mod it records, and {sources}");
+        }
+        out.find(go_sum::mismatch(l, db_hash, &sources, None));
+        false
+    }
+}
+
+/// The measurement: how many lines agree, and what could not be checked.
+fn summary(db: &Reached, agreed: usize, unchecked: &[String]) -> String {
+    format!(
+        "go.sum against {} ({}): {agreed} line(s) agree with its records{}",
+        db.name,
+        db.how,
+        if unchecked.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} module version(s) not checked: {}",
+                unchecked.len(),
+                unchecked.join("; ")
+            )
+        }
+    )
 }
