@@ -162,6 +162,40 @@ async fn connect(
     }
 }
 
+/// One proxy as probed: its URL and host, the HTTP proxy in the way, the credentials the
+/// go command would send it.
+struct Target<'a> {
+    url: &'a str,
+    /// `url` without a trailing `/`.
+    base: &'a str,
+    host: String,
+    /// The port the URL names or its scheme's.
+    port: u16,
+    via: Option<&'a str>,
+    creds: &'a Credentials,
+    /// The fix when the proxy cannot be used at all.
+    fix_other: String,
+}
+
+impl Target<'_> {
+    /// A GET of `url` with the credentials the go command would send, and only those.
+    fn get(&self, client: &reqwest::Client, url: &str) -> reqwest::RequestBuilder {
+        let req = client.get(url);
+        match self.creds.sent_for(self.url) {
+            Some(l) => req.basic_auth(&l.login, Some(&l.password)),
+            None => req,
+        }
+    }
+}
+
+/// What answered the probe request, and when.
+struct Answered {
+    resp: reqwest::Response,
+    /// "DNS …, TCP …, first byte …".
+    timing: String,
+    addrs: Vec<std::net::SocketAddr>,
+}
+
 async fn probe(
     url: &str,
     via: Option<&str>,
@@ -178,164 +212,207 @@ async fn probe(
             "go env -w GOPROXY=https://proxy.golang.org,direct",
         ));
     };
-    let host = parsed.host_str().unwrap_or_default().to_string();
-    let fix_other =
-        format!("go env -w GOPROXY=<another proxy>,direct  (or check the URL first: now {url})");
-    // Name resolution and TCP: to the HTTP proxy when the request goes through one.
-    let (addrs, dns, tcp) = match via.and_then(|v| reqwest::Url::parse(v).ok()) {
+    let t = Target {
+        url,
+        base: url.trim_end_matches('/'),
+        host: parsed.host_str().unwrap_or_default().to_string(),
+        port: parsed.port_or_known_default().unwrap_or(443),
+        via,
+        creds,
+        fix_other: format!(
+            "go env -w GOPROXY=<another proxy>,direct  (or check the URL first: now {url})"
+        ),
+    };
+    let (addrs, dns, tcp) = reach(&t, dl).await?;
+    let client = client(via, dl.left())?;
+    let probe = format!("{}/{PROBE}", t.base);
+    let a = ask(&t, &client, &probe, (addrs, dns, tcp), dl).await?;
+    let status = a.resp.status().as_u16();
+    judge_status(&t, &a, &probe)?;
+    let mut warnings = clock_and_certificate(&t.host, &a.resp);
+    let versions = if status == 200 {
+        a.resp.text().await.unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let answers = a
+        .addrs
+        .iter()
+        .map(|a| a.ip().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut line = format!(
+        "{url}: {status} for {PROBE} ({}); resolved to {answers}",
+        a.timing
+    );
+    if let Some(via) = via {
+        line.push_str(&format!(", through {via}"));
+    }
+    let zip_rate = throughput(&t, &client, &versions, &mut line, &mut warnings).await;
+    Ok(Probed {
+        line,
+        warnings,
+        zip_rate,
+    })
+}
+
+/// Name resolution and TCP, to the HTTP proxy when the request goes through one: the
+/// addresses and the two times, or the finding.
+async fn reach(
+    t: &Target<'_>,
+    dl: Deadline,
+) -> Result<(Vec<std::net::SocketAddr>, Duration, Duration), Finding> {
+    match t.via.and_then(|v| reqwest::Url::parse(v).ok()) {
         Some(v) => {
             let vh = v.host_str().unwrap_or_default().to_string();
             let what = format!(
                 "the HTTP proxy {} (HTTPS_PROXY/HTTP_PROXY)",
-                via.unwrap_or("")
+                t.via.unwrap_or("")
+            );
+            let fix = format!(
+                "fix or unset HTTPS_PROXY/HTTP_PROXY, or add {} to NO_PROXY",
+                t.host
             );
             connect(
                 &vh,
                 v.port_or_known_default().unwrap_or(80),
                 &what,
-                &format!("fix or unset HTTPS_PROXY/HTTP_PROXY, or add {host} to NO_PROXY"),
+                &fix,
                 dl,
             )
-            .await?
+            .await
         }
-        None => {
-            connect(
-                &host,
-                parsed.port_or_known_default().unwrap_or(443),
-                "this proxy",
-                &fix_other,
-                dl,
-            )
-            .await?
-        }
-    };
-    let limit = dl.left();
-    let client = client(via, limit)?;
-    let base = url.trim_end_matches('/');
-    let probe = format!("{base}/{PROBE}");
-    let t2 = Instant::now();
-    // With the credentials the go command would send, and only those.
-    let mut req = client.get(&probe);
-    if let Some(l) = creds.sent_for(url) {
-        req = req.basic_auth(&l.login, Some(&l.password));
+        None => connect(&t.host, t.port, "this proxy", &t.fix_other, dl).await,
     }
-    let resp = match req.send().await {
-        Ok(r) => r,
-        Err(e) if e.is_timeout() => {
-            return Err(problem(
-                format!(
-                    "{host} accepted the connection (DNS {}, TCP {}) but sent no answer to GET {probe} within {}",
-                    ms(dns),
-                    ms(tcp),
-                    ms(dl.whole())
-                ),
-                "the proxy hangs: downloads through it wait until the go command gives up",
-                &format!(
-                    "go env -w 'GOPROXY=<another proxy>|{url},direct'  (| falls through on errors)"
-                ),
-            ));
-        }
+}
+
+/// The probe request: its answer, or the finding for a proxy that hangs, fails, or whose
+/// certificate is refused (judged from the chain it presents, as the go command judges
+/// it).
+async fn ask(
+    t: &Target<'_>,
+    client: &reqwest::Client,
+    probe: &str,
+    (addrs, dns, tcp): (Vec<std::net::SocketAddr>, Duration, Duration),
+    dl: Deadline,
+) -> Result<Answered, Finding> {
+    let t2 = Instant::now();
+    match t.get(client, probe).send().await {
+        Ok(resp) => Ok(Answered {
+            resp,
+            timing: format!(
+                "DNS {}, TCP {}, first byte {}",
+                ms(dns),
+                ms(tcp),
+                ms(t2.elapsed())
+            ),
+            addrs,
+        }),
+        Err(e) if e.is_timeout() => Err(problem(
+            format!(
+                "{} accepted the connection (DNS {}, TCP {}) but sent no answer to GET {probe} within {}",
+                t.host,
+                ms(dns),
+                ms(tcp),
+                ms(dl.whole())
+            ),
+            "the proxy hangs: downloads through it wait until the go command gives up",
+            &format!(
+                "go env -w 'GOPROXY=<another proxy>|{},direct'  (| falls through on errors)",
+                t.url
+            ),
+        )),
         Err(e) => {
-            let chain = error_chain(&e);
-            let measured = format!("GET {probe}: {chain}");
+            let measured = format!("GET {probe}: {}", error_chain(&e));
             let Some(refusal) = tls::rustls_error(&e) else {
-                return Err(problem(measured, "the request failed", &fix_other));
+                return Err(problem(measured, "the request failed", &t.fix_other));
             };
-            // Measured: the chain the proxy presents (through the HTTP proxy in the way, as
-            // the go command connects), judged as the go command judges it.
-            let port = parsed.port_or_known_default().unwrap_or(443);
-            let inspected = tls::inspect(&host, port, via, dl).await;
-            return Err(match inspected {
+            // Measured: the chain the proxy presents (through the HTTP proxy in the way,
+            // as the go command connects), judged as the go command judges it.
+            let host = &t.host;
+            Err(match tls::inspect(host, t.port, t.via, dl).await {
                 Some((cause, _)) => Finding {
                     severity: match cause {
                         tls::Cause::TrustedCaAsLeaf { .. } => Severity::Warning,
                         _ => Severity::Problem,
                     },
-                    ..problem(measured, &cause.explain(&host), &cause.fix(&host))
+                    ..problem(measured, &cause.explain(host), &cause.fix(host))
                 },
                 None => {
-                    let (cause, fix) = tls::from_rustls(refusal, &host);
+                    let (cause, fix) = tls::from_rustls(refusal, host);
                     problem(measured, &cause, &fix)
                 }
-            });
+            })
         }
-    };
-    let first_byte = t2.elapsed();
-    let expires = resp
-        .extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .and_then(|t| t.peer_certificate())
-        .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
-        .map(|(_, c)| c.validity().not_after.timestamp());
-    let status = resp.status().as_u16();
-    let timing = format!(
-        "DNS {}, TCP {}, first byte {}",
-        ms(dns),
-        ms(tcp),
-        ms(first_byte)
-    );
-    let skew = resp
-        .headers()
-        .get("date")
-        .and_then(|d| d.to_str().ok())
-        .and_then(httpdate_seconds)
-        .map(|server| {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
-            now - server
-        });
+    }
+}
+
+/// The probe's status as the go command reads it: 2xx, 404 and 410 are answers of the
+/// protocol; anything else is the finding.
+fn judge_status(t: &Target<'_>, a: &Answered, probe: &str) -> Result<(), Finding> {
+    let (status, timing, url) = (a.resp.status().as_u16(), &a.timing, t.url);
     match status {
-        200..=299 | 404 | 410 => {}
+        200..=299 | 404 | 410 => Ok(()),
         401 | 403 => {
             let reason = if status == 401 {
                 "Unauthorized"
             } else {
                 "Forbidden"
             };
-            return Err(creds.refused(
+            Err(t.creds.refused(
                 url,
                 status,
                 format!("GET {probe}: {status} {reason} ({timing})"),
-            ));
+            ))
         }
-        407 => {
-            return Err(problem(
-                format!("GET {probe}: 407 Proxy Authentication Required ({timing})"),
-                "an HTTP proxy between here and the module proxy wants credentials",
-                "set credentials in HTTPS_PROXY (https://user:password@host:port), or NO_PROXY for this host",
-            ));
-        }
+        407 => Err(problem(
+            format!("GET {probe}: 407 Proxy Authentication Required ({timing})"),
+            "an HTTP proxy between here and the module proxy wants credentials",
+            "set credentials in HTTPS_PROXY (https://user:password@host:port), or NO_PROXY for this host",
+        )),
         429 => {
-            let retry = resp
+            let retry = a
+                .resp
                 .headers()
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .map(|v| format!(", Retry-After: {v}"))
                 .unwrap_or_default();
-            return Err(problem(
+            Err(problem(
                 format!("GET {probe}: 429 Too Many Requests{retry} ({timing})"),
                 "the proxy rate-limits this machine: downloads fail until it lets up",
                 &format!(
                     "go env -w 'GOPROXY=<another proxy>|{url},direct'  (or wait and retry after the Retry-After)"
                 ),
-            ));
+            ))
         }
-        s => {
-            return Err(problem(
-                format!("GET {probe}: {s} ({timing})"),
-                if s >= 500 {
-                    "the proxy fails: with `,` after it the go command stops there"
-                } else {
-                    "the proxy answers the protocol with an unexpected status"
-                },
-                &format!(
-                    "go env -w 'GOPROXY={url}|<another proxy>,direct'  (| falls through on errors)"
-                ),
-            ));
-        }
+        s => Err(problem(
+            format!("GET {probe}: {s} ({timing})"),
+            if s >= 500 {
+                "the proxy fails: with `,` after it the go command stops there"
+            } else {
+                "the proxy answers the protocol with an unexpected status"
+            },
+            &format!(
+                "go env -w 'GOPROXY={url}|<another proxy>,direct'  (| falls through on errors)"
+            ),
+        )),
     }
+}
+
+/// Warnings from the answer's headers and certificate: this machine's clock against the
+/// proxy's `Date`, a certificate that expires soon.
+fn clock_and_certificate(host: &str, resp: &reqwest::Response) -> Vec<Finding> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     let mut warnings = Vec::new();
+    let skew = resp
+        .headers()
+        .get("date")
+        .and_then(|d| d.to_str().ok())
+        .and_then(httpdate_seconds)
+        .map(|server| now - server);
     if let Some(skew) = skew.filter(|s| s.abs() > 300) {
         warnings.push(Finding {
             group: Group::Network,
@@ -345,10 +422,13 @@ async fn probe(
             fix: Some("timedatectl set-ntp true  (then date -u)".into()),
         });
     }
+    let expires = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|t| t.peer_certificate())
+        .and_then(|der| x509_parser::parse_x509_certificate(der).ok())
+        .map(|(_, c)| c.validity().not_after.timestamp());
     if let Some(not_after) = expires {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
         let days = (not_after - now) / 86_400;
         if days < CERT_WARN_DAYS {
             warnings.push(Finding {
@@ -360,62 +440,49 @@ async fn probe(
             });
         }
     }
-    let versions = if status == 200 {
-        resp.text().await.unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let answers = addrs
-        .iter()
-        .map(|a| a.ip().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut line = format!("{url}: {status} for {PROBE} ({timing}); resolved to {answers}");
-    if let Some(via) = via {
-        line.push_str(&format!(", through {via}"));
-    }
-    // Throughput on a real zip: the newest version the list names.
-    let mut zip_rate = None;
-    if let Some(v) = versions
+    warnings
+}
+
+/// Throughput on a real zip, the newest version `versions` names: the rate (bytes a
+/// second), added to `line`, with a warning when it is slow.
+async fn throughput(
+    t: &Target<'_>,
+    client: &reqwest::Client,
+    versions: &str,
+    line: &mut String,
+    warnings: &mut Vec<Finding>,
+) -> Option<f64> {
+    let v = versions
         .lines()
         .filter(|v| gomod::semver::is_valid(v))
-        .max_by(|a, b| gomod::semver::compare(a, b))
-    {
-        let zip = format!("{base}/golang.org/x/mod/@v/{v}.zip");
-        let t = Instant::now();
-        let mut req = client.get(&zip);
-        if let Some(l) = creds.sent_for(url) {
-            req = req.basic_auth(&l.login, Some(&l.password));
-        }
-        if let Ok(r) = req.send().await
-            && r.status().is_success()
-            && let Ok(body) = r.bytes().await
-        {
-            let secs = t.elapsed().as_secs_f64().max(1e-6);
-            let rate = body.len() as f64 / secs;
-            zip_rate = Some(rate);
-            line.push_str(&format!(
-                "; golang.org/x/mod@{v}.zip: {} bytes in {}, {:.1} MB/s",
-                body.len(),
-                ms(t.elapsed()),
-                rate / 1e6
-            ));
-            if rate < 100_000.0 && body.len() > 50_000 {
-                warnings.push(Finding {
-                    group: Group::Network,
-                    severity: Severity::Warning,
-                    measured: line.clone(),
-                    cause: "downloads from this proxy are slow (under 100 KB/s)".into(),
-                    fix: Some(format!("go env -w GOPROXY=<a nearer proxy>|{url},direct")),
-                });
-            }
-        }
+        .max_by(|a, b| gomod::semver::compare(a, b))?;
+    let zip = format!("{}/golang.org/x/mod/@v/{v}.zip", t.base);
+    let started = Instant::now();
+    let r = t.get(client, &zip).send().await.ok()?;
+    if !r.status().is_success() {
+        return None;
     }
-    Ok(Probed {
-        line,
-        warnings,
-        zip_rate,
-    })
+    let body = r.bytes().await.ok()?;
+    let rate = body.len() as f64 / started.elapsed().as_secs_f64().max(1e-6);
+    line.push_str(&format!(
+        "; golang.org/x/mod@{v}.zip: {} bytes in {}, {:.1} MB/s",
+        body.len(),
+        ms(started.elapsed()),
+        rate / 1e6
+    ));
+    if rate < 100_000.0 && body.len() > 50_000 {
+        warnings.push(Finding {
+            group: Group::Network,
+            severity: Severity::Warning,
+            measured: line.clone(),
+            cause: "downloads from this proxy are slow (under 100 KB/s)".into(),
+            fix: Some(format!(
+                "go env -w GOPROXY=<a nearer proxy>|{},direct",
+                t.url
+            )),
+        });
+    }
+    Some(rate)
 }
 
 /// Seconds since the epoch of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
