@@ -139,6 +139,9 @@ fn target(arg: &str) -> Result<(String, Option<String>), String> {
     Ok((path.to_string(), version))
 }
 
+/// A module to check, and the version asked for (a query), if any.
+type Target = (String, Option<String>);
+
 /// Runs the doctor: `Err` when it cannot run at all.
 pub async fn run(opts: &Options) -> Result<Report, String> {
     // One deadline for everything that waits, `go env` included.
@@ -158,28 +161,74 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
     let project = match Project::read(&opts.dir, settings.get("GOWORK")) {
         Ok(p) => p,
         Err(e) => {
-            checks.push(
-                vec![Finding {
-                    group: Group::Configuration,
-                    severity: Severity::Problem,
-                    measured: format!("the project cannot be read: {e}"),
-                    cause: "the go command stops at the same error".into(),
-                    fix: Some(
-                        "edit the file at the line named (go mod edit -fmt shows the first error)"
-                            .into(),
-                    ),
-                }]
-                .into(),
-            );
+            checks.push(unreadable_project(&e));
             None
         }
     };
-    let mut targets: Vec<(String, Option<String>)> = Vec::new();
+    let targets = targets_of(opts, project.as_ref())?;
+    let module_paths: Vec<String> = targets.iter().map(|(m, _)| m.clone()).collect();
+    checks.push(config::check(&settings, &module_paths));
+    if let Some(p) = &project {
+        checks.push(project::check(p, &settings));
+    }
+    // Each target's route, worked out once.
+    let routes: Vec<Result<Route, String>> =
+        targets.iter().map(|(m, _)| route(&settings, m)).collect();
+    let modcache = PathBuf::from(settings.get("GOMODCACHE"));
+    let go_sums: Vec<PathBuf> = project
+        .as_ref()
+        .map(|p| p.go_sum_files.clone())
+        .unwrap_or_default();
+    let sums = go_sum::read(&go_sums);
+    // The checks that only read this machine run on blocking threads meanwhile.
+    let local = Local::start(&settings, &modcache, go_sums, dl);
+    let remote = Remote {
+        settings: &settings,
+        targets: &targets,
+        routes: &routes,
+        modcache: &modcache,
+        sums: &sums,
+        dl,
+    }
+    .run()
+    .await;
+    checks.extend(remote.checks);
+    // A go.sum line the database and the cache both contradict is the database check's
+    // finding (go.sum is wrong, and its fix mends go.sum), not the cache's.
+    let mut cached = within(dl, "the module cache", &modcache, local.cache).await;
+    cached
+        .findings
+        .retain(|f| !judged_elsewhere(f, &remote.owned_lines));
+    checks.push(cached);
+    let sample = local.cpu.await.map_err(|e| e.to_string())?;
+    checks.push(cpu::check(&sample, &settings, remote.zip_rate));
+    checks.push(within(dl, "the module cache's disk", &modcache, local.disk).await);
+    Ok(report(opts, &settings, project, &targets, routes, checks))
+}
+
+/// The finding for a project whose go.mod, go.work or go.sum cannot be read.
+fn unreadable_project(e: &str) -> Checked {
+    vec![Finding {
+        group: Group::Configuration,
+        severity: Severity::Problem,
+        measured: format!("the project cannot be read: {e}"),
+        cause: "the go command stops at the same error".into(),
+        fix: Some(
+            "edit the file at the line named (go mod edit -fmt shows the first error)".into(),
+        ),
+    }]
+    .into()
+}
+
+/// The modules to check: `--module`'s, else the project's; plus those `--explain`'s
+/// text names.
+fn targets_of(opts: &Options, project: Option<&Project>) -> Result<Vec<Target>, String> {
+    let mut targets: Vec<Target> = Vec::new();
     for m in &opts.modules {
         targets.push(target(m)?);
     }
     if targets.is_empty()
-        && let Some(p) = &project
+        && let Some(p) = project
     {
         targets = p.fetched().into_iter().map(|(m, v)| (m, Some(v))).collect();
     }
@@ -192,126 +241,167 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
             }
         }
     }
-    let module_paths: Vec<String> = targets.iter().map(|(m, _)| m.clone()).collect();
-    checks.push(config::check(&settings, &module_paths));
-    if let Some(p) = &project {
-        checks.push(project::check(p, &settings));
+    Ok(targets)
+}
+
+/// The checks of this machine alone, on blocking threads: the module cache (no entry's
+/// check starts in the last fifth of the time, so that those under way end before the
+/// deadline and what they found is kept), the CPU, the cache's disk.
+struct Local {
+    cache: tokio::task::JoinHandle<Checked>,
+    cpu: tokio::task::JoinHandle<cpu::Sample>,
+    disk: tokio::task::JoinHandle<Checked>,
+}
+
+impl Local {
+    fn start(settings: &GoSettings, modcache: &Path, go_sums: Vec<PathBuf>, dl: Deadline) -> Local {
+        let modcache_rw = crate::goenv::has_modcacherw(settings.get("GOFLAGS"));
+        let (mc, left) = (modcache.to_path_buf(), dl.left().mul_f64(0.8));
+        let cache =
+            tokio::task::spawn_blocking(move || cache::check(&mc, &go_sums, modcache_rw, left));
+        let cpu = tokio::task::spawn_blocking(|| cpu::Sample::take(Duration::from_millis(250)));
+        let mc = modcache.to_path_buf();
+        let disk = tokio::task::spawn_blocking(move || cache::check_disk(&mc));
+        Local { cache, cpu, disk }
     }
-    // Each target's route, worked out once.
-    let routes: Vec<Result<Route, String>> =
-        targets.iter().map(|(m, _)| route(&settings, m)).collect();
-    let uses_db = routes
-        .iter()
-        .any(|r| r.as_ref().is_ok_and(|r| r.sumdb.is_some()))
-        || targets.is_empty();
-    let modcache = PathBuf::from(settings.get("GOMODCACHE"));
-    let go_sums: Vec<PathBuf> = project
-        .as_ref()
-        .map(|p| p.go_sum_files.clone())
-        .unwrap_or_default();
-    let modcache_rw = crate::goenv::has_modcacherw(settings.get("GOFLAGS"));
-    let sums = go_sum::read(&go_sums);
-    // The checks that only read this machine run on blocking threads meanwhile.
-    // No cache entry's check starts in the last fifth of the time: those under way end
-    // before the deadline, so that what they found is kept.
-    let cache_task = {
-        let modcache = modcache.clone();
-        let left = dl.left().mul_f64(0.8);
-        tokio::task::spawn_blocking(move || cache::check(&modcache, &go_sums, modcache_rw, left))
-    };
-    let cpu_task = tokio::task::spawn_blocking(|| cpu::Sample::take(Duration::from_millis(250)));
-    let disk_task = {
-        let modcache = modcache.clone();
-        tokio::task::spawn_blocking(move || cache::check_disk(&modcache))
-    };
-    // Everything that waits on the network at once, under one deadline: the proxies, the
-    // checksum database (when some module is looked up in it), the requirements, and git
-    // for the modules that go direct first. Those a proxy did not know go to git after,
-    // with what is left.
-    let direct_first: Vec<(String, Option<String>)> = targets
-        .iter()
-        .zip(&routes)
-        .filter(|(_, r)| {
-            r.as_ref()
-                .is_ok_and(|r| matches!(r.entries.first(), Some((Entry::Direct, _))))
-        })
-        .map(|(t, _)| t.clone())
-        .collect();
-    let settings_ref = &settings;
-    let rules = if direct_first.is_empty() && targets.is_empty() {
-        String::new()
-    } else {
-        git::insteadof_rules().await
-    };
-    let rules = rules.as_str();
-    let git_all = |modules: Vec<(String, Option<String>)>| async move {
-        // At most GIT_AT_ONCE git processes at a time, the results in the modules' order.
+}
+
+/// The checks that wait on the network, all under one deadline.
+struct Remote<'a> {
+    settings: &'a GoSettings,
+    targets: &'a [Target],
+    routes: &'a [Result<Route, String>],
+    modcache: &'a Path,
+    sums: &'a [go_sum::Line],
+    dl: Deadline,
+}
+
+/// What they gave: their checks in order, the fastest zip download (for the CPU's
+/// verdict), the go.sum lines judged against the database or the proxy's bytes.
+struct RemoteOutcome {
+    checks: Vec<Checked>,
+    zip_rate: Option<f64>,
+    owned_lines: Vec<String>,
+}
+
+impl Remote<'_> {
+    /// The proxies, the checksum database (when some module is looked up in it), the
+    /// requirements and git for the modules that go direct first, at once; then go.sum
+    /// against the database, why proxies lacked modules, and git for the modules a proxy
+    /// did not know, with what is left.
+    async fn run(&self) -> RemoteOutcome {
+        let (settings, targets, routes, dl) = (self.settings, self.targets, self.routes, self.dl);
+        let uses_db = routes
+            .iter()
+            .any(|r| r.as_ref().is_ok_and(|r| r.sumdb.is_some()))
+            || targets.is_empty();
+        let direct_first: Vec<Target> = targets
+            .iter()
+            .zip(routes)
+            .filter(|(_, r)| {
+                r.as_ref()
+                    .is_ok_and(|r| matches!(r.entries.first(), Some((Entry::Direct, _))))
+            })
+            .map(|(t, _)| t.clone())
+            .collect();
+        let rules = if direct_first.is_empty() && targets.is_empty() {
+            String::new()
+        } else {
+            git::insteadof_rules().await
+        };
+        let (net, db, reqs, mut git_checks) = tokio::join!(
+            network::check(settings, dl),
+            async {
+                if uses_db {
+                    checksum_db::check(settings, dl).await
+                } else {
+                    checksum_db::Outcome::default()
+                }
+            },
+            requirements::check(settings, targets, self.modcache, self.sums, dl),
+            self.git(&rules, direct_first.clone()),
+        );
+        // go.sum against the database, for the modules looked up in it.
+        let sums_db = match &db.reached {
+            Some(reached) => {
+                let looked_up: Vec<(String, String)> = targets
+                    .iter()
+                    .zip(routes)
+                    .filter(|(_, r)| r.as_ref().is_ok_and(|r| r.sumdb.is_some()))
+                    .filter_map(|((m, v), _)| Some((m.clone(), v.clone()?)))
+                    .collect();
+                go_sum_db::check(
+                    reached,
+                    &looked_up,
+                    self.sums,
+                    &reqs.served,
+                    self.modcache,
+                    dl,
+                )
+                .await
+            }
+            None => go_sum_db::Outcome::default(),
+        };
+        let owned_lines: Vec<String> = sums_db.owned.iter().chain(&reqs.owned).cloned().collect();
+        // Why proxies did not have some modules, each cause checked before it is named.
+        let missing = not_found::judge(&reqs.not_found, db.reached.as_ref(), settings, dl).await;
+        let later: Vec<Target> = targets
+            .iter()
+            .filter(|(m, _)| {
+                reqs.to_direct.contains(m) && !direct_first.iter().any(|(d, _)| d == m)
+            })
+            .cloned()
+            .collect();
+        git_checks.extend(self.git(&rules, later).await);
+        let mut checks = vec![
+            net.checked,
+            db.checked,
+            reqs.checked,
+            missing,
+            sums_db.checked,
+        ];
+        checks.extend(git_checks);
+        RemoteOutcome {
+            checks,
+            zip_rate: net.zip_rate,
+            owned_lines,
+        }
+    }
+
+    /// git for `modules`: at most GIT_AT_ONCE processes at a time, the results in the
+    /// modules' order.
+    async fn git(&self, rules: &str, modules: Vec<Target>) -> Vec<Checked> {
         use futures_util::StreamExt;
+        let (settings, dl) = (self.settings, self.dl);
         futures_util::stream::iter(modules.into_iter().map(|(m, v)| async move {
-            git::check_module(settings_ref, rules, &m, v.as_deref(), dl).await
+            git::check_module(settings, rules, &m, v.as_deref(), dl).await
         }))
         .buffered(GIT_AT_ONCE)
         .collect::<Vec<Checked>>()
         .await
-    };
-    let (net, db, reqs, mut git_checks) = tokio::join!(
-        network::check(&settings, dl),
-        async {
-            if uses_db {
-                checksum_db::check(&settings, dl).await
-            } else {
-                checksum_db::Outcome::default()
-            }
-        },
-        requirements::check(&settings, &targets, &modcache, &sums, dl),
-        git_all(direct_first.clone()),
-    );
-    // go.sum against the database, for the modules looked up in it.
-    let sums_db = match &db.reached {
-        Some(reached) => {
-            let looked_up: Vec<(String, String)> = targets
-                .iter()
-                .zip(&routes)
-                .filter(|(_, r)| r.as_ref().is_ok_and(|r| r.sumdb.is_some()))
-                .filter_map(|((m, v), _)| Some((m.clone(), v.clone()?)))
-                .collect();
-            go_sum_db::check(reached, &looked_up, &sums, &reqs.served, &modcache, dl).await
-        }
-        None => go_sum_db::Outcome::default(),
-    };
-    let owned_lines: Vec<String> = sums_db.owned.iter().chain(&reqs.owned).cloned().collect();
-    // Why proxies did not have some modules, each cause checked before it is named.
-    let missing = not_found::judge(&reqs.not_found, db.reached.as_ref(), &settings, dl).await;
-    checks.extend([
-        net.checked,
-        db.checked,
-        reqs.checked,
-        missing,
-        sums_db.checked,
-    ]);
-    let later: Vec<(String, Option<String>)> = targets
+    }
+}
+
+/// Whether the cache finding `f` names only go.sum lines another check judged (kept when
+/// any line it lists was not).
+fn judged_elsewhere(f: &Finding, owned_lines: &[String]) -> bool {
+    let lines = f.measured.matches(" says ").count();
+    let owned = owned_lines
         .iter()
-        .filter(|(m, _)| reqs.to_direct.contains(m) && !direct_first.iter().any(|(d, _)| d == m))
-        .cloned()
-        .collect();
-    git_checks.extend(git_all(later).await);
-    checks.extend(git_checks);
-    // A go.sum line the database and the cache both contradict is the database check's
-    // finding (go.sum is wrong, and its fix mends go.sum), not the cache's.
-    let mut cached = within(dl, "the module cache", &modcache, cache_task).await;
-    cached.findings.retain(|f| {
-        // Dropped only when every go.sum line it lists was judged there.
-        let lines = f.measured.matches(" says ").count();
-        let owned = owned_lines
-            .iter()
-            .filter(|at| f.measured.contains(&format!("{at} says")))
-            .count();
-        lines == 0 || owned < lines || f.measured.contains("; and ")
-    });
-    checks.push(cached);
-    let sample = cpu_task.await.map_err(|e| e.to_string())?;
-    checks.push(cpu::check(&sample, &settings, net.zip_rate));
-    checks.push(within(dl, "the module cache's disk", &modcache, disk_task).await);
+        .filter(|at| f.measured.contains(&format!("{at} says")))
+        .count();
+    lines > 0 && owned >= lines && !f.measured.contains("; and ")
+}
+
+/// The report of the checks, findings by group and severity.
+fn report(
+    opts: &Options,
+    settings: &GoSettings,
+    project: Option<Project>,
+    targets: &[Target],
+    routes: Vec<Result<Route, String>>,
+    checks: Vec<Checked>,
+) -> Report {
     let Checked {
         mut findings,
         measured,
@@ -323,7 +413,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         .map(|((m, _), r)| (m.clone(), r.map_or_else(|e| e, |r| r.describe())))
         .collect();
     let explanation = opts.explain.as_deref().map(|t| explain(t, &findings));
-    Ok(Report {
+    Report {
         dir: opts.dir.clone(),
         module: project.map(|p| p.module),
         settings_from: match &settings.origin {
@@ -344,7 +434,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         findings,
         measured,
         explanation,
-    })
+    }
 }
 
 #[cfg(test)]
