@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use modgate::config::{LogFormat, ServeArgs, Settings};
 use modgate::goenv::GoSettings;
+use modgate::prefetch::into::Into;
 
 /// A caching Go module proxy that speaks the GOPROXY protocol as the go command expects,
 /// and a doctor that says why `go mod download` hangs or fails.
@@ -320,13 +321,6 @@ fn report<T: serde::Serialize>(json: bool, value: &T, text: &str) -> Result<(), 
     Ok(())
 }
 
-/// Where `prefetch` puts modules.
-enum Into {
-    Server(String),
-    DataDir(std::path::PathBuf),
-    Bundle(std::path::PathBuf, Option<std::path::PathBuf>),
-}
-
 fn prefetch(a: &PrefetchArgs) -> ExitCode {
     let into = match (&a.to, &a.data_dir, &a.bundle) {
         (Some(u), _, _) => Into::Server(u.clone()),
@@ -395,123 +389,41 @@ fn bundle(b: &BundleCommand) -> ExitCode {
     }
 }
 
-/// Fetches what `a`'s projects need into `into`; `name` names the command in messages.
+/// Fetches what `a`'s projects need into `into`, and prints the report; `name` names
+/// the command in messages.
 fn fetch_into(a: &FetchArgs, into: Into, name: &str) -> ExitCode {
-    use modgate::prefetch::{self, target};
     use std::io::IsTerminal;
-    let fail = |e: String| failed(name, a.json, 2, &e);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
-    };
-    let scratch = std::env::temp_dir().join(format!(
-        "modgate-{}-{}",
-        name.replace(' ', "-"),
-        std::process::id()
-    ));
-    // A data directory: the one given, or a scratch one for a bundle.
-    let dir = match &into {
-        Into::Server(_) => None,
-        Into::DataDir(d) | Into::Bundle(_, Some(d)) => Some(d.clone()),
-        Into::Bundle(_, None) => Some(scratch.join("data")),
-    };
-    let mut built = None;
-    let target: std::sync::Arc<dyn target::Target> = match (&into, &dir) {
-        (Into::Server(url), _) => {
-            if let Err(e) = std::fs::create_dir_all(&scratch) {
-                return fail(format!("{}: {e}", scratch.display()));
-            }
-            match target::Server::new(url, scratch.clone()) {
-                Ok(s) => std::sync::Arc::new(s),
-                Err(e) => return fail(e),
-            }
-        }
-        (_, Some(dir)) => {
-            // modgate's settings over the go command's (its GOENV file included).
-            let go = match GoSettings::current_blocking(None, modgate::goenv::GO_ENV_WITHIN) {
-                Ok(g) => g,
-                Err(e) => return fail(e),
-            };
-            let args = ServeArgs {
-                config: a.config.clone(),
-                data_dir: Some(dir.clone()),
-                upstream: a.upstream.clone(),
-                sumdb: a.sumdb.clone(),
-                ..ServeArgs::default()
-            };
-            let settings = match modgate::prefetch::settings::resolve(
-                &args,
-                &|k| std::env::var(k).ok(),
-                &go,
-            ) {
-                Ok((s, _)) => s,
-                Err(e) => return fail(e.to_string()),
-            };
-            let (cache, store, sumdb) =
-                match runtime.block_on(async { modgate::serve::data_dir_cache(&settings) }) {
-                    Ok(c) => c,
-                    Err(e) => return fail(e),
-                };
-            built = Some((settings, store, sumdb));
-            std::sync::Arc::new(target::DataDir::new(dir.clone(), cache))
-        }
-        _ => unreachable!("a data directory for every target but a server"),
-    };
-    let opts = prefetch::Options {
+    let req = modgate::prefetch::into::Request {
         projects: a.projects.clone(),
+        upstream: a.upstream.clone(),
+        sumdb: a.sumdb.clone(),
+        config: a.config.clone(),
         jobs: a.jobs,
         rate: a.rate,
         progress: !a.json && std::io::stderr().is_terminal(),
     };
-    let outcome = runtime.block_on(async {
-        let r = prefetch::run(&opts, target).await?;
-        let Into::Bundle(file, _) = &into else {
-            return Ok((r, None));
-        };
-        if !r.errors.is_empty() {
-            return Ok((r, None));
-        }
-        let Some((settings, store, sumdb)) = &built else {
-            return Err("internal error: no data directory for the bundle".to_string());
-        };
-        let db = match (sumdb, modgate::sumdb::spec::parse(&settings.sumdb)?) {
-            (Some(proxy), Some(spec)) => Some(modgate::bundle::DbSource {
-                db: spec,
-                proxy: std::sync::Arc::clone(proxy),
-                excluded: modgate::serve::sumdb_excluded(settings),
-            }),
-            _ => None,
-        };
-        let contents = modgate::bundle::Contents {
-            versions: r.versions.clone(),
-            go_mods: r.go_mods.clone(),
-        };
-        let s = modgate::bundle::create(store, &contents, db.as_ref(), file).await?;
-        Ok((r, Some(s)))
-    });
-    runtime.shutdown_background();
-    let _ = std::fs::remove_dir_all(&scratch);
-    match outcome {
-        Ok((r, bundle)) => {
-            let mut text = r.render();
-            if let Some(b) = &bundle {
-                text.push_str(&b.render("wrote"));
-            }
-            // The prefetch report, with the bundle's when one was written.
-            let mut value = match serde_json::to_value(&r) {
-                Ok(v) => v,
-                Err(e) => return fail(format!("the report as JSON: {e}")),
-            };
-            if let Some(b) = &bundle {
-                value["bundle"] = serde_json::to_value(b).unwrap_or_default();
-            }
-            if let Err(e) = report(a.json, &value, &text) {
-                return fail(e);
-            }
-            ExitCode::from(r.exit_code())
-        }
-        Err(e) => fail(e),
+    let fail = |e: String| failed(name, a.json, 2, &e);
+    let fetched = match modgate::prefetch::into::fetch_into(&req, &into, name) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let (r, bundle) = (fetched.report, fetched.bundle);
+    let mut text = r.render();
+    if let Some(b) = &bundle {
+        text.push_str(&b.render("wrote"));
     }
+    // The prefetch report, with the bundle's when one was written.
+    let mut value = match serde_json::to_value(&r) {
+        Ok(v) => v,
+        Err(e) => return fail(format!("the report as JSON: {e}")),
+    };
+    if let Some(b) = &bundle {
+        value["bundle"] = serde_json::to_value(b).unwrap_or_default();
+    }
+    if let Err(e) = report(a.json, &value, &text) {
+        return fail(e);
+    }
+    ExitCode::from(r.exit_code())
 }
 
 fn cache(c: &CacheCommand) -> ExitCode {

@@ -8,6 +8,7 @@
 //! upstream gone, `go mod download all` and `go build` find all they need.
 
 pub mod graph;
+pub mod into;
 pub mod settings;
 pub mod target;
 
