@@ -13,7 +13,7 @@ use gomod::module::match_prefix_patterns;
 
 use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
-use super::routing::route;
+use super::routing::{Route, route};
 use crate::goenv::GoSettings;
 use crate::source::chain::Entry;
 
@@ -77,131 +77,14 @@ fn own_proxy(url: &str) -> bool {
 /// The configuration findings for `settings` and the project's `modules`.
 pub fn check(settings: &GoSettings, modules: &[String]) -> Checked {
     let mut out = Checked::default();
-    let goproxy = settings.get("GOPROXY").trim().to_string();
-    let cfg = |severity, measured: String, cause: &str, fix: Option<String>| Finding {
-        group: Group::Configuration,
-        severity,
-        measured,
-        cause: cause.to_string(),
-        fix,
-    };
-    let entries = crate::source::chain::parse_list(&goproxy);
-    match &entries {
-        Err(e) => out.find(cfg(
-            Severity::Problem,
-            format!("GOPROXY={goproxy}"),
-            &format!("the go command cannot use this list: {e}"),
-            Some("go env -w GOPROXY=https://proxy.golang.org,direct".into()),
-        )),
-        Ok(list) if matches!(list.first(), Some((Entry::Off, _))) => out.find(cfg(
-            Severity::Problem,
-            format!("GOPROXY={goproxy}"),
-            "module downloads are disabled: every module not already in the cache fails",
-            Some("go env -w GOPROXY=https://proxy.golang.org,direct".into()),
-        )),
-        Ok(list) if matches!(list.first(), Some((Entry::Direct, _))) => out.find(cfg(
-            Severity::Warning,
-            format!("GOPROXY={goproxy}"),
-            "every module is fetched from its version control system: slow, and it needs git and network access to every host",
-            Some("go env -w GOPROXY=https://proxy.golang.org,direct".into()),
-        )),
-        _ => {}
-    }
-    if settings.get("GIT_TERMINAL_PROMPT").trim() == "1" {
-        out.find(cfg(
-            Severity::Warning,
-            "GIT_TERMINAL_PROMPT=1".into(),
-            "the go command then lets git ask for a user name and password at the terminal: without one (CI, an editor) the download hangs there",
-            Some("unset GIT_TERMINAL_PROMPT  (and give git credentials: a helper or ~/.netrc)".into()),
-        ));
-    }
-    if settings.get("GO111MODULE").trim() == "off" {
-        out.find(cfg(
-            Severity::Problem,
-            "GO111MODULE=off".into(),
-            "module mode is off: the go command ignores go.mod and GOPROXY and builds from GOPATH",
-            Some("go env -u GO111MODULE".into()),
-        ));
-    }
-    if settings.get("GOSUMDB").trim() == "off" {
-        out.find(cfg(
-            Severity::Warning,
-            "GOSUMDB=off".into(),
-            "no module is checked against the checksum database: a tampered module would be accepted",
-            Some("go env -u GOSUMDB".into()),
-        ));
+    for f in global(settings) {
+        out.find(f);
     }
     let mut over = OverBroad::new();
     for m in modules {
         let Ok(r) = route(settings, m) else { continue };
-        if let (Some(noproxy), Some(db)) = (&r.direct_because, &r.sumdb) {
-            let host = m.split('/').next().unwrap_or(m);
-            out.find(cfg(
-                Severity::Problem,
-                format!("{m} matches GONOPROXY={noproxy} but not GONOSUMDB"),
-                &format!(
-                    "it is fetched direct as a private module, yet looked up in {db}: its name leaks there, and the go command fails with \"verifying module: ... 404 Not Found\" (or 410 Gone)"
-                ),
-                Some(match settings.get("GONOSUMDB") {
-                    "" => format!("go env -w GONOSUMDB={host}  (or set GOPRIVATE, which covers both)"),
-                    n => format!("go env -w GONOSUMDB={n},{host}  (or set GOPRIVATE, which covers both)"),
-                }),
-            ));
-            continue;
-        }
-        if looks_private(m) {
-            let host = m.split('/').next().unwrap_or(m);
-            let not_public = format!(
-                "{host} is not a name on the public internet (no dot, or a suffix kept for private networks): no public proxy or checksum database can have {m}"
-            );
-            // Proxies of one's own (a private name or address) are where such a module is
-            // meant to go: only a public proxy or the database leaks it, and GOPRIVATE
-            // would send it around one's own proxy too.
-            let (own, public): (Vec<&str>, Vec<&str>) = r.proxies().partition(|u| own_proxy(u));
-            if !public.is_empty() {
-                let mut to = public.join(", ");
-                if let Some(db) = &r.sumdb {
-                    to.push_str(" and ");
-                    to.push_str(db);
-                }
-                let private = settings.get("GOPRIVATE");
-                let fix = if private.is_empty() {
-                    format!("go env -w GOPRIVATE={host}")
-                } else {
-                    format!("go env -w GOPRIVATE={private},{host}")
-                };
-                out.find(cfg(
-                    Severity::Problem,
-                    format!("{m} is not covered by GOPRIVATE, GONOPROXY or GONOSUMDB"),
-                    &format!("{not_public}; its name will be sent to {to}"),
-                    Some(fix),
-                ));
-            } else if let Some(db) = &r.sumdb {
-                let via = if own.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; it is fetched through {} (yours: a private name or address)",
-                        own.join(", ")
-                    )
-                };
-                let fix = match settings.get("GONOSUMDB") {
-                    "" => format!("go env -w GONOSUMDB={host}"),
-                    n => format!("go env -w GONOSUMDB={n},{host}"),
-                };
-                out.find(cfg(
-                    Severity::Problem,
-                    format!("{m} is not covered by GOPRIVATE or GONOSUMDB{via}"),
-                    &format!(
-                        "{not_public}; the go command will look it up in {db}: its name leaks there, and the download fails (\"verifying module: ... 404 Not Found\" or 410 Gone)"
-                    ),
-                    Some(if own.is_empty() {
-                        fix
-                    } else {
-                        format!("{fix}  (GOPRIVATE would also send it around {})", own.join(", "))
-                    }),
-                ));
-            }
+        if let Some(f) = leak(settings, m, &r) {
+            out.find(f);
         } else if looks_public(m) && match_prefix_patterns(settings.get("GOINSECURE"), m) {
             out.find(cfg(
                 Severity::Warning,
@@ -223,6 +106,147 @@ pub fn check(settings: &GoSettings, modules: &[String]) -> Checked {
         out.find(over_broad(settings, setting, &pattern, &ms));
     }
     out
+}
+
+/// A configuration finding.
+fn cfg(severity: Severity, measured: String, cause: &str, fix: Option<String>) -> Finding {
+    Finding {
+        group: Group::Configuration,
+        severity,
+        measured,
+        cause: cause.to_string(),
+        fix,
+    }
+}
+
+/// The findings of the settings alone: GOPROXY, GIT_TERMINAL_PROMPT, GO111MODULE,
+/// GOSUMDB.
+fn global(settings: &GoSettings) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let goproxy = settings.get("GOPROXY").trim().to_string();
+    let default_list = || Some("go env -w GOPROXY=https://proxy.golang.org,direct".to_string());
+    match crate::source::chain::parse_list(&goproxy) {
+        Err(e) => out.push(cfg(
+            Severity::Problem,
+            format!("GOPROXY={goproxy}"),
+            &format!("the go command cannot use this list: {e}"),
+            default_list(),
+        )),
+        Ok(list) if matches!(list.first(), Some((Entry::Off, _))) => out.push(cfg(
+            Severity::Problem,
+            format!("GOPROXY={goproxy}"),
+            "module downloads are disabled: every module not already in the cache fails",
+            default_list(),
+        )),
+        Ok(list) if matches!(list.first(), Some((Entry::Direct, _))) => out.push(cfg(
+            Severity::Warning,
+            format!("GOPROXY={goproxy}"),
+            "every module is fetched from its version control system: slow, and it needs git and network access to every host",
+            default_list(),
+        )),
+        _ => {}
+    }
+    if settings.get("GIT_TERMINAL_PROMPT").trim() == "1" {
+        out.push(cfg(
+            Severity::Warning,
+            "GIT_TERMINAL_PROMPT=1".into(),
+            "the go command then lets git ask for a user name and password at the terminal: without one (CI, an editor) the download hangs there",
+            Some("unset GIT_TERMINAL_PROMPT  (and give git credentials: a helper or ~/.netrc)".into()),
+        ));
+    }
+    if settings.get("GO111MODULE").trim() == "off" {
+        out.push(cfg(
+            Severity::Problem,
+            "GO111MODULE=off".into(),
+            "module mode is off: the go command ignores go.mod and GOPROXY and builds from GOPATH",
+            Some("go env -u GO111MODULE".into()),
+        ));
+    }
+    if settings.get("GOSUMDB").trim() == "off" {
+        out.push(cfg(
+            Severity::Warning,
+            "GOSUMDB=off".into(),
+            "no module is checked against the checksum database: a tampered module would be accepted",
+            Some("go env -u GOSUMDB".into()),
+        ));
+    }
+    out
+}
+
+/// `list` with `host` added (a comma-separated list of patterns).
+fn with(list: &str, host: &str) -> String {
+    match list {
+        "" => host.to_string(),
+        l => format!("{l},{host}"),
+    }
+}
+
+/// The finding for module `m` on route `r` whose name leaks where it should not go: a
+/// GONOPROXY module still looked up in the database, or a module whose host is no public
+/// name sent to a public proxy or to the database.
+fn leak(settings: &GoSettings, m: &str, r: &Route) -> Option<Finding> {
+    let host = m.split('/').next().unwrap_or(m);
+    if let (Some(noproxy), Some(db)) = (&r.direct_because, &r.sumdb) {
+        return Some(cfg(
+            Severity::Problem,
+            format!("{m} matches GONOPROXY={noproxy} but not GONOSUMDB"),
+            &format!(
+                "it is fetched direct as a private module, yet looked up in {db}: its name leaks there, and the go command fails with \"verifying module: ... 404 Not Found\" (or 410 Gone)"
+            ),
+            Some(format!(
+                "go env -w GONOSUMDB={}  (or set GOPRIVATE, which covers both)",
+                with(settings.get("GONOSUMDB"), host)
+            )),
+        ));
+    }
+    if !looks_private(m) {
+        return None;
+    }
+    let not_public = format!(
+        "{host} is not a name on the public internet (no dot, or a suffix kept for private networks): no public proxy or checksum database can have {m}"
+    );
+    // Proxies of one's own (a private name or address) are where such a module is meant
+    // to go: only a public proxy or the database leaks it, and GOPRIVATE would send it
+    // around one's own proxy too.
+    let (own, public): (Vec<&str>, Vec<&str>) = r.proxies().partition(|u| own_proxy(u));
+    if !public.is_empty() {
+        let mut to = public.join(", ");
+        if let Some(db) = &r.sumdb {
+            to.push_str(" and ");
+            to.push_str(db);
+        }
+        return Some(cfg(
+            Severity::Problem,
+            format!("{m} is not covered by GOPRIVATE, GONOPROXY or GONOSUMDB"),
+            &format!("{not_public}; its name will be sent to {to}"),
+            Some(format!(
+                "go env -w GOPRIVATE={}",
+                with(settings.get("GOPRIVATE"), host)
+            )),
+        ));
+    }
+    let db = r.sumdb.as_ref()?;
+    let fix = format!(
+        "go env -w GONOSUMDB={}",
+        with(settings.get("GONOSUMDB"), host)
+    );
+    let (via, fix) = if own.is_empty() {
+        (String::new(), fix)
+    } else {
+        let own = own.join(", ");
+        (
+            format!("; it is fetched through {own} (yours: a private name or address)"),
+            format!("{fix}  (GOPRIVATE would also send it around {own})"),
+        )
+    };
+    Some(cfg(
+        Severity::Problem,
+        format!("{m} is not covered by GOPRIVATE or GONOSUMDB{via}"),
+        &format!(
+            "{not_public}; the go command will look it up in {db}: its name leaks there, and the download fails (\"verifying module: ... 404 Not Found\" or 410 Gone)"
+        ),
+        Some(fix),
+    ))
 }
 
 /// Modules of public hosts a pattern covers, by (setting, pattern).
