@@ -217,107 +217,12 @@ pub async fn check_module(
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| target.clone());
     let ran = match ran {
-        Err(ProcessError::Spawn(e)) => {
-            return vec![problem(
-                format!("cannot run git for {module}: cannot run \"git\": {e}"),
-                "the go command needs git to fetch modules direct",
-                "apt-get install git (or fetch the module through a proxy)".into(),
-            )]
-            .into();
-        }
-        Err(ProcessError::Timeout { stderr: err, .. }) => {
-            return vec![problem(
-                format!(
-                    "git ls-remote {shown} did not finish within {} (--timeout){}",
-                    ms(dl.whole()),
-                    if err.trim().is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", err.trim())
-                    }
-                ),
-                "git hangs on this repository (a firewall dropping packets, an ssh host key or passphrase prompt): go mod download hangs with it",
-                format!(
-                    "run GIT_TERMINAL_PROMPT=0 git ls-remote {} by hand and fix what it waits for",
-                    root.url
-                ),
-            )].into();
-        }
-        Err(e) => {
-            return vec![problem(
-                format!("git ls-remote {shown}: {e}"),
-                "git cannot list the repository",
-                format!(
-                    "run GIT_TERMINAL_PROMPT=0 git ls-remote {} by hand",
-                    root.url
-                ),
-            )]
-            .into();
-        }
         Ok(r) => r,
+        Err(e) => return vec![not_run(module, &shown, &root.url, e, dl)].into(),
     };
     let err = ran.stderr.trim().to_string();
     if !ran.status.success() {
-        let lower = err.to_lowercase();
-        let (cause, fix): (&str, String) = if lower.contains("terminal prompts disabled")
-            || lower.contains("could not read username")
-            || lower.contains("could not read password")
-        {
-            (
-                "the server wants credentials and git has none to give (the go command disables prompts): \"terminal prompts disabled\"",
-                format!(
-                    "printf 'machine {host} login <user> password <token>\\n' >> ~/.netrc  (or git config --global credential.helper store, then git ls-remote {target} once by hand)"
-                ),
-            )
-        } else if lower.contains("authentication failed") || lower.contains("403") {
-            (
-                "the credentials git sends are refused",
-                format!("renew the token for {host} in {cred_text}"),
-            )
-        } else if lower.contains("permission denied (publickey)") {
-            (
-                "the ssh key is refused, or no key is loaded",
-                "ssh-add <your key>, and add its public half to the git server".into(),
-            )
-        } else if lower.contains("host key verification failed") {
-            (
-                "ssh does not know the server's host key (batch mode cannot ask)",
-                format!("ssh-keyscan {host} >> ~/.ssh/known_hosts  (after checking the key)"),
-            )
-        } else if lower.contains("could not resolve host") {
-            (
-                "the repository's host name does not resolve",
-                format!(
-                    "check the name, or map it: git config --global url.\"<reachable URL>/\".insteadOf \"{}/\"",
-                    root.url
-                        .rsplit_once('/')
-                        .map_or(root.url.as_str(), |(a, _)| a)
-                ),
-            )
-        } else if lower.contains("not found")
-            || lower.contains("does not appear to be a git repository")
-        {
-            (
-                "there is no repository at that URL (or it is hidden from these credentials)",
-                format!(
-                    "check that {} exists and that these credentials can read it",
-                    root.url
-                ),
-            )
-        } else if lower.contains("ssl") || lower.contains("certificate") {
-            (
-                "the TLS handshake with the git server failed",
-                format!("install the server's CA certificate, or check the name {host}"),
-            )
-        } else {
-            (
-                "git cannot list the repository",
-                format!(
-                    "run GIT_TERMINAL_PROMPT=0 git ls-remote {} by hand",
-                    root.url
-                ),
-            )
-        };
+        let (cause, fix) = why_ls_remote_failed(&err, &host, &target, &cred_text, &root.url);
         return vec![problem(
             format!(
                 "git ls-remote {shown} failed after {} ms ({cred_text}): {err}",
@@ -339,23 +244,132 @@ pub async fn check_module(
             ran.elapsed.as_millis()
         ),
     );
-    let Some(version) = version else {
-        return out;
-    };
+    if let Some(version) = version
+        && let Some(f) = missing_tag(module, &root.root, version, &shown, &ran.stdout)
+    {
+        out.find(f);
+    }
+    out
+}
+
+/// The finding for git that could not list the repository at all: not installed, hung
+/// past the deadline, or another failure to run.
+fn not_run(module: &str, shown: &str, url: &str, e: ProcessError, dl: Deadline) -> Finding {
+    match e {
+        ProcessError::Spawn(e) => problem(
+            format!("cannot run git for {module}: cannot run \"git\": {e}"),
+            "the go command needs git to fetch modules direct",
+            "apt-get install git (or fetch the module through a proxy)".into(),
+        ),
+        ProcessError::Timeout { stderr: err, .. } => problem(
+            format!(
+                "git ls-remote {shown} did not finish within {} (--timeout){}",
+                ms(dl.whole()),
+                if err.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", err.trim())
+                }
+            ),
+            "git hangs on this repository (a firewall dropping packets, an ssh host key or passphrase prompt): go mod download hangs with it",
+            format!(
+                "run GIT_TERMINAL_PROMPT=0 git ls-remote {url} by hand and fix what it waits for"
+            ),
+        ),
+        e => problem(
+            format!("git ls-remote {shown}: {e}"),
+            "git cannot list the repository",
+            format!("run GIT_TERMINAL_PROMPT=0 git ls-remote {url} by hand"),
+        ),
+    }
+}
+
+/// Why `git ls-remote` failed, from what it printed (`err`), and the fix: the cause and
+/// the command.
+fn why_ls_remote_failed(
+    err: &str,
+    host: &str,
+    target: &str,
+    cred_text: &str,
+    url: &str,
+) -> (&'static str, String) {
+    let lower = err.to_lowercase();
+    if lower.contains("terminal prompts disabled")
+        || lower.contains("could not read username")
+        || lower.contains("could not read password")
+    {
+        (
+            "the server wants credentials and git has none to give (the go command disables prompts): \"terminal prompts disabled\"",
+            format!(
+                "printf 'machine {host} login <user> password <token>\\n' >> ~/.netrc  (or git config --global credential.helper store, then git ls-remote {target} once by hand)"
+            ),
+        )
+    } else if lower.contains("authentication failed") || lower.contains("403") {
+        (
+            "the credentials git sends are refused",
+            format!("renew the token for {host} in {cred_text}"),
+        )
+    } else if lower.contains("permission denied (publickey)") {
+        (
+            "the ssh key is refused, or no key is loaded",
+            "ssh-add <your key>, and add its public half to the git server".into(),
+        )
+    } else if lower.contains("host key verification failed") {
+        (
+            "ssh does not know the server's host key (batch mode cannot ask)",
+            format!("ssh-keyscan {host} >> ~/.ssh/known_hosts  (after checking the key)"),
+        )
+    } else if lower.contains("could not resolve host") {
+        (
+            "the repository's host name does not resolve",
+            format!(
+                "check the name, or map it: git config --global url.\"<reachable URL>/\".insteadOf \"{}/\"",
+                url.rsplit_once('/').map_or(url, |(a, _)| a)
+            ),
+        )
+    } else if lower.contains("not found")
+        || lower.contains("does not appear to be a git repository")
+    {
+        (
+            "there is no repository at that URL (or it is hidden from these credentials)",
+            format!("check that {url} exists and that these credentials can read it"),
+        )
+    } else if lower.contains("ssl") || lower.contains("certificate") {
+        (
+            "the TLS handshake with the git server failed",
+            format!("install the server's CA certificate, or check the name {host}"),
+        )
+    } else {
+        (
+            "git cannot list the repository",
+            format!("run GIT_TERMINAL_PROMPT=0 git ls-remote {url} by hand"),
+        )
+    }
+}
+
+/// The finding for a canonical `version` whose tag the repository (`ls-remote`'s
+/// output) lacks, with the near misses it has (`v1.0` for `v1.0.0`).
+fn missing_tag(
+    module: &str,
+    root: &str,
+    version: &str,
+    shown: &str,
+    ls_remote: &[u8],
+) -> Option<Finding> {
     if gomod::semver::canonical(version) != version.trim_end_matches("+incompatible")
         && gomod::semver::canonical(version) != version
         || gomod::pseudo::is_pseudo_version(version)
     {
-        return out;
+        return None;
     }
-    let tags: Vec<String> = String::from_utf8_lossy(&ran.stdout)
+    let tags: Vec<String> = String::from_utf8_lossy(ls_remote)
         .lines()
         .filter_map(|l| l.split('\t').nth(1)?.strip_prefix("refs/tags/"))
         .map(|t| t.trim_end_matches("^{}").to_string())
         .collect();
-    let want = tag_for(module, &root.root, version);
+    let want = tag_for(module, root, version);
     if tags.contains(&want) {
-        return out;
+        return None;
     }
     let near = near_misses(&want, &tags);
     let (measured, fix) = match near.first() {
@@ -373,12 +387,11 @@ pub async fn check_module(
             format!("go list -m -versions {module}  (then require a version that exists)"),
         ),
     };
-    out.find(problem(
+    Some(problem(
         measured,
         "the go command fails with \"unknown revision\" for this version",
         fix,
-    ));
-    out
+    ))
 }
 
 #[cfg(test)]
