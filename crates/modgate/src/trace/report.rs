@@ -250,6 +250,7 @@ impl Trace {
     /// The summary for people.
     pub fn summary(&self) -> String {
         let wall = Duration::from_micros(self.wall_us);
+        let share = Share(wall);
         let relayed: Vec<&Record> = self.records.iter().filter(|r| !r.answered_here).collect();
         let mut out = String::new();
         let _ = writeln!(
@@ -262,107 +263,48 @@ impl Trace {
             relayed.len(),
             relayed.iter().map(|r| r.bytes).sum::<u64>()
         );
-        let mut kinds: Vec<(&str, usize, Duration)> = Vec::new();
-        for r in &relayed {
-            let k = kind(&r.path);
-            match kinds.iter_mut().find(|(n, _, _)| *n == k) {
-                Some(e) => {
-                    e.1 += 1;
-                    e.2 += took(r);
-                }
-                None => kinds.push((k, 1, took(r))),
-            }
-        }
-        kinds.sort_by_key(|k| std::cmp::Reverse(k.2));
-        for (k, n, t) in &kinds {
-            let _ = writeln!(out, "  {k:<7} {n:>5} requests, {} in all", ms(*t));
-        }
-        if !relayed.is_empty() {
-            let opened = relayed.iter().filter(|r| r.opened.is_some()).count();
-            let phases: Vec<String> = phase_totals(&relayed)
-                .into_iter()
-                .filter(|(n, d)| !d.is_zero() || matches!(*n, "wait" | "transfer"))
-                .map(|(n, d)| format!("{n} {}", ms(d)))
-                .collect();
-            let _ = writeln!(
-                out,
-                "phases, summed over requests: {}; {opened} connections opened, {} requests on one already open",
-                phases.join(", "),
-                relayed.len() - opened
-            );
-        }
+        write_kinds(&mut out, &relayed);
         let mut slow = relayed.clone();
         slow.sort_by_key(|r| std::cmp::Reverse(took(r)));
-        if !slow.is_empty() {
-            let _ = writeln!(out, "slowest requests:");
-        }
-        for r in slow.iter().take(10) {
-            let status = match (&r.status, &r.error) {
-                (_, Some(e)) => format!("error: {e}"),
-                (Some(s), None) => s.to_string(),
-                (None, None) => "-".into(),
-            };
-            let phases: Vec<String> = r
-                .phase_spans()
-                .iter()
-                .map(|(n, a, b)| format!("{n} {}", ms(*b - *a)))
-                .collect();
-            let mut notes = Vec::new();
-            if let Some(c) = &r.cache {
-                notes.push(format!("cache {c}"));
-            }
-            if r.attempt > 1 {
-                notes.push(format!("attempt {}", r.attempt));
-            }
-            if !r.redirects.is_empty() {
-                notes.push(format!("{} redirects", r.redirects.len()));
-            }
-            if r.resent {
-                notes.push("sent again on a new connection".into());
-            }
-            let notes = if notes.is_empty() {
-                String::new()
-            } else {
-                format!(", {}", notes.join(", "))
-            };
-            let _ = writeln!(
-                out,
-                "  {:>8}  {}  {status}, {} bytes{notes}; {}  ({})",
-                ms(took(r)),
-                r.path,
-                r.bytes,
-                phases.join(", "),
-                r.upstream
-            );
-        }
-        if !self.git.is_empty() {
-            let total: Duration = self.git.iter().map(git::took).sum();
-            let _ = writeln!(
-                out,
-                "git: {} commands, {} in all; the slowest:",
-                self.git.len(),
-                ms(total)
-            );
-            let mut slow_git: Vec<&GitRecord> = self.git.iter().collect();
-            slow_git.sort_by_key(|g| std::cmp::Reverse(git::took(g)));
-            for g in slow_git.iter().take(5) {
-                let _ = writeln!(
-                    out,
-                    "  {:>8}  git {}  ({})",
-                    ms(git::took(g)),
-                    g.args.join(" "),
-                    g.repo.as_deref().unwrap_or(&g.dir)
-                );
-            }
-        }
+        write_slowest(&mut out, &slow);
+        self.write_git(&mut out);
         let busy = busy(&self.records, &self.git);
-        let share = |d: Duration| {
-            if wall.is_zero() {
-                0.0
-            } else {
-                100.0 * d.as_secs_f64() / wall.as_secs_f64()
-            }
-        };
+        self.write_concurrency(&mut out, share, busy);
+        let attribution = self.attribution();
+        if let Some(a) = &attribution {
+            write_attribution(&mut out, share, a);
+        }
+        let verdict = self.verdict(share, &slow, busy, attribution.as_ref(), relayed.len());
+        self.write_critical_path(&mut out, share);
+        let _ = writeln!(out, "verdict: {verdict}");
+        out
+    }
+
+    fn write_git(&self, out: &mut String) {
+        if self.git.is_empty() {
+            return;
+        }
+        let total: Duration = self.git.iter().map(git::took).sum();
+        let _ = writeln!(
+            out,
+            "git: {} commands, {} in all; the slowest:",
+            self.git.len(),
+            ms(total)
+        );
+        let mut slow_git: Vec<&GitRecord> = self.git.iter().collect();
+        slow_git.sort_by_key(|g| std::cmp::Reverse(git::took(g)));
+        for g in slow_git.iter().take(5) {
+            let _ = writeln!(
+                out,
+                "  {:>8}  git {}  ({})",
+                ms(git::took(g)),
+                g.args.join(" "),
+                g.repo.as_deref().unwrap_or(&g.dir)
+            );
+        }
+    }
+
+    fn write_concurrency(&self, out: &mut String, share: Share, busy: Duration) {
         let reached = concurrency(&self.records);
         let limit = match self.parallelism {
             Some(p) if reached >= p => format!(
@@ -374,47 +316,38 @@ impl Trace {
         let _ = writeln!(
             out,
             "concurrency: at most {reached} at once{limit}; a request or git command was under way {:.0}% of the time",
-            share(busy)
+            share.of(busy)
         );
-        let attribution = self.attribution();
-        if let Some(a) = &attribution {
-            let _ = writeln!(
-                out,
-                "time: {:.0}% a request or git command under way, {:.0}% the command's own work (its CPU), {:.0}% not accounted for",
-                share(a.named),
-                share(a.work),
-                share(a.unaccounted)
-            );
-            if let Some((at, len)) = a.longest_idle
-                && share(a.unaccounted) >= 5.0
-            {
-                let _ = writeln!(
-                    out,
-                    "  the longest stretch not accounted for: {} at {} ({IDLE_WHY})",
-                    ms(len),
-                    ms(at)
-                );
-            }
-        }
+    }
+
+    /// What the time mostly went to, in one sentence.
+    fn verdict(
+        &self,
+        share: Share,
+        slow: &[&Record],
+        busy: Duration,
+        attribution: Option<&Attribution>,
+        requests: usize,
+    ) -> String {
         let slowest_git = self.git.iter().max_by_key(|g| git::took(g));
         let slowest_http = slow.first().map_or(Duration::ZERO, |r| took(r));
-        let idle = attribution
-            .as_ref()
-            .map_or(Duration::ZERO, |a| a.unaccounted);
-        let verdict = match (slow.first(), slowest_git) {
-            _ if share(idle) >= 25.0 && idle > slowest_http && idle > busy => format!(
+        let idle = attribution.map_or(Duration::ZERO, |a| a.unaccounted);
+        match (slow.first(), slowest_git) {
+            _ if share.of(idle) >= 25.0 && idle > slowest_http && idle > busy => format!(
                 "{:.0}% of the time the command waited on something the trace does not see ({IDLE_WHY})",
-                share(idle)
+                share.of(idle)
             ),
-            (_, Some(g)) if git::took(g) > slowest_http && share(git::took(g)) >= 25.0 => format!(
-                "{:.0}% of the time waited on git {} of {}",
-                share(git::took(g)),
-                git::subcommand(&g.args),
-                g.repo.as_deref().unwrap_or(&g.dir)
-            ),
-            (Some(r), _) if share(took(r)) >= 25.0 => format!(
+            (_, Some(g)) if git::took(g) > slowest_http && share.of(git::took(g)) >= 25.0 => {
+                format!(
+                    "{:.0}% of the time waited on git {} of {}",
+                    share.of(git::took(g)),
+                    git::subcommand(&g.args),
+                    g.repo.as_deref().unwrap_or(&g.dir)
+                )
+            }
+            (Some(r), _) if share.of(took(r)) >= 25.0 => format!(
                 "{:.0}% of the time waited on {} from {}{}",
-                share(took(r)),
+                share.of(took(r)),
                 r.path,
                 r.upstream,
                 r.phase_spans()
@@ -423,52 +356,53 @@ impl Trace {
                     .map(|(n, a, b)| format!(", mostly {} ({})", phase_words(n), ms(*b - *a)))
                     .unwrap_or_default()
             ),
-            _ if share(busy) >= 50.0 => format!(
-                "{:.0}% of the time waited on the module proxies and git, spread over {} requests and {} git commands",
-                share(busy),
-                relayed.len(),
+            _ if share.of(busy) >= 50.0 => format!(
+                "{:.0}% of the time waited on the module proxies and git, spread over {requests} requests and {} git commands",
+                share.of(busy),
                 self.git.len()
             ),
-            _ => match &attribution {
+            _ => match attribution {
                 Some(a) => format!(
                     "{:.0}% of the time was the go command's own work (its CPU, with no request nor git command under way)",
-                    share(a.work)
+                    share.of(a.work)
                 ),
                 None => format!(
                     "{:.0}% of the time was the go command's own work (no request nor git command under way)",
-                    100.0 - share(busy)
+                    100.0 - share.of(busy)
                 ),
             },
-        };
+        }
+    }
+
+    fn write_critical_path(&self, out: &mut String, share: Share) {
         let path = self.critical_path();
-        if !path.is_empty() {
-            let on: Duration = path.iter().map(|s| s.end - s.start).sum();
+        if path.is_empty() {
+            return;
+        }
+        let on: Duration = path.iter().map(|s| s.end - s.start).sum();
+        let _ = writeln!(
+            out,
+            "critical path: {} steps, {} of waiting ({:.0}% of the time; the rest is between them):",
+            path.len(),
+            ms(on),
+            share.of(on)
+        );
+        for s in path.iter().rev().take(10).rev() {
             let _ = writeln!(
                 out,
-                "critical path: {} steps, {} of waiting ({:.0}% of the time; the rest is between them):",
-                path.len(),
-                ms(on),
-                share(on)
+                "  {:>8} at {:>8}  {}",
+                ms(s.end - s.start),
+                ms(s.start),
+                s.what
             );
-            for s in path.iter().rev().take(10).rev() {
-                let _ = writeln!(
-                    out,
-                    "  {:>8} at {:>8}  {}",
-                    ms(s.end - s.start),
-                    ms(s.start),
-                    s.what
-                );
-            }
-            if path.len() > 10 {
-                let _ = writeln!(
-                    out,
-                    "  (the {} steps before these are in --json)",
-                    path.len() - 10
-                );
-            }
         }
-        let _ = writeln!(out, "verdict: {verdict}");
-        out
+        if path.len() > 10 {
+            let _ = writeln!(
+                out,
+                "  (the {} steps before these are in --json)",
+                path.len() - 10
+            );
+        }
     }
 
     /// The Trace Event format (JSON object form): one complete event per request on the
@@ -537,6 +471,123 @@ impl Trace {
             }));
         }
         serde_json::json!({ "traceEvents": events, "displayTimeUnit": "ms" })
+    }
+}
+
+/// A duration as a percentage of the command's wall time.
+#[derive(Clone, Copy)]
+struct Share(Duration);
+
+impl Share {
+    fn of(self, d: Duration) -> f64 {
+        if self.0.is_zero() {
+            0.0
+        } else {
+            100.0 * d.as_secs_f64() / self.0.as_secs_f64()
+        }
+    }
+}
+
+/// Requests by kind (list, info, mod, zip, ...), the costliest first; then the phases
+/// summed over them and how many connections were opened.
+fn write_kinds(out: &mut String, relayed: &[&Record]) {
+    let mut kinds: Vec<(&str, usize, Duration)> = Vec::new();
+    for r in relayed {
+        let k = kind(&r.path);
+        match kinds.iter_mut().find(|(n, _, _)| *n == k) {
+            Some(e) => {
+                e.1 += 1;
+                e.2 += took(r);
+            }
+            None => kinds.push((k, 1, took(r))),
+        }
+    }
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.2));
+    for (k, n, t) in &kinds {
+        let _ = writeln!(out, "  {k:<7} {n:>5} requests, {} in all", ms(*t));
+    }
+    if relayed.is_empty() {
+        return;
+    }
+    let opened = relayed.iter().filter(|r| r.opened.is_some()).count();
+    let phases: Vec<String> = phase_totals(relayed)
+        .into_iter()
+        .filter(|(n, d)| !d.is_zero() || matches!(*n, "wait" | "transfer"))
+        .map(|(n, d)| format!("{n} {}", ms(d)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "phases, summed over requests: {}; {opened} connections opened, {} requests on one already open",
+        phases.join(", "),
+        relayed.len() - opened
+    );
+}
+
+/// The ten slowest requests, a line each.
+fn write_slowest(out: &mut String, slow: &[&Record]) {
+    if !slow.is_empty() {
+        let _ = writeln!(out, "slowest requests:");
+    }
+    for r in slow.iter().take(10) {
+        let status = match (&r.status, &r.error) {
+            (_, Some(e)) => format!("error: {e}"),
+            (Some(s), None) => s.to_string(),
+            (None, None) => "-".into(),
+        };
+        let phases: Vec<String> = r
+            .phase_spans()
+            .iter()
+            .map(|(n, a, b)| format!("{n} {}", ms(*b - *a)))
+            .collect();
+        let mut notes = Vec::new();
+        if let Some(c) = &r.cache {
+            notes.push(format!("cache {c}"));
+        }
+        if r.attempt > 1 {
+            notes.push(format!("attempt {}", r.attempt));
+        }
+        if !r.redirects.is_empty() {
+            notes.push(format!("{} redirects", r.redirects.len()));
+        }
+        if r.resent {
+            notes.push("sent again on a new connection".into());
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", notes.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "  {:>8}  {}  {status}, {} bytes{notes}; {}  ({})",
+            ms(took(r)),
+            r.path,
+            r.bytes,
+            phases.join(", "),
+            r.upstream
+        );
+    }
+}
+
+/// Where the wall time went: requests and git, the command's own work, the rest; and the
+/// longest stretch of the rest when it matters.
+fn write_attribution(out: &mut String, share: Share, a: &Attribution) {
+    let _ = writeln!(
+        out,
+        "time: {:.0}% a request or git command under way, {:.0}% the command's own work (its CPU), {:.0}% not accounted for",
+        share.of(a.named),
+        share.of(a.work),
+        share.of(a.unaccounted)
+    );
+    if let Some((at, len)) = a.longest_idle
+        && share.of(a.unaccounted) >= 5.0
+    {
+        let _ = writeln!(
+            out,
+            "  the longest stretch not accounted for: {} at {} ({IDLE_WHY})",
+            ms(len),
+            ms(at)
+        );
     }
 }
 
