@@ -416,6 +416,74 @@ fn zstd_magic(mut f: &std::fs::File) -> Result<(), String> {
     }
 }
 
+/// One entry of a bundle as read: its name and bytes, or why it could not be read.
+type Entry = Result<(String, Bytes), String>;
+
+/// Reads the bundle at `path` (blocking), sending each entry to `tx`; stops at the first
+/// error (sent) or when nobody listens.
+fn read_entries(path: &Path, tx: &tokio::sync::mpsc::Sender<Entry>) {
+    let send = |r| tx.blocking_send(r).is_ok();
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            send(Err(format!("{}: {e}", path.display())));
+            return;
+        }
+    };
+    if let Err(why) = zstd_magic(&f) {
+        send(Err(format!(
+            "{}: not a modgate bundle: {why}",
+            path.display()
+        )));
+        return;
+    }
+    let dec = match zstd::stream::Decoder::new(f) {
+        Ok(d) => d,
+        Err(e) => {
+            send(Err(format!("{}: not a bundle (zstd): {e}", path.display())));
+            return;
+        }
+    };
+    let mut tar = tar::Archive::new(dec);
+    let entries = match tar.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            send(Err(format!("{}: not a bundle (tar): {e}", path.display())));
+            return;
+        }
+    };
+    for entry in entries {
+        let r = entry
+            .map_err(|e| {
+                format!(
+                    "{}: a damaged bundle: the compressed data cannot be read ({e}); make it again with modgate bundle create, or copy it again",
+                    path.display()
+                )
+            })
+            .and_then(|mut e| {
+                let name = e
+                    .path()
+                    .map_err(|e| e.to_string())?
+                    .to_string_lossy()
+                    .into_owned();
+                let size = e.header().size().map_err(|e| e.to_string())?;
+                if size > MAX_INDEX.max(gomod::zip::MAX_ZIP_FILE) {
+                    return Err(format!(
+                        "{name}: {size} bytes, more than a bundle file may be"
+                    ));
+                }
+                let mut data = Vec::with_capacity(size as usize);
+                e.read_to_end(&mut data)
+                    .map_err(|e| format!("{name}: {e}"))?;
+                Ok((name, Bytes::from(data)))
+            });
+        let failed = r.is_err();
+        if !send(r) || failed {
+            return;
+        }
+    }
+}
+
 /// Reads a bundle, checking everything (module docs); each checked file goes to `keep`
 /// (with its key in a data directory) as it is read. The index and what was read.
 pub async fn read<F, Fut>(file: &Path, mut keep: F) -> Result<(Index, Summary), String>
@@ -423,90 +491,11 @@ where
     F: FnMut(Key, Bytes) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
 {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(String, Bytes), String>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Entry>(2);
     let path = file.to_path_buf();
     // The tar is read on a thread of its own, an entry at a time.
-    let reader = tokio::task::spawn_blocking(move || {
-        let send = |r| tx.blocking_send(r).is_ok();
-        let f = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) => {
-                send(Err(format!("{}: {e}", path.display())));
-                return;
-            }
-        };
-        if let Err(why) = zstd_magic(&f) {
-            send(Err(format!(
-                "{}: not a modgate bundle: {why}",
-                path.display()
-            )));
-            return;
-        }
-        let dec = match zstd::stream::Decoder::new(f) {
-            Ok(d) => d,
-            Err(e) => {
-                send(Err(format!("{}: not a bundle (zstd): {e}", path.display())));
-                return;
-            }
-        };
-        let mut tar = tar::Archive::new(dec);
-        let entries = match tar.entries() {
-            Ok(e) => e,
-            Err(e) => {
-                send(Err(format!("{}: not a bundle (tar): {e}", path.display())));
-                return;
-            }
-        };
-        for entry in entries {
-            let r = entry
-                .map_err(|e| {
-                    format!(
-                        "{}: a damaged bundle: the compressed data cannot be read ({e}); make it again with modgate bundle create, or copy it again",
-                        path.display()
-                    )
-                })
-                .and_then(|mut e| {
-                    let name = e
-                        .path()
-                        .map_err(|e| e.to_string())?
-                        .to_string_lossy()
-                        .into_owned();
-                    let size = e.header().size().map_err(|e| e.to_string())?;
-                    if size > MAX_INDEX.max(gomod::zip::MAX_ZIP_FILE) {
-                        return Err(format!(
-                            "{name}: {size} bytes, more than a bundle file may be"
-                        ));
-                    }
-                    let mut data = Vec::with_capacity(size as usize);
-                    e.read_to_end(&mut data)
-                        .map_err(|e| format!("{name}: {e}"))?;
-                    Ok((name, Bytes::from(data)))
-                });
-            let failed = r.is_err();
-            if !send(r) || failed {
-                return;
-            }
-        }
-    });
-    let (name, data) = rx
-        .recv()
-        .await
-        .ok_or_else(|| format!("{}: an empty bundle", file.display()))??;
-    if name != INDEX {
-        return Err(format!(
-            "{}: not a modgate bundle (its first entry is {name:?}, not {INDEX})",
-            file.display()
-        ));
-    }
-    let index: Index =
-        serde_json::from_slice(&data).map_err(|e| format!("{}: its index: {e}", file.display()))?;
-    if index.format != FORMAT {
-        return Err(format!(
-            "{}: a bundle of format {:?}; this modgate reads {FORMAT}",
-            file.display(),
-            index.format
-        ));
-    }
+    let reader = tokio::task::spawn_blocking(move || read_entries(&path, &tx));
+    let index = read_index(&mut rx, file).await?;
     let expected: BTreeMap<&str, &File> =
         index.files.iter().map(|f| (f.path.as_str(), f)).collect();
     let modules: BTreeMap<(&str, &str), &Module> = index
@@ -514,19 +503,9 @@ where
         .iter()
         .map(|m| ((m.path.as_str(), m.version.as_str()), m))
         .collect();
-    let db_name = index.sumdb.as_ref().map(|d| d.name.as_str());
+    let mut db = DbFiles::new(&index)?;
     let mut seen = BTreeSet::new();
     let mut bytes = 0u64;
-    let mut lookups = Vec::new();
-    let mut tiles = proofs::Tiles::default();
-    let mut latest = None;
-    let verifier = match &index.sumdb {
-        Some(d) => Some(
-            gomod::sumdb::note::Verifier::new(&d.key)
-                .map_err(|e| format!("the bundle's checksum database key: {e}"))?,
-        ),
-        None => None,
-    };
     while let Some(r) = rx.recv().await {
         let (name, data) = r?;
         let Some(f) = expected.get(name.as_str()) else {
@@ -541,20 +520,8 @@ where
             ));
         }
         bytes += data.len() as u64;
-        let in_db = db_name.and_then(|db| Some((db, gomod::layout::sumdb_file_of(db, &name)?)));
-        let key = match (in_db, gomod::layout::parse(&name)) {
-            (Some((db, rel)), _) => {
-                if let Some(v) = &verifier {
-                    if rel == "latest" {
-                        latest = Some(proofs::open_tree(&data, v)?);
-                    } else if let Some(mv) = rel.strip_prefix("lookup/") {
-                        lookups.push(proofs::parse_lookup(mv, &data, v)?);
-                    } else if rel.starts_with("tile/") {
-                        tiles.have.insert(rel.to_string(), data.to_vec());
-                    }
-                }
-                Key::sumdb(db, rel).map_err(|e| format!("{name}: {e}"))?
-            }
+        let key = match (db.file_of(&name), gomod::layout::parse(&name)) {
+            (Some(rel), _) => db.keep(&name, &rel, &data)?,
             (None, Some(Name::List { path })) => {
                 Key::list(&path).map_err(|e| format!("{name}: {e}"))?
             }
@@ -581,11 +548,104 @@ where
             missing.join(", ")
         ));
     }
-    // Every proof the go command will make holds with what the bundle carries, and every
-    // module's hashes are in its lookup.
-    if index.sumdb.is_some() {
+    db.prove(&index, file)?;
+    let summary = Summary {
+        file: file.to_path_buf(),
+        versions: index.modules.iter().filter(|m| m.h1.is_some()).count(),
+        go_mods: index.modules.iter().filter(|m| m.h1.is_none()).count(),
+        files: seen.len(),
+        bytes,
+        lookups: db.lookups.len(),
+        tiles: db.tiles.have.len(),
+        sumdb: index.sumdb.as_ref().map(|d| d.name.clone()),
+    };
+    Ok((index, summary))
+}
+
+/// The bundle's first entry, its index, of a format this modgate reads.
+async fn read_index(
+    rx: &mut tokio::sync::mpsc::Receiver<Entry>,
+    file: &Path,
+) -> Result<Index, String> {
+    let (name, data) = rx
+        .recv()
+        .await
+        .ok_or_else(|| format!("{}: an empty bundle", file.display()))??;
+    if name != INDEX {
+        return Err(format!(
+            "{}: not a modgate bundle (its first entry is {name:?}, not {INDEX})",
+            file.display()
+        ));
+    }
+    let index: Index =
+        serde_json::from_slice(&data).map_err(|e| format!("{}: its index: {e}", file.display()))?;
+    if index.format != FORMAT {
+        return Err(format!(
+            "{}: a bundle of format {:?}; this modgate reads {FORMAT}",
+            file.display(),
+            index.format
+        ));
+    }
+    Ok(index)
+}
+
+/// The checksum database's files a bundle carries, gathered as they are read, then
+/// proven together.
+struct DbFiles {
+    /// The database's name and its key's verifier, when the bundle carries one.
+    db: Option<(String, gomod::sumdb::note::Verifier)>,
+    lookups: Vec<proofs::Lookup>,
+    tiles: proofs::Tiles,
+    latest: Option<gomod::sumdb::tlog::Tree>,
+}
+
+impl DbFiles {
+    fn new(index: &Index) -> Result<DbFiles, String> {
+        let db = match &index.sumdb {
+            Some(d) => Some((
+                d.name.clone(),
+                gomod::sumdb::note::Verifier::new(&d.key)
+                    .map_err(|e| format!("the bundle's checksum database key: {e}"))?,
+            )),
+            None => None,
+        };
+        Ok(DbFiles {
+            db,
+            lookups: Vec::new(),
+            tiles: proofs::Tiles::default(),
+            latest: None,
+        })
+    }
+
+    /// The database's file `name` names (`latest`, `lookup/...`, `tile/...`), if any.
+    fn file_of(&self, name: &str) -> Option<String> {
+        let (db, _) = self.db.as_ref()?;
+        gomod::layout::sumdb_file_of(db, name).map(str::to_string)
+    }
+
+    /// Keeps the database's file `rel` (bundle entry `name`) for the proofs; its key.
+    fn keep(&mut self, name: &str, rel: &str, data: &[u8]) -> Result<Key, String> {
+        let Some((db, v)) = &self.db else {
+            return Err(format!("{name}: not a file a bundle holds"));
+        };
+        if rel == "latest" {
+            self.latest = Some(proofs::open_tree(data, v)?);
+        } else if let Some(mv) = rel.strip_prefix("lookup/") {
+            self.lookups.push(proofs::parse_lookup(mv, data, v)?);
+        } else if rel.starts_with("tile/") {
+            self.tiles.have.insert(rel.to_string(), data.to_vec());
+        }
+        Key::sumdb(db, rel).map_err(|e| format!("{name}: {e}"))
+    }
+
+    /// Every proof the go command will make holds with what the bundle carries, and every
+    /// module's hashes are in its lookup.
+    fn prove(&self, index: &Index, file: &Path) -> Result<(), String> {
+        if self.db.is_none() {
+            return Ok(());
+        }
         let by_name: BTreeMap<&str, &proofs::Lookup> =
-            lookups.iter().map(|l| (l.name.as_str(), l)).collect();
+            self.lookups.iter().map(|l| (l.name.as_str(), l)).collect();
         for m in &index.modules {
             let name = format!(
                 "{}@{}",
@@ -596,21 +656,11 @@ where
                 check_lines(m, &l.text)?;
             }
         }
-        let extra: Vec<_> = latest.into_iter().collect();
-        proofs::prove_all(&lookups, &extra, &tiles, true)
+        let extra: Vec<_> = self.latest.into_iter().collect();
+        proofs::prove_all(&self.lookups, &extra, &self.tiles, true)
             .map_err(|e| format!("{}: the checksum database records: {e}", file.display()))?;
+        Ok(())
     }
-    let summary = Summary {
-        file: file.to_path_buf(),
-        versions: index.modules.iter().filter(|m| m.h1.is_some()).count(),
-        go_mods: index.modules.iter().filter(|m| m.h1.is_none()).count(),
-        files: seen.len(),
-        bytes,
-        lookups: lookups.len(),
-        tiles: tiles.have.len(),
-        sumdb: index.sumdb.as_ref().map(|d| d.name.clone()),
-    };
-    Ok((index, summary))
 }
 
 /// The key of `path@version`'s file `ext`, its content checked against the index: a
