@@ -403,6 +403,23 @@ impl World {
         assert_eq!(text, "", "{row}: after {filled:?}");
     }
 
+    /// Applies a printed netrc fix with the user and token filled in (bob, t0ken): the
+    /// doctor (with `args`) is then healthy and the go command lists example.com/pub; the
+    /// netrc file is removed after.
+    async fn prove_netrc_fix(&self, row: &str, fix: &str, args: &[&str]) {
+        let filled = fix.replace("<user>", "bob").replace("<token>", "t0ken");
+        let out = self.shell(&filled).await;
+        assert!(out.status.success(), "{row}: {filled}: {out:?}");
+        let (code, f) = self.doctor(None, args).await;
+        assert_eq!((code, f.len()), (0, 0), "{row}, after {filled:?}: {f:#?}");
+        let listed = self.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
+        assert!(
+            listed.status.success(),
+            "{row}, after {filled:?}: {listed:?}"
+        );
+        std::fs::remove_file(self.home.join(".netrc")).unwrap();
+    }
+
     /// Runs a printed fix with `sh -c` in the project, under the World's environment (a
     /// fresh module cache) with modgate on PATH, for the fixes that run it.
     async fn shell(&self, script: &str) -> Output {
@@ -853,14 +870,7 @@ async fn each_fault_is_named_with_its_fix() {
         );
         std::fs::remove_file(&netrc).unwrap();
         // The first fix, with the user and token filled in.
-        let filled = fix.replace("<user>", "bob").replace("<token>", "t0ken");
-        let out = w.shell(&filled).await;
-        assert!(out.status.success(), "{filled}: {out:?}");
-        let (code, f) = w.doctor(None, &args).await;
-        assert_eq!((code, f.len()), (0, 0), "after {filled:?}: {f:#?}");
-        let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
-        assert!(listed.status.success(), "after {filled:?}: {listed:?}");
-        std::fs::remove_file(&netrc).unwrap();
+        w.prove_netrc_fix("401", &fix, &args).await;
         // A proxy that answers 403 to a request without credentials (as many do): both
         // candidates named (credentials, or a rule against this machine), the netrc line as
         // the fix; filled in and applied, healthy and the go command lists the module. With
@@ -901,14 +911,7 @@ async fn each_fault_is_named_with_its_fix() {
             &format!("replace the password of machine {host}"),
         );
         std::fs::remove_file(&netrc).unwrap();
-        let filled = fix.replace("<user>", "bob").replace("<token>", "t0ken");
-        let out = w.shell(&filled).await;
-        assert!(out.status.success(), "{filled}: {out:?}");
-        let (code, f) = w.doctor(None, &args).await;
-        assert_eq!((code, f.len()), (0, 0), "403, after {filled:?}: {f:#?}");
-        let listed = w.go_cmd(&["list", "-m", "example.com/pub@v1.0.0"]).await;
-        assert!(listed.status.success(), "403, after {filled:?}: {listed:?}");
-        std::fs::remove_file(&netrc).unwrap();
+        w.prove_netrc_fix("403", &fix, &args).await;
         // Over http the go command sends no credentials: it skips the netrc line (the
         // doctor says so) and refuses credentials written in the URL (the doctor says so
         // before asking). The fix is https, shown above.
