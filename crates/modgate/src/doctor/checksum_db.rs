@@ -65,6 +65,57 @@ pub async fn check(settings: &GoSettings, dl: Deadline) -> Outcome {
     Outcome { checked, reached }
 }
 
+/// The route the go command takes to the database `db`: the first GOPROXY entry that
+/// serves `/sumdb/<name>/supported` (404/410 move on; `|` falls through on any error),
+/// else the database itself; its base URL and the route in words. `None` when the go
+/// command stops at a proxy's error (after `,`) and never asks the database.
+async fn route_to_db(
+    settings: &GoSettings,
+    entries: &[(Entry, bool)],
+    db: &crate::sumdb::spec::SumDb,
+    dl: Deadline,
+    out: &mut Checked,
+) -> Option<(String, String)> {
+    let name = &db.name;
+    if db.url.is_some() {
+        return Some((db.direct_url(), "the database itself".to_string()));
+    }
+    for (e, fallback) in entries {
+        let Entry::Url(u) = e else { break };
+        let via = http_proxy_for(u, settings);
+        let Ok(c) = client(via.as_deref(), dl.left()) else {
+            break;
+        };
+        let sup = format!("{}/sumdb/{name}/supported", u.trim_end_matches('/'));
+        match c.get(&sup).send().await {
+            Ok(r) if r.status().is_success() => {
+                out.measure(
+                    Group::Network,
+                    format!("GET {sup}: {}", r.status().as_u16()),
+                );
+                return Some((
+                    format!("{}/sumdb/{name}", u.trim_end_matches('/')),
+                    format!("proxied by {u}"),
+                ));
+            }
+            Ok(r) if matches!(r.status().as_u16(), 404 | 410) => {
+                out.measure(
+                    Group::Network,
+                    format!(
+                        "GET {sup}: {} (the go command goes on)",
+                        r.status().as_u16()
+                    ),
+                );
+            }
+            // `|` falls through on any error; after `,` the go command stops at the error
+            // (the proxy's own check reports it) and never asks the database.
+            _ if *fallback => continue,
+            _ => return None,
+        }
+    }
+    Some((db.direct_url(), "the database itself".to_string()))
+}
+
 async fn check_into(settings: &GoSettings, dl: Deadline, reached: &mut Option<Reached>) -> Checked {
     let mut out = Checked::default();
     let Ok(entries) = parse_list(settings.get("GOPROXY")) else {
@@ -84,42 +135,9 @@ async fn check_into(settings: &GoSettings, dl: Deadline, reached: &mut Option<Re
         }
     };
     let name = &db.name;
-    let mut base = db.direct_url();
-    let mut how = "the database itself".to_string();
-    if db.url.is_none() {
-        for (e, fallback) in &entries {
-            let Entry::Url(u) = e else { break };
-            let via = http_proxy_for(u, settings);
-            let Ok(c) = client(via.as_deref(), dl.left()) else {
-                break;
-            };
-            let sup = format!("{}/sumdb/{name}/supported", u.trim_end_matches('/'));
-            match c.get(&sup).send().await {
-                Ok(r) if r.status().is_success() => {
-                    base = format!("{}/sumdb/{name}", u.trim_end_matches('/'));
-                    how = format!("proxied by {u}");
-                    out.measure(
-                        Group::Network,
-                        format!("GET {sup}: {}", r.status().as_u16()),
-                    );
-                    break;
-                }
-                Ok(r) if matches!(r.status().as_u16(), 404 | 410) => {
-                    out.measure(
-                        Group::Network,
-                        format!(
-                            "GET {sup}: {} (the go command goes on)",
-                            r.status().as_u16()
-                        ),
-                    );
-                }
-                // `|` falls through on any error; after `,` the go command stops at the
-                // error (the proxy's own check reports it) and never asks the database.
-                _ if *fallback => continue,
-                _ => return out,
-            }
-        }
-    }
+    let Some((base, how)) = route_to_db(settings, &entries, &db, dl, &mut out).await else {
+        return out;
+    };
     let via = http_proxy_for(&base, settings);
     let c = match client(via.as_deref(), dl.left()) {
         Ok(c) => c,

@@ -108,11 +108,17 @@ pub async fn check(
                         c
                     }
                 };
-                let (module, version, proxy) = (module.clone(), version.to_string(), proxy.clone());
-                let no_db = r.sumdb.is_none();
+                let ask = Ask {
+                    module: module.clone(),
+                    version: version.to_string(),
+                    proxy: proxy.clone(),
+                    next,
+                    url,
+                    no_db: r.sumdb.is_none(),
+                };
                 asks.push(tokio::spawn(async move {
-                    let resp = client.get(&url).send().await;
-                    (module, version, proxy, next, url, no_db, resp)
+                    let resp = client.get(&ask.url).send().await;
+                    Asked { ask, resp }
                 }));
             }
             Some((Entry::Direct, _)) => {
@@ -133,66 +139,113 @@ pub async fn check(
         }
     }
     for ask in asks {
-        let Ok((module, version, proxy, next, url, no_db, resp)) = ask.await else {
+        let Ok(asked) = ask.await else {
             continue;
         };
         // Failures of the proxy itself are the network check's.
-        let Ok(resp) = resp else { continue };
-        let status = resp.status().as_u16();
-        if status == 404 || status == 410 {
-            if matches!(next, Some(Entry::Direct)) {
-                out.to_direct.push(module.clone());
-            }
-            out.not_found.push(NotFound {
-                module,
-                version,
-                proxy,
-                url,
-                status,
-                next,
-            });
-        } else if resp.status().is_success() {
-            let Ok(data) = resp.bytes().await else {
-                continue;
-            };
-            let declared = gomod::modfile::module_path(&data);
-            if !declared.is_empty() && declared != module {
-                out.checked
-                    .find(declared_path_finding(&module, &version, &declared, &proxy));
-            }
-            let h = gomod::dirhash::hash_go_mod(&data);
-            if no_db {
-                for l in go_sum::of(sums, &module, &version) {
-                    if !l.go_mod || l.hash == h {
-                        continue;
-                    }
-                    // The module cache's copy agreeing with the proxy: two copies against
-                    // go.sum's line (this finding replaces the cache check's for it).
-                    let cache_agrees = l.cached_hash(modcache).as_deref() == Some(h.as_str());
-                    if cache_agrees {
-                        out.owned.push(l.at());
-                    }
-                    let sources = if cache_agrees {
-                        format!(
-                            "{proxy} serves, and the module cache holds, a go.mod that hashes to"
-                        )
-                    } else {
-                        format!("{proxy} serves a go.mod that hashes to")
-                    };
-                    let doubt = format!(
-                        "No checksum database is asked about {module}: go.sum or the proxy is wrong{}; compare with another copy of the module before changing go.sum",
-                        if cache_agrees {
-                            " (the module cache, filled earlier, agrees with the proxy)"
-                        } else {
-                            ""
-                        }
-                    );
-                    out.checked
-                        .find(go_sum::mismatch(l, &h, &sources, Some(&doubt)));
-                }
-            }
-            out.served.insert((module, version), (proxy, h));
+        if let Ok(resp) = asked.resp {
+            answered(&mut out, asked.ask, resp, modcache, sums).await;
         }
     }
     out
+}
+
+/// An [`Ask`] and what came back.
+struct Asked {
+    ask: Ask,
+    resp: reqwest::Result<reqwest::Response>,
+}
+
+/// One `.mod` asked of a module's first proxy.
+struct Ask {
+    module: String,
+    version: String,
+    proxy: String,
+    /// The entry after the proxy in the module's route.
+    next: Option<Entry>,
+    url: String,
+    /// Whether no checksum database is asked about the module.
+    no_db: bool,
+}
+
+/// What a proxy answered for `ask`: a 404/410 kept for the judgement of why; a `.mod`
+/// checked for the path it declares, kept with its hash, and compared with go.sum when
+/// no database is asked about the module.
+async fn answered(
+    out: &mut Outcome,
+    ask: Ask,
+    resp: reqwest::Response,
+    modcache: &Path,
+    sums: &[Line],
+) {
+    let Ask {
+        module,
+        version,
+        proxy,
+        next,
+        url,
+        no_db,
+    } = ask;
+    let status = resp.status().as_u16();
+    if status == 404 || status == 410 {
+        if matches!(next, Some(Entry::Direct)) {
+            out.to_direct.push(module.clone());
+        }
+        out.not_found.push(NotFound {
+            module,
+            version,
+            proxy,
+            url,
+            status,
+            next,
+        });
+        return;
+    }
+    if !resp.status().is_success() {
+        return;
+    }
+    let Ok(data) = resp.bytes().await else {
+        return;
+    };
+    let declared = gomod::modfile::module_path(&data);
+    if !declared.is_empty() && declared != module {
+        out.checked
+            .find(declared_path_finding(&module, &version, &declared, &proxy));
+    }
+    let h = gomod::dirhash::hash_go_mod(&data);
+    if no_db {
+        for l in go_sum::of(sums, &module, &version) {
+            if l.go_mod && l.hash != h {
+                against_go_sum(out, l, &proxy, &h, modcache);
+            }
+        }
+    }
+    out.served.insert((module, version), (proxy, h));
+}
+
+/// The finding for go.sum line `l` that the proxy's go.mod (hashing to `h`) contradicts,
+/// for a module no database is asked about.
+fn against_go_sum(out: &mut Outcome, l: &Line, proxy: &str, h: &str, modcache: &Path) {
+    // The module cache's copy agreeing with the proxy: two copies against go.sum's line
+    // (this finding replaces the cache check's for it).
+    let cache_agrees = l.cached_hash(modcache).as_deref() == Some(h);
+    if cache_agrees {
+        out.owned.push(l.at());
+    }
+    let sources = if cache_agrees {
+        format!("{proxy} serves, and the module cache holds, a go.mod that hashes to")
+    } else {
+        format!("{proxy} serves a go.mod that hashes to")
+    };
+    let doubt = format!(
+        "No checksum database is asked about {}: go.sum or the proxy is wrong{}; compare with another copy of the module before changing go.sum",
+        l.module,
+        if cache_agrees {
+            " (the module cache, filled earlier, agrees with the proxy)"
+        } else {
+            ""
+        }
+    );
+    out.checked
+        .find(go_sum::mismatch(l, h, &sources, Some(&doubt)));
 }
