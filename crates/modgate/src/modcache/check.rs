@@ -148,7 +148,11 @@ impl Finding {
 
 /// The hashes go.sum files give: (path, version) → (zip hash, go.mod hash), each
 /// with the file and line that said it.
-pub type GoSums = HashMap<(String, String), (Option<(String, String)>, Option<(String, String)>)>;
+pub type GoSums = HashMap<(String, String), GoSumLines>;
+
+/// One version's go.sum lines: the zip's and the go.mod's, each its hash and where it is
+/// written (`file:line`).
+pub type GoSumLines = (Option<(String, String)>, Option<(String, String)>);
 
 /// Reads go.sum `files` into [`GoSums`] (later lines do not replace earlier ones).
 pub fn read_go_sums(files: &[PathBuf]) -> Result<GoSums, String> {
@@ -225,32 +229,7 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
             "a lock file of a version with nothing else".into(),
         ));
     }
-    // The module's hash, as its .ziphash says.
-    let mut want: Option<String> = None;
-    if f.ziphash {
-        match std::fs::read_to_string(e.file(Ext::ZipHash)) {
-            Ok(s) if is_h1(s.trim()) => want = Some(s.trim().to_string()),
-            Ok(s) => out.push(Finding::of(
-                e,
-                Kind::ZiphashInvalid,
-                e.file(Ext::ZipHash),
-                format!("holds {:?}", s.chars().take(80).collect::<String>()),
-            )),
-            Err(err) => out.push(Finding::of(
-                e,
-                Kind::ZiphashInvalid,
-                e.file(Ext::ZipHash),
-                err.to_string(),
-            )),
-        }
-    } else if f.zip || (e.extracted && !f.partial) {
-        out.push(Finding::of(
-            e,
-            Kind::ZiphashMissing,
-            e.file(Ext::ZipHash),
-            String::new(),
-        ));
-    }
+    let want = ziphash(e, &mut out);
     let mut zip_hash = None;
     if f.zip {
         let zip = e.file(Ext::Zip);
@@ -294,20 +273,7 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
         ));
     }
     if f.info {
-        let p = e.file(Ext::Info);
-        match std::fs::read(&p)
-            .map_err(|e| e.to_string())
-            .and_then(|d| gomod::info::parse(&d).map_err(|e| e.to_string()))
-        {
-            Ok(info) if info.version == e.version => {}
-            Ok(info) => out.push(Finding::of(
-                e,
-                Kind::InfoInvalid,
-                p,
-                format!("names version {:?}", info.version),
-            )),
-            Err(err) => out.push(Finding::of(e, Kind::InfoInvalid, p, err)),
-        }
+        info(e, &mut out);
     }
     let mut mod_hash = None;
     if f.gomod {
@@ -325,30 +291,92 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
             Err(err) => out.push(Finding::of(e, Kind::ModInvalid, p, err.to_string())),
         }
     }
-    if let Some((zip_line, mod_line)) = cx.go_sums.get(&(e.path.clone(), e.version.clone())) {
-        let have = want.clone().or(zip_hash);
-        if let (Some((h, at)), Some(have)) = (zip_line, have)
-            && *h != have
-        {
-            out.push(Finding::of(
-                e,
-                Kind::GoSumMismatch,
-                e.file(Ext::ZipHash),
-                format!("{at} says {h}, the cache has {have}"),
-            ));
-        }
-        if let (Some((h, at)), Some(have)) = (mod_line, mod_hash)
-            && *h != have
-        {
-            out.push(Finding::of(
-                e,
-                Kind::GoSumMismatch,
-                e.file(Ext::Mod),
-                format!("{at} says {h} for go.mod, the cache has {have}"),
-            ));
-        }
+    if let Some(lines) = cx.go_sums.get(&(e.path.clone(), e.version.clone())) {
+        go_sum(e, lines, want.or(zip_hash), mod_hash, &mut out);
     }
     (out, read)
+}
+
+/// The module's hash, as its `.ziphash` says (a finding when it is not a hash, or
+/// missing where a zip or tree needs it).
+fn ziphash(e: &Entry, out: &mut Vec<Finding>) -> Option<String> {
+    let f = &e.files;
+    if !f.ziphash {
+        if f.zip || (e.extracted && !f.partial) {
+            out.push(Finding::of(
+                e,
+                Kind::ZiphashMissing,
+                e.file(Ext::ZipHash),
+                String::new(),
+            ));
+        }
+        return None;
+    }
+    match std::fs::read_to_string(e.file(Ext::ZipHash)) {
+        Ok(s) if is_h1(s.trim()) => return Some(s.trim().to_string()),
+        Ok(s) => out.push(Finding::of(
+            e,
+            Kind::ZiphashInvalid,
+            e.file(Ext::ZipHash),
+            format!("holds {:?}", s.chars().take(80).collect::<String>()),
+        )),
+        Err(err) => out.push(Finding::of(
+            e,
+            Kind::ZiphashInvalid,
+            e.file(Ext::ZipHash),
+            err.to_string(),
+        )),
+    }
+    None
+}
+
+/// The `.info` parses, and names the entry's version.
+fn info(e: &Entry, out: &mut Vec<Finding>) {
+    let p = e.file(Ext::Info);
+    match std::fs::read(&p)
+        .map_err(|e| e.to_string())
+        .and_then(|d| gomod::info::parse(&d).map_err(|e| e.to_string()))
+    {
+        Ok(info) if info.version == e.version => {}
+        Ok(info) => out.push(Finding::of(
+            e,
+            Kind::InfoInvalid,
+            p,
+            format!("names version {:?}", info.version),
+        )),
+        Err(err) => out.push(Finding::of(e, Kind::InfoInvalid, p, err)),
+    }
+}
+
+/// go.sum's lines for the entry (zip, go.mod: each the hash and where it is written)
+/// against what the cache has.
+fn go_sum(
+    e: &Entry,
+    (zip_line, mod_line): &GoSumLines,
+    zip_have: Option<String>,
+    mod_have: Option<String>,
+    out: &mut Vec<Finding>,
+) {
+    if let (Some((h, at)), Some(have)) = (zip_line, zip_have)
+        && *h != have
+    {
+        out.push(Finding::of(
+            e,
+            Kind::GoSumMismatch,
+            e.file(Ext::ZipHash),
+            format!("{at} says {h}, the cache has {have}"),
+        ));
+    }
+    if let (Some((h, at)), Some(have)) = (mod_line, mod_have)
+        && *h != have
+    {
+        out.push(Finding::of(
+            e,
+            Kind::GoSumMismatch,
+            e.file(Ext::Mod),
+            format!("{at} says {h} for go.mod, the cache has {have}"),
+        ));
+    }
 }
 
 /// The extracted tree against `want` (the module's hash), and its permissions; the
