@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use modgate::config::{LogFormat, ServeArgs, Settings};
 use modgate::goenv::GoSettings;
-use modgate::prefetch::into::Into;
+use modgate::prefetch::into::Destination;
 
 /// A caching Go module proxy that speaks the GOPROXY protocol as the go command expects,
 /// and a doctor that says why `go mod download` hangs or fails.
@@ -323,9 +323,9 @@ fn report<T: serde::Serialize>(json: bool, value: &T, text: &str) -> Result<(), 
 
 fn prefetch(a: &PrefetchArgs) -> ExitCode {
     let into = match (&a.to, &a.data_dir, &a.bundle) {
-        (Some(u), _, _) => Into::Server(u.clone()),
-        (_, Some(d), _) => Into::DataDir(d.clone()),
-        (_, _, Some(f)) => Into::Bundle(f.clone(), None),
+        (Some(u), _, _) => Destination::Server(u.clone()),
+        (_, Some(d), _) => Destination::DataDir(d.clone()),
+        (_, _, Some(f)) => Destination::Bundle(f.clone(), None),
         _ => unreachable!("clap requires one target"),
     };
     fetch_into(&a.fetch, into, "prefetch")
@@ -336,7 +336,7 @@ fn bundle(b: &BundleCommand) -> ExitCode {
         BundleCommand::Create(c) => {
             return fetch_into(
                 &c.fetch,
-                Into::Bundle(c.file.clone(), c.data_dir.clone()),
+                Destination::Bundle(c.file.clone(), c.data_dir.clone()),
                 "bundle create",
             );
         }
@@ -391,7 +391,7 @@ fn bundle(b: &BundleCommand) -> ExitCode {
 
 /// Fetches what `a`'s projects need into `into`, and prints the report; `name` names
 /// the command in messages.
-fn fetch_into(a: &FetchArgs, into: Into, name: &str) -> ExitCode {
+fn fetch_into(a: &FetchArgs, into: Destination, name: &str) -> ExitCode {
     use std::io::IsTerminal;
     let req = modgate::prefetch::into::Request {
         projects: a.projects.clone(),

@@ -12,7 +12,7 @@ use crate::goenv::GoSettings;
 
 /// Where the modules go.
 #[derive(Debug, Clone)]
-pub enum Into {
+pub enum Destination {
     /// A running modgate (`--to URL`): asked for each file, which fills its cache.
     Server(String),
     /// A data directory, filled as `serve` fills it.
@@ -57,7 +57,7 @@ struct Built {
 
 /// Fetches what `req`'s projects need into `into`; `name` (the command) names the
 /// scratch directory, removed after.
-pub fn fetch_into(req: &Request, into: &Into, name: &str) -> Result<Fetched, String> {
+pub fn fetch_into(req: &Request, into: &Destination, name: &str) -> Result<Fetched, String> {
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let scratch = std::env::temp_dir().join(format!(
@@ -74,17 +74,19 @@ pub fn fetch_into(req: &Request, into: &Into, name: &str) -> Result<Fetched, Str
 fn fetch(
     runtime: &tokio::runtime::Runtime,
     req: &Request,
-    into: &Into,
+    into: &Destination,
     scratch: &std::path::Path,
 ) -> Result<Fetched, String> {
     let (target, built) = match into {
-        Into::Server(url) => {
+        Destination::Server(url) => {
             std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
             let s = target::Server::new(url, scratch.to_path_buf())?;
             (Arc::new(s) as Arc<dyn Target>, None)
         }
-        Into::DataDir(d) | Into::Bundle(_, Some(d)) => data_dir(runtime, req, d.clone())?,
-        Into::Bundle(_, None) => data_dir(runtime, req, scratch.join("data"))?,
+        Destination::DataDir(d) | Destination::Bundle(_, Some(d)) => {
+            data_dir(runtime, req, d.clone())?
+        }
+        Destination::Bundle(_, None) => data_dir(runtime, req, scratch.join("data"))?,
     };
     let opts = Options {
         projects: req.projects.clone(),
@@ -95,7 +97,7 @@ fn fetch(
     runtime.block_on(async {
         let report = super::run(&opts, target).await?;
         let bundle = match (into, &built) {
-            (Into::Bundle(file, _), Some(b)) if report.errors.is_empty() => {
+            (Destination::Bundle(file, _), Some(b)) if report.errors.is_empty() => {
                 Some(bundle(b, &report, file).await?)
             }
             _ => None,
