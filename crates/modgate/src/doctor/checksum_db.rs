@@ -38,10 +38,14 @@ pub struct Reached {
 /// The tree head the go command under `settings` trusts for the database `name`.
 fn trusted_by_go(settings: &GoSettings, name: &str) -> Option<(std::path::PathBuf, Vec<u8>)> {
     let first = std::env::split_paths(settings.get("GOPATH")).next()?;
-    if first.as_os_str().is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+    // A name may hold a `/` (`localhost.localdev/sumdb`): cmd/go joins `<name>/latest`.
+    if first.as_os_str().is_empty() {
         return None;
     }
-    let file = first.join("pkg/sumdb").join(name).join("latest");
+    let file = first
+        .join("pkg/sumdb")
+        .join(gomod::layout::plain(name).ok()?)
+        .join("latest");
     let data = std::fs::read(&file).ok()?;
     Some((file, data))
 }
@@ -206,4 +210,24 @@ async fn check_into(settings: &GoSettings, dl: Deadline, reached: &mut Option<Re
         )),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trusted_head_is_where_the_go_command_keeps_it() {
+        let gp = tempfile::tempdir().unwrap();
+        let dir = gp.path().join("pkg/sumdb/localhost.localdev/sumdb");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("latest"), b"head").unwrap();
+        let s = crate::goenv::test_settings(&[("GOPATH", gp.path().to_str().unwrap())]);
+        assert_eq!(
+            trusted_by_go(&s, "localhost.localdev/sumdb"),
+            Some((dir.join("latest"), b"head".to_vec()))
+        );
+        assert_eq!(trusted_by_go(&s, "sum.golang.org"), None);
+        assert_eq!(trusted_by_go(&s, "../x"), None);
+    }
 }
