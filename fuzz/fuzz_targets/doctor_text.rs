@@ -4,14 +4,19 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modgate::doctor::{explain, git, settings};
+use modgate::doctor::{explain, git};
+use modgate::goenv;
 use modgate::source::git::resolve;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else {
         return;
     };
-    let (a, b) = s.split_at(s.char_indices().nth(s.chars().count() / 2).map_or(0, |(i, _)| i));
+    let (a, b) = s.split_at(
+        s.char_indices()
+            .nth(s.chars().count() / 2)
+            .map_or(0, |(i, _)| i),
+    );
     let imports = resolve::parse_meta_go_imports(a);
     let _ = resolve::match_go_import(&imports, b);
     let _ = git::rewrite(b, a);
@@ -19,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = git::tag_for(a, b, s);
     let tags: Vec<String> = a.lines().map(str::to_string).collect();
     let _ = git::near_misses(b, &tags);
-    let _ = settings::parse_env_file(s);
+    let _ = goenv::parse_env_file(s);
     for m in explain::modules_named(s) {
         assert!(m.contains('@'));
     }

@@ -17,5 +17,5 @@ fuzz_target!(|data: &[u8]| {
     if let Some(d) = pace::parse_retry_after(&text) {
         let _ = d.as_secs();
     }
-    let _ = modgate::store::parse_size(&text);
+    let _ = modgate::storage::parse_size(&text);
 });

@@ -1,6 +1,6 @@
 //! Durations as Go users write them: Go's `time.ParseDuration` (`300ms`, `1m30s`, `1h`,
 //! `1.5h`), and a bare whole number meaning seconds (how modgate's settings file has always
-//! read them). The one parser of flags, environment and file (`config/duration.rs` reads
+//! read them). The one parser of flags, environment and file (`config/file_duration.rs` reads
 //! the file's), and of the doctor's `--timeout`; a leaf.
 
 use std::time::Duration;

@@ -5,20 +5,20 @@
 
 pub mod bundle;
 pub mod cache;
+pub mod cluster;
 pub mod config;
 pub mod dial;
 pub mod doctor;
 pub mod duration;
 pub mod error;
 pub mod goenv;
+pub mod gomodcache;
 pub mod http;
 pub mod metrics;
-pub mod modcache;
 pub mod prefetch;
 pub mod process;
 pub mod serve;
-pub mod shared;
 pub mod source;
-pub mod store;
+pub mod storage;
 pub mod sumdb;
 pub mod trace;

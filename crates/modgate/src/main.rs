@@ -362,7 +362,7 @@ fn bundle(b: &BundleCommand) -> ExitCode {
     };
     let r = match b {
         BundleCommand::Import { data_dir, .. } => {
-            let store = match modgate::store::Store::open_dir(data_dir) {
+            let store = match modgate::storage::Store::open_dir(data_dir) {
                 Ok(s) => s,
                 Err(e) => {
                     let e = format!("the data directory {}: {e}", data_dir.display());
@@ -427,7 +427,7 @@ fn fetch_into(a: &FetchArgs, into: Destination, name: &str) -> ExitCode {
 }
 
 fn cache(c: &CacheCommand) -> ExitCode {
-    use modgate::modcache::{repair, verify};
+    use modgate::gomodcache::{repair, verify};
     use std::io::IsTerminal;
     let (name, args) = match c {
         CacheCommand::Verify(a) => ("verify", a),

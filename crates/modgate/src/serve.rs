@@ -15,7 +15,7 @@ use crate::source::file::FileSource;
 use crate::source::git::{GitSettings, GitSource};
 use crate::source::proxy::{ProxySettings, ProxySource, redact_url};
 use crate::source::{Info, Source};
-use crate::store::{Key, Ledger, Store};
+use crate::storage::{Key, Ledger, Store};
 use crate::sumdb::proxy::SumdbProxy;
 use crate::sumdb::verify::SumVerifier;
 
@@ -366,7 +366,7 @@ pub fn redact_list(list: &str) -> String {
 pub fn open_store(settings: &Settings) -> Result<Store, String> {
     match settings.storage.as_deref() {
         Some(url) if url.starts_with("s3://") => {
-            let url = crate::store::S3Url::parse(url)?;
+            let url = crate::storage::S3Url::parse(url)?;
             Store::open_s3(&settings.data_dir, url, &settings.s3).map_err(|e| {
                 format!("cannot open the storage: {e} (check --storage / MODGATE_STORAGE and the AWS_* settings)")
             })
@@ -441,8 +441,8 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
     // replica works on its own meanwhile.
     let shared = match &settings.redis {
         Some(url) => {
-            let shared = crate::shared::Shared::connect(url)?;
-            store.set_locks(Arc::new(crate::shared::RedisLocks::new(Arc::clone(
+            let shared = crate::cluster::Shared::connect(url)?;
+            store.set_locks(Arc::new(crate::cluster::RedisLocks::new(Arc::clone(
                 &shared,
             ))));
             Some(shared)

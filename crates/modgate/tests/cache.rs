@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::serve_common::*;
-use modgate::modcache::check::Kind;
+use modgate::gomodcache::check::Kind;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 

@@ -12,7 +12,7 @@ use modgate::cache::{Cache, CacheSettings};
 use modgate::http::{AppState, router};
 use modgate::source::Source;
 use modgate::source::file::FileSource;
-use modgate::store::Store;
+use modgate::storage::Store;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 

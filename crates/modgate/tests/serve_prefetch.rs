@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::serve_common::counting::Counting;
 use crate::serve_common::*;
 use modgate::cache::{Cache, CacheSettings};
-use modgate::store::Store;
+use modgate::storage::Store;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 

@@ -27,8 +27,8 @@ use gomod::layout::{Ext, Name};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::store::Key;
-use crate::store::Store;
+use crate::storage::Key;
+use crate::storage::Store;
 use crate::sumdb::proxy::SumdbProxy;
 use crate::sumdb::spec::SumDb;
 
@@ -178,7 +178,7 @@ pub async fn create(
     db: Option<&DbSource>,
     out: &Path,
 ) -> Result<Summary, String> {
-    let key_err = |e: crate::store::KeyError| e.to_string();
+    let key_err = |e: crate::storage::KeyError| e.to_string();
     let mut files: Vec<(String, Source)> = Vec::new();
     let mut modules = Vec::new();
     let mut lists: BTreeMap<String, Vec<String>> = BTreeMap::new();

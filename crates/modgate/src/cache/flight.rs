@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use super::{Cache, Flight, Inner, internal, lock};
 use crate::error::{Error, Kind};
-use crate::store::Lease;
+use crate::storage::Lease;
 
 tokio::task_local! {
     /// The lease of the single-flight lock the current fetch holds, when it can be lost

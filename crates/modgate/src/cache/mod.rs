@@ -13,13 +13,13 @@
 //!   fresh for a short time, then asked again; when the source fails they are served
 //!   stale, flagged with the reason.
 //! - When a go.mod had to be fetched, the `.mod` and `.info` of its requirements are
-//!   fetched ahead in the background, bounded (see [`Prefetch`] and `prefetch.rs`).
+//!   fetched ahead in the background, bounded (see [`Prefetch`] and `fetch_ahead.rs`).
 
 mod check;
+mod fetch_ahead;
 mod flight;
-mod prefetch;
 
-pub use prefetch::{MAX_PENDING, Prefetch};
+pub use fetch_ahead::{MAX_PENDING, Prefetch};
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -33,7 +33,7 @@ use check::check_info;
 
 use crate::error::{Error, Kind};
 use crate::source::{Info, Source};
-use crate::store::{Key, Staged, Store};
+use crate::storage::{Key, Staged, Store};
 
 /// Lifetimes and bounds of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +102,7 @@ pub struct ZipEntry {
     pub local: Option<Arc<Staged>>,
     /// The version held in use (not evicted) for whoever asked, from before the lookup
     /// until this entry is dropped (a stream of its body holds it on its own after that).
-    pub held: Option<Arc<crate::store::InUse>>,
+    pub held: Option<Arc<crate::storage::InUse>>,
 }
 
 type Flight<T> = Shared<BoxFuture<'static, Result<T, Error>>>;
@@ -120,12 +120,12 @@ struct Inner {
     /// parser) within its lifetime.
     lists: Memo<bytes::Bytes>,
     latests: Memo<Info>,
-    prefetch: prefetch::Prefetcher,
+    prefetch: fetch_ahead::Prefetcher,
     /// Checks hashes against the checksum database before anything is stored.
     sum_check: std::sync::OnceLock<Arc<dyn SumCheck>>,
     /// What replicas share through Redis (`--redis`): "not found" answers and fresh
     /// lists and `@latest` answers.
-    shared: std::sync::OnceLock<Arc<crate::shared::Shared>>,
+    shared: std::sync::OnceLock<Arc<crate::cluster::Shared>>,
 }
 
 /// A check of a module's `h1:` hashes before its go.mod or zip is stored: the checksum
@@ -232,7 +232,7 @@ fn internal(e: impl std::fmt::Display) -> Error {
 /// A store lookup's result: a storage that does not answer is a miss (the source is
 /// asked, its answer checked as always, and served); other failures are the store's.
 fn looked_up<T>(r: std::io::Result<Option<T>>) -> Result<Option<T>, Error> {
-    crate::store::or_miss(r).map_err(internal)
+    crate::storage::or_miss(r).map_err(internal)
 }
 
 impl Cache {
@@ -248,7 +248,7 @@ impl Cache {
                 queries: Memo::new(MEMO_ENTRIES),
                 lists: Memo::new(MEMO_ENTRIES),
                 latests: Memo::new(MEMO_ENTRIES),
-                prefetch: prefetch::Prefetcher::new(settings.prefetch_concurrency),
+                prefetch: fetch_ahead::Prefetcher::new(settings.prefetch_concurrency),
                 sum_check: std::sync::OnceLock::new(),
                 shared: std::sync::OnceLock::new(),
             }),
@@ -262,7 +262,7 @@ impl Cache {
 
     /// Shares "not found" answers and fresh lists and `@latest` answers with the other
     /// replicas through `shared` (once).
-    pub fn set_shared(&self, shared: Arc<crate::shared::Shared>) {
+    pub fn set_shared(&self, shared: Arc<crate::cluster::Shared>) {
         let _ = self.inner.shared.set(shared);
     }
 
@@ -371,7 +371,7 @@ impl Cache {
                 write_entry(&inner, &key, bytes::Bytes::copy_from_slice(value.body())).await?;
                 memo(&inner).insert(m.clone(), (Instant::now(), value.clone()));
                 if let Some(s) = inner.shared.get() {
-                    let body = crate::shared::stamped(value.body());
+                    let body = crate::cluster::stamped(value.body());
                     s.put(&shared_key(what, &m), &body, inner.settings.list_ttl)
                         .await;
                 }
@@ -594,7 +594,7 @@ impl Cache {
             let copy = match looked_up(store.stat(&zip_key).await)? {
                 Some(stat) => match store.stage_copy(&zip_key).await {
                     Ok(copy) => copy.map(|c| (c, stat.size)),
-                    Err(e) if crate::store::is_unavailable(&e) => None,
+                    Err(e) if crate::storage::is_unavailable(&e) => None,
                     Err(e) => return Err(Error::storage(&e, store.staging_dir())),
                 },
                 None => None,
@@ -723,7 +723,7 @@ impl Cache {
         };
         match store.put_staged(zip_key, staged).await {
             Ok(()) => Ok((h1, size, None)),
-            Err(e) if crate::store::is_unavailable(&e) && spare.is_some() => {
+            Err(e) if crate::storage::is_unavailable(&e) && spare.is_some() => {
                 tracing::debug!(zip = %zip_key, error = %e, "not stored: served from staging");
                 Ok((h1, size, spare.map(Arc::new)))
             }
@@ -746,7 +746,7 @@ async fn shared_fresh<T: ShortLived>(
 ) -> Option<Meta<T>> {
     let ttl = inner.settings.list_ttl;
     let value = inner.shared.get()?.get(&shared_key(what, module)).await?;
-    let (body, age) = crate::shared::unstamp(&value)?;
+    let (body, age) = crate::cluster::unstamp(&value)?;
     if age >= ttl {
         return None;
     }
@@ -770,6 +770,6 @@ async fn write_entry(inner: &Inner, key: &Key, data: bytes::Bytes) -> Result<(),
     }
     let store = &inner.store;
     // Served all the same when the storage does not answer; stored once it does.
-    crate::store::or_skipped(store.put(key, data).await)
+    crate::storage::or_skipped(store.put(key, data).await)
         .map_err(|e| Error::storage(&e, store.staging_dir()))
 }

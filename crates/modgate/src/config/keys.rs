@@ -16,7 +16,7 @@ pub enum Kind {
     Float,
     /// `true`/`false` (`1`/`0` in the environment).
     Bool,
-    /// A duration: Go's syntax or whole seconds (`config/duration.rs`).
+    /// A duration: Go's syntax or whole seconds (`config/file_duration.rs`).
     Duration,
     /// A size: bytes, or a number with a unit.
     Size,

@@ -298,11 +298,11 @@ pub fn env_value(key: &Key, var: &str, raw: &str) -> Result<toml::Value, ConfigE
             _ => return Err(bad("want 1 or true, 0 or false")),
         },
         Kind::Duration => {
-            super::duration::parse(raw).map_err(|e| ConfigError(format!("{var}={e}")))?;
+            super::file_duration::parse(raw).map_err(|e| ConfigError(format!("{var}={e}")))?;
             toml::Value::String(raw.trim().to_string())
         }
         Kind::Size => {
-            crate::store::parse_size(raw).map_err(|e| ConfigError(format!("{var}={e}")))?;
+            crate::storage::parse_size(raw).map_err(|e| ConfigError(format!("{var}={e}")))?;
             toml::Value::String(raw.trim().to_string())
         }
         Kind::Toml => {
@@ -405,7 +405,7 @@ mod tests {
             v("timeouts.connect", "soon").unwrap_err().0,
             format!(
                 "MODGATE_TIMEOUTS_CONNECT=\"soon\": not a duration ({})",
-                super::super::duration::SYNTAX
+                super::super::file_duration::SYNTAX
             )
         );
         let up = v("upstreams", "[{ name = \"corp\", url = \"https://c\" }]").unwrap();

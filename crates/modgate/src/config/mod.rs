@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::cache::Prefetch;
 
 mod auth;
-pub mod duration;
+pub mod file_duration;
 pub mod keys;
 pub mod layers;
 pub mod listen;
@@ -29,7 +29,7 @@ mod routes;
 mod s3;
 pub mod show;
 
-use duration::FileDuration;
+use file_duration::FileDuration;
 pub use layers::{Given, Layers, Origin};
 
 pub use crate::http::listen::ServerLimits;
@@ -500,7 +500,7 @@ fn settings(
     s.data_dir = file.data_dir.unwrap_or(s.data_dir);
     s.storage = file.storage.filter(|v| !v.trim().is_empty());
     if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {
-        crate::store::S3Url::parse(url).map_err(ConfigError)?;
+        crate::storage::S3Url::parse(url).map_err(ConfigError)?;
     }
     s.max_bytes = match &file.cache.max_bytes {
         None => None,
@@ -512,13 +512,13 @@ fn settings(
             )));
         }
         Some(FileSize::Text(t)) => Some(
-            crate::store::parse_size(t)
+            crate::storage::parse_size(t)
                 .map_err(|e| ConfigError(format!("{}{e}", layers.name_eq("cache.max_bytes"))))?,
         ),
     };
     s.redis = file.redis.filter(|v| !v.trim().is_empty());
     if let Some(url) = &s.redis {
-        crate::shared::check_url(url).map_err(ConfigError)?;
+        crate::cluster::check_url(url).map_err(ConfigError)?;
     }
     if let Some(p) = file.private_upstreams {
         s.private_upstreams = p;
@@ -652,8 +652,8 @@ fn hedge(
     if h.min_delay > h.max_delay {
         return Err(ConfigError(format!(
             "[hedge] min_delay ({}) is over max_delay ({})",
-            duration::format(h.min_delay),
-            duration::format(h.max_delay)
+            file_duration::format(h.min_delay),
+            file_duration::format(h.max_delay)
         )));
     }
     Ok(h)
@@ -1362,7 +1362,7 @@ max_connections_per_address = 12
             format!(
                 "{}:2: \"90 seconds\": not a duration ({})",
                 p.display(),
-                duration::SYNTAX
+                file_duration::SYNTAX
             )
         );
     }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use crate::store::{S3Settings, Secret};
+pub use crate::storage::{S3Settings, Secret};
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields)]
@@ -69,7 +69,7 @@ pub(super) fn s3_settings(f: FileS3) -> Result<S3Settings, String> {
     {
         return Err(format!(
             "redirect_zips = {}: a presigned URL lives at most 604800 seconds (7 days, 168h)",
-            super::duration::format(d.0)
+            super::file_duration::format(d.0)
         ));
     }
     let d = S3Settings::default();

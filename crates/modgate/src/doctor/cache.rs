@@ -1,5 +1,5 @@
 //! The module cache (GOMODCACHE) and its disk: writable, free space and inodes; its
-//! entries checked as `modgate cache verify` checks them (`modcache/`: zips against their
+//! entries checked as `modgate cache verify` checks them (`gomodcache/`: zips against their
 //! `.ziphash`, extracted trees against their module's hash, `.partial` files, `.info` and
 //! `.mod`, the project's go.sum lines, leftovers), under the doctor's deadline, each kind
 //! of damage one finding whose fix is `modgate cache repair`; `.lock` files another
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
-use crate::modcache::{self, check, check::Kind, verify};
+use crate::gomodcache::{self, check, check::Kind, verify};
 
 /// Less free space than this is a problem.
 const MIN_FREE_BYTES: u64 = 1 << 30;
@@ -180,7 +180,7 @@ fn entries(
     modcache_rw: bool,
     until: Instant,
 ) {
-    let scan = match modcache::scan::scan(modcache) {
+    let scan = match gomodcache::scan::scan(modcache) {
         Ok(s) => s,
         Err(e) => {
             out.find(finding(
@@ -263,7 +263,7 @@ fn entries(
         } else {
             format!("{repair}  (mends only these, and fetches them again through GOPROXY)")
         };
-        let severity = if kind.severity() == modcache::check::Severity::Problem {
+        let severity = if kind.severity() == gomodcache::check::Severity::Problem {
             Severity::Problem
         } else {
             Severity::Warning

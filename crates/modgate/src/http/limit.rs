@@ -18,7 +18,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::reply::text;
-use crate::shared::Shared;
+use crate::cluster::Shared;
 
 /// How many requests a client may make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 mod auth;
 pub mod auth_settings;
-mod hot;
+mod hot_answers;
 pub mod limit;
 pub mod listen;
 mod path;
@@ -41,7 +41,7 @@ pub struct AppState {
     /// The checksum database proxy (`None`: `--sumdb off`).
     pub sumdb: Option<Arc<crate::sumdb::proxy::SumdbProxy>>,
     /// Redis shared with other replicas (`--redis`), reported by `/readyz`.
-    pub shared: Option<Arc<crate::shared::Shared>>,
+    pub shared: Option<Arc<crate::cluster::Shared>>,
     /// Per-client request limits (`[limits] client_requests_per_second`; none by
     /// default).
     pub limiter: Arc<limit::Limiter>,
@@ -56,7 +56,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let for_auth = Arc::clone(&state);
     let served = Arc::new(Served {
         state,
-        hot: hot::HotAnswers::new(),
+        hot: hot_answers::HotAnswers::new(),
     });
     // Layers run outside in: the request id and log line first, then the access check
     // (which names the client), then the limit (which counts by that name).
@@ -71,7 +71,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// What the handler holds: the shared state, and the immutable answers it gave lately.
 struct Served {
     state: Arc<AppState>,
-    hot: hot::HotAnswers,
+    hot: hot_answers::HotAnswers,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

@@ -4,7 +4,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
-use super::hot::HotAnswers;
+use super::hot_answers::HotAnswers;
 use super::reply::{JSON, OPENMETRICS, TEXT, bytes, error, immutable, short, text};
 use super::{AppState, Request};
 use crate::cache::Meta;

@@ -3,7 +3,7 @@
 use super::reply::{IMMUTABLE, TEXT, build, error};
 use crate::cache::ZipEntry;
 use crate::error::Error;
-use crate::store::Store;
+use crate::storage::Store;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -167,10 +167,10 @@ pub(super) async fn serve(
 /// `len` bytes from `start` of a staged file, streamed; the file is kept (not removed)
 /// until the stream is dropped.
 async fn local_range(
-    file: std::sync::Arc<crate::store::Staged>,
+    file: std::sync::Arc<crate::storage::Staged>,
     start: u64,
     len: u64,
-) -> std::io::Result<crate::store::ByteStream> {
+) -> std::io::Result<crate::storage::ByteStream> {
     use futures_util::StreamExt;
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let mut f = tokio::fs::File::open(file.path()).await?;

@@ -51,7 +51,7 @@ pub struct Fetched {
 /// The data directory's pieces a bundle is made from.
 struct Built {
     settings: crate::config::Settings,
-    store: Arc<crate::store::Store>,
+    store: Arc<crate::storage::Store>,
     sumdb: Option<Arc<crate::sumdb::proxy::SumdbProxy>>,
 }
 

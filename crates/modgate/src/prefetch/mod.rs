@@ -113,7 +113,7 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Stri
     let mut read: BTreeSet<Mv> = BTreeSet::new();
     for at in &opts.projects {
         let project = graph::read_project(at)?;
-        let spinner = crate::modcache::verify::progress_bar(0, opts.progress);
+        let spinner = crate::gomodcache::verify::progress_bar(0, opts.progress);
         spinner.set_prefix(format!("reading the module graph of {}", at.display()));
         let g = graph::load(&project, paced.as_ref(), opts.jobs)
             .await
@@ -149,7 +149,7 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Stri
     }
     let versions: Vec<Mv> = wanted.iter().cloned().collect();
     let go_mods: Vec<Mv> = read.difference(&wanted).cloned().collect();
-    let bar = crate::modcache::verify::progress_bar(wanted.len() as u64, opts.progress);
+    let bar = crate::gomodcache::verify::progress_bar(wanted.len() as u64, opts.progress);
     bar.set_prefix("fetching");
     let bytes = AtomicU64::new(0);
     let results: Vec<(Mv, Result<u64, String>)> = futures_util::stream::iter(wanted)

@@ -30,7 +30,7 @@ use crate::error::{Error, Kind};
 use crate::source::chain::Entry;
 use crate::source::proxy::ProxySettings;
 use crate::source::proxy::http::Upstream;
-use crate::store::{Key, Store};
+use crate::storage::{Key, Store};
 
 /// The largest lookup answer accepted (a record and a signed tree head: a few hundred bytes).
 const MAX_LOOKUP: u64 = 1 << 20;
@@ -355,13 +355,13 @@ impl SumdbProxy {
             stale: None,
         };
         // A storage that does not answer: fetched, checked and served, not kept.
-        if let Some(b) = crate::store::or_miss(self.store.get(&key).await)
+        if let Some(b) = crate::storage::or_miss(self.store.get(&key).await)
             .map_err(|e| Error::internal(e.to_string()))?
         {
             return Ok(answer(b.data));
         }
         let body = self.fetch(rel, max, &check).await?;
-        crate::store::or_skipped(self.store.put(&key, body.clone()).await)
+        crate::storage::or_skipped(self.store.put(&key, body.clone()).await)
             .map_err(|e| Error::internal(e.to_string()))?;
         Ok(answer(body))
     }

@@ -21,7 +21,7 @@ use gomod::sumdb::client::{Client, ClientError, ClientOps};
 use super::proxy::SumdbProxy;
 use crate::cache::SumCheck;
 use crate::error::Error;
-use crate::store::{Key, Store};
+use crate::storage::{Key, Store};
 
 /// Verified lookups and tiles kept in memory, at most this many.
 const MAX_CACHED: usize = 8192;
@@ -119,7 +119,7 @@ impl ClientOps for Ops {
             // one proven consistent with it; none yet, as a new go command starts (the
             // signature is checked; the stored head is compared again, as a write
             // conflict, once the storage answers).
-            Err(e) if crate::store::is_unavailable(&e) => {
+            Err(e) if crate::storage::is_unavailable(&e) => {
                 self.unproven.store(true, Ordering::Relaxed);
                 if mem.is_none() {
                     tracing::warn!(db = %self.name, error = %e, "the trusted tree head cannot be read from the storage: trusting the database's signed tree from here, as a new go command does");
@@ -137,7 +137,7 @@ impl ClientOps for Ops {
         }
         let key = self.config_key(file)?;
         // Kept in memory when the storage does not answer; stored with the next advance.
-        crate::store::or_skipped(self.put(&key, new))
+        crate::storage::or_skipped(self.put(&key, new))
             .map_err(|e| ClientError::Other(e.to_string()))?;
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = Some(new.to_vec());
         Ok(())
@@ -172,7 +172,7 @@ impl ClientOps for Ops {
         }
         let written = Key::sumdb_state(file)
             .map_err(|e| std::io::Error::other(e.to_string()))
-            .and_then(|key| crate::store::or_skipped(self.put(&key, data)));
+            .and_then(|key| crate::storage::or_skipped(self.put(&key, data)));
         if let Err(e) = written {
             // Kept in memory still; proven again after a restart.
             tracing::warn!(file, error = %e, "cannot keep a verified checksum database file");

@@ -63,7 +63,7 @@ pub struct GitSettings {
     /// The size ledger of the local disk (`[cache] max_bytes`): clones are counted, held
     /// in use while a call works on them, and evicted when least recently used. `None`
     /// by default (nothing counted).
-    pub ledger: Option<Arc<crate::store::Ledger>>,
+    pub ledger: Option<Arc<crate::storage::Ledger>>,
 }
 
 impl GitSettings {

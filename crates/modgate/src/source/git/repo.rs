@@ -16,7 +16,7 @@
 //! The lock is per process: two modgate processes sharing one data directory rely on
 //! git's own ref locking.
 //!
-//! Under `[cache] max_bytes` the clone is counted in the store's ledger (`store/evict.rs`)
+//! Under `[cache] max_bytes` the clone is counted in the store's ledger (`storage/evict.rs`)
 //! after each fetch, held in use by every source call, and evicted when least recently
 //! used; what was known of its refs is then forgotten and it is cloned again when next
 //! needed. A fetch that fills the disk is tried once more after eviction made room.
@@ -32,7 +32,7 @@ use super::cmd::{CmdError, Runner, dir_size};
 use super::objects::Objects;
 use crate::error::{Error, Kind};
 use crate::process::ProcessError;
-use crate::store::{InUse, Ledger};
+use crate::storage::{InUse, Ledger};
 
 /// A commit as `git log` describes it (the go command's `codehost.RevInfo`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -125,7 +125,7 @@ impl Blobs for Hot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::disk::DiskBlobs;
+    use crate::storage::disk::DiskBlobs;
 
     #[tokio::test]
     async fn only_checked_entries_are_kept_in_memory() {

@@ -2,7 +2,7 @@
 //! the lock named after the entry before it asks the source, then looks in the store
 //! again (a holder before it may have stored it). In one process the cache's own flights
 //! already share one fetch, so [`LocalLocks`] is never contended there; a shared
-//! implementation (one lock for several replicas: `crate::shared::RedisLocks`) plugs in
+//! implementation (one lock for several replicas: `crate::cluster::RedisLocks`) plugs in
 //! here; its lease can be lost (a holder stalled past it), which the holder must check
 //! before it writes ([`Held::still_held`]).
 

@@ -11,7 +11,7 @@ use crate::cache::Meta;
 /// ones (the `.info` of a canonical version, `.mod`) for good, fresh short-lived ones
 /// (`@v/list`, `@latest`) until the cache's lifetime for them ends. Bounded by bytes; the
 /// bodies are shared with the cache's memory, not copied. An immutable answer stays here
-/// when its files are evicted from the disk (`store/evict.rs` says why: the same checked
+/// when its files are evicted from the disk (`storage/evict.rs` says why: the same checked
 /// bytes, in bounded memory).
 pub(super) struct HotAnswers(quick_cache::sync::Cache<String, HotAnswer, HotWeight>);
 

@@ -34,7 +34,7 @@
 //!   [`InUse`] guards also take: a guard is either taken before (and the entry is kept)
 //!   or after (and finds nothing, so the version is fetched again).
 //! - Evicted versions are dropped from the store's in-memory copies ([`super::Hot`]).
-//!   The HTTP layer's hot answers (`http/hot.rs`, `.info`/`.mod` answers by request path)
+//!   The HTTP layer's hot answers (`http/hot_answers.rs`, `.info`/`.mod` answers by request path)
 //!   are left as they are: they are the same immutable bytes the upstream serves for good,
 //!   checked once, and bounded by their own memory (16 MiB, least recently used out);
 //!   serving them after the files left the disk is as correct as before, and costs no

@@ -1,5 +1,5 @@
 //! What several replicas share through Redis (`--redis`): the single-flight lock with a
-//! lease and a fencing token (`lock.rs`), "not found" answers and fresh `@v/list` /
+//! lease and a fencing token (`redis_lock.rs`), "not found" answers and fresh `@v/list` /
 //! `@latest` bodies (so one replica's fetch serves them all), and rate-limit counters.
 //!
 //! Redis is optional and never on the critical path of an answer: every call is bounded
@@ -8,10 +8,10 @@
 //! notices an outage on an idle replica too, and marks Redis up again, said once too. Each command touches one key (the lock and its
 //! fence counter share a hash tag), so a Redis Cluster proxy can front it.
 
-mod lock;
+mod redis_lock;
 mod wake;
 
-pub use lock::RedisLocks;
+pub use redis_lock::RedisLocks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -279,7 +279,7 @@ mod tests {
         fs::write(f.path(), b"0123456789").unwrap();
         s.put_staged(&k, f).await.unwrap();
         assert_eq!(fs::read_dir(d.path().join("tmp")).unwrap().count(), 0);
-        let part = crate::store::contract::range(&s, &k, 3, 4).await;
+        let part = crate::storage::contract::range(&s, &k, 3, 4).await;
         assert_eq!(part.as_deref(), Some(&b"3456"[..]));
         let missing = Key::zip("example.com/m", "v2.0.0").unwrap();
         assert!(s.read_range(&missing, 0, 1).await.unwrap().is_none());

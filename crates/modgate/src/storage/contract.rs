@@ -88,7 +88,7 @@ pub(crate) async fn check(b: &dyn Blobs, staging: &Staging) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{DiskBlobs, Hot};
+    use crate::storage::{DiskBlobs, Hot};
 
     #[tokio::test]
     async fn the_directory_backend_keeps_the_contract() {

@@ -8,7 +8,7 @@
 //!   directory in the GOMODCACHE layout, locked by `modgate.lock`.
 //! - [`Staging`] (`staging.rs`): the local area where files are fetched and checked
 //!   before they are stored.
-//! - [`Hot`] (`hot.rs`): the in-memory copy of small immutable objects, wrapping any
+//! - [`Hot`] (`memory.rs`): the in-memory copy of small immutable objects, wrapping any
 //!   backend.
 //! - [`Locks`] (`lock.rs`): single-flight locks; [`LocalLocks`] within one process.
 //! - [`Ledger`] (`evict.rs`): the sizes and last uses of what is kept on the local disk
@@ -25,9 +25,9 @@ mod contract;
 mod disk;
 mod evict;
 mod health;
-mod hot;
 mod key;
 mod lock;
+mod memory;
 mod s3;
 mod staging;
 
@@ -35,9 +35,9 @@ pub use blob::{Blob, Blobs, ByteStream, Stat};
 pub use disk::{DiskBlobs, is_missing};
 pub use evict::{Evicted, InUse, Ledger, Reservation, parse_size};
 pub use health::{Health, is_unavailable, or_miss, or_skipped};
-pub use hot::Hot;
 pub use key::{Key, KeyError, Kind};
 pub use lock::{Held, Lease, LocalLocks, Locks};
+pub use memory::Hot;
 pub use s3::{S3Blobs, S3Settings, S3Url, Secret};
 pub use staging::{Staged, Staging};
 

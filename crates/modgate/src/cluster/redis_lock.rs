@@ -23,7 +23,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::Shared;
-use crate::store::{Held, Lease, LocalLocks, Locks};
+use crate::storage::{Held, Lease, LocalLocks, Locks};
 
 /// How long a lock lives without renewal.
 pub const LEASE: Duration = Duration::from_secs(10);
