@@ -30,6 +30,14 @@ pub enum Kind {
     StorageFull,
 }
 
+/// Whether `e` says the disk (or the quota) is full.
+pub fn is_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
 /// An error: its kind and its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -81,11 +89,7 @@ impl Error {
     /// [`Kind::StorageFull`] when its disk or quota is full, with the directory and its
     /// free bytes; else [`Kind::Internal`].
     pub fn storage(e: &std::io::Error, path: &std::path::Path) -> Error {
-        let full = matches!(
-            e.kind(),
-            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-        );
-        if !full {
+        if !is_full(e) {
             return Error::internal(e.to_string());
         }
         let mut dir = path.to_path_buf();

@@ -72,8 +72,25 @@ pub enum ProcessError {
     TooLarge(u64),
     /// The caller's stop condition fired first.
     Stopped,
-    /// Reading its output, writing it to the sink or waiting for it failed.
-    Io(String),
+    /// Reading its output, writing it to the sink or waiting for it failed: the system's
+    /// kind of error (a sink on a full disk is [`std::io::ErrorKind::StorageFull`]) and
+    /// its text.
+    Io(std::io::ErrorKind, String),
+}
+
+impl ProcessError {
+    /// An [`ProcessError::Io`] of `e`.
+    pub fn io(e: &std::io::Error) -> ProcessError {
+        ProcessError::Io(e.kind(), e.to_string())
+    }
+
+    /// The I/O error, for [`ProcessError::Io`]: the same kind and text.
+    pub fn io_error(&self) -> Option<std::io::Error> {
+        match self {
+            ProcessError::Io(kind, text) => Some(std::io::Error::new(*kind, text.clone())),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for ProcessError {
@@ -85,7 +102,7 @@ impl std::fmt::Display for ProcessError {
             }
             ProcessError::TooLarge(n) => write!(f, "output exceeded {n} bytes and was stopped"),
             ProcessError::Stopped => write!(f, "stopped"),
-            ProcessError::Io(e) => write!(f, "reading its output: {e}"),
+            ProcessError::Io(_, e) => write!(f, "reading its output: {e}"),
         }
     }
 }
@@ -134,10 +151,7 @@ where
             };
             // An overrun of the output bound ends the wait at once.
             let (written, ()) = tokio::try_join!(copy_out, read_err)?;
-            let status = child
-                .wait()
-                .await
-                .map_err(|e| ProcessError::Io(e.to_string()))?;
+            let status = child.wait().await.map_err(|e| ProcessError::io(&e))?;
             Ok((written, status))
         };
         let bounded = async {
@@ -190,22 +204,28 @@ pub async fn output(cmd: Command, bounds: Bounds) -> Result<Output, ProcessError
     })
 }
 
+/// The async runtime could not be started (threads, file descriptors).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the async runtime: {0}")]
+pub struct RuntimeError(#[source] pub std::io::Error);
+
 /// Runs `f` to its end from synchronous code (a command's main, or a blocking thread of the
 /// runtime): on the runtime this thread belongs to, else on one of its own.
-pub fn block_on<F: Future>(f: F) -> Result<F::Output, String> {
+pub fn block_on<F: Future>(f: F) -> Result<F::Output, RuntimeError> {
     match tokio::runtime::Handle::try_current() {
         Ok(h) => Ok(h.block_on(f)),
         Err(_) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map(|rt| rt.block_on(f))
-            .map_err(|e| format!("cannot start the async runtime: {e}")),
+            .map_err(RuntimeError),
     }
 }
 
 /// [`output`] from synchronous code (see [`block_on`]).
 pub fn output_blocking(cmd: std::process::Command, bounds: Bounds) -> Result<Output, ProcessError> {
-    block_on(output(Command::from(cmd), bounds)).map_err(ProcessError::Io)?
+    block_on(output(Command::from(cmd), bounds))
+        .map_err(|e| ProcessError::Io(e.0.kind(), e.to_string()))?
 }
 
 /// Reads `r` to its end into `buf`, keeping at most [`MAX_STDERR`] bytes in all.
@@ -227,7 +247,7 @@ async fn copy_bounded<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     w: &mut W,
     max: u64,
 ) -> Result<u64, ProcessError> {
-    let io = |e: std::io::Error| ProcessError::Io(e.to_string());
+    let io = |e: std::io::Error| ProcessError::io(&e);
     let mut total: u64 = 0;
     let mut buf = vec![0u8; 64 << 10];
     loop {

@@ -141,3 +141,63 @@ fn a_clone_that_fills_the_disk_is_removed_and_named() {
         (200, "module github.com/acme/small\n".to_string())
     );
 }
+
+/// A clone that fits but whose `git archive` does not (8 MiB of one repeated line packs
+/// into a few KiB): the tar is written into the data directory, so its full disk is a
+/// 507 too, not a 502 "reading git output"; nothing is stored and no tar is left.
+#[test]
+fn a_git_archive_that_fills_the_disk_is_a_507() {
+    assert!(
+        rustix::process::geteuid().is_root(),
+        "this test mounts a tmpfs: run it as root (CI does)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let repos = tmp.path().join("repos");
+    let config = tmp.path().join("gitconfig");
+    github_to_local(&config, &repos);
+    let wide = format!("package wide\n\nconst S = `{}`\n", "a".repeat(8 << 20));
+    repo(
+        &repos,
+        &config,
+        "wide",
+        &[("go.mod", "module github.com/acme/wide\n"), ("w.go", &wide)],
+    );
+    repo(
+        &repos,
+        &config,
+        "small",
+        &[
+            ("go.mod", "module github.com/acme/small\n"),
+            ("s.go", "package small\n"),
+        ],
+    );
+    let data = tmp.path().join("data");
+    let _fs = Mount::tmpfs(&data, "2m");
+    let cfg = config.to_str().unwrap();
+    let server = Server::start_env(
+        &["--data-dir", data.to_str().unwrap(), "--upstream", "direct"],
+        &[("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")],
+    );
+    let r = raw_get(&server.addr, "GET", "/github.com/acme/wide/@v/v1.0.0.mod").unwrap();
+    assert_eq!(
+        (r.status, r.text()),
+        (200, "module github.com/acme/wide\n".to_string())
+    );
+    let r = raw_get(&server.addr, "GET", "/github.com/acme/wide/@v/v1.0.0.zip").unwrap();
+    assert_eq!(r.status, 507, "{}", r.text());
+    let tmp_dir = data.join("git/tmp");
+    assert!(
+        r.text().starts_with("github.com/acme/wide@v1.0.0: git archive in the clone of https://github.com/acme/wide: insufficient storage: ")
+            && r.text().contains(&format!(" ({} has ", tmp_dir.display()))
+            && r.text().ends_with(" bytes free); modgate still serves what it stored: free space there or move --data-dir to a larger disk\n"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(files_under(&tmp_dir), Vec::<String>::new());
+    let vdir = data.join("cache/download/github.com/acme/wide/@v");
+    assert!(!vdir.join("v1.0.0.zip").exists());
+    assert!(!vdir.join("v1.0.0.ziphash").exists());
+    // The disk has room again: the small module's zip is built and served.
+    let r = raw_get(&server.addr, "GET", "/github.com/acme/small/@v/v1.0.0.zip").unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+}

@@ -242,7 +242,7 @@ impl Store {
         let _room = ledger.reserve(len).await;
         let mut r = self.blobs.put(key, data.clone()).await;
         if let Err(e) = &r
-            && is_full(e)
+            && crate::error::is_full(e)
             && ledger.free_after_full(len).await > 0
         {
             r = self.blobs.put(key, data).await;
@@ -291,7 +291,7 @@ impl Store {
             .then_some(spare);
         let mut r = self.blobs.put_staged(key, file).await;
         if let (Err(e), Some(spare)) = (&r, spare)
-            && is_full(e)
+            && crate::error::is_full(e)
             && ledger.free_after_full(len).await > 0
         {
             r = self.blobs.put_staged(key, spare).await;
@@ -427,14 +427,6 @@ impl futures_util::Stream for Holding {
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.stream.size_hint()
     }
-}
-
-/// Whether `e` says the disk (or the quota) is full.
-fn is_full(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
-    )
 }
 
 /// `e` with what was done and on which file.

@@ -63,7 +63,7 @@ impl std::fmt::Display for CmdError {
                 write!(f, "git output exceeded {n} bytes and was stopped")
             }
             CmdError::Run(ProcessError::Stopped) => write!(f, "git was stopped"),
-            CmdError::Run(ProcessError::Io(e)) => write!(f, "reading git output: {e}"),
+            CmdError::Run(ProcessError::Io(_, e)) => write!(f, "reading git output: {e}"),
             CmdError::DiskLimit(n) => {
                 write!(
                     f,

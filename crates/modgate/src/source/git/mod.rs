@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use gomod::pseudo::Timestamp;
 
 use super::{Info, Source};
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use cmd::Runner;
 use objects::Objects;
 use repo::GitRepo;
@@ -221,9 +221,10 @@ impl Source for GitSource {
         let _held = code.repo.in_use();
         let (hash, dir) = code.zip_source(version).await?;
         let tmp_dir = self.settings.cache_dir.join("git").join("tmp");
-        tokio::fs::create_dir_all(&tmp_dir)
-            .await
-            .map_err(|e| Error::failed(format!("creating {}: {e}", tmp_dir.display())))?;
+        tokio::fs::create_dir_all(&tmp_dir).await.map_err(|e| {
+            Error::storage(&e, &tmp_dir)
+                .map_message(|m| format!("creating {}: {m}", tmp_dir.display()))
+        })?;
         let tar = tmp_dir.join(format!(
             "{}-{}.tar",
             std::process::id(),
@@ -233,7 +234,14 @@ impl Source for GitSource {
             code.repo
                 .archive_tar(&hash, &dir, &tar, 2 * gomod::zip::MAX_ZIP_FILE)
                 .await
-                .map_err(|e| Error::failed(format!("{module}@{version}: {e}")))?;
+                .map_err(|e| {
+                    // Each kind kept but not-found: this version exists, its files must too.
+                    let kind = match e.kind() {
+                        Kind::NotFound => Kind::Failed,
+                        k => k,
+                    };
+                    Error::new(kind, format!("{module}@{version}: {}", e.message()))
+                })?;
             let license = if dir.is_empty() {
                 None
             } else {
@@ -255,7 +263,11 @@ impl Source for GitSource {
             })
             .await
             .map_err(|e| Error::failed(format!("{module}@{version}: zip task: {e}")))?
-            .map_err(|e| Error::failed(format!("{module}@{version}: {e}")))
+            .map_err(|e| match e.io().filter(|io| crate::error::is_full(io)) {
+                Some(io) => Error::storage(io, &dest)
+                    .map_message(|m| format!("{module}@{version}: building the zip: {m}")),
+                None => Error::failed(format!("{module}@{version}: {e}")),
+            })
         }
         .await;
         let _ = tokio::fs::remove_file(&tar).await;

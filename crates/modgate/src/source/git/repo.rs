@@ -762,17 +762,26 @@ impl GitRepo {
             args.push("--");
             args.push(subdir);
         }
-        let mut f = tokio::fs::File::create(dest)
-            .await
-            .map_err(|e| Error::failed(format!("creating {}: {e}", dest.display())))?;
+        let mut f = tokio::fs::File::create(dest).await.map_err(|e| {
+            Error::storage(&e, dest).map_message(|m| format!("creating {}: {m}", dest.display()))
+        })?;
         self.runner
             .run(Some(&self.dir), &args, max, &mut f)
             .await
             .map_err(|e| {
-                if e.stderr().contains("did not match any files") {
-                    Error::not_found(format!("{subdir}: no files at {hash}"))
-                } else {
-                    self.fail("git archive in the clone of", e)
+                let written = match &e {
+                    CmdError::Run(p) => p.io_error(),
+                    _ => None,
+                };
+                match written {
+                    // The tar is written into the data directory: a full disk there is
+                    // local (507), not the repository's failure.
+                    Some(io) if crate::error::is_full(&io) => Error::storage(&io, dest)
+                        .map_message(|m| format!("git archive in the clone of {}: {m}", self.url)),
+                    _ if e.stderr().contains("did not match any files") => {
+                        Error::not_found(format!("{subdir}: no files at {hash}"))
+                    }
+                    _ => self.fail("git archive in the clone of", e),
                 }
             })
     }

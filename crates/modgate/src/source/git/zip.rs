@@ -202,6 +202,59 @@ fn parse_pax(buf: &[u8], path: &mut Option<String>, size: &mut Option<u64>) -> i
     Ok(())
 }
 
+/// Why a module zip could not be built from `git archive`'s tar.
+#[derive(Debug, thiserror::Error)]
+pub enum TarZipError {
+    /// The tar could not be opened.
+    #[error("opening {}: {source}", path.display())]
+    Open {
+        /// The tar.
+        path: PathBuf,
+        /// The system's reason.
+        source: io::Error,
+    },
+    /// The tar could not be read or is malformed.
+    #[error("{0}")]
+    Tar(#[source] io::Error),
+    /// An entry lies outside the archive's one top-level directory.
+    #[error("zip file contains more than one top-level directory")]
+    TopLevel,
+    /// The zip could not be created.
+    #[error("creating {}: {source}", path.display())]
+    Create {
+        /// The zip.
+        path: PathBuf,
+        /// The system's reason.
+        source: io::Error,
+    },
+    /// The files do not make a module zip, or writing it failed.
+    #[error("{0}")]
+    Zip(#[from] gomod::zip::Error),
+    /// The zip could not be written to its disk.
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        /// The zip.
+        path: PathBuf,
+        /// The system's reason.
+        source: io::Error,
+    },
+}
+
+impl TarZipError {
+    /// The system's I/O error underneath, where there is one (a full disk is the data
+    /// directory's, where both the tar and the zip are).
+    pub fn io(&self) -> Option<&io::Error> {
+        match self {
+            TarZipError::Open { source, .. }
+            | TarZipError::Create { source, .. }
+            | TarZipError::Write { source, .. }
+            | TarZipError::Tar(source) => Some(source),
+            TarZipError::Zip(gomod::zip::Error::Io(e)) => Some(e),
+            TarZipError::TopLevel | TarZipError::Zip(_) => None,
+        }
+    }
+}
+
 /// Builds the module zip of `module@version` at `dest` from the `git archive` tar `tar`
 /// of module directory `subdir` (entries under `prefix/`), adding `license` (the
 /// repository root's LICENSE) when the module directory has none. Returns the zip's size.
@@ -212,9 +265,12 @@ pub fn zip_from_tar(
     module: &str,
     version: &str,
     dest: &Path,
-) -> Result<u64, String> {
-    let mut f = fs::File::open(tar).map_err(|e| format!("opening {}: {e}", tar.display()))?;
-    let entries = read_tar_index(&mut f).map_err(|e| e.to_string())?;
+) -> Result<u64, TarZipError> {
+    let mut f = fs::File::open(tar).map_err(|source| TarZipError::Open {
+        path: tar.to_path_buf(),
+        source,
+    })?;
+    let entries = read_tar_index(&mut f).map_err(TarZipError::Tar)?;
     let mut sub = subdir.trim_matches('/').to_string();
     if !sub.is_empty() {
         sub.push('/');
@@ -223,7 +279,7 @@ pub fn zip_from_tar(
     let mut have_license = false;
     for e in entries {
         let Some(name) = e.path.strip_prefix("prefix/") else {
-            return Err("zip file contains more than one top-level directory".into());
+            return Err(TarZipError::TopLevel);
         };
         let Some(name) = name.strip_prefix(&sub) else {
             continue;
@@ -256,24 +312,23 @@ pub fn zip_from_tar(
         .create(true)
         .truncate(true)
         .open(dest)
-        .map_err(|e| format!("creating {}: {e}", dest.display()))?;
+        .map_err(|source| TarZipError::Create {
+            path: dest.to_path_buf(),
+            source,
+        })?;
     let mut w = io::BufWriter::new(out);
     gomod::zip::create(
         &mut w,
         &gomod::module::Version::new(module, version),
         &files,
-    )
-    .map_err(|e| e.to_string())?;
-    let out = w
-        .into_inner()
-        .map_err(|e| format!("writing {}: {e}", dest.display()))?;
-    out.sync_all()
-        .map_err(|e| format!("writing {}: {e}", dest.display()))?;
-    let size = out
-        .metadata()
-        .map_err(|e| format!("writing {}: {e}", dest.display()))?
-        .len();
-    Ok(size)
+    )?;
+    let write = |source| TarZipError::Write {
+        path: dest.to_path_buf(),
+        source,
+    };
+    let out = w.into_inner().map_err(|e| write(e.into_error()))?;
+    out.sync_all().map_err(write)?;
+    Ok(out.metadata().map_err(write)?.len())
 }
 
 #[cfg(test)]
