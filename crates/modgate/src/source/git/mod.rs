@@ -264,7 +264,7 @@ impl Source for GitSource {
             .await
             .map_err(|e| Error::failed(format!("{module}@{version}: zip task: {e}")))?
             .map_err(|e| match e.io().filter(|io| crate::error::is_full(io)) {
-                Some(io) => Error::storage(io, &dest)
+                Some(io) => Error::storage(io, dest)
                     .map_message(|m| format!("{module}@{version}: building the zip: {m}")),
                 None => Error::failed(format!("{module}@{version}: {e}")),
             })
