@@ -290,15 +290,7 @@ impl Compressor {
                     break;
                 }
                 if lookahead == 0 {
-                    if self.byte_available {
-                        let b = self.window[self.index - 1];
-                        self.tokens.push(Token::literal_token(u32::from(b)));
-                        self.byte_available = false;
-                    }
-                    if !self.tokens.is_empty() {
-                        self.write_block(w, self.index)?;
-                    }
-                    break;
+                    return self.flush_pending(w);
                 }
             }
             if (self.index as isize) < self.max_insert_index {
@@ -306,78 +298,120 @@ impl Compressor {
             }
             let prev_length = self.length;
             let prev_offset = self.offset;
-            self.length = MIN_MATCH - 1;
-            self.offset = 0;
-            let min_index = self.index.saturating_sub(WINDOW_SIZE) as i64;
-
-            let head = self.chain_head - self.hash_offset;
-            if head >= min_index
-                && (!skip_never && lookahead > MIN_MATCH - 1
-                    || skip_never && lookahead > prev_length && prev_length < self.p.lazy)
-                && let Some((length, offset)) =
-                    self.find_match(self.index, head, MIN_MATCH - 1, lookahead)
-            {
-                self.length = length;
-                self.offset = offset;
-            }
-
+            self.search(lookahead, prev_length, skip_never);
             if !skip_never && self.length >= MIN_MATCH
                 || skip_never && prev_length >= MIN_MATCH && self.length <= prev_length
             {
-                // The previous match (or, without lazy matching, this one) is emitted.
-                let (length, offset) = if skip_never {
-                    (prev_length, prev_offset)
-                } else {
-                    (self.length, self.offset)
-                };
-                self.tokens.push(Token::match_token(
-                    (length - BASE_MATCH_LENGTH) as u32,
-                    (offset - BASE_MATCH_OFFSET) as u32,
-                ));
-                if self.length <= self.p.fast_skip_hashing {
-                    // Every position the match covers goes into the chains.
-                    let new_index = if skip_never {
-                        self.index + prev_length - 1
-                    } else {
-                        self.index + self.length
-                    };
-                    let mut index = self.index + 1;
-                    while index < new_index {
-                        if (index as isize) < self.max_insert_index {
-                            self.insert(index);
-                        }
-                        index += 1;
-                    }
-                    self.index = index;
-                    if skip_never {
-                        self.byte_available = false;
-                        self.length = MIN_MATCH - 1;
-                    }
-                } else {
-                    // Matches this long are not hashed position by position.
-                    self.index += self.length;
-                }
-                if self.tokens.len() == MAX_FLATE_BLOCK_TOKENS {
-                    self.write_block(w, self.index)?;
-                }
+                self.emit_match(w, prev_length, prev_offset, skip_never)?;
             } else {
-                if !skip_never || self.byte_available {
-                    let i = if skip_never {
-                        self.index - 1
-                    } else {
-                        self.index
-                    };
-                    self.tokens
-                        .push(Token::literal_token(u32::from(self.window[i])));
-                    if self.tokens.len() == MAX_FLATE_BLOCK_TOKENS {
-                        self.write_block(w, i + 1)?;
-                    }
-                }
-                self.index += 1;
-                if skip_never {
-                    self.byte_available = true;
-                }
+                self.emit_literal(w, skip_never)?;
             }
+        }
+        Ok(())
+    }
+
+    /// At the end of the input when syncing: emits the byte held back for lazy matching
+    /// and writes the pending tokens as a block.
+    #[cold]
+    fn flush_pending(&mut self, w: &mut impl Write) -> io::Result<()> {
+        if self.byte_available {
+            let b = self.window[self.index - 1];
+            self.tokens.push(Token::literal_token(u32::from(b)));
+            self.byte_available = false;
+        }
+        if !self.tokens.is_empty() {
+            self.write_block(w, self.index)?;
+        }
+        Ok(())
+    }
+
+    /// Sets `length` and `offset` to the match found at `index` (`MIN_MATCH - 1` and 0
+    /// for none), searching when there is a chain and, with lazy matching, only when it
+    /// may better the previous match of length `prev_length`.
+    #[inline]
+    fn search(&mut self, lookahead: usize, prev_length: usize, skip_never: bool) {
+        self.length = MIN_MATCH - 1;
+        self.offset = 0;
+        let min_index = self.index.saturating_sub(WINDOW_SIZE) as i64;
+        let head = self.chain_head - self.hash_offset;
+        if head >= min_index
+            && (!skip_never && lookahead > MIN_MATCH - 1
+                || skip_never && lookahead > prev_length && prev_length < self.p.lazy)
+            && let Some((length, offset)) =
+                self.find_match(self.index, head, MIN_MATCH - 1, lookahead)
+        {
+            self.length = length;
+            self.offset = offset;
+        }
+    }
+
+    /// Emits the previous match (or, without lazy matching, the current one) and moves
+    /// past it, inserting the positions it covers into the chains unless it is too long.
+    #[inline]
+    fn emit_match(
+        &mut self,
+        w: &mut impl Write,
+        prev_length: usize,
+        prev_offset: usize,
+        skip_never: bool,
+    ) -> io::Result<()> {
+        let (length, offset) = if skip_never {
+            (prev_length, prev_offset)
+        } else {
+            (self.length, self.offset)
+        };
+        self.tokens.push(Token::match_token(
+            (length - BASE_MATCH_LENGTH) as u32,
+            (offset - BASE_MATCH_OFFSET) as u32,
+        ));
+        if self.length <= self.p.fast_skip_hashing {
+            // Every position the match covers goes into the chains.
+            let new_index = if skip_never {
+                self.index + prev_length - 1
+            } else {
+                self.index + self.length
+            };
+            let mut index = self.index + 1;
+            while index < new_index {
+                if (index as isize) < self.max_insert_index {
+                    self.insert(index);
+                }
+                index += 1;
+            }
+            self.index = index;
+            if skip_never {
+                self.byte_available = false;
+                self.length = MIN_MATCH - 1;
+            }
+        } else {
+            // Matches this long are not hashed position by position.
+            self.index += self.length;
+        }
+        if self.tokens.len() == MAX_FLATE_BLOCK_TOKENS {
+            self.write_block(w, self.index)?;
+        }
+        Ok(())
+    }
+
+    /// Emits no match at `index`: its byte as a literal (with lazy matching, the byte
+    /// held back before it, if any, holding back this one instead), then moves on.
+    #[inline]
+    fn emit_literal(&mut self, w: &mut impl Write, skip_never: bool) -> io::Result<()> {
+        if !skip_never || self.byte_available {
+            let i = if skip_never {
+                self.index - 1
+            } else {
+                self.index
+            };
+            self.tokens
+                .push(Token::literal_token(u32::from(self.window[i])));
+            if self.tokens.len() == MAX_FLATE_BLOCK_TOKENS {
+                self.write_block(w, i + 1)?;
+            }
+        }
+        self.index += 1;
+        if skip_never {
+            self.byte_available = true;
         }
         Ok(())
     }

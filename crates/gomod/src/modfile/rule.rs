@@ -616,6 +616,46 @@ fn check_toolchain(args: &[String]) -> Result<String, String> {
     Ok(args[0].clone())
 }
 
+/// An error at `pos` in `filename` about no particular directive or module.
+fn error_at(filename: &str, pos: Position, err: Cause) -> Box<Error> {
+    Box::new(Error {
+        filename: filename.to_string(),
+        pos,
+        verb: String::new(),
+        mod_path: String::new(),
+        err,
+    })
+}
+
+/// Parses the arguments of a `require` or `exclude` line (`verb`), `module/path v1.2.3`,
+/// rewriting the tokens in canonical form.
+fn parse_require(
+    filename: &str,
+    start: Position,
+    verb: &str,
+    args: &mut [String],
+    fix: Fix<'_>,
+) -> Result<Version, Box<Error>> {
+    let errorf = |m: String| Box::new(Error::at(filename, start, m));
+    if args.len() != 2 {
+        return Err(errorf(format!("usage: {verb} module/path v1.2.3")));
+    }
+    let s =
+        parse_string(&mut args[0]).map_err(|e| errorf(format!("invalid quoted string: {e}")))?;
+    let v = parse_version(verb, &s, &mut args[1], fix).map_err(|e| error_at(filename, start, e))?;
+    let path_major = module_path_major(&s).map_err(errorf)?;
+    if let Err(e) = module::check_path_major(&v, &path_major) {
+        return Err(Box::new(Error {
+            filename: filename.to_string(),
+            pos: start,
+            verb: verb.to_string(),
+            mod_path: s,
+            err: Cause::Module(e),
+        }));
+    }
+    Ok(Version::new(s, v))
+}
+
 /// The directives go.mod and go.work share (`go`, `toolchain`, `godebug`): the fields
 /// of a [`File`] or [`super::WorkFile`] that record them.
 pub(crate) struct SharedDirectives<'a> {
@@ -686,16 +726,7 @@ impl File {
             return;
         }
         let start = line.start;
-        let wrap = |errs: &mut Vec<Error>, err: Cause| {
-            errs.push(Error {
-                filename: filename.to_string(),
-                pos: start,
-                verb: String::new(),
-                mod_path: String::new(),
-                err,
-            });
-        };
-        let errorf = |errs: &mut Vec<Error>, m: String| wrap(errs, Cause::Msg(m));
+        let errorf = |m: String| Box::new(Error::at(filename, start, m));
         let directive_comment = parse_directive_comment(block, &line.comments);
         let indirect = is_indirect(line);
         let args: &mut [String] = line.token.get_mut(first_arg..).unwrap_or_default();
@@ -705,98 +736,87 @@ impl File {
             toolchain: &mut self.toolchain,
             godebug: &mut self.godebug,
         };
-        match shared.add(verb, args, at, strict) {
-            Some(Ok(())) => return,
-            Some(Err(e)) => return errorf(errs, e),
-            None => {}
-        }
-        match verb {
-            "module" => {
-                if self.module.is_some() {
-                    return errorf(errs, "repeated module statement".to_string());
-                }
-                let m = self.module.insert(Module {
-                    mod_: Version::default(),
-                    deprecated: parse_deprecation(&directive_comment),
-                    syntax: at,
-                });
-                if args.len() != 1 {
-                    return errorf(errs, "usage: module module/path".to_string());
-                }
-                match parse_string(&mut args[0]) {
-                    Ok(s) => m.mod_ = Version::new(s, ""),
-                    Err(e) => errorf(errs, format!("invalid quoted string: {e}")),
-                }
-            }
-            "require" | "exclude" => {
-                if args.len() != 2 {
-                    return errorf(errs, format!("usage: {verb} module/path v1.2.3"));
-                }
-                let s = match parse_string(&mut args[0]) {
-                    Ok(s) => s,
-                    Err(e) => return errorf(errs, format!("invalid quoted string: {e}")),
-                };
-                let v = match parse_version(verb, &s, &mut args[1], fix) {
-                    Ok(v) => v,
-                    Err(e) => return wrap(errs, e),
-                };
-                let path_major = match module_path_major(&s) {
-                    Ok(m) => m,
-                    Err(e) => return errorf(errs, e),
-                };
-                if let Err(e) = module::check_path_major(&v, &path_major) {
-                    errs.push(Error {
-                        filename: filename.to_string(),
-                        pos: start,
-                        verb: verb.to_string(),
-                        mod_path: s,
-                        err: Cause::Module(e),
-                    });
-                    return;
-                }
-                let mod_ = Version::new(s, v);
-                if verb == "require" {
+        let result = match shared.add(verb, args, at, strict) {
+            Some(r) => r.map_err(errorf),
+            None => match verb {
+                "module" => self
+                    .add_module(args, &directive_comment, at)
+                    .map_err(errorf),
+                "require" => parse_require(filename, start, verb, args, fix).map(|mod_| {
                     self.require.push(Require {
                         mod_,
                         indirect,
                         syntax: at,
                     });
-                } else {
-                    self.exclude.push(Exclude { mod_, syntax: at });
-                }
-            }
-            "replace" => match parse_replace(filename, start, verb, args, fix, at) {
-                Ok(r) => self.replace.push(r),
-                Err(e) => errs.push(*e),
+                }),
+                "exclude" => parse_require(filename, start, verb, args, fix)
+                    .map(|mod_| self.exclude.push(Exclude { mod_, syntax: at })),
+                "replace" => parse_replace(filename, start, verb, args, fix, at)
+                    .map(|r| self.replace.push(r)),
+                "retract" => self
+                    .add_retract(args, strict, directive_comment, at)
+                    .map_err(|e| error_at(filename, start, e)),
+                _ => Err(errorf(format!("unknown directive: {verb}"))),
             },
-            "retract" => {
-                let (interval, used) = match parse_version_interval(verb, "", args, Fix::Identity) {
-                    Ok(x) => x,
-                    // Only the main module reports unparseable intervals; later syntax
-                    // (open intervals, say) must not break dependencies.
-                    Err(e) => {
-                        if strict {
-                            wrap(errs, e);
-                        }
-                        return;
-                    }
-                };
-                if let Some(extra) = args.get(used)
-                    && strict
-                {
-                    return errorf(
-                        errs,
-                        format!("unexpected token after version: {}", quote(extra)),
-                    );
-                }
-                self.retract.push(Retract {
-                    interval,
-                    rationale: directive_comment,
-                    syntax: at,
-                });
-            }
-            _ => errorf(errs, format!("unknown directive: {verb}")),
+        };
+        if let Err(e) = result {
+            errs.push(*e);
         }
+    }
+
+    /// Records a `module` line with arguments `args`, deprecated as `comment` says.
+    /// The directive is recorded even when its path is bad; `Err` is the message.
+    fn add_module(
+        &mut self,
+        args: &mut [String],
+        comment: &str,
+        at: LineRef,
+    ) -> Result<(), String> {
+        if self.module.is_some() {
+            return Err("repeated module statement".to_string());
+        }
+        let m = self.module.insert(Module {
+            mod_: Version::default(),
+            deprecated: parse_deprecation(comment),
+            syntax: at,
+        });
+        if args.len() != 1 {
+            return Err("usage: module module/path".to_string());
+        }
+        let s = parse_string(&mut args[0]).map_err(|e| format!("invalid quoted string: {e}"))?;
+        m.mod_ = Version::new(s, "");
+        Ok(())
+    }
+
+    /// Records a `retract` line with arguments `args` and rationale `rationale`. Only the
+    /// main module (`strict`) reports unparseable intervals and extra tokens: later
+    /// syntax (open intervals, say) must not break dependencies.
+    fn add_retract(
+        &mut self,
+        args: &mut [String],
+        strict: bool,
+        rationale: String,
+        at: LineRef,
+    ) -> Result<(), Cause> {
+        let (interval, used) = match parse_version_interval("retract", "", args, Fix::Identity) {
+            Ok(x) => x,
+            Err(e) if strict => return Err(e),
+            Err(_) => return Ok(()),
+        };
+        if let Some(extra) = args.get(used)
+            && strict
+        {
+            return Err(Cause::Msg(format!(
+                "unexpected token after version: {}",
+                quote(extra)
+            )));
+        }
+        self.retract.push(Retract {
+            interval,
+            rationale,
+            syntax: at,
+        });
+        Ok(())
     }
 
     /// Go's `fixRetract`: applies `fix` to retract versions once the module path is known.

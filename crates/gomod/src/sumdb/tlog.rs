@@ -616,6 +616,153 @@ fn tile_parent(t: &Tile, k: i64, n: i64) -> Option<Tile> {
     Some(t)
 }
 
+/// The tiles [`TileHashReader`] reads for one call, in the order they are checked: first
+/// those holding the tree's complete subtrees, then every other one after its parent.
+#[derive(Default)]
+struct TilePlan {
+    tiles: Vec<Tile>,
+    /// The position of each tile in `tiles`.
+    order: std::collections::HashMap<Tile, usize>,
+}
+
+impl TilePlan {
+    /// Plans the tiles holding the stored hashes `stx` of the complete subtrees of a tree
+    /// of `n` records, with tiles of height `h`; returns the position of each one's tile.
+    fn add_subtrees(&mut self, h: u32, n: i64, stx: &[i64]) -> Result<Vec<usize>, TlogError> {
+        let mut stx_order = Vec::with_capacity(stx.len());
+        for &x in stx {
+            let tile = tile_parent(&tile_for_index(h, x), 0, n)
+                .ok_or_else(|| other("bad math in tileHashReader"))?;
+            let j = *self.order.entry(tile).or_insert_with(|| {
+                self.tiles.push(tile);
+                self.tiles.len() - 1
+            });
+            stx_order.push(j);
+        }
+        Ok(stx_order)
+    }
+
+    /// Plans the tile holding stored hash `x` of a tree of `n` records and those between
+    /// it and its nearest planned ancestor, each after its parent; returns the position
+    /// of `x`'s tile.
+    fn add_index(&mut self, h: u32, n: i64, x: i64) -> Result<usize, TlogError> {
+        if x < 0 || x >= stored_hash_index(0, n) {
+            return Err(other("indexes not in tree"));
+        }
+        let tile = tile_for_index(h, x);
+        let mut k = 0i64;
+        loop {
+            let p = tile_parent(&tile, k, n);
+            if let Some(j) = p.and_then(|p| self.order.get(&p).copied()) {
+                if k == 0 {
+                    return Ok(j);
+                }
+                break;
+            }
+            k += 1;
+            if k > 64 {
+                return Err(other(format!(
+                    "bad math in tileHashReader: {n} {x}: no parent tile"
+                )));
+            }
+        }
+        for k in (0..k).rev() {
+            let p = tile_parent(&tile, k, n).ok_or_else(|| other("bad math in tileHashReader"))?;
+            if u64::from(p.w) != 1u64 << p.h {
+                return Err(other(format!(
+                    "bad math in tileHashReader: {n} {x} {}",
+                    p.path()
+                )));
+            }
+            self.order.insert(p, self.tiles.len());
+            self.tiles.push(p);
+        }
+        // The last tile planned is the one at k = 0: `x`'s own.
+        Ok(self.tiles.len() - 1)
+    }
+}
+
+/// Checks that the [`TileReader`] gave data of the right length for each of `tiles`.
+fn check_tile_lengths(tiles: &[Tile], data: &[Vec<u8>]) -> Result<(), TlogError> {
+    if data.len() != tiles.len() {
+        return Err(other(format!(
+            "TileReader returned bad result slice (len={}, want {})",
+            data.len(),
+            tiles.len()
+        )));
+    }
+    for (t, d) in tiles.iter().zip(data) {
+        if d.len() != t.w as usize * HASH_SIZE {
+            return Err(other(format!(
+                "TileReader returned bad result slice ({} len={}, want {})",
+                t.path(),
+                d.len(),
+                t.w as usize * HASH_SIZE
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that the complete subtrees' hashes `stx`, read from the tiles at `stx_order`,
+/// give the tree hash `want`.
+fn check_subtree_tiles(
+    tiles: &[Tile],
+    data: &[Vec<u8>],
+    stx: &[i64],
+    stx_order: &[usize],
+    want: &Hash,
+) -> Result<(), TlogError> {
+    let Some(last) = stx.len().checked_sub(1) else {
+        return Err(other("indexes not in tree"));
+    };
+    let mut th = hash_from_tile(&tiles[stx_order[last]], &data[stx_order[last]], stx[last])?;
+    for i in (0..last).rev() {
+        let hi = hash_from_tile(&tiles[stx_order[i]], &data[stx_order[i]], stx[i])?;
+        th = node_hash(&hi, &th);
+    }
+    if th != *want {
+        return Err(other("downloaded inconsistent tile"));
+    }
+    Ok(())
+}
+
+/// Checks that every tile of `plan` from position `first` on hashes to its entry in its
+/// parent tile, checked before it (`n` and `indexes` are for error messages).
+fn check_child_tiles(
+    plan: &TilePlan,
+    data: &[Vec<u8>],
+    first: usize,
+    n: i64,
+    indexes: &[i64],
+) -> Result<(), TlogError> {
+    for i in first..plan.tiles.len() {
+        let tile = plan.tiles[i];
+        let p = tile_parent(&tile, 1, n).ok_or_else(|| other("bad math in tileHashReader"))?;
+        let j = *plan.order.get(&p).ok_or_else(|| {
+            other(format!(
+                "bad math in tileHashReader {n} {indexes:?}: lost parent of {}",
+                tile.path()
+            ))
+        })?;
+        let ph = hash_from_tile(
+            &p,
+            &data[j],
+            stored_hash_index((p.l * i64::from(p.h)) as u32, tile.n),
+        )
+        .map_err(|e| {
+            other(format!(
+                "bad math in tileHashReader {n} {indexes:?}: lost hash of {}: {e}",
+                tile.path()
+            ))
+        })?;
+        if ph != tile_hash(&data[i]) {
+            return Err(other("downloaded inconsistent tile"));
+        }
+    }
+    Ok(())
+}
+
 impl HashReader for TileHashReader<'_> {
     fn read_hashes(&self, indexes: &[i64]) -> Result<Vec<Hash>, TlogError> {
         let h = self.tr.height();
@@ -623,114 +770,22 @@ impl HashReader for TileHashReader<'_> {
             return Err(other(format!("invalid tile height {h}")));
         }
         let n = self.tree.n;
-        let mut order: std::collections::HashMap<Tile, usize> = Default::default();
-        let mut tiles: Vec<Tile> = Vec::new();
+        let mut plan = TilePlan::default();
         let mut stx = Vec::new();
         sub_tree_index(0, n, &mut stx);
-        let mut stx_order = Vec::with_capacity(stx.len());
-        for &x in &stx {
-            let tile = tile_parent(&tile_for_index(h, x), 0, n)
-                .ok_or_else(|| other("bad math in tileHashReader"))?;
-            let j = *order.entry(tile).or_insert_with(|| {
-                tiles.push(tile);
-                tiles.len() - 1
-            });
-            stx_order.push(j);
-        }
-        let mut index_order = vec![0usize; indexes.len()];
-        for (i, &x) in indexes.iter().enumerate() {
-            if x < 0 || x >= stored_hash_index(0, n) {
-                return Err(other("indexes not in tree"));
-            }
-            let tile = tile_for_index(h, x);
-            let mut k = 0i64;
-            loop {
-                let p = tile_parent(&tile, k, n);
-                if let Some(j) = p.and_then(|p| order.get(&p).copied()) {
-                    if k == 0 {
-                        index_order[i] = j;
-                    }
-                    break;
-                }
-                k += 1;
-                if k > 64 {
-                    return Err(other(format!(
-                        "bad math in tileHashReader: {n} {x}: no parent tile"
-                    )));
-                }
-            }
-            for k in (0..k).rev() {
-                let p =
-                    tile_parent(&tile, k, n).ok_or_else(|| other("bad math in tileHashReader"))?;
-                if u64::from(p.w) != 1u64 << p.h {
-                    return Err(other(format!(
-                        "bad math in tileHashReader: {n} {x} {}",
-                        p.path()
-                    )));
-                }
-                order.insert(p, tiles.len());
-                if k == 0 {
-                    index_order[i] = tiles.len();
-                }
-                tiles.push(p);
-            }
-        }
-        let data = self.tr.read_tiles(&tiles)?;
-        if data.len() != tiles.len() {
-            return Err(other(format!(
-                "TileReader returned bad result slice (len={}, want {})",
-                data.len(),
-                tiles.len()
-            )));
-        }
-        for (t, d) in tiles.iter().zip(&data) {
-            if d.len() != t.w as usize * HASH_SIZE {
-                return Err(other(format!(
-                    "TileReader returned bad result slice ({} len={}, want {})",
-                    t.path(),
-                    d.len(),
-                    t.w as usize * HASH_SIZE
-                )));
-            }
-        }
+        let stx_order = plan.add_subtrees(h, n, &stx)?;
+        let index_order = indexes
+            .iter()
+            .map(|&x| plan.add_index(h, n, x))
+            .collect::<Result<Vec<usize>, _>>()?;
+        let tiles = &plan.tiles;
+        let data = self.tr.read_tiles(tiles)?;
+        check_tile_lengths(tiles, &data)?;
         // The tiles holding the complete subtrees must give the tree's hash.
-        let Some(last) = stx.len().checked_sub(1) else {
-            return Err(other("indexes not in tree"));
-        };
-        let mut th = hash_from_tile(&tiles[stx_order[last]], &data[stx_order[last]], stx[last])?;
-        for i in (0..last).rev() {
-            let hi = hash_from_tile(&tiles[stx_order[i]], &data[stx_order[i]], stx[i])?;
-            th = node_hash(&hi, &th);
-        }
-        if th != self.tree.hash {
-            return Err(other("downloaded inconsistent tile"));
-        }
+        check_subtree_tiles(tiles, &data, &stx, &stx_order, &self.tree.hash)?;
         // Every other tile must hash to its entry in its (already checked) parent.
-        for i in stx.len()..tiles.len() {
-            let tile = tiles[i];
-            let p = tile_parent(&tile, 1, n).ok_or_else(|| other("bad math in tileHashReader"))?;
-            let j = *order.get(&p).ok_or_else(|| {
-                other(format!(
-                    "bad math in tileHashReader {n} {indexes:?}: lost parent of {}",
-                    tile.path()
-                ))
-            })?;
-            let ph = hash_from_tile(
-                &p,
-                &data[j],
-                stored_hash_index((p.l * i64::from(p.h)) as u32, tile.n),
-            )
-            .map_err(|e| {
-                other(format!(
-                    "bad math in tileHashReader {n} {indexes:?}: lost hash of {}: {e}",
-                    tile.path()
-                ))
-            })?;
-            if ph != tile_hash(&data[i]) {
-                return Err(other("downloaded inconsistent tile"));
-            }
-        }
-        self.tr.save_tiles(&tiles, &data);
+        check_child_tiles(&plan, &data, stx.len(), n, indexes)?;
+        self.tr.save_tiles(tiles, &data);
         indexes
             .iter()
             .zip(&index_order)

@@ -22,131 +22,166 @@ pub fn check_files<F: File>(files: &[F]) -> CheckedFiles {
 
 /// [`check_files`], also returning the index and declared size of every valid file.
 pub(super) fn check_files_sized<F: File>(files: &[F]) -> (CheckedFiles, Vec<(usize, u64)>) {
-    let mut cf = CheckedFiles::default();
+    let mut out = Verdicts::default();
     let mut valid = Vec::new();
-    let mut err_paths: HashSet<String> = HashSet::new();
-    let mut add_error = |cf: &mut CheckedFiles, path: &str, omitted: bool, err: Error| {
-        if !err_paths.insert(path.to_owned()) {
+    let go_mod_dirs = go_mod_dirs(files, &mut out);
+    let mut collisions = CollisionChecker::default();
+    let mut max_size = MAX_ZIP_FILE;
+    for (i, f) in files.iter().enumerate() {
+        let p = f.path();
+        let checked =
+            check_path(f, p, &go_mod_dirs).and_then(|()| check_entry(f, p, &mut collisions));
+        let size = match checked {
+            Ok(size) => size,
+            Err(why) => {
+                out.reject(p, why);
+                continue;
+            }
+        };
+        if size <= max_size {
+            max_size -= size;
+        } else if out.cf.size_error.is_none() {
+            out.cf.size_error = Some(Error::SourceTreeTooLarge);
+        }
+        if let Err(e) = check_special_size(p, size) {
+            out.reject(p, Rejection::Invalid(e));
+            continue;
+        }
+        out.cf.valid.push(p.to_owned());
+        valid.push((i, size));
+    }
+    (out.cf, valid)
+}
+
+/// Why a file is not in a module zip.
+enum Rejection {
+    /// Left out on purpose.
+    Omitted(Error),
+    /// Makes the zip invalid.
+    Invalid(Error),
+}
+
+/// The [`CheckedFiles`] being built by [`check_files_sized`], with the paths that already
+/// have an error.
+#[derive(Default)]
+struct Verdicts {
+    cf: CheckedFiles,
+    err_paths: HashSet<String>,
+}
+
+impl Verdicts {
+    /// Records why `path` is not in the zip, unless an error is already recorded for it.
+    fn reject(&mut self, path: &str, why: Rejection) {
+        if !self.err_paths.insert(path.to_owned()) {
             return;
         }
-        let fe = FileError {
+        let (list, err) = match why {
+            Rejection::Omitted(err) => (&mut self.cf.omitted, err),
+            Rejection::Invalid(err) => (&mut self.cf.invalid, err),
+        };
+        list.push(FileError {
             path: path.to_owned(),
             err,
-        };
-        if omitted {
-            cf.omitted.push(fe);
-        } else {
-            cf.invalid.push(fe);
-        }
-    };
+        });
+    }
+}
 
-    // Directories holding a go.mod (in any case) other than the root: their files are
-    // another module's.
-    let mut have_go_mod: HashSet<String> = HashSet::new();
+/// The directories of `files` holding a regular go.mod file (in any case), recording
+/// the files whose `lstat` fails in `out`.
+fn go_mod_dirs<F: File>(files: &[F], out: &mut Verdicts) -> HashSet<String> {
+    let mut dirs = HashSet::new();
     for f in files {
         let p = f.path();
         let (dir, base) = gopath::split(p);
         if eq_fold(base, "go.mod") {
             match f.lstat() {
                 Ok(info) if info.kind == FileKind::Regular => {
-                    have_go_mod.insert(dir.to_owned());
+                    dirs.insert(dir.to_owned());
                 }
                 Ok(_) => {}
-                Err(e) => add_error(&mut cf, p, false, e.into()),
+                Err(e) => out.reject(p, Rejection::Invalid(e.into())),
             }
         }
     }
-    let in_submodule = |mut p: &str| loop {
+    dirs
+}
+
+/// Whether `p` lies in a directory other than the root that holds a go.mod file (one of
+/// `go_mod_dirs`): such a file is another module's.
+fn in_submodule(go_mod_dirs: &HashSet<String>, mut p: &str) -> bool {
+    loop {
         let (dir, _) = gopath::split(p);
         if dir.is_empty() {
             return false;
         }
-        if have_go_mod.contains(dir) {
+        if go_mod_dirs.contains(dir) {
             return true;
         }
         p = &dir[..dir.len() - 1];
-    };
-
-    let mut collisions = CollisionChecker::default();
-    let mut max_size = MAX_ZIP_FILE;
-    for (i, f) in files.iter().enumerate() {
-        let p = f.path();
-        if p != gopath::clean(p) {
-            add_error(&mut cf, p, false, Error::PathNotClean);
-            continue;
-        }
-        if p.starts_with('/') {
-            add_error(&mut cf, p, false, Error::PathNotRelative);
-            continue;
-        }
-        if is_vendored_package(p) {
-            add_error(&mut cf, p, true, Error::Vendored);
-            continue;
-        }
-        if in_submodule(p) {
-            add_error(&mut cf, p, true, Error::SubmoduleFile);
-            continue;
-        }
-        if p == ".hg_archival.txt" {
-            // Inserted by hg archive; the go command drops it whatever the VCS.
-            add_error(&mut cf, p, true, Error::HgArchivalTxt);
-            continue;
-        }
-        if let Some(raw) = f.raw_path() {
-            add_error(
-                &mut cf,
-                p,
-                false,
-                Error::FilePathNotUtf8 { name: raw.to_vec() },
-            );
-            continue;
-        }
-        if let Err(e) = module::check_file_path(p) {
-            add_error(&mut cf, p, false, e.into());
-            continue;
-        }
-        if p.to_lowercase() == "go.mod" && p != "go.mod" {
-            add_error(&mut cf, p, false, Error::GoModCase);
-            continue;
-        }
-        let info = match f.lstat() {
-            Ok(info) => info,
-            Err(e) => {
-                add_error(&mut cf, p, false, e.into());
-                continue;
-            }
-        };
-        if let Err(e) = collisions.check(p, info.kind == FileKind::Dir) {
-            add_error(&mut cf, p, false, e);
-            continue;
-        }
-        if info.kind == FileKind::Symlink {
-            // golang.org/issue/27093.
-            add_error(&mut cf, p, true, Error::Symlink);
-            continue;
-        }
-        if info.kind != FileKind::Regular {
-            add_error(&mut cf, p, true, Error::NotRegular);
-            continue;
-        }
-        let size = info.size;
-        if size <= max_size {
-            max_size -= size;
-        } else if cf.size_error.is_none() {
-            cf.size_error = Some(Error::SourceTreeTooLarge);
-        }
-        if p == "go.mod" && size > MAX_GO_MOD {
-            add_error(&mut cf, p, false, Error::GoModSize);
-            continue;
-        }
-        if p == "LICENSE" && size > MAX_LICENSE {
-            add_error(&mut cf, p, false, Error::LicenseSize);
-            continue;
-        }
-        cf.valid.push(p.to_owned());
-        valid.push((i, size));
     }
-    (cf, valid)
+}
+
+/// The checks on the path `p` of `f`, made before the file is `lstat`ed.
+fn check_path<F: File>(f: &F, p: &str, go_mod_dirs: &HashSet<String>) -> Result<(), Rejection> {
+    use Rejection::{Invalid, Omitted};
+    if p != gopath::clean(p) {
+        return Err(Invalid(Error::PathNotClean));
+    }
+    if p.starts_with('/') {
+        return Err(Invalid(Error::PathNotRelative));
+    }
+    if is_vendored_package(p) {
+        return Err(Omitted(Error::Vendored));
+    }
+    if in_submodule(go_mod_dirs, p) {
+        return Err(Omitted(Error::SubmoduleFile));
+    }
+    if p == ".hg_archival.txt" {
+        // Inserted by hg archive; the go command drops it whatever the VCS.
+        return Err(Omitted(Error::HgArchivalTxt));
+    }
+    if let Some(raw) = f.raw_path() {
+        return Err(Invalid(Error::FilePathNotUtf8 { name: raw.to_vec() }));
+    }
+    if let Err(e) = module::check_file_path(p) {
+        return Err(Invalid(e.into()));
+    }
+    if p.to_lowercase() == "go.mod" && p != "go.mod" {
+        return Err(Invalid(Error::GoModCase));
+    }
+    Ok(())
+}
+
+/// The checks on what `f` (at path `p`) is: no collision with an earlier path, a regular
+/// file. Returns its declared size.
+fn check_entry<F: File>(
+    f: &F,
+    p: &str,
+    collisions: &mut CollisionChecker,
+) -> Result<u64, Rejection> {
+    let info = f.lstat().map_err(|e| Rejection::Invalid(e.into()))?;
+    collisions
+        .check(p, info.kind == FileKind::Dir)
+        .map_err(Rejection::Invalid)?;
+    if info.kind == FileKind::Symlink {
+        // golang.org/issue/27093.
+        return Err(Rejection::Omitted(Error::Symlink));
+    }
+    if info.kind != FileKind::Regular {
+        return Err(Rejection::Omitted(Error::NotRegular));
+    }
+    Ok(info.size)
+}
+
+/// The size limits on particular files: go.mod and LICENSE.
+fn check_special_size(p: &str, size: u64) -> Result<(), Error> {
+    if p == "go.mod" && size > MAX_GO_MOD {
+        return Err(Error::GoModSize);
+    }
+    if p == "LICENSE" && size > MAX_LICENSE {
+        return Err(Error::LicenseSize);
+    }
+    Ok(())
 }
 
 /// Go's `strings.EqualFold`.
