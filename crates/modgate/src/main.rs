@@ -560,9 +560,8 @@ fn serve(args: &ServeArgs) -> ExitCode {
         }
     };
     let again = args.clone();
-    let reread: modgate::serve::Reread = Box::new(move || {
-        Settings::resolve(&again, &|k| std::env::var(k).ok()).map_err(|e| e.to_string())
-    });
+    let reread: modgate::serve::Reread =
+        Box::new(move || Settings::resolve(&again, &|k| std::env::var(k).ok()));
     let result = runtime.block_on(modgate::serve::run(settings, reread));
     // The connections are drained (or their bound passed): what is left (a background
     // fetch into staging) is not waited for.

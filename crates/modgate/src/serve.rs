@@ -10,10 +10,10 @@ use crate::cache::{Cache, CacheSettings};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::http::{AppState, router};
-use crate::source::chain::{Chain, Entry};
+use crate::source::chain::{Chain, ChainError, Entry, SourceSetupError};
 use crate::source::file::FileSource;
 use crate::source::git::{GitSettings, GitSource};
-use crate::source::proxy::{ProxySettings, ProxySource, redact_url};
+use crate::source::proxy::{ProxySettings, ProxySource, UpstreamError, redact_url};
 use crate::source::{Info, Source};
 use crate::storage::{Key, Ledger, Store};
 use crate::sumdb::proxy::SumdbProxy;
@@ -73,16 +73,97 @@ impl Source for Limited {
     }
 }
 
+/// Why `serve` (or a data directory's cache) could not be set up: what was being set up,
+/// and what to check. Printed at start; a reload that fails logs it and keeps running.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// An upstream `file://` URL that names no local directory (the URL).
+    #[error("upstream {0:?}: a file:// URL needs an absolute path, like file:///srv/goproxy")]
+    FileUrl(String),
+    /// The upstream list.
+    #[error("{0}")]
+    Chain(#[from] ChainError),
+    /// A route's upstream list.
+    #[error("route {pattern}: {source}")]
+    Route {
+        /// The route's pattern.
+        pattern: String,
+        /// What is wrong with its list.
+        source: ChainError,
+    },
+    /// A URL of a route's upstream list.
+    #[error("{0}")]
+    Upstream(#[from] UpstreamError),
+    /// `--sumdb`.
+    #[error("{0}")]
+    SumDb(#[from] crate::sumdb::spec::SpecError),
+    /// The checksum database's key.
+    #[error("{0}")]
+    SumKey(#[from] crate::sumdb::verify::KeyError),
+    /// `--storage` names neither a directory nor S3 (the URL).
+    #[error("--storage {0}: want a directory or s3://BUCKET/PREFIX")]
+    StorageUrl(String),
+    /// `--storage s3://…` is not a bucket and prefix.
+    #[error("{0}")]
+    S3Url(String),
+    /// The S3 storage could not be opened.
+    #[error(
+        "cannot open the storage: {0} (check --storage / MODGATE_STORAGE and the AWS_* settings)"
+    )]
+    S3(String),
+    /// The data directory could not be opened.
+    #[error(
+        "cannot open the data dir {}: {source} (check --data-dir / MODGATE_DATA_DIR, --storage / MODGATE_STORAGE)",
+        dir.display()
+    )]
+    DataDir {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `[auth]` (its token or htpasswd files), with the settings file when there is one.
+    #[error("{}{reason}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
+    Auth {
+        /// The settings file.
+        file: Option<PathBuf>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The TLS certificate or key.
+    #[error("{0}")]
+    Tls(String),
+    /// `--redis`.
+    #[error("{0}")]
+    Redis(String),
+    /// The bundle to import at start.
+    #[error("{0}")]
+    Bundle(String),
+    /// `--listen`.
+    #[error("{0}")]
+    Listen(String),
+    /// The listener could not be bound.
+    #[error("cannot listen on {listen}: {source} (check --listen / MODGATE_LISTEN)")]
+    Bind {
+        /// `--listen` as written.
+        listen: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The bound address could not be read.
+    #[error("cannot read the listening address: {0}")]
+    LocalAddr(#[source] std::io::Error),
+    /// The settings, read again for a reload.
+    #[error("{0}")]
+    Settings(#[from] crate::config::ConfigError),
+}
+
 /// The local directory of a `file://` URL (`file:///srv/proxy` -> `/srv/proxy`).
-pub fn file_url_path(url: &str) -> Result<PathBuf, String> {
-    let rest = url
-        .strip_prefix("file://")
-        .ok_or_else(|| format!("{url:?} is not a file:// URL"))?;
+pub fn file_url_path(url: &str) -> Result<PathBuf, SetupError> {
+    let rest = url.strip_prefix("file://").unwrap_or(url);
     let path = rest.strip_prefix("localhost").unwrap_or(rest);
-    if !path.starts_with('/') {
-        return Err(format!(
-            "upstream {url:?}: a file:// URL needs an absolute path, like file:///srv/goproxy"
-        ));
+    if !url.starts_with("file://") || !path.starts_with('/') {
+        return Err(SetupError::FileUrl(url.to_string()));
     }
     Ok(PathBuf::from(path))
 }
@@ -123,7 +204,11 @@ impl Sources {
     }
 
     /// The source of `entry`, built once.
-    pub fn get(&self, entry: &Entry, settings: &Settings) -> Result<Arc<dyn Source>, String> {
+    pub fn get(
+        &self,
+        entry: &Entry,
+        settings: &Settings,
+    ) -> Result<Arc<dyn Source>, SourceSetupError> {
         let key = match entry {
             Entry::Url(u) => u.trim_end_matches('/').to_string(),
             other => other.to_string(),
@@ -146,7 +231,7 @@ pub fn make_source(
     entry: &Entry,
     settings: &Settings,
     ledger: Option<&Arc<Ledger>>,
-) -> Result<Arc<dyn Source>, String> {
+) -> Result<Arc<dyn Source>, SourceSetupError> {
     let limit = settings.upstream_concurrency;
     match entry {
         Entry::Url(url) if url.starts_with("file://") => Ok(Arc::new(Limited::new(
@@ -165,13 +250,13 @@ pub fn make_source(
             let git = GitSource::new(gs)?;
             Ok(Arc::new(Limited::new(Arc::new(git), limit)))
         }
-        Entry::Off => Err("internal error: no source is built for `off`".to_string()),
+        Entry::Off => Err("internal error: no source is built for `off`".into()),
     }
 }
 
 /// Builds the upstream chain from the settings (`--upstream`, `--private`,
 /// `private_upstreams`).
-pub fn build_source(settings: &Settings) -> Result<Arc<Chain>, String> {
+pub fn build_source(settings: &Settings) -> Result<Arc<Chain>, SetupError> {
     build_sources(settings, &Sources::default()).map(|(chain, _)| chain)
 }
 
@@ -196,7 +281,7 @@ pub fn private_patterns(settings: &Settings) -> String {
 /// Builds the default chain (`--upstream`, `--private`, `private_upstreams`) and, when
 /// there are `[[routes]]`, the source that routes each module to its route's chain. A
 /// private route's upstreams may serve its (private) modules.
-pub fn build_sources(settings: &Settings, sources: &Sources) -> Result<Built, String> {
+pub fn build_sources(settings: &Settings, sources: &Sources) -> Result<Built, SetupError> {
     let private = private_patterns(settings);
     let make = |e: &Entry| sources.get(e, settings);
     let default = Arc::new(
@@ -226,7 +311,10 @@ pub fn build_sources(settings: &Settings, sources: &Sources) -> Result<Built, St
             settings.private_upstreams.clone()
         };
         let chain = Chain::parse(&r.upstream, &private, &allowed, &make)
-            .map_err(|e| format!("route {}: {e}", r.pattern))?
+            .map_err(|source| SetupError::Route {
+                pattern: r.pattern.clone(),
+                source,
+            })?
             .with_hedging(settings.hedge);
         routes.push((r.pattern.clone(), Arc::new(chain)));
     }
@@ -274,7 +362,7 @@ pub fn build_sumdb(
     chain: &Chain,
     cache: &Cache,
     store: &Arc<Store>,
-) -> Result<Option<Arc<SumdbProxy>>, String> {
+) -> Result<Option<Arc<SumdbProxy>>, SetupError> {
     let Some(db) = crate::sumdb::spec::parse(&settings.sumdb)? else {
         return Ok(None);
     };
@@ -317,11 +405,14 @@ async fn offline_sumdb(
     settings: &Settings,
     cache: &Cache,
     store: &Arc<Store>,
-) -> Result<Option<Arc<SumdbProxy>>, String> {
+) -> Result<Option<Arc<SumdbProxy>>, SetupError> {
     let Some(db) = crate::sumdb::spec::parse(&settings.sumdb)? else {
         return Ok(None);
     };
-    let key = Key::sumdb(&db.name, "latest").map_err(|e| e.to_string())?;
+    // A name the spec accepted always makes a key; none is no database held here.
+    let Ok(key) = Key::sumdb(&db.name, "latest") else {
+        return Ok(None);
+    };
     if store.stat(&key).await.ok().flatten().is_none() {
         return Ok(None);
     }
@@ -338,7 +429,7 @@ pub type DataDirCache = (Cache, Arc<Store>, Option<Arc<SumdbProxy>>);
 /// The cache `serve` would have over `settings`' data directory and upstream chain (and
 /// checksum database), for filling it without serving (`modgate prefetch --data-dir`):
 /// no background prefetches, no Redis.
-pub fn data_dir_cache(settings: &Settings) -> Result<DataDirCache, String> {
+pub fn data_dir_cache(settings: &Settings) -> Result<DataDirCache, SetupError> {
     let store = Arc::new(open_store(settings)?);
     // The routes' chains when there are routes, as `serve` answers.
     let (chain, routed) = build_sources(settings, &Sources::default())?;
@@ -363,32 +454,23 @@ pub fn redact_list(list: &str) -> String {
 
 /// The store `--storage` names: the data directory (default), another directory, or
 /// S3-compatible storage (with the data directory for staging and git clones).
-pub fn open_store(settings: &Settings) -> Result<Store, String> {
+pub fn open_store(settings: &Settings) -> Result<Store, SetupError> {
     match settings.storage.as_deref() {
         Some(url) if url.starts_with("s3://") => {
-            let url = crate::storage::S3Url::parse(url)?;
-            Store::open_s3(&settings.data_dir, url, &settings.s3).map_err(|e| {
-                format!("cannot open the storage: {e} (check --storage / MODGATE_STORAGE and the AWS_* settings)")
-            })
+            let url = crate::storage::S3Url::parse(url).map_err(SetupError::S3Url)?;
+            Store::open_s3(&settings.data_dir, url, &settings.s3).map_err(SetupError::S3)
         }
-        Some(url) if url.contains("://") => Err(format!(
-            "--storage {url}: want a directory or s3://BUCKET/PREFIX"
-        )),
+        Some(url) if url.contains("://") => Err(SetupError::StorageUrl(url.to_string())),
         other => {
             let dir = other.map_or(settings.data_dir.clone(), std::path::PathBuf::from);
-            Store::open_dir(&dir).map_err(|e| {
-                format!(
-                    "cannot open the data dir {}: {e} (check --data-dir / MODGATE_DATA_DIR, --storage / MODGATE_STORAGE)",
-                    dir.display()
-                )
-            })
+            Store::open_dir(&dir).map_err(|source| SetupError::DataDir { dir, source })
         }
     }
 }
 
 /// Opens `[auth]` (reading its token and htpasswd files), with the routes' `read` lists:
 /// `None` without the table.
-fn open_auth(settings: &Settings) -> Result<Option<Arc<crate::http::Auth>>, String> {
+fn open_auth(settings: &Settings) -> Result<Option<Arc<crate::http::Auth>>, SetupError> {
     let Some(a) = &settings.auth else {
         return Ok(None);
     };
@@ -402,89 +484,28 @@ fn open_auth(settings: &Settings) -> Result<Option<Arc<crate::http::Auth>>, Stri
         .collect();
     crate::http::Auth::open(a, &readers)
         .map(|a| Some(Arc::new(a)))
-        .map_err(|e| match &settings.config_file {
-            Some(f) => format!("{}: {e}", f.display()),
-            None => e,
+        .map_err(|reason| SetupError::Auth {
+            file: settings.config_file.clone(),
+            reason,
         })
 }
 
 /// Reads the settings again (for a reload): the same flags, environment and file.
-pub type Reread = Box<dyn Fn() -> Result<Settings, String> + Send + Sync>;
+pub type Reread = Box<dyn Fn() -> Result<Settings, crate::config::ConfigError> + Send + Sync>;
 
 /// Runs the server until interrupted (Ctrl-C or SIGTERM); on SIGHUP, `reread` gives the
 /// settings to reload (see [`reload`]).
-pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
-    // The credentials, the certificate and the key first: a bad file stops the start
-    // before anything is opened.
-    let auth = open_auth(&settings)?;
-    let tls = match &settings.tls {
-        Some(files) => Some(crate::http::tls::server_config(files)?),
-        None => None,
-    };
-    let mut store = open_store(&settings)?;
-    // A bundle: imported (every file checked) before anything is served.
-    if let Some(b) = &settings.bundle {
-        let (_, summary) = crate::bundle::import(b, &store).await?;
-        tracing::info!("{}", summary.render("imported").trim_end());
-    }
-    let store_description = store.describe();
-    // What the local disk keeps (a directory store, the git clones), counted by a scan in
-    // the background, and bounded by `max_bytes` when set.
-    let ledger = Ledger::new(
-        settings.max_bytes,
-        store.local_root().map(Path::to_path_buf),
-        Some(settings.data_dir.join("git")),
-    );
-    store.set_ledger(Arc::clone(&ledger));
-    // With Redis, replicas share the single-flight lock (and, below, the cache's short
-    // answers); Redis being down at start is not an error: it is retried, and each
-    // replica works on its own meanwhile.
-    let shared = match &settings.redis {
-        Some(url) => {
-            let shared = crate::cluster::Shared::connect(url)?;
-            store.set_locks(Arc::new(crate::cluster::RedisLocks::new(Arc::clone(
-                &shared,
-            ))));
-            Some(shared)
-        }
-        None => None,
-    };
-    let store = Arc::new(store);
-    // Offline: no upstream, no checksum database proxy.
-    let sources = Sources::new(Some(Arc::clone(&ledger)));
-    let built = if settings.offline {
-        None
-    } else {
-        Some(build_sources(&settings, &sources)?)
-    };
-    let chain = built.as_ref().map(|(c, _)| Arc::clone(c));
-    let source: Arc<dyn Source> = match built {
-        Some((_, Some(routed))) => routed,
-        Some((c, None)) => c as Arc<dyn Source>,
-        None => Arc::new(crate::source::offline::Offline),
-    };
-    // Replaced by a reload.
-    let swappable = Arc::new(crate::source::swap::Swappable::new(source));
-    let source: Arc<dyn Source> = Arc::clone(&swappable) as Arc<dyn Source>;
-    let cache = Cache::new(
-        source,
-        Arc::clone(&store),
-        CacheSettings {
-            negative_ttl: settings.negative_ttl,
-            list_ttl: settings.list_ttl,
-            request_timeout: settings.timeouts.request,
-            transfer_timeout: settings.timeouts.transfer,
-            prefetch: settings.prefetch,
-            // At most half of each upstream's permits go to prefetches, so that client
-            // requests always find room.
-            prefetch_concurrency: (settings.upstream_concurrency / 2).clamp(1, 8),
-            offline: settings.offline,
-            ..CacheSettings::default()
-        },
-    );
-    if let Some(shared) = &shared {
-        cache.set_shared(Arc::clone(shared));
-    }
+pub async fn run(settings: Settings, reread: Reread) -> Result<(), SetupError> {
+    let opened = open(&settings).await?;
+    let store_description = opened.store.describe();
+    let Opened {
+        auth,
+        tls,
+        store,
+        ledger,
+        shared,
+    } = opened;
+    let (cache, chain, swappable, sources) = build_cache(&settings, &store, &ledger, &shared)?;
     let sumdb = match &chain {
         Some(chain) => build_sumdb(&settings, chain, &cache, &store)?,
         None => offline_sumdb(&settings, &cache, &store).await?,
@@ -508,35 +529,20 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
         state: Arc::clone(&state),
     };
     tokio::spawn(reload_on_sighup(reloading));
-    let listen = crate::config::listen::parse(&settings.listen)?;
-    let listener = crate::config::listen::bind(&listen).await.map_err(|e| {
-        format!(
-            "cannot listen on {}: {e} (check --listen / MODGATE_LISTEN)",
-            settings.listen
-        )
-    })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    tracing::info!(
-        "modgate serve listening on {}://{addr} (data dir {}, storage {}, max_bytes {}, redis {}, upstream {}, checksum database {})",
-        if tls.is_some() { "https" } else { "http" },
-        settings.data_dir.display(),
-        store_description,
-        settings
-            .max_bytes
-            .map_or("none".to_string(), |m| m.to_string()),
-        shared.as_ref().map_or("none", |s| s.describe()),
-        if settings.offline {
-            "none (--offline)".to_string()
-        } else {
-            redact_list(&settings.upstream)
-        },
-        match (settings.offline, &state.sumdb) {
-            (true, Some(db)) => format!("{} (what the data dir holds, --offline)", db.name()),
-            (true, None) => "off (--offline)".to_string(),
-            (false, _) => settings.sumdb.clone(),
-        }
+    let listen = crate::config::listen::parse(&settings.listen).map_err(SetupError::Listen)?;
+    let listener = crate::config::listen::bind(&listen)
+        .await
+        .map_err(|source| SetupError::Bind {
+            listen: settings.listen.clone(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(SetupError::LocalAddr)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    log_start(
+        &settings,
+        &format!("{scheme}://{addr}"),
+        &store_description,
+        &state,
     );
     match &auth {
         Some(a) => tracing::info!("{}", a.describe()),
@@ -548,6 +554,133 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
     ledger.spawn_scan();
     crate::http::listen::serve(listener, router(state), tls, settings.server, shutdown()).await;
     Ok(())
+}
+
+/// What `serve` opens before it builds its sources.
+struct Opened {
+    auth: Option<Arc<crate::http::Auth>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    store: Arc<Store>,
+    ledger: Arc<Ledger>,
+    shared: Option<Arc<crate::cluster::Shared>>,
+}
+
+/// Opens the credentials, the certificate and key (first: a bad file stops the start
+/// before anything is opened), the store (importing `--bundle` into it, every file
+/// checked, before anything is served), the ledger of the local disk, and Redis.
+async fn open(settings: &Settings) -> Result<Opened, SetupError> {
+    let auth = open_auth(settings)?;
+    let tls = match &settings.tls {
+        Some(files) => Some(crate::http::tls::server_config(files).map_err(SetupError::Tls)?),
+        None => None,
+    };
+    let mut store = open_store(settings)?;
+    if let Some(b) = &settings.bundle {
+        let (_, summary) = crate::bundle::import(b, &store)
+            .await
+            .map_err(|e| SetupError::Bundle(e.to_string()))?;
+        tracing::info!("{}", summary.render("imported").trim_end());
+    }
+    // What the local disk keeps (a directory store, the git clones), counted by a scan in
+    // the background, and bounded by `max_bytes` when set.
+    let ledger = Ledger::new(
+        settings.max_bytes,
+        store.local_root().map(Path::to_path_buf),
+        Some(settings.data_dir.join("git")),
+    );
+    store.set_ledger(Arc::clone(&ledger));
+    // With Redis, replicas share the single-flight lock (and the cache's short answers);
+    // Redis being down at start is not an error: it is retried, and each replica works
+    // on its own meanwhile.
+    let shared = match &settings.redis {
+        Some(url) => {
+            let shared = crate::cluster::Shared::connect(url).map_err(SetupError::Redis)?;
+            let locks = crate::cluster::RedisLocks::new(Arc::clone(&shared));
+            store.set_locks(Arc::new(locks));
+            Some(shared)
+        }
+        None => None,
+    };
+    Ok(Opened {
+        auth,
+        tls,
+        store: Arc::new(store),
+        ledger,
+        shared,
+    })
+}
+
+/// What [`build_cache`] builds: the cache, the default chain (none offline), the source
+/// a reload replaces, and the sources built.
+type CacheParts = (
+    Cache,
+    Option<Arc<Chain>>,
+    Arc<crate::source::swap::Swappable>,
+    Sources,
+);
+
+/// The cache over the upstream sources (none offline), the source swappable by a reload.
+fn build_cache(
+    settings: &Settings,
+    store: &Arc<Store>,
+    ledger: &Arc<Ledger>,
+    shared: &Option<Arc<crate::cluster::Shared>>,
+) -> Result<CacheParts, SetupError> {
+    let sources = Sources::new(Some(Arc::clone(ledger)));
+    let built = if settings.offline {
+        None
+    } else {
+        Some(build_sources(settings, &sources)?)
+    };
+    let chain = built.as_ref().map(|(c, _)| Arc::clone(c));
+    let source: Arc<dyn Source> = match built {
+        Some((_, Some(routed))) => routed,
+        Some((c, None)) => c as Arc<dyn Source>,
+        None => Arc::new(crate::source::offline::Offline),
+    };
+    let swappable = Arc::new(crate::source::swap::Swappable::new(source));
+    let cache = Cache::new(
+        Arc::clone(&swappable) as Arc<dyn Source>,
+        Arc::clone(store),
+        CacheSettings {
+            negative_ttl: settings.negative_ttl,
+            list_ttl: settings.list_ttl,
+            request_timeout: settings.timeouts.request,
+            transfer_timeout: settings.timeouts.transfer,
+            prefetch: settings.prefetch,
+            // At most half of each upstream's permits go to prefetches, so that client
+            // requests always find room.
+            prefetch_concurrency: (settings.upstream_concurrency / 2).clamp(1, 8),
+            offline: settings.offline,
+            ..CacheSettings::default()
+        },
+    );
+    if let Some(shared) = shared {
+        cache.set_shared(Arc::clone(shared));
+    }
+    Ok((cache, chain, swappable, sources))
+}
+
+/// The start line: where it listens, what it stores where, and what it asks.
+fn log_start(settings: &Settings, listening: &str, storage: &str, state: &AppState) {
+    tracing::info!(
+        "modgate serve listening on {listening} (data dir {}, storage {storage}, max_bytes {}, redis {}, upstream {}, checksum database {})",
+        settings.data_dir.display(),
+        settings
+            .max_bytes
+            .map_or("none".to_string(), |m| m.to_string()),
+        state.shared.as_ref().map_or("none", |s| s.describe()),
+        if settings.offline {
+            "none (--offline)".to_string()
+        } else {
+            redact_list(&settings.upstream)
+        },
+        match (settings.offline, &state.sumdb) {
+            (true, Some(db)) => format!("{} (what the data dir holds, --offline)", db.name()),
+            (true, None) => "off (--offline)".to_string(),
+            (false, _) => settings.sumdb.clone(),
+        }
+    );
 }
 
 /// What a reload replaces, and what it needs.
@@ -616,7 +749,7 @@ fn needs_restart(old: &Settings, new: &Settings) -> Vec<&'static str> {
 /// list, routes, named upstreams (fresh clients, pace and breakers), hedging, client
 /// limits. Connections and requests under way are kept (a request finishes on the chain
 /// it started with). Returns what was done, for the log.
-fn reload(r: &Reloading) -> Result<String, String> {
+fn reload(r: &Reloading) -> Result<String, SetupError> {
     let new = (r.reread)()?;
     // Credentials and access rules (token and htpasswd files read again): a mistake
     // refuses the whole reload.
@@ -699,16 +832,14 @@ mod tests {
 
     #[test]
     fn file_urls() {
+        let path = |u: &str| file_url_path(u).map_err(|e| e.to_string());
+        assert_eq!(path("file:///srv/up"), Ok(PathBuf::from("/srv/up")));
         assert_eq!(
-            file_url_path("file:///srv/up"),
+            path("file://localhost/srv/up"),
             Ok(PathBuf::from("/srv/up"))
         );
         assert_eq!(
-            file_url_path("file://localhost/srv/up"),
-            Ok(PathBuf::from("/srv/up"))
-        );
-        assert_eq!(
-            file_url_path("file://srv/up"),
+            path("file://srv/up"),
             Err("upstream \"file://srv/up\": a file:// URL needs an absolute path, like file:///srv/goproxy".to_string())
         );
     }

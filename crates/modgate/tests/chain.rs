@@ -40,9 +40,10 @@ fn chain_with(
         &move |e: &Entry| match e {
             Entry::Direct => Ok(direct.clone() as Arc<dyn Source>),
             Entry::Url(u) => Ok(Arc::new(ProxySource::new(u, &fast())?) as Arc<dyn Source>),
-            Entry::Off => Err("make called for off".to_string()),
+            Entry::Off => Err("make called for off".into()),
         },
     )
+    .map_err(|e| e.to_string())
 }
 
 fn chain(goproxy: &str, direct: &Arc<Recorder>) -> Chain {
@@ -119,7 +120,7 @@ fn parses_goproxy_like_the_go_command() {
             match e {
                 Entry::Direct => Ok(direct.clone() as Arc<dyn Source>),
                 Entry::Url(u) => Ok(Arc::new(ProxySource::new(u, &fast())?) as Arc<dyn Source>),
-                Entry::Off => Err("make called for off".to_string()),
+                Entry::Off => Err("make called for off".into()),
             }
         })
     };
@@ -161,28 +162,31 @@ fn parses_goproxy_like_the_go_command() {
     assert_eq!(c.describe(), "chain https://u:xxxxx@x.example/p,direct");
 
     assert_eq!(
-        parse(",").err().unwrap(),
+        parse(",").err().unwrap().to_string(),
         "GOPROXY list is not the empty string, but contains no entries: --upstream \",\"; name at least one upstream, for example https://proxy.golang.org,direct"
     );
     assert_eq!(
-        parse("  ").err().unwrap(),
+        parse("  ").err().unwrap().to_string(),
         "the upstream list (--upstream, GOPROXY syntax) is empty; set it, for example to https://proxy.golang.org,direct"
     );
     assert_eq!(
-        parse("noproxy").err().unwrap(),
+        parse("noproxy").err().unwrap().to_string(),
         "invalid proxy URL missing scheme: noproxy"
     );
     assert_eq!(
-        parse("https://ok.example,/srv/proxy").err().unwrap(),
+        parse("https://ok.example,/srv/proxy")
+            .err()
+            .unwrap()
+            .to_string(),
         "invalid proxy URL missing scheme: /srv/proxy"
     );
     assert_eq!(
-        parse("ftp://u:pw@x.example/").err().unwrap(),
+        parse("ftp://u:pw@x.example/").err().unwrap().to_string(),
         "invalid proxy URL scheme (must be https, http, file): ftp://u:xxxxx@x.example/"
     );
     // The source's own refusal comes through.
     assert_eq!(
-        parse("http://u:pw@x.example/").err().unwrap(),
+        parse("http://u:pw@x.example/").err().unwrap().to_string(),
         "refusing to pass credentials to insecure URL: http://u:xxxxx@x.example/; use https"
     );
 }

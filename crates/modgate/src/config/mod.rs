@@ -496,7 +496,7 @@ fn settings(
     s.private = or(file.private, s.private);
     s.sumdb = or(file.sumdb, s.sumdb);
     s.nosumdb = or(file.nosumdb, s.nosumdb);
-    crate::sumdb::spec::parse(&s.sumdb).map_err(ConfigError)?;
+    crate::sumdb::spec::parse(&s.sumdb).map_err(|e| ConfigError(e.to_string()))?;
     s.data_dir = file.data_dir.unwrap_or(s.data_dir);
     s.storage = file.storage.filter(|v| !v.trim().is_empty());
     if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {

@@ -8,6 +8,7 @@ use super::hot_answers::HotAnswers;
 use super::reply::{JSON, OPENMETRICS, TEXT, bytes, error, immutable, short, text};
 use super::{AppState, Request};
 use crate::cache::Meta;
+use crate::storage::Readiness;
 
 /// Answers `/sumdb/<path>`.
 async fn sumdb(state: &AppState, path: &str, head: bool) -> Response {
@@ -68,80 +69,15 @@ pub async fn answer(
     let short = || short(state.short_max_age);
     match req {
         Request::Health => text(StatusCode::OK, "ok", head),
-        Request::Metrics => {
-            let m = crate::metrics::metrics();
-            if let Some(usage) = state.cache.store().usage() {
-                m.store_usage(usage);
-            }
-            bytes(
-                StatusCode::OK,
-                OPENMETRICS,
-                HeaderValue::from_static("no-store"),
-                m.encode(),
-                head,
-                None,
-            )
-        }
-        Request::Ready => match state.cache.store().ready().await {
-            // A remote storage down while upstreams answer, or Redis down, does not take
-            // the replica out of rotation (every replica would go at once): it serves as
-            // it can, and says so.
-            Ok(storage) if storage.is_none() || !state.cache.offline() => {
-                let redis = match &state.shared {
-                    Some(shared) => shared.check().await,
-                    None => None,
-                };
-                let degraded: Vec<String> = storage
-                    .map(|why| {
-                        format!("{why}; modules are answered from the upstreams, not stored")
-                    })
-                    .into_iter()
-                    .chain(redis)
-                    .collect();
-                if degraded.is_empty() {
-                    text(StatusCode::OK, "ready", head)
-                } else {
-                    let why = degraded.join("; ");
-                    log_not_ready(&why);
-                    text(StatusCode::OK, &format!("ready, degraded: {why}"), head)
-                }
-            }
-            // No upstream (--offline, --upstream off): nothing answers what the storage
-            // cannot.
-            Ok(storage) => {
-                let why = format!(
-                    "{}, and no upstream can answer instead",
-                    storage.unwrap_or_default()
-                );
-                log_not_ready(&why);
-                text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &format!("not ready: {why}"),
-                    head,
-                )
-            }
-            Err(why) => {
-                log_not_ready(&why);
-                text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &format!("not ready: {why}"),
-                    head,
-                )
-            }
-        },
+        Request::Metrics => metrics(state, head),
+        Request::Ready => ready(state, head).await,
         Request::Sumdb { path } => sumdb(state, &path, head).await,
         Request::List { module } => match state.cache.list(&module).await {
             Ok(meta) => {
                 let cache = short();
                 hot.remember_fresh(raw, TEXT, &cache, &meta.value, &meta);
-                bytes(
-                    StatusCode::OK,
-                    TEXT,
-                    cache,
-                    meta.value,
-                    head,
-                    meta.stale.as_deref(),
-                )
+                let stale = meta.stale.as_deref();
+                bytes(StatusCode::OK, TEXT, cache, meta.value, head, stale)
             }
             Err(e) => error(&e, head),
         },
@@ -149,14 +85,8 @@ pub async fn answer(
             Ok(meta) => {
                 let cache = short();
                 hot.remember_fresh(raw, JSON, &cache, &meta.value.json, &meta);
-                bytes(
-                    StatusCode::OK,
-                    JSON,
-                    cache,
-                    meta.value.json,
-                    head,
-                    meta.stale.as_deref(),
-                )
+                let stale = meta.stale.as_deref();
+                bytes(StatusCode::OK, JSON, cache, meta.value.json, head, stale)
             }
             Err(e) => error(&e, head),
         },
@@ -186,6 +116,60 @@ pub async fn answer(
             Err(e) => error(&e, head),
         },
     }
+}
+
+/// Answers `/metrics`: the registry, with the storage's use counted now.
+fn metrics(state: &AppState, head: bool) -> Response {
+    let m = crate::metrics::metrics();
+    if let Some(usage) = state.cache.store().usage() {
+        m.store_usage(usage);
+    }
+    let no_store = HeaderValue::from_static("no-store");
+    bytes(
+        StatusCode::OK,
+        OPENMETRICS,
+        no_store,
+        m.encode(),
+        head,
+        None,
+    )
+}
+
+/// Answers `/readyz`. A remote storage down while upstreams answer, or Redis down, does
+/// not take the replica out of rotation (every replica would go at once): it serves as
+/// it can, and says so. With no upstream (--offline, --upstream off), nothing answers
+/// what the storage cannot.
+async fn ready(state: &AppState, head: bool) -> Response {
+    let storage = match state.cache.store().ready().await {
+        Readiness::Ready => None,
+        Readiness::Degraded(why) if state.cache.offline() => {
+            return not_ready(&format!("{why}, and no upstream can answer instead"), head);
+        }
+        Readiness::Degraded(why) => Some(why),
+        Readiness::NotReady(why) => return not_ready(&why, head),
+    };
+    let redis = match &state.shared {
+        Some(shared) => shared.check().await,
+        None => None,
+    };
+    let degraded: Vec<String> = storage
+        .map(|why| format!("{why}; modules are answered from the upstreams, not stored"))
+        .into_iter()
+        .chain(redis)
+        .collect();
+    if degraded.is_empty() {
+        return text(StatusCode::OK, "ready", head);
+    }
+    let why = degraded.join("; ");
+    log_not_ready(&why);
+    text(StatusCode::OK, &format!("ready, degraded: {why}"), head)
+}
+
+/// A 503 saying why this replica is not ready (logged, at most once a minute).
+fn not_ready(why: &str, head: bool) -> Response {
+    log_not_ready(why);
+    let body = format!("not ready: {why}");
+    text(StatusCode::SERVICE_UNAVAILABLE, &body, head)
 }
 
 /// Logs why the process is not ready, at most once a minute (probes ask every few

@@ -123,8 +123,9 @@ fn data_dir(
     };
     let (settings, _) = super::settings::resolve(&args, &|k| std::env::var(k).ok(), &go)
         .map_err(|e| e.to_string())?;
-    let (cache, store, sumdb) =
-        runtime.block_on(async { crate::serve::data_dir_cache(&settings) })?;
+    let (cache, store, sumdb) = runtime
+        .block_on(async { crate::serve::data_dir_cache(&settings) })
+        .map_err(|e| e.to_string())?;
     let target = Arc::new(target::DataDir::new(dir, cache));
     Ok((
         target,
@@ -142,7 +143,10 @@ async fn bundle(
     report: &Report,
     file: &std::path::Path,
 ) -> Result<crate::bundle::Summary, String> {
-    let db = match (&b.sumdb, crate::sumdb::spec::parse(&b.settings.sumdb)?) {
+    let db = match (
+        &b.sumdb,
+        crate::sumdb::spec::parse(&b.settings.sumdb).map_err(|e| e.to_string())?,
+    ) {
         (Some(proxy), Some(spec)) => Some(crate::bundle::DbSource {
             db: spec,
             proxy: Arc::clone(proxy),

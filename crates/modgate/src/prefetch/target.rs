@@ -37,7 +37,7 @@ impl Server {
         };
         Ok(Server {
             url: url.to_string(),
-            source: ProxySource::new(url, &settings)?,
+            source: ProxySource::new(url, &settings).map_err(|e| e.to_string())?,
             scratch,
         })
     }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::hedge::{HedgeSettings, Latency};
-use super::proxy::redact_url;
+use super::proxy::{UpstreamError, redact_url};
 use super::{Info, Source};
 use crate::error::Error;
 
@@ -47,8 +47,33 @@ impl fmt::Display for Entry {
     }
 }
 
+/// Why the source of an entry could not be built: the source's own error (the chain
+/// does not know the kinds of sources; it only passes the error on).
+pub type SourceSetupError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Builds the source of a `direct` or URL entry (given to [`Chain::parse`]).
-pub type MakeSource<'a> = dyn Fn(&Entry) -> Result<Arc<dyn Source>, String> + 'a;
+pub type MakeSource<'a> = dyn Fn(&Entry) -> Result<Arc<dyn Source>, SourceSetupError> + 'a;
+
+/// Why a GOPROXY list does not make a chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The list is empty.
+    #[error(
+        "the upstream list (--upstream, GOPROXY syntax) is empty; set it, for example to https://proxy.golang.org,direct"
+    )]
+    Empty,
+    /// The list is only separators and spaces (the list as written).
+    #[error(
+        "GOPROXY list is not the empty string, but contains no entries: --upstream {0:?}; name at least one upstream, for example https://proxy.golang.org,direct"
+    )]
+    NoEntries(String),
+    /// A URL of the list is not usable.
+    #[error("{0}")]
+    Url(#[from] UpstreamError),
+    /// An entry's source could not be built.
+    #[error("{0}")]
+    Source(#[source] SourceSetupError),
+}
 
 /// What the go command answers for `off` (`errProxyOff`, equivalent to "not found").
 const OFF: &str = "module lookup disabled by GOPROXY=off";
@@ -91,12 +116,9 @@ impl Chain {
         private: &str,
         private_upstreams: &[String],
         make: &MakeSource<'_>,
-    ) -> Result<Chain, String> {
+    ) -> Result<Chain, ChainError> {
         if goproxy.trim().is_empty() {
-            return Err(
-                "the upstream list (--upstream, GOPROXY syntax) is empty; set it, for example to https://proxy.golang.org,direct"
-                    .to_string(),
-            );
+            return Err(ChainError::Empty);
         }
         let private_keys: Vec<String> = private_upstreams
             .iter()
@@ -106,7 +128,7 @@ impl Chain {
         for (entry, fall_back_on_error) in parse_list(goproxy)? {
             let source = match entry {
                 Entry::Off => None,
-                _ => Some(make(&entry)?),
+                _ => Some(make(&entry).map_err(ChainError::Source)?),
             };
             let private_ok = match &entry {
                 Entry::Direct | Entry::Off => true,
@@ -121,9 +143,7 @@ impl Chain {
             });
         }
         if links.is_empty() {
-            return Err(format!(
-                "GOPROXY list is not the empty string, but contains no entries: --upstream {goproxy:?}; name at least one upstream, for example https://proxy.golang.org,direct"
-            ));
+            return Err(ChainError::NoEntries(goproxy.to_string()));
         }
         for (u, key) in private_upstreams.iter().zip(&private_keys) {
             let listed = links
@@ -167,14 +187,8 @@ impl Chain {
     /// Asks the entries in turn as the go command's `TryProxies` does, and returns the
     /// first answer or the error the go command would report.
     async fn try_entries(&self, module_path: &str, op: Op<'_>) -> Result<Answer, Error> {
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-        enum Rank {
-            NotExist,
-            Proxy,
-            Direct,
-        }
         let private = self.is_private(module_path);
-        let mut best: Option<(Rank, Error)> = None;
+        let mut best = Best::default();
         let mut tried = 0;
         // The answer of a link a hedge already asked.
         let mut carried: Option<(usize, Error)> = None;
@@ -207,14 +221,7 @@ impl Chain {
                     },
                     None => self.timed(i, source.as_ref(), module_path, op).await,
                 },
-                (None, _) => Err(Error::not_found(
-                    gomod::module::Error::module(
-                        module_path,
-                        op.version(),
-                        gomod::module::Error::msg(OFF),
-                    )
-                    .to_string(),
-                )),
+                (None, _) => Err(off_error(module_path, op)),
             };
             let err = match result {
                 Ok(answer) => {
@@ -229,36 +236,9 @@ impl Chain {
                 }
                 Err(e) => e,
             };
-            let not_found = err.is_not_found();
-            let stop = !link.fall_back_on_error && !not_found;
-            if stop {
-                tracing::warn!(
-                    module = module_path,
-                    op = op.name(),
-                    version = op.version(),
-                    entry = %link.entry,
-                    error = %err,
-                    "failed; not trying further entries (`,` only falls through on not found; use `|` to fall through on errors)"
-                );
-            } else {
-                tracing::info!(
-                    module = module_path,
-                    op = op.name(),
-                    version = op.version(),
-                    entry = %link.entry,
-                    error = %err,
-                    reason = if not_found { "not found" } else { "error after `|`" },
-                    "fell through"
-                );
-            }
-            let best_rank = best.as_ref().map_or(Rank::NotExist, |b| b.0);
-            if link.entry == Entry::Direct {
-                best = Some((Rank::Direct, err));
-            } else if best_rank <= Rank::Proxy && !not_found {
-                best = Some((Rank::Proxy, err));
-            } else if best_rank == Rank::NotExist {
-                best = Some((Rank::NotExist, err));
-            }
+            let stop = !link.fall_back_on_error && !err.is_not_found();
+            log_failure(&link.entry, module_path, op, &err, stop);
+            best.keep(&link.entry, err);
             if stop {
                 break;
             }
@@ -268,12 +248,70 @@ impl Chain {
         {
             remove_partial(dest).await;
         }
-        match best {
+        match best.0 {
             Some((_, e)) => Err(e),
             None => Err(Error::not_found(format!(
                 "{module_path} is private (--private) and no private source serves it; add `direct` to --upstream or list a private upstream"
             ))),
         }
+    }
+}
+
+/// How much an entry's error says, as the go command ranks them (`TryProxies`): a
+/// `direct` error over a proxy's, a proxy's failure over a "not found".
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    NotExist,
+    Proxy,
+    Direct,
+}
+
+/// The error a chain answers when no entry answers: the one that says most.
+#[derive(Default)]
+struct Best(Option<(Rank, Error)>);
+
+impl Best {
+    /// Keeps `err` of `entry` when it says more than the one kept.
+    fn keep(&mut self, entry: &Entry, err: Error) {
+        let rank = self.0.as_ref().map_or(Rank::NotExist, |b| b.0);
+        if *entry == Entry::Direct {
+            self.0 = Some((Rank::Direct, err));
+        } else if rank <= Rank::Proxy && !err.is_not_found() {
+            self.0 = Some((Rank::Proxy, err));
+        } else if rank == Rank::NotExist {
+            self.0 = Some((Rank::NotExist, err));
+        }
+    }
+}
+
+/// What `off` answers (`errProxyOff`, a "not found"), for the module and version asked.
+fn off_error(module_path: &str, op: Op<'_>) -> Error {
+    let off = gomod::module::Error::msg(OFF);
+    Error::not_found(gomod::module::Error::module(module_path, op.version(), off).to_string())
+}
+
+/// Logs an entry's error: the chain stops there (`stop`), or falls through.
+fn log_failure(entry: &Entry, module_path: &str, op: Op<'_>, err: &Error, stop: bool) {
+    if stop {
+        tracing::warn!(
+            module = module_path,
+            op = op.name(),
+            version = op.version(),
+            entry = %entry,
+            error = %err,
+            "failed; not trying further entries (`,` only falls through on not found; use `|` to fall through on errors)"
+        );
+    } else {
+        let not_found = err.is_not_found();
+        tracing::info!(
+            module = module_path,
+            op = op.name(),
+            version = op.version(),
+            entry = %entry,
+            error = %err,
+            reason = if not_found { "not found" } else { "error after `|`" },
+            "fell through"
+        );
     }
 }
 
@@ -559,7 +597,7 @@ pub fn map_entries(list: &str, f: impl Fn(&str) -> Option<String>) -> String {
 /// `|` (each with whether `|` follows it: any error falls through), trimmed, empty ones
 /// skipped, the list ending at `direct` or `off`, URLs completed with `https://` and
 /// checked. An empty result is not an error here.
-pub fn parse_list(goproxy: &str) -> Result<Vec<(Entry, bool)>, String> {
+pub fn parse_list(goproxy: &str) -> Result<Vec<(Entry, bool)>, UpstreamError> {
     let mut out = Vec::new();
     let mut rest = goproxy;
     while !rest.is_empty() {
@@ -610,7 +648,7 @@ fn complete_url(word: &str) -> String {
 }
 
 /// The scheme checks of proxy.go's `newProxyRepo`, with its messages.
-fn check_url(url: &str) -> Result<(), String> {
+fn check_url(url: &str) -> Result<(), UpstreamError> {
     let scheme = url
         .split_once(':')
         .map(|(s, _)| s)
@@ -622,14 +660,8 @@ fn check_url(url: &str) -> Result<(), String> {
         .unwrap_or("");
     match scheme.to_ascii_lowercase().as_str() {
         "http" | "https" | "file" => Ok(()),
-        "" => Err(format!(
-            "invalid proxy URL missing scheme: {}",
-            redact_url(url)
-        )),
-        _ => Err(format!(
-            "invalid proxy URL scheme (must be https, http, file): {}",
-            redact_url(url)
-        )),
+        "" => Err(UpstreamError::MissingScheme(redact_url(url))),
+        _ => Err(UpstreamError::Scheme(redact_url(url))),
     }
 }
 
@@ -675,14 +707,14 @@ mod tests {
         assert!(check_url("file:///x").is_ok());
         assert_eq!(
             check_url("noproxy").unwrap_err(),
-            "invalid proxy URL missing scheme: noproxy"
+            UpstreamError::MissingScheme("noproxy".into())
         );
         assert_eq!(
-            check_url("/srv/p").unwrap_err(),
+            check_url("/srv/p").unwrap_err().to_string(),
             "invalid proxy URL missing scheme: /srv/p"
         );
         assert_eq!(
-            check_url("ftp://u:pw@h/x").unwrap_err(),
+            check_url("ftp://u:pw@h/x").unwrap_err().to_string(),
             "invalid proxy URL scheme (must be https, http, file): ftp://u:xxxxx@h/x"
         );
     }

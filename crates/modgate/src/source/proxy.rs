@@ -18,6 +18,8 @@
 
 mod body;
 pub(crate) mod http;
+
+pub use http::UpstreamError;
 pub mod netrc;
 pub mod pace;
 
@@ -85,7 +87,7 @@ impl ProxySource {
     /// A source for the proxy at `base_url` (`http://` or `https://`; userinfo becomes
     /// basic auth, refused over plain http except to loopback). Fails with a message
     /// naming the (redacted) URL if it is not usable.
-    pub fn new(base_url: &str, settings: &ProxySettings) -> Result<ProxySource, String> {
+    pub fn new(base_url: &str, settings: &ProxySettings) -> Result<ProxySource, UpstreamError> {
         Ok(ProxySource {
             upstream: Upstream::new(base_url, settings)?,
         })
@@ -317,7 +319,7 @@ mod tests {
     #[test]
     fn new_checks_urls() {
         let s = ProxySettings::default();
-        let err = |u: &str| ProxySource::new(u, &s).err().unwrap();
+        let err = |u: &str| ProxySource::new(u, &s).err().unwrap().to_string();
         assert_eq!(err("noproxy"), "invalid proxy URL missing scheme: noproxy");
         assert_eq!(
             err("ftp://u:pw@host/x"),
@@ -327,7 +329,10 @@ mod tests {
             err("http://u:pw@example.com/x"),
             "refusing to pass credentials to insecure URL: http://u:xxxxx@example.com/x; use https"
         );
-        assert!(err("file:///tmp/x").contains("file://"));
+        assert!(matches!(
+            ProxySource::new("file:///tmp/x", &s),
+            Err(UpstreamError::FileTree(u)) if u == "file:///tmp/x"
+        ));
         let p = ProxySource::new("https://u:pw@example.com/base/", &s).unwrap();
         assert_eq!(p.describe(), "proxy https://u:xxxxx@example.com/base/");
         assert!(ProxySource::new("http://u:pw@127.0.0.1:1/", &s).is_ok());

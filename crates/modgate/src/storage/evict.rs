@@ -218,6 +218,17 @@ pub struct Evicted {
 /// What is told the id of each evicted version.
 pub(super) type EvictedHook = Box<dyn Fn(&str) + Send + Sync>;
 
+/// What the start-up scan found on the local disk.
+#[derive(Default)]
+struct Scanned {
+    /// A version's files by slot (their sizes) and its newest modification time.
+    versions: HashMap<String, ([Option<u64>; 4], u64)>,
+    /// Files outside versions (checksum database files, lists) and their sizes.
+    fixed: HashMap<String, u64>,
+    /// Git clones: their size and newest modification time.
+    clones: HashMap<String, (u64, u64)>,
+}
+
 /// The ledger: sizes and last uses of what is kept locally, and eviction. Shared by the
 /// store and the git source.
 pub struct Ledger {
@@ -311,89 +322,10 @@ impl Ledger {
     pub fn scan(&self) {
         self.scan_started.store(true, Ordering::Relaxed);
         let started = Instant::now();
-        let mut versions: HashMap<String, ([Option<u64>; 4], u64)> = HashMap::new();
-        let mut fixed: HashMap<String, u64> = HashMap::new();
-        let mut clones: HashMap<String, (u64, u64)> = HashMap::new();
-        if let Some(root) = &self.store_root {
-            for top in ["cache/download", "sumdb"] {
-                walk(
-                    &root.join(top),
-                    top,
-                    &mut |rel, size, mtime| match classify(rel) {
-                        Some((id, slot)) => {
-                            let v = versions.entry(id.to_string()).or_default();
-                            v.0[slot] = Some(size);
-                            v.1 = v.1.max(mtime);
-                        }
-                        None => {
-                            fixed.insert(rel.to_string(), size);
-                        }
-                    },
-                );
-            }
-        }
-        if let Some(git) = &self.git_root
-            && let Ok(rd) = std::fs::read_dir(git)
-        {
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with(".trash-") {
-                    // Left by a process killed while removing an evicted clone.
-                    let _ = std::fs::remove_dir_all(e.path());
-                    continue;
-                }
-                if !is_clone_name(&name) || !e.file_type().is_ok_and(|t| t.is_dir()) {
-                    continue;
-                }
-                let (mut size, mut newest) = (0, 0);
-                walk(&e.path(), "", &mut |_, s, m| {
-                    size += s;
-                    newest = newest.max(m);
-                });
-                clones.insert(name, (size, newest));
-            }
-        }
-        let (total, count) = {
-            let mut st = lock(&self.state);
-            for (id, (files, mtime)) in versions {
-                for (slot, size) in files.iter().enumerate() {
-                    let known = st
-                        .versions
-                        .get(&id)
-                        .is_some_and(|e| e.files[slot].is_some());
-                    if size.is_some() && !known {
-                        st.set_file(Class::Version, &id, slot, *size);
-                    }
-                }
-                if let Some(e) = st.versions.get_mut(&id) {
-                    e.last_use = e.last_use.max(mtime);
-                }
-            }
-            for (name, size) in fixed {
-                if !st.fixed.contains_key(&name) {
-                    st.set_fixed(&name, size);
-                }
-            }
-            for (name, (size, mtime)) in clones {
-                let known = st.clones.get(&name).is_some_and(|e| e.files[0].is_some());
-                // A clone removed (too large, disk full) while the scan ran is not there.
-                let there = self
-                    .git_root
-                    .as_ref()
-                    .is_some_and(|g| g.join(&name).join("HEAD").exists());
-                if !known && there {
-                    st.set_file(Class::Clone, &name, 0, Some(size));
-                }
-                if let Some(e) = st.clones.get_mut(&name) {
-                    e.last_use = e.last_use.max(mtime);
-                }
-            }
-            // Entries touched before the scan whose files it did not find.
-            st.versions.retain(|_, e| e.stored() || e.in_use > 0);
-            st.clones.retain(|_, e| e.stored() || e.in_use > 0);
-            st.scanned = true;
-            (st.total, st.count)
-        };
+        let mut found = Scanned::default();
+        self.scan_store(&mut found);
+        self.scan_clones(&mut found);
+        let (total, count) = self.learn(found);
         self.scanned.send_replace(true);
         tracing::info!(
             bytes = total,
@@ -410,6 +342,97 @@ impl Ledger {
         {
             self.evict_to(low_water(max), "over max_bytes at start-up");
         }
+    }
+
+    /// The directory store's versions and fixed files, into `found`.
+    fn scan_store(&self, found: &mut Scanned) {
+        let Some(root) = &self.store_root else {
+            return;
+        };
+        for top in ["cache/download", "sumdb"] {
+            walk(
+                &root.join(top),
+                top,
+                &mut |rel, size, mtime| match classify(rel) {
+                    Some((id, slot)) => {
+                        let v = found.versions.entry(id.to_string()).or_default();
+                        v.0[slot] = Some(size);
+                        v.1 = v.1.max(mtime);
+                    }
+                    None => {
+                        found.fixed.insert(rel.to_string(), size);
+                    }
+                },
+            );
+        }
+    }
+
+    /// The git clones, into `found`; the leftovers of an interrupted removal removed.
+    fn scan_clones(&self, found: &mut Scanned) {
+        let Some(Ok(rd)) = self.git_root.as_ref().map(std::fs::read_dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".trash-") {
+                // Left by a process killed while removing an evicted clone.
+                let _ = std::fs::remove_dir_all(e.path());
+                continue;
+            }
+            if !is_clone_name(&name) || !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let (mut size, mut newest) = (0, 0);
+            walk(&e.path(), "", &mut |_, s, m| {
+                size += s;
+                newest = newest.max(m);
+            });
+            found.clones.insert(name, (size, newest));
+        }
+    }
+
+    /// Adds what the scan found to what writes and hits taught meanwhile (those win);
+    /// returns the total bytes and entries.
+    fn learn(&self, found: Scanned) -> (u64, u64) {
+        let mut st = lock(&self.state);
+        for (id, (files, mtime)) in found.versions {
+            for (slot, size) in files.iter().enumerate() {
+                let known = st
+                    .versions
+                    .get(&id)
+                    .is_some_and(|e| e.files[slot].is_some());
+                if size.is_some() && !known {
+                    st.set_file(Class::Version, &id, slot, *size);
+                }
+            }
+            if let Some(e) = st.versions.get_mut(&id) {
+                e.last_use = e.last_use.max(mtime);
+            }
+        }
+        for (name, size) in found.fixed {
+            if !st.fixed.contains_key(&name) {
+                st.set_fixed(&name, size);
+            }
+        }
+        for (name, (size, mtime)) in found.clones {
+            let known = st.clones.get(&name).is_some_and(|e| e.files[0].is_some());
+            // A clone removed (too large, disk full) while the scan ran is not there.
+            let there = self
+                .git_root
+                .as_ref()
+                .is_some_and(|g| g.join(&name).join("HEAD").exists());
+            if !known && there {
+                st.set_file(Class::Clone, &name, 0, Some(size));
+            }
+            if let Some(e) = st.clones.get_mut(&name) {
+                e.last_use = e.last_use.max(mtime);
+            }
+        }
+        // Entries touched before the scan whose files it did not find.
+        st.versions.retain(|_, e| e.stored() || e.in_use > 0);
+        st.clones.retain(|_, e| e.stored() || e.in_use > 0);
+        st.scanned = true;
+        (st.total, st.count)
     }
 
     /// Waits until the start-up scan is done (not at all when none was started).

@@ -55,6 +55,18 @@ pub const MIN_FREE_BYTES: u64 = 16 << 20;
 /// How long `/readyz` waits for the storage.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Whether a store can serve (`/readyz`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// It answers.
+    Ready,
+    /// A remote storage does not answer (why): the replica still serves from upstreams.
+    Degraded(String),
+    /// It cannot serve (why): the local disk under its floor, or a local store that
+    /// does not answer.
+    NotReady(String),
+}
+
 /// The store: a backend with its memory, a staging area and single-flight locks.
 pub struct Store {
     blobs: Hot,
@@ -357,22 +369,25 @@ impl Store {
 
     /// Whether the storage answers: a lookup of an object that is never stored, bounded
     /// to 5 s (a hung mount is not ready). A remote storage that does not answer is
-    /// `Ok(Some(why))`: degraded, as modules are still answered from the upstreams.
-    pub async fn ready(&self) -> Result<Option<String>, String> {
+    /// [`Readiness::Degraded`], as modules are still answered from the upstreams.
+    pub async fn ready(&self) -> Readiness {
         // The local disk (staging, and the store itself for a directory): below the
         // floor, a fetch would fail with a full disk.
         if let Ok(st) = rustix::fs::statvfs(self.staging.dir()) {
             let free = st.f_bavail.saturating_mul(st.f_frsize);
             if free < MIN_FREE_BYTES {
-                return Err(format!(
+                return Readiness::NotReady(format!(
                     "{} has {free} bytes free, under the floor of {MIN_FREE_BYTES}: fetches would fail with a full disk (what is stored is still served)",
                     self.staging.dir().display()
                 ));
             }
         }
-        let probe = Key::list("modgate.readyz/probe").map_err(|e| e.to_string())?;
+        let probe = match Key::list("modgate.readyz/probe") {
+            Ok(k) => k,
+            Err(e) => return Readiness::NotReady(e.to_string()),
+        };
         let why = match tokio::time::timeout(READY_WITHIN, self.blobs.stat(&probe)).await {
-            Ok(Ok(_)) => return Ok(None),
+            Ok(Ok(_)) => return Readiness::Ready,
             Ok(Err(e)) => format!("the storage ({}) fails: {e}", self.describe()),
             Err(_) => format!(
                 "the storage ({}) did not answer within {}s",
@@ -381,8 +396,8 @@ impl Store {
             ),
         };
         match self.is_remote() {
-            true => Ok(Some(why)),
-            false => Err(why),
+            true => Readiness::Degraded(why),
+            false => Readiness::NotReady(why),
         }
     }
 

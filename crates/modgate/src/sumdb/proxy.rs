@@ -240,7 +240,8 @@ impl SumdbProxy {
         for route in &self.routes {
             match route {
                 Route::Proxy(url, pipe) => {
-                    let up = Upstream::new(url, &self.settings).map_err(|e| self.failed(e))?;
+                    let up = Upstream::new(url, &self.settings)
+                        .map_err(|e| self.failed(e.to_string()))?;
                     match up.get_bytes("supported", MAX_LATEST).await {
                         Ok(_) => {
                             tracing::info!(db = %self.db.name, via = %up.redacted_base(), "checksum database reached through an upstream proxy");

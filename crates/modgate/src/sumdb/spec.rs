@@ -32,8 +32,43 @@ impl SumDb {
     }
 }
 
+/// Why a GOSUMDB value (`--sumdb`) is not usable; the value as written in each.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// Empty.
+    #[error("missing GOSUMDB (--sumdb): give a database such as sum.golang.org, or off")]
+    Missing,
+    /// More than a key and a URL.
+    #[error("invalid GOSUMDB (--sumdb {0:?}): too many fields")]
+    TooManyFields(String),
+    /// Neither a known name nor a verifier key.
+    #[error(
+        "invalid GOSUMDB (--sumdb {spec:?}): {reason} (a known name such as sum.golang.org, or a verifier key name+hash+key)"
+    )]
+    Key {
+        /// The value.
+        spec: String,
+        /// Why the key does not parse.
+        reason: String,
+    },
+    /// The key's name is not `host[/path]`.
+    #[error("invalid sumdb name (must be host[/path]): {0}")]
+    Name(String),
+    /// The URL does not parse.
+    #[error("invalid GOSUMDB URL {url:?} (--sumdb): {reason}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// The URL is neither https nor http.
+    #[error("invalid GOSUMDB URL {0:?} (--sumdb): the scheme must be https or http")]
+    Scheme(String),
+}
+
 /// Parses a GOSUMDB value: `None` for `off`.
-pub fn parse(spec: &str) -> Result<Option<SumDb>, String> {
+pub fn parse(spec: &str) -> Result<Option<SumDb>, SpecError> {
     let spec = spec.trim();
     let spec = if spec == "sum.golang.google.cn" {
         "sum.golang.org https://sum.golang.google.cn"
@@ -45,21 +80,18 @@ pub fn parse(spec: &str) -> Result<Option<SumDb>, String> {
     }
     let fields: Vec<&str> = spec.split_whitespace().collect();
     if fields.is_empty() {
-        return Err(
-            "missing GOSUMDB (--sumdb): give a database such as sum.golang.org, or off".into(),
-        );
+        return Err(SpecError::Missing);
     }
     if fields.len() > 2 {
-        return Err(format!(
-            "invalid GOSUMDB (--sumdb {spec:?}): too many fields"
-        ));
+        return Err(SpecError::TooManyFields(spec.to_string()));
     }
     let key = KNOWN
         .iter()
         .find(|(n, _)| *n == fields[0])
         .map_or(fields[0], |(_, k)| k);
-    let v = Verifier::new(key).map_err(|e| {
-        format!("invalid GOSUMDB (--sumdb {spec:?}): {e} (a known name such as sum.golang.org, or a verifier key name+hash+key)")
+    let v = Verifier::new(key).map_err(|e| SpecError::Key {
+        spec: spec.to_string(),
+        reason: e.to_string(),
     })?;
     let name = v.name().to_string();
     let clean = !name.ends_with('/')
@@ -69,16 +101,16 @@ pub fn parse(spec: &str) -> Result<Option<SumDb>, String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | ':'));
     if !clean {
-        return Err(format!("invalid sumdb name (must be host[/path]): {name}"));
+        return Err(SpecError::Name(name));
     }
     let url = match fields.get(1) {
         Some(u) => {
-            let parsed = reqwest::Url::parse(u)
-                .map_err(|e| format!("invalid GOSUMDB URL {u:?} (--sumdb): {e}"))?;
+            let parsed = reqwest::Url::parse(u).map_err(|e| SpecError::Url {
+                url: u.to_string(),
+                reason: e.to_string(),
+            })?;
             if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(format!(
-                    "invalid GOSUMDB URL {u:?} (--sumdb): the scheme must be https or http"
-                ));
+                return Err(SpecError::Scheme(u.to_string()));
             }
             Some(u.trim_end_matches('/').to_string())
         }
@@ -121,20 +153,23 @@ mod tests {
 
     #[test]
     fn bad_specs_say_what_is_wrong() {
+        assert_eq!(parse("  ").unwrap_err(), SpecError::Missing);
         assert_eq!(
-            parse("  ").unwrap_err(),
+            parse("  ").unwrap_err().to_string(),
             "missing GOSUMDB (--sumdb): give a database such as sum.golang.org, or off"
         );
         assert_eq!(
-            parse("a b c").unwrap_err(),
+            parse("a b c").unwrap_err().to_string(),
             "invalid GOSUMDB (--sumdb \"a b c\"): too many fields"
         );
         assert_eq!(
-            parse("sum.example.com").unwrap_err(),
+            parse("sum.example.com").unwrap_err().to_string(),
             "invalid GOSUMDB (--sumdb \"sum.example.com\"): malformed verifier id (a known name such as sum.golang.org, or a verifier key name+hash+key)"
         );
         assert_eq!(
-            parse(&format!("{TEST_DB} ftp://x")).unwrap_err(),
+            parse(&format!("{TEST_DB} ftp://x"))
+                .unwrap_err()
+                .to_string(),
             "invalid GOSUMDB URL \"ftp://x\" (--sumdb): the scheme must be https or http"
         );
     }

@@ -184,6 +184,16 @@ impl ClientOps for Ops {
     }
 }
 
+/// A checksum database's verifier key that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("checksum database {name}: {reason}")]
+pub struct KeyError {
+    /// The database.
+    pub name: String,
+    /// Why the key does not parse.
+    pub reason: String,
+}
+
 /// The checksum database check of the cache.
 pub struct SumVerifier {
     name: String,
@@ -205,10 +215,12 @@ impl SumVerifier {
         key: &str,
         excluded: &str,
         store: Arc<Store>,
-    ) -> Result<SumVerifier, String> {
+    ) -> Result<SumVerifier, KeyError> {
         let name = proxy.name().to_string();
-        gomod::sumdb::note::Verifier::new(key)
-            .map_err(|e| format!("checksum database {name}: {e}"))?;
+        gomod::sumdb::note::Verifier::new(key).map_err(|e| KeyError {
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
         let ops = Ops(Arc::new(OpsInner {
             proxy: Arc::downgrade(proxy),
             handle: tokio::runtime::Handle::current(),

@@ -97,12 +97,23 @@ pub struct GitSource {
     tmp_seq: AtomicU64,
 }
 
+/// The directory of the git clones could not be created.
+#[derive(Debug, thiserror::Error)]
+#[error("creating the git cache directory {}: {source}", dir.display())]
+pub struct GitDirError {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Why.
+    pub source: std::io::Error,
+}
+
 impl GitSource {
     /// A git source keeping its clones under `settings.cache_dir/git`.
-    pub fn new(settings: GitSettings) -> Result<GitSource, String> {
+    pub fn new(settings: GitSettings) -> Result<GitSource, GitDirError> {
         let dir = settings.cache_dir.join("git");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("creating the git cache directory {}: {e}", dir.display()))?;
+        if let Err(source) = std::fs::create_dir_all(&dir) {
+            return Err(GitDirError { dir, source });
+        }
         let runner = Runner::new(settings.command_timeout, settings.git_env.clone());
         let resolver = Resolver {
             insecure: settings.insecure.clone(),

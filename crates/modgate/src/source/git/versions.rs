@@ -583,13 +583,7 @@ impl CodeRepo {
         }
         let rev = self.rev_to_rev(version);
         let file1 = path_join(&self.code_dir, "go.mod");
-        let gomod1 = self.read_file(&rev, &file1).await.map_err(|e| {
-            e.map_message(|m| format!("reading {}/{file1} at revision {rev}: {m}", self.code_root))
-        })?;
-        let mpath1 = gomod1
-            .as_deref()
-            .map(gomod::modfile::module_path)
-            .unwrap_or_default();
+        let (gomod1, mpath1) = self.read_go_mod(&rev, &file1).await?;
         let found1 = gomod1.is_some()
             && (is_major(&mpath1, &self.path_major)
                 || (self.path_major.is_empty() && mpath1.starts_with("gopkg.in/")));
@@ -600,15 +594,7 @@ impl CodeRepo {
         {
             let dir2 = path_join(&self.code_dir, &self.path_major[1..]);
             file2 = path_join(&dir2, "go.mod");
-            let gomod2 = self.read_file(&rev, &file2).await.map_err(|e| {
-                e.map_message(|m| {
-                    format!("reading {}/{file2} at revision {rev}: {m}", self.code_root)
-                })
-            })?;
-            let mpath2 = gomod2
-                .as_deref()
-                .map(gomod::modfile::module_path)
-                .unwrap_or_default();
+            let (gomod2, mpath2) = self.read_go_mod(&rev, &file2).await?;
             let found2 = gomod2.is_some() && is_major(&mpath2, &self.path_major);
             if found1 && found2 {
                 return Err(Error::failed(format!(
@@ -641,26 +627,8 @@ impl CodeRepo {
             } else {
                 format!(" (and ...{}/go.mod does not exist)", self.path_major)
             };
-            if mpath1.is_empty() {
-                return Err(Error::failed(format!(
-                    "{file1} is missing module path{suffix} at revision {rev}"
-                )));
-            }
-            if !self.path_major.is_empty() {
-                return Err(Error::failed(format!(
-                    "{file1} has non-...{} module path \"{mpath1}\"{suffix} at revision {rev}",
-                    self.path_major
-                )));
-            }
-            if module::split_path_version(&mpath1).is_none() {
-                return Err(Error::failed(format!(
-                    "{file1} has malformed module path \"{mpath1}\"{suffix} at revision {rev}"
-                )));
-            }
-            return Err(Error::failed(format!(
-                "{file1} has post-{} module path \"{mpath1}\"{suffix} at revision {rev}",
-                semver::major(version)
-            )));
+            let at = format!("{suffix} at revision {rev}");
+            return Err(self.wrong_module_path(&file1, &mpath1, &at, version));
         }
         if self.code_dir.is_empty()
             && (self.path_major.is_empty() || self.path_major.starts_with('.'))
@@ -677,6 +645,38 @@ impl CodeRepo {
             "missing {}/go.mod at revision {rev}",
             self.path_prefix
         )))
+    }
+
+    /// The go.mod `file` at `rev`, if there is one, and its module path (empty when none).
+    async fn read_go_mod(&self, rev: &str, file: &str) -> Result<(Option<Vec<u8>>, String), Error> {
+        let data = self.read_file(rev, file).await.map_err(|e| {
+            e.map_message(|m| format!("reading {}/{file} at revision {rev}: {m}", self.code_root))
+        })?;
+        let path = data
+            .as_deref()
+            .map(gomod::modfile::module_path)
+            .unwrap_or_default();
+        Ok((data, path))
+    }
+
+    /// Why the go.mod `file`, whose module path is `mpath`, is not this module's at
+    /// `version` (`at` ends the message: where it was read).
+    fn wrong_module_path(&self, file: &str, mpath: &str, at: &str, version: &str) -> Error {
+        Error::failed(if mpath.is_empty() {
+            format!("{file} is missing module path{at}")
+        } else if !self.path_major.is_empty() {
+            format!(
+                "{file} has non-...{} module path \"{mpath}\"{at}",
+                self.path_major
+            )
+        } else if module::split_path_version(mpath).is_none() {
+            format!("{file} has malformed module path \"{mpath}\"{at}")
+        } else {
+            format!(
+                "{file} has post-{} module path \"{mpath}\"{at}",
+                semver::major(version)
+            )
+        })
     }
 
     fn check_canonical_arg(&self, version: &str) -> Result<(), Error> {

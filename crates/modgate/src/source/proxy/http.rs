@@ -43,103 +43,74 @@ pub(crate) struct Upstream {
     pace: Pace,
 }
 
+/// Why an upstream proxy's URL or client is not usable (the URL shown redacted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    /// The URL does not parse.
+    #[error("invalid proxy URL {url}: {reason}; write it as https://host/path")]
+    Invalid {
+        /// The URL, redacted.
+        url: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// The URL has no scheme.
+    #[error("invalid proxy URL missing scheme: {0}")]
+    MissingScheme(String),
+    /// A file:// URL, which is the file source's.
+    #[error("proxy URL {0} is a file:// tree, not an HTTP upstream; use the file source for it")]
+    FileTree(String),
+    /// Another scheme than http or https.
+    #[error("invalid proxy URL scheme (must be https, http, file): {0}")]
+    Scheme(String),
+    /// No host.
+    #[error("invalid proxy URL missing host: {0}")]
+    MissingHost(String),
+    /// A `#fragment`.
+    #[error("invalid proxy URL with a #fragment: {0}; remove the fragment")]
+    Fragment(String),
+    /// Credentials for a plain-http URL that is not loopback (cmd/go/internal/web refuses).
+    #[error("refusing to pass credentials to insecure URL: {0}; use https")]
+    InsecureCredentials(String),
+    /// `max_concurrency = 0`.
+    #[error("proxy max_concurrency must be at least 1")]
+    NoConcurrency,
+    /// The HTTP proxy to reach it through is not usable.
+    #[error("upstream {url}: http_proxy {proxy}: {reason}")]
+    HttpProxy {
+        /// The upstream, redacted.
+        url: String,
+        /// The HTTP proxy, redacted.
+        proxy: String,
+        /// Why.
+        reason: String,
+    },
+    /// The HTTP client could not be built (TLS roots, the system).
+    #[error("cannot set up an HTTP client for {url}: {reason}")]
+    Client {
+        /// The upstream, redacted.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
 impl Upstream {
     /// Parses and checks `base_url` as the go command's `newProxyRepo` does (http and
     /// https only here; file:// upstreams are the file source's), and builds the client.
-    pub(crate) fn new(base_url: &str, settings: &ProxySettings) -> Result<Upstream, String> {
-        let base_url = base_url.trim();
-        let parsed = Url::parse(base_url).map_err(|e| {
-            if has_scheme(base_url) {
-                format!(
-                    "invalid proxy URL {}: {e}; write it as https://host/path",
-                    redact_str(base_url)
-                )
-            } else {
-                format!("invalid proxy URL missing scheme: {}", redact_str(base_url))
-            }
-        })?;
+    pub(crate) fn new(base_url: &str, settings: &ProxySettings) -> Result<Upstream, UpstreamError> {
+        let parsed = parse_base(base_url)?;
         let redacted = redact(&parsed);
-        match parsed.scheme() {
-            "http" | "https" => {}
-            "file" => {
-                return Err(format!(
-                    "proxy URL {redacted} is a file:// tree, not an HTTP upstream; use the file source for it"
-                ));
-            }
-            _ => {
-                return Err(format!(
-                    "invalid proxy URL scheme (must be https, http, file): {redacted}"
-                ));
-            }
-        }
-        if parsed.host_str().is_none_or(str::is_empty) {
-            return Err(format!("invalid proxy URL missing host: {redacted}"));
-        }
-        if parsed.fragment().is_some() {
-            return Err(format!(
-                "invalid proxy URL with a #fragment: {redacted}; remove the fragment"
-            ));
-        }
-        let auth = if parsed.username().is_empty() && parsed.password().is_none() {
-            None
-        } else {
-            let user = percent_decode(parsed.username());
-            let pass = parsed.password().map(percent_decode);
-            if parsed.scheme() == "http" && !is_loopback(&parsed) {
-                // cmd/go/internal/web refuses credentials over plain HTTP.
-                return Err(format!(
-                    "refusing to pass credentials to insecure URL: {redacted}; use https"
-                ));
-            }
-            Some((user, pass))
-        };
-        // Credentials from the settings, else from the netrc file as the go command
-        // reads it (cmd/go/internal/web: https only, the machine matched against the
-        // URL's host and port as written), when the URL names none.
-        let auth = auth.or_else(|| {
-            let netrc = || {
-                let host = match (parsed.host_str(), parsed.port()) {
-                    (Some(h), Some(p)) => format!("{h}:{p}"),
-                    (Some(h), None) => h.to_string(),
-                    _ => String::new(),
-                };
-                (parsed.scheme() == "https")
-                    .then(|| super::netrc::lookup(&host))
-                    .flatten()
-            };
-            settings
-                .credentials
-                .clone()
-                .or_else(netrc)
-                .map(|(u, p)| (u, Some(p)))
-        });
-        if auth.is_some() && parsed.scheme() == "http" && !is_loopback(&parsed) {
-            return Err(format!(
-                "refusing to pass credentials to insecure URL: {redacted}; use https"
-            ));
-        }
+        let auth = credentials(&parsed, settings)?;
         let mut base = parsed;
         // Both only fail for URLs that cannot have credentials, and ours has a host.
         let _ = base.set_username("");
         let _ = base.set_password(None);
-
         if settings.max_concurrency == 0 {
-            return Err("proxy max_concurrency must be at least 1".to_string());
+            return Err(UpstreamError::NoConcurrency);
         }
-        let mut client = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .connect_timeout(settings.connect_timeout)
-            .redirect(redirect_policy());
-        if let Some(p) = &settings.http_proxy {
-            let proxy = reqwest::Proxy::all(p.as_str())
-                .map_err(|e| format!("upstream {redacted}: http_proxy {}: {e}", redact_str(p)))?;
-            client = client.proxy(proxy);
-        }
-        let client = client
-            .build()
-            .map_err(|e| format!("cannot set up an HTTP client for {redacted}: {e}"))?;
         Ok(Upstream {
-            client,
+            client: client(settings, &redacted)?,
             base,
             redacted,
             auth,
@@ -171,18 +142,18 @@ impl Upstream {
         let started = Instant::now();
         let r = self.read_bytes(rel, limit).await;
         self.measured(started, &r, r.as_ref().map_or(0, |b| b.len() as u64));
-        r
+        r.map_err(|f| f.error)
     }
 
     /// Records a request's outcome, time and bytes in the metrics, and its failure or
     /// answer in the circuit breaker.
-    fn measured<T>(&self, started: Instant, r: &Result<T, Error>, bytes: u64) {
+    fn measured<T>(&self, started: Instant, r: &Result<T, Failure>, bytes: u64) {
         let outcome = match r {
             Ok(_) => "ok",
-            Err(e) => match e.kind() {
+            Err(f) if !f.sent => "skipped",
+            Err(f) => match f.error.kind() {
                 Kind::NotFound | Kind::Refused | Kind::Invalid => "not_found",
                 Kind::Timeout => "timeout",
-                _ if e.message().contains(SKIPPED) => "skipped",
                 _ => "error",
             },
         };
@@ -196,7 +167,7 @@ impl Upstream {
             "ok" | "not_found" => Outcome::Answered,
             "skipped" => return,
             // Our own disk (full, unwritable) says nothing about the upstream.
-            _ if matches!(r, Err(e) if e.kind() == Kind::StorageFull || e.kind() == Kind::Internal) =>
+            _ if matches!(r, Err(f) if matches!(f.error.kind(), Kind::StorageFull | Kind::Internal)) =>
             {
                 return;
             }
@@ -212,13 +183,13 @@ impl Upstream {
         }
     }
 
-    async fn read_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, Error> {
+    async fn read_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, Failure> {
         let mut req = self.start(rel).await?;
         req.check_length(limit)?;
         let mut out = Vec::new();
         while let Some(chunk) = req.chunk().await? {
             if out.len() as u64 + chunk.len() as u64 > limit {
-                return Err(req.too_large(limit));
+                return Err(req.too_large(limit).into());
             }
             out.extend_from_slice(&chunk);
         }
@@ -236,10 +207,10 @@ impl Upstream {
         let started = Instant::now();
         let r = self.read_to_file(rel, dest, limit).await;
         self.measured(started, &r, *r.as_ref().unwrap_or(&0));
-        r
+        r.map_err(|f| f.error)
     }
 
-    async fn read_to_file(&self, rel: &str, dest: &Path, limit: u64) -> Result<u64, Error> {
+    async fn read_to_file(&self, rel: &str, dest: &Path, limit: u64) -> Result<u64, Failure> {
         let mut req = self.start(rel).await?;
         req.check_length(limit)?;
         let write_err = |url: &str, e: std::io::Error| {
@@ -259,7 +230,7 @@ impl Upstream {
         while let Some(chunk) = req.chunk().await? {
             n += chunk.len() as u64;
             if n > limit {
-                return Err(req.too_large(limit));
+                return Err(req.too_large(limit).into());
             }
             file.write_all(&chunk)
                 .await
@@ -273,21 +244,24 @@ impl Upstream {
     /// Sends the request and waits for a 200, under the pace (breaker, 429 pauses, rate),
     /// the concurrency bound and timeouts. A 429 pauses this upstream for its
     /// `Retry-After` and the request is sent again, while the total deadline allows.
-    async fn start(&self, rel: &str) -> Result<Request, Error> {
+    async fn start(&self, rel: &str) -> Result<Request, Failure> {
         let (url, shown) = self.url_for(rel);
         let deadline = Instant::now() + self.total_timeout;
         loop {
             if let Err(refusal) = self.pace.admit(deadline).await {
                 return Err(match refusal {
-                    Refusal::Open(left) => failed(
-                        &shown,
-                        &format!(
-                            "{SKIPPED}: its circuit breaker is open after {} failures in a row (probed again in {})",
-                            self.pace.settings().breaker_failures,
-                            fmt_duration(left)
+                    Refusal::Open(left) => Failure {
+                        error: failed(
+                            &shown,
+                            &format!(
+                                "skipped: its circuit breaker is open after {} failures in a row (probed again in {})",
+                                self.pace.settings().breaker_failures,
+                                fmt_duration(left)
+                            ),
+                            HINT_BREAKER,
                         ),
-                        HINT_BREAKER,
-                    ),
+                        sent: false,
+                    },
                     Refusal::TooLate(wait) => timed_out(
                         &shown,
                         &format!(
@@ -296,12 +270,13 @@ impl Upstream {
                             fmt_duration(self.total_timeout)
                         ),
                         "the upstream rate-limits modgate; lower requests_per_second for it, or try again later",
-                    ),
+                    )
+                    .into(),
                 });
             }
             match self.attempt(&url, &shown, deadline).await {
                 Ok(req) => return Ok(req),
-                Err(Attempt::Failed(e)) => return Err(e),
+                Err(Attempt::Failed(e)) => return Err(e.into()),
                 Err(Attempt::Throttled(retry_after)) => {
                     crate::metrics::metrics().upstream(
                         self.redacted.as_str(),
@@ -400,8 +375,18 @@ enum Attempt {
     Failed(Error),
 }
 
-/// The start of the message of a request not sent because the breaker is open.
-const SKIPPED: &str = "skipped";
+/// A request's failure, and whether the request was sent at all (not when the breaker is
+/// open: the metrics count it as skipped, and the breaker learns nothing from it).
+struct Failure {
+    error: Error,
+    sent: bool,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure { error, sent: true }
+    }
+}
 
 /// A request whose response headers have arrived: its body is read chunk by chunk, each
 /// chunk bounded by the stall timeout and the whole by the total deadline.
@@ -607,6 +592,89 @@ fn error_chain(e: &reqwest::Error) -> String {
         return e.to_string();
     }
     parts.join(": ")
+}
+
+/// `base_url` parsed and checked as an upstream's: http or https, a host, no fragment.
+fn parse_base(base_url: &str) -> Result<Url, UpstreamError> {
+    let base_url = base_url.trim();
+    let parsed = Url::parse(base_url).map_err(|e| {
+        if has_scheme(base_url) {
+            UpstreamError::Invalid {
+                url: redact_str(base_url),
+                reason: e.to_string(),
+            }
+        } else {
+            UpstreamError::MissingScheme(redact_str(base_url))
+        }
+    })?;
+    let redacted = || redact(&parsed).to_string();
+    match parsed.scheme() {
+        "http" | "https" => {}
+        "file" => return Err(UpstreamError::FileTree(redacted())),
+        _ => return Err(UpstreamError::Scheme(redacted())),
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(UpstreamError::MissingHost(redacted()));
+    }
+    if parsed.fragment().is_some() {
+        return Err(UpstreamError::Fragment(redacted()));
+    }
+    Ok(parsed)
+}
+
+/// The basic auth for `url`: its userinfo (percent-decoded), else the settings'
+/// credentials, else the netrc file's as the go command reads it (cmd/go/internal/web:
+/// https only, the machine matched against the URL's host and port as written). None is
+/// sent over plain http except to loopback.
+fn credentials(
+    url: &Url,
+    settings: &ProxySettings,
+) -> Result<Option<(String, Option<String>)>, UpstreamError> {
+    let insecure = url.scheme() == "http" && !is_loopback(url);
+    let refused = || UpstreamError::InsecureCredentials(redact(url).to_string());
+    if !url.username().is_empty() || url.password().is_some() {
+        if insecure {
+            return Err(refused());
+        }
+        let pass = url.password().map(percent_decode);
+        return Ok(Some((percent_decode(url.username()), pass)));
+    }
+    let netrc = || {
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => String::new(),
+        };
+        (url.scheme() == "https")
+            .then(|| super::netrc::lookup(&host))
+            .flatten()
+    };
+    let auth = settings.credentials.clone().or_else(netrc);
+    if auth.is_some() && insecure {
+        return Err(refused());
+    }
+    Ok(auth.map(|(u, p)| (u, Some(p))))
+}
+
+/// The HTTP client of the upstream `redacted`: its user agent, connect timeout, redirect
+/// rules and HTTP proxy.
+fn client(settings: &ProxySettings, redacted: &Url) -> Result<reqwest::Client, UpstreamError> {
+    let mut client = reqwest::Client::builder()
+        .user_agent(settings.user_agent.clone())
+        .connect_timeout(settings.connect_timeout)
+        .redirect(redirect_policy());
+    if let Some(p) = &settings.http_proxy {
+        let proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| UpstreamError::HttpProxy {
+            url: redacted.to_string(),
+            proxy: redact_str(p),
+            reason: e.to_string(),
+        })?;
+        client = client.proxy(proxy);
+    }
+    client.build().map_err(|e| UpstreamError::Client {
+        url: redacted.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Follow at most 10 redirects (Go's default) and never from https to http (cmd/go's
