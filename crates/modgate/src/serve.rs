@@ -132,10 +132,10 @@ pub enum SetupError {
     },
     /// The TLS certificate or key.
     #[error("{0}")]
-    Tls(String),
+    Tls(#[from] crate::http::tls::TlsError),
     /// `--redis`.
     #[error("{0}")]
-    Redis(String),
+    Redis(#[from] crate::cluster::RedisError),
     /// The bundle to import at start.
     #[error("{0}")]
     Bundle(String),
@@ -571,7 +571,7 @@ struct Opened {
 async fn open(settings: &Settings) -> Result<Opened, SetupError> {
     let auth = open_auth(settings)?;
     let tls = match &settings.tls {
-        Some(files) => Some(crate::http::tls::server_config(files).map_err(SetupError::Tls)?),
+        Some(files) => Some(crate::http::tls::server_config(files)?),
         None => None,
     };
     let mut store = open_store(settings)?;
@@ -594,7 +594,7 @@ async fn open(settings: &Settings) -> Result<Opened, SetupError> {
     // on its own meanwhile.
     let shared = match &settings.redis {
         Some(url) => {
-            let shared = crate::cluster::Shared::connect(url).map_err(SetupError::Redis)?;
+            let shared = crate::cluster::Shared::connect(url)?;
             let locks = crate::cluster::RedisLocks::new(Arc::clone(&shared));
             store.set_locks(Arc::new(locks));
             Some(shared)

@@ -25,14 +25,35 @@ const CALL_WITHIN: Duration = Duration::from_secs(1);
 /// away or came back).
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 
+/// Why `--redis` is not usable (its URL shown with the password hidden).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedisError {
+    /// Not a Redis URL.
+    #[error("--redis {url}: {reason} (want redis://[USER:PASSWORD@]HOST:PORT/DB)")]
+    Url {
+        /// The URL, redacted.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The client could not be set up.
+    #[error("--redis {url}: {reason}")]
+    Client {
+        /// The URL, redacted.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+}
+
 /// Whether `url` is a Redis URL this program can use (checked at start-up).
-pub fn check_url(url: &str) -> Result<(), String> {
-    redis::Client::open(url).map(|_| ()).map_err(|e| {
-        format!(
-            "--redis {}: {e} (want redis://[USER:PASSWORD@]HOST:PORT/DB)",
-            redact(url)
-        )
-    })
+pub fn check_url(url: &str) -> Result<(), RedisError> {
+    redis::Client::open(url)
+        .map(|_| ())
+        .map_err(|e| RedisError::Url {
+            url: redact(url),
+            reason: e.to_string(),
+        })
 }
 
 /// `url` with its password replaced, for logs.
@@ -64,17 +85,19 @@ impl Shared {
     /// Connects lazily to the Redis at `url` (start-up does not wait for it: a replica
     /// starts and serves while Redis is down) and starts the probe that notices when
     /// Redis goes away or comes back.
-    pub fn connect(url: &str) -> Result<Arc<Shared>, String> {
-        let client =
-            redis::Client::open(url).map_err(|e| format!("--redis {}: {e}", redact(url)))?;
+    pub fn connect(url: &str) -> Result<Arc<Shared>, RedisError> {
+        let failed = |e: redis::RedisError| RedisError::Client {
+            url: redact(url),
+            reason: e.to_string(),
+        };
+        let client = redis::Client::open(url).map_err(failed)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CALL_WITHIN))
             .set_response_timeout(Some(CALL_WITHIN))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let wakeups = wake::Wakeups::start(client.clone());
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| format!("--redis {}: {e}", redact(url)))?;
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(failed)?;
         let host = rustix::system::uname()
             .nodename()
             .to_string_lossy()
@@ -266,7 +289,7 @@ mod tests {
             "redis://user:xxxxx@10.0.0.5:6379/0"
         );
         assert_eq!(redact("redis://10.0.0.5:6379"), "redis://10.0.0.5:6379");
-        let e = check_url("http://x:y@127.0.0.1/").unwrap_err();
+        let e = check_url("http://x:y@127.0.0.1/").unwrap_err().to_string();
         assert!(e.starts_with("--redis http://x:xxxxx@127.0.0.1/: "), "{e}");
         assert!(!e.contains(":y@"));
     }

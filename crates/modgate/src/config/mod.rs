@@ -518,7 +518,7 @@ fn settings(
     };
     s.redis = file.redis.filter(|v| !v.trim().is_empty());
     if let Some(url) = &s.redis {
-        crate::cluster::check_url(url).map_err(ConfigError)?;
+        crate::cluster::check_url(url).map_err(|e| ConfigError(e.to_string()))?;
     }
     if let Some(p) = file.private_upstreams {
         s.private_upstreams = p;

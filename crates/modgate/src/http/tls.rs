@@ -2,7 +2,7 @@
 //! (PEM), checked at start and read into a rustls server configuration that offers h2 and
 //! http/1.1 by ALPN.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
@@ -18,9 +18,89 @@ pub struct TlsFiles {
     pub key: std::path::PathBuf,
 }
 
+/// What is wrong with the certificate or key files (each names its flag and file).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file cannot be read.
+    #[error("{flag} {}: cannot read it: {source}", path.display())]
+    Read {
+        /// `--tls-cert` or `--tls-key`.
+        flag: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file is not PEM.
+    #[error("{flag} {}: not a valid PEM file: {reason}", path.display())]
+    Pem {
+        /// `--tls-cert` or `--tls-key`.
+        flag: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The certificate file holds no certificate (`swapped`: it holds a key).
+    #[error(
+        "--tls-cert {}: no certificate in it (want PEM: -----BEGIN CERTIFICATE-----){}",
+        path.display(),
+        if *swapped { " (it holds a private key: are --tls-cert and --tls-key swapped?)" } else { "" }
+    )]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+        /// It holds a private key instead.
+        swapped: bool,
+    },
+    /// The key file holds no private key (`swapped`: it holds a certificate).
+    #[error(
+        "--tls-key {}: no private key in it (want PEM: -----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC PRIVATE KEY){}",
+        path.display(),
+        if *swapped { " (it holds a certificate: are --tls-cert and --tls-key swapped?)" } else { "" }
+    )]
+    NoKey {
+        /// The file.
+        path: PathBuf,
+        /// It holds a certificate instead.
+        swapped: bool,
+    },
+    /// The key cannot sign.
+    #[error("--tls-key {}: not a usable private key: {reason}", path.display())]
+    UnusableKey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The key is another certificate's.
+    #[error(
+        "--tls-key {} is not the private key of the certificate in --tls-cert {} (the first certificate of the file is the server's)",
+        key.display(),
+        cert.display()
+    )]
+    Mismatch {
+        /// The key file.
+        key: PathBuf,
+        /// The certificate file.
+        cert: PathBuf,
+    },
+    /// The server's certificate cannot be read.
+    #[error("--tls-cert {}: the first certificate cannot be read: {reason}", path.display())]
+    Certificate {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// rustls refuses the protocol versions or the pair.
+    #[error("{0}")]
+    Config(String),
+}
+
 /// The server configuration of `files`, or an error that names the file and what is wrong
 /// with it.
-pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, String> {
+pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let (cert, key) = (files.cert.as_path(), files.key.as_path());
     let chain = read_chain(cert)?;
     let key_der = read_key(key)?;
@@ -28,80 +108,82 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, Stri
     let signer = provider
         .key_provider
         .load_private_key(key_der.clone_key())
-        .map_err(|e| format!("--tls-key {}: not a usable private key: {e}", key.display()))?;
+        .map_err(|e| TlsError::UnusableKey {
+            path: key.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     match CertifiedKey::new(chain.clone(), signer).keys_match() {
         Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
         Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
-            return Err(format!(
-                "--tls-key {} is not the private key of the certificate in --tls-cert {} (the first certificate of the file is the server's)",
-                key.display(),
-                cert.display()
-            ));
+            return Err(TlsError::Mismatch {
+                key: key.to_path_buf(),
+                cert: cert.to_path_buf(),
+            });
         }
         Err(e) => {
-            return Err(format!(
-                "--tls-cert {}: the first certificate cannot be read: {e}",
-                cert.display()
-            ));
+            return Err(TlsError::Certificate {
+                path: cert.to_path_buf(),
+                reason: e.to_string(),
+            });
         }
     }
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
+        .map_err(|e| TlsError::Config(format!("TLS: {e}")))?
         .with_no_client_auth()
         .with_single_cert(chain, key_der)
         .map_err(|e| {
-            format!(
+            TlsError::Config(format!(
                 "--tls-cert {} with --tls-key {}: {e}",
                 cert.display(),
                 key.display()
-            )
+            ))
         })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
-fn read(flag: &str, path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{flag} {}: cannot read it: {e}", path.display()))
+fn read(flag: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        flag,
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The certificates of a PEM file, the server's first.
-fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let pem = read("--tls-cert", path)?;
     let chain = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("--tls-cert {}: not a valid PEM file: {e}", path.display()))?;
+        .map_err(|e| TlsError::Pem {
+            flag: "--tls-cert",
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     if chain.is_empty() {
-        let swapped = if PrivateKeyDer::from_pem_slice(&pem).is_ok() {
-            " (it holds a private key: are --tls-cert and --tls-key swapped?)"
-        } else {
-            ""
-        };
-        return Err(format!(
-            "--tls-cert {}: no certificate in it (want PEM: -----BEGIN CERTIFICATE-----){swapped}",
-            path.display()
-        ));
+        return Err(TlsError::NoCertificate {
+            path: path.to_path_buf(),
+            swapped: PrivateKeyDer::from_pem_slice(&pem).is_ok(),
+        });
     }
     Ok(chain)
 }
 
 /// The first private key of a PEM file.
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     use rustls::pki_types::pem::Error;
     let pem = read("--tls-key", path)?;
     PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
-        Error::NoItemsFound => {
-            let swapped = if CertificateDer::from_pem_slice(&pem).is_ok() {
-                " (it holds a certificate: are --tls-cert and --tls-key swapped?)"
-            } else {
-                ""
-            };
-            format!(
-                "--tls-key {}: no private key in it (want PEM: -----BEGIN PRIVATE KEY-----, RSA PRIVATE KEY or EC PRIVATE KEY){swapped}",
-                path.display()
-            )
-        }
-        e => format!("--tls-key {}: not a valid PEM file: {e}", path.display()),
+        Error::NoItemsFound => TlsError::NoKey {
+            path: path.to_path_buf(),
+            swapped: CertificateDer::from_pem_slice(&pem).is_ok(),
+        },
+        e => TlsError::Pem {
+            flag: "--tls-key",
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        },
     })
 }
 
@@ -141,6 +223,7 @@ mod tests {
             cert: cert.to_path_buf(),
             key: key.to_path_buf(),
         })
+        .map_err(|e| e.to_string())
     }
 
     #[test]

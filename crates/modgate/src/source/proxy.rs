@@ -259,7 +259,7 @@ impl Source for ProxySource {
             .get(&rel, gomod::zip::MAX_GO_MOD, module_path, version)
             .await?;
         body::check_go_mod(&data, module_path, version)
-            .map_err(|e| self.garbage(module_path, version, &e))?;
+            .map_err(|e| self.garbage(module_path, version, &e.to_string()))?;
         Ok(data)
     }
 

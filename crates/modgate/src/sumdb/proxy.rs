@@ -59,28 +59,49 @@ pub enum DbFile {
     Tile(Tile),
 }
 
+/// Why a path under `/sumdb/<name>/` is none of the protocol's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DbPathError {
+    /// A `lookup/` path that is not `<module>@<version>` with a canonical version.
+    #[error("malformed lookup {lookup:?}: {reason}")]
+    Lookup {
+        /// What follows `lookup/`.
+        lookup: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A `tile/` path that does not parse.
+    #[error("{0}")]
+    Tile(String),
+    /// Another path (as asked).
+    #[error(
+        "unknown checksum database path {0:?}: the protocol serves supported, latest, lookup/<module>@<version> and tile/..."
+    )]
+    Unknown(String),
+}
+
 impl DbFile {
     /// Parses `rel`, the path after `/sumdb/<name>/`.
-    pub fn parse(rel: &str) -> Result<DbFile, String> {
+    pub fn parse(rel: &str) -> Result<DbFile, DbPathError> {
         match rel {
             "supported" => return Ok(DbFile::Supported),
             "latest" => return Ok(DbFile::Latest),
             _ => {}
         }
         if let Some(mv) = rel.strip_prefix("lookup/") {
+            let bad = |reason: String| DbPathError::Lookup {
+                lookup: mv.to_string(),
+                reason,
+            };
             let (m, v) = mv
                 .rsplit_once('@')
-                .ok_or_else(|| format!("malformed lookup {mv:?}: want <module>@<version>"))?;
-            let module = gomod::module::unescape_path(m)
-                .map_err(|e| format!("malformed lookup {mv:?}: {e}"))?;
-            let version = gomod::module::unescape_version(v)
-                .map_err(|e| format!("malformed lookup {mv:?}: {e}"))?;
+                .ok_or_else(|| bad("want <module>@<version>".into()))?;
+            let module = gomod::module::unescape_path(m).map_err(|e| bad(e.to_string()))?;
+            let version = gomod::module::unescape_version(v).map_err(|e| bad(e.to_string()))?;
             // Not module::check: x/mod's client and server look up any canonical version,
             // and a proxy may serve `rsc.io/quote@v2.0.0`, whose hashes are checked too.
             if gomod::module::canonical_version(&version) != version {
-                return Err(format!(
-                    "malformed lookup {mv:?}: the database records canonical versions only"
-                ));
+                return Err(bad("the database records canonical versions only".into()));
             }
             return Ok(DbFile::Lookup {
                 module,
@@ -91,11 +112,9 @@ impl DbFile {
         if rel.starts_with("tile/") {
             return Tile::parse_path(rel)
                 .map(DbFile::Tile)
-                .map_err(|e| e.to_string());
+                .map_err(|e| DbPathError::Tile(e.to_string()));
         }
-        Err(format!(
-            "unknown checksum database path {rel:?}: the protocol serves supported, latest, lookup/<module>@<version> and tile/..."
-        ))
+        Err(DbPathError::Unknown(rel.to_string()))
     }
 }
 
@@ -273,7 +292,7 @@ impl SumdbProxy {
 
     /// Answers `rel`, the path after `/sumdb/<name>/`.
     pub async fn answer(&self, rel: &str) -> Result<DbAnswer, Error> {
-        let file = DbFile::parse(rel).map_err(Error::invalid)?;
+        let file = DbFile::parse(rel).map_err(|e| Error::invalid(e.to_string()))?;
         match file {
             DbFile::Supported => Ok(DbAnswer {
                 body: Bytes::new(),
@@ -314,7 +333,7 @@ impl SumdbProxy {
         &self,
         rel: &str,
         max: u64,
-        check: impl Fn(&[u8]) -> Result<(), String>,
+        check: impl Fn(&[u8]) -> Result<(), TileSizeError>,
     ) -> Result<Bytes, Error> {
         if self.offline {
             return Err(Error::not_found(format!(
@@ -347,7 +366,7 @@ impl SumdbProxy {
         &self,
         rel: &str,
         max: u64,
-        check: impl Fn(&[u8]) -> Result<(), String> + Send + Sync + 'static,
+        check: impl Fn(&[u8]) -> Result<(), TileSizeError> + Send + Sync + 'static,
     ) -> Result<DbAnswer, Error> {
         let key = Key::sumdb(&self.db.name, rel).map_err(|e| Error::invalid(e.to_string()))?;
         let answer = |body: Bytes| DbAnswer {
@@ -373,7 +392,7 @@ impl SumdbProxy {
         &self,
         rel: &str,
         max: u64,
-        check: impl Fn(&[u8]) -> Result<(), String>,
+        check: impl Fn(&[u8]) -> Result<(), TileSizeError>,
     ) -> Result<DbAnswer, Error> {
         let cached = self.short.get(rel);
         if let Some((at, body)) = &cached
@@ -441,23 +460,41 @@ impl SumdbProxy {
     }
 }
 
+/// A tile whose size cannot be its width's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TileSizeError {
+    /// A data tile with no bytes.
+    #[error("empty data tile")]
+    EmptyData,
+    /// A hash tile of another size than 32 bytes per hash.
+    #[error("a tile of width {width} must be {want} bytes, got {got}")]
+    Hashes {
+        /// Its width.
+        width: u32,
+        /// 32 × width.
+        want: usize,
+        /// Its size.
+        got: usize,
+    },
+}
+
 /// A hash tile holds exactly `w` hashes of 32 bytes; a data tile, `w` records separated
 /// by blank lines (not checked further here).
-fn check_tile(t: &Tile, body: &[u8]) -> Result<(), String> {
+fn check_tile(t: &Tile, body: &[u8]) -> Result<(), TileSizeError> {
     if t.is_data() {
         return if body.is_empty() {
-            Err("empty data tile".into())
+            Err(TileSizeError::EmptyData)
         } else {
             Ok(())
         };
     }
     let want = 32 * t.w as usize;
     if body.len() != want {
-        return Err(format!(
-            "a tile of width {} must be {want} bytes, got {}",
-            t.w,
-            body.len()
-        ));
+        return Err(TileSizeError::Hashes {
+            width: t.w,
+            want,
+            got: body.len(),
+        });
     }
     Ok(())
 }
@@ -489,12 +526,21 @@ mod tests {
         ));
         assert_eq!(
             DbFile::parse("tile/8/0/1"),
-            Err("malformed tile path \"tile/8/0/1\"".into())
+            Err(DbPathError::Tile(
+                "malformed tile path \"tile/8/0/1\"".into()
+            ))
         );
         assert!(DbFile::parse("lookup/github.com/Azure/x@v1.0.0").is_err());
         assert!(DbFile::parse("lookup/example.com/m").is_err());
         assert!(DbFile::parse("lookup/example.com/m@v1").is_err());
-        assert!(DbFile::parse("../latest").is_err());
+        assert_eq!(
+            DbFile::parse("../latest"),
+            Err(DbPathError::Unknown("../latest".into()))
+        );
+        assert_eq!(
+            DbFile::parse("lookup/example.com/m@v1").map_err(|e| e.to_string()),
+            Err("malformed lookup \"example.com/m@v1\": the database records canonical versions only".into())
+        );
     }
 
     #[test]
@@ -532,10 +578,10 @@ mod tests {
         let t = Tile::parse_path("tile/8/0/000.p/2").unwrap();
         assert_eq!(check_tile(&t, &[0u8; 64]), Ok(()));
         assert_eq!(
-            check_tile(&t, &[0u8; 63]),
+            check_tile(&t, &[0u8; 63]).map_err(|e| e.to_string()),
             Err("a tile of width 2 must be 64 bytes, got 63".into())
         );
         let d = Tile::parse_path("tile/8/data/000.p/2").unwrap();
-        assert!(check_tile(&d, b"").is_err());
+        assert_eq!(check_tile(&d, b""), Err(TileSizeError::EmptyData));
     }
 }

@@ -66,12 +66,21 @@ fn max_version<'a>(versions: impl Iterator<Item = &'a str>) -> Option<&'a str> {
 /// anything else it takes, even with no `module` line (the `golang.org/toolchain`
 /// modules' go.mod is the bare line `golang.org/toolchain`, an unknown directive lax
 /// parsing skips) or with another module's path, which the go command reports itself.
-pub(super) fn check_go_mod(data: &[u8], module_path: &str, version: &str) -> Result<(), String> {
+pub(super) fn check_go_mod(
+    data: &[u8],
+    module_path: &str,
+    version: &str,
+) -> Result<(), InvalidGoMod> {
     let name = format!("{module_path}@{version}/go.mod");
     gomod::modfile::parse_lax(&name, data, None)
         .map(|_| ())
-        .map_err(|e| format!("invalid go.mod from proxy: {e}"))
+        .map_err(InvalidGoMod)
 }
+
+/// A `.mod` the go command would refuse to read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid go.mod from proxy: {0}")]
+pub(super) struct InvalidGoMod(#[source] gomod::modfile::Errors);
 
 #[cfg(test)]
 mod tests {
@@ -112,7 +121,8 @@ mod tests {
                 b"module \"rsc.io/quote\"\n\nrequire \"rsc.io/sampler\" v1.3.0\n",
                 "rsc.io/quote",
                 "v1.5.2"
-            ),
+            )
+            .map_err(|e| e.to_string()),
             Ok(())
         );
         // What the go command reads too: no module line, an unknown directive, another
@@ -124,18 +134,22 @@ mod tests {
             b"go 1.21\nfrobnicate x y\n",
         ] {
             assert_eq!(
-                check_go_mod(ok, "m", "v1.0.0"),
+                check_go_mod(ok, "m", "v1.0.0").map_err(|e| e.to_string()),
                 Ok(()),
                 "{}",
                 String::from_utf8_lossy(ok)
             );
         }
         assert_eq!(
-            check_go_mod(b"module x\nrequire (\n", "m", "v1.0.0").unwrap_err(),
+            check_go_mod(b"module x\nrequire (\n", "m", "v1.0.0")
+                .unwrap_err()
+                .to_string(),
             "invalid go.mod from proxy: m@v1.0.0/go.mod:3: syntax error (unterminated block started at m@v1.0.0/go.mod:2:1)"
         );
         assert_eq!(
-            check_go_mod(b"module x\nrequire rsc.io/quote\n", "m", "v1.0.0").unwrap_err(),
+            check_go_mod(b"module x\nrequire rsc.io/quote\n", "m", "v1.0.0")
+                .unwrap_err()
+                .to_string(),
             "invalid go.mod from proxy: m@v1.0.0/go.mod:2: usage: require module/path v1.2.3"
         );
     }
