@@ -385,7 +385,7 @@ fn bundle(b: &BundleCommand) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => failed(&name, false, 2, &e),
         },
-        Err(e) => failed(&name, json, 1, &e),
+        Err(e) => failed(&name, json, 1, &e.to_string()),
     }
 }
 

@@ -154,5 +154,7 @@ async fn bundle(
         versions: report.versions.clone(),
         go_mods: report.go_mods.clone(),
     };
-    crate::bundle::create(&b.store, &contents, db.as_ref(), file).await
+    crate::bundle::create(&b.store, &contents, db.as_ref(), file)
+        .await
+        .map_err(String::from)
 }
