@@ -385,7 +385,7 @@ fn bundle(b: &BundleCommand) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => failed(&name, false, 2, &e),
         },
-        Err(e) => failed(&name, json, 1, &e),
+        Err(e) => failed(&name, json, 1, &e.to_string()),
     }
 }
 
@@ -405,7 +405,7 @@ fn fetch_into(a: &FetchArgs, into: Destination, name: &str) -> ExitCode {
     let fail = |e: String| failed(name, a.json, 2, &e);
     let fetched = match modgate::prefetch::into::fetch_into(&req, &into, name) {
         Ok(f) => f,
-        Err(e) => return fail(e),
+        Err(e) => return fail(e.to_string()),
     };
     let (r, bundle) = (fetched.report, fetched.bundle);
     let mut text = r.render();

@@ -138,7 +138,7 @@ pub enum SetupError {
     Redis(#[from] crate::cluster::RedisError),
     /// The bundle to import at start.
     #[error("{0}")]
-    Bundle(String),
+    Bundle(#[from] crate::bundle::Error),
     /// `--listen`.
     #[error("{0}")]
     Listen(String),
@@ -576,9 +576,7 @@ async fn open(settings: &Settings) -> Result<Opened, SetupError> {
     };
     let mut store = open_store(settings)?;
     if let Some(b) = &settings.bundle {
-        let (_, summary) = crate::bundle::import(b, &store)
-            .await
-            .map_err(|e| SetupError::Bundle(e.to_string()))?;
+        let (_, summary) = crate::bundle::import(b, &store).await?;
         tracing::info!("{}", summary.render("imported").trim_end());
     }
     // What the local disk keeps (a directory store, the git clones), counted by a scan in

@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gomod::layout::{Ext, Name};
+use gomod::layout::{Ext, Name, NameError};
+use gomod::sumdb::note::NoteError;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
@@ -153,23 +154,345 @@ impl Summary {
     }
 }
 
+/// Why a bundle cannot be made, read or imported.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file a bundle is made of is not in the data directory.
+    #[error("{name} is not in the data directory")]
+    NotInDataDir {
+        /// Its name in the data directory.
+        name: String,
+    },
+    /// A file of the data directory cannot be read.
+    #[error("{name}: {source}")]
+    Storage {
+        /// Its name in the data directory.
+        name: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A module path or version (or a checksum database file) that names no file.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// A module path or version that cannot be escaped.
+    #[error(transparent)]
+    Escape(#[from] gomod::module::Error),
+    /// The checksum database's key is not a verifier key.
+    #[error("the checksum database key {key}: {source}")]
+    DbKey {
+        /// The key.
+        key: String,
+        /// Why.
+        #[source]
+        source: NoteError,
+    },
+    /// The checksum database did not answer a module version's lookup.
+    #[error("{path}@{version}: {source}")]
+    DbLookup {
+        /// The module path.
+        path: String,
+        /// The version.
+        version: String,
+        /// Why.
+        #[source]
+        source: crate::error::Error,
+    },
+    /// The checksum database did not give another of its files (`latest`, a tile).
+    #[error("the checksum database's {file}: {source}")]
+    DbFile {
+        /// The file, relative to the database's root.
+        file: String,
+        /// Why.
+        #[source]
+        source: crate::error::Error,
+    },
+    /// A module version's lookup does not hold one of its hashes.
+    #[error("{path}@{version}: the checksum database does not have {line:?}: not bundled")]
+    NotInDb {
+        /// The module path.
+        path: String,
+        /// The version.
+        version: String,
+        /// The go.sum line the lookup lacks.
+        line: String,
+    },
+    /// A lookup, tree head or proof of the checksum database that does not hold.
+    #[error(transparent)]
+    Proof(#[from] proofs::Error),
+    /// A file that cannot be opened, created or renamed.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A bundle entry that cannot be written or read.
+    #[error("{name}: {source}")]
+    Entry {
+        /// Its path in the bundle.
+        name: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Input or output that failed with nothing more to name (compressing, syncing, an
+    /// entry's header).
+    #[error(transparent)]
+    Io(std::io::Error),
+    /// The index cannot be written as JSON.
+    #[error(transparent)]
+    Json(serde_json::Error),
+    /// The bundle could not be written (nothing is left behind).
+    #[error("writing {}: {source}", file.display())]
+    Write {
+        /// The bundle file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The file is not zstd-compressed.
+    #[error("{}: not a modgate bundle: {source}", file.display())]
+    NotBundle {
+        /// The file.
+        file: PathBuf,
+        /// What it is instead.
+        #[source]
+        source: NotZstd,
+    },
+    /// zstd cannot start reading the file.
+    #[error("{}: not a bundle (zstd): {source}", file.display())]
+    Zstd {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The decompressed file is not a tar.
+    #[error("{}: not a bundle (tar): {source}", file.display())]
+    Tar {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The compressed data cannot be read past some point.
+    #[error(
+        "{}: a damaged bundle: the compressed data cannot be read ({source}); make it again with modgate bundle create, or copy it again",
+        file.display()
+    )]
+    Damaged {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An entry larger than any file of a bundle.
+    #[error("{name}: {size} bytes, more than a bundle file may be")]
+    TooBig {
+        /// Its path in the bundle.
+        name: String,
+        /// Its size.
+        size: u64,
+    },
+    /// A bundle with no entries.
+    #[error("{}: an empty bundle", file.display())]
+    Empty {
+        /// The file.
+        file: PathBuf,
+    },
+    /// A tar whose first entry is not a bundle's index.
+    #[error("{}: not a modgate bundle (its first entry is {name:?}, not {INDEX})", file.display())]
+    FirstEntry {
+        /// The file.
+        file: PathBuf,
+        /// The first entry's name.
+        name: String,
+    },
+    /// An index that is not JSON of an index.
+    #[error("{}: its index: {source}", file.display())]
+    Index {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An index of another format.
+    #[error("{}: a bundle of format {format:?}; this modgate reads {FORMAT}", file.display())]
+    Format {
+        /// The file.
+        file: PathBuf,
+        /// The format its index names.
+        format: String,
+    },
+    /// The index's checksum database key is not a verifier key.
+    #[error("the bundle's checksum database key: {0}")]
+    IndexKey(#[source] NoteError),
+    /// An entry the index does not list.
+    #[error("{name}: in the bundle but not in its index")]
+    NotInIndex {
+        /// Its path in the bundle.
+        name: String,
+    },
+    /// An entry found twice.
+    #[error("{name}: twice in the bundle")]
+    Twice {
+        /// Its path in the bundle.
+        name: String,
+    },
+    /// An entry whose size or SHA-256 is not the index's.
+    #[error("{name}: does not match the bundle's index (size or SHA-256): the bundle is damaged")]
+    Mismatch {
+        /// Its path in the bundle.
+        name: String,
+    },
+    /// An entry that is no file of a data directory a bundle holds.
+    #[error("{name}: not a file a bundle holds")]
+    NotABundleFile {
+        /// Its path in the bundle.
+        name: String,
+    },
+    /// A module version's file that is not the one the index names.
+    #[error("{name}: {source}")]
+    Content {
+        /// Its path in the bundle.
+        name: String,
+        /// Why.
+        #[source]
+        source: FileError,
+    },
+    /// The thread reading the bundle failed.
+    #[error(transparent)]
+    Reader(#[from] tokio::task::JoinError),
+    /// A bundle that ends before every file of its index.
+    #[error(
+        "{}: cut short: {missing} files of its index missing ({}...)",
+        file.display(),
+        first.join(", ")
+    )]
+    CutShort {
+        /// The file.
+        file: PathBuf,
+        /// How many files are missing.
+        missing: usize,
+        /// The first few missing.
+        first: Vec<String>,
+    },
+    /// The checksum database's files carried do not prove its records.
+    #[error("{}: the checksum database records: {source}", file.display())]
+    Records {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: proofs::Error,
+    },
+    /// A checked file that cannot be stored in the data directory.
+    #[error("storing {name}: {source}")]
+    Store {
+        /// Its name in the data directory.
+        name: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a file is not zstd-compressed, as a bundle is.
+#[derive(Debug, thiserror::Error)]
+pub enum NotZstd {
+    /// Its first bytes cannot be read.
+    #[error("cannot read it: {0}")]
+    Unreadable(#[source] std::io::Error),
+    /// It is empty.
+    #[error("the file is empty")]
+    Empty,
+    /// It starts with other bytes.
+    #[error(
+        "it is not zstd-compressed (a bundle starts with the bytes 28 b5 2f fd; this file starts with {}); make one with modgate bundle create",
+        hex(head)
+    )]
+    Magic {
+        /// Its first bytes (at most 4).
+        head: Vec<u8>,
+    },
+}
+
+/// `bytes` in hex, a space between bytes.
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Why a module version's file in a bundle is not the one its index names.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The version is not in the index.
+    #[error("{path}@{version} is not in the bundle's index")]
+    NotIndexed {
+        /// The module path.
+        path: String,
+        /// The version.
+        version: String,
+    },
+    /// A `.mod` whose go.mod hash is not the index's.
+    #[error("the go.mod's hash does not match the bundle's index")]
+    GoModHash,
+    /// A `.ziphash` that is not the index's zip hash.
+    #[error("the .ziphash does not match the bundle's index")]
+    ZipHashFile,
+    /// A zip whose hash is not the index's.
+    #[error("the zip's hash does not match the bundle's index")]
+    ZipHash,
+    /// An `.info` that is not a version's.
+    #[error("not a version's .info: {0}")]
+    Info(#[source] gomod::info::InfoError),
+    /// A zip that cannot be hashed.
+    #[error("a damaged zip: {0}")]
+    Zip(#[source] gomod::dirhash::Error),
+    /// A lock or partial file, which no bundle holds.
+    #[error("not a module file")]
+    NotModuleFile,
+    /// A name that is no file of a data directory.
+    #[error(transparent)]
+    Name(#[from] NameError),
+}
+
 /// A file to write: its path and where its bytes are.
 enum Source {
     Store(Key),
     Bytes(Bytes),
 }
 
-async fn read_source(store: &Store, s: &Source) -> Result<Bytes, String> {
+async fn read_source(store: &Store, s: &Source) -> Result<Bytes, Error> {
     match s {
         Source::Bytes(b) => Ok(b.clone()),
         Source::Store(k) => store
             .get(k)
             .await
-            .map_err(|e| format!("{}: {e}", k.name()))?
+            .map_err(|source| Error::Storage {
+                name: k.name().to_string(),
+                source,
+            })?
             .map(|b| b.data)
-            .ok_or_else(|| format!("{} is not in the data directory", k.name())),
+            .ok_or_else(|| Error::NotInDataDir {
+                name: k.name().to_string(),
+            }),
     }
 }
+
+/// The bundle's files: their paths in it and where their bytes are.
+type Files = Vec<(String, Source)>;
 
 /// Writes a bundle of `contents` from `store` (with `db`'s files) to `out`, atomically.
 pub async fn create(
@@ -177,103 +500,29 @@ pub async fn create(
     contents: &Contents,
     db: Option<&DbSource>,
     out: &Path,
-) -> Result<Summary, String> {
-    let key_err = |e: crate::storage::KeyError| e.to_string();
-    let mut files: Vec<(String, Source)> = Vec::new();
-    let mut modules = Vec::new();
-    let mut lists: BTreeMap<String, Vec<String>> = BTreeMap::new();
+) -> Result<Summary, Error> {
     let whole: BTreeSet<&Mv> = contents.versions.iter().collect();
     let all: BTreeSet<&Mv> = contents.versions.iter().chain(&contents.go_mods).collect();
-    for (path, version) in &all {
-        let mod_key = Key::go_mod(path, version).map_err(key_err)?;
-        let go_mod = read_source(store, &Source::Store(mod_key.clone())).await?;
-        let mut m = Module {
-            path: path.clone(),
-            version: version.clone(),
-            h1: None,
-            go_mod_h1: gomod::dirhash::hash_go_mod(&go_mod),
-        };
-        files.push((mod_key.name().to_string(), Source::Bytes(go_mod)));
-        let info = Key::info(path, version).map_err(key_err)?;
-        if whole.contains(&(path.clone(), version.clone())) {
-            let zh = Key::ziphash(path, version).map_err(key_err)?;
-            let h = read_source(store, &Source::Store(zh.clone())).await?;
-            m.h1 = Some(String::from_utf8_lossy(&h).trim().to_string());
-            for k in [info, Key::zip(path, version).map_err(key_err)?] {
-                files.push((k.name().to_string(), Source::Store(k)));
-            }
-            files.push((zh.name().to_string(), Source::Bytes(h)));
-            lists.entry(path.clone()).or_default().push(version.clone());
-        } else if store.stat(&info).await.ok().flatten().is_some() {
-            files.push((info.name().to_string(), Source::Store(info)));
-        }
-        modules.push(m);
-    }
-    // `@v/list`: the versions the bundle holds whole.
-    for (path, mut versions) in lists {
-        gomod::semver::sort(&mut versions);
-        let body: String = versions.iter().map(|v| format!("{v}\n")).collect();
-        let k = Key::list(&path).map_err(key_err)?;
-        files.push((k.name().to_string(), Source::Bytes(Bytes::from(body))));
-    }
+    let (modules, mut files) = module_files(store, &all, &whole).await?;
     let (sumdb, lookups, tiles) = match db {
         Some(db) => {
             let (l, t, f) = db_files(db, &modules).await?;
             files.extend(f.into_iter().map(|(p, b)| (p, Source::Bytes(b))));
-            (
-                Some(Database {
-                    name: db.db.name.clone(),
-                    key: db.db.key.clone(),
-                }),
-                l,
-                t,
-            )
+            let d = Database {
+                name: db.db.name.clone(),
+                key: db.db.key.clone(),
+            };
+            (Some(d), l, t)
         }
         None => (None, 0, 0),
     };
-    // The index first: every file's size and hash (a first pass over them).
-    let mut index_files = Vec::new();
-    let mut bytes = 0;
-    for (p, s) in &files {
-        let data = read_source(store, s).await?;
-        bytes += data.len() as u64;
-        index_files.push(File {
-            path: p.clone(),
-            size: data.len() as u64,
-            sha256: sha256(&data),
-        });
-    }
-    let index = Index {
-        format: FORMAT.into(),
-        created: httpdate::fmt_http_date(std::time::SystemTime::now()),
-        sumdb: sumdb.clone(),
-        modules,
-        files: index_files,
-    };
-    let tmp = out.with_file_name(format!(
-        ".{}.{}.tmp",
-        out.file_name().and_then(|n| n.to_str()).unwrap_or("bundle"),
-        std::process::id()
-    ));
-    let write = async {
-        let f = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        let enc = zstd::stream::Encoder::new(f, 3).map_err(|e| e.to_string())?;
-        let mut tar = tar::Builder::new(enc);
-        let json = serde_json::to_vec_pretty(&index).map_err(|e| e.to_string())?;
-        append(&mut tar, INDEX, &json)?;
-        for (p, s) in &files {
-            let data = read_source(store, s).await?;
-            append(&mut tar, p, &data)?;
-        }
-        let enc = tar.into_inner().map_err(|e| e.to_string())?;
-        let f = enc.finish().map_err(|e| e.to_string())?;
-        f.sync_all().map_err(|e| e.to_string())?;
-        std::fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))
-    };
-    if let Err(e) = write.await {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(format!("writing {}: {e}", out.display()));
-    }
+    let (index, bytes) = index_of(store, &files, modules, sumdb.clone()).await?;
+    write_atomically(store, &index, &files, out)
+        .await
+        .map_err(|e| Error::Write {
+            file: out.to_path_buf(),
+            source: Box::new(e),
+        })?;
     Ok(Summary {
         file: out.to_path_buf(),
         versions: contents.versions.len(),
@@ -286,14 +535,163 @@ pub async fn create(
     })
 }
 
-fn append<W: Write>(tar: &mut tar::Builder<W>, path: &str, data: &[u8]) -> Result<(), String> {
+/// The index entries of the module versions `all` (those in `whole` carried whole, the
+/// rest by their go.mod and any `.info`) and their files, with an `@v/list` of the
+/// versions carried whole of each path.
+async fn module_files(
+    store: &Store,
+    all: &BTreeSet<&Mv>,
+    whole: &BTreeSet<&Mv>,
+) -> Result<(Vec<Module>, Files), Error> {
+    let mut files = Vec::new();
+    let mut modules = Vec::new();
+    let mut lists: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for &m in all {
+        let is_whole = whole.contains(m);
+        modules.push(version_files(store, m, is_whole, &mut files).await?);
+        if is_whole {
+            lists.entry(m.0.clone()).or_default().push(m.1.clone());
+        }
+    }
+    files.extend(list_files(lists)?);
+    Ok((modules, files))
+}
+
+/// The index entry of `path@version`, its files added to `files`: the go.mod, and the
+/// `.info`, zip and `.ziphash` when `whole` (else the `.info` if the store has it).
+async fn version_files(
+    store: &Store,
+    (path, version): &Mv,
+    whole: bool,
+    files: &mut Files,
+) -> Result<Module, Error> {
+    let mod_key = Key::go_mod(path, version)?;
+    let go_mod = read_source(store, &Source::Store(mod_key.clone())).await?;
+    let mut m = Module {
+        path: path.clone(),
+        version: version.clone(),
+        h1: None,
+        go_mod_h1: gomod::dirhash::hash_go_mod(&go_mod),
+    };
+    files.push((mod_key.name().to_string(), Source::Bytes(go_mod)));
+    let info = Key::info(path, version)?;
+    if whole {
+        let zh = Key::ziphash(path, version)?;
+        let h = read_source(store, &Source::Store(zh.clone())).await?;
+        m.h1 = Some(String::from_utf8_lossy(&h).trim().to_string());
+        for k in [info, Key::zip(path, version)?] {
+            files.push((k.name().to_string(), Source::Store(k)));
+        }
+        files.push((zh.name().to_string(), Source::Bytes(h)));
+    } else if store.stat(&info).await.ok().flatten().is_some() {
+        files.push((info.name().to_string(), Source::Store(info)));
+    }
+    Ok(m)
+}
+
+/// `@v/list` of each path: the versions the bundle holds whole, sorted.
+fn list_files(lists: BTreeMap<String, Vec<String>>) -> Result<Files, Error> {
+    let mut files = Vec::new();
+    for (path, mut versions) in lists {
+        gomod::semver::sort(&mut versions);
+        let body: String = versions.iter().map(|v| format!("{v}\n")).collect();
+        let k = Key::list(&path)?;
+        files.push((k.name().to_string(), Source::Bytes(Bytes::from(body))));
+    }
+    Ok(files)
+}
+
+/// The index of `files` (every file's size and hash: a first pass over them), and their
+/// bytes in all.
+async fn index_of(
+    store: &Store,
+    files: &Files,
+    modules: Vec<Module>,
+    sumdb: Option<Database>,
+) -> Result<(Index, u64), Error> {
+    let mut index_files = Vec::new();
+    let mut bytes = 0;
+    for (p, s) in files {
+        let data = read_source(store, s).await?;
+        bytes += data.len() as u64;
+        index_files.push(File {
+            path: p.clone(),
+            size: data.len() as u64,
+            sha256: sha256(&data),
+        });
+    }
+    let index = Index {
+        format: FORMAT.into(),
+        created: httpdate::fmt_http_date(std::time::SystemTime::now()),
+        sumdb,
+        modules,
+        files: index_files,
+    };
+    Ok((index, bytes))
+}
+
+/// Writes the bundle of `index` and `files` to a temporary file beside `out`, renamed to
+/// `out` once synced; removed when the writing fails.
+async fn write_atomically(
+    store: &Store,
+    index: &Index,
+    files: &Files,
+    out: &Path,
+) -> Result<(), Error> {
+    let tmp = out.with_file_name(format!(
+        ".{}.{}.tmp",
+        out.file_name().and_then(|n| n.to_str()).unwrap_or("bundle"),
+        std::process::id()
+    ));
+    let written = async {
+        write_bundle(store, index, files, &tmp).await?;
+        std::fs::rename(&tmp, out).map_err(|source| Error::File {
+            path: out.to_path_buf(),
+            source,
+        })
+    };
+    let r = written.await;
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Writes the bundle (the index, then `files`) to `file`, and syncs it.
+async fn write_bundle(
+    store: &Store,
+    index: &Index,
+    files: &Files,
+    file: &Path,
+) -> Result<(), Error> {
+    let f = std::fs::File::create(file).map_err(|source| Error::File {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let enc = zstd::stream::Encoder::new(f, 3).map_err(Error::Io)?;
+    let mut tar = tar::Builder::new(enc);
+    let json = serde_json::to_vec_pretty(index).map_err(Error::Json)?;
+    append(&mut tar, INDEX, &json)?;
+    for (p, s) in files {
+        let data = read_source(store, s).await?;
+        append(&mut tar, p, &data)?;
+    }
+    let enc = tar.into_inner().map_err(Error::Io)?;
+    let f = enc.finish().map_err(Error::Io)?;
+    f.sync_all().map_err(Error::Io)
+}
+
+fn append<W: Write>(tar: &mut tar::Builder<W>, path: &str, data: &[u8]) -> Result<(), Error> {
     let mut h = tar::Header::new_gnu();
     h.set_size(data.len() as u64);
     h.set_mode(0o644);
     h.set_mtime(0);
     h.set_entry_type(tar::EntryType::Regular);
     tar.append_data(&mut h, path, data)
-        .map_err(|e| format!("{path}: {e}"))
+        .map_err(|source| Error::Entry {
+            name: path.to_string(),
+            source,
+        })
 }
 
 /// The checksum database's files for `modules`: every lookup, `latest`, and the tiles of
@@ -301,11 +699,21 @@ fn append<W: Write>(tar: &mut tar::Builder<W>, path: &str, data: &[u8]) -> Resul
 async fn db_files(
     db: &DbSource,
     modules: &[Module],
-) -> Result<(usize, usize, Vec<(String, Bytes)>), String> {
-    let verifier = gomod::sumdb::note::Verifier::new(&db.db.key)
-        .map_err(|e| format!("the checksum database key {}: {e}", db.db.key))?;
+) -> Result<(usize, usize, Vec<(String, Bytes)>), Error> {
+    let verifier =
+        gomod::sumdb::note::Verifier::new(&db.db.key).map_err(|source| Error::DbKey {
+            key: db.db.key.clone(),
+            source,
+        })?;
     let name = &db.db.name;
-    let in_bundle = |file: &str| gomod::layout::sumdb_file(name, file).map_err(|e| e.to_string());
+    let in_bundle = |file: &str| gomod::layout::sumdb_file(name, file);
+    let answer = |file: String| async move {
+        db.proxy
+            .answer(&file)
+            .await
+            .map(|a| a.body)
+            .map_err(|source| Error::DbFile { file, source })
+    };
     let mut out = Vec::new();
     let mut lookups = Vec::new();
     for m in modules {
@@ -314,26 +722,25 @@ async fn db_files(
         }
         let rel = format!(
             "lookup/{}@{}",
-            gomod::module::escape_path(&m.path).map_err(|e| e.to_string())?,
-            gomod::module::escape_version(&m.version).map_err(|e| e.to_string())?
+            gomod::module::escape_path(&m.path)?,
+            gomod::module::escape_version(&m.version)?
         );
         let body = db
             .proxy
             .answer(&rel)
             .await
-            .map_err(|e| format!("{}@{}: {e}", m.path, m.version))?
+            .map_err(|source| Error::DbLookup {
+                path: m.path.clone(),
+                version: m.version.clone(),
+                source,
+            })?
             .body;
         let l = proofs::parse_lookup(&format!("{}@{}", m.path, m.version), &body, &verifier)?;
         check_lines(m, &l.text)?;
         lookups.push(l);
         out.push((in_bundle(&rel)?, body));
     }
-    let latest = db
-        .proxy
-        .answer("latest")
-        .await
-        .map_err(|e| format!("the checksum database's latest: {e}"))?
-        .body;
+    let latest = answer("latest".into()).await?;
     let latest_tree = proofs::open_tree(&latest, &verifier)?;
     out.push((in_bundle("latest")?, latest));
     let mut tiles = proofs::Tiles::default();
@@ -343,12 +750,7 @@ async fn db_files(
             break;
         }
         for path in missing {
-            let body = db
-                .proxy
-                .answer(&path)
-                .await
-                .map_err(|e| format!("the checksum database's {path}: {e}"))?
-                .body;
+            let body = answer(path.clone()).await?;
             tiles.have.insert(path, body.to_vec());
         }
     }
@@ -363,24 +765,22 @@ async fn db_files(
 }
 
 /// A lookup's record must hold the module's own hashes.
-fn check_lines(m: &Module, text: &[u8]) -> Result<(), String> {
+fn check_lines(m: &Module, text: &[u8]) -> Result<(), Error> {
     let text = String::from_utf8_lossy(text);
-    let has = |line: String| text.lines().any(|l| l == line);
-    let want_mod = format!("{} {}/go.mod {}", m.path, m.version, m.go_mod_h1);
-    if !has(want_mod.clone()) {
-        return Err(format!(
-            "{}@{}: the checksum database does not have {want_mod:?}: not bundled",
-            m.path, m.version
-        ));
-    }
-    if let Some(h) = &m.h1 {
-        let want = format!("{} {} {h}", m.path, m.version);
-        if !has(want.clone()) {
-            return Err(format!(
-                "{}@{}: the checksum database does not have {want:?}: not bundled",
-                m.path, m.version
-            ));
+    let want = |line: String| {
+        if text.lines().any(|l| l == line) {
+            Ok(())
+        } else {
+            Err(Error::NotInDb {
+                path: m.path.clone(),
+                version: m.version.clone(),
+                line,
+            })
         }
+    };
+    want(format!("{} {}/go.mod {}", m.path, m.version, m.go_mod_h1))?;
+    if let Some(h) = &m.h1 {
+        want(format!("{} {} {h}", m.path, m.version))?;
     }
     Ok(())
 }
@@ -389,8 +789,8 @@ fn check_lines(m: &Module, text: &[u8]) -> Result<(), String> {
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 /// `Ok` when `f` starts with zstd's magic number (read, then the file rewound), else what
-/// it is instead, in words.
-fn zstd_magic(mut f: &std::fs::File) -> Result<(), String> {
+/// it is instead.
+fn zstd_magic(mut f: &std::fs::File) -> Result<(), NotZstd> {
     use std::io::{Read, Seek};
     let mut head = [0u8; 4];
     let mut n = 0;
@@ -398,83 +798,81 @@ fn zstd_magic(mut f: &std::fs::File) -> Result<(), String> {
         match f.read(&mut head[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
-            Err(e) => return Err(format!("cannot read it: {e}")),
+            Err(e) => return Err(NotZstd::Unreadable(e)),
         }
     }
-    f.rewind().map_err(|e| format!("cannot read it: {e}"))?;
+    f.rewind().map_err(NotZstd::Unreadable)?;
     match n {
-        0 => Err("the file is empty".into()),
+        0 => Err(NotZstd::Empty),
         _ if head[..n] == ZSTD_MAGIC[..n] && n == 4 => Ok(()),
-        _ => Err(format!(
-            "it is not zstd-compressed (a bundle starts with the bytes 28 b5 2f fd; this file starts with {}); make one with modgate bundle create",
-            head[..n]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        )),
+        _ => Err(NotZstd::Magic {
+            head: head[..n].to_vec(),
+        }),
     }
 }
 
 /// One entry of a bundle as read: its name and bytes, or why it could not be read.
-type Entry = Result<(String, Bytes), String>;
+type Entry = Result<(String, Bytes), Error>;
 
 /// Reads the bundle at `path` (blocking), sending each entry to `tx`; stops at the first
 /// error (sent) or when nobody listens.
 fn read_entries(path: &Path, tx: &tokio::sync::mpsc::Sender<Entry>) {
     let send = |r| tx.blocking_send(r).is_ok();
+    let file = || path.to_path_buf();
     let f = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) => {
-            send(Err(format!("{}: {e}", path.display())));
+        Err(source) => {
+            send(Err(Error::File {
+                path: file(),
+                source,
+            }));
             return;
         }
     };
-    if let Err(why) = zstd_magic(&f) {
-        send(Err(format!(
-            "{}: not a modgate bundle: {why}",
-            path.display()
-        )));
+    if let Err(source) = zstd_magic(&f) {
+        send(Err(Error::NotBundle {
+            file: file(),
+            source,
+        }));
         return;
     }
     let dec = match zstd::stream::Decoder::new(f) {
         Ok(d) => d,
-        Err(e) => {
-            send(Err(format!("{}: not a bundle (zstd): {e}", path.display())));
+        Err(source) => {
+            send(Err(Error::Zstd {
+                file: file(),
+                source,
+            }));
             return;
         }
     };
     let mut tar = tar::Archive::new(dec);
     let entries = match tar.entries() {
         Ok(e) => e,
-        Err(e) => {
-            send(Err(format!("{}: not a bundle (tar): {e}", path.display())));
+        Err(source) => {
+            send(Err(Error::Tar {
+                file: file(),
+                source,
+            }));
             return;
         }
     };
     for entry in entries {
         let r = entry
-            .map_err(|e| {
-                format!(
-                    "{}: a damaged bundle: the compressed data cannot be read ({e}); make it again with modgate bundle create, or copy it again",
-                    path.display()
-                )
+            .map_err(|source| Error::Damaged {
+                file: file(),
+                source,
             })
             .and_then(|mut e| {
-                let name = e
-                    .path()
-                    .map_err(|e| e.to_string())?
-                    .to_string_lossy()
-                    .into_owned();
-                let size = e.header().size().map_err(|e| e.to_string())?;
+                let name = e.path().map_err(Error::Io)?.to_string_lossy().into_owned();
+                let size = e.header().size().map_err(Error::Io)?;
                 if size > MAX_INDEX.max(gomod::zip::MAX_ZIP_FILE) {
-                    return Err(format!(
-                        "{name}: {size} bytes, more than a bundle file may be"
-                    ));
+                    return Err(Error::TooBig { name, size });
                 }
                 let mut data = Vec::with_capacity(size as usize);
-                e.read_to_end(&mut data)
-                    .map_err(|e| format!("{name}: {e}"))?;
+                if let Err(source) = e.read_to_end(&mut data) {
+                    return Err(Error::Entry { name, source });
+                }
                 Ok((name, Bytes::from(data)))
             });
         let failed = r.is_err();
@@ -486,10 +884,10 @@ fn read_entries(path: &Path, tx: &tokio::sync::mpsc::Sender<Entry>) {
 
 /// Reads a bundle, checking everything (module docs); each checked file goes to `keep`
 /// (with its key in a data directory) as it is read. The index and what was read.
-pub async fn read<F, Fut>(file: &Path, mut keep: F) -> Result<(Index, Summary), String>
+pub async fn read<F, Fut>(file: &Path, mut keep: F) -> Result<(Index, Summary), Error>
 where
     F: FnMut(Key, Bytes) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
+    Fut: std::future::Future<Output = Result<(), Error>>,
 {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Entry>(2);
     let path = file.to_path_buf();
@@ -509,44 +907,39 @@ where
     while let Some(r) = rx.recv().await {
         let (name, data) = r?;
         let Some(f) = expected.get(name.as_str()) else {
-            return Err(format!("{name}: in the bundle but not in its index"));
+            return Err(Error::NotInIndex { name });
         };
         if !seen.insert(name.clone()) {
-            return Err(format!("{name}: twice in the bundle"));
+            return Err(Error::Twice { name });
         }
         if data.len() as u64 != f.size || sha256(&data) != f.sha256 {
-            return Err(format!(
-                "{name}: does not match the bundle's index (size or SHA-256): the bundle is damaged"
-            ));
+            return Err(Error::Mismatch { name });
         }
         bytes += data.len() as u64;
-        let key = match (db.file_of(&name), gomod::layout::parse(&name)) {
-            (Some(rel), _) => db.keep(&name, &rel, &data)?,
-            (None, Some(Name::List { path })) => {
-                Key::list(&path).map_err(|e| format!("{name}: {e}"))?
-            }
+        let checked = match (db.file_of(&name), gomod::layout::parse(&name)) {
+            (Some(rel), _) => Ok(db.keep(&name, &rel, &data)?),
+            (None, Some(Name::List { path })) => Key::list(&path).map_err(FileError::Name),
             (None, Some(Name::Version { path, version, ext })) => {
                 module_key(&path, &version, ext, &data, &modules)
-                    .map_err(|e| format!("{name}: {e}"))?
             }
-            _ => return Err(format!("{name}: not a file a bundle holds")),
+            _ => return Err(Error::NotABundleFile { name }),
         };
+        let key = checked.map_err(|source| Error::Content { name, source })?;
         keep(key, data).await?;
     }
-    reader.await.map_err(|e| e.to_string())?;
+    reader.await?;
     if seen.len() != expected.len() {
-        let missing: Vec<&str> = expected
+        let first: Vec<String> = expected
             .keys()
             .filter(|p| !seen.contains(**p))
             .take(5)
-            .copied()
+            .map(|p| p.to_string())
             .collect();
-        return Err(format!(
-            "{}: cut short: {} files of its index missing ({}...)",
-            file.display(),
-            expected.len() - seen.len(),
-            missing.join(", ")
-        ));
+        return Err(Error::CutShort {
+            file: file.to_path_buf(),
+            missing: expected.len() - seen.len(),
+            first,
+        });
     }
     db.prove(&index, file)?;
     let summary = Summary {
@@ -566,25 +959,25 @@ where
 async fn read_index(
     rx: &mut tokio::sync::mpsc::Receiver<Entry>,
     file: &Path,
-) -> Result<Index, String> {
-    let (name, data) = rx
-        .recv()
-        .await
-        .ok_or_else(|| format!("{}: an empty bundle", file.display()))??;
+) -> Result<Index, Error> {
+    let (name, data) = rx.recv().await.ok_or_else(|| Error::Empty {
+        file: file.to_path_buf(),
+    })??;
     if name != INDEX {
-        return Err(format!(
-            "{}: not a modgate bundle (its first entry is {name:?}, not {INDEX})",
-            file.display()
-        ));
+        return Err(Error::FirstEntry {
+            file: file.to_path_buf(),
+            name,
+        });
     }
-    let index: Index =
-        serde_json::from_slice(&data).map_err(|e| format!("{}: its index: {e}", file.display()))?;
+    let index: Index = serde_json::from_slice(&data).map_err(|source| Error::Index {
+        file: file.to_path_buf(),
+        source,
+    })?;
     if index.format != FORMAT {
-        return Err(format!(
-            "{}: a bundle of format {:?}; this modgate reads {FORMAT}",
-            file.display(),
-            index.format
-        ));
+        return Err(Error::Format {
+            file: file.to_path_buf(),
+            format: index.format,
+        });
     }
     Ok(index)
 }
@@ -600,12 +993,11 @@ struct DbFiles {
 }
 
 impl DbFiles {
-    fn new(index: &Index) -> Result<DbFiles, String> {
+    fn new(index: &Index) -> Result<DbFiles, Error> {
         let db = match &index.sumdb {
             Some(d) => Some((
                 d.name.clone(),
-                gomod::sumdb::note::Verifier::new(&d.key)
-                    .map_err(|e| format!("the bundle's checksum database key: {e}"))?,
+                gomod::sumdb::note::Verifier::new(&d.key).map_err(Error::IndexKey)?,
             )),
             None => None,
         };
@@ -624,9 +1016,11 @@ impl DbFiles {
     }
 
     /// Keeps the database's file `rel` (bundle entry `name`) for the proofs; its key.
-    fn keep(&mut self, name: &str, rel: &str, data: &[u8]) -> Result<Key, String> {
+    fn keep(&mut self, name: &str, rel: &str, data: &[u8]) -> Result<Key, Error> {
         let Some((db, v)) = &self.db else {
-            return Err(format!("{name}: not a file a bundle holds"));
+            return Err(Error::NotABundleFile {
+                name: name.to_string(),
+            });
         };
         if rel == "latest" {
             self.latest = Some(proofs::open_tree(data, v)?);
@@ -635,12 +1029,15 @@ impl DbFiles {
         } else if rel.starts_with("tile/") {
             self.tiles.have.insert(rel.to_string(), data.to_vec());
         }
-        Key::sumdb(db, rel).map_err(|e| format!("{name}: {e}"))
+        Key::sumdb(db, rel).map_err(|e| Error::Content {
+            name: name.to_string(),
+            source: FileError::Name(e),
+        })
     }
 
     /// Every proof the go command will make holds with what the bundle carries, and every
     /// module's hashes are in its lookup.
-    fn prove(&self, index: &Index, file: &Path) -> Result<(), String> {
+    fn prove(&self, index: &Index, file: &Path) -> Result<(), Error> {
         if self.db.is_none() {
             return Ok(());
         }
@@ -649,16 +1046,20 @@ impl DbFiles {
         for m in &index.modules {
             let name = format!(
                 "{}@{}",
-                gomod::module::escape_path(&m.path).map_err(|e| e.to_string())?,
-                gomod::module::escape_version(&m.version).map_err(|e| e.to_string())?
+                gomod::module::escape_path(&m.path)?,
+                gomod::module::escape_version(&m.version)?
             );
             if let Some(l) = by_name.get(name.as_str()) {
                 check_lines(m, &l.text)?;
             }
         }
         let extra: Vec<_> = self.latest.into_iter().collect();
-        proofs::prove_all(&self.lookups, &extra, &self.tiles, true)
-            .map_err(|e| format!("{}: the checksum database records: {e}", file.display()))?;
+        proofs::prove_all(&self.lookups, &extra, &self.tiles, true).map_err(|source| {
+            Error::Records {
+                file: file.to_path_buf(),
+                source,
+            }
+        })?;
         Ok(())
     }
 }
@@ -671,59 +1072,141 @@ fn module_key(
     ext: Ext,
     data: &[u8],
     modules: &BTreeMap<(&str, &str), &Module>,
-) -> Result<Key, String> {
+) -> Result<Key, FileError> {
     let m = modules
         .get(&(path, version))
-        .ok_or_else(|| format!("{path}@{version} is not in the bundle's index"))?;
-    let bad = |what: &str| Err(format!("{what} does not match the bundle's index"));
+        .ok_or_else(|| FileError::NotIndexed {
+            path: path.to_string(),
+            version: version.to_string(),
+        })?;
     let key = match ext {
         Ext::Info => {
-            gomod::info::parse(data).map_err(|e| format!("not a version's .info: {e}"))?;
+            gomod::info::parse(data).map_err(FileError::Info)?;
             Key::info(path, version)
         }
         Ext::Mod => {
             if gomod::dirhash::hash_go_mod(data) != m.go_mod_h1 {
-                return bad("the go.mod's hash");
+                return Err(FileError::GoModHash);
             }
             Key::go_mod(path, version)
         }
         Ext::ZipHash => {
             if m.h1.as_deref() != Some(String::from_utf8_lossy(data).trim()) {
-                return bad("the .ziphash");
+                return Err(FileError::ZipHashFile);
             }
             Key::ziphash(path, version)
         }
         Ext::Zip => {
-            let h = gomod::dirhash::hash_zip(std::io::Cursor::new(data))
-                .map_err(|e| format!("a damaged zip: {e}"))?;
+            let h = gomod::dirhash::hash_zip(std::io::Cursor::new(data)).map_err(FileError::Zip)?;
             if m.h1.as_deref() != Some(h.as_str()) {
-                return bad("the zip's hash");
+                return Err(FileError::ZipHash);
             }
             Key::zip(path, version)
         }
-        Ext::Lock | Ext::Partial => return Err("not a module file".into()),
+        Ext::Lock | Ext::Partial => return Err(FileError::NotModuleFile),
     };
-    key.map_err(|e| e.to_string())
+    Ok(key?)
 }
 
 /// Reads and checks a bundle without keeping anything.
-pub async fn verify(file: &Path) -> Result<Summary, String> {
+pub async fn verify(file: &Path) -> Result<Summary, Error> {
     read(file, |_, _| async { Ok(()) }).await.map(|(_, s)| s)
 }
 
 /// Imports a bundle into `store`: each file once checked (one that is already there and
 /// the same is left alone). The bundle's index.
-pub async fn import(file: &Path, store: &Store) -> Result<(Index, Summary), String> {
+pub async fn import(file: &Path, store: &Store) -> Result<(Index, Summary), Error> {
     read(file, |key, data| async move {
         if let Ok(Some(b)) = store.get(&key).await
             && b.data == data
         {
             return Ok(());
         }
-        store
-            .put(&key, data)
-            .await
-            .map_err(|e| format!("storing {}: {e}", key.name()))
+        store.put(&key, data).await.map_err(|source| Error::Store {
+            name: key.name().to_string(),
+            source,
+        })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(msg: &str) -> std::io::Error {
+        std::io::Error::other(msg.to_string())
+    }
+
+    #[test]
+    fn errors_say_what_they_said_as_text() {
+        let file = PathBuf::from("/b/x.bundle");
+        let said = |e: Error| e.to_string();
+        assert_eq!(
+            said(Error::Write {
+                file: file.clone(),
+                source: Box::new(Error::NotInDataDir {
+                    name: "cache/download/a/@v/v1.0.0.zip".into()
+                }),
+            }),
+            "writing /b/x.bundle: cache/download/a/@v/v1.0.0.zip is not in the data directory"
+        );
+        assert_eq!(
+            said(Error::NotInDb {
+                path: "a".into(),
+                version: "v1.0.0".into(),
+                line: "a v1.0.0/go.mod h1:x=".into(),
+            }),
+            "a@v1.0.0: the checksum database does not have \"a v1.0.0/go.mod h1:x=\": not bundled"
+        );
+        assert_eq!(
+            said(Error::NotBundle {
+                file: file.clone(),
+                source: NotZstd::Magic {
+                    head: vec![0x50, 0x4b, 0x03],
+                },
+            }),
+            "/b/x.bundle: not a modgate bundle: it is not zstd-compressed (a bundle starts with the bytes 28 b5 2f fd; this file starts with 50 4b 03); make one with modgate bundle create"
+        );
+        assert_eq!(
+            said(Error::CutShort {
+                file: file.clone(),
+                missing: 2,
+                first: vec!["p".into(), "q".into()],
+            }),
+            "/b/x.bundle: cut short: 2 files of its index missing (p, q...)"
+        );
+        assert_eq!(
+            said(Error::Content {
+                name: "cache/download/a/@v/v1.0.0.mod".into(),
+                source: FileError::GoModHash,
+            }),
+            "cache/download/a/@v/v1.0.0.mod: the go.mod's hash does not match the bundle's index"
+        );
+        assert_eq!(
+            said(Error::FirstEntry {
+                file: file.clone(),
+                name: "x".into(),
+            }),
+            "/b/x.bundle: not a modgate bundle (its first entry is \"x\", not modgate-bundle.json)"
+        );
+        assert_eq!(
+            said(Error::Store {
+                name: "k".into(),
+                source: io("disk full"),
+            }),
+            "storing k: disk full"
+        );
+        let failures = proofs::Error::Failures(vec![
+            proofs::Error::Forked { size: 3 },
+            proofs::Error::NotContained { older: 1, newer: 2 },
+        ]);
+        assert_eq!(
+            said(Error::Records {
+                file,
+                source: failures
+            }),
+            "/b/x.bundle: the checksum database records: two signed tree heads of size 3 with different hashes: the database forked\nthe tree of size 1 is not contained in the tree of size 2: the database forked"
+        );
+    }
 }

@@ -14,8 +14,92 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
+use gomod::sumdb::note::NoteError;
 use gomod::sumdb::tile::Tile;
 use gomod::sumdb::tlog::{self, HashReader, TileHashReader, TileReader, TlogError, Tree};
+
+/// Why a lookup, a signed tree head or a proof of the checksum database does not hold.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A lookup (`path@version`) that cannot be read.
+    #[error("lookup {name}: {source}")]
+    Lookup {
+        /// `path@version`.
+        name: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// Not a lookup's record.
+    #[error(transparent)]
+    Record(TlogError),
+    /// A signed tree head whose signature does not verify.
+    #[error("the signed tree head: {0}")]
+    Signature(#[source] NoteError),
+    /// A signed tree head whose text is not a tree.
+    #[error("the signed tree head: {0}")]
+    TreeHead(#[source] TlogError),
+    /// Two tree heads of one size, with different hashes.
+    #[error("two signed tree heads of size {size} with different hashes: the database forked")]
+    Forked {
+        /// The trees' size.
+        size: i64,
+    },
+    /// A lookup's record is not the one a tree holds at its id.
+    #[error("lookup {name}: the record is not the one in the tree of size {size}")]
+    WrongRecord {
+        /// `path@version`.
+        name: String,
+        /// The tree's size.
+        size: i64,
+    },
+    /// A lookup's record cannot be proven in a tree (strict: a tile is missing or bad).
+    #[error("lookup {name}: cannot prove it in the tree of size {size}: {source}")]
+    RecordUnproven {
+        /// `path@version`.
+        name: String,
+        /// The tree's size.
+        size: i64,
+        /// Why.
+        #[source]
+        source: TlogError,
+    },
+    /// An older tree is not contained in a newer one.
+    #[error(
+        "the tree of size {older} is not contained in the tree of size {newer}: the database forked"
+    )]
+    NotContained {
+        /// The older tree's size.
+        older: i64,
+        /// The newer tree's size.
+        newer: i64,
+    },
+    /// That an older tree is contained in a newer one cannot be proven (strict).
+    #[error(
+        "cannot prove the tree of size {older} contained in the tree of size {newer}: {source}"
+    )]
+    ContainmentUnproven {
+        /// The older tree's size.
+        older: i64,
+        /// The newer tree's size.
+        newer: i64,
+        /// Why.
+        #[source]
+        source: TlogError,
+    },
+    /// Several proofs that fail, by their text, one a line.
+    #[error("{}", lines(.0))]
+    Failures(Vec<Error>),
+}
+
+/// `errors`, one a line.
+fn lines(errors: &[Error]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 /// A lookup of the bundle: its record id and text, and the tree head it came with.
 #[derive(Debug, Clone)]
@@ -35,9 +119,13 @@ pub fn parse_lookup(
     name: &str,
     data: &[u8],
     verifier: &gomod::sumdb::note::Verifier,
-) -> Result<Lookup, String> {
-    let (id, text, note) = tlog::parse_record(data).map_err(|e| format!("lookup {name}: {e}"))?;
-    let tree = open_tree(note, verifier).map_err(|e| format!("lookup {name}: {e}"))?;
+) -> Result<Lookup, Error> {
+    let in_lookup = |e: Error| Error::Lookup {
+        name: name.to_string(),
+        source: Box::new(e),
+    };
+    let (id, text, note) = tlog::parse_record(data).map_err(|e| in_lookup(Error::Record(e)))?;
+    let tree = open_tree(note, verifier).map_err(in_lookup)?;
     Ok(Lookup {
         name: name.to_string(),
         id,
@@ -47,10 +135,10 @@ pub fn parse_lookup(
 }
 
 /// The tree of a signed tree head, its signature checked.
-pub fn open_tree(note: &[u8], verifier: &gomod::sumdb::note::Verifier) -> Result<Tree, String> {
-    let n = gomod::sumdb::note::open(note, std::slice::from_ref(verifier))
-        .map_err(|e| format!("the signed tree head: {e}"))?;
-    tlog::parse_tree(n.text.as_bytes()).map_err(|e| format!("the signed tree head: {e}"))
+pub fn open_tree(note: &[u8], verifier: &gomod::sumdb::note::Verifier) -> Result<Tree, Error> {
+    let n =
+        gomod::sumdb::note::open(note, std::slice::from_ref(verifier)).map_err(Error::Signature)?;
+    tlog::parse_tree(n.text.as_bytes()).map_err(Error::TreeHead)
 }
 
 /// A tile reader over known tiles; it notes the ones it was asked for and does not have.
@@ -97,27 +185,24 @@ impl TileReader for Tiles {
 
 /// The proofs a bundle must hold: each lookup against each tree at least its size, each
 /// tree against each bigger one. Runs them over `tiles`: `Ok(missing)` the tiles still
-/// to get; `Err` a proof that fails. `strict`: every tile is there, and a proof that
-/// cannot be made fails too.
+/// to get; `Err` a proof that fails (several: [`Error::Failures`], by their text).
+/// `strict`: every tile is there, and a proof that cannot be made fails too.
 pub fn prove_all(
     lookups: &[Lookup],
     extra: &[Tree],
     tiles: &Tiles,
     strict: bool,
-) -> Result<BTreeSet<String>, String> {
+) -> Result<BTreeSet<String>, Error> {
     let mut trees: BTreeMap<i64, Tree> = BTreeMap::new();
     for t in lookups.iter().map(|l| l.tree).chain(extra.iter().copied()) {
         if let Some(old) = trees.insert(t.n, t)
             && old.hash != t.hash
         {
-            return Err(format!(
-                "two signed tree heads of size {} with different hashes: the database forked",
-                t.n
-            ));
+            return Err(Error::Forked { size: t.n });
         }
     }
     let mut failures = Vec::new();
-    let mut note = |r: Result<(), String>| {
+    let mut note = |r: Result<(), Error>| {
         if let Err(e) = r {
             failures.push(e);
         }
@@ -127,14 +212,15 @@ pub fn prove_all(
             let r = TileHashReader::new(*t, tiles).read_hashes(&[tlog::stored_hash_index(0, l.id)]);
             note(match r {
                 Ok(h) if h.first() == Some(&tlog::record_hash(&l.text)) => Ok(()),
-                Ok(_) => Err(format!(
-                    "lookup {}: the record is not the one in the tree of size {}",
-                    l.name, t.n
-                )),
-                Err(e) if strict => Err(format!(
-                    "lookup {}: cannot prove it in the tree of size {}: {e}",
-                    l.name, t.n
-                )),
+                Ok(_) => Err(Error::WrongRecord {
+                    name: l.name.clone(),
+                    size: t.n,
+                }),
+                Err(source) if strict => Err(Error::RecordUnproven {
+                    name: l.name.clone(),
+                    size: t.n,
+                    source,
+                }),
                 Err(_) => Ok(()),
             });
         }
@@ -144,22 +230,29 @@ pub fn prove_all(
         for newer in &sizes[i + 1..] {
             match tlog::tree_hash(older.n, &TileHashReader::new(**newer, tiles)) {
                 Ok(h) if h == older.hash => {}
-                Ok(_) => note(Err(format!(
-                    "the tree of size {} is not contained in the tree of size {}: the database forked",
-                    older.n, newer.n
-                ))),
-                Err(e) if strict => note(Err(format!(
-                    "cannot prove the tree of size {} contained in the tree of size {}: {e}",
-                    older.n, newer.n
-                ))),
+                Ok(_) => note(Err(Error::NotContained {
+                    older: older.n,
+                    newer: newer.n,
+                })),
+                Err(source) if strict => note(Err(Error::ContainmentUnproven {
+                    older: older.n,
+                    newer: newer.n,
+                    source,
+                })),
                 Err(_) => {}
             }
         }
     }
-    if !failures.is_empty() {
-        failures.sort();
-        failures.dedup();
-        return Err(failures.join("\n"));
+    // By their text, each once.
+    let mut failures: Vec<(String, Error)> =
+        failures.into_iter().map(|e| (e.to_string(), e)).collect();
+    failures.sort_by(|a, b| a.0.cmp(&b.0));
+    failures.dedup_by(|a, b| a.0 == b.0);
+    let mut failures: Vec<Error> = failures.into_iter().map(|(_, e)| e).collect();
+    match failures.len() {
+        0 => {}
+        1 => return Err(failures.remove(0)),
+        _ => return Err(Error::Failures(failures)),
     }
     Ok(tiles.take_missing())
 }

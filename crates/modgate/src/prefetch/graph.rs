@@ -27,11 +27,75 @@ use futures_util::StreamExt;
 /// A module version: (path, version); the version is empty for a main module.
 pub type Mv = (String, String);
 
+/// Why a project or its module graph cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A directory with neither a go.mod nor a go.work.
+    #[error("{}: no go.mod nor go.work in this directory", dir.display())]
+    NoProject {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A file that cannot be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A project's go.mod or go.work that does not parse.
+    #[error(transparent)]
+    Parse(#[from] gomod::modfile::Errors),
+    /// A main module's go.mod without a module line.
+    #[error("{}: no module line", go_mod.display())]
+    NoModuleLine {
+        /// The go.mod.
+        go_mod: PathBuf,
+    },
+    /// A module version's go.mod that could not be fetched.
+    #[error("{path}@{version}: {source}")]
+    Fetch {
+        /// The module path (a replacement's, when replaced).
+        path: String,
+        /// The version.
+        version: String,
+        /// Why.
+        #[source]
+        source: crate::error::Error,
+    },
+    /// A module version's go.mod that does not parse.
+    #[error("{path}@{version}: parsing go.mod: {source}")]
+    ParseGoMod {
+        /// The module path.
+        path: String,
+        /// The version.
+        version: String,
+        /// Why.
+        #[source]
+        source: gomod::modfile::Errors,
+    },
+    /// The go.mod files of the graph that could not be read: each error once, by its
+    /// text, one a line.
+    #[error("{}", lines(.0))]
+    Modules(Vec<Arc<Error>>),
+}
+
+/// `errors`, one a line.
+fn lines(errors: &[Arc<Error>]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Where go.mod files come from.
 #[async_trait::async_trait]
 pub trait GoMods: Send + Sync {
-    /// The go.mod of `path@version`.
-    async fn go_mod(&self, path: &str, version: &str) -> Result<Vec<u8>, String>;
+    /// The go.mod of `path@version` (its error's kind says whether it does not exist).
+    async fn go_mod(&self, path: &str, version: &str) -> Result<Vec<u8>, crate::error::Error>;
 }
 
 /// How much of the graph below a module is read.
@@ -108,9 +172,21 @@ pub struct Project {
     pub exclude: HashSet<Mv>,
 }
 
-fn read_mod(path: &Path) -> Result<gomod::modfile::File, String> {
-    let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    gomod::modfile::parse(&path.display().to_string(), &data, None).map_err(|e| e.to_string())
+/// The bytes of the file at `path`.
+fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_mod(path: &Path) -> Result<gomod::modfile::File, Error> {
+    let data = read_file(path)?;
+    Ok(gomod::modfile::parse(
+        &path.display().to_string(),
+        &data,
+        None,
+    )?)
 }
 
 fn replaces(f: &[gomod::modfile::Replace], base: &Path) -> Vec<Replace> {
@@ -127,7 +203,7 @@ fn replaces(f: &[gomod::modfile::Replace], base: &Path) -> Vec<Replace> {
 
 /// Reads the project at `at`: a go.mod or go.work file, or a directory holding one
 /// (go.work first, as the go command looks for it there).
-pub fn read_project(at: &Path) -> Result<Project, String> {
+pub fn read_project(at: &Path) -> Result<Project, Error> {
     let (dir, file) = if at.is_dir() {
         let w = at.join("go.work");
         let m = at.join("go.mod");
@@ -135,10 +211,9 @@ pub fn read_project(at: &Path) -> Result<Project, String> {
             (true, _) => (at.to_path_buf(), w),
             (false, true) => (at.to_path_buf(), m),
             _ => {
-                return Err(format!(
-                    "{}: no go.mod nor go.work in this directory",
-                    at.display()
-                ));
+                return Err(Error::NoProject {
+                    dir: at.to_path_buf(),
+                });
             }
         }
     } else {
@@ -154,9 +229,8 @@ pub fn read_project(at: &Path) -> Result<Project, String> {
         dir
     };
     if file.file_name().is_some_and(|n| n == "go.work") {
-        let data = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let work = gomod::modfile::parse_work(&file.display().to_string(), &data, None)
-            .map_err(|e| e.to_string())?;
+        let data = read_file(&file)?;
+        let work = gomod::modfile::parse_work(&file.display().to_string(), &data, None)?;
         let mut mains = Vec::new();
         let mut replace = replaces(&work.replace, &dir);
         let mut exclude = HashSet::new();
@@ -167,7 +241,9 @@ pub fn read_project(at: &Path) -> Result<Project, String> {
                 .module
                 .as_ref()
                 .map(|m| m.mod_.path.clone())
-                .ok_or_else(|| format!("{}: no module line", mdir.join("go.mod").display()))?;
+                .ok_or_else(|| Error::NoModuleLine {
+                    go_mod: mdir.join("go.mod"),
+                })?;
             replace.extend(replaces(&f.replace, &mdir));
             exclude.extend(
                 f.exclude
@@ -193,7 +269,9 @@ pub fn read_project(at: &Path) -> Result<Project, String> {
         .module
         .as_ref()
         .map(|m| m.mod_.path.clone())
-        .ok_or_else(|| format!("{}: no module line", file.display()))?;
+        .ok_or_else(|| Error::NoModuleLine {
+            go_mod: file.clone(),
+        })?;
     Ok(Project {
         replace: replaces(&f.replace, &dir),
         exclude: f
@@ -327,7 +405,7 @@ struct Loader<'a> {
     project: &'a Project,
     fetch: &'a dyn GoMods,
     parallel: usize,
-    summaries: HashMap<Mv, Result<Summary, String>>,
+    summaries: HashMap<Mv, Result<Summary, Arc<Error>>>,
 }
 
 impl Loader<'_> {
@@ -341,9 +419,9 @@ impl Loader<'_> {
             .collect();
         let project = self.project;
         let fetch = self.fetch;
-        let got: Vec<(Mv, Result<Summary, String>)> = futures_util::stream::iter(need)
+        let got: Vec<(Mv, Result<Summary, Arc<Error>>)> = futures_util::stream::iter(need)
             .map(|m| async move {
-                let s = summary(project, fetch, &m).await;
+                let s = summary(project, fetch, &m).await.map_err(Arc::new);
                 (m, s)
             })
             .buffer_unordered(self.parallel.max(1))
@@ -353,7 +431,7 @@ impl Loader<'_> {
     }
 
     /// `readModGraph` from `roots` with `pruning`.
-    async fn graph(&mut self, roots: &[Mv], pruning: Pruning) -> Result<Graph, String> {
+    async fn graph(&mut self, roots: &[Mv], pruning: Pruning) -> Result<Graph, Error> {
         let mut g = Graph {
             mains: self.project.mains.iter().map(|m| m.path.clone()).collect(),
             ..Graph::default()
@@ -390,7 +468,7 @@ impl Loader<'_> {
                     let s = match &self.summaries[&m] {
                         Ok(s) => s.clone(),
                         Err(e) => {
-                            errors.push(e.clone());
+                            errors.push(Arc::clone(e));
                             continue;
                         }
                     };
@@ -443,9 +521,11 @@ impl Loader<'_> {
             }
         }
         if !errors.is_empty() {
-            errors.sort();
-            errors.dedup();
-            return Err(errors.join("\n"));
+            let mut errors: Vec<(String, Arc<Error>)> =
+                errors.into_iter().map(|e| (e.to_string(), e)).collect();
+            errors.sort_by(|a, b| a.0.cmp(&b.0));
+            errors.dedup_by(|a, b| a.0 == b.0);
+            return Err(Error::Modules(errors.into_iter().map(|(_, e)| e).collect()));
         }
         Ok(g)
     }
@@ -453,7 +533,7 @@ impl Loader<'_> {
 
 /// The summary of `m`'s go.mod: a main module's from disk, a directory replacement's
 /// from disk, the rest through `fetch`; requirements on excluded versions dropped.
-async fn summary(project: &Project, fetch: &dyn GoMods, m: &Mv) -> Result<Summary, String> {
+async fn summary(project: &Project, fetch: &dyn GoMods, m: &Mv) -> Result<Summary, Error> {
     let file = if m.1.is_empty()
         && let Some(main) = project.main(&m.0)
     {
@@ -467,18 +547,25 @@ async fn summary(project: &Project, fetch: &dyn GoMods, m: &Mv) -> Result<Summar
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     gomod::modfile::legacy_go_mod(&m.0)
                 }
-                Err(e) => return Err(format!("{}: {e}", p.display())),
+                Err(source) => return Err(Error::Read { path: p, source }),
             }
         } else {
             fetch
                 .go_mod(&actual.0, &actual.1)
                 .await
-                .map_err(|e| format!("{}@{}: {e}", actual.0, actual.1))?
+                .map_err(|source| Error::Fetch {
+                    path: actual.0.clone(),
+                    version: actual.1.clone(),
+                    source,
+                })?
         };
         let name = format!("{}@{}/go.mod", actual.0, actual.1);
         Arc::new(
-            gomod::modfile::parse_lax(&name, &data, None)
-                .map_err(|e| format!("{}@{}: parsing go.mod: {e}", m.0, m.1))?,
+            gomod::modfile::parse_lax(&name, &data, None).map_err(|source| Error::ParseGoMod {
+                path: m.0.clone(),
+                version: m.1.clone(),
+                source,
+            })?,
         )
     };
     Ok(Summary {
@@ -493,7 +580,7 @@ async fn summary(project: &Project, fetch: &dyn GoMods, m: &Mv) -> Result<Summar
 }
 
 /// The module graph of `project`, go.mod files read `parallel` at a time.
-pub async fn load(project: &Project, fetch: &dyn GoMods, parallel: usize) -> Result<Graph, String> {
+pub async fn load(project: &Project, fetch: &dyn GoMods, parallel: usize) -> Result<Graph, Error> {
     let mut l = Loader {
         project,
         fetch,
@@ -549,11 +636,11 @@ mod tests {
 
     #[async_trait::async_trait]
     impl GoMods for Mods {
-        async fn go_mod(&self, path: &str, version: &str) -> Result<Vec<u8>, String> {
+        async fn go_mod(&self, path: &str, version: &str) -> Result<Vec<u8>, crate::error::Error> {
             self.0
                 .get(&format!("{path}@{version}"))
                 .map(|s| s.clone().into_bytes())
-                .ok_or_else(|| "not found".to_string())
+                .ok_or_else(|| crate::error::Error::not_found("not found"))
         }
     }
 
@@ -633,7 +720,16 @@ mod tests {
         assert_eq!(list(&g), ["m", "a v1.0.0", "b v1.0.0", "old v1.0.0"]);
         // A missing go.mod is named.
         let p = project(d.path(), "module m\n\ngo 1.21\n\nrequire x v1.0.0\n");
-        assert_eq!(load(&p, &m, 4).await.unwrap_err(), "x@v1.0.0: not found");
+        let e = load(&p, &m, 4).await.unwrap_err();
+        assert_eq!(e.to_string(), "x@v1.0.0: not found");
+        let Error::Modules(errors) = e else {
+            panic!("{e:?}")
+        };
+        assert!(matches!(
+            &*errors[0],
+            Error::Fetch { path, source, .. }
+                if path == "x" && source.kind() == crate::error::Kind::NotFound
+        ));
     }
 
     #[test]

@@ -10,6 +10,47 @@ use super::{Options, Report};
 use crate::config::ServeArgs;
 use crate::goenv::GoSettings;
 
+/// An error of a layer that reports it as text: kept whole, its text unchanged.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a prefetch (or the bundle after it) could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The async runtime did not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The scratch directory cannot be made.
+    #[error("{}: {source}", dir.display())]
+    Scratch {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server to fetch into is not usable.
+    #[error(transparent)]
+    Server(#[from] target::BadUrl),
+    /// The go command's settings cannot be read.
+    #[error(transparent)]
+    GoSettings(Cause),
+    /// modgate's settings cannot be resolved.
+    #[error(transparent)]
+    Settings(#[from] crate::config::ConfigError),
+    /// The data directory cannot be opened as `serve` opens it.
+    #[error(transparent)]
+    DataDir(Cause),
+    /// The checksum database setting names none.
+    #[error(transparent)]
+    SumDb(Cause),
+    /// The prefetch failed.
+    #[error(transparent)]
+    Prefetch(#[from] super::Error),
+    /// The bundle could not be written.
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::Error),
+}
+
 /// Where the modules go.
 #[derive(Debug, Clone)]
 pub enum Destination {
@@ -57,9 +98,8 @@ struct Built {
 
 /// Fetches what `req`'s projects need into `into`; `name` (the command) names the
 /// scratch directory, removed after.
-pub fn fetch_into(req: &Request, into: &Destination, name: &str) -> Result<Fetched, String> {
-    let runtime = tokio::runtime::Runtime::new()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+pub fn fetch_into(req: &Request, into: &Destination, name: &str) -> Result<Fetched, Error> {
+    let runtime = tokio::runtime::Runtime::new().map_err(Error::Runtime)?;
     let scratch = std::env::temp_dir().join(format!(
         "modgate-{}-{}",
         name.replace(' ', "-"),
@@ -76,10 +116,13 @@ fn fetch(
     req: &Request,
     into: &Destination,
     scratch: &std::path::Path,
-) -> Result<Fetched, String> {
+) -> Result<Fetched, Error> {
     let (target, built) = match into {
         Destination::Server(url) => {
-            std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+            std::fs::create_dir_all(scratch).map_err(|source| Error::Scratch {
+                dir: scratch.to_path_buf(),
+                source,
+            })?;
             let s = target::Server::new(url, scratch.to_path_buf())?;
             (Arc::new(s) as Arc<dyn Target>, None)
         }
@@ -112,8 +155,9 @@ fn data_dir(
     runtime: &tokio::runtime::Runtime,
     req: &Request,
     dir: PathBuf,
-) -> Result<(Arc<dyn Target>, Option<Built>), String> {
-    let go = GoSettings::current_blocking(None, crate::goenv::GO_ENV_WITHIN)?;
+) -> Result<(Arc<dyn Target>, Option<Built>), Error> {
+    let go = GoSettings::current_blocking(None, crate::goenv::GO_ENV_WITHIN)
+        .map_err(|e| Error::GoSettings(e.into()))?;
     let args = ServeArgs {
         config: req.config.clone(),
         data_dir: Some(dir.clone()),
@@ -121,11 +165,10 @@ fn data_dir(
         sumdb: req.sumdb.clone(),
         ..ServeArgs::default()
     };
-    let (settings, _) = super::settings::resolve(&args, &|k| std::env::var(k).ok(), &go)
-        .map_err(|e| e.to_string())?;
+    let (settings, _) = super::settings::resolve(&args, &|k| std::env::var(k).ok(), &go)?;
     let (cache, store, sumdb) = runtime
         .block_on(async { crate::serve::data_dir_cache(&settings) })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Error::DataDir(e.into()))?;
     let target = Arc::new(target::DataDir::new(dir, cache));
     Ok((
         target,
@@ -142,11 +185,9 @@ async fn bundle(
     b: &Built,
     report: &Report,
     file: &std::path::Path,
-) -> Result<crate::bundle::Summary, String> {
-    let db = match (
-        &b.sumdb,
-        crate::sumdb::spec::parse(&b.settings.sumdb).map_err(|e| e.to_string())?,
-    ) {
+) -> Result<crate::bundle::Summary, Error> {
+    let spec = crate::sumdb::spec::parse(&b.settings.sumdb).map_err(|e| Error::SumDb(e.into()))?;
+    let db = match (&b.sumdb, spec) {
         (Some(proxy), Some(spec)) => Some(crate::bundle::DbSource {
             db: spec,
             proxy: Arc::clone(proxy),
@@ -158,5 +199,5 @@ async fn bundle(
         versions: report.versions.clone(),
         go_mods: report.go_mods.clone(),
     };
-    crate::bundle::create(&b.store, &contents, db.as_ref(), file).await
+    Ok(crate::bundle::create(&b.store, &contents, db.as_ref(), file).await?)
 }

@@ -92,6 +92,23 @@ impl Report {
     }
 }
 
+/// Why a prefetch could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A project that cannot be read.
+    #[error(transparent)]
+    Project(graph::Error),
+    /// A project's module graph that cannot be read.
+    #[error("the module graph of {}: {source}", at.display())]
+    Graph {
+        /// The project, as given.
+        at: PathBuf,
+        /// Why.
+        #[source]
+        source: graph::Error,
+    },
+}
+
 /// What to prefetch, how.
 pub struct Options {
     /// Projects: directories, go.mod or go.work files.
@@ -105,19 +122,22 @@ pub struct Options {
 }
 
 /// Reads each project's graph through `target` and fetches what it needs into it.
-pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, String> {
+pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Error> {
     let started = Instant::now();
     let paced: Arc<dyn Target> = Arc::new(target::Paced::new(Arc::clone(&target), opts.rate));
     let mut projects = Vec::new();
     let mut wanted: BTreeSet<Mv> = BTreeSet::new();
     let mut read: BTreeSet<Mv> = BTreeSet::new();
     for at in &opts.projects {
-        let project = graph::read_project(at)?;
+        let project = graph::read_project(at).map_err(Error::Project)?;
         let spinner = crate::gomodcache::verify::progress_bar(0, opts.progress);
         spinner.set_prefix(format!("reading the module graph of {}", at.display()));
         let g = graph::load(&project, paced.as_ref(), opts.jobs)
             .await
-            .map_err(|e| format!("the module graph of {}: {e}", at.display()))?;
+            .map_err(|source| Error::Graph {
+                at: at.clone(),
+                source,
+            })?;
         spinner.finish_and_clear();
         let list = g.build_list();
         read.extend(
@@ -152,7 +172,7 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Stri
     let bar = crate::gomodcache::verify::progress_bar(wanted.len() as u64, opts.progress);
     bar.set_prefix("fetching");
     let bytes = AtomicU64::new(0);
-    let results: Vec<(Mv, Result<u64, String>)> = futures_util::stream::iter(wanted)
+    let results: Vec<(Mv, Result<u64, crate::error::Error>)> = futures_util::stream::iter(wanted)
         .map(|m| {
             let paced = Arc::clone(&paced);
             let (bar, bytes) = (&bar, &bytes);
@@ -175,7 +195,7 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Stri
         match r {
             Ok(_) => fetched += 1,
             Err(e) => {
-                errors.insert(format!("{}@{}", m.0, m.1), e);
+                errors.insert(format!("{}@{}", m.0, m.1), e.to_string());
             }
         }
     }

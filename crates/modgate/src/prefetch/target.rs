@@ -9,17 +9,25 @@ use std::sync::Arc;
 
 use super::graph::GoMods;
 use crate::cache::Cache;
+use crate::error::Error;
 use crate::source::Source;
 use crate::source::proxy::{ProxySettings, ProxySource};
 
 /// A destination of prefetched module versions.
 #[async_trait::async_trait]
 pub trait Target: GoMods {
-    /// Fetches the `.info`, `.mod` and `.zip` of `path@version`; the zip's size.
-    async fn version(&self, path: &str, version: &str) -> Result<u64, String>;
+    /// Fetches the `.info`, `.mod` and `.zip` of `path@version`; the zip's size (or the
+    /// error of the first that failed, with its kind).
+    async fn version(&self, path: &str, version: &str) -> Result<u64, Error>;
     /// What it is, for people.
     fn describe(&self) -> String;
 }
+
+/// Why a GOPROXY server cannot be fetched from: its URL is not usable (the message names
+/// it, its password redacted).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct BadUrl(Box<dyn std::error::Error + Send + Sync>);
 
 /// A GOPROXY server (a modgate to warm).
 pub struct Server {
@@ -30,14 +38,14 @@ pub struct Server {
 
 impl Server {
     /// The server at `url`; zips are read through `scratch` (a directory, emptied).
-    pub fn new(url: &str, scratch: PathBuf) -> Result<Server, String> {
+    pub fn new(url: &str, scratch: PathBuf) -> Result<Server, BadUrl> {
         let settings = ProxySettings {
             max_concurrency: 64,
             ..ProxySettings::default()
         };
         Ok(Server {
             url: url.to_string(),
-            source: ProxySource::new(url, &settings).map_err(|e| e.to_string())?,
+            source: ProxySource::new(url, &settings).map_err(|e| BadUrl(e.into()))?,
             scratch,
         })
     }
@@ -45,21 +53,15 @@ impl Server {
 
 #[async_trait::async_trait]
 impl GoMods for Server {
-    async fn go_mod(&self, path: &str, version: &str) -> Result<Vec<u8>, String> {
-        self.source
-            .go_mod(path, version)
-            .await
-            .map_err(|e| e.to_string())
+    async fn go_mod(&self, path: &str, version: &str) -> Result<Vec<u8>, Error> {
+        self.source.go_mod(path, version).await
     }
 }
 
 #[async_trait::async_trait]
 impl Target for Server {
-    async fn version(&self, path: &str, version: &str) -> Result<u64, String> {
-        self.source
-            .stat(path, version)
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn version(&self, path: &str, version: &str) -> Result<u64, Error> {
+        self.source.stat(path, version).await?;
         self.go_mod(path, version).await?;
         let dest = self.scratch.join(format!(
             "{}.zip",
@@ -71,7 +73,7 @@ impl Target for Server {
         ));
         let size = self.source.zip(path, version, &dest).await;
         let _ = std::fs::remove_file(&dest);
-        size.map_err(|e| e.to_string())
+        size
     }
 
     fn describe(&self) -> String {
@@ -94,29 +96,17 @@ impl DataDir {
 
 #[async_trait::async_trait]
 impl GoMods for DataDir {
-    async fn go_mod(&self, path: &str, version: &str) -> Result<Vec<u8>, String> {
-        self.cache
-            .go_mod(path, version)
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| e.to_string())
+    async fn go_mod(&self, path: &str, version: &str) -> Result<Vec<u8>, Error> {
+        self.cache.go_mod(path, version).await.map(|b| b.to_vec())
     }
 }
 
 #[async_trait::async_trait]
 impl Target for DataDir {
-    async fn version(&self, path: &str, version: &str) -> Result<u64, String> {
-        self.cache
-            .info(path, version)
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn version(&self, path: &str, version: &str) -> Result<u64, Error> {
+        self.cache.info(path, version).await?;
         self.go_mod(path, version).await?;
-        let z = self
-            .cache
-            .zip(path, version)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(z.size)
+        Ok(self.cache.zip(path, version).await?.size)
     }
 
     fn describe(&self) -> String {
@@ -148,7 +138,7 @@ impl Paced {
 
 #[async_trait::async_trait]
 impl GoMods for Paced {
-    async fn go_mod(&self, path: &str, version: &str) -> Result<Vec<u8>, String> {
+    async fn go_mod(&self, path: &str, version: &str) -> Result<Vec<u8>, Error> {
         self.wait().await;
         self.inner.go_mod(path, version).await
     }
@@ -156,7 +146,7 @@ impl GoMods for Paced {
 
 #[async_trait::async_trait]
 impl Target for Paced {
-    async fn version(&self, path: &str, version: &str) -> Result<u64, String> {
+    async fn version(&self, path: &str, version: &str) -> Result<u64, Error> {
         self.wait().await;
         self.inner.version(path, version).await
     }
