@@ -472,7 +472,7 @@ fn cache(c: &CacheCommand) -> ExitCode {
                     print(serde_json::to_string_pretty(&r), r.render());
                     ExitCode::from(r.exit_code())
                 }
-                Err(e) => failed("cache verify", args.json, 2, &e),
+                Err(e) => failed("cache verify", args.json, 2, &e.to_string()),
             }
         }
         CacheCommand::Repair(_) => {
@@ -494,7 +494,7 @@ fn cache(c: &CacheCommand) -> ExitCode {
                     print(serde_json::to_string_pretty(&o), o.render());
                     ExitCode::from(o.exit_code())
                 }
-                Err(e) => failed("cache repair", args.json, 2, &e),
+                Err(e) => failed("cache repair", args.json, 2, &e.to_string()),
             }
         }
     }
