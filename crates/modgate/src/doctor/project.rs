@@ -57,15 +57,48 @@ fn read_sum(path: &Path, lines: &mut BTreeSet<String>, files: &mut Vec<PathBuf>)
     }
 }
 
-fn parse_mod(path: &Path) -> Result<Option<gomod::modfile::File>, String> {
+/// Why a project's go.mod or go.work cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read.
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A go.mod or go.work file does not parse (the errors name it and their lines).
+    #[error(transparent)]
+    Parse(#[from] gomod::modfile::Errors),
+    /// A directory go.work uses has no go.mod.
+    #[error("{}: use {dir}: no go.mod there", work.display())]
+    NoGoMod {
+        /// The go.work.
+        work: PathBuf,
+        /// The directory, as go.work writes it.
+        dir: String,
+    },
+}
+
+/// The go.mod file `path`, parsed; `None` when there is none.
+fn parse_mod(path: &Path) -> Result<Option<gomod::modfile::File>, Error> {
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("reading {}: {e}", path.display())),
+        Err(source) => {
+            return Err(Error::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
     };
-    gomod::modfile::parse(&path.display().to_string(), &data, None)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    Ok(Some(gomod::modfile::parse(
+        &path.display().to_string(),
+        &data,
+        None,
+    )?))
 }
 
 fn replaces(r: &[gomod::modfile::Replace]) -> Vec<(String, String, String, String)> {
@@ -84,7 +117,7 @@ fn replaces(r: &[gomod::modfile::Replace]) -> Vec<(String, String, String, Strin
 impl Project {
     /// Reads `dir/go.mod` (`None` when there is none) and `dir/go.sum`, and the go.work in
     /// effect (`gowork`: the GOWORK setting) with its modules' go.mod and go.sum files.
-    pub fn read(dir: &Path, gowork: &str) -> Result<Option<Project>, String> {
+    pub fn read(dir: &Path, gowork: &str) -> Result<Option<Project>, Error> {
         let Some(f) = parse_mod(&dir.join("go.mod"))? else {
             return Ok(None);
         };
@@ -104,9 +137,11 @@ impl Project {
         let mut replace = replaces(&f.replace);
         let work = find_work(dir, gowork);
         if let Some(w) = &work {
-            let data = std::fs::read(w).map_err(|e| format!("reading {}: {e}", w.display()))?;
-            let wf = gomod::modfile::parse_work(&w.display().to_string(), &data, None)
-                .map_err(|e| e.to_string())?;
+            let data = std::fs::read(w).map_err(|source| Error::Read {
+                path: w.clone(),
+                source,
+            })?;
+            let wf = gomod::modfile::parse_work(&w.display().to_string(), &data, None)?;
             let wdir = w.parent().unwrap_or(Path::new("."));
             read_sum(
                 &w.with_extension("work.sum"),
@@ -117,7 +152,10 @@ impl Project {
             for u in &wf.use_ {
                 let d = wdir.join(&u.path);
                 let Some(m) = parse_mod(&d.join("go.mod"))? else {
-                    return Err(format!("{}: use {}: no go.mod there", w.display(), u.path));
+                    return Err(Error::NoGoMod {
+                        work: w.clone(),
+                        dir: u.path.clone(),
+                    });
                 };
                 read_sum(&d.join("go.sum"), &mut go_sum, &mut go_sum_files);
                 members.extend(m.module.as_ref().map(|x| x.mod_.path.clone()));

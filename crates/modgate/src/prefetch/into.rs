@@ -113,7 +113,8 @@ fn data_dir(
     req: &Request,
     dir: PathBuf,
 ) -> Result<(Arc<dyn Target>, Option<Built>), String> {
-    let go = GoSettings::current_blocking(None, crate::goenv::GO_ENV_WITHIN)?;
+    let go = GoSettings::current_blocking(None, crate::goenv::GO_ENV_WITHIN)
+        .map_err(|e| e.to_string())?;
     let args = ServeArgs {
         config: req.config.clone(),
         data_dir: Some(dir.clone()),
