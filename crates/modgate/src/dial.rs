@@ -112,7 +112,8 @@ pub enum DialError {
         /// The proxy (without credentials).
         proxy: String,
         /// Why.
-        cause: String,
+        #[source]
+        cause: ProxyError,
     },
     /// The TLS handshake failed.
     #[error("TLS handshake with {host}: {cause}")]
@@ -122,6 +123,65 @@ pub enum DialError {
         /// Why.
         cause: String,
     },
+}
+
+/// What went wrong with an HTTP proxy: its setting, or the CONNECT tunnel through it.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The setting is not a URL.
+    #[error("not a URL: {0}")]
+    NotUrl(#[source] <reqwest::Url as std::str::FromStr>::Err),
+    /// The setting names another scheme than `http`.
+    #[error("a {0}:// proxy: only http:// proxies are spoken here")]
+    Scheme(String),
+    /// The setting names no host.
+    #[error("no host")]
+    NoHost,
+    /// The setting names no port, and its scheme has none by default.
+    #[error("no port")]
+    NoPort,
+    /// The proxy itself could not be reached (only from [`tunnel`], which connects to
+    /// it; [`dial`] says so as a [`DialError`] of its own).
+    #[error(transparent)]
+    Unreachable(Box<DialError>),
+    /// Sending the CONNECT request failed.
+    #[error("sending CONNECT: {0}")]
+    Send(#[source] std::io::Error),
+    /// Reading the answer to CONNECT failed.
+    #[error("reading the answer to CONNECT: {0}")]
+    Read(#[source] std::io::Error),
+    /// The answer's head did not end within 16 KiB.
+    #[error("an answer to CONNECT longer than 16 KiB")]
+    TooLong,
+    /// The proxy closed the connection before its answer's head ended.
+    #[error("closed the connection before answering CONNECT")]
+    Closed,
+    /// The proxy answered CONNECT with another status than 200.
+    #[error("answered CONNECT with {status_line:?}")]
+    Refused {
+        /// Its answer's status line.
+        status_line: String,
+    },
+    /// No answer to CONNECT within the dial timeout.
+    #[error("no answer to CONNECT within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Why the TLS client configuration could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsConfigError {
+    /// No trusted root was found; the first error of reading them, if any.
+    #[error(
+        "no trusted roots found (the system store, SSL_CERT_FILE, SSL_CERT_DIR){}",
+        first.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+    )]
+    NoRoots {
+        /// The first error of reading the roots.
+        first: Option<rustls_native_certs::Error>,
+    },
+    /// rustls refused the configuration.
+    #[error("{0}")]
+    Rustls(#[source] rustls::Error),
 }
 
 impl DialError {
@@ -299,7 +359,7 @@ pub async fn tunnel_over(
     via: &reqwest::Url,
     host: &str,
     port: u16,
-) -> Result<TcpStream, String> {
+) -> Result<TcpStream, ProxyError> {
     let authority = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
@@ -312,22 +372,17 @@ pub async fn tunnel_over(
     req.push_str("\r\n");
     tcp.write_all(req.as_bytes())
         .await
-        .map_err(|e| format!("sending CONNECT: {e}"))?;
+        .map_err(ProxyError::Send)?;
     // The proxy's answer, up to its blank line, a byte at a time (the tunnel's bytes
     // follow it).
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() > 16 << 10 {
-            return Err("an answer to CONNECT longer than 16 KiB".into());
+            return Err(ProxyError::TooLong);
         }
         let mut b = [0u8; 1];
-        if tcp
-            .read(&mut b)
-            .await
-            .map_err(|e| format!("reading the answer to CONNECT: {e}"))?
-            == 0
-        {
-            return Err("closed the connection before answering CONNECT".into());
+        if tcp.read(&mut b).await.map_err(ProxyError::Read)? == 0 {
+            return Err(ProxyError::Closed);
         }
         head.push(b[0]);
     }
@@ -336,42 +391,38 @@ pub async fn tunnel_over(
     // net/http: 200 and nothing else.
     match line.split_whitespace().nth(1) {
         Some("200") => Ok(tcp),
-        _ => Err(format!("answered CONNECT with {line:?}")),
+        _ => Err(ProxyError::Refused { status_line: line }),
     }
 }
 
 /// A CONNECT tunnel to `host:port` through the HTTP proxy `via` (`http://[user:pass@]h:p`).
-pub async fn tunnel(via: &str, host: &str, port: u16) -> Result<TcpStream, String> {
+pub async fn tunnel(via: &str, host: &str, port: u16) -> Result<TcpStream, ProxyError> {
     let u = proxy_url(via)?;
     let (ph, pp) = (
-        u.host_str().ok_or("no host")?.to_string(),
-        u.port_or_known_default().ok_or("no port")?,
+        u.host_str().ok_or(ProxyError::NoHost)?.to_string(),
+        u.port_or_known_default().ok_or(ProxyError::NoPort)?,
     );
     let (tcp, _, _, _) = tcp(ph.trim_start_matches('[').trim_end_matches(']'), pp)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ProxyError::Unreachable(Box::new(e)))?;
     tunnel_over(tcp, &u, host, port).await
 }
 
 /// An HTTP proxy setting as net/http reads it: without a scheme, `http://` is meant;
 /// an `https://` or `socks5://` proxy is refused (not spoken here).
-pub fn proxy_url(via: &str) -> Result<reqwest::Url, String> {
+pub fn proxy_url(via: &str) -> Result<reqwest::Url, ProxyError> {
     let full = if via.contains("://") {
         via.to_string()
     } else {
         format!("http://{via}")
     };
-    let u = reqwest::Url::parse(&full).map_err(|e| format!("not a URL: {e}"))?;
+    let u = reqwest::Url::parse(&full).map_err(ProxyError::NotUrl)?;
     match u.scheme() {
         "http" => {}
-        s => {
-            return Err(format!(
-                "a {s}:// proxy: only http:// proxies are spoken here"
-            ));
-        }
+        s => return Err(ProxyError::Scheme(s.to_string())),
     }
     if u.host_str().is_none_or(str::is_empty) {
-        return Err("no host".into());
+        return Err(ProxyError::NoHost);
     }
     Ok(u)
 }
@@ -425,7 +476,7 @@ pub async fn dial(
                 .await
                 .map_err(|_| DialError::Proxy {
                     proxy: shown(u),
-                    cause: format!("no answer to CONNECT within {DIAL_TIMEOUT:?}"),
+                    cause: ProxyError::Timeout(DIAL_TIMEOUT),
                 })?
                 .map_err(|cause| DialError::Proxy {
                     proxy: shown(u),
@@ -466,26 +517,21 @@ pub async fn dial(
 /// A TLS client configuration as the go command's: this machine's roots (the system
 /// store, SSL_CERT_FILE, SSL_CERT_DIR), offering h2 then http/1.1. Blocking (reads the
 /// roots).
-pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, TlsConfigError> {
     let mut roots = rustls::RootCertStore::empty();
     let found = rustls_native_certs::load_native_certs();
     for c in found.certs {
         let _ = roots.add(c);
     }
     if roots.is_empty() {
-        return Err(format!(
-            "no trusted roots found (the system store, SSL_CERT_FILE, SSL_CERT_DIR){}",
-            found
-                .errors
-                .first()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default()
-        ));
+        return Err(TlsConfigError::NoRoots {
+            first: found.errors.into_iter().next(),
+        });
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(TlsConfigError::Rustls)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -549,11 +595,18 @@ mod tests {
             proxy_url("proxy.corp:3128").unwrap().as_str(),
             "http://proxy.corp:3128/"
         );
+        let e = proxy_url("socks5://p:1080").unwrap_err();
+        assert!(
+            matches!(&e, ProxyError::Scheme(s) if s == "socks5"),
+            "{e:?}"
+        );
         assert_eq!(
-            proxy_url("socks5://p:1080").unwrap_err(),
+            e.to_string(),
             "a socks5:// proxy: only http:// proxies are spoken here"
         );
-        assert_eq!(proxy_url("http://").unwrap_err(), "not a URL: empty host");
+        let e = proxy_url("http://").unwrap_err();
+        assert!(matches!(e, ProxyError::NotUrl(_)), "{e:?}");
+        assert_eq!(e.to_string(), "not a URL: empty host");
         // A password alone is still sent.
         let u = proxy_url("http://:secret@p:1").unwrap();
         assert_eq!(
@@ -578,8 +631,12 @@ mod tests {
             .await
             .err()
             .unwrap();
+        assert!(
+            matches!(&e, ProxyError::Refused { status_line } if status_line.contains(" 407 ")),
+            "{e:?}"
+        );
         assert_eq!(
-            e,
+            e.to_string(),
             "answered CONNECT with \"HTTP/1.1 407 Proxy Authentication Required\""
         );
     }

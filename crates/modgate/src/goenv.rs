@@ -56,6 +56,60 @@ pub const DEFAULT_GOSUMDB: &str = "sum.golang.org";
 /// How long `go env -json` may take by default (it may fetch a toolchain).
 pub const GO_ENV_WITHIN: Duration = Duration::from_secs(60);
 
+/// Why the go command's settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The go command could not be started (the system's reason).
+    #[error("cannot run {:?}: {reason}", go.as_os_str())]
+    Spawn {
+        /// The go command.
+        go: PathBuf,
+        /// The system's reason.
+        reason: String,
+    },
+    /// `go env -json` was still running at its time bound (and was killed).
+    #[error("{} env -json did not finish within {}s", go.display(), after.as_secs())]
+    Timeout {
+        /// The go command.
+        go: PathBuf,
+        /// The time bound.
+        after: Duration,
+    },
+    /// `go env -json` did not run to its exit otherwise (too much output, its output
+    /// unreadable).
+    #[error("{} env -json: {source}", go.display())]
+    Run {
+        /// The go command.
+        go: PathBuf,
+        /// Why.
+        #[source]
+        source: ProcessError,
+    },
+    /// `go env -json` exited with a failure.
+    #[error("{} env -json failed ({status}): {stderr}", go.display())]
+    Failed {
+        /// The go command.
+        go: PathBuf,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// What it said on standard error (trimmed).
+        stderr: String,
+    },
+    /// `go env -json` printed something else than a JSON object of strings.
+    #[error("{} env -json printed something else than JSON: {source}", go.display())]
+    NotJson {
+        /// The go command.
+        go: PathBuf,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The async runtime to read them from synchronous code could not start
+    /// ([`process::block_on`]).
+    #[error("cannot read the go command's settings: {0}")]
+    Runtime(#[source] crate::process::RuntimeError),
+}
+
 /// Where the values came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -86,7 +140,7 @@ impl GoSettings {
     /// fetch: `go env` itself tries to switch), its settings outside any project (in the
     /// temporary directory) are read instead, within what is left of `limit`: that
     /// failure is the project's, for the doctor to name.
-    pub async fn current(dir: Option<&Path>, limit: Duration) -> Result<GoSettings, String> {
+    pub async fn current(dir: Option<&Path>, limit: Duration) -> Result<GoSettings, Error> {
         let env = |k: &str| std::env::var(k).ok();
         let go = go_on_path(std::env::var_os("PATH").as_deref());
         let started = std::time::Instant::now();
@@ -104,9 +158,8 @@ impl GoSettings {
     }
 
     /// [`GoSettings::current`] for code outside the async runtime.
-    pub fn current_blocking(dir: Option<&Path>, limit: Duration) -> Result<GoSettings, String> {
-        crate::process::block_on(Self::current(dir, limit))
-            .map_err(|e| format!("cannot read the go command's settings: {e}"))?
+    pub fn current_blocking(dir: Option<&Path>, limit: Duration) -> Result<GoSettings, Error> {
+        crate::process::block_on(Self::current(dir, limit)).map_err(Error::Runtime)?
     }
 
     /// Reads the settings: through `go` when given (`go env -json` in `dir`, at most
@@ -117,7 +170,7 @@ impl GoSettings {
         dir: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
         limit: Duration,
-    ) -> Result<GoSettings, String> {
+    ) -> Result<GoSettings, Error> {
         let mut s = match go {
             Some(go) => Self::from_go(go, dir, limit).await?,
             None => Self::from_environment(env),
@@ -133,7 +186,7 @@ impl GoSettings {
         Ok(s)
     }
 
-    async fn from_go(go: &Path, dir: Option<&Path>, limit: Duration) -> Result<GoSettings, String> {
+    async fn from_go(go: &Path, dir: Option<&Path>, limit: Duration) -> Result<GoSettings, Error> {
         let mut cmd = tokio::process::Command::new(go);
         cmd.args(["env", "-json"]);
         if let Some(d) = dir {
@@ -144,28 +197,31 @@ impl GoSettings {
             output: GO_ENV_OUTPUT,
         };
         let ran = process::output(cmd, bounds).await.map_err(|e| match e {
-            ProcessError::Spawn(e) => format!("cannot run {:?}: {e}", go.as_os_str()),
-            ProcessError::Timeout { after, .. } => format!(
-                "{} env -json did not finish within {}s",
-                go.display(),
-                after.as_secs()
-            ),
-            e => format!("{} env -json: {e}", go.display()),
+            ProcessError::Spawn(reason) => Error::Spawn {
+                go: go.to_path_buf(),
+                reason,
+            },
+            ProcessError::Timeout { after, .. } => Error::Timeout {
+                go: go.to_path_buf(),
+                after,
+            },
+            source => Error::Run {
+                go: go.to_path_buf(),
+                source,
+            },
         })?;
         if !ran.status.success() {
-            return Err(format!(
-                "{} env -json failed ({}): {}",
-                go.display(),
-                ran.status,
-                ran.stderr.trim()
-            ));
+            return Err(Error::Failed {
+                go: go.to_path_buf(),
+                status: ran.status,
+                stderr: ran.stderr.trim().to_string(),
+            });
         }
-        let all: BTreeMap<String, String> = serde_json::from_slice(&ran.stdout).map_err(|e| {
-            format!(
-                "{} env -json printed something else than JSON: {e}",
-                go.display()
-            )
-        })?;
+        let all: BTreeMap<String, String> =
+            serde_json::from_slice(&ran.stdout).map_err(|source| Error::NotJson {
+                go: go.to_path_buf(),
+                source,
+            })?;
         let values = NAMES
             .iter()
             .map(|n| (n.to_string(), all.get(*n).cloned().unwrap_or_default()))

@@ -435,7 +435,7 @@ fn cache(c: &CacheCommand) -> ExitCode {
     };
     let settings = match GoSettings::current_blocking(None, modgate::goenv::GO_ENV_WITHIN) {
         Ok(s) => s,
-        Err(e) => return failed(&format!("cache {name}"), args.json, 2, &e),
+        Err(e) => return failed(&format!("cache {name}"), args.json, 2, &e.to_string()),
     };
     let go = modgate::goenv::go_on_path(std::env::var_os("PATH").as_deref());
     let modcache = match (&args.gomodcache, settings.get("GOMODCACHE")) {
@@ -472,7 +472,7 @@ fn cache(c: &CacheCommand) -> ExitCode {
                     print(serde_json::to_string_pretty(&r), r.render());
                     ExitCode::from(r.exit_code())
                 }
-                Err(e) => failed("cache verify", args.json, 2, &e),
+                Err(e) => failed("cache verify", args.json, 2, &e.to_string()),
             }
         }
         CacheCommand::Repair(_) => {
@@ -494,7 +494,7 @@ fn cache(c: &CacheCommand) -> ExitCode {
                     print(serde_json::to_string_pretty(&o), o.render());
                     ExitCode::from(o.exit_code())
                 }
-                Err(e) => failed("cache repair", args.json, 2, &e),
+                Err(e) => failed("cache repair", args.json, 2, &e.to_string()),
             }
         }
     }
@@ -504,7 +504,7 @@ fn doctor(args: &DoctorArgs) -> ExitCode {
     use modgate::doctor::run;
     let timeout = match run::parse_timeout(&args.timeout) {
         Ok(t) => t,
-        Err(e) => return failed("doctor", args.json, 2, &e),
+        Err(e) => return failed("doctor", args.json, 2, &e.to_string()),
     };
     let opts = run::Options {
         dir: args.dir.clone(),
@@ -524,7 +524,7 @@ fn doctor(args: &DoctorArgs) -> ExitCode {
     runtime.shutdown_background();
     let report = match report {
         Ok(r) => r,
-        Err(e) => return failed("doctor", args.json, 2, &e),
+        Err(e) => return failed("doctor", args.json, 2, &e.to_string()),
     };
     if args.fix_script {
         print!("{}", modgate::doctor::report::fix_script(&report));

@@ -36,7 +36,7 @@ pub async fn repo_root(
     module: &str,
     settings: &GoSettings,
     dl: Deadline,
-) -> Result<RepoRoot, String> {
+) -> Result<RepoRoot, ResolveError> {
     let limit = dl.left();
     let resolver = Resolver {
         insecure: settings.get("GOINSECURE").to_string(),
@@ -49,14 +49,14 @@ pub async fn repo_root(
         // A `.git` path whose every secure scheme failed git's ping (the go command's "no
         // secure protocol found"): go on with https, the first the go command tries, so
         // that the ls-remote check below says why (credentials, a prompt, the network).
-        Err(ResolveError::NotFound(m)) => match vcs_suffix_path(module) {
+        Err(e @ ResolveError::NotFound(_)) => match vcs_suffix_path(module) {
             Some((root, repo, vcs)) if vcs == "git" => Ok(RepoRoot {
                 root,
                 url: format!("https://{repo}"),
             }),
-            _ => Err(m),
+            _ => Err(e),
         },
-        Err(ResolveError::Unsupported(m)) => Err(m),
+        Err(e @ ResolveError::Unsupported(_)) => Err(e),
     }
 }
 

@@ -32,7 +32,7 @@ const AT_ONCE: usize = 8;
 struct Ops {
     db: Reached,
     handle: tokio::runtime::Handle,
-    fetched: HashMap<String, Result<Vec<u8>, String>>,
+    fetched: HashMap<String, Result<Vec<u8>, Error>>,
     latest: Mutex<Vec<u8>>,
     cache: Mutex<HashMap<String, Vec<u8>>>,
     /// The go command's own copies of what it proved
@@ -42,36 +42,63 @@ struct Ops {
     security: Arc<Mutex<Vec<String>>>,
 }
 
-async fn get(db: &Reached, path: &str) -> Result<Vec<u8>, String> {
+/// Why a file of the database could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No answer, or its body was cut short (the error with its causes).
+    #[error("GET {url}: {}", crate::source::error_chain(source))]
+    Transport {
+        /// The URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// An answer other than a success.
+    #[error("GET {url}: {status}{}{body}", if body.is_empty() { "" } else { " " })]
+    Status {
+        /// The URL.
+        url: String,
+        /// Its status.
+        status: u16,
+        /// The first line of its body, trimmed.
+        body: String,
+    },
+}
+
+async fn get(db: &Reached, path: &str) -> Result<Vec<u8>, Error> {
     let url = format!("{}{path}", db.base);
     match db.client.get(&url).send().await {
         Ok(r) if r.status().is_success() => r
             .bytes()
             .await
             .map(|b| b.to_vec())
-            .map_err(|e| format!("GET {url}: {}", crate::source::error_chain(&e))),
+            .map_err(|source| Error::Transport { url, source }),
         Ok(r) => {
             let status = r.status();
             let body = r.text().await.unwrap_or_default();
-            let body = body.lines().next().unwrap_or("").trim();
-            Err(format!(
-                "GET {url}: {}{}{body}",
-                status.as_u16(),
-                if body.is_empty() { "" } else { " " }
-            ))
+            let body = body.lines().next().unwrap_or("").trim().to_string();
+            Err(Error::Status {
+                url,
+                status: status.as_u16(),
+                body,
+            })
         }
-        Err(e) => Err(format!("GET {url}: {}", crate::source::error_chain(&e))),
+        Err(source) => Err(Error::Transport { url, source }),
     }
 }
 
 impl ClientOps for Ops {
     fn read_remote(&self, path: &str) -> Result<Vec<u8>, ClientError> {
-        if let Some(r) = self.fetched.get(path) {
-            return r.clone().map_err(ClientError::Other);
+        // The client takes a lower layer's error as text.
+        match self.fetched.get(path) {
+            Some(Ok(b)) => Ok(b.clone()),
+            Some(Err(e)) => Err(ClientError::Other(e.to_string())),
+            None => self
+                .handle
+                .block_on(get(&self.db, path))
+                .map_err(|e| ClientError::Other(e.to_string())),
         }
-        self.handle
-            .block_on(get(&self.db, path))
-            .map_err(ClientError::Other)
     }
     fn read_config(&self, file: &str) -> Result<Vec<u8>, ClientError> {
         if file == "key" {
@@ -125,23 +152,53 @@ fn tree_size<'a>(report: &'a str, label: &str) -> Option<&'a str> {
     rest.lines().nth(2).map(str::trim)
 }
 
-/// Whether the client's error shows the database's log forked: the misbehavior report,
-/// or tiles that do not hash to a signed tree head it holds (which the go command reports
-/// as "downloaded inconsistent tile" when it has not kept the tiles itself).
-fn is_fork(e: &ClientError) -> bool {
-    matches!(e, ClientError::Security) || e.to_string().contains("downloaded inconsistent tile")
+/// How the client showed that the database's log forked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fork {
+    /// Its misbehavior report (both notes and the proof), or, when it reported none, its
+    /// error.
+    Report(String),
+    /// Tiles that do not hash to a signed tree head it holds (which the go command
+    /// reports as "downloaded inconsistent tile" when it has not kept the tiles itself):
+    /// its error.
+    InconsistentTile(String),
+}
+
+/// Whether the client's error `e` shows the database's log forked, and how; `security`
+/// holds what the client reported of a misbehaving database.
+fn fork(e: &ClientError, security: &Mutex<Vec<String>>) -> Option<Fork> {
+    let tile = match e {
+        ClientError::Security => false,
+        // gomod's tlog gives this failure as text only (`ClientError::Other`): its words
+        // are matched here, once, and the kind is a `Fork` from here on.
+        ClientError::Other(said) if said.contains("downloaded inconsistent tile") => true,
+        _ => return None,
+    };
+    let report = security
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .join("\n");
+    Some(match report.is_empty() {
+        false => Fork::Report(report),
+        true if tile => Fork::InconsistentTile(e.to_string()),
+        true => Fork::Report(e.to_string()),
+    })
 }
 
 /// The finding for a database whose tree forks from the one trusted before (the go
-/// command's, or one it served earlier in this run), found while doing `what`; `said` is
-/// the client's report.
-fn forked(db: &Reached, what: &str, said: &str) -> Finding {
+/// command's, or one it served earlier in this run), found while doing `what`, as the
+/// client showed it (`fork`).
+fn forked(db: &Reached, what: &str, fork: &Fork) -> Finding {
+    let (said, tile) = match fork {
+        Fork::Report(said) => (said, false),
+        Fork::InconsistentTile(said) => (said, true),
+    };
     let (old, new) = (
         tree_size(said, "old database:"),
         tree_size(said, "new database:"),
     );
     let against = match (&db.trusted, old, new) {
-        (Some((file, _)), _, _) if said.contains("inconsistent tile") => format!(
+        (Some((file, _)), _, _) if tile => format!(
             ": its tiles do not hash to the tree head the go command trusts ({}): {said}",
             file.display()
         ),
@@ -273,15 +330,14 @@ pub async fn check(
     };
     let size = match size {
         Ok(n) => n,
-        Err((what, e)) if is_fork(&e) => {
-            out.find(forked(db, what, &reported(&security, &e)));
-            return out;
-        }
-        Err((_, e)) => {
-            out.measure(
-                Group::Configuration,
-                format!("go.sum against {}: {e}", db.name),
-            );
+        Err((what, e)) => {
+            match fork(&e, &security) {
+                Some(f) => out.find(forked(db, what, &f)),
+                None => out.measure(
+                    Group::Configuration,
+                    format!("go.sum against {}: {e}", db.name),
+                ),
+            }
             return out;
         }
     };
@@ -302,13 +358,14 @@ pub async fn check(
         }
         let db_lines = match r {
             Ok(l) => l,
-            Err(e) if is_fork(&e) => {
-                let what = format!("proving the record of {m}@{v}");
-                out.find(forked(db, &what, &reported(&security, &e)));
-                continue;
-            }
             Err(e) => {
-                unchecked.push(format!("{m}@{v}: {e}"));
+                match fork(&e, &security) {
+                    Some(f) => {
+                        let what = format!("proving the record of {m}@{v}");
+                        out.find(forked(db, &what, &f));
+                    }
+                    None => unchecked.push(format!("{m}@{v}: {e}")),
+                }
                 continue;
             }
         };
@@ -330,7 +387,7 @@ pub async fn check(
 async fn fetch_lookups(
     db: &Reached,
     asked: &[(String, String)],
-) -> HashMap<String, Result<Vec<u8>, String>> {
+) -> HashMap<String, Result<Vec<u8>, Error>> {
     use futures_util::StreamExt;
     let paths: Vec<String> = asked
         .iter()
@@ -391,15 +448,6 @@ fn prove(ops: Ops, latest: &[u8], asked: &[(String, String)]) -> Proved {
         size: Ok(client.latest().n),
         results,
     }
-}
-
-/// What the client reported of a fork (its misbehavior report), else the error.
-fn reported(security: &Mutex<Vec<String>>, e: &ClientError) -> String {
-    let said = security
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .join("\n");
-    if said.is_empty() { e.to_string() } else { said }
 }
 
 /// How a go.sum line is judged against the database's record.
@@ -484,4 +532,33 @@ fn summary(db: &Reached, agreed: usize, unchecked: &[String]) -> String {
             )
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fork_is_told_by_the_clients_error_kind() {
+        let none = Mutex::new(Vec::new());
+        let tile = ClientError::Other("checking tree#5: downloaded inconsistent tile".into());
+        assert_eq!(
+            fork(&tile, &none),
+            Some(Fork::InconsistentTile(
+                "checking tree#5: downloaded inconsistent tile".into()
+            ))
+        );
+        assert_eq!(
+            fork(&ClientError::Security, &none),
+            Some(Fork::Report("security error: misbehaving server".into()))
+        );
+        assert_eq!(fork(&ClientError::Other("GET x: 500".into()), &none), None);
+        assert_eq!(fork(&ClientError::WriteConflict, &none), None);
+        // The misbehavior report, when the client made one, is what is shown.
+        let reported = Mutex::new(vec!["SECURITY ERROR".to_string(), "proof".to_string()]);
+        assert_eq!(
+            fork(&tile, &reported),
+            Some(Fork::Report("SECURITY ERROR\nproof".into()))
+        );
+    }
 }

@@ -57,15 +57,48 @@ fn read_sum(path: &Path, lines: &mut BTreeSet<String>, files: &mut Vec<PathBuf>)
     }
 }
 
-fn parse_mod(path: &Path) -> Result<Option<gomod::modfile::File>, String> {
+/// Why a project's go.mod or go.work cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read.
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A go.mod or go.work file does not parse (the errors name it and their lines).
+    #[error(transparent)]
+    Parse(#[from] gomod::modfile::Errors),
+    /// A directory go.work uses has no go.mod.
+    #[error("{}: use {dir}: no go.mod there", work.display())]
+    NoGoMod {
+        /// The go.work.
+        work: PathBuf,
+        /// The directory, as go.work writes it.
+        dir: String,
+    },
+}
+
+/// The go.mod file `path`, parsed; `None` when there is none.
+fn parse_mod(path: &Path) -> Result<Option<gomod::modfile::File>, Error> {
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("reading {}: {e}", path.display())),
+        Err(source) => {
+            return Err(Error::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
     };
-    gomod::modfile::parse(&path.display().to_string(), &data, None)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    Ok(Some(gomod::modfile::parse(
+        &path.display().to_string(),
+        &data,
+        None,
+    )?))
 }
 
 fn replaces(r: &[gomod::modfile::Replace]) -> Vec<(String, String, String, String)> {
@@ -84,7 +117,7 @@ fn replaces(r: &[gomod::modfile::Replace]) -> Vec<(String, String, String, Strin
 impl Project {
     /// Reads `dir/go.mod` (`None` when there is none) and `dir/go.sum`, and the go.work in
     /// effect (`gowork`: the GOWORK setting) with its modules' go.mod and go.sum files.
-    pub fn read(dir: &Path, gowork: &str) -> Result<Option<Project>, String> {
+    pub fn read(dir: &Path, gowork: &str) -> Result<Option<Project>, Error> {
         let Some(f) = parse_mod(&dir.join("go.mod"))? else {
             return Ok(None);
         };
@@ -104,9 +137,11 @@ impl Project {
         let mut replace = replaces(&f.replace);
         let work = find_work(dir, gowork);
         if let Some(w) = &work {
-            let data = std::fs::read(w).map_err(|e| format!("reading {}: {e}", w.display()))?;
-            let wf = gomod::modfile::parse_work(&w.display().to_string(), &data, None)
-                .map_err(|e| e.to_string())?;
+            let data = std::fs::read(w).map_err(|source| Error::Read {
+                path: w.clone(),
+                source,
+            })?;
+            let wf = gomod::modfile::parse_work(&w.display().to_string(), &data, None)?;
             let wdir = w.parent().unwrap_or(Path::new("."));
             read_sum(
                 &w.with_extension("work.sum"),
@@ -117,7 +152,10 @@ impl Project {
             for u in &wf.use_ {
                 let d = wdir.join(&u.path);
                 let Some(m) = parse_mod(&d.join("go.mod"))? else {
-                    return Err(format!("{}: use {}: no go.mod there", w.display(), u.path));
+                    return Err(Error::NoGoMod {
+                        work: w.clone(),
+                        dir: u.path.clone(),
+                    });
                 };
                 read_sum(&d.join("go.sum"), &mut go_sum, &mut go_sum_files);
                 members.extend(m.module.as_ref().map(|x| x.mod_.path.clone()));
@@ -176,6 +214,21 @@ impl Project {
 /// The findings about `project` under `settings`.
 pub fn check(project: &Project, settings: &GoSettings) -> Checked {
     let mut out = Checked::default();
+    if let Some(f) = missing_sums(project) {
+        out.find(f);
+    }
+    if let Some(f) = toolchain_finding(project, settings) {
+        out.find(f);
+    }
+    if let Some(f) = vendor_finding(project, settings) {
+        out.find(f);
+    }
+    out
+}
+
+/// The requirements go.sum has no `/go.mod` line for (the go command's "missing go.sum
+/// entry").
+fn missing_sums(project: &Project) -> Option<Finding> {
     let missing: Vec<String> = project
         .fetched()
         .iter()
@@ -185,30 +238,32 @@ pub fn check(project: &Project, settings: &GoSettings) -> Checked {
         })
         .map(|(p, v)| format!("{p}@{v}"))
         .collect();
-    if !missing.is_empty() {
-        out.find(Finding {
-            group: Group::Configuration,
-            severity: Severity::Problem,
-            measured: format!(
-                "go.sum has no line for {} of go.mod's requirements: {}",
-                missing.len(),
-                missing.join(", ")
-            ),
-            cause: "the go command stops with \"missing go.sum entry\" for them".into(),
-            // go mod download adds their lines and leaves go.mod alone (go mod tidy would
-            // also drop requirements nothing imports).
-            fix: Some(format!(
-                "cd {} && go mod download {}",
-                project.dir.display(),
-                missing.join(" ")
-            )),
-        });
+    if missing.is_empty() {
+        return None;
     }
-    if let Some(f) = toolchain_finding(project, settings) {
-        out.find(f);
-    }
-    // Vendor mode: -mod=vendor, or (as the go command decides it) a vendor/modules.txt
-    // with a go line of 1.14 or later and no other -mod flag.
+    Some(Finding {
+        group: Group::Configuration,
+        severity: Severity::Problem,
+        measured: format!(
+            "go.sum has no line for {} of go.mod's requirements: {}",
+            missing.len(),
+            missing.join(", ")
+        ),
+        cause: "the go command stops with \"missing go.sum entry\" for them".into(),
+        // go mod download adds their lines and leaves go.mod alone (go mod tidy would
+        // also drop requirements nothing imports).
+        fix: Some(format!(
+            "cd {} && go mod download {}",
+            project.dir.display(),
+            missing.join(" ")
+        )),
+    })
+}
+
+/// A vendor directory that no longer matches go.mod, in vendor mode: -mod=vendor, or (as
+/// the go command decides it) a vendor/modules.txt with a go line of 1.14 or later and no
+/// other -mod flag.
+fn vendor_finding(project: &Project, settings: &GoSettings) -> Option<Finding> {
     let mod_flag = settings
         .get("GOFLAGS")
         .split_whitespace()
@@ -226,6 +281,9 @@ pub fn check(project: &Project, settings: &GoSettings) -> Checked {
         Some(_) => false,
         None => project.work.is_none() && has_vendor && go_at_least("1.14"),
     };
+    if !vendor_mode {
+        return None;
+    }
     let why = if mod_flag.is_some() {
         "GOFLAGS=-mod=vendor".to_string()
     } else {
@@ -234,51 +292,51 @@ pub fn check(project: &Project, settings: &GoSettings) -> Checked {
             project.go.as_deref().unwrap_or("")
         )
     };
-    let explicit = go_at_least("1.17");
-    if vendor_mode {
-        let listed = std::fs::read_to_string(project.dir.join("vendor/modules.txt")).ok();
-        let stale: Vec<String> = match &listed {
-            None => vec!["vendor/modules.txt is missing".into()],
-            Some(text) => {
-                let lines: Vec<&str> = text.lines().collect();
-                project
-                    .requires
-                    .iter()
-                    .filter_map(|(p, v)| {
-                        let head = format!("# {p} {v}");
-                        let at = lines
-                            .iter()
-                            .position(|l| *l == head || l.starts_with(&format!("{head} => ")));
-                        match at {
-                            None => Some(format!("{p}@{v} is not in vendor/modules.txt")),
-                            // From go 1.17 each requirement is marked `## explicit`.
-                            Some(i)
-                                if explicit
-                                    && !lines
-                                        .get(i + 1)
-                                        .is_some_and(|l| l.starts_with("## explicit")) =>
-                            {
-                                Some(format!(
-                                    "{p}@{v} is not marked ## explicit in vendor/modules.txt"
-                                ))
-                            }
-                            Some(_) => None,
-                        }
-                    })
-                    .collect()
-            }
-        };
-        if !stale.is_empty() {
-            out.find(Finding {
-                group: Group::Configuration,
-                severity: Severity::Problem,
-                measured: format!("{why}; {}", stale.join("; ")),
-                cause: "the vendor directory does not match go.mod: builds fail with \"inconsistent vendoring\"".into(),
-                fix: Some(format!("cd {} && go mod vendor", project.dir.display())),
-            });
-        }
+    let stale = stale_vendored(project, go_at_least("1.17"));
+    if stale.is_empty() {
+        return None;
     }
-    out
+    Some(Finding {
+        group: Group::Configuration,
+        severity: Severity::Problem,
+        measured: format!("{why}; {}", stale.join("; ")),
+        cause: "the vendor directory does not match go.mod: builds fail with \"inconsistent vendoring\"".into(),
+        fix: Some(format!("cd {} && go mod vendor", project.dir.display())),
+    })
+}
+
+/// How vendor/modules.txt differs from the requirements: a requirement not listed, or
+/// (with `explicit`: from go 1.17) not marked `## explicit`; or the file missing.
+fn stale_vendored(project: &Project, explicit: bool) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(project.dir.join("vendor/modules.txt")) else {
+        return vec!["vendor/modules.txt is missing".into()];
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    project
+        .requires
+        .iter()
+        .filter_map(|(p, v)| {
+            let head = format!("# {p} {v}");
+            let at = lines
+                .iter()
+                .position(|l| *l == head || l.starts_with(&format!("{head} => ")));
+            match at {
+                None => Some(format!("{p}@{v} is not in vendor/modules.txt")),
+                // From go 1.17 each requirement is marked `## explicit`.
+                Some(i)
+                    if explicit
+                        && !lines
+                            .get(i + 1)
+                            .is_some_and(|l| l.starts_with("## explicit")) =>
+                {
+                    Some(format!(
+                        "{p}@{v} is not marked ## explicit in vendor/modules.txt"
+                    ))
+                }
+                Some(_) => None,
+            }
+        })
+        .collect()
 }
 
 /// A Go version (`1.23.4`, `1.24rc1`, `go1.22`) as numbers, a pre-release below its

@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use super::checked::{Measured, Series};
+use super::explain::{Explanation, KindReport};
 use super::finding::{Group, Severity};
 use super::run::Report;
 
@@ -55,6 +56,21 @@ fn measured_lines(seen: &[&Measured], verbose: bool) -> Vec<String> {
 /// The report as text; `verbose` lists every measurement instead of summarizing series.
 pub fn render(r: &Report, verbose: bool) -> String {
     let mut s = String::new();
+    header(&mut s, r);
+    routes(&mut s, r);
+    for (g, t) in GROUPS {
+        group(&mut s, r, g, t, verbose);
+    }
+    if let Some(e) = &r.explanation {
+        explanation(&mut s, r, e);
+    }
+    verdict(&mut s, r);
+    s
+}
+
+/// The directory and its module, where the settings came from and those set, how many
+/// modules were checked.
+fn header(s: &mut String, r: &Report) {
     let _ = writeln!(
         s,
         "modgate doctor: {}{}",
@@ -81,7 +97,10 @@ pub fn render(r: &Report, verbose: bool) -> String {
     if !r.modules.is_empty() {
         let _ = writeln!(s, "modules checked: {}", r.modules.len());
     }
-    // Routes, modules with the same route together.
+}
+
+/// The routes, modules with the same route together.
+fn routes(s: &mut String, r: &Report) {
     let mut by_route: Vec<(&str, Vec<&str>)> = Vec::new();
     for (m, route) in &r.routes {
         match by_route.iter_mut().find(|(x, _)| x == route) {
@@ -97,69 +116,84 @@ pub fn render(r: &Report, verbose: bool) -> String {
         };
         let _ = writeln!(s, "  route of {who}: {route}");
     }
-    for (g, t) in GROUPS {
-        let found: Vec<_> = r.findings.iter().filter(|f| f.group == g).collect();
-        let seen: Vec<_> = r.measured.iter().filter(|m| m.group == g).collect();
-        let _ = writeln!(s, "\n{t}:{}", if found.is_empty() { " ok" } else { "" });
-        for f in found {
-            let mark = match f.severity {
-                Severity::Problem => "PROBLEM",
-                Severity::Warning => "warning",
-            };
-            let _ = writeln!(s, "  {mark}: {}", f.measured);
-            let _ = writeln!(s, "    cause: {}", f.cause);
-            if let Some(fix) = &f.fix {
-                let _ = writeln!(s, "    fix:   {fix}");
-            }
-        }
-        for line in measured_lines(&seen, verbose) {
-            let _ = writeln!(s, "  measured: {line}");
+}
+
+/// The group `g` titled `t`: its findings, then what was measured in it.
+fn group(s: &mut String, r: &Report, g: Group, t: &str, verbose: bool) {
+    let found: Vec<_> = r.findings.iter().filter(|f| f.group == g).collect();
+    let seen: Vec<_> = r.measured.iter().filter(|m| m.group == g).collect();
+    let _ = writeln!(s, "\n{t}:{}", if found.is_empty() { " ok" } else { "" });
+    for f in found {
+        let mark = match f.severity {
+            Severity::Problem => "PROBLEM",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(s, "  {mark}: {}", f.measured);
+        let _ = writeln!(s, "    cause: {}", f.cause);
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(s, "    fix:   {fix}");
         }
     }
-    if let Some(e) = &r.explanation {
-        let _ = writeln!(s, "\nexplain: {}", e.text.lines().next().unwrap_or(""));
-        if e.kinds.is_empty() {
-            let _ = writeln!(
-                s,
-                "  not an error the doctor knows; the checks above are all it can say"
-            );
-        }
-        for k in &e.kinds {
-            let _ = writeln!(s, "  {}: {}", k.name, k.meaning);
-            if k.stated {
-                let _ = writeln!(s, "    the text says the cause: {}", k.causes.join("; "));
-            } else {
-                let _ = writeln!(s, "    possible causes: {}", k.causes.join("; "));
-            }
-            if k.confirmed_by.is_empty() {
-                let _ = writeln!(
-                    s,
-                    "    on this machine: no cause found now by the {} checks (ruled out as they stand; it may be the server's side or already fixed)",
-                    k.checked
-                        .iter()
-                        .map(|g| title(*g))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            } else {
-                for i in &k.confirmed_by {
-                    if let Some(f) = r.findings.get(*i) {
-                        let _ = writeln!(s, "    confirmed: {} ({})", f.measured, title(f.group));
-                        if let Some(fix) = &f.fix {
-                            let _ = writeln!(s, "      fix: {fix}");
-                        }
-                    }
+    for line in measured_lines(&seen, verbose) {
+        let _ = writeln!(s, "  measured: {line}");
+    }
+}
+
+/// The explanation asked for with `--explain`: each kind of error the text is, and the
+/// modules it names.
+fn explanation(s: &mut String, r: &Report, e: &Explanation) {
+    let _ = writeln!(s, "\nexplain: {}", e.text.lines().next().unwrap_or(""));
+    if e.kinds.is_empty() {
+        let _ = writeln!(
+            s,
+            "  not an error the doctor knows; the checks above are all it can say"
+        );
+    }
+    for k in &e.kinds {
+        kind(s, r, k);
+    }
+    if !e.modules.is_empty() {
+        let _ = writeln!(
+            s,
+            "  modules named, checked above: {}",
+            e.modules.join(", ")
+        );
+    }
+}
+
+/// One kind of error of the explanation: what it means, its causes, and the findings
+/// that confirm one (or the checks that ruled them out).
+fn kind(s: &mut String, r: &Report, k: &KindReport) {
+    let _ = writeln!(s, "  {}: {}", k.name, k.meaning);
+    if k.stated {
+        let _ = writeln!(s, "    the text says the cause: {}", k.causes.join("; "));
+    } else {
+        let _ = writeln!(s, "    possible causes: {}", k.causes.join("; "));
+    }
+    if k.confirmed_by.is_empty() {
+        let _ = writeln!(
+            s,
+            "    on this machine: no cause found now by the {} checks (ruled out as they stand; it may be the server's side or already fixed)",
+            k.checked
+                .iter()
+                .map(|g| title(*g))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    } else {
+        for i in &k.confirmed_by {
+            if let Some(f) = r.findings.get(*i) {
+                let _ = writeln!(s, "    confirmed: {} ({})", f.measured, title(f.group));
+                if let Some(fix) = &f.fix {
+                    let _ = writeln!(s, "      fix: {fix}");
                 }
             }
         }
-        if !e.modules.is_empty() {
-            let _ = writeln!(
-                s,
-                "  modules named, checked above: {}",
-                e.modules.join(", ")
-            );
-        }
     }
+}
+
+/// The last line: how many problems and warnings.
+fn verdict(s: &mut String, r: &Report) {
     let (p, w) = (r.count(Severity::Problem), r.count(Severity::Warning));
     let _ = writeln!(
         s,
@@ -170,7 +204,6 @@ pub fn render(r: &Report, verbose: bool) -> String {
             (p, w) => format!("{p} problem(s), {w} warning(s)"),
         }
     );
-    s
 }
 
 /// The fixes of `r` as a POSIX shell script, problems first: each finding as a comment

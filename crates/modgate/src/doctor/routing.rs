@@ -59,14 +59,22 @@ impl Route {
     }
 }
 
+/// Why a module has no route.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// GOPROXY is not a list the go command takes (`source::chain::parse_list`'s words).
+    #[error("GOPROXY: {0}")]
+    Goproxy(#[source] crate::source::proxy::UpstreamError),
+}
+
 /// The route of `module` under `settings`.
-pub fn route(settings: &GoSettings, module: &str) -> Result<Route, String> {
+pub fn route(settings: &GoSettings, module: &str) -> Result<Route, Error> {
     let noproxy = settings.get("GONOPROXY");
     let (entries, direct_because) = if match_prefix_patterns(noproxy, module) {
         (vec![(Entry::Direct, false)], Some(noproxy.to_string()))
     } else {
         (
-            parse_list(settings.get("GOPROXY")).map_err(|e| format!("GOPROXY: {e}"))?,
+            parse_list(settings.get("GOPROXY")).map_err(Error::Goproxy)?,
             None,
         )
     };
@@ -140,8 +148,10 @@ mod tests {
             route(&keyed, "github.com/x/y").unwrap().sumdb.as_deref(),
             Some("sum.example.com")
         );
+        let e = route(&settings(&[("GOPROXY", "ftp://x")]), "a.example/m").unwrap_err();
+        assert!(matches!(e, Error::Goproxy(_)), "{e:?}");
         assert_eq!(
-            route(&settings(&[("GOPROXY", "ftp://x")]), "a.example/m").unwrap_err(),
+            e.to_string(),
             "GOPROXY: invalid proxy URL scheme (must be https, http, file): ftp://x"
         );
     }

@@ -11,7 +11,7 @@ use super::deadline::Deadline;
 use super::explain::{Explanation, explain, modules_named};
 use super::finding::{Finding, Group, Severity};
 use super::project::Project;
-use super::routing::{Route, route};
+use super::routing::{self, Route, route};
 use super::{
     cache, checksum_db, config, cpu, git, go_sum, go_sum_db, network, not_found, project,
     requirements,
@@ -73,14 +73,55 @@ impl Report {
     }
 }
 
+/// Why the doctor cannot run at all (what it finds is in its report instead).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `--timeout` is not a duration (`crate::duration::parse`'s words, which name it).
+    #[error("--timeout {0}")]
+    TimeoutSyntax(String),
+    /// `--timeout` is a duration out of the range allowed.
+    #[error("--timeout {given}: want a duration from 10ms to 1h (such as 10s, 1m30s or 1h)")]
+    TimeoutRange {
+        /// What was given.
+        given: String,
+    },
+    /// `--module`'s path is not a module path.
+    #[error("--module {arg}: {source}")]
+    ModulePath {
+        /// What was given.
+        arg: String,
+        /// Why.
+        #[source]
+        source: gomod::module::Error,
+    },
+    /// `--module PATH@` with no version after the `@`.
+    #[error("--module {arg}: no version after @ (want PATH@vMAJOR.MINOR.PATCH, or PATH alone)")]
+    NoVersion {
+        /// What was given.
+        arg: String,
+    },
+    /// The project directory is not one.
+    #[error("{} is not a directory", dir.display())]
+    NotADirectory {
+        /// The directory given.
+        dir: PathBuf,
+    },
+    /// The go command's settings could not be read.
+    #[error(transparent)]
+    Settings(#[from] crate::goenv::Error),
+    /// A check's task failed.
+    #[error("{0}")]
+    Task(#[source] tokio::task::JoinError),
+}
+
 /// Parses `--timeout`: a Go duration (`10s`, `500ms`, `1m30s`, `1h`) or a number of
 /// seconds, from 10ms to 1h.
-pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = crate::duration::parse(s).map_err(|e| format!("--timeout {e}"))?;
+pub fn parse_timeout(s: &str) -> Result<Duration, Error> {
+    let d = crate::duration::parse(s).map_err(Error::TimeoutSyntax)?;
     if !(Duration::from_millis(10)..=Duration::from_secs(3600)).contains(&d) {
-        return Err(format!(
-            "--timeout {s}: want a duration from 10ms to 1h (such as 10s, 1m30s or 1h)"
-        ));
+        return Err(Error::TimeoutRange {
+            given: s.to_string(),
+        });
     }
     Ok(d)
 }
@@ -120,21 +161,24 @@ async fn within(
 }
 
 /// Parses `PATH[@VERSION]`.
-fn target(arg: &str) -> Result<(String, Option<String>), String> {
+fn target(arg: &str) -> Result<(String, Option<String>), Error> {
     let (path, version) = match arg.split_once('@') {
         Some((p, v)) => (p, Some(v.to_string())),
         None => (arg, None),
     };
-    gomod::module::check_path(path).map_err(|e| format!("--module {arg}: {e}"))?;
+    gomod::module::check_path(path).map_err(|source| Error::ModulePath {
+        arg: arg.to_string(),
+        source,
+    })?;
     // Any query the go command takes (v1.2.3, v1.2, latest, a branch or commit) goes; the
     // tag check looks only at canonical versions.
     if version
         .as_deref()
         .is_some_and(|v| v.is_empty() || v.contains(char::is_whitespace))
     {
-        return Err(format!(
-            "--module {arg}: no version after @ (want PATH@vMAJOR.MINOR.PATCH, or PATH alone)"
-        ));
+        return Err(Error::NoVersion {
+            arg: arg.to_string(),
+        });
     }
     Ok((path.to_string(), version))
 }
@@ -143,13 +187,15 @@ fn target(arg: &str) -> Result<(String, Option<String>), String> {
 type Target = (String, Option<String>);
 
 /// Runs the doctor: `Err` when it cannot run at all.
-pub async fn run(opts: &Options) -> Result<Report, String> {
+pub async fn run(opts: &Options) -> Result<Report, Error> {
     // One deadline for everything that waits, `go env` included.
     let dl = Deadline::after(opts.timeout);
     let dir = std::fs::canonicalize(&opts.dir)
         .ok()
         .filter(|d| d.is_dir())
-        .ok_or_else(|| format!("{} is not a directory", opts.dir.display()))?;
+        .ok_or_else(|| Error::NotADirectory {
+            dir: opts.dir.clone(),
+        })?;
     // As the go command run in the project sees them (GOWORK is found from there).
     let settings = GoSettings::current(Some(&dir), dl.left()).await?;
     let opts = &Options {
@@ -172,7 +218,7 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         checks.push(project::check(p, &settings));
     }
     // Each target's route, worked out once.
-    let routes: Vec<Result<Route, String>> =
+    let routes: Vec<Result<Route, routing::Error>> =
         targets.iter().map(|(m, _)| route(&settings, m)).collect();
     let modcache = PathBuf::from(settings.get("GOMODCACHE"));
     let go_sums: Vec<PathBuf> = project
@@ -200,14 +246,14 @@ pub async fn run(opts: &Options) -> Result<Report, String> {
         .findings
         .retain(|f| !judged_elsewhere(f, &remote.owned_lines));
     checks.push(cached);
-    let sample = local.cpu.await.map_err(|e| e.to_string())?;
+    let sample = local.cpu.await.map_err(Error::Task)?;
     checks.push(cpu::check(&sample, &settings, remote.zip_rate));
     checks.push(within(dl, "the module cache's disk", &modcache, local.disk).await);
     Ok(report(opts, &settings, project, &targets, routes, checks))
 }
 
 /// The finding for a project whose go.mod, go.work or go.sum cannot be read.
-fn unreadable_project(e: &str) -> Checked {
+fn unreadable_project(e: &project::Error) -> Checked {
     vec![Finding {
         group: Group::Configuration,
         severity: Severity::Problem,
@@ -222,7 +268,7 @@ fn unreadable_project(e: &str) -> Checked {
 
 /// The modules to check: `--module`'s, else the project's; plus those `--explain`'s
 /// text names.
-fn targets_of(opts: &Options, project: Option<&Project>) -> Result<Vec<Target>, String> {
+fn targets_of(opts: &Options, project: Option<&Project>) -> Result<Vec<Target>, Error> {
     let mut targets: Vec<Target> = Vec::new();
     for m in &opts.modules {
         targets.push(target(m)?);
@@ -270,7 +316,7 @@ impl Local {
 struct Remote<'a> {
     settings: &'a GoSettings,
     targets: &'a [Target],
-    routes: &'a [Result<Route, String>],
+    routes: &'a [Result<Route, routing::Error>],
     modcache: &'a Path,
     sums: &'a [go_sum::Line],
     dl: Deadline,
@@ -399,7 +445,7 @@ fn report(
     settings: &GoSettings,
     project: Option<Project>,
     targets: &[Target],
-    routes: Vec<Result<Route, String>>,
+    routes: Vec<Result<Route, routing::Error>>,
     checks: Vec<Checked>,
 ) -> Report {
     let Checked {
@@ -410,7 +456,12 @@ fn report(
     let routes = targets
         .iter()
         .zip(routes)
-        .map(|((m, _), r)| (m.clone(), r.map_or_else(|e| e, |r| r.describe())))
+        .map(|((m, _), r)| {
+            (
+                m.clone(),
+                r.map_or_else(|e| e.to_string(), |r| r.describe()),
+            )
+        })
         .collect();
     let explanation = opts.explain.as_deref().map(|t| explain(t, &findings));
     Report {
@@ -443,37 +494,55 @@ mod tests {
 
     #[test]
     fn timeouts_and_module_arguments() {
-        assert_eq!(parse_timeout("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_timeout("3"), Ok(Duration::from_secs(3)));
-        assert_eq!(parse_timeout("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_timeout("1h"), Ok(Duration::from_secs(3600)));
+        let timeout = |s: &str| parse_timeout(s).map_err(|e| e.to_string());
+        assert_eq!(timeout("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(timeout("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(timeout("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(timeout("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(timeout("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(
-            parse_timeout("10h"),
+            timeout("10h"),
             Err("--timeout 10h: want a duration from 10ms to 1h (such as 10s, 1m30s or 1h)".into())
         );
-        assert_eq!(
+        assert!(matches!(
             parse_timeout("5ms"),
+            Err(Error::TimeoutRange { given }) if given == "5ms"
+        ));
+        assert_eq!(
+            timeout("5ms"),
             Err("--timeout 5ms: want a duration from 10ms to 1h (such as 10s, 1m30s or 1h)".into())
         );
-        assert_eq!(
+        assert!(matches!(
             parse_timeout("soon"),
+            Err(Error::TimeoutSyntax(_))
+        ));
+        assert_eq!(
+            timeout("soon"),
             Err(format!(
                 "--timeout \"soon\": not a duration ({})",
                 crate::duration::SYNTAX
             ))
         );
+        let module = |s: &str| target(s).map_err(|e| e.to_string());
         assert_eq!(
-            target("github.com/pkg/errors@v0.9.1"),
+            module("github.com/pkg/errors@v0.9.1"),
             Ok(("github.com/pkg/errors".into(), Some("v0.9.1".into())))
         );
-        assert_eq!(
+        assert!(matches!(
             target("github.com/pkg/errors@"),
+            Err(Error::NoVersion { .. })
+        ));
+        assert_eq!(
+            module("github.com/pkg/errors@"),
             Err("--module github.com/pkg/errors@: no version after @ (want PATH@vMAJOR.MINOR.PATCH, or PATH alone)".into())
         );
+        assert!(matches!(
+            target("../etc/passwd"),
+            Err(Error::ModulePath { .. })
+        ));
         assert!(
-            target("../etc/passwd")
+            module("../etc/passwd")
                 .unwrap_err()
                 .starts_with("--module ../etc/passwd: ")
         );

@@ -154,11 +154,28 @@ pub type GoSums = HashMap<(String, String), GoSumLines>;
 /// written (`file:line`).
 pub type GoSumLines = (Option<(String, String)>, Option<(String, String)>);
 
+/// Why go.sum files could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A go.sum file could not be read.
+    #[error("{}: {source}", file.display())]
+    GoSum {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// Reads go.sum `files` into [`GoSums`] (later lines do not replace earlier ones).
-pub fn read_go_sums(files: &[PathBuf]) -> Result<GoSums, String> {
+pub fn read_go_sums(files: &[PathBuf]) -> Result<GoSums, Error> {
     let mut out = GoSums::new();
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let text = std::fs::read_to_string(f).map_err(|source| Error::GoSum {
+            file: f.clone(),
+            source,
+        })?;
         for (n, line) in text.lines().enumerate() {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let [path, vers, hash] = fields[..] else {

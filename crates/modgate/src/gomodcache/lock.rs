@@ -2,7 +2,7 @@
 //! now (a go command stuck holding one makes every other that needs the version wait:
 //! "go mod download hangs").
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gomod::layout::Ext;
 
@@ -52,10 +52,46 @@ pub fn holder(path: &Path) -> Option<(u32, String)> {
     Some((pid, cmd))
 }
 
+/// Why a version's lock could not be taken (a running process holding it is not an
+/// error).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The version's directory could not be made.
+    #[error("{}: {source}", dir.display())]
+    Dir {
+        /// The `@v` directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The lock file could not be opened (or made).
+    #[error("{}: {source}", file.display())]
+    Open {
+        /// The `.lock` file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `flock` failed otherwise than because another process holds the lock.
+    #[error("locking {}: {source}", file.display())]
+    Lock {
+        /// The `.lock` file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: rustix::io::Errno,
+    },
+}
+
 /// The version's lock, taken as the go command takes it (an exclusive `flock` on
 /// `<v>.lock`), without waiting: `None` when a running process holds it.
-pub fn take(e: &Entry) -> Result<Option<std::fs::File>, String> {
-    std::fs::create_dir_all(&e.vdir).map_err(|err| format!("{}: {err}", e.vdir.display()))?;
+pub fn take(e: &Entry) -> Result<Option<std::fs::File>, Error> {
+    std::fs::create_dir_all(&e.vdir).map_err(|source| Error::Dir {
+        dir: e.vdir.clone(),
+        source,
+    })?;
     let p = e.file(Ext::Lock);
     let f = std::fs::OpenOptions::new()
         .create(true)
@@ -63,10 +99,13 @@ pub fn take(e: &Entry) -> Result<Option<std::fs::File>, String> {
         .read(true)
         .write(true)
         .open(&p)
-        .map_err(|err| format!("{}: {err}", p.display()))?;
+        .map_err(|source| Error::Open {
+            file: p.clone(),
+            source,
+        })?;
     match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(Some(f)),
         Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
-        Err(err) => Err(format!("locking {}: {err}", p.display())),
+        Err(source) => Err(Error::Lock { file: p, source }),
     }
 }

@@ -250,31 +250,84 @@ fn make_read_only(dir: &Path) {
     }
 }
 
+/// Why a repair stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The cache is not one, or a go.sum file could not be read.
+    #[error(transparent)]
+    Verify(#[from] super::verify::Error),
+    /// A go.sum file to compare with could not be read.
+    #[error(transparent)]
+    GoSum(#[from] check::Error),
+    /// A version's lock could not be taken.
+    #[error(transparent)]
+    Lock(#[from] super::lock::Error),
+    /// A directory the go command cannot write could not be made writable.
+    #[error("chmod u+w {}: {source}", dir.display())]
+    MakeWritable {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directory damaged files are moved to could not be made.
+    #[error("{}: {source}", trash.display())]
+    Trash {
+        /// The directory, in the cache.
+        trash: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A damaged file or tree could not be moved out of the cache.
+    #[error("moving {} out of the cache: {source}", path.display())]
+    MoveOut {
+        /// The file or tree.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// What was moved out could not be removed.
+    #[error("removing {}: {source}", trash.display())]
+    EmptyTrash {
+        /// The directory it was moved to.
+        trash: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The empty directory the go command fetches from could not be made.
+    #[error("{}: {source}", dir.display())]
+    FetchDir {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `go mod download` did not run to its exit.
+    #[error("{} mod download: {source}", go.display())]
+    Download {
+        /// The go command.
+        go: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::process::ProcessError,
+    },
+}
+
 /// Repairs the cache.
-pub fn repair(opts: &Options) -> Result<Outcome, String> {
+pub fn repair(opts: &Options) -> Result<Outcome, Error> {
     super::verify::existing(&opts.modcache)?;
     let sums = check::read_go_sums(&opts.go_sums)?;
-    let s = scan(&opts.modcache)?;
+    let s = scan(&opts.modcache);
     let found = super::verify::check_all(&s, &sums, opts.modcache_rw, opts.progress, None).findings;
-    let mut actions = Vec::new();
-    // Moved out of the cache (same file system: one rename each), removed at the end.
-    let trash = opts
-        .modcache
-        .join(format!("cache/.modgate-repair-{}", std::process::id()));
-    let mut moved = 0usize;
-    let mut to_fetch: Vec<&Entry> = Vec::new();
     // Directories the go command cannot write: first, so that what is in them can go.
-    for f in found.iter().filter(|f| f.kind == Kind::ReadOnlyDir) {
-        let mode = std::fs::metadata(&f.path).map_or(0o755, |m| m.permissions().mode());
-        std::fs::set_permissions(&f.path, std::fs::Permissions::from_mode(mode | 0o200))
-            .map_err(|err| format!("chmod u+w {}: {err}", f.path.display()))?;
-        actions.push(Action {
-            module: String::new(),
-            version: String::new(),
-            what: "made writable for its owner".into(),
-            paths: vec![f.path.clone()],
-        });
-    }
+    let mut actions = make_dirs_writable(&found)?;
+    let mut trash = Trash::in_cache(&opts.modcache);
+    let mut to_fetch: Vec<&Entry> = Vec::new();
     for e in &s.entries {
         let mine: Vec<&Finding> = found
             .iter()
@@ -285,71 +338,15 @@ pub fn repair(opts: &Options) -> Result<Outcome, String> {
         if mine.is_empty() || mine.iter().any(|f| f.kind == Kind::LockHeld) {
             continue;
         }
-        let p = plan(e, &mine);
-        // Held while its files move (also a leftover lock file itself: no one else can
-        // hold the file that goes).
-        let guard = super::lock::take(e)?;
-        if guard.is_none() {
-            actions.push(Action {
-                module: e.path.clone(),
-                version: e.version.clone(),
-                what: "left alone: a running process took its lock".into(),
-                paths: vec![e.file(Ext::Lock)],
-            });
-            continue;
-        }
-        if !p.remove.is_empty() {
-            std::fs::create_dir_all(&trash).map_err(|err| format!("{}: {err}", trash.display()))?;
-            for x in &p.remove {
-                if x.is_dir() {
-                    // Moving a directory updates its `..`: it must be writable.
-                    make_writable(x);
-                }
-                moved += 1;
-                std::fs::rename(x, trash.join(moved.to_string()))
-                    .map_err(|err| format!("moving {} out of the cache: {err}", x.display()))?;
-            }
-            actions.push(Action {
-                module: e.path.clone(),
-                version: e.version.clone(),
-                what: "removed".into(),
-                paths: p.remove.clone(),
-            });
-        }
-        if p.read_only {
-            make_read_only(&e.tree);
-            actions.push(Action {
-                module: e.path.clone(),
-                version: e.version.clone(),
-                what: "made read-only again".into(),
-                paths: vec![e.tree.clone()],
-            });
-        }
-        drop(guard);
-        if p.fetch {
+        if mend(e, &mine, &mut trash, &mut actions)? {
             to_fetch.push(e);
         }
     }
-    // Temporary files of no version (an `@v/list` rewrite cut short).
-    for f in &found {
-        if f.kind == Kind::Leftover && f.module.is_empty() && std::fs::remove_file(&f.path).is_ok()
-        {
-            actions.push(Action {
-                module: String::new(),
-                version: String::new(),
-                what: "removed".into(),
-                paths: vec![f.path.clone()],
-            });
-        }
-    }
+    actions.extend(remove_strays(&found));
     let (fetched, fetch_errors) = fetch(opts, &to_fetch)?;
-    if trash.exists() {
-        make_writable(&trash);
-        std::fs::remove_dir_all(&trash)
-            .map_err(|err| format!("removing {}: {err}", trash.display()))?;
-    }
+    trash.empty()?;
     // Checked again: the whole cache (what was mended, and that nothing else broke).
-    let again = scan(&opts.modcache)?;
+    let again = scan(&opts.modcache);
     let remaining = super::verify::check_all(&again, &sums, opts.modcache_rw, false, None).findings;
     Ok(Outcome {
         found,
@@ -360,12 +357,149 @@ pub fn repair(opts: &Options) -> Result<Outcome, String> {
     })
 }
 
+/// Gives the directories the go command cannot write (found [`Kind::ReadOnlyDir`]) write
+/// permission for their owner; what was done.
+fn make_dirs_writable(found: &[Finding]) -> Result<Vec<Action>, Error> {
+    let mut actions = Vec::new();
+    for f in found.iter().filter(|f| f.kind == Kind::ReadOnlyDir) {
+        let mode = std::fs::metadata(&f.path).map_or(0o755, |m| m.permissions().mode());
+        std::fs::set_permissions(&f.path, std::fs::Permissions::from_mode(mode | 0o200)).map_err(
+            |source| Error::MakeWritable {
+                dir: f.path.clone(),
+                source,
+            },
+        )?;
+        actions.push(Action {
+            module: String::new(),
+            version: String::new(),
+            what: "made writable for its owner".into(),
+            paths: vec![f.path.clone()],
+        });
+    }
+    Ok(actions)
+}
+
+/// Where damaged files go: moved out of the cache (same file system: one rename each),
+/// removed at the end.
+struct Trash {
+    /// `cache/.modgate-repair-<pid>` in the cache.
+    dir: PathBuf,
+    /// How many were moved there (each is named by its number).
+    moved: usize,
+}
+
+impl Trash {
+    /// The trash of this process in `modcache` (made when something is moved there).
+    fn in_cache(modcache: &Path) -> Trash {
+        Trash {
+            dir: modcache.join(format!("cache/.modgate-repair-{}", std::process::id())),
+            moved: 0,
+        }
+    }
+
+    /// Moves `paths` out of the cache, directories made writable first.
+    fn move_out(&mut self, paths: &[PathBuf]) -> Result<(), Error> {
+        std::fs::create_dir_all(&self.dir).map_err(|source| Error::Trash {
+            trash: self.dir.clone(),
+            source,
+        })?;
+        for x in paths {
+            if x.is_dir() {
+                // Moving a directory updates its `..`: it must be writable.
+                make_writable(x);
+            }
+            self.moved += 1;
+            std::fs::rename(x, self.dir.join(self.moved.to_string())).map_err(|source| {
+                Error::MoveOut {
+                    path: x.clone(),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Removes what was moved out, if anything was.
+    fn empty(self) -> Result<(), Error> {
+        if self.dir.exists() {
+            make_writable(&self.dir);
+            std::fs::remove_dir_all(&self.dir).map_err(|source| Error::EmptyTrash {
+                trash: self.dir.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Mends entry `e` as its findings `mine` ask, under its lock (also a leftover lock file
+/// itself: no one else can hold the file that goes): its damaged files moved to `trash`,
+/// its tree made read-only again; what was done goes to `actions`. Whether it is to be
+/// fetched again (not when a running process holds its lock: it is left alone).
+fn mend(
+    e: &Entry,
+    mine: &[&Finding],
+    trash: &mut Trash,
+    actions: &mut Vec<Action>,
+) -> Result<bool, Error> {
+    let p = plan(e, mine);
+    // Held while its files move.
+    let guard = super::lock::take(e)?;
+    if guard.is_none() {
+        actions.push(Action {
+            module: e.path.clone(),
+            version: e.version.clone(),
+            what: "left alone: a running process took its lock".into(),
+            paths: vec![e.file(Ext::Lock)],
+        });
+        return Ok(false);
+    }
+    if !p.remove.is_empty() {
+        trash.move_out(&p.remove)?;
+        actions.push(Action {
+            module: e.path.clone(),
+            version: e.version.clone(),
+            what: "removed".into(),
+            paths: p.remove.clone(),
+        });
+    }
+    if p.read_only {
+        make_read_only(&e.tree);
+        actions.push(Action {
+            module: e.path.clone(),
+            version: e.version.clone(),
+            what: "made read-only again".into(),
+            paths: vec![e.tree.clone()],
+        });
+    }
+    drop(guard);
+    Ok(p.fetch)
+}
+
+/// Removes the temporary files of no version (an `@v/list` rewrite cut short); what was
+/// done.
+fn remove_strays(found: &[Finding]) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for f in found {
+        if f.kind == Kind::Leftover && f.module.is_empty() && std::fs::remove_file(&f.path).is_ok()
+        {
+            actions.push(Action {
+                module: String::new(),
+                version: String::new(),
+                what: "removed".into(),
+                paths: vec![f.path.clone()],
+            });
+        }
+    }
+    actions
+}
+
 /// Fetches `entries` again with the go command (`go mod download -json`, outside any
 /// module, into this cache); the versions fetched and the errors.
 fn fetch(
     opts: &Options,
     entries: &[&Entry],
-) -> Result<(Vec<String>, BTreeMap<String, String>), String> {
+) -> Result<(Vec<String>, BTreeMap<String, String>), Error> {
     let mut fetched = Vec::new();
     let mut errors = BTreeMap::new();
     if entries.is_empty() {
@@ -376,7 +510,10 @@ fn fetch(
     bar.set_prefix(format!("fetching {} module versions again", ids.len()));
     // Outside any module: an empty directory of its own.
     let dir = std::env::temp_dir().join(format!("modgate-repair-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|source| Error::FetchDir {
+        dir: dir.clone(),
+        source,
+    })?;
     let mut cmd = std::process::Command::new(&opts.go);
     cmd.args(["mod", "download", "-json"])
         .args(&ids)
@@ -391,7 +528,10 @@ fn fetch(
     let out = crate::process::output_blocking(cmd, bounds);
     bar.finish_and_clear();
     let _ = std::fs::remove_dir_all(&dir);
-    let out = out.map_err(|e| format!("{} mod download: {e}", opts.go.display()))?;
+    let out = out.map_err(|source| Error::Download {
+        go: opts.go.clone(),
+        source,
+    })?;
     let mut reported = std::collections::BTreeSet::new();
     for v in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<serde_json::Value>() {
         let Ok(v) = v else { break };

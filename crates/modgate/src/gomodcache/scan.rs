@@ -77,8 +77,9 @@ pub struct Scan {
     pub unknown: Vec<(PathBuf, String)>,
 }
 
-/// Scans the module cache `modcache`.
-pub fn scan(modcache: &Path) -> Result<Scan, String> {
+/// Scans the module cache `modcache`. What cannot be read is named in
+/// [`Scan::unknown`]; a cache without `cache/download` holds nothing.
+pub fn scan(modcache: &Path) -> Scan {
     let mut out = Scan::default();
     let mut by_key: BTreeMap<(String, String), Entry> = BTreeMap::new();
     let download = modcache.join(layout::DOWNLOAD);
@@ -115,7 +116,7 @@ pub fn scan(modcache: &Path) -> Result<Scan, String> {
     trees(modcache, &mut by_key, &mut out);
     out.entries = by_key.into_values().collect();
     out.read_only.sort();
-    Ok(out)
+    out
 }
 
 /// The files of one `@v` directory.
@@ -286,7 +287,7 @@ mod tests {
         std::fs::create_dir_all(mc.join("github.com/!azure/x@v1.3.0.tmp-123")).unwrap();
         std::fs::create_dir_all(mc.join("example.com/orphan@v0.1.0")).unwrap();
         std::fs::create_dir_all(mc.join("cache/download/sumdb/sum.golang.org/lookup")).unwrap();
-        let s = scan(mc).unwrap();
+        let s = scan(mc);
         let got: Vec<(String, String, Files, bool, usize)> = s
             .entries
             .iter()

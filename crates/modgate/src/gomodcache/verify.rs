@@ -109,12 +109,41 @@ pub struct Options {
     pub progress: bool,
 }
 
+/// Why a cache could not be verified (or repaired).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The module cache named is not a directory.
+    #[error(
+        "the module cache {} is not a directory (check --gomodcache, or GOMODCACHE in go env)",
+        modcache.display()
+    )]
+    NotADirectory {
+        /// The module cache named.
+        modcache: PathBuf,
+    },
+    /// The module cache named cannot be looked at (it is not there, or not readable).
+    #[error(
+        "the module cache {}: {source} (check --gomodcache, or GOMODCACHE in go env)",
+        modcache.display()
+    )]
+    Unreadable {
+        /// The module cache named.
+        modcache: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A go.sum file to compare with could not be read.
+    #[error(transparent)]
+    GoSum(#[from] check::Error),
+}
+
 /// Verifies the cache; what was found.
-pub fn verify(opts: &Options) -> Result<Report, String> {
+pub fn verify(opts: &Options) -> Result<Report, Error> {
     let started = Instant::now();
     existing(&opts.modcache)?;
     let sums = check::read_go_sums(&opts.go_sums)?;
-    let s = scan(&opts.modcache)?;
+    let s = scan(&opts.modcache);
     let checked = check_all(&s, &sums, opts.modcache_rw, opts.progress, None);
     Ok(Report {
         modcache: opts.modcache.clone(),
@@ -237,16 +266,15 @@ pub fn progress_bar(len: u64, shown: bool) -> indicatif::ProgressBar {
 }
 
 /// `Err` unless `modcache` is a directory: a cache named by mistake is not a healthy one.
-pub fn existing(modcache: &Path) -> Result<(), String> {
+pub fn existing(modcache: &Path) -> Result<(), Error> {
     match std::fs::metadata(modcache) {
         Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(format!(
-            "the module cache {} is not a directory (check --gomodcache, or GOMODCACHE in go env)",
-            modcache.display()
-        )),
-        Err(e) => Err(format!(
-            "the module cache {}: {e} (check --gomodcache, or GOMODCACHE in go env)",
-            modcache.display()
-        )),
+        Ok(_) => Err(Error::NotADirectory {
+            modcache: modcache.to_path_buf(),
+        }),
+        Err(source) => Err(Error::Unreadable {
+            modcache: modcache.to_path_buf(),
+            source,
+        }),
     }
 }

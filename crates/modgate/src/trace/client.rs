@@ -104,17 +104,105 @@ pub struct Answer {
     pub resent: bool,
 }
 
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The URL asked for is not one.
+    #[error("{url} is not a URL: {source}")]
+    NotUrl {
+        /// What was asked for.
+        url: String,
+        /// Why.
+        #[source]
+        source: <reqwest::Url as std::str::FromStr>::Err,
+    },
+    /// The URL (asked for, or redirected to) is not an http(s) one.
+    #[error("{url}: not an http(s) URL")]
+    NotHttp {
+        /// The URL.
+        url: reqwest::Url,
+    },
+    /// Redirected more times than net/http follows.
+    #[error("stopped after {MAX_REDIRECTS} redirects (at {next})")]
+    TooManyRedirects {
+        /// Where the last redirect pointed.
+        next: reqwest::Url,
+    },
+    /// Redirected from https to http, which cmd/go/internal/web refuses.
+    #[error("redirected from secure URL {from} to insecure URL {to}")]
+    Insecure {
+        /// The https URL.
+        from: reqwest::Url,
+        /// The http URL it redirected to.
+        to: reqwest::Url,
+    },
+    /// The TLS configuration could not be made.
+    #[error(transparent)]
+    TlsConfig(#[from] dial::TlsConfigError),
+    /// The task making the TLS configuration failed.
+    #[error("{0}")]
+    Task(#[source] tokio::task::JoinError),
+    /// A connection could not be opened.
+    #[error(transparent)]
+    Dial(#[from] dial::DialError),
+    /// HTTP/2 could not be spoken on a new connection.
+    #[error("HTTP/2 with {host}: {source}")]
+    Http2 {
+        /// The host.
+        host: String,
+        /// Why.
+        #[source]
+        source: hyper::Error,
+    },
+    /// HTTP/1.1 could not be spoken on a new connection.
+    #[error("HTTP/1.1 with {host}: {source}")]
+    Http1 {
+        /// The host.
+        host: String,
+        /// Why.
+        #[source]
+        source: hyper::Error,
+    },
+    /// The request could not be made (a header value HTTP does not allow).
+    #[error("{url}: {source}")]
+    Request {
+        /// The URL.
+        url: reqwest::Url,
+        /// Why.
+        #[source]
+        source: hyper::http::Error,
+    },
+    /// The request got no answer.
+    #[error("GET {url}: {source}")]
+    Send {
+        /// The URL.
+        url: reqwest::Url,
+        /// Why.
+        #[source]
+        source: hyper::Error,
+    },
+}
+
 /// A failed request, with what it waited on before failing.
 #[derive(Debug)]
 pub struct Failure {
     /// What failed, where.
-    pub error: String,
+    pub error: Error,
     /// As `Answer`'s.
     pub queue: Duration,
     /// As `Answer`'s.
     pub opened: Option<Phases>,
-    /// The phase a connection failed in, when opening one failed.
-    pub failed_in: Option<&'static str>,
+}
+
+impl Failure {
+    /// The phase a connection failed in (`dns`, `connect`, `proxy`, `tls`), when opening
+    /// one failed.
+    pub fn failed_in(&self) -> Option<&'static str> {
+        match &self.error {
+            Error::Dial(e) => Some(e.phase()),
+            _ => None,
+        }
+    }
 }
 
 /// How one hop went.
@@ -129,7 +217,6 @@ struct Hop {
 struct Waited {
     queue: Duration,
     opened: Option<Phases>,
-    failed_in: Option<&'static str>,
 }
 
 impl Waited {
@@ -157,12 +244,12 @@ impl Client {
         }
     }
 
-    async fn tls(&self) -> Result<&Arc<rustls::ClientConfig>, String> {
+    async fn tls(&self) -> Result<&Arc<rustls::ClientConfig>, Error> {
         self.tls
             .get_or_try_init(|| async {
-                tokio::task::spawn_blocking(dial::tls_config)
+                Ok(tokio::task::spawn_blocking(dial::tls_config)
                     .await
-                    .map_err(|e| e.to_string())?
+                    .map_err(Error::Task)??)
             })
             .await
     }
@@ -173,11 +260,13 @@ impl Client {
         let mut waited = Waited::default();
         let mut redirects = Vec::new();
         let mut resent = false;
-        let mut url = reqwest::Url::parse(url).map_err(|e| Failure {
-            error: format!("{url} is not a URL: {e}"),
+        let mut url = reqwest::Url::parse(url).map_err(|source| Failure {
+            error: Error::NotUrl {
+                url: url.to_string(),
+                source,
+            },
             queue: Duration::ZERO,
             opened: None,
-            failed_in: None,
         })?;
         let first_host = url.host_str().unwrap_or("").to_ascii_lowercase();
         let first_https = url.scheme() == "https";
@@ -199,7 +288,6 @@ impl Client {
                         error,
                         queue: waited.queue,
                         opened: waited.opened,
-                        failed_in: waited.failed_in,
                     });
                 }
             };
@@ -225,22 +313,20 @@ impl Client {
                     resent,
                 });
             };
-            let fail = |error: String| Failure {
+            let fail = |error: Error| Failure {
                 error,
                 queue: waited.queue,
                 opened: waited.opened.clone(),
-                failed_in: None,
             };
             // net/http: the 11th request is refused (10 before it).
             if redirects.len() + 1 >= MAX_REDIRECTS {
-                return Err(fail(format!(
-                    "stopped after {MAX_REDIRECTS} redirects (at {next})"
-                )));
+                return Err(fail(Error::TooManyRedirects { next }));
             }
             if first_https && next.scheme() != "https" {
-                return Err(fail(format!(
-                    "redirected from secure URL {url} to insecure URL {next}"
-                )));
+                return Err(fail(Error::Insecure {
+                    from: url,
+                    to: next,
+                }));
             }
             redirects.push(next.to_string());
             url = next;
@@ -253,8 +339,8 @@ impl Client {
         url: &reqwest::Url,
         headers: &[(&str, String)],
         waited: &mut Waited,
-    ) -> Result<Hop, String> {
-        let to = Target::of(url).ok_or_else(|| format!("{url}: not an http(s) URL"))?;
+    ) -> Result<Hop, Error> {
+        let to = Target::of(url).ok_or_else(|| Error::NotHttp { url: url.clone() })?;
         let key = format!(
             "{}://{}:{}",
             if to.https { "https" } else { "http" },
@@ -265,7 +351,10 @@ impl Client {
         let mut fresh_only = false;
         loop {
             let (conn, kept) = self.connection(&key, &to, url, fresh_only, waited).await?;
-            let req = request(url, headers, &conn).map_err(|e| format!("{url}: {e}"))?;
+            let req = request(url, headers, &conn).map_err(|source| Error::Request {
+                url: url.clone(),
+                source,
+            })?;
             let sent = match conn {
                 Conn::H2(mut s) => {
                     let r = s.send_request(req).await;
@@ -296,7 +385,12 @@ impl Client {
                     resent = true;
                     fresh_only = true;
                 }
-                Err(e) => return Err(format!("GET {url}: {e}")),
+                Err(source) => {
+                    return Err(Error::Send {
+                        url: url.clone(),
+                        source,
+                    });
+                }
             }
         }
     }
@@ -309,7 +403,7 @@ impl Client {
         url: &reqwest::Url,
         fresh_only: bool,
         waited: &mut Waited,
-    ) -> Result<(Conn, bool), String> {
+    ) -> Result<(Conn, bool), Error> {
         // Woken by a failed open: open one's own, waiting on no one.
         let mut alone = false;
         loop {
@@ -388,7 +482,7 @@ impl Client {
         url: &reqwest::Url,
         mine: Option<Arc<Notify>>,
         waited: &mut Waited,
-    ) -> Result<Conn, String> {
+    ) -> Result<Conn, Error> {
         // Waiters are woken however this ends (an error, or this request cancelled).
         struct Wake(Option<Arc<Notify>>, Arc<Pool>, String);
         impl Drop for Wake {
@@ -427,28 +521,30 @@ impl Client {
         to: &Target,
         url: &reqwest::Url,
         waited: &mut Waited,
-    ) -> Result<Conn, String> {
+    ) -> Result<Conn, Error> {
         let via = http_proxy_for(url.as_str(), &self.settings);
         let tls = match to.https {
             true => Arc::clone(self.tls().await?),
             false => Arc::new(plain_config()),
         };
-        let dialed = dial::dial(to, via.as_deref(), &tls).await.map_err(|e| {
-            waited.failed_in = Some(e.phase());
-            e.to_string()
-        })?;
+        let dialed = dial::dial(to, via.as_deref(), &tls).await?;
         waited.opened(&dialed.phases);
         let io = TokioIo::new(dialed.io);
         if dialed.phases.h2 {
-            let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
-                .await
-                .map_err(|e| format!("HTTP/2 with {}: {e}", to.host))?;
+            let (sender, conn) =
+                http2::handshake(TokioExecutor::new(), io)
+                    .await
+                    .map_err(|source| Error::Http2 {
+                        host: to.host.clone(),
+                        source,
+                    })?;
             tokio::spawn(conn);
             Ok(Conn::H2(sender))
         } else {
-            let (sender, conn) = http1::handshake(io)
-                .await
-                .map_err(|e| format!("HTTP/1.1 with {}: {e}", to.host))?;
+            let (sender, conn) = http1::handshake(io).await.map_err(|source| Error::Http1 {
+                host: to.host.clone(),
+                source,
+            })?;
             tokio::spawn(conn);
             Ok(Conn::H1(Kept {
                 sender,
@@ -587,7 +683,8 @@ mod tests {
             .await
             .err()
             .unwrap();
-        assert_eq!(e.failed_in, Some("connect"), "{}", e.error);
+        assert!(matches!(e.error, Error::Dial(_)), "{}", e.error);
+        assert_eq!(e.failed_in(), Some("connect"), "{}", e.error);
         // (A name that does not resolve would ask the machine's resolver, off loopback:
         // dial.rs's phase() maps it to "dns", and the report test covers its verdict.)
         assert_eq!(
@@ -610,7 +707,14 @@ mod tests {
         assert_eq!(body(a).await, "auth=false");
         let e = c.get(&format!("{up}/r/10"), &[]).await.err().unwrap();
         assert!(
-            e.error.starts_with("stopped after 10 redirects"),
+            matches!(e.error, Error::TooManyRedirects { .. }),
+            "{}",
+            e.error
+        );
+        assert!(
+            e.error
+                .to_string()
+                .starts_with("stopped after 10 redirects"),
             "{}",
             e.error
         );

@@ -34,6 +34,38 @@ pub struct GitRecord {
     pub exit_code: Option<i32>,
 }
 
+/// Why the stand-in could not be set up, or could not run the real git.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The stand-in's async runtime could not start.
+    #[error("{0}")]
+    Runtime(#[source] std::io::Error),
+    /// The real git could not be started.
+    #[error("{0}")]
+    Spawn(#[source] std::io::Error),
+    /// Interrupts could not be listened for (to pass them on).
+    #[error("{0}")]
+    Signals(#[source] std::io::Error),
+    /// Waiting for the real git failed.
+    #[error("{0}")]
+    Wait(#[source] std::io::Error),
+    /// This program's own path (which the stand-in links to) is not known.
+    #[error("this program's path: {0}")]
+    CurrentExe(#[source] std::io::Error),
+    /// The directory holding the stand-in could not be made.
+    #[error("a directory for the git stand-in {}: {source}", dir.display())]
+    Dir {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The stand-in could not be linked to this program.
+    #[error("linking the git stand-in: {0}")]
+    Link(#[source] std::io::Error),
+}
+
 fn unix_us(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_micros() as u64
 }
@@ -56,7 +88,7 @@ pub fn stand_in(started: SystemTime) -> std::process::ExitCode {
     let status = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(Error::Runtime)
         .and_then(|rt| rt.block_on(run_passing_signals(&real, &args)))
     {
         Ok(s) => s,
@@ -89,18 +121,18 @@ pub fn stand_in(started: SystemTime) -> std::process::ExitCode {
 async fn run_passing_signals(
     real: &std::ffi::OsStr,
     args: &[String],
-) -> Result<std::process::ExitStatus, String> {
+) -> Result<std::process::ExitStatus, Error> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut child = tokio::process::Command::new(real)
         .args(args)
         .spawn()
-        .map_err(|e| e.to_string())?;
+        .map_err(Error::Spawn)?;
     let pid = child.id().map(|p| p as i32);
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(Error::Signals)?;
+    let mut term = signal(SignalKind::terminate()).map_err(Error::Signals)?;
     loop {
         let sig = tokio::select! {
-            s = child.wait() => return s.map_err(|e| e.to_string()),
+            s = child.wait() => return s.map_err(Error::Wait),
             _ = int.recv() => rustix::process::Signal::INT,
             _ = term.recv() => rustix::process::Signal::TERM,
         };
@@ -127,24 +159,24 @@ impl Drop for StandIn {
 
 impl StandIn {
     /// Prepares the stand-in for the real git found on `path` (the command's PATH).
-    pub fn prepare(path: &std::ffi::OsStr) -> Result<Option<StandIn>, String> {
+    pub fn prepare(path: &std::ffi::OsStr) -> Result<Option<StandIn>, Error> {
         let Some(real) = std::env::split_paths(path)
             .map(|d| d.join("git"))
             .find(|p| p.is_file())
         else {
             return Ok(None);
         };
-        let me = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
+        let me = std::env::current_exe().map_err(Error::CurrentExe)?;
         let dir = std::env::temp_dir().join(format!(
             "modgate-trace-{}-{}",
             std::process::id(),
             unix_us(SystemTime::now())
         ));
-        std::fs::create_dir(&dir)
-            .map_err(|e| format!("a directory for the git stand-in {}: {e}", dir.display()))?;
+        if let Err(source) = std::fs::create_dir(&dir) {
+            return Err(Error::Dir { dir, source });
+        }
         let stand_in = StandIn { dir, real };
-        std::os::unix::fs::symlink(&me, stand_in.dir.join("git"))
-            .map_err(|e| format!("linking the git stand-in: {e}"))?;
+        std::os::unix::fs::symlink(&me, stand_in.dir.join("git")).map_err(Error::Link)?;
         Ok(Some(stand_in))
     }
 

@@ -220,6 +220,17 @@ struct Relay {
     records: Records,
 }
 
+/// Why the recorder could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// It could not listen on loopback.
+    #[error("cannot listen on 127.0.0.1 for the recorder: {0}")]
+    Listen(#[source] std::io::Error),
+    /// Its listening address could not be read.
+    #[error("the recorder's address: {0}")]
+    Address(#[source] std::io::Error),
+}
+
 /// A running recorder.
 pub struct Recorder {
     /// `http://127.0.0.1:PORT`.
@@ -243,13 +254,11 @@ impl Recorder {
         upstreams: Vec<String>,
         sumdb: Option<(String, String)>,
         settings: GoSettings,
-    ) -> Result<Recorder, String> {
+    ) -> Result<Recorder, Error> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| format!("cannot listen on 127.0.0.1 for the recorder: {e}"))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| format!("the recorder's address: {e}"))?;
+            .map_err(Error::Listen)?;
+        let addr = listener.local_addr().map_err(Error::Address)?;
         let client = Client::new(settings);
         let records = Records::new();
         let relay = Arc::new(Relay {
@@ -409,10 +418,10 @@ fn answered(r: &mut Record, a: &super::client::Answer) {
 
 /// A request that got no answer, into its record.
 fn failed(r: &mut Record, f: super::client::Failure, now: Duration) {
-    r.error = Some(f.error);
+    r.failed_in = f.failed_in();
+    r.error = Some(f.error.to_string());
     r.queue = f.queue;
     r.opened = f.opened;
-    r.failed_in = f.failed_in;
     r.done = Some(now);
 }
 

@@ -16,11 +16,25 @@ pub struct Rewritten {
     pub upstreams: Vec<String>,
 }
 
+/// A GOPROXY list the go command refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("GOPROXY={goproxy}: {reason}")]
+pub struct Error {
+    /// The list.
+    pub goproxy: String,
+    /// Why the go command refuses it.
+    #[source]
+    pub reason: crate::source::proxy::UpstreamError,
+}
+
 /// Rewrites `goproxy` (the command's effective GOPROXY) for a recorder at `recorder`
 /// (`http://127.0.0.1:PORT`). `file://` proxies, `direct` and `off` are kept as they
 /// are: the go command reads the first itself and the others are not HTTP.
-pub fn rewrite(goproxy: &str, recorder: &str) -> Result<Rewritten, String> {
-    let entries = parse_list(goproxy).map_err(|e| format!("GOPROXY={goproxy}: {e}"))?;
+pub fn rewrite(goproxy: &str, recorder: &str) -> Result<Rewritten, Error> {
+    let entries = parse_list(goproxy).map_err(|reason| Error {
+        goproxy: goproxy.to_string(),
+        reason,
+    })?;
     let mut out = String::new();
     let mut upstreams = Vec::new();
     let n = entries.len();
@@ -83,8 +97,10 @@ mod tests {
 
     #[test]
     fn a_list_the_go_command_refuses_is_refused() {
+        let e = rewrite("ftp://x.example,direct", R).unwrap_err();
+        assert_eq!(e.goproxy, "ftp://x.example,direct");
         assert_eq!(
-            rewrite("ftp://x.example,direct", R).unwrap_err(),
+            e.to_string(),
             "GOPROXY=ftp://x.example,direct: invalid proxy URL scheme (must be https, http, file): ftp://x.example"
         );
     }

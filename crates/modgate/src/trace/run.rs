@@ -26,17 +26,72 @@ pub struct Options {
     pub html: Option<PathBuf>,
 }
 
+/// Why the command could not be traced, or the files asked for not written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No command was given.
+    #[error(
+        "no command to run: modgate trace [--html FILE] [--json FILE] [--chrome FILE] -- COMMAND..."
+    )]
+    NoCommand,
+    /// The command's settings could not be read.
+    #[error(transparent)]
+    Settings(#[from] crate::goenv::Error),
+    /// Its GOSUMDB is not one the go command takes (`sumdb::spec::parse`'s words).
+    #[error("GOSUMDB: {0}")]
+    Gosumdb(#[source] crate::sumdb::spec::SpecError),
+    /// Its GOPROXY is not a list the go command takes.
+    #[error(transparent)]
+    Goproxy(#[from] super::rewrite::Error),
+    /// The recorder could not start.
+    #[error(transparent)]
+    Recorder(#[from] super::record::Error),
+    /// The git stand-in could not be set up.
+    #[error(transparent)]
+    StandIn(#[from] super::git::Error),
+    /// The command could not be started.
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Waiting for the command failed.
+    #[error("waiting for {program}: {source}")]
+    Wait {
+        /// The program.
+        program: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The records could not be made JSON.
+    #[error("the records as JSON: {0}")]
+    RecordsJson(#[source] serde_json::Error),
+    /// A file's JSON could not be written out as text.
+    #[error("{0}")]
+    Json(#[source] serde_json::Error),
+    /// A file asked for could not be written.
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// Whether `program` is the go command (its file name is `go`).
 fn is_go(program: &str) -> bool {
     Path::new(program).file_name().and_then(|n| n.to_str()) == Some("go")
 }
 
 /// Runs the command through the recorder; the trace, or why it could not run.
-pub async fn run(opts: &Options) -> Result<Trace, String> {
-    let program = opts
-        .command
-        .first()
-        .ok_or("no command to run: modgate trace [--html FILE] [--json FILE] [--chrome FILE] -- COMMAND...")?;
+pub async fn run(opts: &Options) -> Result<Trace, Error> {
+    let program = opts.command.first().ok_or(Error::NoCommand)?;
     let env = |k: &str| std::env::var(k).ok();
     let go = is_go(program).then(|| Path::new(program));
     let settings = GoSettings::read(go, None, &env, crate::goenv::GO_ENV_WITHIN).await?;
@@ -50,7 +105,7 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
     }
     .map(|s| crate::sumdb::spec::parse(&s))
     .transpose()
-    .map_err(|e| format!("GOSUMDB: {e}"))?
+    .map_err(Error::Gosumdb)?
     .flatten();
     let upstreams = rewrite(&goproxy, "http://127.0.0.1")?.upstreams;
     // A GOSUMDB that names its URL is reached directly by the go command: nothing to claim.
@@ -70,15 +125,16 @@ pub async fn run(opts: &Options) -> Result<Trace, String> {
     if let Some(s) = &stand_in {
         cmd.envs(s.env(&path));
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        program: program.clone(),
+        source,
+    })?;
     let progress = Progress::start(recorder.records.clone());
     let sampler = child.id().map(|pid| Sampler::start(pid, started));
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| format!("waiting for {program}: {e}"))?;
+    let status = child.wait().await.map_err(|source| Error::Wait {
+        program: program.clone(),
+        source,
+    })?;
     progress.stop();
     let cpu = sampler.map(Sampler::stop).unwrap_or_default();
     let wall = started.elapsed();
@@ -158,13 +214,18 @@ impl Progress {
 }
 
 /// Writes the files asked for.
-pub fn write_files(opts: &Options, trace: &Trace) -> Result<(), String> {
+pub fn write_files(opts: &Options, trace: &Trace) -> Result<(), Error> {
+    let write_file = |path: &Path, contents: String| {
+        std::fs::write(path, contents).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
     let write = |path: &Path, v: &serde_json::Value| {
-        let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
-        std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+        write_file(path, serde_json::to_string_pretty(v).map_err(Error::Json)?)
     };
     if let Some(p) = &opts.json {
-        let mut v = serde_json::to_value(trace).map_err(|e| format!("the records as JSON: {e}"))?;
+        let mut v = serde_json::to_value(trace).map_err(Error::RecordsJson)?;
         v["critical_path"] = trace
             .critical_path()
             .iter()
@@ -189,8 +250,7 @@ pub fn write_files(opts: &Options, trace: &Trace) -> Result<(), String> {
         write(p, &trace.chrome())?;
     }
     if let Some(p) = &opts.html {
-        std::fs::write(p, super::html::page(trace))
-            .map_err(|e| format!("writing {}: {e}", p.display()))?;
+        write_file(p, super::html::page(trace))?;
     }
     Ok(())
 }
