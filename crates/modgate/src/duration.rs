@@ -8,11 +8,24 @@ use std::time::Duration;
 /// What a duration may look like, for error messages.
 pub const SYNTAX: &str = "want a Go duration such as 300ms, 10s, 1m30s or 1h (units ns, us, ms, s, m, h), or a whole number of seconds";
 
+/// A text that is not a duration: the text, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?}: {why} ({SYNTAX})")]
+pub struct DurationError {
+    /// The text as given.
+    pub text: String,
+    /// Why: empty, too large, negative, not a duration.
+    pub why: &'static str,
+}
+
 /// Parses `text`: Go's duration syntax, or a whole number of seconds. Negative durations
 /// are refused (no setting of modgate's means one).
-pub fn parse(text: &str) -> Result<Duration, String> {
+pub fn parse(text: &str) -> Result<Duration, DurationError> {
     let s = text.trim();
-    let bad = |why: &str| format!("{text:?}: {why} ({SYNTAX})");
+    let bad = |why: &'static str| DurationError {
+        text: text.to_string(),
+        why,
+    };
     if s.is_empty() {
         return Err(bad("empty"));
     }
@@ -178,7 +191,10 @@ mod tests {
             match parse(text) {
                 Ok(d) if why.is_empty() => assert_eq!(d.as_secs(), text.parse::<u64>().unwrap()),
                 Ok(d) => panic!("{text}: {d:?}"),
-                Err(e) => assert_eq!(e, format!("{text:?}: {why} ({SYNTAX})")),
+                Err(e) => {
+                    assert_eq!(e.why, why);
+                    assert_eq!(e.to_string(), format!("{text:?}: {why} ({SYNTAX})"));
+                }
             }
         }
     }

@@ -76,9 +76,9 @@ impl Report {
 /// Why the doctor cannot run at all (what it finds is in its report instead).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// `--timeout` is not a duration (`crate::duration::parse`'s words, which name it).
+    /// `--timeout` is not a duration.
     #[error("--timeout {0}")]
-    TimeoutSyntax(String),
+    TimeoutSyntax(#[source] crate::duration::DurationError),
     /// `--timeout` is a duration out of the range allowed.
     #[error("--timeout {given}: want a duration from 10ms to 1h (such as 10s, 1m30s or 1h)")]
     TimeoutRange {

@@ -319,20 +319,30 @@ impl Resolver {
 
 const MAX_DISCOVERY_BODY: usize = 1 << 20;
 
-async fn get_body(client: &reqwest::Client, url: &str) -> Result<(String, u16, String), String> {
-    let mut resp = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| format!("Get \"{url}\": {}", crate::source::error_chain(&e)))?;
+/// A `?go-get=1` page that could not be fetched (the URL, and the client's chain of
+/// causes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum PageError {
+    /// No answer.
+    #[error("Get \"{url}\": {chain}")]
+    Get { url: String, chain: String },
+    /// The body was cut.
+    #[error("reading {url}: {chain}")]
+    Read { url: String, chain: String },
+}
+
+async fn get_body(client: &reqwest::Client, url: &str) -> Result<(String, u16, String), PageError> {
+    let mut resp = client.get(url).send().await.map_err(|e| PageError::Get {
+        url: url.to_string(),
+        chain: crate::source::error_chain(&e),
+    })?;
     let status = resp.status().as_u16();
     let final_url = resp.url().to_string();
     let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| format!("reading {url}: {}", crate::source::error_chain(&e)))?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| PageError::Read {
+        url: url.to_string(),
+        chain: crate::source::error_chain(&e),
+    })? {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_DISCOVERY_BODY {
             break;
@@ -479,8 +489,27 @@ fn has_path_prefix(s: &str, prefix: &str) -> bool {
             && (prefix.ends_with('/') || s.as_bytes()[prefix.len()] == b'/'))
 }
 
+/// Why no go-import tag of a page is the one for a path (the go command's words).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MatchError {
+    /// Two tags match.
+    #[error("multiple meta tags match import path \"{0}\"")]
+    Multiple(String),
+    /// The page has no tag.
+    #[error("no go-import meta tags (meta tag not found for {0})")]
+    NoTags(String),
+    /// No tag's prefix is the path's.
+    #[error("no go-import meta tags (meta tags {} did not match import path {path})", prefixes.join(","))]
+    NoMatch {
+        /// The path.
+        path: String,
+        /// The tags' prefixes.
+        prefixes: Vec<String>,
+    },
+}
+
 /// The go command's `matchGoImport`.
-pub fn match_go_import(imports: &[MetaImport], path: &str) -> Result<MetaImport, String> {
+pub fn match_go_import(imports: &[MetaImport], path: &str) -> Result<MetaImport, MatchError> {
     let mut found: Option<&MetaImport> = None;
     let mut mismatches = Vec::new();
     for im in imports {
@@ -492,19 +521,17 @@ pub fn match_go_import(imports: &[MetaImport], path: &str) -> Result<MetaImport,
             if m.vcs == "mod" && im.vcs != "mod" {
                 break;
             }
-            return Err(format!("multiple meta tags match import path \"{path}\""));
+            return Err(MatchError::Multiple(path.to_string()));
         }
         found = Some(im);
     }
     match found {
         Some(m) => Ok(m.clone()),
-        None if mismatches.is_empty() => Err(format!(
-            "no go-import meta tags (meta tag not found for {path})"
-        )),
-        None => Err(format!(
-            "no go-import meta tags (meta tags {} did not match import path {path})",
-            mismatches.join(",")
-        )),
+        None if mismatches.is_empty() => Err(MatchError::NoTags(path.to_string())),
+        None => Err(MatchError::NoMatch {
+            path: path.to_string(),
+            prefixes: mismatches,
+        }),
     }
 }
 
@@ -592,7 +619,9 @@ mod tests {
             "example.com/x"
         );
         assert_eq!(
-            match_go_import(&imports, "example.com/q").unwrap_err(),
+            match_go_import(&imports, "example.com/q")
+                .unwrap_err()
+                .to_string(),
             "no go-import meta tags (meta tags example.com/y,example.com/x did not match import path example.com/q)"
         );
     }

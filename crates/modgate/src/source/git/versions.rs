@@ -402,11 +402,14 @@ impl CodeRepo {
                 .await?;
             self.validate_pseudo_version(info, stat_vers)
                 .await
-                .map_err(|m| {
-                    Error::invalid(format!(
-                        "{}@{stat_vers}: invalid pseudo-version: {m}",
-                        self.mod_path
-                    ))
+                .map_err(|e| {
+                    let m = format!("{}@{stat_vers}: invalid pseudo-version: {e}", self.mod_path);
+                    match e {
+                        // The go command's words; the repository failing to say is not
+                        // an invalid version, and is not remembered as one.
+                        PseudoError::Invalid(_) => Error::invalid(m),
+                        PseudoError::Git(e) => Error::new(e.kind(), m),
+                    }
                 })?;
             return Ok(r);
         }
@@ -495,10 +498,15 @@ impl CodeRepo {
         self.check_canonical(&mut memo, info, &pv, stat_vers).await
     }
 
-    async fn validate_pseudo_version(&self, info: &RevInfo, version: &str) -> Result<(), String> {
-        let rev = pseudo::pseudo_version_rev(version).map_err(|e| e.to_string())?;
+    async fn validate_pseudo_version(
+        &self,
+        info: &RevInfo,
+        version: &str,
+    ) -> Result<(), PseudoError> {
+        let invalid = PseudoError::Invalid;
+        let rev = pseudo::pseudo_version_rev(version).map_err(|e| invalid(e.to_string()))?;
         if rev != info.short {
-            return Err(if rev.starts_with(&info.short) {
+            return Err(invalid(if rev.starts_with(&info.short) {
                 format!(
                     "revision is longer than canonical (expected {})",
                     info.short
@@ -513,37 +521,39 @@ impl CodeRepo {
                     "does not match short name of revision (expected {})",
                     info.short
                 )
-            });
+            }));
         }
-        let t = pseudo::pseudo_version_time(version).map_err(|e| e.to_string())?;
+        let t = pseudo::pseudo_version_time(version).map_err(|e| invalid(e.to_string()))?;
         if t.unix != info.time {
-            return Err(format!(
+            return Err(invalid(format!(
                 "does not match version-control timestamp (expected {})",
                 Timestamp::from_unix(info.time).format_pseudo()
-            ));
+            )));
         }
         let tag_prefix = self.tag_prefix();
         let base =
             pseudo::pseudo_version_base(version.strip_suffix("+incompatible").unwrap_or(version))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| invalid(e.to_string()))?;
         if base.is_empty() {
             if self.pseudo_major.is_empty() && semver::major(version) == "v1" {
-                return Err("major version without preceding tag must be v0, not v1".into());
+                return Err(invalid(
+                    "major version without preceding tag must be v0, not v1".into(),
+                ));
             }
             return Ok(());
         }
         for tag in &info.tags {
             if tag.strip_prefix(&tag_prefix).unwrap_or(tag) == base {
-                return Err(format!(
+                return Err(invalid(format!(
                     "tag ({tag}) found on revision {rev} is already canonical, so should not be replaced with a pseudo-version derived from that tag"
-                ));
+                )));
             }
         }
         let tags = self
             .repo
             .tags(&format!("{tag_prefix}{base}"))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(PseudoError::Git)?;
         let mut last_tag = String::new();
         let mut found = false;
         for (name, _) in &tags {
@@ -554,19 +564,19 @@ impl CodeRepo {
                     .repo
                     .descends_from(&info.name, name)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(PseudoError::Git)?;
                 if found {
                     break;
                 }
             }
         }
         if last_tag.is_empty() {
-            return Err(format!("preceding tag ({base}) not found"));
+            return Err(invalid(format!("preceding tag ({base}) not found")));
         }
         if !found {
-            return Err(format!(
+            return Err(invalid(format!(
                 "revision {rev} is not a descendent of preceding tag ({last_tag})"
-            ));
+            )));
         }
         Ok(())
     }
@@ -842,6 +852,17 @@ impl CodeRepo {
             other => other,
         }
     }
+}
+
+/// Why a pseudo-version is not this revision's.
+#[derive(Debug, thiserror::Error)]
+enum PseudoError {
+    /// It is not (the go command's words).
+    #[error("{0}")]
+    Invalid(String),
+    /// The repository could not say (its tags, or their ancestry).
+    #[error("{0}")]
+    Git(Error),
 }
 
 #[cfg(test)]
