@@ -105,12 +105,12 @@ pub enum SetupError {
     StorageUrl(String),
     /// `--storage s3://…` is not a bucket and prefix.
     #[error("{0}")]
-    S3Url(String),
+    S3Url(#[source] crate::storage::S3Error),
     /// The S3 storage could not be opened.
     #[error(
         "cannot open the storage: {0} (check --storage / MODGATE_STORAGE and the AWS_* settings)"
     )]
-    S3(String),
+    S3(#[source] crate::storage::S3Error),
     /// The data directory could not be opened.
     #[error(
         "cannot open the data dir {}: {source} (check --data-dir / MODGATE_DATA_DIR, --storage / MODGATE_STORAGE)",
@@ -128,7 +128,7 @@ pub enum SetupError {
         /// The settings file.
         file: Option<PathBuf>,
         /// What is wrong.
-        reason: String,
+        reason: crate::http::AuthError,
     },
     /// The TLS certificate or key.
     #[error("{0}")]

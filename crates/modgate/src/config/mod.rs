@@ -500,7 +500,7 @@ fn settings(
     s.data_dir = file.data_dir.unwrap_or(s.data_dir);
     s.storage = file.storage.filter(|v| !v.trim().is_empty());
     if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {
-        crate::storage::S3Url::parse(url).map_err(ConfigError)?;
+        crate::storage::S3Url::parse(url).map_err(|e| ConfigError(e.to_string()))?;
     }
     s.max_bytes = match &file.cache.max_bytes {
         None => None,

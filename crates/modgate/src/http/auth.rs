@@ -19,7 +19,7 @@
 //! requests check a password once.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::auth_settings::{AuthSettings, RouteReaders, TokenSecret};
+use super::auth_settings::{AuthSettings, RouteReaders, TokenSecret, TokenSettings, UserSettings};
 use super::path::{Reject, Request, parse};
 use super::reply::text;
 
@@ -90,13 +90,22 @@ struct Principal {
 /// The users of an htpasswd file, in file order: (user, bcrypt hash, line number).
 type HtUsers = Vec<(String, String, usize)>;
 
+/// The tokens: the SHA-256 of each secret, and who it is.
+type Tokens = Vec<([u8; 32], Arc<Principal>)>;
+
+/// The routes' read lists: a route's pattern, and the names that may read it.
+type RouteRules = Vec<(String, Vec<Arc<str>>)>;
+
+/// The htpasswd users by name: their hash and who they are.
+type Users = HashMap<String, (String, Arc<Principal>)>;
+
 /// The access rules and credentials of `[auth]`, read at start.
 pub struct Auth {
     anonymous: Patterns,
     /// The SHA-256 of each token.
     tokens: Vec<([u8; 32], Arc<Principal>)>,
     /// htpasswd users: their bcrypt hash.
-    users: HashMap<String, (String, Arc<Principal>)>,
+    users: Users,
     /// A user's hash, checked against the password given for an unknown user name, so
     /// that the time an answer takes does not tell which names exist.
     decoy: Option<String>,
@@ -234,7 +243,12 @@ fn hash_kind(hash: &str) -> &'static str {
 
 /// Reads an htpasswd file's text: `user:hash` lines, blank lines and `#` comments; every
 /// hash must be bcrypt. Errors name `path`, the line and the user, never the hash.
-fn parse_htpasswd(path: &Path, text: &str) -> Result<HtUsers, String> {
+fn parse_htpasswd(path: &Path, text: &str) -> Result<HtUsers, AuthError> {
+    let line_err = |line: usize, why: HtLine| AuthError::Htpasswd {
+        file: path.to_path_buf(),
+        line,
+        why,
+    };
     let mut users: HtUsers = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
@@ -243,35 +257,210 @@ fn parse_htpasswd(path: &Path, text: &str) -> Result<HtUsers, String> {
             continue;
         }
         let Some((user, hash)) = line.split_once(':') else {
-            return Err(format!(
-                "htpasswd file {}:{n}: not a user:hash line",
-                path.display()
-            ));
+            return Err(line_err(n, HtLine::NotUserHash));
         };
         let hash = hash.trim();
         if user.is_empty() {
-            return Err(format!(
-                "htpasswd file {}:{n}: the user name is empty",
-                path.display()
-            ));
+            return Err(line_err(n, HtLine::EmptyUser));
         }
         if let Some((_, _, first)) = users.iter().find(|(u, _, _)| u == user) {
-            return Err(format!(
-                "htpasswd file {}:{n}: user {user:?} is also on line {first}",
-                path.display()
-            ));
+            let (user, first) = (user.to_string(), *first);
+            return Err(line_err(n, HtLine::Twice { user, first }));
         }
         if !is_bcrypt(hash) {
-            return Err(format!(
-                "htpasswd file {}:{n}: user {user:?}: {}; modgate accepts bcrypt hashes only ($2y$, $2b$, $2a$): regenerate it with `htpasswd -B {} {user}`",
-                path.display(),
-                hash_kind(hash),
-                path.display()
-            ));
+            let (user, kind, file) = (user.to_string(), hash_kind(hash), path.to_path_buf());
+            return Err(line_err(n, HtLine::NotBcrypt { user, kind, file }));
         }
         users.push((user.to_string(), hash.to_string(), n));
     }
     Ok(users)
+}
+
+/// What is wrong with `[auth]` or its files.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// A token file cannot be read.
+    #[error("[auth] token {token:?}: reading token_file {}: {source}", file.display())]
+    TokenFile {
+        /// The token's name.
+        token: String,
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A token file is empty.
+    #[error("[auth] token {token:?}: token_file {} is empty", file.display())]
+    EmptyTokenFile {
+        /// The token's name.
+        token: String,
+        /// The file.
+        file: PathBuf,
+    },
+    /// Two tokens have one secret.
+    #[error("[auth] tokens {0:?} and {1:?} have the same secret")]
+    SameSecret(String, String),
+    /// The htpasswd file cannot be read.
+    #[error("reading htpasswd file {}: {source} (check htpasswd in [auth])", file.display())]
+    HtpasswdFile {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line of the htpasswd file.
+    #[error("htpasswd file {}:{line}: {why}", file.display())]
+    Htpasswd {
+        /// The file.
+        file: PathBuf,
+        /// The line's number.
+        line: usize,
+        /// What is wrong with it.
+        why: HtLine,
+    },
+    /// A user of `[[auth.user]]` is not in the htpasswd file.
+    #[error("[auth] user {user:?} of [[auth.user]] is not in the htpasswd file {}", file.display())]
+    MissingUser {
+        /// The user.
+        user: String,
+        /// The file.
+        file: PathBuf,
+    },
+    /// A route's `read` list names nobody.
+    #[error(
+        "[[routes]] {pattern}: read names {name:?}, which is neither a token of [[auth.token]] nor a user of the htpasswd file (\"*\" is every client with good credentials)"
+    )]
+    UnknownReader {
+        /// The route's pattern.
+        pattern: String,
+        /// The name.
+        name: String,
+    },
+}
+
+/// What is wrong with a line of the htpasswd file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HtLine {
+    /// Not `user:hash`.
+    #[error("not a user:hash line")]
+    NotUserHash,
+    /// `:hash`.
+    #[error("the user name is empty")]
+    EmptyUser,
+    /// The user is on an earlier line too.
+    #[error("user {user:?} is also on line {first}")]
+    Twice {
+        /// The user.
+        user: String,
+        /// The earlier line.
+        first: usize,
+    },
+    /// Not a bcrypt hash (what it is).
+    #[error(
+        "user {user:?}: {kind}; modgate accepts bcrypt hashes only ($2y$, $2b$, $2a$): regenerate it with `htpasswd -B {} {user}`",
+        file.display()
+    )]
+    NotBcrypt {
+        /// The user.
+        user: String,
+        /// What kind of hash it is.
+        kind: &'static str,
+        /// The htpasswd file.
+        file: PathBuf,
+    },
+}
+
+/// The tokens of `[[auth.token]]`, by the SHA-256 of their secrets (token files read).
+fn read_tokens(list: &[TokenSettings]) -> Result<Tokens, AuthError> {
+    let mut tokens: Tokens = Vec::new();
+    for t in list {
+        let digest = match &t.secret {
+            TokenSecret::Value(v) => sha256(v.as_bytes()),
+            TokenSecret::Sha256(d) => *d,
+            TokenSecret::File(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| AuthError::TokenFile {
+                    token: t.name.clone(),
+                    file: p.clone(),
+                    source,
+                })?;
+                if text.trim().is_empty() {
+                    return Err(AuthError::EmptyTokenFile {
+                        token: t.name.clone(),
+                        file: p.clone(),
+                    });
+                }
+                sha256(text.trim().as_bytes())
+            }
+        };
+        if let Some((_, other)) = tokens.iter().find(|(d, _)| *d == digest) {
+            return Err(AuthError::SameSecret(
+                other.name.to_string(),
+                t.name.clone(),
+            ));
+        }
+        let read = Patterns::new(&t.read);
+        let name = t.name.as_str().into();
+        tokens.push((digest, Arc::new(Principal { name, read })));
+    }
+    Ok(tokens)
+}
+
+/// The users of the htpasswd file `path`, with what `[[auth.user]]` lets each read, and
+/// the first hash (checked against when the user is unknown, so that a miss costs as
+/// much as a wrong password).
+fn read_users(
+    path: &Path,
+    settings: &[UserSettings],
+) -> Result<(Users, Option<String>), AuthError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AuthError::HtpasswdFile {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let mut users = HashMap::new();
+    let mut decoy = None;
+    for (user, hash, _) in parse_htpasswd(path, &text)? {
+        let read = settings
+            .iter()
+            .find(|u| u.name == user)
+            .map(|u| Patterns::new(&u.read))
+            .unwrap_or_default();
+        decoy.get_or_insert_with(|| hash.clone());
+        let name = user.as_str().into();
+        users.insert(user, (hash, Arc::new(Principal { name, read })));
+    }
+    if let Some(u) = settings.iter().find(|u| !users.contains_key(&u.name)) {
+        return Err(AuthError::MissingUser {
+            user: u.name.clone(),
+            file: path.to_path_buf(),
+        });
+    }
+    Ok((users, decoy))
+}
+
+/// The routes' read lists, each name checked to be a token's, a user's or `*`.
+fn route_rules(
+    routes: &[RouteReaders],
+    tokens: &[([u8; 32], Arc<Principal>)],
+    users: &Users,
+) -> Result<RouteRules, AuthError> {
+    let mut rules = Vec::new();
+    for r in routes {
+        if let Some(name) = r.read.iter().find(|n| {
+            n.as_str() != ANY_CLIENT
+                && !users.contains_key(n.as_str())
+                && !tokens.iter().any(|(_, p)| &*p.name == n.as_str())
+        }) {
+            return Err(AuthError::UnknownReader {
+                pattern: r.pattern.clone(),
+                name: name.clone(),
+            });
+        }
+        rules.push((
+            r.pattern.clone(),
+            r.read.iter().map(|n| n.as_str().into()).collect(),
+        ));
+    }
+    Ok(rules)
 }
 
 impl Auth {
@@ -279,92 +468,13 @@ impl Auth {
     /// file that cannot be read or is empty, an htpasswd line that is not bcrypt, a user
     /// of `[[auth.user]]` missing from the file, two tokens with one secret are errors.
     /// Each name in a route's `read` list must be a token's, an htpasswd user's or `*`.
-    pub fn open(settings: &AuthSettings, routes: &[RouteReaders]) -> Result<Auth, String> {
-        let mut tokens: Vec<([u8; 32], Arc<Principal>)> = Vec::new();
-        for t in &settings.tokens {
-            let digest = match &t.secret {
-                TokenSecret::Value(v) => sha256(v.as_bytes()),
-                TokenSecret::Sha256(d) => *d,
-                TokenSecret::File(p) => {
-                    let text = std::fs::read_to_string(p).map_err(|e| {
-                        format!(
-                            "[auth] token {:?}: reading token_file {}: {e}",
-                            t.name,
-                            p.display()
-                        )
-                    })?;
-                    if text.trim().is_empty() {
-                        return Err(format!(
-                            "[auth] token {:?}: token_file {} is empty",
-                            t.name,
-                            p.display()
-                        ));
-                    }
-                    sha256(text.trim().as_bytes())
-                }
-            };
-            if let Some((_, other)) = tokens.iter().find(|(d, _)| *d == digest) {
-                return Err(format!(
-                    "[auth] tokens {:?} and {:?} have the same secret",
-                    other.name, t.name
-                ));
-            }
-            tokens.push((
-                digest,
-                Arc::new(Principal {
-                    name: t.name.as_str().into(),
-                    read: Patterns::new(&t.read),
-                }),
-            ));
-        }
-        let mut users = HashMap::new();
-        let mut decoy = None;
-        if let Some(path) = &settings.htpasswd {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                format!(
-                    "reading htpasswd file {}: {e} (check htpasswd in [auth])",
-                    path.display()
-                )
-            })?;
-            for (user, hash, _) in parse_htpasswd(path, &text)? {
-                let read = settings
-                    .users
-                    .iter()
-                    .find(|u| u.name == user)
-                    .map(|u| Patterns::new(&u.read))
-                    .unwrap_or_default();
-                decoy.get_or_insert_with(|| hash.clone());
-                let principal = Arc::new(Principal {
-                    name: user.as_str().into(),
-                    read,
-                });
-                users.insert(user, (hash, principal));
-            }
-            if let Some(u) = settings.users.iter().find(|u| !users.contains_key(&u.name)) {
-                return Err(format!(
-                    "[auth] user {:?} of [[auth.user]] is not in the htpasswd file {}",
-                    u.name,
-                    path.display()
-                ));
-            }
-        }
-        let mut rules = Vec::new();
-        for r in routes {
-            if let Some(name) = r.read.iter().find(|n| {
-                n.as_str() != ANY_CLIENT
-                    && !users.contains_key(n.as_str())
-                    && !tokens.iter().any(|(_, p)| &*p.name == n.as_str())
-            }) {
-                return Err(format!(
-                    "[[routes]] {}: read names {name:?}, which is neither a token of [[auth.token]] nor a user of the htpasswd file (\"*\" is every client with good credentials)",
-                    r.pattern
-                ));
-            }
-            rules.push((
-                r.pattern.clone(),
-                r.read.iter().map(|n| n.as_str().into()).collect(),
-            ));
-        }
+    pub fn open(settings: &AuthSettings, routes: &[RouteReaders]) -> Result<Auth, AuthError> {
+        let tokens = read_tokens(&settings.tokens)?;
+        let (users, decoy) = match &settings.htpasswd {
+            Some(path) => read_users(path, &settings.users)?,
+            None => (HashMap::new(), None),
+        };
+        let rules = route_rules(routes, &tokens, &users)?;
         let slots = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
         Ok(Auth {
             routes: rules,
@@ -598,7 +708,7 @@ mod tests {
         let (a, b) = (hash("pa"), bcrypt::hash("pb", 4).unwrap());
         let text = format!("# users\n\nalice:{a}\r\nbob:{b}\n");
         assert_eq!(
-            parse_htpasswd(p, &text),
+            parse_htpasswd(p, &text).map_err(|e| e.to_string()),
             Ok(vec![
                 ("alice".to_string(), a.clone(), 3),
                 ("bob".to_string(), b.clone(), 4)
@@ -606,7 +716,11 @@ mod tests {
         );
         let a2a = a.replacen("$2y$", "$2a$", 1);
         assert!(parse_htpasswd(p, &format!("carol:{a2a}\n")).is_ok());
-        let refused = |line: &str| parse_htpasswd(p, &format!("alice:{a}\n{line}\n")).unwrap_err();
+        let refused = |line: &str| {
+            parse_htpasswd(p, &format!("alice:{a}\n{line}\n"))
+                .unwrap_err()
+                .to_string()
+        };
         let regen = "modgate accepts bcrypt hashes only ($2y$, $2b$, $2a$): regenerate it with `htpasswd -B /etc/modgate/htpasswd";
         assert_eq!(
             refused("bob:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/"),
@@ -672,7 +786,7 @@ mod tests {
                 })
                 .collect(),
         };
-        let err = |s: &AuthSettings| Auth::open(s, &[]).err().unwrap();
+        let err = |s: &AuthSettings| Auth::open(s, &[]).err().unwrap().to_string();
         assert_eq!(
             err(&settings(Some(&ht), &[])),
             format!(
@@ -883,7 +997,8 @@ mod tests {
         // A name that is no token nor user stops the start.
         let err = Auth::open(&settings, &[route("corp.example.com", &["bob"])])
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert_eq!(
             err,
             "[[routes]] corp.example.com: read names \"bob\", which is neither a token of [[auth.token]] nor a user of the htpasswd file (\"*\" is every client with good credentials)"

@@ -16,7 +16,9 @@ mod respond;
 pub mod tls;
 mod zip;
 
-pub use auth::{Auth, FORBIDDEN, UNAUTHORIZED, read_untrusted as read_untrusted_auth};
+pub use auth::{
+    Auth, AuthError, FORBIDDEN, HtLine, UNAUTHORIZED, read_untrusted as read_untrusted_auth,
+};
 pub use path::{MAX_PATH, Reject, Request, parse};
 
 use std::sync::Arc;

@@ -72,12 +72,25 @@ fn file_of(env: &dyn Fn(&str) -> Option<String>, var: &str, name: &str) -> Optio
         .or_else(|| env("HOME").map(|h| Path::new(&h).join(".aws").join(name)))
 }
 
+/// A profile of the credentials file without static keys.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{}: profile [{profile}] has no aws_access_key_id and aws_secret_access_key (modgate reads static keys only; give them there, in [s3] or in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+    file.display()
+)]
+pub struct IncompleteProfile {
+    /// The credentials file.
+    pub file: PathBuf,
+    /// The profile.
+    pub profile: String,
+}
+
 /// The static credentials of `profile` in the credentials file: `Ok(None)` when the file
 /// or the profile is missing, an error when the profile is there but incomplete.
 pub fn credentials(
     env: &dyn Fn(&str) -> Option<String>,
     profile: &str,
-) -> Result<Option<Credentials>, String> {
+) -> Result<Option<Credentials>, IncompleteProfile> {
     let Some(file) = file_of(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials") else {
         return Ok(None);
     };
@@ -98,10 +111,10 @@ pub fn credentials(
                 .cloned(),
             file,
         })),
-        _ => Err(format!(
-            "{}: profile [{profile}] has no aws_access_key_id and aws_secret_access_key (modgate reads static keys only; give them there, in [s3] or in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
-            file.display()
-        )),
+        _ => Err(IncompleteProfile {
+            file,
+            profile: profile.to_string(),
+        }),
     }
 }
 
@@ -158,7 +171,7 @@ mod tests {
         );
         assert_eq!(credentials(&env, "nope"), Ok(None));
         assert_eq!(
-            credentials(&env, "broken").unwrap_err(),
+            credentials(&env, "broken").unwrap_err().to_string(),
             format!(
                 "{}: profile [broken] has no aws_access_key_id and aws_secret_access_key (modgate reads static keys only; give them there, in [s3] or in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
                 aws.join("credentials").display()

@@ -785,7 +785,11 @@ impl Drop for Reservation {
 /// Parses a size in bytes: digits with an optional unit, `B`, `kB`/`KB`, `MB`, `GB`,
 /// `TB` (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024), case not
 /// minded, a fraction allowed with a unit (`1.5GiB`); more than 0.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, SizeError> {
+    let err = |why| SizeError {
+        text: s.to_string(),
+        why,
+    };
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -802,18 +806,15 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "gi" | "gib" => 1 << 30,
         "ti" | "tib" => 1 << 40,
         _ => {
-            return Err(format!(
-                "{s:?}: unknown unit {unit:?} (want bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"
-            ));
+            return Err(err(SizeProblem::Unit(unit.to_string())));
         }
     };
-    let bad =
-        || format!("{s:?}: not a size (want bytes, like 1073741824, or \"10GiB\", \"500MB\")");
+    let bad = || err(SizeProblem::NotASize);
     let (int, frac) = num.split_once('.').unwrap_or((num, ""));
     if int.is_empty() && frac.is_empty() || frac.contains('.') {
         return Err(bad());
     }
-    let too_big = || format!("{s:?}: too large");
+    let too_big = || err(SizeProblem::TooLarge);
     let whole = if int.is_empty() {
         0
     } else {
@@ -828,9 +829,38 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         n = n.checked_add(part as u64).ok_or_else(too_big)?;
     }
     if n == 0 {
-        return Err(format!("{s:?}: must be more than 0 bytes"));
+        return Err(err(SizeProblem::Zero));
     }
     Ok(n)
+}
+
+/// A text that is not a size: the text, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?}: {why}")]
+pub struct SizeError {
+    /// The text as given.
+    pub text: String,
+    /// Why.
+    pub why: SizeProblem,
+}
+
+/// Why a text is not a size.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeProblem {
+    /// An unknown unit.
+    #[error(
+        "unknown unit {0:?} (want bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"
+    )]
+    Unit(String),
+    /// No number.
+    #[error("not a size (want bytes, like 1073741824, or \"10GiB\", \"500MB\")")]
+    NotASize,
+    /// Over 2^64 bytes.
+    #[error("too large")]
+    TooLarge,
+    /// Zero.
+    #[error("must be more than 0 bytes")]
+    Zero,
 }
 
 #[cfg(test)]
@@ -1119,18 +1149,22 @@ mod tests {
         assert_eq!(parse_size("2KB"), Ok(2000));
         assert_eq!(parse_size("7b"), Ok(7));
         assert_eq!(
-            parse_size("10XB"),
+            parse_size("10XB").map_err(|e| e.to_string()),
             Err("\"10XB\": unknown unit \"XB\" (want bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)".into())
         );
         assert_eq!(
-            parse_size("0"),
+            parse_size("0").map(|_| ()).unwrap_err().why,
+            SizeProblem::Zero
+        );
+        assert_eq!(
+            parse_size("0").map_err(|e| e.to_string()),
             Err("\"0\": must be more than 0 bytes".into())
         );
         assert!(parse_size("GiB").is_err());
         assert!(parse_size("1.2.3MB").is_err());
         assert!(parse_size("-5").is_err());
         assert_eq!(
-            parse_size("99999999999TiB"),
+            parse_size("99999999999TiB").map_err(|e| e.to_string()),
             Err("\"99999999999TiB\": too large".into())
         );
         assert_eq!(low_water(10_000), 9_000);

@@ -33,12 +33,12 @@ mod staging;
 
 pub use blob::{Blob, Blobs, ByteStream, Stat};
 pub use disk::{DiskBlobs, is_missing};
-pub use evict::{Evicted, InUse, Ledger, Reservation, parse_size};
+pub use evict::{Evicted, InUse, Ledger, Reservation, SizeError, SizeProblem, parse_size};
 pub use health::{Health, is_unavailable, or_miss, or_skipped};
 pub use key::{Key, KeyError, Kind};
 pub use lock::{Held, Lease, LocalLocks, Locks};
 pub use memory::Hot;
-pub use s3::{S3Blobs, S3Settings, S3Url, Secret};
+pub use s3::{S3Blobs, S3Error, S3Settings, S3Url, Secret};
 pub use staging::{Staged, Staging};
 
 use std::io;
@@ -106,13 +106,13 @@ impl Store {
     /// The objects in S3-compatible storage at `url` (settings from the AWS environment),
     /// with the local data directory `dir` for staging (locked for this process: several
     /// replicas share the bucket, each with its own directory).
-    pub fn open_s3(dir: &Path, url: S3Url, settings: &S3Settings) -> Result<Store, String> {
+    pub fn open_s3(dir: &Path, url: S3Url, settings: &S3Settings) -> Result<Store, S3Error> {
         let local = || -> io::Result<(std::fs::File, Staging)> {
             std::fs::create_dir_all(dir).map_err(|e| annotate(e, "creating", dir))?;
             let lock = disk::lock_dir(dir)?;
             Ok((lock, Staging::open(&dir.join("tmp"))?))
         };
-        let (lock, staging) = local().map_err(|e| e.to_string())?;
+        let (lock, staging) = local()?;
         let blobs = S3Blobs::open(url, settings, &|k| std::env::var(k).ok())?;
         let health = Arc::new(Health::default());
         let mut store = Store::new(

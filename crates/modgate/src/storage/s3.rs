@@ -133,31 +133,77 @@ pub struct S3Url {
 
 impl S3Url {
     /// Parses `s3://BUCKET[/PREFIX]`.
-    pub fn parse(url: &str) -> Result<S3Url, String> {
+    pub fn parse(url: &str) -> Result<S3Url, S3Error> {
+        let bad = |reason: String| S3Error::Url {
+            url: url.to_string(),
+            reason,
+        };
         let rest = url
             .strip_prefix("s3://")
-            .ok_or_else(|| format!("--storage {url}: want a directory or s3://BUCKET/PREFIX"))?;
+            .ok_or_else(|| bad("want a directory or s3://BUCKET/PREFIX".into()))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let valid_bucket = (3..=63).contains(&bucket.len())
             && bucket
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
         if !valid_bucket {
-            return Err(format!(
-                "--storage {url}: {bucket:?} is not a bucket name (3 to 63 lower-case letters, digits, '-' and '.')"
-            ));
+            return Err(bad(format!(
+                "{bucket:?} is not a bucket name (3 to 63 lower-case letters, digits, '-' and '.')"
+            )));
         }
         let prefix = prefix.trim_matches('/');
         if prefix.split('/').any(|e| e == "." || e == "..") || prefix.contains("//") {
-            return Err(format!(
-                "--storage {url}: the prefix {prefix:?} is not a plain path"
-            ));
+            return Err(bad(format!("the prefix {prefix:?} is not a plain path")));
         }
         Ok(S3Url {
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
         })
     }
+}
+
+/// Why S3-compatible storage cannot be used (`--storage`, `[s3]`, the AWS settings).
+#[derive(Debug, thiserror::Error)]
+pub enum S3Error {
+    /// `--storage` is not `s3://BUCKET[/PREFIX]` (the URL, and why).
+    #[error("--storage {url}: {reason}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// `[s3] secret_access_key_file` cannot be read.
+    #[error("--storage {url}: reading [s3] secret_access_key_file {}: {source}", file.display())]
+    SecretFile {
+        /// The storage URL.
+        url: String,
+        /// The file.
+        file: std::path::PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The AWS credentials file's profile has no static keys.
+    #[error("--storage {url}: {source}")]
+    Profile {
+        /// The storage URL.
+        url: String,
+        /// What is missing.
+        source: aws_profile::IncompleteProfile,
+    },
+    /// The client could not be built from the settings.
+    #[error(
+        "--storage {url}: {reason} (S3 settings come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP, the settings file's [s3], and the AWS credentials and config files)"
+    )]
+    Client {
+        /// The storage URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The local data directory (staging, the lock) cannot be used.
+    #[error("{0}")]
+    Local(#[from] io::Error),
 }
 
 impl std::fmt::Display for S3Url {
@@ -205,9 +251,9 @@ impl S3Blobs {
         url: S3Url,
         settings: &S3Settings,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<S3Blobs, String> {
+    ) -> Result<S3Blobs, S3Error> {
         let env = |k: &str| env(k).filter(|v| !v.is_empty());
-        let bad = |e: String| format!("--storage {url}: {e}");
+        let shown = url.to_string();
         let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&url.bucket);
         if env("AWS_ENDPOINT_URL").is_none()
             && env("AWS_ENDPOINT").is_none()
@@ -240,17 +286,21 @@ impl S3Blobs {
                 let secret = match secret {
                     Secret::Value(v) => v.clone(),
                     Secret::File(p) => std::fs::read_to_string(p)
-                        .map_err(|e| {
-                            bad(format!(
-                                "reading [s3] secret_access_key_file {}: {e}",
-                                p.display()
-                            ))
+                        .map_err(|source| S3Error::SecretFile {
+                            url: shown.clone(),
+                            file: p.clone(),
+                            source,
                         })?
                         .trim()
                         .to_string(),
                 };
                 b = b.with_access_key_id(id).with_secret_access_key(secret);
-            } else if let Some(c) = aws_profile::credentials(&env, &profile).map_err(bad)? {
+            } else if let Some(c) =
+                aws_profile::credentials(&env, &profile).map_err(|source| S3Error::Profile {
+                    url: shown.clone(),
+                    source,
+                })?
+            {
                 b = b
                     .with_access_key_id(c.key_id)
                     .with_secret_access_key(c.secret);
@@ -274,8 +324,9 @@ impl S3Blobs {
                 retry_timeout: settings.timeout,
                 backoff: object_store::BackoffConfig::default(),
             });
-        let store = Arc::new(b.build().map_err(|e| {
-            bad(format!("{e} (S3 settings come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP, the settings file's [s3], and the AWS credentials and config files)"))
+        let store = Arc::new(b.build().map_err(|e| S3Error::Client {
+            url: shown.clone(),
+            reason: e.to_string(),
         })?);
         let mut blobs = S3Blobs::new(Arc::clone(&store) as Arc<dyn ObjectStore>, url);
         blobs.presign = settings.redirect_zips.map(|d| (store, d));
