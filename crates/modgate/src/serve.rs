@@ -508,7 +508,7 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), String> {
         state: Arc::clone(&state),
     };
     tokio::spawn(reload_on_sighup(reloading));
-    let listen = crate::config::listen::parse(&settings.listen)?;
+    let listen = crate::config::listen::parse(&settings.listen).map_err(|e| e.to_string())?;
     let listener = crate::config::listen::bind(&listen).await.map_err(|e| {
         format!(
             "cannot listen on {}: {e} (check --listen / MODGATE_LISTEN)",
