@@ -562,10 +562,12 @@ fn storage_keys(
     if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {
         crate::storage::S3Url::parse(url).map_err(ConfigError)?;
     }
-    s.max_bytes = match &file.cache.max_bytes {
-        None => None,
-        Some(size) => Some(max_bytes(size, layers)?),
-    };
+    s.max_bytes = file
+        .cache
+        .max_bytes
+        .as_ref()
+        .map(|size| max_bytes(size, layers))
+        .transpose()?;
     s.redis = file.redis.take().filter(|v| !v.trim().is_empty());
     if let Some(url) = &s.redis {
         crate::cluster::check_url(url).map_err(ConfigError)?;
