@@ -145,7 +145,19 @@ pub struct Metrics {
 impl Metrics {
     fn new() -> Metrics {
         let mut registry = Registry::with_prefix("modgate");
-        let m = Metrics {
+        let m = Metrics::unregistered();
+        // Registered in the order /metrics lists them.
+        m.register_http(&mut registry);
+        m.register_fetches(&mut registry);
+        m.register_storage(&mut registry);
+        m.register_hedges(&mut registry);
+        register_build_info(&mut registry);
+        Metrics { registry, ..m }
+    }
+
+    /// Every metric at zero, in no registry yet.
+    fn unregistered() -> Metrics {
+        Metrics {
             registry: Registry::default(),
             requests: Family::default(),
             request_seconds: Timings::new_with_constructor(seconds),
@@ -164,101 +176,110 @@ impl Metrics {
             store_bytes: Family::default(),
             store_entries: Family::default(),
             hedges: Family::default(),
-        };
-        let r = &mut registry;
+        }
+    }
+
+    /// Registers the HTTP requests: answered, their durations, in flight.
+    fn register_http(&self, r: &mut Registry) {
         r.register(
             "http_requests",
             "HTTP requests answered, by endpoint and status code",
-            m.requests.clone(),
+            self.requests.clone(),
         );
         r.register(
             "http_request_duration_seconds",
             "Time to answer an HTTP request (to the end of its headers for streamed zips), by endpoint",
-            m.request_seconds.clone(),
+            self.request_seconds.clone(),
         );
         r.register(
             "http_requests_in_flight",
             "HTTP requests being answered",
-            m.in_flight.clone(),
+            self.in_flight.clone(),
         );
+    }
+
+    /// Registers how modules are found and fetched: the cache lookups, the upstream
+    /// requests, the git commands, the joined fetches, the checksum database's checks.
+    fn register_fetches(&self, r: &mut Registry) {
         r.register(
             "cache_lookups",
             "Cache lookups by kind (info, mod, zip, list, latest, query) and result (hit, miss, stale, negative)",
-            m.cache_lookups.clone(),
+            self.cache_lookups.clone(),
         );
         r.register(
             "upstream_requests",
             "Requests to upstream proxies by upstream and outcome (ok, not_found, error, timeout, rate_limited, skipped)",
-            m.upstream_requests.clone(),
+            self.upstream_requests.clone(),
         );
         r.register(
             "upstream_request_duration_seconds",
             "Duration of upstream requests, body included, by upstream",
-            m.upstream_seconds.clone(),
+            self.upstream_seconds.clone(),
         );
         r.register(
             "upstream_received_bytes",
             "Bytes received from upstream proxies",
-            m.upstream_bytes.clone(),
+            self.upstream_bytes.clone(),
         );
         r.register(
             "git_command_duration_seconds",
             "Duration of git commands of the direct source, by subcommand",
-            m.git_seconds.clone(),
+            self.git_seconds.clone(),
         );
         r.register(
             "singleflight_joins",
             "Requests that joined a fetch already under way",
-            m.single_flight_joins.clone(),
+            self.single_flight_joins.clone(),
         );
         r.register(
             "sumdb_verifications",
             "Checksum database verifications of go.mod and zip hashes before storing, by result (ok, refused, error, skipped)",
-            m.sumdb_verifications.clone(),
+            self.sumdb_verifications.clone(),
         );
+    }
+
+    /// Registers what is kept: the store's writes, the local disk's usage, and whether the
+    /// shared Redis and the storage answer.
+    fn register_storage(&self, r: &mut Registry) {
         r.register(
             "store_writes",
             "Objects written to the store, by kind",
-            m.store_writes.clone(),
+            self.store_writes.clone(),
         );
         r.register(
             "store_written_bytes",
             "Bytes written to the store, by kind",
-            m.store_written_bytes.clone(),
+            self.store_written_bytes.clone(),
         );
         r.register(
             "store_bytes",
             "Bytes kept on the local disk (the directory store and the git clones), once counted at start; absent before that and with S3 storage",
-            m.store_bytes.clone(),
+            self.store_bytes.clone(),
         );
         r.register(
             "store_entries",
             "Entries kept on the local disk (module versions of the directory store, git clones), once counted at start",
-            m.store_entries.clone(),
+            self.store_entries.clone(),
         );
         r.register(
             "redis_up",
             "1 while the shared Redis answers; 0 while this replica works on its own",
-            m.redis_up.clone(),
+            self.redis_up.clone(),
         );
         r.register(
             "storage_up",
             "1 while the storage answers; 0 while it does not and answers come from the upstreams, not stored",
-            m.storage_up.clone(),
+            self.storage_up.clone(),
         );
+    }
+
+    /// Registers the hedged upstream requests.
+    fn register_hedges(&self, r: &mut Registry) {
         r.register(
             "upstream_hedges",
             "Requests also sent to the next upstream because the first was slow, by result (won: the second answered first; lost)",
-            m.hedges.clone(),
+            self.hedges.clone(),
         );
-        let build: Family<Build, Gauge> = Family::default();
-        build
-            .get_or_create(&Build {
-                version: env!("CARGO_PKG_VERSION"),
-            })
-            .set(1);
-        r.register("build_info", "This program's version (value 1)", build);
-        Metrics { registry, ..m }
     }
 
     /// Sets the local disk's usage: `(bytes, entries)`.
@@ -304,6 +325,17 @@ impl Metrics {
             self.upstream_bytes.get_or_create(&up).inc_by(bytes);
         }
     }
+}
+
+/// Registers `build_info`: this program's version, as a label of a gauge at 1.
+fn register_build_info(r: &mut Registry) {
+    let build: Family<Build, Gauge> = Family::default();
+    build
+        .get_or_create(&Build {
+            version: env!("CARGO_PKG_VERSION"),
+        })
+        .set(1);
+    r.register("build_info", "This program's version (value 1)", build);
 }
 
 /// The process's metrics.

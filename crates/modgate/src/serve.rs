@@ -141,7 +141,7 @@ pub enum SetupError {
     Bundle(#[from] crate::bundle::Error),
     /// `--listen`.
     #[error("{0}")]
-    Listen(String),
+    Listen(#[from] crate::config::listen::ListenError),
     /// The listener could not be bound.
     #[error("cannot listen on {listen}: {source} (check --listen / MODGATE_LISTEN)")]
     Bind {
@@ -529,7 +529,7 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), SetupError> {
         state: Arc::clone(&state),
     };
     tokio::spawn(reload_on_sighup(reloading));
-    let listen = crate::config::listen::parse(&settings.listen).map_err(SetupError::Listen)?;
+    let listen = crate::config::listen::parse(&settings.listen)?;
     let listener = crate::config::listen::bind(&listen)
         .await
         .map_err(|source| SetupError::Bind {

@@ -56,81 +56,164 @@ struct FileUser {
     read: Vec<String>,
 }
 
+/// An entry of `[auth]`'s arrays, as errors name it: `[[auth.token]] #2 ("ci")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// The `n`th `[[auth.token]]` (from 1), with its name.
+    Token(usize, String),
+    /// The `n`th `[[auth.user]]` (from 1), with its name.
+    User(usize, String),
+}
+
+impl std::fmt::Display for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Entry::Token(n, name) => write!(f, "[[auth.token]] #{n} ({name:?})"),
+            Entry::User(n, name) => write!(f, "[[auth.user]] #{n} ({name:?})"),
+        }
+    }
+}
+
+/// A list of patterns of `[auth]`, as errors name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Patterns {
+    /// `anonymous`.
+    Anonymous,
+    /// The `read` list of a token or user.
+    Read(Entry),
+}
+
+impl std::fmt::Display for Patterns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Patterns::Anonymous => f.write_str("anonymous"),
+            Patterns::Read(e) => write!(f, "{e} read"),
+        }
+    }
+}
+
+/// What is wrong with `[auth]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// A list item that is not one module path pattern.
+    #[error(
+        "{list}: pattern {pattern:?}: want one module path pattern (GOPRIVATE syntax, such as \"corp.example.com/*\", or \"*\" for every module), one per list item"
+    )]
+    Pattern {
+        /// The list.
+        list: Patterns,
+        /// The item.
+        pattern: String,
+    },
+    /// The `n`th token (from 1) has an empty name.
+    #[error("[[auth.token]] #{0}: name is empty (it names the token in the logs)")]
+    UnnamedToken(usize),
+    /// Two tokens of one name.
+    #[error("{0}: another token has the same name")]
+    TokenNameTwice(Entry),
+    /// `token = ""`.
+    #[error("{0}: token is empty")]
+    EmptyToken(Entry),
+    /// `token_sha256` is not 64 hex digits.
+    #[error(
+        "{0}: token_sha256 is not a SHA-256 in hex (64 hex digits, as `printf %s TOKEN | sha256sum` prints)"
+    )]
+    NotSha256(Entry),
+    /// None, or more than one, of `token`, `token_file` and `token_sha256`.
+    #[error("{0}: want exactly one of token, token_file, token_sha256")]
+    NotOneSecret(Entry),
+    /// A user without an `htpasswd` file to find it in.
+    #[error("{0}: users need an htpasswd file (htpasswd = \"/path\" in [auth])")]
+    NoHtpasswd(Entry),
+    /// A name an htpasswd file cannot hold.
+    #[error("{0}: not a user name of an htpasswd file")]
+    BadUserName(Entry),
+    /// One user twice.
+    #[error("{0}: the user is listed twice")]
+    UserTwice(Entry),
+}
+
 /// Checks and resolves `[auth]` (its files are read when the server starts).
-pub(super) fn auth_settings(file: FileAuth) -> Result<AuthSettings, String> {
-    let patterns = |what: &str, list: Vec<String>| -> Result<Vec<String>, String> {
-        for p in &list {
-            if p.trim().is_empty() || p.contains(',') || p.trim() != p {
-                return Err(format!(
-                    "{what}: pattern {p:?}: want one module path pattern (GOPRIVATE syntax, such as \"corp.example.com/*\", or \"*\" for every module), one per list item"
-                ));
-            }
-        }
-        Ok(list)
-    };
-    let anonymous = patterns("anonymous", file.anonymous.unwrap_or_default())?;
-    let mut names = std::collections::HashSet::new();
-    let mut tokens = Vec::new();
-    for (i, t) in file.token.into_iter().enumerate() {
-        let what = format!("[[auth.token]] #{} ({:?})", i + 1, t.name);
-        if t.name.trim().is_empty() {
-            return Err(format!(
-                "[[auth.token]] #{}: name is empty (it names the token in the logs)",
-                i + 1
-            ));
-        }
-        if !names.insert(t.name.clone()) {
-            return Err(format!("{what}: another token has the same name"));
-        }
-        let secret = match (t.token, t.token_file, t.token_sha256) {
-            (Some(v), None, None) if v.trim().is_empty() => {
-                return Err(format!("{what}: token is empty"));
-            }
-            (Some(v), None, None) => TokenSecret::Value(v),
-            (None, Some(p), None) => TokenSecret::File(p),
-            (None, None, Some(h)) => TokenSecret::Sha256(sha256_hex(&h).ok_or_else(|| {
-                format!(
-                    "{what}: token_sha256 is not a SHA-256 in hex (64 hex digits, as `printf %s TOKEN | sha256sum` prints)"
-                )
-            })?),
-            _ => {
-                return Err(format!(
-                    "{what}: want exactly one of token, token_file, token_sha256"
-                ));
-            }
-        };
-        tokens.push(TokenSettings {
-            read: patterns(&format!("{what} read"), t.read)?,
-            name: t.name,
-            secret,
-        });
-    }
-    let mut users = Vec::new();
-    let mut user_names = std::collections::HashSet::new();
-    for (i, u) in file.user.into_iter().enumerate() {
-        let what = format!("[[auth.user]] #{} ({:?})", i + 1, u.name);
-        if file.htpasswd.is_none() {
-            return Err(format!(
-                "{what}: users need an htpasswd file (htpasswd = \"/path\" in [auth])"
-            ));
-        }
-        if u.name.is_empty() || u.name.contains(':') {
-            return Err(format!("{what}: not a user name of an htpasswd file"));
-        }
-        if !user_names.insert(u.name.clone()) {
-            return Err(format!("{what}: the user is listed twice"));
-        }
-        users.push(UserSettings {
-            read: patterns(&format!("{what} read"), u.read)?,
-            name: u.name,
-        });
-    }
+pub(super) fn auth_settings(file: FileAuth) -> Result<AuthSettings, AuthError> {
+    let anonymous = patterns(Patterns::Anonymous, file.anonymous.unwrap_or_default())?;
+    let tokens = tokens(file.token)?;
+    let users = users(file.user, file.htpasswd.is_some())?;
     Ok(AuthSettings {
         anonymous,
         htpasswd: file.htpasswd,
         tokens,
         users,
     })
+}
+
+/// `list`, if each item is one pattern.
+fn patterns(what: Patterns, list: Vec<String>) -> Result<Vec<String>, AuthError> {
+    match list
+        .iter()
+        .find(|p| p.trim().is_empty() || p.contains(',') || p.trim() != p.as_str())
+    {
+        Some(p) => Err(AuthError::Pattern {
+            list: what,
+            pattern: p.clone(),
+        }),
+        None => Ok(list),
+    }
+}
+
+/// The `[[auth.token]]` entries, checked.
+fn tokens(file: Vec<FileToken>) -> Result<Vec<TokenSettings>, AuthError> {
+    let mut names = std::collections::HashSet::new();
+    let mut tokens = Vec::new();
+    for (i, t) in file.into_iter().enumerate() {
+        let entry = Entry::Token(i + 1, t.name.clone());
+        if t.name.trim().is_empty() {
+            return Err(AuthError::UnnamedToken(i + 1));
+        }
+        if !names.insert(t.name.clone()) {
+            return Err(AuthError::TokenNameTwice(entry));
+        }
+        let secret = match (t.token, t.token_file, t.token_sha256) {
+            (Some(v), None, None) if v.trim().is_empty() => {
+                return Err(AuthError::EmptyToken(entry));
+            }
+            (Some(v), None, None) => TokenSecret::Value(v),
+            (None, Some(p), None) => TokenSecret::File(p),
+            (None, None, Some(h)) => TokenSecret::Sha256(
+                sha256_hex(&h).ok_or_else(|| AuthError::NotSha256(entry.clone()))?,
+            ),
+            _ => return Err(AuthError::NotOneSecret(entry)),
+        };
+        tokens.push(TokenSettings {
+            read: patterns(Patterns::Read(entry), t.read)?,
+            name: t.name,
+            secret,
+        });
+    }
+    Ok(tokens)
+}
+
+/// The `[[auth.user]]` entries, checked (`htpasswd`: whether `[auth]` names the file
+/// they are in).
+fn users(file: Vec<FileUser>, htpasswd: bool) -> Result<Vec<UserSettings>, AuthError> {
+    let mut users = Vec::new();
+    let mut user_names = std::collections::HashSet::new();
+    for (i, u) in file.into_iter().enumerate() {
+        let entry = Entry::User(i + 1, u.name.clone());
+        if !htpasswd {
+            return Err(AuthError::NoHtpasswd(entry));
+        }
+        if u.name.is_empty() || u.name.contains(':') {
+            return Err(AuthError::BadUserName(entry));
+        }
+        if !user_names.insert(u.name.clone()) {
+            return Err(AuthError::UserTwice(entry));
+        }
+        users.push(UserSettings {
+            read: patterns(Patterns::Read(entry), u.read)?,
+            name: u.name,
+        });
+    }
+    Ok(users)
 }
 
 /// The 32 bytes of a SHA-256 written in hex (either case).

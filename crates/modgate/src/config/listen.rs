@@ -19,52 +19,92 @@ pub enum Listen {
 pub const SYNTAX: &str =
     "want HOST:PORT, such as 127.0.0.1:3000, :3000 (every interface), [::1]:3000 or localhost:3000";
 
+/// A listen address refused: the text, what is wrong, and [`SYNTAX`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?}: {problem} ({SYNTAX})")]
+pub struct ListenError {
+    /// The address as given.
+    pub text: String,
+    /// What is wrong with it.
+    pub problem: Problem,
+}
+
+/// What is wrong with a listen address (Go's words where Go refuses it too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// `[` without `]`.
+    #[error("missing ']' in address")]
+    MissingBracket,
+    /// No `:PORT`.
+    #[error("missing port in address")]
+    MissingPort,
+    /// An IPv6 address without brackets, or a stray colon.
+    #[error("too many colons in address (an IPv6 address goes in brackets)")]
+    TooManyColons,
+    /// A port over 65535.
+    #[error("port out of range (0 to 65535)")]
+    PortOutOfRange,
+    /// A port that is not digits (a service name).
+    #[error("the port is not a number")]
+    PortNotNumber,
+    /// An IPv6 host outside brackets.
+    #[error("an IPv6 address goes in brackets")]
+    Ipv6WithoutBrackets,
+    /// Brackets around something other than an IPv6 address.
+    #[error("not an IPv6 address in brackets")]
+    NotIpv6InBrackets,
+    /// A host that is neither an address nor a host name.
+    #[error("not a host name")]
+    NotHostName,
+}
+
 /// Parses `text` as Go's `net.SplitHostPort` does, with a numeric port.
-pub fn parse(text: &str) -> Result<Listen, String> {
-    let bad = |why: &str| format!("{text:?}: {why} ({SYNTAX})");
+pub fn parse(text: &str) -> Result<Listen, ListenError> {
+    let bad = |problem| ListenError {
+        text: text.to_string(),
+        problem,
+    };
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
         let (h, after) = rest
             .split_once(']')
-            .ok_or_else(|| bad("missing ']' in address"))?;
+            .ok_or_else(|| bad(Problem::MissingBracket))?;
         let port = after
             .strip_prefix(':')
-            .ok_or_else(|| bad("missing port in address"))?;
+            .ok_or_else(|| bad(Problem::MissingPort))?;
         (h, port)
     } else {
         let (h, port) = text
             .rsplit_once(':')
-            .ok_or_else(|| bad("missing port in address"))?;
+            .ok_or_else(|| bad(Problem::MissingPort))?;
         if h.contains(':') {
-            return Err(bad(
-                "too many colons in address (an IPv6 address goes in brackets)",
-            ));
+            return Err(bad(Problem::TooManyColons));
         }
         (h, port)
     };
     let port: u16 = match port {
         "" => 0,
-        p if p.bytes().all(|b| b.is_ascii_digit()) => p
-            .parse()
-            .map_err(|_| bad("port out of range (0 to 65535)"))?,
-        _ => return Err(bad("the port is not a number")),
+        p if p.bytes().all(|b| b.is_ascii_digit()) => {
+            p.parse().map_err(|_| bad(Problem::PortOutOfRange))?
+        }
+        _ => return Err(bad(Problem::PortNotNumber)),
     };
     if host.is_empty() {
         return Ok(Listen::Any(port));
     }
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         if ip.is_ipv6() && !text.starts_with('[') {
-            return Err(bad("an IPv6 address goes in brackets"));
+            return Err(bad(Problem::Ipv6WithoutBrackets));
         }
         return Ok(Listen::Addr(SocketAddr::new(ip, port)));
     }
     if text.starts_with('[') {
-        return Err(bad("not an IPv6 address in brackets"));
+        return Err(bad(Problem::NotIpv6InBrackets));
     }
     if host
         .bytes()
         .any(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'))
     {
-        return Err(bad("not a host name"));
+        return Err(bad(Problem::NotHostName));
     }
     Ok(Listen::Host(host.to_string(), port))
 }
@@ -148,23 +188,31 @@ mod tests {
 
     #[test]
     fn what_go_refuses_is_refused() {
-        for (text, why) in [
-            ("3000", "missing port in address"),
-            ("localhost", "missing port in address"),
+        use Problem::*;
+        for (text, problem, why) in [
+            ("3000", MissingPort, "missing port in address"),
+            ("localhost", MissingPort, "missing port in address"),
             (
                 "::1:3000",
+                TooManyColons,
                 "too many colons in address (an IPv6 address goes in brackets)",
             ),
-            ("[::1:3000", "missing ']' in address"),
-            ("[::1]", "missing port in address"),
-            ("[localhost]:3000", "not an IPv6 address in brackets"),
-            (":http", "the port is not a number"),
-            (":70000", "port out of range (0 to 65535)"),
-            ("bad host:1", "not a host name"),
+            ("[::1:3000", MissingBracket, "missing ']' in address"),
+            ("[::1]", MissingPort, "missing port in address"),
+            (
+                "[localhost]:3000",
+                NotIpv6InBrackets,
+                "not an IPv6 address in brackets",
+            ),
+            (":http", PortNotNumber, "the port is not a number"),
+            (":70000", PortOutOfRange, "port out of range (0 to 65535)"),
+            ("bad host:1", NotHostName, "not a host name"),
         ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.problem, problem, "{text}");
             assert_eq!(
-                parse(text),
-                Err(format!("{text:?}: {why} ({SYNTAX})")),
+                e.to_string(),
+                format!("{text:?}: {why} ({SYNTAX})"),
                 "{text}"
             );
         }

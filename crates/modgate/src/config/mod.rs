@@ -482,67 +482,23 @@ fn flags(args: &ServeArgs) -> Vec<Given> {
 
 /// The merged table `file` (whose keys came from `layers`), checked and converted.
 fn settings(
-    file: FileSettings,
+    mut file: FileSettings,
     layers: &Layers,
     config_file: Option<PathBuf>,
 ) -> Result<Settings, ConfigError> {
-    let name = |path: &str| layers.name(path);
     let mut s = Settings::default();
-    let or = |v: Option<String>, d: String| v.unwrap_or(d);
-    s.listen = or(file.listen, s.listen);
-    listen::parse(&s.listen)
-        .map_err(|e| ConfigError(format!("{}{e}", layers.name_eq("listen"))))?;
-    s.upstream = or(file.upstream, s.upstream);
-    s.private = or(file.private, s.private);
-    s.sumdb = or(file.sumdb, s.sumdb);
-    s.nosumdb = or(file.nosumdb, s.nosumdb);
-    crate::sumdb::spec::parse(&s.sumdb).map_err(|e| ConfigError(e.to_string()))?;
-    s.data_dir = file.data_dir.unwrap_or(s.data_dir);
-    s.storage = file.storage.filter(|v| !v.trim().is_empty());
-    if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {
-        crate::storage::S3Url::parse(url).map_err(|e| ConfigError(e.to_string()))?;
-    }
-    s.max_bytes = match &file.cache.max_bytes {
-        None => None,
-        Some(FileSize::Bytes(n)) if *n > 0 => Some(*n as u64),
-        Some(FileSize::Bytes(n)) => {
-            return Err(ConfigError(format!(
-                "{}{n}: must be more than 0 bytes",
-                layers.name_eq("cache.max_bytes")
-            )));
-        }
-        Some(FileSize::Text(t)) => Some(
-            crate::storage::parse_size(t)
-                .map_err(|e| ConfigError(format!("{}{e}", layers.name_eq("cache.max_bytes"))))?,
-        ),
-    };
-    s.redis = file.redis.filter(|v| !v.trim().is_empty());
-    if let Some(url) = &s.redis {
-        crate::cluster::check_url(url).map_err(|e| ConfigError(e.to_string()))?;
-    }
+    listen_and_upstream(&mut s, &mut file, layers)?;
+    storage_keys(&mut s, &mut file, layers)?;
     if let Some(p) = file.private_upstreams {
         s.private_upstreams = p;
     }
-    let count_of = |key: &str, v: Option<usize>| nonzero(&name(key), v);
-    if let Some(n) = count_of("upstream_concurrency", file.upstream_concurrency)? {
+    let key = layers.name("upstream_concurrency");
+    if let Some(n) = nonzero(&key, file.upstream_concurrency)? {
         s.upstream_concurrency = n;
     }
-    let secs = |v: Option<FileDuration>, d: Duration| v.map_or(d, |v| v.0);
-    s.timeouts = Timeouts {
-        connect: secs(file.timeouts.connect, s.timeouts.connect),
-        first_byte: secs(file.timeouts.first_byte, s.timeouts.first_byte),
-        transfer: secs(file.timeouts.transfer, s.timeouts.transfer),
-        request: secs(file.timeouts.request, s.timeouts.request),
-    };
-    s.negative_ttl = secs(file.cache.negative_ttl, s.negative_ttl);
-    s.list_ttl = secs(file.cache.list_ttl, s.list_ttl);
-    if let Some(p) = file.cache.prefetch {
-        s.prefetch = p;
-    }
-    if let Some(i) = file.direct.insecure {
-        s.insecure = i;
-    }
-    s.git_timeout = secs(file.direct.git_timeout, s.git_timeout);
+    s.timeouts = timeouts_table(&file.timeouts);
+    cache_table(&mut s, &file.cache);
+    direct_table(&mut s, file.direct);
     s.limits = limits(&file.limits, layers)?;
     s.hedge = hedge(&file.hedge, layers)?;
     let file_name = config_file.as_deref().unwrap_or(Path::new(""));
@@ -550,68 +506,198 @@ fn settings(
     s.upstream = substitute(&s.upstream, &ups);
     s.upstreams = ups;
     s.routes = rs;
-    let fs = &file.server;
-    let d = ServerLimits::default();
-    let dur_of = |key: &str, v: Option<FileDuration>| nonzero(&name(key), v);
-    s.server = ServerLimits {
-        header_timeout: secs(
-            dur_of("server.header_timeout", fs.header_timeout)?,
-            d.header_timeout,
-        ),
-        idle_timeout: secs(
-            dur_of("server.idle_timeout", fs.idle_timeout)?,
-            d.idle_timeout,
-        ),
-        // 0: in-flight requests are cut at once.
-        drain_timeout: secs(fs.drain_timeout, d.drain_timeout),
-        max_connections: count_of("server.max_connections", fs.max_connections)?
-            .unwrap_or(d.max_connections),
-        max_connections_per_address: count_of(
-            "server.max_connections_per_address",
-            fs.max_connections_per_address,
-        )?
-        .unwrap_or(d.max_connections_per_address),
-    };
-    s.tls = match (file.tls_cert, file.tls_key) {
-        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-        (None, None) => None,
-        (cert, _) => {
-            let (given, missing) = match cert {
-                Some(_) => (name("tls_cert"), "--tls-key"),
-                None => (name("tls_key"), "--tls-cert"),
-            };
-            return Err(ConfigError(format!(
-                "{given} without {missing}: serving HTTPS needs both --tls-cert FILE and --tls-key FILE (or MODGATE_TLS_CERT and MODGATE_TLS_KEY, or tls_cert and tls_key in the settings file)"
-            )));
-        }
-    };
+    s.server = server_table(&file.server, layers)?;
+    s.tls = tls(file.tls_cert, file.tls_key, layers)?;
     s.log_format = file.log_format.unwrap_or_default();
     s.log_level = file.log_level.unwrap_or(s.log_level);
-    tracing_subscriber::EnvFilter::try_new(&s.log_level).map_err(|e| {
-        ConfigError(format!(
-            "{}{:?}: {e} (want error, warn, info, debug or trace, or tracing filter directives such as info,modgate::cache=debug)",
-            layers.name_eq("log_level"),
-            s.log_level
-        ))
-    })?;
+    check_log_level(&s.log_level, layers)?;
     s.bundle = file.bundle;
     s.offline = file.offline.unwrap_or(false);
     s.s3 = s3::s3_settings(file.s3)
         .map_err(|e| ConfigError(format!("{}: {e}", layers.table_name("s3"))))?;
-    if let Some(auth) = file.auth {
-        s.auth = Some(
-            auth::auth_settings(auth)
-                .map_err(|e| ConfigError(format!("{}: {e}", layers.table_name("auth"))))?,
-        );
-    } else if let Some(r) = s.routes.iter().find(|r| !r.read.is_empty()) {
-        return Err(ConfigError(format!(
+    s.auth = auth_table(file.auth, &s.routes, layers, file_name)?;
+    s.config_file = config_file;
+    Ok(s)
+}
+
+/// `v`, else the default `d`.
+fn duration_or(v: Option<FileDuration>, d: Duration) -> Duration {
+    v.map_or(d, |v| v.0)
+}
+
+/// Where modgate listens and whom it asks: `listen`, `upstream`, `private`, `sumdb` and
+/// `nosumdb`, taken from `file` into `s`, checked.
+fn listen_and_upstream(
+    s: &mut Settings,
+    file: &mut FileSettings,
+    layers: &Layers,
+) -> Result<(), ConfigError> {
+    let given = |v: &mut Option<String>, d: &mut String| {
+        if let Some(v) = v.take() {
+            *d = v;
+        }
+    };
+    given(&mut file.listen, &mut s.listen);
+    listen::parse(&s.listen)
+        .map_err(|e| ConfigError(format!("{}{e}", layers.name_eq("listen"))))?;
+    given(&mut file.upstream, &mut s.upstream);
+    given(&mut file.private, &mut s.private);
+    given(&mut file.sumdb, &mut s.sumdb);
+    given(&mut file.nosumdb, &mut s.nosumdb);
+    crate::sumdb::spec::parse(&s.sumdb).map_err(|e| ConfigError(e.to_string()))?;
+    Ok(())
+}
+
+/// Where modules are kept: `data_dir`, `storage`, `[cache] max_bytes` and `redis`, taken
+/// from `file` into `s`, checked.
+fn storage_keys(
+    s: &mut Settings,
+    file: &mut FileSettings,
+    layers: &Layers,
+) -> Result<(), ConfigError> {
+    if let Some(d) = file.data_dir.take() {
+        s.data_dir = d;
+    }
+    s.storage = file.storage.take().filter(|v| !v.trim().is_empty());
+    if let Some(url) = s.storage.as_deref().filter(|u| u.contains("://")) {
+        crate::storage::S3Url::parse(url).map_err(|e| ConfigError(e.to_string()))?;
+    }
+    s.max_bytes = file
+        .cache
+        .max_bytes
+        .as_ref()
+        .map(|size| max_bytes(size, layers))
+        .transpose()?;
+    s.redis = file.redis.take().filter(|v| !v.trim().is_empty());
+    if let Some(url) = &s.redis {
+        crate::cluster::check_url(url).map_err(|e| ConfigError(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// `[cache] max_bytes`, checked: more than 0 bytes.
+fn max_bytes(size: &FileSize, layers: &Layers) -> Result<u64, ConfigError> {
+    let name = || layers.name_eq("cache.max_bytes");
+    match size {
+        FileSize::Bytes(n) if *n > 0 => Ok(*n as u64),
+        FileSize::Bytes(n) => Err(ConfigError(format!(
+            "{}{n}: must be more than 0 bytes",
+            name()
+        ))),
+        FileSize::Text(t) => {
+            crate::storage::parse_size(t).map_err(|e| ConfigError(format!("{}{e}", name())))
+        }
+    }
+}
+
+/// The `[timeouts]` table.
+fn timeouts_table(f: &FileTimeouts) -> Timeouts {
+    let d = Timeouts::default();
+    Timeouts {
+        connect: duration_or(f.connect, d.connect),
+        first_byte: duration_or(f.first_byte, d.first_byte),
+        transfer: duration_or(f.transfer, d.transfer),
+        request: duration_or(f.request, d.request),
+    }
+}
+
+/// The `[cache]` table but `max_bytes` (read with the storage), into `s`.
+fn cache_table(s: &mut Settings, f: &FileCache) {
+    s.negative_ttl = duration_or(f.negative_ttl, s.negative_ttl);
+    s.list_ttl = duration_or(f.list_ttl, s.list_ttl);
+    if let Some(p) = f.prefetch {
+        s.prefetch = p;
+    }
+}
+
+/// The `[direct]` table, into `s`.
+fn direct_table(s: &mut Settings, f: FileDirect) {
+    if let Some(i) = f.insecure {
+        s.insecure = i;
+    }
+    s.git_timeout = duration_or(f.git_timeout, s.git_timeout);
+}
+
+/// The `[server]` table, checked: counts and the header and idle bounds at least 1.
+fn server_table(f: &FileServer, layers: &Layers) -> Result<ServerLimits, ConfigError> {
+    let d = ServerLimits::default();
+    let at_least_1 = |key: &str, v: Option<usize>| nonzero(&layers.name(key), v);
+    let dur_of = |key: &str, v: Option<FileDuration>| nonzero(&layers.name(key), v);
+    Ok(ServerLimits {
+        header_timeout: duration_or(
+            dur_of("server.header_timeout", f.header_timeout)?,
+            d.header_timeout,
+        ),
+        idle_timeout: duration_or(
+            dur_of("server.idle_timeout", f.idle_timeout)?,
+            d.idle_timeout,
+        ),
+        // 0: in-flight requests are cut at once.
+        drain_timeout: duration_or(f.drain_timeout, d.drain_timeout),
+        max_connections: at_least_1("server.max_connections", f.max_connections)?
+            .unwrap_or(d.max_connections),
+        max_connections_per_address: at_least_1(
+            "server.max_connections_per_address",
+            f.max_connections_per_address,
+        )?
+        .unwrap_or(d.max_connections_per_address),
+    })
+}
+
+/// `tls_cert` and `tls_key`: both (HTTPS), or neither (plain HTTP).
+fn tls(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    layers: &Layers,
+) -> Result<Option<TlsFiles>, ConfigError> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+        (None, None) => Ok(None),
+        (cert, _) => {
+            let (given, missing) = match cert {
+                Some(_) => (layers.name("tls_cert"), "--tls-key"),
+                None => (layers.name("tls_key"), "--tls-cert"),
+            };
+            Err(ConfigError(format!(
+                "{given} without {missing}: serving HTTPS needs both --tls-cert FILE and --tls-key FILE (or MODGATE_TLS_CERT and MODGATE_TLS_KEY, or tls_cert and tls_key in the settings file)"
+            )))
+        }
+    }
+}
+
+/// Whether tracing reads `level` (the `log_level` key).
+fn check_log_level(level: &str, layers: &Layers) -> Result<(), ConfigError> {
+    tracing_subscriber::EnvFilter::try_new(level).map_err(|e| {
+        ConfigError(format!(
+            "{}{:?}: {e} (want error, warn, info, debug or trace, or tracing filter directives such as info,modgate::cache=debug)",
+            layers.name_eq("log_level"),
+            level
+        ))
+    })?;
+    Ok(())
+}
+
+/// `[auth]`, checked; without it no route (of `routes`, from `file_name`) may have a
+/// `read` list.
+fn auth_table(
+    auth: Option<auth::FileAuth>,
+    routes: &[Route],
+    layers: &Layers,
+    file_name: &Path,
+) -> Result<Option<AuthSettings>, ConfigError> {
+    if let Some(auth) = auth {
+        return auth::auth_settings(auth)
+            .map(Some)
+            .map_err(|e| ConfigError(format!("{}: {e}", layers.table_name("auth"))));
+    }
+    match routes.iter().find(|r| !r.read.is_empty()) {
+        Some(r) => Err(ConfigError(format!(
             "{}: [[routes]] {}: read needs an [auth] table (without one every client reads every module)",
             file_name.display(),
             r.pattern
-        )));
+        ))),
+        None => Ok(None),
     }
-    s.config_file = config_file;
-    Ok(s)
 }
 
 /// The `[hedge]` table, checked.

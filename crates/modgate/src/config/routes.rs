@@ -109,6 +109,73 @@ pub fn substitute(list: &str, upstreams: &[UpstreamSettings]) -> String {
     })
 }
 
+/// What is wrong with an `[[upstreams]]` or `[[routes]]` entry.
+#[derive(Debug, thiserror::Error)]
+pub enum RoutesError {
+    /// An upstream's name could be taken for a URL or a GOPROXY keyword.
+    #[error(
+        "[[upstreams]] name {name:?}: want a word without '.', ':', '/', ',', '|' or spaces, other than direct and off"
+    )]
+    BadName {
+        /// The name.
+        name: String,
+    },
+    /// Two upstreams have one name.
+    #[error("[[upstreams]] name {name:?} is used twice")]
+    NameTwice {
+        /// The name.
+        name: String,
+    },
+    /// An upstream's URL is not http(s).
+    #[error("[[upstreams]] {name}: url {url:?} must be an http:// or https:// GOPROXY")]
+    BadUrl {
+        /// The upstream.
+        name: String,
+        /// Its URL.
+        url: String,
+    },
+    /// Both `password` and `password_file`.
+    #[error("[[upstreams]] {name}: password and password_file both set; keep one")]
+    TwoPasswords {
+        /// The upstream.
+        name: String,
+    },
+    /// The `password_file` could not be read.
+    #[error("[[upstreams]] {name}: password_file {}: {error}", path.display())]
+    PasswordFile {
+        /// The upstream.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be read.
+        error: std::io::Error,
+    },
+    /// A user name without a password, or a password without a user name.
+    #[error("[[upstreams]] {name}: username and a password go together")]
+    HalfCredentials {
+        /// The upstream.
+        name: String,
+    },
+    /// `concurrency = 0`.
+    #[error("[[upstreams]] {name}: concurrency must be at least 1")]
+    NoConcurrency {
+        /// The upstream.
+        name: String,
+    },
+    /// A route without a pattern.
+    #[error("[[routes]] with an empty pattern")]
+    EmptyPattern,
+    /// A route's upstream list is not GOPROXY syntax.
+    #[error("[[routes]] {pattern}: upstream: {why}")]
+    BadRouteUpstream {
+        /// The route's pattern.
+        pattern: String,
+        /// What is wrong with the list.
+        #[source]
+        why: crate::source::proxy::UpstreamError,
+    },
+}
+
 /// Reads the `[[upstreams]]` and `[[routes]]` tables of `file` over the defaults in `s`.
 pub(super) fn resolve(
     ups: Vec<FileUpstream>,
@@ -116,108 +183,138 @@ pub(super) fn resolve(
     s: &Settings,
     file: &Path,
 ) -> Result<(Vec<UpstreamSettings>, Vec<Route>), ConfigError> {
-    let err = |m: String| ConfigError(format!("{}: {m}", file.display()));
+    tables(ups, routes, s).map_err(|e| ConfigError(format!("{}: {e}", file.display())))
+}
+
+/// [`resolve`], its errors without the file.
+fn tables(
+    ups: Vec<FileUpstream>,
+    routes: Vec<FileRoute>,
+    s: &Settings,
+) -> Result<(Vec<UpstreamSettings>, Vec<Route>), RoutesError> {
     let mut out: Vec<UpstreamSettings> = Vec::new();
     for u in ups {
-        if u.name.is_empty()
-            || u.name.contains([',', '|', ' '])
-            || matches!(u.name.as_str(), "direct" | "off")
-            || u.name.contains(['.', ':', '/'])
-        {
-            return Err(err(format!(
-                "[[upstreams]] name {:?}: want a word without '.', ':', '/', ',', '|' or spaces, other than direct and off",
-                u.name
-            )));
-        }
-        if out.iter().any(|o| o.name == u.name) {
-            return Err(err(format!(
-                "[[upstreams]] name {:?} is used twice",
-                u.name
-            )));
-        }
-        if !(u.url.starts_with("https://") || u.url.starts_with("http://")) {
-            return Err(err(format!(
-                "[[upstreams]] {}: url {:?} must be an http:// or https:// GOPROXY",
-                u.name, u.url
-            )));
-        }
-        let password = match (u.password, u.password_file) {
-            (Some(_), Some(_)) => {
-                return Err(err(format!(
-                    "[[upstreams]] {}: password and password_file both set; keep one",
-                    u.name
-                )));
-            }
-            (Some(p), None) => Some(p),
-            (None, Some(f)) => Some(
-                std::fs::read_to_string(&f)
-                    .map_err(|e| {
-                        err(format!(
-                            "[[upstreams]] {}: password_file {}: {e}",
-                            u.name,
-                            f.display()
-                        ))
-                    })?
-                    .trim()
-                    .to_string(),
-            ),
-            (None, None) => None,
-        };
-        let credentials = match (u.username, password) {
-            (Some(user), Some(p)) => Some((user, p)),
-            (None, None) => None,
-            _ => {
-                return Err(err(format!(
-                    "[[upstreams]] {}: username and a password go together",
-                    u.name
-                )));
-            }
-        };
-        if u.concurrency == Some(0) {
-            return Err(err(format!(
-                "[[upstreams]] {}: concurrency must be at least 1",
-                u.name
-            )));
-        }
-        let secs = |v: Option<super::FileDuration>, d: Duration| v.map_or(d, |v| v.0);
-        let mut pace = s.limits.upstream;
-        if let Some(r) = u.requests_per_second {
-            pace.requests_per_second = std::num::NonZeroU32::new(r);
-        }
-        if let Some(n) = u.breaker_failures {
-            pace.breaker_failures = n;
-        }
-        if let Some(o) = u.breaker_open {
-            pace.breaker_open = o.0;
-        }
-        out.push(UpstreamSettings {
-            name: u.name,
-            url: u.url.trim_end_matches('/').to_string(),
-            connect_timeout: secs(u.connect_timeout, s.timeouts.connect),
-            first_byte_timeout: secs(u.first_byte_timeout, s.timeouts.first_byte),
-            transfer_timeout: secs(u.transfer_timeout, s.timeouts.transfer),
-            concurrency: u.concurrency.unwrap_or(s.upstream_concurrency),
-            pace,
-            credentials,
-            http_proxy: u.http_proxy,
-        });
+        let up = upstream(u, s, &out)?;
+        out.push(up);
     }
-    let mut rs = Vec::new();
-    for r in routes {
-        if r.pattern.trim().is_empty() {
-            return Err(err("[[routes]] with an empty pattern".to_string()));
-        }
-        let upstream = substitute(&r.upstream, &out);
-        crate::source::chain::parse_list(&upstream)
-            .map_err(|e| err(format!("[[routes]] {}: upstream: {e}", r.pattern)))?;
-        rs.push(Route {
-            pattern: r.pattern,
-            upstream,
-            private: r.private,
-            read: r.read,
-        });
-    }
+    let rs = routes
+        .into_iter()
+        .map(|r| route(r, &out))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((out, rs))
+}
+
+/// One `[[upstreams]]` entry over the defaults in `s`, checked against those before it
+/// (`before`).
+fn upstream(
+    u: FileUpstream,
+    s: &Settings,
+    before: &[UpstreamSettings],
+) -> Result<UpstreamSettings, RoutesError> {
+    check_name(&u.name, before)?;
+    if !(u.url.starts_with("https://") || u.url.starts_with("http://")) {
+        return Err(RoutesError::BadUrl {
+            name: u.name,
+            url: u.url,
+        });
+    }
+    let credentials = credentials(&u.name, u.username, u.password, u.password_file)?;
+    if u.concurrency == Some(0) {
+        return Err(RoutesError::NoConcurrency { name: u.name });
+    }
+    let secs = |v: Option<super::FileDuration>, d: Duration| v.map_or(d, |v| v.0);
+    let mut pace = s.limits.upstream;
+    if let Some(r) = u.requests_per_second {
+        pace.requests_per_second = std::num::NonZeroU32::new(r);
+    }
+    if let Some(n) = u.breaker_failures {
+        pace.breaker_failures = n;
+    }
+    if let Some(o) = u.breaker_open {
+        pace.breaker_open = o.0;
+    }
+    Ok(UpstreamSettings {
+        name: u.name,
+        url: u.url.trim_end_matches('/').to_string(),
+        connect_timeout: secs(u.connect_timeout, s.timeouts.connect),
+        first_byte_timeout: secs(u.first_byte_timeout, s.timeouts.first_byte),
+        transfer_timeout: secs(u.transfer_timeout, s.timeouts.transfer),
+        concurrency: u.concurrency.unwrap_or(s.upstream_concurrency),
+        pace,
+        credentials,
+        http_proxy: u.http_proxy,
+    })
+}
+
+/// Whether `name` may name an upstream: a word no GOPROXY list could take for something
+/// else, not used `before`.
+fn check_name(name: &str, before: &[UpstreamSettings]) -> Result<(), RoutesError> {
+    if name.is_empty()
+        || name.contains([',', '|', ' '])
+        || matches!(name, "direct" | "off")
+        || name.contains(['.', ':', '/'])
+    {
+        return Err(RoutesError::BadName {
+            name: name.to_string(),
+        });
+    }
+    if before.iter().any(|o| o.name == name) {
+        return Err(RoutesError::NameTwice {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The basic-auth user and password of the upstream `name`: both or neither, the password
+/// given or read (trimmed) from its file.
+fn credentials(
+    name: &str,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+) -> Result<Option<(String, String)>, RoutesError> {
+    let name = || name.to_string();
+    let password = match (password, password_file) {
+        (Some(_), Some(_)) => return Err(RoutesError::TwoPasswords { name: name() }),
+        (Some(p), None) => Some(p),
+        (None, Some(f)) => Some(
+            std::fs::read_to_string(&f)
+                .map_err(|error| RoutesError::PasswordFile {
+                    name: name(),
+                    path: f,
+                    error,
+                })?
+                .trim()
+                .to_string(),
+        ),
+        (None, None) => None,
+    };
+    match (username, password) {
+        (Some(user), Some(p)) => Ok(Some((user, p))),
+        (None, None) => Ok(None),
+        _ => Err(RoutesError::HalfCredentials { name: name() }),
+    }
+}
+
+/// One `[[routes]]` entry, the names of `upstreams` replaced by their URLs.
+fn route(r: FileRoute, upstreams: &[UpstreamSettings]) -> Result<Route, RoutesError> {
+    if r.pattern.trim().is_empty() {
+        return Err(RoutesError::EmptyPattern);
+    }
+    let upstream = substitute(&r.upstream, upstreams);
+    if let Err(why) = crate::source::chain::parse_list(&upstream) {
+        return Err(RoutesError::BadRouteUpstream {
+            pattern: r.pattern,
+            why,
+        });
+    }
+    Ok(Route {
+        pattern: r.pattern,
+        upstream,
+        private: r.private,
+        read: r.read,
+    })
 }
 
 #[cfg(test)]

@@ -40,41 +40,67 @@ pub(super) struct FileS3 {
     retries: Option<usize>,
 }
 
+/// What is wrong with `[s3]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum S3Error {
+    /// `endpoint` is not an http(s) URL.
+    #[error("endpoint {endpoint:?}: want an http:// or https:// URL")]
+    Endpoint {
+        /// The endpoint given.
+        endpoint: String,
+    },
+    /// Both `secret_access_key` and `secret_access_key_file`.
+    #[error("want one of secret_access_key and secret_access_key_file, not both")]
+    TwoSecrets,
+    /// `access_key_id` without a secret, or a secret without it.
+    #[error("access_key_id and a secret (secret_access_key or secret_access_key_file) go together")]
+    HalfCredentials,
+    /// `redirect_zips` longer than a presigned URL may live.
+    #[error(
+        "redirect_zips = {}: a presigned URL lives at most 604800 seconds (7 days, 168h)",
+        super::file_duration::format(*redirect_zips)
+    )]
+    RedirectTooLong {
+        /// The duration given.
+        redirect_zips: Duration,
+    },
+    /// A timeout of 0.
+    #[error("{key} = 0: want a duration over 0")]
+    ZeroTimeout {
+        /// The key: `connect_timeout`, `read_timeout` or `timeout`.
+        key: &'static str,
+    },
+}
+
+/// The longest a presigned URL lives (SigV4): 7 days.
+const PRESIGNED_MAX: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Checks `[s3]`.
-pub(super) fn s3_settings(f: FileS3) -> Result<S3Settings, String> {
+pub(super) fn s3_settings(f: FileS3) -> Result<S3Settings, S3Error> {
     if let Some(e) = &f.endpoint
         && !(e.starts_with("http://") || e.starts_with("https://"))
     {
-        return Err(format!("endpoint {e:?}: want an http:// or https:// URL"));
+        return Err(S3Error::Endpoint {
+            endpoint: e.clone(),
+        });
     }
     let secret = match (f.secret_access_key, f.secret_access_key_file) {
-        (Some(_), Some(_)) => {
-            return Err(
-                "want one of secret_access_key and secret_access_key_file, not both".into(),
-            );
-        }
+        (Some(_), Some(_)) => return Err(S3Error::TwoSecrets),
         (Some(v), None) => Some(Secret::Value(v)),
         (None, Some(p)) => Some(Secret::File(p)),
         (None, None) => None,
     };
     if secret.is_some() != f.access_key_id.is_some() {
-        return Err(
-            "access_key_id and a secret (secret_access_key or secret_access_key_file) go together"
-                .into(),
-        );
+        return Err(S3Error::HalfCredentials);
     }
-    // A presigned URL lives at most 7 days (SigV4).
     if let Some(d) = f.redirect_zips
-        && d.0 > Duration::from_secs(7 * 24 * 3600)
+        && d.0 > PRESIGNED_MAX
     {
-        return Err(format!(
-            "redirect_zips = {}: a presigned URL lives at most 604800 seconds (7 days, 168h)",
-            super::file_duration::format(d.0)
-        ));
+        return Err(S3Error::RedirectTooLong { redirect_zips: d.0 });
     }
     let d = S3Settings::default();
-    let nonzero = |v: Option<super::FileDuration>, key: &str, default: Duration| match v {
-        Some(v) if v.0.is_zero() => Err(format!("{key} = 0: want a duration over 0")),
+    let nonzero = |v: Option<super::FileDuration>, key: &'static str, default: Duration| match v {
+        Some(v) if v.0.is_zero() => Err(S3Error::ZeroTimeout { key }),
         Some(v) => Ok(v.0),
         None => Ok(default),
     };
