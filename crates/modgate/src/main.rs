@@ -309,12 +309,18 @@ fn failed(name: &str, json: bool, code: u8, e: &str) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// A report that cannot be written as JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("the report as JSON: {0}")]
+struct ReportError(#[source] serde_json::Error);
+
 /// Prints `value` as JSON, or `text`.
-fn report<T: serde::Serialize>(json: bool, value: &T, text: &str) -> Result<(), String> {
+fn report<T: serde::Serialize>(json: bool, value: &T, text: &str) -> Result<(), ReportError> {
     if json {
-        let j =
-            serde_json::to_string_pretty(value).map_err(|e| format!("the report as JSON: {e}"))?;
-        println!("{j}");
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).map_err(ReportError)?
+        );
     } else {
         print!("{text}");
     }
@@ -383,7 +389,7 @@ fn bundle(b: &BundleCommand) -> ExitCode {
     match r {
         Ok(s) => match report(json, &s, &s.render(done)) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => failed(&name, false, 2, &e),
+            Err(e) => failed(&name, false, 2, &e.to_string()),
         },
         Err(e) => failed(&name, json, 1, &e.to_string()),
     }
@@ -421,7 +427,7 @@ fn fetch_into(a: &FetchArgs, into: Destination, name: &str) -> ExitCode {
         value["bundle"] = serde_json::to_value(b).unwrap_or_default();
     }
     if let Err(e) = report(a.json, &value, &text) {
-        return fail(e);
+        return fail(e.to_string());
     }
     ExitCode::from(r.exit_code())
 }

@@ -402,15 +402,7 @@ impl CodeRepo {
                 .await?;
             self.validate_pseudo_version(info, stat_vers)
                 .await
-                .map_err(|e| {
-                    let m = format!("{}@{stat_vers}: invalid pseudo-version: {e}", self.mod_path);
-                    match e {
-                        // The go command's words; the repository failing to say is not
-                        // an invalid version, and is not remembered as one.
-                        PseudoError::Invalid(_) => Error::invalid(m),
-                        PseudoError::Git(e) => Error::new(e.kind(), m),
-                    }
-                })?;
+                .map_err(|e| e.into_error(&self.mod_path, stat_vers))?;
             return Ok(r);
         }
         let (v, canonical) = self.tag_to_version(&info.version);
@@ -863,6 +855,18 @@ enum PseudoError {
     /// The repository could not say (its tags, or their ancestry).
     #[error("{0}")]
     Git(Error),
+}
+
+impl PseudoError {
+    /// The error of `module@version`: an invalid version in the go command's words, or
+    /// the repository's failure with its kind (not remembered as an invalid version).
+    fn into_error(self, module: &str, version: &str) -> Error {
+        let m = format!("{module}@{version}: invalid pseudo-version: {self}");
+        match self {
+            PseudoError::Invalid(_) => Error::invalid(m),
+            PseudoError::Git(e) => Error::new(e.kind(), m),
+        }
+    }
 }
 
 #[cfg(test)]
