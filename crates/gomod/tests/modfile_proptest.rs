@@ -93,7 +93,14 @@ fn check(data: &[u8]) {
         let again = parse_syntax("go.mod", &once).expect("formatted output parses");
         assert_eq!(format(&again), once);
     }
-    if let Ok(f) = parse_lax("go.mod", data, None) {
+    // x/mod unquotes a quoted token in place while it reads it (`parseString`), so a
+    // reformatted file whose quoted token held `/*`, `"` or spaces may not parse again:
+    // the round trip is a property only of files without quotes (see
+    // `lax_format_unquotes_as_x_mod_does`).
+    if !data.contains(&b'"')
+        && !data.contains(&b'`')
+        && let Ok(f) = parse_lax("go.mod", data, None)
+    {
         let out = f.format();
         assert!(
             parse_lax("go.mod", &out, None).is_ok(),
@@ -114,4 +121,18 @@ proptest! {
     fn no_panic_on_token_soup(data in soup()) {
         check(&data);
     }
+}
+
+/// What x/mod does with a quoted retract token holding `/*` (checked against
+/// golang.org/x/mod/modfile: ParseLax, Format, ParseLax): the token is unquoted while
+/// read, so the formatted file holds a `/*` comment and does not parse again.
+#[test]
+fn lax_format_unquotes_as_x_mod_does() {
+    let f = parse_lax("go.mod", b"retract \" /* \"a b\" module ", None).unwrap();
+    let out = f.format();
+    assert_eq!(String::from_utf8_lossy(&out), "retract  /*  a b\" module\n");
+    assert_eq!(
+        parse_lax("go.mod", &out, None).unwrap_err().to_string(),
+        "go.mod:1:10: mod files must use // comments (not /* */ comments)"
+    );
 }

@@ -88,10 +88,16 @@ fn repo(repos: &Path, config: &Path, name: &str, files: &[(&str, &str)]) {
     git(&dir, config, &["tag", "v1.0.0"]);
 }
 
-/// The same from git (`--upstream direct`): a clone that fills the disk is removed, so
-/// that the next fetch has room; the answer is a 507, not an upstream's failure.
-#[test]
-fn a_clone_that_fills_the_disk_is_removed_and_named() {
+/// A `direct` server whose data directory is a 2 MiB tmpfs, over local repositories at
+/// github.com/acme/NAME: `name` with `files`, and `small`, a module that fits.
+struct SmallDisk {
+    server: Server,
+    data: std::path::PathBuf,
+    _fs: Mount,
+    _tmp: tempfile::TempDir,
+}
+
+fn direct_on_small_disk(name: &str, files: &[(&str, &str)]) -> SmallDisk {
     assert!(
         rustix::process::geteuid().is_root(),
         "this test mounts a tmpfs: run it as root (CI does)"
@@ -100,33 +106,40 @@ fn a_clone_that_fills_the_disk_is_removed_and_named() {
     let repos = tmp.path().join("repos");
     let config = tmp.path().join("gitconfig");
     github_to_local(&config, &repos);
+    repo(&repos, &config, name, files);
+    let small = [
+        ("go.mod", "module github.com/acme/small\n"),
+        ("s.go", "package small\n"),
+    ];
+    repo(&repos, &config, "small", &small);
+    let data = tmp.path().join("data");
+    let fs = Mount::tmpfs(&data, "2m");
+    let cfg = config.to_str().unwrap();
+    let server = Server::start_env(
+        &["--data-dir", data.to_str().unwrap(), "--upstream", "direct"],
+        &[("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")],
+    );
+    SmallDisk {
+        server,
+        data,
+        _fs: fs,
+        _tmp: tmp,
+    }
+}
+
+/// The same from git (`--upstream direct`): a clone that fills the disk is removed, so
+/// that the next fetch has room; the answer is a 507, not an upstream's failure.
+#[test]
+fn a_clone_that_fills_the_disk_is_removed_and_named() {
     let big_code = format!("package big\n\nconst S = `{}`\n", noise(4 << 20, 0));
-    repo(
-        &repos,
-        &config,
+    let d = direct_on_small_disk(
         "big",
         &[
             ("go.mod", "module github.com/acme/big\n"),
             ("big.go", &big_code),
         ],
     );
-    repo(
-        &repos,
-        &config,
-        "small",
-        &[
-            ("go.mod", "module github.com/acme/small\n"),
-            ("s.go", "package small\n"),
-        ],
-    );
-    let data = tmp.path().join("data");
-    let _fs = Mount::tmpfs(&data, "2m");
-    let cfg = config.to_str().unwrap();
-    let server = Server::start_env(
-        &["--data-dir", data.to_str().unwrap(), "--upstream", "direct"],
-        &[("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")],
-    );
-    let r = raw_get(&server.addr, "GET", "/github.com/acme/big/@v/v1.0.0.info").unwrap();
+    let r = raw_get(&d.server.addr, "GET", "/github.com/acme/big/@v/v1.0.0.info").unwrap();
     assert_eq!(r.status, 507, "{}", r.text());
     assert!(
         r.text().contains("insufficient storage: ")
@@ -135,7 +148,12 @@ fn a_clone_that_fills_the_disk_is_removed_and_named() {
         r.text()
     );
     // The clone is gone: the small module fits, and is served.
-    let r = raw_get(&server.addr, "GET", "/github.com/acme/small/@v/v1.0.0.mod").unwrap();
+    let r = raw_get(
+        &d.server.addr,
+        "GET",
+        "/github.com/acme/small/@v/v1.0.0.mod",
+    )
+    .unwrap();
     assert_eq!(
         (r.status, r.text()),
         (200, "module github.com/acme/small\n".to_string())
@@ -147,45 +165,19 @@ fn a_clone_that_fills_the_disk_is_removed_and_named() {
 /// 507 too, not a 502 "reading git output"; nothing is stored and no tar is left.
 #[test]
 fn a_git_archive_that_fills_the_disk_is_a_507() {
-    assert!(
-        rustix::process::geteuid().is_root(),
-        "this test mounts a tmpfs: run it as root (CI does)"
-    );
-    let tmp = tempfile::tempdir().unwrap();
-    let repos = tmp.path().join("repos");
-    let config = tmp.path().join("gitconfig");
-    github_to_local(&config, &repos);
     let wide = format!("package wide\n\nconst S = `{}`\n", "a".repeat(8 << 20));
-    repo(
-        &repos,
-        &config,
+    let d = direct_on_small_disk(
         "wide",
         &[("go.mod", "module github.com/acme/wide\n"), ("w.go", &wide)],
     );
-    repo(
-        &repos,
-        &config,
-        "small",
-        &[
-            ("go.mod", "module github.com/acme/small\n"),
-            ("s.go", "package small\n"),
-        ],
-    );
-    let data = tmp.path().join("data");
-    let _fs = Mount::tmpfs(&data, "2m");
-    let cfg = config.to_str().unwrap();
-    let server = Server::start_env(
-        &["--data-dir", data.to_str().unwrap(), "--upstream", "direct"],
-        &[("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")],
-    );
-    let r = raw_get(&server.addr, "GET", "/github.com/acme/wide/@v/v1.0.0.mod").unwrap();
+    let r = raw_get(&d.server.addr, "GET", "/github.com/acme/wide/@v/v1.0.0.mod").unwrap();
     assert_eq!(
         (r.status, r.text()),
         (200, "module github.com/acme/wide\n".to_string())
     );
-    let r = raw_get(&server.addr, "GET", "/github.com/acme/wide/@v/v1.0.0.zip").unwrap();
+    let r = raw_get(&d.server.addr, "GET", "/github.com/acme/wide/@v/v1.0.0.zip").unwrap();
     assert_eq!(r.status, 507, "{}", r.text());
-    let tmp_dir = data.join("git/tmp");
+    let tmp_dir = d.data.join("git/tmp");
     assert!(
         r.text().starts_with("github.com/acme/wide@v1.0.0: git archive in the clone of https://github.com/acme/wide: insufficient storage: ")
             && r.text().contains(&format!(" ({} has ", tmp_dir.display()))
@@ -194,10 +186,15 @@ fn a_git_archive_that_fills_the_disk_is_a_507() {
         r.text()
     );
     assert_eq!(files_under(&tmp_dir), Vec::<String>::new());
-    let vdir = data.join("cache/download/github.com/acme/wide/@v");
+    let vdir = d.data.join("cache/download/github.com/acme/wide/@v");
     assert!(!vdir.join("v1.0.0.zip").exists());
     assert!(!vdir.join("v1.0.0.ziphash").exists());
     // The disk has room again: the small module's zip is built and served.
-    let r = raw_get(&server.addr, "GET", "/github.com/acme/small/@v/v1.0.0.zip").unwrap();
+    let r = raw_get(
+        &d.server.addr,
+        "GET",
+        "/github.com/acme/small/@v/v1.0.0.zip",
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
 }
