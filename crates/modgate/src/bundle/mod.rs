@@ -814,39 +814,39 @@ fn zstd_magic(mut f: &std::fs::File) -> Result<(), NotZstd> {
 /// One entry of a bundle as read: its name and bytes, or why it could not be read.
 type Entry = Result<(String, Bytes), Error>;
 
+/// The tar stream of the bundle at `path`: a zstd file (checked by its magic number).
+fn open_tar(
+    path: &Path,
+) -> Result<tar::Archive<zstd::stream::Decoder<'static, std::io::BufReader<std::fs::File>>>, Error>
+{
+    let file = || path.to_path_buf();
+    let f = std::fs::File::open(path).map_err(|source| Error::File {
+        path: file(),
+        source,
+    })?;
+    zstd_magic(&f).map_err(|source| Error::NotBundle {
+        file: file(),
+        source,
+    })?;
+    let dec = zstd::stream::Decoder::new(f).map_err(|source| Error::Zstd {
+        file: file(),
+        source,
+    })?;
+    Ok(tar::Archive::new(dec))
+}
+
 /// Reads the bundle at `path` (blocking), sending each entry to `tx`; stops at the first
 /// error (sent) or when nobody listens.
 fn read_entries(path: &Path, tx: &tokio::sync::mpsc::Sender<Entry>) {
     let send = |r| tx.blocking_send(r).is_ok();
     let file = || path.to_path_buf();
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(source) => {
-            send(Err(Error::File {
-                path: file(),
-                source,
-            }));
+    let mut tar = match open_tar(path) {
+        Ok(t) => t,
+        Err(e) => {
+            send(Err(e));
             return;
         }
     };
-    if let Err(source) = zstd_magic(&f) {
-        send(Err(Error::NotBundle {
-            file: file(),
-            source,
-        }));
-        return;
-    }
-    let dec = match zstd::stream::Decoder::new(f) {
-        Ok(d) => d,
-        Err(source) => {
-            send(Err(Error::Zstd {
-                file: file(),
-                source,
-            }));
-            return;
-        }
-    };
-    let mut tar = tar::Archive::new(dec);
     let entries = match tar.entries() {
         Ok(e) => e,
         Err(source) => {
