@@ -21,10 +21,7 @@ pub use error::SetupError;
 pub use reload::Reread;
 use reload::{Reloading, reload_on_sighup};
 use sources::proxy_settings;
-pub use sources::{
-    Built, Limited, Sources, build_source, build_sources, file_url_path, make_source,
-    private_patterns, redact_list,
-};
+use sources::{Sources, build_sources, private_patterns, redact_list};
 
 /// The checksum database proxy of `--sumdb` (`None` for `off`), reached through `chain`'s
 /// upstreams, never asked about `--private` or `--nosumdb` modules; it also becomes the

@@ -167,12 +167,6 @@ pub fn make_source(
     }
 }
 
-/// Builds the upstream chain from the settings (`--upstream`, `--private`,
-/// `private_upstreams`).
-pub fn build_source(settings: &Settings) -> Result<Arc<Chain>, SetupError> {
-    build_sources(settings, &Sources::default()).map(|(chain, _)| chain)
-}
-
 /// The default chain and, when there are routes, the source that routes by module.
 pub type Built = (Arc<Chain>, Option<Arc<dyn Source>>);
 
