@@ -14,6 +14,7 @@ pub mod error;
 pub mod goenv;
 pub mod gomodcache;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod prefetch;
 pub mod process;

@@ -622,31 +622,21 @@ fn open_file_limit(max_connections: usize) {
 }
 
 /// Logs to stderr, filtered by `level` (`log_level`: flag, MODGATE_LOG_LEVEL or RUST_LOG,
-/// file, default `info`). Lines are written by a background thread so a request never
-/// waits on the terminal or a pipe; the returned guard flushes what is queued when it is
-/// dropped. Colors only on a terminal, and never with NO_COLOR set.
-fn init_logging(format: LogFormat, level: &str) -> tracing_appender::non_blocking::WorkerGuard {
-    // Not lossy: when the queue is full a request waits rather than a line being lost.
-    // Buffered: under load the writer thread sends many lines per write(2), and it
-    // flushes whenever the queue runs empty, so an idle log is always complete.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::BufWriter::with_capacity(
-            64 << 10,
-            std::io::stderr(),
-        ));
-    // Checked when the settings were read.
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(colors())
-        .with_writer(writer);
-    let _ = match format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+/// file, default `info`), through `logging`'s sink: a request never waits on the
+/// terminal or a pipe, and the returned guard flushes what is queued when it is dropped.
+/// Colors only on a terminal, and never with NO_COLOR set.
+fn init_logging(format: LogFormat, level: &str) -> Option<modgate::logging::Flush> {
+    let style = match format {
+        LogFormat::Human => modgate::logging::Style::Human { colors: colors() },
+        LogFormat::Json => modgate::logging::Style::Json,
     };
-    guard
+    match modgate::logging::init(style, level) {
+        Ok(flush) => Some(flush),
+        Err(e) => {
+            eprintln!("modgate serve: cannot start the log writer thread: {e}; no log");
+            None
+        }
+    }
 }
 
 /// Whether standard error gets colors: a terminal, and no `NO_COLOR` (no-color.org: set

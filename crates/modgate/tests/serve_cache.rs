@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::serve_common::counting::Counting;
 use crate::serve_common::*;
 use modgate::cache::{Cache, CacheSettings};
-use modgate::http::{AppState, router};
+use modgate::http::{App, AppState};
 use modgate::source::Source;
 use modgate::source::file::FileSource;
 use modgate::storage::Store;
@@ -30,7 +30,14 @@ async fn serve_in_process(source: Arc<dyn Source>, data: &Path, settings: CacheS
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router(state)).await;
+        modgate::http::listen::serve(
+            listener,
+            App::new(state),
+            None,
+            Default::default(),
+            std::future::pending(),
+        )
+        .await;
     });
     format!("http://{addr}")
 }

@@ -24,9 +24,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request as HttpRequest, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -122,15 +121,6 @@ pub struct Auth {
 
 /// In a route's `read` list: every client whose credentials check.
 const ANY_CLIENT: &str = "*";
-
-/// What the request log line names as the client: a token's or user's name,
-/// [`ANONYMOUS`] or [`REFUSED`]. Put in the response's extensions.
-#[derive(Debug, Clone)]
-pub(super) struct Client(pub Arc<str>);
-
-/// The request path as parsed here, handed to the handler so that it is parsed once.
-#[derive(Debug, Clone)]
-pub(super) struct Parsed(pub Result<Request, Reject>);
 
 /// The decision on one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -651,39 +641,46 @@ fn unauthorized(head: bool) -> Response {
     r
 }
 
-/// The middleware: answers 401/403 before the handler, or lets the request through with
-/// its parsed path; names the client in the response's extensions for the request log.
-pub(super) async fn authorize(
-    State(state): State<Arc<super::AppState>>,
-    mut req: HttpRequest,
-    next: Next,
-) -> Response {
-    let raw = req.uri().path();
+/// What the access check decided on one request.
+pub(super) struct Access {
+    /// The client's name for the log and the limit (`None`: [`ANONYMOUS`]).
+    pub client: Option<Arc<str>>,
+    /// The path as parsed here, for the handler (`None`: not parsed: no `[auth]`, or an
+    /// always open path).
+    pub parsed: Option<Result<Request, Reject>>,
+    /// The 401 or 403 answered here, before the handler.
+    pub refused: Option<Response>,
+}
+
+/// The access check: a 401/403 before the handler, or the request let through with its
+/// parsed path and the client's name.
+pub(super) async fn authorize(state: &super::AppState, req: &Parts) -> Access {
+    let open = Access {
+        client: None,
+        parsed: None,
+        refused: None,
+    };
+    let raw = req.uri.path();
     // Without [auth] (it may come and go with a reload), everyone reads everything.
     let Some(auth) = state.auth.load_full() else {
-        return next.run(req).await;
+        return open;
     };
     if ALWAYS_OPEN.contains(&raw) {
-        return next.run(req).await;
+        return open;
     }
     let parsed = parse(raw);
-    let head = req.method() == Method::HEAD;
-    let (verdict, client) = auth.check(req.headers(), &parsed).await;
-    let mut resp = match verdict {
-        Verdict::Allow => {
-            req.extensions_mut().insert(Parsed(parsed));
-            // The request limit counts a client by its name, not its address.
-            if &*client != ANONYMOUS {
-                req.extensions_mut()
-                    .insert(super::limit::ClientName(client.to_string()));
-            }
-            next.run(req).await
-        }
-        Verdict::Unauthorized => unauthorized(head),
-        Verdict::Forbidden => text(StatusCode::FORBIDDEN, FORBIDDEN, head),
+    let head = req.method == Method::HEAD;
+    let (verdict, client) = auth.check(&req.headers, &parsed).await;
+    let refused = match verdict {
+        Verdict::Allow => None,
+        Verdict::Unauthorized => Some(unauthorized(head)),
+        Verdict::Forbidden => Some(text(StatusCode::FORBIDDEN, FORBIDDEN, head)),
     };
-    resp.extensions_mut().insert(Client(client));
-    resp
+    Access {
+        client: (&*client != ANONYMOUS).then_some(client),
+        parsed: Some(parsed),
+        refused,
+    }
 }
 
 #[cfg(test)]

@@ -10,9 +10,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -28,11 +27,6 @@ pub struct ClientLimit {
     /// Requests at once above that rate.
     pub burst: NonZeroU32,
 }
-
-/// Who is asking, as the authentication layer named them (set as a request extension);
-/// requests without one are counted by IP address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientName(pub String);
 
 /// The limiter: no limit, or one (replaced by a settings reload).
 pub struct Limiter {
@@ -113,21 +107,22 @@ impl Limit {
     }
 }
 
-/// The middleware: 429 with `Retry-After` (whole seconds, at least 1) over the limit.
-pub async fn limit(State(limiter): State<Arc<Limiter>>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
+/// The 429 (with `Retry-After`: whole seconds, at least 1) for a client over the limit;
+/// `None`: it may go on. The client is the name its credentials authenticate, else its
+/// address.
+pub(super) async fn refuse(
+    limiter: &Limiter,
+    req: &Parts,
+    name: Option<&str>,
+    peer: SocketAddr,
+) -> Option<Response> {
+    let path = req.uri.path();
     if limiter.limit().is_none() || matches!(path, "/healthz" | "/readyz" | "/metrics") {
-        return next.run(req).await;
+        return None;
     }
-    let client = match req.extensions().get::<ClientName>() {
-        Some(ClientName(n)) => n.clone(),
-        None => req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string()),
-    };
+    let client = name.map_or_else(|| peer.ip().to_string(), str::to_string);
     let (Some(wait), Some(limit)) = (limiter.check(&client).await, limiter.limit()) else {
-        return next.run(req).await;
+        return None;
     };
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
@@ -138,12 +133,12 @@ pub async fn limit(State(limiter): State<Arc<Limiter>>, req: Request, next: Next
             "too many requests: over {} a second (bursts of {}); retry after {secs}s",
             limit.requests_per_second, limit.burst
         ),
-        req.method() == axum::http::Method::HEAD,
+        req.method == axum::http::Method::HEAD,
     );
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
         r.headers_mut().insert("retry-after", v);
     }
-    r
+    Some(r)
 }
 
 #[cfg(test)]

@@ -30,7 +30,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -77,7 +76,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// Serves `app` on `listener` (HTTPS with `tls`) until `shutdown` completes, then drains.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: super::App,
     tls: Option<Arc<rustls::ServerConfig>>,
     limits: ServerLimits,
     shutdown: impl std::future::Future<Output = ()>,
@@ -276,7 +275,7 @@ impl Drop for Slot {
 
 /// What every connection task shares.
 struct Ctx {
-    app: Router,
+    app: super::App,
     limits: ServerLimits,
     tls: Option<tokio_rustls::TlsAcceptor>,
     builders: Builders,
@@ -540,14 +539,13 @@ impl Drop for InFlight {
     }
 }
 
-/// The router as hyper's service, marking each request in flight until its response body
+/// The app as hyper's service, marking each request in flight until its response body
 /// is done.
 #[derive(Clone)]
 struct Tracked {
-    app: Router,
+    app: super::App,
     activity: Arc<Activity>,
-    /// The client's address, given to the router as axum's `ConnectInfo` (per-client
-    /// limits count by it).
+    /// The client's address (per-client limits count by it).
     peer: SocketAddr,
 }
 
@@ -557,14 +555,11 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Tracked {
     type Future =
         Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
-    fn call(&self, mut req: hyper::Request<Incoming>) -> Self::Future {
-        req.extensions_mut()
-            .insert(axum::extract::ConnectInfo(self.peer));
+    fn call(&self, req: hyper::Request<Incoming>) -> Self::Future {
         let in_flight = self.activity.begin(req.version() == hyper::Version::HTTP_2);
-        let mut app = self.app.clone();
+        let (app, peer) = (self.app.clone(), self.peer);
         Box::pin(async move {
-            // The router is always ready (axum's `Router::poll_ready`).
-            let Ok(resp) = tower_service::Service::call(&mut app, req).await;
+            let resp = app.answer(req, peer).await;
             Ok(resp.map(|body| InFlightBody {
                 body,
                 _in_flight: in_flight,

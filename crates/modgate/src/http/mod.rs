@@ -21,14 +21,13 @@ pub use auth::{
 };
 pub use path::{MAX_PATH, Reject, Request, parse};
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::{Request as HttpRequest, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::Response;
 use tracing::Instrument;
 
@@ -52,28 +51,33 @@ pub struct AppState {
     pub auth: arc_swap::ArcSwapOption<Auth>,
 }
 
-/// The router for the GOPROXY protocol and `/healthz`.
-pub fn router(state: Arc<AppState>) -> Router {
-    let limiter = Arc::clone(&state.limiter);
-    let for_auth = Arc::clone(&state);
-    let served = Arc::new(Served {
-        state,
-        hot: hot_answers::HotAnswers::new(),
-    });
-    // Layers run outside in: the request id and log line first, then the access check
-    // (which names the client), then the limit (which counts by that name).
-    Router::new()
-        .fallback(handle)
-        .with_state(served)
-        .layer(middleware::from_fn_with_state(limiter, limit::limit))
-        .layer(middleware::from_fn_with_state(for_auth, auth::authorize))
-        .layer(middleware::from_fn(request_id))
-}
+/// The GOPROXY protocol and the operations endpoints as one service: each request goes
+/// through the request id and log line, then the access check (which names the client),
+/// then the limit (which counts by that name), then the handler. Plain calls, no layers:
+/// nothing is boxed or cloned per request but the request's own future.
+#[derive(Clone)]
+pub struct App(Arc<Served>);
 
 /// What the handler holds: the shared state, and the immutable answers it gave lately.
 struct Served {
     state: Arc<AppState>,
     hot: hot_answers::HotAnswers,
+}
+
+impl App {
+    /// The service over `state`.
+    pub fn new(state: Arc<AppState>) -> App {
+        App(Arc::new(Served {
+            state,
+            hot: hot_answers::HotAnswers::new(),
+        }))
+    }
+
+    /// Answers one request from `peer` (its body, if any, is not read).
+    pub async fn answer<B>(&self, req: axum::http::Request<B>, peer: SocketAddr) -> Response {
+        let (req, _body) = req.into_parts();
+        logged(&self.0, req, peer).await
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -84,26 +88,22 @@ static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id
 /// Gives the request an id, runs it in a span carrying the id, logs its outcome (with
 /// the client: a token's or user's name, `anonymous`, or `refused` for credentials that
 /// did not check; never a secret) and sets `X-Request-Id`.
-async fn request_id(req: HttpRequest, next: Next) -> Response {
+async fn logged(served: &Served, req: Parts, peer: SocketAddr) -> Response {
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let id = format!("{:08x}-{n}", *PID);
     let span = tracing::info_span!("request", id = %id);
-    let method = req.method().clone();
-    let path = req.uri().path();
-    // At most 300 characters of the path in the log line.
-    let path = match path.char_indices().nth(300) {
-        Some((i, _)) => path[..i].to_string(),
-        None => path.to_string(),
-    };
     let start = Instant::now();
     let m = crate::metrics::metrics();
-    let endpoint = crate::metrics::endpoint(&path);
+    // At most 300 characters of the path in the log line.
+    let path = req.uri.path();
+    let path = match path.char_indices().nth(300) {
+        Some((i, _)) => &path[..i],
+        None => path,
+    };
+    let endpoint = crate::metrics::endpoint(path);
     let in_flight = InFlight::new();
-    let (mut resp, cache) = crate::cache::noting(next.run(req).instrument(span.clone())).await;
-    let client = resp
-        .extensions_mut()
-        .remove::<auth::Client>()
-        .map_or_else(|| auth::ANONYMOUS.into(), |c| c.0);
+    let ((mut resp, client), cache) =
+        crate::cache::noting(checked(served, &req, peer).instrument(span.clone())).await;
     drop(in_flight);
     m.requests
         .get_or_create(&crate::metrics::Served {
@@ -114,23 +114,17 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
     m.request_seconds
         .get_or_create(&crate::metrics::Endpoint { endpoint })
         .observe(start.elapsed().as_secs_f64());
-    let (status, ms) = (resp.status().as_u16(), start.elapsed().as_millis() as u64);
-    span.in_scope(|| match module_version(&path) {
-        Some((module, version)) => tracing::info!(
-            method = %method,
-            path = %path,
-            status,
-            ms,
-            module,
-            version,
-            cache = cache.unwrap_or(""),
-            client = %client,
-            "request"
-        ),
-        None => {
-            tracing::info!(method = %method, path = %path, status, ms, client = %client, "request")
-        }
-    });
+    crate::logging::RequestLine {
+        id: &id,
+        method: req.method.as_str(),
+        path,
+        status: resp.status().as_u16(),
+        ms: start.elapsed().as_millis() as u64,
+        module_version: module_version(path),
+        cache: cache.unwrap_or(""),
+        client: client.as_deref().unwrap_or(auth::ANONYMOUS),
+    }
+    .log(&span);
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -145,6 +139,19 @@ async fn request_id(req: HttpRequest, next: Next) -> Response {
             .insert("x-cache", HeaderValue::from_static(v));
     }
     resp
+}
+
+/// The access check, the limit, then the handler; with the client's name for the log.
+async fn checked(served: &Served, req: &Parts, peer: SocketAddr) -> (Response, Option<Arc<str>>) {
+    let access = auth::authorize(&served.state, req).await;
+    if let Some(refused) = access.refused {
+        return (refused, access.client);
+    }
+    let limited = limit::refuse(&served.state.limiter, req, access.client.as_deref(), peer);
+    if let Some(over) = limited.await {
+        return (over, access.client);
+    }
+    (handle(served, req, access.parsed).await, access.client)
 }
 
 /// The module path and version (or query; empty for a list or `@latest`) of a protocol
@@ -177,11 +184,15 @@ impl Drop for InFlight {
     }
 }
 
-async fn handle(State(served): State<Arc<Served>>, mut req: HttpRequest) -> Response {
-    // The path as the access check parsed it, if it did.
-    let checked = req.extensions_mut().remove::<auth::Parsed>();
-    let head = req.method() == Method::HEAD;
-    if req.method() != Method::GET && !head {
+/// Answers a request that may be answered: `checked` is its path as the access check
+/// parsed it, if it did.
+async fn handle(
+    served: &Served,
+    req: &Parts,
+    checked: Option<Result<Request, Reject>>,
+) -> Response {
+    let head = req.method == Method::HEAD;
+    if req.method != Method::GET && !head {
         let mut r = reply::text(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed: the GOPROXY protocol is GET and HEAD only",
@@ -191,19 +202,19 @@ async fn handle(State(served): State<Arc<Served>>, mut req: HttpRequest) -> Resp
             .insert("allow", HeaderValue::from_static("GET, HEAD"));
         return r;
     }
-    let raw = req.uri().path();
+    let raw = req.uri.path();
     // An immutable answer given before for this very path: nothing to parse or look up.
     if let Some(hot) = served.hot.get(raw) {
         crate::cache::looked(crate::metrics::endpoint(raw), "hit");
         return hot.respond(head);
     }
-    let parsed = checked.map_or_else(|| parse(raw), |p| p.0);
+    let parsed = checked.unwrap_or_else(|| parse(raw));
     match parsed {
         Err(reject) => {
             tracing::info!(reason = %reject.reason, "rejected");
             let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::BAD_REQUEST);
             reply::text(status, &reject.reason, head)
         }
-        Ok(r) => respond::answer(&served.state, r, req.headers(), head, (&served.hot, raw)).await,
+        Ok(r) => respond::answer(&served.state, r, &req.headers, head, (&served.hot, raw)).await,
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::cache::{Cache, CacheSettings};
 use crate::config::Settings;
-use crate::http::{AppState, router};
+use crate::http::{App, AppState};
 use crate::source::Source;
 use crate::source::chain::{Chain, Entry};
 use crate::storage::{Key, Ledger, Store};
@@ -213,7 +213,7 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), SetupError> {
     }
     // Not awaited: a large cache must not delay serving (nor /healthz).
     ledger.spawn_scan();
-    crate::http::listen::serve(listener, router(state), tls, settings.server, shutdown()).await;
+    crate::http::listen::serve(listener, App::new(state), tls, settings.server, shutdown()).await;
     Ok(())
 }
 
