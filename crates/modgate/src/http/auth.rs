@@ -670,7 +670,8 @@ pub(super) async fn authorize(state: &super::AppState, req: &Parts) -> Access {
     }
     let parsed = parse(raw);
     let head = req.method == Method::HEAD;
-    let (verdict, client) = auth.check(&req.headers, &parsed).await;
+    // Boxed: its future (password checks) is large, and most requests never get here.
+    let (verdict, client) = Box::pin(auth.check(&req.headers, &parsed)).await;
     let refused = match verdict {
         Verdict::Allow => None,
         Verdict::Unauthorized => Some(unauthorized(head)),

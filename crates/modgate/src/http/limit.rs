@@ -121,7 +121,9 @@ pub(super) async fn refuse(
         return None;
     }
     let client = name.map_or_else(|| peer.ip().to_string(), str::to_string);
-    let (Some(wait), Some(limit)) = (limiter.check(&client).await, limiter.limit()) else {
+    // Boxed: its future (a Redis count) is large, and most requests never get here.
+    let wait = Box::pin(limiter.check(&client)).await;
+    let (Some(wait), Some(limit)) = (wait, limiter.limit()) else {
         return None;
     };
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

@@ -215,6 +215,17 @@ async fn handle(
             let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::BAD_REQUEST);
             reply::text(status, &reject.reason, head)
         }
-        Ok(r) => respond::answer(&served.state, r, &req.headers, head, (&served.hot, raw)).await,
+        // Boxed: the future of a fetch through the cache is tens of kilobytes, which a hot
+        // answer would otherwise carry (and move) too.
+        Ok(r) => {
+            Box::pin(respond::answer(
+                &served.state,
+                r,
+                &req.headers,
+                head,
+                (&served.hot, raw),
+            ))
+            .await
+        }
     }
 }
