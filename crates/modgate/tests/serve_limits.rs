@@ -163,9 +163,12 @@ fn a_client_over_its_limit_gets_429_with_retry_after() {
         got[2].text(),
         "too many requests: over 1 a second (bursts of 2); retry after 1s\n"
     );
+    // Logged under the request's id.
+    let id = got[2].header("x-request-id").unwrap();
     assert!(
-        s.log_with("client over its request limit")
-            .contains("client=127.0.0.1 retry_after_s=1"),
+        s.log_with("client over its request limit").contains(&format!(
+            "request{{id={id}}}: modgate::http::limit: client over its request limit: 429 client=127.0.0.1 retry_after_s=1"
+        )),
         "{}",
         s.log_text()
     );

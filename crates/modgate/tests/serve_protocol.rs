@@ -333,6 +333,15 @@ fn every_request_has_its_own_id_in_the_header_and_the_log() {
         "{line}"
     );
     assert!(!log.contains(&format!("request{{id={id1}}}: modgate::source::chain: answered module=\"example.com/a\" op=\"info\"")), "{log}");
+    // A path refused before any lookup: why, under its id too.
+    let r = raw_get(&f.server.addr, "GET", "/example.com/a/@v/v1.0.0.tar").unwrap();
+    assert_eq!(r.status, 404);
+    let id = r.header("x-request-id").unwrap();
+    let log = f.server.log_with(&format!("request{{id={id}}}: modgate::http: rejected"));
+    assert!(
+        log.contains(&format!("request{{id={id}}}: modgate::http: rejected reason=")),
+        "{log}"
+    );
 }
 
 #[test]

@@ -31,6 +31,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 use super::auth_settings::{AuthSettings, RouteReaders, TokenSecret, TokenSettings, UserSettings};
 use super::path::{Reject, Request, parse};
@@ -654,7 +655,11 @@ pub(super) struct Access {
 
 /// The access check: a 401/403 before the handler, or the request let through with its
 /// parsed path and the client's name.
-pub(super) async fn authorize(state: &super::AppState, req: &Parts) -> Access {
+pub(super) async fn authorize(
+    state: &super::AppState,
+    req: &Parts,
+    span: &super::RequestSpan<'_>,
+) -> Access {
     let open = Access {
         client: None,
         parsed: None,
@@ -671,7 +676,9 @@ pub(super) async fn authorize(state: &super::AppState, req: &Parts) -> Access {
     let parsed = parse(raw);
     let head = req.method == Method::HEAD;
     // Boxed: its future (password checks) is large, and most requests never get here.
-    let (verdict, client) = Box::pin(auth.check(&req.headers, &parsed)).await;
+    let (verdict, client) = Box::pin(auth.check(&req.headers, &parsed))
+        .instrument(span.get().clone())
+        .await;
     let refused = match verdict {
         Verdict::Allow => None,
         Verdict::Unauthorized => Some(unauthorized(head)),

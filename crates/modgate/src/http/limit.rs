@@ -15,6 +15,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tracing::Instrument;
 
 use super::reply::text;
 use crate::cluster::Shared;
@@ -115,6 +116,7 @@ pub(super) async fn refuse(
     req: &Parts,
     name: Option<&str>,
     peer: SocketAddr,
+    span: &super::RequestSpan<'_>,
 ) -> Option<Response> {
     let path = req.uri.path();
     if limiter.limit().is_none() || matches!(path, "/healthz" | "/readyz" | "/metrics") {
@@ -122,13 +124,17 @@ pub(super) async fn refuse(
     }
     let client = name.map_or_else(|| peer.ip().to_string(), str::to_string);
     // Boxed: its future (a Redis count) is large, and most requests never get here.
-    let wait = Box::pin(limiter.check(&client)).await;
+    let wait = Box::pin(limiter.check(&client))
+        .instrument(span.get().clone())
+        .await;
     let (Some(wait), Some(limit)) = (wait, limiter.limit()) else {
         return None;
     };
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
-    tracing::info!(client = %client, retry_after_s = secs, "client over its request limit: 429");
+    span.get().in_scope(|| {
+        tracing::info!(client = %client, retry_after_s = secs, "client over its request limit: 429")
+    });
     let mut r = text(
         StatusCode::TOO_MANY_REQUESTS,
         &format!(

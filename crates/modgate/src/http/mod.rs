@@ -12,6 +12,7 @@ pub mod limit;
 pub mod listen;
 mod path;
 mod reply;
+mod request_span;
 mod respond;
 pub mod tls;
 mod zip;
@@ -32,6 +33,7 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use crate::cache::Cache;
+use request_span::RequestSpan;
 
 /// What the handlers share.
 pub struct AppState {
@@ -91,7 +93,7 @@ static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id
 async fn logged(served: &Served, req: Parts, peer: SocketAddr) -> Response {
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let id = format!("{:08x}-{n}", *PID);
-    let span = tracing::info_span!("request", id = %id);
+    let span = request_span::RequestSpan::new(&id);
     let start = Instant::now();
     let m = crate::metrics::metrics();
     // At most 300 characters of the path in the log line.
@@ -103,7 +105,7 @@ async fn logged(served: &Served, req: Parts, peer: SocketAddr) -> Response {
     let endpoint = crate::metrics::endpoint(path);
     let in_flight = InFlight::new();
     let ((mut resp, client), cache) =
-        crate::cache::noting(checked(served, &req, peer).instrument(span.clone())).await;
+        crate::cache::noting(checked(served, &req, peer, &span)).await;
     drop(in_flight);
     m.requests
         .get_or_create(&crate::metrics::Served {
@@ -124,7 +126,7 @@ async fn logged(served: &Served, req: Parts, peer: SocketAddr) -> Response {
         cache: cache.unwrap_or(""),
         client: client.as_deref().unwrap_or(auth::ANONYMOUS),
     }
-    .log(&span);
+    .log(|| span.get());
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -142,16 +144,30 @@ async fn logged(served: &Served, req: Parts, peer: SocketAddr) -> Response {
 }
 
 /// The access check, the limit, then the handler; with the client's name for the log.
-async fn checked(served: &Served, req: &Parts, peer: SocketAddr) -> (Response, Option<Arc<str>>) {
-    let access = auth::authorize(&served.state, req).await;
+async fn checked(
+    served: &Served,
+    req: &Parts,
+    peer: SocketAddr,
+    span: &RequestSpan<'_>,
+) -> (Response, Option<Arc<str>>) {
+    let access = auth::authorize(&served.state, req, span).await;
     if let Some(refused) = access.refused {
         return (refused, access.client);
     }
-    let limited = limit::refuse(&served.state.limiter, req, access.client.as_deref(), peer);
+    let limited = limit::refuse(
+        &served.state.limiter,
+        req,
+        access.client.as_deref(),
+        peer,
+        span,
+    );
     if let Some(over) = limited.await {
         return (over, access.client);
     }
-    (handle(served, req, access.parsed).await, access.client)
+    (
+        handle(served, req, access.parsed, span).await,
+        access.client,
+    )
 }
 
 /// The module path and version (or query; empty for a list or `@latest`) of a protocol
@@ -190,6 +206,7 @@ async fn handle(
     served: &Served,
     req: &Parts,
     checked: Option<Result<Request, Reject>>,
+    span: &RequestSpan<'_>,
 ) -> Response {
     let head = req.method == Method::HEAD;
     if req.method != Method::GET && !head {
@@ -211,7 +228,8 @@ async fn handle(
     let parsed = checked.unwrap_or_else(|| parse(raw));
     match parsed {
         Err(reject) => {
-            tracing::info!(reason = %reject.reason, "rejected");
+            span.get()
+                .in_scope(|| tracing::info!(reason = %reject.reason, "rejected"));
             let status = StatusCode::from_u16(reject.status).unwrap_or(StatusCode::BAD_REQUEST);
             reply::text(status, &reject.reason, head)
         }
@@ -225,6 +243,7 @@ async fn handle(
                 head,
                 (&served.hot, raw),
             ))
+            .instrument(span.get().clone())
             .await
         }
     }

@@ -51,14 +51,14 @@ pub struct RequestLine<'a> {
 }
 
 impl RequestLine<'_> {
-    /// Logs the line, under the level filter; `span` is the request's (the event's
+    /// Logs the line, under the level filter; `span` gives the request's (the event's
     /// parent where the fast line does not apply).
-    pub fn log(&self, span: &tracing::Span) {
+    pub fn log<'s>(&self, span: impl FnOnce() -> &'s tracing::Span) {
         if !tracing::enabled!(target: TARGET, tracing::Level::INFO) {
             return;
         }
         let Some(fast) = FAST.get() else {
-            return span.in_scope(|| self.event());
+            return span().in_scope(|| self.event());
         };
         LINE.with_borrow_mut(|line| {
             line.clear();
