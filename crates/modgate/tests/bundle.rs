@@ -121,9 +121,11 @@ fn a_bundle_is_served_offline_with_its_checksum_database_records() {
         data_dir.to_str().unwrap(),
     ]);
     assert!(
-        server.log_text().contains(
-            "checksum database localhost.localdev/sumdb (what the data dir holds, --offline)"
-        ),
+        server
+            .log_with("checksum database localhost.localdev/sumdb")
+            .contains(
+                "checksum database localhost.localdev/sumdb (what the data dir holds, --offline)"
+            ),
         "{}",
         server.log_text()
     );

@@ -526,7 +526,7 @@ fn https_for_the_go_command() {
             a.mod_h1.clone()
         )]
     );
-    let log = server.log_text();
+    let log = server.log_with("path=/example.com/a/@v/v1.0.0.zip status=200");
     assert!(
         log.contains("path=/example.com/a/@v/v1.0.0.zip status=200"),
         "{log}"

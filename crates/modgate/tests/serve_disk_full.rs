@@ -62,7 +62,7 @@ fn a_full_disk_is_a_507_and_nothing_partial_is_kept() {
         r.text()
     );
     // The log names the fault as the disk's, not an upstream's.
-    let log = server.log_text();
+    let log = server.log_with("status=507");
     let line = log
         .lines()
         .find(|l| l.contains("status=507"))

@@ -65,7 +65,7 @@ fn offline_serves_what_is_stored_and_says_why_for_the_rest() {
     assert_eq!(r.status, 404);
     assert!(
         offline
-            .log_text()
+            .log_with("upstream none (--offline)")
             .contains("upstream none (--offline), checksum database off (--offline))"),
         "{}",
         offline.log_text()

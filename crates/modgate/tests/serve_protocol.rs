@@ -337,9 +337,13 @@ fn every_request_has_its_own_id_in_the_header_and_the_log() {
     let r = raw_get(&f.server.addr, "GET", "/example.com/a/@v/v1.0.0.tar").unwrap();
     assert_eq!(r.status, 404);
     let id = r.header("x-request-id").unwrap();
-    let log = f.server.log_with(&format!("request{{id={id}}}: modgate::http: rejected"));
+    let log = f
+        .server
+        .log_with(&format!("request{{id={id}}}: modgate::http: rejected"));
     assert!(
-        log.contains(&format!("request{{id={id}}}: modgate::http: rejected reason=")),
+        log.contains(&format!(
+            "request{{id={id}}}: modgate::http: rejected reason="
+        )),
         "{log}"
     );
 }

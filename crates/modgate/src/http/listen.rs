@@ -283,6 +283,12 @@ struct Ctx {
     stopped: watch::Receiver<bool>,
 }
 
+/// What hyper buffers of a response per connection before it waits for the socket (its
+/// default, about 400 KiB, let 64 clients of a large zip hold 25 MiB between them); a
+/// body's chunk (`storage::file_range::CHUNK`) is the same size. Also the most it reads
+/// of a request ahead (request headers are far smaller).
+const WRITE_BUFFER: usize = 64 * 1024;
+
 /// hyper's connection builders: HTTP/1.1 or HTTP/2 by what the client sends first, and
 /// each alone (chosen by ALPN over TLS).
 struct Builders {
@@ -295,7 +301,10 @@ impl Builders {
     fn new() -> Builders {
         let mut auto = auto::Builder::new(TokioExecutor::new());
         // The watchdog bounds the header and idle waits (see the module's comment).
-        auto.http1().header_read_timeout(None).keep_alive(true);
+        auto.http1()
+            .header_read_timeout(None)
+            .keep_alive(true)
+            .max_buf_size(WRITE_BUFFER);
         Builders {
             http1: auto.clone().http1_only(),
             http2: auto.clone().http2_only(),

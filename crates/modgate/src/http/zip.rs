@@ -171,13 +171,6 @@ async fn local_range(
     start: u64,
     len: u64,
 ) -> std::io::Result<crate::storage::ByteStream> {
-    use futures_util::StreamExt;
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let mut f = tokio::fs::File::open(file.path()).await?;
-    f.seek(std::io::SeekFrom::Start(start)).await?;
-    let stream = tokio_util::io::ReaderStream::new(f.take(len)).map(move |chunk| {
-        let _kept = &file;
-        chunk
-    });
-    Ok(Box::pin(stream))
+    let f = tokio::fs::File::open(file.path()).await?.into_std().await;
+    Ok(crate::storage::file_range::stream(f, start, len, file))
 }

@@ -13,7 +13,7 @@
 //! disturb.
 
 use std::fs;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -149,29 +149,17 @@ impl Blobs for DiskBlobs {
     }
 
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
-        use tokio::io::AsyncReadExt;
         let path = self.path(key);
         let file = blocking(move || {
-            let mut f = match fs::File::open(&path) {
+            let f = match fs::File::open(&path) {
                 Ok(f) => f,
                 Err(e) if is_missing(&e) => return Ok(None),
                 Err(e) => return Err(annotate(e, "opening", &path)),
             };
-            if start > 0 {
-                f.seek(io::SeekFrom::Start(start))
-                    .map_err(|e| annotate(e, "seeking in", &path))?;
-            }
             Ok(Some(f))
         })
         .await?;
-        Ok(file.map(|f| {
-            // Large reads: a 4 KiB default costs a task wake-up and a body frame per page.
-            let stream = tokio_util::io::ReaderStream::with_capacity(
-                tokio::fs::File::from_std(f).take(len),
-                256 * 1024,
-            );
-            Box::pin(stream) as ByteStream
-        }))
+        Ok(file.map(|f| super::file_range::stream(f, start, len, ())))
     }
 }
 

@@ -24,6 +24,7 @@ mod blob;
 mod contract;
 mod disk;
 mod evict;
+pub mod file_range;
 mod health;
 mod key;
 mod lock;

@@ -1,0 +1,214 @@
+//! A range of a local file as a body stream, read a chunk at a time as the client takes
+//! it.
+//!
+//! A chunk that is in the page cache (a cached zip asked for again, the usual case) is
+//! read at once on the runtime's thread (`preadv2` with `RWF_NOWAIT`, which never waits
+//! for the disk); one that is not is read on the blocking pool. So a hot file costs no
+//! thread hop per chunk, and a slow disk never stalls the runtime. The next chunk is read
+//! only when the connection wants it (hyper polls the body when its buffer has room): a
+//! connection holds at most a chunk or two, however large the file and however slow the
+//! client.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use rustix::io::ReadWriteFlags;
+use tokio::task::JoinHandle;
+
+use super::ByteStream;
+
+/// The most read at once.
+pub const CHUNK: usize = 64 * 1024;
+
+/// `len` bytes of `file` from `start`, streamed; `keep` (a guard: the file in use, or
+/// not yet removed) is dropped with the stream.
+pub fn stream(file: File, start: u64, len: u64, keep: impl Send + Unpin + 'static) -> ByteStream {
+    Box::pin(FileRange {
+        file: Arc::new(file),
+        at: start,
+        left: len,
+        reading: None,
+        nowait: true,
+        _keep: keep,
+    })
+}
+
+struct FileRange<K> {
+    file: Arc<File>,
+    /// The next byte's offset.
+    at: u64,
+    /// Bytes still to send.
+    left: u64,
+    /// A chunk being read on the blocking pool.
+    reading: Option<JoinHandle<io::Result<Vec<u8>>>>,
+    /// Whether the file system takes `RWF_NOWAIT` (else every read is on the pool).
+    nowait: bool,
+    _keep: K,
+}
+
+impl<K: Unpin> FileRange<K> {
+    /// Counts a chunk read: at least a byte, at most what is left.
+    fn took(&mut self, chunk: Bytes) -> io::Result<Bytes> {
+        if chunk.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the file ended {} bytes early (at offset {})",
+                    self.left, self.at
+                ),
+            ));
+        }
+        let n = chunk.len().min(self.left as usize);
+        self.at += n as u64;
+        self.left -= n as u64;
+        Ok(chunk.slice(..n))
+    }
+
+    /// The next chunk, if it is in the page cache (`None`: it must be read from the
+    /// disk).
+    fn cached(&mut self, n: usize) -> Option<io::Result<Bytes>> {
+        if !self.nowait {
+            return None;
+        }
+        let mut buf = BytesMut::zeroed(n);
+        let read = rustix::io::preadv2(
+            &*self.file,
+            &mut [io::IoSliceMut::new(&mut buf)],
+            self.at,
+            ReadWriteFlags::NOWAIT,
+        );
+        match read {
+            Ok(got) => {
+                buf.truncate(got);
+                Some(Ok(buf.freeze()))
+            }
+            Err(rustix::io::Errno::AGAIN) => None,
+            // Not on this file system (or kernel): the pool from now on.
+            Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::INVAL) => {
+                self.nowait = false;
+                None
+            }
+            Err(e) => Some(Err(e.into())),
+        }
+    }
+}
+
+impl<K: Unpin> Stream for FileRange<K> {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(task) = &mut this.reading {
+            let done = ready!(Pin::new(task).poll(cx));
+            this.reading = None;
+            let chunk = done
+                .unwrap_or_else(|e| Err(io::Error::other(format!("reading a file: {e}"))))
+                .and_then(|v| this.took(Bytes::from(v)));
+            return Poll::Ready(Some(chunk));
+        }
+        if this.left == 0 {
+            return Poll::Ready(None);
+        }
+        let n = CHUNK.min(this.left as usize);
+        if let Some(chunk) = this.cached(n) {
+            return Poll::Ready(Some(chunk.and_then(|c| this.took(c))));
+        }
+        let (file, at) = (Arc::clone(&this.file), this.at);
+        this.reading = Some(tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0; n];
+            let got = file.read_at(&mut buf, at)?;
+            buf.truncate(got);
+            Ok(buf)
+        }));
+        // Polled again at once, so that the task's waker is this one.
+        Pin::new(this).poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let chunks = self.left.div_ceil(CHUNK as u64) as usize;
+        (usize::from(self.left > 0), Some(chunks))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::TryStreamExt;
+
+    fn file_of(bytes: &[u8]) -> (tempfile::TempDir, File) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, bytes).unwrap();
+        let f = File::open(&path).unwrap();
+        (dir, f)
+    }
+
+    async fn collect(s: ByteStream) -> io::Result<(Vec<u8>, Vec<usize>)> {
+        let chunks: Vec<Bytes> = s.try_collect().await?;
+        let sizes = chunks.iter().map(Bytes::len).collect();
+        Ok((chunks.concat(), sizes))
+    }
+
+    #[tokio::test]
+    async fn every_range_is_the_file_s_bytes_in_chunks_of_at_most_chunk() {
+        let data: Vec<u8> = (0..(3 * CHUNK + 123))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let (_d, f) = file_of(&data);
+        let f = Arc::new(f);
+        for (start, len) in [
+            (0, data.len()),
+            (0, 0),
+            (5, 1),
+            (CHUNK - 1, CHUNK + 2),
+            (data.len() - 1, 1),
+            (17, data.len() - 17),
+        ] {
+            let s = stream(
+                f.try_clone().unwrap(),
+                start as u64,
+                len as u64,
+                Arc::clone(&f),
+            );
+            let (got, sizes) = collect(s).await.unwrap();
+            assert_eq!(got, &data[start..start + len], "{start}+{len}");
+            assert!(sizes.iter().all(|&n| n > 0 && n <= CHUNK), "{sizes:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_shorter_than_the_range_is_an_error_not_a_short_body() {
+        let (_d, f) = file_of(&[1; 1000]);
+        let err = collect(stream(f, 900, 200, ())).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            err.to_string(),
+            "the file ended 100 bytes early (at offset 1000)"
+        );
+    }
+
+    #[tokio::test]
+    async fn chunks_not_in_the_page_cache_are_read_on_the_pool() {
+        let data: Vec<u8> = (0..(2 * CHUNK + 9)).map(|i| i as u8).collect();
+        let (_d, f) = file_of(&data);
+        let mut s = FileRange {
+            file: Arc::new(f),
+            at: 0,
+            left: data.len() as u64,
+            reading: None,
+            nowait: false,
+            _keep: (),
+        };
+        let mut got = Vec::new();
+        while let Some(c) = futures_util::StreamExt::next(&mut s).await {
+            got.extend_from_slice(&c.unwrap());
+        }
+        assert_eq!(got, data);
+    }
+}
