@@ -47,7 +47,8 @@ impl Seaweed {
     /// answers.
     pub fn start() -> Seaweed {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let ports = (free_port(), port_pair(), port_pair(), port_pair());
+        // The S3 gateway opens a gRPC port at its port + 10000 too (weed 4.x).
+        let ports = (port_pair(), port_pair(), port_pair(), port_pair());
         let log = dir.path().join("weed.log");
         // One identity, the keys of `env()`, whose signatures are checked; requests with
         // no signature at all (the helpers below) are anonymous and allowed.
