@@ -1,4 +1,4 @@
-//! The GOPROXY protocol over HTTP (axum).
+//! The GOPROXY protocol over HTTP (hyper, with axum's response types).
 //!
 //! `GET|HEAD /<module>/@v/list`, `/@v/<version>.info|.mod|.zip`, `/<module>/@latest` and
 //! `GET /healthz`. Each request gets an id (`X-Request-Id`), and every log line of the
@@ -87,7 +87,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// This process's id, the first part of every request id (read once, not per request).
 static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
 
-/// Gives the request an id, runs it in a span carrying the id, logs its outcome (with
+/// Gives the request an id, runs it under its span (made only when something is logged or
+/// awaited under it), logs its outcome (with
 /// the client: a token's or user's name, `anonymous`, or `refused` for credentials that
 /// did not check; never a secret) and sets `X-Request-Id`.
 async fn logged(served: &Served, req: Parts, peer: SocketAddr) -> Response {
