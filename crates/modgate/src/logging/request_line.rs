@@ -101,29 +101,42 @@ impl RequestLine<'_> {
         }
     }
 
+    /// The event's fields after its message, in the order the event records them.
+    fn fields(&self) -> impl Iterator<Item = (&'static str, Value<'_>)> {
+        let query = self.module_version.map(|(module, version)| {
+            [
+                ("module", Value::Str(module)),
+                ("version", Value::Str(version)),
+                ("cache", Value::Str(self.cache)),
+            ]
+        });
+        [
+            ("method", Value::Shown(self.method)),
+            ("path", Value::Shown(self.path)),
+            ("status", Value::Number(u64::from(self.status))),
+            ("ms", Value::Number(self.ms)),
+        ]
+        .into_iter()
+        .chain(query.into_iter().flatten())
+        .chain([("client", Value::Shown(self.client))])
+    }
+
     /// `tracing_subscriber`'s `Full` format, without colors.
     fn human(&self, out: &mut Vec<u8>) {
         timestamp(out);
         out.extend_from_slice(b"  INFO request{id=");
         out.extend_from_slice(self.id.as_bytes());
-        out.extend_from_slice(b"}: modgate::http: request method=");
-        out.extend_from_slice(self.method.as_bytes());
-        out.extend_from_slice(b" path=");
-        out.extend_from_slice(self.path.as_bytes());
-        out.extend_from_slice(b" status=");
-        number(out, u64::from(self.status));
-        out.extend_from_slice(b" ms=");
-        number(out, self.ms);
-        if let Some((module, version)) = self.module_version {
-            out.extend_from_slice(b" module=");
-            debug_str(out, module);
-            out.extend_from_slice(b" version=");
-            debug_str(out, version);
-            out.extend_from_slice(b" cache=");
-            debug_str(out, self.cache);
+        out.extend_from_slice(b"}: modgate::http: request");
+        for (name, value) in self.fields() {
+            out.push(b' ');
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'=');
+            match value {
+                Value::Shown(s) => out.extend_from_slice(s.as_bytes()),
+                Value::Str(s) => debug_str(out, s),
+                Value::Number(n) => number(out, n),
+            }
         }
-        out.extend_from_slice(b" client=");
-        out.extend_from_slice(self.client.as_bytes());
         out.push(b'\n');
     }
 
@@ -131,32 +144,30 @@ impl RequestLine<'_> {
     fn json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"timestamp\":\"");
         timestamp(out);
-        out.extend_from_slice(
-            b"\",\"level\":\"INFO\",\"fields\":{\"message\":\"request\",\"method\":",
-        );
-        json_str(out, self.method);
-        out.extend_from_slice(b",\"path\":");
-        json_str(out, self.path);
-        out.extend_from_slice(b",\"status\":");
-        number(out, u64::from(self.status));
-        out.extend_from_slice(b",\"ms\":");
-        number(out, self.ms);
-        if let Some((module, version)) = self.module_version {
-            out.extend_from_slice(b",\"module\":");
-            json_str(out, module);
-            out.extend_from_slice(b",\"version\":");
-            json_str(out, version);
-            out.extend_from_slice(b",\"cache\":");
-            json_str(out, self.cache);
+        out.extend_from_slice(b"\",\"level\":\"INFO\",\"fields\":{\"message\":\"request\"");
+        for (name, value) in self.fields() {
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            match value {
+                Value::Shown(s) | Value::Str(s) => json_str(out, s),
+                Value::Number(n) => number(out, n),
+            }
         }
-        out.extend_from_slice(b",\"client\":");
-        json_str(out, self.client);
         out.extend_from_slice(b"},\"target\":\"modgate::http\",\"span\":{\"id\":");
         json_str(out, self.id);
         out.extend_from_slice(b",\"name\":\"request\"},\"spans\":[{\"id\":");
         json_str(out, self.id);
         out.extend_from_slice(b",\"name\":\"request\"}]}\n");
     }
+}
+
+/// How a field is recorded: `%value` (shown as it is by the human format), a `&str`
+/// (quoted and escaped as `{:?}` by the human format), or a number.
+enum Value<'a> {
+    Shown(&'a str),
+    Str(&'a str),
+    Number(u64),
 }
 
 thread_local! {
