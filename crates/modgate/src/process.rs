@@ -1,5 +1,6 @@
 //! Running a program with bounds: the one place modgate spawns a process (the proxy's git,
-//! the doctor's `go env` and git). The program gets stdin closed and its own process group;
+//! the doctor's `go env` and git). The program gets stdin closed (or the caller's input,
+//! then closed) and its own process group;
 //! its stdout goes to a sink up to an output bound, its stderr is kept (up to
 //! [`MAX_STDERR`]); when it overruns its time bound or output bound, or the caller's stop
 //! condition fires, its whole process group is killed (so a helper it started, such as
@@ -113,7 +114,24 @@ impl std::error::Error for ProcessError {}
 /// further reason to kill it (a future that completes when it should stop; use
 /// [`std::future::pending`] for none). A failed exit status is not an error here.
 pub async fn run<W, S>(
+    cmd: Command,
+    bounds: Bounds,
+    sink: &mut W,
+    stop: S,
+) -> Result<Exited, ProcessError>
+where
+    W: AsyncWrite + Unpin,
+    S: Future<Output = ()>,
+{
+    run_with_input(cmd, &[], bounds, sink, stop).await
+}
+
+/// [`run`], with `input` written to the program's stdin, which is then closed (with no
+/// input, stdin is closed from the start). A program that exits or closes its stdin
+/// before reading it all is not an error here: its exit status says how it went.
+pub async fn run_with_input<W, S>(
     mut cmd: Command,
+    input: &[u8],
     bounds: Bounds,
     sink: &mut W,
     stop: S,
@@ -123,8 +141,13 @@ where
     S: Future<Output = ()>,
 {
     let start = Instant::now();
+    let stdin = if input.is_empty() {
+        Stdio::null()
+    } else {
+        Stdio::piped()
+    };
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -132,11 +155,19 @@ where
         .spawn()
         .map_err(|e| ProcessError::Spawn(e.to_string()))?;
     let pid = child.id();
+    let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let mut err = Vec::new();
     let result = {
         let work = async {
+            let write_in = async {
+                if let Some(mut w) = stdin {
+                    // Closed when dropped, at the end of this block.
+                    let _ = w.write_all(input).await;
+                }
+                Ok::<(), ProcessError>(())
+            };
             let copy_out = async {
                 match stdout {
                     Some(s) => copy_bounded(s, sink, bounds.output).await,
@@ -150,7 +181,7 @@ where
                 Ok(())
             };
             // An overrun of the output bound ends the wait at once.
-            let (written, ()) = tokio::try_join!(copy_out, read_err)?;
+            let ((), written, ()) = tokio::try_join!(write_in, copy_out, read_err)?;
             let status = child.wait().await.map_err(|e| ProcessError::io(&e))?;
             Ok((written, status))
         };
@@ -288,6 +319,39 @@ mod tests {
 
     fn bounds(time: Duration, output: u64) -> Bounds {
         Bounds { time, output }
+    }
+
+    #[tokio::test]
+    async fn input_is_written_to_stdin_and_then_closed() {
+        let mut out = Vec::new();
+        // 200 KiB: more than a pipe holds, read while it is written.
+        let input: Vec<u8> = (0..200 << 10).map(|i| (i % 251) as u8).collect();
+        let exited = run_with_input(
+            sh("cat; echo end"),
+            &input,
+            bounds(Duration::from_secs(10), 1 << 20),
+            &mut out,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+        assert!(exited.status.success());
+        assert_eq!(out.len(), input.len() + 4);
+        assert_eq!(&out[..input.len()], &input[..]);
+        assert_eq!(&out[input.len()..], b"end\n");
+        // A program that reads none of it: not an error.
+        let mut out = Vec::new();
+        let exited = run_with_input(
+            sh("exec 0<&-; echo done"),
+            &input,
+            bounds(Duration::from_secs(10), 1 << 20),
+            &mut out,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+        assert!(exited.status.success());
+        assert_eq!(out, b"done\n");
     }
 
     #[tokio::test]

@@ -1099,6 +1099,36 @@ async fn paths_with_a_dot_git_element() {
 }
 
 #[tokio::test]
+async fn an_empty_repository_has_no_versions_until_it_gets_some() {
+    let w = World::new();
+    w.init("empty");
+    let src = w.source();
+    let p = "github.com/gen/empty";
+    // The clone of an empty repository succeeds with nothing in it: no versions, no
+    // latest (the go command's codehost says "no commits", which it takes as not found:
+    // "no matching versions for query"), and the go command's answer for a version.
+    assert!(lines(src.list(p).await.unwrap()).is_empty());
+    let err = src.latest(p).await.unwrap_err();
+    assert_eq!(
+        err,
+        Error::not_found("github.com/gen/empty: no commits in https://github.com/gen/empty")
+    );
+    assert_eq!(
+        w.go_error(p, "latest"),
+        "module github.com/gen/empty: no matching versions for query \"latest\""
+    );
+    let err = src.stat(p, "v1.0.0").await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(w.go_error(p, "v1.0.0"), err.to_string());
+    // Then it gets a commit and a tag: the clone fetches them.
+    w.commit("empty", &[("go.mod", "module github.com/gen/empty\n")]);
+    w.git("empty", &["tag", "v1.0.0"]);
+    assert_eq!(lines(src.list(p).await.unwrap()), ["v1.0.0"]);
+    w.same_as_go(&src, p, "v1.0.0").await;
+    w.same_as_go(&src, p, "latest").await;
+}
+
+#[tokio::test]
 async fn an_unreachable_remote_is_a_failure_not_a_missing_module() {
     let w = World::new();
     let port = {
@@ -1208,7 +1238,7 @@ fn git_commands(log: &std::path::Path) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_cold_module_costs_five_git_commands_and_a_second_version_two() {
+async fn a_cold_module_costs_three_git_commands_and_a_second_version_two() {
     let w = World::new();
     w.init("cheap");
     let (a, ta) = w.commit("cheap", &[("go.mod", "module github.com/gen/cheap\n")]);
@@ -1236,16 +1266,11 @@ async fn a_cold_module_costs_five_git_commands_and_a_second_version_two() {
     src.zip(p, "v1.0.0", &w.path("zips").join("a.zip"))
         .await
         .unwrap();
-    // Older gits peel a tag of a tag only one level in for-each-ref (2.47 peels it fully);
-    // then one rev-parse peels it.
-    let cmds: Vec<String> = git_commands(&log)
-        .into_iter()
-        .filter(|c| c != "rev-parse")
-        .collect();
+    // The clone's refs come from its packed-refs file, the tag of a tag peeled fully there.
     assert_eq!(
-        cmds,
-        ["init", "fetch", "for-each-ref", "cat-file", "archive"],
-        "init, fetch, the refs, go.mod, archive"
+        git_commands(&log),
+        ["clone", "cat-file", "archive"],
+        "clone (the refs read from its packed-refs), the commit with go.mod, archive"
     );
 
     std::fs::remove_file(&log).unwrap();
@@ -1294,4 +1319,46 @@ fn origin_hash(i: &Info) -> String {
         .origin
         .map(|o| o.hash)
         .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_clone_keeping_its_refs_in_a_reftable_is_listed_by_git() {
+    let w = World::new();
+    w.init("table");
+    let (a, ta) = w.commit("table", &[("go.mod", "module github.com/gen/table\n")]);
+    w.git("table", &["tag", "-a", "-m", "release", "v1.0.0"]);
+    w.commit("table", &[("x.go", "package table\n")]);
+    w.git("table", &["tag", "v1.1.0"]);
+    // The user's git makes reftable repositories (git 2.45 and later; older ones keep
+    // packed-refs whatever this says): no packed-refs file to read, so git lists them.
+    let probe = w.path("probe");
+    let reftable = Command::new("git")
+        .args(["init", "-q", "--ref-format=reftable"])
+        .arg(&probe)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    w.add_config("[init]\n\tdefaultRefFormat = reftable\n");
+    let (env, log) = counting_git(&w);
+    let mut s = w.settings();
+    s.refs_ttl = Duration::from_secs(600);
+    s.git_env = env;
+    let src = GitSource::new(s).unwrap();
+    let p = "github.com/gen/table";
+    let i = src.stat(p, "v1.0.0").await.unwrap();
+    assert_eq!((i.version.as_str(), time(&i)), ("v1.0.0", rfc(ta)));
+    assert_eq!(origin_hash(&i), a.as_str());
+    assert_eq!(
+        src.go_mod(p, "v1.0.0").await.unwrap(),
+        b"module github.com/gen/table\n"
+    );
+    let want: &[&str] = match reftable {
+        true => &["clone", "for-each-ref", "cat-file"],
+        false => &["clone", "cat-file"],
+    };
+    assert_eq!(git_commands(&log), want, "reftable known: {reftable}");
+    w.same_as_go(&src, p, "v1.0.0").await;
+    w.same_as_go(&src, p, "v1.1.0").await;
+    assert_eq!(lines(src.list(p).await.unwrap()), ["v1.0.0", "v1.1.0"]);
 }

@@ -172,6 +172,21 @@ impl Runner {
         Ok(out)
     }
 
+    /// Runs `git args...` in `dir` with `input` on its stdin (then closed) and returns its
+    /// stdout, at most `max_out` bytes.
+    pub async fn output_with_input(
+        &self,
+        dir: Option<&Path>,
+        args: &[&str],
+        input: &[u8],
+        max_out: u64,
+    ) -> Result<Vec<u8>, CmdError> {
+        let mut out = Vec::new();
+        self.run_watched(dir, args, input, max_out, &mut out, None)
+            .await?;
+        Ok(out)
+    }
+
     /// Runs `git args...` in `dir` and returns what it gave, whatever its exit status:
     /// status, stdout (at most `max_out` bytes), stderr and time taken.
     pub async fn output_any_status(
@@ -202,7 +217,7 @@ impl Runner {
         max_out: u64,
         sink: &mut W,
     ) -> Result<u64, CmdError> {
-        self.run_watched(dir, args, max_out, sink, None).await
+        self.run_watched(dir, args, &[], max_out, sink, None).await
     }
 
     /// Runs `git args...` in `dir` like [`Runner::output`], and also stops it when the
@@ -216,7 +231,7 @@ impl Runner {
         watch: (&Path, u64),
     ) -> Result<Vec<u8>, CmdError> {
         let mut out = Vec::new();
-        self.run_watched(dir, args, max_out, &mut out, Some(watch))
+        self.run_watched(dir, args, &[], max_out, &mut out, Some(watch))
             .await?;
         Ok(out)
     }
@@ -225,6 +240,7 @@ impl Runner {
         &self,
         dir: Option<&Path>,
         args: &[&str],
+        input: &[u8],
         max_out: u64,
         sink: &mut W,
         watch: Option<(&Path, u64)>,
@@ -245,7 +261,8 @@ impl Runner {
             output: max_out,
         };
         let started = std::time::Instant::now();
-        let ran = process::run(self.command(dir, args), bounds, sink, watcher).await;
+        let ran =
+            process::run_with_input(self.command(dir, args), input, bounds, sink, watcher).await;
         git_timed(args, started);
         match ran {
             Ok(exited) if exited.status.success() => Ok(exited.written),

@@ -1,15 +1,18 @@
 //! One bare clone per repository, kept up to date on demand (the go command's
 //! codehost/git.go `gitRepo`, with whole-repository fetches).
 //!
-//! The clone lives in `<cache>/git/<sha256 of the URL>`. A new clone is fetched straight
-//! away (`+refs/heads/*`, `+refs/tags/*`, pruned, plus the remote HEAD) and its refs are the
+//! The clone lives in `<cache>/git/<sha256 of the URL>`. A new clone is made with one
+//! `git clone --bare` (heads, tags and the remote HEAD; built aside and renamed into
+//! place) and its refs, read from the `packed-refs` file the clone writes, are the
 //! remote's. After that, before answering, the remote's refs are listed with `git ls-remote`
 //! (remembered for `refs_ttl`); when they differ from the clone's, the clone is fetched
-//! again. One lock per repository makes concurrent requests share one listing and one
-//! fetch. Everything else (log, cat-file, archive) reads the clone without the lock.
-//! Commit times and file contents are immutable per commit and asked of git once
-//! ([`Objects`]): serving a module's first `.info`, `.mod` and `.zip` takes one `git init`,
-//! one fetch, one `for-each-ref`, one `log`, one `cat-file` and one `archive`.
+//! again (`+refs/heads/*`, `+refs/tags/*`, pruned, plus the remote HEAD) and its refs
+//! listed with `git for-each-ref`. One lock per repository makes concurrent requests share
+//! one listing and one fetch. Everything else (cat-file, log, archive) reads the clone
+//! without the lock. Commit times and file contents are immutable per commit and asked of
+//! git once ([`Objects`]): a commit and its root go.mod are read together in one
+//! `git cat-file --batch`, so serving a module's first `.info`, `.mod` and `.zip` takes
+//! one `git clone`, one `cat-file` and one `archive`.
 //! When the remote cannot be reached (a failure, not "no such repository"), a clone that
 //! has refs answers from them, with a warning in the log.
 //!
@@ -80,6 +83,19 @@ const MAX_REFS_OUTPUT: u64 = 64 << 20;
 const REMOTE_HEAD: &str = "refs/modgate/remote-head";
 const REMOTE_HEAD_REFSPEC: &str = "+HEAD:refs/modgate/remote-head";
 const MAX_SMALL_OUTPUT: u64 = 16 << 20;
+/// The most a `cat-file --batch` of a commit and its go.mod may print.
+const MAX_BATCH_OUTPUT: u64 = gomod::zip::MAX_GO_MOD + (1 << 20);
+/// How a clone being built is named beside the others (`.tmp-<pid>-<n>-<name>`).
+const TMP_PREFIX: &str = ".tmp-";
+
+/// Why a fetch or clone failed.
+enum FetchError {
+    /// On the remote's side (unreachable, missing, refused, timed out): a listing says
+    /// more.
+    Remote(Error),
+    /// On ours: too large, the disk full, the clone not writable. Nothing was kept.
+    Local(Error),
+}
 
 fn all_hex(s: &str) -> bool {
     s.bytes()
@@ -88,6 +104,158 @@ fn all_hex(s: &str) -> bool {
 
 fn is_hash_like(rev: &str) -> bool {
     (7..=40).contains(&rev.len()) && all_hex(rev)
+}
+
+/// One object as `git cat-file --batch` prints it: its name, type and content.
+type BatchRecord<'a> = (&'a str, &'a str, &'a [u8]);
+
+/// The records of `git cat-file --batch` output for `n` inputs, `None` for an input it did
+/// not find (missing, ambiguous); `None` overall when the output is not `n` such records.
+fn batch_records(out: &[u8], n: usize) -> Option<Vec<Option<BatchRecord<'_>>>> {
+    let mut records = Vec::with_capacity(n);
+    let mut rest = out;
+    for _ in 0..n {
+        let eol = rest.iter().position(|b| *b == b'\n')?;
+        let header = std::str::from_utf8(&rest[..eol]).ok()?;
+        rest = &rest[eol + 1..];
+        let f: Vec<&str> = header.split(' ').collect();
+        match f[..] {
+            [name, kind, size] if all_hex(name) && (name.len() == 40 || name.len() == 64) => {
+                let size: usize = size.parse().ok()?;
+                if rest.len() < size + 1 || rest[size] != b'\n' {
+                    return None;
+                }
+                records.push(Some((name, kind, &rest[..size])));
+                rest = &rest[size + 1..];
+            }
+            [.., "missing" | "ambiguous"] => records.push(None),
+            _ => return None,
+        }
+    }
+    rest.is_empty().then_some(records)
+}
+
+/// The committer time of a commit object (`committer NAME <EMAIL> SECONDS ZONE`).
+fn committer_time(commit: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(commit).ok()?;
+    let header = text.split("\n\n").next()?;
+    let line = header.lines().find(|l| l.starts_with("committer "))?;
+    let after_email = &line[line.rfind('>')? + 1..];
+    let mut f = after_email.split_whitespace();
+    let seconds = f.next()?.parse().ok()?;
+    f.next()?;
+    Some(seconds)
+}
+
+/// The refs a new clone holds, read from its `packed-refs` file, where `git clone`
+/// writes every ref it fetched: heads, tags (annotated tags fully peeled, from the file's
+/// `^` lines) and the remote HEAD as `HEAD`. `None` when the clone keeps its refs any
+/// other way (reftable, loose ref files, a file not marked fully peeled); then
+/// `git for-each-ref` is asked. Saves a git process per new clone.
+fn cloned_refs(dir: &Path) -> Option<Refs> {
+    fn has_loose(dir: &Path) -> bool {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        rd.flatten().any(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => has_loose(&e.path()),
+            _ => true,
+        })
+    }
+    let text = std::fs::read_to_string(dir.join("packed-refs")).ok()?;
+    if has_loose(&dir.join("refs")) {
+        return None;
+    }
+    let mut lines = text.lines();
+    let traits = lines.next()?.strip_prefix("# pack-refs with:")?;
+    if !traits.split_whitespace().any(|t| t == "fully-peeled") {
+        return None;
+    }
+    let mut refs = Refs::new();
+    // The ref a `^` line peels: kept (`Some(Some)`), left out (`Some(None)`), or none.
+    let mut last: Option<Option<String>> = None;
+    for line in lines {
+        if let Some(peeled) = line.strip_prefix('^') {
+            if !all_hex(peeled) {
+                return None;
+            }
+            if let Some(name) = last.take()? {
+                refs.insert(name, peeled.to_string());
+            }
+            continue;
+        }
+        let (hash, name) = line.split_once(' ')?;
+        if !all_hex(hash) || !(hash.len() == 40 || hash.len() == 64) {
+            return None;
+        }
+        let name = if name == REMOTE_HEAD { "HEAD" } else { name };
+        if name == "HEAD" || name.starts_with("refs/heads/") || name.starts_with("refs/tags/") {
+            refs.insert(name.to_string(), hash.to_string());
+            last = Some(Some(name.to_string()));
+        } else {
+            last = Some(None);
+        }
+    }
+    Some(refs)
+}
+
+/// Removes what stopped processes left under the clones' directory `git_dir`: clones
+/// being built aside (`.tmp-<pid>-…`) and archives being read (`tmp/<pid>-….tar`), when
+/// their process is not running here and they were last written more than `idle` ago
+/// (the longest a git command may run, and more: the directory may be shared with
+/// processes this one cannot see, in other containers).
+pub fn sweep_leftovers(git_dir: &Path, idle: Duration) {
+    let gone = |name: &str, prefix: &str, e: &std::fs::DirEntry| {
+        let pid = name
+            .strip_prefix(prefix)
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok());
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > idle);
+        pid.is_some_and(|pid| stale && !process_alive(pid))
+    };
+    for (dir, prefix) in [
+        (git_dir.to_path_buf(), TMP_PREFIX),
+        (git_dir.join("tmp"), ""),
+    ] {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if (prefix.is_empty() && !name.ends_with(".tar")) || !gone(&name, prefix, &e) {
+                continue;
+            }
+            let path = e.path();
+            let removed = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            if let Err(err) = removed {
+                tracing::warn!(path = %path.display(), error = %err, "cannot remove a leftover of a stopped modgate");
+            }
+        }
+    }
+}
+
+/// Whether process `pid` exists (on this machine).
+fn process_alive(pid: i32) -> bool {
+    if pid as u32 == std::process::id() {
+        return true;
+    }
+    match rustix::process::Pid::from_raw(pid) {
+        // EPERM: it exists, run by another user.
+        Some(p) => !matches!(
+            rustix::process::test_kill_process(p),
+            Err(rustix::io::Errno::SRCH)
+        ),
+        None => true,
+    }
 }
 
 impl GitRepo {
@@ -157,13 +325,10 @@ impl GitRepo {
         self.runner.output(Some(&self.dir), args, max).await
     }
 
-    /// Creates the bare clone if it is missing (atomically: built aside, then renamed);
-    /// true when it was created now. The remote is named by its URL on every call, so the
-    /// clone needs no remote configured.
-    async fn ensure_init(&self) -> Result<bool, Error> {
-        if self.dir.join("HEAD").exists() {
-            return Ok(false);
-        }
+    /// A new directory name beside the clones, for one being built (then renamed into
+    /// place): `.tmp-<pid>-<n>-<name>`, so that a later start can tell a dead process's
+    /// leftovers ([`sweep_leftovers`]).
+    async fn aside(&self) -> Result<PathBuf, Error> {
         if self.url.starts_with('-') {
             return Err(Error::failed(format!(
                 "refusing git URL {:?}: it would be read as an option",
@@ -179,15 +344,51 @@ impl GitRepo {
         })?;
         static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let tmp = parent.join(format!(
-            ".tmp-{}-{}-{}",
+            "{TMP_PREFIX}{}-{}-{}",
             std::process::id(),
             SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            self.dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("repo")
+            self.name
         ));
         let _ = tokio::fs::remove_dir_all(&tmp).await;
+        Ok(tmp)
+    }
+
+    /// Moves the clone built in `tmp` into place, with the attributes every archive needs;
+    /// false when another process put one there first (then `tmp` is removed).
+    async fn put_in_place(&self, tmp: &Path) -> Result<bool, Error> {
+        // As the go command does: archives must not expand or drop anything.
+        let info = tmp.join("info");
+        let _ = tokio::fs::create_dir_all(&info).await;
+        tokio::fs::write(
+            info.join("attributes"),
+            "\n* -export-subst -export-ignore\n",
+        )
+        .await
+        .map_err(|e| Error::failed(format!("writing {}: {e}", info.display())))?;
+        match tokio::fs::rename(tmp, &self.dir).await {
+            Ok(()) => Ok(true),
+            Err(_) if self.dir.join("HEAD").exists() => {
+                let _ = tokio::fs::remove_dir_all(tmp).await;
+                Ok(false)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_dir_all(tmp).await;
+                Err(Error::failed(format!(
+                    "creating the clone {}: {e}",
+                    self.dir.display()
+                )))
+            }
+        }
+    }
+
+    /// Creates an empty bare clone if it is missing (atomically: built aside, then
+    /// renamed), for a listing and a fetch to follow. The remote is named by its URL on
+    /// every call, so the clone needs no remote configured.
+    async fn ensure_init(&self) -> Result<(), Error> {
+        if self.dir.join("HEAD").exists() {
+            return Ok(());
+        }
+        let tmp = self.aside().await?;
         let tmp_s = tmp.to_string_lossy().into_owned();
         self.runner
             .output(
@@ -198,26 +399,52 @@ impl GitRepo {
             )
             .await
             .map_err(|e| self.fail("initializing the clone of", e))?;
-        // As the go command does: archives must not expand or drop anything.
-        let info = tmp.join("info");
-        let _ = tokio::fs::create_dir_all(&info).await;
-        tokio::fs::write(
-            info.join("attributes"),
-            "\n* -export-subst -export-ignore\n",
-        )
-        .await
-        .map_err(|e| Error::failed(format!("writing {}: {e}", info.display())))?;
-        match tokio::fs::rename(&tmp, &self.dir).await {
-            Ok(()) => Ok(true),
-            Err(_) if self.dir.join("HEAD").exists() => {
+        self.put_in_place(&tmp).await.map(|_| ())
+    }
+
+    /// Clones the remote into a new bare clone, built aside and then renamed into place:
+    /// its heads, tags and HEAD (as `refs/modgate/remote-head`), as a first fetch into an
+    /// empty clone brings them, in one git process instead of an init and a fetch. A clone
+    /// also checks what it receives as one self-contained pack, where a fetch starts a
+    /// `rev-list` over it. The remote config the clone writes is never used: later
+    /// fetches name the URL.
+    async fn clone_new(&self) -> Result<(), FetchError> {
+        let tmp = self.aside().await.map_err(FetchError::Local)?;
+        let tmp_s = tmp.to_string_lossy().into_owned();
+        let head = format!("remote.origin.fetch={REMOTE_HEAD_REFSPEC}");
+        let args = [
+            "-c",
+            "protocol.version=2",
+            // One pack arrives; nothing for git's automatic maintenance to do.
+            "-c",
+            "maintenance.auto=false",
+            "clone",
+            "--bare",
+            "--quiet",
+            "--template=",
+            // Named here: the user's clone.defaultRemoteName would not match the config.
+            "--origin",
+            "origin",
+            "--config",
+            &head,
+            "--",
+            &self.url,
+            &tmp_s,
+        ];
+        let fetched = self.run_fetch(None, &args, &tmp).await;
+        let size = match fetched {
+            Ok(size) => size,
+            Err(e) => {
                 let _ = tokio::fs::remove_dir_all(&tmp).await;
-                Ok(false)
+                return Err(e);
             }
-            Err(e) => Err(Error::failed(format!(
-                "creating the clone {}: {e}",
-                self.dir.display()
-            ))),
+        };
+        if self.put_in_place(&tmp).await.map_err(FetchError::Local)?
+            && let Some(l) = &self.ledger
+        {
+            l.clone_grew(&self.name, size).await;
         }
+        Ok(())
     }
 
     fn classify_remote_error(&self, e: CmdError) -> Error {
@@ -353,25 +580,30 @@ impl GitRepo {
         {
             return Ok(refs.clone());
         }
-        let created = self.ensure_init().await?;
-        if created {
-            // Nothing to compare a listing with: fetch everything straight away, and the
-            // clone's refs are then the remote's. When that fails (an empty repository has
-            // no HEAD to fetch; an unreachable or missing one), the listing below says why,
-            // unless the clone was removed for its size.
-            match self.fetch(true, true).await {
+        if !self.dir.join("HEAD").exists() {
+            // Nothing to compare a listing with: clone everything straight away, and the
+            // clone's refs are then the remote's. When that fails on the remote's side
+            // (an unreachable or missing repository), an empty clone is made and the
+            // listing below says why.
+            match self.clone_new().await {
                 Ok(()) => {
-                    let local = self.local_refs().await?;
+                    let dir = self.dir.clone();
+                    let local = match tokio::task::spawn_blocking(move || cloned_refs(&dir)).await {
+                        Ok(Some(refs)) => refs,
+                        _ => self.local_refs().await?,
+                    };
                     let refs = Arc::new(local.clone());
                     st.local = Some(local);
                     st.refs = Some((Instant::now(), refs.clone()));
                     return Ok(refs);
                 }
-                // Removed for its size, or the remote hangs: listing would not do better.
-                Err(e) if !self.dir.join("HEAD").exists() => return Err(e),
-                Err(e) if e.kind() == Kind::Timeout => return Err(e),
-                Err(_) => {}
+                // Too large, the disk full: nothing was kept, and listing would not help.
+                Err(FetchError::Local(e)) => return Err(e),
+                // The remote hangs: listing would not do better.
+                Err(FetchError::Remote(e)) if e.kind() == Kind::Timeout => return Err(e),
+                Err(FetchError::Remote(_)) => {}
             }
+            self.ensure_init().await?;
         }
         let remote = match self.ls_remote().await {
             Ok(r) => r,
@@ -407,7 +639,7 @@ impl GitRepo {
             None => false,
         };
         st.local = if !same_refs || head_missing {
-            self.fetch(head.is_some(), false).await?;
+            self.fetch(head.is_some(), local.is_empty()).await?;
             Some(self.local_refs().await?)
         } else {
             Some(local)
@@ -418,7 +650,7 @@ impl GitRepo {
     }
 
     /// Fetches the remote's heads and tags (and HEAD) into the clone; `first` for the
-    /// fetch into a new, empty clone.
+    /// fetch into an empty clone.
     async fn fetch(&self, with_head: bool, first: bool) -> Result<(), Error> {
         // What arrives is kept as one pack (not an object file per object: on a busy file
         // system creating files is what a small fetch spends its time on), and no
@@ -442,13 +674,39 @@ impl GitRepo {
         if with_head {
             args.push(REMOTE_HEAD_REFSPEC);
         }
+        let size = self
+            .run_fetch(Some(&self.dir), &args, &self.dir)
+            .await
+            .map_err(|e| match e {
+                FetchError::Local(e) => e,
+                // A repository that was listed cannot be gone: a fetch error is a failure.
+                FetchError::Remote(e) => {
+                    let kind = match e.kind() {
+                        Kind::Timeout => Kind::Timeout,
+                        _ => Kind::Failed,
+                    };
+                    Error::new(kind, e.message().replacen("git ls-remote", "git fetch", 1))
+                }
+            })?;
+        if let Some(l) = &self.ledger {
+            l.clone_grew(&self.name, size).await;
+        }
+        Ok(())
+    }
+
+    /// Runs `git args` (a fetch or a clone, in `cwd`) writing into the clone `dir`,
+    /// bounded by `max_repo_bytes` while it runs and after; its size on disk when it
+    /// succeeded. A fetch that fills the disk is tried once more after eviction made
+    /// room; a clone over its bound or that filled the disk is removed.
+    async fn run_fetch(
+        &self,
+        cwd: Option<&Path>,
+        args: &[&str],
+        dir: &Path,
+    ) -> Result<u64, FetchError> {
         let run = || {
-            self.runner.output_watched(
-                Some(&self.dir),
-                &args,
-                MAX_SMALL_OUTPUT,
-                (&self.dir, self.max_bytes),
-            )
+            self.runner
+                .output_watched(cwd, args, MAX_SMALL_OUTPUT, (dir, self.max_bytes))
         };
         let no_space = |r: &Result<Vec<u8>, CmdError>| {
             r.as_ref().is_err_and(|e| {
@@ -466,42 +724,39 @@ impl GitRepo {
             fetched = run().await;
         }
         if let Err(CmdError::DiskLimit(_)) = fetched {
-            self.remove().await;
-            return Err(Error::failed(format!(
+            self.discard(dir).await;
+            return Err(FetchError::Local(Error::failed(format!(
                 "git fetch {}: the repository takes more than the limit of {} bytes; the fetch was stopped and the clone removed (raise max_repo_bytes to serve it)",
                 self.url, self.max_bytes
-            )));
+            ))));
         }
         if no_space(&fetched) {
             // A clone that filled the disk would keep it full for every later fetch.
-            self.remove().await;
+            self.discard(dir).await;
             let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
-            return Err(Error::storage(&full, &self.dir).map_message(|m| {
-                format!("git fetch {}: {m}; the partial clone was removed", self.url)
-            }));
-        }
-        fetched
-            .map_err(|e| self.classify_remote_error(e))
-            .map_err(|e| {
-                // A repository that was listed cannot be gone: a fetch error is a failure.
-                let kind = match e.kind() {
-                    Kind::Timeout => Kind::Timeout,
-                    _ => Kind::Failed,
-                };
-                Error::new(kind, e.message().replacen("git ls-remote", "git fetch", 1))
-            })?;
-        let size = dir_size(&self.dir).await;
-        if size > self.max_bytes {
-            self.remove().await;
-            return Err(Error::failed(format!(
-                "git fetch {}: the repository takes {size} bytes, more than the limit of {} bytes; the clone was removed (raise max_repo_bytes to serve it)",
-                self.url, self.max_bytes
+            return Err(FetchError::Local(Error::storage(&full, dir).map_message(
+                |m| format!("git fetch {}: {m}; the partial clone was removed", self.url),
             )));
         }
-        if let Some(l) = &self.ledger {
-            l.clone_grew(&self.name, size).await;
+        fetched.map_err(|e| FetchError::Remote(self.classify_remote_error(e)))?;
+        let size = dir_size(dir).await;
+        if size > self.max_bytes {
+            self.discard(dir).await;
+            return Err(FetchError::Local(Error::failed(format!(
+                "git fetch {}: the repository takes {size} bytes, more than the limit of {} bytes; the clone was removed (raise max_repo_bytes to serve it)",
+                self.url, self.max_bytes
+            ))));
         }
-        Ok(())
+        Ok(size)
+    }
+
+    /// Removes `dir`: the clone (then the ledger is told), or one being built aside.
+    async fn discard(&self, dir: &Path) {
+        if dir == self.dir {
+            self.remove().await;
+        } else {
+            let _ = tokio::fs::remove_dir_all(dir).await;
+        }
     }
 
     /// The commit `rev` names in the clone (the go command's `statLocal`): its hash and
@@ -517,7 +772,7 @@ impl GitRepo {
         let (hash, time) = match memo {
             Some(ht) => ht,
             None => {
-                let ht = self.log_commit(rev).await?;
+                let ht = self.load_commit(rev).await?;
                 self.objects.set_commit_time(&ht.0, ht.1);
                 ht
             }
@@ -544,6 +799,53 @@ impl GitRepo {
             version,
             tags,
         })
+    }
+
+    /// The commit `rev` names: its full hash and commit time, with its root `go.mod` read
+    /// on the way into the memo (what is asked next nearly every time), in one
+    /// `git cat-file --batch`. Falls back to `git log` when that cannot say.
+    async fn load_commit(&self, rev: &str) -> Result<(String, i64), Error> {
+        if rev.contains(['\n', '\r', '\0']) {
+            return Err(Error::not_found(format!("unknown revision {rev}")));
+        }
+        let input = format!("{rev}^{{commit}}\n{rev}^{{commit}}:go.mod\n");
+        let out = match self
+            .runner
+            .output_with_input(
+                Some(&self.dir),
+                &["cat-file", "--batch"],
+                input.as_bytes(),
+                MAX_BATCH_OUTPUT,
+            )
+            .await
+        {
+            Ok(out) => out,
+            // A go.mod too large to read here: `git log` says what the commit is.
+            Err(CmdError::Run(ProcessError::TooLarge(_))) => return self.log_commit(rev).await,
+            Err(e) => return Err(self.fail("git cat-file in the clone of", e)),
+        };
+        let records = match batch_records(&out, 2) {
+            Some(r) => r,
+            None => {
+                return Err(Error::failed(format!(
+                    "unexpected response from git cat-file --batch in the clone of {}",
+                    self.url
+                )));
+            }
+        };
+        let Some((hash, "commit", commit)) = records[0] else {
+            return Err(Error::not_found(format!("unknown revision {rev}")));
+        };
+        let Some(time) = committer_time(commit) else {
+            // A commit whose committer line this cannot read: as `git log` tells it.
+            return self.log_commit(rev).await;
+        };
+        let go_mod = match records[1] {
+            Some((_, "blob", content)) => Some(Arc::from(content)),
+            _ => None,
+        };
+        self.objects.set_file(hash, "go.mod", go_mod);
+        Ok((hash.to_string(), time))
     }
 
     /// `git log -1` of `rev`: its full hash and commit time.
@@ -784,5 +1086,146 @@ impl GitRepo {
                     _ => self.fail("git archive in the clone of", e),
                 }
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    fn aged(path: &Path, age: Duration) {
+        let f = std::fs::File::open(path).unwrap();
+        f.set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const B: &str = "2222222222222222222222222222222222222222";
+    const C: &str = "3333333333333333333333333333333333333333";
+
+    fn clone_dir(packed: Option<&str>) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("refs/heads")).unwrap();
+        std::fs::create_dir_all(d.path().join("refs/tags")).unwrap();
+        if let Some(text) = packed {
+            std::fs::write(d.path().join("packed-refs"), text).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn a_new_clones_refs_are_read_from_packed_refs_or_not_at_all() {
+        let packed = format!(
+            "# pack-refs with: peeled fully-peeled sorted \n\
+             {A} refs/heads/main\n\
+             {B} refs/modgate/remote-head\n\
+             {C} refs/tags/v1.0.0\n^{A}\n\
+             {B} refs/tags/v1.1.0\n\
+             {C} refs/notes/commits\n^{B}\n"
+        );
+        let d = clone_dir(Some(&packed));
+        let refs = cloned_refs(d.path()).unwrap();
+        let want: Refs = [
+            ("HEAD", B),
+            ("refs/heads/main", A),
+            // An annotated tag: the commit it peels to.
+            ("refs/tags/v1.0.0", A),
+            ("refs/tags/v1.1.0", B),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(refs, want);
+
+        // A loose ref beside it: git for-each-ref knows better.
+        std::fs::write(d.path().join("refs/tags/v2.0.0"), format!("{A}\n")).unwrap();
+        assert_eq!(cloned_refs(d.path()), None);
+        // No packed-refs (reftable keeps refs otherwise), not fully peeled, or not understood.
+        assert_eq!(cloned_refs(clone_dir(None).path()), None);
+        let unpeeled = packed.replace(" fully-peeled", "");
+        assert_eq!(cloned_refs(clone_dir(Some(&unpeeled)).path()), None);
+        let garbage = format!("{packed}not a ref line\n");
+        assert_eq!(cloned_refs(clone_dir(Some(&garbage)).path()), None);
+        let short = packed.replace(&format!("{B} refs/tags/v1.1.0"), "2222 refs/tags/v1.1.0");
+        assert_eq!(cloned_refs(clone_dir(Some(&short)).path()), None);
+        // A peeled line with no ref before it.
+        let orphan = packed.replace(
+            "# pack-refs with: peeled fully-peeled sorted \n",
+            &format!("# pack-refs with: peeled fully-peeled sorted \n^{A}\n"),
+        );
+        assert_eq!(cloned_refs(clone_dir(Some(&orphan)).path()), None);
+    }
+
+    #[test]
+    fn batch_output_is_read_record_by_record() {
+        let commit = format!(
+            "tree {A}\nparent {B}\nauthor A U <a@example.com> 1600000000 +0200\ncommitter C O <c@example.com> 1700000000 -0500\n\nmessage\ncommitter X <x> 5 +0000\n"
+        );
+        let out = format!(
+            "{C} commit {}\n{commit}\n{A} blob 9\nmodule m\n\n",
+            commit.len()
+        );
+        let r = batch_records(out.as_bytes(), 2).unwrap();
+        assert_eq!(r[0], Some((C, "commit", commit.as_bytes())));
+        assert_eq!(r[1], Some((A, "blob", &b"module m\n"[..])));
+        // The committer's time, not the author's nor a line of the message.
+        assert_eq!(committer_time(commit.as_bytes()), Some(1_700_000_000));
+        assert_eq!(committer_time(b"tree x\n\ncommitter C <c> 1 +0000\n"), None);
+        assert_eq!(committer_time(b"committer C <c> soon +0000\n"), None);
+
+        let out = "v9^{commit} missing\nab12^{commit}:go.mod ambiguous\n";
+        assert_eq!(batch_records(out.as_bytes(), 2).unwrap(), vec![None, None]);
+        // Too few records, a short body, something after the last, an unknown line.
+        assert_eq!(batch_records(b"x missing\n", 2), None);
+        let short = format!("{A} blob 9\nmodule\n");
+        assert_eq!(batch_records(short.as_bytes(), 1), None);
+        let extra = format!("{A} blob 2\nm\n\nmore");
+        assert_eq!(batch_records(extra.as_bytes(), 1), None);
+        assert_eq!(batch_records(b"fatal: not a git repository\n", 1), None);
+    }
+
+    #[test]
+    fn leftovers_of_stopped_processes_are_swept_and_nothing_else() {
+        let d = tempfile::tempdir().unwrap();
+        let git = d.path();
+        std::fs::create_dir_all(git.join("tmp")).unwrap();
+        // A process that has exited: its pid is free (not reused within the test).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let me = std::process::id();
+        let hour = Duration::from_secs(3600);
+        let clone = "a".repeat(64);
+        let mk_dir = |name: &str, age| {
+            let p = git.join(name);
+            std::fs::create_dir_all(p.join("objects")).unwrap();
+            aged(&p, age);
+            p
+        };
+        let mk_file = |name: &str, age| {
+            let p = git.join("tmp").join(name);
+            std::fs::write(&p, b"tar").unwrap();
+            aged(&p, age);
+            p
+        };
+        let stale_clone = mk_dir(&format!(".tmp-{dead}-0-{clone}"), hour);
+        let stale_tar = mk_file(&format!("{dead}-3.tar"), hour);
+        // Kept: a live process's (this one's), a dead one's written lately (it may be
+        // another container's live one), clones, and what is not ours.
+        let kept = [
+            mk_dir(&format!(".tmp-{me}-1-{clone}"), hour),
+            mk_dir(&format!(".tmp-{dead}-2-{clone}"), Duration::from_secs(5)),
+            mk_dir(&clone, hour),
+            mk_dir(".tmp-notapid-x", hour),
+            mk_file(&format!("{me}-4.tar"), hour),
+            mk_file(&format!("{dead}-5.tar"), Duration::from_secs(5)),
+            mk_file(&format!("{dead}-6.other"), hour),
+        ];
+        sweep_leftovers(git, Duration::from_secs(60));
+        assert!(!stale_clone.exists());
+        assert!(!stale_tar.exists());
+        for k in &kept {
+            assert!(k.exists(), "{} was removed", k.display());
+        }
     }
 }
