@@ -11,14 +11,12 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
-use rustix::io::ReadWriteFlags;
 use tokio::task::JoinHandle;
 
 use super::ByteStream;
@@ -46,7 +44,7 @@ struct FileRange<K> {
     /// Bytes still to send.
     left: u64,
     /// A chunk being read on the blocking pool.
-    reading: Option<JoinHandle<io::Result<Vec<u8>>>>,
+    reading: Option<JoinHandle<io::Result<Bytes>>>,
     /// Whether the file system takes `RWF_NOWAIT` (else every read is on the pool).
     nowait: bool,
     _keep: K,
@@ -76,27 +74,46 @@ impl<K: Unpin> FileRange<K> {
         if !self.nowait {
             return None;
         }
-        let mut buf = BytesMut::zeroed(n);
-        let read = rustix::io::preadv2(
-            &*self.file,
-            &mut [io::IoSliceMut::new(&mut buf)],
-            self.at,
-            ReadWriteFlags::NOWAIT,
-        );
-        match read {
-            Ok(got) => {
-                buf.truncate(got);
-                Some(Ok(buf.freeze()))
-            }
-            Err(rustix::io::Errno::AGAIN) => None,
+        let mut buf = BytesMut::with_capacity(n);
+        match read_into(&self.file, &mut buf, n, self.at, libc::RWF_NOWAIT) {
+            Ok(()) => Some(Ok(buf.freeze())),
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => None,
             // Not on this file system (or kernel): the pool from now on.
-            Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::INVAL) => {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL)) => {
                 self.nowait = false;
                 None
             }
-            Err(e) => Some(Err(e.into())),
+            Err(e) => Some(Err(e)),
         }
     }
+}
+
+/// Reads up to `n` bytes of `file` at `at` into `buf`'s spare capacity (`preadv2` with
+/// `flags`), without zeroing the memory first: a chunk is read once per request, so
+/// zeroing it was a memset as large as the copy itself.
+fn read_into(
+    file: &File,
+    buf: &mut BytesMut,
+    n: usize,
+    at: u64,
+    flags: libc::c_int,
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    buf.reserve(n);
+    let spare = buf.spare_capacity_mut();
+    let iov = libc::iovec {
+        iov_base: spare.as_mut_ptr().cast(),
+        iov_len: n.min(spare.len()),
+    };
+    let offset =
+        libc::off_t::try_from(at).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: the kernel writes at most `iov_len` bytes into the spare capacity the
+    // iovec points to, which `buf` owns and nothing else references meanwhile.
+    let got = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, offset, flags) };
+    let got = usize::try_from(got).map_err(|_| io::Error::last_os_error())?;
+    // SAFETY: the first `got` bytes of the spare capacity were written by the read.
+    unsafe { buf.set_len(buf.len() + got) };
+    Ok(())
 }
 
 impl<K: Unpin> Stream for FileRange<K> {
@@ -109,7 +126,7 @@ impl<K: Unpin> Stream for FileRange<K> {
             this.reading = None;
             let chunk = done
                 .unwrap_or_else(|e| Err(io::Error::other(format!("reading a file: {e}"))))
-                .and_then(|v| this.took(Bytes::from(v)));
+                .and_then(|c| this.took(c));
             return Poll::Ready(Some(chunk));
         }
         if this.left == 0 {
@@ -121,10 +138,9 @@ impl<K: Unpin> Stream for FileRange<K> {
         }
         let (file, at) = (Arc::clone(&this.file), this.at);
         this.reading = Some(tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0; n];
-            let got = file.read_at(&mut buf, at)?;
-            buf.truncate(got);
-            Ok(buf)
+            let mut buf = BytesMut::with_capacity(n);
+            read_into(&file, &mut buf, n, at, 0)?;
+            Ok(buf.freeze())
         }));
         // Polled again at once, so that the task's waker is this one.
         Pin::new(this).poll_next(cx)
