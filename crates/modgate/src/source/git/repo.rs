@@ -720,7 +720,11 @@ impl GitRepo {
             && let Some(l) = &self.ledger
             && l.free_after_full(0).await > 0
         {
-            // Least recently used entries made room (this clone is in use): once more.
+            // Least recently used entries made room (this clone is in use): once more,
+            // a clone into an empty directory again.
+            if dir != self.dir {
+                let _ = tokio::fs::remove_dir_all(dir).await;
+            }
             fetched = run().await;
         }
         if let Err(CmdError::DiskLimit(_)) = fetched {
