@@ -14,6 +14,8 @@
 //! prompt.
 
 pub mod cmd;
+mod formats;
+mod leftovers;
 pub mod objects;
 pub mod origin;
 pub mod repo;
@@ -114,7 +116,7 @@ impl GitSource {
         if let Err(source) = std::fs::create_dir_all(&dir) {
             return Err(GitDirError { dir, source });
         }
-        repo::sweep_leftovers(&dir, settings.command_timeout + Duration::from_secs(60));
+        leftovers::sweep_leftovers(&dir, settings.command_timeout + Duration::from_secs(60));
         let runner = Runner::new(settings.command_timeout, settings.git_env.clone());
         let resolver = Resolver {
             insecure: settings.insecure.clone(),

@@ -32,6 +32,8 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::cmd::{CmdError, Runner, dir_size};
+use super::formats::{all_hex, batch_records, cloned_refs, committer_time};
+use super::leftovers::TMP_PREFIX;
 use super::objects::Objects;
 use crate::error::{Error, Kind};
 use crate::process::ProcessError;
@@ -85,8 +87,6 @@ const REMOTE_HEAD_REFSPEC: &str = "+HEAD:refs/modgate/remote-head";
 const MAX_SMALL_OUTPUT: u64 = 16 << 20;
 /// The most a `cat-file --batch` of a commit and its go.mod may print.
 const MAX_BATCH_OUTPUT: u64 = gomod::zip::MAX_GO_MOD + (1 << 20);
-/// How a clone being built is named beside the others (`.tmp-<pid>-<n>-<name>`).
-const TMP_PREFIX: &str = ".tmp-";
 
 /// Why a fetch or clone failed.
 enum FetchError {
@@ -97,165 +97,8 @@ enum FetchError {
     Local(Error),
 }
 
-fn all_hex(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-}
-
 fn is_hash_like(rev: &str) -> bool {
     (7..=40).contains(&rev.len()) && all_hex(rev)
-}
-
-/// One object as `git cat-file --batch` prints it: its name, type and content.
-type BatchRecord<'a> = (&'a str, &'a str, &'a [u8]);
-
-/// The records of `git cat-file --batch` output for `n` inputs, `None` for an input it did
-/// not find (missing, ambiguous); `None` overall when the output is not `n` such records.
-fn batch_records(out: &[u8], n: usize) -> Option<Vec<Option<BatchRecord<'_>>>> {
-    let mut records = Vec::with_capacity(n);
-    let mut rest = out;
-    for _ in 0..n {
-        let eol = rest.iter().position(|b| *b == b'\n')?;
-        let header = std::str::from_utf8(&rest[..eol]).ok()?;
-        rest = &rest[eol + 1..];
-        let f: Vec<&str> = header.split(' ').collect();
-        match f[..] {
-            [name, kind, size] if all_hex(name) && (name.len() == 40 || name.len() == 64) => {
-                let size: usize = size.parse().ok()?;
-                if rest.len() < size + 1 || rest[size] != b'\n' {
-                    return None;
-                }
-                records.push(Some((name, kind, &rest[..size])));
-                rest = &rest[size + 1..];
-            }
-            [.., "missing" | "ambiguous"] => records.push(None),
-            _ => return None,
-        }
-    }
-    rest.is_empty().then_some(records)
-}
-
-/// The committer time of a commit object (`committer NAME <EMAIL> SECONDS ZONE`).
-fn committer_time(commit: &[u8]) -> Option<i64> {
-    let text = std::str::from_utf8(commit).ok()?;
-    let header = text.split("\n\n").next()?;
-    let line = header.lines().find(|l| l.starts_with("committer "))?;
-    let after_email = &line[line.rfind('>')? + 1..];
-    let mut f = after_email.split_whitespace();
-    let seconds = f.next()?.parse().ok()?;
-    f.next()?;
-    Some(seconds)
-}
-
-/// The refs a new clone holds, read from its `packed-refs` file, where `git clone`
-/// writes every ref it fetched: heads, tags (annotated tags fully peeled, from the file's
-/// `^` lines) and the remote HEAD as `HEAD`. `None` when the clone keeps its refs any
-/// other way (reftable, loose ref files, a file not marked fully peeled); then
-/// `git for-each-ref` is asked. Saves a git process per new clone.
-fn cloned_refs(dir: &Path) -> Option<Refs> {
-    fn has_loose(dir: &Path) -> bool {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return false;
-        };
-        rd.flatten().any(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => has_loose(&e.path()),
-            _ => true,
-        })
-    }
-    let text = std::fs::read_to_string(dir.join("packed-refs")).ok()?;
-    if has_loose(&dir.join("refs")) {
-        return None;
-    }
-    let mut lines = text.lines();
-    let traits = lines.next()?.strip_prefix("# pack-refs with:")?;
-    if !traits.split_whitespace().any(|t| t == "fully-peeled") {
-        return None;
-    }
-    let mut refs = Refs::new();
-    // The ref a `^` line peels: kept (`Some(Some)`), left out (`Some(None)`), or none.
-    let mut last: Option<Option<String>> = None;
-    for line in lines {
-        if let Some(peeled) = line.strip_prefix('^') {
-            if !all_hex(peeled) {
-                return None;
-            }
-            if let Some(name) = last.take()? {
-                refs.insert(name, peeled.to_string());
-            }
-            continue;
-        }
-        let (hash, name) = line.split_once(' ')?;
-        if !all_hex(hash) || !(hash.len() == 40 || hash.len() == 64) {
-            return None;
-        }
-        let name = if name == REMOTE_HEAD { "HEAD" } else { name };
-        if name == "HEAD" || name.starts_with("refs/heads/") || name.starts_with("refs/tags/") {
-            refs.insert(name.to_string(), hash.to_string());
-            last = Some(Some(name.to_string()));
-        } else {
-            last = Some(None);
-        }
-    }
-    Some(refs)
-}
-
-/// Removes what stopped processes left under the clones' directory `git_dir`: clones
-/// being built aside (`.tmp-<pid>-…`) and archives being read (`tmp/<pid>-….tar`), when
-/// their process is not running here and they were last written more than `idle` ago
-/// (the longest a git command may run, and more: the directory may be shared with
-/// processes this one cannot see, in other containers).
-pub fn sweep_leftovers(git_dir: &Path, idle: Duration) {
-    let gone = |name: &str, prefix: &str, e: &std::fs::DirEntry| {
-        let pid = name
-            .strip_prefix(prefix)
-            .and_then(|r| r.split('-').next())
-            .and_then(|p| p.parse::<i32>().ok());
-        let stale = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > idle);
-        pid.is_some_and(|pid| stale && !process_alive(pid))
-    };
-    for (dir, prefix) in [
-        (git_dir.to_path_buf(), TMP_PREFIX),
-        (git_dir.join("tmp"), ""),
-    ] {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if (prefix.is_empty() && !name.ends_with(".tar")) || !gone(&name, prefix, &e) {
-                continue;
-            }
-            let path = e.path();
-            let removed = if e.file_type().is_ok_and(|t| t.is_dir()) {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            if let Err(err) = removed {
-                tracing::warn!(path = %path.display(), error = %err, "cannot remove a leftover of a stopped modgate");
-            }
-        }
-    }
-}
-
-/// Whether process `pid` exists (on this machine).
-fn process_alive(pid: i32) -> bool {
-    if pid as u32 == std::process::id() {
-        return true;
-    }
-    match rustix::process::Pid::from_raw(pid) {
-        // EPERM: it exists, run by another user.
-        Some(p) => !matches!(
-            rustix::process::test_kill_process(p),
-            Err(rustix::io::Errno::SRCH)
-        ),
-        None => true,
-    }
 }
 
 impl GitRepo {
@@ -327,7 +170,7 @@ impl GitRepo {
 
     /// A new directory name beside the clones, for one being built (then renamed into
     /// place): `.tmp-<pid>-<n>-<name>`, so that a later start can tell a dead process's
-    /// leftovers ([`sweep_leftovers`]).
+    /// leftovers ([`super::leftovers::sweep_leftovers`]).
     async fn aside(&self) -> Result<PathBuf, Error> {
         if self.url.starts_with('-') {
             return Err(Error::failed(format!(
@@ -588,10 +431,13 @@ impl GitRepo {
             match self.clone_new().await {
                 Ok(()) => {
                     let dir = self.dir.clone();
-                    let local = match tokio::task::spawn_blocking(move || cloned_refs(&dir)).await {
-                        Ok(Some(refs)) => refs,
-                        _ => self.local_refs().await?,
-                    };
+                    let local =
+                        match tokio::task::spawn_blocking(move || cloned_refs(&dir, REMOTE_HEAD))
+                            .await
+                        {
+                            Ok(Some(refs)) => refs,
+                            _ => self.local_refs().await?,
+                        };
                     let refs = Arc::new(local.clone());
                     st.local = Some(local);
                     st.refs = Some((Instant::now(), refs.clone()));
@@ -1090,146 +936,5 @@ impl GitRepo {
                     _ => self.fail("git archive in the clone of", e),
                 }
             })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::SystemTime;
-
-    fn aged(path: &Path, age: Duration) {
-        let f = std::fs::File::open(path).unwrap();
-        f.set_modified(SystemTime::now() - age).unwrap();
-    }
-
-    const A: &str = "1111111111111111111111111111111111111111";
-    const B: &str = "2222222222222222222222222222222222222222";
-    const C: &str = "3333333333333333333333333333333333333333";
-
-    fn clone_dir(packed: Option<&str>) -> tempfile::TempDir {
-        let d = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(d.path().join("refs/heads")).unwrap();
-        std::fs::create_dir_all(d.path().join("refs/tags")).unwrap();
-        if let Some(text) = packed {
-            std::fs::write(d.path().join("packed-refs"), text).unwrap();
-        }
-        d
-    }
-
-    #[test]
-    fn a_new_clones_refs_are_read_from_packed_refs_or_not_at_all() {
-        let packed = format!(
-            "# pack-refs with: peeled fully-peeled sorted \n\
-             {A} refs/heads/main\n\
-             {B} refs/modgate/remote-head\n\
-             {C} refs/tags/v1.0.0\n^{A}\n\
-             {B} refs/tags/v1.1.0\n\
-             {C} refs/notes/commits\n^{B}\n"
-        );
-        let d = clone_dir(Some(&packed));
-        let refs = cloned_refs(d.path()).unwrap();
-        let want: Refs = [
-            ("HEAD", B),
-            ("refs/heads/main", A),
-            // An annotated tag: the commit it peels to.
-            ("refs/tags/v1.0.0", A),
-            ("refs/tags/v1.1.0", B),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        assert_eq!(refs, want);
-
-        // A loose ref beside it: git for-each-ref knows better.
-        std::fs::write(d.path().join("refs/tags/v2.0.0"), format!("{A}\n")).unwrap();
-        assert_eq!(cloned_refs(d.path()), None);
-        // No packed-refs (reftable keeps refs otherwise), not fully peeled, or not understood.
-        assert_eq!(cloned_refs(clone_dir(None).path()), None);
-        let unpeeled = packed.replace(" fully-peeled", "");
-        assert_eq!(cloned_refs(clone_dir(Some(&unpeeled)).path()), None);
-        let garbage = format!("{packed}not a ref line\n");
-        assert_eq!(cloned_refs(clone_dir(Some(&garbage)).path()), None);
-        let short = packed.replace(&format!("{B} refs/tags/v1.1.0"), "2222 refs/tags/v1.1.0");
-        assert_eq!(cloned_refs(clone_dir(Some(&short)).path()), None);
-        // A peeled line with no ref before it.
-        let orphan = packed.replace(
-            "# pack-refs with: peeled fully-peeled sorted \n",
-            &format!("# pack-refs with: peeled fully-peeled sorted \n^{A}\n"),
-        );
-        assert_eq!(cloned_refs(clone_dir(Some(&orphan)).path()), None);
-    }
-
-    #[test]
-    fn batch_output_is_read_record_by_record() {
-        let commit = format!(
-            "tree {A}\nparent {B}\nauthor A U <a@example.com> 1600000000 +0200\ncommitter C O <c@example.com> 1700000000 -0500\n\nmessage\ncommitter X <x> 5 +0000\n"
-        );
-        let out = format!(
-            "{C} commit {}\n{commit}\n{A} blob 9\nmodule m\n\n",
-            commit.len()
-        );
-        let r = batch_records(out.as_bytes(), 2).unwrap();
-        assert_eq!(r[0], Some((C, "commit", commit.as_bytes())));
-        assert_eq!(r[1], Some((A, "blob", &b"module m\n"[..])));
-        // The committer's time, not the author's nor a line of the message.
-        assert_eq!(committer_time(commit.as_bytes()), Some(1_700_000_000));
-        assert_eq!(committer_time(b"tree x\n\ncommitter C <c> 1 +0000\n"), None);
-        assert_eq!(committer_time(b"committer C <c> soon +0000\n"), None);
-
-        let out = "v9^{commit} missing\nab12^{commit}:go.mod ambiguous\n";
-        assert_eq!(batch_records(out.as_bytes(), 2).unwrap(), vec![None, None]);
-        // Too few records, a short body, something after the last, an unknown line.
-        assert_eq!(batch_records(b"x missing\n", 2), None);
-        let short = format!("{A} blob 9\nmodule\n");
-        assert_eq!(batch_records(short.as_bytes(), 1), None);
-        let extra = format!("{A} blob 2\nm\n\nmore");
-        assert_eq!(batch_records(extra.as_bytes(), 1), None);
-        assert_eq!(batch_records(b"fatal: not a git repository\n", 1), None);
-    }
-
-    #[test]
-    fn leftovers_of_stopped_processes_are_swept_and_nothing_else() {
-        let d = tempfile::tempdir().unwrap();
-        let git = d.path();
-        std::fs::create_dir_all(git.join("tmp")).unwrap();
-        // A process that has exited: its pid is free (not reused within the test).
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let dead = child.id();
-        child.wait().unwrap();
-        let me = std::process::id();
-        let hour = Duration::from_secs(3600);
-        let clone = "a".repeat(64);
-        let mk_dir = |name: &str, age| {
-            let p = git.join(name);
-            std::fs::create_dir_all(p.join("objects")).unwrap();
-            aged(&p, age);
-            p
-        };
-        let mk_file = |name: &str, age| {
-            let p = git.join("tmp").join(name);
-            std::fs::write(&p, b"tar").unwrap();
-            aged(&p, age);
-            p
-        };
-        let stale_clone = mk_dir(&format!(".tmp-{dead}-0-{clone}"), hour);
-        let stale_tar = mk_file(&format!("{dead}-3.tar"), hour);
-        // Kept: a live process's (this one's), a dead one's written lately (it may be
-        // another container's live one), clones, and what is not ours.
-        let kept = [
-            mk_dir(&format!(".tmp-{me}-1-{clone}"), hour),
-            mk_dir(&format!(".tmp-{dead}-2-{clone}"), Duration::from_secs(5)),
-            mk_dir(&clone, hour),
-            mk_dir(".tmp-notapid-x", hour),
-            mk_file(&format!("{me}-4.tar"), hour),
-            mk_file(&format!("{dead}-5.tar"), Duration::from_secs(5)),
-            mk_file(&format!("{dead}-6.other"), hour),
-        ];
-        sweep_leftovers(git, Duration::from_secs(60));
-        assert!(!stale_clone.exists());
-        assert!(!stale_tar.exists());
-        for k in &kept {
-            assert!(k.exists(), "{} was removed", k.display());
-        }
     }
 }
