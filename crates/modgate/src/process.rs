@@ -110,26 +110,12 @@ impl std::fmt::Display for ProcessError {
 
 impl std::error::Error for ProcessError {}
 
-/// Runs `cmd` within `bounds`, streaming its stdout into `sink`; `stop` is the caller's
-/// further reason to kill it (a future that completes when it should stop; use
-/// [`std::future::pending`] for none). A failed exit status is not an error here.
+/// Runs `cmd` within `bounds`, with `input` written to its stdin, which is then closed
+/// (with no input, stdin is closed from the start), streaming its stdout into `sink`;
+/// `stop` is the caller's further reason to kill it (a future that completes when it
+/// should stop; use [`std::future::pending`] for none). A failed exit status is not an
+/// error here, nor a program that exits or closes its stdin before reading it all.
 pub async fn run<W, S>(
-    cmd: Command,
-    bounds: Bounds,
-    sink: &mut W,
-    stop: S,
-) -> Result<Exited, ProcessError>
-where
-    W: AsyncWrite + Unpin,
-    S: Future<Output = ()>,
-{
-    run_with_input(cmd, &[], bounds, sink, stop).await
-}
-
-/// [`run`], with `input` written to the program's stdin, which is then closed (with no
-/// input, stdin is closed from the start). A program that exits or closes its stdin
-/// before reading it all is not an error here: its exit status says how it went.
-pub async fn run_with_input<W, S>(
     mut cmd: Command,
     input: &[u8],
     bounds: Bounds,
@@ -226,7 +212,7 @@ where
 /// Runs `cmd` within `bounds` and collects its stdout (see [`run`]).
 pub async fn output(cmd: Command, bounds: Bounds) -> Result<Output, ProcessError> {
     let mut stdout = Vec::new();
-    let exited = run(cmd, bounds, &mut stdout, std::future::pending()).await?;
+    let exited = run(cmd, &[], bounds, &mut stdout, std::future::pending()).await?;
     Ok(Output {
         status: exited.status,
         stdout,
@@ -323,35 +309,27 @@ mod tests {
 
     #[tokio::test]
     async fn input_is_written_to_stdin_and_then_closed() {
-        let mut out = Vec::new();
         // 200 KiB: more than a pipe holds, read while it is written.
         let input: Vec<u8> = (0..200 << 10).map(|i| (i % 251) as u8).collect();
-        let exited = run_with_input(
-            sh("cat; echo end"),
-            &input,
-            bounds(Duration::from_secs(10), 1 << 20),
-            &mut out,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
-        assert!(exited.status.success());
+        let with_input = |script: &str| {
+            let cmd = sh(script);
+            let input = input.clone();
+            async move {
+                let mut out = Vec::new();
+                let bounds = bounds(Duration::from_secs(10), 1 << 20);
+                let exited = run(cmd, &input, bounds, &mut out, std::future::pending())
+                    .await
+                    .unwrap();
+                assert!(exited.status.success());
+                out
+            }
+        };
+        let out = with_input("cat; echo end").await;
         assert_eq!(out.len(), input.len() + 4);
         assert_eq!(&out[..input.len()], &input[..]);
         assert_eq!(&out[input.len()..], b"end\n");
         // A program that reads none of it: not an error.
-        let mut out = Vec::new();
-        let exited = run_with_input(
-            sh("exec 0<&-; echo done"),
-            &input,
-            bounds(Duration::from_secs(10), 1 << 20),
-            &mut out,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
-        assert!(exited.status.success());
-        assert_eq!(out, b"done\n");
+        assert_eq!(with_input("exec 0<&-; echo done").await, b"done\n");
     }
 
     #[tokio::test]
@@ -421,6 +399,7 @@ mod tests {
         let mut sink = Vec::new();
         let e = run(
             sh("sleep 30 & wait"),
+            &[],
             bounds(Duration::from_secs(20), 1 << 20),
             &mut sink,
             tokio::time::sleep(Duration::from_millis(200)),

@@ -261,8 +261,7 @@ impl Runner {
             output: max_out,
         };
         let started = std::time::Instant::now();
-        let ran =
-            process::run_with_input(self.command(dir, args), input, bounds, sink, watcher).await;
+        let ran = process::run(self.command(dir, args), input, bounds, sink, watcher).await;
         git_timed(args, started);
         match ran {
             Ok(exited) if exited.status.success() => Ok(exited.written),
