@@ -1362,3 +1362,22 @@ async fn a_clone_keeping_its_refs_in_a_reftable_is_listed_by_git() {
     w.same_as_go(&src, p, "v1.1.0").await;
     assert_eq!(lines(src.list(p).await.unwrap()), ["v1.0.0", "v1.1.0"]);
 }
+
+#[tokio::test]
+async fn a_remote_whose_head_names_no_branch_is_served_from_its_tags() {
+    let w = World::new();
+    w.init("headless");
+    let (a, ta) = w.commit("headless", &[("go.mod", "module github.com/gen/headless\n")]);
+    w.git("headless", &["tag", "v1.0.0"]);
+    // HEAD names a branch that does not exist: a clone asking for HEAD fails, and the
+    // source lists the remote and fetches what it has.
+    w.git("headless", &["symbolic-ref", "HEAD", "refs/heads/gone"]);
+    let src = w.source();
+    let p = "github.com/gen/headless";
+    let i = src.stat(p, "v1.0.0").await.unwrap();
+    assert_eq!((i.version.as_str(), time(&i)), ("v1.0.0", rfc(ta)));
+    assert_eq!(origin_hash(&i), a.as_str());
+    assert_eq!(lines(src.list(p).await.unwrap()), ["v1.0.0"]);
+    w.same_as_go(&src, p, "v1.0.0").await;
+    w.same_as_go(&src, p, "latest").await;
+}
