@@ -1367,7 +1367,10 @@ async fn a_clone_keeping_its_refs_in_a_reftable_is_listed_by_git() {
 async fn a_remote_whose_head_names_no_branch_is_served_from_its_tags() {
     let w = World::new();
     w.init("headless");
-    let (a, ta) = w.commit("headless", &[("go.mod", "module github.com/gen/headless\n")]);
+    let (a, ta) = w.commit(
+        "headless",
+        &[("go.mod", "module github.com/gen/headless\n")],
+    );
     w.git("headless", &["tag", "v1.0.0"]);
     // HEAD names a branch that does not exist: a clone asking for HEAD fails, and the
     // source lists the remote and fetches what it has.

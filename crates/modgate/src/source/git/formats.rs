@@ -44,15 +44,23 @@ pub(super) fn batch_records(out: &[u8], n: usize) -> Option<Vec<Option<BatchReco
 }
 
 /// The committer time of a commit object (`committer NAME <EMAIL> SECONDS ZONE`).
+/// Only the plain form, digits and a `+hhmm`/`-hhmm` zone: anything else (a sign, no
+/// zone, too many digits) is `None`, and `git log` says what git makes of it.
 pub(super) fn committer_time(commit: &[u8]) -> Option<i64> {
     let text = std::str::from_utf8(commit).ok()?;
     let header = text.split("\n\n").next()?;
     let line = header.lines().find(|l| l.starts_with("committer "))?;
     let after_email = &line[line.rfind('>')? + 1..];
-    let mut f = after_email.split_whitespace();
-    let seconds = f.next()?.parse().ok()?;
-    f.next()?;
-    Some(seconds)
+    let f: Vec<&str> = after_email.split_whitespace().collect();
+    let [seconds, zone] = f[..] else {
+        return None;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let zone_ok = zone.len() == 5 && zone.starts_with(['+', '-']) && digits(&zone[1..]);
+    if !digits(seconds) || !zone_ok {
+        return None;
+    }
+    seconds.parse().ok()
 }
 
 /// The refs a new clone holds, read from its `packed-refs` file, where `git clone`
@@ -197,6 +205,23 @@ mod tests {
         assert_eq!(committer_time(commit.as_bytes()), Some(1_700_000_000));
         assert_eq!(committer_time(b"tree x\n\ncommitter C <c> 1 +0000\n"), None);
         assert_eq!(committer_time(b"committer C <c> soon +0000\n"), None);
+        // What `git log --format=%ct` does not print as it stands is left to it: a sign, no
+        // zone, a number too large (digits with leading zeros it prints as they are).
+        assert_eq!(committer_time(b"committer C <c> 00017 +0100\n"), Some(17));
+        for odd in [
+            &b"committer C <c> -100 +0000\n"[..],
+            b"committer C <c> +1700000000 +0000\n",
+            b"committer C <c> 1700000000\n",
+            b"committer C <c> 1700000000 UTC\n",
+            b"committer C <c> 99999999999999999999 +0000\n",
+        ] {
+            assert_eq!(
+                committer_time(odd),
+                None,
+                "{}",
+                String::from_utf8_lossy(odd)
+            );
+        }
 
         let out = "v9^{commit} missing\nab12^{commit}:go.mod ambiguous\n";
         assert_eq!(batch_records(out.as_bytes(), 2).unwrap(), vec![None, None]);
