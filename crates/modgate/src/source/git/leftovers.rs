@@ -13,17 +13,21 @@ pub(super) const TMP_PREFIX: &str = ".tmp-";
 /// processes this one cannot see, in other containers).
 pub fn sweep_leftovers(git_dir: &Path, idle: Duration) {
     let gone = |name: &str, prefix: &str, e: &std::fs::DirEntry| {
-        let pid = name
+        let Some(pid) = name
             .strip_prefix(prefix)
             .and_then(|r| r.split('-').next())
-            .and_then(|p| p.parse::<i32>().ok());
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            // A clone, or not ours: not even looked at.
+            return false;
+        };
         let stale = e
             .metadata()
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > idle);
-        pid.is_some_and(|pid| stale && !process_alive(pid))
+        stale && !process_alive(pid)
     };
     for (dir, prefix) in [
         (git_dir.to_path_buf(), TMP_PREFIX),
