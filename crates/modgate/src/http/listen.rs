@@ -34,6 +34,8 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+
+use super::sendfile;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
@@ -304,7 +306,10 @@ impl Builders {
         auto.http1()
             .header_read_timeout(None)
             .keep_alive(true)
-            .max_buf_size(WRITE_BUFFER);
+            .max_buf_size(WRITE_BUFFER)
+            // A body's chunks written as yielded, never copied into one buffer: what
+            // `sendfile.rs` relies on (and a zip's chunks are not copied either way).
+            .writev(true);
         Builders {
             http1: auto.clone().http1_only(),
             http2: auto.clone().http2_only(),
@@ -318,7 +323,13 @@ async fn connection(tcp: TcpStream, peer: SocketAddr, slot: Slot, ctx: Arc<Ctx>)
     let _ = tcp.set_nodelay(true);
     let activity = Arc::new(Activity::new());
     let Some(acceptor) = &ctx.tls else {
-        return serve_connection(tcp, slot, &ctx.builders.auto, peer, activity, &ctx).await;
+        let builder = &ctx.builders.auto;
+        if !sendfile::available() {
+            return serve_connection(tcp, None, slot, builder, peer, activity, &ctx).await;
+        }
+        let queue = Arc::new(sendfile::Queue::default());
+        let tcp = sendfile::Spliced::new(tcp, Arc::clone(&queue));
+        return serve_connection(tcp, Some(queue), slot, builder, peer, activity, &ctx).await;
     };
     let mut stopped = ctx.stopped.clone();
     let handshake = tokio::select! {
@@ -345,13 +356,15 @@ async fn connection(tcp: TcpStream, peer: SocketAddr, slot: Slot, ctx: Arc<Ctx>)
         Some(_) => &ctx.builders.http1,
         None => &ctx.builders.auto,
     };
-    serve_connection(tls, slot, builder, peer, activity, &ctx).await;
+    serve_connection(tls, None, slot, builder, peer, activity, &ctx).await;
 }
 
 /// Serves HTTP on `io` under the watchdog, until the client closes, a timeout closes it,
-/// or (on shutdown) its requests in flight are answered.
+/// or (on shutdown) its requests in flight are answered. `sendfile`: the queue of `io`
+/// when it sends files in place of stand-ins (`sendfile.rs`).
 async fn serve_connection<I>(
     io: I,
+    sendfile: Option<Arc<sendfile::Queue>>,
     slot: Slot,
     builder: &auto::Builder<TokioExecutor>,
     peer: SocketAddr,
@@ -370,6 +383,7 @@ async fn serve_connection<I>(
         app: ctx.app.clone(),
         activity: Arc::clone(&activity),
         peer,
+        sendfile,
     };
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
@@ -556,6 +570,8 @@ struct Tracked {
     activity: Arc<Activity>,
     /// The client's address (per-client limits count by it).
     peer: SocketAddr,
+    /// Where stand-ins for a file's bytes are queued, on a connection that sends files.
+    sendfile: Option<Arc<sendfile::Queue>>,
 }
 
 impl hyper::service::Service<hyper::Request<Incoming>> for Tracked {
@@ -567,8 +583,20 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Tracked {
     fn call(&self, req: hyper::Request<Incoming>) -> Self::Future {
         let in_flight = self.activity.begin(req.version() == hyper::Version::HTTP_2);
         let (app, peer) = (self.app.clone(), self.peer);
+        // HTTP/2 over a plain-text connection gets the stream: only hyper's HTTP/1.1
+        // writes stand-ins as `sendfile.rs` needs.
+        let sendfile = self.sendfile.clone().filter(|_| {
+            matches!(
+                req.version(),
+                hyper::Version::HTTP_10 | hyper::Version::HTTP_11
+            )
+        });
         Box::pin(async move {
-            let resp = app.answer(req, peer).await;
+            let mut resp = app.answer(req, peer).await;
+            let span = resp.extensions_mut().remove::<crate::storage::FileSpan>();
+            if let (Some(span), Some(queue)) = (span, sendfile) {
+                resp = resp.map(|_| sendfile::body(span, queue));
+            }
             Ok(resp.map(|body| InFlightBody {
                 body,
                 _in_flight: in_flight,

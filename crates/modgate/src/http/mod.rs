@@ -14,6 +14,7 @@ mod path;
 mod reply;
 mod request_span;
 mod respond;
+mod sendfile;
 pub mod tls;
 mod zip;
 

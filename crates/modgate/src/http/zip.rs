@@ -3,7 +3,7 @@
 use super::reply::{IMMUTABLE, TEXT, build, error};
 use crate::cache::ZipEntry;
 use crate::error::Error;
-use crate::storage::Store;
+use crate::storage::{FileSpan, Store};
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -143,13 +143,19 @@ pub(super) async fn serve(
     // Not stored (the storage does not answer): the checked file in staging, kept until
     // the body is done.
     if let Some(file) = &zip.local {
-        return match local_range(std::sync::Arc::clone(file), start, len).await {
-            Ok(stream) => build(status, &h, Body::from_stream(stream)),
+        return match local_span(std::sync::Arc::clone(file), start, len).await {
+            Ok(span) => from_file(status, &h, span),
             Err(e) => error(&Error::internal(e.to_string()), head),
         };
     }
-    // The stream holds the version in use (`Store::read_range`) until the body is done
-    // or the client goes: it is not evicted while being sent.
+    // The stream (or span) holds the version in use (`Store::read_range`) until the body
+    // is done or the client goes: it is not evicted while being sent.
+    match store.file_span(&zip.key, start, len).await {
+        Ok(Some(span)) => return from_file(status, &h, span),
+        // Not kept in files (or gone: asked once more below).
+        Ok(None) => {}
+        Err(e) => return error(&Error::internal(e.to_string()), head),
+    }
     match store.read_range(&zip.key, start, len).await {
         Ok(Some(stream)) => build(status, &h, Body::from_stream(stream)),
         Ok(None) => error(
@@ -164,13 +170,22 @@ pub(super) async fn serve(
     }
 }
 
-/// `len` bytes from `start` of a staged file, streamed; the file is kept (not removed)
-/// until the stream is dropped.
-async fn local_range(
+/// A response whose body is a span of a local file: streamed, unless the connection
+/// takes the span (as an extension) to send it straight from the file
+/// (`http/sendfile.rs`).
+fn from_file(status: StatusCode, h: &[(&'static str, String)], span: FileSpan) -> Response {
+    let mut r = build(status, h, Body::from_stream(span.stream()));
+    r.extensions_mut().insert(span);
+    r
+}
+
+/// `len` bytes from `start` of a staged file; the file is kept (not removed) until the
+/// span and its streams are dropped.
+async fn local_span(
     file: std::sync::Arc<crate::storage::Staged>,
     start: u64,
     len: u64,
-) -> std::io::Result<crate::storage::ByteStream> {
+) -> std::io::Result<FileSpan> {
     let f = tokio::fs::File::open(file.path()).await?.into_std().await;
-    Ok(crate::storage::file_range::stream(f, start, len, file))
+    Ok(FileSpan::new(f, start, len, file))
 }

@@ -67,6 +67,12 @@ pub trait Blobs: Send + Sync {
     /// is no such object.
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>>;
 
+    /// The object `key` as an open local file, when this backend keeps objects in files
+    /// (so that a response may be sent straight from it); `None` otherwise, or when there
+    /// is no such object.
+    /// (Required, so that a wrapper cannot forget to forward it.)
+    async fn local_file(&self, key: &Key) -> io::Result<Option<std::fs::File>>;
+
     /// A URL a client may GET the object `key` from itself (a presigned URL), when this
     /// backend is set to hand them out; `None` otherwise.
     async fn presign(&self, _key: &Key) -> io::Result<Option<String>> {

@@ -1,5 +1,6 @@
 //! A range of a local file as a body stream, read a chunk at a time as the client takes
-//! it.
+//! it; or, as a [`FileSpan`], handed to a connection that sends it straight from the file
+//! (`http/sendfile.rs`).
 //!
 //! A chunk that is in the page cache (a cached zip asked for again, the usual case) is
 //! read at once on the runtime's thread (`preadv2` with `RWF_NOWAIT`, which never waits
@@ -26,18 +27,124 @@ pub const CHUNK: usize = 64 * 1024;
 
 /// `len` bytes of `file` from `start`, streamed; `keep` (a guard: the file in use, or
 /// not yet removed) is dropped with the stream.
-pub fn stream(file: File, start: u64, len: u64, keep: impl Send + Unpin + 'static) -> ByteStream {
-    Box::pin(FileRange {
-        file: Arc::new(file),
-        at: start,
-        left: len,
-        reading: None,
-        nowait: true,
-        _keep: keep,
+pub fn stream(file: File, start: u64, len: u64, keep: impl Send + Sync + 'static) -> ByteStream {
+    FileSpan::new(file, start, len, keep).stream()
+}
+
+/// `len` bytes of a local file from `start`, with what keeps the file (the version in
+/// use, or a staged file not yet removed) until every holder of the span is dropped.
+#[derive(Clone)]
+pub struct FileSpan {
+    /// The open file.
+    pub file: Arc<File>,
+    /// The first byte's offset.
+    pub start: u64,
+    /// How many bytes.
+    pub len: u64,
+    keep: Arc<dyn Send + Sync>,
+}
+
+impl std::fmt::Debug for FileSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSpan")
+            .field("file", &self.file)
+            .field("start", &self.start)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileSpan {
+    /// `len` bytes of `file` from `start`, kept by `keep`.
+    pub fn new(file: File, start: u64, len: u64, keep: impl Send + Sync + 'static) -> FileSpan {
+        FileSpan {
+            file: Arc::new(file),
+            start,
+            len,
+            keep: Arc::new(keep),
+        }
+    }
+
+    /// The span's bytes, read a chunk at a time (see the module's comment).
+    pub fn stream(&self) -> ByteStream {
+        Box::pin(FileRange {
+            file: Arc::clone(&self.file),
+            at: self.start,
+            left: self.len,
+            reading: None,
+            nowait: true,
+            _keep: Arc::clone(&self.keep),
+        })
+    }
+}
+
+/// Whether all of `len` bytes of `file` from `at` are in the page cache (`cachestat`,
+/// Linux 6.5): `None` when the kernel cannot tell. Reading a cached range never waits for
+/// the disk.
+pub fn in_page_cache(file: &File, at: u64, len: u64) -> Option<bool> {
+    use std::os::fd::AsRawFd;
+    /// `cachestat`'s number: the same on every architecture (new system calls share
+    /// their numbers since Linux 5.1).
+    const SYS_CACHESTAT: libc::c_long = 451;
+    #[repr(C)]
+    struct Range {
+        off: u64,
+        len: u64,
+    }
+    #[repr(C)]
+    #[derive(Default)]
+    struct Stat {
+        nr_cache: u64,
+        nr_dirty: u64,
+        nr_writeback: u64,
+        nr_evicted: u64,
+        nr_recently_evicted: u64,
+    }
+    if len == 0 {
+        return Some(true);
+    }
+    let page = page_size();
+    let first = at / page;
+    let pages = (at + len).div_ceil(page) - first;
+    let range = Range {
+        off: first * page,
+        len: pages * page,
+    };
+    let mut stat = Stat::default();
+    // SAFETY: both structures are the kernel's layout, live for the call, and the kernel
+    // writes only `stat`.
+    let r = unsafe {
+        libc::syscall(
+            SYS_CACHESTAT,
+            file.as_raw_fd(),
+            &range as *const Range,
+            &mut stat as *mut Stat,
+            0,
+        )
+    };
+    (r == 0).then_some(stat.nr_cache >= pages)
+}
+
+/// Whether the kernel answers [`in_page_cache`] (asked once).
+pub fn page_cache_known() -> bool {
+    static KNOWN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KNOWN.get_or_init(|| {
+        std::env::current_exe()
+            .and_then(File::open)
+            .is_ok_and(|f| in_page_cache(&f, 0, 1).is_some())
     })
 }
 
-struct FileRange<K> {
+fn page_size() -> u64 {
+    static SIZE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    // SAFETY: sysconf has no preconditions.
+    *SIZE.get_or_init(|| match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as u64,
+        _ => 4096,
+    })
+}
+
+struct FileRange {
     file: Arc<File>,
     /// The next byte's offset.
     at: u64,
@@ -47,10 +154,10 @@ struct FileRange<K> {
     reading: Option<JoinHandle<io::Result<Bytes>>>,
     /// Whether the file system takes `RWF_NOWAIT` (else every read is on the pool).
     nowait: bool,
-    _keep: K,
+    _keep: Arc<dyn Send + Sync>,
 }
 
-impl<K: Unpin> FileRange<K> {
+impl FileRange {
     /// Counts a chunk read: at least a byte, at most what is left.
     fn took(&mut self, chunk: Bytes) -> io::Result<Bytes> {
         if chunk.is_empty() {
@@ -88,6 +195,14 @@ impl<K: Unpin> FileRange<K> {
     }
 }
 
+/// Up to `n` bytes of `file` at `at` (empty at its end), read as long as it takes: on
+/// the blocking pool.
+pub fn read_at(file: &File, at: u64, n: usize) -> io::Result<Bytes> {
+    let mut buf = BytesMut::with_capacity(n);
+    read_into(file, &mut buf, n, at, 0)?;
+    Ok(buf.freeze())
+}
+
 /// Reads up to `n` bytes of `file` at `at` into `buf`'s spare capacity (`preadv2` with
 /// `flags`), without zeroing the memory first: a chunk is read once per request, so
 /// zeroing it was a memset as large as the copy itself.
@@ -116,7 +231,7 @@ fn read_into(
     Ok(())
 }
 
-impl<K: Unpin> Stream for FileRange<K> {
+impl Stream for FileRange {
     type Item = io::Result<Bytes>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -137,11 +252,7 @@ impl<K: Unpin> Stream for FileRange<K> {
             return Poll::Ready(Some(chunk.and_then(|c| this.took(c))));
         }
         let (file, at) = (Arc::clone(&this.file), this.at);
-        this.reading = Some(tokio::task::spawn_blocking(move || {
-            let mut buf = BytesMut::with_capacity(n);
-            read_into(&file, &mut buf, n, at, 0)?;
-            Ok(buf.freeze())
-        }));
+        this.reading = Some(tokio::task::spawn_blocking(move || read_at(&file, at, n)));
         // Polled again at once, so that the task's waker is this one.
         Pin::new(this).poll_next(cx)
     }
@@ -219,7 +330,7 @@ mod tests {
             left: data.len() as u64,
             reading: None,
             nowait: false,
-            _keep: (),
+            _keep: Arc::new(()),
         };
         let mut got = Vec::new();
         while let Some(c) = futures_util::StreamExt::next(&mut s).await {

@@ -222,6 +222,10 @@ impl Blobs for Guarded {
             .await
     }
 
+    async fn local_file(&self, key: &Key) -> io::Result<Option<std::fs::File>> {
+        self.call("reading", key, self.inner.local_file(key)).await
+    }
+
     async fn presign(&self, key: &Key) -> io::Result<Option<String>> {
         self.inner.presign(key).await
     }

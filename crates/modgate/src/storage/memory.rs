@@ -117,6 +117,10 @@ impl Blobs for Hot {
         self.inner.read_range(key, start, len).await
     }
 
+    async fn local_file(&self, key: &Key) -> io::Result<Option<std::fs::File>> {
+        self.inner.local_file(key).await
+    }
+
     async fn presign(&self, key: &Key) -> io::Result<Option<String>> {
         self.inner.presign(key).await
     }

@@ -35,6 +35,7 @@ mod staging;
 pub use blob::{Blob, Blobs, ByteStream, Stat};
 pub use disk::{DiskBlobs, is_missing};
 pub use evict::{Evicted, InUse, Ledger, Reservation, SizeError, SizeProblem, parse_size};
+pub use file_range::FileSpan;
 pub use health::{Health, is_unavailable, or_miss, or_skipped};
 pub use key::{Key, KeyError, Kind};
 pub use lock::{Held, Lease, LocalLocks, Locks};
@@ -342,6 +343,17 @@ impl Store {
             }),
             None => stream,
         }))
+    }
+
+    /// `len` bytes of the object `key` from `start` on as a span of a local file (which a
+    /// connection may send straight from the file), when the storage keeps files; `None`
+    /// otherwise, or when there is no such object. The span holds the version in use.
+    pub async fn file_span(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<FileSpan>> {
+        let held = self.in_use(key);
+        let Some(file) = self.blobs.local_file(key).await? else {
+            return Ok(None);
+        };
+        Ok(Some(FileSpan::new(file, start, len, held)))
     }
 
     /// A copy of the object `key` in the staging area (for work that needs a local file,

@@ -485,6 +485,10 @@ impl Blobs for S3Blobs {
         Ok(Some(url.to_string()))
     }
 
+    async fn local_file(&self, _key: &Key) -> io::Result<Option<std::fs::File>> {
+        Ok(None)
+    }
+
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
         if len == 0 {
             return match self.stat(key).await? {
