@@ -251,6 +251,51 @@ mod tests {
     }
 
     #[test]
+    fn a_path_in_the_kernel_s_caches_is_opened_on_the_caller_s_thread() {
+        use rustix::fs::OFlags;
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("a.zip");
+        fs::write(&file, b"zip").unwrap();
+        let got = open_cached(&file, OFlags::RDONLY).unwrap().unwrap().unwrap();
+        assert_eq!(std::io::read_to_string(got).unwrap(), "zip");
+        let meta = open_cached(&file, OFlags::PATH).unwrap().unwrap().unwrap();
+        assert_eq!(meta.metadata().unwrap().len(), 3);
+        // Missing, under a missing directory, under a file: not there (as `is_missing`),
+        // once the kernel has looked the name up (a first lookup of a missing name reads
+        // the directory: the pool's).
+        for missing in ["b.zip", "x/b.zip"] {
+            let path = d.path().join(missing);
+            assert!(fs::metadata(&path).is_err());
+            let got = open_cached(&path, OFlags::RDONLY);
+            assert!(matches!(got, Some(Ok(None))), "{missing}: {got:?}");
+        }
+        // (A kernel may leave a name under a file to the pool, which says missing too.)
+        let got = open_cached(&d.path().join("a.zip/b.zip"), OFlags::RDONLY);
+        assert!(matches!(got, None | Some(Ok(None))), "{got:?}");
+        // Any other error is told, not taken for a miss.
+        let got = open_cached(d.path(), OFlags::WRONLY);
+        assert_eq!(
+            got.unwrap().unwrap_err().kind(),
+            io::ErrorKind::IsADirectory
+        );
+    }
+
+    #[tokio::test]
+    async fn stat_and_open_answer_the_same_from_the_caches_and_from_the_pool() {
+        let d = tempfile::tempdir().unwrap();
+        let s = open(d.path());
+        let k = Key::zip("example.com/m", "v1.0.0").unwrap();
+        assert_eq!(s.stat(&k).await.unwrap(), None);
+        assert!(s.local_file(&k).await.unwrap().is_none());
+        s.put(&k, Bytes::from_static(b"PK zip")).await.unwrap();
+        let stat = s.stat(&k).await.unwrap().unwrap();
+        let meta = fs::metadata(s.path(&k)).unwrap();
+        assert_eq!((stat.size, stat.modified), (6, meta.modified().unwrap()));
+        let f = s.local_file(&k).await.unwrap().unwrap();
+        assert_eq!(std::io::read_to_string(f).unwrap(), "PK zip");
+    }
+
+    #[test]
     fn one_process_per_data_directory() {
         let d = tempfile::tempdir().unwrap();
         let s = DiskBlobs::open(d.path()).unwrap();
