@@ -128,12 +128,30 @@ fn an_upstream_429_slows_modgate_down_instead_of_failing_the_client() {
         !all.contains("example.com"),
         "a module path in /metrics:\n{all}"
     );
+    // modgate's own names, and the process's as every Prometheus client names them.
     for l in &lines {
         if let Some(name) = l.split(['{', ' ']).next()
             && !l.starts_with('#')
         {
-            assert!(name.starts_with("modgate_"), "{l}");
+            assert!(
+                name.starts_with("modgate_") || name.starts_with("process_"),
+                "{l}"
+            );
         }
+    }
+    // Each answered upstream request's time to its headers and its transfer, apart;
+    // the 429s are counted, not timed.
+    for (family, n) in [
+        ("upstream_first_byte_seconds_count", 6),
+        ("upstream_transfer_seconds_count", 6),
+        ("upstream_request_duration_seconds_count", 6),
+    ] {
+        let want = if family.starts_with("upstream_request") {
+            format!("modgate_{family}{{upstream=\"{upstream}\"}} {n}")
+        } else {
+            format!("modgate_{family}{{upstream=\"{upstream}\",outcome=\"ok\"}} {n}")
+        };
+        assert!(lines.contains(&want), "{want} not in:\n{all}");
     }
 }
 
@@ -212,13 +230,109 @@ fn a_failing_upstream_is_skipped_by_its_circuit_breaker() {
     let log = s.log_with("circuit breaker open");
     assert_eq!(log.matches("circuit breaker open").count(), 1, "{log}");
     let lines = metric_lines(&s.addr);
-    let want = format!(
-        "modgate_upstream_requests_total{{upstream=\"{}/\",outcome=\"skipped\"}} 3",
-        broken.url
-    );
-    assert!(
-        lines.contains(&want),
-        "{want} not in:\n{}",
-        lines.join("\n")
-    );
+    for want in [
+        format!(
+            "modgate_upstream_requests_total{{upstream=\"{}/\",outcome=\"skipped\"}} 3",
+            broken.url
+        ),
+        format!(
+            "modgate_upstream_requests_total{{upstream=\"{}/\",outcome=\"error\"}} 2",
+            broken.url
+        ),
+        format!(
+            "modgate_upstream_breaker_open{{upstream=\"{}/\"}} 1",
+            broken.url
+        ),
+        format!(
+            "modgate_upstream_breaker_open{{upstream=\"{}/\"}} 0",
+            good.url
+        ),
+        // The 500s came with headers: their time to them is counted as errors.
+        format!(
+            "modgate_upstream_first_byte_seconds_count{{upstream=\"{}/\",outcome=\"error\"}} 2",
+            broken.url
+        ),
+    ] {
+        assert!(
+            lines.contains(&want),
+            "{want} not in:\n{}",
+            lines.join("\n")
+        );
+    }
+}
+
+#[test]
+fn every_family_is_on_metrics_from_the_start_with_its_known_label_sets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    let up = Upstream::start(&tree.root);
+    let s = Server::start(&[
+        "--data-dir",
+        tmp.path().join("d").to_str().unwrap(),
+        "--upstream",
+        &format!("{}|direct", up.url),
+    ]);
+    let lines = metric_lines(&s.addr);
+    let all = lines.join("\n");
+    let upstream = format!("{}/", up.url);
+    let mut want: Vec<String> = [
+        "modgate_cache_lookups_total{kind=\"zip\",result=\"hit\"} 0",
+        "modgate_cache_lookups_total{kind=\"query\",result=\"stale\"} 0",
+        "modgate_http_requests_total{endpoint=\"zip\",code=\"200\"} 0",
+        "modgate_connections_refused_total{cap=\"max_connections\"} 0",
+        "modgate_prefetches_total{result=\"done\"} 0",
+        "modgate_prefetches_pending 0",
+        "modgate_sumdb_verifications_total{result=\"ok\"} 0",
+        "modgate_store_writes_total{kind=\"zip\"} 0",
+        "modgate_evictions_total 0",
+        "modgate_evicted_bytes_total 0",
+        "modgate_upstream_hedges_total{result=\"lost\"} 0",
+        "modgate_git_command_duration_seconds_count{command=\"clone\"} 0",
+        "modgate_git_command_duration_seconds_count{command=\"archive\"} 0",
+    ]
+    .map(String::from)
+    .to_vec();
+    for outcome in [
+        "ok",
+        "not_found",
+        "error",
+        "timeout",
+        "rate_limited",
+        "skipped",
+    ] {
+        want.push(format!(
+            "modgate_upstream_requests_total{{upstream=\"{upstream}\",outcome=\"{outcome}\"}} 0"
+        ));
+    }
+    want.push(format!(
+        "modgate_upstream_first_byte_seconds_count{{upstream=\"{upstream}\",outcome=\"timeout\"}} 0"
+    ));
+    want.push(format!(
+        "modgate_upstream_breaker_open{{upstream=\"{upstream}\"}} 0"
+    ));
+    for w in &want {
+        assert!(lines.contains(w), "{w} not in:\n{all}");
+    }
+    for family in [
+        "modgate_connections_open",
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_start_time_seconds",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(&format!("{family} "))),
+            "{family} not in:\n{all}"
+        );
+    }
+    // No Redis, no S3: their families are not shown.
+    for absent in ["modgate_redis_", "modgate_s3_"] {
+        assert!(!all.contains(absent), "{absent} in:\n{all}");
+    }
+    // Every family says what its label values are.
+    for l in lines.iter().filter(|l| l.starts_with("# HELP ")) {
+        assert!(l.split(' ').count() > 4, "{l}");
+    }
 }

@@ -40,6 +40,14 @@ pub enum Prefetch {
     All,
 }
 
+/// Counts a prefetch's result (done, failed, dropped).
+fn prefetched(result: &'static str) {
+    crate::metrics::metrics()
+        .prefetches
+        .get_or_create(&crate::metrics::Outcome { result })
+        .inc();
+}
+
 /// How many prefetches may be queued or running at once; more are dropped.
 pub const MAX_PENDING: usize = 4096;
 
@@ -110,9 +118,11 @@ impl Cache {
             }
             if pending.len() >= MAX_PENDING {
                 tracing::debug!(module, version, "prefetch: queue full, dropped");
+                prefetched("dropped");
                 return;
             }
             pending.insert(key.clone());
+            crate::metrics::metrics().prefetch_pending.inc();
         }
         let cache = self.clone();
         let (m, v) = (module.to_string(), version.to_string());
@@ -120,17 +130,24 @@ impl Cache {
             async move {
                 if let Ok(_permit) = cache.inner.prefetch.permits.acquire().await {
                     match cache.prefetch_one(&m, &v, depth).await {
-                        Ok(()) => tracing::debug!(module = m, version = v, depth, "prefetched"),
-                        Err(e) => tracing::debug!(
-                            module = m,
-                            version = v,
-                            depth,
-                            error = %e,
-                            "prefetch failed"
-                        ),
+                        Ok(()) => {
+                            tracing::debug!(module = m, version = v, depth, "prefetched");
+                            prefetched("done");
+                        }
+                        Err(e) => {
+                            tracing::debug!(
+                                module = m,
+                                version = v,
+                                depth,
+                                error = %e,
+                                "prefetch failed"
+                            );
+                            prefetched("failed");
+                        }
                     }
                 }
                 lock(&cache.inner.prefetch.pending).remove(&key);
+                crate::metrics::metrics().prefetch_pending.dec();
             }
             .instrument(tracing::debug_span!("prefetch")),
         );

@@ -117,6 +117,7 @@ impl Shared {
                 let _: Option<String> = s.call("PING", redis::cmd("PING")).await;
             }
         });
+        crate::metrics::metrics().enable_redis();
         Ok(shared)
     }
 
@@ -142,8 +143,10 @@ impl Shared {
     }
 
     fn went_down(&self, what: &str, e: &dyn std::fmt::Display) {
-        crate::metrics::metrics().redis_up.set(0);
+        let m = crate::metrics::metrics();
+        m.redis_up.set(0);
         if self.up.swap(false, Ordering::Relaxed) {
+            m.redis_degradations.inc();
             tracing::warn!(
                 redis = %self.url,
                 error = %e,
@@ -162,8 +165,9 @@ impl Shared {
     /// Runs `cmd`, bounded; `None` (and Redis marked down) when it fails.
     async fn call<T: redis::FromRedisValue>(&self, what: &str, cmd: redis::Cmd) -> Option<T> {
         let mut conn = self.conn.clone();
+        let started = std::time::Instant::now();
         let r = tokio::time::timeout(CALL_WITHIN, cmd.query_async::<T>(&mut conn)).await;
-        self.settle(what, r)
+        self.settle(what, started, r)
     }
 
     /// Runs `script` with `keys` and `args`, bounded, as [`Shared::call`].
@@ -182,15 +186,25 @@ impl Shared {
             inv.arg(*a);
         }
         let mut conn = self.conn.clone();
+        let started = std::time::Instant::now();
         let r = tokio::time::timeout(CALL_WITHIN, inv.invoke_async::<T>(&mut conn)).await;
-        self.settle(what, r)
+        self.settle(what, started, r)
     }
 
+    /// The round trip's value, counted in the metrics; `None` (and Redis marked down)
+    /// when it failed.
     fn settle<T>(
         &self,
         what: &str,
+        started: std::time::Instant,
         r: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
     ) -> Option<T> {
+        let outcome = match &r {
+            Ok(Ok(_)) => "ok",
+            Ok(Err(_)) => "error",
+            Err(_) => "timeout",
+        };
+        crate::metrics::metrics().redis(operation(what), outcome, started.elapsed());
         match r {
             Ok(Ok(v)) => {
                 self.came_back();
@@ -254,6 +268,20 @@ impl Shared {
     }
 }
 
+/// The metrics' `operation` label of a round trip named `what`.
+fn operation(what: &str) -> &'static str {
+    match what {
+        "PING" => "ping",
+        "GET" => "get",
+        "SET" => "set",
+        "INCR" => "incr",
+        "take lock" => "lock_take",
+        "renew lock" => "lock_renew",
+        "release lock" => "lock_release",
+        _ => "other",
+    }
+}
+
 /// A value with the time it was made, as kept in Redis: milliseconds since the epoch (8
 /// bytes, big-endian), then the body.
 pub fn stamped(body: &[u8]) -> Vec<u8> {
@@ -292,6 +320,24 @@ mod tests {
         let e = check_url("http://x:y@127.0.0.1/").unwrap_err().to_string();
         assert!(e.starts_with("--redis http://x:xxxxx@127.0.0.1/: "), "{e}");
         assert!(!e.contains(":y@"));
+    }
+
+    #[test]
+    fn every_round_trip_has_an_operation_label_the_metrics_list() {
+        for what in [
+            "PING",
+            "GET",
+            "SET",
+            "INCR",
+            "take lock",
+            "renew lock",
+            "release lock",
+        ] {
+            assert!(
+                crate::metrics::REDIS_OPERATIONS.contains(&operation(what)),
+                "{what}"
+            );
+        }
     }
 
     #[test]

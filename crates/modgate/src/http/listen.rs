@@ -231,18 +231,27 @@ impl Open {
     fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refused> {
         // An IPv4 client of a dual-stack listener is the same client as over IPv4.
         let ip = ip.to_canonical();
+        let m = crate::metrics::metrics();
+        let refused = |cap| {
+            m.connections_refused
+                .get_or_create(&crate::metrics::Cap { cap })
+                .inc();
+        };
         if *self.total.borrow() >= self.limits.max_connections {
+            refused("max_connections");
             return Err(Refused::Total);
         }
         {
             let mut map = self.per_address.lock().unwrap_or_else(|e| e.into_inner());
             let n = map.entry(ip).or_insert(0);
             if *n >= self.limits.max_connections_per_address {
+                refused("max_connections_per_address");
                 return Err(Refused::Address(ip));
             }
             *n += 1;
         }
         self.total.send_modify(|n| *n += 1);
+        m.connections_open.inc();
         Ok(Slot {
             open: Arc::clone(self),
             ip,
@@ -272,6 +281,7 @@ impl Drop for Slot {
             }
         }
         self.open.total.send_modify(|n| *n -= 1);
+        crate::metrics::metrics().connections_open.dec();
     }
 }
 

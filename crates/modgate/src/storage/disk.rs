@@ -256,7 +256,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let file = d.path().join("a.zip");
         fs::write(&file, b"zip").unwrap();
-        let got = open_cached(&file, OFlags::RDONLY).unwrap().unwrap().unwrap();
+        let got = open_cached(&file, OFlags::RDONLY)
+            .unwrap()
+            .unwrap()
+            .unwrap();
         assert_eq!(std::io::read_to_string(got).unwrap(), "zip");
         let meta = open_cached(&file, OFlags::PATH).unwrap().unwrap().unwrap();
         assert_eq!(meta.metadata().unwrap().len(), 3);

@@ -659,6 +659,10 @@ impl Ledger {
         } else {
             ""
         };
+        let m = crate::metrics::metrics();
+        m.evictions.inc();
+        m.evicted_entries.inc_by(done.entries);
+        m.evicted_bytes.inc_by(done.bytes);
         tracing::info!(
             entries = done.entries,
             bytes = done.bytes,

@@ -17,7 +17,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -335,6 +335,7 @@ impl S3Blobs {
 
     /// The objects of `store` under `url`'s prefix.
     pub fn new(store: Arc<dyn ObjectStore>, url: S3Url) -> S3Blobs {
+        crate::metrics::metrics().enable_s3();
         S3Blobs {
             store,
             url,
@@ -367,6 +368,17 @@ impl S3Blobs {
     }
 }
 
+/// Counts a request of `operation` begun at `started` in the metrics, by its outcome.
+fn measured<T>(operation: &'static str, started: Instant, r: &Result<T, object_store::Error>) {
+    let outcome = match r {
+        Ok(_) => "ok",
+        Err(object_store::Error::NotFound { .. }) => "not_found",
+        Err(object_store::Error::AlreadyExists { .. }) => "exists",
+        Err(_) => "error",
+    };
+    crate::metrics::metrics().s3(operation, outcome, started.elapsed());
+}
+
 /// A time object_store gives (seconds and nanoseconds since the epoch).
 fn system_time(secs: i64, nanos: u32) -> std::time::SystemTime {
     match u64::try_from(secs) {
@@ -382,7 +394,10 @@ impl Blobs for S3Blobs {
     }
 
     async fn get(&self, key: &Key) -> io::Result<Option<Blob>> {
-        match self.store.get(&self.path(key)).await {
+        let started = Instant::now();
+        let r = self.store.get(&self.path(key)).await;
+        measured("get", started, &r);
+        match r {
             Ok(r) => {
                 let t = r.meta.last_modified;
                 let modified = system_time(t.timestamp(), t.timestamp_subsec_nanos());
@@ -395,7 +410,10 @@ impl Blobs for S3Blobs {
     }
 
     async fn stat(&self, key: &Key) -> io::Result<Option<Stat>> {
-        match self.store.head(&self.path(key)).await {
+        let started = Instant::now();
+        let r = self.store.head(&self.path(key)).await;
+        measured("head", started, &r);
+        match r {
             Ok(m) => Ok(Some(Stat {
                 size: m.size,
                 modified: system_time(
@@ -409,6 +427,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn put(&self, key: &Key, data: Bytes) -> io::Result<()> {
+        let started = Instant::now();
         let r = self
             .store
             .put_opts(
@@ -417,6 +436,7 @@ impl Blobs for S3Blobs {
                 Self::put_options(key),
             )
             .await;
+        measured("put", started, &r);
         match r {
             Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
             Err(e) => Err(self.err("writing", key, e)),
@@ -436,11 +456,12 @@ impl Blobs for S3Blobs {
                 .map_err(|e| local(e, file.path()))?;
             return self.put(key, data.into()).await;
         }
-        let upload = self
-            .store
-            .put_multipart(&path)
-            .await
-            .map_err(|e| self.err("writing", key, e))?;
+        let started = Instant::now();
+        let upload = self.store.put_multipart(&path).await;
+        if upload.is_err() {
+            measured("put_multipart", started, &upload);
+        }
+        let upload = upload.map_err(|e| self.err("writing", key, e))?;
         let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
         let mut buf = vec![0u8; PART];
         let sent = async {
@@ -459,14 +480,15 @@ impl Blobs for S3Blobs {
         }
         .await;
         match sent {
-            Ok(()) => w
-                .finish()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.err("writing", key, e)),
+            Ok(()) => {
+                let r = w.finish().await;
+                measured("put_multipart", started, &r);
+                r.map(|_| ()).map_err(|e| self.err("writing", key, e))
+            }
             // Never completed, the object never appears; its parts are let go of (best
             // effort: a storage that is gone drops them by its lifecycle rules).
             Err(e) => {
+                crate::metrics::metrics().s3("put_multipart", "error", started.elapsed());
                 let _ = w.abort().await;
                 Err(e)
             }
@@ -500,7 +522,10 @@ impl Blobs for S3Blobs {
             range: Some(GetRange::Bounded(start..start + len)),
             ..GetOptions::default()
         };
-        match self.store.get_opts(&self.path(key), opts).await {
+        let started = Instant::now();
+        let r = self.store.get_opts(&self.path(key), opts).await;
+        measured("get_range", started, &r);
+        match r {
             Ok(r) => {
                 let (url, key) = (self.url.clone(), key.clone());
                 let stream = r

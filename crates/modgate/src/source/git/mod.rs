@@ -117,6 +117,7 @@ impl GitSource {
             return Err(GitDirError { dir, source });
         }
         leftovers::sweep_leftovers(&dir, settings.command_timeout + Duration::from_secs(60));
+        crate::metrics::metrics().known_git();
         let runner = Runner::new(settings.command_timeout, settings.git_env.clone());
         let resolver = Resolver {
             insecure: settings.insecure.clone(),

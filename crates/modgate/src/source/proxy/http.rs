@@ -109,6 +109,7 @@ impl Upstream {
         if settings.max_concurrency == 0 {
             return Err(UpstreamError::NoConcurrency);
         }
+        crate::metrics::metrics().known_upstream(redacted.as_str());
         Ok(Upstream {
             client: client(settings, &redacted)?,
             base,
@@ -139,15 +140,22 @@ impl Upstream {
 
     /// GETs `rel` and returns its body, at most `limit` bytes.
     pub(crate) async fn get_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, Error> {
-        let started = Instant::now();
-        let r = self.read_bytes(rel, limit).await;
-        self.measured(started, &r, r.as_ref().map_or(0, |b| b.len() as u64));
+        let (started, mut headers) = (Instant::now(), None);
+        let r = self.read_bytes(rel, limit, &mut headers).await;
+        let bytes = r.as_ref().map_or(0, |b| b.len() as u64);
+        self.measured(started, headers, &r, bytes);
         r.map_err(|f| f.error)
     }
 
-    /// Records a request's outcome, time and bytes in the metrics, and its failure or
-    /// answer in the circuit breaker.
-    fn measured<T>(&self, started: Instant, r: &Result<T, Failure>, bytes: u64) {
+    /// Records a request's outcome, times (`headers`: when its response headers came)
+    /// and bytes in the metrics, and its failure or answer in the circuit breaker.
+    fn measured<T>(
+        &self,
+        started: Instant,
+        headers: Option<Instant>,
+        r: &Result<T, Failure>,
+        bytes: u64,
+    ) {
         let outcome = match r {
             Ok(_) => "ok",
             Err(f) if !f.sent => "skipped",
@@ -157,10 +165,12 @@ impl Upstream {
                 _ => "error",
             },
         };
-        crate::metrics::metrics().upstream(
+        let m = crate::metrics::metrics();
+        m.upstream(
             self.redacted.as_str(),
             outcome,
             started.elapsed(),
+            headers.map(|h| h.duration_since(started)),
             bytes,
         );
         let pace = match outcome {
@@ -173,7 +183,9 @@ impl Upstream {
             }
             _ => Outcome::Failed,
         };
-        if self.pace.record(pace, None) {
+        let opened = self.pace.record(pace, None);
+        m.breaker(self.redacted.as_str(), self.pace.breaker_open());
+        if opened {
             tracing::warn!(
                 upstream = %self.redacted,
                 failures = self.pace.settings().breaker_failures,
@@ -183,8 +195,13 @@ impl Upstream {
         }
     }
 
-    async fn read_bytes(&self, rel: &str, limit: u64) -> Result<Vec<u8>, Failure> {
-        let mut req = self.start(rel).await?;
+    async fn read_bytes(
+        &self,
+        rel: &str,
+        limit: u64,
+        headers: &mut Option<Instant>,
+    ) -> Result<Vec<u8>, Failure> {
+        let mut req = self.start(rel, headers).await?;
         req.check_length(limit)?;
         let mut out = Vec::new();
         while let Some(chunk) = req.chunk().await? {
@@ -204,14 +221,20 @@ impl Upstream {
         dest: &Path,
         limit: u64,
     ) -> Result<u64, Error> {
-        let started = Instant::now();
-        let r = self.read_to_file(rel, dest, limit).await;
-        self.measured(started, &r, *r.as_ref().unwrap_or(&0));
+        let (started, mut headers) = (Instant::now(), None);
+        let r = self.read_to_file(rel, dest, limit, &mut headers).await;
+        self.measured(started, headers, &r, *r.as_ref().unwrap_or(&0));
         r.map_err(|f| f.error)
     }
 
-    async fn read_to_file(&self, rel: &str, dest: &Path, limit: u64) -> Result<u64, Failure> {
-        let mut req = self.start(rel).await?;
+    async fn read_to_file(
+        &self,
+        rel: &str,
+        dest: &Path,
+        limit: u64,
+        headers: &mut Option<Instant>,
+    ) -> Result<u64, Failure> {
+        let mut req = self.start(rel, headers).await?;
         req.check_length(limit)?;
         let write_err = |url: &str, e: std::io::Error| {
             let local = Error::storage(&e, dest);
@@ -244,7 +267,8 @@ impl Upstream {
     /// Sends the request and waits for a 200, under the pace (breaker, 429 pauses, rate),
     /// the concurrency bound and timeouts. A 429 pauses this upstream for its
     /// `Retry-After` and the request is sent again, while the total deadline allows.
-    async fn start(&self, rel: &str) -> Result<Request, Failure> {
+    /// `headers`: when the last response headers came.
+    async fn start(&self, rel: &str, headers: &mut Option<Instant>) -> Result<Request, Failure> {
         let (url, shown) = self.url_for(rel);
         let deadline = Instant::now() + self.total_timeout;
         loop {
@@ -274,7 +298,7 @@ impl Upstream {
                     .into(),
                 });
             }
-            match self.attempt(&url, &shown, deadline).await {
+            match self.attempt(&url, &shown, deadline, headers).await {
                 Ok(req) => return Ok(req),
                 Err(Attempt::Failed(e)) => return Err(e.into()),
                 Err(Attempt::Throttled(retry_after)) => {
@@ -282,6 +306,7 @@ impl Upstream {
                         self.redacted.as_str(),
                         "rate_limited",
                         Duration::ZERO,
+                        None,
                         0,
                     );
                     tracing::warn!(
@@ -295,8 +320,14 @@ impl Upstream {
         }
     }
 
-    /// One attempt at the request.
-    async fn attempt(&self, url: &Url, shown: &str, deadline: Instant) -> Result<Request, Attempt> {
+    /// One attempt at the request; `headers` set when its response headers come.
+    async fn attempt(
+        &self,
+        url: &Url,
+        shown: &str,
+        deadline: Instant,
+        headers: &mut Option<Instant>,
+    ) -> Result<Request, Attempt> {
         let (url, shown) = (url.clone(), shown.to_string());
         let total = self.total_timeout;
         let permit = match timeout_at(deadline, self.permits.clone().acquire_owned()).await {
@@ -342,6 +373,7 @@ impl Upstream {
             Ok(Err(e)) => return Err(Attempt::Failed(transport_error(&shown, e))),
             Ok(Ok(resp)) => resp,
         };
+        *headers = Some(Instant::now());
         let status = resp.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
             let retry_after = resp

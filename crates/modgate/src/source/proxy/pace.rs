@@ -180,6 +180,14 @@ impl Pace {
         }
     }
 
+    /// Whether the breaker is open (the upstream skipped, or one request probing it).
+    pub fn breaker_open(&self) -> bool {
+        !matches!(
+            *self.breaker.lock().unwrap_or_else(|e| e.into_inner()),
+            Breaker::Closed(_)
+        )
+    }
+
     /// The settings.
     pub fn settings(&self) -> &PaceSettings {
         &self.settings
