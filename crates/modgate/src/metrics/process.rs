@@ -85,7 +85,7 @@ fn read() -> Option<Figures> {
             libc::sysconf(libc::_SC_PAGESIZE),
         )
     };
-    parse(&stat, &boot, ticks as f64, page as i64).map(|f| Figures {
+    parse(&stat, &boot, ticks as f64, i64::from(page)).map(|f| Figures {
         open_fds,
         max_fds,
         ..f
