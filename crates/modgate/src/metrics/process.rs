@@ -85,7 +85,7 @@ fn read() -> Option<Figures> {
             libc::sysconf(libc::_SC_PAGESIZE),
         )
     };
-    parse(&stat, &boot, ticks as f64, i64::from(page)).map(|f| Figures {
+    parse(&stat, &boot, ticks as f64, page as f64).map(|f| Figures {
         open_fds,
         max_fds,
         ..f
@@ -95,7 +95,7 @@ fn read() -> Option<Figures> {
 /// The CPU time, memory and start time from `/proc/self/stat` (`stat`) and the boot time
 /// from `/proc/stat` (`boot`), with `ticks` clock ticks per second and `page` bytes per
 /// page.
-fn parse(stat: &str, boot: &str, ticks: f64, page: i64) -> Option<Figures> {
+fn parse(stat: &str, boot: &str, ticks: f64, page: f64) -> Option<Figures> {
     // The command name is in parentheses and may hold spaces and parentheses: the fields
     // are counted after the last `)` (field 3, the state, is the first of them).
     let rest = &stat[stat.rfind(')')? + 1..];
@@ -110,7 +110,7 @@ fn parse(stat: &str, boot: &str, ticks: f64, page: i64) -> Option<Figures> {
     Some(Figures {
         cpu_seconds: (field(14)? + field(15)?) / ticks,
         virtual_bytes: field(23)? as i64,
-        resident_bytes: field(24)? as i64 * page,
+        resident_bytes: (field(24)? * page) as i64,
         start_time_seconds: btime + field(22)? / ticks,
         ..Figures::default()
     })
@@ -125,7 +125,7 @@ mod tests {
         let stat = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 2000 0 0 0 250 50 0 0 20 0 9 0 \
                     1000 123456789 300 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0";
         let boot = "cpu  1 2 3\nintr 5\nbtime 1700000000\nprocesses 9\n";
-        let f = parse(stat, boot, 100.0, 4096).unwrap();
+        let f = parse(stat, boot, 100.0, 4096.0).unwrap();
         assert_eq!(
             f,
             Figures {
@@ -136,8 +136,8 @@ mod tests {
                 ..Figures::default()
             }
         );
-        assert_eq!(parse("4242 (x", boot, 100.0, 4096), None);
-        assert_eq!(parse(stat, "cpu 1\n", 100.0, 4096), None);
+        assert_eq!(parse("4242 (x", boot, 100.0, 4096.0), None);
+        assert_eq!(parse(stat, "cpu 1\n", 100.0, 4096.0), None);
     }
 
     #[test]
