@@ -392,6 +392,26 @@ fn the_cap_per_address() {
     for c in &mut five {
         assert_eq!(c.get("/healthz").status, 200);
     }
+    // Counted by cap; the six served connections are open, the refused one is not (the
+    // start's health checks are closed by then: asked again until they are, bounded).
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = other.get("/metrics").text();
+        if metrics.lines().any(|l| l == "modgate_connections_open 6") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for want in [
+        "modgate_connections_refused_total{cap=\"max_connections_per_address\"} 1",
+        "modgate_connections_refused_total{cap=\"max_connections\"} 0",
+        "modgate_connections_open 6",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == want),
+            "{want} not in:\n{metrics}"
+        );
+    }
 
     let line = "connection limit per address reached: 127.0.0.1 has 5 open; refusing its new connections (raise [server] max_connections_per_address)";
     let log = server.log_with(line);

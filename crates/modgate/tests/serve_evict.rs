@@ -167,6 +167,25 @@ fn least_recently_used_versions_leave_and_the_data_dir_stays_under_max_bytes() {
             "{l}"
         );
     }
+    // The metrics count the same rounds, entries and bytes as the log lines.
+    let bytes: u64 = lines
+        .iter()
+        .map(|l| {
+            let after = l.split("entries (").nth(1).unwrap();
+            after.split(' ').next().unwrap().parse::<u64>().unwrap()
+        })
+        .sum();
+    let metrics = raw_get(&server.addr, "GET", "/metrics").unwrap().text();
+    for want in [
+        "modgate_evictions_total 4".to_string(),
+        "modgate_evicted_entries_total 4".to_string(),
+        format!("modgate_evicted_bytes_total {bytes}"),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == want),
+            "{want} not in:\n{metrics}"
+        );
+    }
 
     // A module larger than the whole disk: 507 naming the directory, after an eviction
     // round made room and the download was tried once more.

@@ -211,6 +211,10 @@ fn replicas_fetch_each_version_once_survive_a_killed_replica_and_redis_outages()
                 redis.port
             )
         );
+        let m = raw_get(&r.addr, "GET", "/metrics").unwrap().text();
+        for want in ["modgate_redis_up 0", "modgate_redis_degradations_total 1"] {
+            assert!(m.lines().any(|l| l == want), "{want} not in:\n{m}");
+        }
     }
     // Back: the replicas notice (probed every second) and share the lock again.
     redis.restart();
@@ -229,6 +233,25 @@ fn replicas_fetch_each_version_once_survive_a_killed_replica_and_redis_outages()
         1,
         "one fetch across replicas once Redis is back"
     );
+    // Counted: Redis's round trips and the S3 storage's requests, by operation.
+    let value = |m: &str, line: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{line} not in:\n{m}"))
+    };
+    for r in &replicas {
+        let m = raw_get(&r.addr, "GET", "/metrics").unwrap().text();
+        assert!(m.lines().any(|l| l == "modgate_redis_up 1"), "{m}");
+        for line in [
+            "modgate_redis_requests_total{operation=\"lock_take\",outcome=\"ok\"}",
+            "modgate_redis_requests_total{operation=\"ping\",outcome=\"ok\"}",
+            "modgate_redis_request_duration_seconds_count{operation=\"lock_take\"}",
+            "modgate_s3_requests_total{operation=\"head\",outcome=\"ok\"}",
+            "modgate_s3_requests_total{operation=\"get_range\",outcome=\"ok\"}",
+        ] {
+            assert!(value(&m, line) > 0, "{line} is 0:\n{m}");
+        }
+    }
     // What went through the lock left no lock behind (released in the background).
     wait_until("every lock released", Duration::from_secs(10), || {
         redis.command(&["KEYS", "modgate:lock:*"]).as_deref() == Some("*0")
