@@ -18,6 +18,7 @@ mod doctor_network;
 mod file_source;
 mod git_source;
 mod goenv_file;
+mod grafana;
 mod prefetch;
 mod proxy_faults;
 mod proxy_source;
