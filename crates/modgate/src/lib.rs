@@ -11,6 +11,7 @@ pub mod dial;
 pub mod doctor;
 pub mod duration;
 pub mod error;
+pub mod filter;
 pub mod goenv;
 pub mod gomodcache;
 pub mod http;

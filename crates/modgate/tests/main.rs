@@ -32,6 +32,7 @@ mod serve_debian_libs;
 mod serve_direct;
 mod serve_disk_full;
 mod serve_evict;
+mod serve_filter;
 mod serve_go;
 mod serve_hedge;
 mod serve_limits;

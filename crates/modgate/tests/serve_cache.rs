@@ -22,6 +22,7 @@ async fn serve_in_process(source: Arc<dyn Source>, data: &Path, settings: CacheS
     let state = Arc::new(AppState {
         sumdb: None,
         auth: Default::default(),
+        filter: Default::default(),
         cache: Cache::new(source, store, settings),
         short_max_age: settings.list_ttl,
         shared: None,

@@ -110,6 +110,12 @@ impl Cache {
     }
 
     fn spawn_prefetch(&self, module: &str, version: &str, depth: u32) {
+        if let Some(f) = self.inner.filter.get()
+            && let Some(refusal) = f.load().version(module, version)
+        {
+            tracing::debug!(module, version, "not prefetched: {refusal}");
+            return;
+        }
         let key = format!("{module}@{version}");
         {
             let mut pending = lock(&self.inner.prefetch.pending);

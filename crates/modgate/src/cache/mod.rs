@@ -126,6 +126,8 @@ struct Inner {
     /// What replicas share through Redis (`--redis`): "not found" answers and fresh
     /// lists and `@latest` answers.
     shared: std::sync::OnceLock<Arc<crate::cluster::Shared>>,
+    /// `[filter]`: what is never prefetched.
+    filter: std::sync::OnceLock<Arc<arc_swap::ArcSwap<crate::filter::Filter>>>,
 }
 
 /// A check of a module's `h1:` hashes before its go.mod or zip is stored: the checksum
@@ -251,6 +253,7 @@ impl Cache {
                 prefetch: fetch_ahead::Prefetcher::new(settings.prefetch_concurrency),
                 sum_check: std::sync::OnceLock::new(),
                 shared: std::sync::OnceLock::new(),
+                filter: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -264,6 +267,12 @@ impl Cache {
     /// replicas through `shared` (once).
     pub fn set_shared(&self, shared: Arc<crate::cluster::Shared>) {
         let _ = self.inner.shared.set(shared);
+    }
+
+    /// Prefetches nothing `filter` refuses from now on (set once, at start; its rules
+    /// are replaced by a reload).
+    pub fn set_filter(&self, filter: Arc<arc_swap::ArcSwap<crate::filter::Filter>>) {
+        let _ = self.inner.filter.set(filter);
     }
 
     /// Whether it answers only from the store (`--offline`, `--upstream off`): no

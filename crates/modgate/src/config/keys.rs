@@ -92,6 +92,7 @@ const H: Option<&str> = Some("hedge");
 const S: Option<&str> = Some("server");
 const S3: Option<&str> = Some("s3");
 const A: Option<&str> = Some("auth");
+const F: Option<&str> = Some("filter");
 
 /// Every key, in the order `config show` and the example file list them.
 pub const KEYS: &[Key] = &[
@@ -161,6 +162,8 @@ pub const KEYS: &[Key] = &[
     key(A, "htpasswd", Str, None),
     secret(key(A, "token", Toml, None)),
     key(A, "user", Toml, None),
+    key(F, "allow", List, Some("[]")),
+    key(F, "deny", List, Some("[]")),
 ];
 
 /// The key at dotted `path`, if there is one.

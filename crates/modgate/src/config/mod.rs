@@ -217,6 +217,9 @@ pub struct Settings {
     pub auth: Option<AuthSettings>,
     /// `[s3]` (the AWS environment wins where both say).
     pub s3: S3Settings,
+    /// `[filter]`: which modules and versions are served (empty: all); replaced by a
+    /// reload.
+    pub filter: crate::filter::Filter,
 }
 
 impl Default for Settings {
@@ -252,6 +255,7 @@ impl Default for Settings {
             config_file: None,
             auth: None,
             s3: S3Settings::default(),
+            filter: crate::filter::Filter::default(),
         }
     }
 }
@@ -367,6 +371,15 @@ struct FileSettings {
     auth: Option<auth::FileAuth>,
     #[serde(default)]
     s3: s3::FileS3,
+    #[serde(default)]
+    filter: FileFilter,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileFilter {
+    allow: Option<Vec<String>>,
+    deny: Option<Vec<String>>,
 }
 
 /// Why the settings could not be read.
@@ -516,6 +529,11 @@ fn settings(
     s.s3 = s3::s3_settings(file.s3)
         .map_err(|e| ConfigError(format!("{}: {e}", layers.table_name("s3"))))?;
     s.auth = auth_table(file.auth, &s.routes, layers, file_name)?;
+    s.filter = crate::filter::Filter::parse(
+        file.filter.allow.as_deref().unwrap_or_default(),
+        file.filter.deny.as_deref().unwrap_or_default(),
+    )
+    .map_err(|e| ConfigError(format!("{}: {e}", layers.table_name("filter"))))?;
     s.config_file = config_file;
     Ok(s)
 }
@@ -982,7 +1000,46 @@ max_connections_per_address = 12
                 config_file: Some(p),
                 auth: None,
                 s3: S3Settings::default(),
+                filter: crate::filter::Filter::default(),
             }
+        );
+    }
+
+    #[test]
+    fn filter_rules_come_from_the_file_and_the_environment_checked() {
+        let (_d, p) = file(
+            "[filter]\nallow = [\"corp.example.com\"]\ndeny = [\"corp.example.com/x@<v1.0.0\"]\n",
+        );
+        let args = ServeArgs {
+            config: Some(p.clone()),
+            ..ServeArgs::default()
+        };
+        let s = Settings::resolve(&args, &|_| None).unwrap();
+        let rules = |a: &[&str], d: &[&str]| {
+            let v = |l: &[&str]| l.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+            crate::filter::Filter::parse(&v(a), &v(d)).unwrap()
+        };
+        assert_eq!(
+            s.filter,
+            rules(&["corp.example.com"], &["corp.example.com/x@<v1.0.0"])
+        );
+        let env = env_of(&[(
+            "MODGATE_FILTER_DENY",
+            "github.com/evil/*,example.com/lib@v1.4.0",
+        )]);
+        let s = Settings::resolve(&args, &env).unwrap();
+        assert_eq!(
+            s.filter,
+            rules(
+                &["corp.example.com"],
+                &["github.com/evil/*", "example.com/lib@v1.4.0"]
+            )
+        );
+        let env = env_of(&[("MODGATE_FILTER_DENY", "example.com/lib@v1.4")]);
+        let err = Settings::resolve(&args, &env).unwrap_err().to_string();
+        assert!(
+            err.ends_with("[filter]: deny rule \"example.com/lib@v1.4\": \"v1.4\" is not a canonical semantic version (write it as v1.2.3)"),
+            "{err}"
         );
     }
 

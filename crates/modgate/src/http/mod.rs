@@ -7,6 +7,7 @@
 
 mod auth;
 pub mod auth_settings;
+mod filtered;
 mod hot_answers;
 pub mod limit;
 pub mod listen;
@@ -52,6 +53,9 @@ pub struct AppState {
     /// Who may read what (`None`: no `[auth]`, everyone reads everything); replaced by
     /// a reload.
     pub auth: arc_swap::ArcSwapOption<Auth>,
+    /// `[filter]`: which modules and versions are served; replaced by a reload (shared
+    /// with the cache, which prefetches nothing it refuses).
+    pub filter: Arc<arc_swap::ArcSwap<crate::filter::Filter>>,
 }
 
 /// The GOPROXY protocol and the operations endpoints as one service: each request goes
@@ -222,6 +226,19 @@ async fn handle(
         return r;
     }
     let raw = req.uri.path();
+    // With [filter] rules, every request is parsed and checked first (a hot answer
+    // included: the rules may have changed since it was given).
+    let filter = served.state.filter.load();
+    let mut checked = checked;
+    if !filter.is_empty() {
+        let parsed = checked.take().unwrap_or_else(|| parse(raw));
+        if let Ok(r) = &parsed
+            && let Some(refusal) = filtered::refused(&filter, r)
+        {
+            return span.get().in_scope(|| filtered::forbidden(&refusal, head));
+        }
+        checked = Some(parsed);
+    }
     // An immutable answer given before for this very path: nothing to parse or look up.
     if let Some(hot) = served.hot.get(raw) {
         crate::cache::looked(crate::metrics::endpoint(raw), "hit");

@@ -75,8 +75,14 @@ pub async fn answer(
         Request::List { module } => match state.cache.list(&module).await {
             Ok(meta) => {
                 let cache = short();
-                hot.remember_fresh(raw, TEXT, &cache, &meta.value, &meta);
                 let stale = meta.stale.as_deref();
+                let filter = state.filter.load();
+                if !filter.is_empty() {
+                    // Never remembered: the rules may change on a reload.
+                    let kept = super::filtered::list(&filter, &module, meta.value.clone());
+                    return bytes(StatusCode::OK, TEXT, cache, kept, head, stale);
+                }
+                hot.remember_fresh(raw, TEXT, &cache, &meta.value, &meta);
                 bytes(StatusCode::OK, TEXT, cache, meta.value, head, stale)
             }
             Err(e) => error(&e, head),
@@ -84,9 +90,20 @@ pub async fn answer(
         Request::Latest { module } => match state.cache.latest(&module).await {
             Ok(meta) => {
                 let cache = short();
-                hot.remember_fresh(raw, JSON, &cache, &meta.value.json, &meta);
                 let stale = meta.stale.as_deref();
-                bytes(StatusCode::OK, JSON, cache, meta.value.json, head, stale)
+                let filter = state.filter.load();
+                if filter.is_empty() {
+                    hot.remember_fresh(raw, JSON, &cache, &meta.value.json, &meta);
+                    return bytes(StatusCode::OK, JSON, cache, meta.value.json, head, stale);
+                }
+                let Some(refusal) = filter.version(&module, &meta.value.version) else {
+                    return bytes(StatusCode::OK, JSON, cache, meta.value.json, head, stale);
+                };
+                match super::filtered::latest(state, &filter, &module, refusal).await {
+                    Ok(json) => bytes(StatusCode::OK, JSON, cache, json, head, None),
+                    Err(Ok(refusal)) => super::filtered::forbidden(&refusal, head),
+                    Err(Err(e)) => error(&e, head),
+                }
             }
             Err(e) => error(&e, head),
         },
@@ -96,6 +113,14 @@ pub async fn answer(
                     hot.remember(raw, JSON, immutable(), &value, None);
                     immutable()
                 } else {
+                    // A query is checked once resolved: the version it names.
+                    let filter = state.filter.load();
+                    if !filter.is_empty()
+                        && let Ok(info) = crate::source::Info::parse(value.clone())
+                        && let Some(refusal) = filter.version(&module, &info.version)
+                    {
+                        return super::filtered::forbidden(&refusal, head);
+                    }
                     short()
                 };
                 bytes(StatusCode::OK, JSON, cache, value, head, stale.as_deref())

@@ -80,6 +80,8 @@ pub const STORE_KINDS: [&str; 8] = [
 pub const HEDGE_RESULTS: [&str; 2] = ["won", "lost"];
 /// The connection caps (`cap` label), as `[server]` names them.
 pub const CAPS: [&str; 2] = ["max_connections", "max_connections_per_address"];
+/// The `[filter]` refusals' `reason` values.
+pub const FILTER_REASONS: [&str; 3] = ["denied_module", "denied_version", "not_allowed"];
 /// The prefetches' `result` values.
 pub const PREFETCH_RESULTS: [&str; 3] = ["done", "failed", "dropped"];
 /// The S3 requests' `operation` values.
@@ -192,6 +194,13 @@ pub struct Operation {
     pub operation: &'static str,
 }
 
+/// One label: why `[filter]` refused.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    /// `denied_module`, `denied_version` or `not_allowed`.
+    pub reason: &'static str,
+}
+
 /// One label: `version` of this program.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Build {
@@ -227,6 +236,10 @@ pub struct Metrics {
     pub connections_open: Gauge,
     /// Client connections accepted and closed at once because a cap was reached.
     pub connections_refused: Family<Cap, Counter>,
+    /// Requests refused by `[filter]`, by reason.
+    pub filter_refusals: Family<Reason, Counter>,
+    /// Versions `[filter]` left out of lists and `@latest` answers.
+    pub filter_hidden_versions: Counter,
     /// Cache lookups by kind and result.
     pub cache_lookups: Family<Lookup, Counter>,
     /// Upstream requests by upstream and outcome.
@@ -320,6 +333,8 @@ impl Metrics {
             in_flight: Gauge::default(),
             connections_open: Gauge::default(),
             connections_refused: Family::default(),
+            filter_refusals: Family::default(),
+            filter_hidden_versions: Counter::default(),
             cache_lookups: Family::default(),
             upstream_requests: Family::default(),
             upstream_seconds: Timings::new_with_constructor(seconds),
@@ -366,6 +381,9 @@ impl Metrics {
         }
         for cap in CAPS {
             let _ = self.connections_refused.get_or_create(&Cap { cap });
+        }
+        for reason in FILTER_REASONS {
+            let _ = self.filter_refusals.get_or_create(&Reason { reason });
         }
         for result in PREFETCH_RESULTS {
             let _ = self.prefetches.get_or_create(&Outcome { result });
@@ -471,6 +489,16 @@ impl Metrics {
             "connections_refused",
             "Client connections accepted and closed at once because a cap was reached, by cap (max_connections, max_connections_per_address)",
             self.connections_refused.clone(),
+        );
+        r.register(
+            "filter_refusals",
+            "Requests answered 403 by [filter], by reason (denied_module, denied_version, not_allowed)",
+            self.filter_refusals.clone(),
+        );
+        r.register(
+            "filter_hidden_versions",
+            "Versions [filter] left out of @v/list answers, and @latest answers replaced by an admitted version",
+            self.filter_hidden_versions.clone(),
         );
     }
 

@@ -167,6 +167,8 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), SetupError> {
         shared,
     } = opened;
     let (cache, chain, swappable, sources) = build_cache(&settings, &store, &ledger, &shared)?;
+    let filter = Arc::new(arc_swap::ArcSwap::from_pointee(settings.filter.clone()));
+    cache.set_filter(Arc::clone(&filter));
     let sumdb = match &chain {
         Some(chain) => build_sumdb(&settings, chain, &cache, &store)?,
         None => offline_sumdb(&settings, &cache, &store).await?,
@@ -181,6 +183,7 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), SetupError> {
             shared.clone(),
         )),
         auth: arc_swap::ArcSwapOption::new(auth.clone()),
+        filter: Arc::clone(&filter),
     });
     let reloading = Reloading {
         running: std::sync::Mutex::new(settings.clone()),

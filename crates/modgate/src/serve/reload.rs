@@ -98,9 +98,10 @@ fn reload(r: &Reloading) -> Result<String, SetupError> {
     if running.offline || new.offline {
         r.state.limiter.set(new.limits.client);
         r.state.auth.store(auth);
+        r.state.filter.store(Arc::new(new.filter.clone()));
         *running = new;
         return Ok(format!(
-            "settings reloaded: client limits and [auth] only (--offline asks no upstream){later}"
+            "settings reloaded: client limits, [auth] and [filter] only (--offline asks no upstream){later}"
         ));
     }
     let sources = Sources::default();
@@ -115,8 +116,9 @@ fn reload(r: &Reloading) -> Result<String, SetupError> {
         None => "auth off".to_string(),
     };
     r.state.auth.store(auth);
+    r.state.filter.store(Arc::new(new.filter.clone()));
     let note = format!(
-        "settings reloaded{}: upstream {}, {} route(s), {} named upstream(s), {auth_note}{later}",
+        "settings reloaded{}: upstream {}, {} route(s), {} named upstream(s), {auth_note}, {}{later}",
         new.config_file
             .as_ref()
             .map(|f| format!(" from {}", f.display()))
@@ -124,7 +126,16 @@ fn reload(r: &Reloading) -> Result<String, SetupError> {
         redact_list(&new.upstream),
         new.routes.len(),
         new.upstreams.len(),
+        filter_note(&new.filter),
     );
     *running = new;
     Ok(note)
+}
+
+/// `[filter]` as the reload's log line tells it.
+fn filter_note(f: &crate::filter::Filter) -> String {
+    match f.is_empty() {
+        true => "no [filter]".to_string(),
+        false => format!("[filter] of {} rule(s)", f.len()),
+    }
 }
