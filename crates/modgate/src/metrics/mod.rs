@@ -85,7 +85,7 @@ pub const FILTER_REASONS: [&str; 3] = ["denied_module", "denied_version", "not_a
 /// The prefetches' `result` values.
 pub const PREFETCH_RESULTS: [&str; 3] = ["done", "failed", "dropped"];
 /// The S3 requests' `operation` values.
-pub const S3_OPERATIONS: [&str; 5] = ["get", "head", "put", "put_multipart", "get_range"];
+pub const S3_OPERATIONS: [&str; 6] = ["get", "head", "put", "put_multipart", "get_range", "list"];
 /// The S3 requests' `outcome` values.
 pub const S3_OUTCOMES: [&str; 4] = ["ok", "not_found", "exists", "error"];
 /// The Redis round trips' `operation` values.
@@ -650,7 +650,7 @@ impl Metrics {
     fn register_s3(&self, r: &mut Registry) {
         r.register(
             "s3_requests",
-            "Requests to the S3 storage by operation (get, head, put, put_multipart, get_range) and outcome (ok, not_found, exists: a create-only put found the object, error)",
+            "Requests to the S3 storage by operation (get, head, put, put_multipart, get_range, list) and outcome (ok, not_found, exists: a create-only put found the object, error)",
             self.s3_requests.clone(),
         );
         r.register(

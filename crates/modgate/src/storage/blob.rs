@@ -39,6 +39,17 @@ pub struct Stat {
     pub modified: SystemTime,
 }
 
+/// An object found by [`Blobs::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Its name (as [`Key::name`] gives it).
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was written.
+    pub modified: std::time::SystemTime,
+}
+
 /// Part of an object, as it is read.
 pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
@@ -66,6 +77,16 @@ pub trait Blobs: Send + Sync {
     /// `len` bytes of the object `key` from byte `start` on, streamed; `None` when there
     /// is no such object.
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>>;
+
+    /// The objects whose names start with `prefix` (a name prefix, not only whole path
+    /// elements), in name order (bytewise, as S3 lists), those after `after` only, at
+    /// most `limit` of them: their names and sizes.
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> io::Result<Vec<Listed>>;
 
     /// The object `key` as an open local file, when this backend keeps objects in files
     /// (so that a response may be sent straight from it); `None` otherwise, or when there

@@ -83,6 +83,60 @@ pub(crate) async fn check(b: &dyn Blobs, staging: &Staging) {
     // Keys that differ only in case are different objects.
     let lower = Key::go_mod("example.com/contract", "v1.0.0-rc").unwrap();
     assert_eq!(b.get(&lower).await.unwrap(), None);
+    // Listed by name prefix (not only whole elements), in bytewise order, after a name.
+    let names =
+        |l: Vec<super::blob::Listed>| l.into_iter().map(|x| (x.name, x.size)).collect::<Vec<_>>();
+    let all = vec![
+        (
+            "cache/download/example.com/!contract/@v/v1.0.0-!r!c.mod".to_string(),
+            28,
+        ),
+        ("cache/download/example.com/contract/@v/list".to_string(), 0),
+        (
+            "cache/download/example.com/contract/@v/v1.0.0.zip".to_string(),
+            300_000,
+        ),
+    ];
+    assert_eq!(
+        names(
+            b.list("cache/download/example.com/", None, 10)
+                .await
+                .unwrap()
+        ),
+        all
+    );
+    assert_eq!(
+        names(
+            b.list("cache/download/example.com/c", None, 10)
+                .await
+                .unwrap()
+        ),
+        all[1..]
+    );
+    assert_eq!(
+        names(
+            b.list("cache/download/example.com/", None, 2)
+                .await
+                .unwrap()
+        ),
+        all[..2]
+    );
+    assert_eq!(
+        names(
+            b.list("cache/download/", Some(&all[1].0), 10)
+                .await
+                .unwrap()
+        ),
+        all[2..]
+    );
+    assert_eq!(
+        names(
+            b.list("cache/download/example.org", None, 10)
+                .await
+                .unwrap()
+        ),
+        []
+    );
 }
 
 #[cfg(test)]

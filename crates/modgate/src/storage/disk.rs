@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use super::annotate;
-use super::blob::{Blob, Blobs, ByteStream, Stat};
+use super::blob::{Blob, Blobs, ByteStream, Listed, Stat};
 use super::key::Key;
 use super::staging::{Staged, Staging};
 
@@ -94,6 +94,79 @@ fn open_cached(path: &Path, flags: rustix::fs::OFlags) -> Option<io::Result<Opti
         Err(rustix::io::Errno::AGAIN | rustix::io::Errno::NOSYS | rustix::io::Errno::INVAL) => None,
         Err(e) => Some(Err(e.into())),
     }
+}
+
+/// Adds to `out` the files under `root`/`rel` whose names (relative to `root`) start with
+/// `prefix` and sort after `after`, in name order, until it holds `limit`. Entries are
+/// visited in the order of their whole names (a directory's as its name and `/`), which
+/// is the bytewise order S3 lists keys in; a directory that holds no such name is not
+/// entered. Names that are not UTF-8, and the store's own files (`tmp/`, the lock), are
+/// skipped.
+fn list_under(
+    root: &Path,
+    rel: &str,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+    out: &mut Vec<Listed>,
+) -> io::Result<()> {
+    let dir = if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    };
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if is_missing(&e) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut children = Vec::new();
+    for e in entries {
+        let e = e?;
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
+        let is_dir = e.file_type()?.is_dir();
+        let whole = match (rel.is_empty(), is_dir) {
+            (true, true) => format!("{name}/"),
+            (true, false) => name,
+            (false, true) => format!("{rel}/{name}/"),
+            (false, false) => format!("{rel}/{name}"),
+        };
+        children.push((whole, is_dir));
+    }
+    children.sort_unstable();
+    for (whole, is_dir) in children {
+        if out.len() >= limit {
+            return Ok(());
+        }
+        if is_dir {
+            let inside = whole.trim_end_matches('/');
+            // Every name inside starts with `whole`: none matches the prefix, or all sort
+            // at or before `after`.
+            if !(whole.starts_with(prefix) || prefix.starts_with(&whole)) {
+                continue;
+            }
+            if after.is_some_and(|a| a > whole.as_str() && !a.starts_with(&whole)) {
+                continue;
+            }
+            if rel.is_empty() && whole == "tmp/" {
+                continue;
+            }
+            list_under(root, inside, prefix, after, limit, out)?;
+        } else if whole.starts_with(prefix)
+            && after.is_none_or(|a| whole.as_str() > a)
+            && whole != "modgate.lock"
+        {
+            let meta = fs::metadata(root.join(&whole))?;
+            out.push(Listed {
+                size: meta.len(),
+                modified: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+                name: whole,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Runs blocking file work off the async threads.
@@ -179,6 +252,26 @@ impl Blobs for DiskBlobs {
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
         let file = self.local_file(key).await?;
         Ok(file.map(|f| super::file_range::stream(f, start, len, ())))
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> io::Result<Vec<Listed>> {
+        let (dir, prefix, after) = (
+            self.dir.clone(),
+            prefix.to_string(),
+            after.map(String::from),
+        );
+        blocking(move || {
+            let mut out = Vec::new();
+            list_under(&dir, "", &prefix, after.as_deref(), limit, &mut out)
+                .map_err(|e| annotate(e, "listing", &dir))?;
+            Ok(out)
+        })
+        .await
     }
 
     async fn local_file(&self, key: &Key) -> io::Result<Option<fs::File>> {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::blob::{Blob, Blobs, ByteStream, Stat};
+use super::blob::{Blob, Blobs, ByteStream, Listed, Stat};
 use super::key::Key;
 use super::staging::Staged;
 
@@ -164,11 +164,11 @@ impl Guarded {
     async fn call<T>(
         &self,
         what: &str,
-        key: &Key,
+        key: &(dyn std::fmt::Display + Sync),
         f: impl std::future::Future<Output = io::Result<T>>,
     ) -> io::Result<T> {
         // Formatted only when the call is not made: no work on the way of every call.
-        struct Call<'a>(&'a str, &'a Key);
+        struct Call<'a>(&'a str, &'a (dyn std::fmt::Display + Sync));
         impl std::fmt::Display for Call<'_> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 write!(f, "{} {}", self.0, self.1)
@@ -219,6 +219,16 @@ impl Blobs for Guarded {
 
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
         self.call("reading", key, self.inner.read_range(key, start, len))
+            .await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> io::Result<Vec<Listed>> {
+        self.call("listing", &prefix, self.inner.list(prefix, after, limit))
             .await
     }
 

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::blob::{Blob, Blobs, ByteStream, Stat};
+use super::blob::{Blob, Blobs, ByteStream, Listed, Stat};
 use super::key::{Key, Kind};
 use super::staging::Staged;
 
@@ -115,6 +115,15 @@ impl Blobs for Hot {
 
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
         self.inner.read_range(key, start, len).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> io::Result<Vec<Listed>> {
+        self.inner.list(prefix, after, limit).await
     }
 
     async fn local_file(&self, key: &Key) -> io::Result<Option<std::fs::File>> {

@@ -20,6 +20,7 @@
 
 mod aws_profile;
 mod blob;
+pub mod catalog;
 #[cfg(test)]
 mod contract;
 mod disk;

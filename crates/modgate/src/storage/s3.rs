@@ -30,7 +30,7 @@ use object_store::{
 use tokio::io::AsyncReadExt;
 
 use super::aws_profile;
-use super::blob::{Blob, Blobs, ByteStream, Stat};
+use super::blob::{Blob, Blobs, ByteStream, Listed, Stat};
 use super::key::Key;
 use super::staging::Staged;
 
@@ -505,6 +505,64 @@ impl Blobs for S3Blobs {
             .await
             .map_err(|e| self.err("presigning", key, e))?;
         Ok(Some(url.to_string()))
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> io::Result<Vec<Listed>> {
+        // S3 lists by whole path elements: the prefix's last element is matched here.
+        let full = |name: &str| match self.url.prefix.is_empty() {
+            true => name.to_string(),
+            false => format!("{}/{name}", self.url.prefix),
+        };
+        let dir = prefix.rsplit_once('/').map_or("", |(d, _)| d);
+        let dir = ObjectPath::from(full(dir));
+        let started = Instant::now();
+        let mut listing = match after {
+            Some(a) => self
+                .store
+                .list_with_offset(Some(&dir), &ObjectPath::from(full(a))),
+            None => self.store.list(Some(&dir)),
+        };
+        let skip = match self.url.prefix.is_empty() {
+            true => 0,
+            false => self.url.prefix.len() + 1,
+        };
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let meta = match listing.next().await {
+                None => break,
+                Some(Ok(m)) => m,
+                Some(Err(e)) => {
+                    crate::metrics::metrics().s3("list", "error", started.elapsed());
+                    return Err(io::Error::other(format!(
+                        "listing {prefix:?} in {}: {e}",
+                        self.url
+                    )));
+                }
+            };
+            let Some(name) = meta.location.as_ref().get(skip..) else {
+                continue;
+            };
+            if !name.starts_with(prefix) {
+                // Names are listed in order: past the prefix, nothing more matches.
+                if name > prefix {
+                    break;
+                }
+                continue;
+            }
+            let t = meta.last_modified;
+            out.push(Listed {
+                name: name.to_string(),
+                size: meta.size,
+                modified: system_time(t.timestamp(), t.timestamp_subsec_nanos()),
+            });
+        }
+        crate::metrics::metrics().s3("list", "ok", started.elapsed());
+        Ok(out)
     }
 
     async fn local_file(&self, _key: &Key) -> io::Result<Option<std::fs::File>> {
