@@ -22,6 +22,7 @@ mod grafana;
 mod prefetch;
 mod proxy_faults;
 mod proxy_source;
+mod serve_api;
 mod serve_auth;
 mod serve_cache;
 mod serve_chain;

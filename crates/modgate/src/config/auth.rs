@@ -14,6 +14,7 @@
 //! name = "ci"         # for the logs, and for the `read` lists of [[routes]]
 //! token = "s3cret"    # or token_file = "/path" (trimmed), or token_sha256 = "<hex>"
 //! read = ["*"]        # patterns this token may read
+//! admin = false       # whether it may use the operations API (/api/v1/)
 //!
 //! [[auth.user]]       # a user of the htpasswd file (one listed there but not here
 //! name = "alice"      # reads only what anonymous may and what routes give it)
@@ -46,6 +47,8 @@ struct FileToken {
     token_sha256: Option<String>,
     #[serde(default)]
     read: Vec<String>,
+    #[serde(default)]
+    admin: bool,
 }
 
 #[derive(Deserialize, Debug)]
@@ -54,6 +57,8 @@ struct FileUser {
     name: String,
     #[serde(default)]
     read: Vec<String>,
+    #[serde(default)]
+    admin: bool,
 }
 
 /// An entry of `[auth]`'s arrays, as errors name it: `[[auth.token]] #2 ("ci")`.
@@ -187,6 +192,7 @@ fn tokens(file: Vec<FileToken>) -> Result<Vec<TokenSettings>, AuthError> {
             read: patterns(Patterns::Read(entry), t.read)?,
             name: t.name,
             secret,
+            admin: t.admin,
         });
     }
     Ok(tokens)
@@ -211,6 +217,7 @@ fn users(file: Vec<FileUser>, htpasswd: bool) -> Result<Vec<UserSettings>, AuthE
         users.push(UserSettings {
             read: patterns(Patterns::Read(entry), u.read)?,
             name: u.name,
+            admin: u.admin,
         });
     }
     Ok(users)
@@ -272,6 +279,7 @@ read = ["*"]
 [[auth.token]]
 name = "deploy"
 token_file = "/run/secrets/deploy"
+admin = true
 [[auth.token]]
 name = "hashed"
 token_sha256 = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
@@ -279,6 +287,7 @@ read = ["corp.example.com/*"]
 [[auth.user]]
 name = "alice"
 read = ["corp.example.com/*", "*"]
+admin = true
 "#;
         let mut sha = [0u8; 32];
         sha.copy_from_slice(&[
@@ -296,21 +305,25 @@ read = ["corp.example.com/*", "*"]
                         name: "ci".into(),
                         secret: TokenSecret::Value("s3cret".into()),
                         read: vec!["*".into()],
+                        admin: false,
                     },
                     TokenSettings {
                         name: "deploy".into(),
                         secret: TokenSecret::File("/run/secrets/deploy".into()),
                         read: vec![],
+                        admin: true,
                     },
                     TokenSettings {
                         name: "hashed".into(),
                         secret: TokenSecret::Sha256(sha),
                         read: vec!["corp.example.com/*".into()],
+                        admin: false,
                     },
                 ],
                 users: vec![UserSettings {
                     name: "alice".into(),
                     read: vec!["corp.example.com/*".into(), "*".into()],
+                    admin: true,
                 }],
             }))
         );

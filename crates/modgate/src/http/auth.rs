@@ -85,6 +85,8 @@ impl Patterns {
 struct Principal {
     name: Arc<str>,
     read: Patterns,
+    /// May use the operations API.
+    admin: bool,
 }
 
 /// The users of an htpasswd file, in file order: (user, bcrypt hash, line number).
@@ -391,7 +393,8 @@ fn read_tokens(list: &[TokenSettings]) -> Result<Tokens, AuthError> {
         }
         let read = Patterns::new(&t.read);
         let name = t.name.as_str().into();
-        tokens.push((digest, Arc::new(Principal { name, read })));
+        let admin = t.admin;
+        tokens.push((digest, Arc::new(Principal { name, read, admin })));
     }
     Ok(tokens)
 }
@@ -410,14 +413,12 @@ fn read_users(
     let mut users = HashMap::new();
     let mut decoy = None;
     for (user, hash, _) in parse_htpasswd(path, &text)? {
-        let read = settings
-            .iter()
-            .find(|u| u.name == user)
-            .map(|u| Patterns::new(&u.read))
-            .unwrap_or_default();
+        let given = settings.iter().find(|u| u.name == user);
+        let read = given.map(|u| Patterns::new(&u.read)).unwrap_or_default();
+        let admin = given.is_some_and(|u| u.admin);
         decoy.get_or_insert_with(|| hash.clone());
         let name = user.as_str().into();
-        users.insert(user, (hash, Arc::new(Principal { name, read })));
+        users.insert(user, (hash, Arc::new(Principal { name, read, admin })));
     }
     if let Some(u) = settings.iter().find(|u| !users.contains_key(&u.name)) {
         return Err(AuthError::MissingUser {
@@ -579,6 +580,14 @@ impl Auth {
     fn access(&self, who: Option<&Principal>, parsed: &Result<Request, Reject>) -> Verdict {
         let module = match parsed {
             Ok(Request::Health | Request::Ready | Request::Metrics) => return Verdict::Allow,
+            // The operations API: admins only.
+            Ok(Request::Api { .. }) => {
+                return match who {
+                    Some(p) if p.admin => Verdict::Allow,
+                    Some(_) => Verdict::Forbidden,
+                    None => Verdict::Unauthorized,
+                };
+            }
             Ok(Request::Sumdb { .. }) | Err(_) => None,
             Ok(
                 Request::List { module }
@@ -788,6 +797,7 @@ mod tests {
                 .map(|u| UserSettings {
                     name: u.to_string(),
                     read: s(&["*"]),
+                    admin: false,
                 })
                 .collect(),
         };
@@ -815,6 +825,7 @@ mod tests {
             name: name.into(),
             secret,
             read: vec![],
+            admin: false,
         };
         let file = d.path().join("token");
         let mut st = settings(None, &[]);
@@ -926,17 +937,20 @@ mod tests {
                         name: "all".into(),
                         secret: TokenSecret::Value("tok-all".into()),
                         read: s(&["*"]),
+                        admin: false,
                     },
                     TokenSettings {
                         name: "pub".into(),
                         secret: TokenSecret::Sha256(sha256(b"tok-pub")),
                         read: s(&["example.com/*"]),
+                        admin: false,
                     },
                 ],
                 // bob is in the file but not here: he reads what anonymous clients read.
                 users: vec![UserSettings {
                     name: "alice".into(),
                     read: s(&["corp.example.com/team"]),
+                    admin: false,
                 }],
             },
             &[],
@@ -960,6 +974,7 @@ mod tests {
                 name: "all".into(),
                 secret: TokenSecret::Value("tok-all".into()),
                 read: s(&["*"]),
+                admin: false,
             }],
             users: vec![],
         };
@@ -1084,6 +1099,7 @@ mod tests {
                     name: "t".into(),
                     secret: TokenSecret::Value("t".into()),
                     read: vec![],
+                    admin: false,
                 }],
                 ..AuthSettings::default()
             },

@@ -26,6 +26,8 @@ pub struct TokenSettings {
     pub secret: TokenSecret,
     /// Module path patterns it may read.
     pub read: Vec<String>,
+    /// Whether it may use the operations API (`/api/v1/`).
+    pub admin: bool,
 }
 
 /// Where a token's secret is. `Debug` never shows a secret.
@@ -56,6 +58,8 @@ pub struct UserSettings {
     pub name: String,
     /// Module path patterns the user may read.
     pub read: Vec<String>,
+    /// Whether the user may use the operations API (`/api/v1/`).
+    pub admin: bool,
 }
 
 /// A route's read list: who may read the modules of `pattern` (the first route whose

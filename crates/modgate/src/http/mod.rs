@@ -5,6 +5,7 @@
 //! request carries it (a tracing span). With `[auth]`, `auth.rs` decides who may read
 //! what before the handler (and its hot answers) sees the request.
 
+mod api;
 mod auth;
 pub mod auth_settings;
 mod filtered;
@@ -258,7 +259,7 @@ async fn handle(
             Box::pin(respond::answer(
                 &served.state,
                 r,
-                &req.headers,
+                (&req.headers, req.uri.query()),
                 head,
                 (&served.hot, raw),
             ))

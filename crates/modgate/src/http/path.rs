@@ -64,6 +64,12 @@ pub enum Request {
         /// `<name>/<file>`.
         path: String,
     },
+    /// `/api/v1/<endpoint>`: the operations API (no module path starts with `api/`, its
+    /// first element has no dot).
+    Api {
+        /// `<endpoint>` (`catalog`, ...).
+        endpoint: String,
+    },
 }
 
 /// A request path that is not answered: the status (400 or 404) and a one-line reason.
@@ -129,6 +135,11 @@ pub fn parse(raw: &str) -> Result<Request, Reject> {
     }
     if path == "/metrics" {
         return Ok(Request::Metrics);
+    }
+    if let Some(endpoint) = path.strip_prefix("/api/v1/") {
+        return Ok(Request::Api {
+            endpoint: endpoint.to_string(),
+        });
     }
     if let Some(rest) = path.strip_prefix("/sumdb/") {
         return Ok(Request::Sumdb {

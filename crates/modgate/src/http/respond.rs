@@ -62,7 +62,7 @@ async fn sumdb(state: &AppState, path: &str, head: bool) -> Response {
 pub async fn answer(
     state: &AppState,
     req: Request,
-    headers: &HeaderMap,
+    (headers, query): (&HeaderMap, Option<&str>),
     head: bool,
     (hot, raw): (&HotAnswers, &str),
 ) -> Response {
@@ -72,6 +72,7 @@ pub async fn answer(
         Request::Metrics => metrics(state, head),
         Request::Ready => ready(state, head).await,
         Request::Sumdb { path } => sumdb(state, &path, head).await,
+        Request::Api { endpoint } => super::api::answer(state, &endpoint, query, head).await,
         Request::List { module } => match state.cache.list(&module).await {
             Ok(meta) => {
                 let cache = short();
