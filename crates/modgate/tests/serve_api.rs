@@ -167,3 +167,52 @@ fn with_auth_only_admins_use_the_api() {
     let r = get(&s, "/example.com/a/@v/list", Some("ops-secret"));
     assert_eq!(r.status, 200, "anonymous may read every module here");
 }
+
+#[test]
+fn status_and_upstreams_say_what_the_overview_shows() {
+    use crate::serve_common::upstream::{Answer, Upstream};
+    use std::sync::Arc;
+    let tmp = tempfile::tempdir().unwrap();
+    let (tree, _) = tree(tmp.path());
+    let broken = Upstream::start_with(
+        &tree.root,
+        Arc::new(|_: &str, _| Answer::Status(500, vec![], "broken\n".into())),
+    );
+    let s = Server::with_config(
+        tmp.path(),
+        "[limits]\nbreaker_failures = 1\nbreaker_open = 300\n[cache]\nmax_bytes = \"1GB\"\n[filter]\ndeny = [\"example.com/evil\"]\n",
+        &format!("{}|{}", broken.url, tree.url()),
+    );
+    let r = get(&s, "/example.com/a/@v/v1.0.0.info", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = get(&s, "/api/v1/upstreams", None);
+    assert_eq!(r.status, 200);
+    let ups: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        ups,
+        serde_json::json!([
+            {"upstream": format!("{}/", broken.url), "kind": "proxy", "breaker_open": true, "rate_limited_for_ms": null},
+            {"upstream": format!("file://{}", tree.root.display()), "kind": "file", "breaker_open": false, "rate_limited_for_ms": null},
+        ])
+    );
+    let r = get(&s, "/api/v1/status", None);
+    assert_eq!(r.status, 200);
+    let st: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(st["version"], "0.1.0");
+    assert_eq!(st["upstreams"], ups);
+    assert_eq!(st["filter_rules"], 1);
+    assert_eq!(st["auth"], false);
+    assert_eq!(st["redis"], serde_json::Value::Null);
+    assert_eq!(st["storage"]["state"], "ready");
+    assert_eq!(st["storage"]["remote"], false);
+    assert_eq!(st["storage"]["max_bytes"], 1_000_000_000u64);
+    assert!(
+        st["storage"]["describe"]
+            .as_str()
+            .unwrap()
+            .starts_with("directory "),
+        "{st}"
+    );
+    assert!(st["started"].as_str().unwrap().ends_with('Z'), "{st}");
+    assert!(st["uptime_seconds"].as_u64().unwrap() < 600, "{st}");
+}

@@ -269,6 +269,11 @@ impl Cache {
         let _ = self.inner.shared.set(shared);
     }
 
+    /// The upstreams behind it, and their state now.
+    pub fn upstreams(&self) -> Vec<crate::source::UpstreamState> {
+        self.inner.source.upstreams()
+    }
+
     /// Prefetches nothing `filter` refuses from now on (set once, at start; its rules
     /// are replaced by a reload).
     pub fn set_filter(&self, filter: Arc<arc_swap::ArcSwap<crate::filter::Filter>>) {

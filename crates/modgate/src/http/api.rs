@@ -1,5 +1,10 @@
 //! The operations API, JSON under `/api/v1/` (with `[auth]`, for tokens and users with
 //! `admin = true` only; `http/auth.rs` decides):
+//! - `GET /api/v1/status`: the version, start and uptime, the storage (its readiness, use
+//!   and bound), Redis, the number of `[filter]` rules, whether `[auth]` is on, and the
+//!   upstreams;
+//! - `GET /api/v1/upstreams`: each upstream the chains ask, with its breaker and 429
+//!   pause;
 //! - `GET /api/v1/catalog?prefix=&cursor=&limit=`: the stored module versions whose path
 //!   starts with `prefix`, a page of at most `limit` (default 100, at most 1000) in the
 //!   storage's order, streamed from its listing (the directory, or S3), with the cursor
@@ -26,13 +31,98 @@ pub(super) async fn answer(
 ) -> Response {
     match endpoint {
         "catalog" => catalog(state, query, head).await,
+        "status" => json(&status(state).await, head),
+        "upstreams" => json(&state.cache.upstreams(), head),
         _ => text(
             StatusCode::NOT_FOUND,
             &format!(
-                "not found: the operations API has no /api/v1/{endpoint} (it serves /api/v1/catalog)"
+                "not found: the operations API has no /api/v1/{endpoint} (it serves /api/v1/status, /api/v1/upstreams and /api/v1/catalog)"
             ),
             head,
         ),
+    }
+}
+
+/// When this process began serving (set by [`started`] at start).
+static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+
+/// Notes the start time (`App::new`).
+pub(super) fn started() {
+    let _ = STARTED.set(std::time::SystemTime::now());
+}
+
+/// `value` as a JSON answer that is never cached.
+fn json(value: &impl Serialize, head: bool) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let no_store = axum::http::HeaderValue::from_static("no-store");
+    bytes(StatusCode::OK, JSON, no_store, body, head, None)
+}
+
+#[derive(Serialize)]
+struct Status {
+    version: &'static str,
+    started: String,
+    uptime_seconds: u64,
+    storage: StorageStatus,
+    redis: Option<RedisStatus>,
+    filter_rules: usize,
+    auth: bool,
+    upstreams: Vec<crate::source::UpstreamState>,
+}
+
+#[derive(Serialize)]
+struct StorageStatus {
+    describe: String,
+    remote: bool,
+    /// `ready`, `degraded` or `not_ready`.
+    state: &'static str,
+    /// Why, when it is not ready.
+    reason: Option<String>,
+    /// The local disk's use, once counted (not with S3 storage).
+    bytes: Option<u64>,
+    entries: Option<u64>,
+    max_bytes: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct RedisStatus {
+    url: String,
+    up: bool,
+}
+
+async fn status(state: &AppState) -> Status {
+    use crate::storage::Readiness;
+    let store = state.cache.store();
+    let (ready, reason) = match store.ready().await {
+        Readiness::Ready => ("ready", None),
+        Readiness::Degraded(why) => ("degraded", Some(why)),
+        Readiness::NotReady(why) => ("not_ready", Some(why)),
+    };
+    let usage = store.usage();
+    let started = *STARTED.get_or_init(std::time::SystemTime::now);
+    let unix = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Status {
+        version: env!("CARGO_PKG_VERSION"),
+        started: gomod::timestamp::Timestamp::from_unix(unix).format_rfc3339(),
+        uptime_seconds: started.elapsed().map_or(0, |d| d.as_secs()),
+        storage: StorageStatus {
+            describe: store.describe(),
+            remote: store.is_remote(),
+            state: ready,
+            reason,
+            bytes: usage.map(|u| u.0),
+            entries: usage.map(|u| u.1),
+            max_bytes: store.max_bytes(),
+        },
+        redis: state.shared.as_ref().map(|s| RedisStatus {
+            url: s.describe().to_string(),
+            up: s.usable(),
+        }),
+        filter_rules: state.filter.load().len(),
+        auth: state.auth.load().is_some(),
+        upstreams: state.cache.upstreams(),
     }
 }
 

@@ -75,6 +75,7 @@ struct Served {
 impl App {
     /// The service over `state`.
     pub fn new(state: Arc<AppState>) -> App {
+        api::started();
         App(Arc::new(Served {
             state,
             hot: hot_answers::HotAnswers::new(),

@@ -46,6 +46,10 @@ impl Source for Limited {
         self.inner.describe()
     }
 
+    fn upstreams(&self) -> Vec<crate::source::UpstreamState> {
+        self.inner.upstreams()
+    }
+
     fn fetches(&self) -> bool {
         self.inner.fetches()
     }

@@ -443,6 +443,15 @@ fn hedged(result: &'static str) {
 
 #[async_trait]
 impl Source for Chain {
+    fn upstreams(&self) -> Vec<super::UpstreamState> {
+        super::distinct(
+            self.links
+                .iter()
+                .filter_map(|l| l.source.as_ref())
+                .flat_map(|s| s.upstreams()),
+        )
+    }
+
     fn describe(&self) -> String {
         let mut s = String::from("chain ");
         for (i, l) in self.links.iter().enumerate() {

@@ -108,6 +108,10 @@ impl Source for FileSource {
         format!("file://{}", self.root.display())
     }
 
+    fn upstreams(&self) -> Vec<super::UpstreamState> {
+        vec![super::UpstreamState::plain(self.describe(), "file")]
+    }
+
     async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         let path = self.module_dir(module)?.join("@v").join("list");
         // Served as it is, as the go command's file:// proxy reads it.

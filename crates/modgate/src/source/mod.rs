@@ -89,6 +89,11 @@ pub trait Source: Send + Sync {
         true
     }
 
+    /// The upstreams it asks, and their state now (for `/api/v1/upstreams`).
+    fn upstreams(&self) -> Vec<UpstreamState> {
+        Vec::new()
+    }
+
     /// The `@v/list` body: for an upstream proxy or a `file://` tree the bytes as served
     /// (the go command reads the first field of each line that is a valid version);
     /// from git the tagged versions (no pseudo-versions) in semver order, one a line. An
@@ -112,6 +117,42 @@ pub trait Source: Send + Sync {
     /// once, after the chain, as the go command checks a zip after its proxy list (so a
     /// bad zip does not fall through `|`), before it stores it, and removes it on error.
     async fn zip(&self, module: &str, version: &str, dest: &Path) -> Result<u64, Error>;
+}
+
+/// An upstream as `/api/v1/upstreams` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UpstreamState {
+    /// As logs name it: its URL (password hidden), `direct`, a `file://` tree.
+    pub upstream: String,
+    /// `proxy`, `git` or `file`.
+    pub kind: &'static str,
+    /// Its circuit breaker is open (skipped, or one request probing it).
+    pub breaker_open: bool,
+    /// It asked to wait (429 Retry-After): for this many more milliseconds.
+    pub rate_limited_for_ms: Option<u64>,
+}
+
+impl UpstreamState {
+    /// An upstream with no pacing state of its own (git, a `file://` tree).
+    pub fn plain(upstream: String, kind: &'static str) -> UpstreamState {
+        UpstreamState {
+            upstream,
+            kind,
+            breaker_open: false,
+            rate_limited_for_ms: None,
+        }
+    }
+}
+
+/// Each upstream of `states` once, in order.
+pub fn distinct(states: impl IntoIterator<Item = UpstreamState>) -> Vec<UpstreamState> {
+    let mut out: Vec<UpstreamState> = Vec::new();
+    for s in states {
+        if !out.iter().any(|o| o.upstream == s.upstream) {
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// An `@v/list` body of `versions`: one a line, each ended by a newline.

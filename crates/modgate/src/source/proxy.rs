@@ -194,6 +194,10 @@ impl Source for ProxySource {
         format!("proxy {}", self.upstream.redacted_base())
     }
 
+    fn upstreams(&self) -> Vec<super::UpstreamState> {
+        vec![self.upstream.state()]
+    }
+
     async fn list(&self, module_path: &str) -> Result<bytes::Bytes, Error> {
         let rel = format!("{}/@v/list", self.escaped_path(module_path)?);
         Ok(self.get(&rel, MAX_LIST, module_path, "").await?.into())

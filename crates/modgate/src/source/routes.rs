@@ -34,6 +34,16 @@ impl Routed {
 
 #[async_trait]
 impl Source for Routed {
+    fn upstreams(&self) -> Vec<super::UpstreamState> {
+        super::distinct(
+            self.routes
+                .iter()
+                .map(|(_, c)| c)
+                .chain([&self.default])
+                .flat_map(|c| c.upstreams()),
+        )
+    }
+
     fn describe(&self) -> String {
         let mut s = String::new();
         for (p, c) in &self.routes {

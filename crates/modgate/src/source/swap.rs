@@ -39,6 +39,9 @@ impl Source for Swappable {
     fn describe(&self) -> String {
         self.now().describe()
     }
+    fn upstreams(&self) -> Vec<super::UpstreamState> {
+        self.now().upstreams()
+    }
     fn fetches(&self) -> bool {
         self.now().fetches()
     }

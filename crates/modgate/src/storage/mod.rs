@@ -172,6 +172,11 @@ impl Store {
         self.ledger = Some(ledger);
     }
 
+    /// The bound on the local disk's use (`[cache] max_bytes`), if any.
+    pub fn max_bytes(&self) -> Option<u64> {
+        self.ledger.as_ref().and_then(|l| l.max_bytes())
+    }
+
     /// The bytes and entries (module versions, git clones) kept on the local disk, once
     /// the start-up scan has counted them; `None` when the objects are not in a directory
     /// (S3-compatible storage) or before that.

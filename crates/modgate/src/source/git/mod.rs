@@ -203,6 +203,10 @@ impl Source for GitSource {
         "direct".to_string()
     }
 
+    fn upstreams(&self) -> Vec<crate::source::UpstreamState> {
+        vec![crate::source::UpstreamState::plain(self.describe(), "git")]
+    }
+
     async fn list(&self, module: &str) -> Result<bytes::Bytes, Error> {
         let code = self.code(module).await?;
         // Each call holds its clone in use: not evicted while git works on it.

@@ -122,6 +122,16 @@ impl Upstream {
         })
     }
 
+    /// Its state now, for `/api/v1/upstreams`.
+    pub(crate) fn state(&self) -> crate::source::UpstreamState {
+        crate::source::UpstreamState {
+            upstream: self.redacted_base(),
+            kind: "proxy",
+            breaker_open: self.pace.breaker_open(),
+            rate_limited_for_ms: self.pace.paused_for().map(|d| d.as_millis() as u64),
+        }
+    }
+
     /// The base URL as logs and errors may show it (Go's `redactedBase`).
     pub(crate) fn redacted_base(&self) -> String {
         self.redacted.to_string()

@@ -180,6 +180,14 @@ impl Pace {
         }
     }
 
+    /// How much longer the upstream asked not to be asked (its last 429), if at all.
+    pub fn paused_for(&self) -> Option<std::time::Duration> {
+        let until = (*self.paused_until.lock().unwrap_or_else(|p| p.into_inner()))?;
+        until
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+
     /// Whether the breaker is open (the upstream skipped, or one request probing it).
     pub fn breaker_open(&self) -> bool {
         !matches!(
