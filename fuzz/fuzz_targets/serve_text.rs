@@ -1,6 +1,6 @@
 //! The readers of outside text in `modgate serve`: request paths, `Authorization` headers,
-//! htpasswd files, `.netrc` files, `Retry-After` values, sizes (`max_bytes`); none panics
-//! on any input.
+//! htpasswd files, `.netrc` files, `Retry-After` values, sizes (`max_bytes`), `[filter]`
+//! rules and the modules and versions they are matched with; none panics on any input.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,4 +18,12 @@ fuzz_target!(|data: &[u8]| {
         let _ = d.as_secs();
     }
     let _ = modgate::storage::parse_size(&text);
+    let rules: Vec<String> = text.split(',').map(String::from).collect();
+    if let Ok(f) = modgate::filter::Filter::parse(&rules, &rules) {
+        for r in &rules {
+            let (m, v) = r.split_once('@').unwrap_or((r, r));
+            let _ = f.module(m);
+            let _ = f.version(m, v);
+        }
+    }
 });
