@@ -36,7 +36,9 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use crate::storage::FileSpan;
-use crate::storage::file_range::{CHUNK, in_page_cache, page_cache_known, read_at};
+use crate::storage::file_range::{
+    CHUNK, ended_early, in_page_cache, joined, owed, page_cache_known, read_at,
+};
 
 /// The most one stand-in stands for: one `sendfile` call's worth.
 const STAND_IN_LEN: usize = 1 << 20;
@@ -126,12 +128,7 @@ impl Body for SpanBody {
         if let Some(task) = &mut this.reading {
             let done = ready!(Pin::new(task).poll(cx));
             this.reading = None;
-            let chunk = done
-                .unwrap_or_else(|e| Err(io::Error::other(format!("reading a file: {e}"))))
-                .and_then(|c| match c.len() {
-                    0 => Err(ended_early(this.left, this.at)),
-                    n => Ok(c.slice(..n.min(this.left as usize))),
-                });
+            let chunk = owed(joined(done), this.at, this.left);
             if let Ok(c) = &chunk {
                 this.took(c.len());
             }
@@ -165,13 +162,6 @@ impl Body for SpanBody {
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.left)
     }
-}
-
-fn ended_early(left: u64, at: u64) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::UnexpectedEof,
-        format!("the file ended {left} bytes early (at offset {at})"),
-    )
 }
 
 /// A plain-text connection that sends the stand-ins' file ranges in their place.

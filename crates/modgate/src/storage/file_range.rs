@@ -157,22 +157,36 @@ struct FileRange {
     _keep: Arc<dyn Send + Sync>,
 }
 
+/// The error of a file that ends `left` bytes before the range does (at offset `at`).
+pub fn ended_early(left: u64, at: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("the file ended {left} bytes early (at offset {at})"),
+    )
+}
+
+/// A chunk read on the blocking pool, the task's failure as an error.
+pub fn joined(done: Result<io::Result<Bytes>, tokio::task::JoinError>) -> io::Result<Bytes> {
+    done.unwrap_or_else(|e| Err(io::Error::other(format!("reading a file: {e}"))))
+}
+
+/// A chunk read at `at` with `left` bytes still owed: at least a byte, at most `left`.
+pub fn owed(chunk: io::Result<Bytes>, at: u64, left: u64) -> io::Result<Bytes> {
+    let chunk = chunk?;
+    if chunk.is_empty() {
+        return Err(ended_early(left, at));
+    }
+    let n = chunk.len().min(left as usize);
+    Ok(chunk.slice(..n))
+}
+
 impl FileRange {
     /// Counts a chunk read: at least a byte, at most what is left.
-    fn took(&mut self, chunk: Bytes) -> io::Result<Bytes> {
-        if chunk.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!(
-                    "the file ended {} bytes early (at offset {})",
-                    self.left, self.at
-                ),
-            ));
-        }
-        let n = chunk.len().min(self.left as usize);
-        self.at += n as u64;
-        self.left -= n as u64;
-        Ok(chunk.slice(..n))
+    fn took(&mut self, chunk: io::Result<Bytes>) -> io::Result<Bytes> {
+        let chunk = owed(chunk, self.at, self.left)?;
+        self.at += chunk.len() as u64;
+        self.left -= chunk.len() as u64;
+        Ok(chunk)
     }
 
     /// The next chunk, if it is in the page cache (`None`: it must be read from the
@@ -239,17 +253,14 @@ impl Stream for FileRange {
         if let Some(task) = &mut this.reading {
             let done = ready!(Pin::new(task).poll(cx));
             this.reading = None;
-            let chunk = done
-                .unwrap_or_else(|e| Err(io::Error::other(format!("reading a file: {e}"))))
-                .and_then(|c| this.took(c));
-            return Poll::Ready(Some(chunk));
+            return Poll::Ready(Some(this.took(joined(done))));
         }
         if this.left == 0 {
             return Poll::Ready(None);
         }
         let n = CHUNK.min(this.left as usize);
         if let Some(chunk) = this.cached(n) {
-            return Poll::Ready(Some(chunk.and_then(|c| this.took(c))));
+            return Poll::Ready(Some(this.took(chunk)));
         }
         let (file, at) = (Arc::clone(&this.file), this.at);
         this.reading = Some(tokio::task::spawn_blocking(move || read_at(&file, at, n)));
