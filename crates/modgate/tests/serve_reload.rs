@@ -82,7 +82,7 @@ fn sighup_reloads_without_dropping_connections() {
     let log = s.log_with("settings reloaded");
     assert!(
         log.contains(&format!(
-            "settings reloaded from {}: upstream {}, 0 route(s), 0 named upstream(s), auth off; not applied until a restart: [cache]",
+            "settings reloaded from {}: upstream {}, 0 route(s), 0 named upstream(s), auth off, no [filter]; not applied until a restart: [cache]",
             config.display(),
             two.url()
         )),
