@@ -120,9 +120,11 @@ fn a_bundle_is_served_offline_with_its_checksum_database_records() {
         "--data-dir",
         data_dir.to_str().unwrap(),
     ]);
+    // Waited for by the start line's own words: the import's line, written before it,
+    // names the database too.
     assert!(
         server
-            .log_with("checksum database localhost.localdev/sumdb")
+            .log_with("(what the data dir holds, --offline)")
             .contains(
                 "checksum database localhost.localdev/sumdb (what the data dir holds, --offline)"
             ),
