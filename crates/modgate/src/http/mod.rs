@@ -230,16 +230,19 @@ async fn handle(
     let raw = req.uri.path();
     // With [filter] rules, every request is parsed and checked first (a hot answer
     // included: the rules may have changed since it was given).
-    let filter = served.state.filter.load();
     let mut checked = checked;
-    if !filter.is_empty() {
-        let parsed = checked.take().unwrap_or_else(|| parse(raw));
-        if let Ok(r) = &parsed
-            && let Some(refusal) = filtered::refused(&filter, r)
-        {
-            return span.get().in_scope(|| filtered::forbidden(&refusal, head));
+    {
+        // A guard of the rules, not held across the handler's awaits.
+        let filter = served.state.filter.load();
+        if !filter.is_empty() {
+            let parsed = checked.take().unwrap_or_else(|| parse(raw));
+            if let Ok(r) = &parsed
+                && let Some(refusal) = filtered::refused(&filter, r)
+            {
+                return span.get().in_scope(|| filtered::forbidden(&refusal, head));
+            }
+            checked = Some(parsed);
         }
-        checked = Some(parsed);
     }
     // An immutable answer given before for this very path: nothing to parse or look up.
     if let Some(hot) = served.hot.get(raw) {

@@ -92,7 +92,8 @@ pub async fn answer(
             Ok(meta) => {
                 let cache = short();
                 let stale = meta.stale.as_deref();
-                let filter = state.filter.load();
+                // Held across the awaits below: the rules themselves, not a guard.
+                let filter = state.filter.load_full();
                 if filter.is_empty() {
                     hot.remember_fresh(raw, JSON, &cache, &meta.value.json, &meta);
                     return bytes(StatusCode::OK, JSON, cache, meta.value.json, head, stale);
