@@ -212,9 +212,7 @@ async fn catalog(state: &AppState, query: Option<&str>, head: bool) -> Response 
                 modules: page.versions.into_iter().map(CatalogEntry::of).collect(),
                 next: page.next,
             };
-            let json = serde_json::to_vec(&body).unwrap_or_default();
-            let no_store = axum::http::HeaderValue::from_static("no-store");
-            bytes(StatusCode::OK, JSON, no_store, json, head, None)
+            json(&body, head)
         }
         Err(e) => text(
             StatusCode::BAD_GATEWAY,

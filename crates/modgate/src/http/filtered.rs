@@ -48,30 +48,47 @@ pub(super) fn forbidden(refusal: &Refusal, head: bool) -> Response {
 }
 
 /// The list `body` of `module` without the versions `filter` refuses (the same bytes
-/// when it refuses none).
+/// when it refuses none), counted in the metrics.
 pub(super) fn list(filter: &Filter, module: &str, body: Bytes) -> Bytes {
+    let (kept, hidden) = admitted(filter, module, body);
+    if hidden > 0 {
+        crate::metrics::metrics()
+            .filter_hidden_versions
+            .inc_by(hidden as u64);
+    }
+    kept
+}
+
+/// The version a list line names: its first field, as the go command reads it.
+fn listed_version(line: &str) -> &str {
+    line.split_whitespace().next().unwrap_or("")
+}
+
+/// `body` without the lines whose version `filter` refuses, and how many it left out.
+fn admitted(filter: &Filter, module: &str, body: Bytes) -> (Bytes, usize) {
     let text = String::from_utf8_lossy(&body);
     let kept: Vec<&str> = text
         .lines()
-        .filter(|v| v.is_empty() || filter.version(module, v.trim()).is_none())
+        .filter(|l| {
+            let v = listed_version(l);
+            v.is_empty() || filter.version(module, v).is_none()
+        })
         .collect();
     let hidden = text.lines().count() - kept.len();
     if hidden == 0 {
-        return body;
+        return (body, 0);
     }
-    crate::metrics::metrics()
-        .filter_hidden_versions
-        .inc_by(hidden as u64);
     let mut out = kept.join("\n");
     if !out.is_empty() {
         out.push('\n');
     }
-    Bytes::from(out)
+    (Bytes::from(out), hidden)
 }
 
 /// What `@latest` answers when the filter refuses the version the upstream's names: the
 /// `.info` of the latest version of the filtered list (a release before a pre-release,
-/// as the go command picks), or the refusal when it admits none.
+/// as the go command picks), or the refusal when it admits none. Counted as one version
+/// left out.
 pub(super) async fn latest(
     state: &AppState,
     filter: &Filter,
@@ -79,9 +96,13 @@ pub(super) async fn latest(
     refusal: Refusal,
 ) -> Result<Bytes, Result<Refusal, Error>> {
     let listed = state.cache.list(module).await.map_err(Err)?;
-    let listed = list(filter, module, listed.value);
+    let (listed, _) = admitted(filter, module, listed.value);
     let text = String::from_utf8_lossy(&listed);
-    let versions: Vec<&str> = text.lines().filter(|v| semver::is_valid(v)).collect();
+    let versions: Vec<&str> = text
+        .lines()
+        .map(listed_version)
+        .filter(|v| semver::is_valid(v))
+        .collect();
     let best = |release: bool| {
         versions
             .iter()
@@ -95,4 +116,23 @@ pub(super) async fn latest(
     crate::metrics::metrics().filter_hidden_versions.inc();
     let info = state.cache.info(module, version).await.map_err(Err)?;
     Ok(info.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_keeps_the_lines_whose_first_field_is_admitted() {
+        let f = Filter::parse(&[], &["example.com/m@<v1.2.0".to_string()]).unwrap();
+        let body = Bytes::from_static(b"v1.0.0\nv1.2.0 2024-01-02T03:04:05Z\nv1.1.0 x\n\nv1.3.0\n");
+        let (kept, hidden) = admitted(&f, "example.com/m", body);
+        assert_eq!(
+            (&kept[..], hidden),
+            (&b"v1.2.0 2024-01-02T03:04:05Z\n\nv1.3.0\n"[..], 2)
+        );
+        let same = Bytes::from_static(b"v1.2.0\n");
+        let (kept, hidden) = admitted(&f, "example.com/m", same.clone());
+        assert_eq!((kept, hidden), (same, 0));
+    }
 }
