@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod bundle;
 pub mod cache;
 pub mod cluster;

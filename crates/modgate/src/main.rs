@@ -194,6 +194,50 @@ enum CacheCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Drop a module's short-lived answers (list, @latest, queries, "not found"s) on every
+    /// replica of a running server, so that the next request asks upstream again; with
+    /// `--force` and a version, remove that stored version too. Exit status: 0 done, 1
+    /// refused or not complete, 2 could not ask.
+    Purge(PurgeArgs),
+}
+
+/// `modgate admin purge`'s arguments.
+#[derive(clap::Args, Debug)]
+struct PurgeArgs {
+    /// The module, or one version of it.
+    #[arg(value_name = "MODULE[@VERSION]")]
+    target: String,
+    /// The server (any replica).
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// A token with `admin = true` (needed with `[auth]`).
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_file")]
+    token: Option<String>,
+    /// The token read from this file instead (not shown in the process list).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<std::path::PathBuf>,
+    /// What to drop (comma-separated) [default: all four]
+    #[arg(long, value_name = "list,latest,query,negative", value_delimiter = ',')]
+    what: Vec<PurgeWhat>,
+    /// Remove the stored version too (refused while a replica is sending its zip).
+    #[arg(long)]
+    force: bool,
+    /// Print the server's answer as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A `--what` value.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum PurgeWhat {
+    List,
+    Latest,
+    Query,
+    Negative,
+}
+
+#[derive(Subcommand, Debug)]
 enum Command {
     /// Run the caching Go module proxy (GOPROXY protocol, upstream chains, private modules
     /// from git, checksum database).
@@ -219,6 +263,9 @@ enum Command {
     /// from), `config check FILE`.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// A running server's operations: `admin purge MODULE[@VERSION] --url URL`.
+    #[command(subcommand)]
+    Admin(AdminCommand),
 }
 
 fn main() -> ExitCode {
@@ -236,6 +283,77 @@ fn main() -> ExitCode {
         Command::Prefetch(a) => prefetch(a),
         Command::Bundle(b) => bundle(b),
         Command::Config(c) => config(c),
+        Command::Admin(AdminCommand::Purge(a)) => admin_purge(a),
+    }
+}
+
+fn admin_purge(a: &PurgeArgs) -> ExitCode {
+    use modgate::cache::purge::What;
+    let name = "admin purge";
+    let what: Vec<What> = a
+        .what
+        .iter()
+        .map(|w| match w {
+            PurgeWhat::List => What::List,
+            PurgeWhat::Latest => What::Latest,
+            PurgeWhat::Query => What::Query,
+            PurgeWhat::Negative => What::Negative,
+        })
+        .collect();
+    let purge = match modgate::admin::purge_of(&a.target, &what, a.force) {
+        Ok(p) => p,
+        Err(e) => return failed(name, a.json, 2, &e),
+    };
+    let token = match &a.token_file {
+        Some(f) => match std::fs::read_to_string(f) {
+            Ok(t) => Some(t.trim().to_string()),
+            Err(e) => {
+                return failed(
+                    name,
+                    a.json,
+                    2,
+                    &format!("--token-file {}: {e}", f.display()),
+                );
+            }
+        },
+        None => a.token.clone(),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            return failed(
+                name,
+                a.json,
+                2,
+                &format!("cannot start the async runtime: {e}"),
+            );
+        }
+    };
+    let answer = match runtime.block_on(modgate::admin::purge(&a.url, token.as_deref(), &purge)) {
+        Ok(answer) => answer,
+        Err(e) => return failed(name, a.json, 2, &e.to_string()),
+    };
+    if a.json {
+        match serde_json::from_str::<serde_json::Value>(&answer.body) {
+            Ok(v) => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
+            Err(_) => println!(
+                "{}",
+                serde_json::json!({ "status": answer.status, "error": answer.body.trim_end() })
+            ),
+        }
+    }
+    let text = modgate::admin::render(&answer);
+    match answer.status {
+        200 => {
+            if !a.json {
+                print!("{text}");
+            }
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprint!("modgate {name}: {} {text}", answer.status);
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -18,8 +18,10 @@
 mod check;
 mod fetch_ahead;
 mod flight;
+pub mod purge;
 
 pub use fetch_ahead::{MAX_PENDING, Prefetch};
+pub use purge::{Purge, Refused, Report};
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -102,7 +104,7 @@ pub struct ZipEntry {
     pub local: Option<Arc<Staged>>,
     /// The version held in use (not evicted) for whoever asked, from before the lookup
     /// until this entry is dropped (a stream of its body holds it on its own after that).
-    pub held: Option<Arc<crate::storage::InUse>>,
+    pub held: Option<Arc<crate::storage::Reader>>,
 }
 
 type Flight<T> = Shared<BoxFuture<'static, Result<T, Error>>>;
@@ -128,6 +130,8 @@ struct Inner {
     shared: std::sync::OnceLock<Arc<crate::cluster::Shared>>,
     /// `[filter]`: what is never prefetched.
     filter: std::sync::OnceLock<Arc<arc_swap::ArcSwap<crate::filter::Filter>>>,
+    /// Told of every purge done here (the HTTP layer's hot answers).
+    purge_hooks: Mutex<Vec<purge::Hook>>,
 }
 
 /// A check of a module's `h1:` hashes before its go.mod or zip is stored: the checksum
@@ -254,6 +258,7 @@ impl Cache {
                 sum_check: std::sync::OnceLock::new(),
                 shared: std::sync::OnceLock::new(),
                 filter: std::sync::OnceLock::new(),
+                purge_hooks: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -264,8 +269,9 @@ impl Cache {
     }
 
     /// Shares "not found" answers and fresh lists and `@latest` answers with the other
-    /// replicas through `shared` (once).
+    /// replicas through `shared`, and takes part in their purges (once).
     pub fn set_shared(&self, shared: Arc<crate::cluster::Shared>) {
+        self.listen_for_purges(&shared);
         let _ = self.inner.shared.set(shared);
     }
 

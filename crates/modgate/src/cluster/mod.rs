@@ -9,6 +9,7 @@
 //! fence counter share a hash tag), so a Redis Cluster proxy can front it.
 
 mod redis_lock;
+mod subscription;
 mod wake;
 
 pub use redis_lock::RedisLocks;
@@ -79,6 +80,8 @@ pub struct Shared {
     replica: String,
     /// This replica's lock waiters, woken when a holder anywhere releases.
     wakeups: Arc<wake::Wakeups>,
+    /// Where broadcasts from the replicas go.
+    broadcasts: Arc<subscription::Broadcasts>,
 }
 
 impl Shared {
@@ -96,7 +99,13 @@ impl Shared {
             .set_response_timeout(Some(CALL_WITHIN))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let wakeups = wake::Wakeups::start(client.clone());
+        let wakeups = Arc::new(wake::Wakeups::default());
+        let broadcasts = Arc::new(subscription::Broadcasts::default());
+        tokio::spawn(subscription::keep(
+            client.clone(),
+            Arc::downgrade(&wakeups),
+            Arc::clone(&broadcasts),
+        ));
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(failed)?;
         let host = rustix::system::uname()
             .nodename()
@@ -108,6 +117,7 @@ impl Shared {
             up: AtomicBool::new(true),
             replica: format!("{host}/{}", std::process::id()),
             wakeups,
+            broadcasts,
         });
         let weak = Arc::downgrade(&shared);
         tokio::spawn(async move {
@@ -124,6 +134,129 @@ impl Shared {
     /// Where Redis is (password hidden).
     pub fn describe(&self) -> &str {
         &self.url
+    }
+
+    /// This replica's name among the others (host name and process id).
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Hands every broadcast (this replica's own too) to `listener` from now on (set
+    /// once). It is called on the subscription's task: it must not wait.
+    pub fn on_broadcast(&self, listener: impl Fn(&[u8]) + Send + Sync + 'static) {
+        let _ = self.broadcasts.listener.set(Box::new(listener));
+    }
+
+    /// Sends `body` to every replica listening now (this one too); with `logged`, also
+    /// kept in the broadcast log, for replicas that reconnect after missing it. How many
+    /// replicas received it; `None` when Redis is not usable.
+    pub async fn broadcast(&self, body: &[u8], logged: bool) -> Option<u64> {
+        if !self.usable() {
+            return None;
+        }
+        let mut payload = b"-".to_vec();
+        if logged {
+            let id: String = self
+                .call(
+                    "XADD",
+                    redis::cmd("XADD")
+                        .arg(subscription::LOG)
+                        .arg("MAXLEN")
+                        .arg("~")
+                        .arg(subscription::LOG_ENTRIES)
+                        .arg("*")
+                        .arg("m")
+                        .arg(body)
+                        .clone(),
+                )
+                .await?;
+            payload = id.into_bytes();
+        }
+        payload.push(b'\n');
+        payload.extend_from_slice(body);
+        self.call(
+            "PUBLISH",
+            redis::cmd("PUBLISH")
+                .arg(subscription::BROADCASTS)
+                .arg(payload)
+                .clone(),
+        )
+        .await
+    }
+
+    /// Appends `value` to the list `key`, which lives `ttl` (best effort).
+    pub async fn push(&self, key: &str, value: &[u8], ttl: Duration) {
+        if !self.usable() {
+            return;
+        }
+        static PUSH: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+            redis::Script::new(
+                "redis.call('RPUSH', KEYS[1], ARGV[1]) \
+                 redis.call('PEXPIRE', KEYS[1], ARGV[2]) \
+                 return 1",
+            )
+        });
+        let ms = ttl.as_millis().max(1).to_string();
+        let _: Option<i64> = self
+            .script("RPUSH", &PUSH, &[key], &[value, ms.as_bytes()])
+            .await;
+    }
+
+    /// The values of the list `key` (empty when there is none); `None` when Redis is not
+    /// usable.
+    pub async fn pushed(&self, key: &str) -> Option<Vec<Vec<u8>>> {
+        if !self.usable() {
+            return None;
+        }
+        self.call(
+            "LRANGE",
+            redis::cmd("LRANGE").arg(key).arg(0).arg(-1).clone(),
+        )
+        .await
+    }
+
+    /// Removes `keys` (one command each: a Redis Cluster proxy may hold them on different
+    /// nodes); how many there were, `None` when Redis is not usable or failed.
+    pub async fn delete(&self, keys: &[String]) -> Option<u64> {
+        if !self.usable() {
+            return None;
+        }
+        let mut n = 0;
+        for k in keys {
+            n += self
+                .call::<u64>("DEL", redis::cmd("DEL").arg(k).clone())
+                .await?;
+        }
+        Some(n)
+    }
+
+    /// Removes every key matching the glob `pattern` (found with SCAN, each call
+    /// bounded); how many, `None` when Redis is not usable or failed.
+    pub async fn delete_matching(&self, pattern: &str) -> Option<u64> {
+        let mut cursor: u64 = 0;
+        let mut n = 0;
+        loop {
+            if !self.usable() {
+                return None;
+            }
+            let (next, keys): (u64, Vec<String>) = self
+                .call(
+                    "SCAN",
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .clone(),
+                )
+                .await?;
+            n += self.delete(&keys).await?;
+            if next == 0 {
+                return Some(n);
+            }
+            cursor = next;
+        }
     }
 
     /// False while Redis is marked down: callers then work on their own without asking.
@@ -278,6 +411,12 @@ fn operation(what: &str) -> &'static str {
         "take lock" => "lock_take",
         "renew lock" => "lock_renew",
         "release lock" => "lock_release",
+        "XADD" => "log_append",
+        "PUBLISH" => "publish",
+        "RPUSH" => "push",
+        "LRANGE" => "read_list",
+        "DEL" => "delete",
+        "SCAN" => "scan",
         _ => "other",
     }
 }
@@ -303,6 +442,18 @@ pub fn unstamp(value: &[u8]) -> Option<(&[u8], Duration)> {
         body,
         SystemTime::now().duration_since(at).unwrap_or_default(),
     ))
+}
+
+/// `s` with the glob characters of Redis' MATCH escaped, so that it matches itself.
+pub fn glob_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -332,6 +483,12 @@ mod tests {
             "take lock",
             "renew lock",
             "release lock",
+            "XADD",
+            "PUBLISH",
+            "RPUSH",
+            "LRANGE",
+            "DEL",
+            "SCAN",
         ] {
             assert!(
                 crate::metrics::REDIS_OPERATIONS.contains(&operation(what)),

@@ -1,6 +1,6 @@
 //! Wake-ups of the lock waiters across replicas. A holder that releases a lock publishes
 //! the lock's key on one channel ([`CHANNEL`]); each replica keeps one subscription to it
-//! and wakes its waiter for that key at once, so that the waiter tries the lock again
+//! (`subscription.rs`) and wakes its waiter for that key at once, so that the waiter tries the lock again
 //! without waiting for its next poll. Polling stays as the fallback: a message lost while
 //! the subscription reconnects, or a lease that ran out (a holder killed mid-fetch, which
 //! publishes nothing), costs one poll interval, nothing more.
@@ -10,16 +10,13 @@
 //! without; the waiters mostly slept while the fetch they waited for had long ended.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use tokio::sync::Notify;
 
 /// The channel of released lock keys.
 pub const CHANNEL: &str = "modgate:released";
-/// Pause before the subscription is made again after it failed or ended.
-const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 
 /// The waiters of this replica, by lock key (one per key: the local lock lets one task
 /// per process wait on Redis).
@@ -29,15 +26,6 @@ pub struct Wakeups {
 }
 
 impl Wakeups {
-    /// Starts the subscription (made again whenever it fails or ends, for as long as the
-    /// returned value lives).
-    pub fn start(client: redis::Client) -> Arc<Wakeups> {
-        let wakeups = Arc::new(Wakeups::default());
-        let weak = Arc::downgrade(&wakeups);
-        tokio::spawn(subscribe(client, weak));
-        wakeups
-    }
-
     /// Registers the waiter of `key` until the returned value is dropped.
     pub fn waiter(self: &Arc<Self>, key: &str) -> Waiter {
         let notify = Arc::new(Notify::new());
@@ -84,30 +72,6 @@ impl Drop for Waiter {
         {
             waiting.remove(&self.key);
         }
-    }
-}
-
-/// Keeps a subscription to [`CHANNEL`] and wakes the waiters it names.
-async fn subscribe(client: redis::Client, wakeups: Weak<Wakeups>) {
-    loop {
-        if wakeups.strong_count() == 0 {
-            return;
-        }
-        let connected = tokio::time::timeout(super::CALL_WITHIN, client.get_async_pubsub()).await;
-        if let Ok(Ok(mut pubsub)) = connected {
-            let subscribed =
-                tokio::time::timeout(super::CALL_WITHIN, pubsub.subscribe(CHANNEL)).await;
-            if let Ok(Ok(())) = subscribed {
-                let mut messages = pubsub.on_message();
-                while let Some(msg) = messages.next().await {
-                    let Some(w) = wakeups.upgrade() else { return };
-                    if let Ok(key) = msg.get_payload::<String>() {
-                        w.wake(&key);
-                    }
-                }
-            }
-        }
-        tokio::time::sleep(RESUBSCRIBE_AFTER).await;
     }
 }
 

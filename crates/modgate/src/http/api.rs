@@ -9,7 +9,15 @@
 //!   starts with `prefix`, a page of at most `limit` (default 100, at most 1000) in the
 //!   storage's order, streamed from its listing (the directory, or S3), with the cursor
 //!   of the next page. Athens' `/catalog` is the model: `{"modules": [{"module",
-//!   "version", ...}], "next": ...}`.
+//!   "version", ...}], "next": ...}`;
+//! - `POST /api/v1/purge` `{"module", "version"?, "what"?, "force"?}`: a module's
+//!   short-lived answers dropped on every replica, a stored version removed with `force`
+//!   (`cache/purge.rs`); answered with what was done (200), or why not (400; 409 while
+//!   a replica sends the version; 503 when the other replicas could not be asked or
+//!   told, with what was done here).
+//!
+//! Every purge (done or not) writes an audit line: who (the token's or user's name, or
+//! `anonymous` without `[auth]`), what, and the result (`audit` target, always logged).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -22,6 +30,148 @@ use crate::storage::catalog::Stored;
 /// The page size when `limit` is not given.
 const DEFAULT_LIMIT: usize = 100;
 
+/// Where the operations API is.
+pub(super) const PREFIX: &str = "/api/v1/";
+
+/// The largest request body the API reads.
+const MAX_BODY: usize = 64 << 10;
+/// How long a client has to send its request body.
+const BODY_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Who calls the API, with the request's body (a `POST`'s only).
+pub(super) struct Caller<'a> {
+    /// The client's name (a token's or user's; `anonymous`).
+    pub client: &'a str,
+    /// The body, not read yet.
+    pub body: Option<axum::body::Body>,
+}
+
+/// Answers `POST /api/v1/<endpoint>`.
+pub(super) async fn post(state: &AppState, endpoint: &str, caller: Caller<'_>) -> Response {
+    if endpoint != "purge" {
+        let mut r = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!(
+                "method not allowed: /api/v1/{endpoint} is read with GET; POST is for /api/v1/purge"
+            ),
+            false,
+        );
+        r.headers_mut().insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static("GET, HEAD"),
+        );
+        return r;
+    }
+    let body = match read_body(caller.body).await {
+        Ok(b) => b,
+        Err((status, why)) => {
+            audit(caller.client, "purge", "", status, &why);
+            return text(status, &why, false);
+        }
+    };
+    let purge = match crate::cache::Purge::parse(&body) {
+        Ok(p) => p,
+        Err(why) => {
+            let why = format!("bad request: {why}");
+            audit(caller.client, "purge", "", StatusCode::BAD_REQUEST, &why);
+            return text(StatusCode::BAD_REQUEST, &why, false);
+        }
+    };
+    let what = describe(&purge);
+    match state.cache.purge(purge).await {
+        Ok(report) => {
+            let status = match &report.incomplete {
+                None => StatusCode::OK,
+                Some(_) => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let result = match &report.incomplete {
+                None => format!(
+                    "done: {} answers dropped from memory here, stored objects removed: [{}], shared keys removed: {}, replicas told: {}",
+                    report.dropped.memory,
+                    report.dropped.stored.join(", "),
+                    report
+                        .shared_keys
+                        .map_or("none (no Redis)".into(), |n| n.to_string()),
+                    report
+                        .replicas_told
+                        .map_or("none (no Redis)".into(), |n| n.to_string()),
+                ),
+                Some(why) => format!("partly done: {why}"),
+            };
+            audit(caller.client, "purge", &what, status, &result);
+            let mut r = json(&report, false);
+            *r.status_mut() = status;
+            r
+        }
+        Err(refused) => {
+            use crate::cache::Refused;
+            let status = match &refused {
+                Refused::Invalid(_) => StatusCode::BAD_REQUEST,
+                Refused::Busy { .. } => StatusCode::CONFLICT,
+                Refused::Unasked { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                Refused::Storage { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let why = refused.to_string();
+            audit(caller.client, "purge", &what, status, &why);
+            text(status, &why, false)
+        }
+    }
+}
+
+/// The purge in a few words, for the audit line.
+fn describe(p: &crate::cache::Purge) -> String {
+    let what: Vec<String> = p
+        .what
+        .iter()
+        .map(|w| format!("{w:?}").to_lowercase())
+        .collect();
+    format!(
+        "{} [{}]{}",
+        p.target(),
+        what.join(","),
+        if p.force { " force" } else { "" }
+    )
+}
+
+/// Writes the audit line of an admin action: who, what, the status and the result (the
+/// log line's time says when). Always written, whatever the log level.
+fn audit(who: &str, action: &str, what: &str, status: StatusCode, result: &str) {
+    tracing::info!(
+        target: "audit",
+        who,
+        action,
+        what,
+        status = status.as_u16(),
+        result,
+        "admin {action} by {who}: {what}: {} {result}",
+        status.as_u16()
+    );
+}
+
+/// The request body, at most [`MAX_BODY`] bytes, sent within [`BODY_WITHIN`].
+async fn read_body(body: Option<axum::body::Body>) -> Result<bytes::Bytes, (StatusCode, String)> {
+    use http_body_util::BodyExt;
+    let Some(body) = body else {
+        return Ok(bytes::Bytes::new());
+    };
+    let limited = http_body_util::Limited::new(body, MAX_BODY);
+    match tokio::time::timeout(BODY_WITHIN, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("payload too large: the request body is over {MAX_BODY} bytes"),
+        )),
+        Ok(Err(e)) => Err((
+            StatusCode::BAD_REQUEST,
+            format!("bad request: reading the request body failed: {e}"),
+        )),
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            format!("request timeout: the request body did not arrive within {BODY_WITHIN:?}"),
+        )),
+    }
+}
+
 /// Answers `/api/v1/<endpoint>` with the URL's `query`.
 pub(super) async fn answer(
     state: &AppState,
@@ -33,10 +183,22 @@ pub(super) async fn answer(
         "catalog" => catalog(state, query, head).await,
         "status" => json(&status(state).await, head),
         "upstreams" => json(&state.cache.upstreams(), head),
+        "purge" => {
+            let mut r = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed: /api/v1/purge takes a POST with a JSON body",
+                head,
+            );
+            r.headers_mut().insert(
+                axum::http::header::ALLOW,
+                axum::http::HeaderValue::from_static("POST"),
+            );
+            r
+        }
         _ => text(
             StatusCode::NOT_FOUND,
             &format!(
-                "not found: the operations API has no /api/v1/{endpoint} (it serves /api/v1/status, /api/v1/upstreams and /api/v1/catalog)"
+                "not found: the operations API has no /api/v1/{endpoint} (it serves /api/v1/status, /api/v1/upstreams, /api/v1/catalog and, with POST, /api/v1/purge)"
             ),
             head,
         ),

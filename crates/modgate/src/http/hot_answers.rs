@@ -74,6 +74,27 @@ impl HotAnswers {
         );
     }
 
+    /// Drops the answers `purge` names: the module's list and `@latest`, and with `force`
+    /// its version's `.info` and `.mod`.
+    pub(super) fn forget(&self, purge: &crate::cache::Purge) {
+        use crate::cache::purge::What;
+        let Ok(m) = gomod::module::escape_path(&purge.module) else {
+            return;
+        };
+        if purge.what.contains(&What::List) {
+            self.0.remove(&format!("/{m}/@v/list"));
+        }
+        if purge.what.contains(&What::Latest) {
+            self.0.remove(&format!("/{m}/@latest"));
+        }
+        if let (true, Some(v)) = (purge.force, &purge.version)
+            && let Ok(v) = gomod::module::escape_version(v)
+        {
+            self.0.remove(&format!("/{m}/@v/{v}.info"));
+            self.0.remove(&format!("/{m}/@v/{v}.mod"));
+        }
+    }
+
     /// A fresh short-lived answer, until it is no longer fresh (stale ones never).
     pub(super) fn remember_fresh<T>(
         &self,

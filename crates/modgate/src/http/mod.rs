@@ -69,23 +69,34 @@ pub struct App(Arc<Served>);
 /// What the handler holds: the shared state, and the immutable answers it gave lately.
 struct Served {
     state: Arc<AppState>,
-    hot: hot_answers::HotAnswers,
+    hot: Arc<hot_answers::HotAnswers>,
 }
 
 impl App {
     /// The service over `state`.
     pub fn new(state: Arc<AppState>) -> App {
         api::started();
-        App(Arc::new(Served {
-            state,
-            hot: hot_answers::HotAnswers::new(),
-        }))
+        let hot = Arc::new(hot_answers::HotAnswers::new());
+        // A purge (here, or told by another replica) drops the answers it names.
+        let weak = Arc::downgrade(&hot);
+        state.cache.on_purge(Box::new(move |p| {
+            if let Some(hot) = weak.upgrade() {
+                hot.forget(p);
+            }
+        }));
+        App(Arc::new(Served { state, hot }))
     }
 
-    /// Answers one request from `peer` (its body, if any, is not read).
-    pub async fn answer<B>(&self, req: axum::http::Request<B>, peer: SocketAddr) -> Response {
-        let (req, _body) = req.into_parts();
-        logged(&self.0, req, peer).await
+    /// Answers one request from `peer`. Only a `POST` (to the operations API) has its body
+    /// read; any other body is not.
+    pub async fn answer<B>(&self, req: axum::http::Request<B>, peer: SocketAddr) -> Response
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<axum::BoxError>,
+    {
+        let (req, body) = req.into_parts();
+        let body = (req.method == Method::POST).then(|| axum::body::Body::new(body));
+        logged(&self.0, req, body, peer).await
     }
 }
 
@@ -98,7 +109,12 @@ static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id
 /// awaited under it), logs its outcome (with
 /// the client: a token's or user's name, `anonymous`, or `refused` for credentials that
 /// did not check; never a secret) and sets `X-Request-Id`.
-async fn logged(served: &Served, req: Parts, peer: SocketAddr) -> Response {
+async fn logged(
+    served: &Served,
+    req: Parts,
+    body: Option<axum::body::Body>,
+    peer: SocketAddr,
+) -> Response {
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let id = format!("{:08x}-{n}", *PID);
     let span = request_span::RequestSpan::new(&id);
@@ -113,7 +129,7 @@ async fn logged(served: &Served, req: Parts, peer: SocketAddr) -> Response {
     let endpoint = crate::metrics::endpoint(path);
     let in_flight = InFlight::new();
     let ((mut resp, client), cache) =
-        crate::cache::noting(checked(served, &req, peer, &span)).await;
+        crate::cache::noting(checked(served, &req, body, peer, &span)).await;
     drop(in_flight);
     m.requests
         .get_or_create(&crate::metrics::Served {
@@ -155,6 +171,7 @@ async fn logged(served: &Served, req: Parts, peer: SocketAddr) -> Response {
 async fn checked(
     served: &Served,
     req: &Parts,
+    body: Option<axum::body::Body>,
     peer: SocketAddr,
     span: &RequestSpan<'_>,
 ) -> (Response, Option<Arc<str>>) {
@@ -172,8 +189,12 @@ async fn checked(
     if let Some(over) = limited.await {
         return (over, access.client);
     }
+    let caller = api::Caller {
+        client: access.client.as_deref().unwrap_or(auth::ANONYMOUS),
+        body,
+    };
     (
-        handle(served, req, access.parsed, span).await,
+        handle(served, req, access.parsed, span, caller).await,
         access.client,
     )
 }
@@ -215,19 +236,29 @@ async fn handle(
     req: &Parts,
     checked: Option<Result<Request, Reject>>,
     span: &RequestSpan<'_>,
+    caller: api::Caller<'_>,
 ) -> Response {
     let head = req.method == Method::HEAD;
+    let raw = req.uri.path();
     if req.method != Method::GET && !head {
+        // Only the operations API takes a POST.
+        if req.method == Method::POST && raw.starts_with(api::PREFIX) {
+            let parsed = checked.unwrap_or_else(|| parse(raw));
+            if let Ok(Request::Api { endpoint }) = parsed {
+                return api::post(&served.state, &endpoint, caller)
+                    .instrument(span.get().clone())
+                    .await;
+            }
+        }
         let mut r = reply::text(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed: the GOPROXY protocol is GET and HEAD only",
+            "method not allowed: the GOPROXY protocol is GET and HEAD only (and POST to /api/v1/purge)",
             false,
         );
         r.headers_mut()
             .insert("allow", HeaderValue::from_static("GET, HEAD"));
         return r;
     }
-    let raw = req.uri.path();
     // With [filter] rules, every request is parsed and checked first (a hot answer
     // included: the rules may have changed since it was given).
     let mut checked = checked;

@@ -21,6 +21,9 @@ pub enum Style {
     Json,
 }
 
+/// The directive that keeps the audit lines (target `audit`) at any log level.
+const AUDIT: &str = "audit=info";
+
 /// The process's sink.
 static SINK: Sink = Sink::new();
 
@@ -30,7 +33,9 @@ static SINK: Sink = Sink::new();
 pub fn init(style: Style, level: &str) -> std::io::Result<Flush> {
     let flush = SINK.start(std::io::stderr())?;
     let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        // The audit lines of admin actions are written at any level.
+        .add_directive(AUDIT.parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(sink::Writer(&SINK));

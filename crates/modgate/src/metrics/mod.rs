@@ -85,11 +85,19 @@ pub const FILTER_REASONS: [&str; 3] = ["denied_module", "denied_version", "not_a
 /// The prefetches' `result` values.
 pub const PREFETCH_RESULTS: [&str; 3] = ["done", "failed", "dropped"];
 /// The S3 requests' `operation` values.
-pub const S3_OPERATIONS: [&str; 6] = ["get", "head", "put", "put_multipart", "get_range", "list"];
+pub const S3_OPERATIONS: [&str; 7] = [
+    "get",
+    "head",
+    "put",
+    "put_multipart",
+    "get_range",
+    "list",
+    "delete",
+];
 /// The S3 requests' `outcome` values.
 pub const S3_OUTCOMES: [&str; 4] = ["ok", "not_found", "exists", "error"];
 /// The Redis round trips' `operation` values.
-pub const REDIS_OPERATIONS: [&str; 7] = [
+pub const REDIS_OPERATIONS: [&str; 13] = [
     "ping",
     "get",
     "set",
@@ -97,6 +105,12 @@ pub const REDIS_OPERATIONS: [&str; 7] = [
     "lock_take",
     "lock_renew",
     "lock_release",
+    "log_append",
+    "publish",
+    "push",
+    "read_list",
+    "delete",
+    "scan",
 ];
 /// The Redis round trips' `outcome` values.
 pub const REDIS_OUTCOMES: [&str; 3] = ["ok", "error", "timeout"];
@@ -631,7 +645,7 @@ impl Metrics {
         );
         r.register(
             "redis_requests",
-            "Redis round trips by operation (ping, get, set, incr, lock_take, lock_renew, lock_release) and outcome (ok, error, timeout)",
+            "Redis round trips by operation (ping, get, set, incr, lock_take, lock_renew, lock_release; for purges: log_append, publish, push, read_list, delete, scan) and outcome (ok, error, timeout)",
             self.redis_requests.clone(),
         );
         r.register(
@@ -650,7 +664,7 @@ impl Metrics {
     fn register_s3(&self, r: &mut Registry) {
         r.register(
             "s3_requests",
-            "Requests to the S3 storage by operation (get, head, put, put_multipart, get_range, list) and outcome (ok, not_found, exists: a create-only put found the object, error)",
+            "Requests to the S3 storage by operation (get, head, put, put_multipart, get_range, list, delete) and outcome (ok, not_found, exists: a create-only put found the object, error)",
             self.s3_requests.clone(),
         );
         r.register(

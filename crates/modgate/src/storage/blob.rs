@@ -74,6 +74,10 @@ pub trait Blobs: Send + Sync {
     /// memory), replacing any. The staged file is consumed either way.
     async fn put_staged(&self, key: &Key, file: Staged) -> io::Result<()>;
 
+    /// Removes the object `key`; whether there was one. Removing what is not there is no
+    /// error. (Required, so that a wrapper cannot forget to forward it.)
+    async fn delete(&self, key: &Key) -> io::Result<bool>;
+
     /// `len` bytes of the object `key` from byte `start` on, streamed; `None` when there
     /// is no such object.
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>>;

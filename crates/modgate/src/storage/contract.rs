@@ -137,6 +137,32 @@ pub(crate) async fn check(b: &dyn Blobs, staging: &Staging) {
         ),
         []
     );
+    // Removed: gone everywhere (the in-memory copy too), said once; removing what is not
+    // there is no error.
+    assert!(b.get(&m).await.unwrap().is_some());
+    assert!(b.delete(&m).await.unwrap());
+    assert_eq!(b.get(&m).await.unwrap(), None);
+    assert_eq!(b.stat(&m).await.unwrap(), None);
+    assert!(range(b, &m, 0, 1).await.is_none());
+    assert!(!b.delete(&m).await.unwrap());
+    assert!(b.delete(&z).await.unwrap());
+    assert_eq!(b.stat(&z).await.unwrap(), None);
+    assert_eq!(
+        names(
+            b.list("cache/download/example.com/", None, 10)
+                .await
+                .unwrap()
+        ),
+        all[1..2]
+    );
+    // Stored again after a removal.
+    b.put(&m, Bytes::from_static(b"module example.com/Contract\n"))
+        .await
+        .unwrap();
+    assert_eq!(
+        &b.get(&m).await.unwrap().unwrap().data[..],
+        b"module example.com/Contract\n"
+    );
 }
 
 #[cfg(test)]

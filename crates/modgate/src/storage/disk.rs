@@ -249,6 +249,25 @@ impl Blobs for DiskBlobs {
         .await
     }
 
+    async fn delete(&self, key: &Key) -> io::Result<bool> {
+        let path = self.path(key);
+        blocking(move || {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if is_missing(&e) => return Ok(false),
+                Err(e) => return Err(annotate(e, "removing", &path)),
+            }
+            // The removal is durable before it is reported.
+            if let Some(dir) = path.parent() {
+                fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| annotate(e, "syncing", dir))?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
         let file = self.local_file(key).await?;
         Ok(file.map(|f| super::file_range::stream(f, start, len, ())))

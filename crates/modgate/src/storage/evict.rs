@@ -72,12 +72,7 @@ fn slot(kind: Kind) -> Option<usize> {
 /// The version entry of `key` (its name without the extension) and the file's slot, for
 /// the four files of a version.
 fn version_of(key: &Key) -> Option<(&str, usize)> {
-    let slot = slot(key.kind())?;
-    let id = key
-        .name()
-        .strip_suffix(REMOVAL_ORDER[slot])?
-        .strip_suffix('.')?;
-    Some((id, slot))
+    Some((key.version_id()?, slot(key.kind())?))
 }
 
 /// The version entry and slot of a file found by the scan (`rel`: its path under the

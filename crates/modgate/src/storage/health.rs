@@ -217,6 +217,10 @@ impl Blobs for Guarded {
             .await
     }
 
+    async fn delete(&self, key: &Key) -> io::Result<bool> {
+        self.call("removing", key, self.inner.delete(key)).await
+    }
+
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
         self.call("reading", key, self.inner.read_range(key, start, len))
             .await

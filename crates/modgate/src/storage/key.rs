@@ -166,6 +166,18 @@ impl Key {
         }
     }
 
+    /// For one of a version's four files (info, mod, zip, ziphash): the name the four
+    /// share, without the extension (`cache/download/<path>/@v/<version>`).
+    pub fn version_id(&self) -> Option<&str> {
+        match self.kind {
+            Kind::Info | Kind::Mod | Kind::Zip | Kind::ZipHash => {
+                let ext = self.kind.ext()?.as_str();
+                self.name.strip_suffix(ext)?.strip_suffix('.')
+            }
+            _ => None,
+        }
+    }
+
     /// What kind of entry this is.
     pub fn kind(&self) -> Kind {
         self.kind

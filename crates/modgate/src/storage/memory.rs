@@ -113,6 +113,14 @@ impl Blobs for Hot {
         self.inner.put_staged(key, file).await
     }
 
+    async fn delete(&self, key: &Key) -> io::Result<bool> {
+        self.mem.remove(key);
+        let r = self.inner.delete(key).await;
+        // Read back by a racing request between the two: forgotten again.
+        self.mem.remove(key);
+        r
+    }
+
     async fn read_range(&self, key: &Key, start: u64, len: u64) -> io::Result<Option<ByteStream>> {
         self.inner.read_range(key, start, len).await
     }

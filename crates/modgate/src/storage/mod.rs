@@ -30,6 +30,7 @@ mod health;
 mod key;
 mod lock;
 mod memory;
+mod readers;
 mod s3;
 mod staging;
 
@@ -41,6 +42,7 @@ pub use health::{Health, is_unavailable, or_miss, or_skipped};
 pub use key::{Key, KeyError, Kind};
 pub use lock::{Held, Lease, LocalLocks, Locks};
 pub use memory::Hot;
+pub use readers::{Reader, Readers};
 pub use s3::{S3Blobs, S3Error, S3Settings, S3Url, Secret};
 pub use staging::{Staged, Staging};
 
@@ -87,6 +89,8 @@ pub struct Store {
     counted: bool,
     /// A remote storage's health (`None`: a local directory).
     health: Option<Arc<Health>>,
+    /// The versions being read for clients now.
+    readers: Arc<Readers>,
 }
 
 impl std::fmt::Debug for Store {
@@ -139,6 +143,7 @@ impl Store {
             ledger: None,
             counted: false,
             health: None,
+            readers: Arc::new(Readers::default()),
         }
     }
 
@@ -189,11 +194,28 @@ impl Store {
         self.ledger.as_ref().filter(|_| self.counted)
     }
 
-    /// Holds the version of `key` in use (not evicted) until the guard is dropped: taken
-    /// by a request before it looks the version up, so that what it is about to serve
-    /// stays. `None` when nothing is evicted from this store, or for other keys.
-    pub fn in_use(&self, key: &Key) -> Option<InUse> {
-        self.counting()?.in_use(key)
+    /// Holds the version of `key` in use until the guard is dropped: taken by a request
+    /// before it looks the version up, so that what it is about to serve stays (not
+    /// evicted, not purged). `None` for keys that are not a version's file.
+    pub fn in_use(&self, key: &Key) -> Option<Reader> {
+        let id = key.version_id()?;
+        let kept = self.counting().and_then(|l| l.in_use(key));
+        Some(self.readers.read(id, kept))
+    }
+
+    /// Whether the version of `key` is being read for a client now.
+    pub fn reading(&self, key: &Key) -> bool {
+        key.version_id().is_some_and(|id| self.readers.busy(id))
+    }
+
+    /// Removes the object `key` (forgotten by the in-memory copy and the ledger); whether
+    /// there was one.
+    pub async fn delete(&self, key: &Key) -> io::Result<bool> {
+        let gone = self.blobs.delete(key).await?;
+        if let Some(l) = self.counting() {
+            l.record(key, None);
+        }
+        Ok(gone)
     }
 
     /// After a write to the local disk failed with a full disk: evicts least recently
@@ -445,7 +467,7 @@ fn written(key: &Key, n: u64) {
 /// A stream that holds its version in use until it is dropped.
 struct Holding {
     stream: ByteStream,
-    _held: InUse,
+    _held: Reader,
 }
 
 impl futures_util::Stream for Holding {

@@ -443,6 +443,20 @@ impl Blobs for S3Blobs {
         }
     }
 
+    async fn delete(&self, key: &Key) -> io::Result<bool> {
+        // S3 answers a removal alike whether or not the object was there: asked first.
+        if self.stat(key).await?.is_none() {
+            return Ok(false);
+        }
+        let started = Instant::now();
+        let r = self.store.delete(&self.path(key)).await;
+        measured("delete", started, &r);
+        match r {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(true),
+            Err(e) => Err(self.err("removing", key, e)),
+        }
+    }
+
     async fn put_staged(&self, key: &Key, file: Staged) -> io::Result<()> {
         let path = self.path(key);
         let mut f = tokio::fs::File::open(file.path())
