@@ -40,6 +40,7 @@ mod serve_limits;
 mod serve_offline;
 mod serve_prefetch;
 mod serve_protocol;
+mod serve_purge;
 mod serve_reload;
 mod serve_replicas;
 mod serve_routes;

@@ -447,7 +447,7 @@ impl Cache {
                         }
                         match purge_here(&inner, &purge).await {
                             Ok(d) => tracing::info!(
-                                target_ = %purge.target(),
+                                purged = %purge.target(),
                                 from = %from,
                                 memory = d.memory,
                                 stored = d.stored.len(),

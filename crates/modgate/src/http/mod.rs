@@ -252,7 +252,7 @@ async fn handle(
         }
         let mut r = reply::text(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed: the GOPROXY protocol is GET and HEAD only (and POST to /api/v1/purge)",
+            "method not allowed: the GOPROXY protocol is GET and HEAD only",
             false,
         );
         r.headers_mut()
