@@ -46,4 +46,5 @@ mod serve_replicas;
 mod serve_routes;
 mod serve_s3;
 mod serve_sumdb;
+mod serve_ui;
 mod trace;

@@ -200,7 +200,7 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
 
     // The HTML waterfall in headless Chromium: no script error, a row per request, and in
     // a screenshot one band of bar colors per request (and one for the legend).
-    let dom = chromium(&["--dump-dom"], &html);
+    let dom = chromium(&["--dump-dom"], &format!("file://{}", html.display()));
     let dom = String::from_utf8_lossy(&dom);
     assert_eq!(
         dom.matches(r#"<div class="row""#).count(),
@@ -215,34 +215,9 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
             "--window-size=1200,900",
             &format!("--screenshot={}", shot.display()),
         ],
-        &html,
+        &format!("file://{}", html.display()),
     );
     assert_eq!(bar_bands(&shot), records.len() + 1);
-}
-
-/// Runs headless Chromium on `page` with `args`; its standard output.
-fn chromium(args: &[&str], page: &std::path::Path) -> Vec<u8> {
-    let bin = std::env::var("MODGATE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    let profile = tempfile::tempdir().unwrap();
-    let out = run_bounded(
-        std::process::Command::new(&bin)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(args)
-            .arg(format!("file://{}", page.display())),
-        Duration::from_secs(60),
-    );
-    assert!(
-        out.status.success(),
-        "{bin}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// The bands of pixel rows, top to bottom, holding the waterfall's bar colors.

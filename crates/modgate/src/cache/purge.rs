@@ -310,7 +310,7 @@ impl Cache {
     pub async fn purge(&self, purge: Purge) -> Result<Report, Refused> {
         purge.check().map_err(Refused::Invalid)?;
         let shared = self.inner.shared.get();
-        let replica = shared.map_or_else(local_name, |s| s.replica().to_string());
+        let replica = shared.map_or_else(replica_name, |s| s.replica().to_string());
         if let (true, Some(v)) = (purge.force, &purge.version) {
             self.ask_replicas(&purge.module, v, &replica).await?;
         }
@@ -507,8 +507,8 @@ async fn purge_here(inner: &Inner, purge: &Purge) -> Result<Dropped, Refused> {
     Ok(dropped)
 }
 
-/// This process's name when there are no other replicas.
-fn local_name() -> String {
+/// This process's name when there are no other replicas (as Redis names it with them).
+pub fn replica_name() -> String {
     let host = rustix::system::uname()
         .nodename()
         .to_string_lossy()
@@ -526,7 +526,7 @@ fn unique() -> String {
         "{now:x}-{:x}-{}-{}",
         std::process::id(),
         N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        local_name()
+        replica_name()
     )
 }
 

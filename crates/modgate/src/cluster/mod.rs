@@ -184,6 +184,24 @@ impl Shared {
         .await
     }
 
+    /// How many replicas (this one included) listen to the broadcasts now; `None` when
+    /// Redis is not usable.
+    pub async fn listening(&self) -> Option<u64> {
+        if !self.usable() {
+            return None;
+        }
+        let (_, n): (String, u64) = self
+            .call(
+                "PUBSUB",
+                redis::cmd("PUBSUB")
+                    .arg("NUMSUB")
+                    .arg(subscription::BROADCASTS)
+                    .clone(),
+            )
+            .await?;
+        Some(n)
+    }
+
     /// Appends `value` to the list `key`, which lives `ttl` (best effort).
     pub async fn push(&self, key: &str, value: &[u8], ttl: Duration) {
         if !self.usable() {
@@ -417,6 +435,7 @@ fn operation(what: &str) -> &'static str {
         "LRANGE" => "read_list",
         "DEL" => "delete",
         "SCAN" => "scan",
+        "PUBSUB" => "replicas",
         _ => "other",
     }
 }
@@ -489,6 +508,7 @@ mod tests {
             "LRANGE",
             "DEL",
             "SCAN",
+            "PUBSUB",
         ] {
             assert!(
                 crate::metrics::REDIS_OPERATIONS.contains(&operation(what)),

@@ -183,6 +183,8 @@ pub(super) async fn answer(
         "catalog" => catalog(state, query, head).await,
         "status" => json(&status(state).await, head),
         "upstreams" => json(&state.cache.upstreams(), head),
+        "samples" => json(&crate::metrics::metrics().recent.series(), head),
+        "refusals" => json(&crate::metrics::metrics().recent.refusals(), head),
         "purge" => {
             let mut r = text(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -198,7 +200,7 @@ pub(super) async fn answer(
         _ => text(
             StatusCode::NOT_FOUND,
             &format!(
-                "not found: the operations API has no /api/v1/{endpoint} (it serves /api/v1/status, /api/v1/upstreams, /api/v1/catalog and, with POST, /api/v1/purge)"
+                "not found: the operations API has no /api/v1/{endpoint} (it serves /api/v1/status, /api/v1/upstreams, /api/v1/catalog, /api/v1/samples, /api/v1/refusals and, with POST, /api/v1/purge)"
             ),
             head,
         ),
@@ -223,6 +225,8 @@ fn json(value: &impl Serialize, head: bool) -> Response {
 #[derive(Serialize)]
 struct Status {
     version: &'static str,
+    /// This replica's name (host name and process id), as purges and refusals name it.
+    replica: String,
     started: String,
     uptime_seconds: u64,
     storage: StorageStatus,
@@ -250,6 +254,8 @@ struct StorageStatus {
 struct RedisStatus {
     url: String,
     up: bool,
+    /// The replicas listening to purges now (this one included), when Redis answers.
+    replicas: Option<u64>,
 }
 
 async fn status(state: &AppState) -> Status {
@@ -278,10 +284,18 @@ async fn status(state: &AppState) -> Status {
             entries: usage.map(|u| u.1),
             max_bytes: store.max_bytes(),
         },
-        redis: state.shared.as_ref().map(|s| RedisStatus {
-            url: s.describe().to_string(),
-            up: s.usable(),
-        }),
+        redis: match &state.shared {
+            Some(s) => Some(RedisStatus {
+                url: s.describe().to_string(),
+                up: s.usable(),
+                replicas: s.listening().await,
+            }),
+            None => None,
+        },
+        replica: match &state.shared {
+            Some(s) => s.replica().to_string(),
+            None => crate::cache::purge::replica_name(),
+        },
         filter_rules: state.filter.load().len(),
         auth: state.auth.load().is_some(),
         upstreams: state.cache.upstreams(),

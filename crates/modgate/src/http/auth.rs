@@ -580,8 +580,8 @@ impl Auth {
     fn access(&self, who: Option<&Principal>, parsed: &Result<Request, Reject>) -> Verdict {
         let module = match parsed {
             Ok(Request::Health | Request::Ready | Request::Metrics) => return Verdict::Allow,
-            // The operations API: admins only.
-            Ok(Request::Api { .. }) => {
+            // The operations API and the dashboard: admins only.
+            Ok(Request::Api { .. } | Request::Ui { .. }) => {
                 return match who {
                     Some(p) if p.admin => Verdict::Allow,
                     Some(_) => Verdict::Forbidden,

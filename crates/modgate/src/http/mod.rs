@@ -18,6 +18,7 @@ mod request_span;
 mod respond;
 mod sendfile;
 pub mod tls;
+mod ui;
 mod zip;
 
 pub use auth::{
@@ -137,9 +138,15 @@ async fn logged(
             code: resp.status().as_u16(),
         })
         .inc();
+    let took = start.elapsed();
     m.request_seconds
         .get_or_create(&crate::metrics::Endpoint { endpoint })
-        .observe(start.elapsed().as_secs_f64());
+        .observe(took.as_secs_f64());
+    m.recent.request(took);
+    let status = resp.status().as_u16();
+    if status >= 400 {
+        keep_refusal(&resp, path, status, client.as_deref());
+    }
     crate::logging::RequestLine {
         id: &id,
         method: req.method.as_str(),
@@ -197,6 +204,31 @@ async fn checked(
         handle(served, req, access.parsed, span, caller).await,
         access.client,
     )
+}
+
+/// Keeps an answer of 400 and up for the dashboard's list of recent refusals and errors.
+fn keep_refusal(resp: &Response, path: &str, status: u16, client: Option<&str>) {
+    let reason = match resp.extensions().get::<reply::Why>() {
+        Some(why) => why.0.to_string(),
+        None => StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("")
+            .to_string(),
+    };
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    crate::metrics::metrics()
+        .recent
+        .refused(crate::metrics::recent::Refusal {
+            at: gomod::timestamp::Timestamp::from_unix(secs).format_rfc3339(),
+            status,
+            path: path.to_string(),
+            module: module_version(path).map(|(m, _)| m.to_string()),
+            client: client.unwrap_or(auth::ANONYMOUS).to_string(),
+            reason,
+        });
 }
 
 /// The module path and version (or query; empty for a list or `@latest`) of a protocol

@@ -70,6 +70,11 @@ pub enum Request {
         /// `<endpoint>` (`catalog`, ...).
         endpoint: String,
     },
+    /// `/ui/<asset>`: the dashboard's page and files (`/ui` too, sent on to `/ui/`).
+    Ui {
+        /// The file (`""` for the page).
+        asset: String,
+    },
 }
 
 /// A request path that is not answered: the status (400 or 404) and a one-line reason.
@@ -139,6 +144,16 @@ pub fn parse(raw: &str) -> Result<Request, Reject> {
     if let Some(endpoint) = path.strip_prefix("/api/v1/") {
         return Ok(Request::Api {
             endpoint: endpoint.to_string(),
+        });
+    }
+    if path == "/ui" {
+        return Ok(Request::Ui {
+            asset: "/ui".to_string(),
+        });
+    }
+    if let Some(asset) = path.strip_prefix("/ui/") {
+        return Ok(Request::Ui {
+            asset: asset.to_string(),
         });
     }
     if let Some(rest) = path.strip_prefix("/sumdb/") {
@@ -215,6 +230,19 @@ mod tests {
         assert_eq!(ok("/healthz"), Request::Health);
         assert_eq!(ok("/metrics"), Request::Metrics);
         assert_eq!(ok("/readyz"), Request::Ready);
+        assert_eq!(ok("/ui/"), Request::Ui { asset: "".into() });
+        assert_eq!(
+            ok("/ui/ui.js"),
+            Request::Ui {
+                asset: "ui.js".into()
+            }
+        );
+        assert_eq!(
+            ok("/ui"),
+            Request::Ui {
+                asset: "/ui".into()
+            }
+        );
         assert_eq!(
             ok("/github.com/!foo/bar/@v/list"),
             Request::List {

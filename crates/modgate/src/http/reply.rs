@@ -31,15 +31,21 @@ pub(super) fn build(
     r
 }
 
+/// The reason line of an error answer, kept with the response for the dashboard's list of
+/// recent refusals and errors.
+#[derive(Debug, Clone)]
+pub(super) struct Why(pub std::sync::Arc<str>);
+
 /// A plain-text one-line answer (errors, health).
 pub fn text(status: StatusCode, line: &str, head: bool) -> Response {
     let body = format!("{}\n", line.replace(['\r', '\n'], " "));
+    let why = (status.as_u16() >= 400).then(|| Why(body.trim_end().into()));
     let headers = [
         ("content-type", TEXT.to_string()),
         ("content-length", body.len().to_string()),
         ("cache-control", "no-store".to_string()),
     ];
-    build(
+    let mut r = build(
         status,
         &headers,
         if head {
@@ -47,7 +53,11 @@ pub fn text(status: StatusCode, line: &str, head: bool) -> Response {
         } else {
             Body::from(body)
         },
-    )
+    );
+    if let Some(why) = why {
+        r.extensions_mut().insert(why);
+    }
+    r
 }
 
 /// A body answer. The headers are made without formatting or copying: static values for

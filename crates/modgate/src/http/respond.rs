@@ -73,6 +73,7 @@ pub async fn answer(
         Request::Ready => ready(state, head).await,
         Request::Sumdb { path } => sumdb(state, &path, head).await,
         Request::Api { endpoint } => super::api::answer(state, &endpoint, query, head).await,
+        Request::Ui { asset } => super::ui::answer(&asset, head),
         Request::List { module } => match state.cache.list(&module).await {
             Ok(meta) => {
                 let cache = short();

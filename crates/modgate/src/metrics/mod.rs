@@ -16,6 +16,7 @@
 //! client, the git runner, the checksum database verifier, the store, the cluster).
 
 mod process;
+pub mod recent;
 
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -97,7 +98,7 @@ pub const S3_OPERATIONS: [&str; 7] = [
 /// The S3 requests' `outcome` values.
 pub const S3_OUTCOMES: [&str; 4] = ["ok", "not_found", "exists", "error"];
 /// The Redis round trips' `operation` values.
-pub const REDIS_OPERATIONS: [&str; 13] = [
+pub const REDIS_OPERATIONS: [&str; 14] = [
     "ping",
     "get",
     "set",
@@ -111,6 +112,7 @@ pub const REDIS_OPERATIONS: [&str; 13] = [
     "read_list",
     "delete",
     "scan",
+    "replicas",
 ];
 /// The Redis round trips' `outcome` values.
 pub const REDIS_OUTCOMES: [&str; 3] = ["ok", "error", "timeout"];
@@ -296,6 +298,8 @@ pub struct Metrics {
     pub redis_seconds: Timings<Operation>,
     /// Times this replica went on its own because Redis failed.
     pub redis_degradations: Counter,
+    /// The last hour, in memory, for the dashboard (not exported).
+    pub recent: recent::Recent,
     /// S3 requests by operation and outcome.
     pub s3_requests: Family<OperationOutcome, Counter>,
     /// S3 request durations by operation (to the response; a streamed body not included).
@@ -370,6 +374,7 @@ impl Metrics {
             redis_requests: Family::default(),
             redis_seconds: Timings::new_with_constructor(seconds),
             redis_degradations: Counter::default(),
+            recent: recent::Recent::default(),
             s3_requests: Family::default(),
             s3_seconds: Timings::new_with_constructor(seconds),
             storage_up: Gauge::default(),
@@ -645,7 +650,7 @@ impl Metrics {
         );
         r.register(
             "redis_requests",
-            "Redis round trips by operation (ping, get, set, incr, lock_take, lock_renew, lock_release; for purges: log_append, publish, push, read_list, delete, scan) and outcome (ok, error, timeout)",
+            "Redis round trips by operation (ping, get, set, incr, lock_take, lock_renew, lock_release; for purges: log_append, publish, push, read_list, delete, scan; replicas: the dashboard's count of replicas listening) and outcome (ok, error, timeout)",
             self.redis_requests.clone(),
         );
         r.register(
@@ -706,6 +711,7 @@ impl Metrics {
         self.cache_lookups
             .get_or_create(&Lookup { kind, result })
             .inc();
+        self.recent.lookup(result == "hit");
     }
 
     /// Records an upstream request: its outcome, its whole time, the time to its
@@ -726,6 +732,9 @@ impl Metrics {
             outcome,
         };
         self.upstream_requests.get_or_create(&with_outcome).inc();
+        if outcome == "error" || outcome == "timeout" {
+            self.recent.upstream_error();
+        }
         if outcome == "rate_limited" || outcome == "skipped" {
             return;
         }

@@ -216,6 +216,8 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), SetupError> {
     }
     // Not awaited: a large cache must not delay serving (nor /healthz).
     ledger.spawn_scan();
+    // The dashboard's last hour.
+    crate::metrics::metrics().recent.start_ticking();
     crate::http::listen::serve(listener, App::new(state), tls, settings.server, shutdown()).await;
     Ok(())
 }

@@ -526,3 +526,44 @@ pub fn client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// Runs headless Chromium (`MODGATE_CHROMIUM`, else `chromium` on PATH) on the page at
+/// `url` with `args`, in a profile of its own; its standard output.
+pub fn chromium(args: &[&str], url: &str) -> Vec<u8> {
+    let bin = std::env::var("MODGATE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let profile = tempfile::tempdir().unwrap();
+    let out = run_bounded(
+        Command::new(&bin)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args)
+            .arg(url),
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "{bin}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The pixels of a PNG file whose color is exactly `rgb`.
+pub fn pixels_of(png_file: &Path, rgb: [u8; 3]) -> usize {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png_file).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    buf[..info.buffer_size()]
+        .chunks(channels)
+        .filter(|p| p[..3] == rgb)
+        .count()
+}
