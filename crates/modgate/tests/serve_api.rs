@@ -132,6 +132,13 @@ fn the_catalog_lists_stored_versions_page_by_page_on_disk_and_on_s3() {
         assert_eq!(got, want[3..4]);
         let (got, _) = catalog(s, "example.com/B", 10);
         assert_eq!(got, want[..1]);
+        // Each version with the upstream it came from, and when.
+        let page: serde_json::Value =
+            serde_json::from_slice(&get(s, "/api/v1/catalog", None).body).unwrap();
+        for m in page["modules"].as_array().unwrap() {
+            assert_eq!(m["upstream"].as_str(), Some(tree.url().as_str()), "{m}");
+            assert!(m["fetched"].as_str().unwrap().ends_with('Z'), "{m}");
+        }
         let r = get(s, "/api/v1/catalog?limit=0", None);
         assert_eq!(
             (r.status, r.text()),

@@ -205,6 +205,9 @@ fn a_purge_drops_a_modules_short_lived_answers_and_a_forced_one_waits_for_downlo
     );
     let vdir = data.join("cache/download/example.com/big/@v");
     assert!(vdir.join("v1.0.0.zip").exists());
+    let record = data.join("modgate/fetched/example.com/big/@v/v1.0.0");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    assert_eq!(r["upstream"], format!("{}/", up.url));
     // The download ends: the purge is done, the version fetched anew.
     drop(downloading);
     let start = Instant::now();
@@ -223,6 +226,7 @@ fn a_purge_drops_a_modules_short_lived_answers_and_a_forced_one_waits_for_downlo
             "cache/download/example.com/big/@v/v1.0.0.zip",
             "cache/download/example.com/big/@v/v1.0.0.mod",
             "cache/download/example.com/big/@v/v1.0.0.info",
+            "modgate/fetched/example.com/big/@v/v1.0.0",
         ])
     );
     let mut left: Vec<_> = std::fs::read_dir(&vdir)
@@ -231,6 +235,7 @@ fn a_purge_drops_a_modules_short_lived_answers_and_a_forced_one_waits_for_downlo
         .collect();
     left.sort();
     assert_eq!(left, Vec::<String>::new());
+    assert!(!record.exists());
     assert_eq!(up.count("/example.com/big/@v/v1.0.0.info"), 1);
     assert_eq!(get(&s, "/example.com/big/@v/v1.0.0.info").status, 200);
     assert_eq!(up.count("/example.com/big/@v/v1.0.0.info"), 2);
@@ -480,6 +485,13 @@ fn three_replicas_one_purge_every_replica_asks_again_for_that_list_only() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        sw.object(
+            "modules",
+            "shared/modgate/fetched/example.com/big/@v/v1.0.0"
+        )
+        .is_none()
+    );
     for ext in ["zip", "ziphash", "mod", "info"] {
         let name = format!("shared/cache/download/example.com/big/@v/v1.0.0.{ext}");
         assert!(sw.object("modules", &name).is_none(), "{name}");

@@ -100,6 +100,11 @@ fn the_dashboard_shows_what_the_server_did() {
             catalog.contains(&format!("<td>{m}</td><td>{v}</td>")),
             "{m}@{v}: {catalog}"
         );
+        // Where it came from.
+        assert!(
+            catalog.contains(&format!("Z</td><td>{}/</td>", up.url)),
+            "{catalog}"
+        );
         assert!(
             catalog.contains(&format!("<a href=\"../{m}/@v/{v}.info\">.info</a>")),
             "{catalog}"

@@ -490,14 +490,16 @@ impl Cache {
                         // Stored by the lock's previous holder.
                         return Info::parse(b.data).map_err(internal);
                     }
-                    let info = Self::bounded(
+                    let (info, by) = crate::source::answered_by(Self::bounded(
                         inner.settings.request_timeout,
                         format!("{m}@{q}"),
                         inner.source.stat(&m, &q),
-                    )
-                    .await?;
+                    ))
+                    .await;
+                    let info = info?;
                     check_info(&inner, &m, &q, &info)?;
                     write_entry(&inner, &key, info.json.clone()).await?;
+                    record_fetch(&inner, &m, &q, by).await;
                     Ok(info)
                 })
                 .await?;
@@ -563,14 +565,13 @@ impl Cache {
                     // Stored by the lock's previous holder.
                     return Ok(b.data);
                 }
-                let data = bytes::Bytes::from(
-                    Self::bounded(
-                        inner.settings.request_timeout,
-                        format!("{m}@{v}: go.mod"),
-                        inner.source.go_mod(&m, &v),
-                    )
-                    .await?,
-                );
+                let (data, by) = crate::source::answered_by(Self::bounded(
+                    inner.settings.request_timeout,
+                    format!("{m}@{v}: go.mod"),
+                    inner.source.go_mod(&m, &v),
+                ))
+                .await;
+                let data = bytes::Bytes::from(data?);
                 if let Err(e) = gomod::modfile::parse_lax("go.mod", &data, None) {
                     return Err(Error::failed(format!(
                         "{}: {m}@{v}: the go.mod does not parse ({}); not stored",
@@ -580,6 +581,7 @@ impl Cache {
                 }
                 check_sum(&inner, &m, &v, true, &gomod::dirhash::hash_go_mod(&data)).await?;
                 write_entry(&inner, &key, data.clone()).await?;
+                record_fetch(&inner, &m, &v, by).await;
                 Ok(data)
             })
             .await?;
@@ -683,15 +685,15 @@ impl Cache {
         zip_key: &Key,
     ) -> Result<(String, u64, Option<Arc<Staged>>), Error> {
         let fetch = |staged: Staged| async move {
-            let r = Self::bounded(
+            let (r, by) = crate::source::answered_by(Self::bounded(
                 inner.settings.transfer_timeout,
                 format!("{m}@{v}: zip"),
                 inner.source.zip(m, v, staged.path()),
-            )
+            ))
             .await;
-            (r, staged)
+            (r, staged, by)
         };
-        let (mut size, mut staged) = fetch(inner.store.stage(zip_key.file_name())).await;
+        let (mut size, mut staged, mut by) = fetch(inner.store.stage(zip_key.file_name())).await;
         if let Err(e) = &size
             && e.kind() == Kind::StorageFull
         {
@@ -702,7 +704,7 @@ impl Cache {
             if !inner.store.free_after_full().await {
                 return Err(e);
             }
-            (size, staged) = fetch(inner.store.stage(zip_key.file_name())).await;
+            (size, staged, by) = fetch(inner.store.stage(zip_key.file_name())).await;
         }
         let size = size?;
         let (mv, desc) = (
@@ -742,7 +744,10 @@ impl Cache {
             false => None,
         };
         match store.put_staged(zip_key, staged).await {
-            Ok(()) => Ok((h1, size, None)),
+            Ok(()) => {
+                record_fetch(inner, m, v, by).await;
+                Ok((h1, size, None))
+            }
             Err(e) if crate::storage::is_unavailable(&e) && spare.is_some() => {
                 tracing::debug!(zip = %zip_key, error = %e, "not stored: served from staging");
                 Ok((h1, size, spare.map(Arc::new)))
@@ -778,6 +783,28 @@ async fn shared_fresh<T: ShortLived>(
         stale: None,
         fresh_until: at.checked_add(ttl),
     })
+}
+
+/// Records when `m@v` was fetched and from which upstream (`by`), unless a record is
+/// stored already (the first of its files to be fetched names it). Best effort: the
+/// catalog shows no upstream where it failed.
+async fn record_fetch(inner: &Inner, m: &str, v: &str, by: Option<String>) {
+    let (Some(upstream), Ok(key)) = (by, Key::fetched(m, v)) else {
+        return;
+    };
+    if let Ok(Some(_)) = inner.store.stat(&key).await {
+        return;
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let record = serde_json::json!({
+        "upstream": upstream,
+        "fetched": gomod::timestamp::Timestamp::from_unix(secs).format_rfc3339(),
+    });
+    if let Err(e) = inner.store.put(&key, record.to_string().into()).await {
+        tracing::debug!(module = m, version = v, error = %e, "the record of this fetch was not stored");
+    }
 }
 
 /// Stores an entry, whole or not at all. A short-lived entry (list, `@latest`) is not

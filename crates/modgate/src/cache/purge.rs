@@ -8,8 +8,8 @@
 //!   remembered "not found" of the module (with a version: that version's, and the
 //!   module's list and `@latest`). Without `what`, all four.
 //! - `force` with a version: its stored files too (`.ziphash`, `.zip`, `.mod`, `.info`,
-//!   in that order: a zip is never left without its `.info` while its hash is gone), and
-//!   the in-memory copies. Refused while any replica is sending that version's zip:
+//!   in that order: a zip is never left without its `.info` while its hash is gone, then
+//!   the record of its fetch), and the in-memory copies. Refused while any replica is sending that version's zip:
 //!   asked of the live replicas through Redis, who each answer from `Store::reading`.
 //!   There is a window between the question and the removal in which a new download
 //!   may start; it is then served from the open file (a directory) or fails and is
@@ -164,6 +164,7 @@ impl Purge {
                     Key::zip(m, v),
                     Key::go_mod(m, v),
                     Key::info(m, v),
+                    Key::fetched(m, v),
                 ]
                 .into_iter()
                 .filter_map(Result::ok),
@@ -676,6 +677,7 @@ mod tests {
                 "cache/download/example.com/m/@v/v1.0.0.zip",
                 "cache/download/example.com/m/@v/v1.0.0.mod",
                 "cache/download/example.com/m/@v/v1.0.0.info",
+                "modgate/fetched/example.com/m/@v/v1.0.0",
             ]
         );
         assert_eq!(

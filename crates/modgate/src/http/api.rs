@@ -327,6 +327,9 @@ struct CatalogEntry {
     stored: String,
     zip_bytes: Option<u64>,
     mod_bytes: Option<u64>,
+    /// The upstream it was fetched from, and when (null when not recorded).
+    upstream: Option<String>,
+    fetched: Option<String>,
     /// Its `.info` and `.mod`, as the GOPROXY protocol names them here.
     info: String,
     #[serde(rename = "mod")]
@@ -354,6 +357,8 @@ impl CatalogEntry {
             version: v.version,
             zip_bytes: v.zip_bytes,
             mod_bytes: v.mod_bytes,
+            upstream: v.upstream,
+            fetched: v.fetched,
         }
     }
 }

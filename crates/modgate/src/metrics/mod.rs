@@ -67,7 +67,7 @@ pub const GIT_COMMANDS: [&str; 12] = [
 /// The checksum database verifications' `result` values.
 pub const VERIFY_RESULTS: [&str; 4] = ["ok", "refused", "error", "skipped"];
 /// The store's entry `kind` values.
-pub const STORE_KINDS: [&str; 8] = [
+pub const STORE_KINDS: [&str; 9] = [
     "info",
     "mod",
     "zip",
@@ -76,6 +76,7 @@ pub const STORE_KINDS: [&str; 8] = [
     "latest",
     "sumdb",
     "sumdb_state",
+    "fetched",
 ];
 /// The hedges' `result` values.
 pub const HEDGE_RESULTS: [&str; 2] = ["won", "lost"];
@@ -176,7 +177,7 @@ pub struct Outcome {
 /// One label: the store entry `kind`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StoreKind {
-    /// info, mod, zip, ziphash, list, latest, sumdb, sumdb_state.
+    /// info, mod, zip, ziphash, list, latest, sumdb, sumdb_state, fetched.
     pub kind: &'static str,
 }
 
@@ -592,7 +593,7 @@ impl Metrics {
     fn register_storage(&self, r: &mut Registry) {
         r.register(
             "store_writes",
-            "Objects written to the store, by kind (info, mod, zip, ziphash, list, latest, sumdb, sumdb_state)",
+            "Objects written to the store, by kind (info, mod, zip, ziphash, list, latest, sumdb, sumdb_state, fetched)",
             self.store_writes.clone(),
         );
         r.register(

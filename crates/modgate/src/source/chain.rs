@@ -212,7 +212,10 @@ impl Chain {
                 (_, Some((j, e))) if j == i => Err(e),
                 (Some(source), _) => match self.hedge_partner(i, private) {
                     Some(k) => match self.race(i, k, module_path, op).await {
-                        Raced::Won(answer) => return Ok(answer),
+                        Raced::Won(j, answer) => {
+                            self.note_answer(j);
+                            return Ok(answer);
+                        }
                         Raced::First(r) => r,
                         Raced::Both(first, second) => {
                             carried = Some((k, second));
@@ -225,6 +228,7 @@ impl Chain {
             };
             let err = match result {
                 Ok(answer) => {
+                    self.note_answer(i);
                     tracing::info!(
                         module = module_path,
                         op = op.name(),
@@ -317,8 +321,8 @@ fn log_failure(entry: &Entry, module_path: &str, op: Op<'_>, err: &Error, stop: 
 
 /// What came of a hedged request.
 enum Raced {
-    /// A good answer (from either).
-    Won(Answer),
+    /// A good answer (from either: the index of the link that gave it).
+    Won(usize, Answer),
     /// The first link answered (badly) before the hedge was sent.
     First(Result<Answer, Error>),
     /// Both failed: the first's error, the second's.
@@ -326,6 +330,20 @@ enum Raced {
 }
 
 impl Chain {
+    /// Notes that link `i` answered, by the name `/api/v1/upstreams` and the metrics give
+    /// its source (else its entry as written).
+    fn note_answer(&self, i: usize) {
+        let link = &self.links[i];
+        match link
+            .source
+            .as_ref()
+            .and_then(|s| s.upstreams().into_iter().next())
+        {
+            Some(u) => super::note_answer(&u.upstream),
+            None => super::note_answer(&link.entry),
+        }
+    }
+
     /// The link a slow request to link `i` is also sent to: the next one, when both are
     /// HTTP proxies that may be asked about this module.
     fn hedge_partner(&self, i: usize, private: bool) -> Option<usize> {
@@ -412,13 +430,13 @@ impl Chain {
                     remove_partial(alt).await;
                     return Raced::First(Err(Error::storage(&e, dest)));
                 }
-                Raced::Won(answer)
+                Raced::Won(k, answer)
             }
-            (Some((_, answer)), _, alt) => {
+            (Some((which, answer)), _, alt) => {
                 if let Some(alt) = alt {
                     remove_partial(alt).await;
                 }
-                Raced::Won(answer)
+                Raced::Won(if which == "second" { k } else { i }, answer)
             }
             (None, _, alt) => {
                 if let Some(alt) = alt {

@@ -23,6 +23,28 @@ use async_trait::async_trait;
 use crate::error::Error;
 use serde::Serialize;
 
+tokio::task_local! {
+    /// Which upstream answered the source call under way (set by the chain).
+    static ANSWERED_BY: std::cell::RefCell<Option<String>>;
+}
+
+/// Runs `f` (source calls), and says which upstream (a chain entry: its URL with any
+/// password hidden, `direct`, a `file://` tree) gave the last answer in it, if a chain
+/// said so.
+pub async fn answered_by<F: std::future::Future>(f: F) -> (F::Output, Option<String>) {
+    ANSWERED_BY
+        .scope(std::cell::RefCell::new(None), async {
+            let out = f.await;
+            (out, ANSWERED_BY.with(|a| a.borrow_mut().take()))
+        })
+        .await
+}
+
+/// Notes that `entry` answered (within [`answered_by`]; nothing otherwise).
+pub(crate) fn note_answer(entry: &impl std::fmt::Display) {
+    let _ = ANSWERED_BY.try_with(|a| *a.borrow_mut() = Some(entry.to_string()));
+}
+
 /// An `.info` or `@latest` answer: the body to serve, and the version it names.
 ///
 /// From an upstream proxy or a `file://` tree the body is the bytes as served, checked

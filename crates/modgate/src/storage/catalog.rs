@@ -33,6 +33,11 @@ pub struct Stored {
     pub zip_bytes: Option<u64>,
     /// The size of its `.mod`, when it is stored.
     pub mod_bytes: Option<u64>,
+    /// The upstream it was fetched from, when recorded (`Key::fetched`: a version
+    /// stored before records were kept, or imported from a bundle, has none).
+    pub upstream: Option<String>,
+    /// When it was fetched (RFC 3339), when recorded.
+    pub fetched: Option<String>,
 }
 
 /// A page of the catalog, and where the next one starts (`None`: this is the last).
@@ -66,6 +71,8 @@ impl Group {
             stored: self.info?,
             zip_bytes: self.zip,
             mod_bytes: self.go_mod,
+            upstream: None,
+            fetched: None,
         })
     }
 }
@@ -85,15 +92,52 @@ fn escaped(prefix: &str) -> String {
     out
 }
 
+/// Records of fetches read at once.
+const RECORDS_AT_ONCE: usize = 16;
+
 impl Store {
     /// The stored versions of modules whose path starts with `prefix`, at most `limit`
-    /// (at most [`MAX_PAGE`]), after `cursor` (a page's `next`).
+    /// (at most [`MAX_PAGE`]), after `cursor` (a page's `next`), each with the record of
+    /// its fetch when there is one.
     pub async fn catalog(
         &self,
         prefix: &str,
         cursor: Option<&str>,
         limit: usize,
     ) -> io::Result<Page> {
+        let mut page = self.listed(prefix, cursor, limit).await?;
+        for chunk in page.versions.chunks_mut(RECORDS_AT_ONCE) {
+            let keys: Vec<Option<super::Key>> = chunk
+                .iter()
+                .map(|v| super::Key::fetched(&v.module, &v.version).ok())
+                .collect();
+            let mut reads = Vec::with_capacity(keys.len());
+            for k in &keys {
+                reads.push(self.fetch_record(k.as_ref()));
+            }
+            let records = futures_util::future::join_all(reads).await;
+            for (v, r) in chunk.iter_mut().zip(records) {
+                if let Some((upstream, fetched)) = r {
+                    v.upstream = Some(upstream);
+                    v.fetched = Some(fetched);
+                }
+            }
+        }
+        Ok(page)
+    }
+
+    /// The upstream and time of a fetch whose record is `key`, when readable.
+    async fn fetch_record(&self, key: Option<&super::Key>) -> Option<(String, String)> {
+        let blob = self.blobs.get(key?).await.ok()??;
+        let record: serde_json::Value = serde_json::from_slice(&blob.data).ok()?;
+        Some((
+            record["upstream"].as_str()?.to_string(),
+            record["fetched"].as_str()?.to_string(),
+        ))
+    }
+
+    /// The page of stored versions, as listed.
+    async fn listed(&self, prefix: &str, cursor: Option<&str>, limit: usize) -> io::Result<Page> {
         let limit = limit.clamp(1, MAX_PAGE);
         let from = format!("{ROOT}{}", escaped(prefix));
         let mut after = cursor.map(String::from);

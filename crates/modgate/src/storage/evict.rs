@@ -616,6 +616,10 @@ impl Ledger {
                     }
                     let whole = removed.iter().zip(&files).all(|(r, f)| *r || f.is_none());
                     if whole {
+                        // The record of its fetch goes with it (not counted).
+                        if let Some(k) = Key::fetched_of_version(&name) {
+                            let _ = std::fs::remove_file(root.join(k.name()));
+                        }
                         versions.push(name.clone());
                     }
                     whole

@@ -29,6 +29,9 @@ pub enum Kind {
     /// The checksum database verifier's own state (`sumdb/<db>/latest`, the tree head it
     /// trusts) and what it verified (`sumdb/<db>/lookup/...`, `sumdb/<db>/tile/...`).
     SumdbState,
+    /// When a version was fetched and from which upstream (`modgate/fetched/<path>/@v/
+    /// <version>`, JSON; outside the module download tree, which the go command reads).
+    Fetched,
 }
 
 impl Kind {
@@ -43,6 +46,7 @@ impl Kind {
             Kind::Latest => "latest",
             Kind::Sumdb => "sumdb",
             Kind::SumdbState => "sumdb_state",
+            Kind::Fetched => "fetched",
         }
     }
 
@@ -57,6 +61,10 @@ impl Kind {
         }
     }
 }
+
+/// Where the records of fetches start (a version's record is named as its files are
+/// under `cache/download/`, without an extension).
+const FETCHED: &str = "modgate/fetched";
 
 /// Why a key could not be formed: the module path, version or file name is not valid (the
 /// caller answers 400/404; nothing in storage is touched).
@@ -85,6 +93,15 @@ impl Key {
     pub fn parse(rel: &str) -> Option<Key> {
         if let Some(file) = rel.strip_prefix("sumdb/") {
             return Key::sumdb_state(file).ok();
+        }
+        if let Some(stem) = rel.strip_prefix(FETCHED).filter(|s| s.starts_with('/')) {
+            let info = format!("{}{stem}.info", layout::DOWNLOAD);
+            return match layout::parse(&info)? {
+                layout::Name::Version { path, version, .. } => Key::fetched(&path, &version)
+                    .ok()
+                    .filter(|k| k.name == rel && gomod::semver::is_valid(&version)),
+                _ => None,
+            };
         }
         let kind = match layout::parse(rel)? {
             layout::Name::Version { ext, .. } => match ext {
@@ -123,6 +140,29 @@ impl Key {
     /// `module@version`'s `.ziphash`.
     pub fn ziphash(module: &str, version: &str) -> Result<Key, KeyError> {
         Key::version(Kind::ZipHash, module, version)
+    }
+
+    /// When `module@version` was fetched, and from where.
+    pub fn fetched(module: &str, version: &str) -> Result<Key, KeyError> {
+        let info = layout::version_file(module, version, Ext::Info)?;
+        let stem = info
+            .strip_prefix(layout::DOWNLOAD)
+            .and_then(|s| s.strip_suffix(".info"))
+            .unwrap_or(&info);
+        Ok(Key {
+            kind: Kind::Fetched,
+            name: format!("{FETCHED}{stem}"),
+        })
+    }
+
+    /// The record of when the version whose files are named `id` (without their
+    /// extension, as the eviction ledger names a version) was fetched.
+    pub(super) fn fetched_of_version(id: &str) -> Option<Key> {
+        let stem = id.strip_prefix(layout::DOWNLOAD)?;
+        Some(Key {
+            kind: Kind::Fetched,
+            name: format!("{FETCHED}{stem}"),
+        })
     }
 
     /// `module`'s `@v/list`.
@@ -193,7 +233,9 @@ impl Key {
     /// `@latest` or the verifier's trusted tree head.
     pub fn is_immutable(&self) -> bool {
         match self.kind {
-            Kind::Info | Kind::Mod | Kind::Zip | Kind::ZipHash | Kind::Sumdb => true,
+            Kind::Info | Kind::Mod | Kind::Zip | Kind::ZipHash | Kind::Sumdb | Kind::Fetched => {
+                true
+            }
             Kind::List | Kind::Latest => false,
             Kind::SumdbState => !self.name.ends_with("/latest"),
         }
@@ -245,6 +287,10 @@ mod tests {
                 Key::sumdb_state("sum.golang.org/latest"),
                 "sumdb/sum.golang.org/latest",
             ),
+            (
+                Key::fetched("github.com/Foo/bar", "v1.0.0-RC"),
+                "modgate/fetched/github.com/!foo/bar/@v/v1.0.0-!r!c",
+            ),
         ];
         for (key, name) in table {
             assert_eq!(key.unwrap().name(), name);
@@ -287,6 +333,7 @@ mod tests {
             Key::latest("m.io/a"),
             Key::sumdb("sum.golang.org", "tile/8/0/001"),
             Key::sumdb_state("sum.golang.org/latest"),
+            Key::fetched("github.com/Foo/bar", "v1.0.0-RC"),
         ] {
             let key = key.unwrap();
             assert_eq!(Key::parse(key.name()), Some(key.clone()), "{key}");
@@ -298,6 +345,10 @@ mod tests {
             "m.io/a@v1.0.0",
             "sumdb/../x",
             "git/0123",
+            "modgate/fetched/m.io/a/@v/list",
+            "modgate/fetched/m.io/a/@v/v1.0.0.zip",
+            "modgate/fetchedm.io/a/@v/v1.0.0",
+            "modgate/fetched/../a/@v/v1.0.0",
         ] {
             assert_eq!(Key::parse(rel), None, "{rel}");
         }
@@ -312,5 +363,12 @@ mod tests {
         assert!(!Key::sumdb_state("db/latest").unwrap().is_immutable());
         assert!(Key::sumdb_state("db/lookup/m@v1").unwrap().is_immutable());
         assert!(Key::sumdb("db", "tile/8/0/000").unwrap().is_immutable());
+        assert!(Key::fetched("m.io/a", "v1.0.0").unwrap().is_immutable());
+        // Not one of the version's files (held, evicted and purged with them apart).
+        assert_eq!(Key::fetched("m.io/a", "v1.0.0").unwrap().version_id(), None);
+        assert_eq!(
+            Key::fetched_of_version("cache/download/m.io/a/@v/v1.0.0"),
+            Key::fetched("m.io/a", "v1.0.0").ok()
+        );
     }
 }

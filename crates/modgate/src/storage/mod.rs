@@ -173,6 +173,9 @@ impl Store {
             for kind in [Kind::ZipHash, Kind::Zip, Kind::Info, Kind::Mod] {
                 forget(&Key::of_version(id, kind));
             }
+            if let Some(k) = Key::fetched_of_version(id) {
+                forget(&k);
+            }
         }));
         self.ledger = Some(ledger);
     }
@@ -275,7 +278,10 @@ impl Store {
     /// disk is full (then the write is tried once more).
     pub async fn put(&self, key: &Key, data: Bytes) -> io::Result<()> {
         let len = data.len() as u64;
-        let Some(ledger) = self.counting() else {
+        // A fetch's record is not counted: a few dozen bytes beside its version's files,
+        // removed with them.
+        let counting = self.counting().filter(|_| key.kind() != Kind::Fetched);
+        let Some(ledger) = counting else {
             self.blobs.put(key, data).await?;
             written(key, len);
             return Ok(());
