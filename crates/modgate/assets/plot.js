@@ -83,5 +83,57 @@ var ModgatePlot = (function () {
     return svg;
   }
 
-  return { lines: lines, niceStep: niceStep, fmtNumber: fmtNumber };
+  // Lanes over one time axis in `container` (emptied first), one band each:
+  //   opts.lanes: [{name, color, spans: [[from, to, opacity?], ...]} or
+  //                {name, color, steps: [[t, value], ...] (each value holds until the
+  //                 next t), max (the band's top)}],
+  //   opts.from, opts.to (the axis), opts.unit ("us" or "s": what the times are),
+  //   opts.width, opts.laneHeight, opts.label (the names' width).
+  // Each lane is a <g data-lane="NAME"> (for tests and styles).
+  function lanes(container, opts) {
+    while (container.firstChild) container.removeChild(container.firstChild);
+    var w = opts.width || 1000, lh = opts.laneHeight || 26, label = opts.label || 210;
+    var top = 4, bottom = 22, right = 10;
+    var h = top + lh * opts.lanes.length + bottom;
+    var svg = el("svg", { width: w, height: h, viewBox: "0 0 " + w + " " + h, "class": "plot lanes", role: "img" }, container);
+    var t0 = opts.from, t1 = opts.to > opts.from ? opts.to : opts.from + 1;
+    var x = function (t) { return label + (t - t0) / (t1 - t0) * (w - label - right); };
+    opts.lanes.forEach(function (lane, i) {
+      var g = el("g", { "data-lane": lane.name, "class": "lane" }, svg);
+      var y0 = top + i * lh;
+      el("rect", { x: label, y: y0, width: w - label - right, height: lh - 2, "class": "lane-bg" }, g);
+      var name = el("text", { x: label - 6, y: y0 + lh / 2 + 3, "text-anchor": "end", "class": "lane-name" }, g);
+      name.textContent = lane.title || lane.name;
+      (lane.spans || []).forEach(function (s) {
+        var a = x(s[0]), b = Math.max(x(s[1]), a + 1);
+        el("rect", {
+          x: a.toFixed(1), y: y0 + 2, width: (b - a).toFixed(1), height: lh - 6, fill: lane.color,
+          "fill-opacity": s.length > 2 ? s[2] : 1, "shape-rendering": "crispEdges", "class": "span"
+        }, g);
+      });
+      if (lane.steps && lane.steps.length) {
+        var max = lane.max || Math.max.apply(null, lane.steps.map(function (p) { return p[1]; })) || 1;
+        var yv = function (v) { return y0 + lh - 4 - Math.min(v, max) / max * (lh - 6); };
+        var d = "M" + x(lane.steps[0][0]).toFixed(1) + "," + yv(0).toFixed(1);
+        lane.steps.forEach(function (p, j) {
+          var next = j + 1 < lane.steps.length ? lane.steps[j + 1][0] : t1;
+          d += "L" + x(p[0]).toFixed(1) + "," + yv(p[1]).toFixed(1) +
+            "L" + x(next).toFixed(1) + "," + yv(p[1]).toFixed(1);
+        });
+        d += "L" + x(t1).toFixed(1) + "," + yv(0).toFixed(1) + "Z";
+        el("path", { d: d, fill: lane.color, "shape-rendering": "crispEdges", "class": "steps" }, g);
+        name.textContent += " (max " + fmtNumber(max) + (lane.unit || "") + ")";
+      }
+    });
+    var ax = top + lh * opts.lanes.length + 14;
+    var scale = opts.unit === "us" ? 1e6 : 1;
+    for (var k = 0; k <= 4; k++) {
+      var t = t0 + (t1 - t0) * k / 4;
+      el("text", { x: x(t), y: ax, "text-anchor": k === 0 ? "start" : k === 4 ? "end" : "middle", "class": "tick" }, svg)
+        .textContent = ((t - t0) / scale).toFixed(2) + " s";
+    }
+    return svg;
+  }
+
+  return { lines: lines, lanes: lanes, niceStep: niceStep, fmtNumber: fmtNumber };
 })();

@@ -203,7 +203,7 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
     let dom = chromium(&["--dump-dom"], &format!("file://{}", html.display()));
     let dom = String::from_utf8_lossy(&dom);
     assert_eq!(
-        dom.matches(r#"<div class="row""#).count(),
+        dom.matches(r#"<div class="row"#).count(),
         records.len(),
         "{dom}"
     );
@@ -212,7 +212,7 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
     chromium(
         &[
             "--hide-scrollbars",
-            "--window-size=1200,900",
+            "--window-size=1200,1800",
             &format!("--screenshot={}", shot.display()),
         ],
         &format!("file://{}", html.display()),
@@ -244,6 +244,107 @@ fn bar_bands(png_file: &std::path::Path) -> usize {
         inside = colored;
     }
     bands
+}
+
+/// The page of a trace of several hundred requests in headless Chromium: no script
+/// error, the summary as a table, the overview's lanes (requests in flight with the
+/// concurrency reached, the command's CPU, the time not accounted for, the critical
+/// path), the rows grouped, and a filter from the page's address that leaves only the
+/// matching rows.
+#[test]
+fn the_page_of_a_large_trace_has_an_overview_groups_and_a_filter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("up"));
+    let names: Vec<String> = (0..120).map(|i| format!("example.com/m{i:03}")).collect();
+    for m in &names {
+        tree.add(m, "v1.0.0", T1, &[("x.go", "package x\n")]);
+    }
+    let up = Upstream::start(&tree.root);
+    let mods: Vec<String> = names.iter().map(|m| format!("{m}@v1.0.0")).collect();
+    let mods: Vec<&str> = mods.iter().map(String::as_str).collect();
+    let html = tmp.path().join("t.html");
+    let (_, t) = trace_download(
+        &[],
+        tmp.path(),
+        &up.url,
+        &mods,
+        &["--html", html.to_str().unwrap()],
+    );
+    let n = t["records"].as_array().unwrap().len();
+    assert_eq!(n, 360, "{t}");
+    let url = format!("file://{}", html.display());
+    if let Ok(keep) = std::env::var("MODGATE_KEEP_SHOT") {
+        let shot = format!("--screenshot={keep}");
+        chromium(
+            &["--hide-scrollbars", "--window-size=1300,1500", &shot],
+            &url,
+        );
+    }
+    let dom = chromium(&["--dump-dom"], &url);
+    let dom = String::from_utf8_lossy(&dom);
+    assert!(dom.contains(r#"<div id="errors"></div>"#), "{dom}");
+    assert!(dom.contains(r#"<td class="section">verdict</td>"#), "{dom}");
+    for lane in ["requests", "git", "cpu", "unaccounted", "critical"] {
+        assert!(
+            dom.contains(&format!(r#"data-lane="{lane}""#)),
+            "{lane}: {dom}"
+        );
+    }
+    // The requests lane says the most in flight at once, as the summary counts it.
+    let mut edges: Vec<(u64, i64)> = Vec::new();
+    for r in t["records"].as_array().unwrap() {
+        edges.push((r["asked"].as_u64().unwrap(), 1));
+        edges.push((r["done"].as_u64().unwrap(), -1));
+    }
+    edges.sort();
+    let (mut now, mut most) = (0, 0);
+    for (_, d) in edges {
+        now += d;
+        most = most.max(now);
+    }
+    assert!(
+        dom.contains(&format!("requests in flight (max {most})</text>")),
+        "{most}: {dom}"
+    );
+    assert!(dom.contains(r#"class="steps""#), "{dom}");
+    // The critical path: marked in the overview and on its rows.
+    let critical = t["critical_path"].as_array().unwrap().len();
+    assert!(critical > 0);
+    assert_eq!(
+        dom.matches(r#"<div class="row critical""#).count(),
+        critical,
+        "{dom}"
+    );
+    assert_eq!(dom.matches(r#"<div class="row"#).count(), n);
+    assert!(dom.contains(&format!("{n} of {n} shown")), "{dom}");
+    // Grouped by kind: a group each for .info, .mod and .zip, 120 rows each.
+    let dom = chromium(&["--dump-dom"], &format!("{url}#group=kind"));
+    let dom = String::from_utf8_lossy(&dom);
+    for kind in ["info", "mod", "zip"] {
+        assert!(
+            dom.contains(&format!(r#"data-group="{kind}""#))
+                && dom.contains(&format!(">{kind}: 120 (")),
+            "{kind}: {dom}"
+        );
+    }
+    // Filtered from the address: only that module's three rows, grouped by module.
+    let dom = chromium(
+        &["--dump-dom"],
+        &format!("{url}#group=module&filter=example.com/m042/"),
+    );
+    let dom = String::from_utf8_lossy(&dom);
+    assert!(dom.contains(r#"<div id="errors"></div>"#), "{dom}");
+    assert_eq!(dom.matches(r#"<div class="row"#).count(), 3, "{dom}");
+    assert_eq!(dom.matches(r#"<div class="group""#).count(), 1, "{dom}");
+    assert!(dom.contains(&format!("3 of {n} shown")), "{dom}");
+    for ext in ["info", "mod", "zip"] {
+        assert!(
+            dom.contains(&format!(
+                r#"<span class="label">/example.com/m042/@v/v1.0.0.{ext}</span>"#
+            )),
+            "{dom}"
+        );
+    }
 }
 
 #[test]

@@ -203,6 +203,31 @@ impl Trace {
         path
     }
 
+    /// The stretches with no request nor git command under way, in order, each with the
+    /// CPU time the command used in it (at most its length).
+    pub fn gaps(&self) -> Vec<(Duration, Duration, Duration)> {
+        let wall = Duration::from_micros(self.wall_us);
+        let mut at = Duration::ZERO;
+        under_way(&self.records, &self.git)
+            .into_iter()
+            .chain([(wall, wall)])
+            .filter_map(|(s, e)| {
+                let gap = (at < s).then_some((at, s.min(wall)));
+                at = at.max(e);
+                gap
+            })
+            .map(|(a, b)| {
+                let cpu = Duration::from_micros(cpu_between(
+                    &self.cpu,
+                    a.as_micros() as u64,
+                    b.as_micros() as u64,
+                ))
+                .min(b.saturating_sub(a));
+                (a, b, cpu)
+            })
+            .collect()
+    }
+
     /// How the wall time divides: a request or git command under way; else the command
     /// working (the CPU it used in that stretch, at most the stretch); else idle.
     /// `None` when the CPU time could not be read.
@@ -210,7 +235,6 @@ impl Trace {
         if self.cpu.is_empty() {
             return None;
         }
-        let wall = Duration::from_micros(self.wall_us);
         let spans = under_way(&self.records, &self.git);
         let mut out = Attribution {
             named: spans.iter().map(|(s, e)| *e - *s).sum(),
@@ -218,25 +242,8 @@ impl Trace {
             unaccounted: Duration::ZERO,
             longest_idle: None,
         };
-        let mut at = Duration::ZERO;
-        let gaps = spans
-            .iter()
-            .map(|(s, e)| (*s, *e))
-            .chain([(wall, wall)])
-            .filter_map(|(s, e)| {
-                let gap = (at < s).then_some((at, s.min(wall)));
-                at = at.max(e);
-                gap
-            })
-            .collect::<Vec<_>>();
-        for (a, b) in gaps {
+        for (a, b, cpu) in self.gaps() {
             let len = b.saturating_sub(a);
-            let cpu = Duration::from_micros(cpu_between(
-                &self.cpu,
-                a.as_micros() as u64,
-                b.as_micros() as u64,
-            ))
-            .min(len);
             out.work += cpu;
             let idle = len - cpu;
             out.unaccounted += idle;
