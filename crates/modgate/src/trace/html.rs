@@ -10,6 +10,7 @@
 //!   by module, or slowest first, and filtered by a text (also from the page's address:
 //!   `#group=module&filter=golang.org/x/`); a hover box with the details, zoom with the
 //!   mouse wheel (or the slider) and a drag to scroll.
+//!
 //! The records are embedded as JSON; any script error is shown on the page (`#errors`).
 
 use std::time::Duration;
