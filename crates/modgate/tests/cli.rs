@@ -34,7 +34,7 @@ fn help_lists_every_planned_subcommand() {
     assert_eq!(
         commands,
         [
-            "serve", "doctor", "trace", "cache", "prefetch", "bundle", "config", "help"
+            "serve", "doctor", "trace", "cache", "prefetch", "bundle", "config", "admin", "help"
         ]
     );
 }

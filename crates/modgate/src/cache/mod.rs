@@ -499,7 +499,7 @@ impl Cache {
                     let info = info?;
                     check_info(&inner, &m, &q, &info)?;
                     write_entry(&inner, &key, info.json.clone()).await?;
-                    record_fetch(&inner, &m, &q, by).await;
+                    record_fetch(&inner, &m, &q, by);
                     Ok(info)
                 })
                 .await?;
@@ -581,7 +581,7 @@ impl Cache {
                 }
                 check_sum(&inner, &m, &v, true, &gomod::dirhash::hash_go_mod(&data)).await?;
                 write_entry(&inner, &key, data.clone()).await?;
-                record_fetch(&inner, &m, &v, by).await;
+                record_fetch(&inner, &m, &v, by);
                 Ok(data)
             })
             .await?;
@@ -745,7 +745,7 @@ impl Cache {
         };
         match store.put_staged(zip_key, staged).await {
             Ok(()) => {
-                record_fetch(inner, m, v, by).await;
+                record_fetch(inner, m, v, by);
                 Ok((h1, size, None))
             }
             Err(e) if crate::storage::is_unavailable(&e) && spare.is_some() => {
@@ -786,25 +786,30 @@ async fn shared_fresh<T: ShortLived>(
 }
 
 /// Records when `m@v` was fetched and from which upstream (`by`), unless a record is
-/// stored already (the first of its files to be fetched names it). Best effort: the
-/// catalog shows no upstream where it failed.
-async fn record_fetch(inner: &Inner, m: &str, v: &str, by: Option<String>) {
+/// stored already (the first of its files to be fetched names it). In the background
+/// (the answer does not wait for it), and best effort: the catalog shows no upstream
+/// where it failed.
+fn record_fetch(inner: &Arc<Inner>, m: &str, v: &str, by: Option<String>) {
     let (Some(upstream), Ok(key)) = (by, Key::fetched(m, v)) else {
         return;
     };
-    if let Ok(Some(_)) = inner.store.stat(&key).await {
-        return;
-    }
+    let store = Arc::clone(&inner.store);
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let record = serde_json::json!({
-        "upstream": upstream,
-        "fetched": gomod::timestamp::Timestamp::from_unix(secs).format_rfc3339(),
+    let (m, v) = (m.to_string(), v.to_string());
+    tokio::spawn(async move {
+        if let Ok(Some(_)) = store.stat(&key).await {
+            return;
+        }
+        let record = serde_json::json!({
+            "upstream": upstream,
+            "fetched": gomod::timestamp::Timestamp::from_unix(secs).format_rfc3339(),
+        });
+        if let Err(e) = store.put(&key, record.to_string().into()).await {
+            tracing::debug!(module = m, version = v, error = %e, "the record of this fetch was not stored");
+        }
     });
-    if let Err(e) = inner.store.put(&key, record.to_string().into()).await {
-        tracing::debug!(module = m, version = v, error = %e, "the record of this fetch was not stored");
-    }
 }
 
 /// Stores an entry, whole or not at all. A short-lived entry (list, `@latest`) is not
