@@ -12,6 +12,7 @@ mod bundle;
 mod cache;
 mod chain;
 mod cli;
+mod deploy;
 mod doctor_deadline;
 mod doctor_faults;
 mod doctor_network;
