@@ -337,4 +337,265 @@ fn the_image_serves_the_go_command_and_keeps_its_cache_on_its_volume() {
         podman_ok(&["inspect", "--format", "{{.State.ExitCode}}", &c2]),
         "0"
     );
+
+    // The same image in the Kubernetes files, run by `podman kube play`.
+    kube_single(&image, &up.url, &mods, &want);
+    kube_replicas(&image, &up.url, &mods, &want);
+}
+
+/// The YAML documents of `text` whose kind is one of `kinds`.
+fn documents(text: &str, kinds: &[&str]) -> Vec<String> {
+    text.split("\n---\n")
+        .filter(|d| {
+            d.lines()
+                .any(|l| kinds.iter().any(|k| l == format!("kind: {k}")))
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// A Kubernetes file made runnable by podman on this machine's own network: the test's
+/// image and port, one replica, no port declarations (podman's host network takes none),
+/// and each
+/// `valueFrom: secretKeyRef` replaced by the value `secrets` gives (podman 4.3 cannot read
+/// a Kubernetes Secret); only the kinds podman plays.
+fn for_podman(yaml: &str, image: &str, listen: &str, secrets: &[(&str, &str)]) -> String {
+    let docs = documents(yaml, &["ConfigMap", "PersistentVolumeClaim", "Deployment"]);
+    let text = docs
+        .join("\n---\n")
+        .replace("image: modgate:0.1.0", &format!("image: {image}"))
+        // One pod: on the host's network, more would listen on the same port.
+        .replace("  replicas: 3\n", "  replicas: 1\n")
+        .replace(
+            "\"--listen\", \":3000\"",
+            &format!("\"--listen\", \"{listen}\""),
+        );
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        if l.trim() == "ports:" {
+            // Skip the block.
+            let at = indent(l);
+            i += 1;
+            while i < lines.len()
+                && (indent(lines[i]) > at
+                    || lines[i].trim_start().starts_with("- ") && indent(lines[i]) == at + 2)
+            {
+                i += 1;
+            }
+            continue;
+        }
+        if l.trim() == "valueFrom:" {
+            // valueFrom: / secretKeyRef: / name: N / key: K
+            let key = lines[i + 3].trim().strip_prefix("key: ").unwrap();
+            let value = secrets
+                .iter()
+                .find(|(k, _)| *k == key)
+                .unwrap_or_else(|| panic!("no value for the secret key {key}"))
+                .1;
+            out.push(format!("{}value: \"{value}\"", " ".repeat(indent(l))));
+            i += 4;
+            continue;
+        }
+        out.push(l.to_string());
+        i += 1;
+    }
+    out.join("\n") + "\n"
+}
+
+/// Runs `podman kube play` (host network, these machines' limits) on `yaml`; the pod is
+/// removed, with its volumes, when the returned guard is dropped.
+fn kube_play(yaml: &str) -> KubePlayed {
+    let dir = tempfile::tempdir().unwrap();
+    let file: PathBuf = dir.path().join("kube.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let conf = dir.path().join("containers.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[containers]\ndefault_ulimits = [\"nofile={0}:{0}\", \"nproc=4096:4096\"]\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\n",
+            hard_limit("Max open files")
+        ),
+    )
+    .unwrap();
+    let volumes_before = podman_ok(&["volume", "ls", "--format", "{{.Name}}"]);
+    let pods_before = podman_ok(&["pod", "ls", "--format", "{{.Name}}"]);
+    let out = run_bounded(
+        Command::new("podman")
+            .env("CONTAINERS_CONF", &conf)
+            .args(["kube", "play", "--network", "host"])
+            .arg(&file),
+        Duration::from_secs(300),
+    );
+    let new = |before: &str, now: String| -> Vec<String> {
+        now.lines()
+            .filter(|n| !before.lines().any(|b| b == *n))
+            .map(String::from)
+            .collect()
+    };
+    let played = KubePlayed {
+        pods: new(
+            &pods_before,
+            podman_ok(&["pod", "ls", "--format", "{{.Name}}"]),
+        ),
+        volumes: new(
+            &volumes_before,
+            podman_ok(&["volume", "ls", "--format", "{{.Name}}"]),
+        ),
+        _dir: dir,
+    };
+    assert!(
+        out.status.success(),
+        "podman kube play: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    played
+}
+
+/// What a `podman kube play` made (removed when dropped).
+struct KubePlayed {
+    pods: Vec<String>,
+    volumes: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for KubePlayed {
+    fn drop(&mut self) {
+        for p in &self.pods {
+            let _ = podman(&["pod", "rm", "-f", "-t", "0", p]);
+        }
+        for v in &self.volumes {
+            let _ = podman(&["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+/// The pod's modgate container's process id, seen from the host.
+fn pod_uid(pod_prefix: &str) -> String {
+    let names = podman_ok(&["ps", "--format", "{{.Names}}"]);
+    let name = names
+        .lines()
+        .find(|n| n.starts_with(pod_prefix) && !n.ends_with("-infra"))
+        .unwrap_or_else(|| panic!("no container of {pod_prefix} in {names}"));
+    let pid = podman_ok(&["inspect", "--format", "{{.State.Pid}}", name]);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    uid.split_whitespace().nth(1).unwrap().to_string()
+}
+
+/// `deploy/kubernetes/single.yaml` in podman: its ConfigMap's settings read (the upstream
+/// replaced by the test's), its volume claimed, probes' endpoints answering, non-root;
+/// the go command downloads through it.
+fn kube_single(
+    image: &str,
+    upstream: &str,
+    mods: &[&str],
+    want: &[(String, String, String, String)],
+) {
+    let yaml = std::fs::read_to_string(repo().join("deploy/kubernetes/single.yaml")).unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let yaml = for_podman(&yaml, image, &listen, &[])
+        .replace(
+            "upstream = \"https://proxy.golang.org,direct\"",
+            &format!("upstream = \"{upstream}\""),
+        )
+        .replace("sumdb = \"sum.golang.org\"", "sumdb = \"off\"");
+    let _pod = kube_play(&yaml);
+    wait_for(&listen, "/healthz");
+    wait_for(&listen, "/readyz");
+    let status = raw_get(&listen, "GET", "/api/v1/status").unwrap().text();
+    // [cache] max_bytes from the ConfigMap.
+    assert!(status.contains("\"max_bytes\":16000000000"), "{status}");
+    assert_eq!(downloaded(&format!("http://{listen}"), mods), want);
+    assert_eq!(pod_uid("modgate-pod"), "10001");
+    let claimed = podman_ok(&["volume", "ls", "--format", "{{.Name}}"]);
+    assert!(claimed.lines().any(|v| v == "modgate-data"), "{claimed}");
+}
+
+/// `deploy/kubernetes/replicas.yaml` in podman, on SeaweedFS and Redis on loopback: every
+/// secret reference names a key of its Secret; the pod serves from the bucket and shares
+/// through Redis as its settings say.
+fn kube_replicas(
+    image: &str,
+    upstream: &str,
+    mods: &[&str],
+    want: &[(String, String, String, String)],
+) {
+    let yaml = std::fs::read_to_string(repo().join("deploy/kubernetes/replicas.yaml")).unwrap();
+    // Each `secretKeyRef` names its Secret and one of its keys.
+    let secret = &documents(&yaml, &["Secret"])[0];
+    let name = secret
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("name: "))
+        .unwrap();
+    let keys: Vec<&str> = secret
+        .lines()
+        .skip_while(|l| l.trim() != "stringData:")
+        .skip(1)
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.trim().split_once(": ").map(|(k, _)| k))
+        .collect();
+    assert_eq!(
+        keys,
+        ["aws-access-key-id", "aws-secret-access-key", "redis-url"]
+    );
+    let lines: Vec<&str> = yaml.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim() == "secretKeyRef:" {
+            assert_eq!(lines[i + 1].trim(), format!("name: {name}"));
+            let key = lines[i + 2].trim().strip_prefix("key: ").unwrap();
+            assert!(keys.contains(&key), "{key}");
+        }
+    }
+    let sw = testkit::seaweed::Seaweed::start();
+    sw.create_bucket("modgate");
+    let redis = testkit::redis::Redis::start();
+    let env = sw.env();
+    let value = |k: &str| env.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+    let (id, key, endpoint) = (
+        value("AWS_ACCESS_KEY_ID"),
+        value("AWS_SECRET_ACCESS_KEY"),
+        sw.endpoint.clone(),
+    );
+    let redis_url = redis.url();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let yaml = for_podman(
+        &yaml,
+        image,
+        &listen,
+        &[
+            ("aws-access-key-id", &id),
+            ("aws-secret-access-key", &key),
+            ("redis-url", &redis_url),
+        ],
+    )
+    .replace(
+        "endpoint = \"http://minio.storage.svc.cluster.local:9000\"",
+        &format!("endpoint = \"{endpoint}\""),
+    )
+    .replace(
+        "upstream = \"https://proxy.golang.org,direct\"",
+        &format!("upstream = \"{upstream}\""),
+    )
+    .replace("sumdb = \"sum.golang.org\"", "sumdb = \"off\"");
+    let _pod = kube_play(&yaml);
+    wait_for(&listen, "/healthz");
+    wait_for(&listen, "/readyz");
+    let status = raw_get(&listen, "GET", "/api/v1/status").unwrap().text();
+    assert!(status.contains("\"remote\":true"), "{status}");
+    assert!(status.contains("\"up\":true"), "{status}");
+    assert_eq!(downloaded(&format!("http://{listen}"), mods), want);
+    // In the shared bucket.
+    assert!(
+        sw.object(
+            "modgate",
+            "cache/cache/download/example.com/img0/@v/v1.0.0.mod"
+        )
+        .is_some()
+    );
+    assert_eq!(pod_uid("modgate-replicas-pod"), "10001");
 }
