@@ -474,7 +474,23 @@ impl Drop for KubePlayed {
     }
 }
 
-/// The pod's modgate container's process id, seen from the host.
+/// Plays `yaml` with the test's upstream and no checksum database in its settings, waits
+/// until the pod answers on `listen`; the pod and its `/api/v1/status`.
+fn play_local(yaml: &str, upstream: &str, listen: &str) -> (KubePlayed, String) {
+    let yaml = yaml
+        .replace(
+            "upstream = \"https://proxy.golang.org,direct\"",
+            &format!("upstream = \"{upstream}\""),
+        )
+        .replace("sumdb = \"sum.golang.org\"", "sumdb = \"off\"");
+    let pod = kube_play(&yaml);
+    wait_for(listen, "/healthz");
+    wait_for(listen, "/readyz");
+    let status = raw_get(listen, "GET", "/api/v1/status").unwrap().text();
+    (pod, status)
+}
+
+/// The uid of the pod's modgate process, seen from the host.
 fn pod_uid(pod_prefix: &str) -> String {
     let names = podman_ok(&["ps", "--format", "{{.Names}}"]);
     let name = names
@@ -498,16 +514,8 @@ fn kube_single(
 ) {
     let yaml = std::fs::read_to_string(repo().join("deploy/kubernetes/single.yaml")).unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
-    let yaml = for_podman(&yaml, image, &listen, &[])
-        .replace(
-            "upstream = \"https://proxy.golang.org,direct\"",
-            &format!("upstream = \"{upstream}\""),
-        )
-        .replace("sumdb = \"sum.golang.org\"", "sumdb = \"off\"");
-    let _pod = kube_play(&yaml);
-    wait_for(&listen, "/healthz");
-    wait_for(&listen, "/readyz");
-    let status = raw_get(&listen, "GET", "/api/v1/status").unwrap().text();
+    let yaml = for_podman(&yaml, image, &listen, &[]);
+    let (_pod, status) = play_local(&yaml, upstream, &listen);
     // [cache] max_bytes from the ConfigMap.
     assert!(status.contains("\"max_bytes\":16000000000"), "{status}");
     assert_eq!(downloaded(&format!("http://{listen}"), mods), want);
@@ -576,16 +584,8 @@ fn kube_replicas(
     .replace(
         "endpoint = \"http://minio.storage.svc.cluster.local:9000\"",
         &format!("endpoint = \"{endpoint}\""),
-    )
-    .replace(
-        "upstream = \"https://proxy.golang.org,direct\"",
-        &format!("upstream = \"{upstream}\""),
-    )
-    .replace("sumdb = \"sum.golang.org\"", "sumdb = \"off\"");
-    let _pod = kube_play(&yaml);
-    wait_for(&listen, "/healthz");
-    wait_for(&listen, "/readyz");
-    let status = raw_get(&listen, "GET", "/api/v1/status").unwrap().text();
+    );
+    let (_pod, status) = play_local(&yaml, upstream, &listen);
     assert!(status.contains("\"remote\":true"), "{status}");
     assert!(status.contains("\"up\":true"), "{status}");
     assert_eq!(downloaded(&format!("http://{listen}"), mods), want);

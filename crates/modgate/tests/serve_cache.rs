@@ -268,7 +268,7 @@ fn stale_list_and_latest_are_served_with_a_header_when_the_upstream_disappears()
     std::fs::create_dir_all(data.join("tmp")).unwrap();
     std::fs::write(data.join("tmp/1-0-v1.0.0.zip.tmp"), "half").unwrap();
     let server = serve_with_list_ttl(tmp.path(), &tree, 0);
-    assert_eq!(files_under(&data.join("tmp")), Vec::<String>::new());
+    assert_eq!(staged_after_writes(&data.join("tmp")), Vec::<String>::new());
     let list = raw_get(&server.addr, "GET", "/example.com/a/@v/list").unwrap();
     assert_eq!((list.status, list.text().as_str()), (200, "v1.0.0\n"));
     assert_eq!(list.header("x-modgate-stale"), None);

@@ -141,7 +141,7 @@ fn go_mod_download_through_modgate_equals_the_tree_and_the_data_dir_is_a_goproxy
         .collect();
     assert_eq!(from_data, direct);
     // Nothing half-written is left.
-    assert_eq!(files_under(&data.join("tmp")), Vec::<String>::new());
+    assert_eq!(staged_after_writes(&data.join("tmp")), Vec::<String>::new());
     let log = server.log_text();
     assert!(
         log.contains(&format!(

@@ -76,6 +76,23 @@ fn replica_name(s: &Server) -> String {
     format!("{}/{}", host.trim(), s.child.id())
 }
 
+/// The upstream of these tests: `example.com/a` and `b` at v1.0.0, and `example.com/big`,
+/// whose 24 MB zip the socket buffers cannot hold at once.
+fn upstream(dir: &std::path::Path) -> (Tree, Upstream) {
+    let tree = Tree::new(dir.join("up"));
+    tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
+    tree.add("example.com/b", "v1.0.0", T1, &[("b.go", "package b\n")]);
+    let big = noise(24 << 20);
+    tree.add(
+        "example.com/big",
+        "v1.0.0",
+        T1,
+        &[("big.txt", big.as_str())],
+    );
+    let up = Upstream::start(&tree.root);
+    (tree, up)
+}
+
 /// A server with its lists and "not found"s fresh for an hour: only a purge makes it
 /// ask upstream again.
 const LONG: [(&str, &str); 2] = [
@@ -86,18 +103,7 @@ const LONG: [(&str, &str); 2] = [
 #[test]
 fn a_purge_drops_a_modules_short_lived_answers_and_a_forced_one_waits_for_downloads() {
     let tmp = tempfile::tempdir().unwrap();
-    let tree = Tree::new(tmp.path().join("up"));
-    tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
-    tree.add("example.com/b", "v1.0.0", T1, &[("b.go", "package b\n")]);
-    // 24 MB that the socket buffers cannot hold at once.
-    let big = noise(24 << 20);
-    tree.add(
-        "example.com/big",
-        "v1.0.0",
-        T1,
-        &[("big.txt", big.as_str())],
-    );
-    let up = Upstream::start(&tree.root);
+    let (tree, up) = upstream(tmp.path());
     let data = tmp.path().join("d");
     let s = Server::start_env(
         &["--data-dir", data.to_str().unwrap(), "--upstream", &up.url],
@@ -360,17 +366,7 @@ fn three_replicas_one_purge_every_replica_asks_again_for_that_list_only() {
     sw.create_bucket("modules");
     let redis = testkit::redis::Redis::start();
     let tmp = tempfile::tempdir().unwrap();
-    let tree = Tree::new(tmp.path().join("up"));
-    tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
-    tree.add("example.com/b", "v1.0.0", T1, &[("b.go", "package b\n")]);
-    let big = noise(24 << 20);
-    tree.add(
-        "example.com/big",
-        "v1.0.0",
-        T1,
-        &[("big.txt", big.as_str())],
-    );
-    let up = Upstream::start(&tree.root);
+    let (tree, up) = upstream(tmp.path());
     let mut env: Vec<(&str, String)> = sw.env();
     env.extend(LONG.iter().map(|(k, v)| (*k, v.to_string())));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -222,22 +222,12 @@ fn a_slow_zip_is_named_and_the_command_is_unchanged() {
 
 /// The bands of pixel rows, top to bottom, holding the waterfall's bar colors.
 fn bar_bands(png_file: &std::path::Path) -> usize {
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(png_file).unwrap(),
-    ));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.color_type.samples();
     // .wait and .transfer (the gray of .here is also in anti-aliased text).
     let colors: [[u8; 3]; 2] = [[0xf4, 0xa2, 0x61], [0x2a, 0x9d, 0x8f]];
     let mut bands = 0;
     let mut inside = false;
-    for y in 0..info.height as usize {
-        let line = &buf[y * info.line_size..(y + 1) * info.line_size];
-        let colored = line
-            .chunks(channels)
-            .any(|p| colors.iter().any(|c| p[..3] == c[..]));
+    for row in png_rows(png_file) {
+        let colored = row.iter().any(|p| colors.contains(p));
         if colored && !inside {
             bands += 1;
         }
@@ -246,11 +236,6 @@ fn bar_bands(png_file: &std::path::Path) -> usize {
     bands
 }
 
-/// The page of a trace of several hundred requests in headless Chromium: no script
-/// error, the summary as a table, the overview's lanes (requests in flight with the
-/// concurrency reached, the command's CPU, the time not accounted for, the critical
-/// path), the rows grouped, and a filter from the page's address that leaves only the
-/// matching rows.
 #[test]
 fn the_page_of_a_large_trace_has_an_overview_groups_and_a_filter() {
     let tmp = tempfile::tempdir().unwrap();

@@ -553,8 +553,21 @@ pub fn chromium(args: &[&str], url: &str) -> Vec<u8> {
     out.stdout
 }
 
-/// The pixels of a PNG file whose color is exactly `rgb`.
-pub fn pixels_of(png_file: &Path, rgb: [u8; 3]) -> usize {
+/// The files left in a staging area `dir`, once the writes a server makes in the
+/// background (the records of fetches) are done: at most 5 s.
+pub fn staged_after_writes(dir: &Path) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let left = files_under(dir);
+        if left.is_empty() || start.elapsed() > Duration::from_secs(5) {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The pixel rows of a PNG file, each pixel's red, green and blue.
+pub fn png_rows(png_file: &Path) -> Vec<Vec<[u8; 3]>> {
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(png_file).unwrap(),
     ));
@@ -562,8 +575,20 @@ pub fn pixels_of(png_file: &Path, rgb: [u8; 3]) -> usize {
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     let channels = info.color_type.samples();
-    buf[..info.buffer_size()]
-        .chunks(channels)
-        .filter(|p| p[..3] == rgb)
-        .count()
+    (0..info.height as usize)
+        .map(|y| {
+            buf[y * info.line_size..(y + 1) * info.line_size]
+                .chunks(channels)
+                .map(|p| [p[0], p[1], p[2]])
+                .collect()
+        })
+        .collect()
+}
+
+/// The pixels of a PNG file whose color is exactly `rgb`.
+pub fn pixels_of(png_file: &Path, rgb: [u8; 3]) -> usize {
+    png_rows(png_file)
+        .iter()
+        .map(|row| row.iter().filter(|p| **p == rgb).count())
+        .sum()
 }
