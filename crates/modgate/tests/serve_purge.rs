@@ -133,6 +133,8 @@ fn a_purge_drops_a_modules_short_lived_answers_and_a_forced_one_waits_for_downlo
     assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
     let r = request(&s, "POST", "/api/v1/status", None, "{}");
     assert_eq!((r.status, r.header("allow")), (405, Some("GET, HEAD")));
+    let r = request(&s, "POST", "/api/v1/nothing", None, "{}");
+    assert_eq!(r.status, 404, "{}", r.text());
     let r = request(&s, "POST", "/example.com/a/@v/list", None, "{}");
     assert_eq!((r.status, r.header("allow")), (405, Some("GET, HEAD")));
     let r = purge(&s, r#"{"module": "example.com/a", "version": "v1.1"}"#);

@@ -85,10 +85,14 @@ pub fn parse_id(s: &str) -> Option<(u64, u64)> {
 /// `wakeups` lives: wakes the waiters a release names, hands broadcasts to the listener,
 /// and after each reconnection reads the logged broadcasts it missed.
 pub async fn keep(client: redis::Client, wakeups: Weak<Wakeups>, broadcasts: Arc<Broadcasts>) {
-    let mut first = true;
     loop {
         if wakeups.strong_count() == 0 {
             return;
+        }
+        // The first time, where the log ends now, before subscribing: what is published
+        // from here on is read from the log or heard, never skipped.
+        if broadcasts.last().is_none() {
+            note_end(&client, &broadcasts).await;
         }
         let connected = tokio::time::timeout(super::CALL_WITHIN, client.get_async_pubsub()).await;
         if let Ok(Ok(mut pubsub)) = connected {
@@ -98,10 +102,9 @@ pub async fn keep(client: redis::Client, wakeups: Weak<Wakeups>, broadcasts: Arc
             )
             .await;
             if let Ok(Ok(())) = subscribed {
-                // Subscribed: from here on nothing published is missed; before, read
-                // from the log (or, the first time, only where the log ends).
-                catch_up(&client, &broadcasts, first).await;
-                first = false;
+                // Subscribed: from here on nothing published is missed; what was
+                // published before, since the last one seen, is read from the log.
+                catch_up(&client, &broadcasts).await;
                 let mut messages = pubsub.on_message();
                 while let Some(msg) = messages.next().await {
                     let Some(w) = wakeups.upgrade() else { return };
@@ -118,39 +121,53 @@ pub async fn keep(client: redis::Client, wakeups: Weak<Wakeups>, broadcasts: Arc
     }
 }
 
-/// Reads the broadcasts logged after the last one seen here and delivers them; the first
-/// time, notes where the log ends (a replica that just started has nothing to purge).
-async fn catch_up(client: &redis::Client, broadcasts: &Broadcasts, first: bool) {
-    let Ok(Ok(mut conn)) = tokio::time::timeout(
+/// A connection for the log's commands, bounded.
+async fn connection(client: &redis::Client) -> Option<redis::aio::MultiplexedConnection> {
+    tokio::time::timeout(
         super::CALL_WITHIN,
         client.get_multiplexed_async_connection(),
     )
     .await
-    else {
+    .ok()?
+    .ok()
+}
+
+/// Notes where the log ends as the last broadcast seen (a replica that just started has
+/// nothing to purge); nothing when Redis does not answer (tried again before the next
+/// subscription).
+async fn note_end(client: &redis::Client, broadcasts: &Broadcasts) {
+    let Some(mut conn) = connection(client).await else {
         return;
     };
-    if first || broadcasts.last().is_none() {
-        let newest: Option<Entries> = tokio::time::timeout(
-            super::CALL_WITHIN,
-            redis::cmd("XREVRANGE")
-                .arg(LOG)
-                .arg("+")
-                .arg("-")
-                .arg("COUNT")
-                .arg(1)
-                .query_async(&mut conn),
-        )
-        .await
-        .ok()
-        .and_then(Result::ok);
-        let id = newest
-            .and_then(|v| v.into_iter().next())
+    let newest: Option<Entries> = tokio::time::timeout(
+        super::CALL_WITHIN,
+        redis::cmd("XREVRANGE")
+            .arg(LOG)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut conn),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok);
+    if let Some(entries) = newest {
+        let id = entries
+            .into_iter()
+            .next()
             .and_then(|(id, _)| parse_id(&id))
             .unwrap_or((0, 0));
         broadcasts.advance(id);
-        return;
     }
+}
+
+/// Reads the broadcasts logged after the last one seen here and delivers them.
+async fn catch_up(client: &redis::Client, broadcasts: &Broadcasts) {
     let Some((ms, seq)) = broadcasts.last() else {
+        return;
+    };
+    let Some(mut conn) = connection(client).await else {
         return;
     };
     let missed: Option<Entries> = tokio::time::timeout(

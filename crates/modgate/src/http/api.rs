@@ -30,6 +30,9 @@ use crate::storage::catalog::Stored;
 /// The page size when `limit` is not given.
 const DEFAULT_LIMIT: usize = 100;
 
+/// The endpoints read with GET.
+const READ: [&str; 5] = ["catalog", "status", "upstreams", "samples", "refusals"];
+
 /// Where the operations API is.
 pub(super) const PREFIX: &str = "/api/v1/";
 
@@ -48,6 +51,9 @@ pub(super) struct Caller<'a> {
 
 /// Answers `POST /api/v1/<endpoint>`.
 pub(super) async fn post(state: &AppState, endpoint: &str, caller: Caller<'_>) -> Response {
+    if !READ.contains(&endpoint) && endpoint != "purge" {
+        return answer(state, endpoint, None, false).await;
+    }
     if endpoint != "purge" {
         let mut r = text(
             StatusCode::METHOD_NOT_ALLOWED,
