@@ -311,7 +311,7 @@ impl Cache {
     pub async fn purge(&self, purge: Purge) -> Result<Report, Refused> {
         purge.check().map_err(Refused::Invalid)?;
         let shared = self.inner.shared.get();
-        let replica = shared.map_or_else(replica_name, |s| s.replica().to_string());
+        let replica = shared.map_or_else(crate::cluster::replica_name, |s| s.replica().to_string());
         if let (true, Some(v)) = (purge.force, &purge.version) {
             self.ask_replicas(&purge.module, v, &replica).await?;
         }
@@ -508,15 +508,6 @@ async fn purge_here(inner: &Inner, purge: &Purge) -> Result<Dropped, Refused> {
     Ok(dropped)
 }
 
-/// This process's name when there are no other replicas (as Redis names it with them).
-pub fn replica_name() -> String {
-    let host = rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned();
-    format!("{host}/{}", std::process::id())
-}
-
 /// A name no other purge of any replica has (time, process, count).
 fn unique() -> String {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -527,7 +518,7 @@ fn unique() -> String {
         "{now:x}-{:x}-{}-{}",
         std::process::id(),
         N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        replica_name()
+        crate::cluster::replica_name()
     )
 }
 

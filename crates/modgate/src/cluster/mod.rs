@@ -107,15 +107,11 @@ impl Shared {
             Arc::clone(&broadcasts),
         ));
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(failed)?;
-        let host = rustix::system::uname()
-            .nodename()
-            .to_string_lossy()
-            .into_owned();
         let shared = Arc::new(Shared {
             conn,
             url: redact(url),
             up: AtomicBool::new(true),
-            replica: format!("{host}/{}", std::process::id()),
+            replica: replica_name(),
             wakeups,
             broadcasts,
         });
@@ -461,6 +457,16 @@ pub fn unstamp(value: &[u8]) -> Option<(&[u8], Duration)> {
         body,
         SystemTime::now().duration_since(at).unwrap_or_default(),
     ))
+}
+
+/// This process's name among replicas: its host name and process id (in lock values,
+/// purges and the dashboard).
+pub fn replica_name() -> String {
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    format!("{host}/{}", std::process::id())
 }
 
 /// `s` with the glob characters of Redis' MATCH escaped, so that it matches itself.

@@ -300,7 +300,7 @@ async fn status(state: &AppState) -> Status {
         },
         replica: match &state.shared {
             Some(s) => s.replica().to_string(),
-            None => crate::cache::purge::replica_name(),
+            None => crate::cluster::replica_name(),
         },
         filter_rules: state.filter.load().len(),
         auth: state.auth.load().is_some(),
