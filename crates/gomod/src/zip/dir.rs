@@ -2,7 +2,6 @@
 
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::{Error, File, FileError, FileInfo, FileKind, gopath, is_vendored_package};
@@ -80,18 +79,19 @@ fn walk(
         // Go reads the names before calling the walk function on the directory.
         let mut names = Vec::new();
         for entry in fs::read_dir(os_path)? {
-            names.push(entry?.file_name());
+            let name = entry?.file_name();
+            names.push((name_bytes(&name), name));
         }
         names.sort();
         if !visit(os_path, slash_raw, is_root, info, files, omitted)? {
             return Ok(());
         }
-        for name in names {
+        for (bytes, name) in names {
             let child_os = os_path.join(&name);
             let child_slash = if is_root {
-                name.as_bytes().to_vec()
+                bytes
             } else {
-                [slash_raw, b"/", name.as_bytes()].concat()
+                [slash_raw, b"/", &bytes].concat()
             };
             let md = fs::symlink_metadata(&child_os)?;
             walk(&child_os, &child_slash, false, &md, files, omitted)?;
@@ -100,6 +100,21 @@ fn walk(
     }
     visit(os_path, slash_raw, is_root, info, files, omitted)?;
     Ok(())
+}
+
+/// A directory entry's name as Go's `filepath.Walk` sees it: its bytes on Unix; on
+/// Windows the UTF-16 name decoded, a lone surrogate as U+FFFD (Go's
+/// `syscall.UTF16ToString`).
+fn name_bytes(name: &std::ffi::OsStr) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        name.as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        name.to_string_lossy().into_owned().into_bytes()
+    }
 }
 
 /// The walk function of x/mod's `listFilesInDir`; false means skip this directory.
