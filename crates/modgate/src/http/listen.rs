@@ -401,13 +401,7 @@ async fn serve_connection<I>(
     let mut stopping = false;
     let expired = loop {
         let woken = activity.wake.notified();
-        let deadline = activity.deadline(limits);
-        let sleep = async {
-            match deadline {
-                Some((at, _)) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
+        let sleep = tokio::time::sleep_until(activity.deadline(limits).0.into());
         tokio::select! {
             r = conn.as_mut() => {
                 if let Err(e) = r {
@@ -416,9 +410,8 @@ async fn serve_connection<I>(
                 return;
             }
             () = sleep => {
-                if let Some((at, why)) = activity.deadline(limits)
-                    && at <= Instant::now()
-                {
+                let (at, why) = activity.deadline(limits);
+                if at <= Instant::now() {
                     break why;
                 }
             }
@@ -483,8 +476,8 @@ struct Activity {
     /// HTTP/2: bytes with no request in flight are control frames (PING, SETTINGS), not
     /// the start of a request.
     http2: AtomicBool,
-    /// Told when the deadline may have moved earlier: the last request in flight ended,
-    /// or a new request's first byte came.
+    /// Told when the deadline may have moved earlier: a new request's first byte came.
+    /// (The end of a request only moves it later: the watchdog finds it when it looks.)
     wake: Notify,
 }
 
@@ -506,24 +499,26 @@ impl Activity {
         self.start.elapsed().as_millis() as u64
     }
 
-    /// When the connection is to be closed, and why; `None` while a request is in flight.
-    fn deadline(&self, limits: &ServerLimits) -> Option<(Instant, Expired)> {
+    /// When the connection is to be closed, and why. While a request is in flight, none is
+    /// due: a time to look again (the idle timeout from now; the earliest the connection
+    /// can be idle that long), so that the end of a request need not wake the watchdog.
+    fn deadline(&self, limits: &ServerLimits) -> (Instant, Expired) {
         if self.in_flight.load(Ordering::SeqCst) > 0 {
-            return None;
+            return (Instant::now() + limits.idle_timeout, Expired::Idle);
         }
         let at = |ms: u64, d: Duration| self.start + Duration::from_millis(ms) + d;
         if self.requests.load(Ordering::SeqCst) == 0 {
-            return Some((at(0, limits.header_timeout), Expired::Header));
+            return (at(0, limits.header_timeout), Expired::Header);
         }
         let first_byte = self.first_byte.load(Ordering::SeqCst);
         if first_byte != NONE && !self.http2.load(Ordering::SeqCst) {
-            return Some((at(first_byte, limits.header_timeout), Expired::Header));
+            return (at(first_byte, limits.header_timeout), Expired::Header);
         }
         let last = self
             .idle_since
             .load(Ordering::SeqCst)
             .max(self.last_write.load(Ordering::SeqCst));
-        Some((at(last, limits.idle_timeout), Expired::Idle))
+        (at(last, limits.idle_timeout), Expired::Idle)
     }
 
     /// No request yet, and not a byte of one.
@@ -566,9 +561,7 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         let a = &self.0;
         a.idle_since.store(a.now(), Ordering::SeqCst);
-        if a.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            a.wake.notify_one();
-        }
+        a.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -768,19 +761,22 @@ mod tests {
         // or not.
         assert_eq!(
             a.deadline(&l),
-            Some((at(0, l.header_timeout), Expired::Header))
+            (at(0, l.header_timeout), Expired::Header)
         );
         a.first_byte.store(5, Ordering::SeqCst);
         assert_eq!(
             a.deadline(&l),
-            Some((at(0, l.header_timeout), Expired::Header))
+            (at(0, l.header_timeout), Expired::Header)
         );
-        // In flight: no deadline, however long.
+        // In flight: nothing due, however long; a look again an idle timeout from now.
         let req = a.begin(false);
         assert_eq!(a.first_byte.load(Ordering::SeqCst), NONE);
         a.read();
         assert_eq!(a.first_byte.load(Ordering::SeqCst), NONE);
-        assert_eq!(a.deadline(&l), None);
+        let before = Instant::now();
+        let (look, why) = a.deadline(&l);
+        assert_eq!(why, Expired::Idle);
+        assert!(look >= before + l.idle_timeout && look <= Instant::now() + l.idle_timeout);
         // Done: idle since then, or since the last write.
         a.idle_since.store(0, Ordering::SeqCst);
         drop(req);
@@ -788,18 +784,18 @@ mod tests {
         a.last_write.store(idle, Ordering::SeqCst);
         assert_eq!(
             a.deadline(&l),
-            Some((at(idle, l.idle_timeout), Expired::Idle))
+            (at(idle, l.idle_timeout), Expired::Idle)
         );
         a.last_write.store(idle + 7, Ordering::SeqCst);
         assert_eq!(
             a.deadline(&l),
-            Some((at(idle + 7, l.idle_timeout), Expired::Idle))
+            (at(idle + 7, l.idle_timeout), Expired::Idle)
         );
         // A new request's first byte: its header within the header timeout from it.
         a.first_byte.store(idle + 9, Ordering::SeqCst);
         assert_eq!(
             a.deadline(&l),
-            Some((at(idle + 9, l.header_timeout), Expired::Header))
+            (at(idle + 9, l.header_timeout), Expired::Header)
         );
         // HTTP/2: bytes between requests are control frames; idle still.
         let req = a.begin(true);
@@ -808,7 +804,7 @@ mod tests {
         a.first_byte.store(idle + 1, Ordering::SeqCst);
         assert_eq!(
             a.deadline(&l),
-            Some((at(idle, l.idle_timeout), Expired::Idle))
+            (at(idle, l.idle_timeout), Expired::Idle)
         );
     }
 }

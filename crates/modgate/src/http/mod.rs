@@ -152,7 +152,7 @@ async fn logged(
         method: req.method.as_str(),
         path,
         status: resp.status().as_u16(),
-        ms: start.elapsed().as_millis() as u64,
+        ms: took.as_millis() as u64,
         module_version: module_version(path),
         cache: cache.unwrap_or(""),
         client: client.as_deref().unwrap_or(auth::ANONYMOUS),
