@@ -22,7 +22,7 @@
     });
   }
 
-  function text(id, s) { document.getElementById(id).textContent = s; }
+  function setText(id, s) { document.getElementById(id).textContent = s; }
   function cell(tr, s, cls) {
     var td = document.createElement("td");
     td.textContent = s == null ? "–" : String(s);
@@ -30,7 +30,7 @@
     tr.appendChild(td);
     return td;
   }
-  function clear(tbody) { while (tbody.firstChild) tbody.removeChild(tbody.firstChild); }
+  function clearRows(tbody) { while (tbody.firstChild) tbody.removeChild(tbody.firstChild); }
   function bytes(n) {
     if (n == null) return "–";
     var units = ["B", "kB", "MB", "GB", "TB"], i = 0;
@@ -93,19 +93,19 @@
     samples = s;
     var lastMinute = s.seconds.slice(-60);
     var req = lastMinute.reduce(function (a, x) { return a + x.requests; }, 0);
-    text("rps", lastMinute.length ? (req / lastMinute.length).toFixed(1) : "0");
-    text("hit-ratio", percent(s.hit_ratio));
-    text("hit-counts", s.hits + " hits of " + s.lookups + " lookups since start");
+    setText("rps", lastMinute.length ? (req / lastMinute.length).toFixed(1) : "0");
+    setText("hit-ratio", percent(s.hit_ratio));
+    setText("hit-counts", s.hits + " hits of " + s.lookups + " lookups since start");
     var m = s.minutes.length ? s.minutes[s.minutes.length - 1] : null;
-    text("latency", m ? m.p50_ms + " / " + m.p99_ms + " ms" : "–");
-    text("upstream-errors", String(s.seconds.reduce(function (a, x) { return a + x.upstream_errors; }, 0)));
+    setText("latency", m ? m.p50_ms + " / " + m.p99_ms + " ms" : "–");
+    setText("upstream-errors", String(s.seconds.reduce(function (a, x) { return a + x.upstream_errors; }, 0)));
     drawPlots();
   }
 
   function renderStatus(st) {
-    text("replica", st.replica + " · modgate " + st.version + " · up " + Math.round(st.uptime_seconds) + " s");
+    setText("replica", st.replica + " · modgate " + st.version + " · up " + Math.round(st.uptime_seconds) + " s");
     var tbody = document.querySelector("#upstreams tbody");
-    clear(tbody);
+    clearRows(tbody);
     st.upstreams.forEach(function (u) {
       var tr = document.createElement("tr");
       cell(tr, u.upstream);
@@ -151,11 +151,11 @@
   var catalogNext = null;
   function loadCatalog(more) {
     var prefix = document.getElementById("prefix").value.trim();
-    var q = "catalog?limit=100&prefix=" + encodeURIComponent(prefix) +
-      (more && catalogNext ? "&cursor=" + encodeURIComponent(catalogNext) : "");
-    return getJSON(q).then(function (page) {
+    var params = new URLSearchParams({ limit: 100, prefix: prefix });
+    if (more && catalogNext) params.set("cursor", catalogNext);
+    return getJSON("catalog?" + params.toString()).then(function (page) {
       var tbody = document.querySelector("#catalog-table tbody");
-      if (!more) clear(tbody);
+      if (!more) clearRows(tbody);
       page.modules.forEach(function (v) {
         var tr = document.createElement("tr");
         tr.className = "version";
@@ -166,11 +166,11 @@
         cell(tr, bytes(v.zip_bytes), "num");
         cell(tr, bytes(v.mod_bytes), "num");
         var links = cell(tr, "");
-        [["info", v.info], ["mod", v["mod"]]].forEach(function (l, i) {
+        [[".info", v.info], [".mod", v.mod]].forEach(function (l, i) {
           if (i) links.appendChild(document.createTextNode(" "));
           var a = document.createElement("a");
           a.href = ".." + l[1];
-          a.textContent = "." + l[0];
+          a.textContent = l[0];
           links.appendChild(a);
         });
         tbody.appendChild(tr);
@@ -189,7 +189,7 @@
   function renderRefusals() {
     var f = document.getElementById("refusal-filter").value;
     var tbody = document.querySelector("#refusal-table tbody");
-    clear(tbody);
+    clearRows(tbody);
     refusals.filter(function (r) { return f === "all" || String(r.status)[0] === f; }).forEach(function (r) {
       var tr = document.createElement("tr");
       tr.className = "refusal";

@@ -759,15 +759,9 @@ mod tests {
         let at = |ms: u64, d: Duration| a.start + Duration::from_millis(ms) + d;
         // A new connection: its first request's header within the header timeout, bytes
         // or not.
-        assert_eq!(
-            a.deadline(&l),
-            (at(0, l.header_timeout), Expired::Header)
-        );
+        assert_eq!(a.deadline(&l), (at(0, l.header_timeout), Expired::Header));
         a.first_byte.store(5, Ordering::SeqCst);
-        assert_eq!(
-            a.deadline(&l),
-            (at(0, l.header_timeout), Expired::Header)
-        );
+        assert_eq!(a.deadline(&l), (at(0, l.header_timeout), Expired::Header));
         // In flight: nothing due, however long; a look again an idle timeout from now.
         let req = a.begin(false);
         assert_eq!(a.first_byte.load(Ordering::SeqCst), NONE);
@@ -782,10 +776,7 @@ mod tests {
         drop(req);
         let idle = a.idle_since.load(Ordering::SeqCst);
         a.last_write.store(idle, Ordering::SeqCst);
-        assert_eq!(
-            a.deadline(&l),
-            (at(idle, l.idle_timeout), Expired::Idle)
-        );
+        assert_eq!(a.deadline(&l), (at(idle, l.idle_timeout), Expired::Idle));
         a.last_write.store(idle + 7, Ordering::SeqCst);
         assert_eq!(
             a.deadline(&l),
@@ -802,9 +793,6 @@ mod tests {
         drop(req);
         let idle = a.idle_since.load(Ordering::SeqCst).max(idle + 7);
         a.first_byte.store(idle + 1, Ordering::SeqCst);
-        assert_eq!(
-            a.deadline(&l),
-            (at(idle, l.idle_timeout), Expired::Idle)
-        );
+        assert_eq!(a.deadline(&l), (at(idle, l.idle_timeout), Expired::Idle));
     }
 }
