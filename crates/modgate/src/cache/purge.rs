@@ -359,14 +359,15 @@ impl Cache {
     async fn ask_replicas(&self, module: &str, version: &str, me: &str) -> Result<(), Refused> {
         let target = format!("{module}@{version}");
         let zip = Key::zip(module, version).map_err(|e| Refused::Invalid(e.to_string()))?;
+        // This replica knows for itself, whatever its subscription's state.
+        if self.inner.store.reading(&zip) {
+            return Err(Refused::Busy {
+                target,
+                replicas: vec![me.to_string()],
+            });
+        }
         let Some(s) = self.inner.shared.get() else {
-            return match self.inner.store.reading(&zip) {
-                true => Err(Refused::Busy {
-                    target,
-                    replicas: vec![me.to_string()],
-                }),
-                false => Ok(()),
-            };
+            return Ok(());
         };
         let answers = format!("modgate:purge-answers:{}", unique());
         let ask = Message::Ask {
@@ -386,6 +387,12 @@ impl Cache {
                 s.describe()
             )));
         };
+        if asked == 0 {
+            // Not even this replica's subscription heard it: it is being made again.
+            return Err(unasked(
+                "no replica listens to purges at this moment (their subscriptions are being made again)".to_string(),
+            ));
+        }
         let start = Instant::now();
         let got = loop {
             let got = s.pushed(&answers).await.unwrap_or_default();
