@@ -46,19 +46,6 @@ fn json(r: &Raw) -> serde_json::Value {
     serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
 }
 
-/// Bytes that deflate cannot shrink, so that a zip of them is as large as they are.
-fn noise(n: usize) -> String {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'!' + (x % 90) as u8)
-        })
-        .collect()
-}
-
 /// Starts a GET of `path` and reads only its first bytes: the server is then sending
 /// it (for as long as the returned connection is open and not read).
 fn slow_download(s: &Server, path: &str) -> std::net::TcpStream {
@@ -82,7 +69,7 @@ fn upstream(dir: &std::path::Path) -> (Tree, Upstream) {
     let tree = Tree::new(dir.join("up"));
     tree.add("example.com/a", "v1.0.0", T1, &[("a.go", "package a\n")]);
     tree.add("example.com/b", "v1.0.0", T1, &[("b.go", "package b\n")]);
-    let big = noise(24 << 20);
+    let big = testkit::mount::noise(24 << 20, 1);
     tree.add(
         "example.com/big",
         "v1.0.0",
