@@ -80,6 +80,30 @@ fn upstream(dir: &std::path::Path) -> (Tree, Upstream) {
     (tree, up)
 }
 
+/// POSTs the forced purge `body` until no download holds its version (at most 10 s).
+fn purge_when_free(s: &Server, body: &str) -> Raw {
+    let start = Instant::now();
+    loop {
+        let r = purge(s, body);
+        if r.status != 409 || start.elapsed() > Duration::from_secs(10) {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until replica `i` answers `want` for example.com/a's list (at most `limit`).
+fn wait_for_list(r: &Server, i: usize, want: &str, limit: Duration) {
+    let start = Instant::now();
+    while get(r, "/example.com/a/@v/list").text() != want {
+        assert!(
+            start.elapsed() < limit,
+            "replica {i} does not answer the purged list anew"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A server with its lists and "not found"s fresh for an hour: only a purge makes it
 /// ask upstream again.
 const LONG: [(&str, &str); 2] = [
@@ -205,14 +229,7 @@ fn a_purge_drops_a_modules_short_lived_answers_and_a_forced_one_waits_for_downlo
     assert_eq!(r["upstream"], format!("{}/", up.url));
     // The download ends: the purge is done, the version fetched anew.
     drop(downloading);
-    let start = Instant::now();
-    let r = loop {
-        let r = purge(&s, forced);
-        if r.status != 409 || start.elapsed() > Duration::from_secs(10) {
-            break r;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let r = purge_when_free(&s, forced);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         json(&r)["dropped"]["stored"],
@@ -361,18 +378,10 @@ fn three_replicas_one_purge_every_replica_asks_again_for_that_list_only() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let replicas: Vec<Server> = (0..3)
         .map(|i| {
-            let dir = tmp.path().join(format!("r{i}"));
-            Server::start_env(
-                &[
-                    "--data-dir",
-                    dir.to_str().unwrap(),
-                    "--storage",
-                    "s3://modules/shared",
-                    "--redis",
-                    &redis.url(),
-                    "--upstream",
-                    &up.url,
-                ],
+            start_replica(
+                &tmp.path().join(format!("r{i}")),
+                &up.url,
+                &redis.url(),
                 &env,
             )
         })
@@ -416,14 +425,7 @@ fn three_replicas_one_purge_every_replica_asks_again_for_that_list_only() {
     assert_eq!(report["replica"], replica_name(&replicas[0]));
     // Every replica: a's new list (each told, within moments), b's old one.
     for (i, r) in replicas.iter().enumerate() {
-        let start = Instant::now();
-        while get(r, "/example.com/a/@v/list").text() != "v1.0.0\nv1.1.0\n" {
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "replica {i} still answers the purged list"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_list(r, i, "v1.0.0\nv1.1.0\n", Duration::from_secs(5));
         assert_eq!(get(r, "/example.com/b/@v/list").text(), "v1.0.0\n");
     }
     assert!(asked("/example.com/a/@v/list") > a0);
@@ -461,14 +463,7 @@ fn three_replicas_one_purge_every_replica_asks_again_for_that_list_only() {
         .is_some()
     );
     drop(downloading);
-    let start = Instant::now();
-    let r = loop {
-        let r = purge(&replicas[0], forced);
-        if r.status != 409 || start.elapsed() > Duration::from_secs(10) {
-            break r;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let r = purge_when_free(&replicas[0], forced);
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(
         sw.object(
@@ -501,14 +496,8 @@ fn three_replicas_one_purge_every_replica_asks_again_for_that_list_only() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(json(&r)["replicas_told"], 0, "{}", r.text());
+    // (Each replica reads it from the log once subscribed again.)
     for (i, r) in replicas.iter().enumerate() {
-        let start = Instant::now();
-        while get(r, "/example.com/a/@v/list").text() != "v1.0.0\nv1.1.0\nv1.2.0\n" {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "replica {i} never caught up with the purge"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_list(r, i, "v1.0.0\nv1.1.0\nv1.2.0\n", Duration::from_secs(10));
     }
 }

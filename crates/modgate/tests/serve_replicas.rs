@@ -15,27 +15,6 @@ use crate::serve_common::*;
 
 const T1: &str = "2024-01-02T03:04:05Z";
 
-fn start_replica(
-    dir: &std::path::Path,
-    upstream: &str,
-    redis: &str,
-    env: &[(&str, &str)],
-) -> Server {
-    Server::start_env(
-        &[
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--storage",
-            "s3://modules/shared",
-            "--redis",
-            redis,
-            "--upstream",
-            upstream,
-        ],
-        env,
-    )
-}
-
 /// GETs `path` of each replica at once; the status and body of each.
 fn at_once(replicas: &[&Server], path: &str) -> Vec<(u16, Vec<u8>)> {
     std::thread::scope(|s| {

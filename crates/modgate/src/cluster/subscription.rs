@@ -121,38 +121,25 @@ pub async fn keep(client: redis::Client, wakeups: Weak<Wakeups>, broadcasts: Arc
     }
 }
 
-/// A connection for the log's commands, bounded.
-async fn connection(client: &redis::Client) -> Option<redis::aio::MultiplexedConnection> {
-    tokio::time::timeout(
-        super::CALL_WITHIN,
-        client.get_multiplexed_async_connection(),
-    )
-    .await
-    .ok()?
-    .ok()
+/// The entries a read of the log (`cmd`) gives, on a connection of its own, bounded;
+/// `None` when Redis does not answer.
+async fn read_log(client: &redis::Client, cmd: &redis::Cmd) -> Option<Entries> {
+    let read = async {
+        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+        cmd.query_async(&mut conn).await.ok()
+    };
+    tokio::time::timeout(super::CALL_WITHIN * 2, read)
+        .await
+        .ok()?
 }
 
 /// Notes where the log ends as the last broadcast seen (a replica that just started has
 /// nothing to purge); nothing when Redis does not answer (tried again before the next
 /// subscription).
 async fn note_end(client: &redis::Client, broadcasts: &Broadcasts) {
-    let Some(mut conn) = connection(client).await else {
-        return;
-    };
-    let newest: Option<Entries> = tokio::time::timeout(
-        super::CALL_WITHIN,
-        redis::cmd("XREVRANGE")
-            .arg(LOG)
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
-            .query_async(&mut conn),
-    )
-    .await
-    .ok()
-    .and_then(Result::ok);
-    if let Some(entries) = newest {
+    let mut newest = redis::cmd("XREVRANGE");
+    newest.arg(LOG).arg("+").arg("-").arg("COUNT").arg(1);
+    if let Some(entries) = read_log(client, &newest).await {
         let id = entries
             .into_iter()
             .next()
@@ -167,20 +154,9 @@ async fn catch_up(client: &redis::Client, broadcasts: &Broadcasts) {
     let Some((ms, seq)) = broadcasts.last() else {
         return;
     };
-    let Some(mut conn) = connection(client).await else {
-        return;
-    };
-    let missed: Option<Entries> = tokio::time::timeout(
-        super::CALL_WITHIN,
-        redis::cmd("XRANGE")
-            .arg(LOG)
-            .arg(format!("({ms}-{seq}"))
-            .arg("+")
-            .query_async(&mut conn),
-    )
-    .await
-    .ok()
-    .and_then(Result::ok);
+    let mut after = redis::cmd("XRANGE");
+    after.arg(LOG).arg(format!("({ms}-{seq}")).arg("+");
+    let missed = read_log(client, &after).await;
     for (id, fields) in missed.unwrap_or_default() {
         for (_, body) in fields {
             let mut payload = id.clone().into_bytes();

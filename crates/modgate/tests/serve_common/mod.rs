@@ -527,6 +527,24 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// A replica of `modgate serve`: data dir `dir`, storage `s3://modules/shared`, Redis at
+/// `redis`, `upstream`, with `env` (the S3 settings).
+pub fn start_replica(dir: &Path, upstream: &str, redis: &str, env: &[(&str, &str)]) -> Server {
+    Server::start_env(
+        &[
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--storage",
+            "s3://modules/shared",
+            "--redis",
+            redis,
+            "--upstream",
+            upstream,
+        ],
+        env,
+    )
+}
+
 /// Runs headless Chromium (`MODGATE_CHROMIUM`, else `chromium` on PATH) on the page at
 /// `url` with `args`, in a profile of its own; its standard output.
 pub fn chromium(args: &[&str], url: &str) -> Vec<u8> {
