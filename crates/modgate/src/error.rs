@@ -94,8 +94,8 @@ impl Error {
         }
         let mut dir = path.to_path_buf();
         while !dir.is_dir() && dir.pop() {}
-        let free = rustix::fs::statvfs(&dir)
-            .map(|s| format!("{} bytes free", s.f_bavail.saturating_mul(s.f_frsize)))
+        let free = crate::platform::disk::space(&dir)
+            .map(|s| format!("{} bytes free", s.avail))
             .unwrap_or_else(|_| "free space unknown".into());
         Error::new(
             Kind::StorageFull,

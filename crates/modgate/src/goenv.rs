@@ -1,7 +1,8 @@
 //! The go command's effective settings, read as it reads them: `go env -json` (through the
 //! bounded runner) when a go command is on PATH; else the process environment over the
-//! `$GOENV` file (default `$XDG_CONFIG_HOME/go/env`, else `$HOME/.config/go/env`, lines
-//! `NAME=VALUE`, as `go env -w` writes them) over the go command's defaults, in
+//! `$GOENV` file (default `go/env` in the user's configuration directory: on Linux
+//! `$XDG_CONFIG_HOME/go/env`, else `$HOME/.config/go/env`; lines `NAME=VALUE`, as
+//! `go env -w` writes them) over the go command's defaults, in
 //! cmd/go/internal/cfg's order, with GONOPROXY and GONOSUMDB defaulting to GOPRIVATE.
 //!
 //! This is the one reader of the go command's settings: every command that acts on the go
@@ -242,12 +243,16 @@ impl GoSettings {
                 .filter(|v| !v.is_empty())
                 .or_else(|| from_file.get(n).cloned().filter(|v| !v.is_empty()))
         };
-        // go/build's default GOPATH: $HOME/go, none without a home.
-        let home = env("HOME").filter(|h| !h.is_empty());
+        // go/build's default GOPATH: the home directory's go, none without a home.
+        let home = env(HOME).filter(|h| !h.is_empty());
         let gopath = raw("GOPATH")
-            .or_else(|| home.map(|h| format!("{h}/go")))
+            .or_else(|| home.map(|h| Path::new(&h).join("go").display().to_string()))
             .unwrap_or_default();
-        let first_gopath = gopath.split(':').next().unwrap_or_default().to_string();
+        let first_gopath = gopath
+            .split(LIST_SEPARATOR)
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let private = raw("GOPRIVATE").unwrap_or_default();
         let mut values = BTreeMap::new();
         for n in NAMES {
@@ -257,7 +262,7 @@ impl GoSettings {
                 "GONOPROXY" | "GONOSUMDB" => raw(n).unwrap_or_else(|| private.clone()),
                 "GOMODCACHE" => raw(n).unwrap_or_else(|| match first_gopath.as_str() {
                     "" => String::new(),
-                    p => format!("{p}/pkg/mod"),
+                    p => Path::new(p).join("pkg").join("mod").display().to_string(),
                 }),
                 "GOPATH" => gopath.clone(),
                 "GOTOOLCHAIN" => raw(n).unwrap_or_else(|| "auto".into()),
@@ -298,11 +303,10 @@ pub(crate) fn test_settings(pairs: &[(&str, &str)]) -> GoSettings {
 /// there that is an executable file.
 pub fn go_on_path(path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
     std::env::split_paths(path?)
-        .map(|d| d.join("go"))
+        .map(|d| d.join(crate::platform::file_mode::program_name("go")))
         .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
             p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .is_ok_and(|m| crate::platform::file_mode::is_program(&m))
         })
 }
 
@@ -313,18 +317,35 @@ pub fn has_modcacherw(goflags: &str) -> bool {
         .any(|x| matches!(x, "-modcacherw" | "--modcacherw" | "-modcacherw=true"))
 }
 
-/// The GOENV file: `$GOENV`, else `$XDG_CONFIG_HOME/go/env`, else `$HOME/.config/go/env`
+/// The variable holding the home directory (os.UserHomeDir).
+const HOME: &str = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+
+/// What separates the directories of a GOPATH list (filepath.ListSeparator).
+const LIST_SEPARATOR: char = if cfg!(windows) { ';' } else { ':' };
+
+/// The GOENV file: `$GOENV`, else `go/env` in the user's configuration directory
 /// (`GOENV=off`: none).
 fn goenv_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     match env("GOENV").filter(|v| !v.is_empty()) {
         Some(v) if v == "off" => None,
         Some(v) => Some(PathBuf::from(v)),
-        None => match env("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-            Some(x) => Some(Path::new(&x).join("go/env")),
-            None => env("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| Path::new(&h).join(".config/go/env")),
-        },
+        None => user_config_dir(env).map(|d| d.join("go").join("env")),
+    }
+}
+
+/// The user's configuration directory, as os.UserConfigDir finds it: `%AppData%` on
+/// Windows, `$HOME/Library/Application Support` on macOS, else `$XDG_CONFIG_HOME` or
+/// `$HOME/.config`.
+fn user_config_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let set = |n: &str| env(n).filter(|v| !v.is_empty());
+    if cfg!(windows) {
+        set("AppData").map(PathBuf::from)
+    } else if cfg!(target_os = "macos") {
+        set("HOME").map(|h| Path::new(&h).join("Library").join("Application Support"))
+    } else {
+        set("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| set("HOME").map(|h| Path::new(&h).join(".config")))
     }
 }
 

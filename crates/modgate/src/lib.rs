@@ -18,6 +18,7 @@ pub mod gomodcache;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod platform;
 pub mod prefetch;
 pub mod process;
 pub mod serve;

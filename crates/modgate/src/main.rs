@@ -702,10 +702,16 @@ fn serve(args: &ServeArgs) -> ExitCode {
 /// Raises the soft open file limit to the hard one (each connection is a descriptor; the
 /// soft limit is often 1024), logs it, and warns when it leaves no room for
 /// `max_connections` beside the store, the upstreams and git.
+#[cfg(unix)]
 fn open_file_limit(max_connections: usize) {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-    // Linux refuses more than fs.nr_open (1048576 by default) even with no hard limit.
-    const CEILING: u64 = 1 << 20;
+    // Linux refuses more than fs.nr_open (1048576 by default) even with no hard limit;
+    // macOS more than OPEN_MAX.
+    const CEILING: u64 = if cfg!(target_os = "macos") {
+        10240
+    } else {
+        1 << 20
+    };
     let old = getrlimit(Resource::Nofile);
     let soft = old.current.unwrap_or(u64::MAX);
     let hard = old.maximum.unwrap_or(u64::MAX).min(CEILING);
@@ -738,6 +744,10 @@ fn open_file_limit(max_connections: usize) {
         );
     }
 }
+
+/// Windows has no open file limit to raise (a process may hold millions of handles).
+#[cfg(not(unix))]
+fn open_file_limit(_max_connections: usize) {}
 
 /// Logs to stderr, filtered by `level` (`log_level`: flag, MODGATE_LOG_LEVEL or RUST_LOG,
 /// file, default `info`), through `logging`'s sink: a request never waits on the

@@ -132,11 +132,10 @@ where
     } else {
         Stdio::piped()
     };
-    let mut child = cmd
+    let mut child = crate::platform::process::own_group(&mut cmd)
         .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| ProcessError::Spawn(e.to_string()))?;
@@ -285,10 +284,8 @@ async fn copy_bounded<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
 /// Kills the program and everything it started (it leads its own process group), then
 /// reaps it.
 async fn kill_group(pid: Option<u32>, child: &mut Child) {
-    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok())
-        && let Some(pid) = rustix::process::Pid::from_raw(pid)
-    {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    if let Some(pid) = pid {
+        crate::platform::process::kill_tree(pid);
     }
     let _ = child.kill().await;
 }

@@ -49,3 +49,4 @@ mod serve_s3;
 mod serve_sumdb;
 mod serve_ui;
 mod trace;
+mod windows;

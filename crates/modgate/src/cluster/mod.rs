@@ -462,10 +462,7 @@ pub fn unstamp(value: &[u8]) -> Option<(&[u8], Duration)> {
 /// This process's name among replicas: its host name and process id (in lock values,
 /// purges and the dashboard).
 pub fn replica_name() -> String {
-    let host = rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned();
+    let host = crate::platform::process::host_name();
     format!("{host}/{}", std::process::id())
 }
 

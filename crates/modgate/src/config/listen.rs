@@ -116,7 +116,7 @@ pub async fn bind(listen: &Listen) -> std::io::Result<tokio::net::TcpListener> {
     match listen {
         Listen::Any(port) => match dual_stack(*port) {
             Ok(l) => Ok(l),
-            Err(e) if is_no_ipv6(&e) => {
+            Err(e) if crate::platform::net::is_no_ipv6(&e) => {
                 TcpListener::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, *port))).await
             }
             Err(e) => Err(e),
@@ -151,14 +151,6 @@ fn dual_stack(port: u16) -> std::io::Result<tokio::net::TcpListener> {
     s.bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)).into())?;
     s.listen(1024)?;
     tokio::net::TcpListener::from_std(s.into())
-}
-
-/// Whether binding failed because the machine has no IPv6.
-fn is_no_ipv6(e: &std::io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
-    )
 }
 
 #[cfg(test)]

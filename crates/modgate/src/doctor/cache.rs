@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
 use crate::gomodcache::{self, check, check::Kind, verify};
+use crate::platform::disk;
 
 /// Less free space than this is a problem.
 const MIN_FREE_BYTES: u64 = 1 << 30;
@@ -55,7 +56,7 @@ pub fn check(
     if modcache.as_os_str().is_empty() {
         return out;
     }
-    let download = modcache.join(gomod::layout::DOWNLOAD);
+    let download = modcache.join(crate::platform::path::native(gomod::layout::DOWNLOAD));
     let Some(dir) = existing_ancestor(&download) else {
         return out;
     };
@@ -66,14 +67,14 @@ pub fn check(
             let _ = std::fs::remove_file(&probe);
         }
         // A read-only file system: no chmod helps.
-        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::ROFS.raw_os_error()) => {
+        Err(e) if disk::is_read_only_fs(&e) => {
             out.find(finding(
                 Severity::Problem,
                 format!("cannot create a file in {}: {e}", dir.display()),
                 "the go command cannot store what it downloads: the file system is mounted read-only",
                 format!(
                     "go env -w GOMODCACHE=<a directory on a writable disk>  (or, if read-only is a mistake, mount -o remount,rw {})",
-                    mount_point(&dir).display()
+                    disk::mount_point(&dir).display()
                 ),
             ))
         }
@@ -87,8 +88,8 @@ pub fn check(
             ),
         )),
     }
-    if let Ok(st) = rustix::fs::statvfs(&dir) {
-        let free = st.f_bavail.saturating_mul(st.f_frsize);
+    if let Ok(st) = disk::space(&dir) {
+        let free = st.avail;
         if free < MIN_FREE_BYTES {
             // Whether cleaning the module cache would help: what it holds, measured.
             let (held, whole) = disk_usage(modcache, Instant::now() + deadline / 4);
@@ -96,7 +97,7 @@ pub fn check(
             let fix = if held.saturating_add(free) >= MIN_FREE_BYTES {
                 format!("go clean -modcache  (it holds {held_text} of that disk)")
             } else {
-                let root = mount_point(&dir);
+                let root = disk::mount_point(&dir);
                 format!(
                     "du -xah --max-depth=2 {} | sort -h | tail  (shows what fills that disk; the module cache holds only {held_text}, so go clean -modcache would not be enough)",
                     root.display()
@@ -113,10 +114,10 @@ pub fn check(
                 fix,
             ));
         }
-        if st.f_files > 0 && st.f_favail < MIN_FREE_INODES {
+        if let Some(files) = st.files_avail.filter(|n| *n < MIN_FREE_INODES) {
             out.find(finding(
                 Severity::Problem,
-                format!("{} inodes free on the disk of {}", st.f_favail, dir.display()),
+                format!("{files} inodes free on the disk of {}", dir.display()),
                 "module zips are extracted into many small files; with no inodes left they cannot be",
                 "go clean -modcache, or free files on that disk".to_string(),
             ));
@@ -129,7 +130,6 @@ pub fn check(
 /// The disk space the files under `dir` take (their blocks), and whether all were counted
 /// before `until`.
 fn disk_usage(dir: &Path, until: Instant) -> (u64, bool) {
-    use std::os::unix::fs::MetadataExt;
     let mut total = 0u64;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -143,30 +143,13 @@ fn disk_usage(dir: &Path, until: Instant) -> (u64, bool) {
             let Ok(md) = e.path().symlink_metadata() else {
                 continue;
             };
-            total = total.saturating_add(md.blocks().saturating_mul(512));
+            total = total.saturating_add(disk::allocated(&md));
             if md.is_dir() {
                 stack.push(e.path());
             }
         }
     }
     (total, true)
-}
-
-/// The mount point of the file system holding `dir`: its highest ancestor on the same
-/// device.
-fn mount_point(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(dev) = dir.metadata().map(|m| m.dev()) else {
-        return dir.to_path_buf();
-    };
-    let mut top = dir.to_path_buf();
-    for a in dir.ancestors().skip(1) {
-        match a.metadata() {
-            Ok(m) if m.dev() == dev => top = a.to_path_buf(),
-            _ => break,
-        }
-    }
-    top
 }
 
 /// The entries of the cache, checked as `modgate cache verify` checks them (those go.sum
@@ -220,8 +203,7 @@ fn entries(
             }
             // The directory probed above, and those this user can write anyway (root).
             Kind::ReadOnlyDir
-                if f.path == probed
-                    || rustix::fs::access(&f.path, rustix::fs::Access::WRITE_OK).is_ok() => {}
+                if f.path == probed || crate::platform::file_mode::may_write(&f.path) => {}
             kind => match kinds.iter_mut().find(|(k, _)| *k == kind) {
                 Some((_, fs)) => fs.push(f),
                 None => kinds.push((kind, vec![f])),
@@ -291,12 +273,12 @@ fn describe_disk(modcache: &Path) -> (String, Option<f64>) {
     let mut dir = modcache.to_path_buf();
     while !dir.is_dir() && dir.pop() {}
     let mut s = format!("GOMODCACHE={}", modcache.display());
-    if let Ok(st) = rustix::fs::statvfs(&dir) {
-        s.push_str(&format!(
-            ": {} MB and {} inodes free",
-            st.f_bavail.saturating_mul(st.f_frsize) / 1_000_000,
-            st.f_favail
-        ));
+    if let Ok(st) = disk::space(&dir) {
+        s.push_str(&format!(": {} MB", st.avail / 1_000_000));
+        if let Some(files) = st.files_avail {
+            s.push_str(&format!(" and {files} inodes"));
+        }
+        s.push_str(" free");
     }
     // Write throughput: 8 MB written and synced where the cache is.
     let probe = dir.join(format!(".modgate-doctor-write-{}", std::process::id()));

@@ -1,5 +1,5 @@
 //! CPU and concurrency: the cores this process may use, the load, how busy the CPUs are
-//! right now (sampled from `/proc/stat`), and the settings that limit the go command's
+//! right now (sampled from `/proc/stat` on Linux; platform/cpu.rs), and the settings that limit the go command's
 //! parallel work (GOMAXPROCS, GOFLAGS `-p`), and how fast a core hashes next to how fast a
 //! real zip came down. Hashing and extracting zips is CPU work: a saturated or slow
 //! machine makes downloads slow however fast the network is.
@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::checked::Checked;
 use super::finding::{Finding, Group, Severity};
 use crate::goenv::GoSettings;
+use crate::platform::cpu;
 
 /// What was measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,20 +29,8 @@ impl Sample {
     /// Measures for `window`.
     pub fn take(window: Duration) -> Sample {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let load = std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse().ok());
-        let a = cpu_times();
-        let start = std::time::Instant::now();
-        let hash_rate = hash_rate();
-        std::thread::sleep(window.saturating_sub(start.elapsed()));
-        let b = cpu_times();
-        let busy = match (a, b) {
-            (Some((ib, ta)), Some((jb, tb))) if tb > ta => {
-                Some(1.0 - (jb - ib) as f64 / (tb - ta) as f64)
-            }
-            _ => None,
-        };
+        let load = cpu::load_average();
+        let (busy, hash_rate) = cpu::busy_while(window, hash_rate);
         Sample {
             cores,
             load,
@@ -73,19 +62,6 @@ fn hash_rate() -> f64 {
     h.update(&data);
     std::hint::black_box(h.finalize());
     data.len() as f64 / t.elapsed().as_secs_f64().max(1e-9)
-}
-
-/// (idle+iowait, total) jiffies of all CPUs.
-fn cpu_times() -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
-    Some((idle, v.iter().take(8).sum()))
 }
 
 fn warning(measured: String, cause: &str, fix: String) -> Finding {

@@ -190,7 +190,7 @@ type Target = (String, Option<String>);
 pub async fn run(opts: &Options) -> Result<Report, Error> {
     // One deadline for everything that waits, `go env` included.
     let dl = Deadline::after(opts.timeout);
-    let dir = std::fs::canonicalize(&opts.dir)
+    let dir = crate::platform::path::canonical(&opts.dir)
         .ok()
         .filter(|d| d.is_dir())
         .ok_or_else(|| Error::NotADirectory {

@@ -7,13 +7,13 @@
 //! the permissions are the go command's (a tree read-only unless `-modcacherw`).
 
 use std::collections::HashMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use gomod::layout::Ext;
 use serde::Serialize;
 
 use super::scan::Entry;
+use crate::platform::file_mode;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -222,16 +222,15 @@ pub fn check(e: &Entry, cx: &Context<'_>) -> (Vec<Finding>, u64) {
     let f = &e.files;
     // The lock: held now, the entry is being written; look at nothing else.
     if f.lock
-        && let Some((pid, cmd)) = super::lock::holder(&e.file(Ext::Lock))
+        && let Some(h) = super::lock::holder(&e.file(Ext::Lock))
     {
+        let by = match h.pid {
+            Some(pid) => format!("held by pid {pid} ({})", h.command),
+            None => format!("held by {}", h.command),
+        };
         out.push(Finding {
-            pid: Some(pid),
-            ..Finding::of(
-                e,
-                Kind::LockHeld,
-                e.file(Ext::Lock),
-                format!("held by pid {pid} ({cmd})"),
-            )
+            pid: h.pid,
+            ..Finding::of(e, Kind::LockHeld, e.file(Ext::Lock), by)
         });
         return (out, read);
     }
@@ -406,7 +405,9 @@ fn tree(e: &Entry, cx: &Context<'_>, want: Option<&str>, out: &mut Vec<Finding>)
         let Ok(rd) = std::fs::read_dir(&d) else {
             continue;
         };
-        if writable.is_none() && mode(&d) & 0o222 != 0 {
+        if writable.is_none()
+            && std::fs::metadata(&d).is_ok_and(|m| file_mode::anyone_can_write(&m))
+        {
             writable = Some(d.clone());
         }
         for x in rd.flatten() {
@@ -415,7 +416,7 @@ fn tree(e: &Entry, cx: &Context<'_>, want: Option<&str>, out: &mut Vec<Finding>)
                 stack.push(p);
             } else if let Ok(m) = x.metadata() {
                 read += m.len();
-                if writable.is_none() && m.permissions().mode() & 0o222 != 0 {
+                if writable.is_none() && file_mode::anyone_can_write(&m) {
                     writable = Some(p);
                 }
             }
@@ -452,8 +453,4 @@ fn tree(e: &Entry, cx: &Context<'_>, want: Option<&str>, out: &mut Vec<Finding>)
         ));
     }
     read
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).map_or(0, |m| m.permissions().mode())
 }

@@ -2,55 +2,14 @@
 //! now (a go command stuck holding one makes every other that needs the version wait:
 //! "go mod download hangs").
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use gomod::layout::Ext;
 
 use super::scan::Entry;
+use crate::platform::file_lock;
 
-/// The process holding a lock on `path` now (pid and command line), from `/proc/locks`.
-pub fn holder(path: &Path) -> Option<(u32, String)> {
-    use std::os::unix::fs::MetadataExt;
-    let f = std::fs::File::open(path).ok()?;
-    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockShared) {
-        Ok(()) => {
-            let _ = rustix::fs::flock(&f, rustix::fs::FlockOperation::Unlock);
-            return None;
-        }
-        Err(e) if e != rustix::io::Errno::WOULDBLOCK => return None,
-        Err(_) => {}
-    }
-    let m = f.metadata().ok()?;
-    let ino = m.ino();
-    let (maj, min) = (rustix::fs::major(m.dev()), rustix::fs::minor(m.dev()));
-    let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
-    let pid = locks.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        let id = f
-            .iter()
-            .position(|x| x.matches(':').count() == 2 && !x.ends_with(':'))?;
-        let parts: Vec<&str> = f[id].split(':').collect();
-        let same = u32::from_str_radix(parts[0], 16).ok()? == maj
-            && u32::from_str_radix(parts[1], 16).ok()? == min
-            && parts[2].parse::<u64>().ok()? == ino;
-        if same {
-            f[id - 1].parse::<u32>().ok()
-        } else {
-            None
-        }
-    })?;
-    let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| {
-            String::from_utf8_lossy(&c)
-                .split('\0')
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default();
-    Some((pid, cmd))
-}
+pub use crate::platform::file_lock::{Holder, holder};
 
 /// Why a version's lock could not be taken (a running process holding it is not an
 /// error).
@@ -74,19 +33,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// `flock` failed otherwise than because another process holds the lock.
+    /// The lock failed otherwise than because another process holds it.
     #[error("locking {}: {source}", file.display())]
     Lock {
         /// The `.lock` file.
         file: PathBuf,
         /// Why.
         #[source]
-        source: rustix::io::Errno,
+        source: std::io::Error,
     },
 }
 
-/// The version's lock, taken as the go command takes it (an exclusive `flock` on
-/// `<v>.lock`), without waiting: `None` when a running process holds it.
+/// The version's lock, taken as the go command takes it (an exclusive lock on
+/// `<v>.lock`: `flock`, `LockFileEx`), without waiting: `None` when a running process holds it.
 pub fn take(e: &Entry) -> Result<Option<std::fs::File>, Error> {
     std::fs::create_dir_all(&e.vdir).map_err(|source| Error::Dir {
         dir: e.vdir.clone(),
@@ -103,9 +62,9 @@ pub fn take(e: &Entry) -> Result<Option<std::fs::File>, Error> {
             file: p.clone(),
             source,
         })?;
-    match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Some(f)),
-        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+    match file_lock::try_lock(&f, file_lock::Mode::Exclusive) {
+        Ok(true) => Ok(Some(f)),
+        Ok(false) => Ok(None),
         Err(source) => Err(Error::Lock { file: p, source }),
     }
 }

@@ -9,7 +9,6 @@
 //! touched.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use gomod::layout::Ext;
@@ -17,6 +16,7 @@ use serde::Serialize;
 
 use super::check::{self, Finding, Kind, Severity};
 use super::scan::{Entry, scan};
+use crate::platform::file_mode;
 
 /// The longest the go command may take to fetch the damaged versions again: past it, it is
 /// killed (with what it runs) and the versions it had not fetched are named as failed.
@@ -211,10 +211,7 @@ fn make_writable(dir: &Path) {
         if let Ok(m) = std::fs::symlink_metadata(&d)
             && m.is_dir()
         {
-            let _ = std::fs::set_permissions(
-                &d,
-                std::fs::Permissions::from_mode(m.permissions().mode() | 0o700),
-            );
+            let _ = file_mode::make_owner_writable(&d, &m);
             if let Ok(rd) = std::fs::read_dir(&d) {
                 stack.extend(rd.flatten().map(|e| e.path()));
             }
@@ -242,10 +239,7 @@ fn make_read_only(dir: &Path) {
     // Children before their parents.
     for p in all.iter().rev() {
         if let Ok(m) = std::fs::symlink_metadata(p) {
-            let _ = std::fs::set_permissions(
-                p,
-                std::fs::Permissions::from_mode(m.permissions().mode() & !0o222),
-            );
+            let _ = file_mode::make_read_only(p, &m);
         }
     }
 }
@@ -362,13 +356,12 @@ pub fn repair(opts: &Options) -> Result<Outcome, Error> {
 fn make_dirs_writable(found: &[Finding]) -> Result<Vec<Action>, Error> {
     let mut actions = Vec::new();
     for f in found.iter().filter(|f| f.kind == Kind::ReadOnlyDir) {
-        let mode = std::fs::metadata(&f.path).map_or(0o755, |m| m.permissions().mode());
-        std::fs::set_permissions(&f.path, std::fs::Permissions::from_mode(mode | 0o200)).map_err(
-            |source| Error::MakeWritable {
+        std::fs::metadata(&f.path)
+            .and_then(|m| file_mode::make_owner_writable(&f.path, &m))
+            .map_err(|source| Error::MakeWritable {
                 dir: f.path.clone(),
                 source,
-            },
-        )?;
+            })?;
         actions.push(Action {
             module: String::new(),
             version: String::new(),

@@ -8,10 +8,11 @@
 //! module entries and are left out.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use gomod::layout::{self, Ext};
+
+use crate::platform::path::native;
 
 /// The files of one version in `cache/download/.../@v`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,11 +83,11 @@ pub struct Scan {
 pub fn scan(modcache: &Path) -> Scan {
     let mut out = Scan::default();
     let mut by_key: BTreeMap<(String, String), Entry> = BTreeMap::new();
-    let download = modcache.join(layout::DOWNLOAD);
+    let download = modcache.join(native(layout::DOWNLOAD));
     let mut stack = vec![download.clone()];
     while let Some(d) = stack.pop() {
         if let Ok(m) = std::fs::metadata(&d)
-            && m.permissions().mode() & 0o200 == 0
+            && !crate::platform::file_mode::owner_can_write(&m)
         {
             out.read_only.push(d.clone());
         }
@@ -119,6 +120,13 @@ pub fn scan(modcache: &Path) -> Scan {
     out
 }
 
+/// A relative path as the module cache's names are written: its components joined by
+/// `/` (Windows joins them with `\`); `None` when one is not UTF-8.
+fn slashed(rel: &Path) -> Option<String> {
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/"))
+}
+
 /// The files of one `@v` directory.
 fn version_dir(
     download: &Path,
@@ -131,10 +139,11 @@ fn version_dir(
     let Some(escaped) = vdir
         .parent()
         .and_then(|p| p.strip_prefix(download).ok())
-        .and_then(|p| p.to_str())
+        .and_then(slashed)
     else {
         return;
     };
+    let escaped = escaped.as_str();
     let Ok(path) = gomod::module::unescape_path(escaped) else {
         out.unknown
             .push((vdir.to_path_buf(), "not an escaped module path".into()));
@@ -193,7 +202,7 @@ fn new_entry(
     version: &str,
     stem: &str,
 ) -> Entry {
-    let tree = modcache.join(format!("{escaped}@{stem}"));
+    let tree = modcache.join(native(&format!("{escaped}@{stem}")));
     Entry {
         path: path.to_string(),
         version: version.to_string(),
@@ -228,10 +237,9 @@ fn trees(modcache: &Path, by_key: &mut BTreeMap<(String, String), Entry>, out: &
                 stack.push(p);
                 continue;
             };
-            let Ok(rel) = p.strip_prefix(modcache) else {
+            let Some(rel) = p.strip_prefix(modcache).ok().and_then(slashed) else {
                 continue;
             };
-            let rel = rel.to_string_lossy().into_owned();
             let (esc_path, rest) = rel.split_at(rel.len() - (name.len() - at));
             let rest = &rest[1..];
             let (stem, tmp) = match rest.split_once(".tmp-") {
@@ -246,7 +254,10 @@ fn trees(modcache: &Path, by_key: &mut BTreeMap<(String, String), Entry>, out: &
                     .push((p, "a directory with @ that is not a module tree".into()));
                 continue;
             };
-            let vdir = modcache.join(layout::DOWNLOAD).join(esc_path).join("@v");
+            let vdir = modcache
+                .join(native(layout::DOWNLOAD))
+                .join(native(esc_path))
+                .join("@v");
             let entry = by_key
                 .entry((path.clone(), version.clone()))
                 .or_insert_with(|| new_entry(modcache, &vdir, esc_path, &path, &version, stem));

@@ -109,7 +109,7 @@ pub async fn serve(
         let (tcp, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
-                if !out_of_resources(&e) {
+                if !crate::platform::net::is_out_of_resources(&e) {
                     // The client went away before the accept (ECONNABORTED) and the like.
                     tracing::debug!("accept: {e}");
                     continue;
@@ -170,15 +170,6 @@ pub async fn serve(
             limits.drain_timeout.as_secs()
         ),
     }
-}
-
-/// EMFILE, ENFILE, ENOBUFS, ENOMEM: the accept can only succeed later.
-fn out_of_resources(e: &std::io::Error) -> bool {
-    use rustix::io::Errno;
-    matches!(
-        Errno::from_io_error(e),
-        Some(Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM)
-    )
 }
 
 fn more_refused(n: u64, what: &str) -> String {

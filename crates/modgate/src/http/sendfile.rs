@@ -24,7 +24,6 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, IoSlice};
-use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
@@ -193,15 +192,9 @@ impl Spliced {
                 range.left
             ))));
         }
-        let len = range.left;
-        let (file, at) = (range.file.as_raw_fd(), range.at);
+        let (len, at) = (range.left, range.at);
         let sent = ready!(poll_write_io(&self.tcp, cx, || {
-            let mut offset = libc::off_t::try_from(at)
-                .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-            // SAFETY: both descriptors are open for the call (the queue holds the file);
-            // the kernel writes only `offset`.
-            let n = unsafe { libc::sendfile(self.tcp.as_raw_fd(), file, &mut offset, len) };
-            usize::try_from(n).map_err(|_| io::Error::last_os_error())
+            send_file(&self.tcp, &range.file, at, len)
         }))?;
         if sent == 0 {
             return Poll::Ready(Err(ended_early(range.left as u64, at)));
@@ -230,9 +223,37 @@ fn poll_write_io<T>(
     }
 }
 
+/// Sends `len` bytes of `file` from `at` on `tcp` (`sendfile`); how many went.
+#[cfg(target_os = "linux")]
+fn send_file(tcp: &TcpStream, file: &File, at: u64, len: usize) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let mut offset =
+        libc::off_t::try_from(at).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: both descriptors are open for the call (the caller holds the file); the
+    // kernel writes only `offset`.
+    let n = unsafe { libc::sendfile(tcp.as_raw_fd(), file.as_raw_fd(), &mut offset, len) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// Other systems never send files in place of stand-ins: [`available`] is false there
+/// (no `cachestat` to tell that a send would not wait for the disk).
+#[cfg(not(target_os = "linux"))]
+fn send_file(_: &TcpStream, _: &File, _: u64, _: usize) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 /// Writes `bufs` with `MSG_MORE` (more follows at once: the kernel waits for it to fill
 /// a packet, so a response's header and its first bytes go out together).
+#[cfg(not(target_os = "linux"))]
+fn send_more(_: &TcpStream, _: &[IoSlice<'_>]) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// Writes `bufs` with `MSG_MORE` (more follows at once: the kernel waits for it to fill
+/// a packet, so a response's header and its first bytes go out together).
+#[cfg(target_os = "linux")]
 fn send_more(tcp: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
     // SAFETY: a zeroed msghdr is valid (no name, no control data).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     // `IoSlice` is ABI-compatible with `iovec` on unix; the kernel only reads them.

@@ -1,4 +1,5 @@
-//! The process's own metrics, read from `/proc` at each scrape, under the names every
+//! The process's own metrics, read at each scrape (from `/proc` on Linux; elsewhere from
+//! what sysinfo reads of the system, without the descriptor counts it has no figure for), under the names every
 //! Prometheus client library uses (`process_cpu_seconds_total`, ...), so that standard
 //! dashboards and alerts find them.
 
@@ -11,14 +12,16 @@ use prometheus_client::metrics::gauge::ConstGauge;
 #[derive(Debug)]
 pub(super) struct Process;
 
-/// What `/proc` says of this process now.
+/// What the system says of this process now.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 struct Figures {
     cpu_seconds: f64,
     resident_bytes: i64,
     virtual_bytes: i64,
-    open_fds: i64,
-    max_fds: i64,
+    /// Where the system counts them (Linux).
+    open_fds: Option<i64>,
+    /// The soft limit (Unix).
+    max_fds: Option<i64>,
     start_time_seconds: f64,
 }
 
@@ -38,12 +41,12 @@ impl Collector for Process {
             (
                 "process_resident_memory_bytes",
                 "Resident memory size in bytes",
-                f.resident_bytes,
+                Some(f.resident_bytes),
             ),
             (
                 "process_virtual_memory_bytes",
                 "Virtual memory size in bytes",
-                f.virtual_bytes,
+                Some(f.virtual_bytes),
             ),
             (
                 "process_open_fds",
@@ -56,6 +59,9 @@ impl Collector for Process {
                 f.max_fds,
             ),
         ] {
+            let Some(value) = value else {
+                continue;
+            };
             let g = ConstGauge::new(value);
             g.encode(encoder.encode_descriptor(name, help, None, g.metric_type())?)?;
         }
@@ -71,13 +77,11 @@ impl Collector for Process {
 }
 
 /// The figures, or `None` where `/proc` cannot be read (then the family is left out).
+#[cfg(target_os = "linux")]
 fn read() -> Option<Figures> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     let boot = std::fs::read_to_string("/proc/stat").ok()?;
     let open_fds = std::fs::read_dir("/proc/self/fd").ok()?.count() as i64;
-    let max_fds = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-        .current
-        .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
     // SAFETY: sysconf has no preconditions.
     let (ticks, page) = unsafe {
         (
@@ -86,15 +90,49 @@ fn read() -> Option<Figures> {
         )
     };
     parse(&stat, &boot, ticks as f64, page as f64).map(|f| Figures {
-        open_fds,
-        max_fds,
+        open_fds: Some(open_fds),
+        max_fds: Some(max_fds()),
         ..f
     })
+}
+
+/// The figures as sysinfo reads them (macOS: `libproc`; Windows: its process API).
+#[cfg(not(target_os = "linux"))]
+fn read() -> Option<Figures> {
+    use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System};
+    let pid = sysinfo::get_current_pid().ok()?;
+    let mut s = System::new();
+    s.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        true,
+        ProcessRefreshKind::nothing().with_cpu().with_memory(),
+    );
+    let p = s.process(pid)?;
+    Some(Figures {
+        cpu_seconds: p.accumulated_cpu_time() as f64 / 1000.0,
+        resident_bytes: i64::try_from(p.memory()).unwrap_or(i64::MAX),
+        virtual_bytes: i64::try_from(p.virtual_memory()).unwrap_or(i64::MAX),
+        open_fds: None,
+        #[cfg(unix)]
+        max_fds: Some(max_fds()),
+        #[cfg(not(unix))]
+        max_fds: None,
+        start_time_seconds: p.start_time() as f64,
+    })
+}
+
+/// The soft limit on open descriptors (-1: none).
+#[cfg(unix)]
+fn max_fds() -> i64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// The CPU time, memory and start time from `/proc/self/stat` (`stat`) and the boot time
 /// from `/proc/stat` (`boot`), with `ticks` clock ticks per second and `page` bytes per
 /// page.
+#[cfg(any(target_os = "linux", test))]
 fn parse(stat: &str, boot: &str, ticks: f64, page: f64) -> Option<Figures> {
     // The command name is in parentheses and may hold spaces and parentheses: the fields
     // are counted after the last `)` (field 3, the state, is the first of them).
@@ -152,7 +190,8 @@ mod tests {
         assert!(f.cpu_seconds >= 0.01, "{f:?}");
         assert!(f.resident_bytes > 1 << 20, "{f:?}");
         assert!(f.virtual_bytes >= f.resident_bytes, "{f:?}");
-        assert!(f.open_fds >= 3 && f.open_fds <= f.max_fds, "{f:?}");
+        let (open, max) = (f.open_fds.unwrap(), f.max_fds.unwrap());
+        assert!(open >= 3 && open <= max, "{f:?}");
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()

@@ -60,8 +60,8 @@ pub enum SetupError {
     Auth {
         /// The settings file.
         file: Option<PathBuf>,
-        /// What is wrong.
-        reason: crate::http::AuthError,
+        /// What is wrong (boxed: the largest variant, with Windows' larger paths).
+        reason: Box<crate::http::AuthError>,
     },
     /// The TLS certificate or key.
     #[error("{0}")]

@@ -150,7 +150,7 @@ pub(super) fn open_auth(settings: &Settings) -> Result<Option<Arc<crate::http::A
         .map(|a| Some(Arc::new(a)))
         .map_err(|reason| SetupError::Auth {
             file: settings.config_file.clone(),
-            reason,
+            reason: Box::new(reason),
         })
 }
 
@@ -360,8 +360,20 @@ async fn shutdown() {
             Err(_) => std::future::pending::<()>().await,
         }
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
+    // Windows: the console closing, or the system shutting down.
+    #[cfg(windows)]
+    let term = async {
+        use tokio::signal::windows::{ctrl_close, ctrl_shutdown};
+        match (ctrl_close(), ctrl_shutdown()) {
+            (Ok(mut close), Ok(mut down)) => {
+                tokio::select! {
+                    _ = close.recv() => {},
+                    _ = down.recv() => {},
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    };
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},

@@ -27,23 +27,23 @@ pub(super) struct Reloading {
     pub(super) state: Arc<AppState>,
 }
 
-/// Reloads the settings at each SIGHUP.
+/// Reloads the settings at each SIGHUP (Windows: each Ctrl+Break, a console's only
+/// other signal).
 pub(super) async fn reload_on_sighup(r: Reloading) {
     #[cfg(unix)]
-    {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            return;
-        };
-        while hup.recv().await.is_some() {
-            match reload(&r) {
-                Ok(note) => tracing::info!("{note}"),
-                Err(e) => tracing::error!("settings reload failed, the running settings stay: {e}"),
-            }
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        return;
+    };
+    #[cfg(windows)]
+    let Ok(mut hup) = tokio::signal::windows::ctrl_break() else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match reload(&r) {
+            Ok(note) => tracing::info!("{note}"),
+            Err(e) => tracing::error!("settings reload failed, the running settings stay: {e}"),
         }
     }
-    #[cfg(not(unix))]
-    let _ = r;
 }
 
 /// Settings a reload cannot change (the listener, storage, Redis, the checksum database

@@ -24,6 +24,7 @@ use super::annotate;
 use super::blob::{Blob, Blobs, ByteStream, Listed, Stat};
 use super::key::Key;
 use super::staging::{Staged, Staging};
+use crate::platform::file_lock;
 
 /// A data directory.
 #[derive(Debug)]
@@ -80,8 +81,14 @@ fn commit(tmp: &Path, dest: &Path) -> io::Result<()> {
 /// disk I/O, so fit for the async threads): `Ok(None)` when it does not exist. `None`
 /// when the kernel cannot tell that way (a lookup that would read the disk, or an older
 /// kernel): then the blocking pool opens it. A hot zip's lookups cost no thread hop.
-fn open_cached(path: &Path, flags: rustix::fs::OFlags) -> Option<io::Result<Option<fs::File>>> {
+/// Other systems have no such open: always the blocking pool.
+#[cfg(target_os = "linux")]
+fn open_cached(path: &Path, to: OpenFor) -> Option<io::Result<Option<fs::File>>> {
     use rustix::fs::{CWD, Mode, OFlags, ResolveFlags};
+    let flags = match to {
+        OpenFor::Metadata => OFlags::PATH,
+        OpenFor::Reading => OFlags::RDONLY,
+    };
     match rustix::fs::openat2(
         CWD,
         path,
@@ -94,6 +101,20 @@ fn open_cached(path: &Path, flags: rustix::fs::OFlags) -> Option<io::Result<Opti
         Err(rustix::io::Errno::AGAIN | rustix::io::Errno::NOSYS | rustix::io::Errno::INVAL) => None,
         Err(e) => Some(Err(e.into())),
     }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_cached(_: &Path, _: OpenFor) -> Option<io::Result<Option<fs::File>>> {
+    None
+}
+
+/// What [`open_cached`] opens a file for.
+#[derive(Debug, Clone, Copy)]
+enum OpenFor {
+    /// Its metadata only (`O_PATH`).
+    Metadata,
+    /// Its bytes.
+    Reading,
 }
 
 /// Adds to `out` the files under `root`/`rel` whose names (relative to `root`) start with
@@ -210,7 +231,7 @@ impl Blobs for DiskBlobs {
             size: m.len(),
             modified: m.modified().unwrap_or(std::time::UNIX_EPOCH),
         };
-        if let Some(found) = open_cached(&path, rustix::fs::OFlags::PATH) {
+        if let Some(found) = open_cached(&path, OpenFor::Metadata) {
             return match found.and_then(|f| f.map(|f| f.metadata()).transpose()) {
                 Ok(m) => Ok(m.map(stat)),
                 Err(e) => Err(annotate(e, "reading", &path)),
@@ -295,7 +316,7 @@ impl Blobs for DiskBlobs {
 
     async fn local_file(&self, key: &Key) -> io::Result<Option<fs::File>> {
         let path = self.path(key);
-        if let Some(found) = open_cached(&path, rustix::fs::OFlags::RDONLY) {
+        if let Some(found) = open_cached(&path, OpenFor::Reading) {
             return found.map_err(|e| annotate(e, "opening", &path));
         }
         blocking(move || match fs::File::open(&path) {
@@ -317,10 +338,9 @@ pub(super) fn lock_dir(dir: &Path) -> io::Result<fs::File> {
         .truncate(false)
         .open(&path)
         .map_err(|e| annotate(e, "opening", &path))?;
-    if let Err(e) = rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        if e != rustix::io::Errno::WOULDBLOCK {
-            return Err(annotate(e.into(), "locking", &path));
-        }
+    let taken = file_lock::try_lock(&f, file_lock::Mode::Exclusive)
+        .map_err(|e| annotate(e, "locking", &path))?;
+    if !taken {
         let holder = fs::read_to_string(&path).unwrap_or_default();
         let holder = holder.trim();
         let who = if holder.is_empty() {
@@ -364,16 +384,18 @@ mod tests {
 
     #[test]
     fn a_path_in_the_kernel_s_caches_is_opened_on_the_caller_s_thread() {
-        use rustix::fs::OFlags;
         let d = tempfile::tempdir().unwrap();
         let file = d.path().join("a.zip");
         fs::write(&file, b"zip").unwrap();
-        let got = open_cached(&file, OFlags::RDONLY)
+        let got = open_cached(&file, OpenFor::Reading)
             .unwrap()
             .unwrap()
             .unwrap();
         assert_eq!(std::io::read_to_string(got).unwrap(), "zip");
-        let meta = open_cached(&file, OFlags::PATH).unwrap().unwrap().unwrap();
+        let meta = open_cached(&file, OpenFor::Metadata)
+            .unwrap()
+            .unwrap()
+            .unwrap();
         assert_eq!(meta.metadata().unwrap().len(), 3);
         // Missing, under a missing directory, under a file: not there (as `is_missing`),
         // once the kernel has looked the name up (a first lookup of a missing name reads
@@ -381,18 +403,18 @@ mod tests {
         for missing in ["b.zip", "x/b.zip"] {
             let path = d.path().join(missing);
             assert!(fs::metadata(&path).is_err());
-            let got = open_cached(&path, OFlags::RDONLY);
+            let got = open_cached(&path, OpenFor::Reading);
             assert!(matches!(got, Some(Ok(None))), "{missing}: {got:?}");
         }
         // (A kernel may leave a name under a file to the pool, which says missing too.)
-        let got = open_cached(&d.path().join("a.zip/b.zip"), OFlags::RDONLY);
+        let got = open_cached(&d.path().join("a.zip/b.zip"), OpenFor::Reading);
         assert!(matches!(got, None | Some(Ok(None))), "{got:?}");
         // Any other error is told, not taken for a miss.
-        let got = open_cached(d.path(), OFlags::WRONLY);
-        assert_eq!(
-            got.unwrap().unwrap_err().kind(),
-            io::ErrorKind::IsADirectory
-        );
+        // (A socket cannot be opened: ENXIO.)
+        let socket = d.path().join("s");
+        let _listening = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let got = open_cached(&socket, OpenFor::Reading);
+        assert_eq!(got.unwrap().unwrap_err().raw_os_error(), Some(libc::ENXIO));
     }
 
     #[tokio::test]

@@ -72,7 +72,7 @@ impl FileSpan {
             at: self.start,
             left: self.len,
             reading: None,
-            nowait: true,
+            nowait: cfg!(target_os = "linux"),
             _keep: Arc::clone(&self.keep),
         })
     }
@@ -81,6 +81,7 @@ impl FileSpan {
 /// Whether all of `len` bytes of `file` from `at` are in the page cache (`cachestat`,
 /// Linux 6.5): `None` when the kernel cannot tell. Reading a cached range never waits for
 /// the disk.
+#[cfg(target_os = "linux")]
 pub fn in_page_cache(file: &File, at: u64, len: u64) -> Option<bool> {
     use std::os::fd::AsRawFd;
     /// `cachestat`'s number: the same on every architecture (new system calls share
@@ -125,6 +126,13 @@ pub fn in_page_cache(file: &File, at: u64, len: u64) -> Option<bool> {
     (r == 0).then_some(stat.nr_cache >= pages)
 }
 
+/// Other systems cannot tell (macOS's `mincore` needs a mapping; Windows has no such
+/// call): every file is read on the blocking pool or with [`read_into`]'s `nowait`.
+#[cfg(not(target_os = "linux"))]
+pub fn in_page_cache(_: &File, _: u64, _: u64) -> Option<bool> {
+    None
+}
+
 /// Whether the kernel answers [`in_page_cache`] (asked once).
 pub fn page_cache_known() -> bool {
     static KNOWN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -135,6 +143,7 @@ pub fn page_cache_known() -> bool {
     })
 }
 
+#[cfg(target_os = "linux")]
 fn page_size() -> u64 {
     static SIZE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     // SAFETY: sysconf has no preconditions.
@@ -196,11 +205,11 @@ impl FileRange {
             return None;
         }
         let mut buf = BytesMut::with_capacity(n);
-        match read_into(&self.file, &mut buf, n, self.at, libc::RWF_NOWAIT) {
+        match read_into(&self.file, &mut buf, n, self.at, true) {
             Ok(()) => Some(Ok(buf.freeze())),
-            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => None,
-            // Not on this file system (or kernel): the pool from now on.
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL)) => {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            // Not on this file system (or kernel, or system): the pool from now on.
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
                 self.nowait = false;
                 None
             }
@@ -213,20 +222,17 @@ impl FileRange {
 /// the blocking pool.
 pub fn read_at(file: &File, at: u64, n: usize) -> io::Result<Bytes> {
     let mut buf = BytesMut::with_capacity(n);
-    read_into(file, &mut buf, n, at, 0)?;
+    read_into(file, &mut buf, n, at, false)?;
     Ok(buf.freeze())
 }
 
-/// Reads up to `n` bytes of `file` at `at` into `buf`'s spare capacity (`preadv2` with
-/// `flags`), without zeroing the memory first: a chunk is read once per request, so
-/// zeroing it was a memset as large as the copy itself.
-fn read_into(
-    file: &File,
-    buf: &mut BytesMut,
-    n: usize,
-    at: u64,
-    flags: libc::c_int,
-) -> io::Result<()> {
+/// Reads up to `n` bytes of `file` at `at` into `buf`'s spare capacity (`preadv2`),
+/// without zeroing the memory first: a chunk is read once per request, so zeroing it was
+/// a memset as large as the copy itself. With `nowait`, only what is in the page cache
+/// (`RWF_NOWAIT`): `WouldBlock` when it is not, `Unsupported` where the file system or
+/// kernel cannot tell.
+#[cfg(target_os = "linux")]
+fn read_into(file: &File, buf: &mut BytesMut, n: usize, at: u64, nowait: bool) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     buf.reserve(n);
     let spare = buf.spare_capacity_mut();
@@ -236,13 +242,50 @@ fn read_into(
     };
     let offset =
         libc::off_t::try_from(at).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let flags = if nowait { libc::RWF_NOWAIT } else { 0 };
     // SAFETY: the kernel writes at most `iov_len` bytes into the spare capacity the
     // iovec points to, which `buf` owns and nothing else references meanwhile.
     let got = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, offset, flags) };
-    let got = usize::try_from(got).map_err(|_| io::Error::last_os_error())?;
+    let got = match usize::try_from(got) {
+        Ok(got) => got,
+        Err(_) => {
+            let e = io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                Some(libc::EOPNOTSUPP | libc::EINVAL) if nowait => {
+                    io::Error::new(io::ErrorKind::Unsupported, e)
+                }
+                _ => e,
+            });
+        }
+    };
     // SAFETY: the first `got` bytes of the spare capacity were written by the read.
     unsafe { buf.set_len(buf.len() + got) };
     Ok(())
+}
+
+/// Reads up to `n` bytes of `file` at `at` onto `buf` (`pread`; Windows: `ReadFile` at an
+/// offset). `nowait` is `Unsupported`: these systems have no read that refuses to wait.
+#[cfg(not(target_os = "linux"))]
+fn read_into(file: &File, buf: &mut BytesMut, n: usize, at: u64, nowait: bool) -> io::Result<()> {
+    if nowait {
+        return Err(io::ErrorKind::Unsupported.into());
+    }
+    let start = buf.len();
+    buf.resize(start + n, 0);
+    #[cfg(unix)]
+    let got = std::os::unix::fs::FileExt::read_at(file, &mut buf[start..], at);
+    #[cfg(windows)]
+    let got = std::os::windows::fs::FileExt::seek_read(file, &mut buf[start..], at);
+    match got {
+        Ok(got) => {
+            buf.truncate(start + got);
+            Ok(())
+        }
+        Err(e) => {
+            buf.truncate(start);
+            Err(e)
+        }
+    }
 }
 
 impl Stream for FileRange {

@@ -420,8 +420,8 @@ impl Store {
     pub async fn ready(&self) -> Readiness {
         // The local disk (staging, and the store itself for a directory): below the
         // floor, a fetch would fail with a full disk.
-        if let Ok(st) = rustix::fs::statvfs(self.staging.dir()) {
-            let free = st.f_bavail.saturating_mul(st.f_frsize);
+        if let Ok(st) = crate::platform::disk::space(self.staging.dir()) {
+            let free = st.avail;
             if free < MIN_FREE_BYTES {
                 return Readiness::NotReady(format!(
                     "{} has {free} bytes free, under the floor of {MIN_FREE_BYTES}: fetches would fail with a full disk (what is stored is still served)",

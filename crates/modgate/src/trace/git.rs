@@ -43,10 +43,7 @@ pub enum Error {
     /// The real git could not be started.
     #[error("{0}")]
     Spawn(#[source] std::io::Error),
-    /// Interrupts could not be listened for (to pass them on).
-    #[error("{0}")]
-    Signals(#[source] std::io::Error),
-    /// Waiting for the real git failed.
+    /// Waiting for the real git (or listening for interrupts to pass on) failed.
     #[error("{0}")]
     Wait(#[source] std::io::Error),
     /// This program's own path (which the stand-in links to) is not known.
@@ -74,7 +71,10 @@ fn unix_us(t: SystemTime) -> u64 {
 /// the real git).
 pub fn is_stand_in() -> bool {
     let name = std::env::args_os().next().map(PathBuf::from);
-    name.as_deref().and_then(Path::file_name) == Some(std::ffi::OsStr::new("git"))
+    name.as_deref()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == "git" || n == crate::platform::file_mode::program_name("git"))
         && std::env::var_os(REAL_GIT).is_some()
 }
 
@@ -122,24 +122,13 @@ async fn run_passing_signals(
     real: &std::ffi::OsStr,
     args: &[String],
 ) -> Result<std::process::ExitStatus, Error> {
-    use tokio::signal::unix::{SignalKind, signal};
     let mut child = tokio::process::Command::new(real)
         .args(args)
         .spawn()
         .map_err(Error::Spawn)?;
-    let pid = child.id().map(|p| p as i32);
-    let mut int = signal(SignalKind::interrupt()).map_err(Error::Signals)?;
-    let mut term = signal(SignalKind::terminate()).map_err(Error::Signals)?;
-    loop {
-        let sig = tokio::select! {
-            s = child.wait() => return s.map_err(Error::Wait),
-            _ = int.recv() => rustix::process::Signal::INT,
-            _ = term.recv() => rustix::process::Signal::TERM,
-        };
-        if let Some(pid) = pid.and_then(rustix::process::Pid::from_raw) {
-            let _ = rustix::process::kill_process(pid, sig);
-        }
-    }
+    crate::platform::process::wait_passing_interrupts(&mut child)
+        .await
+        .map_err(Error::Wait)
 }
 
 /// Sets up the stand-in for a command: a directory holding `git` (a link to this
@@ -161,7 +150,7 @@ impl StandIn {
     /// Prepares the stand-in for the real git found on `path` (the command's PATH).
     pub fn prepare(path: &std::ffi::OsStr) -> Result<Option<StandIn>, Error> {
         let Some(real) = std::env::split_paths(path)
-            .map(|d| d.join("git"))
+            .map(|d| d.join(crate::platform::file_mode::program_name("git")))
             .find(|p| p.is_file())
         else {
             return Ok(None);
@@ -176,7 +165,13 @@ impl StandIn {
             return Err(Error::Dir { dir, source });
         }
         let stand_in = StandIn { dir, real };
-        std::os::unix::fs::symlink(&me, stand_in.dir.join("git")).map_err(Error::Link)?;
+        crate::platform::process::link_program(
+            &me,
+            &stand_in
+                .dir
+                .join(crate::platform::file_mode::program_name("git")),
+        )
+        .map_err(Error::Link)?;
         Ok(Some(stand_in))
     }
 

@@ -84,9 +84,12 @@ pub enum Error {
     },
 }
 
-/// Whether `program` is the go command (its file name is `go`).
+/// Whether `program` is the go command (its file name is `go`, or `go.exe` on Windows).
 fn is_go(program: &str) -> bool {
-    Path::new(program).file_name().and_then(|n| n.to_str()) == Some("go")
+    Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == "go" || n == crate::platform::file_mode::program_name("go"))
 }
 
 /// Runs the command through the recorder; the trace, or why it could not run.
@@ -162,10 +165,7 @@ pub async fn run(opts: &Options) -> Result<Trace, Error> {
             .map(|s| s.records(started_wall))
             .unwrap_or_default(),
         command: opts.command.clone(),
-        exit_code: status.code().or_else(|| {
-            use std::os::unix::process::ExitStatusExt;
-            status.signal().map(|s| 128 + s)
-        }),
+        exit_code: crate::platform::process::exit_code(&status),
         wall_us: wall.as_micros() as u64,
         records,
         cpu,

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::platform::cpu::{self, Processes};
+
 /// How often the CPU time is read.
 pub const EVERY: Duration = Duration::from_millis(1);
 /// How often the command's descendants are looked for.
@@ -25,34 +27,31 @@ pub struct Sampler {
     stop: Arc<AtomicBool>,
     thread: std::thread::JoinHandle<Vec<Sample>>,
     epoch: Instant,
-    children_before: u64,
+    children_before: Option<u64>,
 }
 
 impl Sampler {
     /// Starts reading the CPU time of `pid` and its descendants, times since `epoch`.
     /// Start it before the command's process is reaped, and stop it after.
     pub fn start(pid: u32, epoch: Instant) -> Sampler {
-        let children_before = children_cpu_us();
+        let children_before = cpu::children_cpu_us();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
+            let procs = Processes::new();
             let mut out: Vec<Sample> = Vec::new();
             let mut tree: Vec<u32> = vec![pid];
             // Each process's last reading (ns), so that a process gone keeps its time.
-            let mut procs: HashMap<u32, u64> = HashMap::new();
+            let mut seen: HashMap<u32, u64> = HashMap::new();
             let mut n = 0u32;
-            let mut last_pid = last_pid();
+            let mut last_pid = cpu::last_pid();
             while !flag.load(Ordering::Relaxed) {
                 // New processes since the last reading (pids are handed out in order),
                 // else every 20 ms a look through all of them.
-                match (last_pid, self::last_pid()) {
+                match (last_pid, cpu::last_pid()) {
                     (Some(a), Some(b)) if b >= a && b - a <= 4096 => {
                         for p in a + 1..=b {
-                            let parent = std::fs::read_to_string(format!("/proc/{p}/stat"))
-                                .ok()
-                                .as_deref()
-                                .and_then(parse_ppid);
-                            if parent.is_some_and(|pp| tree.contains(&pp)) {
+                            if procs.parent(p).is_some_and(|pp| tree.contains(&pp)) {
                                 tree.push(p);
                             }
                         }
@@ -60,19 +59,19 @@ impl Sampler {
                     }
                     (_, now) => {
                         if n.is_multiple_of(RESCAN_EVERY) || now.is_some() {
-                            tree = descendants(pid);
+                            tree = procs.descendants(pid);
                         }
                         last_pid = now;
                     }
                 }
                 n += 1;
                 for p in &tree {
-                    if let Some(ns) = process_cpu_ns(*p) {
-                        let e = procs.entry(*p).or_default();
+                    if let Some(ns) = procs.cpu_ns(*p) {
+                        let e = seen.entry(*p).or_default();
                         *e = (*e).max(ns);
                     }
                 }
-                let cpu = procs.values().sum::<u64>() / 1000;
+                let cpu = seen.values().sum::<u64>() / 1000;
                 let at = epoch.elapsed().as_micros() as u64;
                 let cpu = cpu.max(out.last().map_or(0, |l| l.1));
                 out.push((at, cpu));
@@ -92,101 +91,16 @@ impl Sampler {
     pub fn stop(self) -> Vec<Sample> {
         self.stop.store(true, Ordering::Relaxed);
         let mut out = self.thread.join().unwrap_or_default();
-        let total = children_cpu_us().saturating_sub(self.children_before);
+        // Where the system keeps no total of reaped children (Windows), the last reading.
+        let total = match (cpu::children_cpu_us(), self.children_before) {
+            (Some(now), Some(before)) => now.saturating_sub(before),
+            _ => 0,
+        };
         let at = self.epoch.elapsed().as_micros() as u64;
         let last = out.last().map_or(0, |l| l.1);
         out.push((at, total.max(last)));
         out
     }
-}
-
-/// The last process id handed out (`/proc/sys/kernel/ns_last_pid`), where the kernel
-/// says.
-fn last_pid() -> Option<u32> {
-    std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// The user and system time of this process's reaped children so far (microseconds).
-fn children_cpu_us() -> u64 {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) } != 0 {
-        return 0;
-    }
-    let us = |t: libc::timeval| t.tv_sec.max(0) as u64 * 1_000_000 + t.tv_usec.max(0) as u64;
-    us(u.ru_utime) + us(u.ru_stime)
-}
-
-/// The CPU time of process `pid` so far, all its threads (ns): its CPU-time clock, which
-/// counts the running thread up to now (`/proc`'s figures lag until it is switched out,
-/// or come in 10 ms ticks).
-fn process_cpu_ns(pid: u32) -> Option<u64> {
-    let mut clock: libc::clockid_t = 0;
-    // SAFETY: both calls only write the values they are given.
-    if unsafe { libc::clock_getcpuclockid(pid as libc::pid_t, &mut clock) } != 0 {
-        return None;
-    }
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
-        return None;
-    }
-    Some(ts.tv_sec.max(0) as u64 * 1_000_000_000 + ts.tv_nsec.max(0) as u64)
-}
-
-/// The parent of a process, from its stat line.
-pub fn parse_ppid(line: &str) -> Option<u32> {
-    // The command name is in parentheses and may hold anything: fields start after the
-    // last ')': state, then ppid.
-    line[line.rfind(')')? + 1..]
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// `root` and its live descendants.
-fn descendants(root: u32) -> Vec<u32> {
-    let mut parent: HashMap<u32, u32> = HashMap::new();
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for entry in dir.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if let Some(pp) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .as_deref()
-                .and_then(parse_ppid)
-            {
-                parent.insert(pid, pp);
-            }
-        }
-    }
-    let mut out = vec![root];
-    for &pid in parent.keys() {
-        let mut p = pid;
-        for _ in 0..64 {
-            match parent.get(&p) {
-                Some(&pp) if pp == root => {
-                    out.push(pid);
-                    break;
-                }
-                Some(&pp) if pp != 0 && pp != p => p = pp,
-                _ => break,
-            }
-        }
-    }
-    out
 }
 
 /// The CPU time used between `a` and `b` (microseconds since the epoch), the readings
@@ -211,11 +125,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stat_lines_and_interpolation() {
-        // A name with spaces and a parenthesis.
-        let line = "4242 (go (x) y) S 4200 4242 1 0 -1 4194560 1 0 0 0 7 3 2 1 20 0 9 0 5 6 7";
-        assert_eq!(parse_ppid(line), Some(4200));
-        assert_eq!(parse_ppid("garbage"), None);
+    fn interpolation() {
         let s = [(0, 0), (10_000, 10_000), (20_000, 10_000), (30_000, 30_000)];
         assert_eq!(cpu_between(&s, 0, 10_000), 10_000);
         assert_eq!(cpu_between(&s, 5_000, 25_000), 15_000);

@@ -16,7 +16,7 @@ pub fn sweep_leftovers(git_dir: &Path, idle: Duration) {
         let Some(pid) = name
             .strip_prefix(prefix)
             .and_then(|r| r.split('-').next())
-            .and_then(|p| p.parse::<i32>().ok())
+            .and_then(|p| p.parse::<u32>().ok())
         else {
             // A clone, or not ours: not even looked at.
             return false;
@@ -27,7 +27,7 @@ pub fn sweep_leftovers(git_dir: &Path, idle: Duration) {
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > idle);
-        stale && !process_alive(pid)
+        stale && !crate::platform::process::alive(pid)
     };
     for (dir, prefix) in [
         (git_dir.to_path_buf(), TMP_PREFIX),
@@ -51,21 +51,6 @@ pub fn sweep_leftovers(git_dir: &Path, idle: Duration) {
                 tracing::warn!(path = %path.display(), error = %err, "cannot remove a leftover of a stopped modgate");
             }
         }
-    }
-}
-
-/// Whether process `pid` exists (on this machine).
-fn process_alive(pid: i32) -> bool {
-    if pid as u32 == std::process::id() {
-        return true;
-    }
-    match rustix::process::Pid::from_raw(pid) {
-        // EPERM: it exists, run by another user.
-        Some(p) => !matches!(
-            rustix::process::test_kill_process(p),
-            Err(rustix::io::Errno::SRCH)
-        ),
-        None => true,
     }
 }
 

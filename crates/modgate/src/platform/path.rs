@@ -1,0 +1,40 @@
+//! Paths as each system writes them: the module cache's names (always `/`-separated)
+//! under a directory, and canonical paths as people type them.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The `/`-separated relative name `rel` (a module cache's or a store's) as this
+/// system's path, so that it is shown with one kind of separator.
+pub fn native(rel: &str) -> PathBuf {
+    rel.split('/').filter(|c| !c.is_empty()).collect()
+}
+
+/// `p` made absolute with every link resolved; on Windows without the `\\?\` prefix
+/// where the plain form names the same file (`C:\src\app`, not `\\?\C:\src\app`).
+pub fn canonical(p: &Path) -> io::Result<PathBuf> {
+    dunce::canonicalize(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_canonical_paths() {
+        assert_eq!(
+            native("cache/download"),
+            Path::new("cache").join("download")
+        );
+        assert_eq!(
+            native("example.com/a/@v"),
+            PathBuf::from("example.com/a/@v")
+        );
+        assert_eq!(native(""), PathBuf::new());
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("x")).unwrap();
+        let c = canonical(&d.path().join("x/../x")).unwrap();
+        assert_eq!(c, std::fs::canonicalize(d.path()).unwrap().join("x"));
+        assert!(canonical(&d.path().join("missing")).is_err());
+    }
+}
