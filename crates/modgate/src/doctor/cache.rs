@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::checked::Checked;
+use super::commands;
 use super::finding::{Finding, Group, Severity};
 use crate::gomodcache::{self, check, check::Kind, verify};
 use crate::platform::disk;
@@ -72,10 +73,12 @@ pub fn check(
                 Severity::Problem,
                 format!("cannot create a file in {}: {e}", dir.display()),
                 "the go command cannot store what it downloads: the file system is mounted read-only",
-                format!(
-                    "go env -w GOMODCACHE=<a directory on a writable disk>  (or, if read-only is a mistake, mount -o remount,rw {})",
-                    disk::mount_point(&dir).display()
-                ),
+                match commands::remount_writable(&disk::mount_point(&dir)) {
+                    Some(remount) => format!(
+                        "go env -w GOMODCACHE=<a directory on a writable disk>  (or, if read-only is a mistake, {remount})"
+                    ),
+                    None => "go env -w GOMODCACHE=<a directory on a writable disk>".to_string(),
+                },
             ))
         }
         Err(e) => out.find(finding(
@@ -83,8 +86,8 @@ pub fn check(
             format!("cannot create a file in {}: {e}", dir.display()),
             "the go command cannot store what it downloads",
             format!(
-                "chmod -R u+w {}  (or go env -w GOMODCACHE=<a writable directory>)",
-                modcache.display()
+                "{}  (or go env -w GOMODCACHE=<a writable directory>)",
+                commands::make_writable(modcache)
             ),
         )),
     }
@@ -97,11 +100,15 @@ pub fn check(
             let fix = if held.saturating_add(free) >= MIN_FREE_BYTES {
                 format!("go clean -modcache  (it holds {held_text} of that disk)")
             } else {
-                let root = disk::mount_point(&dir);
-                format!(
-                    "du -xah --max-depth=2 {} | sort -h | tail  (shows what fills that disk; the module cache holds only {held_text}, so go clean -modcache would not be enough)",
-                    root.display()
-                )
+                let why = format!(
+                    "the module cache holds only {held_text}, so go clean -modcache would not be enough"
+                );
+                match commands::what_fills(&disk::mount_point(&dir)) {
+                    Some(du) => format!("{du}  (shows what fills that disk; {why})"),
+                    None => format!(
+                        "free space on that disk (Settings > System > Storage shows what fills it; {why})"
+                    ),
+                }
             };
             out.find(finding(
                 Severity::Problem,
@@ -198,7 +205,10 @@ fn entries(
                     Severity::Problem,
                     format!("{} is {}", f.path.display(), f.detail),
                     Kind::LockHeld.meaning(),
-                    format!("kill {pid}  (if that process is stuck; its lock goes with it)"),
+                    format!(
+                        "{}  (if that process is stuck; its lock goes with it)",
+                        commands::kill(&pid)
+                    ),
                 ));
             }
             // The directory probed above, and those this user can write anyway (root).

@@ -68,7 +68,7 @@ pub(crate) fn client(via: Option<&str>, limit: Duration) -> Result<reqwest::Clie
             problem(
                 format!("the HTTP proxy {v} is not a URL: {e}"),
                 "the go command cannot use it",
-                "export HTTPS_PROXY=http://<host>:<port>",
+                &super::commands::set_env("HTTPS_PROXY", "http://<host>:<port>"),
             )
         })?;
         b = b.proxy(p);

@@ -151,7 +151,10 @@ fn global(settings: &GoSettings) -> Vec<Finding> {
             Severity::Warning,
             "GIT_TERMINAL_PROMPT=1".into(),
             "the go command then lets git ask for a user name and password at the terminal: without one (CI, an editor) the download hangs there",
-            Some("unset GIT_TERMINAL_PROMPT  (and give git credentials: a helper or ~/.netrc)".into()),
+            Some(format!(
+                "{}  (and give git credentials: a helper or ~/.netrc)",
+                super::commands::unset_env("GIT_TERMINAL_PROMPT")
+            )),
         ));
     }
     if settings.get("GO111MODULE").trim() == "off" {

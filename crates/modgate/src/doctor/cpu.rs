@@ -85,7 +85,7 @@ pub fn check(sample: &Sample, settings: &GoSettings, zip_rate: Option<f64>) -> C
         out.find(warning(
             format!("GOMAXPROCS={n} on {cores} cores"),
             "the go command uses fewer cores than the machine has for hashing and extracting modules",
-            "unset GOMAXPROCS".into(),
+            super::commands::unset_env("GOMAXPROCS"),
         ));
     }
     let goflags = settings.get("GOFLAGS");

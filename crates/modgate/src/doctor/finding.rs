@@ -64,6 +64,11 @@ const COMMANDS: &[&str] = &[
     "cd",
     "ulimit",
     "du",
+    "mount",
+    "sudo",
+    "set",
+    "attrib",
+    "taskkill",
 ];
 
 impl Finding {

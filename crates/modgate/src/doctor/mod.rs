@@ -13,6 +13,7 @@ pub mod cache;
 pub mod checked;
 pub mod checksum_db;
 pub mod client;
+pub mod commands;
 pub mod config;
 pub mod cpu;
 pub mod credentials;
