@@ -244,7 +244,7 @@ impl GoSettings {
                 .or_else(|| from_file.get(n).cloned().filter(|v| !v.is_empty()))
         };
         // go/build's default GOPATH: the home directory's go, none without a home.
-        let home = env(HOME).filter(|h| !h.is_empty());
+        let home = env(crate::platform::path::HOME_VAR).filter(|h| !h.is_empty());
         let gopath = raw("GOPATH")
             .or_else(|| home.map(|h| Path::new(&h).join("go").display().to_string()))
             .unwrap_or_default();
@@ -316,9 +316,6 @@ pub fn has_modcacherw(goflags: &str) -> bool {
         .split_whitespace()
         .any(|x| matches!(x, "-modcacherw" | "--modcacherw" | "-modcacherw=true"))
 }
-
-/// The variable holding the home directory (os.UserHomeDir).
-const HOME: &str = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
 
 /// What separates the directories of a GOPATH list (filepath.ListSeparator).
 const LIST_SEPARATOR: char = if cfg!(windows) { ';' } else { ':' };

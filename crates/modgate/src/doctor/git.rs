@@ -6,7 +6,6 @@
 //! credential helper, netrc, an ssh agent), and whether the requested version's tag
 //! exists, naming near misses (`v1.0` for `v1.0.0`).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use super::checked::Checked;
@@ -110,9 +109,7 @@ pub async fn credential_sources(url: &str) -> Vec<String> {
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
-    let netrc = std::env::var_os("NETRC")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netrc")));
+    let netrc = crate::source::proxy::netrc::file(&std::env::var("NETRC").unwrap_or_default());
     if let Some(n) = netrc
         && let Ok(text) = std::fs::read_to_string(&n)
         && text

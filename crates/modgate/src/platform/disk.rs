@@ -101,9 +101,31 @@ pub fn is_read_only_fs(e: &io::Error) -> bool {
     }
 }
 
+/// Makes the entries of directory `dir` (a file renamed into it, one removed) durable:
+/// `fsync` of the directory on Unix. Windows has no such call (a directory handle cannot
+/// be flushed) and NTFS journals its directory entries itself: nothing to do there.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directories_sync() {
+        let d = tempfile::tempdir().unwrap();
+        sync_dir(d.path()).unwrap();
+        assert!(sync_dir(&d.path().join("missing")).is_err());
+    }
 
     #[test]
     fn space_of_a_directory() {

@@ -1,5 +1,6 @@
 //! Paths as each system writes them: the module cache's names (always `/`-separated)
-//! under a directory, and canonical paths as people type them.
+//! under a directory, canonical paths as people type them, and where the home directory
+//! and the netrc file are.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,14 @@ pub fn native(rel: &str) -> PathBuf {
 pub fn canonical(p: &Path) -> io::Result<PathBuf> {
     dunce::canonicalize(p)
 }
+
+/// The variable that names the user's home directory (os.UserHomeDir): `USERPROFILE` on
+/// Windows, `HOME` elsewhere.
+pub const HOME_VAR: &str = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+
+/// The netrc file's name in the home directory, as the go command looks for it
+/// (`_netrc` on Windows).
+pub const NETRC_NAME: &str = if cfg!(windows) { "_netrc" } else { ".netrc" };
 
 #[cfg(test)]
 mod tests {

@@ -67,9 +67,9 @@ pub fn profile_name(env: &dyn Fn(&str) -> Option<String>, given: Option<&str>) -
 }
 
 fn file_of(env: &dyn Fn(&str) -> Option<String>, var: &str, name: &str) -> Option<PathBuf> {
-    env(var)
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".aws").join(name)))
+    env(var).map(PathBuf::from).or_else(|| {
+        env(crate::platform::path::HOME_VAR).map(|h| Path::new(&h).join(".aws").join(name))
+    })
 }
 
 /// A profile of the credentials file without static keys.

@@ -280,9 +280,7 @@ impl Blobs for DiskBlobs {
             }
             // The removal is durable before it is reported.
             if let Some(dir) = path.parent() {
-                fs::File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(|e| annotate(e, "syncing", dir))?;
+                crate::platform::disk::sync_dir(dir).map_err(|e| annotate(e, "syncing", dir))?;
             }
             Ok(true)
         })
@@ -370,8 +368,7 @@ pub fn is_missing(e: &io::Error) -> bool {
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
-    let d = fs::File::open(dir).map_err(|e| annotate(e, "opening", dir))?;
-    d.sync_all().map_err(|e| annotate(e, "syncing", dir))
+    crate::platform::disk::sync_dir(dir).map_err(|e| annotate(e, "syncing", dir))
 }
 
 #[cfg(test)]

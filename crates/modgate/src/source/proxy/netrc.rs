@@ -63,18 +63,19 @@ pub fn parse(data: &str) -> Vec<Line> {
     out
 }
 
-/// The netrc file: `$NETRC`, else `$HOME/.netrc`.
+/// The netrc file: `$NETRC`, else `.netrc` in the home directory (`_netrc` on Windows).
 fn path() -> Option<PathBuf> {
     file(&std::env::var("NETRC").unwrap_or_default())
 }
 
 /// The netrc file the go command reads given the NETRC setting `netrc`: it, else
-/// `$HOME/.netrc`.
+/// `$HOME/.netrc` (Windows: `%USERPROFILE%\_netrc`).
 pub fn file(netrc: &str) -> Option<PathBuf> {
+    use crate::platform::path::{HOME_VAR, NETRC_NAME};
     if !netrc.is_empty() {
         return Some(PathBuf::from(netrc));
     }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netrc"))
+    std::env::var_os(HOME_VAR).map(|h| PathBuf::from(h).join(NETRC_NAME))
 }
 
 /// The entries of the netrc file `path` (none when it cannot be read).
