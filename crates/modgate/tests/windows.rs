@@ -1,6 +1,8 @@
 //! The Windows build (x86_64-pc-windows-gnu, linked by Debian's mingw-w64) run under
 //! Debian's wine: `--help`; `cache verify` of a module cache the Linux go command made,
-//! healthy and then hurt; `doctor` of a project whose proxy is a modgate on loopback.
+//! healthy and then hurt; `doctor` of a project whose proxy is a modgate on loopback;
+//! `serve` over a `file:///Z:/...` upstream, through which the Linux go command downloads
+//! the same bytes, and which a second run serves from its store alone.
 //!
 //! Wine 8 (Debian 12's) lacks `bcryptprimitives.dll`, where Rust's standard library gets
 //! random bytes on Windows 10 and later: the test's own wine prefix gets a stand-in built
@@ -95,6 +97,42 @@ impl Wine {
 
     /// `modgate.exe ARGS` with `env`, nothing else of the test's Go settings.
     fn modgate(&self, args: &[&str], env: &[(&str, String)]) -> Output {
+        run_bounded(
+            &mut self.modgate_command(args, env),
+            Duration::from_secs(180),
+        )
+    }
+
+    /// `modgate.exe serve --listen 127.0.0.1:PORT ARGS`, until its `/readyz` answers 200.
+    fn serve(&self, args: &[&str]) -> (std::process::Child, String) {
+        let port = testkit::free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all = vec!["serve", "--listen", &listen];
+        all.extend_from_slice(args);
+        let mut child = self
+            .modgate_command(&all, &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://{listen}");
+        let until = std::time::Instant::now() + Duration::from_secs(90);
+        loop {
+            if raw_get(&listen, "GET", "/readyz").is_ok_and(|r| r.status == 200) {
+                return (child, url);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("modgate.exe serve exited: {status}");
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "modgate.exe serve not ready in 90 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn modgate_command(&self, args: &[&str], env: &[(&str, String)]) -> Command {
         let mut c = self.command(Path::new("wine"));
         c.arg(&self.exe).args(args);
         for v in [
@@ -111,7 +149,7 @@ impl Wine {
         for (k, v) in env {
             c.env(k, v);
         }
-        run_bounded(&mut c, Duration::from_secs(180))
+        c
     }
 }
 
@@ -149,7 +187,7 @@ fn kinds(v: &serde_json::Value) -> BTreeSet<(String, String)> {
 }
 
 #[test]
-fn the_windows_binary_helps_verifies_a_cache_and_diagnoses_a_project() {
+fn the_windows_binary_helps_verifies_a_cache_diagnoses_a_project_and_serves() {
     let wine = Wine::new();
 
     let out = wine.modgate(&["--help"], &[]);
@@ -347,4 +385,56 @@ fn the_windows_binary_helps_verifies_a_cache_and_diagnoses_a_project() {
         has(&format!("GOMODCACHE={}: ", win(&modcache))),
         "{measured:#?}"
     );
+
+    // serve on Windows: its upstream the tree as a Windows file URL; the Linux go
+    // command downloads through it into an empty module cache.
+    let wdata = tmp.path().join("wdata");
+    let up = format!("file:///{}", win(&tree.root).replace('\\', "/"));
+    let (mut windows, url) = wine.serve(&[
+        "--data-dir",
+        &win(&wdata),
+        "--upstream",
+        &up,
+        "--sumdb",
+        "off",
+    ]);
+    let env2 = GoEnv::with_env(&[("GOFLAGS", "")]);
+    let out = env2.go(&app, &url, &["mod", "download"]);
+    assert!(
+        out.status.success(),
+        "through modgate.exe: {}",
+        text(&out.stderr)
+    );
+    let _ = windows.kill();
+    let _ = windows.wait();
+    let same = |cache: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files = Vec::new();
+        for m in mods {
+            for ext in ["info", "mod", "zip"] {
+                let p = cache.join(format!("cache/download/{m}/@v/v1.0.0.{ext}"));
+                files.push((format!("{m} {ext}"), std::fs::read(&p).unwrap()));
+            }
+        }
+        files
+    };
+    assert!(same(&modcache) == same(&env2.modcache()));
+    // A second run on the same store, with no upstream: served from what it stored.
+    let (mut windows, url) = wine.serve(&[
+        "--data-dir",
+        &win(&wdata),
+        "--upstream",
+        "off",
+        "--sumdb",
+        "off",
+    ]);
+    let env3 = GoEnv::with_env(&[("GOFLAGS", "")]);
+    let out = env3.go(&app, &url, &["mod", "download"]);
+    let _ = windows.kill();
+    let _ = windows.wait();
+    assert!(
+        out.status.success(),
+        "from the store: {}",
+        text(&out.stderr)
+    );
+    assert!(same(&modcache) == same(&env3.modcache()));
 }

@@ -17,6 +17,23 @@ pub fn canonical(p: &Path) -> io::Result<PathBuf> {
     dunce::canonicalize(p)
 }
 
+/// The path of a `file://` URL's decoded path `p` (it starts with `/`): itself on Unix;
+/// on Windows the drive's path (`/C:/proxy` -> `C:\proxy`), as the go command's
+/// `urlToFilePath` reads it.
+pub fn from_url_path(p: &str) -> PathBuf {
+    if cfg!(windows) {
+        let b = p.as_bytes();
+        let p = if b.len() >= 3 && b[0] == b'/' && b[1].is_ascii_alphabetic() && b[2] == b':' {
+            &p[1..]
+        } else {
+            p
+        };
+        PathBuf::from(p.replace('/', "\\"))
+    } else {
+        PathBuf::from(p)
+    }
+}
+
 /// The variable that names the user's home directory (os.UserHomeDir): `USERPROFILE` on
 /// Windows, `HOME` elsewhere.
 pub const HOME_VAR: &str = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
@@ -45,5 +62,6 @@ mod tests {
         let c = canonical(&d.path().join("x/../x")).unwrap();
         assert_eq!(c, std::fs::canonicalize(d.path()).unwrap().join("x"));
         assert!(canonical(&d.path().join("missing")).is_err());
+        assert_eq!(from_url_path("/srv/go proxy"), Path::new("/srv/go proxy"));
     }
 }

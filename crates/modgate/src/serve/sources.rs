@@ -75,14 +75,19 @@ impl Source for Limited {
     }
 }
 
-/// The local directory of a `file://` URL (`file:///srv/proxy` -> `/srv/proxy`).
+/// The local directory of a `file://` URL, percent-decoded as the go command reads it
+/// (`file:///srv/proxy` -> `/srv/proxy`; on Windows `file:///C:/proxy` -> `C:\proxy`).
 pub fn file_url_path(url: &str) -> Result<PathBuf, SetupError> {
-    let rest = url.strip_prefix("file://").unwrap_or(url);
+    let bad = || SetupError::FileUrl(url.to_string());
+    let rest = url.strip_prefix("file://").ok_or_else(bad)?;
     let path = rest.strip_prefix("localhost").unwrap_or(rest);
-    if !url.starts_with("file://") || !path.starts_with('/') {
-        return Err(SetupError::FileUrl(url.to_string()));
+    if !path.starts_with('/') {
+        return Err(bad());
     }
-    Ok(PathBuf::from(path))
+    let path = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| bad())?;
+    Ok(crate::platform::path::from_url_path(&path))
 }
 
 /// The sources built so far, by entry: one per upstream however many chains name it
@@ -295,5 +300,12 @@ mod tests {
             path("file://srv/up"),
             Err("upstream \"file://srv/up\": a file:// URL needs an absolute path, like file:///srv/goproxy".to_string())
         );
+        // Decoded as the go command decodes it.
+        assert_eq!(
+            path("file:///srv/go%20proxy"),
+            Ok(PathBuf::from("/srv/go proxy"))
+        );
+        assert!(path("file:///srv/%ff").is_err());
+        assert!(path("/srv/up").is_err());
     }
 }
