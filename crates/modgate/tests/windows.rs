@@ -2,7 +2,9 @@
 //! Debian's wine: `--help`; `cache verify` of a module cache the Linux go command made,
 //! healthy and then hurt; `doctor` of a project whose proxy is a modgate on loopback;
 //! `serve` over a `file:///Z:/...` upstream, through which the Linux go command downloads
-//! the same bytes, and which a second run serves from its store alone.
+//! the same bytes, and which a second run serves from its store alone; `bundle create`
+//! (the project's graph, as `prefetch` computes it) and `bundle verify`, the bundle sound
+//! for modgate on Linux too.
 //!
 //! Wine 8 (Debian 12's) lacks `bcryptprimitives.dll`, where Rust's standard library gets
 //! random bytes on Windows 10 and later: the test's own wine prefix gets a stand-in built
@@ -437,4 +439,50 @@ fn the_windows_binary_helps_verifies_a_cache_diagnoses_a_project_and_serves() {
         text(&out.stderr)
     );
     assert!(same(&modcache) == same(&env3.modcache()));
+
+    // A bundle made on Windows from the project (its graph computed as prefetch computes
+    // it), sound both for modgate.exe and for modgate on Linux.
+    let bundle = tmp.path().join("app.bundle");
+    let out = wine.modgate(
+        &[
+            "bundle",
+            "create",
+            "--json",
+            "--upstream",
+            &up,
+            "--sumdb",
+            "off",
+            &win(&bundle),
+            &win(&app),
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let out = wine.modgate(&["bundle", "verify", &win(&bundle)], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let out = run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_modgate"))
+            .args(["bundle", "verify", "--json"])
+            .arg(&bundle),
+        Duration::from_secs(60),
+    );
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(
+        (&v["versions"], &v["files"], &v["lookups"], &v["sumdb"]),
+        (&2.into(), &10.into(), &0.into(), &serde_json::Value::Null),
+        "{v:#}"
+    );
 }
