@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let _ = modgate::trace::sample::parse_ppid(&text);
+    let _ = modgate::platform::cpu::parse_ppid(&text);
     let _ = modgate::dial::proxy_url(&text);
     // A bundle: the bytes as they are, and compressed (so that the tar and index are
     // reached too).
