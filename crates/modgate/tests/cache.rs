@@ -172,21 +172,6 @@ impl Fixture {
     }
 }
 
-/// (kind, module) of each finding.
-fn kinds(findings: &serde_json::Value) -> BTreeSet<(String, String)> {
-    findings
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["kind"].as_str().unwrap().to_string(),
-                f["module"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// Inode and mtime of every file and directory under `p`.
 fn stamps(p: &Path) -> Vec<(PathBuf, u64, i64, i64)> {
     let mut out = Vec::new();

@@ -173,21 +173,6 @@ fn json(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", text(&out.stdout), text(&out.stderr)))
 }
 
-/// (kind, module) of each finding of `cache verify --json`.
-fn kinds(v: &serde_json::Value) -> BTreeSet<(String, String)> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["kind"].as_str().unwrap().to_string(),
-                f["module"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn the_windows_binary_helps_verifies_a_cache_diagnoses_a_project_and_serves() {
     let wine = Wine::new();
@@ -256,7 +241,7 @@ fn the_windows_binary_helps_verifies_a_cache_diagnoses_a_project_and_serves() {
     let out = verify();
     let v = json(&out);
     assert_eq!(
-        (out.status.code(), kinds(&v)),
+        (out.status.code(), kinds(&v["findings"])),
         (Some(0), BTreeSet::new()),
         "{v:#}"
     );
@@ -277,7 +262,7 @@ fn the_windows_binary_helps_verifies_a_cache_diagnoses_a_project_and_serves() {
     let v = json(&out);
     let s = |k: &str, m: &str| (k.to_string(), m.to_string());
     assert_eq!(
-        (out.status.code(), kinds(&v)),
+        (out.status.code(), kinds(&v["findings"])),
         (
             Some(1),
             BTreeSet::from([
@@ -326,6 +311,8 @@ fn the_windows_binary_helps_verifies_a_cache_diagnoses_a_project_and_serves() {
         .as_array()
         .unwrap()
         .iter()
+        // How busy the CPUs are depends on what else runs (other tests): not judged here.
+        .filter(|f| f["group"] != "cpu")
         .map(|f| {
             (
                 f["group"].as_str().unwrap().to_string(),

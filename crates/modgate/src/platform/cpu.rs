@@ -165,14 +165,9 @@ impl Processes {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let pid = sysinfo::Pid::from_u32(pid);
-            let mut t = self.table.borrow_mut();
-            t.refresh_processes_specifics(
-                sysinfo::ProcessesToUpdate::Some(&[pid]),
-                true,
-                sysinfo::ProcessRefreshKind::nothing(),
-            );
-            t.process(pid)?.parent().map(|p| p.as_u32())
+            let kind = sysinfo::ProcessRefreshKind::nothing();
+            self.refreshed(pid, kind, |p| p.parent().map(|p| p.as_u32()))
+                .flatten()
         }
     }
 
@@ -253,28 +248,31 @@ impl Processes {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let pid = sysinfo::Pid::from_u32(pid);
-            let mut t = self.table.borrow_mut();
-            t.refresh_processes_specifics(
-                sysinfo::ProcessesToUpdate::Some(&[pid]),
-                true,
-                sysinfo::ProcessRefreshKind::nothing().with_cpu(),
-            );
-            Some(t.process(pid)?.accumulated_cpu_time() * 1_000_000)
+            let kind = sysinfo::ProcessRefreshKind::nothing().with_cpu();
+            self.refreshed(pid, kind, |p| p.accumulated_cpu_time() * 1_000_000)
         }
     }
 
     /// Kills process `pid` (Windows' [`super::process::kill_tree`]).
     #[cfg(not(unix))]
     pub fn kill(&self, pid: u32) -> bool {
+        let kind = sysinfo::ProcessRefreshKind::nothing();
+        self.refreshed(pid, kind, |p| p.kill()).unwrap_or(false)
+    }
+
+    /// `read` of process `pid` as the table has it after refreshing `kind` of it; `None`
+    /// when it is gone.
+    #[cfg(not(target_os = "linux"))]
+    fn refreshed<T>(
+        &self,
+        pid: u32,
+        kind: sysinfo::ProcessRefreshKind,
+        read: impl FnOnce(&sysinfo::Process) -> T,
+    ) -> Option<T> {
         let pid = sysinfo::Pid::from_u32(pid);
         let mut t = self.table.borrow_mut();
-        t.refresh_processes_specifics(
-            sysinfo::ProcessesToUpdate::Some(&[pid]),
-            true,
-            sysinfo::ProcessRefreshKind::nothing(),
-        );
-        t.process(pid).is_some_and(|p| p.kill())
+        t.refresh_processes_specifics(sysinfo::ProcessesToUpdate::Some(&[pid]), true, kind);
+        t.process(pid).map(read)
     }
 }
 

@@ -610,3 +610,18 @@ pub fn pixels_of(png_file: &Path, rgb: [u8; 3]) -> usize {
         .map(|row| row.iter().filter(|p| **p == rgb).count())
         .sum()
 }
+
+/// (kind, module) of each finding of `cache verify --json` (its `findings`).
+pub fn kinds(findings: &serde_json::Value) -> std::collections::BTreeSet<(String, String)> {
+    findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["module"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
