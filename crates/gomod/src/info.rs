@@ -212,9 +212,46 @@ impl<'de> Visitor<'de> for OriginSeed {
     }
 }
 
+/// The `.info` file the go command writes into its module cache for `info`
+/// (cmd/go's `writeDiskStat`: `json.Marshal` of its `RevInfo`), as `{"Version":…,"Time":…}`
+/// with the time in UTC as `RFC3339Nano` writes it (Go's zero time when there is none;
+/// Go would keep an offset other than `Z` the time was given with, which proxies do not
+/// send); `None` when `info` has an `Origin`, whose cleaned form is not written here.
+pub fn cache_file(info: &RevInfo) -> Option<Vec<u8>> {
+    if info.origin.is_some() {
+        return None;
+    }
+    let time = info.time.map_or_else(
+        || "0001-01-01T00:00:00Z".to_string(),
+        Instant::format_rfc3339_nano,
+    );
+    let version = serde_json::to_string(&info.version).ok()?;
+    Some(format!("{{\"Version\":{version},\"Time\":\"{time}\"}}").into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_go_command_s_cache_file() {
+        let got = |body: &str| {
+            cache_file(&parse(body.as_bytes()).unwrap()).map(|b| String::from_utf8(b).unwrap())
+        };
+        assert_eq!(
+            got(r#"{"Version":"v0.0.0-20170915032832-14c0d48ead0c","Name":"x","Short":"14c0d48ead0c","Time":"2017-09-15T03:28:32Z"}"#).unwrap(),
+            r#"{"Version":"v0.0.0-20170915032832-14c0d48ead0c","Time":"2017-09-15T03:28:32Z"}"#
+        );
+        assert_eq!(
+            got(r#"{"version":"v1.0.0","time":"2018-02-14T17:44:20.500+02:00"}"#).unwrap(),
+            r#"{"Version":"v1.0.0","Time":"2018-02-14T15:44:20.5Z"}"#
+        );
+        assert_eq!(
+            got(r#"{"Version":"v1.0.0"}"#).unwrap(),
+            r#"{"Version":"v1.0.0","Time":"0001-01-01T00:00:00Z"}"#
+        );
+        assert_eq!(got(r#"{"Version":"v1.0.0","Origin":{"VCS":"git"}}"#), None);
+    }
 
     fn ok(body: &str) -> (String, Option<String>, Option<Origin>) {
         let i = parse(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"));

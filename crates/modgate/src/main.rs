@@ -152,15 +152,23 @@ enum BundleCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check a bundle and store it into a data directory (as `serve --bundle` does).
-    /// Exit status: 0 imported, 1 not.
+    /// Check a bundle and store it into a data directory (as `serve --bundle` does), or
+    /// into the go command's own module cache (`GOFLAGS=-mod=mod GOPROXY=off go build`
+    /// then finds every module). Exit status: 0 imported, 1 not, 2 could not run.
+    #[command(group(clap::ArgGroup::new("into").required(true).args(["data_dir", "gomodcache"])))]
     Import {
         /// The bundle.
         #[arg(value_name = "FILE")]
         file: std::path::PathBuf,
         /// The data directory.
         #[arg(long, value_name = "DIR")]
-        data_dir: std::path::PathBuf,
+        data_dir: Option<std::path::PathBuf>,
+        /// The go command's module cache (GOMODCACHE): everything checked first, then
+        /// each version moved into its `cache/download` under its lock, `@v/list`
+        /// rewritten as the go command writes it, the checksum database's tiles and
+        /// lookups beside them (its tree head into `$GOPATH/pkg/sumdb` when none is there).
+        #[arg(long, value_name = "DIR")]
+        gomodcache: Option<std::path::PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -485,7 +493,14 @@ fn bundle(b: &BundleCommand) -> ExitCode {
         }
     };
     let r = match b {
-        BundleCommand::Import { data_dir, .. } => {
+        BundleCommand::Import {
+            gomodcache: Some(modcache),
+            ..
+        } => return import_into_gomodcache(&runtime, file, modcache, json),
+        BundleCommand::Import {
+            data_dir: Some(data_dir),
+            ..
+        } => {
             let store = match modgate::storage::Store::open_dir(data_dir) {
                 Ok(s) => s,
                 Err(e) => {
@@ -510,6 +525,52 @@ fn bundle(b: &BundleCommand) -> ExitCode {
             Err(e) => failed(&name, false, 2, &e.to_string()),
         },
         Err(e) => failed(&name, json, 1, &e.to_string()),
+    }
+}
+
+/// `bundle import FILE --gomodcache DIR`, its report; the tree head goes to the go
+/// command's `$GOPATH/pkg/sumdb` (its GOPATH read through `goenv`).
+fn import_into_gomodcache(
+    runtime: &tokio::runtime::Runtime,
+    file: &std::path::Path,
+    modcache: &std::path::Path,
+    json: bool,
+) -> ExitCode {
+    let name = "bundle import";
+    let sumdb_dir = match GoSettings::current_blocking(None, modgate::goenv::GO_ENV_WITHIN) {
+        Ok(s) => {
+            let gopath = s.get("GOPATH");
+            std::env::split_paths(gopath)
+                .next()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| p.join("pkg").join("sumdb"))
+        }
+        Err(e) => return failed(name, json, 2, &e.to_string()),
+    };
+    match runtime.block_on(modgate::bundle::gomodcache::import(
+        file,
+        modcache,
+        sumdb_dir.as_deref(),
+    )) {
+        Ok((_, s, placed)) => {
+            let mut text = s.render("imported");
+            text.push_str(&format!(
+                "into {}: {} files written, {} already there\n",
+                modcache.display(),
+                placed.written,
+                placed.kept
+            ));
+            if let Some(l) = &placed.latest {
+                text.push_str(&format!("checksum database tree head: {}\n", l.display()));
+            }
+            let value =
+                serde_json::json!({ "bundle": s, "gomodcache": modcache, "placed": placed });
+            match report(json, &value, &text) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => failed(name, false, 2, &e.to_string()),
+            }
+        }
+        Err(e) => failed(name, json, 1, &e.to_string()),
     }
 }
 

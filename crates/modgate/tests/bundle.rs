@@ -209,3 +209,161 @@ fn a_bundle_is_served_offline_with_its_checksum_database_records() {
         std::fs::read(data_dir.join(quote)).unwrap()
     );
 }
+
+/// The module cache's files under `cache/download` (name, bytes), the go command's own
+/// lock files left out.
+fn download_files(modcache: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let root = modcache.join("cache/download");
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !p.to_string_lossy().ends_with(".lock") {
+                let name = p
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(name, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_bundle_imported_into_an_empty_module_cache_builds_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = project(tmp.path());
+    let file = tmp.path().join("mods.bundle");
+    let proxy = crate::proxy_support::GoTestProxy::start();
+    let out = run(&[
+        "bundle",
+        "create",
+        file.to_str().unwrap(),
+        app.to_str().unwrap(),
+        "--upstream",
+        &proxy.url(),
+        "--sumdb",
+        KEY,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The reference: the go command's own download of the same graph.
+    let direct = GoEnv::with_env(&[("GOSUMDB", KEY), ("GOFLAGS", "-mod=mod")]);
+    let out = direct.go(&app, &proxy.url(), &["mod", "download", "all"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(app.join("go.sum")).unwrap();
+    drop(proxy);
+
+    // A CI job: an empty module cache, one import, then the build with no network.
+    let env = GoEnv::with_env(&[("GOSUMDB", KEY), ("GOFLAGS", "-mod=mod")]);
+    let import = |env: &GoEnv| {
+        run_bounded(
+            env.command(&modgate(), &app, "off")
+                .args(["bundle", "import", "--json", "--gomodcache"])
+                .arg(env.modcache())
+                .arg(&file),
+            Duration::from_secs(120),
+        )
+    };
+    let out = import(&env);
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    let files = v["bundle"]["files"].as_u64().unwrap();
+    // Every file but the bundle's @v/lists (rewritten as the go command writes them).
+    let lists = download_files(&env.modcache())
+        .keys()
+        .filter(|k| k.ends_with("/@v/list"))
+        .count() as u64;
+    assert_eq!(
+        v["placed"]["written"].as_u64().unwrap(),
+        files - lists,
+        "{v:#}"
+    );
+    assert_eq!(v["placed"]["kept"], 0, "{v:#}");
+    let latest = env
+        .dir
+        .path()
+        .join("gopath/pkg/sumdb/localhost.localdev/sumdb/latest");
+    assert_eq!(v["placed"]["latest"], latest.to_str().unwrap(), "{v:#}");
+    let out = env.go(&app, "off", &["build", "./..."]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.go(&app, "off", &["mod", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "all modules verified\n"
+    );
+    // The same files, byte for byte, as the go command's own download of the graph
+    // (module files, lists, the checksum database's lookups and tiles); the bundle's
+    // tree head went to $GOPATH/pkg/sumdb.
+    let (theirs, ours) = (
+        download_files(&direct.modcache()),
+        download_files(&env.modcache()),
+    );
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for (name, data) in &ours {
+        assert!(
+            theirs[name] == *data,
+            "{name} differs from the go command's"
+        );
+    }
+    assert_eq!(ours.len() as u64, files - 1);
+
+    // Again: everything is there already.
+    let out = import(&env);
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(
+        (&v["placed"]["written"], &v["placed"]["latest"]),
+        (&0.into(), &serde_json::Value::Null),
+        "{v:#}"
+    );
+
+    // A module cache holding another zip hash for a version: refused, nothing moved.
+    let other = GoEnv::with_env(&[("GOSUMDB", KEY)]);
+    let ziphash = other
+        .modcache()
+        .join("cache/download/rsc.io/quote/@v/v1.5.2.ziphash");
+    std::fs::create_dir_all(ziphash.parent().unwrap()).unwrap();
+    std::fs::write(&ziphash, "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
+    let out = import(&other);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "modgate bundle import: {} holds another zip hash for rsc.io/quote@v1.5.2 than the bundle: nothing was imported (modgate cache verify says which is damaged)\n",
+            ziphash.display()
+        )
+    );
+    assert_eq!(download_files(&other.modcache()).len(), 1);
+    assert!(
+        !other.modcache().join("cache").read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("modgate-import"))
+    );
+}

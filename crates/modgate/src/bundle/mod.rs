@@ -15,6 +15,7 @@
 //! against the database's key and the tiles (every proof the go command will make), and
 //! each module's hashes against its lookup.
 
+pub mod gomodcache;
 pub mod proofs;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -402,6 +403,34 @@ pub enum Error {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// The module cache holds another go.mod or zip hash for a version than the bundle.
+    #[error(
+        "{} holds another {what} for {path}@{version} than the bundle: nothing was imported (modgate cache verify says which is damaged)",
+        file.display()
+    )]
+    Conflict {
+        /// The module cache's file.
+        file: PathBuf,
+        /// `go.mod`, `zip hash`.
+        what: &'static str,
+        /// The module.
+        path: String,
+        /// Its version.
+        version: String,
+    },
+    /// A go command holds a version's lock (it is downloading that version).
+    #[error(
+        "{} is held by a running go command (it is downloading {path}@{version}): nothing more was imported; run again when it is done",
+        file.display()
+    )]
+    Locked {
+        /// The `.lock` file.
+        file: PathBuf,
+        /// The module.
+        path: String,
+        /// Its version.
+        version: String,
     },
 }
 

@@ -1,0 +1,280 @@
+//! `bundle import --gomodcache DIR`: a bundle into the go command's own module cache, so
+//! that `GOFLAGS=-mod=mod GOPROXY=off go build` finds everything at once.
+//!
+//! The whole bundle is read and checked first (every file, hash and proof, as `verify`
+//! does), each file written into a staging directory inside the module cache
+//! (`cache/modgate-import-<pid>`, outside `cache/download`, on the same disk). Only
+//! then is anything moved into `cache/download`, a version at a time under its `.lock`
+//! (taken without waiting, as the go command takes it): its `.mod`, `.info` and `.zip`
+//! renamed into place, its `.ziphash` last (the go command takes a zip with a
+//! `.ziphash` as complete; an `.info` written as the go command writes it), and its
+//! `@v/list` rewritten as the go command rewrites it
+//! (`rewriteVersionList`: every canonical version with a `.mod`, semver-sorted). Files
+//! the cache already has are left alone; a `.mod` or `.ziphash` that differs from the
+//! bundle's stops the import before anything moves. The checksum database's lookups and
+//! tiles go where the go command caches them (`cache/download/sumdb/<db>/`), its signed
+//! tree head to `$GOPATH/pkg/sumdb/<db>/latest` when there is none there yet (one the
+//! go command already trusts is never replaced).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use gomod::layout::Ext;
+
+use super::{Error, Index, Summary};
+use crate::platform::file_lock;
+use crate::platform::path::native;
+
+/// The staging directory of an import, removed when dropped (also when it fails).
+struct Staging(PathBuf);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn io(name: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Store {
+        name: name.display().to_string(),
+        source,
+    }
+}
+
+/// What an import into a module cache did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Placed {
+    /// Files moved into the module cache.
+    pub written: usize,
+    /// Files the module cache already had (left alone).
+    pub kept: usize,
+    /// The tree head written to `$GOPATH/pkg/sumdb`, if one was.
+    pub latest: Option<PathBuf>,
+}
+
+/// Imports bundle `file` into the module cache `modcache`; `sumdb_dir` is the go
+/// command's `$GOPATH/pkg/sumdb` (none without a GOPATH: the tree head is not written).
+pub async fn import(
+    file: &Path,
+    modcache: &Path,
+    sumdb_dir: Option<&Path>,
+) -> Result<(Index, Summary, Placed), Error> {
+    let staging = Staging(modcache.join("cache").join(format!(
+        "modgate-import-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    )));
+    std::fs::create_dir_all(&staging.0).map_err(io(&staging.0))?;
+    let dir = staging.0.clone();
+    let (index, summary) = super::read(file, |key, data| {
+        let to = dir.join(native(key.name()));
+        // An `.info` as the go command writes it into its cache (checked by `read`;
+        // one with an `Origin` as the bundle has it).
+        let data = match key.name().ends_with(".info") {
+            true => gomod::info::parse(&data)
+                .ok()
+                .and_then(|i| gomod::info::cache_file(&i))
+                .map_or(data, bytes::Bytes::from),
+            false => data,
+        };
+        async move {
+            if let Some(parent) = to.parent() {
+                tokio::fs::create_dir_all(parent)
+                    .await
+                    .map_err(io(parent))?;
+            }
+            tokio::fs::write(&to, &data).await.map_err(io(&to))
+        }
+    })
+    .await?;
+    let db = index.sumdb.as_ref().map(|d| d.name.clone());
+    let placed = tokio::task::spawn_blocking({
+        let (modcache, staging_dir) = (modcache.to_path_buf(), staging.0.clone());
+        let sumdb_dir = sumdb_dir.map(Path::to_path_buf);
+        let index = index.clone();
+        move || {
+            place(
+                &index,
+                &staging_dir,
+                &modcache,
+                db.as_deref(),
+                sumdb_dir.as_deref(),
+            )
+        }
+    })
+    .await
+    .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))??;
+    drop(staging);
+    Ok((index, summary, placed))
+}
+
+/// A version's staged files, in the order they move in.
+struct Moving {
+    path: String,
+    version: String,
+    /// Their names in the module cache.
+    files: Vec<String>,
+}
+
+/// Moves what was staged into the module cache (module docs).
+fn place(
+    index: &Index,
+    staged: &Path,
+    modcache: &Path,
+    db: Option<&str>,
+    sumdb_dir: Option<&Path>,
+) -> Result<Placed, Error> {
+    let mut placed = Placed::default();
+    let at = |root: &Path, name: &str| root.join(native(name));
+    // Every version's files, checked against what the cache has before anything moves.
+    let mut versions: Vec<Moving> = Vec::new();
+    for m in &index.modules {
+        let mut files = Vec::new();
+        for ext in [Ext::Mod, Ext::Info, Ext::Zip, Ext::ZipHash] {
+            let name = gomod::layout::version_file(&m.path, &m.version, ext)?;
+            if !at(staged, &name).is_file() {
+                continue;
+            }
+            let what = match ext {
+                Ext::Mod => "go.mod",
+                Ext::ZipHash => "zip hash",
+                _ => "",
+            };
+            let have = at(modcache, &name);
+            if !what.is_empty()
+                && let Ok(theirs) = std::fs::read(&have)
+                && theirs != std::fs::read(at(staged, &name)).map_err(io(&have))?
+            {
+                return Err(Error::Conflict {
+                    file: have,
+                    what,
+                    path: m.path.clone(),
+                    version: m.version.clone(),
+                });
+            }
+            files.push(name);
+        }
+        versions.push(Moving {
+            path: m.path.clone(),
+            version: m.version.clone(),
+            files,
+        });
+    }
+    let mut vdirs = BTreeSet::new();
+    for Moving {
+        path,
+        version,
+        files,
+    } in &versions
+    {
+        let Some(first) = files.first() else {
+            continue;
+        };
+        let vdir = at(modcache, first).parent().map(Path::to_path_buf);
+        let Some(vdir) = vdir else { continue };
+        std::fs::create_dir_all(&vdir).map_err(io(&vdir))?;
+        let lock_file = at(
+            modcache,
+            &gomod::layout::version_file(path, version, Ext::Lock)?,
+        );
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock_file)
+            .map_err(io(&lock_file))?;
+        if !file_lock::try_lock(&lock, file_lock::Mode::Exclusive).map_err(io(&lock_file))? {
+            return Err(Error::Locked {
+                file: lock_file,
+                path: path.clone(),
+                version: version.clone(),
+            });
+        }
+        for name in files {
+            move_in(&at(staged, name), &at(modcache, name), &mut placed)?;
+        }
+        drop(lock);
+        vdirs.insert(vdir);
+    }
+    for vdir in &vdirs {
+        rewrite_version_list(vdir)?;
+    }
+    // The checksum database's files: lookups and tiles where the go command caches them.
+    if let Some(db) = db {
+        let prefix = gomod::layout::sumdb_file(db, "x")?;
+        let root = at(staged, prefix.trim_end_matches("/x"));
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let rel = p.strip_prefix(&root).unwrap_or(&p);
+                if rel == Path::new("latest") {
+                    let Some(dir) = sumdb_dir else { continue };
+                    let to = dir.join(db).join("latest");
+                    if !to.exists() {
+                        move_in(&p, &to, &mut placed)?;
+                        placed.latest = Some(to);
+                    }
+                    continue;
+                }
+                let to = modcache
+                    .join(native(gomod::layout::SUMDB))
+                    .join(db)
+                    .join(rel);
+                move_in(&p, &to, &mut placed)?;
+            }
+        }
+    }
+    Ok(placed)
+}
+
+/// Renames `from` to `to` unless `to` is there already.
+fn move_in(from: &Path, to: &Path, placed: &mut Placed) -> Result<(), Error> {
+    if to.exists() {
+        placed.kept += 1;
+        return Ok(());
+    }
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    std::fs::rename(from, to).map_err(io(to))?;
+    if let Some(parent) = to.parent() {
+        crate::platform::disk::sync_dir(parent).map_err(io(parent))?;
+    }
+    placed.written += 1;
+    Ok(())
+}
+
+/// Writes `vdir/list` as the go command's `rewriteVersionList` does: every file name
+/// `<v>.mod` whose `v` is a canonical version, semver-sorted, a line each; left alone
+/// when it already says that.
+fn rewrite_version_list(vdir: &Path) -> Result<(), Error> {
+    let mut list: Vec<String> = std::fs::read_dir(vdir)
+        .map_err(io(vdir))?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let v = name.strip_suffix(".mod")?;
+            (!v.is_empty() && gomod::module::canonical_version(v) == v).then(|| v.to_string())
+        })
+        .collect();
+    gomod::semver::sort(&mut list);
+    let text: String = list.iter().map(|v| format!("{v}\n")).collect();
+    let file = vdir.join("list");
+    if std::fs::read(&file).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
+    let tmp = vdir.join(format!("list.modgate-{}", std::process::id()));
+    std::fs::write(&tmp, &text).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &file).map_err(io(&file))
+}
