@@ -157,7 +157,7 @@ enum BundleCommand {
     /// then finds every module). Exit status: 0 imported, 1 not, 2 could not run.
     #[command(group(clap::ArgGroup::new("into").required(true).args(["data_dir", "gomodcache"])))]
     Import {
-        /// The bundle.
+        /// The bundle (`-`: standard input, as from `curl`).
         #[arg(value_name = "FILE")]
         file: std::path::PathBuf,
         /// The data directory.
@@ -478,7 +478,9 @@ fn bundle(b: &BundleCommand) -> ExitCode {
     let name = format!("bundle {verb}");
     // A bundle that cannot be opened is a run that cannot start (2); one that does not
     // verify is a finding (1).
-    if let Err(e) = std::fs::File::open(file) {
+    if !modgate::bundle::is_stdin(file)
+        && let Err(e) = std::fs::File::open(file)
+    {
         return failed(&name, json, 2, &format!("{}: {e}", file.display()));
     }
     let runtime = match tokio::runtime::Runtime::new() {

@@ -332,8 +332,16 @@ fn a_bundle_imported_into_an_empty_module_cache_builds_offline() {
     }
     assert_eq!(ours.len() as u64, files - 1);
 
-    // Again: everything is there already.
-    let out = import(&env);
+    // Again, from standard input (as from curl): everything is there already.
+    let out = run_bounded(
+        env.command(Path::new("/bin/sh"), &app, "off")
+            .arg("-c")
+            .arg("exec \"$0\" bundle import - --json --gomodcache \"$1\" < \"$2\"")
+            .arg(modgate())
+            .arg(env.modcache())
+            .arg(&file),
+        Duration::from_secs(120),
+    );
     let v = json(&out);
     assert_eq!(out.status.code(), Some(0), "{v:#}");
     assert_eq!(

@@ -819,8 +819,7 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 
 /// `Ok` when `f` starts with zstd's magic number (read, then the file rewound), else what
 /// it is instead.
-fn zstd_magic(mut f: &std::fs::File) -> Result<(), NotZstd> {
-    use std::io::{Read, Seek};
+fn zstd_magic(f: &mut dyn Read) -> Result<Vec<u8>, NotZstd> {
     let mut head = [0u8; 4];
     let mut n = 0;
     while n < head.len() {
@@ -830,10 +829,9 @@ fn zstd_magic(mut f: &std::fs::File) -> Result<(), NotZstd> {
             Err(e) => return Err(NotZstd::Unreadable(e)),
         }
     }
-    f.rewind().map_err(NotZstd::Unreadable)?;
     match n {
         0 => Err(NotZstd::Empty),
-        _ if head[..n] == ZSTD_MAGIC[..n] && n == 4 => Ok(()),
+        _ if head[..n] == ZSTD_MAGIC[..n] && n == 4 => Ok(head.to_vec()),
         _ => Err(NotZstd::Magic {
             head: head[..n].to_vec(),
         }),
@@ -843,20 +841,33 @@ fn zstd_magic(mut f: &std::fs::File) -> Result<(), NotZstd> {
 /// One entry of a bundle as read: its name and bytes, or why it could not be read.
 type Entry = Result<(String, Bytes), Error>;
 
-/// The tar stream of the bundle at `path`: a zstd file (checked by its magic number).
+/// A bundle's bytes: a file, or standard input for `-`.
+type Input = Box<dyn Read + Send>;
+
+/// Whether `path` names standard input (`-`), as a bundle to read.
+pub fn is_stdin(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+/// The tar stream of the bundle at `path` (standard input for `-`): zstd (checked by its
+/// magic number, the bytes read for it put back in front).
 fn open_tar(
     path: &Path,
-) -> Result<tar::Archive<zstd::stream::Decoder<'static, std::io::BufReader<std::fs::File>>>, Error>
-{
+) -> Result<tar::Archive<zstd::stream::Decoder<'static, std::io::BufReader<Input>>>, Error> {
     let file = || path.to_path_buf();
-    let f = std::fs::File::open(path).map_err(|source| Error::File {
-        path: file(),
-        source,
-    })?;
-    zstd_magic(&f).map_err(|source| Error::NotBundle {
+    let mut f: Input = if is_stdin(path) {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|source| Error::File {
+            path: file(),
+            source,
+        })?)
+    };
+    let head = zstd_magic(&mut f).map_err(|source| Error::NotBundle {
         file: file(),
         source,
     })?;
+    let f: Input = Box::new(std::io::Cursor::new(head).chain(f));
     let dec = zstd::stream::Decoder::new(f).map_err(|source| Error::Zstd {
         file: file(),
         source,
