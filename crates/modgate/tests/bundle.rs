@@ -52,14 +52,20 @@ fn project(dir: &Path) -> PathBuf {
     p
 }
 
-#[test]
-fn a_bundle_is_served_offline_with_its_checksum_database_records() {
-    let tmp = tempfile::tempdir().unwrap();
-    let app = project(tmp.path());
-    let file = tmp.path().join("mods.bundle");
+/// `modgate bundle create FILE APP --upstream PROXY --sumdb KEY --json` in `tmp`: the
+/// project, the bundle, the go command's test proxy (its checksum database too), and
+/// the report.
+fn bundled(
+    tmp: &Path,
+) -> (
+    PathBuf,
+    PathBuf,
+    crate::proxy_support::GoTestProxy,
+    serde_json::Value,
+) {
+    let app = project(tmp);
+    let file = tmp.join("mods.bundle");
     let proxy = crate::proxy_support::GoTestProxy::start();
-
-    // The connected side.
     let out = run(&[
         "bundle",
         "create",
@@ -77,6 +83,14 @@ fn a_bundle_is_served_offline_with_its_checksum_database_records() {
         String::from_utf8_lossy(&out.stderr)
     );
     let made = json(&out);
+    (app, file, proxy, made)
+}
+
+#[test]
+fn a_bundle_is_served_offline_with_its_checksum_database_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The connected side.
+    let (app, file, proxy, made) = bundled(tmp.path());
     let b = &made["bundle"];
     assert_eq!(b["sumdb"], "localhost.localdev/sumdb");
     assert_eq!(b["versions"], made["fetched"]);
@@ -237,24 +251,7 @@ fn download_files(modcache: &Path) -> std::collections::BTreeMap<String, Vec<u8>
 #[test]
 fn a_bundle_imported_into_an_empty_module_cache_builds_offline() {
     let tmp = tempfile::tempdir().unwrap();
-    let app = project(tmp.path());
-    let file = tmp.path().join("mods.bundle");
-    let proxy = crate::proxy_support::GoTestProxy::start();
-    let out = run(&[
-        "bundle",
-        "create",
-        file.to_str().unwrap(),
-        app.to_str().unwrap(),
-        "--upstream",
-        &proxy.url(),
-        "--sumdb",
-        KEY,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (app, file, proxy, _) = bundled(tmp.path());
     // The reference: the go command's own download of the same graph.
     let direct = GoEnv::with_env(&[("GOSUMDB", KEY), ("GOFLAGS", "-mod=mod")]);
     let out = direct.go(&app, &proxy.url(), &["mod", "download", "all"]);

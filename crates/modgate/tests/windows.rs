@@ -444,21 +444,17 @@ fn the_windows_binary_helps_verifies_a_cache_diagnoses_a_project_and_serves() {
         ],
         &[],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    let out = wine.modgate(&["bundle", "verify", &win(&bundle)], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    let ok = |out: &Output| {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    };
+    ok(&out);
+    ok(&wine.modgate(&["bundle", "verify", &win(&bundle)], &[]));
     let out = run_bounded(
         Command::new(env!("CARGO_BIN_EXE_modgate"))
             .args(["bundle", "verify", "--json"])
