@@ -4,7 +4,8 @@
 //! `serve` over a `file:///Z:/...` upstream, through which the Linux go command downloads
 //! the same bytes, and which a second run serves from its store alone; `bundle create`
 //! (the project's graph, as `prefetch` computes it) and `bundle verify`, the bundle sound
-//! for modgate on Linux too.
+//! for modgate on Linux too; `bundle import --gomodcache`, from whose module cache the
+//! Linux go command builds with no proxy.
 //!
 //! Wine 8 (Debian 12's) lacks `bcryptprimitives.dll`, where Rust's standard library gets
 //! random bytes on Windows 10 and later: the test's own wine prefix gets a stand-in built
@@ -468,4 +469,31 @@ fn the_windows_binary_helps_verifies_a_cache_diagnoses_a_project_and_serves() {
         (&2.into(), &10.into(), &0.into(), &serde_json::Value::Null),
         "{v:#}"
     );
+
+    // The bundle into an empty module cache by modgate.exe (its version locks taken with
+    // LockFileEx): the Linux go command builds from it with no proxy at all.
+    let env4 = GoEnv::with_env(&[("GOFLAGS", "-mod=mod")]);
+    let out = wine.modgate(
+        &[
+            "bundle",
+            "import",
+            "--json",
+            "--gomodcache",
+            &win(&env4.modcache()),
+            &win(&bundle),
+        ],
+        &[],
+    );
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(
+        (&v["placed"]["written"], &v["placed"]["kept"]),
+        (&8.into(), &0.into()),
+        "{v:#}"
+    );
+    for args in [&["build", "./..."][..], &["mod", "verify"]] {
+        let out = env4.go(&app, "off", args);
+        assert!(out.status.success(), "go {args:?}: {}", text(&out.stderr));
+    }
+    assert!(same(&modcache) == same(&env4.modcache()));
 }
