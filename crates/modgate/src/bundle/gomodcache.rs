@@ -278,3 +278,49 @@ fn rewrite_version_list(vdir: &Path) -> Result<(), Error> {
     std::fs::write(&tmp, &text).map_err(io(&tmp))?;
     std::fs::rename(&tmp, &file).map_err(io(&file))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_list_is_written_as_the_go_command_writes_it() {
+        let d = tempfile::tempdir().unwrap();
+        let vdir = d.path().join("@v");
+        std::fs::create_dir(&vdir).unwrap();
+        // Canonical versions with a .mod, in semver order; not an .info alone, not a
+        // non-canonical or escaped (upper-case) name, not a .mod named ".mod".
+        for f in [
+            "v1.10.0.mod",
+            "v1.2.0.mod",
+            "v1.2.0-pre.mod",
+            "v2.0.0+incompatible.mod",
+            "v0.0.0-20170915032832-14c0d48ead0c.mod",
+            "v1.3.0.info",
+            "v1.4.mod",
+            "v1.5.0-!r!c1.mod",
+            ".mod",
+            "v1.2.0.zip",
+        ] {
+            std::fs::write(vdir.join(f), "").unwrap();
+        }
+        rewrite_version_list(&vdir).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(vdir.join("list")).unwrap(),
+            "v0.0.0-20170915032832-14c0d48ead0c\nv1.2.0-pre\nv1.2.0\nv1.10.0\nv2.0.0+incompatible\n"
+        );
+        // Unchanged: left alone (its time too).
+        let before = std::fs::metadata(vdir.join("list"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        rewrite_version_list(&vdir).unwrap();
+        let after = std::fs::metadata(vdir.join("list"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(before, after);
+        assert_eq!(std::fs::read_dir(&vdir).unwrap().count(), 11);
+    }
+}
