@@ -68,6 +68,8 @@ pub async fn import(
     )));
     std::fs::create_dir_all(&staging.0).map_err(io(&staging.0))?;
     let dir = staging.0.clone();
+    // Directories made so far (each once, not once per file).
+    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
     let (index, summary) = super::read(file, |key, data| {
         let to = dir.join(native(key.name()));
         // An `.info` as the go command writes it into its cache (checked by `read`;
@@ -79,14 +81,18 @@ pub async fn import(
                 .map_or(data, bytes::Bytes::from),
             false => data,
         };
-        async move {
-            if let Some(parent) = to.parent() {
-                tokio::fs::create_dir_all(parent)
-                    .await
-                    .map_err(io(parent))?;
+        // Written here, on the one task of a command that does nothing else meanwhile:
+        // a hop to the blocking pool per file cost more than the small write itself.
+        let written = (|| {
+            if let Some(parent) = to.parent()
+                && !made.contains(parent)
+            {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+                made.insert(parent.to_path_buf());
             }
-            tokio::fs::write(&to, &data).await.map_err(io(&to))
-        }
+            std::fs::write(&to, &data).map_err(io(&to))
+        })();
+        async move { written }
     })
     .await?;
     let db = index.sumdb.as_ref().map(|d| d.name.clone());
