@@ -145,7 +145,7 @@ enum BundleCommand {
     /// hash, every checksum database record against the key and the tiles. Exit status:
     /// 0 sound, 1 not.
     Verify {
-        /// The bundle.
+        /// The bundle (`-`: standard input).
         #[arg(value_name = "FILE")]
         file: std::path::PathBuf,
         /// Print the report as JSON.
