@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 use gomod::layout::Ext;
 
 use super::{Error, Index, Summary};
-use crate::platform::file_lock;
 use crate::platform::path::native;
 
 /// The staging directory of an import, removed when dropped (also when it fails).
@@ -180,25 +179,17 @@ fn place(
         };
         let vdir = at(modcache, first).parent().map(Path::to_path_buf);
         let Some(vdir) = vdir else { continue };
-        std::fs::create_dir_all(&vdir).map_err(io(&vdir))?;
         let lock_file = at(
             modcache,
             &gomod::layout::version_file(path, version, Ext::Lock)?,
         );
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&lock_file)
-            .map_err(io(&lock_file))?;
-        if !file_lock::try_lock(&lock, file_lock::Mode::Exclusive).map_err(io(&lock_file))? {
+        let Some(lock) = crate::gomodcache::lock::take_at(&vdir, &lock_file)? else {
             return Err(Error::Locked {
                 file: lock_file,
                 path: path.clone(),
                 version: version.clone(),
             });
-        }
+        };
         for name in files {
             move_in(&at(staged, name), &at(modcache, name), &mut placed)?;
         }

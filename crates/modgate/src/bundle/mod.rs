@@ -419,6 +419,9 @@ pub enum Error {
         /// Its version.
         version: String,
     },
+    /// A version's lock in the module cache could not be taken (not because it is held).
+    #[error(transparent)]
+    Lock(#[from] crate::gomodcache::lock::Error),
     /// A go command holds a version's lock (it is downloading that version).
     #[error(
         "{} is held by a running go command (it is downloading {path}@{version}): nothing more was imported; run again when it is done",

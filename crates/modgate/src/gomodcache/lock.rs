@@ -2,7 +2,7 @@
 //! now (a go command stuck holding one makes every other that needs the version wait:
 //! "go mod download hangs").
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use gomod::layout::Ext;
 
@@ -47,24 +47,31 @@ pub enum Error {
 /// The version's lock, taken as the go command takes it (an exclusive lock on
 /// `<v>.lock`: `flock`, `LockFileEx`), without waiting: `None` when a running process holds it.
 pub fn take(e: &Entry) -> Result<Option<std::fs::File>, Error> {
-    std::fs::create_dir_all(&e.vdir).map_err(|source| Error::Dir {
-        dir: e.vdir.clone(),
+    take_at(&e.vdir, &e.file(Ext::Lock))
+}
+
+/// [`take`] of the lock file `lock` in the `@v` directory `vdir` (made when missing).
+pub fn take_at(vdir: &Path, lock: &Path) -> Result<Option<std::fs::File>, Error> {
+    std::fs::create_dir_all(vdir).map_err(|source| Error::Dir {
+        dir: vdir.to_path_buf(),
         source,
     })?;
-    let p = e.file(Ext::Lock);
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
-        .open(&p)
+        .open(lock)
         .map_err(|source| Error::Open {
-            file: p.clone(),
+            file: lock.to_path_buf(),
             source,
         })?;
     match file_lock::try_lock(&f, file_lock::Mode::Exclusive) {
         Ok(true) => Ok(Some(f)),
         Ok(false) => Ok(None),
-        Err(source) => Err(Error::Lock { file: p, source }),
+        Err(source) => Err(Error::Lock {
+            file: lock.to_path_buf(),
+            source,
+        }),
     }
 }
