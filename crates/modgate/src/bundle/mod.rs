@@ -136,6 +136,9 @@ pub struct Summary {
     pub tiles: usize,
     /// The database, if any.
     pub sumdb: Option<String>,
+    /// The module versions with their hashes, as the index names them.
+    #[serde(skip)]
+    pub modules: Vec<Module>,
 }
 
 impl Summary {
@@ -564,6 +567,7 @@ pub async fn create(
         lookups,
         tiles,
         sumdb: sumdb.map(|d| d.name),
+        modules: index.modules,
     })
 }
 
@@ -994,6 +998,7 @@ where
         lookups: db.lookups.len(),
         tiles: db.tiles.have.len(),
         sumdb: index.sumdb.as_ref().map(|d| d.name.clone()),
+        modules: index.modules.clone(),
     };
     Ok((index, summary))
 }

@@ -168,3 +168,49 @@ impl Cache {
         Ok(())
     }
 }
+
+/// What a warm-up did with a module version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Warmed {
+    /// Its `.info`, `.mod` and `.zip` were all stored before.
+    pub stored: bool,
+    /// The zip's size.
+    pub zip_bytes: u64,
+}
+
+impl Cache {
+    /// Fetches `module@version`'s `.info`, `.mod` and `.zip` into the store as a client's
+    /// requests would (the same single flight, checks and chain), under one of the
+    /// prefetch permits: warm-ups (warm jobs, bundles on request) run no more fetches at
+    /// once than prefetches do, and client requests never wait for them.
+    pub async fn warm(&self, module: &str, version: &str) -> Result<Warmed, Error> {
+        let _permit = self.inner.prefetch.permits.acquire().await;
+        let store = self.store();
+        let mut stored = true;
+        for key in [
+            crate::storage::Key::info(module, version),
+            crate::storage::Key::go_mod(module, version),
+            crate::storage::Key::zip(module, version),
+        ] {
+            let key = key.map_err(|e| Error::invalid(e.to_string()))?;
+            if !matches!(store.stat(&key).await, Ok(Some(_))) {
+                stored = false;
+                break;
+            }
+        }
+        self.info(module, version).await?;
+        self.go_mod(module, version).await?;
+        let zip = self.zip(module, version).await?;
+        Ok(Warmed {
+            stored,
+            zip_bytes: zip.size,
+        })
+    }
+
+    /// The go.mod of `module@version` through the cache, under a prefetch permit (as
+    /// [`Cache::warm`]).
+    pub async fn warm_go_mod(&self, module: &str, version: &str) -> Result<bytes::Bytes, Error> {
+        let _permit = self.inner.prefetch.permits.acquire().await;
+        self.go_mod(module, version).await
+    }
+}

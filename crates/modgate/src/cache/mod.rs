@@ -20,7 +20,7 @@ mod fetch_ahead;
 mod flight;
 pub mod purge;
 
-pub use fetch_ahead::{MAX_PENDING, Prefetch};
+pub use fetch_ahead::{MAX_PENDING, Prefetch, Warmed};
 pub use purge::{Purge, Refused, Report};
 
 use std::any::Any;

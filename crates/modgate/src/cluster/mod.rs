@@ -368,6 +368,40 @@ impl Shared {
         }
     }
 
+    /// Runs `cmd` for the warm jobs' queue (`fleet/`), bounded as every call; `None` when
+    /// Redis is not usable or the call failed.
+    pub async fn jobs<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Option<T> {
+        if !self.usable() {
+            return None;
+        }
+        self.call("jobs", cmd).await
+    }
+
+    /// Runs `pipe` as one transaction (MULTI/EXEC) for the warm jobs' queue, bounded.
+    pub async fn jobs_atomically(&self, pipe: &redis::Pipeline) -> Option<()> {
+        if !self.usable() {
+            return None;
+        }
+        let mut conn = self.conn.clone();
+        let started = std::time::Instant::now();
+        let r =
+            tokio::time::timeout(CALL_WITHIN, pipe.query_async::<redis::Value>(&mut conn)).await;
+        self.settle("jobs", started, r).map(|_| ())
+    }
+
+    /// Runs `script` for the warm jobs' queue, bounded.
+    pub async fn jobs_script<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        keys: &[&str],
+        args: &[&[u8]],
+    ) -> Option<T> {
+        if !self.usable() {
+            return None;
+        }
+        self.script("jobs", script, keys, args).await
+    }
+
     /// The value of `key`, if Redis is usable and has it.
     pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
         if !self.usable() {
@@ -432,6 +466,7 @@ fn operation(what: &str) -> &'static str {
         "DEL" => "delete",
         "SCAN" => "scan",
         "PUBSUB" => "replicas",
+        "jobs" => "jobs",
         _ => "other",
     }
 }

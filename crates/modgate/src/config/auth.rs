@@ -15,6 +15,9 @@
 //! token = "s3cret"    # or token_file = "/path" (trimmed), or token_sha256 = "<hex>"
 //! read = ["*"]        # patterns this token may read
 //! admin = false       # whether it may use the operations API (/api/v1/)
+//! warm = false        # whether it may queue warm jobs and read them, and ask for
+//!                     # bundles (/api/v1/warm, /jobs, /bundle, /bundles): for CI
+//!                     # only, as a bundle holds whatever its graph needs
 //!
 //! [[auth.user]]       # a user of the htpasswd file (one listed there but not here
 //! name = "alice"      # reads only what anonymous may and what routes give it)
@@ -49,6 +52,8 @@ struct FileToken {
     read: Vec<String>,
     #[serde(default)]
     admin: bool,
+    #[serde(default)]
+    warm: bool,
 }
 
 #[derive(Deserialize, Debug)]
@@ -59,6 +64,8 @@ struct FileUser {
     read: Vec<String>,
     #[serde(default)]
     admin: bool,
+    #[serde(default)]
+    warm: bool,
 }
 
 /// An entry of `[auth]`'s arrays, as errors name it: `[[auth.token]] #2 ("ci")`.
@@ -193,6 +200,7 @@ fn tokens(file: Vec<FileToken>) -> Result<Vec<TokenSettings>, AuthError> {
             name: t.name,
             secret,
             admin: t.admin,
+            warm: t.warm,
         });
     }
     Ok(tokens)
@@ -218,6 +226,7 @@ fn users(file: Vec<FileUser>, htpasswd: bool) -> Result<Vec<UserSettings>, AuthE
             read: patterns(Patterns::Read(entry), u.read)?,
             name: u.name,
             admin: u.admin,
+            warm: u.warm,
         });
     }
     Ok(users)
@@ -306,24 +315,28 @@ admin = true
                         secret: TokenSecret::Value("s3cret".into()),
                         read: vec!["*".into()],
                         admin: false,
+                        warm: false,
                     },
                     TokenSettings {
                         name: "deploy".into(),
                         secret: TokenSecret::File("/run/secrets/deploy".into()),
                         read: vec![],
                         admin: true,
+                        warm: false,
                     },
                     TokenSettings {
                         name: "hashed".into(),
                         secret: TokenSecret::Sha256(sha),
                         read: vec!["corp.example.com/*".into()],
                         admin: false,
+                        warm: false,
                     },
                 ],
                 users: vec![UserSettings {
                     name: "alice".into(),
                     read: vec!["corp.example.com/*".into(), "*".into()],
                     admin: true,
+                    warm: false,
                 }],
             }))
         );

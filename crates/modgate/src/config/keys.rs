@@ -93,6 +93,7 @@ const S: Option<&str> = Some("server");
 const S3: Option<&str> = Some("s3");
 const A: Option<&str> = Some("auth");
 const F: Option<&str> = Some("filter");
+const W: Option<&str> = Some("warm");
 
 /// Every key, in the order `config show` and the example file list them.
 pub const KEYS: &[Key] = &[
@@ -164,6 +165,13 @@ pub const KEYS: &[Key] = &[
     key(A, "user", Toml, None),
     key(F, "allow", List, Some("[]")),
     key(F, "deny", List, Some("[]")),
+    key(W, "jobs", Int, Some("2")),
+    key(W, "fetches", Int, Some("8")),
+    key(W, "lease", Duration, Some("\"30s\"")),
+    key(W, "callback_allow", List, Some("[]")),
+    secret(key(W, "secret", Str, None)),
+    key(W, "secret_file", Str, None),
+    key(W, "callback_within", Duration, Some("\"10m0s\"")),
 ];
 
 /// The key at dotted `path`, if there is one.

@@ -28,6 +28,7 @@ pub mod listen;
 mod routes;
 mod s3;
 pub mod show;
+mod warm;
 
 use file_duration::FileDuration;
 pub use layers::{Given, Layers, Origin};
@@ -220,6 +221,8 @@ pub struct Settings {
     /// `[filter]`: which modules and versions are served (empty: all); replaced by a
     /// reload.
     pub filter: crate::filter::Filter,
+    /// `[warm]`: warm jobs and their callbacks.
+    pub warm: warm::WarmSettings,
 }
 
 impl Default for Settings {
@@ -256,6 +259,7 @@ impl Default for Settings {
             auth: None,
             s3: S3Settings::default(),
             filter: crate::filter::Filter::default(),
+            warm: warm::WarmSettings::default(),
         }
     }
 }
@@ -373,6 +377,8 @@ struct FileSettings {
     s3: s3::FileS3,
     #[serde(default)]
     filter: FileFilter,
+    #[serde(default)]
+    warm: warm::FileWarm,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -534,6 +540,8 @@ fn settings(
         file.filter.deny.as_deref().unwrap_or_default(),
     )
     .map_err(|e| ConfigError(format!("{}: {e}", layers.table_name("filter"))))?;
+    s.warm = warm::warm_settings(file.warm)
+        .map_err(|e| ConfigError(format!("{}: {e}", layers.table_name("warm"))))?;
     s.config_file = config_file;
     Ok(s)
 }
@@ -1001,6 +1009,7 @@ max_connections_per_address = 12
                 auth: None,
                 s3: S3Settings::default(),
                 filter: crate::filter::Filter::default(),
+                warm: crate::fleet::WarmSettings::default(),
             }
         );
     }

@@ -49,6 +49,8 @@ pub(super) struct Caller<'a> {
     pub body: Option<axum::body::Body>,
 }
 
+pub(super) use super::fleet_api::is_fleet;
+
 /// Answers `POST /api/v1/<endpoint>`.
 pub(super) async fn post(state: &AppState, endpoint: &str, caller: Caller<'_>) -> Response {
     if !READ.contains(&endpoint) && endpoint != "purge" {
@@ -68,7 +70,7 @@ pub(super) async fn post(state: &AppState, endpoint: &str, caller: Caller<'_>) -
         );
         return r;
     }
-    let body = match read_body(caller.body).await {
+    let body = match read_body(caller.body, MAX_BODY).await {
         Ok(b) => b,
         Err((status, why)) => {
             audit(caller.client, "purge", "", status, &why);
@@ -154,18 +156,21 @@ fn audit(who: &str, action: &str, what: &str, status: StatusCode, result: &str) 
     );
 }
 
-/// The request body, at most [`MAX_BODY`] bytes, sent within [`BODY_WITHIN`].
-async fn read_body(body: Option<axum::body::Body>) -> Result<bytes::Bytes, (StatusCode, String)> {
+/// The request body, at most `max` bytes, sent within [`BODY_WITHIN`].
+pub(super) async fn read_body(
+    body: Option<axum::body::Body>,
+    max: usize,
+) -> Result<bytes::Bytes, (StatusCode, String)> {
     use http_body_util::BodyExt;
     let Some(body) = body else {
         return Ok(bytes::Bytes::new());
     };
-    let limited = http_body_util::Limited::new(body, MAX_BODY);
+    let limited = http_body_util::Limited::new(body, max);
     match tokio::time::timeout(BODY_WITHIN, limited.collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err((
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("payload too large: the request body is over {MAX_BODY} bytes"),
+            format!("payload too large: the request body is over {max} bytes"),
         )),
         Ok(Err(e)) => Err((
             StatusCode::BAD_REQUEST,
@@ -206,7 +211,7 @@ pub(super) async fn answer(
         _ => text(
             StatusCode::NOT_FOUND,
             &format!(
-                "not found: the operations API has no /api/v1/{endpoint} (it serves /api/v1/status, /api/v1/upstreams, /api/v1/catalog, /api/v1/samples, /api/v1/refusals and, with POST, /api/v1/purge)"
+                "not found: the operations API has no /api/v1/{endpoint} (it serves /api/v1/status, /api/v1/upstreams, /api/v1/catalog, /api/v1/samples, /api/v1/refusals, /api/v1/jobs, /api/v1/bundles/... and, with POST, /api/v1/purge, /api/v1/warm, /api/v1/bundle)"
             ),
             head,
         ),
@@ -222,7 +227,7 @@ pub(super) fn started() {
 }
 
 /// `value` as a JSON answer that is never cached.
-fn json(value: &impl Serialize, head: bool) -> Response {
+pub(super) fn json(value: &impl Serialize, head: bool) -> Response {
     let body = serde_json::to_vec(value).unwrap_or_default();
     let no_store = axum::http::HeaderValue::from_static("no-store");
     bytes(StatusCode::OK, JSON, no_store, body, head, None)
@@ -309,7 +314,7 @@ async fn status(state: &AppState) -> Status {
 }
 
 /// The query's parameters, decoded.
-fn params(query: Option<&str>) -> Vec<(String, String)> {
+pub(super) fn params(query: Option<&str>) -> Vec<(String, String)> {
     let Some(q) = query else {
         return Vec::new();
     };

@@ -87,6 +87,8 @@ struct Principal {
     read: Patterns,
     /// May use the operations API.
     admin: bool,
+    /// May queue warm jobs and ask for bundles.
+    warm: bool,
 }
 
 /// The users of an htpasswd file, in file order: (user, bcrypt hash, line number).
@@ -393,8 +395,16 @@ fn read_tokens(list: &[TokenSettings]) -> Result<Tokens, AuthError> {
         }
         let read = Patterns::new(&t.read);
         let name = t.name.as_str().into();
-        let admin = t.admin;
-        tokens.push((digest, Arc::new(Principal { name, read, admin })));
+        let (admin, warm) = (t.admin, t.warm);
+        tokens.push((
+            digest,
+            Arc::new(Principal {
+                name,
+                read,
+                admin,
+                warm,
+            }),
+        ));
     }
     Ok(tokens)
 }
@@ -416,9 +426,16 @@ fn read_users(
         let given = settings.iter().find(|u| u.name == user);
         let read = given.map(|u| Patterns::new(&u.read)).unwrap_or_default();
         let admin = given.is_some_and(|u| u.admin);
+        let warm = given.is_some_and(|u| u.warm);
         decoy.get_or_insert_with(|| hash.clone());
         let name = user.as_str().into();
-        users.insert(user, (hash, Arc::new(Principal { name, read, admin })));
+        let principal = Principal {
+            name,
+            read,
+            admin,
+            warm,
+        };
+        users.insert(user, (hash, Arc::new(principal)));
     }
     if let Some(u) = settings.iter().find(|u| !users.contains_key(&u.name)) {
         return Err(AuthError::MissingUser {
@@ -576,10 +593,28 @@ impl Auth {
         }
     }
 
-    /// Whether `who` (`None`: no credentials) may have the answer to `parsed`.
-    fn access(&self, who: Option<&Principal>, parsed: &Result<Request, Reject>) -> Verdict {
+    /// Whether `who` (`None`: no credentials) may have the answer to `parsed` (asked
+    /// with `method`).
+    fn access(
+        &self,
+        who: Option<&Principal>,
+        method: &Method,
+        parsed: &Result<Request, Reject>,
+    ) -> Verdict {
         let module = match parsed {
             Ok(Request::Health | Request::Ready | Request::Metrics) => return Verdict::Allow,
+            // Warm jobs and bundles: tokens and users with `warm` (or admins); a tag is
+            // set by admins only.
+            Ok(Request::Api { endpoint }) if super::api::is_fleet(endpoint) => {
+                let may = |p: &Principal| {
+                    p.admin || (p.warm && !(method == Method::PUT || method == Method::DELETE))
+                };
+                return match who {
+                    Some(p) if may(p) => Verdict::Allow,
+                    Some(_) => Verdict::Forbidden,
+                    None => Verdict::Unauthorized,
+                };
+            }
             // The operations API and the dashboard: admins only.
             Ok(Request::Api { .. } | Request::Ui { .. }) => {
                 return match who {
@@ -627,6 +662,7 @@ impl Auth {
     pub(super) async fn check(
         &self,
         headers: &HeaderMap,
+        method: &Method,
         parsed: &Result<Request, Reject>,
     ) -> (Verdict, Arc<str>) {
         match self.identify(credentials(headers)).await {
@@ -635,7 +671,7 @@ impl Auth {
                 let name = who
                     .as_ref()
                     .map_or_else(|| ANONYMOUS.into(), |p| p.name.clone());
-                (self.access(who.as_deref(), parsed), name)
+                (self.access(who.as_deref(), method, parsed), name)
             }
         }
     }
@@ -685,7 +721,7 @@ pub(super) async fn authorize(
     let parsed = parse(raw);
     let head = req.method == Method::HEAD;
     // Boxed: its future (password checks) is large, and most requests never get here.
-    let (verdict, client) = Box::pin(auth.check(&req.headers, &parsed))
+    let (verdict, client) = Box::pin(auth.check(&req.headers, &req.method, &parsed))
         .instrument(span.get().clone())
         .await;
     let refused = match verdict {
@@ -798,6 +834,7 @@ mod tests {
                     name: u.to_string(),
                     read: s(&["*"]),
                     admin: false,
+                    warm: false,
                 })
                 .collect(),
         };
@@ -826,6 +863,7 @@ mod tests {
             secret,
             read: vec![],
             admin: false,
+            warm: false,
         };
         let file = d.path().join("token");
         let mut st = settings(None, &[]);
@@ -938,12 +976,14 @@ mod tests {
                         secret: TokenSecret::Value("tok-all".into()),
                         read: s(&["*"]),
                         admin: false,
+                        warm: false,
                     },
                     TokenSettings {
                         name: "pub".into(),
                         secret: TokenSecret::Sha256(sha256(b"tok-pub")),
                         read: s(&["example.com/*"]),
                         admin: false,
+                        warm: false,
                     },
                 ],
                 // bob is in the file but not here: he reads what anonymous clients read.
@@ -951,11 +991,71 @@ mod tests {
                     name: "alice".into(),
                     read: s(&["corp.example.com/team"]),
                     admin: false,
+                    warm: false,
                 }],
             },
             &[],
         )
         .unwrap()
+    }
+
+    #[tokio::test]
+    async fn warm_tokens_reach_warm_jobs_and_bundles_only_admins_tag() {
+        let tok = |name: &str, admin: bool, warm: bool| TokenSettings {
+            name: name.into(),
+            secret: TokenSecret::Value(format!("tok-{name}")),
+            read: vec![],
+            admin,
+            warm,
+        };
+        let auth = Auth::open(
+            &AuthSettings {
+                tokens: vec![
+                    tok("ci", false, true),
+                    tok("ops", true, false),
+                    tok("dev", false, false),
+                ],
+                ..AuthSettings::default()
+            },
+            &[],
+        )
+        .unwrap();
+        use Verdict::*;
+        let (get, post, put) = (Method::GET, Method::POST, Method::PUT);
+        let rows: &[(Option<&str>, &Method, &str, Verdict)] = &[
+            (Some("Bearer tok-ci"), &post, "/api/v1/warm", Allow),
+            (Some("Bearer tok-ci"), &get, "/api/v1/jobs/abc", Allow),
+            (Some("Bearer tok-ci"), &get, "/api/v1/jobs", Allow),
+            (Some("Bearer tok-ci"), &post, "/api/v1/bundle", Allow),
+            (
+                Some("Bearer tok-ci"),
+                &get,
+                "/api/v1/bundles/tags/stable",
+                Allow,
+            ),
+            (
+                Some("Bearer tok-ci"),
+                &put,
+                "/api/v1/bundles/tags/stable",
+                Forbidden,
+            ),
+            (Some("Bearer tok-ci"), &get, "/api/v1/status", Forbidden),
+            (Some("Bearer tok-ci"), &post, "/api/v1/purge", Forbidden),
+            (
+                Some("Bearer tok-ops"),
+                &put,
+                "/api/v1/bundles/tags/stable",
+                Allow,
+            ),
+            (Some("Bearer tok-ops"), &post, "/api/v1/warm", Allow),
+            (Some("Bearer tok-dev"), &post, "/api/v1/warm", Forbidden),
+            (None, &post, "/api/v1/warm", Unauthorized),
+            (None, &get, "/api/v1/bundles/tags/stable", Unauthorized),
+        ];
+        for (cred, method, path, want) in rows {
+            let got = auth.check(&headers(*cred), method, &parse(path)).await.0;
+            assert_eq!(got, *want, "{cred:?} {method} {path}");
+        }
     }
 
     #[tokio::test]
@@ -975,6 +1075,7 @@ mod tests {
                 secret: TokenSecret::Value("tok-all".into()),
                 read: s(&["*"]),
                 admin: false,
+                warm: false,
             }],
             users: vec![],
         };
@@ -1011,7 +1112,10 @@ mod tests {
             (None, "/example.com/open/@v/list", Allow),
         ];
         for (cred, path, want) in rows {
-            let got = auth.check(&headers(*cred), &parse(path)).await.0;
+            let got = auth
+                .check(&headers(*cred), &Method::GET, &parse(path))
+                .await
+                .0;
             assert_eq!(got, *want, "{cred:?} {path}");
         }
         // A name that is no token nor user stops the start.
@@ -1088,7 +1192,9 @@ mod tests {
             (Some("Digest x"), pub_, Unauthorized, "refused"),
         ];
         for (cred, path, want, client) in rows {
-            let got = auth.check(&headers(*cred), &parse(path)).await;
+            let got = auth
+                .check(&headers(*cred), &Method::GET, &parse(path))
+                .await;
             assert_eq!((got.0, got.1.as_ref()), (*want, *client), "{cred:?} {path}");
         }
 
@@ -1100,6 +1206,7 @@ mod tests {
                     secret: TokenSecret::Value("t".into()),
                     read: vec![],
                     admin: false,
+                    warm: false,
                 }],
                 ..AuthSettings::default()
             },
@@ -1116,7 +1223,10 @@ mod tests {
             (Some("Bearer t"), pub_, Forbidden),
         ] {
             assert_eq!(
-                nobody.check(&headers(cred), &parse(path)).await.0,
+                nobody
+                    .check(&headers(cred), &Method::GET, &parse(path))
+                    .await
+                    .0,
                 want,
                 "{cred:?} {path}"
             );
@@ -1151,7 +1261,9 @@ mod tests {
         let mut tasks = Vec::new();
         for _ in 0..50 {
             let (auth, h, path) = (Arc::clone(&auth), h.clone(), path.clone());
-            tasks.push(tokio::spawn(async move { auth.check(&h, &path).await.0 }));
+            tasks.push(tokio::spawn(async move {
+                auth.check(&h, &Method::GET, &path).await.0
+            }));
         }
         for t in tasks {
             assert_eq!(t.await.unwrap(), Verdict::Allow);
@@ -1163,12 +1275,18 @@ mod tests {
         // A wrong password is never remembered: each one is checked.
         let wrong = headers(Some(basic("alice", "nope")));
         for _ in 0..2 {
-            assert_eq!(auth.check(&wrong, &path).await.0, Verdict::Unauthorized);
+            assert_eq!(
+                auth.check(&wrong, &Method::GET, &path).await.0,
+                Verdict::Unauthorized
+            );
         }
         assert_eq!(auth.bcrypt_runs.load(Ordering::Relaxed), runs + 2);
         // An unknown user costs one bcrypt check too (the decoy).
         let unknown = headers(Some(basic("mallory", "alice-pw")));
-        assert_eq!(auth.check(&unknown, &path).await.0, Verdict::Unauthorized);
+        assert_eq!(
+            auth.check(&unknown, &Method::GET, &path).await.0,
+            Verdict::Unauthorized
+        );
         assert_eq!(auth.bcrypt_runs.load(Ordering::Relaxed), runs + 3);
     }
 }

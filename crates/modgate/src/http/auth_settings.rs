@@ -28,6 +28,8 @@ pub struct TokenSettings {
     pub read: Vec<String>,
     /// Whether it may use the operations API (`/api/v1/`).
     pub admin: bool,
+    /// Whether it may queue warm jobs and ask for bundles.
+    pub warm: bool,
 }
 
 /// Where a token's secret is. `Debug` never shows a secret.
@@ -60,6 +62,8 @@ pub struct UserSettings {
     pub read: Vec<String>,
     /// Whether the user may use the operations API (`/api/v1/`).
     pub admin: bool,
+    /// Whether the user may queue warm jobs and ask for bundles.
+    pub warm: bool,
 }
 
 /// A route's read list: who may read the modules of `pattern` (the first route whose

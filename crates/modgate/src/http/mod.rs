@@ -9,6 +9,7 @@ mod api;
 mod auth;
 pub mod auth_settings;
 mod filtered;
+mod fleet_api;
 mod hot_answers;
 pub mod limit;
 pub mod listen;
@@ -58,6 +59,8 @@ pub struct AppState {
     /// `[filter]`: which modules and versions are served; replaced by a reload (shared
     /// with the cache, which prefetches nothing it refuses).
     pub filter: Arc<arc_swap::ArcSwap<crate::filter::Filter>>,
+    /// Warm jobs and bundles on request (`None`: not offered).
+    pub fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
 /// The GOPROXY protocol and the operations endpoints as one service: each request goes
@@ -96,7 +99,8 @@ impl App {
         B::Error: Into<axum::BoxError>,
     {
         let (req, body) = req.into_parts();
-        let body = (req.method == Method::POST).then(|| axum::body::Body::new(body));
+        let body = (req.method == Method::POST || req.method == Method::PUT)
+            .then(|| axum::body::Body::new(body));
         logged(&self.0, req, body, peer).await
     }
 }
@@ -272,6 +276,23 @@ async fn handle(
 ) -> Response {
     let head = req.method == Method::HEAD;
     let raw = req.uri.path();
+    // Warm jobs and bundles, whatever the method.
+    if raw.starts_with(api::PREFIX) {
+        let parsed = checked.clone().unwrap_or_else(|| parse(raw));
+        if let Ok(Request::Api { endpoint }) = &parsed
+            && fleet_api::is_fleet(endpoint)
+        {
+            return Box::pin(fleet_api::answer(
+                &served.state,
+                &req.method,
+                endpoint,
+                req.uri.query(),
+                caller,
+            ))
+            .instrument(span.get().clone())
+            .await;
+        }
+    }
     if req.method != Method::GET && !head {
         // Only the operations API takes a POST.
         if req.method == Method::POST && raw.starts_with(api::PREFIX) {

@@ -67,7 +67,7 @@ pub const GIT_COMMANDS: [&str; 12] = [
 /// The checksum database verifications' `result` values.
 pub const VERIFY_RESULTS: [&str; 4] = ["ok", "refused", "error", "skipped"];
 /// The store's entry `kind` values.
-pub const STORE_KINDS: [&str; 9] = [
+pub const STORE_KINDS: [&str; 11] = [
     "info",
     "mod",
     "zip",
@@ -77,6 +77,8 @@ pub const STORE_KINDS: [&str; 9] = [
     "sumdb",
     "sumdb_state",
     "fetched",
+    "bundle",
+    "bundle_name",
 ];
 /// The hedges' `result` values.
 pub const HEDGE_RESULTS: [&str; 2] = ["won", "lost"];
@@ -99,7 +101,7 @@ pub const S3_OPERATIONS: [&str; 7] = [
 /// The S3 requests' `outcome` values.
 pub const S3_OUTCOMES: [&str; 4] = ["ok", "not_found", "exists", "error"];
 /// The Redis round trips' `operation` values.
-pub const REDIS_OPERATIONS: [&str; 14] = [
+pub const REDIS_OPERATIONS: [&str; 15] = [
     "ping",
     "get",
     "set",
@@ -114,6 +116,7 @@ pub const REDIS_OPERATIONS: [&str; 14] = [
     "delete",
     "scan",
     "replicas",
+    "jobs",
 ];
 /// The Redis round trips' `outcome` values.
 pub const REDIS_OUTCOMES: [&str; 3] = ["ok", "error", "timeout"];
@@ -177,7 +180,8 @@ pub struct Outcome {
 /// One label: the store entry `kind`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StoreKind {
-    /// info, mod, zip, ziphash, list, latest, sumdb, sumdb_state, fetched.
+    /// info, mod, zip, ziphash, list, latest, sumdb, sumdb_state, fetched, bundle,
+    /// bundle_name.
     pub kind: &'static str,
 }
 
@@ -593,7 +597,7 @@ impl Metrics {
     fn register_storage(&self, r: &mut Registry) {
         r.register(
             "store_writes",
-            "Objects written to the store, by kind (info, mod, zip, ziphash, list, latest, sumdb, sumdb_state, fetched)",
+            "Objects written to the store, by kind (info, mod, zip, ziphash, list, latest, sumdb, sumdb_state, fetched, bundle, bundle_name)",
             self.store_writes.clone(),
         );
         r.register(
@@ -651,7 +655,7 @@ impl Metrics {
         );
         r.register(
             "redis_requests",
-            "Redis round trips by operation (ping, get, set, incr, lock_take, lock_renew, lock_release; for purges: log_append, publish, push, read_list, delete, scan; replicas: the dashboard's count of replicas listening) and outcome (ok, error, timeout)",
+            "Redis round trips by operation (ping, get, set, incr, lock_take, lock_renew, lock_release; for purges: log_append, publish, push, read_list, delete, scan; replicas: the dashboard's count of replicas listening; jobs: the warm jobs' queue and records) and outcome (ok, error, timeout)",
             self.redis_requests.clone(),
         );
         r.register(

@@ -7,12 +7,11 @@
 //! `replace` (a directory replacement needs nothing); so that afterwards, with the
 //! upstream gone, `go mod download all` and `go build` find all they need.
 
-pub mod graph;
 pub mod into;
 pub mod settings;
 pub mod target;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +20,7 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use graph::Mv;
+use crate::graph::{self, Mv};
 use target::Target;
 
 /// One project's graph, as reported.
@@ -126,8 +125,7 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Erro
     let started = Instant::now();
     let paced: Arc<dyn Target> = Arc::new(target::Paced::new(Arc::clone(&target), opts.rate));
     let mut projects = Vec::new();
-    let mut wanted: BTreeSet<Mv> = BTreeSet::new();
-    let mut read: BTreeSet<Mv> = BTreeSet::new();
+    let mut needs = graph::Needs::default();
     for at in &opts.projects {
         let project = graph::read_project(at).map_err(Error::Project)?;
         let spinner = crate::gomodcache::verify::progress_bar(0, opts.progress);
@@ -140,18 +138,7 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Erro
             })?;
         spinner.finish_and_clear();
         let list = g.build_list();
-        read.extend(
-            g.loaded()
-                .iter()
-                .map(|m| project.actual(m))
-                .filter(|a| !a.1.is_empty()),
-        );
-        for m in list.iter().filter(|m| !m.1.is_empty()) {
-            let a = project.actual(m);
-            if !a.1.is_empty() {
-                wanted.insert(a);
-            }
-        }
+        needs.add(&project, &g);
         projects.push(ProjectReport {
             dir: project.dir.clone(),
             build_list: list
@@ -167,8 +154,9 @@ pub async fn run(opts: &Options, target: Arc<dyn Target>) -> Result<Report, Erro
             go_mods: g.loaded().len(),
         });
     }
+    let wanted = needs.versions;
     let versions: Vec<Mv> = wanted.iter().cloned().collect();
-    let go_mods: Vec<Mv> = read.difference(&wanted).cloned().collect();
+    let go_mods: Vec<Mv> = needs.go_mods.into_iter().collect();
     let bar = crate::gomodcache::verify::progress_bar(wanted.len() as u64, opts.progress);
     bar.set_prefix("fetching");
     let bytes = AtomicU64::new(0);

@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::graph::GoMods;
 use crate::cache::Cache;
 use crate::error::Error;
+use crate::graph::GoMods;
 use crate::source::Source;
 use crate::source::proxy::{ProxySettings, ProxySource};
 

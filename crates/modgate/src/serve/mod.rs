@@ -173,7 +173,24 @@ pub async fn run(settings: Settings, reread: Reread) -> Result<(), SetupError> {
         Some(chain) => build_sumdb(&settings, chain, &cache, &store)?,
         None => offline_sumdb(&settings, &cache, &store).await?,
     };
+    // What a bundle made on request carries of the checksum database, as `modgate
+    // bundle create` carries it.
+    let bundle_db = match (&sumdb, crate::sumdb::spec::parse(&settings.sumdb)) {
+        (Some(proxy), Ok(Some(spec))) => Some(crate::bundle::DbSource {
+            db: spec,
+            proxy: Arc::clone(proxy),
+            excluded: sumdb_excluded(&settings),
+        }),
+        _ => None,
+    };
+    let fleet = crate::fleet::Fleet::start(
+        cache.clone(),
+        shared.clone(),
+        settings.warm.clone(),
+        bundle_db,
+    );
     let state = Arc::new(AppState {
+        fleet: Some(fleet),
         cache,
         short_max_age: settings.list_ttl,
         sumdb,

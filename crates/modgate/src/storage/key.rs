@@ -32,6 +32,12 @@ pub enum Kind {
     /// When a version was fetched and from which upstream (`modgate/fetched/<path>/@v/
     /// <version>`, JSON; outside the module download tree, which the go command reads).
     Fetched,
+    /// A bundle made on request (`modgate/bundles/<sha256>.bundle`: named by the hash of
+    /// the request it answers; immutable).
+    Bundle,
+    /// A name of a bundle (`modgate/bundles/go.sum/<sha256>`, `modgate/bundles/tags/
+    /// <name>`): the bundle's hash, replaced when the name is given to another.
+    BundleName,
 }
 
 impl Kind {
@@ -47,6 +53,8 @@ impl Kind {
             Kind::Sumdb => "sumdb",
             Kind::SumdbState => "sumdb_state",
             Kind::Fetched => "fetched",
+            Kind::Bundle => "bundle",
+            Kind::BundleName => "bundle_name",
         }
     }
 
@@ -65,6 +73,25 @@ impl Kind {
 /// Where the records of fetches start (a version's record is named as its files are
 /// under `cache/download/`, without an extension).
 const FETCHED: &str = "modgate/fetched";
+
+/// Where bundles made on request are kept.
+const BUNDLES: &str = "modgate/bundles";
+
+/// Whether `s` is a SHA-256 in lower-case hex.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `s` may name a bundle tag: 1 to 128 of `A-Z a-z 0-9 . _ -`, not starting with
+/// a dot.
+pub fn is_tag_name(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && !s.starts_with('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
 
 /// Why a key could not be formed: the module path, version or file name is not valid (the
 /// caller answers 400/404; nothing in storage is touched).
@@ -91,6 +118,15 @@ impl Key {
     /// it), if it is one: a version's four files, a list, `@latest`, a database file as
     /// served, or the verifier's state.
     pub fn parse(rel: &str) -> Option<Key> {
+        if let Some(rest) = rel.strip_prefix(BUNDLES).and_then(|r| r.strip_prefix('/')) {
+            let key = match rest.split_once('/') {
+                None => Key::bundle(rest.strip_suffix(".bundle")?),
+                Some(("go.sum", h)) => Key::bundle_of_go_sum(h),
+                Some(("tags", t)) => Key::bundle_tag(t),
+                _ => return None,
+            };
+            return key.ok().filter(|k| k.name == rel);
+        }
         if let Some(file) = rel.strip_prefix("sumdb/") {
             return Key::sumdb_state(file).ok();
         }
@@ -152,6 +188,39 @@ impl Key {
         Ok(Key {
             kind: Kind::Fetched,
             name: format!("{FETCHED}{stem}"),
+        })
+    }
+
+    /// The bundle made for the request whose hash is `sha256`.
+    pub fn bundle(sha256: &str) -> Result<Key, KeyError> {
+        if !is_sha256_hex(sha256) {
+            return Err(KeyError::File(sha256.to_string()));
+        }
+        Ok(Key {
+            kind: Kind::Bundle,
+            name: format!("{BUNDLES}/{sha256}.bundle"),
+        })
+    }
+
+    /// The bundle last made for a go.sum whose SHA-256 is `sha256`.
+    pub fn bundle_of_go_sum(sha256: &str) -> Result<Key, KeyError> {
+        if !is_sha256_hex(sha256) {
+            return Err(KeyError::File(sha256.to_string()));
+        }
+        Ok(Key {
+            kind: Kind::BundleName,
+            name: format!("{BUNDLES}/go.sum/{sha256}"),
+        })
+    }
+
+    /// The bundle the tag `name` points at.
+    pub fn bundle_tag(name: &str) -> Result<Key, KeyError> {
+        if !is_tag_name(name) {
+            return Err(KeyError::File(name.to_string()));
+        }
+        Ok(Key {
+            kind: Kind::BundleName,
+            name: format!("{BUNDLES}/tags/{name}"),
         })
     }
 
@@ -233,10 +302,14 @@ impl Key {
     /// `@latest` or the verifier's trusted tree head.
     pub fn is_immutable(&self) -> bool {
         match self.kind {
-            Kind::Info | Kind::Mod | Kind::Zip | Kind::ZipHash | Kind::Sumdb | Kind::Fetched => {
-                true
-            }
-            Kind::List | Kind::Latest => false,
+            Kind::Info
+            | Kind::Mod
+            | Kind::Zip
+            | Kind::ZipHash
+            | Kind::Sumdb
+            | Kind::Fetched
+            | Kind::Bundle => true,
+            Kind::List | Kind::Latest | Kind::BundleName => false,
             Kind::SumdbState => !self.name.ends_with("/latest"),
         }
     }
@@ -334,10 +407,28 @@ mod tests {
             Key::sumdb("sum.golang.org", "tile/8/0/001"),
             Key::sumdb_state("sum.golang.org/latest"),
             Key::fetched("github.com/Foo/bar", "v1.0.0-RC"),
+            Key::bundle(&"a".repeat(64)),
+            Key::bundle_of_go_sum(&"0".repeat(64)),
+            Key::bundle_tag("stable"),
         ] {
             let key = key.unwrap();
             assert_eq!(Key::parse(key.name()), Some(key.clone()), "{key}");
         }
+        for bad in [
+            "modgate/bundles/abc.bundle",
+            "modgate/bundles/tags/.hidden",
+            "modgate/bundles/tags/a/b",
+            "modgate/bundles/other/x",
+        ] {
+            assert_eq!(Key::parse(bad), None, "{bad}");
+        }
+        assert!(Key::bundle(&"A".repeat(64)).is_err());
+        assert!(Key::bundle_tag("../x").is_err());
+        assert!(Key::bundle_tag(&"x".repeat(129)).is_err());
+        assert_eq!(
+            Key::bundle(&"a".repeat(64)).unwrap().name(),
+            format!("modgate/bundles/{}.bundle", "a".repeat(64))
+        );
         for rel in [
             "cache/download/m.io/a/@v/v1.0.0.lock",
             "cache/download/m.io/a/@v/v1.0.0.partial",

@@ -39,7 +39,7 @@ pub use disk::{DiskBlobs, is_missing};
 pub use evict::{Evicted, InUse, Ledger, Reservation, SizeError, SizeProblem, parse_size};
 pub use file_range::FileSpan;
 pub use health::{Health, is_unavailable, or_miss, or_skipped};
-pub use key::{Key, KeyError, Kind};
+pub use key::{Key, KeyError, Kind, is_sha256_hex, is_tag_name};
 pub use lock::{Held, Lease, LocalLocks, Locks};
 pub use memory::Hot;
 pub use readers::{Reader, Readers};
@@ -279,8 +279,9 @@ impl Store {
     pub async fn put(&self, key: &Key, data: Bytes) -> io::Result<()> {
         let len = data.len() as u64;
         // A fetch's record is not counted: a few dozen bytes beside its version's files,
-        // removed with them.
-        let counting = self.counting().filter(|_| key.kind() != Kind::Fetched);
+        // removed with them; nor are bundles and their names (not module files: see
+        // `Kind::Bundle`).
+        let counting = self.counting().filter(|_| counted(key));
         let Some(ledger) = counting else {
             self.blobs.put(key, data).await?;
             written(key, len);
@@ -315,7 +316,7 @@ impl Store {
     /// Stores the complete staged file as the object `key` (with a bound: as
     /// [`Store::put`]).
     pub async fn put_staged(&self, key: &Key, file: Staged) -> io::Result<()> {
-        let Some(ledger) = self.counting() else {
+        let Some(ledger) = self.counting().filter(|_| counted(key)) else {
             let n = tokio::fs::metadata(file.path())
                 .await
                 .map_or(0, |m| m.len());
@@ -458,6 +459,13 @@ impl Store {
     pub async fn lock(&self, name: &str) -> io::Result<Held> {
         self.locks.lock(name).await
     }
+}
+
+/// Whether the ledger counts `key` under `max_bytes`: module files and checksum
+/// database files; not a fetch's record, nor bundles made on request and their names
+/// (kept outside the module tree, `modgate/`, which the eviction scan does not walk).
+fn counted(key: &Key) -> bool {
+    !matches!(key.kind(), Kind::Fetched | Kind::Bundle | Kind::BundleName)
 }
 
 /// Records a write of `n` bytes as `key` in the metrics.

@@ -16,13 +16,19 @@
 //!   the graph read again (`expandGraph`); in a workspace, the selected versions of the
 //!   main modules' dependencies are read until nothing changes.
 //!
-//! The go.mod files come from a [`GoMods`] (the proxy, in prefetch), read in parallel.
+//! The go.mod files come from a [`GoMods`] (the proxy, in prefetch), read in parallel;
+//! the project's own files from [`files::ProjectFiles`] (the disk, or only what a client
+//! sent).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+pub mod files;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures_util::StreamExt;
+
+use files::ProjectFiles;
 
 /// A module version: (path, version); the version is empty for a main module.
 pub type Mv = (String, String);
@@ -170,18 +176,20 @@ pub struct Project {
     pub replace: Vec<Replace>,
     /// The excluded versions (the main modules').
     pub exclude: HashSet<Mv>,
+    /// Where its files (and its replacement directories') are read.
+    pub files: Arc<dyn ProjectFiles>,
 }
 
 /// The bytes of the file at `path`.
-fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::Read {
+fn read_file(files: &dyn ProjectFiles, path: &Path) -> Result<Vec<u8>, Error> {
+    files.read(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })
 }
 
-fn read_mod(path: &Path) -> Result<gomod::modfile::File, Error> {
-    let data = read_file(path)?;
+fn read_mod(files: &dyn ProjectFiles, path: &Path) -> Result<gomod::modfile::File, Error> {
+    let data = read_file(files, path)?;
     Ok(gomod::modfile::parse(
         &path.display().to_string(),
         &data,
@@ -201,13 +209,19 @@ fn replaces(f: &[gomod::modfile::Replace], base: &Path) -> Vec<Replace> {
         .collect()
 }
 
-/// Reads the project at `at`: a go.mod or go.work file, or a directory holding one
-/// (go.work first, as the go command looks for it there).
+/// Reads the project at `at` on the disk: a go.mod or go.work file, or a directory
+/// holding one (go.work first, as the go command looks for it there).
 pub fn read_project(at: &Path) -> Result<Project, Error> {
-    let (dir, file) = if at.is_dir() {
+    read_project_in(Arc::new(files::Disk), at)
+}
+
+/// Reads the project at `at` in `files`, as [`read_project`].
+pub fn read_project_in(files: Arc<dyn ProjectFiles>, at: &Path) -> Result<Project, Error> {
+    let fs = files.as_ref();
+    let (dir, file) = if fs.is_dir(at) {
         let w = at.join("go.work");
         let m = at.join("go.mod");
-        match (w.is_file(), m.is_file()) {
+        match (fs.is_file(&w), fs.is_file(&m)) {
             (true, _) => (at.to_path_buf(), w),
             (false, true) => (at.to_path_buf(), m),
             _ => {
@@ -229,14 +243,14 @@ pub fn read_project(at: &Path) -> Result<Project, Error> {
         dir
     };
     if file.file_name().is_some_and(|n| n == "go.work") {
-        let data = read_file(&file)?;
+        let data = read_file(fs, &file)?;
         let work = gomod::modfile::parse_work(&file.display().to_string(), &data, None)?;
         let mut mains = Vec::new();
         let mut replace = replaces(&work.replace, &dir);
         let mut exclude = HashSet::new();
         for u in &work.use_ {
             let mdir = dir.join(&u.path);
-            let f = read_mod(&mdir.join("go.mod"))?;
+            let f = read_mod(fs, &mdir.join("go.mod"))?;
             let path = f
                 .module
                 .as_ref()
@@ -262,9 +276,10 @@ pub fn read_project(at: &Path) -> Result<Project, Error> {
             workspace: true,
             replace,
             exclude,
+            files,
         });
     }
-    let f = read_mod(&file)?;
+    let f = read_mod(fs, &file)?;
     let path = f
         .module
         .as_ref()
@@ -286,6 +301,7 @@ pub fn read_project(at: &Path) -> Result<Project, Error> {
         }],
         dir,
         workspace: false,
+        files,
     })
 }
 
@@ -384,6 +400,38 @@ impl Graph {
             self.note(r);
         }
         self.reqs.insert(m.clone(), reqs.to_vec());
+    }
+}
+
+/// What a project's graph needs fetched, as the module versions to fetch them from
+/// (replacements applied; directory replacements and main modules left out).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The build list's versions: `.info`, `.mod` and `.zip` each.
+    pub versions: BTreeSet<Mv>,
+    /// The versions of which the graph read only the go.mod.
+    pub go_mods: BTreeSet<Mv>,
+}
+
+impl Needs {
+    /// What `graph` (of `project`) needs, added to these.
+    pub fn add(&mut self, project: &Project, graph: &Graph) {
+        let mut read: BTreeSet<Mv> = graph
+            .loaded()
+            .iter()
+            .map(|m| project.actual(m))
+            .filter(|a| !a.1.is_empty())
+            .collect();
+        for m in graph.build_list().iter().filter(|m| !m.1.is_empty()) {
+            let a = project.actual(m);
+            if !a.1.is_empty() {
+                read.remove(&a);
+                self.versions.insert(a);
+            }
+        }
+        self.go_mods.extend(read);
+        let whole = &self.versions;
+        self.go_mods.retain(|m| !whole.contains(m));
     }
 }
 
@@ -542,7 +590,7 @@ async fn summary(project: &Project, fetch: &dyn GoMods, m: &Mv) -> Result<Summar
         let actual = project.actual(m);
         let data = if actual.1.is_empty() {
             let p = Path::new(&actual.0).join("go.mod");
-            match std::fs::read(&p) {
+            match project.files.read(&p) {
                 Ok(d) => d,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     gomod::modfile::legacy_go_mod(&m.0)

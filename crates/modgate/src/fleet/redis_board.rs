@@ -1,0 +1,484 @@
+//! The board in Redis (`--redis`): every replica is a worker of one queue, a Redis
+//! Stream read through a consumer group. A worker keeps its job's entry pending and
+//! claims it again every third of the lease (`XCLAIM … JUSTID`, which resets its idle
+//! time); a worker that dies stops doing so, and after the lease another replica takes
+//! the entry over (`XAUTOCLAIM`). The entry is acknowledged and removed only after the
+//! job's callbacks were delivered, so a replica that dies after finishing a job leaves
+//! its callbacks to the next one, which finds the job's record final and only delivers
+//! what was not delivered yet.
+//!
+//! Keys, all in one hash slot (`{modgate-warm}`): the stream `queue`; `job:<id>` (the
+//! record, JSON), `request:<id>` (what it warms), `callbacks:<id>` (callbacks added by
+//! identical requests), each kept 7 days; `active:<hash>` (the job queued or running for
+//! a request's hash); `recent` (ids by creation time, the last 1,000).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::Value;
+
+use super::board::{Board, KEEP_RECENT, Lookup, Taken, Unavailable, new_id, random_hex};
+use super::job::{Job, State, now};
+use super::request::Request;
+use crate::cluster::Shared;
+
+const PREFIX: &str = "{modgate-warm}:";
+const GROUP: &str = "workers";
+/// How long a job's records are kept.
+const KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+fn key(rest: &str) -> String {
+    format!("{PREFIX}{rest}")
+}
+
+/// The board in Redis.
+pub struct RedisBoard {
+    shared: Arc<Shared>,
+    /// This replica's name as a consumer of the group.
+    consumer: String,
+    /// After how long without a claim a job is taken over.
+    lease: Duration,
+    notify: tokio::sync::Notify,
+    group_made: std::sync::atomic::AtomicBool,
+}
+
+impl RedisBoard {
+    /// The board on `shared`, taking jobs over after `lease`.
+    pub fn new(shared: Arc<Shared>, lease: Duration) -> RedisBoard {
+        RedisBoard {
+            consumer: shared.replica().to_string(),
+            shared,
+            lease,
+            notify: tokio::sync::Notify::new(),
+            group_made: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn down(&self) -> Unavailable {
+        Unavailable(format!(
+            "Redis at {} does not answer: warm jobs are queued and kept there (try again when it is back)",
+            self.shared.describe()
+        ))
+    }
+
+    /// The consumer group, made once (an existing one is fine).
+    async fn group(&self) {
+        use std::sync::atomic::Ordering;
+        if self.group_made.load(Ordering::Relaxed) || !self.shared.usable() {
+            return;
+        }
+        let made: Option<Value> = self
+            .shared
+            .jobs(
+                redis::cmd("XGROUP")
+                    .arg("CREATE")
+                    .arg(key("queue"))
+                    .arg(GROUP)
+                    .arg("0")
+                    .arg("MKSTREAM")
+                    .clone(),
+            )
+            .await;
+        // BUSYGROUP (the group exists) comes back as an error, which the call counts and
+        // logs as Redis failing; ask whether it exists instead.
+        if made.is_some() || self.group_exists().await {
+            self.group_made.store(true, Ordering::Relaxed);
+        }
+    }
+
+    async fn group_exists(&self) -> bool {
+        let groups: Option<Value> = self
+            .shared
+            .jobs(redis::cmd("XINFO").arg("GROUPS").arg(key("queue")).clone())
+            .await;
+        format!("{groups:?}").contains(GROUP)
+    }
+
+    async fn job(&self, id: &str) -> Result<Option<Job>, Unavailable> {
+        let got: Option<Option<Vec<u8>>> = self
+            .shared
+            .jobs(redis::cmd("GET").arg(key(&format!("job:{id}"))).clone())
+            .await;
+        let got = got.ok_or_else(|| self.down())?;
+        Ok(got.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    async fn callbacks_added(&self, id: &str) -> Vec<String> {
+        self.shared
+            .jobs::<Vec<String>>(
+                redis::cmd("LRANGE")
+                    .arg(key(&format!("callbacks:{id}")))
+                    .arg(0)
+                    .arg(-1)
+                    .clone(),
+            )
+            .await
+            .unwrap_or_default()
+    }
+
+    /// The job of a stream entry `[id, [field, value, ...]]`, with its request.
+    async fn taken(&self, entry: &Value) -> Option<Taken> {
+        let Value::Array(parts) = entry else {
+            return None;
+        };
+        let entry_id = text(parts.first()?)?;
+        let fields = match parts.get(1)? {
+            Value::Array(f) => f,
+            _ => return None,
+        };
+        let id = fields
+            .chunks(2)
+            .find(|kv| text(&kv[0]).as_deref() == Some("id"))
+            .and_then(|kv| kv.get(1).and_then(text))?;
+        let job = self.job(&id).await.ok().flatten();
+        let request: Option<Option<Vec<u8>>> = self
+            .shared
+            .jobs(redis::cmd("GET").arg(key(&format!("request:{id}"))).clone())
+            .await;
+        let request = request.flatten().and_then(|b| Request::parse(&b).ok());
+        match (job, request) {
+            (Some(job), Some(request)) => Some(Taken {
+                job,
+                request,
+                entry: entry_id,
+            }),
+            // Its records expired or were never written: nothing to do.
+            _ => {
+                self.forget(&entry_id).await;
+                None
+            }
+        }
+    }
+
+    /// Removes the claim `active` if it still names the job `id`.
+    async fn release(&self, active: &str, id: &str) {
+        static RELEASE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+            redis::Script::new(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+                 return redis.call('DEL', KEYS[1]) end return 0",
+            )
+        });
+        let _: Option<i64> = self
+            .shared
+            .jobs_script(&RELEASE, &[active], &[id.as_bytes()])
+            .await;
+    }
+
+    async fn forget(&self, entry: &str) {
+        let _: Option<Value> = self
+            .shared
+            .jobs(
+                redis::cmd("XACK")
+                    .arg(key("queue"))
+                    .arg(GROUP)
+                    .arg(entry)
+                    .clone(),
+            )
+            .await;
+        let _: Option<Value> = self
+            .shared
+            .jobs(redis::cmd("XDEL").arg(key("queue")).arg(entry).clone())
+            .await;
+    }
+}
+
+/// A bulk or simple string's text.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The first entry of an `XAUTOCLAIM` reply (`[cursor, [entries], [deleted]]`).
+fn first_claimed(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Array(parts) => match parts.get(1)? {
+            Value::Array(entries) => entries.iter().find(|e| !matches!(e, Value::Nil)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The first entry of an `XREADGROUP` reply (`[[stream, [entries]]]`, or a map by
+/// stream in RESP3).
+fn first_read(v: &Value) -> Option<&Value> {
+    let streams = match v {
+        Value::Array(s) => s,
+        _ => return None,
+    };
+    let Value::Array(stream) = streams.first()? else {
+        return None;
+    };
+    match stream.get(1)? {
+        Value::Array(entries) => entries.first(),
+        _ => None,
+    }
+}
+
+#[async_trait::async_trait]
+impl Board for RedisBoard {
+    async fn submit(
+        &self,
+        request: &Request,
+        callback: Option<&str>,
+    ) -> Result<(Job, bool), Unavailable> {
+        let hash = request.hash();
+        let active = key(&format!("active:{hash}"));
+        for _ in 0..3 {
+            let id = new_id(request, &random_hex());
+            let claimed: Option<Option<String>> = self
+                .shared
+                .jobs(
+                    redis::cmd("SET")
+                        .arg(&active)
+                        .arg(&id)
+                        .arg("NX")
+                        .arg("EX")
+                        .arg(KEEP.as_secs())
+                        .clone(),
+                )
+                .await;
+            match claimed.ok_or_else(|| self.down())? {
+                Some(_) => {
+                    let mut job = Job::new(id.clone(), hash.clone(), now());
+                    if let Some(url) = callback {
+                        job.add_callback(url);
+                    }
+                    let body = serde_json::to_vec(request.body()).unwrap_or_default();
+                    let record = serde_json::to_vec(&job).unwrap_or_default();
+                    let created = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64);
+                    let mut pipe = redis::pipe();
+                    pipe.atomic()
+                        .cmd("SET")
+                        .arg(key(&format!("job:{id}")))
+                        .arg(record)
+                        .arg("EX")
+                        .arg(KEEP.as_secs())
+                        .ignore()
+                        .cmd("SET")
+                        .arg(key(&format!("request:{id}")))
+                        .arg(body)
+                        .arg("EX")
+                        .arg(KEEP.as_secs())
+                        .ignore()
+                        .cmd("ZADD")
+                        .arg(key("recent"))
+                        .arg(created)
+                        .arg(&id)
+                        .ignore()
+                        .cmd("ZREMRANGEBYRANK")
+                        .arg(key("recent"))
+                        .arg(0)
+                        .arg(-(KEEP_RECENT as i64) - 1)
+                        .ignore()
+                        .cmd("XADD")
+                        .arg(key("queue"))
+                        .arg("*")
+                        .arg("id")
+                        .arg(&id)
+                        .ignore();
+                    if self.shared.jobs_atomically(&pipe).await.is_none() {
+                        let _: Option<Value> = self
+                            .shared
+                            .jobs(redis::cmd("DEL").arg(&active).clone())
+                            .await;
+                        return Err(self.down());
+                    }
+                    self.notify.notify_one();
+                    return Ok((job, true));
+                }
+                None => {
+                    let existing: Option<Option<String>> = self
+                        .shared
+                        .jobs(redis::cmd("GET").arg(&active).clone())
+                        .await;
+                    let Some(existing) = existing.ok_or_else(|| self.down())? else {
+                        // Finished meanwhile: make a new one.
+                        continue;
+                    };
+                    match self.job(&existing).await? {
+                        Some(mut job) if !job.state.is_final() => {
+                            if let Some(url) = callback {
+                                let _: Option<Value> = self
+                                    .shared
+                                    .jobs(
+                                        redis::cmd("RPUSH")
+                                            .arg(key(&format!("callbacks:{existing}")))
+                                            .arg(url)
+                                            .clone(),
+                                    )
+                                    .await;
+                                let _: Option<Value> = self
+                                    .shared
+                                    .jobs(
+                                        redis::cmd("EXPIRE")
+                                            .arg(key(&format!("callbacks:{existing}")))
+                                            .arg(KEEP.as_secs())
+                                            .clone(),
+                                    )
+                                    .await;
+                                job.add_callback(url);
+                            }
+                            return Ok((job, false));
+                        }
+                        // A claim whose job was never written (its replica died between
+                        // the two), or that outlived its job: released, and tried again.
+                        _ => self.release(&active, &existing).await,
+                    }
+                }
+            }
+        }
+        Err(Unavailable(
+            "identical jobs kept starting and ending while this one was submitted: try again"
+                .into(),
+        ))
+    }
+
+    async fn get(&self, id: &str) -> Result<Lookup, Unavailable> {
+        Ok(match self.job(id).await? {
+            Some(mut j) => {
+                for url in self.callbacks_added(id).await {
+                    j.add_callback(&url);
+                }
+                Lookup::Found(j)
+            }
+            None => Lookup::Unknown,
+        })
+    }
+
+    async fn recent(&self, state: Option<State>, limit: usize) -> Result<Vec<Job>, Unavailable> {
+        let ids: Option<Vec<String>> = self
+            .shared
+            .jobs(
+                redis::cmd("ZREVRANGE")
+                    .arg(key("recent"))
+                    .arg(0)
+                    .arg(KEEP_RECENT - 1)
+                    .clone(),
+            )
+            .await;
+        let ids = ids.ok_or_else(|| self.down())?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut get = redis::cmd("MGET");
+        for id in &ids {
+            get.arg(key(&format!("job:{id}")));
+        }
+        let records: Option<Vec<Option<Vec<u8>>>> = self.shared.jobs(get).await;
+        let records = records.ok_or_else(|| self.down())?;
+        Ok(records
+            .into_iter()
+            .flatten()
+            .filter_map(|b| serde_json::from_slice::<Job>(&b).ok())
+            .filter(|j| state.is_none_or(|s| j.state == s))
+            .take(limit)
+            .collect())
+    }
+
+    async fn take(&self) -> Option<Taken> {
+        self.group().await;
+        // A job whose worker stopped claiming it first.
+        let lease_ms = self.lease.as_millis() as u64;
+        let claimed: Option<Value> = self
+            .shared
+            .jobs(
+                redis::cmd("XAUTOCLAIM")
+                    .arg(key("queue"))
+                    .arg(GROUP)
+                    .arg(&self.consumer)
+                    .arg(lease_ms)
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(1)
+                    .clone(),
+            )
+            .await;
+        if let Some(entry) = claimed.as_ref().and_then(first_claimed) {
+            if let Some(t) = self.taken(entry).await {
+                tracing::info!(job = %t.job.id, replica = %self.consumer, "warm job taken over: its worker stopped keeping its lease");
+                return Some(t);
+            }
+            return None;
+        }
+        let read: Option<Value> = self
+            .shared
+            .jobs(
+                redis::cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(GROUP)
+                    .arg(&self.consumer)
+                    .arg("COUNT")
+                    .arg(1)
+                    .arg("STREAMS")
+                    .arg(key("queue"))
+                    .arg(">")
+                    .clone(),
+            )
+            .await;
+        let entry = read.as_ref().and_then(first_read)?;
+        self.taken(entry).await
+    }
+
+    async fn renew(&self, taken: &Taken) -> bool {
+        let got: Option<Vec<String>> = self
+            .shared
+            .jobs(
+                redis::cmd("XCLAIM")
+                    .arg(key("queue"))
+                    .arg(GROUP)
+                    .arg(&self.consumer)
+                    .arg(0)
+                    .arg(&taken.entry)
+                    .arg("JUSTID")
+                    .clone(),
+            )
+            .await;
+        match got {
+            Some(ids) => !ids.is_empty(),
+            // Redis did not answer: keep working; the lease says who has it once it is
+            // back.
+            None => true,
+        }
+    }
+
+    async fn save(&self, job: &Job) {
+        let record = serde_json::to_vec(job).unwrap_or_default();
+        let _: Option<Value> = self
+            .shared
+            .jobs(
+                redis::cmd("SET")
+                    .arg(key(&format!("job:{}", job.id)))
+                    .arg(record)
+                    .arg("EX")
+                    .arg(KEEP.as_secs())
+                    .clone(),
+            )
+            .await;
+    }
+
+    async fn with_callbacks(&self, mut job: Job) -> Job {
+        for url in self.callbacks_added(&job.id).await {
+            job.add_callback(&url);
+        }
+        job
+    }
+
+    async fn close(&self, job: &Job) {
+        self.release(&key(&format!("active:{}", job.hash)), &job.id)
+            .await;
+    }
+
+    async fn ack(&self, taken: &Taken) {
+        self.forget(&taken.entry).await;
+    }
+
+    async fn wait(&self, within: Duration) {
+        let _ = tokio::time::timeout(within, self.notify.notified()).await;
+    }
+}
