@@ -28,3 +28,4 @@ pub mod source;
 pub mod storage;
 pub mod sumdb;
 pub mod trace;
+pub mod warm;

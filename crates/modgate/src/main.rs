@@ -274,6 +274,38 @@ enum Command {
     /// A running server's operations: `admin purge MODULE[@VERSION] --url URL`.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Queue a warm job on a running server: it fetches the whole module graph of the
+    /// project in DIR into its store (on whichever replica is free), so that builders
+    /// find it there. Exit status: 0 queued (with --wait: done, every version fetched),
+    /// 1 the job failed or some versions could not be fetched, 2 could not ask.
+    Warm(WarmArgs),
+}
+
+/// `modgate warm`'s arguments.
+#[derive(clap::Args, Debug)]
+struct WarmArgs {
+    /// The project: a directory with a go.mod or go.work.
+    #[arg(value_name = "DIR", default_value = ".")]
+    dir: std::path::PathBuf,
+    /// The server (any replica).
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// A token with `warm = true` (needed with `[auth]`).
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_file")]
+    token: Option<String>,
+    /// The token read from this file instead (not shown in the process list).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<std::path::PathBuf>,
+    /// Where the server posts the job's final state (allowed by its `[warm]
+    /// callback_allow`).
+    #[arg(long, value_name = "URL")]
+    callback_url: Option<String>,
+    /// Follow the job until it ends, with a progress bar.
+    #[arg(long)]
+    wait: bool,
+    /// Print the job as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -292,6 +324,73 @@ fn main() -> ExitCode {
         Command::Bundle(b) => bundle(b),
         Command::Config(c) => config(c),
         Command::Admin(AdminCommand::Purge(a)) => admin_purge(a),
+        Command::Warm(a) => warm(a),
+    }
+}
+
+fn warm(a: &WarmArgs) -> ExitCode {
+    let name = "warm";
+    let token = match &a.token_file {
+        Some(f) => match std::fs::read_to_string(f) {
+            Ok(t) => Some(t.trim().to_string()),
+            Err(e) => {
+                return failed(
+                    name,
+                    a.json,
+                    2,
+                    &format!("--token-file {}: {e}", f.display()),
+                );
+            }
+        },
+        None => a.token.clone(),
+    };
+    let files = match modgate::warm::project_files(&a.dir) {
+        Ok(f) => f,
+        Err(e) => return failed(name, a.json, 2, &e.to_string()),
+    };
+    let client = match modgate::warm::Client::new(&a.url, token) {
+        Ok(c) => c,
+        Err(e) => return failed(name, a.json, 2, &e.to_string()),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            return failed(
+                name,
+                a.json,
+                2,
+                &format!("cannot start the async runtime: {e}"),
+            );
+        }
+    };
+    let body = modgate::fleet::request::Body {
+        files,
+        modules: Vec::new(),
+        callback_url: a.callback_url.clone(),
+    };
+    let progress = !a.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let outcome = runtime.block_on(async {
+        let job = client.submit(&body).await?;
+        if a.wait {
+            client.wait(&job.id, progress).await
+        } else {
+            Ok(job)
+        }
+    });
+    let job = match outcome {
+        Ok(j) => j,
+        Err(e) => return failed(name, a.json, 2, &e.to_string()),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&job).unwrap_or_default());
+    } else {
+        print!("{}", modgate::warm::render(&job));
+    }
+    use modgate::fleet::job::State;
+    match job.state {
+        State::Done if job.failed.is_empty() => ExitCode::SUCCESS,
+        State::Queued | State::Running if !a.wait => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
     }
 }
 

@@ -17,6 +17,7 @@ mod doctor_deadline;
 mod doctor_faults;
 mod doctor_network;
 mod file_source;
+mod fleet;
 mod git_source;
 mod goenv_file;
 mod grafana;

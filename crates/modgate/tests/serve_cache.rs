@@ -23,6 +23,7 @@ async fn serve_in_process(source: Arc<dyn Source>, data: &Path, settings: CacheS
         sumdb: None,
         auth: Default::default(),
         filter: Default::default(),
+        fleet: None,
         cache: Cache::new(source, store, settings),
         short_max_age: settings.list_ttl,
         shared: None,

@@ -21,7 +21,7 @@ pub struct Unavailable(pub String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
     /// The job.
-    Found(Job),
+    Found(Box<Job>),
     /// A job of an earlier run of this server, which kept its jobs in memory.
     Lost,
     /// No such job.
@@ -174,7 +174,7 @@ impl Board for Memory {
 
     async fn get(&self, id: &str) -> Result<Lookup, Unavailable> {
         if let Some(j) = self.lock().jobs.get(id) {
-            return Ok(Lookup::Found(j.clone()));
+            return Ok(Lookup::Found(Box::new(j.clone())));
         }
         // `<hash12>-<run8><n>`: a job of another run of this server.
         let run = id.split_once('-').map(|(_, t)| t.get(..8).unwrap_or(t));
@@ -305,7 +305,7 @@ mod tests {
             .into_iter()
             .map(|j| j.id)
             .collect();
-        assert_eq!(done_ids, [a.id.clone()]);
+        assert_eq!(done_ids, std::slice::from_ref(&a.id));
     }
 
     #[tokio::test]

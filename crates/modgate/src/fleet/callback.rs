@@ -186,10 +186,8 @@ fn glob(pattern: &str, s: &str) -> bool {
         if pi < p.len() && p[pi] == b'*' {
             star = Some((pi, si));
             pi += 1;
-        } else if pi < p.len() && s[si] != b'/' && (p[pi] == b'?' || p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == s[si] && s[si] == b'/' {
+        } else if pi < p.len() && (p[pi] == s[si] || (p[pi] == b'?' && s[si] != b'/')) {
+            // A character matches itself (a `/` only itself); `?` any but `/`.
             pi += 1;
             si += 1;
         } else if let Some((sp, ss)) = star

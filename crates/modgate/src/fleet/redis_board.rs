@@ -61,37 +61,25 @@ impl RedisBoard {
         ))
     }
 
-    /// The consumer group, made once (an existing one is fine).
+    /// The consumer group, made once (an existing one is fine: the script catches
+    /// BUSYGROUP, which as a reply would count as Redis failing).
     async fn group(&self) {
         use std::sync::atomic::Ordering;
         if self.group_made.load(Ordering::Relaxed) || !self.shared.usable() {
             return;
         }
-        let made: Option<Value> = self
-            .shared
-            .jobs(
-                redis::cmd("XGROUP")
-                    .arg("CREATE")
-                    .arg(key("queue"))
-                    .arg(GROUP)
-                    .arg("0")
-                    .arg("MKSTREAM")
-                    .clone(),
+        static MAKE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+            redis::Script::new(
+                "redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM') return 1",
             )
+        });
+        let made: Option<i64> = self
+            .shared
+            .jobs_script(&MAKE, &[&key("queue")], &[GROUP.as_bytes()])
             .await;
-        // BUSYGROUP (the group exists) comes back as an error, which the call counts and
-        // logs as Redis failing; ask whether it exists instead.
-        if made.is_some() || self.group_exists().await {
+        if made.is_some() {
             self.group_made.store(true, Ordering::Relaxed);
         }
-    }
-
-    async fn group_exists(&self) -> bool {
-        let groups: Option<Value> = self
-            .shared
-            .jobs(redis::cmd("XINFO").arg("GROUPS").arg(key("queue")).clone())
-            .await;
-        format!("{groups:?}").contains(GROUP)
     }
 
     async fn job(&self, id: &str) -> Result<Option<Job>, Unavailable> {
@@ -345,7 +333,7 @@ impl Board for RedisBoard {
                 for url in self.callbacks_added(id).await {
                     j.add_callback(&url);
                 }
-                Lookup::Found(j)
+                Lookup::Found(Box::new(j))
             }
             None => Lookup::Unknown,
         })

@@ -1,0 +1,534 @@
+//! Warm jobs and bundles on request (`fleet/`):
+//! - three replicas on SeaweedFS and Redis, 30 warm jobs from 10 go.mod files (each sent
+//!   three times, to each replica), the replica running the job that waits on a slow zip
+//!   killed with SIGKILL: every job ends `done`, every file is fetched from upstream once
+//!   (the slow zip twice: the killed replica's fetch was cut), every callback arrives once
+//!   with a valid signature, and every replica answers the same record for each job;
+//! - a CI job with the real go command: the bundle for its go.sum fetched with curl,
+//!   imported into an empty module cache, then `go build` with `GOPROXY=off` and `go mod
+//!   verify`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::serve_common::upstream::{Answer, Upstream};
+use crate::serve_common::*;
+
+const SECRET: &str = "warm-secret";
+const T1: &str = "2024-01-02T03:04:05Z";
+
+/// A request the receiver got: its headers (lower-case names; `:request` its first
+/// line) and body.
+type Got = (BTreeMap<String, String>, Vec<u8>);
+
+/// A callback receiver on loopback: each request's headers and body, answered 200.
+struct Receiver {
+    port: u16,
+    got: Arc<Mutex<Vec<Got>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&got);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let keep = Arc::clone(&keep);
+                std::thread::spawn(move || {
+                    conn.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                    let mut r = BufReader::new(conn.try_clone().unwrap());
+                    let mut headers = BTreeMap::new();
+                    let mut line = String::new();
+                    r.read_line(&mut line).ok();
+                    headers.insert(":request".to_string(), line.trim_end().to_string());
+                    loop {
+                        line.clear();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        if let Some((k, v)) = line.trim_end().split_once(':') {
+                            headers.insert(k.to_ascii_lowercase(), v.trim().to_string());
+                        }
+                    }
+                    let len: usize = headers
+                        .get("content-length")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    let mut body = vec![0; len];
+                    r.read_exact(&mut body).ok();
+                    keep.lock().unwrap().push((headers, body));
+                    let _ = conn.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    );
+                });
+            }
+        });
+        Receiver { port, got }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+}
+
+fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let rt = rt();
+    rt.block_on(async {
+        let r = client().get(url).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    })
+}
+
+fn post_json(url: &str, body: &serde_json::Value) -> (u16, serde_json::Value, Option<String>) {
+    let rt = rt();
+    rt.block_on(async {
+        let r = client()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(body).unwrap())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = r.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(&body).into_owned())
+            }),
+            location,
+        )
+    })
+}
+
+#[test]
+fn warm_jobs_on_three_replicas_survive_a_killed_replica_and_call_back_once() {
+    let sw = testkit::seaweed::Seaweed::start();
+    sw.create_bucket("modules");
+    let redis = testkit::redis::Redis::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("upstream"));
+    let n = 12;
+    for i in 0..n {
+        let m = format!("example.com/m{i:02}");
+        tree.add(
+            &m,
+            "v1.0.0",
+            T1,
+            &[
+                ("go.mod", &format!("module {m}\n\ngo 1.21\n")),
+                ("a.go", &format!("package m{i:02}\n")),
+            ],
+        );
+    }
+    tree.add(
+        "example.com/slow",
+        "v1.0.0",
+        T1,
+        &[
+            ("go.mod", "module example.com/slow\n\ngo 1.21\n"),
+            ("s.go", "package slow\n"),
+        ],
+    );
+    // The slow zip takes 6 s the first time it is asked; everything else 50 ms.
+    let up = Upstream::start_with(
+        &tree.root,
+        Arc::new(|path: &str, n: usize| {
+            if path == "/example.com/slow/@v/v1.0.0.zip" && n == 1 {
+                Answer::Serve(Duration::from_secs(6))
+            } else {
+                Answer::Serve(Duration::from_millis(50))
+            }
+        }),
+    );
+    let receiver = Receiver::start();
+    let config = tmp.path().join("modgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[warm]\njobs = 1\nlease = \"2s\"\ncallback_allow = [\"http://127.0.0.1:{}/*\"]\nsecret = \"{SECRET}\"\n",
+            receiver.port
+        ),
+    )
+    .unwrap();
+    let env: Vec<(&str, String)> = sw.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut replicas: Vec<Server> = (0..3)
+        .map(|i| {
+            let dir = tmp.path().join(format!("r{i}"));
+            Server::start_env(
+                &[
+                    "--config",
+                    config.to_str().unwrap(),
+                    "--data-dir",
+                    dir.to_str().unwrap(),
+                    "--storage",
+                    "s3://modules/shared",
+                    "--redis",
+                    &redis.url(),
+                    "--upstream",
+                    &up.url,
+                ],
+                &env,
+            )
+        })
+        .collect();
+    let urls: Vec<String> = replicas.iter().map(Server::url).collect();
+    // Ten projects: project 0 needs the slow module; project i needs m(i), m(i+1), m(i+2).
+    let go_mod = |p: usize| {
+        let mut reqs: Vec<String> = (0..3)
+            .map(|k| format!("\texample.com/m{:02} v1.0.0\n", (p + k) % n))
+            .collect();
+        if p == 0 {
+            reqs.push("\texample.com/slow v1.0.0\n".into());
+        }
+        format!(
+            "module example.com/app{p}\n\ngo 1.21\n\nrequire (\n{})\n",
+            reqs.concat()
+        )
+    };
+    let body = |p: usize| {
+        serde_json::json!({
+            "files": { "go.mod": go_mod(p) },
+            "callback_url": receiver.url(),
+        })
+    };
+    // The slow job first, and the replica that takes it.
+    let (status, first, location) = post_json(&format!("{}/api/v1/warm", urls[1]), &body(0));
+    assert_eq!(status, 202, "{first:#}");
+    let slow_id = first["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/api/v1/jobs/{slow_id}").as_str())
+    );
+    let mut runner = None;
+    wait_until("the slow job runs", Duration::from_secs(20), || {
+        let (_, j) = get_json(&format!("{}/api/v1/jobs/{slow_id}", urls[1]));
+        runner = j["replica"].as_str().map(str::to_string);
+        j["state"] == "running"
+    });
+    let runner = runner.unwrap();
+    let victim = replicas
+        .iter()
+        .position(|r| runner.ends_with(&format!("/{}", r.child.id())))
+        .unwrap_or_else(|| panic!("no replica is {runner}"));
+    // 30 jobs: each project sent to each replica (the slow one among them again).
+    let mut ids = BTreeSet::new();
+    for round in 0..3 {
+        for p in 0..10 {
+            let at = &urls[(p + round) % 3];
+            if (p + round) % 3 == victim {
+                // Sent to the others only: the victim is about to die.
+                let at = &urls[(victim + 1) % 3];
+                let (status, j, _) = post_json(&format!("{at}/api/v1/warm"), &body(p));
+                assert_eq!(status, 202, "{j:#}");
+                ids.insert(j["id"].as_str().unwrap().to_string());
+                continue;
+            }
+            let (status, j, _) = post_json(&format!("{at}/api/v1/warm"), &body(p));
+            assert_eq!(status, 202, "{j:#}");
+            ids.insert(j["id"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(
+        ids.contains(&slow_id),
+        "the slow job was joined while it ran"
+    );
+    // The replica running the slow job is killed while it waits for the slow zip.
+    wait_until("the slow zip is asked", Duration::from_secs(30), || {
+        up.count("/example.com/slow/@v/v1.0.0.zip") == 1
+    });
+    replicas[victim].child.kill().unwrap();
+    replicas[victim].child.wait().unwrap();
+    let alive: Vec<usize> = (0..3).filter(|&i| i != victim).collect();
+    let ask = &urls[alive[0]];
+    wait_until("every job is done", Duration::from_secs(90), || {
+        ids.iter().all(|id| {
+            let (_, j) = get_json(&format!("{ask}/api/v1/jobs/{id}"));
+            j["state"] == "done"
+        })
+    });
+    let mut jobs = BTreeMap::new();
+    for id in &ids {
+        let (s0, a) = get_json(&format!("{}/api/v1/jobs/{id}", urls[alive[0]]));
+        let (s1, b) = get_json(&format!("{}/api/v1/jobs/{id}", urls[alive[1]]));
+        assert_eq!((s0, s1), (200, 200));
+        assert_eq!(a, b, "the replicas answer the same record for {id}");
+        assert_eq!(a["failed"], serde_json::json!({}), "{a:#}");
+        jobs.insert(id.clone(), a);
+    }
+    let slow = &jobs[&slow_id];
+    assert_eq!(slow["attempts"], 2, "taken over after the kill: {slow:#}");
+    assert_eq!(slow["graph"], 4, "{slow:#}");
+    assert_ne!(slow["replica"].as_str(), Some(runner.as_str()), "{slow:#}");
+    // Every file once from upstream; the slow zip twice (the killed replica's fetch was
+    // cut off).
+    for (path, count) in up.counts() {
+        let want = if path == "/example.com/slow/@v/v1.0.0.zip" {
+            2
+        } else {
+            1
+        };
+        assert_eq!(count, want, "{path} asked of the upstream {count} times");
+    }
+    let zips = up
+        .counts()
+        .iter()
+        .filter(|(p, _)| p.ends_with(".zip"))
+        .count();
+    assert_eq!(zips, n + 1);
+    // Each job's callback once, signed, with the job's final record.
+    wait_until("every callback", Duration::from_secs(30), || {
+        receiver.got.lock().unwrap().len() >= ids.len()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let got = receiver.got.lock().unwrap().clone();
+    let delivered: Vec<String> = got
+        .iter()
+        .map(|(h, _)| h["x-modgate-delivery"].clone())
+        .collect();
+    assert_eq!(
+        delivered.iter().cloned().collect::<BTreeSet<_>>(),
+        ids,
+        "one callback per job"
+    );
+    assert_eq!(
+        delivered.len(),
+        ids.len(),
+        "no callback twice: {delivered:?}"
+    );
+    for (h, body) in &got {
+        assert_eq!(h[":request"], "POST /hook HTTP/1.1");
+        assert_eq!(
+            h["x-modgate-signature"],
+            modgate::fleet::callback::signature(SECRET.as_bytes(), body)
+        );
+        let j: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(j["id"], h["x-modgate-delivery"].as_str());
+        assert_eq!(j["state"], "done");
+    }
+    // The list, by state.
+    let (status, list) = get_json(&format!("{ask}/api/v1/jobs?state=done&limit=1000"));
+    assert_eq!(status, 200);
+    let listed: BTreeSet<String> = list["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed, ids);
+}
+
+/// A project requiring rsc.io/quote v1.5.2, as in `bundle.rs`.
+fn project(dir: &Path) -> PathBuf {
+    let p = dir.join("app");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(
+        p.join("go.mod"),
+        "module example.com/app\n\ngo 1.21\n\nrequire rsc.io/quote v1.5.2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("main.go"),
+        "package main\n\nimport \"rsc.io/quote\"\n\nfunc main() { println(quote.Hello()) }\n",
+    )
+    .unwrap();
+    p
+}
+
+const KEY: &str = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
+
+fn curl(args: &[&str]) -> std::process::Output {
+    run_bounded(
+        std::process::Command::new("curl")
+            .args(["-sS", "--max-time", "120"])
+            .args(args),
+        Duration::from_secs(130),
+    )
+}
+
+#[test]
+fn a_ci_job_fetches_one_bundle_for_its_go_sum_and_builds_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = project(tmp.path());
+    let proxy = crate::proxy_support::GoTestProxy::start();
+    // The project's go.sum, as the go command writes it.
+    let dev = GoEnv::with_env(&[("GOSUMDB", KEY), ("GOFLAGS", "-mod=mod")]);
+    let out = dev.go(&app, &proxy.url(), &["mod", "download", "all"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let go_sum = std::fs::read_to_string(app.join("go.sum")).unwrap();
+    let server = Server::start(&[
+        "--data-dir",
+        tmp.path().join("data").to_str().unwrap(),
+        "--upstream",
+        &proxy.url(),
+        "--sumdb",
+        KEY,
+    ]);
+    let body = serde_json::json!({
+        "files": {
+            "go.mod": std::fs::read_to_string(app.join("go.mod")).unwrap(),
+            "go.sum": go_sum,
+        }
+    });
+    let req = tmp.path().join("request.json");
+    std::fs::write(&req, serde_json::to_vec(&body).unwrap()).unwrap();
+    // The first CI job asks for it by its files: made, stored, sent.
+    let made = tmp.path().join("made.bundle");
+    let out = curl(&[
+        "-f",
+        "-D",
+        "-",
+        "-o",
+        made.to_str().unwrap(),
+        "-H",
+        "content-type: application/json",
+        "--data-binary",
+        &format!("@{}", req.display()),
+        &format!("{}/api/v1/bundle", server.url()),
+    ]);
+    let head = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(
+        out.status.success(),
+        "{head}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(head.contains("content-type: application/zstd"), "{head}");
+    let id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-modgate-bundle: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64);
+    // The next ones by the go.sum's hash alone (`sha256sum go.sum`), as CI caches key.
+    let sum_hash = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(std::fs::read(app.join("go.sum")).unwrap());
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let by_sum = tmp.path().join("by-sum.bundle");
+    let out = curl(&[
+        "-f",
+        "-o",
+        by_sum.to_str().unwrap(),
+        &format!("{}/api/v1/bundles/{sum_hash}", server.url()),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&by_sum).unwrap(),
+        std::fs::read(&made).unwrap()
+    );
+    // A tag for people.
+    let out = curl(&[
+        "-f",
+        "-X",
+        "PUT",
+        "--data-binary",
+        &format!("{{\"sha256\":\"{sum_hash}\"}}"),
+        &format!("{}/api/v1/bundles/tags/stable", server.url()),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tagged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (tagged["tag"].as_str(), tagged["sha256"].as_str()),
+        (Some("stable"), Some(id.as_str()))
+    );
+    let out = curl(&[
+        "-f",
+        "-o",
+        "-",
+        &format!("{}/api/v1/bundles/tags/stable", server.url()),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, std::fs::read(&made).unwrap());
+    // An unknown one.
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("{}/api/v1/bundles/{}", server.url(), "0".repeat(64)),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "404");
+    // A go.sum that disagrees with the modules: 409, naming the line.
+    let bad_sum = go_sum.replacen("h1:", "h1:X", 1);
+    let bad = serde_json::json!({
+        "files": { "go.mod": body["files"]["go.mod"], "go.sum": bad_sum }
+    });
+    let (status, said, _) = post_json(&format!("{}/api/v1/bundle", server.url()), &bad);
+    assert_eq!(status, 409, "{said}");
+    assert!(
+        said.as_str()
+            .unwrap()
+            .starts_with("go.sum disagrees with the checked module files (1 lines; first: "),
+        "{said}"
+    );
+    drop(proxy);
+
+    // The CI job: an empty module cache, the bundle imported, the build with no proxy.
+    let ci = GoEnv::with_env(&[("GOSUMDB", KEY), ("GOFLAGS", "-mod=mod")]);
+    let out = run_bounded(
+        ci.command(Path::new(env!("CARGO_BIN_EXE_modgate")), &app, "off")
+            .args(["bundle", "import", "--gomodcache"])
+            .arg(ci.modcache())
+            .arg(&by_sum),
+        Duration::from_secs(120),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ci.go(&app, "off", &["build", "./..."]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ci.go(&app, "off", &["mod", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "all modules verified\n"
+    );
+}
