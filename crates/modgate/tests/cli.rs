@@ -34,7 +34,8 @@ fn help_lists_every_planned_subcommand() {
     assert_eq!(
         commands,
         [
-            "serve", "doctor", "trace", "cache", "prefetch", "bundle", "config", "admin", "help"
+            "serve", "doctor", "trace", "cache", "prefetch", "bundle", "config", "admin", "warm",
+            "help"
         ]
     );
 }

@@ -39,7 +39,6 @@ pub struct RedisBoard {
     /// After how long without a claim a job is taken over.
     lease: Duration,
     notify: tokio::sync::Notify,
-    group_made: std::sync::atomic::AtomicBool,
 }
 
 impl RedisBoard {
@@ -50,7 +49,6 @@ impl RedisBoard {
             shared,
             lease,
             notify: tokio::sync::Notify::new(),
-            group_made: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -59,27 +57,6 @@ impl RedisBoard {
             "Redis at {} does not answer: warm jobs are queued and kept there (try again when it is back)",
             self.shared.describe()
         ))
-    }
-
-    /// The consumer group, made once (an existing one is fine: the script catches
-    /// BUSYGROUP, which as a reply would count as Redis failing).
-    async fn group(&self) {
-        use std::sync::atomic::Ordering;
-        if self.group_made.load(Ordering::Relaxed) || !self.shared.usable() {
-            return;
-        }
-        static MAKE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-            redis::Script::new(
-                "redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM') return 1",
-            )
-        });
-        let made: Option<i64> = self
-            .shared
-            .jobs_script(&MAKE, &[&key("queue")], &[GROUP.as_bytes()])
-            .await;
-        if made.is_some() {
-            self.group_made.store(true, Ordering::Relaxed);
-        }
     }
 
     async fn job(&self, id: &str) -> Result<Option<Job>, Unavailable> {
@@ -153,22 +130,64 @@ impl RedisBoard {
     }
 
     async fn forget(&self, entry: &str) {
-        let _: Option<Value> = self
+        let _: Option<i64> = self
             .shared
-            .jobs(
-                redis::cmd("XACK")
-                    .arg(key("queue"))
-                    .arg(GROUP)
-                    .arg(entry)
-                    .clone(),
+            .jobs_script(
+                &ACK,
+                &[&key("queue")],
+                &[GROUP.as_bytes(), entry.as_bytes()],
             )
-            .await;
-        let _: Option<Value> = self
-            .shared
-            .jobs(redis::cmd("XDEL").arg(key("queue")).arg(entry).clone())
             .await;
     }
 }
+
+/// The stream's commands run as scripts that make the consumer group when it is missing
+/// (a new Redis, or one restarted without its data) and never answer with an error: a
+/// `NOGROUP` or `BUSYGROUP` reply would count as Redis failing, and stop the replicas
+/// sharing their locks.
+///
+/// The next entry for consumer ARGV[2] of group ARGV[1]: one idle longer than ARGV[3]
+/// ms (its worker stopped claiming it) as `{"claimed", entry}`, else a new one as
+/// `{"new", entry}`, else nil; an entry is `{id, {field, value, ...}}`.
+static TAKE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+        local c = redis.pcall('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', 1)
+        if type(c) == 'table' and not c.err and type(c[2]) == 'table' and type(c[2][1]) == 'table' then
+            return {'claimed', c[2][1]}
+        end
+        local r = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+        if type(r) == 'table' and not r.err and type(r[1]) == 'table' and type(r[1][2]) == 'table' and type(r[1][2][1]) == 'table' then
+            return {'new', r[1][2][1]}
+        end
+        return false
+        ",
+    )
+});
+
+/// Claims entry ARGV[3] for consumer ARGV[2] of group ARGV[1] again (its idle time back
+/// to 0): 1, or 0 when it is no longer pending (acknowledged, or the group is gone).
+static RENEW: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local c = redis.pcall('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+        if type(c) == 'table' and not c.err and c[1] then return 1 end
+        return 0
+        ",
+    )
+});
+
+/// Acknowledges entry ARGV[2] of group ARGV[1] and removes it.
+static ACK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        redis.pcall('XACK', KEYS[1], ARGV[1], ARGV[2])
+        redis.pcall('XDEL', KEYS[1], ARGV[2])
+        return 1
+        ",
+    )
+});
 
 /// A bulk or simple string's text.
 fn text(v: &Value) -> Option<String> {
@@ -179,31 +198,13 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
-/// The first entry of an `XAUTOCLAIM` reply (`[cursor, [entries], [deleted]]`).
-fn first_claimed(v: &Value) -> Option<&Value> {
-    match v {
-        Value::Array(parts) => match parts.get(1)? {
-            Value::Array(entries) => entries.iter().find(|e| !matches!(e, Value::Nil)),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// The first entry of an `XREADGROUP` reply (`[[stream, [entries]]]`, or a map by
-/// stream in RESP3).
-fn first_read(v: &Value) -> Option<&Value> {
-    let streams = match v {
-        Value::Array(s) => s,
-        _ => return None,
-    };
-    let Value::Array(stream) = streams.first()? else {
+/// The entry of a [`TAKE`] reply and whether it was taken over from another worker.
+fn taken_entry(v: &Value) -> Option<(bool, &Value)> {
+    let Value::Array(parts) = v else {
         return None;
     };
-    match stream.get(1)? {
-        Value::Array(entries) => entries.first(),
-        _ => None,
-    }
+    let how = text(parts.first()?)?;
+    Some((how == "claimed", parts.get(1)?))
 }
 
 #[async_trait::async_trait]
@@ -370,69 +371,42 @@ impl Board for RedisBoard {
     }
 
     async fn take(&self) -> Option<Taken> {
-        self.group().await;
-        // A job whose worker stopped claiming it first.
-        let lease_ms = self.lease.as_millis() as u64;
-        let claimed: Option<Value> = self
+        let lease_ms = self.lease.as_millis().to_string();
+        let got: Option<Value> = self
             .shared
-            .jobs(
-                redis::cmd("XAUTOCLAIM")
-                    .arg(key("queue"))
-                    .arg(GROUP)
-                    .arg(&self.consumer)
-                    .arg(lease_ms)
-                    .arg("0-0")
-                    .arg("COUNT")
-                    .arg(1)
-                    .clone(),
+            .jobs_script(
+                &TAKE,
+                &[&key("queue")],
+                &[
+                    GROUP.as_bytes(),
+                    self.consumer.as_bytes(),
+                    lease_ms.as_bytes(),
+                ],
             )
             .await;
-        if let Some(entry) = claimed.as_ref().and_then(first_claimed) {
-            if let Some(t) = self.taken(entry).await {
-                tracing::info!(job = %t.job.id, replica = %self.consumer, "warm job taken over: its worker stopped keeping its lease");
-                return Some(t);
-            }
-            return None;
+        let (claimed, entry) = got.as_ref().and_then(taken_entry)?;
+        let t = self.taken(entry).await?;
+        if claimed {
+            tracing::info!(job = %t.job.id, replica = %self.consumer, "warm job taken over: its worker stopped keeping its lease");
         }
-        let read: Option<Value> = self
-            .shared
-            .jobs(
-                redis::cmd("XREADGROUP")
-                    .arg("GROUP")
-                    .arg(GROUP)
-                    .arg(&self.consumer)
-                    .arg("COUNT")
-                    .arg(1)
-                    .arg("STREAMS")
-                    .arg(key("queue"))
-                    .arg(">")
-                    .clone(),
-            )
-            .await;
-        let entry = read.as_ref().and_then(first_read)?;
-        self.taken(entry).await
+        Some(t)
     }
 
     async fn renew(&self, taken: &Taken) -> bool {
-        let got: Option<Vec<String>> = self
+        let got: Option<i64> = self
             .shared
-            .jobs(
-                redis::cmd("XCLAIM")
-                    .arg(key("queue"))
-                    .arg(GROUP)
-                    .arg(&self.consumer)
-                    .arg(0)
-                    .arg(&taken.entry)
-                    .arg("JUSTID")
-                    .clone(),
+            .jobs_script(
+                &RENEW,
+                &[&key("queue")],
+                &[
+                    GROUP.as_bytes(),
+                    self.consumer.as_bytes(),
+                    taken.entry.as_bytes(),
+                ],
             )
             .await;
-        match got {
-            Some(ids) => !ids.is_empty(),
-            // Redis did not answer: keep working; the lease says who has it once it is
-            // back.
-            None => true,
-        }
+        // Redis did not answer: keep working; the lease says who has it once it is back.
+        got.is_none_or(|n| n == 1)
     }
 
     async fn save(&self, job: &Job) {
