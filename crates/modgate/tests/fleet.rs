@@ -4,6 +4,9 @@
 //!   killed with SIGKILL: every job ends `done`, every file is fetched from upstream once
 //!   (the slow zip twice: the killed replica's fetch was cut), every callback arrives once
 //!   with a valid signature, and every replica answers the same record for each job;
+//! - `modgate warm DIR --wait` with a `warm` token (the project's replacement directory
+//!   sent too), again with everything stored, refused for a token without `warm`; a job
+//!   of a server (no Redis) killed and started again answers `lost`;
 //! - a CI job with the real go command: the bundle for its go.sum fetched with curl,
 //!   imported into an empty module cache, then `go build` with `GOPROXY=off` and `go mod
 //!   verify`.
@@ -535,4 +538,183 @@ fn a_ci_job_fetches_one_bundle_for_its_go_sum_and_builds_offline() {
         String::from_utf8_lossy(&out.stdout),
         "all modules verified\n"
     );
+}
+
+#[test]
+fn modgate_warm_sends_the_project_waits_and_a_job_of_a_restarted_server_is_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("upstream"));
+    for m in [
+        "example.com/a",
+        "example.com/b",
+        "example.com/c",
+        "example.com/slow",
+    ] {
+        tree.add(
+            m,
+            "v1.0.0",
+            T1,
+            &[
+                ("go.mod", &format!("module {m}\n\ngo 1.21\n")),
+                ("x.go", "package x\n"),
+            ],
+        );
+    }
+    let up = Upstream::start_with(
+        &tree.root,
+        Arc::new(|path: &str, _| {
+            if path == "/example.com/slow/@v/v1.0.0.zip" {
+                Answer::Serve(Duration::from_secs(20))
+            } else {
+                Answer::Serve(Duration::ZERO)
+            }
+        }),
+    );
+    // The project: a and b, and a directory replacement whose go.mod needs c.
+    let app = tmp.path().join("app");
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(
+        app.join("go.mod"),
+        "module example.com/app\n\ngo 1.21\n\nrequire (\n\texample.com/a v1.0.0\n\texample.com/b v1.0.0\n\texample.com/lib v0.0.0\n)\n\nreplace example.com/lib => ../lib\n",
+    )
+    .unwrap();
+    std::fs::write(
+        lib.join("go.mod"),
+        "module example.com/lib\n\ngo 1.21\n\nrequire example.com/c v1.0.0\n",
+    )
+    .unwrap();
+    let ci_token = tmp.path().join("ci.token");
+    std::fs::write(&ci_token, "ci-secret\n").unwrap();
+    let settings = "[auth]\nanonymous = []\n\n[[auth.token]]\nname = \"ci\"\ntoken = \"ci-secret\"\nread = [\"*\"]\nwarm = true\n\n[[auth.token]]\nname = \"dev\"\ntoken = \"dev-secret\"\nread = [\"*\"]\n";
+    let server = Server::with_config(tmp.path(), settings, &up.url);
+    let warm = |extra: &[&str]| {
+        run_bounded(
+            std::process::Command::new(env!("CARGO_BIN_EXE_modgate"))
+                .arg("warm")
+                .arg(&app)
+                .args(["--url", &server.url()])
+                .args(extra),
+            Duration::from_secs(60),
+        )
+    };
+    let out = warm(&[
+        "--token-file",
+        ci_token.to_str().unwrap(),
+        "--wait",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            &job["state"],
+            &job["graph"],
+            &job["fetched"],
+            &job["stored"],
+            &job["failed"]
+        ),
+        (
+            &"done".into(),
+            &3.into(),
+            &3.into(),
+            &0.into(),
+            &serde_json::json!({})
+        ),
+        "{job:#}"
+    );
+    for m in ["a", "b", "c"] {
+        assert_eq!(
+            up.count(&format!("/example.com/{m}/@v/v1.0.0.zip")),
+            1,
+            "{m}"
+        );
+    }
+    // Again: a new job (the first is over), everything stored already.
+    let out = warm(&["--token", "ci-secret", "--wait"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("warm job ")
+            && said.contains(": done: 3 module versions in the graph (0 more go.mod files), 0 fetched, 3 already stored, 0 failed (on "),
+        "{said}"
+    );
+    assert_ne!(
+        said.split(':').next(),
+        Some(format!("warm job {}", job["id"].as_str().unwrap()).as_str())
+    );
+    // A token without `warm`: refused, exit 2.
+    let out = warm(&["--token", "dev-secret"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "modgate warm: {}/api/v1/warm: 403 forbidden: these credentials may not read this module\n",
+            server.url()
+        )
+    );
+    // A job running when its server (no Redis) is killed: lost, as the next run says.
+    let slow = serde_json::json!({ "modules": ["example.com/slow@v1.0.0"] });
+    let rt = rt();
+    let id = rt.block_on(async {
+        let r = client()
+            .post(format!("{}/api/v1/warm", server.url()))
+            .bearer_auth("ci-secret")
+            .body(serde_json::to_vec(&slow).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        let j: serde_json::Value = r.json_or_panic().await;
+        j["id"].as_str().unwrap().to_string()
+    });
+    wait_until("the slow zip is asked", Duration::from_secs(20), || {
+        up.count("/example.com/slow/@v/v1.0.0.zip") == 1
+    });
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let again = Server::with_config(tmp.path(), settings, &up.url);
+    let (status, lost) = rt.block_on(async {
+        let r = client()
+            .get(format!("{}/api/v1/jobs/{id}", again.url()))
+            .bearer_auth("ci-secret")
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json_or_panic().await)
+    });
+    assert_eq!(status, 200);
+    assert_eq!(
+        lost,
+        serde_json::json!({
+            "id": id,
+            "state": "lost",
+            "error": "this server restarted since the job was queued, and keeps its jobs in memory (no --redis): submit it again",
+        })
+    );
+}
+
+/// A response's JSON body.
+trait JsonOrPanic {
+    async fn json_or_panic(self) -> serde_json::Value;
+}
+
+impl JsonOrPanic for reqwest::Response {
+    async fn json_or_panic(self) -> serde_json::Value {
+        let body = self.bytes().await.unwrap();
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body)))
+    }
 }
