@@ -67,10 +67,11 @@ pub async fn import(
     )));
     std::fs::create_dir_all(&staging.0).map_err(io(&staging.0))?;
     let dir = staging.0.clone();
-    // Directories made so far (each once, not once per file).
-    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
+    // Each file staged flat, under its number (no directory tree to make twice), and
+    // where it went by its name in the module cache.
+    let mut staged: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
     let (index, summary) = super::read(file, |key, data| {
-        let to = dir.join(native(key.name()));
+        let to = dir.join(staged.len().to_string());
         // An `.info` as the go command writes it into its cache (checked by `read`;
         // one with an `Origin` as the bundle has it).
         let data = match key.name().ends_with(".info") {
@@ -82,27 +83,22 @@ pub async fn import(
         };
         // Written here, on the one task of a command that does nothing else meanwhile:
         // a hop to the blocking pool per file cost more than the small write itself.
-        let written = (|| {
-            if let Some(parent) = to.parent()
-                && !made.contains(parent)
-            {
-                std::fs::create_dir_all(parent).map_err(io(parent))?;
-                made.insert(parent.to_path_buf());
-            }
-            std::fs::write(&to, &data).map_err(io(&to))
-        })();
+        let written = std::fs::write(&to, &data).map_err(io(&to));
+        if written.is_ok() {
+            staged.insert(key.name().to_string(), to);
+        }
         async move { written }
     })
     .await?;
     let db = index.sumdb.as_ref().map(|d| d.name.clone());
     let placed = tokio::task::spawn_blocking({
-        let (modcache, staging_dir) = (modcache.to_path_buf(), staging.0.clone());
+        let modcache = modcache.to_path_buf();
         let sumdb_dir = sumdb_dir.map(Path::to_path_buf);
         let index = index.clone();
         move || {
             place(
                 &index,
-                &staging_dir,
+                &staged,
                 &modcache,
                 db.as_deref(),
                 sumdb_dir.as_deref(),
@@ -123,10 +119,13 @@ struct Moving {
     files: Vec<String>,
 }
 
+/// Where each file of the bundle was staged, by its name in the module cache.
+type Staged = std::collections::HashMap<String, PathBuf>;
+
 /// Moves what was staged into the module cache (module docs).
 fn place(
     index: &Index,
-    staged: &Path,
+    staged: &Staged,
     modcache: &Path,
     db: Option<&str>,
     sumdb_dir: Option<&Path>,
@@ -139,9 +138,9 @@ fn place(
         let mut files = Vec::new();
         for ext in [Ext::Mod, Ext::Info, Ext::Zip, Ext::ZipHash] {
             let name = gomod::layout::version_file(&m.path, &m.version, ext)?;
-            if !at(staged, &name).is_file() {
+            let Some(from) = staged.get(&name) else {
                 continue;
-            }
+            };
             let what = match ext {
                 Ext::Mod => "go.mod",
                 Ext::ZipHash => "zip hash",
@@ -150,7 +149,7 @@ fn place(
             let have = at(modcache, &name);
             if !what.is_empty()
                 && let Ok(theirs) = std::fs::read(&have)
-                && theirs != std::fs::read(at(staged, &name)).map_err(io(&have))?
+                && theirs != std::fs::read(from).map_err(io(&have))?
             {
                 return Err(Error::Conflict {
                     file: have,
@@ -168,6 +167,7 @@ fn place(
         });
     }
     let mut vdirs = BTreeSet::new();
+    let mut made = Made::default();
     for Moving {
         path,
         version,
@@ -190,9 +190,16 @@ fn place(
                 version: version.clone(),
             });
         };
+        // The version's directory is synced before its `.ziphash` (last) moves in, and
+        // after: the go command never finds the hash of a zip that is not there.
         for name in files {
-            move_in(&at(staged, name), &at(modcache, name), &mut placed)?;
+            let to = at(modcache, name);
+            if name.ends_with(".ziphash") {
+                crate::platform::disk::sync_dir(&vdir).map_err(io(&vdir))?;
+            }
+            move_in(&staged[name], &to, &mut placed, &mut made)?;
         }
+        crate::platform::disk::sync_dir(&vdir).map_err(io(&vdir))?;
         drop(lock);
         vdirs.insert(vdir);
     }
@@ -202,54 +209,64 @@ fn place(
     // The checksum database's files: lookups and tiles where the go command caches them.
     if let Some(db) = db {
         let prefix = gomod::layout::sumdb_file(db, "x")?;
-        let root = at(staged, prefix.trim_end_matches("/x"));
-        let mut stack = vec![root.clone()];
-        while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else {
+        let prefix = prefix.trim_end_matches('x');
+        let mut dirs = BTreeSet::new();
+        let mut files: Vec<(&String, &PathBuf)> =
+            staged.iter().filter(|(n, _)| n.starts_with(prefix)).collect();
+        files.sort();
+        for (name, from) in files {
+            let rel = &name[prefix.len()..];
+            if rel == "latest" {
+                let Some(dir) = sumdb_dir else { continue };
+                let to = dir.join(db).join("latest");
+                if !to.exists() {
+                    move_in(from, &to, &mut placed, &mut made)?;
+                    sync_parent(&to)?;
+                    placed.latest = Some(to);
+                }
                 continue;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                    continue;
-                }
-                let rel = p.strip_prefix(&root).unwrap_or(&p);
-                if rel == Path::new("latest") {
-                    let Some(dir) = sumdb_dir else { continue };
-                    let to = dir.join(db).join("latest");
-                    if !to.exists() {
-                        move_in(&p, &to, &mut placed)?;
-                        placed.latest = Some(to);
-                    }
-                    continue;
-                }
-                let to = modcache
-                    .join(native(gomod::layout::SUMDB))
-                    .join(db)
-                    .join(rel);
-                move_in(&p, &to, &mut placed)?;
             }
+            let to = at(modcache, name);
+            move_in(from, &to, &mut placed, &mut made)?;
+            if let Some(parent) = to.parent() {
+                dirs.insert(parent.to_path_buf());
+            }
+        }
+        for d in dirs {
+            crate::platform::disk::sync_dir(&d).map_err(io(&d))?;
         }
     }
     Ok(placed)
 }
 
-/// Renames `from` to `to` unless `to` is there already.
-fn move_in(from: &Path, to: &Path, placed: &mut Placed) -> Result<(), Error> {
+/// The directories an import made or found (each made once).
+#[derive(Default)]
+struct Made(BTreeSet<PathBuf>);
+
+/// Renames `from` to `to` unless `to` is there already (its directory made if need be;
+/// the caller syncs it).
+fn move_in(from: &Path, to: &Path, placed: &mut Placed, made: &mut Made) -> Result<(), Error> {
     if to.exists() {
         placed.kept += 1;
         return Ok(());
     }
-    if let Some(parent) = to.parent() {
+    if let Some(parent) = to.parent()
+        && !made.0.contains(parent)
+    {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
+        made.0.insert(parent.to_path_buf());
     }
     std::fs::rename(from, to).map_err(io(to))?;
-    if let Some(parent) = to.parent() {
-        crate::platform::disk::sync_dir(parent).map_err(io(parent))?;
-    }
     placed.written += 1;
     Ok(())
+}
+
+/// Syncs the directory `file` is in.
+fn sync_parent(file: &Path) -> Result<(), Error> {
+    match file.parent() {
+        Some(p) => crate::platform::disk::sync_dir(p).map_err(io(p)),
+        None => Ok(()),
+    }
 }
 
 /// Writes `vdir/list` as the go command's `rewriteVersionList` does: every file name

@@ -186,21 +186,25 @@ impl Cache {
     pub async fn warm(&self, module: &str, version: &str) -> Result<Warmed, Error> {
         let _permit = self.inner.prefetch.permits.acquire().await;
         let store = self.store();
-        let mut stored = true;
-        for key in [
-            crate::storage::Key::info(module, version),
-            crate::storage::Key::go_mod(module, version),
-            crate::storage::Key::zip(module, version),
-        ] {
-            let key = key.map_err(|e| Error::invalid(e.to_string()))?;
-            if !matches!(store.stat(&key).await, Ok(Some(_))) {
-                stored = false;
-                break;
-            }
-        }
-        self.info(module, version).await?;
-        self.go_mod(module, version).await?;
-        let zip = self.zip(module, version).await?;
+        let key = |k: Result<crate::storage::Key, crate::storage::KeyError>| {
+            k.map_err(|e| Error::invalid(e.to_string()))
+        };
+        let (info, go_mod, zip) = (
+            key(crate::storage::Key::info(module, version))?,
+            key(crate::storage::Key::go_mod(module, version))?,
+            key(crate::storage::Key::zip(module, version))?,
+        );
+        // The three files looked up, then fetched, at once (each through its own single
+        // flight): a version costs one round of the storage's and upstream's latency,
+        // not three.
+        let there = |k| async move { matches!(store.stat(k).await, Ok(Some(_))) };
+        let (a, b, c) = futures_util::join!(there(&info), there(&go_mod), there(&zip));
+        let stored = a && b && c;
+        let (_, _, zip) = futures_util::try_join!(
+            self.info(module, version),
+            self.go_mod(module, version),
+            self.zip(module, version)
+        )?;
         Ok(Warmed {
             stored,
             zip_bytes: zip.size,
