@@ -83,7 +83,22 @@ pub async fn import(
         };
         // Written here, on the one task of a command that does nothing else meanwhile:
         // a hop to the blocking pool per file cost more than the small write itself.
-        let written = std::fs::write(&to, &data).map_err(io(&to));
+        // A zip is synced before its name moves in: after a crash, a `.ziphash` (which
+        // the go command takes as "this zip is complete") must never stand beside a zip
+        // whose bytes did not reach the disk. The small files are not (as the go command
+        // writes them): one that a crash cut short does not parse, and `cache verify`
+        // names it.
+        let sync = key.name().ends_with(".zip");
+        let written = (|| {
+            use std::io::Write as _;
+            let mut f = std::fs::File::create_new(&to)?;
+            f.write_all(&data)?;
+            if sync {
+                f.sync_all()?;
+            }
+            Ok(())
+        })()
+        .map_err(io(&to));
         if written.is_ok() {
             staged.insert(key.name().to_string(), to);
         }
