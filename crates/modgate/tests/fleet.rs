@@ -4,6 +4,9 @@
 //!   killed with SIGKILL: every job ends `done`, every file is fetched from upstream once
 //!   (the slow zip twice: the killed replica's fetch was cut), every callback arrives once
 //!   with a valid signature, and every replica answers the same record for each job;
+//! - a callback refused twice while its replica, done with the job, waits to try again;
+//!   the replica killed: the other one takes the job over, finds it done, and delivers
+//!   the callback (same bytes, id and signature), once, without running the job again;
 //! - `modgate warm DIR --wait` with a `warm` token (the project's replacement directory
 //!   sent too), again with everything stored, refused for a token without `warm`; a job
 //!   of a server (no Redis) killed and started again answers `lost`;
@@ -24,10 +27,11 @@ const SECRET: &str = "warm-secret";
 const T1: &str = "2024-01-02T03:04:05Z";
 
 /// A request the receiver got: its headers (lower-case names; `:request` its first
-/// line) and body.
-type Got = (BTreeMap<String, String>, Vec<u8>);
+/// line), body, and the status it was answered with.
+type Got = (BTreeMap<String, String>, Vec<u8>, u16);
 
-/// A callback receiver on loopback: each request's headers and body, answered 200.
+/// A callback receiver on loopback: each request's headers and body, answered 200 (the
+/// first `refuse` requests 503).
 struct Receiver {
     port: u16,
     got: Arc<Mutex<Vec<Got>>>,
@@ -35,6 +39,10 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Receiver {
+        Self::refusing(0)
+    }
+
+    fn refusing(refuse: usize) -> Receiver {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -65,9 +73,17 @@ impl Receiver {
                         .unwrap_or(0);
                     let mut body = vec![0; len];
                     r.read_exact(&mut body).ok();
-                    keep.lock().unwrap().push((headers, body));
+                    let status = {
+                        let mut got = keep.lock().unwrap();
+                        let status = if got.len() < refuse { 503 } else { 200 };
+                        got.push((headers, body, status));
+                        status
+                    };
                     let _ = conn.write_all(
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        format!(
+                            "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        )
+                        .as_bytes(),
                     );
                 });
             }
@@ -315,7 +331,7 @@ fn warm_jobs_on_three_replicas_survive_a_killed_replica_and_call_back_once() {
     let got = receiver.got.lock().unwrap().clone();
     let delivered: Vec<String> = got
         .iter()
-        .map(|(h, _)| h["x-modgate-delivery"].clone())
+        .map(|(h, _, _)| h["x-modgate-delivery"].clone())
         .collect();
     assert_eq!(
         delivered.iter().cloned().collect::<BTreeSet<_>>(),
@@ -327,7 +343,7 @@ fn warm_jobs_on_three_replicas_survive_a_killed_replica_and_call_back_once() {
         ids.len(),
         "no callback twice: {delivered:?}"
     );
-    for (h, body) in &got {
+    for (h, body, _) in &got {
         assert_eq!(h[":request"], "POST /hook HTTP/1.1");
         assert_eq!(
             h["x-modgate-signature"],
@@ -716,5 +732,90 @@ impl JsonOrPanic for reqwest::Response {
         let body = self.bytes().await.unwrap();
         serde_json::from_slice(&body)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body)))
+    }
+}
+
+#[test]
+fn a_callback_its_replica_did_not_deliver_before_dying_is_delivered_by_another_once() {
+    let redis = testkit::redis::Redis::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("upstream"));
+    tree.add(
+        "example.com/a",
+        "v1.0.0",
+        T1,
+        &[
+            ("go.mod", "module example.com/a\n\ngo 1.21\n"),
+            ("a.go", "package a\n"),
+        ],
+    );
+    let up = Upstream::start(&tree.root);
+    // The first two attempts are answered 503: the first replica is killed while it
+    // waits to try again.
+    let receiver = Receiver::refusing(2);
+    let config = tmp.path().join("modgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[warm]\njobs = 1\nlease = \"2s\"\ncallback_allow = [\"http://127.0.0.1:{}/*\"]\nsecret = \"{SECRET}\"\n",
+            receiver.port
+        ),
+    )
+    .unwrap();
+    let mut replicas: Vec<Server> = (0..2)
+        .map(|i| {
+            Server::start(&[
+                "--config",
+                config.to_str().unwrap(),
+                "--data-dir",
+                tmp.path().join(format!("r{i}")).to_str().unwrap(),
+                "--redis",
+                &redis.url(),
+                "--upstream",
+                &up.url,
+            ])
+        })
+        .collect();
+    let urls: Vec<String> = replicas.iter().map(Server::url).collect();
+    let body = serde_json::json!({
+        "modules": ["example.com/a@v1.0.0"],
+        "callback_url": receiver.url(),
+    });
+    let (status, job, _) = post_json(&format!("{}/api/v1/warm", urls[0]), &body);
+    assert_eq!(status, 202, "{job:#}");
+    let id = job["id"].as_str().unwrap().to_string();
+    wait_until("the first attempt", Duration::from_secs(20), || {
+        !receiver.got.lock().unwrap().is_empty()
+    });
+    let (_, j) = get_json(&format!("{}/api/v1/jobs/{id}", urls[0]));
+    let runner = j["replica"].as_str().unwrap().to_string();
+    let victim = replicas
+        .iter()
+        .position(|r| runner.ends_with(&format!("/{}", r.child.id())))
+        .unwrap();
+    replicas[victim].child.kill().unwrap();
+    replicas[victim].child.wait().unwrap();
+    let alive = &urls[1 - victim];
+    wait_until("delivered", Duration::from_secs(30), || {
+        let (_, j) = get_json(&format!("{alive}/api/v1/jobs/{id}"));
+        !j["callbacks"][0]["delivered"].is_null()
+    });
+    let (_, j) = get_json(&format!("{alive}/api/v1/jobs/{id}"));
+    assert_eq!(j["state"], "done", "{j:#}");
+    assert_eq!(j["attempts"], 1, "the job ran once: {j:#}");
+    assert_eq!(j["replica"].as_str(), Some(runner.as_str()), "{j:#}");
+    assert_eq!(j["callbacks"][0]["attempts"], 3, "{j:#}");
+    assert_eq!(up.count("/example.com/a/@v/v1.0.0.zip"), 1);
+    let got = receiver.got.lock().unwrap().clone();
+    let statuses: Vec<u16> = got.iter().map(|g| g.2).collect();
+    assert_eq!(statuses, [503, 503, 200], "one delivery");
+    // Every attempt the same bytes, id and signature, from either replica.
+    for (h, b, _) in &got {
+        assert_eq!(h["x-modgate-delivery"], id);
+        assert_eq!(*b, got[0].1);
+        assert_eq!(
+            h["x-modgate-signature"],
+            modgate::fleet::callback::signature(SECRET.as_bytes(), b)
+        );
     }
 }

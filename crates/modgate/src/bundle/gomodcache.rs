@@ -226,8 +226,10 @@ fn place(
         let prefix = gomod::layout::sumdb_file(db, "x")?;
         let prefix = prefix.trim_end_matches('x');
         let mut dirs = BTreeSet::new();
-        let mut files: Vec<(&String, &PathBuf)> =
-            staged.iter().filter(|(n, _)| n.starts_with(prefix)).collect();
+        let mut files: Vec<(&String, &PathBuf)> = staged
+            .iter()
+            .filter(|(n, _)| n.starts_with(prefix))
+            .collect();
         files.sort();
         for (name, from) in files {
             let rel = &name[prefix.len()..];
