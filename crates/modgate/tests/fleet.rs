@@ -522,6 +522,13 @@ fn a_ci_job_fetches_one_bundle_for_its_go_sum_and_builds_offline() {
             .starts_with("go.sum disagrees with the checked module files (1 lines; first: "),
         "{said}"
     );
+    for (line, want) in [
+        ("modgate_bundles_total{result=\"made\"}", 1),
+        ("modgate_bundles_total{result=\"stored\"}", 0),
+        ("modgate_bundles_total{result=\"failed\"}", 1),
+    ] {
+        assert_eq!(metric(&server, line), want, "{line}");
+    }
     drop(proxy);
 
     // The CI job: an empty module cache, the bundle imported, the build with no proxy.
@@ -670,6 +677,17 @@ fn modgate_warm_sends_the_project_waits_and_a_job_of_a_restarted_server_is_lost(
         said.split(':').next(),
         Some(format!("warm job {}", job["id"].as_str().unwrap()).as_str())
     );
+    for (line, want) in [
+        ("modgate_warm_jobs_total{result=\"done\"}", 2),
+        ("modgate_warm_jobs_total{result=\"failed\"}", 0),
+        ("modgate_warm_versions_total{result=\"fetched\"}", 3),
+        ("modgate_warm_versions_total{result=\"stored\"}", 3),
+        ("modgate_warm_versions_total{result=\"failed\"}", 0),
+        ("modgate_warm_jobs_running", 0),
+        ("modgate_warm_callbacks_total{result=\"delivered\"}", 0),
+    ] {
+        assert_eq!(metric(&server, line), want, "{line}");
+    }
     // A token without `warm`: refused, exit 2.
     let out = warm(&["--token", "dev-secret"]);
     assert_eq!(out.status.code(), Some(2));
@@ -809,6 +827,24 @@ fn a_callback_its_replica_did_not_deliver_before_dying_is_delivered_by_another_o
     let got = receiver.got.lock().unwrap().clone();
     let statuses: Vec<u16> = got.iter().map(|g| g.2).collect();
     assert_eq!(statuses, [503, 503, 200], "one delivery");
+    assert_eq!(
+        (
+            metric(
+                &replicas[1 - victim],
+                "modgate_warm_callbacks_total{result=\"refused\"}"
+            ),
+            metric(
+                &replicas[1 - victim],
+                "modgate_warm_callbacks_total{result=\"delivered\"}"
+            ),
+            metric(
+                &replicas[1 - victim],
+                "modgate_warm_jobs_total{result=\"done\"}"
+            ),
+        ),
+        (1, 1, 0),
+        "the survivor ran no job, tried twice and delivered once"
+    );
     // Every attempt the same bytes, id and signature, from either replica.
     for (h, b, _) in &got {
         assert_eq!(h["x-modgate-delivery"], id);

@@ -22,13 +22,6 @@ fn hup(s: &Server) {
     .unwrap();
 }
 
-fn metric(s: &Server, line: &str) -> u64 {
-    let m = raw_get(&s.addr, "GET", "/metrics").unwrap().text();
-    m.lines()
-        .find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("{line} not in:\n{m}"))
-}
-
 #[test]
 fn denied_modules_and_versions_are_refused_before_any_upstream_and_left_out_of_lists() {
     let tmp = tempfile::tempdir().unwrap();

@@ -52,6 +52,22 @@ impl Fleet {
     /// The bundle for `request`: the stored one, or one made now (one at a time per
     /// request, across replicas: the store's lock).
     pub async fn bundle(&self, request: &Request) -> Result<Stored, Error> {
+        let made = std::sync::atomic::AtomicBool::new(false);
+        let r = self.bundle_of(request, &made).await;
+        let result = match (&r, made.into_inner()) {
+            (Err(_), _) => "failed",
+            (Ok(_), true) => "made",
+            (Ok(_), false) => "stored",
+        };
+        crate::metrics::count(&crate::metrics::metrics().bundles, result);
+        r
+    }
+
+    async fn bundle_of(
+        &self,
+        request: &Request,
+        made: &std::sync::atomic::AtomicBool,
+    ) -> Result<Stored, Error> {
         let id = request.hash();
         let key = Key::bundle(&id).map_err(|e| Error::Write(e.to_string()))?;
         let store = self.cache.store();
@@ -64,7 +80,10 @@ impl Fleet {
                     .map_err(|e| Error::Write(e.to_string()))?;
                 match self.stored(&key, &id).await {
                     Some(s) => s,
-                    None => self.make(request, &key, &id).await?,
+                    None => {
+                        made.store(true, std::sync::atomic::Ordering::Relaxed);
+                        self.make(request, &key, &id).await?
+                    }
                 }
             }
         };

@@ -143,8 +143,14 @@ impl Caller {
                         let retry = s.is_server_error() || s.as_u16() == 408 || s.as_u16() == 429;
                         (false, retry, Some(format!("answered {s}")))
                     }
-                    Err(e) => (false, true, Some(format!("{e}"))),
+                    Err(e) => (false, true, Some(crate::source::error_chain(&e))),
                 };
+                let result = match (done, &error) {
+                    (true, _) => "delivered",
+                    (false, Some(e)) if e.starts_with("answered ") => "refused",
+                    _ => "error",
+                };
+                crate::metrics::count(&crate::metrics::metrics().warm_callbacks, result);
                 if done {
                     job.callbacks[i].delivered = Some(now());
                     job.callbacks[i].error = None;

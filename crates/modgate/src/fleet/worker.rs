@@ -30,7 +30,15 @@ pub(super) async fn work(fleet: Arc<Fleet>) {
         let lease = Lease::keep(&fleet, &taken);
         let mut job = taken.job.clone();
         if !job.state.is_final() {
+            let m = crate::metrics::metrics();
+            m.warm_jobs_running.inc();
             job = run(&fleet, &taken, job, &lease).await;
+            m.warm_jobs_running.dec();
+            match job.state {
+                State::Done => crate::metrics::count(&m.warm_jobs, "done"),
+                State::Failed => crate::metrics::count(&m.warm_jobs, "failed"),
+                _ => {}
+            }
         }
         if lease.lost() {
             tracing::warn!(job = %job.id, "warm job: another replica took it over (this one did not keep its lease); leaving it");
@@ -130,11 +138,19 @@ async fn run(fleet: &Fleet, taken: &Taken, mut job: Job, lease: &Lease) -> Job {
         .buffer_unordered(fleet.settings.fetches.max(1));
     let mut saved = Instant::now();
     while let Some((p, v, r)) = results.next().await {
+        let versions = &crate::metrics::metrics().warm_versions;
         match r {
-            Ok(w) if w.stored => job.stored += 1,
-            Ok(_) => job.fetched += 1,
+            Ok(w) if w.stored => {
+                job.stored += 1;
+                crate::metrics::count(versions, "stored");
+            }
+            Ok(_) => {
+                job.fetched += 1;
+                crate::metrics::count(versions, "fetched");
+            }
             Err(e) => {
                 job.failed.insert(format!("{p}@{v}"), e.to_string());
+                crate::metrics::count(versions, "failed");
             }
         }
         if saved.elapsed() >= PROGRESS_EVERY && !lease.lost() {

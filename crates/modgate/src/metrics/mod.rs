@@ -86,6 +86,14 @@ pub const HEDGE_RESULTS: [&str; 2] = ["won", "lost"];
 pub const CAPS: [&str; 2] = ["max_connections", "max_connections_per_address"];
 /// The `[filter]` refusals' `reason` values.
 pub const FILTER_REASONS: [&str; 3] = ["denied_module", "denied_version", "not_allowed"];
+/// The warm jobs' `result` values.
+pub const WARM_JOB_RESULTS: [&str; 2] = ["done", "failed"];
+/// The warm jobs' versions' `result` values.
+pub const WARM_VERSION_RESULTS: [&str; 3] = ["fetched", "stored", "failed"];
+/// The callbacks' `result` values (an attempt each).
+pub const CALLBACK_RESULTS: [&str; 3] = ["delivered", "refused", "error"];
+/// The bundles asked for by request, by `result`.
+pub const BUNDLE_RESULTS: [&str; 3] = ["made", "stored", "failed"];
 /// The prefetches' `result` values.
 pub const PREFETCH_RESULTS: [&str; 3] = ["done", "failed", "dropped"];
 /// The S3 requests' `operation` values.
@@ -175,6 +183,11 @@ pub struct GitCommand {
 pub struct Outcome {
     /// What came of it.
     pub result: &'static str,
+}
+
+/// Counts one `result` of `family`.
+pub fn count(family: &Family<Outcome, Counter>, result: &'static str) {
+    family.get_or_create(&Outcome { result }).inc();
 }
 
 /// One label: the store entry `kind`.
@@ -283,6 +296,16 @@ pub struct Metrics {
     pub prefetches: Family<Outcome, Counter>,
     /// Prefetches queued or running.
     pub prefetch_pending: Gauge,
+    /// Warm jobs run here, by result.
+    pub warm_jobs: Family<Outcome, Counter>,
+    /// Warm jobs running here.
+    pub warm_jobs_running: Gauge,
+    /// Module versions of warm jobs run here, by result.
+    pub warm_versions: Family<Outcome, Counter>,
+    /// Callback attempts, by result.
+    pub warm_callbacks: Family<Outcome, Counter>,
+    /// Bundles asked for (`POST /api/v1/bundle`), by result.
+    pub bundles: Family<Outcome, Counter>,
     /// Checksum database verifications by result (ok, refused, error, skipped).
     pub sumdb_verifications: Family<Outcome, Counter>,
     /// Objects written to the store by kind.
@@ -369,6 +392,11 @@ impl Metrics {
             single_flight_joins: Counter::default(),
             prefetches: Family::default(),
             prefetch_pending: Gauge::default(),
+            warm_jobs: Family::default(),
+            warm_jobs_running: Gauge::default(),
+            warm_versions: Family::default(),
+            warm_callbacks: Family::default(),
+            bundles: Family::default(),
             sumdb_verifications: Family::default(),
             store_writes: Family::default(),
             store_written_bytes: Family::default(),
@@ -411,6 +439,18 @@ impl Metrics {
         }
         for result in PREFETCH_RESULTS {
             let _ = self.prefetches.get_or_create(&Outcome { result });
+        }
+        for result in WARM_JOB_RESULTS {
+            let _ = self.warm_jobs.get_or_create(&Outcome { result });
+        }
+        for result in WARM_VERSION_RESULTS {
+            let _ = self.warm_versions.get_or_create(&Outcome { result });
+        }
+        for result in CALLBACK_RESULTS {
+            let _ = self.warm_callbacks.get_or_create(&Outcome { result });
+        }
+        for result in BUNDLE_RESULTS {
+            let _ = self.bundles.get_or_create(&Outcome { result });
         }
         for result in VERIFY_RESULTS {
             let _ = self.sumdb_verifications.get_or_create(&Outcome { result });
@@ -584,6 +624,31 @@ impl Metrics {
             "prefetches_pending",
             "Prefetches queued or running",
             self.prefetch_pending.clone(),
+        );
+        r.register(
+            "warm_jobs",
+            "Warm jobs run on this replica, by result (done, failed: its graph could not be read)",
+            self.warm_jobs.clone(),
+        );
+        r.register(
+            "warm_jobs_running",
+            "Warm jobs running on this replica",
+            self.warm_jobs_running.clone(),
+        );
+        r.register(
+            "warm_versions",
+            "Module versions of the warm jobs run on this replica, by result (fetched, stored: there already, failed)",
+            self.warm_versions.clone(),
+        );
+        r.register(
+            "warm_callbacks",
+            "Warm job callback attempts, by result (delivered: a 2xx, refused: another status, error: no answer)",
+            self.warm_callbacks.clone(),
+        );
+        r.register(
+            "bundles",
+            "Bundles asked for with POST /api/v1/bundle, by result (made, stored: made before, failed)",
+            self.bundles.clone(),
         );
         r.register(
             "sumdb_verifications",

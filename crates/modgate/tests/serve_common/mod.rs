@@ -510,6 +510,14 @@ pub fn pki(dir: &Path) -> Pki {
     }
 }
 
+/// The value of the metric `line` (a name with its labels, as `/metrics` writes it).
+pub fn metric(s: &Server, line: &str) -> u64 {
+    let m = raw_get(&s.addr, "GET", "/metrics").unwrap().text();
+    m.lines()
+        .find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{line} not in:\n{m}"))
+}
+
 /// A multi-threaded runtime (4 workers) for tests that drive in-process servers.
 pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
