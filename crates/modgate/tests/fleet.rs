@@ -10,6 +10,7 @@
 //! - `modgate warm DIR --wait` with a `warm` token (the project's replacement directory
 //!   sent too), again with everything stored, refused for a token without `warm`; a job
 //!   of a server (no Redis) killed and started again answers `lost`;
+//! - bundles made more than `[warm] bundles_keep` ago removed, a tagged one kept;
 //! - a CI job with the real go command: the bundle for its go.sum fetched with curl,
 //!   imported into an empty module cache, then `go build` with `GOPROXY=off` and `go mod
 //!   verify`.
@@ -854,4 +855,66 @@ fn a_callback_its_replica_did_not_deliver_before_dying_is_delivered_by_another_o
             modgate::fleet::callback::signature(SECRET.as_bytes(), b)
         );
     }
+}
+
+#[test]
+fn old_bundles_are_removed_and_tagged_ones_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("upstream"));
+    for m in ["example.com/a", "example.com/b"] {
+        tree.add(
+            m,
+            "v1.0.0",
+            T1,
+            &[
+                ("go.mod", &format!("module {m}\n")),
+                ("x.go", "package x\n"),
+            ],
+        );
+    }
+    let up = Upstream::start(&tree.root);
+    let server = Server::with_config(tmp.path(), "[warm]\nbundles_keep = \"2s\"\n", &up.url);
+    let bundle = |m: &str| {
+        let body = serde_json::json!({ "modules": [format!("{m}@v1.0.0")] });
+        let rt = rt();
+        rt.block_on(async {
+            let r = client()
+                .post(format!("{}/api/v1/bundle", server.url()))
+                .body(serde_json::to_vec(&body).unwrap())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.headers()["x-modgate-bundle"]
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+    };
+    let status = |path: &str| raw_get(&server.addr, "GET", path).unwrap().status;
+    let (a, b) = (bundle("example.com/a"), bundle("example.com/b"));
+    assert_ne!(a, b);
+    let out = run_bounded(
+        std::process::Command::new("curl").args([
+            "-sSf",
+            "-X",
+            "PUT",
+            "--data-binary",
+            &format!("{{\"sha256\":\"{b}\"}}"),
+            &format!("{}/api/v1/bundles/tags/stable", server.url()),
+        ]),
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success());
+    assert_eq!(status(&format!("/api/v1/bundles/{a}")), 200);
+    wait_until(
+        "the untagged bundle is removed",
+        Duration::from_secs(20),
+        || status(&format!("/api/v1/bundles/{a}")) == 404,
+    );
+    assert_eq!(status(&format!("/api/v1/bundles/{b}")), 200);
+    assert_eq!(status("/api/v1/bundles/tags/stable"), 200);
+    server.log_with(&format!(
+        "bundle removed: made more than [warm] bundles_keep ago, and no tag points at it bundle={a}"
+    ));
 }

@@ -172,6 +172,7 @@ pub const KEYS: &[Key] = &[
     secret(key(W, "secret", Str, None)),
     key(W, "secret_file", Str, None),
     key(W, "callback_within", Duration, Some("\"10m0s\"")),
+    key(W, "bundles_keep", Duration, Some("\"168h0m0s\"")),
 ];
 
 /// The key at dotted `path`, if there is one.

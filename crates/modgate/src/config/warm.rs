@@ -10,6 +10,8 @@
 //! secret_file = "/run/secrets/warm"   # or secret = "..." (MODGATE_WARM_SECRET): the
 //!                                     # callbacks' HMAC-SHA256 key
 //! callback_within = "10m"   # how long a callback is retried
+//! bundles_keep = "168h"     # bundles made on request kept this long after they were
+//!                           # made (a tagged one for good); 0: for good
 //! ```
 
 use std::path::PathBuf;
@@ -28,6 +30,7 @@ pub(super) struct FileWarm {
     secret: Option<String>,
     secret_file: Option<PathBuf>,
     callback_within: Option<super::FileDuration>,
+    bundles_keep: Option<super::FileDuration>,
 }
 
 /// What is wrong with `[warm]`.
@@ -99,6 +102,11 @@ pub(super) fn warm_settings(f: FileWarm) -> Result<WarmSettings, WarmError> {
         callback_within: duration(f.callback_within, "callback_within", d.callback_within)?,
         callback_allow,
         secret,
+        bundles_keep: match f.bundles_keep {
+            Some(d) if d.0.is_zero() => None,
+            Some(d) => Some(d.0),
+            None => d.bundles_keep,
+        },
     })
 }
 
@@ -125,6 +133,15 @@ mod tests {
         assert_eq!(s.secret, b"k");
         assert_eq!(s.lease, std::time::Duration::from_secs(5));
         assert_eq!(parse("jobs = 0").unwrap_err(), WarmError::Zero("jobs"));
+        assert_eq!(parse("bundles_keep = 0").unwrap().bundles_keep, None);
+        assert_eq!(
+            parse("bundles_keep = \"1h\"").unwrap().bundles_keep,
+            Some(std::time::Duration::from_secs(3600))
+        );
+        assert_eq!(
+            d.bundles_keep,
+            Some(std::time::Duration::from_secs(7 * 24 * 3600))
+        );
         assert_eq!(
             parse("secret = \"a\"\nsecret_file = \"/x\"").unwrap_err(),
             WarmError::TwoSecrets

@@ -207,6 +207,71 @@ impl Fleet {
     }
 }
 
+/// Where bundles and their names are kept.
+const BUNDLES: &str = "modgate/bundles/";
+
+impl Fleet {
+    /// Removes the bundles made more than `keep` ago that no tag points at, and the
+    /// go.sum names of bundles no longer there; how many bundles were removed.
+    pub async fn expire_bundles(&self, keep: std::time::Duration) -> std::io::Result<usize> {
+        let store = self.cache.store();
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let batch = store.list(BUNDLES, after.as_deref(), 1000).await?;
+            let Some(last) = batch.last() else { break };
+            after = Some(last.name.clone());
+            all.extend(batch);
+        }
+        let mut tagged = std::collections::HashSet::new();
+        for l in all
+            .iter()
+            .filter(|l| l.name.starts_with("modgate/bundles/tags/"))
+        {
+            if let Some(k) = Key::parse(&l.name)
+                && let Ok(Some(b)) = store.get(&k).await
+            {
+                tagged.insert(String::from_utf8_lossy(&b.data).into_owned());
+            }
+        }
+        let now = std::time::SystemTime::now();
+        let mut kept = std::collections::HashSet::new();
+        let mut removed = 0;
+        for l in &all {
+            let Some(id) = l
+                .name
+                .strip_prefix(BUNDLES)
+                .and_then(|n| n.strip_suffix(".bundle"))
+            else {
+                continue;
+            };
+            let old = now.duration_since(l.modified).is_ok_and(|age| age > keep);
+            if old && !tagged.contains(id) {
+                if let Some(k) = Key::parse(&l.name)
+                    && store.delete(&k).await?
+                {
+                    removed += 1;
+                    tracing::info!(bundle = %id, "bundle removed: made more than [warm] bundles_keep ago, and no tag points at it");
+                }
+            } else {
+                kept.insert(id.to_string());
+            }
+        }
+        for l in all
+            .iter()
+            .filter(|l| l.name.starts_with("modgate/bundles/go.sum/"))
+        {
+            if let Some(k) = Key::parse(&l.name)
+                && let Ok(Some(b)) = store.get(&k).await
+                && !kept.contains(String::from_utf8_lossy(&b.data).as_ref())
+            {
+                store.delete(&k).await?;
+            }
+        }
+        Ok(removed)
+    }
+}
+
 /// The go.sum lines that name a module version of `modules` with another hash than
 /// the bundle's.
 fn disagreements(go_sum: &str, modules: &[crate::bundle::Module]) -> Vec<String> {

@@ -38,6 +38,9 @@ pub struct WarmSettings {
     pub secret: Vec<u8>,
     /// How long a callback is retried.
     pub callback_within: Duration,
+    /// How long a bundle made on request is kept (`None`: for good); a tagged one is
+    /// kept whatever its age.
+    pub bundles_keep: Option<Duration>,
 }
 
 impl std::fmt::Debug for WarmSettings {
@@ -49,6 +52,7 @@ impl std::fmt::Debug for WarmSettings {
             .field("callback_allow", &self.callback_allow)
             .field("secret", &"<redacted>")
             .field("callback_within", &self.callback_within)
+            .field("bundles_keep", &self.bundles_keep)
             .finish()
     }
 }
@@ -62,9 +66,14 @@ impl Default for WarmSettings {
             callback_allow: Vec::new(),
             secret: Vec::new(),
             callback_within: Duration::from_secs(600),
+            bundles_keep: Some(Duration::from_secs(7 * 24 * 3600)),
         }
     }
 }
+
+/// How often old bundles are looked for (every replica does; a removal done twice is
+/// harmless).
+const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Warm jobs and bundles on request, over one cache.
 pub struct Fleet {
@@ -110,6 +119,19 @@ impl Fleet {
         });
         for _ in 0..fleet.settings.jobs.max(1) {
             tokio::spawn(worker::work(Arc::clone(&fleet)));
+        }
+        if let Some(keep) = fleet.settings.bundles_keep {
+            let weak = Arc::downgrade(&fleet);
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(EXPIRE_EVERY.min(keep));
+                loop {
+                    every.tick().await;
+                    let Some(f) = weak.upgrade() else { return };
+                    if let Err(e) = f.expire_bundles(keep).await {
+                        tracing::warn!(error = %e, storage = %f.store().describe(), "removing old bundles failed; tried again later");
+                    }
+                }
+            });
         }
         fleet
     }

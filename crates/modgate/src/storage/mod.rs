@@ -34,7 +34,7 @@ mod readers;
 mod s3;
 mod staging;
 
-pub use blob::{Blob, Blobs, ByteStream, Stat};
+pub use blob::{Blob, Blobs, ByteStream, Listed, Stat};
 pub use disk::{DiskBlobs, is_missing};
 pub use evict::{Evicted, InUse, Ledger, Reservation, SizeError, SizeProblem, parse_size};
 pub use file_range::FileSpan;
@@ -235,6 +235,17 @@ impl Store {
         if let Some(l) = self.counting() {
             l.touch(key);
         }
+    }
+
+    /// The objects whose names start with `prefix`, in name order, after `after`, at
+    /// most `limit`: names, sizes and times.
+    pub async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> io::Result<Vec<Listed>> {
+        self.blobs.list(prefix, after, limit).await
     }
 
     /// Where the objects are, for logs and errors.
