@@ -10,6 +10,7 @@
 //! - `modgate warm DIR --wait` with a `warm` token (the project's replacement directory
 //!   sent too), again with everything stored, refused for a token without `warm`; a job
 //!   of a server (no Redis) killed and started again answers `lost`;
+//! - `[filter]` applies to warm jobs and bundles: a refused module is not fetched;
 //! - bundles made more than `[warm] bundles_keep` ago removed, a tagged one kept;
 //! - a CI job with the real go command: the bundle for its go.sum fetched with curl,
 //!   imported into an empty module cache, then `go build` with `GOPROXY=off` and `go mod
@@ -917,4 +918,62 @@ fn old_bundles_are_removed_and_tagged_ones_kept() {
     server.log_with(&format!(
         "bundle removed: made more than [warm] bundles_keep ago, and no tag points at it bundle={a}"
     ));
+}
+
+#[test]
+fn modules_the_filter_refuses_are_neither_warmed_nor_bundled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = Tree::new(tmp.path().join("upstream"));
+    for m in ["example.com/ok", "example.com/denied"] {
+        tree.add(
+            m,
+            "v1.0.0",
+            T1,
+            &[
+                ("go.mod", &format!("module {m}\n")),
+                ("x.go", "package x\n"),
+            ],
+        );
+    }
+    let up = Upstream::start(&tree.root);
+    let server = Server::with_config(
+        tmp.path(),
+        "[filter]\ndeny = [\"example.com/denied\"]\n",
+        &up.url,
+    );
+    let body = serde_json::json!({
+        "modules": ["example.com/ok@v1.0.0", "example.com/denied@v1.0.0"]
+    });
+    let (status, said, _) = post_json(&format!("{}/api/v1/bundle", server.url()), &body);
+    assert_eq!(status, 502, "{said}");
+    let said = said.as_str().unwrap().to_string();
+    assert!(
+        said.starts_with("1 module versions could not be fetched: example.com/denied@v1.0.0: ")
+            && said.contains("[filter]"),
+        "{said}"
+    );
+    let (status, job, _) = post_json(&format!("{}/api/v1/warm", server.url()), &body);
+    assert_eq!(status, 202);
+    let id = job["id"].as_str().unwrap();
+    let mut j = serde_json::Value::Null;
+    wait_until("the job ends", Duration::from_secs(20), || {
+        j = get_json(&format!("{}/api/v1/jobs/{id}", server.url())).1;
+        j["state"] == "done"
+    });
+    // The allowed one was fetched by the bundle request already.
+    assert_eq!(
+        (&j["fetched"], &j["stored"]),
+        (&0.into(), &1.into()),
+        "{j:#}"
+    );
+    let why = j["failed"]["example.com/denied@v1.0.0"].as_str().unwrap();
+    assert!(why.contains("[filter]"), "{why}");
+    // Nothing of it was asked of the upstream.
+    assert!(
+        up.counts()
+            .iter()
+            .all(|(p, _)| !p.starts_with("/example.com/denied/")),
+        "{:?}",
+        up.counts()
+    );
 }

@@ -169,6 +169,20 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// Refused when `[filter]` refuses `module@version`: warm-ups (and the bundles made
+    /// from them) never fetch, store or carry what clients may not download.
+    fn not_filtered(&self, module: &str, version: &str) -> Result<(), Error> {
+        match self.inner.filter.get() {
+            Some(f) => match f.load().version(module, version) {
+                Some(refusal) => Err(Error::refused(refusal.to_string())),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
 /// What a warm-up did with a module version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Warmed {
@@ -184,6 +198,7 @@ impl Cache {
     /// prefetch permits: warm-ups (warm jobs, bundles on request) run no more fetches at
     /// once than prefetches do, and client requests never wait for them.
     pub async fn warm(&self, module: &str, version: &str) -> Result<Warmed, Error> {
+        self.not_filtered(module, version)?;
         let _permit = self.inner.prefetch.permits.acquire().await;
         let store = self.store();
         let key = |k: Result<crate::storage::Key, crate::storage::KeyError>| {
@@ -214,6 +229,7 @@ impl Cache {
     /// The go.mod of `module@version` through the cache, under a prefetch permit (as
     /// [`Cache::warm`]).
     pub async fn warm_go_mod(&self, module: &str, version: &str) -> Result<bytes::Bytes, Error> {
+        self.not_filtered(module, version)?;
         let _permit = self.inner.prefetch.permits.acquire().await;
         self.go_mod(module, version).await
     }
