@@ -7,6 +7,8 @@
 //! - a callback refused twice while its replica, done with the job, waits to try again;
 //!   the replica killed: the other one takes the job over, finds it done, and delivers
 //!   the callback (same bytes, id and signature), once, without running the job again;
+//! - bundles with `[auth]`: only for a `warm` client that may read every module they hold
+//!   (403 without naming which), made or stored;
 //! - `modgate warm DIR --wait` with a `warm` token (the project's replacement directory
 //!   sent too), again with everything stored, refused for a token without `warm`; a job
 //!   of a server (no Redis) killed and started again answers `lost`;
@@ -612,7 +614,7 @@ fn modgate_warm_sends_the_project_waits_and_a_job_of_a_restarted_server_is_lost(
     .unwrap();
     let ci_token = tmp.path().join("ci.token");
     std::fs::write(&ci_token, "ci-secret\n").unwrap();
-    let settings = "[auth]\nanonymous = []\n\n[[auth.token]]\nname = \"ci\"\ntoken = \"ci-secret\"\nread = [\"*\"]\nwarm = true\n\n[[auth.token]]\nname = \"dev\"\ntoken = \"dev-secret\"\nread = [\"*\"]\n";
+    let settings = "[auth]\nanonymous = []\n\n[[auth.token]]\nname = \"ci\"\ntoken = \"ci-secret\"\nread = [\"*\"]\nwarm = true\n\n[[auth.token]]\nname = \"dev\"\ntoken = \"dev-secret\"\nread = [\"*\"]\n\n[[auth.token]]\nname = \"team\"\ntoken = \"team-secret\"\nread = [\"example.com/a\"]\nwarm = true\n";
     let server = Server::with_config(tmp.path(), settings, &up.url);
     let warm = |extra: &[&str]| {
         run_bounded(
@@ -700,9 +702,45 @@ fn modgate_warm_sends_the_project_waits_and_a_job_of_a_restarted_server_is_lost(
             server.url()
         )
     );
+    // Bundles with [auth]: only for a client that may read every module they hold.
+    let rt = rt();
+    let ask = |method: &str, path: &str, token: &str, body: Option<serde_json::Value>| {
+        rt.block_on(async {
+            let url = format!("{}{path}", server.url());
+            let req = match method {
+                "POST" => client()
+                    .post(url)
+                    .body(serde_json::to_vec(&body.unwrap()).unwrap()),
+                _ => client().get(url),
+            };
+            let r = req.bearer_auth(token).send().await.unwrap();
+            let status = r.status().as_u16();
+            let id = r
+                .headers()
+                .get("x-modgate-bundle")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, id, r.text().await.unwrap())
+        })
+    };
+    let both = serde_json::json!({ "modules": ["example.com/a@v1.0.0", "example.com/b@v1.0.0"] });
+    let forbidden = "forbidden: these credentials may not read every module this bundle holds\n";
+    let (status, _, said) = ask("POST", "/api/v1/bundle", "team-secret", Some(both.clone()));
+    assert_eq!((status, said.as_str()), (403, forbidden));
+    let (status, id, _) = ask("POST", "/api/v1/bundle", "ci-secret", Some(both.clone()));
+    assert_eq!(status, 200);
+    let id = id.unwrap();
+    let (status, _, said) = ask("GET", &format!("/api/v1/bundles/{id}"), "team-secret", None);
+    assert_eq!((status, said.as_str()), (403, forbidden));
+    let (status, _, _) = ask("GET", &format!("/api/v1/bundles/{id}"), "ci-secret", None);
+    assert_eq!(status, 200);
+    let only_a = serde_json::json!({ "modules": ["example.com/a@v1.0.0"] });
+    let (status, _, _) = ask("POST", "/api/v1/bundle", "team-secret", Some(only_a));
+    assert_eq!(status, 200);
+    let (status, _, _) = ask("POST", "/api/v1/bundle", "dev-secret", Some(both));
+    assert_eq!(status, 403, "no warm: no bundles");
+
     // A job running when its server (no Redis) is killed: lost, as the next run says.
     let slow = serde_json::json!({ "modules": ["example.com/slow@v1.0.0"] });
-    let rt = rt();
     let id = rt.block_on(async {
         let r = client()
             .post(format!("{}/api/v1/warm", server.url()))

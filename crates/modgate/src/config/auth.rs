@@ -16,8 +16,8 @@
 //! read = ["*"]        # patterns this token may read
 //! admin = false       # whether it may use the operations API (/api/v1/)
 //! warm = false        # whether it may queue warm jobs and read them, and ask for
-//!                     # bundles (/api/v1/warm, /jobs, /bundle, /bundles): for CI
-//!                     # only, as a bundle holds whatever its graph needs
+//!                     # bundles (/api/v1/warm, /jobs, /bundle, /bundles); a bundle
+//!                     # is sent only if `read` covers every module it holds
 //!
 //! [[auth.user]]       # a user of the htpasswd file (one listed there but not here
 //! name = "alice"      # reads only what anonymous may and what routes give it)

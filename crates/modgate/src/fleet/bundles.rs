@@ -150,6 +150,21 @@ impl Fleet {
             }
         }
         let size = std::fs::metadata(staged.path()).map_or(0, |m| m.len());
+        // Its modules first: a bundle is never there without them.
+        let modules: std::collections::BTreeSet<&str> = contents
+            .versions
+            .iter()
+            .chain(&contents.go_mods)
+            .map(|(p, _)| p.as_str())
+            .collect();
+        let listed = Key::bundle_modules(id).map_err(|e| Error::Write(e.to_string()))?;
+        store
+            .put(
+                &listed,
+                serde_json::to_vec(&modules).unwrap_or_default().into(),
+            )
+            .await
+            .map_err(|e| Error::Write(e.to_string()))?;
         store
             .put_staged(key, staged)
             .await
@@ -166,6 +181,13 @@ impl Fleet {
             sha256: id.to_string(),
             size,
         })
+    }
+
+    /// The module paths the stored bundle `sha256` holds (`None`: not known).
+    pub async fn bundle_modules(&self, sha256: &str) -> Option<Vec<String>> {
+        let key = Key::bundle_modules(sha256).ok()?;
+        let got = self.cache.store().get(&key).await.ok().flatten()?;
+        serde_json::from_slice(&got.data).ok()
     }
 
     /// The bundle named `name`: a bundle's own hash, or the hash of a go.sum sent with
@@ -250,6 +272,9 @@ impl Fleet {
                 if let Some(k) = Key::parse(&l.name)
                     && store.delete(&k).await?
                 {
+                    if let Ok(listed) = Key::bundle_modules(id) {
+                        store.delete(&listed).await?;
+                    }
                     removed += 1;
                     tracing::info!(bundle = %id, "bundle removed: made more than [warm] bundles_keep ago, and no tag points at it");
                 }

@@ -47,6 +47,8 @@ pub(super) struct Caller<'a> {
     pub client: &'a str,
     /// The body, not read yet.
     pub body: Option<axum::body::Body>,
+    /// What the client may read (`None`: no `[auth]`, everything).
+    pub reader: Option<super::auth::Reader>,
 }
 
 pub(super) use super::fleet_api::is_fleet;

@@ -632,24 +632,11 @@ impl Auth {
                 | Request::Zip { module, .. },
             ) => Some(module.as_str()),
         };
-        let route = |m: &str| {
-            self.routes
-                .iter()
-                .find(|(pattern, _)| gomod::module::match_prefix_patterns(pattern, m))
-                .map(|(_, read)| read)
-                .filter(|read| !read.is_empty())
-        };
         let allowed = match module {
             // The checksum database, or a path the handler rejects without looking
             // anything up: for anyone who may read some module.
             None => who.is_some() || !self.anonymous.is_empty(),
-            // A route's read list decides alone for its modules.
-            Some(m) => match route(m) {
-                Some(read) => {
-                    who.is_some_and(|p| read.iter().any(|n| &**n == ANY_CLIENT || *n == p.name))
-                }
-                None => self.anonymous.matches(m) || who.is_some_and(|p| p.read.matches(m)),
-            },
+            Some(m) => self.may_read(who, m),
         };
         match (allowed, who) {
             (true, _) => Verdict::Allow,
@@ -658,20 +645,49 @@ impl Auth {
         }
     }
 
+    /// Whether `who` (`None`: no credentials) may read the module `m`: a route's read
+    /// list decides alone for its modules; else `anonymous`, or the client's patterns.
+    fn may_read(&self, who: Option<&Principal>, m: &str) -> bool {
+        let route = self
+            .routes
+            .iter()
+            .find(|(pattern, _)| gomod::module::match_prefix_patterns(pattern, m))
+            .map(|(_, read)| read)
+            .filter(|read| !read.is_empty());
+        match route {
+            Some(read) => {
+                who.is_some_and(|p| read.iter().any(|n| &**n == ANY_CLIENT || *n == p.name))
+            }
+            None => self.anonymous.matches(m) || who.is_some_and(|p| p.read.matches(m)),
+        }
+    }
+
     /// The verdict on a request and the client's name for the log.
+    #[cfg(test)]
     pub(super) async fn check(
         &self,
         headers: &HeaderMap,
         method: &Method,
         parsed: &Result<Request, Reject>,
     ) -> (Verdict, Arc<str>) {
+        let (verdict, name, _) = self.check_who(headers, method, parsed).await;
+        (verdict, name)
+    }
+
+    /// [`Auth::check`], with who asked.
+    async fn check_who(
+        &self,
+        headers: &HeaderMap,
+        method: &Method,
+        parsed: &Result<Request, Reject>,
+    ) -> (Verdict, Arc<str>, Option<Arc<Principal>>) {
         match self.identify(credentials(headers)).await {
-            Err(()) => (Verdict::Unauthorized, REFUSED.into()),
+            Err(()) => (Verdict::Unauthorized, REFUSED.into(), None),
             Ok(who) => {
                 let name = who
                     .as_ref()
                     .map_or_else(|| ANONYMOUS.into(), |p| p.name.clone());
-                (self.access(who.as_deref(), method, parsed), name)
+                (self.access(who.as_deref(), method, parsed), name, who)
             }
         }
     }
@@ -687,6 +703,20 @@ fn unauthorized(head: bool) -> Response {
     r
 }
 
+/// What a client may read, for answers that hold several modules (a bundle).
+#[derive(Clone)]
+pub(super) struct Reader {
+    auth: Arc<Auth>,
+    who: Option<Arc<Principal>>,
+}
+
+impl Reader {
+    /// Whether the client may read the module `m`.
+    pub fn reads(&self, m: &str) -> bool {
+        self.auth.may_read(self.who.as_deref(), m)
+    }
+}
+
 /// What the access check decided on one request.
 pub(super) struct Access {
     /// The client's name for the log and the limit (`None`: [`ANONYMOUS`]).
@@ -696,6 +726,8 @@ pub(super) struct Access {
     pub parsed: Option<Result<Request, Reject>>,
     /// The 401 or 403 answered here, before the handler.
     pub refused: Option<Response>,
+    /// What the client may read (`None`: no `[auth]`, everything).
+    pub reader: Option<Reader>,
 }
 
 /// The access check: a 401/403 before the handler, or the request let through with its
@@ -705,23 +737,24 @@ pub(super) async fn authorize(
     req: &Parts,
     span: &super::RequestSpan<'_>,
 ) -> Access {
-    let open = Access {
+    let open = || Access {
         client: None,
         parsed: None,
         refused: None,
+        reader: None,
     };
     let raw = req.uri.path();
     // Without [auth] (it may come and go with a reload), everyone reads everything.
     let Some(auth) = state.auth.load_full() else {
-        return open;
+        return open();
     };
     if ALWAYS_OPEN.contains(&raw) {
-        return open;
+        return open();
     }
     let parsed = parse(raw);
     let head = req.method == Method::HEAD;
     // Boxed: its future (password checks) is large, and most requests never get here.
-    let (verdict, client) = Box::pin(auth.check(&req.headers, &req.method, &parsed))
+    let (verdict, client, who) = Box::pin(auth.check_who(&req.headers, &req.method, &parsed))
         .instrument(span.get().clone())
         .await;
     let refused = match verdict {
@@ -733,6 +766,7 @@ pub(super) async fn authorize(
         client: (&*client != ANONYMOUS).then_some(client),
         parsed: Some(parsed),
         refused,
+        reader: Some(Reader { auth, who }),
     }
 }
 

@@ -21,6 +21,10 @@ use crate::fleet::bundles::{Error as BundleError, Stored};
 use crate::fleet::{Submit, board::Lookup, job::State, request::Request};
 use crate::storage::Key;
 
+/// The 403 of a bundle holding a module the client may not read: never names it.
+const FORBIDDEN_BUNDLE: &str =
+    "forbidden: these credentials may not read every module this bundle holds";
+
 /// The largest warm or bundle request body (a large go.sum and the go.mod files).
 const MAX_BODY: usize = 16 << 20;
 /// The most jobs `GET /api/v1/jobs` lists.
@@ -52,13 +56,16 @@ pub(super) async fn answer(
     let read = method == Method::GET || head;
     match (endpoint, method) {
         ("warm", &Method::POST) => warm(fleet, caller).await,
-        ("bundle", &Method::POST) => match body_request(caller).await {
-            Ok(req) => match fleet.bundle(&req).await {
-                Ok(b) => send(state, &b, head).await,
-                Err(e) => bundle_error(&e),
-            },
-            Err(r) => r,
-        },
+        ("bundle", &Method::POST) => {
+            let reader = caller.reader.clone();
+            match body_request(caller).await {
+                Ok(req) => match fleet.bundle(&req).await {
+                    Ok(b) => send(state, fleet, reader.as_ref(), &b, head).await,
+                    Err(e) => bundle_error(&e),
+                },
+                Err(r) => r,
+            }
+        }
         ("jobs", _) if read => jobs(fleet, query, head).await,
         (e, _) if read && e.starts_with("jobs/") => job(fleet, &e["jobs/".len()..], head).await,
         (e, _) if e.starts_with("bundles/tags/") => {
@@ -79,7 +86,7 @@ pub(super) async fn answer(
                 return not_allowed(endpoint, "GET, HEAD, PUT", head);
             }
             match fleet.tagged(name).await {
-                Some(b) => send(state, &b, head).await,
+                Some(b) => send(state, fleet, caller.reader.as_ref(), &b, head).await,
                 None => text(
                     StatusCode::NOT_FOUND,
                     &format!(
@@ -92,7 +99,7 @@ pub(super) async fn answer(
         (e, _) if read && e.starts_with("bundles/") => {
             let name = &e["bundles/".len()..];
             match fleet.bundle_named(name).await {
-                Some(b) => send(state, &b, head).await,
+                Some(b) => send(state, fleet, caller.reader.as_ref(), &b, head).await,
                 None => text(
                     StatusCode::NOT_FOUND,
                     &format!(
@@ -258,11 +265,27 @@ fn bundle_error(e: &BundleError) -> Response {
     text(status, &e.to_string(), false)
 }
 
-/// The stored bundle `b`, streamed from the store.
-async fn send(state: &AppState, b: &Stored, head: bool) -> Response {
+/// The stored bundle `b`, streamed from the store, when the client (with `[auth]`) may
+/// read every module it holds; else 403, the same words whatever it holds.
+async fn send(
+    state: &AppState,
+    fleet: &crate::fleet::Fleet,
+    reader: Option<&super::auth::Reader>,
+    b: &Stored,
+    head: bool,
+) -> Response {
     let Ok(key) = Key::bundle(&b.sha256) else {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "bad bundle name", head);
     };
+    if let Some(reader) = reader {
+        let may = match fleet.bundle_modules(&b.sha256).await {
+            Some(modules) => modules.iter().all(|m| reader.reads(m)),
+            None => false,
+        };
+        if !may {
+            return text(StatusCode::FORBIDDEN, FORBIDDEN_BUNDLE, head);
+        }
+    }
     let headers = [
         ("content-type", "application/zstd".to_string()),
         ("content-length", b.size.to_string()),

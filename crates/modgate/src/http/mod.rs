@@ -203,6 +203,7 @@ async fn checked(
     let caller = api::Caller {
         client: access.client.as_deref().unwrap_or(auth::ANONYMOUS),
         body,
+        reader: access.reader,
     };
     (
         handle(served, req, access.parsed, span, caller).await,

@@ -120,7 +120,10 @@ impl Key {
     pub fn parse(rel: &str) -> Option<Key> {
         if let Some(rest) = rel.strip_prefix(BUNDLES).and_then(|r| r.strip_prefix('/')) {
             let key = match rest.split_once('/') {
-                None => Key::bundle(rest.strip_suffix(".bundle")?),
+                None => match rest.strip_suffix(".modules") {
+                    Some(id) => Key::bundle_modules(id),
+                    None => Key::bundle(rest.strip_suffix(".bundle")?),
+                },
                 Some(("go.sum", h)) => Key::bundle_of_go_sum(h),
                 Some(("tags", t)) => Key::bundle_tag(t),
                 _ => return None,
@@ -199,6 +202,18 @@ impl Key {
         Ok(Key {
             kind: Kind::Bundle,
             name: format!("{BUNDLES}/{sha256}.bundle"),
+        })
+    }
+
+    /// The module paths the bundle `sha256` holds (JSON), so that who may read it is
+    /// decided without reading the bundle.
+    pub fn bundle_modules(sha256: &str) -> Result<Key, KeyError> {
+        if !is_sha256_hex(sha256) {
+            return Err(KeyError::File(sha256.to_string()));
+        }
+        Ok(Key {
+            kind: Kind::BundleName,
+            name: format!("{BUNDLES}/{sha256}.modules"),
         })
     }
 
@@ -410,6 +425,7 @@ mod tests {
             Key::bundle(&"a".repeat(64)),
             Key::bundle_of_go_sum(&"0".repeat(64)),
             Key::bundle_tag("stable"),
+            Key::bundle_modules(&"b".repeat(64)),
         ] {
             let key = key.unwrap();
             assert_eq!(Key::parse(key.name()), Some(key.clone()), "{key}");
