@@ -328,21 +328,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// The token given (`--token`), or read from `--token-file` (trimmed).
+fn token(given: Option<&str>, file: Option<&std::path::Path>) -> Result<Option<String>, String> {
+    match file {
+        Some(f) => std::fs::read_to_string(f)
+            .map(|t| Some(t.trim().to_string()))
+            .map_err(|e| format!("--token-file {}: {e}", f.display())),
+        None => Ok(given.map(str::to_string)),
+    }
+}
+
 fn warm(a: &WarmArgs) -> ExitCode {
     let name = "warm";
-    let token = match &a.token_file {
-        Some(f) => match std::fs::read_to_string(f) {
-            Ok(t) => Some(t.trim().to_string()),
-            Err(e) => {
-                return failed(
-                    name,
-                    a.json,
-                    2,
-                    &format!("--token-file {}: {e}", f.display()),
-                );
-            }
-        },
-        None => a.token.clone(),
+    let token = match token(a.token.as_deref(), a.token_file.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return failed(name, a.json, 2, &e),
     };
     let files = match modgate::warm::project_files(&a.dir) {
         Ok(f) => f,
@@ -411,19 +411,9 @@ fn admin_purge(a: &PurgeArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return failed(name, a.json, 2, &e),
     };
-    let token = match &a.token_file {
-        Some(f) => match std::fs::read_to_string(f) {
-            Ok(t) => Some(t.trim().to_string()),
-            Err(e) => {
-                return failed(
-                    name,
-                    a.json,
-                    2,
-                    &format!("--token-file {}: {e}", f.display()),
-                );
-            }
-        },
-        None => a.token.clone(),
+    let token = match token(a.token.as_deref(), a.token_file.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return failed(name, a.json, 2, &e),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

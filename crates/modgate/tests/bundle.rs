@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use crate::serve_common::*;
 
-const KEY: &str = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
+pub(crate) const KEY: &str =
+    "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
 
 fn modgate() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_modgate"))
@@ -36,7 +37,7 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 
 /// A project requiring rsc.io/quote v1.5.2 (and through it rsc.io/sampler and
 /// golang.org/x/text), with no go.sum: every hash is checked against the database.
-fn project(dir: &Path) -> PathBuf {
+pub(crate) fn project(dir: &Path) -> PathBuf {
     let p = dir.join("app");
     std::fs::create_dir_all(&p).unwrap();
     std::fs::write(

@@ -20,10 +20,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::bundle::{KEY, project};
 use crate::serve_common::upstream::{Answer, Upstream};
 use crate::serve_common::*;
 
@@ -369,24 +370,22 @@ fn warm_jobs_on_three_replicas_survive_a_killed_replica_and_call_back_once() {
     assert_eq!(listed, ids);
 }
 
-/// A project requiring rsc.io/quote v1.5.2, as in `bundle.rs`.
-fn project(dir: &Path) -> PathBuf {
-    let p = dir.join("app");
-    std::fs::create_dir_all(&p).unwrap();
-    std::fs::write(
-        p.join("go.mod"),
-        "module example.com/app\n\ngo 1.21\n\nrequire rsc.io/quote v1.5.2\n",
-    )
-    .unwrap();
-    std::fs::write(
-        p.join("main.go"),
-        "package main\n\nimport \"rsc.io/quote\"\n\nfunc main() { println(quote.Hello()) }\n",
-    )
-    .unwrap();
-    p
+/// An upstream serving `modules`, each at v1.0.0 with a go.mod and a file.
+fn upstream_of(dir: &Path, modules: &[&str]) -> Upstream {
+    let tree = Tree::new(dir.join("upstream"));
+    for m in modules {
+        tree.add(
+            m,
+            "v1.0.0",
+            T1,
+            &[
+                ("go.mod", &format!("module {m}\n")),
+                ("x.go", "package x\n"),
+            ],
+        );
+    }
+    Upstream::start(&tree.root)
 }
-
-const KEY: &str = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
 
 fn curl(args: &[&str]) -> std::process::Output {
     run_bounded(
@@ -899,19 +898,7 @@ fn a_callback_its_replica_did_not_deliver_before_dying_is_delivered_by_another_o
 #[test]
 fn old_bundles_are_removed_and_tagged_ones_kept() {
     let tmp = tempfile::tempdir().unwrap();
-    let tree = Tree::new(tmp.path().join("upstream"));
-    for m in ["example.com/a", "example.com/b"] {
-        tree.add(
-            m,
-            "v1.0.0",
-            T1,
-            &[
-                ("go.mod", &format!("module {m}\n")),
-                ("x.go", "package x\n"),
-            ],
-        );
-    }
-    let up = Upstream::start(&tree.root);
+    let up = upstream_of(tmp.path(), &["example.com/a", "example.com/b"]);
     let server = Server::with_config(tmp.path(), "[warm]\nbundles_keep = \"2s\"\n", &up.url);
     let bundle = |m: &str| {
         let body = serde_json::json!({ "modules": [format!("{m}@v1.0.0")] });
@@ -961,19 +948,7 @@ fn old_bundles_are_removed_and_tagged_ones_kept() {
 #[test]
 fn modules_the_filter_refuses_are_neither_warmed_nor_bundled() {
     let tmp = tempfile::tempdir().unwrap();
-    let tree = Tree::new(tmp.path().join("upstream"));
-    for m in ["example.com/ok", "example.com/denied"] {
-        tree.add(
-            m,
-            "v1.0.0",
-            T1,
-            &[
-                ("go.mod", &format!("module {m}\n")),
-                ("x.go", "package x\n"),
-            ],
-        );
-    }
-    let up = Upstream::start(&tree.root);
+    let up = upstream_of(tmp.path(), &["example.com/ok", "example.com/denied"]);
     let server = Server::with_config(
         tmp.path(),
         "[filter]\ndeny = [\"example.com/denied\"]\n",

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::job::{Job, State, now};
+use super::job::{Job, State};
 use super::request::Request;
 
 /// How many finished jobs a board remembers for `GET /api/v1/jobs`.
@@ -144,10 +144,7 @@ impl Board for Memory {
         }
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = new_id(request, &format!("{}{n:06}", self.run));
-        let mut job = Job::new(id.clone(), hash.clone(), now());
-        if let Some(url) = callback {
-            job.add_callback(url);
-        }
+        let job = Job::new(id.clone(), hash.clone(), callback);
         st.jobs.insert(id.clone(), job.clone());
         st.requests.insert(id.clone(), request.clone());
         st.order.push_back(id.clone());

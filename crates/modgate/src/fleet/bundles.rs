@@ -111,26 +111,14 @@ impl Fleet {
         let mut failed = BTreeMap::new();
         {
             use futures_util::StreamExt;
-            let mut results = futures_util::stream::iter(needs.versions.iter().cloned())
-                .map(|(p, v)| {
-                    let cache = cache.clone();
-                    async move {
-                        let r = cache.warm(&p, &v).await;
-                        (p, v, r)
-                    }
-                })
-                .buffer_unordered(self.settings.fetches.max(1));
+            let mut results = std::pin::pin!(self.warm_versions(&needs));
             while let Some((p, v, r)) = results.next().await {
                 if let Err(e) = r {
                     failed.insert(format!("{p}@{v}"), e.to_string());
                 }
             }
         }
-        for (p, v) in &needs.go_mods {
-            if let Err(e) = cache.warm_go_mod(p, v).await {
-                failed.insert(format!("{p}@{v}/go.mod"), e.to_string());
-            }
-        }
+        failed.extend(self.warm_go_mods(&needs).await);
         if !failed.is_empty() {
             return Err(Error::Fetch(failed));
         }

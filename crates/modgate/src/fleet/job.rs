@@ -82,13 +82,13 @@ pub struct Job {
 }
 
 impl Job {
-    /// A new job, queued now.
-    pub fn new(id: String, hash: String, created: String) -> Job {
-        Job {
+    /// A new job, queued now, with its callback if it has one.
+    pub fn new(id: String, hash: String, callback: Option<&str>) -> Job {
+        let mut job = Job {
             id,
             hash,
             state: State::Queued,
-            created,
+            created: now(),
             started: None,
             finished: None,
             replica: None,
@@ -100,7 +100,11 @@ impl Job {
             failed: BTreeMap::new(),
             error: None,
             callbacks: Vec::new(),
+        };
+        if let Some(url) = callback {
+            job.add_callback(url);
         }
+        job
     }
 
     /// Adds the callback `url`, once.
@@ -146,8 +150,7 @@ mod tests {
 
     #[test]
     fn a_callback_is_added_once() {
-        let mut j = Job::new("a".into(), "h".into(), now());
-        j.add_callback("http://127.0.0.1:1/x");
+        let mut j = Job::new("a".into(), "h".into(), Some("http://127.0.0.1:1/x"));
         j.add_callback("http://127.0.0.1:1/x");
         j.add_callback("http://127.0.0.1:1/y");
         assert_eq!(j.callbacks.len(), 2);

@@ -167,6 +167,46 @@ impl Fleet {
     pub fn store(&self) -> &Arc<crate::storage::Store> {
         self.cache.store()
     }
+
+    /// Every version `needs` wants whole, warmed `[warm] fetches` at once: each result as
+    /// it comes.
+    fn warm_versions(
+        &self,
+        needs: &crate::graph::Needs,
+    ) -> impl futures_util::Stream<
+        Item = (
+            String,
+            String,
+            Result<crate::cache::Warmed, crate::error::Error>,
+        ),
+    > + use<> {
+        use futures_util::StreamExt;
+        let cache = self.cache.clone();
+        futures_util::stream::iter(needs.versions.clone())
+            .map(move |(p, v)| {
+                let cache = cache.clone();
+                async move {
+                    let r = cache.warm(&p, &v).await;
+                    (p, v, r)
+                }
+            })
+            .buffer_unordered(self.settings.fetches.max(1))
+    }
+
+    /// The go.mod files `needs` read (in the cache already, as the graph read them
+    /// through it), checked stored: the failures, by `path@version/go.mod`.
+    async fn warm_go_mods(
+        &self,
+        needs: &crate::graph::Needs,
+    ) -> std::collections::BTreeMap<String, String> {
+        let mut failed = std::collections::BTreeMap::new();
+        for (p, v) in &needs.go_mods {
+            if let Err(e) = self.cache.warm_go_mod(p, v).await {
+                failed.insert(format!("{p}@{v}/go.mod"), e.to_string());
+            }
+        }
+        failed
+    }
 }
 
 /// Why a warm job was not queued.

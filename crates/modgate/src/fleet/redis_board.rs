@@ -18,7 +18,7 @@ use std::time::Duration;
 use redis::Value;
 
 use super::board::{Board, KEEP_RECENT, Lookup, Taken, Unavailable, new_id, random_hex};
-use super::job::{Job, State, now};
+use super::job::{Job, State};
 use super::request::Request;
 use crate::cluster::Shared;
 
@@ -232,10 +232,7 @@ impl Board for RedisBoard {
                 .await;
             match claimed.ok_or_else(|| self.down())? {
                 Some(_) => {
-                    let mut job = Job::new(id.clone(), hash.clone(), now());
-                    if let Some(url) = callback {
-                        job.add_callback(url);
-                    }
+                    let job = Job::new(id.clone(), hash.clone(), callback);
                     let body = serde_json::to_vec(request.body()).unwrap_or_default();
                     let record = serde_json::to_vec(&job).unwrap_or_default();
                     let created = std::time::SystemTime::now()

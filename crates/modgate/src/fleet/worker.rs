@@ -127,15 +127,7 @@ async fn run(fleet: &Fleet, taken: &Taken, mut job: Job, lease: &Lease) -> Job {
     job.graph = Some(needs.versions.len());
     job.go_mods = Some(needs.go_mods.len());
     fleet.board.save(&job).await;
-    let mut results = futures_util::stream::iter(needs.versions.iter().cloned())
-        .map(|(p, v)| {
-            let cache = cache.clone();
-            async move {
-                let r = cache.warm(&p, &v).await;
-                (p, v, r)
-            }
-        })
-        .buffer_unordered(fleet.settings.fetches.max(1));
+    let mut results = std::pin::pin!(fleet.warm_versions(&needs));
     let mut saved = Instant::now();
     while let Some((p, v, r)) = results.next().await {
         let versions = &crate::metrics::metrics().warm_versions;
@@ -161,14 +153,7 @@ async fn run(fleet: &Fleet, taken: &Taken, mut job: Job, lease: &Lease) -> Job {
             return job;
         }
     }
-    drop(results);
-    // The go.mod files the graph read (they are in the cache already: it read them
-    // through it), checked stored.
-    for (p, v) in &needs.go_mods {
-        if let Err(e) = cache.warm_go_mod(p, v).await {
-            job.failed.insert(format!("{p}@{v}/go.mod"), e.to_string());
-        }
-    }
+    job.failed.extend(fleet.warm_go_mods(&needs).await);
     job.state = State::Done;
     job.finished = Some(now());
     fleet.board.save(&job).await;
