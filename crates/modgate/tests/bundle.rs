@@ -227,6 +227,26 @@ fn a_bundle_is_served_offline_with_its_checksum_database_records() {
 
 /// The module cache's files under `cache/download` (name, bytes), the go command's own
 /// lock files left out.
+/// `go build ./...` and `go mod verify` of `app` in `env` with no proxy at all.
+pub(crate) fn builds_offline(env: &GoEnv, app: &Path) {
+    let out = env.go(app, "off", &["build", "./..."]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.go(app, "off", &["mod", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "all modules verified\n"
+    );
+}
+
 fn download_files(modcache: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let root = modcache.join("cache/download");
     let mut out = std::collections::BTreeMap::new();
@@ -295,22 +315,7 @@ fn a_bundle_imported_into_an_empty_module_cache_builds_offline() {
         .path()
         .join("gopath/pkg/sumdb/localhost.localdev/sumdb/latest");
     assert_eq!(v["placed"]["latest"], latest.to_str().unwrap(), "{v:#}");
-    let out = env.go(&app, "off", &["build", "./..."]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = env.go(&app, "off", &["mod", "verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "all modules verified\n"
-    );
+    builds_offline(&env, &app);
     // The same files, byte for byte, as the go command's own download of the graph
     // (module files, lists, the checksum database's lookups and tiles); the bundle's
     // tree head went to $GOPATH/pkg/sumdb.

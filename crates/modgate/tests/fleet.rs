@@ -99,6 +99,21 @@ impl Receiver {
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}/hook", self.port)
     }
+
+    /// `DIR/modgate.toml`: one job at a time per replica, a 2 s lease, callbacks to this
+    /// receiver signed with [`SECRET`].
+    fn settings(&self, dir: &Path) -> std::path::PathBuf {
+        let config = dir.join("modgate.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[warm]\njobs = 1\nlease = \"2s\"\ncallback_allow = [\"http://127.0.0.1:{}/*\"]\nsecret = \"{SECRET}\"\n",
+                self.port
+            ),
+        )
+        .unwrap();
+        config
+    }
 }
 
 fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
@@ -189,15 +204,7 @@ fn warm_jobs_on_three_replicas_survive_a_killed_replica_and_call_back_once() {
         }),
     );
     let receiver = Receiver::start();
-    let config = tmp.path().join("modgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[warm]\njobs = 1\nlease = \"2s\"\ncallback_allow = [\"http://127.0.0.1:{}/*\"]\nsecret = \"{SECRET}\"\n",
-            receiver.port
-        ),
-    )
-    .unwrap();
+    let config = receiver.settings(tmp.path());
     let env: Vec<(&str, String)> = sw.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut replicas: Vec<Server> = (0..3)
@@ -548,22 +555,7 @@ fn a_ci_job_fetches_one_bundle_for_its_go_sum_and_builds_offline() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = ci.go(&app, "off", &["build", "./..."]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = ci.go(&app, "off", &["mod", "verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "all modules verified\n"
-    );
+    crate::bundle::builds_offline(&ci, &app);
 }
 
 #[test]
@@ -810,15 +802,7 @@ fn a_callback_its_replica_did_not_deliver_before_dying_is_delivered_by_another_o
     // The first two attempts are answered 503: the first replica is killed while it
     // waits to try again.
     let receiver = Receiver::refusing(2);
-    let config = tmp.path().join("modgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[warm]\njobs = 1\nlease = \"2s\"\ncallback_allow = [\"http://127.0.0.1:{}/*\"]\nsecret = \"{SECRET}\"\n",
-            receiver.port
-        ),
-    )
-    .unwrap();
+    let config = receiver.settings(tmp.path());
     let mut replicas: Vec<Server> = (0..2)
         .map(|i| {
             Server::start(&[
