@@ -16,6 +16,9 @@
 //!   a replica sends the version; 503 when the other replicas could not be asked or
 //!   told, with what was done here).
 //!
+//! - warm jobs and bundles on request (`/api/v1/warm`, `/jobs`, `/bundle`, `/bundles/...`,
+//!   for `warm` tokens too): `fleet_api.rs`.
+//!
 //! Every purge (done or not) writes an audit line: who (the token's or user's name, or
 //! `anonymous` without `[auth]`), what, and the result (`audit` target, always logged).
 
