@@ -209,17 +209,15 @@ impl Cache {
             key(crate::storage::Key::go_mod(module, version))?,
             key(crate::storage::Key::zip(module, version))?,
         );
-        // The three files looked up, then fetched, at once (each through its own single
-        // flight): a version costs one round of the storage's and upstream's latency,
-        // not three.
+        // The three files looked up in the store at once; then fetched one after the
+        // other, so that a permit stands for one upstream request at most (the permits
+        // are half the upstream's: the other half is left to client requests).
         let there = |k| async move { matches!(store.stat(k).await, Ok(Some(_))) };
         let (a, b, c) = futures_util::join!(there(&info), there(&go_mod), there(&zip));
         let stored = a && b && c;
-        let (_, _, zip) = futures_util::try_join!(
-            self.info(module, version),
-            self.go_mod(module, version),
-            self.zip(module, version)
-        )?;
+        self.info(module, version).await?;
+        self.go_mod(module, version).await?;
+        let zip = self.zip(module, version).await?;
         Ok(Warmed {
             stored,
             zip_bytes: zip.size,
