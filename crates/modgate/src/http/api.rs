@@ -54,8 +54,6 @@ pub(super) struct Caller<'a> {
     pub reader: Option<super::auth::Reader>,
 }
 
-pub(super) use super::fleet_api::is_fleet;
-
 /// Answers `POST /api/v1/<endpoint>`.
 pub(super) async fn post(state: &AppState, endpoint: &str, caller: Caller<'_>) -> Response {
     if !READ.contains(&endpoint) && endpoint != "purge" {

@@ -605,7 +605,7 @@ impl Auth {
             Ok(Request::Health | Request::Ready | Request::Metrics) => return Verdict::Allow,
             // Warm jobs and bundles: tokens and users with `warm` (or admins); a tag is
             // set by admins only.
-            Ok(Request::Api { endpoint }) if super::api::is_fleet(endpoint) => {
+            Ok(Request::Api { endpoint }) if super::path::is_fleet(endpoint) => {
                 let may = |p: &Principal| {
                     p.admin || (p.warm && !(method == Method::PUT || method == Method::DELETE))
                 };

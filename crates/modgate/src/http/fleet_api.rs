@@ -30,13 +30,6 @@ const MAX_BODY: usize = 16 << 20;
 /// The most jobs `GET /api/v1/jobs` lists.
 const MAX_LIST: usize = 1000;
 
-/// Whether `/api/v1/<endpoint>` is one of the fleet's.
-pub(super) fn is_fleet(endpoint: &str) -> bool {
-    matches!(endpoint, "warm" | "jobs" | "bundle")
-        || endpoint.starts_with("jobs/")
-        || endpoint.starts_with("bundles/")
-}
-
 /// Answers a fleet endpoint.
 pub(super) async fn answer(
     state: &AppState,

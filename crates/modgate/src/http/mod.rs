@@ -281,7 +281,7 @@ async fn handle(
     if raw.starts_with(api::PREFIX) {
         let parsed = checked.clone().unwrap_or_else(|| parse(raw));
         if let Ok(Request::Api { endpoint }) = &parsed
-            && fleet_api::is_fleet(endpoint)
+            && path::is_fleet(endpoint)
         {
             return Box::pin(fleet_api::answer(
                 &served.state,

@@ -212,6 +212,14 @@ pub fn parse(raw: &str) -> Result<Request, Reject> {
     })
 }
 
+/// Whether `/api/v1/<endpoint>` is one of the fleet's (warm jobs, bundles), which
+/// `warm` tokens may use too (`fleet_api.rs` answers them).
+pub(super) fn is_fleet(endpoint: &str) -> bool {
+    matches!(endpoint, "warm" | "jobs" | "bundle")
+        || endpoint.starts_with("jobs/")
+        || endpoint.starts_with("bundles/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
