@@ -137,9 +137,7 @@ impl Request {
     /// The SHA-256 (hex) of the project's go.sum, when one was sent: the name a CI job
     /// asks its bundle by (`sha256sum go.sum`).
     pub fn go_sum_hash(&self) -> Option<String> {
-        self.body
-            .files
-            .get("go.sum")
+        self.go_sum()
             .map(|s| hex(&sha2::Sha256::digest(s.as_bytes())))
     }
 

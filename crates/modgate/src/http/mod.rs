@@ -277,9 +277,11 @@ async fn handle(
 ) -> Response {
     let head = req.method == Method::HEAD;
     let raw = req.uri.path();
-    // Warm jobs and bundles, whatever the method.
+    // Warm jobs and bundles, whatever the method (the path parsed once, kept for what
+    // follows).
+    let mut checked = checked;
     if raw.starts_with(api::PREFIX) {
-        let parsed = checked.clone().unwrap_or_else(|| parse(raw));
+        let parsed = checked.take().unwrap_or_else(|| parse(raw));
         if let Ok(Request::Api { endpoint }) = &parsed
             && path::is_fleet(endpoint)
         {
@@ -293,6 +295,7 @@ async fn handle(
             .instrument(span.get().clone())
             .await;
         }
+        checked = Some(parsed);
     }
     if req.method != Method::GET && !head {
         // Only the operations API takes a POST.
@@ -315,7 +318,6 @@ async fn handle(
     }
     // With [filter] rules, every request is parsed and checked first (a hot answer
     // included: the rules may have changed since it was given).
-    let mut checked = checked;
     {
         // A guard of the rules, not held across the handler's awaits.
         let filter = served.state.filter.load();

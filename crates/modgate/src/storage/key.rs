@@ -84,6 +84,14 @@ pub fn is_sha256_hex(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The key `name` of `kind`, when `sha256` (which it holds) is a SHA-256 in hex.
+fn named_by_hash(kind: Kind, sha256: &str, name: String) -> Result<Key, KeyError> {
+    if !is_sha256_hex(sha256) {
+        return Err(KeyError::File(sha256.to_string()));
+    }
+    Ok(Key { kind, name })
+}
+
 /// Whether `s` may name a bundle tag: 1 to 128 of `A-Z a-z 0-9 . _ -`, not starting with
 /// a dot.
 pub fn is_tag_name(s: &str) -> bool {
@@ -196,36 +204,26 @@ impl Key {
 
     /// The bundle made for the request whose hash is `sha256`.
     pub fn bundle(sha256: &str) -> Result<Key, KeyError> {
-        if !is_sha256_hex(sha256) {
-            return Err(KeyError::File(sha256.to_string()));
-        }
-        Ok(Key {
-            kind: Kind::Bundle,
-            name: format!("{BUNDLES}/{sha256}.bundle"),
-        })
+        named_by_hash(Kind::Bundle, sha256, format!("{BUNDLES}/{sha256}.bundle"))
     }
 
     /// The module paths the bundle `sha256` holds (JSON), so that who may read it is
     /// decided without reading the bundle.
     pub fn bundle_modules(sha256: &str) -> Result<Key, KeyError> {
-        if !is_sha256_hex(sha256) {
-            return Err(KeyError::File(sha256.to_string()));
-        }
-        Ok(Key {
-            kind: Kind::BundleName,
-            name: format!("{BUNDLES}/{sha256}.modules"),
-        })
+        named_by_hash(
+            Kind::BundleName,
+            sha256,
+            format!("{BUNDLES}/{sha256}.modules"),
+        )
     }
 
     /// The bundle last made for a go.sum whose SHA-256 is `sha256`.
     pub fn bundle_of_go_sum(sha256: &str) -> Result<Key, KeyError> {
-        if !is_sha256_hex(sha256) {
-            return Err(KeyError::File(sha256.to_string()));
-        }
-        Ok(Key {
-            kind: Kind::BundleName,
-            name: format!("{BUNDLES}/go.sum/{sha256}"),
-        })
+        named_by_hash(
+            Kind::BundleName,
+            sha256,
+            format!("{BUNDLES}/go.sum/{sha256}"),
+        )
     }
 
     /// The bundle the tag `name` points at.
