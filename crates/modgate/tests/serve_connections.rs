@@ -355,6 +355,48 @@ fn idle_connections_are_closed_and_downloads_in_flight_are_not() {
     server_closes(&mut d.s, bound).unwrap();
 }
 
+/// A kept-alive connection that begins a request's header after an answer and never
+/// finishes it is closed at the header timeout, long before the idle timeout: right after
+/// the answer, and after being idle for longer than the header timeout. (The connection's
+/// watchdog is not woken by the first byte; it looks at least once per header timeout
+/// while the connection is idle, and finds the header late then.)
+#[test]
+fn a_header_begun_on_a_kept_alive_connection_is_due_at_the_header_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (tree, _) = small(tmp.path());
+    let conf = settings(
+        tmp.path(),
+        "[server]\nheader_timeout = 1\nidle_timeout = 300\n",
+    );
+    let data = tmp.path().join("data");
+    let server = Server::start(&[
+        "--config",
+        conf.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &tree.url(),
+    ]);
+    for idle_first in [Duration::ZERO, Duration::from_millis(2500)] {
+        let mut c = Conn::open(&server.addr);
+        let r = c.get("/healthz");
+        assert_eq!((r.status, r.text().as_str()), (200, "ok\n"));
+        std::thread::sleep(idle_first);
+        c.s.write_all(b"GET /healthz HTTP/1.1\r\nHo").unwrap();
+        let begun = Instant::now();
+        // Well under the idle timeout (300 s): the header timeout (1 s), and at most one
+        // more for the watchdog's next look.
+        if let Err(e) = server_closes(&mut c.s, Duration::from_secs(30)) {
+            panic!("after {idle_first:?} idle: {e}\n{}", server.log_text());
+        }
+        let took = begun.elapsed();
+        assert!(
+            took >= Duration::from_millis(900),
+            "after {idle_first:?} idle: closed {took:?} after the header began"
+        );
+    }
+}
+
 /// With `max_connections_per_address = 5`, five connections from 127.0.0.1 are served, the
 /// sixth is closed at once without an answer, while 127.0.0.2 is still served; the warning
 /// names the address; once one of the five closes, 127.0.0.1 is served again.

@@ -38,7 +38,7 @@ use hyper_util::server::conn::auto;
 use super::sendfile;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 /// Bounds on the client connections (`[server]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,7 +391,6 @@ async fn serve_connection<I>(
     let mut stopped = ctx.stopped.clone();
     let mut stopping = false;
     let expired = loop {
-        let woken = activity.wake.notified();
         let sleep = tokio::time::sleep_until(activity.deadline(limits).0.into());
         tokio::select! {
             r = conn.as_mut() => {
@@ -406,7 +405,6 @@ async fn serve_connection<I>(
                     break why;
                 }
             }
-            () = woken => {}
             _ = stopped.wait_for(|s| *s), if !stopping => {
                 stopping = true;
                 // HTTP/1.1: closed now if idle, else after the response in flight (or
@@ -467,9 +465,6 @@ struct Activity {
     /// HTTP/2: bytes with no request in flight are control frames (PING, SETTINGS), not
     /// the start of a request.
     http2: AtomicBool,
-    /// Told when the deadline may have moved earlier: a new request's first byte came.
-    /// (The end of a request only moves it later: the watchdog finds it when it looks.)
-    wake: Notify,
 }
 
 impl Activity {
@@ -482,7 +477,6 @@ impl Activity {
             first_byte: AtomicU64::new(NONE),
             last_write: AtomicU64::new(0),
             http2: AtomicBool::new(false),
-            wake: Notify::new(),
         }
     }
 
@@ -490,9 +484,13 @@ impl Activity {
         self.start.elapsed().as_millis() as u64
     }
 
-    /// When the connection is to be closed, and why. While a request is in flight, none is
-    /// due: a time to look again (the idle timeout from now; the earliest the connection
-    /// can be idle that long), so that the end of a request need not wake the watchdog.
+    /// When the connection is to be closed, and why; or a time to look again, so that
+    /// nothing a request does wakes the watchdog:
+    /// - while a request is in flight, the idle timeout from now (the earliest the
+    ///   connection can be idle that long);
+    /// - while idle, no later than the header timeout from now: a request's first byte
+    ///   may come meanwhile, and its header is due a header timeout after it (looking at
+    ///   least that often finds it in time).
     fn deadline(&self, limits: &ServerLimits) -> (Instant, Expired) {
         if self.in_flight.load(Ordering::SeqCst) > 0 {
             return (Instant::now() + limits.idle_timeout, Expired::Idle);
@@ -509,7 +507,8 @@ impl Activity {
             .idle_since
             .load(Ordering::SeqCst)
             .max(self.last_write.load(Ordering::SeqCst));
-        (at(last, limits.idle_timeout), Expired::Idle)
+        let look_again = Instant::now() + limits.header_timeout;
+        (at(last, limits.idle_timeout).min(look_again), Expired::Idle)
     }
 
     /// No request yet, and not a byte of one.
@@ -520,12 +519,13 @@ impl Activity {
     fn read(&self) {
         if self.in_flight.load(Ordering::SeqCst) == 0
             && self.first_byte.load(Ordering::SeqCst) == NONE
-            && self
-                .first_byte
-                .compare_exchange(NONE, self.now(), Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
         {
-            self.wake.notify_one();
+            let _ = self.first_byte.compare_exchange(
+                NONE,
+                self.now(),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
         }
     }
 
@@ -576,7 +576,6 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Tracked {
 
     fn call(&self, req: hyper::Request<Incoming>) -> Self::Future {
         let in_flight = self.activity.begin(req.version() == hyper::Version::HTTP_2);
-        let (app, peer) = (self.app.clone(), self.peer);
         // HTTP/2 over a plain-text connection gets the stream: only hyper's HTTP/1.1
         // writes stand-ins as `sendfile.rs` needs.
         let sendfile = self.sendfile.clone().filter(|_| {
@@ -585,8 +584,10 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Tracked {
                 hyper::Version::HTTP_10 | hyper::Version::HTTP_11
             )
         });
-        Box::pin(async move {
-            let mut resp = app.answer(req, peer).await;
+        // A combinator, not an `async` block: a future moved into a block and awaited
+        // there is laid out twice in the block's state (this one is boxed per request).
+        let answer = self.app.answer(req, self.peer);
+        Box::pin(futures_util::FutureExt::map(answer, move |mut resp| {
             let span = resp.extensions_mut().remove::<crate::storage::FileSpan>();
             if let (Some(span), Some(queue)) = (span, sendfile) {
                 resp = resp.map(|_| sendfile::body(span, queue));
@@ -595,7 +596,7 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Tracked {
                 body,
                 _in_flight: in_flight,
             }))
-        })
+        }))
     }
 }
 
