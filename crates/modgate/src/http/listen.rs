@@ -452,6 +452,8 @@ const NONE: u64 = u64::MAX;
 /// read or wrote. Times are milliseconds since the accept.
 struct Activity {
     start: Instant,
+    /// `start` on the cheap clock (`platform::clock`), which times are read from.
+    start_ms: u64,
     /// Requests whose header is read and whose response body is not yet done.
     in_flight: AtomicUsize,
     /// Requests whose header was read.
@@ -471,6 +473,7 @@ impl Activity {
     fn new() -> Activity {
         Activity {
             start: Instant::now(),
+            start_ms: crate::platform::clock::coarse_millis(),
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             idle_since: AtomicU64::new(0),
@@ -480,8 +483,10 @@ impl Activity {
         }
     }
 
+    /// Milliseconds since the accept, read from the cheap clock (a tick late at most:
+    /// deadlines are a few milliseconds early or late, of seconds).
     fn now(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
+        crate::platform::clock::coarse_millis().saturating_sub(self.start_ms)
     }
 
     /// When the connection is to be closed, and why; or a time to look again, so that
@@ -763,17 +768,38 @@ mod tests {
         let (look, why) = a.deadline(&l);
         assert_eq!(why, Expired::Idle);
         assert!(look >= before + l.idle_timeout && look <= Instant::now() + l.idle_timeout);
-        // Done: idle since then, or since the last write.
+        // Done: idle since then, or since the last write; looked at again a header
+        // timeout from now at the latest (a new request's first byte wakes nothing).
         a.idle_since.store(0, Ordering::SeqCst);
         drop(req);
         let idle = a.idle_since.load(Ordering::SeqCst);
         a.last_write.store(idle, Ordering::SeqCst);
-        assert_eq!(a.deadline(&l), (at(idle, l.idle_timeout), Expired::Idle));
+        let before = Instant::now();
+        let (look, why) = a.deadline(&l);
+        assert_eq!(why, Expired::Idle);
+        assert!(look >= before + l.header_timeout && look <= Instant::now() + l.header_timeout);
+        // With an idle timeout shorter than the header timeout, the idle deadline itself.
+        let short = ServerLimits {
+            idle_timeout: Duration::from_secs(2),
+            ..limits()
+        };
+        assert_eq!(
+            a.deadline(&short),
+            (at(idle, short.idle_timeout), Expired::Idle)
+        );
         a.last_write.store(idle + 7, Ordering::SeqCst);
         assert_eq!(
-            a.deadline(&l),
-            (at(idle + 7, l.idle_timeout), Expired::Idle)
+            a.deadline(&short),
+            (at(idle + 7, short.idle_timeout), Expired::Idle)
         );
+        // Past due: the idle deadline, whatever the look again.
+        a.last_write.store(idle, Ordering::SeqCst);
+        let past = ServerLimits {
+            idle_timeout: Duration::ZERO,
+            ..limits()
+        };
+        assert_eq!(a.deadline(&past), (at(idle, Duration::ZERO), Expired::Idle));
+        a.last_write.store(idle + 7, Ordering::SeqCst);
         // A new request's first byte: its header within the header timeout from it.
         a.first_byte.store(idle + 9, Ordering::SeqCst);
         assert_eq!(
@@ -785,6 +811,9 @@ mod tests {
         drop(req);
         let idle = a.idle_since.load(Ordering::SeqCst).max(idle + 7);
         a.first_byte.store(idle + 1, Ordering::SeqCst);
-        assert_eq!(a.deadline(&l), (at(idle, l.idle_timeout), Expired::Idle));
+        assert_eq!(
+            a.deadline(&short),
+            (at(idle, short.idle_timeout), Expired::Idle)
+        );
     }
 }

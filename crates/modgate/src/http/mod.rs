@@ -112,8 +112,41 @@ impl App {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// This process's id, the first part of every request id (read once, not per request).
-static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
+/// The headers every answer gets, named once (a name given as text is parsed per use).
+static X_REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
+static X_CACHE: axum::http::HeaderName = axum::http::HeaderName::from_static("x-cache");
+
+/// A request's id: this process's id in 8 hex digits, `-`, and the request's number
+/// (`0001a2b3-42`); made without the formatting machinery or an allocation.
+struct RequestId {
+    buf: [u8; 29],
+    len: usize,
+}
+
+impl RequestId {
+    fn next() -> RequestId {
+        static PREFIX: std::sync::LazyLock<[u8; 9]> = std::sync::LazyLock::new(|| {
+            let mut p = [b'-'; 9];
+            p[..8].copy_from_slice(format!("{:08x}", std::process::id()).as_bytes());
+            p
+        });
+        let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let mut buf = [0u8; 29];
+        buf[..9].copy_from_slice(&*PREFIX);
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(n).as_bytes();
+        buf[9..9 + digits.len()].copy_from_slice(digits);
+        RequestId {
+            buf,
+            len: 9 + digits.len(),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // ASCII digits and '-' only.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
 
 /// Gives the request an id, runs it under its span (made only when something is logged or
 /// awaited under it), logs its outcome (with
@@ -125,9 +158,9 @@ async fn logged(
     body: Option<axum::body::Body>,
     peer: SocketAddr,
 ) -> Response {
-    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let id = format!("{:08x}-{n}", *PID);
-    let span = request_span::RequestSpan::new(&id);
+    let id = RequestId::next();
+    let id = id.as_str();
+    let span = request_span::RequestSpan::new(id);
     let start = Instant::now();
     let m = crate::metrics::metrics();
     // At most 300 characters of the path in the log line.
@@ -141,23 +174,14 @@ async fn logged(
     let ((mut resp, client), cache) =
         crate::cache::noting(checked(&served, &req, body, peer, &span)).await;
     drop(in_flight);
-    m.requests
-        .get_or_create(&crate::metrics::Served {
-            endpoint,
-            code: resp.status().as_u16(),
-        })
-        .inc();
     let took = start.elapsed();
-    m.request_seconds
-        .get_or_create(&crate::metrics::Endpoint { endpoint })
-        .observe(took.as_secs_f64());
-    m.recent.request(took);
     let status = resp.status().as_u16();
+    m.answered(endpoint, status, took);
     if status >= 400 {
         keep_refusal(&resp, path, status, client.as_deref());
     }
     crate::logging::RequestLine {
-        id: &id,
+        id,
         method: req.method.as_str(),
         path,
         status: resp.status().as_u16(),
@@ -167,8 +191,8 @@ async fn logged(
         client: client.as_deref().unwrap_or(auth::ANONYMOUS),
     }
     .log(|| span.get());
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert("x-request-id", v);
+    if let Ok(v) = HeaderValue::from_str(id) {
+        resp.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
     // What the cache had, for whoever is in front (`modgate trace` shows it).
     if let Some(c) = cache {
@@ -178,7 +202,7 @@ async fn logged(
             _ => "MISS",
         };
         resp.headers_mut()
-            .insert("x-cache", HeaderValue::from_static(v));
+            .insert(X_CACHE.clone(), HeaderValue::from_static(v));
     }
     resp
 }

@@ -1,8 +1,8 @@
 //! What each operating system does its own way, behind one interface, so that the rest
 //! of modgate has no `cfg` of its own: free space and file systems ([`disk`]), the go
 //! command's file locks ([`file_lock`]), write permission ([`file_mode`]), socket errors
-//! ([`net`]), path separators and canonical paths ([`path`]), processes ([`process`])
-//! and CPU time ([`cpu`]).
+//! ([`net`]), path separators and canonical paths ([`path`]), processes ([`process`]),
+//! CPU time ([`cpu`]) and a cheap clock ([`clock`]).
 //!
 //! Linux reads `/proc` and makes system calls (the figures the tests check); macOS makes
 //! the same POSIX calls where it has them and asks sysinfo (its `libproc` and Mach calls)
@@ -10,6 +10,7 @@
 //! Where a platform has no equivalent, the function says so (`None`, or an error naming
 //! what is missing) and the caller tells the user.
 
+pub mod clock;
 pub mod cpu;
 pub mod disk;
 pub mod file_lock;
