@@ -782,11 +782,15 @@ impl Metrics {
 
     /// Records a cache lookup.
     pub fn lookup(&self, kind: &'static str, result: &'static str) {
-        match (result, LOOKUP_KINDS.iter().position(|&k| k == kind)) {
-            ("hit", Some(i)) => {
-                self.common.hits[i].inc();
+        let common = match result {
+            "hit" => self.common.hit(kind),
+            _ => None,
+        };
+        match common {
+            Some(c) => {
+                c.inc();
             }
-            _ => {
+            None => {
                 self.cache_lookups
                     .get_or_create(&Lookup { kind, result })
                     .inc();
@@ -798,25 +802,22 @@ impl Metrics {
     /// Counts an answered request: `http_requests`, `http_request_duration_seconds` and
     /// the last hour's samples.
     pub fn answered(&self, endpoint: &'static str, code: u16, took: Duration) {
-        match ENDPOINTS.iter().position(|&e| e == endpoint) {
-            Some(i) => {
-                if code == 200 {
-                    self.common.ok[i].inc();
-                } else {
-                    self.requests
-                        .get_or_create(&Served { endpoint, code })
-                        .inc();
-                }
-                self.common.seconds[i].observe(took.as_secs_f64());
+        match self.common.ok(endpoint).filter(|_| code == 200) {
+            Some(c) => {
+                c.inc();
             }
             None => {
                 self.requests
                     .get_or_create(&Served { endpoint, code })
                     .inc();
-                self.request_seconds
-                    .get_or_create(&Endpoint { endpoint })
-                    .observe(took.as_secs_f64());
             }
+        }
+        match self.common.seconds(endpoint) {
+            Some(h) => h.observe(took.as_secs_f64()),
+            None => self
+                .request_seconds
+                .get_or_create(&Endpoint { endpoint })
+                .observe(took.as_secs_f64()),
         }
         self.recent.request(took);
     }
@@ -924,6 +925,30 @@ struct Common {
 }
 
 impl Common {
+    /// `http_requests{endpoint, code="200"}`, for an endpoint of [`ENDPOINTS`].
+    fn ok(&self, endpoint: &str) -> Option<&Counter> {
+        ENDPOINTS
+            .iter()
+            .position(|&e| e == endpoint)
+            .and_then(|i| self.ok.get(i))
+    }
+
+    /// `http_request_duration_seconds{endpoint}`, for an endpoint of [`ENDPOINTS`].
+    fn seconds(&self, endpoint: &str) -> Option<&Histogram> {
+        ENDPOINTS
+            .iter()
+            .position(|&e| e == endpoint)
+            .and_then(|i| self.seconds.get(i))
+    }
+
+    /// `cache_lookups{kind, result="hit"}`, for a kind of [`LOOKUP_KINDS`].
+    fn hit(&self, kind: &str) -> Option<&Counter> {
+        LOOKUP_KINDS
+            .iter()
+            .position(|&k| k == kind)
+            .and_then(|i| self.hits.get(i))
+    }
+
     fn of(m: &Metrics) -> Common {
         Common {
             ok: ENDPOINTS
@@ -994,6 +1019,31 @@ mod tests {
             ("/example.com/m", "other"),
         ] {
             assert_eq!(endpoint(path), want, "{path}");
+        }
+    }
+
+    /// The handles taken once count in their families' own series, and what they do
+    /// not cover (another code, result or endpoint) is counted by the families.
+    #[test]
+    fn the_common_handles_count_in_their_families() {
+        let m = Metrics::new();
+        m.answered("info", 200, Duration::from_millis(2));
+        m.answered("info", 200, Duration::from_millis(2));
+        m.answered("info", 404, Duration::from_millis(2));
+        m.answered("nonsense", 200, Duration::from_millis(2));
+        m.lookup("mod", "hit");
+        m.lookup("mod", "miss");
+        let text = m.encode();
+        for line in [
+            "modgate_http_requests_total{endpoint=\"info\",code=\"200\"} 2",
+            "modgate_http_requests_total{endpoint=\"info\",code=\"404\"} 1",
+            "modgate_http_requests_total{endpoint=\"nonsense\",code=\"200\"} 1",
+            "modgate_http_request_duration_seconds_count{endpoint=\"info\"} 3",
+            "modgate_http_request_duration_seconds_count{endpoint=\"nonsense\"} 1",
+            "modgate_cache_lookups_total{kind=\"mod\",result=\"hit\"} 1",
+            "modgate_cache_lookups_total{kind=\"mod\",result=\"miss\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
         }
     }
 
