@@ -75,3 +75,66 @@ fn direct_through_modgate_equals_go_direct() {
     // The clone lives under <data-dir>/git.
     assert!(data.join("git").is_dir());
 }
+
+/// A go.mod fetched from git gets its version's zip made ahead from the clone: stored
+/// without being asked for, byte for byte the zip the go command makes itself with
+/// GOPROXY=direct, and the client's request for it is then a cache hit. With
+/// `prefetch = "off"`, nothing is made ahead. (A go.mod from a proxy or a `file://` tree
+/// gets no zip ahead: `serve_prefetch`'s trees store exactly `.mod` and `.info` files.)
+#[test]
+fn a_go_mod_from_git_gets_its_zip_made_ahead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, config) = local_github_repo(tmp.path(), "acme/ahead");
+    std::fs::write(
+        repo.join("go.mod"),
+        "module github.com/acme/ahead\n\ngo 1.21\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("ahead.go"), "package ahead\n\nconst A = 1\n").unwrap();
+    let date = "2024-01-02T03:04:05Z";
+    git(&repo, &config, &["add", "."], date);
+    git(&repo, &config, &["commit", "-qm", "one"], date);
+    git(&repo, &config, &["tag", "v1.0.0"], date);
+    let cfg = config.to_str().unwrap();
+    let env = [("GIT_CONFIG_GLOBAL", cfg), ("GIT_CONFIG_NOSYSTEM", "1")];
+    let go = GoEnv::with_env(&env);
+    let direct = go.download("direct", &["github.com/acme/ahead@v1.0.0"]);
+    let want = std::fs::read(direct[0]["Zip"].as_str().unwrap()).unwrap();
+
+    for (prefetch, ahead) in [("mod", true), ("off", false)] {
+        let conf = tmp.path().join(format!("{prefetch}.toml"));
+        std::fs::write(&conf, format!("[cache]\nprefetch = \"{prefetch}\"\n")).unwrap();
+        let data = tmp.path().join(format!("data-{prefetch}"));
+        let server = Server::start_env(
+            &[
+                "--config",
+                conf.to_str().unwrap(),
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--upstream",
+                "direct",
+            ],
+            &env,
+        );
+        let r = raw_get(&server.addr, "GET", "/github.com/acme/ahead/@v/v1.0.0.mod").unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        let zip = data.join("cache/download/github.com/acme/ahead/@v/v1.0.0.zip");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !zip.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if !ahead {
+            std::thread::sleep(std::time::Duration::from_millis(1000));
+            assert!(!zip.exists(), "prefetch = \"off\" made the zip ahead");
+            continue;
+        }
+        assert!(zip.exists(), "no zip made ahead\n{}", server.log_text());
+        assert!(
+            std::fs::read(&zip).unwrap() == want,
+            "the zip made ahead differs from go's"
+        );
+        let r = raw_get(&server.addr, "GET", "/github.com/acme/ahead/@v/v1.0.0.zip").unwrap();
+        assert_eq!((r.status, r.header("x-cache")), (200, Some("HIT")));
+        assert!(r.body == want);
+    }
+}

@@ -4,6 +4,11 @@
 //! (it reads the graph's go.mod files level by level, so without this the upstream work
 //! is serialized along the graph's depth).
 //!
+//! A go.mod that came from git (`direct`) also gets its own version's zip made ahead
+//! ([`Cache::zip_ahead`]): the clone it was read from is on this machine, so the zip is
+//! local work (`git archive` and the zip), done while the go command still reads the
+//! graph, and ready when it downloads the module.
+//!
 //! - Requirements are taken as written: the go command reads a dependency's go.mod
 //!   without its `replace` lines. Only canonical versions are prefetched.
 //! - Prefetches go through the same single-flight paths as client requests (a client
@@ -46,6 +51,16 @@ fn prefetched(result: &'static str) {
         .prefetches
         .get_or_create(&crate::metrics::Outcome { result })
         .inc();
+}
+
+/// What a prefetch fetches.
+#[derive(Debug, Clone, Copy)]
+enum Ahead {
+    /// A requirement's `.mod` and `.info` (and `.zip` with [`Prefetch::All`]), `depth`
+    /// levels below a client's request.
+    Requirement { depth: u32 },
+    /// A version's `.zip`, made from a git clone already here ([`Cache::zip_ahead`]).
+    Zip,
 }
 
 /// How many prefetches may be queued or running at once; more are dropped.
@@ -105,18 +120,31 @@ impl Cache {
                 break;
             }
             queued += 1;
-            self.spawn_prefetch(m, v, depth + 1);
+            self.spawn_prefetch(m, v, Ahead::Requirement { depth: depth + 1 });
         }
     }
 
-    fn spawn_prefetch(&self, module: &str, version: &str, depth: u32) {
+    /// Called after the go.mod of `module@version` was fetched from git (`direct`): queues
+    /// the making of its zip from the clone (unless prefetch is off). The zip is asked of
+    /// the source as a client's request would ask it: the chain that just answered the
+    /// go.mod from git answers it from the same clone.
+    pub(super) fn zip_ahead(&self, module: &str, version: &str) {
+        if self.inner.settings.prefetch != Prefetch::Off {
+            self.spawn_prefetch(module, version, Ahead::Zip);
+        }
+    }
+
+    fn spawn_prefetch(&self, module: &str, version: &str, what: Ahead) {
         if let Some(f) = self.inner.filter.get()
             && let Some(refusal) = f.load().version(module, version)
         {
             tracing::debug!(module, version, "not prefetched: {refusal}");
             return;
         }
-        let key = format!("{module}@{version}");
+        let key = match what {
+            Ahead::Requirement { .. } => format!("{module}@{version}"),
+            Ahead::Zip => format!("{module}@{version}.zip"),
+        };
         {
             let mut pending = lock(&self.inner.prefetch.pending);
             if pending.contains(&key) {
@@ -135,16 +163,20 @@ impl Cache {
         tokio::spawn(
             async move {
                 if let Ok(_permit) = cache.inner.prefetch.permits.acquire().await {
-                    match cache.prefetch_one(&m, &v, depth).await {
+                    let done = match what {
+                        Ahead::Requirement { depth } => cache.prefetch_one(&m, &v, depth).await,
+                        Ahead::Zip => cache.zip(&m, &v).await.map(|_| ()),
+                    };
+                    match done {
                         Ok(()) => {
-                            tracing::debug!(module = m, version = v, depth, "prefetched");
+                            tracing::debug!(module = m, version = v, ?what, "prefetched");
                             prefetched("done");
                         }
                         Err(e) => {
                             tracing::debug!(
                                 module = m,
                                 version = v,
-                                depth,
+                                ?what,
                                 error = %e,
                                 "prefetch failed"
                             );

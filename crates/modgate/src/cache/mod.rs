@@ -602,7 +602,11 @@ impl Cache {
                 }
                 check_sum(&inner, &m, &v, true, &gomod::dirhash::hash_go_mod(&data)).await?;
                 write_entry(&inner, &key, data.clone()).await?;
+                let from_git = by.as_deref() == Some(crate::source::chain::DIRECT);
                 record_fetch(&inner, &m, &v, by);
+                if from_git {
+                    Cache { inner }.zip_ahead(&m, &v);
+                }
                 Ok(data)
             })
             .await?;

@@ -36,11 +36,15 @@ pub enum Entry {
     Url(String),
 }
 
+/// The name of the `direct` entry, as the chain notes it when it answers
+/// ([`super::answered_by`]).
+pub const DIRECT: &str = "direct";
+
 impl fmt::Display for Entry {
     /// `direct`, `off`, or the URL with any password redacted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Entry::Direct => f.write_str("direct"),
+            Entry::Direct => f.write_str(DIRECT),
             Entry::Off => f.write_str("off"),
             Entry::Url(u) => f.write_str(&redact_url(u)),
         }
