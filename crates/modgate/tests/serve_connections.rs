@@ -85,6 +85,20 @@ fn server_closes(s: &mut TcpStream, bound: Duration) -> Result<(), String> {
     }
 }
 
+/// `modgate serve` over `tree` with the settings `text`, its data in `<dir>/data`.
+fn serve_with(dir: &Path, tree: &Tree, text: &str) -> Server {
+    let conf = settings(dir, text);
+    let data = dir.join("data");
+    Server::start(&[
+        "--config",
+        conf.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &tree.url(),
+    ])
+}
+
 /// One HTTP/1.1 keep-alive connection: requests one after another, answers read by their
 /// Content-Length.
 struct Conn {
@@ -211,19 +225,11 @@ fn small(tmp: &Path) -> (Tree, Sums) {
 fn half_sent_headers_do_not_hold_the_server() {
     let tmp = tempfile::tempdir().unwrap();
     let (tree, a) = small(tmp.path());
-    let conf = settings(
+    let server = serve_with(
         tmp.path(),
+        &tree,
         "[server]\nheader_timeout = 5\nmax_connections = 1000\nmax_connections_per_address = 5000\n",
     );
-    let data = tmp.path().join("data");
-    let server = Server::start(&[
-        "--config",
-        conf.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
     raise_nofile(2000 + 512);
     let pid = server.child.id();
     let mut before = Conn::open(&server.addr);
@@ -308,19 +314,11 @@ fn idle_connections_are_closed_and_downloads_in_flight_are_not() {
         &[("data.txt", &noise(11 << 20, 1))],
     );
     assert!(big.zip.len() > 7 << 20, "{}", big.zip.len());
-    let conf = settings(
+    let server = serve_with(
         tmp.path(),
+        &tree,
         "[server]\nheader_timeout = 2\nidle_timeout = 1\n",
     );
-    let data = tmp.path().join("data");
-    let server = Server::start(&[
-        "--config",
-        conf.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
     let bound = Duration::from_secs(30);
 
     let mut c = Conn::open(&server.addr);
@@ -364,19 +362,11 @@ fn idle_connections_are_closed_and_downloads_in_flight_are_not() {
 fn a_header_begun_on_a_kept_alive_connection_is_due_at_the_header_timeout() {
     let tmp = tempfile::tempdir().unwrap();
     let (tree, _) = small(tmp.path());
-    let conf = settings(
+    let server = serve_with(
         tmp.path(),
+        &tree,
         "[server]\nheader_timeout = 1\nidle_timeout = 300\n",
     );
-    let data = tmp.path().join("data");
-    let server = Server::start(&[
-        "--config",
-        conf.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--upstream",
-        &tree.url(),
-    ]);
     for idle_first in [Duration::ZERO, Duration::from_millis(2500)] {
         let mut c = Conn::open(&server.addr);
         let r = c.get("/healthz");
