@@ -356,8 +356,8 @@ fn idle_connections_are_closed_and_downloads_in_flight_are_not() {
 /// A kept-alive connection that begins a request's header after an answer and never
 /// finishes it is closed at the header timeout, long before the idle timeout: right after
 /// the answer, and after being idle for longer than the header timeout. (The connection's
-/// watchdog is not woken by the first byte; it looks at least once per header timeout
-/// while the connection is idle, and finds the header late then.)
+/// watchdog is not woken by the first byte: it looks at least once per header timeout
+/// while the connection is idle, which finds the header's deadline in time.)
 #[test]
 fn a_header_begun_on_a_kept_alive_connection_is_due_at_the_header_timeout() {
     let tmp = tempfile::tempdir().unwrap();
