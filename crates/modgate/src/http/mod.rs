@@ -184,7 +184,7 @@ async fn logged(
         id,
         method: req.method.as_str(),
         path,
-        status: resp.status().as_u16(),
+        status,
         ms: took.as_millis() as u64,
         module_version: module_version(path),
         cache: cache.unwrap_or(""),

@@ -927,26 +927,17 @@ struct Common {
 impl Common {
     /// `http_requests{endpoint, code="200"}`, for an endpoint of [`ENDPOINTS`].
     fn ok(&self, endpoint: &str) -> Option<&Counter> {
-        ENDPOINTS
-            .iter()
-            .position(|&e| e == endpoint)
-            .and_then(|i| self.ok.get(i))
+        named(&ENDPOINTS, &self.ok, endpoint)
     }
 
     /// `http_request_duration_seconds{endpoint}`, for an endpoint of [`ENDPOINTS`].
     fn seconds(&self, endpoint: &str) -> Option<&Histogram> {
-        ENDPOINTS
-            .iter()
-            .position(|&e| e == endpoint)
-            .and_then(|i| self.seconds.get(i))
+        named(&ENDPOINTS, &self.seconds, endpoint)
     }
 
     /// `cache_lookups{kind, result="hit"}`, for a kind of [`LOOKUP_KINDS`].
     fn hit(&self, kind: &str) -> Option<&Counter> {
-        LOOKUP_KINDS
-            .iter()
-            .position(|&k| k == kind)
-            .and_then(|i| self.hits.get(i))
+        named(&LOOKUP_KINDS, &self.hits, kind)
     }
 
     fn of(m: &Metrics) -> Common {
@@ -983,6 +974,14 @@ impl Common {
                 .collect(),
         }
     }
+}
+
+/// The item of `items` (in the order of `names`) that `name` names.
+fn named<'a, T>(names: &[&str], items: &'a [T], name: &str) -> Option<&'a T> {
+    names
+        .iter()
+        .position(|&n| n == name)
+        .and_then(|i| items.get(i))
 }
 
 /// The `endpoint` label of a request path (no module path in it).
