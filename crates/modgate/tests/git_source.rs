@@ -1053,6 +1053,75 @@ async fn zips_follow_git_archive_and_module_zip_rules() {
     );
 }
 
+/// The same tree as above without a `.gitattributes` file is read in-process (no
+/// `git archive`), with a link, an executable, a submodule and files the module zip
+/// rules drop: byte for byte the go command's zip. Then an attributes file named by
+/// `core.attributesFile` applies (`eol=crlf`): git makes the archive, and the zip is again
+/// the go command's.
+#[tokio::test]
+async fn zips_read_in_process_are_the_go_commands() {
+    let w = World::new();
+    w.init("plain");
+    w.commit(
+        "plain",
+        &[
+            ("go.mod", "module github.com/gen/plain\n"),
+            ("lf.txt", "one\ntwo\n"),
+            ("crlf.go", "package plain\r\n\r\nvar X = 1\r\n"),
+            ("vendor/modules.txt", "# vendored\n"),
+            ("vendor/example.com/v/v.go", "package v\n"),
+            ("inner/vendor/x/x.go", "package x\n"),
+            ("nested/go.mod", "module github.com/gen/plain/nested\n"),
+            ("nested/n.go", "package nested\n"),
+            ("deep/dir/with space/ünïcode.go", "package dir\n"),
+            (".hidden/h.go", "package hidden\n"),
+            ("bin.dat", "\u{0}\u{1}\u{2}binary\u{0}"),
+            ("run.sh", "#!/bin/sh\necho hi\n"),
+            ("a-b/c.go", "package ab\n"),
+            ("a/b.go", "package a\n"),
+        ],
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let script = w.path("repos/plain/run.sh");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("lf.txt", w.path("repos/plain/link.txt")).unwrap();
+    let sub = w.git("plain", &["rev-parse", "HEAD"]);
+    w.git(
+        "plain",
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{},sub", sub.trim()),
+        ],
+    );
+    w.commit("plain", &[]);
+    w.git("plain", &["tag", "v0.5.0"]);
+    let (env, log) = counting_git(&w);
+    let mut s = w.settings();
+    s.git_env = env.clone();
+    let src = GitSource::new(s).unwrap();
+    let p = "github.com/gen/plain";
+    w.same_as_go(&src, p, "v0.5.0").await;
+    let ran = git_commands(&log);
+    assert!(
+        !ran.iter().any(|c| c == "archive" || c == "cat-file"),
+        "{ran:?}"
+    );
+
+    // Attributes from outside the commit: git's archive, with CRLF, as the go command's.
+    let attrs = w.path("attributes");
+    std::fs::write(&attrs, "*.txt text eol=crlf\n").unwrap();
+    w.add_config(&format!("[core]\n\tattributesFile = {}\n", attrs.display()));
+    let mut s = w.settings();
+    s.git_env = env;
+    let src = GitSource::new(s).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    w.same_as_go(&src, p, "v0.5.0").await;
+    let ran = git_commands(&log);
+    assert_eq!(ran.iter().filter(|c| *c == "archive").count(), 1, "{ran:?}");
+}
+
 #[tokio::test]
 async fn paths_with_a_dot_git_element() {
     let w = World::new();
@@ -1238,7 +1307,7 @@ fn git_commands(log: &std::path::Path) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_cold_module_costs_three_git_commands_and_a_second_version_two() {
+async fn a_cold_module_costs_one_git_process_and_a_second_version_none() {
     let w = World::new();
     w.init("cheap");
     let (a, ta) = w.commit("cheap", &[("go.mod", "module github.com/gen/cheap\n")]);
@@ -1252,7 +1321,7 @@ async fn a_cold_module_costs_three_git_commands_and_a_second_version_two() {
     let (env, log) = counting_git(&w);
     let mut s = w.settings();
     s.refs_ttl = Duration::from_secs(600);
-    s.git_env = env;
+    s.git_env = env.clone();
     let src = GitSource::new(s).unwrap();
     let p = "github.com/gen/cheap";
 
@@ -1266,11 +1335,13 @@ async fn a_cold_module_costs_three_git_commands_and_a_second_version_two() {
     src.zip(p, "v1.0.0", &w.path("zips").join("a.zip"))
         .await
         .unwrap();
-    // The clone's refs come from its packed-refs file, the tag of a tag peeled fully there.
+    // The clone's refs come from its packed-refs file, the tag of a tag peeled fully there;
+    // the commit, its go.mod and the zip's files are read in-process. Where attribute files
+    // are is asked of git once per source (and again after 30 s).
     assert_eq!(
         git_commands(&log),
-        ["clone", "cat-file", "archive"],
-        "clone (the refs read from its packed-refs), the commit with go.mod, archive"
+        ["clone", "config", "--exec-path"],
+        "clone (the refs read from its packed-refs), where attribute files are"
     );
 
     std::fs::remove_file(&log).unwrap();
@@ -1281,16 +1352,36 @@ async fn a_cold_module_costs_three_git_commands_and_a_second_version_two() {
     src.zip(p, "v1.1.0", &w.path("zips").join("b.zip"))
         .await
         .unwrap();
-    assert_eq!(git_commands(&log), ["cat-file", "archive"]);
+    assert_eq!(git_commands(&log), Vec::<String>::new());
+
+    // A commit with a .gitattributes file: git makes its archive.
+    w.commit("cheap", &[(".gitattributes", "*.go ident\n")]);
+    w.git("cheap", &["tag", "v1.3.0"]);
+    let mut s = w.settings();
+    s.git_env = env;
+    let src = GitSource::new(s).unwrap();
+    let _ = std::fs::remove_file(&log);
+    src.zip(p, "v1.3.0", &w.path("zips").join("c.zip"))
+        .await
+        .unwrap();
+    let ran = git_commands(&log);
+    assert_eq!(ran.iter().filter(|c| *c == "archive").count(), 1, "{ran:?}");
+    // The only cat-file is the fetch's check for the remote's commits (`-e`).
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains("cat-file --batch") && !text.contains("cat-file blob"),
+        "{text}"
+    );
 
     // Everything answered agrees with the go command, the tag of a tag included.
     let src = w.source();
     w.same_as_go(&src, p, "v1.0.0").await;
     w.same_as_go(&src, p, "v1.1.0").await;
     w.same_as_go(&src, p, "v1.2.0").await;
+    w.same_as_go(&src, p, "v1.3.0").await;
     assert_eq!(
         lines(src.list(p).await.unwrap()),
-        ["v1.0.0", "v1.1.0", "v1.2.0"]
+        ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"]
     );
 }
 
@@ -1353,9 +1444,10 @@ async fn a_clone_keeping_its_refs_in_a_reftable_is_listed_by_git() {
         src.go_mod(p, "v1.0.0").await.unwrap(),
         b"module github.com/gen/table\n"
     );
+    // The commit and its go.mod are read in-process from either.
     let want: &[&str] = match reftable {
-        true => &["clone", "for-each-ref", "cat-file"],
-        false => &["clone", "cat-file"],
+        true => &["clone", "for-each-ref"],
+        false => &["clone"],
     };
     assert_eq!(git_commands(&log), want, "reftable known: {reftable}");
     w.same_as_go(&src, p, "v1.0.0").await;

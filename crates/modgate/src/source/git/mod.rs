@@ -7,19 +7,25 @@
 //! - [`repo`]: one bare clone per repository under `<cache>/git/<sha256 of URL>`;
 //! - [`objects`]: commit times and file contents, asked of git once;
 //! - [`versions`]: tags and commits -> module versions (coderepo.go);
-//! - [`zip`]: `git archive` -> module zip.
+//! - [`odb`], [`tree`]: the clone's objects and trees read in-process (a commit, a file,
+//!   a module directory's files), where that is what git would give;
+//! - [`attributes`]: whether gitattributes outside a commit could change an archive;
+//! - [`zip`]: `git archive` (or the files read in-process) -> module zip.
 //!
 //! git runs with the environment of the process (so the user's `GIT_CONFIG_GLOBAL`,
 //! credential helpers, `insteadOf` rules and ssh keys apply), minus anything that could
 //! prompt.
 
+mod attributes;
 pub mod cmd;
 mod formats;
 mod leftovers;
 pub mod objects;
+mod odb;
 pub mod origin;
 pub mod repo;
 pub mod resolve;
+mod tree;
 pub mod versions;
 pub mod zip;
 
@@ -88,6 +94,10 @@ impl GitSettings {
 
 type RootMemo = HashMap<String, (Instant, RepoRoot)>;
 
+/// The most file content a module zip made in-process holds in memory; a larger module
+/// goes through `git archive` and a tar on disk.
+const IN_MEMORY_BYTES: u64 = 8 << 20;
+
 /// The `direct` source.
 pub struct GitSource {
     settings: GitSettings,
@@ -95,6 +105,7 @@ pub struct GitSource {
     runner: Runner,
     repos: std::sync::Mutex<HashMap<String, Arc<GitRepo>>>,
     objects: Arc<Objects>,
+    attributes: Arc<attributes::OutsideAttributes>,
     roots: tokio::sync::Mutex<RootMemo>,
     tmp_seq: AtomicU64,
 }
@@ -128,9 +139,10 @@ impl GitSource {
         Ok(GitSource {
             settings,
             resolver,
-            runner,
             repos: std::sync::Mutex::new(HashMap::new()),
             objects: Arc::default(),
+            attributes: Arc::new(attributes::OutsideAttributes::new(runner.clone())),
+            runner,
             roots: tokio::sync::Mutex::new(HashMap::new()),
             tmp_seq: AtomicU64::new(0),
         })
@@ -179,7 +191,8 @@ impl GitSource {
                             self.settings.max_repo_bytes,
                             self.objects.clone(),
                         )
-                        .with_ledger(self.settings.ledger.clone()),
+                        .with_ledger(self.settings.ledger.clone())
+                        .with_attributes(self.attributes.clone()),
                     )
                 })
                 .clone()
@@ -239,6 +252,30 @@ impl Source for GitSource {
         let code = self.code(module).await?;
         let _held = code.repo.in_use();
         let (hash, dir) = code.zip_source(version).await?;
+        let license = async {
+            if dir.is_empty() {
+                return None;
+            }
+            code.repo
+                .read_file(&hash, "LICENSE", gomod::zip::MAX_LICENSE)
+                .await
+                .ok()
+                .flatten()
+        };
+        if let Some(files) = code.repo.tree_files(&hash, &dir, IN_MEMORY_BYTES).await {
+            let license = license.await;
+            let (dir2, module2, version2, dest2) = (
+                dir.clone(),
+                module.to_string(),
+                version.to_string(),
+                dest.to_path_buf(),
+            );
+            let made = tokio::task::spawn_blocking(move || {
+                zip::zip_from_tree(files, &dir2, license, &module2, &version2, &dest2)
+            })
+            .await;
+            return zip_made(made, module, version, dest);
+        }
         let tmp_dir = self.settings.cache_dir.join("git").join("tmp");
         tokio::fs::create_dir_all(&tmp_dir).await.map_err(|e| {
             Error::storage(&e, &tmp_dir)
@@ -261,15 +298,7 @@ impl Source for GitSource {
                     };
                     Error::new(kind, format!("{module}@{version}: {}", e.message()))
                 })?;
-            let license = if dir.is_empty() {
-                None
-            } else {
-                code.repo
-                    .read_file(&hash, "LICENSE", gomod::zip::MAX_LICENSE)
-                    .await
-                    .ok()
-                    .flatten()
-            };
+            let license = license.await;
             let (tar2, dir2, module2, version2, dest2) = (
                 tar.clone(),
                 dir.clone(),
@@ -277,19 +306,30 @@ impl Source for GitSource {
                 version.to_string(),
                 dest.to_path_buf(),
             );
-            tokio::task::spawn_blocking(move || {
+            let made = tokio::task::spawn_blocking(move || {
                 zip::zip_from_tar(&tar2, &dir2, license, &module2, &version2, &dest2)
             })
-            .await
-            .map_err(|e| Error::failed(format!("{module}@{version}: zip task: {e}")))?
-            .map_err(|e| match e.io().filter(|io| crate::error::is_full(io)) {
-                Some(io) => Error::storage(io, dest)
-                    .map_message(|m| format!("{module}@{version}: building the zip: {m}")),
-                None => Error::failed(format!("{module}@{version}: {e}")),
-            })
+            .await;
+            zip_made(made, module, version, dest)
         }
         .await;
         let _ = tokio::fs::remove_file(&tar).await;
         result
     }
+}
+
+/// The result of a zip task, its errors said for `module@version` (a full disk as the
+/// data directory's).
+fn zip_made(
+    made: Result<Result<u64, zip::TarZipError>, tokio::task::JoinError>,
+    module: &str,
+    version: &str,
+    dest: &Path,
+) -> Result<u64, Error> {
+    made.map_err(|e| Error::failed(format!("{module}@{version}: zip task: {e}")))?
+        .map_err(|e| match e.io().filter(|io| crate::error::is_full(io)) {
+            Some(io) => Error::storage(io, dest)
+                .map_message(|m| format!("{module}@{version}: building the zip: {m}")),
+            None => Error::failed(format!("{module}@{version}: {e}")),
+        })
 }

@@ -1,4 +1,4 @@
-//! What git has told us about immutable objects, kept so that it is asked once: a commit's
+//! What was read of immutable objects, kept so that each is read once: a commit's
 //! time, and a file's content at a commit (`<hash>:<path>`, or its absence). Both are fixed
 //! by the commit hash, so they never go stale; the go command's `cachingRepo` keeps the same.
 //! Shared by every repository of a git source, bounded in entries and bytes.

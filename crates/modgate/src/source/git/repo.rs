@@ -9,10 +9,12 @@
 //! again (`+refs/heads/*`, `+refs/tags/*`, pruned, plus the remote HEAD) and its refs
 //! listed with `git for-each-ref`. One lock per repository makes concurrent requests share
 //! one listing and one fetch. Everything else (cat-file, log, archive) reads the clone
-//! without the lock. Commit times and file contents are immutable per commit and asked of
-//! git once ([`Objects`]): a commit and its root go.mod are read together in one
-//! `git cat-file --batch`, so serving a module's first `.info`, `.mod` and `.zip` takes
-//! one `git clone`, one `cat-file` and one `archive`.
+//! without the lock. Commit times and file contents are immutable per commit and read
+//! once ([`Objects`]): a commit and its root go.mod together, in-process from the clone's
+//! objects ([`super::odb`], [`super::tree`]) or, when that cannot say, in one
+//! `git cat-file --batch`. A module directory's files for its zip are read in-process too
+//! when no attributes could apply ([`super::attributes`]), else `git archive` writes them.
+//! So serving a module's first `.info`, `.mod` and `.zip` takes one `git clone`.
 //! When the remote cannot be reached (a failure, not "no such repository"), a clone that
 //! has refs answers from them, with a warning in the log.
 //!
@@ -31,10 +33,13 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::attributes::{CLONE_ATTRIBUTES, OutsideAttributes};
 use super::cmd::{CmdError, Runner, dir_size};
 use super::formats::{all_hex, batch_records, cloned_refs, committer_time};
 use super::leftovers::TMP_PREFIX;
 use super::objects::Objects;
+use super::odb::{ObjectDb, OdbError};
+use super::tree::{self, TreeFile, Walk};
 use crate::error::{Error, Kind};
 use crate::process::ProcessError;
 use crate::storage::{InUse, Ledger};
@@ -77,6 +82,7 @@ pub struct GitRepo {
     refs_ttl: Duration,
     max_bytes: u64,
     objects: Arc<Objects>,
+    attributes: Arc<OutsideAttributes>,
     state: tokio::sync::Mutex<State>,
 }
 
@@ -119,15 +125,23 @@ impl GitRepo {
             name: hex,
             ledger: None,
             url: url.to_string(),
-            runner,
             refs_ttl,
             max_bytes,
             objects,
+            attributes: Arc::new(OutsideAttributes::new(runner.clone())),
+            runner,
             state: tokio::sync::Mutex::new(State {
                 refs: None,
                 local: None,
             }),
         }
+    }
+
+    /// The same, asking `attributes` whether an in-process zip is git's (one answer
+    /// shared by every repository of a source).
+    pub fn with_attributes(mut self, attributes: Arc<OutsideAttributes>) -> GitRepo {
+        self.attributes = attributes;
+        self
     }
 
     /// The same, counted in `ledger` (eviction under `[cache] max_bytes`).
@@ -202,12 +216,9 @@ impl GitRepo {
         // As the go command does: archives must not expand or drop anything.
         let info = tmp.join("info");
         let _ = tokio::fs::create_dir_all(&info).await;
-        tokio::fs::write(
-            info.join("attributes"),
-            "\n* -export-subst -export-ignore\n",
-        )
-        .await
-        .map_err(|e| Error::failed(format!("writing {}: {e}", info.display())))?;
+        tokio::fs::write(info.join("attributes"), CLONE_ATTRIBUTES)
+            .await
+            .map_err(|e| Error::failed(format!("writing {}: {e}", info.display())))?;
         match tokio::fs::rename(tmp, &self.dir).await {
             Ok(()) => Ok(true),
             Err(_) if self.dir.join("HEAD").exists() => {
@@ -622,7 +633,7 @@ impl GitRepo {
         let (hash, time) = match memo {
             Some(ht) => ht,
             None => {
-                let ht = self.load_commit(rev).await?;
+                let ht = self.load_commit(known.unwrap_or(rev)).await?;
                 self.objects.set_commit_time(&ht.0, ht.1);
                 ht
             }
@@ -657,6 +668,12 @@ impl GitRepo {
     async fn load_commit(&self, rev: &str) -> Result<(String, i64), Error> {
         if rev.contains(['\n', '\r', '\0']) {
             return Err(Error::not_found(format!("unknown revision {rev}")));
+        }
+        if rev.len() == 40
+            && all_hex(rev)
+            && let Some(found) = self.load_commit_here(rev).await
+        {
+            return Ok(found);
         }
         let input = format!("{rev}^{{commit}}\n{rev}^{{commit}}:go.mod\n");
         let out = match self
@@ -696,6 +713,71 @@ impl GitRepo {
         };
         self.objects.set_file(hash, "go.mod", go_mod);
         Ok((hash.to_string(), time))
+    }
+
+    /// [`Self::load_commit`] of the full hash `id` read in-process, with no git process;
+    /// `None` when git must say.
+    async fn load_commit_here(&self, id: &str) -> Option<(String, i64)> {
+        let id = id.to_string();
+        let found = self
+            .read_here(move |db| {
+                let (hash, commit) = match tree::commit(db, &id)? {
+                    Walk::Found(c) => c,
+                    _ => return Ok(Walk::AskGit),
+                };
+                let Some(time) = committer_time(&commit) else {
+                    return Ok(Walk::AskGit);
+                };
+                let go_mod = match tree::read_file(db, &hash, "go.mod", gomod::zip::MAX_GO_MOD) {
+                    Ok(Walk::Found(b)) => Some(Some(b)),
+                    Ok(Walk::Missing) => Some(None),
+                    // Too large or unsure: left for a later read to report.
+                    Ok(Walk::AskGit) | Err(_) => None,
+                };
+                Ok(Walk::Found((hash, time, go_mod)))
+            })
+            .await;
+        let Walk::Found((hash, time, go_mod)) = found.ok()? else {
+            return None;
+        };
+        if let Some(g) = go_mod {
+            self.objects.set_file(&hash, "go.mod", g.map(Arc::from));
+        }
+        Some((hash, time))
+    }
+
+    /// Runs `read` on the clone's object store (opened for this call, as the clone is
+    /// now) on the blocking pool.
+    async fn read_here<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&ObjectDb) -> Result<Walk<T>, OdbError> + Send + 'static,
+    ) -> Result<Walk<T>, OdbError> {
+        let dir = self.dir.clone();
+        let done = tokio::task::spawn_blocking(move || read(&ObjectDb::open(&dir)?)).await;
+        let result = done.unwrap_or(Ok(Walk::AskGit));
+        if let Err(e) = &result
+            && !matches!(e, OdbError::TooLarge(_))
+        {
+            tracing::debug!(clone = %self.dir.display(), error = %e, "asking git instead");
+        }
+        result
+    }
+
+    /// The files of `subdir` (empty: all) at commit `hash`, read in-process, when that
+    /// gives what `git archive` would ([`tree::files`]: no attributes, nothing unusual,
+    /// at most `max` bytes); `None` when git must make the archive.
+    pub async fn tree_files(&self, hash: &str, subdir: &str, max: u64) -> Option<Vec<TreeFile>> {
+        if !self.attributes.none_apply(&self.dir).await {
+            return None;
+        }
+        let (hash, subdir) = (hash.to_string(), subdir.to_string());
+        match self
+            .read_here(move |db| tree::files(db, &hash, &subdir, max))
+            .await
+        {
+            Ok(Walk::Found(files)) => Some(files),
+            _ => None,
+        }
     }
 
     /// `git log -1` of `rev`: its full hash and commit time.
@@ -806,6 +888,24 @@ impl GitRepo {
                 Some(b) if b.len() as u64 > max => Err(too_large(max)),
                 other => Ok(other.map(|b| b.to_vec())),
             };
+        }
+        if memo {
+            let (h, f) = (hash.to_string(), file.to_string());
+            match self
+                .read_here(move |db| tree::read_file(db, &h, &f, max))
+                .await
+            {
+                Ok(Walk::Found(b)) => {
+                    self.objects.set_file(hash, file, Some(Arc::from(&b[..])));
+                    return Ok(Some(b));
+                }
+                Ok(Walk::Missing) => {
+                    self.objects.set_file(hash, file, None);
+                    return Ok(None);
+                }
+                Err(OdbError::TooLarge(_)) => return Err(too_large(max)),
+                Ok(Walk::AskGit) | Err(_) => {}
+            }
         }
         match self
             .git(&["cat-file", "blob", &format!("{hash}:{file}")], max)

@@ -5,7 +5,10 @@
 //! zip rules of `gomod::zip::create`.
 //!
 //! The archive is taken as a tar file on disk (streamed, bounded), indexed, and each file
-//! is read from it when the zip writer wants it: nothing is held whole in memory.
+//! is read from it when the zip writer wants it: nothing is held whole in memory. A
+//! small module with no attributes that could apply comes read in-process instead
+//! ([`super::tree::files`], held in memory up to `IN_MEMORY_BYTES` of the git source):
+//! the same files in the same order, without a git process.
 
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -202,7 +205,8 @@ fn parse_pax(buf: &[u8], path: &mut Option<String>, size: &mut Option<u64>) -> i
     Ok(())
 }
 
-/// Why a module zip could not be built from `git archive`'s tar.
+/// Why a module zip could not be built from `git archive`'s tar (or the files read
+/// in-process).
 #[derive(Debug, thiserror::Error)]
 pub enum TarZipError {
     /// The tar could not be opened.
@@ -276,7 +280,6 @@ pub fn zip_from_tar(
         sub.push('/');
     }
     let mut files: Vec<Box<dyn File>> = Vec::new();
-    let mut have_license = false;
     for e in entries {
         let Some(name) = e.path.strip_prefix("prefix/") else {
             return Err(TarZipError::TopLevel);
@@ -287,9 +290,6 @@ pub fn zip_from_tar(
         if name.is_empty() || name.ends_with('/') || e.kind == FileKind::Dir {
             continue;
         }
-        if name == "LICENSE" {
-            have_license = true;
-        }
         files.push(Box::new(TarFile {
             tar: tar.to_path_buf(),
             path: name.to_string(),
@@ -298,8 +298,42 @@ pub fn zip_from_tar(
             kind: e.kind,
         }));
     }
+    write_zip(files, !sub.is_empty(), license, module, version, dest)
+}
+
+/// Builds the module zip of `module@version` at `dest` from the module directory's
+/// files as `git archive` would list them, read in-process ([`super::tree::files`]);
+/// `license` as for [`zip_from_tar`].
+pub fn zip_from_tree(
+    files: Vec<super::tree::TreeFile>,
+    subdir: &str,
+    license: Option<Vec<u8>>,
+    module: &str,
+    version: &str,
+    dest: &Path,
+) -> Result<u64, TarZipError> {
+    let files = files
+        .into_iter()
+        .map(|f| Box::new(f) as Box<dyn File>)
+        .collect();
+    let in_subdir = !subdir.trim_matches('/').is_empty();
+    write_zip(files, in_subdir, license, module, version, dest)
+}
+
+/// The module zip of `files` (the module directory's, in archive order) at `dest`, with
+/// the repository root's `license` added when the module lies in a subdirectory and has
+/// no LICENSE of its own (the go command's `codeRepo.Zip`).
+fn write_zip(
+    mut files: Vec<Box<dyn File>>,
+    in_subdir: bool,
+    license: Option<Vec<u8>>,
+    module: &str,
+    version: &str,
+    dest: &Path,
+) -> Result<u64, TarZipError> {
+    let have_license = files.iter().any(|f| f.path() == "LICENSE");
     if !have_license
-        && !sub.is_empty()
+        && in_subdir
         && let Some(data) = license
     {
         files.push(Box::new(DataFile {
