@@ -21,13 +21,40 @@ pub mod cmd;
 mod formats;
 mod leftovers;
 pub mod objects;
-mod odb;
+pub mod odb;
 pub mod origin;
 pub mod repo;
 pub mod resolve;
-mod tree;
+pub mod tree;
 pub mod versions;
 pub mod zip;
+
+/// git for the unit tests of the in-process readers: the repository's own config only.
+#[cfg(test)]
+mod tests_git {
+    use std::path::Path;
+
+    /// Runs git in `dir` with no global or system config; its stdout (it must succeed).
+    pub fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+}
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

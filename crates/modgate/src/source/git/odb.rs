@@ -183,56 +183,14 @@ impl Pack {
     fn entry(&self, at: u64) -> Result<Entry, OdbError> {
         let mut head = [0u8; 32];
         let n = self.read_at(&mut head, at)?;
-        let head = &head[..n];
-        let mut i = 0;
-        let mut next = || {
-            let b = *head
-                .get(i)
-                .ok_or_else(|| self.corrupt("truncated entry header"))?;
-            i += 1;
-            Ok::<u8, OdbError>(b)
-        };
-        let mut c = next()?;
-        let t = (c >> 4) & 7;
-        let mut size = u64::from(c & 15);
-        let mut shift = 4;
-        while c & 0x80 != 0 {
-            c = next()?;
-            if shift > 57 {
-                return Err(self.corrupt("entry size overflows"));
-            }
-            size |= u64::from(c & 0x7f) << shift;
-            shift += 7;
-        }
-        let base = match t {
-            6 => {
-                let mut c = next()?;
-                let mut off = u64::from(c & 0x7f);
-                while c & 0x80 != 0 {
-                    c = next()?;
-                    if off >= 1 << 56 {
-                        return Err(self.corrupt("delta offset overflows"));
-                    }
-                    off = ((off + 1) << 7) | u64::from(c & 0x7f);
-                }
-                if off == 0 || off > at {
-                    return Err(self.corrupt("delta base offset out of range"));
-                }
-                Base::Offset(at - off)
-            }
-            7 => {
-                let mut id = [0u8; 20];
-                for b in &mut id {
-                    *b = next()?;
-                }
-                Base::Id(id)
-            }
-            t => Base::None(Kind::from_pack(t).ok_or_else(|| self.corrupt("unknown entry type"))?),
-        };
+        let (size, base, used) = parse_entry_header(&head[..n], at).map_err(|e| match e {
+            ParseError::Bad(what) => self.corrupt(what),
+            ParseError::TooLarge => self.corrupt("entry size overflows"),
+        })?;
         Ok(Entry {
             size,
             base,
-            data: at + i as u64,
+            data: at + used as u64,
         })
     }
 
@@ -270,10 +228,65 @@ impl Pack {
     }
 }
 
-enum Base {
+/// What a pack entry is made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// Nothing: it is a whole object of this type.
     None(Kind),
+    /// A delta on the entry at this offset of the same pack.
     Offset(u64),
+    /// A delta on the object with this id.
     Id([u8; 20]),
+}
+
+/// The header of the pack entry at offset `at`, from its first bytes `head`: the size of
+/// its (inflated) data, what it is made from, and the header's length.
+pub fn parse_entry_header(head: &[u8], at: u64) -> Result<(u64, Base, usize), ParseError> {
+    let bad = ParseError::Bad;
+    let mut i = 0;
+    let mut next = || {
+        let b = *head.get(i).ok_or(bad("truncated entry header"))?;
+        i += 1;
+        Ok::<u8, ParseError>(b)
+    };
+    let mut c = next()?;
+    let t = (c >> 4) & 7;
+    let mut size = u64::from(c & 15);
+    let mut shift = 4;
+    while c & 0x80 != 0 {
+        c = next()?;
+        if shift > 57 {
+            return Err(bad("entry size overflows"));
+        }
+        size |= u64::from(c & 0x7f) << shift;
+        shift += 7;
+    }
+    let base = match t {
+        6 => {
+            let mut c = next()?;
+            let mut off = u64::from(c & 0x7f);
+            while c & 0x80 != 0 {
+                c = next()?;
+                if off >= 1 << 56 {
+                    return Err(bad("delta offset overflows"));
+                }
+                off = ((off + 1) << 7) | u64::from(c & 0x7f);
+            }
+            if off == 0 || off > at {
+                return Err(bad("delta base offset out of range"));
+            }
+            Base::Offset(at - off)
+        }
+        7 => {
+            let mut id = [0u8; 20];
+            for b in &mut id {
+                *b = next()?;
+            }
+            Base::Id(id)
+        }
+        t => Base::None(Kind::from_pack(t).ok_or(bad("unknown entry type"))?),
+    };
+    Ok((size, base, i))
 }
 
 struct Entry {
@@ -381,52 +394,25 @@ impl ObjectDb {
     fn read_loose(&self, id: &[u8; 20], max: u64) -> Result<Option<Object>, OdbError> {
         let hex = hex(id);
         let path = self.objects.join(&hex[..2]).join(&hex[2..]);
-        let file = match fs::read(&path) {
+        let mut f = match fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(OdbError::Io { path, source }),
         };
-        let corrupt = |what| OdbError::Corrupt {
-            path: path.clone(),
-            what,
-        };
-        // The header first ("<type> <size>\0"), then exactly that many bytes.
-        let mut z = flate2::Decompress::new(true);
-        let mut head = Vec::with_capacity(64);
-        let first = z
-            .decompress_vec(&file, &mut head, flate2::FlushDecompress::None)
-            .map_err(|_| corrupt("bad compressed data"))?;
-        let nul = head
-            .iter()
-            .position(|b| *b == 0)
-            .ok_or_else(|| corrupt("bad object header"))?;
-        let sp = head[..nul]
-            .iter()
-            .position(|b| *b == b' ')
-            .ok_or_else(|| corrupt("bad object header"))?;
-        let kind = Kind::from_name(&head[..sp]).ok_or_else(|| corrupt("unknown object type"))?;
-        let size: u64 = std::str::from_utf8(&head[sp + 1..nul])
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| corrupt("bad object size"))?;
-        if size > max {
+        // zlib grows what it cannot compress by a few bytes per 16 KiB block at most.
+        let bound = max.saturating_add(max / 64).saturating_add(1024);
+        let mut file = Vec::new();
+        let read = io::Read::read_to_end(&mut io::Read::take(&mut f, bound + 1), &mut file);
+        if let Err(source) = read {
+            return Err(OdbError::Io { path, source });
+        }
+        if file.len() as u64 > bound {
             return Err(OdbError::TooLarge(max));
         }
-        let mut data = Vec::with_capacity(size as usize + 1);
-        data.extend_from_slice(&head[nul + 1..]);
-        if first != flate2::Status::StreamEnd {
-            let used = z.total_in() as usize;
-            let status = z
-                .decompress_vec(&file[used..], &mut data, flate2::FlushDecompress::Finish)
-                .map_err(|_| corrupt("bad compressed data"))?;
-            if status != flate2::Status::StreamEnd {
-                return Err(corrupt("object larger than its header says"));
-            }
-        }
-        if data.len() as u64 != size {
-            return Err(corrupt("object of another size than its header says"));
-        }
-        Ok(Some(Object { kind, data }))
+        parse_loose(&file, max).map(Some).map_err(|e| match e {
+            ParseError::TooLarge => OdbError::TooLarge(max),
+            ParseError::Bad(what) => OdbError::Corrupt { path, what },
+        })
     }
 
     /// The object at `at` in `pack`: its delta chain walked down to the base, then the
@@ -476,30 +462,35 @@ impl ObjectDb {
         let mut obj = base;
         for d in deltas.iter().rev() {
             obj.data = apply_delta(&obj.data, d, max).map_err(|e| match e {
-                DeltaError::TooLarge => OdbError::TooLarge(max),
-                DeltaError::Bad(what) => p.corrupt(what),
+                ParseError::TooLarge => OdbError::TooLarge(max),
+                ParseError::Bad(what) => p.corrupt(what),
             })?;
         }
         Ok(obj)
     }
 }
 
-enum DeltaError {
+/// Why bytes of the object store do not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    /// What they describe is larger than the caller allows.
     TooLarge,
+    /// They are not what the format says.
     Bad(&'static str),
 }
 
-/// `base` changed by the delta `delta` (git's copy and insert instructions).
-fn apply_delta(base: &[u8], delta: &[u8], max: u64) -> Result<Vec<u8>, DeltaError> {
+/// `base` changed by the delta `delta` (git's copy and insert instructions); a result
+/// larger than `max` is [`ParseError::TooLarge`].
+pub fn apply_delta(base: &[u8], delta: &[u8], max: u64) -> Result<Vec<u8>, ParseError> {
     let mut i = 0;
     let mut varint = || {
         let mut v: u64 = 0;
         let mut shift = 0;
         loop {
-            let b = *delta.get(i).ok_or(DeltaError::Bad("truncated delta"))?;
+            let b = *delta.get(i).ok_or(ParseError::Bad("truncated delta"))?;
             i += 1;
             if shift > 63 {
-                return Err(DeltaError::Bad("delta size overflows"));
+                return Err(ParseError::Bad("delta size overflows"));
             }
             v |= u64::from(b & 0x7f) << shift;
             shift += 7;
@@ -511,21 +502,21 @@ fn apply_delta(base: &[u8], delta: &[u8], max: u64) -> Result<Vec<u8>, DeltaErro
     let src = varint()?;
     let dst = varint()?;
     if src != base.len() as u64 {
-        return Err(DeltaError::Bad("delta for a base of another size"));
+        return Err(ParseError::Bad("delta for a base of another size"));
     }
     if dst > max {
-        return Err(DeltaError::TooLarge);
+        return Err(ParseError::TooLarge);
     }
     let mut out = Vec::with_capacity(dst as usize);
     while i < delta.len() {
         let op = delta[i];
         i += 1;
         if op & 0x80 != 0 {
-            let mut field = |bits: u8, shift: u32| -> Result<usize, DeltaError> {
+            let mut field = |bits: u8, shift: u32| -> Result<usize, ParseError> {
                 if op & bits == 0 {
                     return Ok(0);
                 }
-                let b = *delta.get(i).ok_or(DeltaError::Bad("truncated delta"))?;
+                let b = *delta.get(i).ok_or(ParseError::Bad("truncated delta"))?;
                 i += 1;
                 Ok((b as usize) << shift)
             };
@@ -537,25 +528,68 @@ fn apply_delta(base: &[u8], delta: &[u8], max: u64) -> Result<Vec<u8>, DeltaErro
             let part = off
                 .checked_add(len)
                 .and_then(|end| base.get(off..end))
-                .ok_or(DeltaError::Bad("delta copies from outside its base"))?;
+                .ok_or(ParseError::Bad("delta copies from outside its base"))?;
             out.extend_from_slice(part);
         } else if op != 0 {
             let part = delta
                 .get(i..i + op as usize)
-                .ok_or(DeltaError::Bad("truncated delta"))?;
+                .ok_or(ParseError::Bad("truncated delta"))?;
             out.extend_from_slice(part);
             i += op as usize;
         } else {
-            return Err(DeltaError::Bad("delta instruction 0"));
+            return Err(ParseError::Bad("delta instruction 0"));
         }
         if out.len() as u64 > dst {
-            return Err(DeltaError::Bad("delta larger than it says"));
+            return Err(ParseError::Bad("delta larger than it says"));
         }
     }
     if out.len() as u64 != dst {
-        return Err(DeltaError::Bad("delta of another size than it says"));
+        return Err(ParseError::Bad("delta of another size than it says"));
     }
     Ok(out)
+}
+
+/// A loose object's file: zlib over `<type> <size>\0<content>`. Content over `max`
+/// bytes is [`ParseError::TooLarge`].
+pub fn parse_loose(file: &[u8], max: u64) -> Result<Object, ParseError> {
+    let bad = ParseError::Bad;
+    // The header first, then exactly the size it gives.
+    let mut z = flate2::Decompress::new(true);
+    let mut head = Vec::with_capacity(64);
+    let first = z
+        .decompress_vec(file, &mut head, flate2::FlushDecompress::None)
+        .map_err(|_| bad("bad compressed data"))?;
+    let nul = head
+        .iter()
+        .position(|b| *b == 0)
+        .ok_or(bad("bad object header"))?;
+    let sp = head[..nul]
+        .iter()
+        .position(|b| *b == b' ')
+        .ok_or(bad("bad object header"))?;
+    let kind = Kind::from_name(&head[..sp]).ok_or(bad("unknown object type"))?;
+    let size: u64 = std::str::from_utf8(&head[sp + 1..nul])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(bad("bad object size"))?;
+    if size > max {
+        return Err(ParseError::TooLarge);
+    }
+    let mut data = Vec::with_capacity(size as usize + 1);
+    data.extend_from_slice(&head[nul + 1..]);
+    if first != flate2::Status::StreamEnd {
+        let used = z.total_in() as usize;
+        let status = z
+            .decompress_vec(&file[used..], &mut data, flate2::FlushDecompress::Finish)
+            .map_err(|_| bad("bad compressed data"))?;
+        if status != flate2::Status::StreamEnd {
+            return Err(bad("object larger than its header says"));
+        }
+    }
+    if data.len() as u64 != size {
+        return Err(bad("object of another size than its header says"));
+    }
+    Ok(Object { kind, data })
 }
 
 /// The 20 bytes of a 40-digit lower-case hex id.
@@ -609,15 +643,15 @@ mod tests {
         // A copy past the base's end, a base of another size, and output over the limit.
         assert!(matches!(
             apply_delta(base, &[12, 5, 0x91, 10, 5], 100),
-            Err(DeltaError::Bad("delta copies from outside its base"))
+            Err(ParseError::Bad("delta copies from outside its base"))
         ));
         assert!(matches!(
             apply_delta(base, &[11, 1, 1, b'x'], 100),
-            Err(DeltaError::Bad("delta for a base of another size"))
+            Err(ParseError::Bad("delta for a base of another size"))
         ));
         assert!(matches!(
             apply_delta(base, &[12, 11, 0x90, 5], 10),
-            Err(DeltaError::TooLarge)
+            Err(ParseError::TooLarge)
         ));
         // A size of 0 in a copy means 64 KiB.
         let big = vec![7u8; 0x10000];
@@ -625,25 +659,7 @@ mod tests {
         assert_eq!(apply_delta(&big, &d, 1 << 20).ok().unwrap(), big);
     }
 
-    fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
-        let out = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
+    use super::super::tests_git::git;
 
     /// A repository with deltas (a file grown over 30 commits), nested trees, an
     /// annotated tag and an empty blob.

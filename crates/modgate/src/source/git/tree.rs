@@ -27,14 +27,25 @@ pub enum Walk<T> {
     AskGit,
 }
 
+/// The most directories deep a walk goes; deeper trees go to git.
+const MAX_DIR_DEPTH: usize = 128;
+/// What each listed file costs of the memory budget besides its content.
+const ENTRY_COST: u64 = 64;
+
 /// One entry of a tree.
-struct Entry<'a> {
-    mode: &'a [u8],
-    name: &'a [u8],
-    id: [u8; 20],
+#[derive(Debug, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// Its mode, in octal digits (`40000`, `100644`, `100755`, `120000`, `160000`).
+    pub mode: &'a [u8],
+    /// Its name.
+    pub name: &'a [u8],
+    /// The object it names.
+    pub id: [u8; 20],
 }
 
-fn entries(tree: &[u8]) -> Option<Vec<Entry<'_>>> {
+/// The entries of a tree object (`<mode> <name>\0<20-byte id>` each); `None` when it is
+/// malformed.
+pub fn entries(tree: &[u8]) -> Option<Vec<Entry<'_>>> {
     let mut out = Vec::new();
     let mut rest = tree;
     while !rest.is_empty() {
@@ -222,7 +233,7 @@ pub fn files(
     };
     let mut out = Vec::new();
     let mut budget = max_bytes;
-    match walk(db, top, "", &mut budget, &mut out) {
+    match walk(db, top, "", 0, &mut budget, &mut out) {
         // git archive refuses a directory with nothing in it: its words stand.
         Ok(true) if !out.is_empty() => Ok(Walk::Found(out)),
         Ok(true) => Ok(Walk::AskGit),
@@ -231,15 +242,21 @@ pub fn files(
     }
 }
 
-/// Lists the tree `tree` (at `prefix`) into `out`; false when git must be asked.
+/// Lists the tree `tree` (at `prefix`, `depth` directories down) into `out`, each file
+/// charged to `budget` (its content and [`ENTRY_COST`] with its path); false when git
+/// must be asked.
 fn walk(
     db: &ObjectDb,
     tree: [u8; 20],
     prefix: &str,
+    depth: usize,
     budget: &mut u64,
     out: &mut Vec<TreeFile>,
 ) -> Result<bool, OdbError> {
-    let Some(obj) = db.read(&hex(&tree), 64 << 20)? else {
+    if depth > MAX_DIR_DEPTH {
+        return Ok(false);
+    }
+    let Some(obj) = db.read(&hex(&tree), *budget)? else {
         return Ok(false);
     };
     let Some(list) = entries(&obj.data) else {
@@ -253,9 +270,16 @@ fn walk(
             return Ok(false);
         }
         let path = format!("{prefix}{name}");
+        let cost = ENTRY_COST + path.len() as u64;
+        if e.mode != b"40000" {
+            match budget.checked_sub(cost) {
+                Some(left) => *budget = left,
+                None => return Ok(false),
+            }
+        }
         match e.mode {
             b"40000" => {
-                if !walk(db, e.id, &format!("{path}/"), budget, out)? {
+                if !walk(db, e.id, &format!("{path}/"), depth + 1, budget, out)? {
                     return Ok(false);
                 }
             }
@@ -283,4 +307,117 @@ fn walk(
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests_git::git;
+    use super::*;
+    use std::fs;
+    use std::path::Path;
+
+    fn commit_all(dir: &Path) -> String {
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", "c"]);
+        String::from_utf8(git(dir, &["rev-parse", "HEAD"]))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    fn repo() -> (tempfile::TempDir, String) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        git(p, &["init", "-q", "--template=", "."]);
+        fs::create_dir_all(p.join("sub/inner")).unwrap();
+        fs::write(p.join("go.mod"), "module m\n").unwrap();
+        fs::write(p.join("sub/go.mod"), "module m/sub\n").unwrap();
+        fs::write(p.join("sub/inner/x.go"), "package inner\n").unwrap();
+        fs::write(p.join("sub/a.go"), "package sub\n").unwrap();
+        std::os::unix::fs::symlink("go.mod", p.join("link")).unwrap();
+        let c = commit_all(p);
+        (d, c)
+    }
+
+    #[test]
+    fn reads_files_as_cat_file_finds_them() {
+        let (d, c) = repo();
+        let db = ObjectDb::open(&d.path().join(".git")).unwrap();
+        let read = |path: &str| read_file(&db, &c, path, 1 << 20).unwrap();
+        assert_eq!(read("go.mod"), Walk::Found(b"module m\n".to_vec()));
+        assert_eq!(read("sub/go.mod"), Walk::Found(b"module m/sub\n".to_vec()));
+        // A link's blob is its target, as `cat-file blob` prints it.
+        assert_eq!(read("link"), Walk::Found(b"go.mod".to_vec()));
+        assert_eq!(read("sub"), Walk::Missing);
+        assert_eq!(read("nope/go.mod"), Walk::Missing);
+        assert_eq!(read("link/go.mod"), Walk::Missing);
+        assert_eq!(read("sub/../go.mod"), Walk::AskGit);
+        assert_eq!(read("./go.mod"), Walk::AskGit);
+        assert_eq!(read("sub//go.mod"), Walk::AskGit);
+        let other = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(read_file(&db, other, "go.mod", 100).unwrap(), Walk::AskGit);
+        assert!(matches!(
+            read_file(&db, &c, "go.mod", 3),
+            Err(OdbError::TooLarge(3))
+        ));
+    }
+
+    #[test]
+    fn lists_a_directory_in_archive_order_and_sends_the_unusual_to_git() {
+        let (d, c) = repo();
+        let p = d.path();
+        let db = ObjectDb::open(&p.join(".git")).unwrap();
+        let names = |w: Walk<Vec<TreeFile>>| match w {
+            Walk::Found(f) => f.into_iter().map(|f| (f.path, f.kind)).collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            names(files(&db, &c, "", 1 << 20).unwrap()),
+            [
+                ("go.mod".to_string(), FileKind::Regular),
+                ("link".to_string(), FileKind::Symlink),
+                ("sub/a.go".to_string(), FileKind::Regular),
+                ("sub/go.mod".to_string(), FileKind::Regular),
+                ("sub/inner/x.go".to_string(), FileKind::Regular),
+            ]
+        );
+        assert_eq!(
+            names(files(&db, &c, "sub", 1 << 20).unwrap()),
+            [
+                ("a.go".to_string(), FileKind::Regular),
+                ("go.mod".to_string(), FileKind::Regular),
+                ("inner/x.go".to_string(), FileKind::Regular),
+            ]
+        );
+        // Over the memory budget, a missing directory, a file as the directory: git says.
+        assert_eq!(files(&db, &c, "", 100).unwrap(), Walk::AskGit);
+        assert_eq!(files(&db, &c, "nope", 1 << 20).unwrap(), Walk::AskGit);
+        assert_eq!(files(&db, &c, "go.mod", 1 << 20).unwrap(), Walk::AskGit);
+
+        // A .gitattributes inside, or on the way to the directory: git makes the archive.
+        fs::write(p.join("sub/inner/.gitattributes"), "*.go ident\n").unwrap();
+        let c2 = commit_all(p);
+        let db = ObjectDb::open(&p.join(".git")).unwrap();
+        assert_eq!(files(&db, &c2, "", 1 << 20).unwrap(), Walk::AskGit);
+        assert_eq!(files(&db, &c2, "sub", 1 << 20).unwrap(), Walk::AskGit);
+        assert_eq!(files(&db, &c2, "sub/inner", 1 << 20).unwrap(), Walk::AskGit);
+        fs::remove_file(p.join("sub/inner/.gitattributes")).unwrap();
+        fs::write(p.join(".gitattributes"), "*.go ident\n").unwrap();
+        let c3 = commit_all(p);
+        let db = ObjectDb::open(&p.join(".git")).unwrap();
+        assert_eq!(files(&db, &c3, "sub", 1 << 20).unwrap(), Walk::AskGit);
+
+        // Deeper than the walk goes.
+        fs::remove_file(p.join(".gitattributes")).unwrap();
+        let deep: String = (0..=MAX_DIR_DEPTH).map(|_| "d/").collect();
+        fs::create_dir_all(p.join(&deep)).unwrap();
+        fs::write(p.join(&deep).join("f.go"), "package d\n").unwrap();
+        let c4 = commit_all(p);
+        let db = ObjectDb::open(&p.join(".git")).unwrap();
+        assert_eq!(files(&db, &c4, "", 1 << 20).unwrap(), Walk::AskGit);
+        assert!(matches!(
+            files(&db, &c4, "sub", 1 << 20).unwrap(),
+            Walk::Found(_)
+        ));
+    }
 }
