@@ -16,7 +16,6 @@
 //! `GIT_ATTR_SOURCE` is not read here: then git always makes the zip.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::cmd::Runner;
@@ -30,7 +29,8 @@ pub const CLONE_ATTRIBUTES: &str = "\n* -export-subst -export-ignore\n";
 /// The attribute files outside commits that git would read, found by asking git.
 pub struct OutsideAttributes {
     runner: Runner,
-    found: Mutex<Option<(Instant, Vec<PathBuf>)>>,
+    /// Held while git is asked, so that concurrent zips ask once.
+    found: tokio::sync::Mutex<Option<(Instant, Vec<PathBuf>)>>,
 }
 
 impl OutsideAttributes {
@@ -38,7 +38,7 @@ impl OutsideAttributes {
     pub fn new(runner: Runner) -> OutsideAttributes {
         OutsideAttributes {
             runner,
-            found: Mutex::new(None),
+            found: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -52,23 +52,18 @@ impl OutsideAttributes {
         if self.configured_by_environment() {
             return false;
         }
-        let known = {
-            let found = self.found.lock().unwrap_or_else(|p| p.into_inner());
-            found
-                .as_ref()
-                .filter(|(at, _)| at.elapsed() < RECHECK)
-                .map(|(_, paths)| paths.clone())
-        };
-        let paths = match known {
-            Some(p) => p,
-            None => match self.ask_git(clone).await {
-                Some(p) => {
-                    let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
-                    *found = Some((Instant::now(), p.clone()));
-                    p
-                }
-                None => return false,
-            },
+        let paths = {
+            let mut found = self.found.lock().await;
+            match found.as_ref().filter(|(at, _)| at.elapsed() < RECHECK) {
+                Some((_, p)) => p.clone(),
+                None => match self.ask_git(clone).await {
+                    Some(p) => {
+                        *found = Some((Instant::now(), p.clone()));
+                        p
+                    }
+                    None => return false,
+                },
+            }
         };
         paths.iter().all(|p| match std::fs::metadata(p) {
             Ok(m) => m.len() == 0,
