@@ -165,7 +165,10 @@ impl Cache {
                 if let Ok(_permit) = cache.inner.prefetch.permits.acquire().await {
                     let done = match what {
                         Ahead::Requirement { depth } => cache.prefetch_one(&m, &v, depth).await,
-                        Ahead::Zip => cache.zip(&m, &v).await.map(|_| ()),
+                        // No client waits for it yet: its CPU work yields to theirs.
+                        Ahead::Zip => crate::platform::background::scope(cache.zip(&m, &v))
+                            .await
+                            .map(|_| ()),
                     };
                     match done {
                         Ok(()) => {

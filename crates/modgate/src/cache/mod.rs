@@ -736,8 +736,8 @@ impl Cache {
             gomod::module::Version::new(m.to_string(), v.to_string()),
             inner.source.describe(),
         );
-        let (h1, staged) =
-            tokio::task::spawn_blocking(move || -> Result<(String, Staged), Error> {
+        let (h1, staged) = crate::platform::background::run_blocking(
+            move || -> Result<(String, Staged), Error> {
                 let t = staged.path();
                 let bad = |e: String| {
                     Error::failed(format!(
@@ -751,9 +751,10 @@ impl Cache {
                 let h1 = gomod::dirhash::hash_zip_file(t)
                     .map_err(|e| internal(format!("hashing {}: {e}", t.display())))?;
                 Ok((h1, staged))
-            })
-            .await
-            .map_err(internal)??;
+            },
+        )
+        .await
+        .map_err(internal)??;
         check_sum(inner, m, v, false, &h1).await?;
         let store = &inner.store;
         // A second name for the checked file, served when a remote storage does not

@@ -10,6 +10,7 @@
 //! Where a platform has no equivalent, the function says so (`None`, or an error naming
 //! what is missing) and the caller tells the user.
 
+pub mod background;
 pub mod clock;
 pub mod cpu;
 pub mod disk;

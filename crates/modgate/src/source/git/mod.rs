@@ -297,7 +297,7 @@ impl Source for GitSource {
                 version.to_string(),
                 dest.to_path_buf(),
             );
-            let made = tokio::task::spawn_blocking(move || {
+            let made = crate::platform::background::run_blocking(move || {
                 zip::zip_from_tree(files, &dir2, license, &module2, &version2, &dest2)
             })
             .await;
@@ -333,7 +333,7 @@ impl Source for GitSource {
                 version.to_string(),
                 dest.to_path_buf(),
             );
-            let made = tokio::task::spawn_blocking(move || {
+            let made = crate::platform::background::run_blocking(move || {
                 zip::zip_from_tar(&tar2, &dir2, license, &module2, &version2, &dest2)
             })
             .await;
@@ -348,7 +348,7 @@ impl Source for GitSource {
 /// The result of a zip task, its errors said for `module@version` (a full disk as the
 /// data directory's).
 fn zip_made(
-    made: Result<Result<u64, zip::TarZipError>, tokio::task::JoinError>,
+    made: Result<Result<u64, zip::TarZipError>, crate::platform::background::TaskError>,
     module: &str,
     version: &str,
     dest: &Path,

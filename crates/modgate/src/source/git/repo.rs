@@ -747,13 +747,14 @@ impl GitRepo {
     }
 
     /// Runs `read` on the clone's object store (opened for this call, as the clone is
-    /// now) on the blocking pool.
+    /// now) where blocking is allowed (at low priority for work done ahead).
     async fn read_here<T: Send + 'static>(
         &self,
         read: impl FnOnce(&ObjectDb) -> Result<Walk<T>, OdbError> + Send + 'static,
     ) -> Result<Walk<T>, OdbError> {
         let dir = self.dir.clone();
-        let done = tokio::task::spawn_blocking(move || read(&ObjectDb::open(&dir)?)).await;
+        let done =
+            crate::platform::background::run_blocking(move || read(&ObjectDb::open(&dir)?)).await;
         let result = done.unwrap_or(Ok(Walk::AskGit));
         if let Err(e) = &result
             && !matches!(e, OdbError::TooLarge(_))
