@@ -5,7 +5,7 @@
 //!   paths, `?go-get=1` discovery);
 //! - [`cmd`]: running `git` without prompts, bounded in time and output;
 //! - [`repo`]: one bare clone per repository under `<cache>/git/<sha256 of URL>`;
-//! - [`objects`]: commit times and file contents, asked of git once;
+//! - [`objects`]: commit times and file contents, read once;
 //! - [`versions`]: tags and commits -> module versions (coderepo.go);
 //! - [`odb`], [`tree`]: the clone's objects and trees read in-process (a commit, a file,
 //!   a module directory's files), where that is what git would give;

@@ -663,7 +663,8 @@ impl GitRepo {
     }
 
     /// The commit `rev` names: its full hash and commit time, with its root `go.mod` read
-    /// on the way into the memo (what is asked next nearly every time), in one
+    /// on the way into the memo (what is asked next nearly every time): in-process for a
+    /// full hash ([`Self::load_commit_here`]), else (or when that cannot say) in one
     /// `git cat-file --batch`. Falls back to `git log` when that cannot say.
     async fn load_commit(&self, rev: &str) -> Result<(String, i64), Error> {
         if rev.contains(['\n', '\r', '\0']) {
