@@ -1122,6 +1122,49 @@ async fn zips_read_in_process_are_the_go_commands() {
     assert_eq!(ran.iter().filter(|c| *c == "archive").count(), 1, "{ran:?}");
 }
 
+/// A clone the in-process reader does not read (here: it has an alternates file) is read
+/// by git, as before: the commit and its go.mod by `cat-file --batch`, another file by
+/// `cat-file blob`, the zip by `git archive`; every answer the go command's.
+#[tokio::test]
+async fn a_clone_not_read_in_process_is_read_by_git() {
+    let w = World::new();
+    w.init("oldway");
+    // A commit no ref names: its time is not known from the listing, so it is read.
+    let (first, _) = w.commit("oldway", &[("go.mod", "module github.com/gen/oldway\n")]);
+    w.commit(
+        "oldway",
+        &[
+            ("a.go", "package oldway\n"),
+            ("LICENSE", "the root's license\n"),
+            ("sub/go.mod", "module github.com/gen/oldway/sub\n"),
+            ("sub/s.go", "package sub\n"),
+        ],
+    );
+    w.git("oldway", &["tag", "v1.0.0"]);
+    w.git("oldway", &["tag", "sub/v1.0.0"]);
+    let p = "github.com/gen/oldway";
+    w.source().stat(p, "v1.0.0").await.unwrap();
+    let clones: Vec<_> = std::fs::read_dir(w.path("cache/git"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|d| d.join("HEAD").exists())
+        .collect();
+    assert_eq!(clones.len(), 1, "{clones:?}");
+    std::fs::write(clones[0].join("objects/info/alternates"), "").unwrap();
+
+    let (env, log) = counting_git(&w);
+    let mut s = w.settings();
+    s.git_env = env;
+    let src = GitSource::new(s).unwrap();
+    w.same_as_go(&src, p, "v1.0.0").await;
+    w.same_as_go(&src, &format!("{p}/sub"), "v1.0.0").await;
+    w.same_as_go(&src, p, &first).await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    for run in ["cat-file --batch", "cat-file blob", "archive"] {
+        assert!(text.contains(run), "{run} not in {text}");
+    }
+}
+
 #[tokio::test]
 async fn paths_with_a_dot_git_element() {
     let w = World::new();

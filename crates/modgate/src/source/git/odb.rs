@@ -91,11 +91,15 @@ pub enum OdbError {
     TooLarge(u64),
 }
 
-/// One pack and its index.
+/// One pack and its index. The index is read where a lookup needs it (its fan-out table
+/// once, names and offsets by `pread`): a large repository's index (28 bytes an object)
+/// is neither read whole per call nor held in memory.
 struct Pack {
     path: PathBuf,
     file: fs::File,
-    idx: Vec<u8>,
+    idx_path: PathBuf,
+    idx: fs::File,
+    fanout: Vec<u32>,
     count: usize,
 }
 
@@ -107,18 +111,22 @@ impl Pack {
             path: idx_path.to_path_buf(),
             source,
         };
-        let idx = fs::read(idx_path).map_err(io)?;
-        if idx.len() < IDX_HEADER || idx[..4] != [0xff, b't', b'O', b'c'] {
+        let idx = fs::File::open(idx_path).map_err(io)?;
+        let len = idx.metadata().map_err(io)?.len();
+        let mut head = vec![0u8; IDX_HEADER];
+        let n = read_full(&idx, &mut head, 0).map_err(io)?;
+        if n < IDX_HEADER || head[..4] != [0xff, b't', b'O', b'c'] {
             return Err(OdbError::Unsupported("pack index version 1"));
         }
-        if be32(&idx[4..8]) != 2 {
+        if be32(&head[4..8]) != 2 {
             return Err(OdbError::Unsupported(
                 "pack index of a version other than 2",
             ));
         }
-        let count = be32(&idx[IDX_HEADER - 4..IDX_HEADER]) as usize;
-        let min = IDX_HEADER + count * 28 + 40;
-        if idx.len() < min || !(idx.len() - min).is_multiple_of(8) {
+        let fanout: Vec<u32> = head[8..].chunks(4).map(be32).collect();
+        let count = fanout[255] as usize;
+        let min = (IDX_HEADER + count * 28 + 40) as u64;
+        if len < min || !(len - min).is_multiple_of(8) || fanout.windows(2).any(|w| w[0] > w[1]) {
             return Err(OdbError::Corrupt {
                 path: idx_path.to_path_buf(),
                 what: "pack index of the wrong size",
@@ -131,38 +139,61 @@ impl Pack {
         Ok(Pack {
             path: pack_path,
             file,
+            idx_path: idx_path.to_path_buf(),
             idx,
+            fanout,
             count,
         })
     }
 
-    /// The offset of object `id` in this pack.
-    fn find(&self, id: &[u8; 20]) -> Option<u64> {
-        let fan = |i: usize| be32(&self.idx[8 + i * 4..12 + i * 4]) as usize;
-        let first = id[0] as usize;
-        let mut lo = if first == 0 { 0 } else { fan(first - 1) };
-        let mut hi = fan(first).min(self.count);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let at = IDX_HEADER + mid * 20;
-            match self.idx[at..at + 20].cmp(id) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return self.offset(mid),
-            }
+    /// `buf.len()` bytes of the index at `at`.
+    fn idx_bytes(&self, buf: &mut [u8], at: usize) -> Result<(), OdbError> {
+        match read_full(&self.idx, buf, at as u64) {
+            Ok(n) if n == buf.len() => Ok(()),
+            Ok(_) => Err(OdbError::Corrupt {
+                path: self.idx_path.clone(),
+                what: "truncated pack index",
+            }),
+            Err(source) => Err(OdbError::Io {
+                path: self.idx_path.clone(),
+                source,
+            }),
         }
-        None
     }
 
-    fn offset(&self, i: usize) -> Option<u64> {
-        let at = IDX_HEADER + self.count * 24 + i * 4;
-        let small = be32(&self.idx[at..at + 4]);
-        if small & 0x8000_0000 == 0 {
-            return Some(u64::from(small));
+    /// The offset of object `id` in this pack.
+    fn find(&self, id: &[u8; 20]) -> Result<Option<u64>, OdbError> {
+        let first = id[0] as usize;
+        let mut lo = if first == 0 {
+            0
+        } else {
+            self.fanout[first - 1] as usize
+        };
+        let mut hi = (self.fanout[first] as usize).min(self.count);
+        let mut name = [0u8; 20];
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            self.idx_bytes(&mut name, IDX_HEADER + mid * 20)?;
+            match name.cmp(id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return self.offset(mid).map(Some),
+            }
         }
+        Ok(None)
+    }
+
+    fn offset(&self, i: usize) -> Result<u64, OdbError> {
+        let mut small = [0u8; 4];
+        self.idx_bytes(&mut small, IDX_HEADER + self.count * 24 + i * 4)?;
+        let small = u32::from_be_bytes(small);
+        if small & 0x8000_0000 == 0 {
+            return Ok(u64::from(small));
+        }
+        let mut large = [0u8; 8];
         let at = IDX_HEADER + self.count * 28 + (small & 0x7fff_ffff) as usize * 8;
-        let b = self.idx.get(at..at + 8)?;
-        Some(u64::from_be_bytes(b.try_into().ok()?))
+        self.idx_bytes(&mut large, at)?;
+        Ok(u64::from_be_bytes(large))
     }
 
     fn corrupt(&self, what: &'static str) -> OdbError {
@@ -305,6 +336,20 @@ fn read_at(f: &fs::File, buf: &mut [u8], at: u64) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(f, buf, at)
 }
 
+/// Reads until `buf` is full or the file ends; how many bytes were read.
+fn read_full(f: &fs::File, buf: &mut [u8], at: u64) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match read_at(f, &mut buf[got..], at + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
 fn be32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
@@ -383,12 +428,20 @@ impl ObjectDb {
     }
 
     fn read_raw(&self, id: &[u8; 20], max: u64) -> Result<Option<Object>, OdbError> {
+        match self.find_packed(id)? {
+            Some((p, at)) => self.read_packed(p, at, max).map(Some),
+            None => self.read_loose(id, max),
+        }
+    }
+
+    /// The pack holding `id`, and its offset there.
+    fn find_packed(&self, id: &[u8; 20]) -> Result<Option<(&Pack, u64)>, OdbError> {
         for p in &self.packs {
-            if let Some(at) = p.find(id) {
-                return self.read_packed(p, at, max).map(Some);
+            if let Some(at) = p.find(id)? {
+                return Ok(Some((p, at)));
             }
         }
-        self.read_loose(id, max)
+        Ok(None)
     }
 
     fn read_loose(&self, id: &[u8; 20], max: u64) -> Result<Option<Object>, OdbError> {
@@ -449,7 +502,7 @@ impl ObjectDb {
                         return Err(OdbError::TooLarge(max));
                     }
                     deltas.push(p.inflate(e.data, e.size)?);
-                    match self.packs.iter().find_map(|q| Some((q, q.find(&id)?))) {
+                    match self.find_packed(&id)? {
                         Some((q, off)) => (p, at) = (q, off),
                         None => match self.read_loose(&id, max)? {
                             Some(o) => break o,
