@@ -17,9 +17,9 @@
 //! connections get the ordinary stream (`file_range.rs`).
 //!
 //! A chunk is sent from the runtime's thread only when all of it is in the page cache
-//! (`cachestat`), so `sendfile` never waits for the disk there; a chunk that is not is
-//! read on the blocking pool and written as bytes (which also brings the next ones into
-//! the cache). Kernels without `cachestat` (before Linux 6.5) get the ordinary stream.
+//! (`cachestat`, remembered for a moment: `storage/page_cache.rs`), so `sendfile` does
+//! not wait for the disk there; a chunk that is not is read on the blocking pool and
+//! written as bytes (which also brings the next ones into the cache). Kernels without `cachestat` (before Linux 6.5) get the ordinary stream.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -35,9 +35,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use crate::storage::FileSpan;
-use crate::storage::file_range::{
-    CHUNK, ended_early, in_page_cache, joined, owed, page_cache_known, read_at,
-};
+use crate::storage::file_range::{CHUNK, ended_early, joined, owed, read_at};
+use crate::storage::page_cache::{FileId, in_page_cache_lately, page_cache_known};
 
 /// The most one stand-in stands for: one `sendfile` call's worth.
 const STAND_IN_LEN: usize = 1 << 20;
@@ -78,11 +77,12 @@ impl Queue {
 
 /// `span` as a body of stand-ins queued on `queue` (a connection's).
 pub(super) fn body(span: FileSpan, queue: Arc<Queue>) -> axum::body::Body {
-    axum::body::Body::new(SpanBody::new(span, queue, in_page_cache))
+    axum::body::Body::new(SpanBody::new(span, queue, in_page_cache_lately))
 }
 
-/// Whether a range of a file is in the page cache (`None`: cannot tell).
-type Cached = fn(&File, u64, u64) -> Option<bool>;
+/// Whether a range of a file (known as the id) is in the page cache (`None`: cannot
+/// tell).
+type Cached = fn(&File, Option<FileId>, u64, u64) -> Option<bool>;
 
 struct SpanBody {
     /// Holds the file (and what keeps it) until the body is done.
@@ -95,11 +95,14 @@ struct SpanBody {
     /// A chunk not in the page cache, being read on the blocking pool.
     reading: Option<JoinHandle<io::Result<Bytes>>>,
     cached: Cached,
+    /// The file's identity, for what is remembered of it in the page cache.
+    id: Option<FileId>,
 }
 
 impl SpanBody {
     fn new(span: FileSpan, queue: Arc<Queue>, cached: Cached) -> SpanBody {
         SpanBody {
+            id: FileId::of(&span.file),
             at: span.start,
             left: span.len,
             span,
@@ -137,7 +140,7 @@ impl Body for SpanBody {
             return Poll::Ready(None);
         }
         let n = STAND_IN_LEN.min(this.left as usize);
-        if (this.cached)(&this.span.file, this.at, n as u64) == Some(false) {
+        if (this.cached)(&this.span.file, this.id, this.at, n as u64) == Some(false) {
             let (file, at) = (Arc::clone(&this.span.file), this.at);
             let n = CHUNK.min(n);
             this.reading = Some(tokio::task::spawn_blocking(move || read_at(&file, at, n)));
@@ -402,12 +405,12 @@ mod tests {
         Ok(r.bytes().await?.to_vec())
     }
 
-    fn always(_: &File, _: u64, _: u64) -> Option<bool> {
+    fn always(_: &File, _: Option<FileId>, _: u64, _: u64) -> Option<bool> {
         Some(true)
     }
 
     /// Every other chunk "not in the page cache" (read and written as bytes).
-    fn every_other(_: &File, at: u64, _: u64) -> Option<bool> {
+    fn every_other(_: &File, _: Option<FileId>, at: u64, _: u64) -> Option<bool> {
         Some((at / CHUNK as u64).is_multiple_of(2))
     }
 
@@ -415,7 +418,7 @@ mod tests {
     async fn a_span_is_sent_from_the_file_byte_for_byte_over_one_connection() {
         let data = pattern(3 * STAND_IN_LEN + 12345);
         let (_d, path) = file_of(&data);
-        for cached in [always as Cached, every_other, |_: &File, _, _| None] {
+        for cached in [always as Cached, every_other, |_: &File, _, _, _| None] {
             let addr = server(path.clone(), cached).await;
             let client = reqwest::Client::builder()
                 .pool_max_idle_per_host(1)

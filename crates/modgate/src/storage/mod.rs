@@ -30,6 +30,7 @@ mod health;
 mod key;
 mod lock;
 mod memory;
+pub mod page_cache;
 mod readers;
 mod s3;
 mod staging;
