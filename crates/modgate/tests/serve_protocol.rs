@@ -50,6 +50,7 @@ fn rt() -> tokio::runtime::Runtime {
 
 /// One request and the answer it must get, like the tables of x/mod's tests: the status,
 /// each header named (`<none>`: absent), and the body (`None`: not compared).
+#[derive(Clone)]
 struct Case {
     method: &'static str,
     path: String,
@@ -227,74 +228,111 @@ fn repeated_immutable_answers_are_the_same() {
     );
 }
 
+/// The answers about a stored zip, each with what it must get.
+fn zip_cases(url: &str, zip: &[u8], etag: &str) -> Vec<Case> {
+    let size = zip.len();
+    vec![
+        case("GET", url, 200)
+            .header("content-type", "application/zip")
+            .header("cache-control", IMMUTABLE)
+            .header("etag", etag)
+            .header("accept-ranges", "bytes")
+            .header("content-length", size.to_string())
+            .body(zip.to_vec()),
+        case("HEAD", url, 200)
+            .header("content-length", size.to_string())
+            .header("etag", etag)
+            .body(""),
+        case("GET", url, 304)
+            .send("if-none-match", etag)
+            .header("etag", etag)
+            .body(""),
+        case("GET", url, 200)
+            .send("if-none-match", "\"h1:other\"")
+            .body(zip.to_vec()),
+        case("GET", url, 206)
+            .send("range", "bytes=0-9")
+            .header("content-range", format!("bytes 0-9/{size}"))
+            .header("content-length", "10")
+            .body(&zip[..10]),
+        case("GET", url, 206)
+            .send("range", "bytes=-5")
+            .header(
+                "content-range",
+                format!("bytes {}-{}/{size}", size - 5, size - 1),
+            )
+            .body(&zip[size - 5..]),
+        case("GET", url, 206)
+            .send("range", "bytes=100-")
+            .header("content-range", format!("bytes 100-{}/{size}", size - 1))
+            .body(&zip[100..]),
+        case("GET", url, 416)
+            .send("range", format!("bytes={size}-"))
+            .header("content-range", format!("bytes */{size}"))
+            .body(format!("range not satisfiable: the zip is {size} bytes\n")),
+        // If-Range with another ETag: the whole zip.
+        case("GET", url, 200)
+            .send("range", "bytes=0-9")
+            .send("if-range", "\"h1:other\"")
+            .body(zip.to_vec()),
+    ]
+}
+
 #[test]
 fn zips_have_etag_range_304_and_head() {
     let f = fixture();
     let url = "/example.com/a/@v/v1.1.0.zip";
-    let zip = &f.a.zip;
-    let size = zip.len();
     let etag = format!("\"{}\"", f.a.zip_h1);
-    check(
-        &f.server.url(),
-        vec![
-            case("GET", url, 200)
-                .header("content-type", "application/zip")
-                .header("cache-control", IMMUTABLE)
-                .header("etag", &etag)
-                .header("accept-ranges", "bytes")
-                .header("content-length", size.to_string())
-                .body(zip.clone()),
-            case("HEAD", url, 200)
-                .header("content-length", size.to_string())
-                .header("etag", &etag)
-                .body(""),
-            case("GET", url, 304)
-                .send("if-none-match", &etag)
-                .header("etag", &etag)
-                .body(""),
-            case("GET", url, 200)
-                .send("if-none-match", "\"h1:other\"")
-                .body(zip.clone()),
-            case("GET", url, 206)
-                .send("range", "bytes=0-9")
-                .header("content-range", format!("bytes 0-9/{size}"))
-                .header("content-length", "10")
-                .body(&zip[..10]),
-            case("GET", url, 206)
-                .send("range", "bytes=-5")
-                .header(
-                    "content-range",
-                    format!("bytes {}-{}/{size}", size - 5, size - 1),
-                )
-                .body(&zip[size - 5..]),
-            case("GET", url, 206)
-                .send("range", "bytes=100-")
-                .header("content-range", format!("bytes 100-{}/{size}", size - 1))
-                .body(&zip[100..]),
-            case("GET", url, 416)
-                .send("range", format!("bytes={size}-"))
-                .header("content-range", format!("bytes */{size}"))
-                .body(format!("range not satisfiable: the zip is {size} bytes\n")),
-            // If-Range with another ETag: the whole zip.
-            case("GET", url, 200)
-                .send("range", "bytes=0-9")
-                .send("if-range", "\"h1:other\"")
-                .body(zip.clone()),
-        ],
-    );
+    // After the first GET, a zip is sent again by its path alone (`http/hot_answers.rs`):
+    // every answer but the first (and HEAD's) comes that way.
+    check(&f.server.url(), zip_cases(url, &f.a.zip, &etag));
+    // Each as the first request of a new process (the zip stored, nothing remembered):
+    // through the cache. Then once more: by its path, when the first sent the zip.
+    let Fixture {
+        _tmp,
+        tree,
+        data,
+        server,
+        a,
+    } = f;
+    drop(server);
+    for c in zip_cases(url, &a.zip, &etag) {
+        let server = Server::over(&data, &tree.url());
+        let twice = vec![c.clone(), c];
+        check(&server.url(), twice);
+    }
     // The stored entry is the zip, and its hash.
     assert_eq!(
-        std::fs::read(f.data.join("cache/download/example.com/a/@v/v1.1.0.zip")).unwrap(),
-        f.a.zip
+        std::fs::read(data.join("cache/download/example.com/a/@v/v1.1.0.zip")).unwrap(),
+        a.zip
     );
     assert_eq!(
-        std::fs::read_to_string(
-            f.data
-                .join("cache/download/example.com/a/@v/v1.1.0.ziphash")
-        )
-        .unwrap(),
-        f.a.zip_h1
+        std::fs::read_to_string(data.join("cache/download/example.com/a/@v/v1.1.0.ziphash"))
+            .unwrap(),
+        a.zip_h1
     );
+}
+
+/// A zip sent again by its path is sent from its stored file while there is one; once it
+/// is gone (evicted, or removed under the server), the cache is asked as for a new one,
+/// and fetches it again.
+#[test]
+fn a_zip_sent_again_by_its_path_is_fetched_anew_when_its_file_is_gone() {
+    let f = fixture();
+    let url = "/example.com/a/@v/v1.1.0.zip";
+    let etag = format!("\"{}\"", f.a.zip_h1);
+    let stored = f.data.join("cache/download/example.com/a/@v/v1.1.0.zip");
+    let whole = || {
+        case("GET", url, 200)
+            .header("etag", &etag)
+            .header("content-length", f.a.zip.len().to_string())
+            .body(f.a.zip.clone())
+    };
+    check(&f.server.url(), vec![whole(), whole()]);
+    std::fs::remove_file(&stored).unwrap();
+    check(&f.server.url(), vec![whole(), whole()]);
+    // Fetched and stored again.
+    assert_eq!(std::fs::read(&stored).unwrap(), f.a.zip);
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! Answers given again by the request path that got them.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 
 use super::reply::bytes;
 use crate::cache::Meta;
+use crate::storage::Key;
 
 /// Answers by the request path that got them, so that a hot one is answered without
 /// parsing the path, building the store's file name or consulting the cache: immutable
@@ -12,8 +15,17 @@ use crate::cache::Meta;
 /// (`@v/list`, `@latest`) until the cache's lifetime for them ends. Bounded by bytes; the
 /// bodies are shared with the cache's memory, not copied. An immutable answer stays here
 /// when its files are evicted from the disk (`storage/evict.rs` says why: the same checked
-/// bytes, in bounded memory).
-pub(super) struct HotAnswers(quick_cache::sync::Cache<String, HotAnswer, HotWeight>);
+/// bytes, in bounded memory). A zip sent from a file of the store is remembered as where
+/// it is, its size and its ETag, and sent again from the file while the store keeps it
+/// (`zip::serve_again`; a use of the version for eviction all the same).
+pub(super) struct HotAnswers(quick_cache::sync::Cache<String, Hot, HotWeight>);
+
+/// What is remembered for a path.
+#[derive(Clone)]
+pub(super) enum Hot {
+    Answer(HotAnswer),
+    Zip(Arc<HotZip>),
+}
 
 /// One answer to give again.
 #[derive(Clone)]
@@ -25,12 +37,23 @@ pub(super) struct HotAnswer {
     until: Option<std::time::Instant>,
 }
 
+/// A zip to send again from its file in the store.
+pub(super) struct HotZip {
+    pub(super) key: Key,
+    pub(super) size: u64,
+    pub(super) etag: String,
+}
+
 #[derive(Clone)]
 pub(super) struct HotWeight;
 
-impl quick_cache::Weighter<String, HotAnswer> for HotWeight {
-    fn weight(&self, key: &String, val: &HotAnswer) -> u64 {
-        (key.len() + val.body.len() + 64) as u64
+impl quick_cache::Weighter<String, Hot> for HotWeight {
+    fn weight(&self, key: &String, val: &Hot) -> u64 {
+        let own = match val {
+            Hot::Answer(a) => a.body.len(),
+            Hot::Zip(z) => z.key.name().len() + z.etag.len() + 32,
+        };
+        (key.len() + own + 64) as u64
     }
 }
 
@@ -46,13 +69,31 @@ impl HotAnswers {
         ))
     }
 
-    pub(super) fn get(&self, path: &str) -> Option<HotAnswer> {
-        let a = self.0.get(path)?;
-        if a.until.is_some_and(|t| t <= std::time::Instant::now()) {
+    pub(super) fn get(&self, path: &str) -> Option<Hot> {
+        let hot = self.0.get(path)?;
+        if let Hot::Answer(a) = &hot
+            && a.until.is_some_and(|t| t <= std::time::Instant::now())
+        {
             self.0.remove(path);
             return None;
         }
-        Some(a)
+        Some(hot)
+    }
+
+    /// Remembers the zip `key` (`size` bytes, ETag `etag`), just sent from its file in the
+    /// store for `path`.
+    pub(super) fn remember_zip(&self, path: &str, key: &Key, size: u64, etag: &str) {
+        let zip = HotZip {
+            key: key.clone(),
+            size,
+            etag: etag.to_string(),
+        };
+        self.0.insert(path.to_string(), Hot::Zip(Arc::new(zip)));
+    }
+
+    /// Forgets what is remembered for `path` (a zip no longer in the store).
+    pub(super) fn forget_path(&self, path: &str) {
+        self.0.remove(path);
     }
 
     pub(super) fn remember(
@@ -65,17 +106,17 @@ impl HotAnswers {
     ) {
         self.0.insert(
             path.to_string(),
-            HotAnswer {
+            Hot::Answer(HotAnswer {
                 ctype,
                 cache,
                 body: body.clone(),
                 until,
-            },
+            }),
         );
     }
 
     /// Drops the answers `purge` names: the module's list and `@latest`, and with `force`
-    /// its version's `.info` and `.mod`.
+    /// its version's `.info`, `.mod` and zip.
     pub(super) fn forget(&self, purge: &crate::cache::Purge) {
         use crate::cache::purge::What;
         let Ok(m) = gomod::module::escape_path(&purge.module) else {
@@ -92,6 +133,7 @@ impl HotAnswers {
         {
             self.0.remove(&format!("/{m}/@v/{v}.info"));
             self.0.remove(&format!("/{m}/@v/{v}.mod"));
+            self.0.remove(&format!("/{m}/@v/{v}.zip"));
         }
     }
 

@@ -363,9 +363,26 @@ async fn handle(
         }
     }
     // An immutable answer given before for this very path: nothing to parse or look up.
-    if let Some(hot) = served.hot.get(raw) {
-        crate::cache::looked(crate::metrics::endpoint(raw), "hit");
-        return hot.respond(head);
+    // A zip's is sent again from its file while the store keeps it (a GET: a HEAD's
+    // answer would not look at the file), else the cache is asked as for a new one.
+    match served.hot.get(raw) {
+        Some(hot_answers::Hot::Answer(hot)) => {
+            crate::cache::looked(crate::metrics::endpoint(raw), "hit");
+            return hot.respond(head);
+        }
+        Some(hot_answers::Hot::Zip(z)) if !head => {
+            // Boxed, as the answers below. Nothing under it logs: no request span.
+            let store = served.state.cache.store();
+            let again = zip::serve_again(store, &z.key, z.size, &z.etag, &req.headers);
+            match Box::pin(again).await {
+                Some(r) => {
+                    crate::cache::looked("zip", "hit");
+                    return r;
+                }
+                None => served.hot.forget_path(raw),
+            }
+        }
+        _ => {}
     }
     let parsed = checked.unwrap_or_else(|| parse(raw));
     match parsed {

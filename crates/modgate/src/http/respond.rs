@@ -140,7 +140,14 @@ pub async fn answer(
         // The entry holds the version in use until the response is built (its body's
         // stream then holds it to the end).
         Request::Zip { module, version } => match state.cache.zip(&module, &version).await {
-            Ok(z) => super::zip::serve(state.cache.store(), &z, headers, head).await,
+            Ok(z) => {
+                let r = super::zip::serve(state.cache.store(), &z, headers, head).await;
+                // Sent from a file of the store: sent from it again by the path alone.
+                if z.local.is_none() && r.extensions().get::<crate::storage::FileSpan>().is_some() {
+                    hot.remember_zip(raw, &z.key, z.size, &format!("\"{}\"", z.hash));
+                }
+                r
+            }
             Err(e) => error(&e, head),
         },
     }

@@ -76,12 +76,8 @@ pub(super) async fn serve(
     headers: &HeaderMap,
     head: bool,
 ) -> Response {
-    let (size, etag) = (zip.size, format!("\"{}\"", zip.hash));
-    let mut h = vec![
-        ("etag", etag.clone()),
-        ("cache-control", IMMUTABLE.to_string()),
-        ("accept-ranges", "bytes".to_string()),
-    ];
+    let etag = format!("\"{}\"", zip.hash);
+    let h = common(&etag);
     if none_match(headers, &etag) {
         return build(StatusCode::NOT_MODIFIED, &h, Body::empty());
     }
@@ -110,33 +106,15 @@ pub(super) async fn serve(
             Err(e) => tracing::warn!(error = %e, "presigning failed: the zip is streamed"),
         }
     }
-    h.push(("content-type", "application/zip".to_string()));
-    let (status, start, len) = match range(headers, &etag, size) {
-        Ok(None) => (StatusCode::OK, 0, size),
-        Ok(Some((start, end))) => {
-            h.push(("content-range", format!("bytes {start}-{end}/{size}")));
-            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
-        }
-        Err(()) => {
-            let body = format!("range not satisfiable: the zip is {size} bytes\n");
-            let h = [
-                ("content-range", format!("bytes */{size}")),
-                ("content-type", TEXT.to_string()),
-                ("content-length", body.len().to_string()),
-                ("cache-control", "no-store".to_string()),
-            ];
-            return build(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                &h,
-                if head {
-                    Body::empty()
-                } else {
-                    Body::from(body)
-                },
-            );
-        }
+    let Part {
+        status,
+        start,
+        len,
+        h,
+    } = match part(headers, &etag, zip.size, h, head) {
+        Ok(part) => part,
+        Err(refused) => return *refused,
     };
-    h.push(("content-length", len.to_string()));
     if head {
         return build(status, &h, Body::empty());
     }
@@ -168,6 +146,97 @@ pub(super) async fn serve(
         ),
         Err(e) => error(&Error::internal(e.to_string()), head),
     }
+}
+
+/// A zip answered before from a file of the store (`Hot::Zip`), answered again for a GET
+/// as [`serve`] answers it, without the cache: `None` when it is no longer a file of the
+/// store (evicted, purged) or cannot be opened, for the caller to ask the cache.
+pub(super) async fn serve_again(
+    store: &Store,
+    key: &crate::storage::Key,
+    size: u64,
+    etag: &str,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    let h = common(etag);
+    if none_match(headers, etag) {
+        return Some(build(StatusCode::NOT_MODIFIED, &h, Body::empty()));
+    }
+    let Part {
+        status,
+        start,
+        len,
+        h,
+    } = match part(headers, etag, size, h, false) {
+        Ok(part) => part,
+        Err(refused) => return Some(*refused),
+    };
+    match store.file_span(key, start, len).await {
+        Ok(Some(span)) => Some(from_file(status, &h, span)),
+        Ok(None) | Err(_) => None,
+    }
+}
+
+/// The headers of every answer about a zip whose ETag is `etag`.
+fn common(etag: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("etag", etag.to_string()),
+        ("cache-control", IMMUTABLE.to_string()),
+        ("accept-ranges", "bytes".to_string()),
+    ]
+}
+
+/// The part of a zip a request gets: its status, `len` bytes from `start`, and the
+/// answer's headers.
+struct Part {
+    status: StatusCode,
+    start: u64,
+    len: u64,
+    h: Vec<(&'static str, String)>,
+}
+
+/// The part of a `size`-byte zip a request asks for (the whole, or one range), with the
+/// headers `h` completed for it; or the 416 answer to a range it does not have.
+fn part(
+    headers: &HeaderMap,
+    etag: &str,
+    size: u64,
+    mut h: Vec<(&'static str, String)>,
+    head: bool,
+) -> Result<Part, Box<Response>> {
+    h.push(("content-type", "application/zip".to_string()));
+    let (status, start, len) = match range(headers, etag, size) {
+        Ok(None) => (StatusCode::OK, 0, size),
+        Ok(Some((start, end))) => {
+            h.push(("content-range", format!("bytes {start}-{end}/{size}")));
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        Err(()) => {
+            let body = format!("range not satisfiable: the zip is {size} bytes\n");
+            let h = [
+                ("content-range", format!("bytes */{size}")),
+                ("content-type", TEXT.to_string()),
+                ("content-length", body.len().to_string()),
+                ("cache-control", "no-store".to_string()),
+            ];
+            return Err(Box::new(build(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                &h,
+                if head {
+                    Body::empty()
+                } else {
+                    Body::from(body)
+                },
+            )));
+        }
+    };
+    h.push(("content-length", len.to_string()));
+    Ok(Part {
+        status,
+        start,
+        len,
+        h,
+    })
 }
 
 /// A response whose body is a span of a local file: streamed, unless the connection
