@@ -19,7 +19,8 @@
 //! A chunk is sent from the runtime's thread only when all of it is in the page cache
 //! (`cachestat`, remembered for a moment: `storage/page_cache.rs`), so `sendfile` does
 //! not wait for the disk there; a chunk that is not is read on the blocking pool and
-//! written as bytes (which also brings the next ones into the cache). Kernels without `cachestat` (before Linux 6.5) get the ordinary stream.
+//! written as bytes (which also brings the next ones into the cache). Kernels without
+//! `cachestat` (before Linux 6.5) get the ordinary stream.
 
 use std::collections::VecDeque;
 use std::fs::File;
